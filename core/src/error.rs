@@ -1,0 +1,46 @@
+//! The core's one error enum. Internal failures carry their source; the FFI layer maps these to the
+//! few variants an app can act on.
+
+use doorstep_protocol::ValidationError;
+
+pub type Result<T, E = CoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("storage error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the file at {path} is not a Doorstep store: {why}")]
+    NotOurStore { path: String, why: String },
+    #[error("the store was written by a newer Doorstep (schema {found}, this build knows up to {supported})")]
+    NewerSchema { found: i64, supported: i64 },
+    #[error("store encryption needs a build with SQLCipher, which this build lacks")]
+    EncryptionUnavailable,
+    #[error("invalid input: {0}")]
+    Invalid(#[from] ValidationError),
+    #[error("unknown {kind} {id}")]
+    UnknownId { kind: &'static str, id: String },
+    #[error("result code {0:?} is not one of the campaign's")]
+    UnknownResultCode(String),
+    #[error("result code {code:?} is for a person and cannot be recorded on a {target_kind}")]
+    ResultLevelMismatch { code: String, target_kind: &'static str },
+    #[error("a correction must be for the same target as the report it corrects ({0})")]
+    CorrectionTargetMismatch(String),
+    #[error("turf package is malformed: {0}")]
+    BadPackage(String),
+    #[error("turf package format {found} is newer than this build reads ({supported})")]
+    UnsupportedPackageFormat { found: u32, supported: u32 },
+    #[error("turf {turf} is at version {have}; package version {got} is older")]
+    StalePackage { turf: String, have: u64, got: u64 },
+    #[error("turf {turf} is at version {have}; the delta applies to version {base}: a full package is needed")]
+    DeltaBaseMismatch { turf: String, have: u64, base: u64 },
+    #[error("message is malformed: {0}")]
+    BadMessage(String),
+    #[error("serialisation error: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl CoreError {
+    pub(crate) fn unknown(kind: &'static str, id: impl Into<String>) -> Self {
+        CoreError::UnknownId { kind, id: id.into() }
+    }
+}

@@ -1,0 +1,158 @@
+//! The device store's schema, as numbered migrations. One place, one step per version, applied in
+//! an IMMEDIATE transaction each. Never edit a published step: add a new one.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::{CoreError, Result};
+
+/// `PRAGMA application_id` of a Doorstep device store ("DOOR").
+pub const APPLICATION_ID: i64 = 0x444F_4F52;
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the field core.
+    r#"
+    CREATE TABLE device_meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE campaigns (
+        id                 TEXT PRIMARY KEY,
+        name               TEXT NOT NULL,
+        mode               TEXT NOT NULL CHECK (mode IN ('address_only', 'voter_file')),
+        result_codes       TEXT NOT NULL,   -- JSON [ResultCode]
+        survey             TEXT NOT NULL,   -- JSON SurveyScript
+        survey_version     INTEGER NOT NULL,
+        retention_until_ms INTEGER
+    ) STRICT;
+
+    CREATE TABLE turfs (
+        id               TEXT PRIMARY KEY,
+        campaign_id      TEXT NOT NULL REFERENCES campaigns(id),
+        name             TEXT NOT NULL,
+        version          INTEGER NOT NULL,
+        volunteer_id     TEXT NOT NULL,
+        lease_expires_ms INTEGER,
+        street_network   TEXT,              -- JSON StreetNetwork, carried for routing
+        applied_ms       INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE buildings (
+        id              TEXT PRIMARY KEY,
+        turf_id         TEXT NOT NULL REFERENCES turfs(id) ON DELETE CASCADE,
+        street          TEXT NOT NULL,
+        house_number    TEXT NOT NULL,
+        postcode        TEXT NOT NULL,
+        city            TEXT NOT NULL,
+        polling_station TEXT,
+        lat             REAL NOT NULL CHECK (lat BETWEEN -90 AND 90),
+        lon             REAL NOT NULL CHECK (lon BETWEEN -180 AND 180)
+    ) STRICT;
+    CREATE INDEX buildings_turf ON buildings(turf_id);
+
+    CREATE TABLE entrances (
+        id          TEXT PRIMARY KEY,
+        building_id TEXT NOT NULL REFERENCES buildings(id) ON DELETE CASCADE,
+        label       TEXT NOT NULL,
+        digicode    TEXT,
+        interphone  TEXT,
+        caretaker   TEXT,
+        notes       TEXT
+    ) STRICT;
+    CREATE INDEX entrances_building ON entrances(building_id);
+
+    CREATE TABLE doors (
+        id           TEXT PRIMARY KEY,
+        building_id  TEXT NOT NULL REFERENCES buildings(id) ON DELETE CASCADE,
+        entrance_id  TEXT REFERENCES entrances(id) ON DELETE CASCADE,
+        floor        INTEGER,
+        label        TEXT NOT NULL,
+        safety_flags TEXT NOT NULL DEFAULT '[]'   -- JSON [SafetyFlag]
+    ) STRICT;
+    CREATE INDEX doors_building ON doors(building_id);
+
+    CREATE TABLE households (
+        id      TEXT PRIMARY KEY,
+        door_id TEXT NOT NULL REFERENCES doors(id) ON DELETE CASCADE
+    ) STRICT;
+    CREATE INDEX households_door ON households(door_id);
+
+    CREATE TABLE people (
+        id           TEXT PRIMARY KEY,
+        household_id TEXT NOT NULL REFERENCES households(id) ON DELETE CASCADE,
+        display_name TEXT NOT NULL,
+        birth_year   INTEGER
+    ) STRICT;
+    CREATE INDEX people_household ON people(household_id);
+
+    -- Knock reports are immutable facts. No foreign key to the turf: purging a turf must never take
+    -- an unacknowledged report with it.
+    CREATE TABLE knocks (
+        id           TEXT PRIMARY KEY,
+        campaign_id  TEXT NOT NULL,
+        turf_id      TEXT NOT NULL,
+        building_id  TEXT NOT NULL,
+        door_id      TEXT,                 -- NULL when the whole building was the target
+        target_kind  TEXT NOT NULL CHECK (target_kind IN ('building', 'door', 'person')),
+        target_id    TEXT NOT NULL,
+        result_code  TEXT NOT NULL,
+        outcome      TEXT NOT NULL,
+        supersedes   TEXT,
+        hlc_millis   INTEGER NOT NULL,
+        hlc_counter  INTEGER NOT NULL,
+        monotonic_ms INTEGER NOT NULL,
+        body         TEXT NOT NULL         -- JSON KnockReport, exactly as pushed
+    ) STRICT;
+    CREATE INDEX knocks_turf ON knocks(turf_id);
+    CREATE INDEX knocks_door ON knocks(door_id);
+    CREATE INDEX knocks_building ON knocks(building_id);
+    CREATE INDEX knocks_hlc ON knocks(hlc_millis, hlc_counter);
+    CREATE TRIGGER knocks_immutable BEFORE UPDATE ON knocks
+        BEGIN SELECT RAISE(ABORT, 'knock reports are immutable'); END;
+
+    -- The outbox row is the report's receipt: pending until the server answers.
+    CREATE TABLE outbox (
+        knock_id   TEXT PRIMARY KEY REFERENCES knocks(id) ON DELETE CASCADE,
+        state      TEXT NOT NULL CHECK (state IN ('pending', 'accepted', 'duplicate', 'rejected')),
+        reason     TEXT,
+        attempts   INTEGER NOT NULL DEFAULT 0,
+        updated_ms INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX outbox_state ON outbox(state);
+
+    CREATE TABLE drafts (
+        target_kind TEXT NOT NULL,
+        target_id   TEXT NOT NULL,
+        body        TEXT NOT NULL,         -- JSON draft
+        updated_ms  INTEGER NOT NULL,
+        PRIMARY KEY (target_kind, target_id)
+    ) STRICT;
+
+    CREATE TABLE route_stops (
+        turf_id     TEXT NOT NULL REFERENCES turfs(id) ON DELETE CASCADE,
+        position    INTEGER NOT NULL,
+        building_id TEXT NOT NULL,
+        PRIMARY KEY (turf_id, position)
+    ) STRICT;
+    "#,
+];
+
+pub fn current_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Brings the database up to [`current_version`]. A database from a newer build is refused.
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > current_version() {
+        return Err(CoreError::NewerSchema { found, supported: current_version() });
+    }
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

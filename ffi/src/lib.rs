@@ -1,0 +1,188 @@
+//! The uniffi layer over `doorstep-core`: one object, [`FieldStore`], whose methods forward to
+//! [`doorstep_core::Store`], and one error enum, [`FieldError`]. No logic lives here: records and
+//! enums are the core's own types (derived with its `uniffi` feature), errors are mapped in
+//! exactly one place (`From<CoreError>`).
+
+use std::sync::Arc;
+
+use doorstep_core::{
+    AckSummary, ApplySummary, CoreError, DoorStatus, KnockDraft, KnockInput, KnockView, PairSide, PurgeSummary,
+    RouteProgress, Store, SyncStatus, TurfSummary,
+};
+use doorstep_protocol::{Answer, Position, ResultCode, SurveyScript, Target};
+
+uniffi::setup_scaffolding!("doorstep");
+
+/// What the app can act on. Every variant carries a readable message.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum FieldError {
+    /// The file is not a Doorstep store, or was written by a newer app version.
+    #[error("{message}")]
+    NotOurStore { message: String },
+    /// The key could not be used (this build has no encryption, or the key is wrong).
+    #[error("{message}")]
+    Encryption { message: String },
+    /// Input that does not fit: coordinates, answers against the script, result code, text length.
+    #[error("{message}")]
+    InvalidInput { message: String },
+    /// An id the device does not hold (door, turf, report).
+    #[error("{message}")]
+    UnknownId { message: String },
+    /// A turf package, delta or server message that is malformed or not for this version.
+    #[error("{message}")]
+    BadPackage { message: String },
+    /// The device's copy is out of date for this delta: fetch a full package.
+    #[error("{message}")]
+    OutOfDate { message: String },
+    /// The database failed (disk full, I/O error).
+    #[error("{message}")]
+    Storage { message: String },
+}
+
+impl From<CoreError> for FieldError {
+    fn from(e: CoreError) -> Self {
+        let message = e.to_string();
+        match e {
+            CoreError::NotOurStore { .. } | CoreError::NewerSchema { .. } => FieldError::NotOurStore { message },
+            CoreError::EncryptionUnavailable => FieldError::Encryption { message },
+            CoreError::Invalid(_)
+            | CoreError::UnknownResultCode(_)
+            | CoreError::ResultLevelMismatch { .. }
+            | CoreError::CorrectionTargetMismatch(_) => FieldError::InvalidInput { message },
+            CoreError::UnknownId { .. } => FieldError::UnknownId { message },
+            CoreError::BadPackage(_) | CoreError::UnsupportedPackageFormat { .. } | CoreError::BadMessage(_) => {
+                FieldError::BadPackage { message }
+            }
+            CoreError::StalePackage { .. } | CoreError::DeltaBaseMismatch { .. } => FieldError::OutOfDate { message },
+            CoreError::Sqlite(_) | CoreError::Json(_) => FieldError::Storage { message },
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, FieldError>;
+
+/// The device store: the app's one handle on its turfs, knocks and outbox.
+#[derive(uniffi::Object)]
+pub struct FieldStore {
+    inner: Store,
+}
+
+#[uniffi::export]
+impl FieldStore {
+    /// Opens (or creates) the store at `path`. `key` is the encryption key from the platform keystore.
+    #[uniffi::constructor]
+    pub fn open(path: String, key: Option<String>) -> Result<Arc<Self>> {
+        Ok(Arc::new(Self { inner: Store::open(path, key)? }))
+    }
+
+    pub fn device_id(&self) -> String {
+        self.inner.device_id().to_string()
+    }
+
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self.inner.schema_version()?)
+    }
+
+    pub fn apply_turf_package(&self, package: Vec<u8>) -> Result<ApplySummary> {
+        Ok(self.inner.apply_turf_package(&package)?)
+    }
+
+    pub fn apply_turf_delta(&self, delta: Vec<u8>) -> Result<ApplySummary> {
+        Ok(self.inner.apply_turf_delta(&delta)?)
+    }
+
+    pub fn remove_turf(&self, turf_id: String) -> Result<PurgeSummary> {
+        Ok(self.inner.remove_turf(&turf_id)?)
+    }
+
+    pub fn purge_expired(&self) -> Result<Vec<PurgeSummary>> {
+        Ok(self.inner.purge_expired()?)
+    }
+
+    pub fn turfs(&self) -> Result<Vec<TurfSummary>> {
+        Ok(self.inner.turfs()?)
+    }
+
+    pub fn result_codes(&self, turf_id: String) -> Result<Vec<ResultCode>> {
+        Ok(self.inner.campaign_for_turf(&turf_id)?.result_codes)
+    }
+
+    pub fn survey_script(&self, turf_id: String) -> Result<SurveyScript> {
+        Ok(self.inner.campaign_for_turf(&turf_id)?.survey)
+    }
+
+    /// The questions to show for the answers given so far (skip logic and consent).
+    pub fn visible_questions(&self, turf_id: String, answers: Vec<Answer>) -> Result<Vec<String>> {
+        let survey = self.inner.campaign_for_turf(&turf_id)?.survey;
+        Ok(doorstep_protocol::validate::visible_questions(&survey, &answers))
+    }
+
+    pub fn compute_route(&self, turf_id: String, start: Option<Position>, side: Option<PairSide>) -> Result<RouteProgress> {
+        Ok(self.inner.compute_route(&turf_id, start, side)?)
+    }
+
+    pub fn route_progress(&self, turf_id: String) -> Result<RouteProgress> {
+        Ok(self.inner.route_progress(&turf_id)?)
+    }
+
+    pub fn record_knock(&self, input: KnockInput) -> Result<KnockView> {
+        Ok(self.inner.record_knock(input)?)
+    }
+
+    pub fn correct_knock(&self, original_id: String, input: KnockInput) -> Result<KnockView> {
+        Ok(self.inner.correct_knock(&original_id, input)?)
+    }
+
+    pub fn knock(&self, id: String) -> Result<KnockView> {
+        Ok(self.inner.knock(&id)?)
+    }
+
+    pub fn list_knocks(&self, turf_id: String) -> Result<Vec<KnockView>> {
+        Ok(self.inner.list_knocks(&turf_id)?)
+    }
+
+    pub fn door_status(&self, door_id: String) -> Result<DoorStatus> {
+        Ok(self.inner.door_status(&door_id)?)
+    }
+
+    pub fn pending_count(&self) -> Result<u32> {
+        Ok(self.inner.pending_count()?)
+    }
+
+    pub fn sync_status(&self) -> Result<SyncStatus> {
+        Ok(self.inner.sync_status()?)
+    }
+
+    /// Up to `max` pending reports as a push request (JSON bytes).
+    pub fn export_pending_batch(&self, max: u32) -> Result<Vec<u8>> {
+        Ok(self.inner.export_pending_batch_bytes(max)?)
+    }
+
+    /// Applies the server's acknowledgement (JSON bytes of a push response).
+    pub fn apply_push_response(&self, response: Vec<u8>) -> Result<AckSummary> {
+        Ok(self.inner.apply_push_response_bytes(&response)?)
+    }
+
+    pub fn save_draft(&self, draft: KnockDraft) -> Result<KnockDraft> {
+        Ok(self.inner.save_draft(draft)?)
+    }
+
+    pub fn load_draft(&self, target: Target) -> Result<Option<KnockDraft>> {
+        Ok(self.inner.load_draft(&target)?)
+    }
+
+    pub fn list_drafts(&self) -> Result<Vec<KnockDraft>> {
+        Ok(self.inner.list_drafts()?)
+    }
+
+    pub fn discard_draft(&self, target: Target) -> Result<bool> {
+        Ok(self.inner.discard_draft(&target)?)
+    }
+}
+
+/// The protocol version this build speaks.
+#[uniffi::export]
+pub fn protocol_version() -> u32 {
+    doorstep_protocol::PROTOCOL_VERSION
+}
+
