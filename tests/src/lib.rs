@@ -1,1 +1,193 @@
-//! placeholder
+//! Fixtures built from the real data in `data/`, shared by the end-to-end tests, the crash-loop
+//! child, the binding tests (through the `doorstep-fixture` binary) and the benchmarks.
+
+use std::path::PathBuf;
+
+use doorstep_protocol::{
+    Building, Campaign, CampaignMode, Door, Entrance, Question, QuestionKind, ShowWhen, SurveyScript, TURF_PACKAGE_FORMAT,
+    TurfInfo, TurfPackage, default_result_codes,
+};
+
+/// The repository root (this crate sits in `tests/`).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+#[derive(Debug, Clone)]
+pub struct Address {
+    pub id: String,
+    pub street: String,
+    pub house_number: String,
+    pub postcode: String,
+    pub city: String,
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// The Nantes centre addresses, in file order. The file has no quoted fields.
+pub fn nantes_addresses() -> Vec<Address> {
+    let path = repo_root().join("data/nantes/fr_nantes_centre_addresses.csv");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            if f.len() != 7 {
+                return None;
+            }
+            Some(Address {
+                id: f[0].into(),
+                street: f[1].into(),
+                house_number: f[2].into(),
+                postcode: f[3].into(),
+                city: f[4].into(),
+                lat: f[5].parse().ok()?,
+                lon: f[6].parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+/// The `n` addresses nearest to Place Royale, Nantes: a compact turf of real streets.
+pub fn nearest_addresses(n: usize) -> Vec<Address> {
+    let (lat0, lon0) = (47.2135, -1.5590);
+    let mut all = nantes_addresses();
+    let d = |a: &Address| (a.lat - lat0).powi(2) + ((a.lon - lon0) * 0.68).powi(2);
+    all.sort_by(|a, b| d(a).total_cmp(&d(b)).then(a.id.cmp(&b.id)));
+    all.truncate(n);
+    all
+}
+
+/// A survey script with every question kind, skip logic and a consent question.
+pub fn survey_script() -> SurveyScript {
+    let q = |id: &str, fr: &str, en: &str, kind, required, personal, show_when| Question {
+        id: id.into(),
+        text_fr: fr.into(),
+        text_en: en.into(),
+        kind,
+        required,
+        personal,
+        show_when,
+    };
+    SurveyScript {
+        version: 1,
+        consent_question_id: Some("consent".into()),
+        questions: vec![
+            q("consent", "Acceptez-vous de répondre à quelques questions ?", "Do you agree to answer a few questions?", QuestionKind::YesNo, true, false, None),
+            q(
+                "intent",
+                "Irez-vous voter au premier tour ?",
+                "Will you vote in the first round?",
+                QuestionKind::SingleChoice { choices: vec!["oui".into(), "non".into(), "ne sait pas".into()] },
+                true,
+                true,
+                None,
+            ),
+            q(
+                "why_not",
+                "Pourquoi ?",
+                "Why not?",
+                QuestionKind::FreeText,
+                false,
+                true,
+                Some(ShowWhen { question_id: "intent".into(), any_of: vec!["non".into(), "ne sait pas".into()] }),
+            ),
+            q(
+                "topics",
+                "Quels sujets comptent pour vous ?",
+                "Which issues matter to you?",
+                QuestionKind::MultipleChoice { choices: vec!["logement".into(), "transports".into(), "sécurité".into(), "écologie".into()] },
+                false,
+                true,
+                None,
+            ),
+            q("support", "Soutien au projet (1 à 5)", "Support for the programme (1–5)", QuestionKind::Scale, false, true, None),
+        ],
+    }
+}
+
+pub fn campaign() -> Campaign {
+    Campaign {
+        id: "nantes-2026".into(),
+        name: "Municipales Nantes 2026".into(),
+        mode: CampaignMode::AddressOnly,
+        result_codes: default_result_codes(),
+        survey: survey_script(),
+        retention_until_ms: None,
+    }
+}
+
+/// A turf package of the `n` addresses nearest Place Royale. Every address is a building with one
+/// door; every 10th building also gets a synthetic staircase ("Bât. A (fictif)") with floors 0–3
+/// and two doors per floor, because the open data has no units.
+pub fn turf_package(turf_id: &str, n: usize) -> TurfPackage {
+    turf_package_of(turf_id, &nearest_addresses(n))
+}
+
+pub fn turf_package_of(turf_id: &str, addresses: &[Address]) -> TurfPackage {
+    let mut buildings = Vec::new();
+    let mut entrances = Vec::new();
+    let mut doors = Vec::new();
+    for (i, a) in addresses.iter().enumerate() {
+        buildings.push(Building {
+            id: a.id.clone(),
+            street: a.street.clone(),
+            house_number: a.house_number.clone(),
+            postcode: a.postcode.clone(),
+            city: a.city.clone(),
+            polling_station: None,
+            lat: a.lat,
+            lon: a.lon,
+        });
+        if i % 10 == 9 {
+            let e = format!("{}-batA", a.id);
+            entrances.push(Entrance {
+                id: e.clone(),
+                building_id: a.id.clone(),
+                label: "Bât. A (fictif)".into(),
+                digicode: Some("1234A".into()),
+                interphone: None,
+                caretaker: Some("Loge au rez-de-chaussée".into()),
+                notes: None,
+            });
+            for floor in (0..4).rev() {
+                for unit in ["droite", "gauche"] {
+                    doors.push(Door {
+                        id: format!("{}-{floor}-{unit}", a.id),
+                        building_id: a.id.clone(),
+                        entrance_id: Some(e.clone()),
+                        floor: Some(floor),
+                        label: format!("{floor}e {unit}"),
+                        safety_flags: vec![],
+                    });
+                }
+            }
+        } else {
+            doors.push(Door {
+                id: format!("{}-door", a.id),
+                building_id: a.id.clone(),
+                entrance_id: None,
+                floor: None,
+                label: String::new(),
+                safety_flags: vec![],
+            });
+        }
+    }
+    TurfPackage {
+        format: TURF_PACKAGE_FORMAT,
+        campaign: campaign(),
+        turf: TurfInfo {
+            id: turf_id.into(),
+            name: format!("Nantes centre – {turf_id}"),
+            version: 1,
+            volunteer_id: "vol-1".into(),
+            lease_expires_ms: None,
+        },
+        buildings,
+        entrances,
+        doors,
+        households: vec![],
+        people: vec![],
+        street_network: None,
+    }
+}
