@@ -13,48 +13,49 @@ use doorstep_protocol::{Answer, Position, ResultCode, SurveyScript, Target};
 
 uniffi::setup_scaffolding!("doorstep");
 
-/// What the app can act on. Every variant carries a readable message.
+/// What the app can act on. Every variant carries a readable reason (named `reason`, not
+/// `message`, which would clash with `Throwable.message` in Kotlin).
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum FieldError {
     /// The file is not a Doorstep store, or was written by a newer app version.
-    #[error("{message}")]
-    NotOurStore { message: String },
+    #[error("{reason}")]
+    NotOurStore { reason: String },
     /// The key could not be used (this build has no encryption, or the key is wrong).
-    #[error("{message}")]
-    Encryption { message: String },
+    #[error("{reason}")]
+    Encryption { reason: String },
     /// Input that does not fit: coordinates, answers against the script, result code, text length.
-    #[error("{message}")]
-    InvalidInput { message: String },
+    #[error("{reason}")]
+    InvalidInput { reason: String },
     /// An id the device does not hold (door, turf, report).
-    #[error("{message}")]
-    UnknownId { message: String },
+    #[error("{reason}")]
+    UnknownId { reason: String },
     /// A turf package, delta or server message that is malformed or not for this version.
-    #[error("{message}")]
-    BadPackage { message: String },
+    #[error("{reason}")]
+    BadPackage { reason: String },
     /// The device's copy is out of date for this delta: fetch a full package.
-    #[error("{message}")]
-    OutOfDate { message: String },
+    #[error("{reason}")]
+    OutOfDate { reason: String },
     /// The database failed (disk full, I/O error).
-    #[error("{message}")]
-    Storage { message: String },
+    #[error("{reason}")]
+    Storage { reason: String },
 }
 
 impl From<CoreError> for FieldError {
     fn from(e: CoreError) -> Self {
-        let message = e.to_string();
+        let reason = e.to_string();
         match e {
-            CoreError::NotOurStore { .. } | CoreError::NewerSchema { .. } => FieldError::NotOurStore { message },
-            CoreError::EncryptionUnavailable => FieldError::Encryption { message },
+            CoreError::NotOurStore { .. } | CoreError::NewerSchema { .. } => FieldError::NotOurStore { reason },
+            CoreError::EncryptionUnavailable => FieldError::Encryption { reason },
             CoreError::Invalid(_)
             | CoreError::UnknownResultCode(_)
             | CoreError::ResultLevelMismatch { .. }
-            | CoreError::CorrectionTargetMismatch(_) => FieldError::InvalidInput { message },
-            CoreError::UnknownId { .. } => FieldError::UnknownId { message },
+            | CoreError::CorrectionTargetMismatch(_) => FieldError::InvalidInput { reason },
+            CoreError::UnknownId { .. } => FieldError::UnknownId { reason },
             CoreError::BadPackage(_) | CoreError::UnsupportedPackageFormat { .. } | CoreError::BadMessage(_) => {
-                FieldError::BadPackage { message }
+                FieldError::BadPackage { reason }
             }
-            CoreError::StalePackage { .. } | CoreError::DeltaBaseMismatch { .. } => FieldError::OutOfDate { message },
-            CoreError::Sqlite(_) | CoreError::Json(_) => FieldError::Storage { message },
+            CoreError::StalePackage { .. } | CoreError::DeltaBaseMismatch { .. } => FieldError::OutOfDate { reason },
+            CoreError::Sqlite(_) | CoreError::Json(_) => FieldError::Storage { reason },
         }
     }
 }

@@ -1,0 +1,177 @@
+// Drives the real doorstep cdylib on the JVM through the generated Kotlin bindings (JNA).
+// Run by tests/bindings/run-kotlin.sh. Every method of the generated FieldStoreInterface, the
+// constructor and every top-level function must be called: calls go through a recording
+// java.lang.reflect.Proxy, and the last test compares the recording with the generated interface.
+
+import java.io.File
+import java.lang.reflect.Proxy
+import java.nio.file.Files
+import org.junit.AfterClass
+import org.junit.FixMethodOrder
+import org.junit.Test
+import org.junit.runners.MethodSorters
+import kotlin.test.assertEquals
+import kotlin.test.assertFailsWith
+import kotlin.test.assertNotEquals
+import kotlin.test.assertNull
+import kotlin.test.assertTrue
+import uniffi.doorstep.FieldException
+import uniffi.doorstep.FieldStore
+import uniffi.doorstep.FieldStoreInterface
+import uniffi.doorstep.protocolVersion
+import uniffi.doorstep_core.DoorStatus
+import uniffi.doorstep_core.KnockDraft
+import uniffi.doorstep_core.KnockInput
+import uniffi.doorstep_core.PairSide
+import uniffi.doorstep_core.ReceiptState
+import uniffi.doorstep_protocol.Answer
+import uniffi.doorstep_protocol.AnswerValue
+import uniffi.doorstep_protocol.Position
+import uniffi.doorstep_protocol.Target
+
+val called = mutableSetOf<String>()
+
+fun openStore(path: String, key: String? = null): FieldStoreInterface {
+    called += "open"
+    val real = FieldStore.open(path, key)
+    return Proxy.newProxyInstance(
+        FieldStoreInterface::class.java.classLoader,
+        arrayOf(FieldStoreInterface::class.java),
+    ) { _, method, args ->
+        called += method.name
+        try {
+            method.invoke(real, *(args ?: emptyArray()))
+        } catch (e: java.lang.reflect.InvocationTargetException) {
+            throw e.targetException
+        }
+    } as FieldStoreInterface
+}
+
+// The generated interface declares no checked exceptions, so the JDK proxy wraps a FieldException
+// in UndeclaredThrowableException; unwrap it where a test expects the error.
+fun <T> unwrapped(block: () -> T): T =
+    try { block() } catch (e: java.lang.reflect.UndeclaredThrowableException) { throw e.undeclaredThrowable }
+
+fun yes(q: String, v: Boolean) = Answer(q, AnswerValue.YesNo(v))
+fun choice(q: String, v: String) = Answer(q, AnswerValue.Choice(v))
+fun knock(door: String, code: String, answers: List<Answer> = emptyList(), note: String? = null, position: Position? = null) =
+    KnockInput(Target.Door(door), code, answers, note, emptyList(), position)
+
+@FixMethodOrder(MethodSorters.NAME_ASCENDING)
+class FieldStoreTest {
+    private val fixture = File(System.getenv("DOORSTEP_FIXTURE")).readBytes()
+    private val dir = Files.createTempDirectory("doorstep-kt-").toFile()
+    private val path = File(dir, "field.db").path
+
+    private fun jsonIds(json: String, key: String): List<String> =
+        Regex("\"$key\":\"([^\"]+)\"").findAll(json).map { it.groupValues[1] }.toList()
+
+    @Test
+    fun a_walkRecordCorrectCloseReopen() {
+        var store = openStore(path)
+        assertEquals(36, store.deviceId().length)
+        assertEquals(1L, store.schemaVersion())
+        val summary = store.applyTurfPackage(fixture)
+        assertEquals("kt", summary.turfId)
+        assertEquals(120u, summary.buildings)
+        assertEquals(listOf("kt"), store.turfs().map { it.id })
+        assertEquals("Absent", store.resultCodes("kt").first { it.code == "not_home" }.labelFr)
+        assertEquals("consent", store.surveyScript("kt").consentQuestionId)
+        assertEquals(listOf("consent"), store.visibleQuestions("kt", listOf(yes("consent", false))))
+        assertEquals(
+            listOf("consent", "intent", "why_not", "topics", "support"),
+            store.visibleQuestions("kt", listOf(yes("consent", true), choice("intent", "ne sait pas"))),
+        )
+
+        val start = Position(47.2135, -1.5590, 5.0)
+        val route = store.computeRoute("kt", start, null)
+        assertEquals(120, route.remaining.size)
+        val first = route.next!!
+        assertTrue(first.address.contains("Nantes"), first.address)
+        val door = first.doors[0].id
+        val here = Position(first.lat, first.lon, 4.0)
+        val k1 = store.recordKnock(knock(door, "not_home", position = here))
+        assertEquals(ReceiptState.Pending, k1.receipt)
+        assertEquals(DoorStatus.ATTEMPTED, store.doorStatus(door))
+        val k2 = store.correctKnock(
+            k1.id,
+            knock(
+                door, "contact_made",
+                listOf(yes("consent", true), choice("intent", "oui"), Answer("topics", AnswerValue.Choices(listOf("logement", "écologie")))),
+                note = "Au 2e, porte gauche", position = here,
+            ),
+        )
+        assertEquals(k1.id, k2.supersedes)
+        assertEquals(k2.id, store.knock(k1.id).supersededBy)
+        assertEquals(DoorStatus.CONTACTED, store.doorStatus(door))
+        val progress = store.routeProgress("kt")
+        assertEquals(1u, progress.doorsKnocked)
+        assertNotEquals(first.buildingId, progress.next!!.buildingId)
+        val odd = store.computeRoute("kt", start, PairSide.ODD)
+        assertTrue(odd.remaining.size in 1 until 120)
+
+        val target = Target.Door(progress.next!!.doors[0].id)
+        store.saveDraft(KnockDraft(target, "contact_made", listOf(yes("consent", true)), "en cours", emptyList(), 0))
+        assertEquals(2u, store.pendingCount())
+        store = openStore(path) // a reopen, as after the app was killed
+
+        val ids = store.listKnocks("kt").map { it.id }
+        assertEquals(listOf(k1.id, k2.id), ids)
+        assertEquals(DoorStatus.CONTACTED, store.doorStatus(door))
+        assertEquals("en cours", store.loadDraft(target)!!.note)
+        assertEquals(1, store.listDrafts().size)
+        assertTrue(store.discardDraft(target))
+        assertNull(store.loadDraft(target))
+
+        val batch = String(store.exportPendingBatch(10u))
+        assertEquals(ids, jsonIds(batch, "id").filter { it in ids }.distinct())
+        assertTrue(batch.contains("\"protocol\":${protocolVersion()}"))
+        called += "protocolVersion"
+        val ack = """{"protocol":1,"server_time_ms":0,"results":[{"id":"${ids[0]}","status":"accepted"},{"id":"${ids[1]}","status":"rejected","reason":"tournée close"}]}"""
+        val a = store.applyPushResponse(ack.toByteArray())
+        assertEquals(1u, a.accepted)
+        assertEquals(1u, a.rejected)
+        assertEquals(ReceiptState.Rejected("tournée close"), store.knock(ids[1]).receipt)
+        val status = store.syncStatus()
+        assertTrue(status.summaryFr.startsWith("0 en attente, 1 en échec, dernière synchro "), status.summaryFr)
+
+        val moved = store.routeProgress("kt").remaining.last().buildingId
+        val delta = """{"format":1,"turf_id":"kt","base_version":1,"version":2,"remove_buildings":["$moved"]}"""
+        val applied = store.applyTurfDelta(delta.toByteArray())
+        assertEquals(2uL, applied.version)
+        assertEquals(119u, applied.buildings)
+        assertEquals(emptyList(), store.purgeExpired())
+        val purge = store.removeTurf("kt")
+        assertEquals(0u, purge.reportsKeptPending)
+        assertEquals(emptyList(), store.turfs())
+    }
+
+    @Test
+    fun b_badInputGetsTypedErrors() {
+        val store = openStore(path)
+        store.applyTurfPackage(fixture)
+        val door = store.routeProgress("kt").next!!.doors[0].id
+        val e = assertFailsWith<FieldException.InvalidInput> { unwrapped {
+            store.recordKnock(knock(door, "not_home", position = Position(Double.NaN, 0.0, null)))
+        } }
+        assertTrue(e.message!!.contains("coordinates"), e.message)
+        assertFailsWith<FieldException.InvalidInput> { unwrapped {
+            store.recordKnock(knock(door, "contact_made", listOf(yes("consent", false), choice("intent", "oui"))))
+        } }
+        assertFailsWith<FieldException.UnknownId> { unwrapped { store.recordKnock(knock("nowhere", "not_home")) } }
+        assertFailsWith<FieldException.BadPackage> { unwrapped { store.applyTurfPackage(fixture.copyOf(fixture.size / 2)) } }
+        assertFailsWith<FieldException.Encryption> { unwrapped { openStore(File(dir, "keyed.db").path, "clé") } }
+        val junk = File(dir, "junk.bin").apply { writeBytes(ByteArray(8192) { (it * 31).toByte() }) }
+        assertFailsWith<FieldException.NotOurStore> { unwrapped { openStore(junk.path) } }
+        assertEquals(0u, store.pendingCount())
+    }
+
+    @Test
+    fun z_everyExportedFunctionWasCalled() {
+        val exported = FieldStoreInterface::class.java.declaredMethods.map { it.name }.toMutableSet()
+        exported += "open"
+        exported += "protocolVersion"
+        assertTrue(exported.size > 20)
+        assertEquals(emptyList(), (exported - called).sorted(), "exported but never exercised from Kotlin")
+    }
+}

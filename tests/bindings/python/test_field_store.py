@@ -1,0 +1,192 @@
+"""Drives the real doorstep cdylib through the generated Python bindings.
+
+Run by tests/bindings/run-python.sh, which builds the library, generates the bindings and writes the
+turf fixture (real Nantes addresses). Every exported function must be called at least once: the store
+is wrapped in a recorder, and the last test compares what was called with the generated API.
+"""
+
+import inspect
+import json
+import math
+import os
+import sys
+import tempfile
+import unittest
+
+from doorstep_bindings import doorstep
+from doorstep_bindings.doorstep import FieldError, FieldStore
+from doorstep_bindings.doorstep_core import KnockDraft, KnockInput, PairSide, DoorStatus, ReceiptState
+from doorstep_bindings.doorstep_protocol import Answer, AnswerValue, Position, Target
+
+FIXTURE = os.environ["DOORSTEP_FIXTURE"]
+CALLED = set()
+
+
+class Recorder:
+    """Forwards to a FieldStore and remembers which methods were called."""
+
+    def __init__(self, inner):
+        self._inner = inner
+
+    def __getattr__(self, name):
+        attr = getattr(self._inner, name)
+        if callable(attr):
+            def call(*args, **kwargs):
+                CALLED.add(name)
+                return attr(*args, **kwargs)
+            return call
+        return attr
+
+
+def open_store(path, key=None):
+    CALLED.add("open")
+    return Recorder(FieldStore.open(path, key))
+
+
+def yes(q, v):
+    return Answer(question_id=q, value=AnswerValue.YES_NO(value=v))
+
+
+def choice(q, v):
+    return Answer(question_id=q, value=AnswerValue.CHOICE(value=v))
+
+
+def knock(door, code, answers=(), note=None, position=None, flags=()):
+    return KnockInput(target=Target.DOOR(id=door), result_code=code, answers=list(answers), note=note,
+                      safety_flags=list(flags), position=position)
+
+
+class FieldStoreTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="doorstep-py-")
+        self.path = os.path.join(self.dir, "field.db")
+        with open(FIXTURE, "rb") as f:
+            self.package = f.read()
+
+    def test_walk_record_correct_close_reopen(self):
+        store = open_store(self.path)
+        self.assertEqual(len(store.device_id()), 36)
+        self.assertEqual(store.schema_version(), 1)
+        summary = store.apply_turf_package(self.package)
+        self.assertEqual(summary.turf_id, "py")
+        self.assertEqual(summary.buildings, 120)
+        turfs = store.turfs()
+        self.assertEqual([t.id for t in turfs], ["py"])
+        self.assertEqual(turfs[0].campaign_name, "Municipales Nantes 2026")
+
+        codes = {c.code: c for c in store.result_codes("py")}
+        self.assertEqual(codes["not_home"].label_fr, "Absent")
+        script = store.survey_script("py")
+        self.assertEqual(script.consent_question_id, "consent")
+        # Skip logic: "Pourquoi ?" shows only after "non" or "ne sait pas"; personal questions need consent.
+        self.assertEqual(store.visible_questions("py", [yes("consent", False)]), ["consent"])
+        shown = store.visible_questions("py", [yes("consent", True), choice("intent", "non")])
+        self.assertEqual(shown, ["consent", "intent", "why_not", "topics", "support"])
+
+        start = Position(lat=47.2135, lon=-1.5590, accuracy_m=5.0)
+        route = store.compute_route("py", start, None)
+        self.assertEqual(len(route.remaining), 120)
+        self.assertEqual(route.doors_knocked, 0)
+        first = route.next
+        self.assertIn("Nantes", first.address)
+        door = first.doors[0].id
+        here = Position(lat=first.lat, lon=first.lon, accuracy_m=4.0)
+
+        k1 = store.record_knock(knock(door, "not_home", position=here))
+        self.assertEqual(k1.receipt, ReceiptState.PENDING())
+        self.assertEqual(store.door_status(door), DoorStatus.ATTEMPTED)
+        k2 = store.correct_knock(k1.id, knock(door, "contact_made",
+                                              [yes("consent", True), choice("intent", "non"),
+                                               Answer(question_id="why_not", value=AnswerValue.TEXT(value="travaille ce jour-là")),
+                                               Answer(question_id="support", value=AnswerValue.SCALE(value=4))],
+                                              note="Sonner deux fois", position=here))
+        self.assertEqual(k2.supersedes, k1.id)
+        self.assertEqual(store.door_status(door), DoorStatus.CONTACTED)
+        self.assertEqual(store.knock(k1.id).superseded_by, k2.id)
+        progress = store.route_progress("py")
+        self.assertEqual(progress.doors_knocked, 1)
+        self.assertNotEqual(progress.next.building_id, first.building_id)
+
+        # Pairs: the even side only.
+        even = store.compute_route("py", start, PairSide.EVEN)
+        self.assertTrue(0 < len(even.remaining) < 120)
+
+        # Drafts survive a restart.
+        target = Target.DOOR(id=progress.next.doors[0].id)
+        store.save_draft(KnockDraft(target=target, result_code="contact_made", answers=[yes("consent", True)],
+                                    note="en cours", safety_flags=[], updated_ms=0))
+        self.assertEqual(store.pending_count(), 2)
+        del store
+
+        store = open_store(self.path)
+        ids = [k.id for k in store.list_knocks("py")]
+        self.assertEqual(ids, [k1.id, k2.id])
+        self.assertEqual(store.door_status(door), DoorStatus.CONTACTED)
+        draft = store.load_draft(target)
+        self.assertEqual(draft.note, "en cours")
+        self.assertEqual(len(store.list_drafts()), 1)
+        self.assertTrue(store.discard_draft(target))
+        self.assertIsNone(store.load_draft(target))
+
+        # Outbox: export, acknowledge (one accepted, one duplicate), status line.
+        batch = json.loads(bytes(store.export_pending_batch(10)))
+        self.assertEqual([r["id"] for r in batch["reports"]], ids)
+        self.assertEqual(batch["protocol"], doorstep.protocol_version())
+        CALLED.add("protocol_version")
+        ack = {"protocol": 1, "server_time_ms": 0, "results": [
+            {"id": ids[0], "status": "accepted"}, {"id": ids[1], "status": "duplicate"}]}
+        summary = store.apply_push_response(json.dumps(ack).encode())
+        self.assertEqual((summary.accepted, summary.duplicate), (1, 1))
+        status = store.sync_status()
+        self.assertEqual(status.pending, 0)
+        self.assertTrue(status.summary_fr.startswith("0 en attente, 0 en échec, dernière synchro "), status.summary_fr)
+
+        # A delta moves the turf forward; the removed signal purges it.
+        pkg = json.loads(self.package)
+        moved = pkg["buildings"][5]["id"]
+        delta = {"format": 1, "turf_id": "py", "base_version": 1, "version": 2, "remove_buildings": [moved]}
+        self.assertEqual(store.apply_turf_delta(json.dumps(delta).encode()).buildings, 119)
+        self.assertEqual(store.purge_expired(), [])
+        purge = store.remove_turf("py")
+        self.assertEqual(purge.reports_removed, 2)
+        self.assertEqual(purge.reports_kept_pending, 0)
+        self.assertEqual(store.turfs(), [])
+
+    def test_bad_input_gets_typed_errors(self):
+        store = open_store(self.path)
+        store.apply_turf_package(self.package)
+        door = json.loads(self.package)["doors"][0]["id"]
+        with self.assertRaises(FieldError.InvalidInput) as e:
+            store.record_knock(knock(door, "not_home", position=Position(lat=math.nan, lon=0.0, accuracy_m=None)))
+        self.assertIn("coordinates", str(e.exception))
+        with self.assertRaises(FieldError.InvalidInput):
+            store.record_knock(knock(door, "no_such_code"))
+        with self.assertRaises(FieldError.InvalidInput) as e:
+            store.record_knock(knock(door, "contact_made", [yes("consent", True), choice("intent", "peut-être")]))
+        self.assertIn("not offered", str(e.exception))
+        with self.assertRaises(FieldError.UnknownId):
+            store.record_knock(knock("nowhere", "not_home"))
+        with self.assertRaises(FieldError.BadPackage):
+            store.apply_turf_package(self.package[: len(self.package) // 3])
+        with self.assertRaises(FieldError.OutOfDate):
+            store.apply_turf_delta(json.dumps({"format": 1, "turf_id": "py", "base_version": 5, "version": 6}).encode())
+        self.assertEqual(store.pending_count(), 0)
+        with self.assertRaises(FieldError.Encryption):
+            open_store(os.path.join(self.dir, "keyed.db"), "clé")
+        not_ours = os.path.join(self.dir, "photo.jpg")
+        with open(not_ours, "wb") as f:
+            f.write(b"\xff\xd8\xff\xe0" + os.urandom(4096))
+        with self.assertRaises(FieldError.NotOurStore):
+            open_store(not_ours)
+
+    def test_zz_every_exported_function_was_called(self):
+        exported = {n for n, _ in inspect.getmembers(doorstep.FieldStoreProtocol, inspect.isfunction) if not n.startswith("_")}
+        exported.add("open")
+        exported |= {n for n in doorstep.__all__ if inspect.isfunction(getattr(doorstep, n))}
+        self.assertGreater(len(exported), 20)
+        missing = sorted(exported - CALLED)
+        self.assertEqual(missing, [], "exported but never exercised from Python")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
