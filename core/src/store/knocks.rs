@@ -47,7 +47,7 @@ fn resolve(c: &Connection, target: &Target) -> Result<Resolved> {
             "person",
         ),
     };
-    c.query_row(sql, [target.id()], |r| {
+    c.prepare_cached(sql)?.query_row([target.id()], |r| {
         Ok(Resolved {
             turf_id: r.get(0)?,
             campaign_id: r.get(1)?,
@@ -62,24 +62,37 @@ fn resolve(c: &Connection, target: &Target) -> Result<Resolved> {
     .ok_or_else(|| CoreError::unknown(kind, target.id()))
 }
 
-fn read_hlc(c: &Connection) -> Result<Hlc> {
-    Ok(meta_get(c, "hlc")?
+/// The device's last knock: its HLC stamp, and where and when (monotonic) it was. Read once when
+/// the store opens, then kept in memory under the write lock, so that a knock writes no extra row
+/// (every page a commit touches is written and synced again).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct LastKnock {
+    pub hlc: Hlc,
+    pub previous: Option<PreviousKnock>,
+}
+
+pub(crate) fn load_last_knock(c: &Connection) -> Result<LastKnock> {
+    let row: Option<(i64, i64, u64, Option<f64>, Option<f64>)> = c
+        .query_row(
+            "SELECT k.hlc_millis, k.hlc_counter, k.monotonic_ms, b.lat, b.lon FROM knocks k
+             LEFT JOIN buildings b ON b.id = k.building_id ORDER BY k.hlc_millis DESC, k.hlc_counter DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64, r.get(3)?, r.get(4)?)),
+        )
+        .optional()?;
+    let stored: Hlc = meta_get(c, "hlc")?
         .and_then(|s| {
             let (m, k) = s.split_once(':')?;
             Some(Hlc { millis: m.parse().ok()?, counter: k.parse().ok()? })
         })
-        .unwrap_or_default())
-}
-
-fn previous_knock(c: &Connection) -> Result<Option<PreviousKnock>> {
-    Ok(c
-        .query_row(
-            "SELECT b.lat, b.lon, k.monotonic_ms FROM knocks k JOIN buildings b ON b.id = k.building_id
-             ORDER BY k.hlc_millis DESC, k.hlc_counter DESC LIMIT 1",
-            [],
-            |r| Ok(PreviousKnock { door_lat: r.get(0)?, door_lon: r.get(1)?, monotonic_ms: r.get::<_, i64>(2)? as u64 }),
-        )
-        .optional()?)
+        .unwrap_or_default();
+    Ok(match row {
+        None => LastKnock { hlc: stored, previous: None },
+        Some((millis, counter, mono, lat, lon)) => LastKnock {
+            hlc: stored.max(Hlc { millis, counter: counter as u32 }),
+            previous: lat.zip(lon).map(|(door_lat, door_lon)| PreviousKnock { door_lat, door_lon, monotonic_ms: mono }),
+        },
+    })
 }
 
 fn outcome_text(o: Outcome) -> &'static str {
@@ -145,7 +158,7 @@ pub(crate) fn facts_by_door(c: &Connection, turf_id: &str) -> Result<HashMap<Str
     let mut st = c.prepare_cached(
         "SELECT d.id, k.id, k.supersedes, k.outcome, o.state = 'rejected'
          FROM doors d JOIN buildings b ON b.id = d.building_id
-         JOIN knocks k ON k.door_id = d.id OR (k.door_id IS NULL AND k.building_id = b.id)
+         JOIN knocks k ON k.building_id = b.id AND (k.door_id = d.id OR k.door_id IS NULL)
          JOIN outbox o ON o.knock_id = k.id
          WHERE b.turf_id = ?1",
     )?;
@@ -167,7 +180,7 @@ pub(crate) fn reported_flags_by_door(c: &Connection, turf_id: &str) -> Result<Ha
     let mut out: HashMap<String, Vec<SafetyFlag>> = HashMap::new();
     let mut st = c.prepare_cached(
         "SELECT d.id, k.body FROM doors d JOIN buildings b ON b.id = d.building_id
-         JOIN knocks k ON k.door_id = d.id OR (k.door_id IS NULL AND k.building_id = b.id)
+         JOIN knocks k ON k.building_id = b.id AND (k.door_id = d.id OR k.door_id IS NULL)
          JOIN outbox o ON o.knock_id = k.id
          WHERE b.turf_id = ?1 AND o.state <> 'rejected' AND k.body LIKE '%\"safety_flags\":[\"%'
            AND NOT EXISTS (SELECT 1 FROM knocks s JOIN outbox so ON so.knock_id = s.id WHERE s.supersedes = k.id AND so.state <> 'rejected')",
@@ -210,7 +223,7 @@ impl Store {
         }
         let now = self.clock.now_ms();
         let mono = self.clock.monotonic_ms();
-        let id = self.write(|tx| {
+        self.write(|tx| {
             let at = resolve(tx, &input.target)?;
             let campaign = load_campaign(tx, &at.campaign_id)?;
             let code = campaign
@@ -232,9 +245,12 @@ impl Store {
                     Some(_) => {}
                 }
             }
-            let plausibility = plausibility::check(at.lat, at.lon, input.position.as_ref(), mono, previous_knock(tx)?);
-            let stamp = hlc::tick(read_hlc(tx)?, now);
-            meta_set(tx, "hlc", &format!("{}:{}", stamp.millis, stamp.counter))?;
+            let mut last = self.last_knock.lock().unwrap_or_else(|p| p.into_inner());
+            let plausibility = plausibility::check(at.lat, at.lon, input.position.as_ref(), mono, last.previous);
+            let stamp = hlc::tick(last.hlc, now);
+            // Moves forward even if the commit below fails: an HLC may skip, never repeat.
+            *last = LastKnock { hlc: stamp, previous: Some(PreviousKnock { door_lat: at.lat, door_lon: at.lon, monotonic_ms: mono }) };
+            drop(last);
             let ms = stamp.millis.max(0) as u64;
             let id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, ((ms % 1000) * 1_000_000) as u32))
                 .to_string();
@@ -261,13 +277,25 @@ impl Store {
                 device_id: self.device_id.clone(),
             };
             insert_report(tx, &report, &at.building_id, at.door_id.as_deref(), code.outcome, now)?;
-            tx.execute(
-                "DELETE FROM drafts WHERE target_kind = ?1 AND target_id = ?2",
-                [input.target.kind(), input.target.id()],
-            )?;
-            Ok(id)
-        })?;
-        self.knock(&id)
+            tx.prepare_cached("DELETE FROM drafts WHERE target_kind = ?1 AND target_id = ?2")?
+                .execute([input.target.kind(), input.target.id()])?;
+            Ok(KnockView {
+                id,
+                turf_id: report.turf_id,
+                target: report.target,
+                door_id: at.door_id,
+                building_id: at.building_id,
+                result_code: report.result_code,
+                answers: report.answers,
+                note: report.note,
+                supersedes: report.supersedes,
+                superseded_by: None,
+                hlc: report.hlc,
+                device_time_ms: report.device_time_ms,
+                plausibility: report.plausibility,
+                receipt: ReceiptState::Pending,
+            })
+        })
     }
 
     pub fn knock(&self, id: &str) -> Result<KnockView> {
@@ -298,7 +326,7 @@ impl Store {
                 .ok_or_else(|| CoreError::unknown("door", door_id))?;
             let mut st = c.prepare_cached(
                 "SELECT k.id, k.supersedes, k.outcome, o.state = 'rejected' FROM knocks k JOIN outbox o ON o.knock_id = k.id
-                 WHERE k.door_id = ?1 OR (k.door_id IS NULL AND k.building_id = ?2)",
+                 WHERE k.building_id = ?2 AND (k.door_id = ?1 OR k.door_id IS NULL)",
             )?;
             let facts = st
                 .query_map([door_id, &building], |r| {

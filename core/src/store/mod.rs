@@ -41,6 +41,7 @@ pub struct Store {
     clock: Arc<dyn Clock>,
     path: PathBuf,
     device_id: String,
+    last_knock: Mutex<knocks::LastKnock>,
 }
 
 /// Sets the connection's pragmas, in one place:
@@ -110,7 +111,8 @@ impl Store {
                 }
             }
         };
-        Ok(Self { conn: Mutex::new(conn), clock: opts.clock, path, device_id })
+        let last_knock = Mutex::new(knocks::load_last_knock(&conn)?);
+        Ok(Self { conn: Mutex::new(conn), clock: opts.clock, path, device_id, last_knock })
     }
 
     pub fn path(&self) -> &Path {
@@ -155,13 +157,11 @@ impl Store {
 }
 
 pub(crate) fn meta_get(c: &Connection, key: &str) -> Result<Option<String>> {
-    Ok(c.query_row("SELECT value FROM device_meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+    Ok(c.prepare_cached("SELECT value FROM device_meta WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?)
 }
 
 pub(crate) fn meta_set(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
-    tx.execute(
-        "INSERT INTO device_meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        [key, value],
-    )?;
+    tx.prepare_cached("INSERT INTO device_meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")?
+        .execute([key, value])?;
     Ok(())
 }

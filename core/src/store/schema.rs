@@ -14,7 +14,7 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE TABLE device_meta (
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
-    ) STRICT;
+    ) STRICT, WITHOUT ROWID;
 
     CREATE TABLE campaigns (
         id                 TEXT PRIMARY KEY,
@@ -102,11 +102,12 @@ pub const MIGRATIONS: &[&str] = &[
         hlc_counter  INTEGER NOT NULL,
         monotonic_ms INTEGER NOT NULL,
         body         TEXT NOT NULL         -- JSON KnockReport, exactly as pushed
-    ) STRICT;
-    CREATE INDEX knocks_turf ON knocks(turf_id);
-    CREATE INDEX knocks_door ON knocks(door_id);
+    ) STRICT, WITHOUT ROWID;
+    -- One index only: each index is another page written (and synced) by every knock. UUIDv7 ids
+    -- make the table itself append at its right edge. Listing a turf's reports scans the table,
+    -- which holds a few thousand rows at most on a phone (acknowledged reports are purged with
+    -- their turf).
     CREATE INDEX knocks_building ON knocks(building_id);
-    CREATE INDEX knocks_hlc ON knocks(hlc_millis, hlc_counter);
     CREATE TRIGGER knocks_immutable BEFORE UPDATE ON knocks
         BEGIN SELECT RAISE(ABORT, 'knock reports are immutable'); END;
 
@@ -117,8 +118,7 @@ pub const MIGRATIONS: &[&str] = &[
         reason     TEXT,
         attempts   INTEGER NOT NULL DEFAULT 0,
         updated_ms INTEGER NOT NULL
-    ) STRICT;
-    CREATE INDEX outbox_state ON outbox(state);
+    ) STRICT, WITHOUT ROWID;   -- no index on state: the outbox is scanned (same reason)
 
     CREATE TABLE drafts (
         target_kind TEXT NOT NULL,

@@ -453,8 +453,8 @@ impl Store {
 }
 
 pub(crate) fn load_campaign(c: &Connection, campaign_id: &str) -> Result<Campaign> {
-    c.query_row(
-        "SELECT id, name, mode, result_codes, survey, retention_until_ms FROM campaigns WHERE id = ?1",
+    c.prepare_cached("SELECT id, name, mode, result_codes, survey, retention_until_ms FROM campaigns WHERE id = ?1")?
+    .query_row(
         [campaign_id],
         |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, Option<i64>>(5)?)),
     )
