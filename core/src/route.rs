@@ -106,10 +106,10 @@ pub fn segments(points: &[RoutePoint]) -> Vec<Segment> {
         });
         let mut cur: Vec<usize> = Vec::new();
         for m in members {
-            if let Some(&prev) = cur.last() {
-                if dist(xy[prev], xy[m]) > SEGMENT_GAP_M {
-                    out.push(make_segment(std::mem::take(&mut cur), key.1, &xy));
-                }
+            if let Some(&prev) = cur.last()
+                && dist(xy[prev], xy[m]) > SEGMENT_GAP_M
+            {
+                out.push(make_segment(std::mem::take(&mut cur), key.1, &xy));
             }
             cur.push(m);
         }
@@ -276,7 +276,8 @@ mod tests {
         seen.sort();
         assert_eq!(seen, (0..pts.len()).collect::<Vec<_>>());
         // One side, then the other: parity changes exactly once.
-        let changes = order.windows(2).filter(|w| parity(&pts[w[0]].house_number) != parity(&pts[w[1]].house_number)).count();
+        let changes =
+            order.windows(2).filter(|w| parity(&pts[w[0]].house_number) != parity(&pts[w[1]].house_number)).count();
         assert_eq!(changes, 1, "{order:?}");
         // Starting at the west end, the first house is at the west end.
         assert!(pts[order[0]].lon < -1.5495);

@@ -53,12 +53,8 @@ pub struct StatusFact {
 }
 
 pub fn door_status<'a>(facts: impl IntoIterator<Item = &'a StatusFact> + Clone) -> DoorStatus {
-    let superseded: HashSet<&str> = facts
-        .clone()
-        .into_iter()
-        .filter(|f| !f.rejected)
-        .filter_map(|f| f.supersedes.as_deref())
-        .collect();
+    let superseded: HashSet<&str> =
+        facts.clone().into_iter().filter(|f| !f.rejected).filter_map(|f| f.supersedes.as_deref()).collect();
     facts
         .into_iter()
         .filter(|f| !f.rejected && !superseded.contains(f.id.as_str()))
@@ -87,10 +83,16 @@ mod tests {
             // A correction replaces the report it names.
             (vec![f("a", None, DoNotReturn), f("b", Some("a"), Attempted)], DoorStatus::Attempted),
             // A correction of a correction.
-            (vec![f("a", None, Finished), f("b", Some("a"), Attempted), f("c", Some("b"), Contacted)], DoorStatus::Contacted),
+            (
+                vec![f("a", None, Finished), f("b", Some("a"), Attempted), f("c", Some("b"), Contacted)],
+                DoorStatus::Contacted,
+            ),
             // Rejected reports count for nothing.
             (vec![f("a", None, Attempted), rej.clone()], DoorStatus::Attempted),
-            (vec![f("a", None, Finished), StatusFact { rejected: true, ..f("b", Some("a"), Attempted) }], DoorStatus::Finished),
+            (
+                vec![f("a", None, Finished), StatusFact { rejected: true, ..f("b", Some("a"), Attempted) }],
+                DoorStatus::Finished,
+            ),
         ];
         for (i, (facts, want)) in cases.iter().enumerate() {
             assert_eq!(door_status(facts), *want, "case {i}");
@@ -98,7 +100,12 @@ mod tests {
     }
 
     fn outcome() -> impl Strategy<Value = Outcome> {
-        prop_oneof![Just(Outcome::Attempted), Just(Outcome::Contacted), Just(Outcome::Finished), Just(Outcome::DoNotReturn)]
+        prop_oneof![
+            Just(Outcome::Attempted),
+            Just(Outcome::Contacted),
+            Just(Outcome::Finished),
+            Just(Outcome::DoNotReturn)
+        ]
     }
 
     proptest! {

@@ -22,7 +22,10 @@ pub enum TransportError {
 }
 
 pub trait Transport: Send + Sync {
-    fn push(&self, request: &PushRequest) -> impl Future<Output = std::result::Result<PushResponse, TransportError>> + Send;
+    fn push(
+        &self,
+        request: &PushRequest,
+    ) -> impl Future<Output = std::result::Result<PushResponse, TransportError>> + Send;
 }
 
 /// Outcome of one [`push_outbox`] run.

@@ -118,7 +118,12 @@ impl FieldStore {
         Ok(doorstep_protocol::validate::visible_questions(&survey, &answers))
     }
 
-    pub fn compute_route(&self, turf_id: String, start: Option<Position>, side: Option<PairSide>) -> Result<RouteProgress> {
+    pub fn compute_route(
+        &self,
+        turf_id: String,
+        start: Option<Position>,
+        side: Option<PairSide>,
+    ) -> Result<RouteProgress> {
         Ok(self.inner.compute_route(&turf_id, start, side)?)
     }
 
@@ -186,4 +191,3 @@ impl FieldStore {
 pub fn protocol_version() -> u32 {
     doorstep_protocol::PROTOCOL_VERSION
 }
-

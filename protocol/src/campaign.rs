@@ -55,13 +55,7 @@ pub struct ResultCode {
 
 impl ResultCode {
     fn builtin(code: &str, fr: &str, en: &str, level: ResultLevel, outcome: Outcome) -> Self {
-        Self {
-            code: code.into(),
-            label_fr: fr.into(),
-            label_en: en.into(),
-            level,
-            outcome,
-        }
+        Self { code: code.into(), label_fr: fr.into(), label_en: en.into(), level, outcome }
     }
 }
 
@@ -91,8 +85,12 @@ pub fn default_result_codes() -> Vec<ResultCode> {
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum QuestionKind {
     YesNo,
-    SingleChoice { choices: Vec<String> },
-    MultipleChoice { choices: Vec<String> },
+    SingleChoice {
+        choices: Vec<String>,
+    },
+    MultipleChoice {
+        choices: Vec<String>,
+    },
     /// A scale from 1 to 5.
     Scale,
     FreeText,

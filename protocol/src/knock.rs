@@ -20,9 +20,15 @@ pub struct Position {
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Target {
     /// The whole building (e.g. inaccessible entrance): applies to all its doors.
-    Building { id: String },
-    Door { id: String },
-    Person { id: String },
+    Building {
+        id: String,
+    },
+    Door {
+        id: String,
+    },
+    Person {
+        id: String,
+    },
 }
 
 impl Target {

@@ -19,7 +19,9 @@ pub enum ItemStatus {
     /// Already held: the earlier copy stands.
     Duplicate,
     /// Never retried; the reason is shown to the volunteer.
-    Rejected { reason: String },
+    Rejected {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

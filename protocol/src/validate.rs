@@ -40,10 +40,10 @@ pub enum ValidationError {
 /// Checks a WGS84 position.
 pub fn validate_position(p: &Position) -> Result<(), ValidationError> {
     validate_lat_lon(p.lat, p.lon)?;
-    if let Some(a) = p.accuracy_m {
-        if !a.is_finite() || a < 0.0 {
-            return Err(ValidationError::BadAccuracy(a.to_string()));
-        }
+    if let Some(a) = p.accuracy_m
+        && (!a.is_finite() || a < 0.0)
+    {
+        return Err(ValidationError::BadAccuracy(a.to_string()));
     }
     Ok(())
 }
@@ -80,7 +80,7 @@ pub fn visible_questions(script: &SurveyScript, answers: &[Answer]) -> Vec<Strin
         let cond_ok = match &q.show_when {
             None => true,
             Some(cond) => {
-                shown.iter().any(|s| *s == cond.question_id)
+                shown.contains(&cond.question_id)
                     && by_id(&cond.question_id)
                         .is_some_and(|a| answer_text_values(&a.value).iter().any(|v| cond.any_of.contains(v)))
             }
@@ -105,7 +105,8 @@ pub fn validate_answers(script: &SurveyScript, outcome: Outcome, answers: &[Answ
     }
     let mut seen = HashSet::new();
     for a in answers {
-        let q = script.question(&a.question_id).ok_or_else(|| ValidationError::UnknownQuestion(a.question_id.clone()))?;
+        let q =
+            script.question(&a.question_id).ok_or_else(|| ValidationError::UnknownQuestion(a.question_id.clone()))?;
         if !seen.insert(a.question_id.as_str()) {
             return Err(ValidationError::DuplicateAnswer(a.question_id.clone()));
         }
@@ -228,15 +229,46 @@ mod tests {
             (vec![yes("consent", true), choice("intent", "A")], Outcome::Contacted, Ok(())),
             (vec![yes("consent", false)], Outcome::Contacted, Ok(())),
             (vec![yes("consent", true)], Outcome::Contacted, Err(E::MissingRequired("intent".into()))),
-            (vec![yes("consent", false), choice("intent", "A")], Outcome::Contacted, Err(E::ConsentMissing("intent".into()))),
-            (vec![yes("consent", true), choice("intent", "C")], Outcome::Contacted, Err(E::ChoiceNotOffered { question: "intent".into(), choice: "C".into() })),
-            (vec![yes("consent", true), choice("intent", "B")], Outcome::Contacted, Err(E::MissingRequired("why_b".into()))),
+            (
+                vec![yes("consent", false), choice("intent", "A")],
+                Outcome::Contacted,
+                Err(E::ConsentMissing("intent".into())),
+            ),
+            (
+                vec![yes("consent", true), choice("intent", "C")],
+                Outcome::Contacted,
+                Err(E::ChoiceNotOffered { question: "intent".into(), choice: "C".into() }),
+            ),
+            (
+                vec![yes("consent", true), choice("intent", "B")],
+                Outcome::Contacted,
+                Err(E::MissingRequired("why_b".into())),
+            ),
             (vec![yes("consent", true), choice("intent", "B"), text("why_b")], Outcome::Contacted, Ok(())),
-            (vec![yes("consent", true), choice("intent", "A"), text("why_b")], Outcome::Contacted, Err(E::HiddenQuestionAnswered("why_b".into()))),
-            (vec![choice("consent", "A")], Outcome::Contacted, Err(E::WrongType { question: "consent".into(), expected: "yes or no" })),
+            (
+                vec![yes("consent", true), choice("intent", "A"), text("why_b")],
+                Outcome::Contacted,
+                Err(E::HiddenQuestionAnswered("why_b".into())),
+            ),
+            (
+                vec![choice("consent", "A")],
+                Outcome::Contacted,
+                Err(E::WrongType { question: "consent".into(), expected: "yes or no" }),
+            ),
             (vec![yes("nope", true)], Outcome::Contacted, Err(E::UnknownQuestion("nope".into()))),
-            (vec![yes("consent", true), yes("consent", true)], Outcome::Contacted, Err(E::DuplicateAnswer("consent".into()))),
-            (vec![yes("consent", false), Answer { question_id: "mood".into(), value: AnswerValue::Scale { value: 6 } }], Outcome::Contacted, Err(E::ScaleOutOfRange { question: "mood".into(), value: 6 })),
+            (
+                vec![yes("consent", true), yes("consent", true)],
+                Outcome::Contacted,
+                Err(E::DuplicateAnswer("consent".into())),
+            ),
+            (
+                vec![
+                    yes("consent", false),
+                    Answer { question_id: "mood".into(), value: AnswerValue::Scale { value: 6 } },
+                ],
+                Outcome::Contacted,
+                Err(E::ScaleOutOfRange { question: "mood".into(), value: 6 }),
+            ),
             (vec![yes("consent", true)], Outcome::Attempted, Err(E::AnswersWithoutContact)),
             (vec![], Outcome::Attempted, Ok(())),
             (vec![], Outcome::Contacted, Err(E::MissingRequired("consent".into()))),

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use doorstep_protocol::{
-    Building, Campaign, CampaignMode, Door, Entrance, Question, QuestionKind, ShowWhen, SurveyScript, TURF_PACKAGE_FORMAT,
-    TurfInfo, TurfPackage, default_result_codes,
+    Building, Campaign, CampaignMode, Door, Entrance, Question, QuestionKind, ShowWhen, SurveyScript,
+    TURF_PACKAGE_FORMAT, TurfInfo, TurfPackage, default_result_codes,
 };
 
 /// The repository root (this crate sits in `tests/`).
@@ -73,7 +73,15 @@ pub fn survey_script() -> SurveyScript {
         version: 1,
         consent_question_id: Some("consent".into()),
         questions: vec![
-            q("consent", "Acceptez-vous de répondre à quelques questions ?", "Do you agree to answer a few questions?", QuestionKind::YesNo, true, false, None),
+            q(
+                "consent",
+                "Acceptez-vous de répondre à quelques questions ?",
+                "Do you agree to answer a few questions?",
+                QuestionKind::YesNo,
+                true,
+                false,
+                None,
+            ),
             q(
                 "intent",
                 "Irez-vous voter au premier tour ?",
@@ -96,12 +104,22 @@ pub fn survey_script() -> SurveyScript {
                 "topics",
                 "Quels sujets comptent pour vous ?",
                 "Which issues matter to you?",
-                QuestionKind::MultipleChoice { choices: vec!["logement".into(), "transports".into(), "sécurité".into(), "écologie".into()] },
+                QuestionKind::MultipleChoice {
+                    choices: vec!["logement".into(), "transports".into(), "sécurité".into(), "écologie".into()],
+                },
                 false,
                 true,
                 None,
             ),
-            q("support", "Soutien au projet (1 à 5)", "Support for the programme (1–5)", QuestionKind::Scale, false, true, None),
+            q(
+                "support",
+                "Soutien au projet (1 à 5)",
+                "Support for the programme (1–5)",
+                QuestionKind::Scale,
+                false,
+                true,
+                None,
+            ),
         ],
     }
 }

@@ -24,10 +24,10 @@ use doorstep_protocol::Target;
 static SYNCS: Mutex<Option<HashMap<PathBuf, u64>>> = Mutex::new(None);
 
 fn note_sync(fd: c_int) {
-    if let Ok(p) = std::fs::read_link(format!("/proc/self/fd/{fd}")) {
-        if let Ok(mut g) = SYNCS.lock() {
-            *g.get_or_insert_with(HashMap::new).entry(p).or_default() += 1;
-        }
+    if let Ok(p) = std::fs::read_link(format!("/proc/self/fd/{fd}"))
+        && let Ok(mut g) = SYNCS.lock()
+    {
+        *g.get_or_insert_with(HashMap::new).entry(p).or_default() += 1;
     }
 }
 
@@ -48,6 +48,9 @@ unsafe fn real(name: &std::ffi::CStr) -> SyncFn {
 }
 
 /// Interposes libc's fsync for this test binary (SQLite is linked statically into it).
+///
+/// # Safety
+/// Same contract as libc's `fsync`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fsync(fd: c_int) -> c_int {
     note_sync(fd);
@@ -55,6 +58,10 @@ pub unsafe extern "C" fn fsync(fd: c_int) -> c_int {
     unsafe { real(c"fsync")(fd) }
 }
 
+/// Interposes libc's fdatasync (SQLite's sync when built with `HAVE_FDATASYNC`).
+///
+/// # Safety
+/// Same contract as libc's `fdatasync`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn fdatasync(fd: c_int) -> c_int {
     note_sync(fd);
@@ -168,8 +175,15 @@ fn sigkill_during_knock_loop_loses_nothing() {
             let held: std::collections::HashSet<String> =
                 store.list_knocks("crash").unwrap().into_iter().map(|k| k.id).collect();
             let lost: Vec<&String> = acknowledged.iter().filter(|id| !held.contains(*id)).collect();
-            assert!(lost.is_empty(), "after {} kills, {} acknowledged knocks lost: {:?}", i + 1, lost.len(), &lost[..lost.len().min(5)]);
-            let ok: String = rusqlite::Connection::open(&db).unwrap().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+            assert!(
+                lost.is_empty(),
+                "after {} kills, {} acknowledged knocks lost: {:?}",
+                i + 1,
+                lost.len(),
+                &lost[..lost.len().min(5)]
+            );
+            let ok: String =
+                rusqlite::Connection::open(&db).unwrap().query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
             assert_eq!(ok, "ok");
         }
     }

@@ -4,10 +4,12 @@
 
 use std::sync::Arc;
 
-use doorstep_core::{CoreError, DoorStatus, KnockDraft, KnockInput, ManualClock, OpenOptions, PairSide, ReceiptState, Store};
+use doorstep_core::{
+    CoreError, DoorStatus, KnockDraft, KnockInput, ManualClock, OpenOptions, PairSide, ReceiptState, Store,
+};
 use doorstep_protocol::{
-    Answer, AnswerValue, ItemStatus, PlausibilityFlag, Position, PushItemResult, PushResponse, SafetyFlag, Target, TurfDelta,
-    PROTOCOL_VERSION,
+    Answer, AnswerValue, ItemStatus, PROTOCOL_VERSION, PlausibilityFlag, Position, PushItemResult, PushResponse,
+    SafetyFlag, Target, TurfDelta,
 };
 use doorstep_tests::turf_package;
 
@@ -15,7 +17,9 @@ const T0: i64 = 1_780_000_000_000; // 2026-05-28
 
 fn open(dir: &tempfile::TempDir) -> (Store, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::new(T0, 3_600_000));
-    let store = Store::open_with(dir.path().join("field.db"), OpenOptions { clock: clock.clone(), ..Default::default() }).unwrap();
+    let store =
+        Store::open_with(dir.path().join("field.db"), OpenOptions { clock: clock.clone(), ..Default::default() })
+            .unwrap();
     (store, clock)
 }
 
@@ -79,7 +83,9 @@ fn record_correct_reopen_and_find_them() {
         let (store, clock) = open(&dir);
         let s = store.apply_turf_package(&serde_json::to_vec(&pkg).unwrap()).unwrap();
         assert_eq!((s.buildings, s.doors), (200, 180 + 20 * 8));
-        let route = store.compute_route("t1", Some(Position { lat: 47.2135, lon: -1.5590, accuracy_m: Some(5.0) }), None).unwrap();
+        let route = store
+            .compute_route("t1", Some(Position { lat: 47.2135, lon: -1.5590, accuracy_m: Some(5.0) }), None)
+            .unwrap();
         assert_eq!(route.remaining.len(), 200);
         assert_eq!(route.doors_total, 340);
         let next = route.next.clone().unwrap();
@@ -105,7 +111,11 @@ fn record_correct_reopen_and_find_them() {
         assert_eq!(store.door_status(&door).unwrap(), DoorStatus::Contacted);
         let p = store.route_progress("t1").unwrap();
         assert_eq!(p.doors_knocked, 1);
-        assert_ne!(p.next.as_ref().map(|s| s.building_id.clone()), Some(next.building_id.clone()), "a finished stop is not next");
+        assert_ne!(
+            p.next.as_ref().map(|s| s.building_id.clone()),
+            Some(next.building_id.clone()),
+            "a finished stop is not next"
+        );
     }
     // Reopen: everything is there, in the same state.
     let (store, _) = open(&dir);
@@ -152,17 +162,47 @@ fn bad_input_is_refused_and_changes_nothing() {
     let before = dump(&path);
 
     let bad_knocks: Vec<(KnockInput, &str)> = vec![
-        (KnockInput { position: Some(Position { lat: f64::NAN, lon: 0.0, accuracy_m: None }), ..knock(&door, "not_home") }, "coordinates"),
-        (KnockInput { position: Some(Position { lat: 48.0, lon: 181.0, accuracy_m: None }), ..knock(&door, "not_home") }, "coordinates"),
+        (
+            KnockInput {
+                position: Some(Position { lat: f64::NAN, lon: 0.0, accuracy_m: None }),
+                ..knock(&door, "not_home")
+            },
+            "coordinates",
+        ),
+        (
+            KnockInput {
+                position: Some(Position { lat: 48.0, lon: 181.0, accuracy_m: None }),
+                ..knock(&door, "not_home")
+            },
+            "coordinates",
+        ),
         (knock("no-such-door", "not_home"), "unknown door"),
         (knock(&door, "bribed"), "result code"),
         (KnockInput { answers: vec![yes("consent", true)], ..knock(&door, "not_home") }, "contact result"),
         (KnockInput { answers: vec![choice("consent", "oui")], ..knock(&door, "contact_made") }, "expected yes or no"),
-        (KnockInput { answers: vec![yes("consent", true)], ..knock(&door, "contact_made") }, "required question intent"),
-        (KnockInput { answers: vec![yes("consent", true), choice("intent", "peut-être")], ..knock(&door, "contact_made") }, "not offered"),
-        (KnockInput { answers: vec![yes("consent", false), choice("intent", "oui")], ..knock(&door, "contact_made") }, "consent"),
+        (
+            KnockInput { answers: vec![yes("consent", true)], ..knock(&door, "contact_made") },
+            "required question intent",
+        ),
+        (
+            KnockInput {
+                answers: vec![yes("consent", true), choice("intent", "peut-être")],
+                ..knock(&door, "contact_made")
+            },
+            "not offered",
+        ),
+        (
+            KnockInput {
+                answers: vec![yes("consent", false), choice("intent", "oui")],
+                ..knock(&door, "contact_made")
+            },
+            "consent",
+        ),
         (KnockInput { note: Some("x".repeat(3000)), ..knock(&door, "not_home") }, "longer than"),
-        (KnockInput { target: Target::Building { id: pkg.buildings[0].id.clone() }, ..knock(&door, "contact_made") }, "person"),
+        (
+            KnockInput { target: Target::Building { id: pkg.buildings[0].id.clone() }, ..knock(&door, "contact_made") },
+            "person",
+        ),
     ];
     for (input, want) in bad_knocks {
         let err = store.record_knock(input).unwrap_err().to_string();
@@ -220,7 +260,8 @@ fn bad_input_is_refused_and_changes_nothing() {
     assert!(matches!(err, CoreError::DeltaBaseMismatch { .. }), "{err}");
     let err = store.apply_turf_delta_value(&delta(1, vec![pkg.doors[2].id.clone()])).unwrap_err();
     assert!(err.to_string().contains("no door"), "{err}");
-    let err = store.compute_route("t1", Some(Position { lat: 0.0, lon: f64::INFINITY, accuracy_m: None }), None).unwrap_err();
+    let err =
+        store.compute_route("t1", Some(Position { lat: 0.0, lon: f64::INFINITY, accuracy_m: None }), None).unwrap_err();
     assert!(matches!(err, CoreError::Invalid(_)), "{err}");
     assert_eq!(dump(&path), before);
 }
@@ -364,13 +405,19 @@ fn plausibility_flags_with_a_simulated_clock() {
     let pkg = turf_package("t1", 400);
     store.apply_turf_package_value(&pkg).unwrap();
     let a = &pkg.buildings[0];
-    let far = pkg.buildings.iter().find(|b| doorstep_core::plausibility::distance_m(a.lat, a.lon, b.lat, b.lon) > 150.0).unwrap();
+    let far = pkg
+        .buildings
+        .iter()
+        .find(|b| doorstep_core::plausibility::distance_m(a.lat, a.lon, b.lat, b.lon) > 150.0)
+        .unwrap();
     let door_of = |b: &str| pkg.doors.iter().find(|d| d.building_id == b).unwrap().id.clone();
     let at = |lat, lon| Some(Position { lat, lon, accuracy_m: Some(10.0) });
-    let k = store.record_knock(KnockInput { position: at(a.lat, a.lon), ..knock(&door_of(&a.id), "not_home") }).unwrap();
+    let k =
+        store.record_knock(KnockInput { position: at(a.lat, a.lon), ..knock(&door_of(&a.id), "not_home") }).unwrap();
     assert!(k.plausibility.is_empty());
     clock.advance(20_000); // 20 s later, 150+ m away
-    let k = store.record_knock(KnockInput { position: at(a.lat, a.lon), ..knock(&door_of(&far.id), "not_home") }).unwrap();
+    let k =
+        store.record_knock(KnockInput { position: at(a.lat, a.lon), ..knock(&door_of(&far.id), "not_home") }).unwrap();
     assert!(k.plausibility.contains(&PlausibilityFlag::TooFast), "{:?}", k.plausibility);
     assert!(k.plausibility.iter().any(|f| matches!(f, PlausibilityFlag::Over100m | PlausibilityFlag::Over300m)));
     // The wall clock jumping back a year changes no order.
@@ -399,7 +446,10 @@ fn sync_status_and_expiry() {
         protocol: PROTOCOL_VERSION,
         results: vec![
             PushItemResult { id: batch.reports[0].id.clone(), status: ItemStatus::Accepted },
-            PushItemResult { id: batch.reports[1].id.clone(), status: ItemStatus::Rejected { reason: "tournée retirée".into() } },
+            PushItemResult {
+                id: batch.reports[1].id.clone(),
+                status: ItemStatus::Rejected { reason: "tournée retirée".into() },
+            },
             PushItemResult { id: "never-sent".into(), status: ItemStatus::Accepted },
         ],
         server_time_ms: T0,
@@ -446,7 +496,7 @@ fn pairs_split_a_turf_by_side_of_street() {
 #[tokio::test]
 async fn push_survives_a_lost_acknowledgement() {
     use doorstep_core::sync::{Transport, TransportError, push_outbox};
-    use doorstep_protocol::{PushRequest, KnockReport};
+    use doorstep_protocol::{KnockReport, PushRequest};
     use std::collections::HashMap;
     use std::sync::Mutex;
 

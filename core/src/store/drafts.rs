@@ -87,9 +87,12 @@ impl Store {
     /// Every saved draft, most recent first (the app offers to resume them).
     pub fn list_drafts(&self) -> Result<Vec<KnockDraft>> {
         self.read(|c| {
-            let mut st = c.prepare("SELECT target_kind, target_id, body, updated_ms FROM drafts ORDER BY updated_ms DESC")?;
+            let mut st =
+                c.prepare("SELECT target_kind, target_id, body, updated_ms FROM drafts ORDER BY updated_ms DESC")?;
             let rows = st
-                .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?)))?
+                .query_map([], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
+                })?
                 .collect::<Result<Vec<_>, _>>()?;
             rows.into_iter()
                 .map(|(kind, id, body, updated_ms)| {
@@ -110,7 +113,10 @@ impl Store {
     /// Returns whether a draft was there.
     pub fn discard_draft(&self, target: &Target) -> Result<bool> {
         self.write(|tx| {
-            Ok(tx.execute("DELETE FROM drafts WHERE target_kind = ?1 AND target_id = ?2", [target.kind(), target.id()])? > 0)
+            Ok(tx.execute(
+                "DELETE FROM drafts WHERE target_kind = ?1 AND target_id = ?2",
+                [target.kind(), target.id()],
+            )? > 0)
         })
     }
 }

@@ -4,18 +4,18 @@
 use std::collections::HashMap;
 
 use doorstep_protocol::{
-    Hlc, KnockReport, Outcome, PROTOCOL_VERSION, PushRequest, PushResponse, ResultLevel, SafetyFlag, Target,
-    ItemStatus, validate::MAX_TEXT_CHARS, validate_answers, validate_position,
+    Hlc, ItemStatus, KnockReport, Outcome, PROTOCOL_VERSION, PushRequest, PushResponse, ResultLevel, SafetyFlag,
+    Target, validate::MAX_TEXT_CHARS, validate_answers, validate_position,
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::turfs::load_campaign;
 use super::{Store, meta_get, meta_set};
 use crate::error::{CoreError, Result};
+use crate::hlc;
 use crate::plausibility::{self, PreviousKnock};
 use crate::status::{DoorStatus, StatusFact, door_status};
 use crate::views::{AckSummary, KnockInput, KnockView, ReceiptState, SyncStatus};
-use crate::hlc;
 
 /// Where a target sits.
 struct Resolved {
@@ -47,19 +47,20 @@ fn resolve(c: &Connection, target: &Target) -> Result<Resolved> {
             "person",
         ),
     };
-    c.prepare_cached(sql)?.query_row([target.id()], |r| {
-        Ok(Resolved {
-            turf_id: r.get(0)?,
-            campaign_id: r.get(1)?,
-            volunteer_id: r.get(2)?,
-            building_id: r.get(3)?,
-            door_id: r.get(4)?,
-            lat: r.get(5)?,
-            lon: r.get(6)?,
+    c.prepare_cached(sql)?
+        .query_row([target.id()], |r| {
+            Ok(Resolved {
+                turf_id: r.get(0)?,
+                campaign_id: r.get(1)?,
+                volunteer_id: r.get(2)?,
+                building_id: r.get(3)?,
+                door_id: r.get(4)?,
+                lat: r.get(5)?,
+                lon: r.get(6)?,
+            })
         })
-    })
-    .optional()?
-    .ok_or_else(|| CoreError::unknown(kind, target.id()))
+        .optional()?
+        .ok_or_else(|| CoreError::unknown(kind, target.id()))
 }
 
 /// The device's last knock: its HLC stamp, and where and when (monotonic) it was. Read once when
@@ -72,7 +73,8 @@ pub(crate) struct LastKnock {
 }
 
 pub(crate) fn load_last_knock(c: &Connection) -> Result<LastKnock> {
-    let row: Option<(i64, i64, u64, Option<f64>, Option<f64>)> = c
+    type Row = (i64, i64, u64, Option<f64>, Option<f64>);
+    let row: Option<Row> = c
         .query_row(
             "SELECT k.hlc_millis, k.hlc_counter, k.monotonic_ms, b.lat, b.lon FROM knocks k
              LEFT JOIN buildings b ON b.id = k.building_id ORDER BY k.hlc_millis DESC, k.hlc_counter DESC LIMIT 1",
@@ -122,16 +124,19 @@ fn receipt(state: &str, reason: Option<String>) -> ReceiptState {
     }
 }
 
+/// body, door, building, receipt state, rejection reason, superseding report.
+type KnockRow = (String, Option<String>, String, String, Option<String>, Option<String>);
+
 const KNOCK_VIEW_SQL: &str = "SELECT k.body, k.door_id, k.building_id, o.state, o.reason,
     (SELECT s.id FROM knocks s LEFT JOIN outbox so ON so.knock_id = s.id
       WHERE s.supersedes = k.id AND coalesce(so.state, 'pending') <> 'rejected' LIMIT 1)
     FROM knocks k JOIN outbox o ON o.knock_id = k.id";
 
-fn knock_view(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Option<String>, String, String, Option<String>, Option<String>)> {
+fn knock_view(r: &rusqlite::Row<'_>) -> rusqlite::Result<KnockRow> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
 }
 
-fn to_view(row: (String, Option<String>, String, String, Option<String>, Option<String>)) -> Result<KnockView> {
+fn to_view(row: KnockRow) -> Result<KnockView> {
     let (body, door_id, building_id, state, reason, superseded_by) = row;
     let k: KnockReport = serde_json::from_str(&body)?;
     Ok(KnockView {
@@ -165,7 +170,12 @@ pub(crate) fn facts_by_door(c: &Connection, turf_id: &str) -> Result<HashMap<Str
     let rows = st.query_map([turf_id], |r| {
         Ok((
             r.get::<_, String>(0)?,
-            StatusFact { id: r.get(1)?, supersedes: r.get(2)?, outcome: outcome_from(&r.get::<_, String>(3)?), rejected: r.get(4)? },
+            StatusFact {
+                id: r.get(1)?,
+                supersedes: r.get(2)?,
+                outcome: outcome_from(&r.get::<_, String>(3)?),
+                rejected: r.get(4)?,
+            },
         ))
     })?;
     for row in rows {
@@ -196,7 +206,8 @@ pub(crate) fn reported_flags_by_door(c: &Connection, turf_id: &str) -> Result<Ha
 
 fn format_local_time(ms: i64, now_ms: i64) -> String {
     use chrono::{Local, TimeZone};
-    let (Some(t), Some(now)) = (Local.timestamp_millis_opt(ms).single(), Local.timestamp_millis_opt(now_ms).single()) else {
+    let (Some(t), Some(now)) = (Local.timestamp_millis_opt(ms).single(), Local.timestamp_millis_opt(now_ms).single())
+    else {
         return "?".into();
     };
     if t.date_naive() == now.date_naive() { t.format("%H:%M").to_string() } else { t.format("%d/%m %H:%M").to_string() }
@@ -249,11 +260,18 @@ impl Store {
             let plausibility = plausibility::check(at.lat, at.lon, input.position.as_ref(), mono, last.previous);
             let stamp = hlc::tick(last.hlc, now);
             // Moves forward even if the commit below fails: an HLC may skip, never repeat.
-            *last = LastKnock { hlc: stamp, previous: Some(PreviousKnock { door_lat: at.lat, door_lon: at.lon, monotonic_ms: mono }) };
+            *last = LastKnock {
+                hlc: stamp,
+                previous: Some(PreviousKnock { door_lat: at.lat, door_lon: at.lon, monotonic_ms: mono }),
+            };
             drop(last);
             let ms = stamp.millis.max(0) as u64;
-            let id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, ((ms % 1000) * 1_000_000) as u32))
-                .to_string();
+            let id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
+                uuid::NoContext,
+                ms / 1000,
+                ((ms % 1000) * 1_000_000) as u32,
+            ))
+            .to_string();
             let mut flags = input.safety_flags.clone();
             flags.sort();
             flags.dedup();
@@ -311,7 +329,9 @@ impl Store {
     /// Every report recorded in a turf, oldest first (by hybrid logical clock).
     pub fn list_knocks(&self, turf_id: &str) -> Result<Vec<KnockView>> {
         self.read(|c| {
-            let mut st = c.prepare(&format!("{KNOCK_VIEW_SQL} WHERE k.turf_id = ?1 ORDER BY k.hlc_millis, k.hlc_counter, k.id"))?;
+            let mut st = c.prepare(&format!(
+                "{KNOCK_VIEW_SQL} WHERE k.turf_id = ?1 ORDER BY k.hlc_millis, k.hlc_counter, k.id"
+            ))?;
             let rows = st.query_map([turf_id], knock_view)?.collect::<Result<Vec<_>, _>>()?;
             rows.into_iter().map(to_view).collect()
         })
@@ -338,7 +358,9 @@ impl Store {
     }
 
     pub fn pending_count(&self) -> Result<u32> {
-        self.read(|c| Ok(c.query_row("SELECT count(*) FROM outbox WHERE state = 'pending'", [], |r| r.get::<_, i64>(0))? as u32))
+        self.read(|c| {
+            Ok(c.query_row("SELECT count(*) FROM outbox WHERE state = 'pending'", [], |r| r.get::<_, i64>(0))? as u32)
+        })
     }
 
     /// Up to `max` pending reports, oldest first, as a push request.
@@ -349,10 +371,14 @@ impl Store {
                 "SELECT k.id, k.body FROM knocks k JOIN outbox o ON o.knock_id = k.id WHERE o.state = 'pending'
                  ORDER BY k.hlc_millis, k.hlc_counter, k.id LIMIT ?1",
             )?;
-            let rows: Vec<(String, String)> = st.query_map([max], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
+            let rows: Vec<(String, String)> =
+                st.query_map([max], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<Result<_, _>>()?;
             let mut reports = Vec::with_capacity(rows.len());
             for (id, body) in rows {
-                tx.execute("UPDATE outbox SET attempts = attempts + 1, updated_ms = ?2 WHERE knock_id = ?1", params![id, now])?;
+                tx.execute(
+                    "UPDATE outbox SET attempts = attempts + 1, updated_ms = ?2 WHERE knock_id = ?1",
+                    params![id, now],
+                )?;
                 reports.push(serde_json::from_str(&body)?);
             }
             Ok(PushRequest { protocol: PROTOCOL_VERSION, device_id: self.device_id.clone(), reports })

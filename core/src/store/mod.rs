@@ -53,7 +53,10 @@ fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(CoreError::NotOurStore { path: String::new(), why: format!("cannot use WAL (journal_mode={mode})") });
+        return Err(CoreError::NotOurStore {
+            path: String::new(),
+            why: format!("cannot use WAL (journal_mode={mode})"),
+        });
     }
     conn.execute_batch(
         "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit=4194304;",
@@ -99,9 +102,8 @@ impl Store {
         })?;
         schema::migrate(&mut conn)?;
         let device_id = {
-            let existing: Option<String> = conn
-                .query_row("SELECT value FROM device_meta WHERE key = 'device_id'", [], |r| r.get(0))
-                .optional()?;
+            let existing: Option<String> =
+                conn.query_row("SELECT value FROM device_meta WHERE key = 'device_id'", [], |r| r.get(0)).optional()?;
             match existing {
                 Some(id) => id,
                 None => {
@@ -161,7 +163,9 @@ pub(crate) fn meta_get(c: &Connection, key: &str) -> Result<Option<String>> {
 }
 
 pub(crate) fn meta_set(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
-    tx.prepare_cached("INSERT INTO device_meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value")?
-        .execute([key, value])?;
+    tx.prepare_cached(
+        "INSERT INTO device_meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute([key, value])?;
     Ok(())
 }

@@ -84,7 +84,12 @@ fn label_key(label: &str) -> (Option<u32>, String) {
 impl Store {
     /// Orders the turf into a walking route from `start` (the volunteer's position; `None` starts at
     /// an edge of the turf) and keeps it. With `side`, only that half of a pair's split is routed.
-    pub fn compute_route(&self, turf_id: &str, start: Option<Position>, side: Option<PairSide>) -> Result<RouteProgress> {
+    pub fn compute_route(
+        &self,
+        turf_id: &str,
+        start: Option<Position>,
+        side: Option<PairSide>,
+    ) -> Result<RouteProgress> {
         if let Some(p) = &start {
             validate_position(p)?;
         }
@@ -101,7 +106,8 @@ impl Store {
             let points: Vec<RoutePoint> = rows.iter().map(|b| b.point.clone()).collect();
             let order = route::walking_order(&points, start.map(|p| (p.lat, p.lon)));
             tx.execute("DELETE FROM route_stops WHERE turf_id = ?1", [turf_id])?;
-            let mut ins = tx.prepare_cached("INSERT INTO route_stops(turf_id, position, building_id) VALUES (?1, ?2, ?3)")?;
+            let mut ins =
+                tx.prepare_cached("INSERT INTO route_stops(turf_id, position, building_id) VALUES (?1, ?2, ?3)")?;
             for (pos, i) in order.iter().enumerate() {
                 ins.execute(params![turf_id, pos as i64, rows[*i].id])?;
             }
@@ -139,7 +145,14 @@ fn build_progress(c: &Connection, turf_id: &str) -> Result<RouteProgress> {
          JOIN buildings b ON b.id = d.building_id LEFT JOIN entrances e ON e.id = d.entrance_id WHERE b.turf_id = ?1",
     )?;
     let rows = st.query_map([turf_id], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<i32>>(3)?, r.get::<_, Option<String>>(4)?, r.get::<_, String>(5)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, Option<i32>>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, String>(5)?,
+        ))
     })?;
     for row in rows {
         let (id, building, label, floor, entrance_label, flags) = row?;
@@ -160,7 +173,9 @@ fn build_progress(c: &Connection, turf_id: &str) -> Result<RouteProgress> {
         "SELECT h.door_id, p.id, p.display_name FROM people p JOIN households h ON h.id = p.household_id
          JOIN doors d ON d.id = h.door_id JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = ?1 ORDER BY p.display_name, p.id",
     )?;
-    for row in st.query_map([turf_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))? {
+    for row in
+        st.query_map([turf_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
+    {
         let (door, id, display_name) = row?;
         people.entry(door).or_default().push(PersonView { id, display_name });
     }
@@ -170,7 +185,17 @@ fn build_progress(c: &Connection, turf_id: &str) -> Result<RouteProgress> {
          JOIN buildings b ON b.id = e.building_id WHERE b.turf_id = ?1 ORDER BY e.label, e.id",
     )?;
     for row in st.query_map([turf_id], |r| {
-        Ok((r.get::<_, String>(0)?, EntranceView { id: r.get(1)?, label: r.get(2)?, digicode: r.get(3)?, interphone: r.get(4)?, caretaker: r.get(5)?, notes: r.get(6)? }))
+        Ok((
+            r.get::<_, String>(0)?,
+            EntranceView {
+                id: r.get(1)?,
+                label: r.get(2)?,
+                digicode: r.get(3)?,
+                interphone: r.get(4)?,
+                caretaker: r.get(5)?,
+                notes: r.get(6)?,
+            },
+        ))
     })? {
         let (b, e) = row?;
         entrances.entry(b).or_default().push(e);
@@ -182,7 +207,10 @@ fn build_progress(c: &Connection, turf_id: &str) -> Result<RouteProgress> {
         let Some(b) = by_id.get(bid) else { continue };
         let mut doors = doors_by_building.remove(bid).unwrap_or_default();
         doors.sort_by(|(ea, a), (eb, b)| {
-            ea.cmp(eb).then(a.floor.cmp(&b.floor)).then(label_key(&a.label).cmp(&label_key(&b.label))).then(a.id.cmp(&b.id))
+            ea.cmp(eb)
+                .then(a.floor.cmp(&b.floor))
+                .then(label_key(&a.label).cmp(&label_key(&b.label)))
+                .then(a.id.cmp(&b.id))
         });
         let doors: Vec<DoorView> = doors
             .into_iter()
@@ -207,10 +235,19 @@ fn build_progress(c: &Connection, turf_id: &str) -> Result<RouteProgress> {
         });
     }
     let doors_total = stops.iter().map(|s| s.doors.len() as u32).sum();
-    let doors_knocked = stops.iter().flat_map(|s| &s.doors).filter(|d| d.status != crate::DoorStatus::Untouched).count() as u32;
+    let doors_knocked =
+        stops.iter().flat_map(|s| &s.doors).filter(|d| d.status != crate::DoorStatus::Untouched).count() as u32;
     let total_walk_m = stops.iter().map(|s| s.walk_from_previous_m).sum();
     let (done, remaining): (Vec<RouteStop>, Vec<RouteStop>) = stops.into_iter().partition(RouteStop::is_done);
-    Ok(RouteProgress { turf_id: turf_id.to_string(), next: remaining.first().cloned(), remaining, done, doors_total, doors_knocked, total_walk_m })
+    Ok(RouteProgress {
+        turf_id: turf_id.to_string(),
+        next: remaining.first().cloned(),
+        remaining,
+        done,
+        doors_total,
+        doors_knocked,
+        total_walk_m,
+    })
 }
 
 #[cfg(test)]
@@ -219,8 +256,14 @@ mod tests {
 
     #[test]
     fn french_addresses() {
-        assert_eq!(french_address("14 BIS", "Rue de Strasbourg", "44000", "NANTES"), "14 bis Rue de Strasbourg, 44000 Nantes");
-        assert_eq!(french_address("168-170", "AV DE GRANDE BRETAGNE", "", "TOULOUSE"), "168-170 AV DE GRANDE BRETAGNE, Toulouse");
+        assert_eq!(
+            french_address("14 BIS", "Rue de Strasbourg", "44000", "NANTES"),
+            "14 bis Rue de Strasbourg, 44000 Nantes"
+        );
+        assert_eq!(
+            french_address("168-170", "AV DE GRANDE BRETAGNE", "", "TOULOUSE"),
+            "168-170 AV DE GRANDE BRETAGNE, Toulouse"
+        );
         assert_eq!(french_address("3", "Quai X", "69001", "Lyon 1er"), "3 Quai X, 69001 Lyon 1er");
     }
 }

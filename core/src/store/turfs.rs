@@ -45,17 +45,22 @@ fn check_campaign(c: &Campaign) -> Result<()> {
         if seen.contains(&q.id.as_str()) {
             return Err(bad(format!("question {} appears twice", q.id)));
         }
-        if let Some(cond) = &q.show_when {
-            if !seen.contains(&cond.question_id.as_str()) {
-                return Err(bad(format!("question {} depends on {}, which is not an earlier question", q.id, cond.question_id)));
-            }
+        if let Some(cond) = &q.show_when
+            && !seen.contains(&cond.question_id.as_str())
+        {
+            return Err(bad(format!(
+                "question {} depends on {}, which is not an earlier question",
+                q.id, cond.question_id
+            )));
         }
         seen.push(&q.id);
     }
     if let Some(cq) = &c.survey.consent_question_id {
         match c.survey.question(cq) {
             Some(q) if q.kind == QuestionKind::YesNo && !q.personal => {}
-            _ => return Err(bad(format!("consent question {cq} must be a non-personal yes/no question of the script"))),
+            _ => {
+                return Err(bad(format!("consent question {cq} must be a non-personal yes/no question of the script")));
+            }
         }
     } else if c.survey.questions.iter().any(|q| q.personal) {
         return Err(bad("the script has personal questions but no consent question"));
@@ -99,10 +104,10 @@ pub fn check_package(p: &TurfPackage) -> Result<()> {
         if !buildings.contains(d.building_id.as_str()) {
             return Err(bad(format!("door {} belongs to unknown building {}", d.id, d.building_id)));
         }
-        if let Some(e) = &d.entrance_id {
-            if entrances.get(e.as_str()) != Some(&d.building_id.as_str()) {
-                return Err(bad(format!("door {} names entrance {e}, which is not in its building", d.id)));
-            }
+        if let Some(e) = &d.entrance_id
+            && entrances.get(e.as_str()) != Some(&d.building_id.as_str())
+        {
+            return Err(bad(format!("door {} names entrance {e}, which is not in its building", d.id)));
         }
         if !doors.insert(d.id.as_str()) {
             return Err(bad(format!("door {} appears twice", d.id)));
@@ -138,7 +143,9 @@ pub fn check_package(p: &TurfPackage) -> Result<()> {
             validate_lat_lon(n[1], n[0]).map_err(|e| bad(format!("street network node: {e}")))?;
         }
         let count = net.nodes.len() as u32;
-        if let Some(e) = net.edges.iter().find(|e| e.from >= count || e.to >= count || !e.length_m.is_finite() || e.length_m < 0.0) {
+        if let Some(e) =
+            net.edges.iter().find(|e| e.from >= count || e.to >= count || !e.length_m.is_finite() || e.length_m < 0.0)
+        {
             return Err(bad(format!("street network edge {}→{} is invalid", e.from, e.to)));
         }
     }
@@ -220,7 +227,9 @@ fn upsert_person(tx: &Transaction<'_>, p: &Person) -> Result<()> {
 }
 
 fn turf_version(c: &Connection, turf_id: &str) -> Result<Option<u64>> {
-    Ok(c.query_row("SELECT version FROM turfs WHERE id = ?1", [turf_id], |r| r.get::<_, i64>(0)).optional()?.map(|v| v as u64))
+    Ok(c.query_row("SELECT version FROM turfs WHERE id = ?1", [turf_id], |r| r.get::<_, i64>(0))
+        .optional()?
+        .map(|v| v as u64))
 }
 
 /// Deletes drafts whose target no longer exists on the device.
@@ -243,7 +252,11 @@ fn summary(c: &Connection, turf_id: &str, version: u64) -> Result<ApplySummary> 
         turf_id: turf_id.to_string(),
         version,
         buildings: count(c, "SELECT count(*) FROM buildings WHERE turf_id = ?1", turf_id)?,
-        doors: count(c, "SELECT count(*) FROM doors d JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = ?1", turf_id)?,
+        doors: count(
+            c,
+            "SELECT count(*) FROM doors d JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = ?1",
+            turf_id,
+        )?,
         people: count(
             c,
             "SELECT count(*) FROM people p JOIN households h ON h.id = p.household_id JOIN doors d ON d.id = h.door_id
@@ -266,11 +279,10 @@ impl Store {
         let now = self.clock.now_ms();
         self.write(|tx| {
             let t = &p.turf;
-            if let Some(have) = turf_version(tx, &t.id)? {
-                if p.turf.version < have {
+            if let Some(have) = turf_version(tx, &t.id)?
+                && p.turf.version < have {
                     return Err(CoreError::StalePackage { turf: t.id.clone(), have, got: p.turf.version });
                 }
-            }
             upsert_campaign(tx, &p.campaign)?;
             tx.execute(
                 "INSERT INTO turfs(id, campaign_id, name, version, volunteer_id, lease_expires_ms, street_network, applied_ms)
@@ -454,22 +466,28 @@ impl Store {
 
 pub(crate) fn load_campaign(c: &Connection, campaign_id: &str) -> Result<Campaign> {
     c.prepare_cached("SELECT id, name, mode, result_codes, survey, retention_until_ms FROM campaigns WHERE id = ?1")?
-    .query_row(
-        [campaign_id],
-        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, Option<i64>>(5)?)),
-    )
-    .optional()?
-    .ok_or_else(|| CoreError::unknown("campaign", campaign_id))
-    .and_then(|(id, name, mode, codes, survey, retention)| {
-        Ok(Campaign {
-            id,
-            name,
-            mode: serde_json::from_value(serde_json::Value::String(mode))?,
-            result_codes: serde_json::from_str(&codes)?,
-            survey: serde_json::from_str(&survey)?,
-            retention_until_ms: retention,
+        .query_row([campaign_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, Option<i64>>(5)?,
+            ))
         })
-    })
+        .optional()?
+        .ok_or_else(|| CoreError::unknown("campaign", campaign_id))
+        .and_then(|(id, name, mode, codes, survey, retention)| {
+            Ok(Campaign {
+                id,
+                name,
+                mode: serde_json::from_value(serde_json::Value::String(mode))?,
+                result_codes: serde_json::from_str(&codes)?,
+                survey: serde_json::from_str(&survey)?,
+                retention_until_ms: retention,
+            })
+        })
 }
 
 pub(crate) fn load_campaign_for_turf(c: &Connection, turf_id: &str) -> Result<Campaign> {
@@ -483,7 +501,11 @@ pub(crate) fn load_campaign_for_turf(c: &Connection, turf_id: &str) -> Result<Ca
 fn purge_turf(tx: &Transaction<'_>, turf_id: &str) -> Result<PurgeSummary> {
     let campaign: Option<String> =
         tx.query_row("SELECT campaign_id FROM turfs WHERE id = ?1", [turf_id], |r| r.get(0)).optional()?;
-    let doors_removed = count(tx, "SELECT count(*) FROM doors d JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = ?1", turf_id)?;
+    let doors_removed = count(
+        tx,
+        "SELECT count(*) FROM doors d JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = ?1",
+        turf_id,
+    )?;
     let reports_kept_pending = count(
         tx,
         "SELECT count(*) FROM knocks k JOIN outbox o ON o.knock_id = k.id WHERE k.turf_id = ?1 AND o.state = 'pending'",

@@ -39,7 +39,12 @@ fn main() {
     let reps = if quick { 50 } else { 1000 };
 
     println!("# Field core benchmarks\n");
-    println!("Machine: {} cores; disk of `{}`; {} samples per latency figure.\n", std::thread::available_parallelism().map_or(0, |n| n.get()), dir.display(), reps);
+    println!(
+        "Machine: {} cores; disk of `{}`; {} samples per latency figure.\n",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        dir.display(),
+        reps
+    );
 
     // --- durable knock record, next to its two baselines, interleaved sample by sample so that
     // the disk's moods hit all three alike -------------------------------------------------------
@@ -105,7 +110,10 @@ fn main() {
         .unwrap()
         .execute(rusqlite::params![id, i as i64, body])
         .unwrap();
-        raw.prepare_cached("INSERT INTO outbox(knock_id, state, updated_ms) VALUES (?1, 'pending', 0)").unwrap().execute([&id]).unwrap();
+        raw.prepare_cached("INSERT INTO outbox(knock_id, state, updated_ms) VALUES (?1, 'pending', 0)")
+            .unwrap()
+            .execute([&id])
+            .unwrap();
         raw.execute_batch("COMMIT").unwrap();
         rawk.push(ms(t.elapsed()));
     }
@@ -118,8 +126,12 @@ fn main() {
     println!("## Durable knock record\n");
     println!("| what | p50 ms | p99 ms |\n|---|---:|---:|");
     println!("| baseline: append 512 B + `fdatasync` on the same disk | {f50:.3} | {f99:.3} |");
-    println!("| baseline: the same report + outbox row by plain INSERTs in one transaction, same schema and pragmas | {rk50:.3} | {rk99:.3} |");
-    println!("| `record_knock` (validate, flag, HLC, report + outbox row in one transaction, WAL + `synchronous=FULL`) | {k50:.3} | {k99:.3} |");
+    println!(
+        "| baseline: the same report + outbox row by plain INSERTs in one transaction, same schema and pragmas | {rk50:.3} | {rk99:.3} |"
+    );
+    println!(
+        "| `record_knock` (validate, flag, HLC, report + outbox row in one transaction, WAL + `synchronous=FULL`) | {k50:.3} | {k99:.3} |"
+    );
     println!("\nRatio p50 knock / p50 fsync: **{:.2}×** (target ≤ 2×).\n", k50 / f50);
 
     // --- apply a 1,000-door package ----------------------------------------------------------
@@ -145,10 +157,18 @@ fn main() {
         }
     }
     let (a50, r50) = (percentile(&mut apply, 0.5), percentile(&mut raw, 0.5));
-    println!("## Apply a {n_doors}-door turf package ({} buildings, {} KiB of JSON)\n", pkg.buildings.len(), bytes.len() / 1024);
+    println!(
+        "## Apply a {n_doors}-door turf package ({} buildings, {} KiB of JSON)\n",
+        pkg.buildings.len(),
+        bytes.len() / 1024
+    );
     println!("| what | p50 ms |\n|---|---:|");
-    println!("| baseline: raw INSERT of the same rows, one transaction, same pragmas, no parsing or checks | {r50:.2} |");
-    println!("| `apply_turf_package` (parse JSON, check every reference and coordinate, upsert, one transaction) | {a50:.2} |");
+    println!(
+        "| baseline: raw INSERT of the same rows, one transaction, same pragmas, no parsing or checks | {r50:.2} |"
+    );
+    println!(
+        "| `apply_turf_package` (parse JSON, check every reference and coordinate, upsert, one transaction) | {a50:.2} |"
+    );
     println!();
 
     // --- routes ---------------------------------------------------------------------------------
@@ -159,10 +179,21 @@ fn main() {
         let addrs = doorstep_tests::nearest_addresses(n);
         let pts: Vec<RoutePoint> = addrs
             .iter()
-            .map(|a| RoutePoint { street: a.street.clone(), house_number: a.house_number.clone(), lat: a.lat, lon: a.lon })
+            .map(|a| RoutePoint {
+                street: a.street.clone(),
+                house_number: a.house_number.clone(),
+                lat: a.lat,
+                lon: a.lon,
+            })
             .collect();
         let start = Some((47.2135, -1.5590));
-        let route_reps = if quick { 3 } else if n >= 5000 { 10 } else { 30 };
+        let route_reps = if quick {
+            3
+        } else if n >= 5000 {
+            10
+        } else {
+            30
+        };
         let mut times = Vec::new();
         let mut order = Vec::new();
         for _ in 0..route_reps {
@@ -172,7 +203,13 @@ fn main() {
         }
         let t = Instant::now();
         let mut conv: Vec<usize> = (0..pts.len()).collect();
-        conv.sort_by_key(|&i| (pts[i].street.to_lowercase(), route::parity(&pts[i].house_number), route::house_number_key(&pts[i].house_number)));
+        conv.sort_by_key(|&i| {
+            (
+                pts[i].street.to_lowercase(),
+                route::parity(&pts[i].house_number),
+                route::house_number_key(&pts[i].house_number),
+            )
+        });
         let conv_ms = ms(t.elapsed());
         let ours = route::walk_length_m(&pts, &order, start);
         let theirs = route::walk_length_m(&pts, &conv, start);
@@ -202,11 +239,23 @@ fn raw_insert(path: &std::path::Path, p: &doorstep_protocol::TurfPackage) -> f64
     {
         let mut b = tx.prepare("INSERT INTO buildings VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)").unwrap();
         for x in &p.buildings {
-            b.execute(rusqlite::params![x.id, p.turf.id, x.street, x.house_number, x.postcode, x.city, x.polling_station, x.lat, x.lon]).unwrap();
+            b.execute(rusqlite::params![
+                x.id,
+                p.turf.id,
+                x.street,
+                x.house_number,
+                x.postcode,
+                x.city,
+                x.polling_station,
+                x.lat,
+                x.lon
+            ])
+            .unwrap();
         }
         let mut e = tx.prepare("INSERT INTO entrances VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)").unwrap();
         for x in &p.entrances {
-            e.execute(rusqlite::params![x.id, x.building_id, x.label, x.digicode, x.interphone, x.caretaker, x.notes]).unwrap();
+            e.execute(rusqlite::params![x.id, x.building_id, x.label, x.digicode, x.interphone, x.caretaker, x.notes])
+                .unwrap();
         }
         let mut d = tx.prepare("INSERT INTO doors VALUES (?1, ?2, ?3, ?4, ?5, '[]')").unwrap();
         for x in &p.doors {

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every test of Doorstep, installing what a fresh Debian machine lacks:
+#   - Debian packages libjna-java and junit4 (JNA and JUnit for the Kotlin binding test),
+#   - kotlinc from npm (kotlin-compiler@2.4.20) into ~/.cache/doorstep,
+# then: rustfmt check, clippy (warnings are errors), the Rust test suites (unit, end-to-end, fsync
+# probe, SIGKILL crash loop), the Python and Kotlin binding tests on the real cdylib, and the short
+# form of the benchmarks. A missing toolchain fails the run with a message; nothing is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+step() { printf '\n==> %s\n' "$*"; }
+
+need_apt=()
+[ -f /usr/share/java/jna.jar ] || need_apt+=(libjna-java)
+[ -f /usr/share/java/junit4.jar ] || need_apt+=(junit4)
+command -v java >/dev/null || need_apt+=(openjdk-17-jdk-headless)
+command -v python3 >/dev/null || need_apt+=(python3)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  step "apt-get install ${need_apt[*]}"
+  command -v apt-get >/dev/null || { echo "apt-get not found: install ${need_apt[*]} by hand" >&2; exit 1; }
+  SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+export KOTLIN_HOME=${KOTLIN_HOME:-$HOME/.cache/doorstep/kotlin-compiler-2.4.20}
+if [ ! -x "$KOTLIN_HOME/bin/kotlinc" ]; then
+  step "npm pack kotlin-compiler@2.4.20 → $KOTLIN_HOME"
+  command -v npm >/dev/null || { echo "npm not found: install Node.js and npm (Debian: apt-get install npm)" >&2; exit 1; }
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent kotlin-compiler@2.4.20 >/dev/null && tar xzf kotlin-compiler-2.4.20.tgz)
+  mkdir -p "$(dirname "$KOTLIN_HOME")"
+  rm -rf "$KOTLIN_HOME" && mv "$tmp/package" "$KOTLIN_HOME" && rm -rf "$tmp"
+  chmod +x "$KOTLIN_HOME"/bin/*
+fi
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+step "cargo clippy (warnings are errors)"
+cargo clippy -q --workspace --all-targets -- -D warnings
+step "cargo test --workspace"
+cargo test -q --workspace
+step "Python binding tests (real cdylib)"
+tests/bindings/run-python.sh
+step "Kotlin binding tests on the JVM (real cdylib)"
+tests/bindings/run-kotlin.sh
+step "Benchmarks, short form (figures in docs/benchmarks.md come from the long form)"
+cargo run -q -p doorstep-tests --bin doorstep-bench -- --quick > /dev/null
+step "all tests passed"
