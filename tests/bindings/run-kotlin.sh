@@ -19,7 +19,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   exit 1
 fi
 target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-cargo build -q -p doorstep-ffi -p doorstep-tests --bins --lib
+# --workspace --all-targets: the same feature unification as `cargo test --workspace`, so nothing is
+# rebuilt after the Rust suites ran.
+cargo build -q --workspace --all-targets
 out="$target/bindings/kotlin"
 rm -rf "$out" && mkdir -p "$out/src" "$out/classes"
 "$target/debug/uniffi-bindgen" generate --library "$target/debug/libdoorstep_ffi.so" --language kotlin --out-dir "$out/src" >/dev/null

@@ -5,7 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 command -v python3 >/dev/null || { echo "python3 not found: install Python 3 (Debian: apt-get install python3)" >&2; exit 1; }
 target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-cargo build -q -p doorstep-ffi -p doorstep-tests --bins --lib
+# --workspace --all-targets: the same feature unification as `cargo test --workspace`, so nothing is
+# rebuilt after the Rust suites ran.
+cargo build -q --workspace --all-targets
 out="$target/bindings/python/doorstep_bindings"
 rm -rf "$out" && mkdir -p "$out"
 # uniffi writes one module per crate, with relative imports between them: make them a package.

@@ -173,7 +173,9 @@ fn main() {
 
     // --- routes ---------------------------------------------------------------------------------
     println!("## Walking route (straight-line, street-side segments)\n");
-    println!("| doors | route p50 ms | conventional sort ms | our length m | conventional length m | saved |");
+    println!(
+        "| addresses (one stop, one door each) | route p50 ms | conventional sort ms | our length m | conventional length m | saved |"
+    );
     println!("|---:|---:|---:|---:|---:|---:|");
     for n in [200usize, 1000, 5000] {
         let addrs = doorstep_tests::nearest_addresses(n);
