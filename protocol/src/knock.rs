@@ -91,6 +91,7 @@ pub enum PlausibilityFlag {
 
 /// The fact sent to the server. Immutable once written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct KnockReport {
     /// UUIDv7 made on the device.
     pub id: String,

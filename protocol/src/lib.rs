@@ -8,12 +8,14 @@
 //! This crate does no I/O.
 
 pub mod campaign;
+pub mod checksum;
 pub mod knock;
 pub mod sync;
 pub mod turf;
 pub mod validate;
 
 pub use campaign::*;
+pub use checksum::turf_checksum;
 pub use knock::*;
 pub use sync::*;
 pub use turf::*;

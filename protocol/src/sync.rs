@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::knock::KnockReport;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PushRequest {
     pub protocol: u32,
     pub device_id: String,
@@ -37,4 +38,75 @@ pub struct PushResponse {
     pub results: Vec<PushItemResult>,
     /// Server time, so the device can show "last sync 12:04" in server terms.
     pub server_time_ms: i64,
+}
+
+/// What the device holds of one turf.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeldTurf {
+    pub turf_id: String,
+    pub version: u64,
+}
+
+/// Pull: "here is what I hold; send me what changed". The cursor is opaque to the device: it sends
+/// back the last one it received (or none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullRequest {
+    pub protocol: u32,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    #[serde(default)]
+    pub held: Vec<HeldTurf>,
+}
+
+/// One bucket per turf assigned to the volunteer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullBucket {
+    pub turf_id: String,
+    pub version: u64,
+    /// Checksum of the turf's canonical content at `version` ([`crate::turf_checksum`]).
+    pub checksum: String,
+    /// The full package when the device's version differs; `None` when it is current.
+    #[serde(default)]
+    pub package: Option<crate::TurfPackage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub protocol: u32,
+    pub cursor: String,
+    pub buckets: Vec<PullBucket>,
+    /// Turfs the device holds but no longer may: purge them (after pushing their reports).
+    pub removed: Vec<String>,
+    /// The device was revoked: push what is pending if the server still accepts it, then wipe.
+    #[serde(default)]
+    pub wipe: bool,
+    pub server_time_ms: i64,
+}
+
+/// A volunteer's phone joins with a one-time code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JoinRequest {
+    pub protocol: u32,
+    pub code: String,
+    /// The device's own id (from its store).
+    pub device_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinResponse {
+    /// Bearer token; the server keeps only its hash.
+    pub token: String,
+    pub volunteer_id: String,
+    pub campaign_id: String,
+    pub expires_ms: i64,
+}
+
+/// Every 4xx/5xx body: a stable machine-readable code and a human message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
 }

@@ -209,3 +209,53 @@ pub fn turf_package_of(turf_id: &str, addresses: &[Address]) -> TurfPackage {
         street_network: None,
     }
 }
+
+/// Server-side fixture: the campaign and the buildings/entrances/doors of the `n` addresses
+/// nearest Place Royale, as a coordinator would import them.
+pub fn server_import(n: usize) -> (Campaign, Vec<Building>, Vec<Entrance>, Vec<Door>) {
+    let p = turf_package("import", n);
+    (p.campaign, p.buildings, p.entrances, p.doors)
+}
+
+/// A PostgreSQL database made for one test and dropped afterwards. `DATABASE_URL` names the
+/// server (default `postgres://postgres@127.0.0.1:5432/postgres`). No PostgreSQL is a failure,
+/// not a skip.
+pub struct TestDatabase {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl TestDatabase {
+    pub async fn create() -> Self {
+        let admin_url =
+            std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
+        let (client, conn) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await.unwrap_or_else(|e| {
+            panic!("PostgreSQL is required for these tests and is not reachable at {admin_url}: {e}. Start it (see .ci/run) or set DATABASE_URL.")
+        });
+        tokio::spawn(conn);
+        let name = format!("doorstep_test_{}_{}", std::process::id(), uuid_suffix());
+        client.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+        let url = match admin_url.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{name}"),
+            None => panic!("DATABASE_URL must end with /<database>"),
+        };
+        Self { url, admin_url, name }
+    }
+
+    pub async fn drop_now(self) {
+        let (client, conn) = tokio_postgres::connect(&self.admin_url, tokio_postgres::NoTls).await.expect("reconnect");
+        tokio::spawn(conn);
+        client
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+            .await
+            .expect("drop test database");
+    }
+}
+
+fn uuid_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+    format!("{:x}{}", t & 0xffff_ffff, N.fetch_add(1, Ordering::Relaxed))
+}

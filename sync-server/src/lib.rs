@@ -1,0 +1,11 @@
+//! The Doorstep sync server: merges every device's knocks, hands out and reassigns door lists, and
+//! is the only place where scope and permissions are decided.
+//!
+//! Layers: [`api`] (axum router: one table of routes with the role each requires), [`service`]
+//! (validation, scope, merge decisions; no SQL), [`store`] (one trait, SQLite and PostgreSQL).
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod service;
+pub mod store;

@@ -1,0 +1,283 @@
+//! Decisions: who may do what, which reports are accepted, what each device must hold. No SQL
+//! here; the store does the atomic parts (deduplication, overlap detection).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use base64::Engine;
+use doorstep_protocol::{
+    Campaign, ItemStatus, JoinRequest, JoinResponse, KnockReport, PROTOCOL_VERSION, PullBucket, PullRequest,
+    PullResponse, PushItemResult, PushRequest, PushResponse, TurfPackage, turf_checksum, validate_answers,
+    validate_position,
+};
+
+use crate::auth;
+use crate::error::AppError;
+use crate::store::{Device, Ingested, Role, ServerStore, StoreResult, User};
+
+/// Largest batch a device may push at once.
+pub const MAX_PUSH_ITEMS: usize = 500;
+/// A device token lives this long (a campaign season), then the volunteer joins again.
+pub const TOKEN_LIFETIME_MS: i64 = 120 * 86_400_000;
+/// A join code must be used within this time.
+pub const JOIN_CODE_LIFETIME_MS: i64 = 7 * 86_400_000;
+
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+#[derive(Clone)]
+pub struct Service {
+    pub store: Arc<dyn ServerStore>,
+    pub now: Clock,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service").field("store", &self.store).finish()
+    }
+}
+
+/// An authenticated device.
+#[derive(Debug, Clone)]
+pub struct DeviceSession {
+    pub device: Device,
+    pub revoked: bool,
+}
+
+fn check_protocol(p: u32) -> Result<(), AppError> {
+    if p != PROTOCOL_VERSION {
+        return Err(AppError::bad_request(
+            "unsupported_protocol",
+            format!("protocol {p} is not supported; this server speaks {PROTOCOL_VERSION}"),
+        ));
+    }
+    Ok(())
+}
+
+pub fn system_clock() -> Clock {
+    Arc::new(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64))
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn ServerStore>) -> Self {
+        Self { store, now: system_clock() }
+    }
+
+    // ----- devices -------------------------------------------------------------------------------
+
+    /// Redeems a one-time join code for a device token.
+    pub async fn join(&self, req: JoinRequest) -> Result<JoinResponse, AppError> {
+        check_protocol(req.protocol)?;
+        if req.device_id.is_empty() || req.device_id.len() > 64 {
+            return Err(AppError::bad_request("bad_device_id", "device_id must be 1–64 characters"));
+        }
+        let now = (self.now)();
+        let token = auth::new_token();
+        let expires = now + TOKEN_LIFETIME_MS;
+        let user = self
+            .store
+            .redeem_join_code(
+                &auth::hash_secret(&auth::normalise_code(&req.code)),
+                &req.device_id,
+                &auth::hash_secret(&token),
+                now,
+                expires,
+            )
+            .await?
+            .ok_or_else(|| AppError::unauthorized("bad_join_code", "join code unknown, already used or expired"))?;
+        Ok(JoinResponse { token, volunteer_id: user.id, campaign_id: user.campaign_id, expires_ms: expires })
+    }
+
+    /// Finds the device behind a bearer token. Expired tokens are refused; revoked ones are let
+    /// through flagged, so the device can be told to wipe.
+    pub async fn authenticate(&self, bearer: &str) -> Result<DeviceSession, AppError> {
+        let device = self
+            .store
+            .device(&auth::hash_secret(bearer))
+            .await?
+            .ok_or_else(|| AppError::unauthorized("bad_token", "unknown device token"))?;
+        if device.expires_ms <= (self.now)() {
+            return Err(AppError::unauthorized("token_expired", "device token expired: join again with a new code"));
+        }
+        Ok(DeviceSession { revoked: device.revoked_ms.is_some(), device })
+    }
+
+    // ----- push ----------------------------------------------------------------------------------
+
+    /// Merges a batch: each report is answered accepted, duplicate, or rejected with a reason. A
+    /// rejected report is answered the same way however often it is sent.
+    pub async fn push(&self, s: &DeviceSession, req: PushRequest) -> Result<PushResponse, AppError> {
+        check_protocol(req.protocol)?;
+        if req.reports.len() > MAX_PUSH_ITEMS {
+            return Err(AppError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "batch_too_large",
+                format!("at most {MAX_PUSH_ITEMS} reports per push"),
+            ));
+        }
+        if req.device_id != s.device.device_id {
+            return Err(AppError::forbidden("device_id does not match the token"));
+        }
+        let campaign = self
+            .store
+            .campaign(&s.device.campaign_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("campaign not found"))?;
+        let mut results: Vec<Option<ItemStatus>> = Vec::with_capacity(req.reports.len());
+        let mut valid: Vec<KnockReport> = Vec::new();
+        let mut valid_at: Vec<usize> = Vec::new();
+        for (i, r) in req.reports.iter().enumerate() {
+            match check_report(&campaign, &s.device, r) {
+                Ok(()) => {
+                    valid.push(r.clone());
+                    valid_at.push(i);
+                    results.push(None);
+                }
+                Err(reason) => results.push(Some(ItemStatus::Rejected { reason })),
+            }
+        }
+        let now = (self.now)();
+        let ingested = self.store.ingest(&s.device, &valid, now).await?;
+        for (slot, outcome) in valid_at.into_iter().zip(ingested) {
+            results[slot] = Some(match outcome {
+                Ingested::Accepted { .. } => ItemStatus::Accepted,
+                Ingested::Duplicate => ItemStatus::Duplicate,
+                Ingested::UnknownTarget => {
+                    ItemStatus::Rejected { reason: "cible inconnue dans cette campagne / unknown target".into() }
+                }
+            });
+        }
+        Ok(PushResponse {
+            protocol: PROTOCOL_VERSION,
+            results: req
+                .reports
+                .iter()
+                .zip(results)
+                .map(|(r, st)| PushItemResult { id: r.id.clone(), status: st.expect("every slot answered") })
+                .collect(),
+            server_time_ms: now,
+        })
+    }
+
+    // ----- pull ----------------------------------------------------------------------------------
+
+    /// One bucket per turf the volunteer holds now; a full package where the device's version
+    /// differs; `removed` for what the device holds and no longer may; `wipe` when revoked.
+    pub async fn pull(&self, s: &DeviceSession, req: PullRequest) -> Result<PullResponse, AppError> {
+        check_protocol(req.protocol)?;
+        if let Some(c) = &req.cursor {
+            decode_cursor(c)
+                .ok_or_else(|| AppError::bad_request("bad_cursor", "cursor is not one this server made"))?;
+        }
+        let now = (self.now)();
+        if s.revoked {
+            return Ok(PullResponse {
+                protocol: PROTOCOL_VERSION,
+                cursor: encode_cursor(&[]),
+                buckets: vec![],
+                removed: req.held.iter().map(|h| h.turf_id.clone()).collect(),
+                wipe: true,
+                server_time_ms: now,
+            });
+        }
+        let held: HashMap<&str, u64> = req.held.iter().map(|h| (h.turf_id.as_str(), h.version)).collect();
+        let turfs = self.store.turfs_of(&s.device.user_id, now).await?;
+        let mut buckets = Vec::with_capacity(turfs.len());
+        for t in &turfs {
+            let Some(pkg) = self.store.turf_package(&t.id).await? else { continue };
+            let checksum = turf_checksum(&pkg);
+            let current = held.get(t.id.as_str()) == Some(&pkg.turf.version);
+            buckets.push(PullBucket {
+                turf_id: t.id.clone(),
+                version: pkg.turf.version,
+                checksum,
+                package: if current { None } else { Some(pkg) },
+            });
+        }
+        let removed =
+            req.held.iter().filter(|h| !turfs.iter().any(|t| t.id == h.turf_id)).map(|h| h.turf_id.clone()).collect();
+        let versions: Vec<(String, u64)> = buckets.iter().map(|b| (b.turf_id.clone(), b.version)).collect();
+        Ok(PullResponse {
+            protocol: PROTOCOL_VERSION,
+            cursor: encode_cursor(&versions),
+            buckets,
+            removed,
+            wipe: false,
+            server_time_ms: now,
+        })
+    }
+
+    // ----- coordinator operations (HTTP endpoints for them come next; the demo and tests use these)
+
+    pub async fn create_campaign(&self, c: &Campaign) -> StoreResult<()> {
+        self.store.create_campaign(c, (self.now)()).await
+    }
+
+    /// Creates a volunteer and a one-time join code for them. Returns (volunteer id, code).
+    pub async fn invite_volunteer(&self, campaign_id: &str, user_id: &str, name: &str) -> StoreResult<String> {
+        self.store
+            .create_user(&User {
+                id: user_id.into(),
+                campaign_id: campaign_id.into(),
+                role: Role::Volunteer,
+                display_name: name.into(),
+                team_id: None,
+            })
+            .await?;
+        let code = auth::new_join_code();
+        self.store
+            .create_join_code(
+                &auth::hash_secret(&auth::normalise_code(&code)),
+                user_id,
+                (self.now)() + JOIN_CODE_LIFETIME_MS,
+            )
+            .await?;
+        Ok(code)
+    }
+
+    pub async fn turf_package(&self, turf_id: &str) -> StoreResult<Option<TurfPackage>> {
+        self.store.turf_package(turf_id).await
+    }
+}
+
+/// Every check the device already made (so a report the phone accepted is never refused here for a
+/// reason it could have seen), plus who sent it.
+fn check_report(c: &Campaign, d: &Device, r: &KnockReport) -> Result<(), String> {
+    if uuid_like(&r.id).is_none() {
+        return Err("id must be a UUID".into());
+    }
+    if r.device_id != d.device_id || r.volunteer_id != d.user_id {
+        return Err("report made by another device or volunteer".into());
+    }
+    if r.campaign_id != c.id {
+        return Err("report for another campaign".into());
+    }
+    let code = c.result_code(&r.result_code).ok_or_else(|| format!("unknown result code {}", r.result_code))?;
+    validate_answers(&c.survey, code.outcome, &r.answers).map_err(|e| e.to_string())?;
+    if let Some(p) = &r.position {
+        validate_position(p).map_err(|e| e.to_string())?;
+    }
+    if r.note.as_ref().is_some_and(|n| n.chars().count() > doorstep_protocol::validate::MAX_TEXT_CHARS) {
+        return Err("note too long".into());
+    }
+    Ok(())
+}
+
+fn uuid_like(s: &str) -> Option<()> {
+    let b = s.as_bytes();
+    (b.len() == 36
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| if [8, 13, 18, 23].contains(&i) { *c == b'-' } else { c.is_ascii_hexdigit() }))
+    .then_some(())
+}
+
+fn encode_cursor(versions: &[(String, u64)]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&(1u8, versions)).expect("serialisable"))
+}
+
+fn decode_cursor(s: &str) -> Option<Vec<(String, u64)>> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s).ok()?;
+    let (v, versions): (u8, Vec<(String, u64)>) = serde_json::from_slice(&bytes).ok()?;
+    (v == 1).then_some(versions)
+}

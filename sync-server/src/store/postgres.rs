@@ -1,0 +1,417 @@
+//! PostgreSQL backend for campaigns that outgrow one machine: several stateless server processes on
+//! one database. tokio-postgres with a small pool; the same SQL as SQLite.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use doorstep_protocol::{Building, Campaign, Door, Entrance, KnockReport, TurfPackage};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_postgres::{Client, NoTls, Row};
+
+use super::sql::*;
+use super::*;
+
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    url: String,
+    idle: Arc<Mutex<Vec<Client>>>,
+    slots: Arc<Semaphore>,
+}
+
+/// A client on loan from the pool; goes back when dropped (unless its connection died).
+struct Pooled {
+    client: Option<Client>,
+    idle: Arc<Mutex<Vec<Client>>>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        self.client.as_ref().expect("present until drop")
+    }
+}
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut Client {
+        self.client.as_mut().expect("present until drop")
+    }
+}
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        if let Some(c) = self.client.take()
+            && !c.is_closed()
+        {
+            self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(c);
+        }
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("serialisable")
+}
+
+impl PgStore {
+    /// Connects (pool of up to `max` connections) and brings the schema up to date. Several
+    /// processes may start at once: migration runs under an advisory lock.
+    pub async fn connect(url: &str, max: usize) -> StoreResult<Self> {
+        let store = Self { url: url.to_string(), idle: Arc::default(), slots: Arc::new(Semaphore::new(max.max(1))) };
+        let mut c = store.get().await?;
+        let tx = c.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock(4442)", &[]).await?;
+        tx.execute("CREATE TABLE IF NOT EXISTS doorstep_schema (version BIGINT NOT NULL)", &[]).await?;
+        let v: Option<i64> = tx.query_opt("SELECT version FROM doorstep_schema", &[]).await?.map(|r| r.get(0));
+        match v {
+            Some(v) if v > 1 => return Err(StoreError::NewerSchema(v)),
+            Some(_) => {}
+            None => {
+                for stmt in SCHEMA_V1 {
+                    tx.batch_execute(stmt).await?;
+                }
+                tx.execute("INSERT INTO doorstep_schema(version) VALUES (1)", &[]).await?;
+            }
+        }
+        tx.commit().await?;
+        drop(c);
+        Ok(store)
+    }
+
+    async fn get(&self) -> StoreResult<Pooled> {
+        let permit = self.slots.clone().acquire_owned().await.expect("semaphore never closed");
+        let existing = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let client = match existing {
+            Some(c) => c,
+            None => {
+                let (client, conn) = tokio_postgres::connect(&self.url, NoTls).await?;
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+                client
+            }
+        };
+        Ok(Pooled { client: Some(client), idle: self.idle.clone(), _permit: permit })
+    }
+}
+
+fn turf_row(r: &Row) -> TurfRow {
+    TurfRow {
+        id: r.get(0),
+        campaign_id: r.get(1),
+        name: r.get(2),
+        version: r.get::<_, i64>(3) as u64,
+        volunteer_id: r.get(4),
+        lease_expires_ms: r.get(5),
+    }
+}
+
+fn to_user(r: &Row) -> StoreResult<User> {
+    Ok(User {
+        id: r.get(0),
+        campaign_id: r.get(1),
+        role: Role::parse(r.get(2))?,
+        display_name: r.get(3),
+        team_id: r.get(4),
+    })
+}
+
+async fn load_campaign(c: &impl tokio_postgres::GenericClient, id: &str) -> StoreResult<Option<Campaign>> {
+    c.query_opt(SELECT_CAMPAIGN, &[&id])
+        .await?
+        .map(|r| campaign_from_row(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
+        .transpose()
+}
+
+#[async_trait]
+impl ServerStore for PgStore {
+    async fn create_campaign(&self, c: &Campaign, now_ms: i64) -> StoreResult<()> {
+        let mode = serde_json::to_value(c.mode).expect("mode").as_str().unwrap_or_default().to_string();
+        let n = self
+            .get()
+            .await?
+            .execute(
+                INSERT_CAMPAIGN,
+                &[&c.id, &c.name, &mode, &json(&c.result_codes), &json(&c.survey), &c.retention_until_ms, &now_ms],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::Conflict(format!("campaign {}", c.id)));
+        }
+        Ok(())
+    }
+
+    async fn campaign(&self, id: &str) -> StoreResult<Option<Campaign>> {
+        load_campaign(&*self.get().await?, id).await
+    }
+
+    async fn create_user(&self, u: &User) -> StoreResult<()> {
+        self.get()
+            .await?
+            .execute(INSERT_USER, &[&u.id, &u.campaign_id, &u.role.as_str(), &u.display_name, &u.team_id])
+            .await?;
+        Ok(())
+    }
+
+    async fn user(&self, id: &str) -> StoreResult<Option<User>> {
+        self.get().await?.query_opt(SELECT_USER, &[&id]).await?.as_ref().map(to_user).transpose()
+    }
+
+    async fn create_join_code(&self, code_hash: &str, user_id: &str, expires_ms: i64) -> StoreResult<()> {
+        self.get().await?.execute(INSERT_JOIN_CODE, &[&code_hash, &user_id, &expires_ms]).await?;
+        Ok(())
+    }
+
+    async fn redeem_join_code(
+        &self,
+        code_hash: &str,
+        device_id: &str,
+        token_hash: &str,
+        now_ms: i64,
+        token_expires_ms: i64,
+    ) -> StoreResult<Option<User>> {
+        let mut c = self.get().await?;
+        let tx = c.transaction().await?;
+        let Some(row) = tx.query_opt(USE_JOIN_CODE, &[&now_ms, &code_hash]).await? else { return Ok(None) };
+        let user_id: String = row.get(0);
+        tx.execute(INSERT_DEVICE, &[&token_hash, &device_id, &user_id, &now_ms, &token_expires_ms]).await?;
+        let user = to_user(&tx.query_one(SELECT_USER, &[&user_id]).await?)?;
+        tx.commit().await?;
+        Ok(Some(user))
+    }
+
+    async fn device(&self, token_hash: &str) -> StoreResult<Option<Device>> {
+        Ok(self.get().await?.query_opt(SELECT_DEVICE, &[&token_hash]).await?.map(|r| Device {
+            device_id: r.get(0),
+            user_id: r.get(1),
+            campaign_id: r.get(2),
+            expires_ms: r.get(3),
+            revoked_ms: r.get(4),
+        }))
+    }
+
+    async fn revoke_device(&self, device_id: &str, now_ms: i64) -> StoreResult<bool> {
+        Ok(self.get().await?.execute(REVOKE_DEVICE, &[&now_ms, &device_id]).await? > 0)
+    }
+
+    async fn import(
+        &self,
+        campaign_id: &str,
+        buildings: &[Building],
+        entrances: &[Entrance],
+        doors: &[Door],
+    ) -> StoreResult<()> {
+        let mut c = self.get().await?;
+        let tx = c.transaction().await?;
+        let st = tx.prepare(INSERT_BUILDING).await?;
+        for x in buildings {
+            tx.execute(
+                &st,
+                &[
+                    &x.id,
+                    &campaign_id,
+                    &x.street,
+                    &x.house_number,
+                    &x.postcode,
+                    &x.city,
+                    &x.polling_station,
+                    &x.lat,
+                    &x.lon,
+                ],
+            )
+            .await?;
+        }
+        let st = tx.prepare(INSERT_ENTRANCE).await?;
+        for x in entrances {
+            tx.execute(&st, &[&x.id, &x.building_id, &x.label, &x.digicode, &x.interphone, &x.caretaker, &x.notes])
+                .await?;
+        }
+        let st = tx.prepare(INSERT_DOOR).await?;
+        for x in doors {
+            tx.execute(&st, &[&x.id, &x.building_id, &x.entrance_id, &x.floor, &x.label, &json(&x.safety_flags)])
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_turf(
+        &self,
+        campaign_id: &str,
+        turf_id: &str,
+        name: &str,
+        building_ids: &[String],
+    ) -> StoreResult<()> {
+        let mut c = self.get().await?;
+        let tx = c.transaction().await?;
+        tx.execute(INSERT_TURF, &[&turf_id, &campaign_id, &name]).await?;
+        for b in building_ids {
+            if tx.execute(SET_BUILDING_TURF, &[&turf_id, b, &campaign_id]).await? == 0 {
+                return Err(StoreError::Missing { kind: "building", id: b.clone() });
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn assign_turf(
+        &self,
+        turf_id: &str,
+        volunteer_id: Option<&str>,
+        lease_expires_ms: Option<i64>,
+    ) -> StoreResult<()> {
+        if self.get().await?.execute(ASSIGN_TURF, &[&volunteer_id, &lease_expires_ms, &turf_id]).await? == 0 {
+            return Err(StoreError::Missing { kind: "turf", id: turf_id.to_string() });
+        }
+        Ok(())
+    }
+
+    async fn move_buildings(
+        &self,
+        campaign_id: &str,
+        building_ids: &[String],
+        to_turf: &str,
+    ) -> StoreResult<Vec<String>> {
+        let mut c = self.get().await?;
+        let tx = c.transaction().await?;
+        let dest = tx.query_opt(SELECT_TURF, &[&to_turf]).await?.as_ref().map(turf_row);
+        if dest.as_ref().is_none_or(|t| t.campaign_id != campaign_id) {
+            return Err(StoreError::Missing { kind: "turf", id: to_turf.to_string() });
+        }
+        let mut touched = vec![to_turf.to_string()];
+        for b in building_ids {
+            let Some(row) = tx.query_opt(SELECT_BUILDING_TURF, &[b]).await? else {
+                return Err(StoreError::Missing { kind: "building", id: b.clone() });
+            };
+            let from: Option<String> = row.get(0);
+            if tx.execute(SET_BUILDING_TURF, &[&to_turf, b, &campaign_id]).await? == 0 {
+                return Err(StoreError::Missing { kind: "building", id: b.clone() });
+            }
+            if let Some(f) = from
+                && !touched.contains(&f)
+            {
+                touched.push(f);
+            }
+        }
+        for t in &touched {
+            tx.execute(BUMP_TURF, &[t]).await?;
+        }
+        tx.commit().await?;
+        Ok(touched)
+    }
+
+    async fn turf(&self, turf_id: &str) -> StoreResult<Option<TurfRow>> {
+        Ok(self.get().await?.query_opt(SELECT_TURF, &[&turf_id]).await?.as_ref().map(turf_row))
+    }
+
+    async fn turfs_of(&self, volunteer_id: &str, now_ms: i64) -> StoreResult<Vec<TurfRow>> {
+        Ok(self.get().await?.query(SELECT_TURFS_OF, &[&volunteer_id, &now_ms]).await?.iter().map(turf_row).collect())
+    }
+
+    async fn turf_package(&self, turf_id: &str) -> StoreResult<Option<TurfPackage>> {
+        let mut c = self.get().await?;
+        let tx = c.build_transaction().isolation_level(tokio_postgres::IsolationLevel::RepeatableRead).start().await?;
+        let Some(turf) = tx.query_opt(SELECT_TURF, &[&turf_id]).await?.as_ref().map(turf_row) else { return Ok(None) };
+        let campaign = load_campaign(&tx, &turf.campaign_id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("turf {turf_id} without campaign")))?;
+        let buildings = tx
+            .query(SELECT_TURF_BUILDINGS, &[&turf_id])
+            .await?
+            .iter()
+            .map(|r| Building {
+                id: r.get(0),
+                street: r.get(1),
+                house_number: r.get(2),
+                postcode: r.get(3),
+                city: r.get(4),
+                polling_station: r.get(5),
+                lat: r.get(6),
+                lon: r.get(7),
+            })
+            .collect();
+        let entrances = tx
+            .query(SELECT_TURF_ENTRANCES, &[&turf_id])
+            .await?
+            .iter()
+            .map(|r| Entrance {
+                id: r.get(0),
+                building_id: r.get(1),
+                label: r.get(2),
+                digicode: r.get(3),
+                interphone: r.get(4),
+                caretaker: r.get(5),
+                notes: r.get(6),
+            })
+            .collect();
+        let doors = tx
+            .query(SELECT_TURF_DOORS, &[&turf_id])
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Door {
+                    id: r.get(0),
+                    building_id: r.get(1),
+                    entrance_id: r.get(2),
+                    floor: r.get(3),
+                    label: r.get(4),
+                    safety_flags: serde_json::from_str(r.get(5)).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        tx.commit().await?;
+        Ok(Some(package_from_rows(campaign, &turf, buildings, entrances, doors)))
+    }
+
+    async fn ingest(&self, device: &Device, reports: &[KnockReport], now_ms: i64) -> StoreResult<Vec<Ingested>> {
+        let mut c = self.get().await?;
+        let tx = c.transaction().await?;
+        let insert = tx.prepare(INSERT_REPORT).await?;
+        let mut out = Vec::with_capacity(reports.len());
+        for r in reports {
+            let Some(loc) = tx.query_opt(locate_sql(&r.target), &[&r.target.id(), &device.campaign_id]).await? else {
+                out.push(Ingested::UnknownTarget);
+                continue;
+            };
+            let (building, door, turf_now, holder_now): (String, Option<String>, Option<String>, Option<String>) =
+                (loc.get(0), loc.get(1), loc.get(2), loc.get(3));
+            let overlap = is_overlap(r, device, turf_now.as_deref(), holder_now.as_deref());
+            let n = tx
+                .execute(
+                    &insert,
+                    &[
+                        &r.id,
+                        &device.campaign_id,
+                        &r.turf_id,
+                        &building,
+                        &door,
+                        &device.device_id,
+                        &device.user_id,
+                        &r.result_code,
+                        &r.supersedes,
+                        &r.hlc.millis,
+                        &(r.hlc.counter as i64),
+                        &overlap,
+                        &now_ms,
+                        &json(r),
+                    ],
+                )
+                .await?;
+            out.push(if n == 0 { Ingested::Duplicate } else { Ingested::Accepted { overlap } });
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn reports(&self, campaign_id: &str) -> StoreResult<Vec<StoredReport>> {
+        self.get()
+            .await?
+            .query(SELECT_REPORTS, &[&campaign_id])
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(StoredReport {
+                    report: serde_json::from_str(r.get(0)).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    overlap: r.get(1),
+                })
+            })
+            .collect()
+    }
+}
