@@ -19,7 +19,7 @@ pub mod views;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{CoreError, Result};
 pub use status::DoorStatus;
-pub use store::{OpenOptions, Store};
+pub use store::{OpenOptions, PullSummary, Store};
 pub use views::*;
 
 #[cfg(feature = "uniffi")]

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use doorstep_protocol::{
-    ApiError, HeldTurf, ItemStatus, JoinResponse, KnockReport, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest,
-    PushResponse,
+    ApiError, HeldTurf, ItemStatus, JoinResponse, KnockReport, PROTOCOL_VERSION, PullRequest, PullResponse,
+    PushRequest, PushResponse,
 };
 use doorstep_server::api::{self, Access, ROUTES};
 use doorstep_server::service::Service;
@@ -35,7 +35,13 @@ async fn world() -> World {
     World { app: api::app(service.clone()), service, _dir: dir }
 }
 
-async fn call(app: &axum::Router, method: &str, path: &str, token: Option<&str>, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Vec<u8>,
+) -> (StatusCode, Vec<u8>) {
     let mut req = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, "application/json");
     if let Some(t) = token {
         req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
@@ -61,7 +67,9 @@ async fn join(w: &World, volunteer: &str, device: &str) -> String {
 }
 
 fn error_code(b: &[u8]) -> String {
-    serde_json::from_slice::<ApiError>(b).unwrap_or_else(|_| panic!("not an ApiError: {}", String::from_utf8_lossy(b))).code
+    serde_json::from_slice::<ApiError>(b)
+        .unwrap_or_else(|_| panic!("not an ApiError: {}", String::from_utf8_lossy(b)))
+        .code
 }
 
 fn knock(id_n: u32, turf: &str, door: &str, volunteer: &str, device: &str) -> KnockReport {
@@ -93,7 +101,8 @@ async fn join_pull_push_and_replay() {
     w.service.store.assign_turf("t1", Some("vol-a"), None).await.unwrap();
 
     let pull = |held: Vec<HeldTurf>| PullRequest { protocol: PROTOCOL_VERSION, cursor: None, held };
-    let (st, b) = call(&w.app, "POST", "/api/v1/sync/pull", Some(&token), serde_json::to_vec(&pull(vec![])).unwrap()).await;
+    let (st, b) =
+        call(&w.app, "POST", "/api/v1/sync/pull", Some(&token), serde_json::to_vec(&pull(vec![])).unwrap()).await;
     assert_eq!(st, StatusCode::OK);
     let r: PullResponse = serde_json::from_slice(&b).unwrap();
     assert_eq!(r.buckets.len(), 1);
@@ -101,7 +110,10 @@ async fn join_pull_push_and_replay() {
     assert_eq!(pkg.buildings.len(), 25);
     assert_eq!(doorstep_protocol::turf_checksum(&pkg), r.buckets[0].checksum);
     // Holding the current version (and a turf it must drop): nothing to send, one removed.
-    let held = vec![HeldTurf { turf_id: "t1".into(), version: pkg.turf.version }, HeldTurf { turf_id: "t2".into(), version: 1 }];
+    let held = vec![
+        HeldTurf { turf_id: "t1".into(), version: pkg.turf.version },
+        HeldTurf { turf_id: "t2".into(), version: 1 },
+    ];
     let mut req = pull(held);
     req.cursor = Some(r.cursor.clone());
     let (_, b) = call(&w.app, "POST", "/api/v1/sync/pull", Some(&token), serde_json::to_vec(&req).unwrap()).await;
@@ -119,7 +131,9 @@ async fn join_pull_push_and_replay() {
     assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
     let r: PushResponse = serde_json::from_slice(&b).unwrap();
     assert_eq!(r.results[0].status, ItemStatus::Accepted);
-    assert!(matches!(&r.results[1].status, ItemStatus::Rejected { reason } if reason.contains("another device or volunteer")));
+    assert!(
+        matches!(&r.results[1].status, ItemStatus::Rejected { reason } if reason.contains("another device or volunteer"))
+    );
     // Replayed: duplicate, and the rejected one is rejected again, never stored.
     let (_, b) = call(&w.app, "POST", "/api/v1/sync/push", Some(&token), serde_json::to_vec(&batch).unwrap()).await;
     let r: PushResponse = serde_json::from_slice(&b).unwrap();
@@ -142,7 +156,8 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
     let token = join(&w, "vol-a", "dev-a").await;
     w.service.store.assign_turf("t1", Some("vol-a"), None).await.unwrap();
     let door = w.service.turf_package("t1").await.unwrap().unwrap().doors[0].id.clone();
-    let good = PushRequest { protocol: 1, device_id: "dev-a".into(), reports: vec![knock(7, "t1", &door, "vol-a", "dev-a")] };
+    let good =
+        PushRequest { protocol: 1, device_id: "dev-a".into(), reports: vec![knock(7, "t1", &door, "vol-a", "dev-a")] };
     let mut good_json = serde_json::to_value(&good).unwrap();
     let mut unknown_field = good_json.clone();
     unknown_field["reports"][0]["vote"] = serde_json::json!("secret");
@@ -177,7 +192,8 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
     assert!(matches!(&r.results[0].status, ItemStatus::Rejected { reason } if reason.contains("coordinates")));
     assert!(w.service.store.reports("nantes-2026").await.unwrap().is_empty(), "nothing half-stored");
     // A bad cursor on pull.
-    let (st, b) = call(&w.app, "POST", "/api/v1/sync/pull", Some(&token), br#"{"protocol":1,"cursor":"garbage"}"#.to_vec()).await;
+    let (st, b) =
+        call(&w.app, "POST", "/api/v1/sync/pull", Some(&token), br#"{"protocol":1,"cursor":"garbage"}"#.to_vec()).await;
     assert_eq!((st, error_code(&b).as_str()), (StatusCode::BAD_REQUEST, "bad_cursor"));
     // The server is still up and the good batch goes through.
     good_json["reports"][0]["note"] = serde_json::json!("ok");
@@ -204,12 +220,24 @@ async fn access_matrix_from_the_route_table() {
         match r.access {
             Access::Device => {
                 assert_eq!(anon, StatusCode::UNAUTHORIZED, "{} {} without a token", r.method, r.path);
-                assert_eq!(authed, StatusCode::OK, "{} {} with a token: {}", r.method, r.path, String::from_utf8_lossy(&b));
+                assert_eq!(
+                    authed,
+                    StatusCode::OK,
+                    "{} {} with a token: {}",
+                    r.method,
+                    r.path,
+                    String::from_utf8_lossy(&b)
+                );
             }
             Access::Public => {
                 // It may refuse what it is given (a wrong join code), never for want of a token.
                 let code = serde_json::from_slice::<ApiError>(&anon_body).map(|e| e.code).unwrap_or_default();
-                assert!(anon.is_success() || !code.ends_with("_token"), "{} {} is public: {anon} {code}", r.method, r.path);
+                assert!(
+                    anon.is_success() || !code.ends_with("_token"),
+                    "{} {} is public: {anon} {code}",
+                    r.method,
+                    r.path
+                );
             }
         }
     }

@@ -526,6 +526,12 @@ async fn push_survives_a_lost_acknowledgement() {
             }
             Ok(PushResponse { protocol: PROTOCOL_VERSION, results, server_time_ms: T0 })
         }
+        async fn pull(
+            &self,
+            _: &doorstep_protocol::PullRequest,
+        ) -> Result<doorstep_protocol::PullResponse, TransportError> {
+            Err(TransportError::Unavailable("this test only pushes".into()))
+        }
     }
 
     let dir = tempfile::tempdir().unwrap();

@@ -5,8 +5,10 @@
 
 mod drafts;
 mod knocks;
+pub mod pull;
 mod routes;
 pub mod schema;
+pub use pull::PullSummary;
 mod turfs;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,71 @@
+//! The HTTP transport: JSON over HTTPS (rustls with the ring provider), gzip responses, bearer
+//! device token. Network failures, timeouts, 5xx and 429 are `Unavailable` (retry); other 4xx are
+//! `Refused` (the same request will not succeed).
+
+use std::time::Duration;
+
+use doorstep_protocol::{ApiError, JoinRequest, JoinResponse, PullRequest, PullResponse, PushRequest, PushResponse};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{Transport, TransportError};
+
+#[derive(Debug, Clone)]
+pub struct HttpTransport {
+    client: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+fn client() -> Result<reqwest::Client, TransportError> {
+    // One process-wide rustls provider: ring (no aws-lc). Installing twice is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(60))
+        .gzip(true)
+        .build()
+        .map_err(|e| TransportError::Unavailable(format!("HTTP client: {e}")))
+}
+
+impl HttpTransport {
+    /// `base` like `https://canvass.example.org` (no trailing slash needed).
+    pub fn new(base: &str, token: Option<String>) -> Result<Self, TransportError> {
+        Ok(Self { client: client()?, base: base.trim_end_matches('/').to_string(), token })
+    }
+
+    pub async fn join(&self, req: &JoinRequest) -> Result<JoinResponse, TransportError> {
+        self.post("/api/v1/join", req).await
+    }
+
+    async fn post<Q: Serialize, R: DeserializeOwned>(&self, path: &str, body: &Q) -> Result<R, TransportError> {
+        let mut rb = self.client.post(format!("{}{path}", self.base)).json(body);
+        if let Some(t) = &self.token {
+            rb = rb.bearer_auth(t);
+        }
+        let resp = rb.send().await.map_err(|e| TransportError::Unavailable(e.to_string()))?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| TransportError::Unavailable(e.to_string()))?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes)
+                .map_err(|e| TransportError::Unavailable(format!("unreadable answer from the server: {e}")));
+        }
+        let detail = serde_json::from_slice::<ApiError>(&bytes)
+            .map(|e| format!("{} ({})", e.message, e.code))
+            .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).chars().take(200).collect());
+        if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
+            Err(TransportError::Unavailable(format!("{status}: {detail}")))
+        } else {
+            Err(TransportError::Refused(format!("{status}: {detail}")))
+        }
+    }
+}
+
+impl Transport for HttpTransport {
+    async fn push(&self, request: &PushRequest) -> Result<PushResponse, TransportError> {
+        self.post("/api/v1/sync/push", request).await
+    }
+    async fn pull(&self, request: &PullRequest) -> Result<PullResponse, TransportError> {
+        self.post("/api/v1/sync/pull", request).await
+    }
+}

@@ -1,0 +1,196 @@
+//! The sync engine: push the outbox, then pull, over a [`Transport`]. [`http::HttpTransport`]
+//! speaks HTTP (reqwest, rustls with ring); tests plug in simulated networks that drop, duplicate
+//! or cut messages. Merge decisions never happen here: the server decides, the store applies its
+//! answers. A failed attempt leaves everything pending and is retried with backoff, with no new
+//! local write needed.
+
+pub mod http;
+
+use std::future::Future;
+use std::time::Duration;
+
+use doorstep_protocol::{PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse};
+
+use crate::error::{CoreError, Result};
+use crate::store::{PullSummary, Store};
+use crate::views::AckSummary;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// Nothing is known about whether the server got the message: retry later, same ids.
+    #[error("network unavailable: {0}")]
+    Unavailable(String),
+    /// The server refused the request as a whole (bad token, unsupported version): retrying the
+    /// same request will not help.
+    #[error("refused by the server: {0}")]
+    Refused(String),
+}
+
+pub trait Transport: Send + Sync {
+    fn push(
+        &self,
+        request: &PushRequest,
+    ) -> impl Future<Output = std::result::Result<PushResponse, TransportError>> + Send;
+    fn pull(
+        &self,
+        request: &PullRequest,
+    ) -> impl Future<Output = std::result::Result<PullResponse, TransportError>> + Send;
+}
+
+/// Outcome of one [`push_outbox`] run.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PushRun {
+    pub batches: u32,
+    pub ack: Option<AckSummary>,
+    /// Set when the run stopped on a network error; the reports stay pending.
+    pub stopped_by: Option<String>,
+}
+
+/// Pushes the outbox in batches of `batch` until it is empty or the network fails. Safe to call
+/// again at any time: reports keep their ids, so a replay is answered "duplicate", never doubled.
+pub async fn push_outbox<T: Transport>(store: &Store, transport: &T, batch: u32) -> Result<PushRun> {
+    let mut run = PushRun::default();
+    let mut total = AckSummary { accepted: 0, duplicate: 0, rejected: 0, ignored: 0 };
+    loop {
+        let req = store.export_pending_batch(batch)?;
+        if req.reports.is_empty() {
+            break;
+        }
+        match transport.push(&req).await {
+            Ok(resp) => {
+                let a = store.apply_push_response(&resp)?;
+                run.batches += 1;
+                total.accepted += a.accepted;
+                total.duplicate += a.duplicate;
+                total.rejected += a.rejected;
+                total.ignored += a.ignored;
+                if a.accepted + a.duplicate + a.rejected == 0 {
+                    run.stopped_by = Some("the server answered for none of the batch".into());
+                    break;
+                }
+            }
+            Err(e) => {
+                run.stopped_by = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    run.ack = Some(total);
+    Ok(run)
+}
+
+/// Where a sync is, for the app's progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
+pub enum SyncPhase {
+    Pushing,
+    Pulling,
+    /// Waiting before a retry after a network failure.
+    Waiting,
+    Done,
+}
+
+/// Progress reports during a sync.
+pub trait SyncProgress: Send + Sync {
+    fn on_progress(&self, phase: SyncPhase, pending: u32, attempt: u32);
+}
+
+impl SyncProgress for () {
+    fn on_progress(&self, _: SyncPhase, _: u32, _: u32) {}
+}
+
+/// How long and how often to retry.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+    /// Attempts in all (1 = no retry).
+    pub max_attempts: u32,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { first_delay: Duration::from_millis(250), max_delay: Duration::from_secs(30), max_attempts: 8 }
+    }
+}
+
+/// What one sync did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct SyncReport {
+    pub attempts: u32,
+    pub accepted: u32,
+    pub duplicate: u32,
+    pub rejected: u32,
+    pub pull: PullSummary,
+    pub pending_after: u32,
+}
+
+/// Pushes the outbox then pulls, once. Errors from the network come back as `Err(TransportError)`
+/// inside `Ok`, so the caller can tell them from local failures.
+pub async fn sync_once<T: Transport>(
+    store: &Store,
+    transport: &T,
+    progress: &dyn SyncProgress,
+    attempt: u32,
+    report: &mut SyncReport,
+) -> Result<std::result::Result<(), TransportError>> {
+    progress.on_progress(SyncPhase::Pushing, store.pending_count()?, attempt);
+    loop {
+        let req = store.export_pending_batch(200)?;
+        if req.reports.is_empty() {
+            break;
+        }
+        let resp = match transport.push(&req).await {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(e)),
+        };
+        let a = store.apply_push_response(&resp)?;
+        report.accepted += a.accepted;
+        report.duplicate += a.duplicate;
+        report.rejected += a.rejected;
+        if a.accepted + a.duplicate + a.rejected == 0 {
+            return Err(CoreError::BadMessage("the server answered for none of the pushed reports".into()));
+        }
+        progress.on_progress(SyncPhase::Pushing, store.pending_count()?, attempt);
+    }
+    progress.on_progress(SyncPhase::Pulling, store.pending_count()?, attempt);
+    let req = PullRequest { protocol: PROTOCOL_VERSION, cursor: store.pull_cursor()?, held: store.held_turfs()? };
+    let resp = match transport.pull(&req).await {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(e)),
+    };
+    report.pull = store.apply_pull(&resp)?;
+    Ok(Ok(()))
+}
+
+/// One `sync()`: push then pull, retrying network failures with exponential backoff (doubling,
+/// capped, with ±25 % jitter) up to the policy's attempts. A refusal by the server is not retried.
+pub async fn sync<T: Transport>(
+    store: &Store,
+    transport: &T,
+    policy: RetryPolicy,
+    progress: &dyn SyncProgress,
+) -> Result<std::result::Result<SyncReport, TransportError>> {
+    let mut report = SyncReport::default();
+    let mut delay = policy.first_delay;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        report.attempts = attempt;
+        match sync_once(store, transport, progress, attempt, &mut report).await? {
+            Ok(()) => break,
+            Err(TransportError::Refused(m)) => return Ok(Err(TransportError::Refused(m))),
+            Err(e) if attempt >= policy.max_attempts => return Ok(Err(e)),
+            Err(_) => {
+                progress.on_progress(SyncPhase::Waiting, store.pending_count()?, attempt);
+                let jitter = 0.75 + 0.5 * (uuid::Uuid::now_v7().as_u128() % 1000) as f64 / 1000.0;
+                tokio::time::sleep(delay.mul_f64(jitter)).await;
+                delay = (delay * 2).min(policy.max_delay);
+            }
+        }
+    }
+    report.pending_after = store.pending_count()?;
+    progress.on_progress(SyncPhase::Done, report.pending_after, attempt);
+    Ok(Ok(report))
+}
