@@ -2,7 +2,7 @@
 # Runs every test of Doorstep, installing what a fresh Debian machine lacks:
 #   - Debian packages libjna-java and junit4 (JNA and JUnit for the Kotlin binding test),
 #   - kotlinc from npm (kotlin-compiler@2.4.20) into ~/.cache/doorstep,
-# then: rustfmt check, clippy (warnings are errors), the Rust test suites (unit, end-to-end, fsync
+# and makes sure PostgreSQL runs with a test role (scripts/ensure-postgres.sh), then: rustfmt check, clippy (warnings are errors), the Rust test suites (unit, end-to-end, fsync
 # probe, SIGKILL crash loop), the Python and Kotlin binding tests on the real cdylib, and the short
 # form of the benchmarks. A missing toolchain fails the run with a message; nothing is skipped.
 set -euo pipefail
@@ -32,6 +32,11 @@ if [ ! -x "$KOTLIN_HOME/bin/kotlinc" ]; then
   rm -rf "$KOTLIN_HOME" && mv "$tmp/package" "$KOTLIN_HOME" && rm -rf "$tmp"
   chmod +x "$KOTLIN_HOME"/bin/*
 fi
+
+step "PostgreSQL on 127.0.0.1:5432 (the storage conformance suite runs on it too)"
+DATABASE_URL=${DATABASE_URL:-$(bash scripts/ensure-postgres.sh)}
+export DATABASE_URL
+echo "DATABASE_URL=$DATABASE_URL"
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -6,6 +6,8 @@
 
 pub mod api;
 pub mod auth;
+pub mod cut;
+pub mod demo;
 pub mod error;
 pub mod service;
 pub mod store;

@@ -25,10 +25,22 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
     },
-    /// The demo campaign with simulated volunteers (issue 3, not built yet).
+    /// The demo: a campaign on real Nantes addresses and ten simulated volunteers syncing.
     Demo {
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+        /// The demo's SQLite file (recreated at each run).
+        #[arg(long, default_value = "doorstep-demo.db")]
+        database: String,
+        /// Milliseconds between two knocks of a simulated volunteer.
+        #[arg(long, default_value_t = 700)]
+        pace_ms: u64,
+        /// Knocks per simulated volunteer.
+        #[arg(long, default_value_t = 60)]
+        knocks: usize,
+        /// Stop when the simulated volunteers are done instead of serving until Ctrl-C.
+        #[arg(long)]
+        exit_when_done: bool,
     },
 }
 
@@ -87,11 +99,112 @@ async fn main() -> std::process::ExitCode {
             }
             std::process::ExitCode::SUCCESS
         }
-        Command::Demo { listen } => {
-            eprintln!(
-                "doorstep-server demo ({listen}): la démo n'est pas encore disponible (issue 3, à venir) / the demo is not built yet."
-            );
-            std::process::ExitCode::from(2)
+        Command::Demo { listen, database, pace_ms, knocks, exit_when_done } => {
+            match run_demo(&listen, &database, pace_ms, knocks, exit_when_done).await {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("doorstep-server demo: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
         }
     }
+}
+
+async fn run_demo(
+    listen: &str,
+    database: &str,
+    pace_ms: u64,
+    knocks: usize,
+    exit_when_done: bool,
+) -> Result<(), String> {
+    use doorstep_server::demo;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{database}{suffix}"));
+    }
+    let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(database).map_err(|e| e.to_string())?);
+    let service = Service::new(store.clone());
+    let volunteers = demo::seed(&service, &store).await?;
+    let listener =
+        tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let app = api::app(service.clone());
+    let server =
+        tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await });
+    println!("Serveur / server: {base}  (base SQLite : {database})");
+    println!("API: {base}/openapi.json");
+    println!("Coordinatrice : coordinatrice · capitaines : capitaine-nord, capitaine-sud");
+    println!("  (connexion au tableau de bord : issue 5, pas encore construit / dashboard login: not built yet)");
+    println!("Bénévoles et codes d'accès (usage unique, utilisés ci-dessous par les téléphones simulés):");
+    for (vol, code, turf) in &volunteers {
+        println!("  {vol:<12} {code}  → {turf}");
+    }
+    let phones = tempdir_for_phones()?;
+    let mut tasks = Vec::new();
+    for (i, (_, code, turf)) in volunteers.iter().enumerate() {
+        let dir = phones.join(format!("phone-{i:02}"));
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        // Staggered starts, so results trickle in as on a real afternoon.
+        let (base, code, turf) = (base.clone(), code.clone(), turf.clone());
+        let pace = std::time::Duration::from_millis(pace_ms + (i as u64 * 37) % 300);
+        tasks.push(tokio::spawn(demo::volunteer(base, dir, code, turf, pace, knocks)));
+    }
+    println!("Dix bénévoles simulés frappent aux portes (noyau réel, HTTP réel)…");
+    let campaign = demo::demo_campaign().id;
+    let mut moved = false;
+    let mut ticks = 0u32;
+    let mut last_line = String::new();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(if pace_ms == 0 { 100 } else { 3000 })).await;
+        ticks += 1;
+        let reports = store.reports(&campaign).await.map_err(|e| e.to_string())?;
+        let overlaps = reports.iter().filter(|r| r.overlap).count();
+        let contacts = reports.iter().filter(|r| r.report.result_code == "contact_made").count();
+        let line = format!(
+            "  remontés : {} passages, {} contacts, {} chevauchements à revoir",
+            reports.len(),
+            contacts,
+            overlaps
+        );
+        if line != last_line {
+            println!("{line}");
+            last_line = line;
+        }
+        if !moved && ticks >= 3 {
+            // A captain moves the first street of volunteer 0's turf to volunteer 1.
+            if let Some(pkg) = service.turf_package(&volunteers[0].2).await.map_err(|e| e.to_string())? {
+                let street = pkg.buildings.first().map(|b| b.street.clone()).unwrap_or_default();
+                let ids: Vec<String> =
+                    pkg.buildings.iter().filter(|b| b.street == street).map(|b| b.id.clone()).collect();
+                store.move_buildings(&campaign, &ids, &volunteers[1].2).await.map_err(|e| e.to_string())?;
+                println!(
+                    "  capitaine-nord déplace « {street} » ({} adresses) de {} vers {}",
+                    ids.len(),
+                    volunteers[0].0,
+                    volunteers[1].0
+                );
+            }
+            moved = true;
+        }
+        if tasks.iter().all(|t| t.is_finished()) {
+            break;
+        }
+    }
+    for t in tasks {
+        t.await.map_err(|e| e.to_string())??;
+    }
+    let reports = store.reports(&campaign).await.map_err(|e| e.to_string())?;
+    println!("Terminé : {} passages sur le serveur, chacun une seule fois.", reports.len());
+    if exit_when_done {
+        server.abort();
+        return Ok(());
+    }
+    println!("Le serveur continue ({base}) ; Ctrl-C pour arrêter.");
+    server.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())
+}
+
+fn tempdir_for_phones() -> Result<std::path::PathBuf, String> {
+    let dir = std::env::temp_dir().join(format!("doorstep-demo-phones-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    Ok(dir)
 }

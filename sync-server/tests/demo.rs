@@ -1,0 +1,19 @@
+//! The README's main command, in its fast form: the demo seeds a campaign from the real Nantes
+//! addresses, runs ten simulated volunteers (the real core over real HTTP) and every knock arrives
+//! on the server exactly once.
+
+#[test]
+fn demo_runs_and_every_knock_arrives_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_doorstep-server"))
+        .args(["demo", "--listen", "127.0.0.1:0", "--pace-ms", "0", "--knocks", "12", "--exit-when-done", "--database"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("7933 adresses réelles"), "{stdout}");
+    assert!(stdout.contains("capitaine-nord déplace"), "{stdout}");
+    assert!(stdout.contains("Terminé : 120 passages sur le serveur"), "{stdout}");
+}
