@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use doorstep_core::sync::http::HttpTransport;
+use doorstep_core::sync::{JoinInfo, RetryPolicy, SyncPhase, SyncProgress, SyncReport, TransportError};
 use doorstep_core::{
     AckSummary, ApplySummary, CoreError, DoorStatus, KnockDraft, KnockInput, KnockView, PairSide, PurgeSummary,
     RouteProgress, Store, SyncStatus, TurfSummary,
@@ -38,6 +40,35 @@ pub enum FieldError {
     /// The database failed (disk full, I/O error).
     #[error("{reason}")]
     Storage { reason: String },
+    /// The network failed after every retry: everything stays pending; try again later.
+    #[error("{reason}")]
+    Network { reason: String },
+    /// The server refused (bad or expired token or join code, unsupported version).
+    #[error("{reason}")]
+    Refused { reason: String },
+}
+
+impl From<TransportError> for FieldError {
+    fn from(e: TransportError) -> Self {
+        match e {
+            TransportError::Unavailable(reason) => FieldError::Network { reason },
+            TransportError::Refused(reason) => FieldError::Refused { reason },
+        }
+    }
+}
+
+/// The app's progress callback during a sync.
+#[uniffi::export(callback_interface)]
+pub trait SyncListener: Send + Sync {
+    fn on_progress(&self, phase: SyncPhase, pending: u32, attempt: u32);
+}
+
+struct Listener(Box<dyn SyncListener>);
+
+impl SyncProgress for Listener {
+    fn on_progress(&self, phase: SyncPhase, pending: u32, attempt: u32) {
+        self.0.on_progress(phase, pending, attempt)
+    }
 }
 
 impl From<CoreError> for FieldError {
@@ -183,6 +214,28 @@ impl FieldStore {
 
     pub fn discard_draft(&self, target: Target) -> Result<bool> {
         Ok(self.inner.discard_draft(&target)?)
+    }
+
+    pub fn pull_cursor(&self) -> Result<Option<String>> {
+        Ok(self.inner.pull_cursor()?)
+    }
+
+    pub fn is_wiped(&self) -> Result<bool> {
+        Ok(self.inner.is_wiped()?)
+    }
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl FieldStore {
+    /// Joins a campaign at `server_url` with a one-time code.
+    pub async fn join(&self, server_url: String, code: String) -> Result<JoinInfo> {
+        Ok(doorstep_core::sync::join(&self.inner, &server_url, &code).await?)
+    }
+
+    /// Pushes the outbox then pulls, retrying network failures with backoff.
+    pub async fn sync(&self, server_url: String, token: String, listener: Box<dyn SyncListener>) -> Result<SyncReport> {
+        let transport = HttpTransport::new(&server_url, Some(token))?;
+        Ok(doorstep_core::sync::sync(&self.inner, &transport, RetryPolicy::default(), &Listener(listener)).await??)
     }
 }
 

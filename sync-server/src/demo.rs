@@ -146,7 +146,7 @@ pub async fn seed(service: &Service, store: &Arc<dyn ServerStore>) -> Result<Vec
         store.assign_turf(&turf, Some(&vol), None).await.map_err(|e| e.to_string())?;
         volunteers.push((vol, code, turf));
     }
-    println!(
+    eprintln!(
         "Campagne « {} » : {} adresses réelles (Nantes Métropole, ODbL), {} secteurs de ≤ 80 adresses.",
         campaign.name,
         buildings.len(),

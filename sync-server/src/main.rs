@@ -42,6 +42,13 @@ enum Command {
         #[arg(long)]
         exit_when_done: bool,
     },
+    /// For the binding tests: seeds the demo campaign, prints one line of JSON (`url`, a fresh
+    /// volunteer's join `code`, their `turf`), then serves until killed.
+    #[command(hide = true)]
+    TestFixture {
+        #[arg(long)]
+        database: String,
+    },
 }
 
 async fn shutdown_signal() {
@@ -99,6 +106,13 @@ async fn main() -> std::process::ExitCode {
             }
             std::process::ExitCode::SUCCESS
         }
+        Command::TestFixture { database } => match test_fixture(&database).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("doorstep-server test-fixture: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         Command::Demo { listen, database, pace_ms, knocks, exit_when_done } => {
             match run_demo(&listen, &database, pace_ms, knocks, exit_when_done).await {
                 Ok(()) => std::process::ExitCode::SUCCESS,
@@ -207,4 +221,15 @@ fn tempdir_for_phones() -> Result<std::path::PathBuf, String> {
     let dir = std::env::temp_dir().join(format!("doorstep-demo-phones-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     Ok(dir)
+}
+
+async fn test_fixture(database: &str) -> Result<(), String> {
+    let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(database).map_err(|e| e.to_string())?);
+    let service = Service::new(store.clone());
+    let volunteers = doorstep_server::demo::seed(&service, &store).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+    let (_, code, turf) = &volunteers[0];
+    println!("{}", serde_json::json!({"url": url, "code": code, "turf": turf}));
+    axum::serve(listener, api::app(service)).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())
 }

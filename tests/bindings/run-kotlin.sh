@@ -28,5 +28,5 @@ rm -rf "$out" && mkdir -p "$out/src" "$out/classes"
 "$target/debug/doorstep-fixture" kt 120 "$out/turf-kt.json"
 cp="/usr/share/java/jna.jar:/usr/share/java/junit4.jar:/usr/share/java/hamcrest-core.jar:$KOTLIN_HOME/lib/kotlin-test.jar:$KOTLIN_HOME/lib/kotlin-test-junit.jar:$KOTLIN_HOME/lib/kotlinx-coroutines-core-jvm.jar"
 "$kotlinc" -nowarn -cp "$cp" -d "$out/classes" $(find "$out/src" -name '*.kt') tests/bindings/kotlin/FieldStoreTest.kt
-DOORSTEP_FIXTURE="$out/turf-kt.json" java -Djna.library.path="$target/debug" \
+DOORSTEP_SERVER="$target/debug/doorstep-server" DOORSTEP_FIXTURE="$out/turf-kt.json" java -Djna.library.path="$target/debug" \
   -cp "$out/classes:$cp:$KOTLIN_HOME/lib/kotlin-stdlib.jar" org.junit.runner.JUnitCore FieldStoreTest

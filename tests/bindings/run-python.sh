@@ -15,4 +15,4 @@ touch "$out/__init__.py"
 "$target/debug/uniffi-bindgen" generate --library "$target/debug/libdoorstep_ffi.so" --language python --out-dir "$out" >/dev/null
 cp "$target/debug/libdoorstep_ffi.so" "$out/"
 "$target/debug/doorstep-fixture" py 120 "$out/turf-py.json"
-DOORSTEP_FIXTURE="$out/turf-py.json" PYTHONPATH="$(dirname "$out")" python3 -B tests/bindings/python/test_field_store.py
+DOORSTEP_SERVER="$target/debug/doorstep-server" DOORSTEP_FIXTURE="$out/turf-py.json" PYTHONPATH="$(dirname "$out")" python3 -B tests/bindings/python/test_field_store.py

@@ -194,3 +194,25 @@ pub async fn sync<T: Transport>(
     progress.on_progress(SyncPhase::Done, report.pending_after, attempt);
     Ok(Ok(report))
 }
+
+/// What joining a campaign gave this device. The shell keeps the token in the platform keystore.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct JoinInfo {
+    pub token: String,
+    pub volunteer_id: String,
+    pub campaign_id: String,
+    pub expires_ms: i64,
+}
+
+/// Redeems a one-time join code at `base` for this device.
+pub async fn join(store: &Store, base: &str, code: &str) -> std::result::Result<JoinInfo, TransportError> {
+    let r = http::HttpTransport::new(base, None)?
+        .join(&doorstep_protocol::JoinRequest {
+            protocol: PROTOCOL_VERSION,
+            code: code.to_string(),
+            device_id: store.device_id().to_string(),
+        })
+        .await?;
+    Ok(JoinInfo { token: r.token, volunteer_id: r.volunteer_id, campaign_id: r.campaign_id, expires_ms: r.expires_ms })
+}

@@ -18,7 +18,10 @@ import kotlin.test.assertTrue
 import uniffi.doorstep.FieldException
 import uniffi.doorstep.FieldStore
 import uniffi.doorstep.FieldStoreInterface
+import uniffi.doorstep.SyncListener
 import uniffi.doorstep.protocolVersion
+import uniffi.doorstep_core.SyncPhase
+import kotlinx.coroutines.runBlocking
 import uniffi.doorstep_core.DoorStatus
 import uniffi.doorstep_core.KnockDraft
 import uniffi.doorstep_core.KnockInput
@@ -164,6 +167,41 @@ class FieldStoreTest {
         val junk = File(dir, "junk.bin").apply { writeBytes(ByteArray(8192) { (it * 31).toByte() }) }
         assertFailsWith<FieldException.NotOurStore> { unwrapped { openStore(junk.path) } }
         assertEquals(0u, store.pendingCount())
+    }
+
+    @Test
+    fun c_syncAgainstARealServer() {
+        val server = ProcessBuilder(System.getenv("DOORSTEP_SERVER"), "test-fixture", "--database", File(dir, "server.db").path)
+            .redirectError(ProcessBuilder.Redirect.DISCARD)
+            .start()
+        try {
+            val line = server.inputStream.bufferedReader().readLine()
+            val url = Regex("\"url\":\"([^\"]+)\"").find(line)!!.groupValues[1]
+            val code = Regex("\"code\":\"([^\"]+)\"").find(line)!!.groupValues[1]
+            val turf = Regex("\"turf\":\"([^\"]+)\"").find(line)!!.groupValues[1]
+            val store = openStore(File(dir, "sync.db").path)
+            assertEquals(false, store.isWiped())
+            assertNull(store.pullCursor())
+            val joined = runBlocking { store.join(url, code) }
+            assertEquals("demo-nantes", joined.campaignId)
+            val phases = mutableListOf<SyncPhase>()
+            val listener = object : SyncListener {
+                override fun onProgress(phase: SyncPhase, pending: UInt, attempt: UInt) { phases += phase }
+            }
+            val first = runBlocking { store.sync(url, joined.token, listener) }
+            assertEquals(1u, first.pull.turfsUpdated)
+            assertEquals(listOf(turf), store.turfs().map { it.id })
+            val door = store.routeProgress(turf).next!!.doors[0].id
+            store.recordKnock(knock(door, "not_home"))
+            val second = runBlocking { store.sync(url, joined.token, listener) }
+            assertEquals(1u, second.accepted)
+            assertEquals(0u, second.pendingAfter)
+            assertEquals(SyncPhase.DONE, phases.last())
+            assertFailsWith<FieldException.Refused> { unwrapped { runBlocking { store.sync(url, "forged-token", listener) } } }
+        } finally {
+            server.destroy()
+            server.waitFor()
+        }
     }
 
     @Test

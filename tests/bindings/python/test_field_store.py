@@ -5,8 +5,10 @@ turf fixture (real Nantes addresses). Every exported function must be called at 
 is wrapped in a recorder, and the last test compares what was called with the generated API.
 """
 
+import asyncio
 import inspect
 import json
+import subprocess
 import math
 import os
 import sys
@@ -14,8 +16,8 @@ import tempfile
 import unittest
 
 from doorstep_bindings import doorstep
-from doorstep_bindings.doorstep import FieldError, FieldStore
-from doorstep_bindings.doorstep_core import KnockDraft, KnockInput, PairSide, DoorStatus, ReceiptState
+from doorstep_bindings.doorstep import FieldError, FieldStore, SyncListener
+from doorstep_bindings.doorstep_core import KnockDraft, KnockInput, PairSide, DoorStatus, ReceiptState, SyncPhase
 from doorstep_bindings.doorstep_protocol import Answer, AnswerValue, Position, Target
 
 FIXTURE = os.environ["DOORSTEP_FIXTURE"]
@@ -178,6 +180,47 @@ class FieldStoreTest(unittest.TestCase):
             f.write(b"\xff\xd8\xff\xe0" + os.urandom(4096))
         with self.assertRaises(FieldError.NotOurStore):
             open_store(not_ours)
+
+    def test_sync_against_a_real_server(self):
+        """The async join and sync over real HTTP against doorstep-server on loopback."""
+        server = subprocess.Popen([os.environ["DOORSTEP_SERVER"], "test-fixture", "--database",
+                                   os.path.join(self.dir, "server.db")],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            info = json.loads(server.stdout.readline())
+            store = open_store(self.path)
+            self.assertFalse(store.is_wiped())
+            self.assertIsNone(store.pull_cursor())
+            joined = asyncio.run(store.join(info["url"], info["code"]))
+            self.assertEqual(joined.campaign_id, "demo-nantes")
+            with self.assertRaises(FieldError.Refused):
+                asyncio.run(store.join(info["url"], info["code"]))  # single use
+
+            events = []
+
+            class Listener(SyncListener):
+                def on_progress(self, phase, pending, attempt):
+                    events.append(phase)
+
+            report = asyncio.run(store.sync(info["url"], joined.token, Listener()))
+            self.assertEqual(report.pull.turfs_updated, 1)
+            self.assertIsNotNone(store.pull_cursor())
+            turf = info["turf"]
+            self.assertEqual([t.id for t in store.turfs()], [turf])
+            door = store.route_progress(turf).next.doors[0].id
+            store.record_knock(knock(door, "not_home"))
+            self.assertEqual(store.pending_count(), 1)
+            report = asyncio.run(store.sync(info["url"], joined.token, Listener()))
+            self.assertEqual((report.accepted, report.pending_after), (1, 0))
+            self.assertEqual(events[-1], SyncPhase.DONE)
+            self.assertIn(SyncPhase.PUSHING, events)
+            self.assertIn(SyncPhase.PULLING, events)
+            with self.assertRaises(FieldError.Refused):
+                asyncio.run(store.sync(info["url"], "forged-token", Listener()))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+            server.stdout.close()
 
     def test_zz_every_exported_function_was_called(self):
         exported = {n for n, _ in inspect.getmembers(doorstep.FieldStoreProtocol, inspect.isfunction) if not n.startswith("_")}
