@@ -51,4 +51,5 @@ tests/bindings/run-kotlin.sh
 step "Benchmarks, short form (figures in docs/benchmarks.md come from the long form)"
 target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 "$target/debug/doorstep-bench" --quick --dir "$target/bench-tmp" > /dev/null
+"$target/debug/doorstep-server-bench" --quick > /dev/null
 step "all tests passed"

@@ -129,6 +129,11 @@ async fn ingest_dedupes_and_flags_overlaps(s: Arc<dyn ServerStore>) {
     assert_eq!(stored.iter().filter(|r| r.overlap).count(), 1);
     assert_eq!(stored[0].report, batch[0], "the report comes back as pushed");
     assert!(s.move_buildings("nantes-2026", &[ids[1].clone()], "nope").await.is_err());
+    // The same id twice in one batch: the first is accepted, the second is a duplicate. (vol-a
+    // reports on t2, which vol-b holds: an overlap.)
+    let twice = report(9, "t2", &door_in_t1, "vol-a");
+    let out = s.ingest(&a, &[twice.clone(), twice], NOW).await.unwrap();
+    assert_eq!(out, vec![Ingested::Accepted { overlap: true }, Ingested::Duplicate]);
 }
 
 macro_rules! conformance {

@@ -1,10 +1,11 @@
 //! PostgreSQL backend for campaigns that outgrow one machine: several stateless server processes on
 //! one database. tokio-postgres with a small pool; the same SQL as SQLite.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use doorstep_protocol::{Building, Campaign, Door, Entrance, KnockReport, TurfPackage};
+use doorstep_protocol::{Building, Campaign, Door, Entrance, KnockReport, Target, TurfPackage};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::{Client, NoTls, Row};
 
@@ -360,44 +361,90 @@ impl ServerStore for PgStore {
         Ok(Some(package_from_rows(campaign, &turf, buildings, entrances, doors)))
     }
 
+    /// Three round trips per batch whatever its size: locate every target, insert every report
+    /// with one `INSERT … SELECT FROM UNNEST(…) ON CONFLICT DO NOTHING RETURNING id`, commit.
     async fn ingest(&self, device: &Device, reports: &[KnockReport], now_ms: i64) -> StoreResult<Vec<Ingested>> {
+        type Loc = (String, Option<String>, Option<String>, Option<String>);
         let mut c = self.get().await?;
         let tx = c.transaction().await?;
-        let insert = tx.prepare(INSERT_REPORT).await?;
+        let door_ids: Vec<&str> =
+            reports.iter().filter(|r| !matches!(r.target, Target::Building { .. })).map(|r| r.target.id()).collect();
+        let building_ids: Vec<&str> =
+            reports.iter().filter(|r| matches!(r.target, Target::Building { .. })).map(|r| r.target.id()).collect();
+        let mut doors: HashMap<String, Loc> = HashMap::new();
+        for row in tx.query(LOCATE_DOORS_ANY, &[&door_ids, &device.campaign_id]).await? {
+            doors.insert(row.get(0), (row.get(1), Some(row.get(0)), row.get(2), row.get(3)));
+        }
+        let mut buildings: HashMap<String, Loc> = HashMap::new();
+        for row in tx.query(LOCATE_BUILDINGS_ANY, &[&building_ids, &device.campaign_id]).await? {
+            buildings.insert(row.get(0), (row.get(0), None, row.get(1), row.get(2)));
+        }
         let mut out = Vec::with_capacity(reports.len());
+        let mut cols: (Vec<&str>, Vec<&str>, Vec<String>, Vec<Option<String>>, Vec<&str>, Vec<Option<&str>>) =
+            Default::default();
+        let mut hlc: (Vec<i64>, Vec<i64>, Vec<bool>, Vec<String>) = Default::default();
+        let mut overlaps = Vec::with_capacity(reports.len());
         for r in reports {
-            let Some(loc) = tx.query_opt(locate_sql(&r.target), &[&r.target.id(), &device.campaign_id]).await? else {
-                out.push(Ingested::UnknownTarget);
+            let loc = match r.target {
+                Target::Building { .. } => buildings.get(r.target.id()),
+                _ => doors.get(r.target.id()),
+            };
+            let Some((building, door, turf_now, holder_now)) = loc else {
+                out.push(None);
+                overlaps.push(false);
                 continue;
             };
-            let (building, door, turf_now, holder_now): (String, Option<String>, Option<String>, Option<String>) =
-                (loc.get(0), loc.get(1), loc.get(2), loc.get(3));
             let overlap = is_overlap(r, device, turf_now.as_deref(), holder_now.as_deref());
-            let n = tx
-                .execute(
-                    &insert,
-                    &[
-                        &r.id,
-                        &device.campaign_id,
-                        &r.turf_id,
-                        &building,
-                        &door,
-                        &device.device_id,
-                        &device.user_id,
-                        &r.result_code,
-                        &r.supersedes,
-                        &r.hlc.millis,
-                        &(r.hlc.counter as i64),
-                        &overlap,
-                        &now_ms,
-                        &json(r),
-                    ],
-                )
-                .await?;
-            out.push(if n == 0 { Ingested::Duplicate } else { Ingested::Accepted { overlap } });
+            cols.0.push(&r.id);
+            cols.1.push(&r.turf_id);
+            cols.2.push(building.clone());
+            cols.3.push(door.clone());
+            cols.4.push(&r.result_code);
+            cols.5.push(r.supersedes.as_deref());
+            hlc.0.push(r.hlc.millis);
+            hlc.1.push(r.hlc.counter as i64);
+            hlc.2.push(overlap);
+            hlc.3.push(json(r));
+            out.push(Some(()));
+            overlaps.push(overlap);
         }
+        let inserted: HashSet<String> = tx
+            .query(
+                INSERT_REPORTS_UNNEST,
+                &[
+                    &cols.0,
+                    &device.campaign_id,
+                    &cols.1,
+                    &cols.2,
+                    &cols.3,
+                    &device.device_id,
+                    &device.user_id,
+                    &cols.4,
+                    &cols.5,
+                    &hlc.0,
+                    &hlc.1,
+                    &hlc.2,
+                    &now_ms,
+                    &hlc.3,
+                ],
+            )
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
         tx.commit().await?;
-        Ok(out)
+        // The first occurrence of an inserted id is the accepted one; any other is a duplicate.
+        let mut seen: HashSet<&str> = HashSet::new();
+        Ok(reports
+            .iter()
+            .zip(out)
+            .zip(overlaps)
+            .map(|((r, found), overlap)| match found {
+                None => Ingested::UnknownTarget,
+                Some(()) if inserted.contains(&r.id) && seen.insert(r.id.as_str()) => Ingested::Accepted { overlap },
+                Some(()) => Ingested::Duplicate,
+            })
+            .collect())
     }
 
     async fn reports(&self, campaign_id: &str) -> StoreResult<Vec<StoredReport>> {

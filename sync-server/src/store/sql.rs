@@ -97,3 +97,19 @@ pub const INSERT_REPORT: &str =
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING";
 pub const SELECT_REPORTS: &str =
     "SELECT body, overlap FROM reports WHERE campaign_id = $1 ORDER BY hlc_millis, hlc_counter, id";
+
+/// PostgreSQL only: locate many targets in one query.
+pub const LOCATE_DOORS_ANY: &str =
+    "SELECT d.id, b.id, b.turf_id, t.volunteer_id FROM doors d JOIN buildings b ON b.id = d.building_id
+     LEFT JOIN turfs t ON t.id = b.turf_id WHERE d.id = ANY($1) AND b.campaign_id = $2";
+pub const LOCATE_BUILDINGS_ANY: &str = "SELECT b.id, b.turf_id, t.volunteer_id FROM buildings b
+     LEFT JOIN turfs t ON t.id = b.turf_id WHERE b.id = ANY($1) AND b.campaign_id = $2";
+/// PostgreSQL only: a whole batch in one statement.
+pub const INSERT_REPORTS_UNNEST: &str = "INSERT INTO reports(id, campaign_id, turf_id, building_id, door_id, device_id, volunteer_id,
+       result_code, supersedes, hlc_millis, hlc_counter, overlap, received_ms, body)
+     SELECT r.id, $2::text, r.turf_id, r.building_id, r.door_id, $6::text, $7::text, r.result_code, r.supersedes, r.hm, r.hc, r.ov,
+            $13::bigint, r.body
+     FROM UNNEST($1::text[], $3::text[], $4::text[], $5::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[],
+                 $12::boolean[], $14::text[])
+          AS r(id, turf_id, building_id, door_id, result_code, supersedes, hm, hc, ov, body)
+     ON CONFLICT (id) DO NOTHING RETURNING id";
