@@ -13,6 +13,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::error::AppError;
 use crate::service::{DeviceSession, Service};
+use crate::store::Role;
 
 /// Largest request body (a push of 500 reports with long notes fits in well under 4 MiB).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -21,8 +22,21 @@ pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     Public,
-    /// A device token (volunteer's phone).
+    /// A volunteer's device token.
     Device,
+    /// A coordinator's token (the whole campaign).
+    Coordinator,
+}
+
+impl Access {
+    /// Whether a token of this role may call a route with this access.
+    pub fn admits(self, role: Role) -> bool {
+        match self {
+            Access::Public => true,
+            Access::Device => role == Role::Volunteer,
+            Access::Coordinator => role == Role::Coordinator,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +68,18 @@ pub const ROUTES: &[RouteSpec] = &[
         access: Access::Device,
         summary: "pull the volunteer's turfs: buckets, removed, wipe",
     },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/export/reports.json",
+        access: Access::Coordinator,
+        summary: "every report of the campaign, with its overlap flag",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/export/reports.csv",
+        access: Access::Coordinator,
+        summary: "every report of the campaign, one row each, VAN-style columns",
+    },
 ];
 
 fn handler(spec: &RouteSpec) -> MethodRouter<Service> {
@@ -63,6 +89,8 @@ fn handler(spec: &RouteSpec) -> MethodRouter<Service> {
         "/api/v1/join" => post(join),
         "/api/v1/sync/push" => post(push),
         "/api/v1/sync/pull" => post(pull),
+        "/api/v1/export/reports.json" => get(export_json),
+        "/api/v1/export/reports.csv" => get(export_csv),
         other => unreachable!("route {other} has no handler"),
     }
 }
@@ -103,6 +131,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// Authenticates the bearer token and checks the route's access against the token's role.
+async fn session(service: &Service, headers: &HeaderMap, access: Access) -> Result<DeviceSession, AppError> {
+    let s = device_session(service, headers).await?;
+    if !access.admits(s.role) {
+        return Err(AppError::forbidden(format!("a {} may not do this", s.role.as_str())));
+    }
+    Ok(s)
+}
+
 async fn device_session(service: &Service, headers: &HeaderMap) -> Result<DeviceSession, AppError> {
     let value = headers
         .get(axum::http::header::AUTHORIZATION)
@@ -120,15 +157,107 @@ async fn join(State(s): State<Service>, ApiJson(req): ApiJson<JoinRequest>) -> R
 
 async fn push(State(s): State<Service>, headers: HeaderMap, body: Request) -> Result<impl IntoResponse, AppError> {
     // Authenticate before reading the body: an anonymous caller learns nothing about its shape.
-    let session = device_session(&s, &headers).await?;
+    let session = session(&s, &headers, Access::Device).await?;
     let ApiJson(req) = ApiJson::<PushRequest>::from_request(body, &()).await?;
     Ok(Json(s.push(&session, req).await?))
 }
 
 async fn pull(State(s): State<Service>, headers: HeaderMap, body: Request) -> Result<impl IntoResponse, AppError> {
-    let session = device_session(&s, &headers).await?;
+    let session = session(&s, &headers, Access::Device).await?;
     let ApiJson(req) = ApiJson::<PullRequest>::from_request(body, &()).await?;
     Ok(Json(s.pull(&session, req).await?))
+}
+
+async fn export_json(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
+    let session = session(&s, &headers, Access::Coordinator).await?;
+    let rows: Vec<serde_json::Value> = s
+        .export(&session)
+        .await?
+        .into_iter()
+        .map(|r| serde_json::json!({"report": r.report, "overlap": r.overlap}))
+        .collect();
+    Ok(Json(rows))
+}
+
+/// One row per report. Columns follow a VAN contact-history export where one exists (`Date
+/// Canvassed`, `Result`, `Contact Type`, `Canvassed By`, `Input Type Name`), then Doorstep's own.
+pub const CSV_COLUMNS: &[&str] = &[
+    "Report ID",
+    "Date Canvassed",
+    "Result",
+    "Contact Type",
+    "Canvassed By",
+    "Input Type Name",
+    "Turf",
+    "Target Type",
+    "Target ID",
+    "Survey Responses",
+    "Note",
+    "Supersedes",
+    "Overlap",
+    "Plausibility",
+    "Device",
+];
+
+fn csv_field(s: &str) -> String {
+    // Quote everything; neutralise spreadsheet formulas (CSV injection).
+    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+async fn export_csv(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
+    let session = session(&s, &headers, Access::Coordinator).await?;
+    let mut out = CSV_COLUMNS.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(",");
+    out.push_str("\r\n");
+    for r in s.export(&session).await? {
+        let k = &r.report;
+        let date = chrono_like(k.hlc.millis);
+        let answers = k
+            .answers
+            .iter()
+            .map(|a| format!("{}={}", a.question_id, serde_json::to_string(&a.value).unwrap_or_default()))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let plaus = k.plausibility.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>().join(" ");
+        let row = [
+            k.id.as_str(),
+            &date,
+            &k.result_code,
+            "Walk",
+            &k.volunteer_id,
+            "Doorstep",
+            &k.turf_id,
+            k.target.kind(),
+            k.target.id(),
+            &answers,
+            k.note.as_deref().unwrap_or(""),
+            k.supersedes.as_deref().unwrap_or(""),
+            if r.overlap { "yes" } else { "no" },
+            &plaus,
+            &k.device_id,
+        ];
+        out.push_str(&row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")], out))
+}
+
+/// `YYYY-MM-DD HH:MM:SS` UTC from ms since the epoch (the report's hybrid logical clock).
+fn chrono_like(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
 }
 
 /// The OpenAPI document, built from [`ROUTES`]. Message schemas are described in docs/protocol.md.
@@ -142,7 +271,7 @@ pub fn openapi() -> serde_json::Value {
                 "4XX": {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}}
             }
         });
-        if r.access == Access::Device {
+        if r.access != Access::Public {
             op["security"] = serde_json::json!([{"deviceToken": []}]);
         }
         let entry = paths.entry(r.path.to_string()).or_insert_with(|| serde_json::json!({}));

@@ -149,6 +149,9 @@ async fn run_demo(
     println!("API: {base}/openapi.json");
     println!("Coordinatrice : coordinatrice · capitaines : capitaine-nord, capitaine-sud");
     println!("  (connexion au tableau de bord : issue 5, pas encore construit / dashboard login: not built yet)");
+    let coord = service.issue_staff_token("coordinatrice").await.map_err(|e| e.message)?;
+    println!("Export des résultats (jeton API de la coordinatrice) / results export:");
+    println!("  curl -H 'Authorization: Bearer {coord}' {base}/api/v1/export/reports.csv");
     println!("Bénévoles et codes d'accès (usage unique, utilisés ci-dessous par les téléphones simulés):");
     for (vol, code, turf) in &volunteers {
         println!("  {vol:<12} {code}  → {turf}");

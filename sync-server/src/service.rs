@@ -37,12 +37,16 @@ impl std::fmt::Debug for Service {
     }
 }
 
-/// An authenticated device.
+/// An authenticated token: a volunteer's phone, or a captain's or coordinator's API token.
 #[derive(Debug, Clone)]
 pub struct DeviceSession {
     pub device: Device,
     pub revoked: bool,
+    pub role: Role,
 }
+
+/// A staff (captain, coordinator) API token lives this long.
+pub const STAFF_TOKEN_LIFETIME_MS: i64 = 30 * 86_400_000;
 
 fn check_protocol(p: u32) -> Result<(), AppError> {
     if p != PROTOCOL_VERSION {
@@ -99,7 +103,39 @@ impl Service {
         if device.expires_ms <= (self.now)() {
             return Err(AppError::unauthorized("token_expired", "device token expired: join again with a new code"));
         }
-        Ok(DeviceSession { revoked: device.revoked_ms.is_some(), device })
+        let role = self
+            .store
+            .user(&device.user_id)
+            .await?
+            .ok_or_else(|| AppError::unauthorized("bad_token", "the token's user no longer exists"))?
+            .role;
+        Ok(DeviceSession { revoked: device.revoked_ms.is_some(), device, role })
+    }
+
+    /// An API token for a captain or coordinator (the dashboard's login comes with issue 5).
+    pub async fn issue_staff_token(&self, user_id: &str) -> Result<String, AppError> {
+        let user = self.store.user(user_id).await?.ok_or_else(|| AppError::not_found(format!("user {user_id}")))?;
+        if user.role == Role::Volunteer {
+            return Err(AppError::forbidden("volunteers join with a code from their phone"));
+        }
+        let token = auth::new_token();
+        let now = (self.now)();
+        // Staff tokens live in the same table as device tokens, under a device id of their own.
+        self.store
+            .register_token(
+                &auth::hash_secret(&token),
+                &format!("staff:{user_id}"),
+                user_id,
+                now,
+                now + STAFF_TOKEN_LIFETIME_MS,
+            )
+            .await?;
+        Ok(token)
+    }
+
+    /// Every report of the session's campaign, in HLC order, with its overlap flag.
+    pub async fn export(&self, s: &DeviceSession) -> Result<Vec<crate::store::StoredReport>, AppError> {
+        Ok(self.store.reports(&s.device.campaign_id).await?)
     }
 
     // ----- push ----------------------------------------------------------------------------------

@@ -201,13 +201,32 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
     assert_eq!(st, StatusCode::OK);
 }
 
-/// For every route in the router's table: without a token, a device route answers 401; with a
-/// volunteer's token, it is reachable; public routes never ask for one.
+/// For every route in the router's table and every role (anonymous, volunteer's device, captain,
+/// coordinator), the answer is exactly what the route's access allows: 401 without a token, 403 for
+/// a role it does not admit, success otherwise. Public routes never ask for a token.
 #[tokio::test]
 async fn access_matrix_from_the_route_table() {
+    use doorstep_server::store::{Role, User};
     let w = world().await;
-    let token = join(&w, "vol-a", "dev-a").await;
-    assert!(ROUTES.len() >= 5);
+    let volunteer = join(&w, "vol-a", "dev-a").await;
+    let mut tokens: Vec<(Option<Role>, Option<String>)> = vec![(None, None), (Some(Role::Volunteer), Some(volunteer))];
+    for (id, role) in [("cap-1", Role::Captain), ("coord-1", Role::Coordinator)] {
+        w.service
+            .store
+            .create_user(&User {
+                id: id.into(),
+                campaign_id: "nantes-2026".into(),
+                role,
+                display_name: id.into(),
+                team_id: None,
+            })
+            .await
+            .unwrap();
+        tokens.push((Some(role), Some(w.service.issue_staff_token(id).await.unwrap())));
+    }
+    assert!(w.service.issue_staff_token("vol-a").await.is_err(), "volunteers get no staff token");
+    assert!(ROUTES.len() >= 7);
+    let mut checked = 0;
     for r in ROUTES {
         let body = match r.path {
             "/api/v1/sync/push" => br#"{"protocol":1,"device_id":"dev-a","reports":[]}"#.to_vec(),
@@ -215,42 +234,76 @@ async fn access_matrix_from_the_route_table() {
             "/api/v1/join" => br#"{"protocol":1,"code":"XXXXX-XXXXX","device_id":"d"}"#.to_vec(),
             _ => vec![],
         };
-        let (anon, anon_body) = call(&w.app, r.method, r.path, None, body.clone()).await;
-        let (authed, b) = call(&w.app, r.method, r.path, Some(&token), body).await;
-        match r.access {
-            Access::Device => {
-                assert_eq!(anon, StatusCode::UNAUTHORIZED, "{} {} without a token", r.method, r.path);
-                assert_eq!(
-                    authed,
-                    StatusCode::OK,
-                    "{} {} with a token: {}",
-                    r.method,
-                    r.path,
-                    String::from_utf8_lossy(&b)
-                );
+        for (role, token) in &tokens {
+            let (st, b) = call(&w.app, r.method, r.path, token.as_deref(), body.clone()).await;
+            let code = serde_json::from_slice::<ApiError>(&b).map(|e| e.code).unwrap_or_default();
+            let what = format!("{} {} as {role:?}: {st} {code}", r.method, r.path);
+            match (r.access, role) {
+                // A public route may refuse what it is given (a wrong join code), never for want of a token.
+                (Access::Public, _) => assert!(st.is_success() || !code.ends_with("_token"), "{what}"),
+                (_, None) => assert_eq!(st, StatusCode::UNAUTHORIZED, "{what}"),
+                (access, Some(role)) if access.admits(*role) => assert_eq!(st, StatusCode::OK, "{what}"),
+                (_, Some(_)) => assert_eq!((st, code.as_str()), (StatusCode::FORBIDDEN, "forbidden"), "{what}"),
             }
-            Access::Public => {
-                // It may refuse what it is given (a wrong join code), never for want of a token.
-                let code = serde_json::from_slice::<ApiError>(&anon_body).map(|e| e.code).unwrap_or_default();
-                assert!(
-                    anon.is_success() || !code.ends_with("_token"),
-                    "{} {} is public: {anon} {code}",
-                    r.method,
-                    r.path
-                );
-            }
+            checked += 1;
         }
     }
+    assert_eq!(checked, ROUTES.len() * 4);
     // Volunteer A cannot read B's turf: B's turf never appears in A's pull.
     w.service.invite_volunteer("nantes-2026", "vol-b", "B").await.unwrap();
     w.service.store.assign_turf("t2", Some("vol-b"), None).await.unwrap();
-    let (_, b) = call(&w.app, "POST", "/api/v1/sync/pull", Some(&token), br#"{"protocol":1}"#.to_vec()).await;
+    let (_, b) = call(&w.app, "POST", "/api/v1/sync/pull", tokens[1].1.as_deref(), br#"{"protocol":1}"#.to_vec()).await;
     let r: PullResponse = serde_json::from_slice(&b).unwrap();
     assert!(r.buckets.iter().all(|b| b.turf_id != "t2"));
     let spec = api::openapi();
     for r in ROUTES {
         assert!(spec["paths"][r.path][r.method.to_lowercase()].is_object(), "{} in /openapi.json", r.path);
     }
+}
+
+#[tokio::test]
+async fn exports_and_expired_tokens() {
+    use doorstep_server::store::{Role, User};
+    let w = world().await;
+    let token = join(&w, "vol-a", "dev-a").await;
+    w.service.store.assign_turf("t1", Some("vol-a"), None).await.unwrap();
+    let door = w.service.turf_package("t1").await.unwrap().unwrap().doors[0].id.clone();
+    let mut k = knock(42, "t1", &door, "vol-a", "dev-a");
+    k.note = Some("=HYPERLINK(\"http://evil\")".into());
+    let batch = PushRequest { protocol: 1, device_id: "dev-a".into(), reports: vec![k] };
+    let (st, _) = call(&w.app, "POST", "/api/v1/sync/push", Some(&token), serde_json::to_vec(&batch).unwrap()).await;
+    assert_eq!(st, StatusCode::OK);
+    w.service
+        .store
+        .create_user(&User {
+            id: "coord".into(),
+            campaign_id: "nantes-2026".into(),
+            role: Role::Coordinator,
+            display_name: "C".into(),
+            team_id: None,
+        })
+        .await
+        .unwrap();
+    let coord = w.service.issue_staff_token("coord").await.unwrap();
+    let (st, b) = call(&w.app, "GET", "/api/v1/export/reports.csv", Some(&coord), vec![]).await;
+    assert_eq!(st, StatusCode::OK);
+    let csv = String::from_utf8(b).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines[0].starts_with("\"Report ID\",\"Date Canvassed\",\"Result\""), "{}", lines[0]);
+    assert!(lines[1].contains("\"not_home\"") && lines[1].contains("\"vol-a\""), "{}", lines[1]);
+    assert!(lines[1].contains("\"'=HYPERLINK(\"\"http://evil\"\")\""), "formulas are neutralised: {}", lines[1]);
+    let (_, b) = call(&w.app, "GET", "/api/v1/export/reports.json", Some(&coord), vec![]).await;
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&b).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["overlap"], false);
+
+    // A token past its expiry is refused with its own code.
+    let mut later = w.service.clone();
+    later.now = Arc::new(|| i64::MAX / 2);
+    let app = api::app(later);
+    let (st, b) = call(&app, "POST", "/api/v1/sync/pull", Some(&token), br#"{"protocol":1}"#.to_vec()).await;
+    assert_eq!((st, error_code(&b).as_str()), (StatusCode::UNAUTHORIZED, "token_expired"));
 }
 
 #[tokio::test]

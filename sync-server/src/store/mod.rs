@@ -121,6 +121,15 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
         now_ms: i64,
         token_expires_ms: i64,
     ) -> StoreResult<Option<User>>;
+    /// Registers a token for a user directly (staff API tokens; devices go through join codes).
+    async fn register_token(
+        &self,
+        token_hash: &str,
+        device_id: &str,
+        user_id: &str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> StoreResult<()>;
     async fn device(&self, token_hash: &str) -> StoreResult<Option<Device>>;
     /// Revokes every token of the device. Returns whether any was live.
     async fn revoke_device(&self, device_id: &str, now_ms: i64) -> StoreResult<bool>;

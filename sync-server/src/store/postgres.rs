@@ -178,6 +178,18 @@ impl ServerStore for PgStore {
         Ok(Some(user))
     }
 
+    async fn register_token(
+        &self,
+        token_hash: &str,
+        device_id: &str,
+        user_id: &str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> StoreResult<()> {
+        self.get().await?.execute(INSERT_DEVICE, &[&token_hash, &device_id, &user_id, &now_ms, &expires_ms]).await?;
+        Ok(())
+    }
+
     async fn device(&self, token_hash: &str) -> StoreResult<Option<Device>> {
         Ok(self.get().await?.query_opt(SELECT_DEVICE, &[&token_hash]).await?.map(|r| Device {
             device_id: r.get(0),

@@ -156,6 +156,22 @@ impl ServerStore for SqliteStore {
         .await
     }
 
+    async fn register_token(
+        &self,
+        token_hash: &str,
+        device_id: &str,
+        user_id: &str,
+        now_ms: i64,
+        expires_ms: i64,
+    ) -> StoreResult<()> {
+        let (t, d, u) = (token_hash.to_string(), device_id.to_string(), user_id.to_string());
+        self.run(move |c| {
+            c.execute(INSERT_DEVICE, params![t, d, u, now_ms, expires_ms])?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn device(&self, token_hash: &str) -> StoreResult<Option<Device>> {
         let h = token_hash.to_string();
         self.run(move |c| {
