@@ -157,7 +157,7 @@ pub struct PurgeSummary {
     pub reports_kept_pending: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct AckSummary {
     pub accepted: u32,

@@ -38,19 +38,28 @@ pub trait Transport: Send + Sync {
 }
 
 /// Outcome of one [`push_outbox`] run.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Default)]
 pub struct PushRun {
     pub batches: u32,
-    pub ack: Option<AckSummary>,
+    pub ack: AckSummary,
     /// Set when the run stopped on a network error; the reports stay pending.
-    pub stopped_by: Option<String>,
+    pub stopped_by: Option<TransportError>,
 }
 
 /// Pushes the outbox in batches of `batch` until it is empty or the network fails. Safe to call
 /// again at any time: reports keep their ids, so a replay is answered "duplicate", never doubled.
-pub async fn push_outbox<T: Transport>(store: &Store, transport: &T, batch: u32) -> Result<PushRun> {
-    let mut run = PushRun::default();
-    let mut total = AckSummary { accepted: 0, duplicate: 0, rejected: 0, ignored: 0 };
+/// `on_batch` is told how many reports are still pending after each acknowledged batch.
+pub async fn push_outbox<T: Transport>(
+    store: &Store,
+    transport: &T,
+    batch: u32,
+    mut on_batch: impl FnMut(u32),
+) -> Result<PushRun> {
+    let mut run = PushRun {
+        batches: 0,
+        ack: AckSummary { accepted: 0, duplicate: 0, rejected: 0, ignored: 0 },
+        stopped_by: None,
+    };
     loop {
         let req = store.export_pending_batch(batch)?;
         if req.reports.is_empty() {
@@ -60,22 +69,21 @@ pub async fn push_outbox<T: Transport>(store: &Store, transport: &T, batch: u32)
             Ok(resp) => {
                 let a = store.apply_push_response(&resp)?;
                 run.batches += 1;
-                total.accepted += a.accepted;
-                total.duplicate += a.duplicate;
-                total.rejected += a.rejected;
-                total.ignored += a.ignored;
+                run.ack.accepted += a.accepted;
+                run.ack.duplicate += a.duplicate;
+                run.ack.rejected += a.rejected;
+                run.ack.ignored += a.ignored;
                 if a.accepted + a.duplicate + a.rejected == 0 {
-                    run.stopped_by = Some("the server answered for none of the batch".into());
-                    break;
+                    return Err(CoreError::BadMessage("the server answered for none of the pushed reports".into()));
                 }
+                on_batch(store.pending_count()?);
             }
             Err(e) => {
-                run.stopped_by = Some(e.to_string());
+                run.stopped_by = Some(e);
                 break;
             }
         }
     }
-    run.ack = Some(total);
     Ok(run)
 }
 
@@ -136,23 +144,13 @@ pub async fn sync_once<T: Transport>(
     report: &mut SyncReport,
 ) -> Result<std::result::Result<(), TransportError>> {
     progress.on_progress(SyncPhase::Pushing, store.pending_count()?, attempt);
-    loop {
-        let req = store.export_pending_batch(200)?;
-        if req.reports.is_empty() {
-            break;
-        }
-        let resp = match transport.push(&req).await {
-            Ok(r) => r,
-            Err(e) => return Ok(Err(e)),
-        };
-        let a = store.apply_push_response(&resp)?;
-        report.accepted += a.accepted;
-        report.duplicate += a.duplicate;
-        report.rejected += a.rejected;
-        if a.accepted + a.duplicate + a.rejected == 0 {
-            return Err(CoreError::BadMessage("the server answered for none of the pushed reports".into()));
-        }
-        progress.on_progress(SyncPhase::Pushing, store.pending_count()?, attempt);
+    let run = push_outbox(store, transport, 200, |pending| progress.on_progress(SyncPhase::Pushing, pending, attempt))
+        .await?;
+    report.accepted += run.ack.accepted;
+    report.duplicate += run.ack.duplicate;
+    report.rejected += run.ack.rejected;
+    if let Some(e) = run.stopped_by {
+        return Ok(Err(e));
     }
     progress.on_progress(SyncPhase::Pulling, store.pending_count()?, attempt);
     let req = PullRequest { protocol: PROTOCOL_VERSION, cursor: store.pull_cursor()?, held: store.held_turfs()? };
