@@ -1,0 +1,98 @@
+//! Many devices syncing at once over loopback HTTP against `doorstep-server`'s API on its embedded
+//! SQLite backend. Each device is the real field core on its own SQLite file: it joins, pulls its
+//! turf, records knocks offline, then all devices sync at the same moment; each sync's latency
+//! (push then pull) is recorded.
+//!
+//! `cargo run --release -p doorstep-tests --bin doorstep-load-bench [-- DEVICES]` (default 1000).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use doorstep_core::sync::http::HttpTransport;
+use doorstep_core::sync::{RetryPolicy, sync};
+use doorstep_core::{KnockInput, Store};
+use doorstep_protocol::{JoinRequest, PROTOCOL_VERSION, Target};
+use doorstep_server::service::Service;
+use doorstep_server::store::ServerStore;
+use doorstep_server::store::sqlite::SqliteStore;
+
+#[tokio::main]
+async fn main() {
+    let devices: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(1000);
+    let per_turf = 7usize;
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(dir.path().join("server.db")).unwrap());
+    let service = Service::new(store.clone());
+    let (campaign, buildings, entrances, doors) = doorstep_tests::server_import(devices * per_turf);
+    assert!(buildings.len() >= devices * per_turf, "not enough addresses for {devices} turfs");
+    service.create_campaign(&campaign).await.unwrap();
+    store.import(&campaign.id, &buildings, &entrances, &doors).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, doorstep_server::api::app(service.clone())).await.unwrap() });
+    let service = Service::new(store.clone());
+
+    let setup = Instant::now();
+    let mut phones = Vec::with_capacity(devices);
+    for i in 0..devices {
+        let turf = format!("t{i:04}");
+        let ids: Vec<String> = buildings[i * per_turf..(i + 1) * per_turf].iter().map(|b| b.id.clone()).collect();
+        store.create_turf(&campaign.id, &turf, &turf, &ids).await.unwrap();
+        let vol = format!("vol-{i:04}");
+        let code = service.invite_volunteer(&campaign.id, &vol, &vol).await.unwrap();
+        store.assign_turf(&turf, Some(&vol), None).await.unwrap();
+        let st = Store::open(dir.path().join(format!("phone-{i}.db")), None).unwrap();
+        let joined = HttpTransport::new(&base, None)
+            .unwrap()
+            .join(&JoinRequest { protocol: PROTOCOL_VERSION, code, device_id: st.device_id().to_string() })
+            .await
+            .unwrap();
+        let tr = HttpTransport::new(&base, Some(joined.token)).unwrap();
+        sync(&st, &tr, RetryPolicy::default(), &()).await.unwrap().unwrap();
+        let route = st.route_progress(&turf).unwrap();
+        for door in route.remaining.iter().flat_map(|s| &s.doors).take(5) {
+            st.record_knock(KnockInput {
+                target: Target::Door { id: door.id.clone() },
+                result_code: "not_home".into(),
+                answers: vec![],
+                note: None,
+                safety_flags: vec![],
+                position: None,
+            })
+            .unwrap();
+        }
+        phones.push((st, tr));
+    }
+    eprintln!("setup: {devices} devices joined and pulled in {:.1} s", setup.elapsed().as_secs_f64());
+
+    let phones = Arc::new(phones);
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(devices);
+    for i in 0..devices {
+        let phones = phones.clone();
+        tasks.push(tokio::spawn(async move {
+            let (st, tr) = &phones[i];
+            let t = Instant::now();
+            let r = sync(st, tr, RetryPolicy::default(), &()).await.unwrap();
+            (t.elapsed().as_secs_f64() * 1000.0, r.is_ok(), r.map(|r| r.pending_after).unwrap_or(u32::MAX))
+        }));
+    }
+    let mut lat = Vec::with_capacity(devices);
+    let mut errors = 0;
+    for t in tasks {
+        let (ms, ok, pending) = t.await.unwrap();
+        if !ok || pending != 0 {
+            errors += 1;
+        }
+        lat.push(ms);
+    }
+    let wall = start.elapsed().as_secs_f64();
+    lat.sort_by(f64::total_cmp);
+    let p = |q: f64| lat[((lat.len() - 1) as f64 * q).round() as usize];
+    let held = store.reports(&campaign.id).await.unwrap().len();
+    println!("| devices syncing at once | sync p50 ms | p99 ms | max ms | wall s | reports on server | errors |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| {devices} | {:.0} | {:.0} | {:.0} | {wall:.2} | {held} | {errors} |", p(0.5), p(0.99), p(1.0));
+    assert_eq!(held, devices * 5, "every report once");
+    assert_eq!(errors, 0);
+}
