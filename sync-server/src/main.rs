@@ -173,6 +173,14 @@ async fn run_demo(
     let mut last_line = String::new();
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(if pace_ms == 0 { 100 } else { 3000 })).await;
+        if server.is_finished() {
+            // Ctrl-C or SIGTERM stopped the server: stop the simulated phones too.
+            for t in &tasks {
+                t.abort();
+            }
+            println!("Démo arrêtée.");
+            return Ok(());
+        }
         ticks += 1;
         let reports = store.reports(&campaign).await.map_err(|e| e.to_string())?;
         let overlaps = reports.iter().filter(|r| r.overlap).count();
