@@ -11,7 +11,8 @@ pub mod error;
 pub mod hlc;
 pub mod plausibility;
 pub mod route;
-pub mod status;
+/// Door status is shared with the server: see `doorstep_protocol::status`.
+pub use doorstep_protocol::status;
 pub mod store;
 pub mod sync;
 pub mod views;

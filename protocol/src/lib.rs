@@ -9,6 +9,7 @@
 
 pub mod campaign;
 pub mod checksum;
+pub mod status;
 pub mod knock;
 pub mod sync;
 pub mod turf;
@@ -19,7 +20,7 @@ pub use checksum::turf_checksum;
 pub use knock::*;
 pub use sync::*;
 pub use turf::*;
-pub use validate::{ValidationError, validate_answers, validate_position};
+pub use validate::{ScriptError, ValidationError, validate_answers, validate_position, validate_script};
 
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!("doorstep_protocol");

@@ -67,9 +67,14 @@ pub struct PullBucket {
     pub version: u64,
     /// Checksum of the turf's canonical content at `version` ([`crate::turf_checksum`]).
     pub checksum: String,
-    /// The full package when the device's version differs; `None` when it is current.
+    /// The full package when the device holds no version of the turf, or one too old for the op
+    /// log; `None` otherwise.
     #[serde(default)]
     pub package: Option<crate::TurfPackage>,
+    /// What changed since the version the device holds, from the server's op log: applied on top
+    /// of that version it gives exactly the package at `version` (same checksum).
+    #[serde(default)]
+    pub delta: Option<crate::TurfDelta>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

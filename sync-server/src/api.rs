@@ -1,16 +1,19 @@
 //! HTTP API. Every route is declared once in [`ROUTES`] with the access it requires; the router,
 //! the OpenAPI document and the access-matrix test are all built from that table.
 
-use axum::extract::{FromRequest, Request, State};
+use std::collections::HashMap;
+
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, get, post, put};
 use axum::{Json, Router};
 use doorstep_protocol::{JoinRequest, PullRequest, PushRequest};
 use serde::de::DeserializeOwned;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
+use crate::admin::Staff;
 use crate::error::AppError;
 use crate::service::{DeviceSession, Service};
 use crate::store::Role;
@@ -18,12 +21,20 @@ use crate::store::Role;
 /// Largest request body (a push of 500 reports with long notes fits in well under 4 MiB).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
-/// Who may call a route.
+/// Largest import file (CSV or GeoJSON of a large city's addresses).
+pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
+
+/// Who may call a route. Staff routes then narrow by scope: a captain reaches the turfs and
+/// volunteers of the teams they lead (see `admin::Staff`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     Public,
+    /// Any valid token.
+    Any,
     /// A volunteer's device token.
     Device,
+    /// A captain or a coordinator.
+    Staff,
     /// A coordinator's token (the whole campaign).
     Coordinator,
 }
@@ -32,8 +43,9 @@ impl Access {
     /// Whether a token of this role may call a route with this access.
     pub fn admits(self, role: Role) -> bool {
         match self {
-            Access::Public => true,
+            Access::Public | Access::Any => true,
             Access::Device => role == Role::Volunteer,
+            Access::Staff => role != Role::Volunteer,
             Access::Coordinator => role == Role::Coordinator,
         }
     }
@@ -50,60 +62,79 @@ pub struct RouteSpec {
 pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: "GET", path: "/healthz", access: Access::Public, summary: "liveness" },
     RouteSpec { method: "GET", path: "/openapi.json", access: Access::Public, summary: "this API, as OpenAPI 3.1" },
-    RouteSpec {
-        method: "POST",
-        path: "/api/v1/join",
-        access: Access::Public,
-        summary: "redeem a one-time join code for a device token",
-    },
-    RouteSpec {
-        method: "POST",
-        path: "/api/v1/sync/push",
-        access: Access::Device,
-        summary: "push knock reports; per-item accepted / duplicate / rejected",
-    },
-    RouteSpec {
-        method: "POST",
-        path: "/api/v1/sync/pull",
-        access: Access::Device,
-        summary: "pull the volunteer's turfs: buckets, removed, wipe",
-    },
-    RouteSpec {
-        method: "GET",
-        path: "/api/v1/export/reports.json",
-        access: Access::Coordinator,
-        summary: "every report of the campaign, with its overlap flag",
-    },
-    RouteSpec {
-        method: "GET",
-        path: "/api/v1/export/reports.csv",
-        access: Access::Coordinator,
-        summary: "every report of the campaign, one row each, VAN-style columns",
-    },
+    RouteSpec { method: "POST", path: "/api/v1/join", access: Access::Public, summary: "redeem a one-time join code for a device token" },
+    RouteSpec { method: "POST", path: "/api/v1/sync/push", access: Access::Device, summary: "push knock reports; per-item accepted / duplicate / rejected" },
+    RouteSpec { method: "POST", path: "/api/v1/sync/pull", access: Access::Device, summary: "pull the volunteer's turfs: buckets (package or delta), removed, wipe" },
+    RouteSpec { method: "GET", path: "/api/v1/me", access: Access::Any, summary: "who this token belongs to: role, campaign, teams" },
+    RouteSpec { method: "POST", path: "/api/v1/campaigns", access: Access::Coordinator, summary: "open another campaign with its own first coordinator" },
+    RouteSpec { method: "GET", path: "/api/v1/campaign", access: Access::Staff, summary: "the campaign: mode, result codes, current survey script" },
+    RouteSpec { method: "PUT", path: "/api/v1/campaign/script", access: Access::Coordinator, summary: "publish a new version of the survey script and result codes" },
+    RouteSpec { method: "POST", path: "/api/v1/import/addresses.csv", access: Access::Coordinator, summary: "import addresses / voter file from CSV (columns by name or ?field=column)" },
+    RouteSpec { method: "POST", path: "/api/v1/import/addresses.geojson", access: Access::Coordinator, summary: "import addresses from GeoJSON points" },
+    RouteSpec { method: "POST", path: "/api/v1/turfs/cut", access: Access::Coordinator, summary: "cut every address not yet in a turf into turfs of ~N doors" },
+    RouteSpec { method: "GET", path: "/api/v1/turfs", access: Access::Staff, summary: "turfs within reach, with holder, lease, team and size" },
+    RouteSpec { method: "GET", path: "/api/v1/turfs/{turf_id}/doors", access: Access::Staff, summary: "every door of a turf with its status derived from all reports" },
+    RouteSpec { method: "POST", path: "/api/v1/turfs/{turf_id}/assign", access: Access::Staff, summary: "check a turf out to a volunteer (a lease)" },
+    RouteSpec { method: "POST", path: "/api/v1/turfs/{turf_id}/return", access: Access::Staff, summary: "return a turf: nobody holds it" },
+    RouteSpec { method: "PUT", path: "/api/v1/turfs/{turf_id}/team", access: Access::Coordinator, summary: "give a turf to a team (its captains manage it)" },
+    RouteSpec { method: "POST", path: "/api/v1/reassign", access: Access::Staff, summary: "move a street of a turf, or chosen doors, to another turf or volunteer" },
+    RouteSpec { method: "GET", path: "/api/v1/teams", access: Access::Staff, summary: "teams within reach" },
+    RouteSpec { method: "POST", path: "/api/v1/teams", access: Access::Coordinator, summary: "create a team with its captains" },
+    RouteSpec { method: "POST", path: "/api/v1/teams/{team_id}/members", access: Access::Coordinator, summary: "add a volunteer or captain to a team" },
+    RouteSpec { method: "GET", path: "/api/v1/users", access: Access::Staff, summary: "people within reach" },
+    RouteSpec { method: "POST", path: "/api/v1/invitations", access: Access::Staff, summary: "invite a volunteer (join code) or, coordinators only, staff (token)" },
+    RouteSpec { method: "POST", path: "/api/v1/devices/{device_id}/revoke", access: Access::Staff, summary: "revoke a device: it pushes, then wipes on its next sync" },
+    RouteSpec { method: "GET", path: "/api/v1/overlaps", access: Access::Staff, summary: "reports made on doors whose lease had moved, for the captain to review" },
+    RouteSpec { method: "GET", path: "/api/v1/export/reports.json", access: Access::Staff, summary: "every report within reach, with its overlap flag" },
+    RouteSpec { method: "GET", path: "/api/v1/export/reports.csv", access: Access::Staff, summary: "every report within reach, one row each, VAN-style columns" },
 ];
 
 fn handler(spec: &RouteSpec) -> MethodRouter<Service> {
-    match spec.path {
-        "/healthz" => get(|| async { "ok" }),
-        "/openapi.json" => get(|| async { Json(openapi()) }),
-        "/api/v1/join" => post(join),
-        "/api/v1/sync/push" => post(push),
-        "/api/v1/sync/pull" => post(pull),
-        "/api/v1/export/reports.json" => get(export_json),
-        "/api/v1/export/reports.csv" => get(export_csv),
-        other => unreachable!("route {other} has no handler"),
+    match (spec.method, spec.path) {
+        ("GET", "/healthz") => get(|| async { "ok" }),
+        ("GET", "/openapi.json") => get(|| async { Json(openapi()) }),
+        ("POST", "/api/v1/join") => post(join),
+        ("POST", "/api/v1/sync/push") => post(push),
+        ("POST", "/api/v1/sync/pull") => post(pull),
+        ("GET", "/api/v1/me") => get(me),
+        ("POST", "/api/v1/campaigns") => post(create_campaign),
+        ("GET", "/api/v1/campaign") => get(campaign),
+        ("PUT", "/api/v1/campaign/script") => put(update_script),
+        ("POST", "/api/v1/import/addresses.csv") => post(import_csv),
+        ("POST", "/api/v1/import/addresses.geojson") => post(import_geojson),
+        ("POST", "/api/v1/turfs/cut") => post(cut_turfs),
+        ("GET", "/api/v1/turfs") => get(turfs),
+        ("GET", "/api/v1/turfs/{turf_id}/doors") => get(turf_doors),
+        ("POST", "/api/v1/turfs/{turf_id}/assign") => post(assign),
+        ("POST", "/api/v1/turfs/{turf_id}/return") => post(return_turf),
+        ("PUT", "/api/v1/turfs/{turf_id}/team") => put(turf_team),
+        ("POST", "/api/v1/reassign") => post(reassign),
+        ("GET", "/api/v1/teams") => get(teams),
+        ("POST", "/api/v1/teams") => post(create_team),
+        ("POST", "/api/v1/teams/{team_id}/members") => post(add_member),
+        ("GET", "/api/v1/users") => get(users),
+        ("POST", "/api/v1/invitations") => post(invite),
+        ("POST", "/api/v1/devices/{device_id}/revoke") => post(revoke),
+        ("GET", "/api/v1/overlaps") => get(overlaps),
+        ("GET", "/api/v1/export/reports.json") => get(export_json),
+        ("GET", "/api/v1/export/reports.csv") => get(export_csv),
+        (m, p) => unreachable!("route {m} {p} has no handler"),
     }
+}
+
+/// Body limit of a route: imports take whole files, everything else 4 MiB.
+pub fn body_limit(spec: &RouteSpec) -> usize {
+    if spec.path.starts_with("/api/v1/import/") { MAX_IMPORT_BYTES } else { MAX_BODY_BYTES }
 }
 
 pub fn app(service: Service) -> Router {
     let mut router = Router::new();
     for spec in ROUTES {
-        router = router.route(spec.path, handler(spec));
+        router = router.route(spec.path, handler(spec).layer(RequestBodyLimitLayer::new(body_limit(spec))));
     }
     router
         .fallback(|| async { AppError::not_found("no such endpoint") })
         .layer(axum::extract::DefaultBodyLimit::disable())
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(CompressionLayer::new().gzip(true))
         .with_state(service)
 }
@@ -151,6 +182,141 @@ async fn device_session(service: &Service, headers: &HeaderMap) -> Result<Device
     service.authenticate(token.trim()).await
 }
 
+/// A staff session with its scope, for a route of the given access.
+async fn staff(service: &Service, headers: &HeaderMap, access: Access) -> Result<Staff, AppError> {
+    let s = session(service, headers, access).await?;
+    if s.revoked {
+        return Err(AppError::unauthorized("token_revoked", "this token was revoked"));
+    }
+    service.staff(&s).await
+}
+
+async fn me(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
+    let session = session(&s, &headers, Access::Any).await?;
+    Ok(Json(s.me(&session).await?))
+}
+
+/// Reads a JSON body after authentication.
+async fn body<T: DeserializeOwned>(req: Request) -> Result<T, AppError> {
+    Ok(ApiJson::<T>::from_request(req, &()).await?.0)
+}
+
+async fn create_campaign(State(s): State<Service>, headers: HeaderMap, req: Request) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Coordinator).await?;
+    Ok((StatusCode::CREATED, Json(s.create_campaign_for(&st, body(req).await?).await?)))
+}
+
+async fn campaign(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    Ok(Json(s.campaign_of(&st).await?))
+}
+
+async fn update_script(State(s): State<Service>, headers: HeaderMap, req: Request) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Coordinator).await?;
+    let version = s.update_script(&st, body(req).await?).await?;
+    Ok(Json(serde_json::json!({ "version": version })))
+}
+
+async fn import_file(s: Service, headers: HeaderMap, query: HashMap<String, String>, req: Request, geojson: bool) -> Result<axum::response::Response, AppError> {
+    let st = staff(&s, &headers, Access::Coordinator).await?;
+    let bytes = axum::body::to_bytes(req.into_body(), MAX_IMPORT_BYTES).await.map_err(|_| {
+        AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("import files are limited to {MAX_IMPORT_BYTES} bytes"))
+    })?;
+    Ok(Json(s.import_file(&st, &bytes, geojson, query).await?).into_response())
+}
+
+async fn import_csv(
+    State(s): State<Service>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    req: Request,
+) -> Result<impl IntoResponse, AppError> {
+    import_file(s, headers, q, req, false).await
+}
+
+async fn import_geojson(
+    State(s): State<Service>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    req: Request,
+) -> Result<impl IntoResponse, AppError> {
+    import_file(s, headers, q, req, true).await
+}
+
+async fn cut_turfs(State(s): State<Service>, headers: HeaderMap, req: Request) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Coordinator).await?;
+    Ok(Json(s.cut_turfs(&st, body(req).await?).await?))
+}
+
+async fn turfs(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    Ok(Json(s.turfs(&st).await?))
+}
+
+async fn turf_doors(State(s): State<Service>, headers: HeaderMap, Path(turf): Path<String>) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    Ok(Json(s.turf_doors(&st, &turf).await?))
+}
+
+async fn assign(State(s): State<Service>, headers: HeaderMap, Path(turf): Path<String>, req: Request) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    Ok(Json(s.assign(&st, &turf, body(req).await?).await?))
+}
+
+async fn return_turf(State(s): State<Service>, headers: HeaderMap, Path(turf): Path<String>) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    Ok(Json(s.return_turf(&st, &turf).await?))
+}
+
+async fn turf_team(State(s): State<Service>, headers: HeaderMap, Path(turf): Path<String>, req: Request) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Coordinator).await?;
+    Ok(Json(s.set_turf_team(&st, &turf, body(req).await?).await?))
+}
+
+async fn reassign(State(s): State<Service>, headers: HeaderMap, req: Request) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    Ok(Json(s.reassign(&st, body(req).await?).await?))
+}
+
+async fn teams(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    Ok(Json(s.teams(&st).await?))
+}
+
+async fn create_team(State(s): State<Service>, headers: HeaderMap, req: Request) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Coordinator).await?;
+    Ok((StatusCode::CREATED, Json(s.create_team(&st, body(req).await?).await?)))
+}
+
+async fn add_member(State(s): State<Service>, headers: HeaderMap, Path(team): Path<String>, req: Request) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Coordinator).await?;
+    let role = s.add_member(&st, &team, body(req).await?).await?;
+    Ok(Json(serde_json::json!({ "team_id": team, "role": role })))
+}
+
+async fn users(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    Ok(Json(s.users(&st).await?))
+}
+
+async fn invite(State(s): State<Service>, headers: HeaderMap, req: Request) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    Ok((StatusCode::CREATED, Json(s.invite(&st, body(req).await?).await?)))
+}
+
+async fn revoke(State(s): State<Service>, headers: HeaderMap, Path(device): Path<String>) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    let was_live = s.revoke(&st, &device).await?;
+    Ok(Json(serde_json::json!({ "device_id": device, "revoked": was_live })))
+}
+
+async fn overlaps(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    let rows: Vec<serde_json::Value> =
+        s.overlaps(&st).await?.into_iter().map(|r| serde_json::json!({"report": r.report, "overlap": r.overlap})).collect();
+    Ok(Json(rows))
+}
+
 async fn join(State(s): State<Service>, ApiJson(req): ApiJson<JoinRequest>) -> Result<impl IntoResponse, AppError> {
     Ok(Json(s.join(req).await?))
 }
@@ -169,9 +335,9 @@ async fn pull(State(s): State<Service>, headers: HeaderMap, body: Request) -> Re
 }
 
 async fn export_json(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
-    let session = session(&s, &headers, Access::Coordinator).await?;
+    let st = staff(&s, &headers, Access::Staff).await?;
     let rows: Vec<serde_json::Value> = s
-        .export(&session)
+        .reports_in_scope(&st)
         .await?
         .into_iter()
         .map(|r| serde_json::json!({"report": r.report, "overlap": r.overlap}))
@@ -206,10 +372,10 @@ fn csv_field(s: &str) -> String {
 }
 
 async fn export_csv(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
-    let session = session(&s, &headers, Access::Coordinator).await?;
+    let st = staff(&s, &headers, Access::Staff).await?;
     let mut out = CSV_COLUMNS.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(",");
     out.push_str("\r\n");
-    for r in s.export(&session).await? {
+    for r in s.reports_in_scope(&st).await? {
         let k = &r.report;
         let date = chrono_like(k.hlc.millis);
         let answers = k
@@ -273,6 +439,16 @@ pub fn openapi() -> serde_json::Value {
         });
         if r.access != Access::Public {
             op["security"] = serde_json::json!([{"deviceToken": []}]);
+            op["x-doorstep-access"] = serde_json::json!(format!("{:?}", r.access).to_lowercase());
+        }
+        let params: Vec<serde_json::Value> = r
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
+            .map(|name| serde_json::json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        if !params.is_empty() {
+            op["parameters"] = serde_json::Value::Array(params);
         }
         let entry = paths.entry(r.path.to_string()).or_insert_with(|| serde_json::json!({}));
         entry[r.method.to_lowercase()] = op;

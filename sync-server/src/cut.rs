@@ -5,11 +5,19 @@
 
 /// `(index, lat, lon)` in, groups of indices out, in a stable order.
 pub fn cut(points: &[(usize, f64, f64)], target: usize) -> Vec<Vec<usize>> {
+    let weighted: Vec<(usize, f64, f64, u32)> = points.iter().map(|&(i, a, b)| (i, a, b, 1)).collect();
+    cut_weighted(&weighted, target as u64)
+}
+
+/// Like [`cut`], with a weight per point (its doors): each part holds at most `target` weight,
+/// unless one point alone weighs more.
+pub fn cut_weighted(points: &[(usize, f64, f64, u32)], target: u64) -> Vec<Vec<usize>> {
     let target = target.max(1);
     let mut out = Vec::new();
     let mut stack = vec![points.to_vec()];
     while let Some(mut part) = stack.pop() {
-        if part.len() <= target {
+        let total: u64 = part.iter().map(|p| u64::from(p.3)).sum();
+        if total <= target || part.len() == 1 {
             if !part.is_empty() {
                 part.sort_by_key(|p| p.0);
                 out.push(part.into_iter().map(|p| p.0).collect());
@@ -17,7 +25,7 @@ pub fn cut(points: &[(usize, f64, f64)], target: usize) -> Vec<Vec<usize>> {
             continue;
         }
         let (mut min_lat, mut max_lat, mut min_lon, mut max_lon) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-        for &(_, lat, lon) in &part {
+        for &(_, lat, lon, _) in &part {
             min_lat = min_lat.min(lat);
             max_lat = max_lat.max(lat);
             min_lon = min_lon.min(lon);
@@ -31,8 +39,13 @@ pub fn cut(points: &[(usize, f64, f64)], target: usize) -> Vec<Vec<usize>> {
             part.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
         }
         // Split so that both halves are whole multiples of the target where possible.
-        let parts = part.len().div_ceil(target);
-        let left = (parts / 2) * part.len() / parts;
+        let parts = total.div_ceil(target);
+        let goal = (parts / 2) * total / parts;
+        let (mut acc, mut left) = (0u64, 0usize);
+        while left < part.len() - 1 && acc + u64::from(part[left].3) <= goal.max(1) {
+            acc += u64::from(part[left].3);
+            left += 1;
+        }
         let right = part.split_off(left.max(1));
         stack.push(right);
         stack.push(part);

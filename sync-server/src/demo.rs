@@ -11,10 +11,11 @@ use doorstep_core::sync::http::HttpTransport;
 use doorstep_core::sync::{RetryPolicy, sync};
 use doorstep_core::{KnockInput, Store};
 use doorstep_protocol::{
-    Answer, AnswerValue, Building, Campaign, CampaignMode, Door, JoinRequest, PROTOCOL_VERSION, Position, Question,
-    QuestionKind, ShowWhen, SurveyScript, Target, default_result_codes,
+    Answer, AnswerValue, Campaign, CampaignMode, JoinRequest, PROTOCOL_VERSION, Position, Question, QuestionKind,
+    ShowWhen, SurveyScript, Target, default_result_codes,
 };
 
+use crate::admin::{AssignRequest, CutRequest, InviteRequest, Staff, TeamRequest, TurfTeamRequest};
 use crate::service::Service;
 use crate::store::{Role, ServerStore, User};
 
@@ -72,87 +73,95 @@ pub fn demo_campaign() -> Campaign {
     }
 }
 
-/// Reads the shipped Nantes addresses: one building and one door per address.
-pub fn nantes_buildings() -> Result<(Vec<Building>, Vec<Door>), String> {
-    let text = std::fs::read_to_string(DATA).map_err(|e| format!("{DATA}: {e}"))?;
-    let mut seen = std::collections::HashSet::new();
-    let (mut buildings, mut doors) = (Vec::new(), Vec::new());
-    for line in text.lines().skip(1) {
-        let f: Vec<&str> = line.split(',').collect();
-        let [id, street, number, postcode, city, lat, lon] = f[..] else { continue };
-        let (Ok(lat), Ok(lon)) = (lat.parse::<f64>(), lon.parse::<f64>()) else { continue };
-        if !seen.insert(id.to_string()) {
-            continue;
-        }
-        buildings.push(Building {
-            id: id.into(),
-            street: street.into(),
-            house_number: number.into(),
-            postcode: postcode.into(),
-            city: city.into(),
-            polling_station: None,
-            lat,
-            lon,
-        });
-        doors.push(Door {
-            id: format!("{id}-d"),
-            building_id: id.into(),
-            entrance_id: None,
-            floor: None,
-            label: String::new(),
-            safety_flags: vec![],
-        });
-    }
-    Ok((buildings, doors))
+/// What `seed` made: the volunteers with their join codes and turfs, and the staff's API tokens.
+#[derive(Debug, Clone)]
+pub struct Seeded {
+    /// `(volunteer id, join code, turf id)`.
+    pub volunteers: Vec<(String, String, String)>,
+    pub coordinator_token: String,
+    /// `(captain id, token)`.
+    pub captain_tokens: Vec<(String, String)>,
+    pub addresses: usize,
+    pub turfs: usize,
 }
 
-/// Builds the campaign in `store`; returns (turf ids assigned to the ten volunteers, join codes).
-pub async fn seed(service: &Service, store: &Arc<dyn ServerStore>) -> Result<Vec<(String, String, String)>, String> {
+fn err(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// Builds the campaign through the same operations the coordinator API runs: import the shipped
+/// CSV, cut turfs, invite two captains and ten volunteers into two teams, assign turfs.
+pub async fn seed(service: &Service, store: &Arc<dyn ServerStore>) -> Result<Seeded, String> {
     let campaign = demo_campaign();
-    service.create_campaign(&campaign).await.map_err(|e| e.to_string())?;
-    let (buildings, doors) = nantes_buildings()?;
-    store.import(&campaign.id, &buildings, &[], &doors).await.map_err(|e| e.to_string())?;
-    let pts: Vec<(usize, f64, f64)> = buildings.iter().enumerate().map(|(i, b)| (i, b.lat, b.lon)).collect();
-    let parts = crate::cut::cut(&pts, 80);
-    for (n, part) in parts.iter().enumerate() {
-        let ids: Vec<String> = part.iter().map(|&i| buildings[i].id.clone()).collect();
-        store
-            .create_turf(&campaign.id, &format!("turf-{n:03}"), &format!("Secteur {n}"), &ids)
-            .await
-            .map_err(|e| e.to_string())?;
-    }
-    for (id, role, name) in [
-        ("coordinatrice", Role::Coordinator, "Camille (coordinatrice)"),
-        ("capitaine-nord", Role::Captain, "Nour (capitaine)"),
-        ("capitaine-sud", Role::Captain, "Yann (capitaine)"),
+    service.create_campaign(&campaign).await.map_err(err)?;
+    let coordinator = User {
+        id: "coordinatrice".into(),
+        campaign_id: campaign.id.clone(),
+        role: Role::Coordinator,
+        display_name: "Camille (coordinatrice)".into(),
+        team_id: None,
+    };
+    store.create_user(&coordinator).await.map_err(err)?;
+    let coordinator_token = service.issue_staff_token(&coordinator.id).await.map_err(|e| e.message)?;
+    let staff = Staff { user: coordinator, teams: None };
+    let csv = std::fs::read(DATA).map_err(|e| format!("{DATA}: {e}"))?;
+    let imported = service.import_file(&staff, &csv, false, Default::default()).await.map_err(|e| e.message)?;
+    let cut = service
+        .cut_turfs(&staff, CutRequest { target_doors: Some(80), ..CutRequest::default() })
+        .await
+        .map_err(|e| e.message)?;
+    let mut captain_tokens = Vec::new();
+    for (id, name, team, team_name) in [
+        ("capitaine-nord", "Nour (capitaine)", "nord", "Équipe nord"),
+        ("capitaine-sud", "Yann (capitaine)", "sud", "Équipe sud"),
     ] {
-        store
-            .create_user(&User {
-                id: id.into(),
-                campaign_id: campaign.id.clone(),
-                role,
-                display_name: name.into(),
-                team_id: None,
-            })
+        let inv = service
+            .invite(&staff, InviteRequest { name: name.into(), user_id: Some(id.into()), role: Role::Captain, team_id: None })
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.message)?;
+        captain_tokens.push((id.to_string(), inv.token.unwrap_or_default()));
+        service
+            .create_team(&staff, TeamRequest { id: team.into(), name: team_name.into(), captains: vec![id.into()] })
+            .await
+            .map_err(|e| e.message)?;
     }
     let mut volunteers = Vec::new();
     for i in 0..10 {
         let vol = format!("benevole-{i:02}");
-        let code =
-            service.invite_volunteer(&campaign.id, &vol, &format!("Bénévole {i}")).await.map_err(|e| e.to_string())?;
-        let turf = format!("turf-{:03}", i * 5);
-        store.assign_turf(&turf, Some(&vol), None).await.map_err(|e| e.to_string())?;
-        volunteers.push((vol, code, turf));
+        let team = if i < 5 { "nord" } else { "sud" };
+        let inv = service
+            .invite(
+                &staff,
+                InviteRequest {
+                    name: format!("Bénévole {i}"),
+                    user_id: Some(vol.clone()),
+                    role: Role::Volunteer,
+                    team_id: Some(team.into()),
+                },
+            )
+            .await
+            .map_err(|e| e.message)?;
+        let turf = cut.turfs[(i * 5) % cut.turfs.len()].clone();
+        service.set_turf_team(&staff, &turf, TurfTeamRequest { team_id: Some(team.into()) }).await.map_err(|e| e.message)?;
+        service
+            .assign(&staff, &turf, AssignRequest { volunteer_id: vol.clone(), lease_days: None })
+            .await
+            .map_err(|e| e.message)?;
+        volunteers.push((vol, inv.join_code.unwrap_or_default(), turf));
     }
     eprintln!(
-        "Campagne « {} » : {} adresses réelles (Nantes Métropole, ODbL), {} secteurs de ≤ 80 adresses.",
+        "Campagne « {} » : {} adresses réelles (Nantes Métropole, ODbL), {} secteurs d'environ 80 portes.",
         campaign.name,
-        buildings.len(),
-        parts.len()
+        imported.imported.buildings,
+        cut.turfs.len()
     );
-    Ok(volunteers)
+    Ok(Seeded {
+        volunteers,
+        coordinator_token,
+        captain_tokens,
+        addresses: imported.imported.buildings as usize,
+        turfs: cut.turfs.len(),
+    })
 }
 
 /// One simulated volunteer: joins, pulls, walks the route knocking a door every `pace`, syncing

@@ -4,10 +4,13 @@
 //! Layers: [`api`] (axum router: one table of routes with the role each requires), [`service`]
 //! (validation, scope, merge decisions; no SQL), [`store`] (one trait, SQLite and PostgreSQL).
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod cut;
+pub mod delta;
 pub mod demo;
 pub mod error;
+pub mod import;
 pub mod service;
 pub mod store;

@@ -138,7 +138,8 @@ async fn run_demo(
     }
     let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(database).map_err(|e| e.to_string())?);
     let service = Service::new(store.clone());
-    let volunteers = demo::seed(&service, &store).await?;
+    let seeded = demo::seed(&service, &store).await?;
+    let volunteers = seeded.volunteers.clone();
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
@@ -147,11 +148,16 @@ async fn run_demo(
         tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await });
     println!("Serveur / server: {base}  (base SQLite : {database})");
     println!("API: {base}/openapi.json");
-    println!("Coordinatrice : coordinatrice · capitaines : capitaine-nord, capitaine-sud");
-    println!("  (connexion au tableau de bord : issue 5, pas encore construit / dashboard login: not built yet)");
-    let coord = service.issue_staff_token("coordinatrice").await.map_err(|e| e.message)?;
-    println!("Export des résultats (jeton API de la coordinatrice) / results export:");
+    println!("Jetons API (tableau de bord : à venir / dashboard login: not built yet):");
+    println!("  coordinatrice   {}", seeded.coordinator_token);
+    for (captain, token) in &seeded.captain_tokens {
+        println!("  {captain:<15} {token}");
+    }
+    let coord = &seeded.coordinator_token;
+    println!("Export des résultats / results export:");
     println!("  curl -H 'Authorization: Bearer {coord}' {base}/api/v1/export/reports.csv");
+    println!("Secteurs et état des portes / turfs and door status:");
+    println!("  curl -H 'Authorization: Bearer {coord}' {base}/api/v1/turfs");
     println!("Bénévoles et codes d'accès (usage unique, utilisés ci-dessous par les téléphones simulés):");
     for (vol, code, turf) in &volunteers {
         println!("  {vol:<12} {code}  → {turf}");
@@ -196,17 +202,27 @@ async fn run_demo(
             last_line = line;
         }
         if !moved && ticks >= 3 {
-            // A captain moves the first street of volunteer 0's turf to volunteer 1.
+            // The north captain moves the first street of volunteer 0's turf to volunteer 1, through
+            // the same call as `POST /api/v1/reassign`.
             if let Some(pkg) = service.turf_package(&volunteers[0].2).await.map_err(|e| e.to_string())? {
                 let street = pkg.buildings.first().map(|b| b.street.clone()).unwrap_or_default();
-                let ids: Vec<String> =
-                    pkg.buildings.iter().filter(|b| b.street == street).map(|b| b.id.clone()).collect();
-                store.move_buildings(&campaign, &ids, &volunteers[1].2).await.map_err(|e| e.to_string())?;
+                let captain = store.device(&doorstep_server::auth::hash_secret(&seeded.captain_tokens[0].1)).await;
+                let session = captain.map_err(|e| e.to_string())?.map(|device| doorstep_server::service::DeviceSession {
+                    device,
+                    revoked: false,
+                    role: doorstep_server::store::Role::Captain,
+                });
+                let staff = service.staff(&session.ok_or("captain token")?).await.map_err(|e| e.message)?;
+                let req = doorstep_server::admin::ReassignRequest {
+                    turf_id: Some(volunteers[0].2.clone()),
+                    street: Some(street.clone()),
+                    to_volunteer: Some(volunteers[1].0.clone()),
+                    ..Default::default()
+                };
+                let moved_now = service.reassign(&staff, req).await.map_err(|e| e.message)?;
                 println!(
                     "  capitaine-nord déplace « {street} » ({} adresses) de {} vers {}",
-                    ids.len(),
-                    volunteers[0].0,
-                    volunteers[1].0
+                    moved_now.buildings_moved, volunteers[0].0, volunteers[1].0
                 );
             }
             moved = true;
@@ -237,7 +253,7 @@ fn tempdir_for_phones() -> Result<std::path::PathBuf, String> {
 async fn test_fixture(database: &str) -> Result<(), String> {
     let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(database).map_err(|e| e.to_string())?);
     let service = Service::new(store.clone());
-    let volunteers = doorstep_server::demo::seed(&service, &store).await?;
+    let volunteers = doorstep_server::demo::seed(&service, &store).await?.volunteers;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
     let (_, code, turf) = &volunteers[0];

@@ -159,11 +159,26 @@ impl Service {
             .campaign(&s.device.campaign_id)
             .await?
             .ok_or_else(|| AppError::not_found("campaign not found"))?;
+        // Each report is checked against the script version it was made with: a device that has
+        // not pulled a script edit yet still gets its reports accepted.
+        let mut scripts: HashMap<u32, Option<Campaign>> = HashMap::new();
         let mut results: Vec<Option<ItemStatus>> = Vec::with_capacity(req.reports.len());
         let mut valid: Vec<KnockReport> = Vec::new();
         let mut valid_at: Vec<usize> = Vec::new();
         for (i, r) in req.reports.iter().enumerate() {
-            match check_report(&campaign, &s.device, r) {
+            if !scripts.contains_key(&r.survey_version) {
+                let at = self.store.script(&campaign.id, r.survey_version).await?.map(|(survey, result_codes)| Campaign {
+                    survey,
+                    result_codes,
+                    ..campaign.clone()
+                });
+                scripts.insert(r.survey_version, at);
+            }
+            let checked = match &scripts[&r.survey_version] {
+                Some(c) => check_report(c, &s.device, r),
+                None => Err(format!("version {} du questionnaire inconnue / unknown survey version", r.survey_version)),
+            };
+            match checked {
                 Ok(()) => {
                     valid.push(r.clone());
                     valid_at.push(i);
@@ -181,6 +196,9 @@ impl Service {
                 Ingested::UnknownTarget => {
                     ItemStatus::Rejected { reason: "cible inconnue dans cette campagne / unknown target".into() }
                 }
+                Ingested::OutOfScope => ItemStatus::Rejected {
+                    reason: "porte hors de vos secteurs / door outside any turf you held".into(),
+                },
             });
         }
         Ok(PushResponse {
@@ -220,15 +238,7 @@ impl Service {
         let turfs = self.store.turfs_of(&s.device.user_id, now).await?;
         let mut buckets = Vec::with_capacity(turfs.len());
         for t in &turfs {
-            let Some(pkg) = self.store.turf_package(&t.id).await? else { continue };
-            let checksum = turf_checksum(&pkg);
-            let current = held.get(t.id.as_str()) == Some(&pkg.turf.version);
-            buckets.push(PullBucket {
-                turf_id: t.id.clone(),
-                version: pkg.turf.version,
-                checksum,
-                package: if current { None } else { Some(pkg) },
-            });
+            buckets.push(self.bucket(t, held.get(t.id.as_str()).copied()).await?);
         }
         let removed =
             req.held.iter().filter(|h| !turfs.iter().any(|t| t.id == h.turf_id)).map(|h| h.turf_id.clone()).collect();
@@ -243,7 +253,39 @@ impl Service {
         })
     }
 
-    // ----- coordinator operations (HTTP endpoints for them come next; the demo and tests use these)
+    /// One turf's bucket. A device that is current gets the cached checksum alone (no package is
+    /// built); one a few versions behind gets a delta from the op log; anyone else the package.
+    async fn bucket(&self, t: &crate::store::TurfRow, held: Option<u64>) -> Result<PullBucket, AppError> {
+        if held == Some(t.version)
+            && let Some((v, sum)) = &t.checksum
+            && *v == t.version
+        {
+            return Ok(PullBucket { turf_id: t.id.clone(), version: t.version, checksum: sum.clone(), package: None, delta: None });
+        }
+        let pkg = self.store.turf_package(&t.id).await?.ok_or_else(|| AppError::not_found("turf vanished"))?;
+        // The package is read in its own snapshot: its version is the one to describe.
+        let checksum = turf_checksum(&pkg);
+        self.store.set_checksum(&t.id, pkg.turf.version, &checksum).await?;
+        let version = pkg.turf.version;
+        let mut bucket = PullBucket { turf_id: t.id.clone(), version, checksum, package: None, delta: None };
+        match held {
+            Some(h) if h == version => {}
+            Some(h) if h > 0 && h < version => {
+                let ops = self.store.turf_ops(&t.id, h).await?;
+                let complete = ops.len() as u64 == version - h
+                    && ops.iter().enumerate().all(|(i, (v, _))| *v == h + 1 + i as u64);
+                if complete {
+                    bucket.delta = Some(crate::delta::delta_from(&pkg, h, &ops));
+                } else {
+                    bucket.package = Some(pkg);
+                }
+            }
+            _ => bucket.package = Some(pkg),
+        }
+        Ok(bucket)
+    }
+
+    // ----- coordinator operations used by the demo and tests (HTTP: see `admin`) -----------------
 
     pub async fn create_campaign(&self, c: &Campaign) -> StoreResult<()> {
         self.store.create_campaign(c, (self.now)()).await

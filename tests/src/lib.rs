@@ -217,6 +217,16 @@ pub fn server_import(n: usize) -> (Campaign, Vec<Building>, Vec<Entrance>, Vec<D
     (p.campaign, p.buildings, p.entrances, p.doors)
 }
 
+/// An import of these rows (no voter file).
+pub fn import_of(buildings: &[Building], entrances: &[Entrance], doors: &[Door]) -> doorstep_server::store::Import {
+    doorstep_server::store::Import {
+        buildings: buildings.to_vec(),
+        entrances: entrances.to_vec(),
+        doors: doors.to_vec(),
+        ..Default::default()
+    }
+}
+
 /// A PostgreSQL database made for one test and dropped afterwards. `DATABASE_URL` names the
 /// server (default `postgres://postgres@127.0.0.1:5432/postgres`). No PostgreSQL is a failure,
 /// not a skip.

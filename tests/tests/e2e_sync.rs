@@ -62,7 +62,7 @@ async fn twenty_devices_offline_reassignment_and_revocation() {
     let service = Service::new(store.clone());
     let (campaign, buildings, entrances, doors) = doorstep_tests::server_import(DEVICES * PER_TURF);
     service.create_campaign(&campaign).await.unwrap();
-    store.import(&campaign.id, &buildings, &entrances, &doors).await.unwrap();
+    store.import(&campaign.id, &doorstep_tests::import_of(&buildings, &entrances, &doors)).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = doorstep_server::api::app(service.clone());
@@ -73,7 +73,7 @@ async fn twenty_devices_offline_reassignment_and_revocation() {
     for i in 0..DEVICES {
         let turf = format!("t{i:02}");
         let ids: Vec<String> = buildings[i * PER_TURF..(i + 1) * PER_TURF].iter().map(|b| b.id.clone()).collect();
-        store.create_turf(&campaign.id, &turf, &format!("Tournée {i}"), &ids).await.unwrap();
+        store.create_turf(&campaign.id, &turf, &format!("Tournée {i}"), None, &ids).await.unwrap();
         let vol = format!("vol-{i:02}");
         let code = service.invite_volunteer(&campaign.id, &vol, &format!("Bénévole {i}")).await.unwrap();
         store.assign_turf(&turf, Some(&vol), None).await.unwrap();

@@ -28,10 +28,10 @@ async fn world() -> World {
     let service = Service::new(store.clone());
     let (campaign, buildings, entrances, doors) = doorstep_tests::server_import(40);
     service.create_campaign(&campaign).await.unwrap();
-    store.import(&campaign.id, &buildings, &entrances, &doors).await.unwrap();
+    store.import(&campaign.id, &doorstep_tests::import_of(&buildings, &entrances, &doors)).await.unwrap();
     let ids: Vec<String> = buildings.iter().map(|b| b.id.clone()).collect();
-    store.create_turf(&campaign.id, "t1", "Tournée 1", &ids[..25]).await.unwrap();
-    store.create_turf(&campaign.id, "t2", "Tournée 2", &ids[25..]).await.unwrap();
+    store.create_turf(&campaign.id, "t1", "Tournée 1", None, &ids[..25]).await.unwrap();
+    store.create_turf(&campaign.id, "t2", "Tournée 2", None, &ids[25..]).await.unwrap();
     World { app: api::app(service.clone()), service, _dir: dir }
 }
 

@@ -22,10 +22,10 @@ async fn seed(s: &dyn ServerStore) -> (Vec<String>, Vec<String>) {
     s.create_campaign(&campaign, NOW).await.unwrap();
     s.create_user(&user("vol-a", Role::Volunteer)).await.unwrap();
     s.create_user(&user("vol-b", Role::Volunteer)).await.unwrap();
-    s.import(&campaign.id, &buildings, &entrances, &doors).await.unwrap();
+    s.import(&campaign.id, &doorstep_tests::import_of(&buildings, &entrances, &doors)).await.unwrap();
     let ids: Vec<String> = buildings.iter().map(|b| b.id.clone()).collect();
-    s.create_turf(&campaign.id, "t1", "Tournée 1", &ids[..20]).await.unwrap();
-    s.create_turf(&campaign.id, "t2", "Tournée 2", &ids[20..]).await.unwrap();
+    s.create_turf(&campaign.id, "t1", "Tournée 1", None, &ids[..20]).await.unwrap();
+    s.create_turf(&campaign.id, "t2", "Tournée 2", None, &ids[20..]).await.unwrap();
     s.assign_turf("t1", Some("vol-a"), None).await.unwrap();
     s.assign_turf("t2", Some("vol-b"), None).await.unwrap();
     let door_ids = doors.iter().map(|d| d.id.clone()).collect();
@@ -102,7 +102,7 @@ async fn turfs_packages_and_leases(s: Arc<dyn ServerStore>) {
     s.assign_turf("t1", Some("vol-a"), Some(NOW + 10)).await.unwrap();
     assert_eq!(s.turfs_of("vol-a", NOW + 11).await.unwrap().len(), 0, "an expired lease holds nothing");
     assert!(matches!(s.assign_turf("nope", None, None).await, Err(StoreError::Missing { .. })));
-    let err = s.create_turf("nantes-2026", "t3", "x", &["no-such-building".into()]).await.unwrap_err();
+    let err = s.create_turf("nantes-2026", "t3", "x", None, &["no-such-building".into()]).await.unwrap_err();
     assert!(matches!(err, StoreError::Missing { .. }));
     assert!(s.turf("t3").await.unwrap().is_none(), "a failed turf creation leaves nothing");
 }

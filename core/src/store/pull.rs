@@ -17,6 +17,8 @@ pub struct PullSummary {
     pub turfs_updated: u32,
     pub turfs_unchanged: u32,
     pub turfs_removed: u32,
+    /// Of `turfs_updated`, how many came as a delta rather than a whole package.
+    pub deltas_applied: u32,
     pub wiped: bool,
     /// Reports kept because the server has not acknowledged them yet.
     pub reports_kept_pending: u32,
@@ -141,6 +143,30 @@ impl Store {
             return Ok(sum);
         }
         for b in &resp.buckets {
+            if let Some(d) = &b.delta {
+                if d.turf_id != b.turf_id || d.version != b.version {
+                    return Err(CoreError::BadMessage(format!("turf {}: delta for another turf or version", b.turf_id)));
+                }
+                // Applied on the version it was made for, the delta must give the server's checksum;
+                // if anything disagrees the turf is marked stale (version 0) so the next pull brings
+                // the whole package, and nothing else is touched.
+                let applied = self.apply_turf_delta_value(d);
+                let ok = applied.is_ok() && turf_checksum(&self.export_turf(&b.turf_id)?) == b.checksum;
+                if !ok {
+                    self.write(|tx| {
+                        tx.execute("UPDATE turfs SET version = 0 WHERE id = ?1", [&b.turf_id])?;
+                        Ok(())
+                    })?;
+                    return Err(CoreError::BadMessage(format!(
+                        "turf {}: delta did not reproduce the server's turf{}; the next pull fetches it whole",
+                        b.turf_id,
+                        applied.err().map(|e| format!(" ({e})")).unwrap_or_default()
+                    )));
+                }
+                sum.turfs_updated += 1;
+                sum.deltas_applied += 1;
+                continue;
+            }
             match &b.package {
                 None => sum.turfs_unchanged += 1,
                 Some(p) => {

@@ -4,12 +4,16 @@
 //! [`sql`]; decisions (validation, scope) are made above the store, in the service layer, except
 //! what must be atomic with the write (deduplication, overlap detection).
 
+pub mod ops;
 pub mod postgres;
 pub mod sql;
 pub mod sqlite;
+pub mod tx;
 
 use async_trait::async_trait;
-use doorstep_protocol::{Building, Campaign, Door, Entrance, KnockReport, Target, TurfPackage};
+use doorstep_protocol::{
+    Building, Campaign, Door, Entrance, Household, KnockReport, Person, ResultCode, SurveyScript, Target, TurfPackage,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -57,7 +61,7 @@ impl Role {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct User {
     pub id: String,
     pub campaign_id: String,
@@ -84,6 +88,79 @@ pub struct TurfRow {
     pub version: u64,
     pub volunteer_id: Option<String>,
     pub lease_expires_ms: Option<i64>,
+    /// The team whose captains manage this turf.
+    pub team_id: Option<String>,
+    /// `(version, checksum)` cached by the last pull that computed it.
+    pub checksum: Option<(u64, String)>,
+}
+
+/// A team: volunteers (each in one team) led by one or more captains.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Team {
+    pub id: String,
+    pub campaign_id: String,
+    pub name: String,
+    pub captains: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurfSummary {
+    pub turf: TurfRow,
+    pub buildings: u64,
+    pub doors: u64,
+}
+
+/// What one import brings: addresses and, for voter-file campaigns, households and people.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Import {
+    pub buildings: Vec<Building>,
+    pub entrances: Vec<Entrance>,
+    pub doors: Vec<Door>,
+    pub households: Vec<Household>,
+    pub people: Vec<Person>,
+}
+
+/// Rows created by an import; `existing` counts rows that were already there and were kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ImportCounts {
+    pub buildings: u64,
+    pub entrances: u64,
+    pub doors: u64,
+    pub households: u64,
+    pub people: u64,
+    pub existing: u64,
+    /// Turfs that got new rows and moved to a new version.
+    pub turfs_touched: Vec<String>,
+}
+
+/// What changed in one version of a turf: the op log pull turns into deltas.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TurfOp {
+    /// Buildings added (or given new rows): sent whole.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove: Vec<String>,
+    /// The campaign (script, result codes) changed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub campaign: bool,
+    /// The lease (holder or expiry) changed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lease: bool,
+}
+
+/// The part of a stored report that progress and door status need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportFact {
+    pub id: String,
+    pub building_id: String,
+    pub door_id: Option<String>,
+    pub person_id: Option<String>,
+    pub result_code: String,
+    pub supersedes: Option<String>,
+    pub volunteer_id: String,
+    pub hlc_millis: i64,
+    pub overlap: bool,
 }
 
 /// What happened to one pushed report.
@@ -95,6 +172,8 @@ pub enum Ingested {
     Duplicate,
     /// The target is not in the device's campaign.
     UnknownTarget,
+    /// The volunteer never held the turf the report names, or the target was never in it.
+    OutOfScope,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -106,7 +185,6 @@ pub struct StoredReport {
 
 #[async_trait]
 pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
-    async fn create_campaign(&self, c: &Campaign, now_ms: i64) -> StoreResult<()>;
     async fn campaign(&self, id: &str) -> StoreResult<Option<Campaign>>;
     async fn create_user(&self, u: &User) -> StoreResult<()>;
     async fn user(&self, id: &str) -> StoreResult<Option<User>>;
@@ -133,36 +211,6 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
     async fn device(&self, token_hash: &str) -> StoreResult<Option<Device>>;
     /// Revokes every token of the device. Returns whether any was live.
     async fn revoke_device(&self, device_id: &str, now_ms: i64) -> StoreResult<bool>;
-    /// Imports addresses (not yet in any turf), atomically.
-    async fn import(
-        &self,
-        campaign_id: &str,
-        buildings: &[Building],
-        entrances: &[Entrance],
-        doors: &[Door],
-    ) -> StoreResult<()>;
-    async fn create_turf(
-        &self,
-        campaign_id: &str,
-        turf_id: &str,
-        name: &str,
-        building_ids: &[String],
-    ) -> StoreResult<()>;
-    /// Checks the turf out to a volunteer (or returns it with `None`); bumps its version.
-    async fn assign_turf(
-        &self,
-        turf_id: &str,
-        volunteer_id: Option<&str>,
-        lease_expires_ms: Option<i64>,
-    ) -> StoreResult<()>;
-    /// Moves buildings (a street, or chosen doors' buildings) into another turf; bumps the version
-    /// of every turf touched. Returns the turfs touched.
-    async fn move_buildings(
-        &self,
-        campaign_id: &str,
-        building_ids: &[String],
-        to_turf: &str,
-    ) -> StoreResult<Vec<String>>;
     async fn turf(&self, turf_id: &str) -> StoreResult<Option<TurfRow>>;
     /// The turfs a volunteer holds now (lease not expired).
     async fn turfs_of(&self, volunteer_id: &str, now_ms: i64) -> StoreResult<Vec<TurfRow>>;
@@ -172,15 +220,170 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
     /// no longer the reporter's).
     async fn ingest(&self, device: &Device, reports: &[KnockReport], now_ms: i64) -> StoreResult<Vec<Ingested>>;
     async fn reports(&self, campaign_id: &str) -> StoreResult<Vec<StoredReport>>;
+
+    /// Runs `op` inside one write transaction: committed if it returns `Ok`, rolled back
+    /// otherwise. Every operation below is written once, over [`tx::Tx`], in [`ops`].
+    async fn op_any(&self, op: tx::AnyOp) -> tx::AnyResult;
+
+    /// Creates a campaign (its script at its first version).
+    async fn create_campaign(&self, c: &Campaign, now_ms: i64) -> StoreResult<()> {
+        let c = c.clone();
+        typed(self, move |tx| Box::pin(async move { ops::create_campaign(tx, &c, now_ms).await })).await
+    }
+    /// Imports addresses and the voter file, atomically; rows already present are kept.
+    async fn import(&self, campaign_id: &str, import: &Import) -> StoreResult<ImportCounts> {
+        let (cid, i) = (campaign_id.to_string(), import.clone());
+        typed(self, move |tx| Box::pin(async move { ops::import(tx, &cid, &i).await })).await
+    }
+    /// Creates a turf at version 1 from buildings that are in no turf yet.
+    async fn create_turf(
+        &self,
+        campaign_id: &str,
+        turf_id: &str,
+        name: &str,
+        team_id: Option<&str>,
+        building_ids: &[String],
+    ) -> StoreResult<()> {
+        let (cid, tid, name, team, ids) = (
+            campaign_id.to_string(),
+            turf_id.to_string(),
+            name.to_string(),
+            team_id.map(str::to_string),
+            building_ids.to_vec(),
+        );
+        typed(self, move |tx| Box::pin(async move { ops::create_turf(tx, &cid, &tid, &name, team.as_deref(), &ids).await }))
+            .await
+    }
+    /// Checks the turf out to a volunteer (or returns it with `None`); bumps its version.
+    async fn assign_turf(
+        &self,
+        turf_id: &str,
+        volunteer_id: Option<&str>,
+        lease_expires_ms: Option<i64>,
+    ) -> StoreResult<()> {
+        let (t, v) = (turf_id.to_string(), volunteer_id.map(str::to_string));
+        typed(self, move |tx| Box::pin(async move { ops::assign_turf(tx, &t, v.as_deref(), lease_expires_ms).await }))
+            .await
+    }
+    /// Moves buildings (a street, or chosen doors' buildings) into another turf; bumps the version
+    /// of every turf touched. Returns the turfs touched.
+    async fn move_buildings(&self, campaign_id: &str, building_ids: &[String], to_turf: &str) -> StoreResult<Vec<String>> {
+        let (cid, ids, to) = (campaign_id.to_string(), building_ids.to_vec(), to_turf.to_string());
+        typed(self, move |tx| Box::pin(async move { ops::move_buildings(tx, &cid, &ids, &to).await })).await
+    }
+    /// Stores a new version of the script and result codes and moves every turf of the campaign to
+    /// a new version. Returns the script's new version.
+    async fn update_script(
+        &self,
+        campaign_id: &str,
+        survey: &SurveyScript,
+        codes: &[ResultCode],
+        now_ms: i64,
+    ) -> StoreResult<u32> {
+        let (c, s, k) = (campaign_id.to_string(), survey.clone(), codes.to_vec());
+        typed(self, move |tx| Box::pin(async move { ops::update_script(tx, &c, &s, &k, now_ms).await })).await
+    }
+    /// One version of the campaign's script and result codes.
+    async fn script(&self, campaign_id: &str, version: u32) -> StoreResult<Option<(SurveyScript, Vec<ResultCode>)>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::script(tx, &c, version).await })).await
+    }
+    async fn users(&self, campaign_id: &str) -> StoreResult<Vec<User>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::users(tx, &c).await })).await
+    }
+    async fn create_team(&self, team: &Team) -> StoreResult<()> {
+        let t = team.clone();
+        typed(self, move |tx| Box::pin(async move { ops::create_team(tx, &t).await })).await
+    }
+    /// Adds a captain (leads) or a volunteer (belongs) to a team.
+    async fn add_member(&self, campaign_id: &str, team_id: &str, user_id: &str) -> StoreResult<Role> {
+        let (c, t, u) = (campaign_id.to_string(), team_id.to_string(), user_id.to_string());
+        typed(self, move |tx| Box::pin(async move { ops::add_member(tx, &c, &t, &u).await })).await
+    }
+    async fn teams(&self, campaign_id: &str) -> StoreResult<Vec<Team>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::teams(tx, &c).await })).await
+    }
+    /// The teams a captain leads.
+    async fn captain_teams(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        let u = user_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::captain_teams(tx, &u).await })).await
+    }
+    async fn set_turf_team(&self, campaign_id: &str, turf_id: &str, team_id: Option<&str>) -> StoreResult<()> {
+        let (c, t, team) = (campaign_id.to_string(), turf_id.to_string(), team_id.map(str::to_string));
+        typed(self, move |tx| Box::pin(async move { ops::set_turf_team(tx, &c, &t, team.as_deref()).await })).await
+    }
+    async fn turf_summaries(&self, campaign_id: &str) -> StoreResult<Vec<TurfSummary>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::turf_summaries(tx, &c).await })).await
+    }
+    /// Whose device this is (any of its tokens).
+    async fn device_owner(&self, device_id: &str) -> StoreResult<Option<String>> {
+        let d = device_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::device_owner(tx, &d).await })).await
+    }
+    /// Buildings of the campaign that are in no turf: `(id, lat, lon, doors)`.
+    async fn unplaced_buildings(&self, campaign_id: &str) -> StoreResult<Vec<(String, f64, f64, u32)>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::unplaced_buildings(tx, &c).await })).await
+    }
+    /// The turf a building is in now.
+    async fn building_turf(&self, building_id: &str) -> StoreResult<Option<String>> {
+        let b = building_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::building_turf(tx, &b).await })).await
+    }
+    /// Buildings of a turf on a street (case-insensitive).
+    async fn street_buildings(&self, turf_id: &str, street: &str) -> StoreResult<Vec<String>> {
+        let (t, s) = (turf_id.to_string(), street.to_string());
+        typed(self, move |tx| Box::pin(async move { ops::street_buildings(tx, &t, &s).await })).await
+    }
+    /// The buildings of these doors; an unknown door is `Missing`.
+    async fn door_buildings(&self, campaign_id: &str, door_ids: &[String]) -> StoreResult<Vec<String>> {
+        let (c, d) = (campaign_id.to_string(), door_ids.to_vec());
+        typed(self, move |tx| Box::pin(async move { ops::door_buildings(tx, &c, &d).await })).await
+    }
+    /// The op log of a turf after `version`, in order.
+    async fn turf_ops(&self, turf_id: &str, after_version: u64) -> StoreResult<Vec<(u64, TurfOp)>> {
+        let t = turf_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::turf_ops(tx, &t, after_version).await })).await
+    }
+    /// Caches the checksum of a turf version (ignored if the turf moved on meanwhile).
+    async fn set_checksum(&self, turf_id: &str, version: u64, checksum: &str) -> StoreResult<()> {
+        let (t, c) = (turf_id.to_string(), checksum.to_string());
+        typed(self, move |tx| Box::pin(async move { ops::set_checksum(tx, &t, version, &c).await })).await
+    }
+    /// Every report on a building now in the turf, and the turf's doors `(door, building)`.
+    async fn turf_facts(&self, turf_id: &str) -> StoreResult<(Vec<ReportFact>, Vec<(String, String)>)> {
+        let t = turf_id.to_string();
+        typed(self, move |tx| {
+            Box::pin(async move { Ok((ops::turf_facts(tx, &t).await?, ops::turf_doors(tx, &t).await?)) })
+        })
+        .await
+    }
+}
+
+/// Runs a typed operation through [`ServerStore::op_any`].
+pub async fn typed<S, T, F>(store: &S, f: F) -> StoreResult<T>
+where
+    S: ServerStore + ?Sized,
+    T: Send + 'static,
+    F: for<'a> FnOnce(&'a mut dyn tx::Tx) -> tx::BoxFut<'a, StoreResult<T>> + Send + 'static,
+{
+    let any = store
+        .op_any(Box::new(move |tx| {
+            Box::pin(async move { f(tx).await.map(|v| Box::new(v) as Box<dyn std::any::Any + Send>) })
+        }))
+        .await?;
+    Ok(*any.downcast::<T>().expect("an operation returns the type it was typed with"))
 }
 
 /// The target's building and door ids in a `LOCATE_*` query.
 pub(crate) fn locate_sql(target: &Target) -> &'static str {
     match target {
         Target::Building { .. } => sql::LOCATE_BUILDING,
-        // A person's report is located by its door, which the device sends as part of the target
-        // id space of voter-file campaigns (issue 3 follow-up: people on the server).
-        Target::Door { .. } | Target::Person { .. } => sql::LOCATE_DOOR,
+        Target::Door { .. } => sql::LOCATE_DOOR,
+        Target::Person { .. } => sql::LOCATE_PERSON,
     }
 }
 
@@ -201,6 +404,8 @@ pub(crate) fn package_from_rows(
     buildings: Vec<Building>,
     entrances: Vec<Entrance>,
     doors: Vec<Door>,
+    households: Vec<Household>,
+    people: Vec<Person>,
 ) -> TurfPackage {
     TurfPackage {
         format: doorstep_protocol::TURF_PACKAGE_FORMAT,
@@ -215,8 +420,8 @@ pub(crate) fn package_from_rows(
         buildings,
         entrances,
         doors,
-        households: vec![],
-        people: vec![],
+        households,
+        people,
         street_network: None,
     }
 }

@@ -10,6 +10,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::{Client, NoTls, Row};
 
 use super::sql::*;
+use super::tx::{AnyOp, AnyResult, PgTx};
 use super::*;
 
 #[derive(Debug, Clone)]
@@ -61,15 +62,19 @@ impl PgStore {
         tx.execute("SELECT pg_advisory_xact_lock(4442)", &[]).await?;
         tx.execute("CREATE TABLE IF NOT EXISTS doorstep_schema (version BIGINT NOT NULL)", &[]).await?;
         let v: Option<i64> = tx.query_opt("SELECT version FROM doorstep_schema", &[]).await?.map(|r| r.get(0));
-        match v {
-            Some(v) if v > 1 => return Err(StoreError::NewerSchema(v)),
-            Some(_) => {}
-            None => {
-                for stmt in SCHEMA_V1 {
-                    tx.batch_execute(stmt).await?;
-                }
-                tx.execute("INSERT INTO doorstep_schema(version) VALUES (1)", &[]).await?;
+        let have = v.unwrap_or(0);
+        if have > MIGRATIONS.len() as i64 {
+            return Err(StoreError::NewerSchema(have));
+        }
+        if v.is_none() {
+            tx.execute("INSERT INTO doorstep_schema(version) VALUES (0)", &[]).await?;
+        }
+        // Every step inside the one transaction held under the lock: all or nothing.
+        for (i, step) in MIGRATIONS.iter().enumerate().skip(have as usize) {
+            for stmt in *step {
+                tx.batch_execute(stmt).await?;
             }
+            tx.execute("UPDATE doorstep_schema SET version = $1", &[&(i as i64 + 1)]).await?;
         }
         tx.commit().await?;
         drop(c);
@@ -101,6 +106,11 @@ fn turf_row(r: &Row) -> TurfRow {
         version: r.get::<_, i64>(3) as u64,
         volunteer_id: r.get(4),
         lease_expires_ms: r.get(5),
+        team_id: r.get(6),
+        checksum: match (r.get::<_, Option<String>>(7), r.get::<_, Option<i64>>(8)) {
+            (Some(sum), Some(v)) => Some((v as u64, sum)),
+            _ => None,
+        },
     }
 }
 
@@ -123,20 +133,12 @@ async fn load_campaign(c: &impl tokio_postgres::GenericClient, id: &str) -> Stor
 
 #[async_trait]
 impl ServerStore for PgStore {
-    async fn create_campaign(&self, c: &Campaign, now_ms: i64) -> StoreResult<()> {
-        let mode = serde_json::to_value(c.mode).expect("mode").as_str().unwrap_or_default().to_string();
-        let n = self
-            .get()
-            .await?
-            .execute(
-                INSERT_CAMPAIGN,
-                &[&c.id, &c.name, &mode, &json(&c.result_codes), &json(&c.survey), &c.retention_until_ms, &now_ms],
-            )
-            .await?;
-        if n == 0 {
-            return Err(StoreError::Conflict(format!("campaign {}", c.id)));
-        }
-        Ok(())
+    async fn op_any(&self, op: AnyOp) -> AnyResult {
+        let mut c = self.get().await?;
+        let t = c.transaction().await?;
+        let out = op(&mut PgTx(&t)).await?;
+        t.commit().await?;
+        Ok(out)
     }
 
     async fn campaign(&self, id: &str) -> StoreResult<Option<Campaign>> {
@@ -204,112 +206,6 @@ impl ServerStore for PgStore {
         Ok(self.get().await?.execute(REVOKE_DEVICE, &[&now_ms, &device_id]).await? > 0)
     }
 
-    async fn import(
-        &self,
-        campaign_id: &str,
-        buildings: &[Building],
-        entrances: &[Entrance],
-        doors: &[Door],
-    ) -> StoreResult<()> {
-        let mut c = self.get().await?;
-        let tx = c.transaction().await?;
-        let st = tx.prepare(INSERT_BUILDING).await?;
-        for x in buildings {
-            tx.execute(
-                &st,
-                &[
-                    &x.id,
-                    &campaign_id,
-                    &x.street,
-                    &x.house_number,
-                    &x.postcode,
-                    &x.city,
-                    &x.polling_station,
-                    &x.lat,
-                    &x.lon,
-                ],
-            )
-            .await?;
-        }
-        let st = tx.prepare(INSERT_ENTRANCE).await?;
-        for x in entrances {
-            tx.execute(&st, &[&x.id, &x.building_id, &x.label, &x.digicode, &x.interphone, &x.caretaker, &x.notes])
-                .await?;
-        }
-        let st = tx.prepare(INSERT_DOOR).await?;
-        for x in doors {
-            tx.execute(&st, &[&x.id, &x.building_id, &x.entrance_id, &x.floor, &x.label, &json(&x.safety_flags)])
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn create_turf(
-        &self,
-        campaign_id: &str,
-        turf_id: &str,
-        name: &str,
-        building_ids: &[String],
-    ) -> StoreResult<()> {
-        let mut c = self.get().await?;
-        let tx = c.transaction().await?;
-        tx.execute(INSERT_TURF, &[&turf_id, &campaign_id, &name]).await?;
-        for b in building_ids {
-            if tx.execute(SET_BUILDING_TURF, &[&turf_id, b, &campaign_id]).await? == 0 {
-                return Err(StoreError::Missing { kind: "building", id: b.clone() });
-            }
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn assign_turf(
-        &self,
-        turf_id: &str,
-        volunteer_id: Option<&str>,
-        lease_expires_ms: Option<i64>,
-    ) -> StoreResult<()> {
-        if self.get().await?.execute(ASSIGN_TURF, &[&volunteer_id, &lease_expires_ms, &turf_id]).await? == 0 {
-            return Err(StoreError::Missing { kind: "turf", id: turf_id.to_string() });
-        }
-        Ok(())
-    }
-
-    async fn move_buildings(
-        &self,
-        campaign_id: &str,
-        building_ids: &[String],
-        to_turf: &str,
-    ) -> StoreResult<Vec<String>> {
-        let mut c = self.get().await?;
-        let tx = c.transaction().await?;
-        let dest = tx.query_opt(SELECT_TURF, &[&to_turf]).await?.as_ref().map(turf_row);
-        if dest.as_ref().is_none_or(|t| t.campaign_id != campaign_id) {
-            return Err(StoreError::Missing { kind: "turf", id: to_turf.to_string() });
-        }
-        let mut touched = vec![to_turf.to_string()];
-        for b in building_ids {
-            let Some(row) = tx.query_opt(SELECT_BUILDING_TURF, &[b]).await? else {
-                return Err(StoreError::Missing { kind: "building", id: b.clone() });
-            };
-            let from: Option<String> = row.get(0);
-            if tx.execute(SET_BUILDING_TURF, &[&to_turf, b, &campaign_id]).await? == 0 {
-                return Err(StoreError::Missing { kind: "building", id: b.clone() });
-            }
-            if let Some(f) = from
-                && !touched.contains(&f)
-            {
-                touched.push(f);
-            }
-        }
-        for t in &touched {
-            tx.execute(BUMP_TURF, &[t]).await?;
-        }
-        tx.commit().await?;
-        Ok(touched)
-    }
-
     async fn turf(&self, turf_id: &str) -> StoreResult<Option<TurfRow>> {
         Ok(self.get().await?.query_opt(SELECT_TURF, &[&turf_id]).await?.as_ref().map(turf_row))
     }
@@ -369,43 +265,81 @@ impl ServerStore for PgStore {
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;
+        let households = ops::turf_households(&mut PgTx(&tx), turf_id).await?;
+        let people = ops::turf_people(&mut PgTx(&tx), turf_id).await?;
         tx.commit().await?;
-        Ok(Some(package_from_rows(campaign, &turf, buildings, entrances, doors)))
+        Ok(Some(package_from_rows(campaign, &turf, buildings, entrances, doors, households, people)))
     }
 
-    /// Three round trips per batch whatever its size: locate every target, insert every report
-    /// with one `INSERT … SELECT FROM UNNEST(…) ON CONFLICT DO NOTHING RETURNING id`, commit.
+    /// A handful of round trips per batch whatever its size: find replays, locate every target,
+    /// check scope, insert every report with one `INSERT … SELECT FROM UNNEST(…) ON CONFLICT DO
+    /// NOTHING RETURNING id`, commit.
     async fn ingest(&self, device: &Device, reports: &[KnockReport], now_ms: i64) -> StoreResult<Vec<Ingested>> {
         type Loc = (String, Option<String>, Option<String>, Option<String>);
         let mut c = self.get().await?;
         let tx = c.transaction().await?;
-        let door_ids: Vec<&str> =
-            reports.iter().filter(|r| !matches!(r.target, Target::Building { .. })).map(|r| r.target.id()).collect();
-        let building_ids: Vec<&str> =
-            reports.iter().filter(|r| matches!(r.target, Target::Building { .. })).map(|r| r.target.id()).collect();
+        let ids: Vec<&str> = reports.iter().map(|r| r.id.as_str()).collect();
+        let existing: HashSet<String> =
+            tx.query(EXISTING_REPORTS_ANY, &[&ids]).await?.iter().map(|r| r.get(0)).collect();
+        let of_kind = |k: fn(&Target) -> bool| -> Vec<&str> {
+            reports.iter().filter(|r| k(&r.target)).map(|r| r.target.id()).collect()
+        };
+        let door_ids = of_kind(|t| matches!(t, Target::Door { .. }));
+        let building_ids = of_kind(|t| matches!(t, Target::Building { .. }));
+        let person_ids = of_kind(|t| matches!(t, Target::Person { .. }));
         let mut doors: HashMap<String, Loc> = HashMap::new();
-        for row in tx.query(LOCATE_DOORS_ANY, &[&door_ids, &device.campaign_id]).await? {
-            doors.insert(row.get(0), (row.get(1), Some(row.get(0)), row.get(2), row.get(3)));
+        if !door_ids.is_empty() {
+            for row in tx.query(LOCATE_DOORS_ANY, &[&door_ids, &device.campaign_id]).await? {
+                doors.insert(row.get(0), (row.get(1), Some(row.get(0)), row.get(2), row.get(3)));
+            }
         }
         let mut buildings: HashMap<String, Loc> = HashMap::new();
-        for row in tx.query(LOCATE_BUILDINGS_ANY, &[&building_ids, &device.campaign_id]).await? {
-            buildings.insert(row.get(0), (row.get(0), None, row.get(1), row.get(2)));
+        if !building_ids.is_empty() {
+            for row in tx.query(LOCATE_BUILDINGS_ANY, &[&building_ids, &device.campaign_id]).await? {
+                buildings.insert(row.get(0), (row.get(0), None, row.get(1), row.get(2)));
+            }
         }
-        let mut out = Vec::with_capacity(reports.len());
+        let mut people: HashMap<String, Loc> = HashMap::new();
+        if !person_ids.is_empty() {
+            for row in tx.query(LOCATE_PEOPLE_ANY, &[&person_ids, &device.campaign_id]).await? {
+                people.insert(row.get(0), (row.get(1), Some(row.get(2)), row.get(3), row.get(4)));
+            }
+        }
+        let turf_ids: Vec<&str> = reports.iter().map(|r| r.turf_id.as_str()).collect();
+        let held: HashSet<String> =
+            tx.query(HELD_EVER_ANY, &[&device.user_id, &turf_ids]).await?.iter().map(|r| r.get(0)).collect();
+        let located: Vec<&str> = doors.values().chain(buildings.values()).chain(people.values()).map(|l| l.0.as_str()).collect();
+        let moves: HashSet<(String, String)> = tx
+            .query(WAS_IN_TURF_ANY, &[&located])
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        // `Err(overlap)`: waiting for the insert to say accepted or duplicate.
+        let mut out: Vec<Result<Ingested, bool>> = Vec::with_capacity(reports.len());
         let mut cols: (Vec<&str>, Vec<&str>, Vec<String>, Vec<Option<String>>, Vec<&str>, Vec<Option<&str>>) =
             Default::default();
-        let mut hlc: (Vec<i64>, Vec<i64>, Vec<bool>, Vec<String>) = Default::default();
-        let mut overlaps = Vec::with_capacity(reports.len());
+        let mut hlc: (Vec<i64>, Vec<i64>, Vec<bool>, Vec<String>, Vec<Option<&str>>) = Default::default();
         for r in reports {
+            if existing.contains(&r.id) {
+                out.push(Ok(Ingested::Duplicate));
+                continue;
+            }
             let loc = match r.target {
                 Target::Building { .. } => buildings.get(r.target.id()),
-                _ => doors.get(r.target.id()),
+                Target::Door { .. } => doors.get(r.target.id()),
+                Target::Person { .. } => people.get(r.target.id()),
             };
             let Some((building, door, turf_now, holder_now)) = loc else {
-                out.push(None);
-                overlaps.push(false);
+                out.push(Ok(Ingested::UnknownTarget));
                 continue;
             };
+            let was_in = turf_now.as_deref() == Some(r.turf_id.as_str())
+                || moves.contains(&(building.clone(), r.turf_id.clone()));
+            if !held.contains(&r.turf_id) || !was_in {
+                out.push(Ok(Ingested::OutOfScope));
+                continue;
+            }
             let overlap = is_overlap(r, device, turf_now.as_deref(), holder_now.as_deref());
             cols.0.push(&r.id);
             cols.1.push(&r.turf_id);
@@ -417,8 +351,8 @@ impl ServerStore for PgStore {
             hlc.1.push(r.hlc.counter as i64);
             hlc.2.push(overlap);
             hlc.3.push(json(r));
-            out.push(Some(()));
-            overlaps.push(overlap);
+            hlc.4.push(matches!(r.target, Target::Person { .. }).then(|| r.target.id()));
+            out.push(Err(overlap));
         }
         let inserted: HashSet<String> = tx
             .query(
@@ -438,6 +372,7 @@ impl ServerStore for PgStore {
                     &hlc.2,
                     &now_ms,
                     &hlc.3,
+                    &hlc.4,
                 ],
             )
             .await?
@@ -450,11 +385,10 @@ impl ServerStore for PgStore {
         Ok(reports
             .iter()
             .zip(out)
-            .zip(overlaps)
-            .map(|((r, found), overlap)| match found {
-                None => Ingested::UnknownTarget,
-                Some(()) if inserted.contains(&r.id) && seen.insert(r.id.as_str()) => Ingested::Accepted { overlap },
-                Some(()) => Ingested::Duplicate,
+            .map(|(r, decided)| match decided {
+                Ok(d) => d,
+                Err(overlap) if inserted.contains(&r.id) && seen.insert(r.id.as_str()) => Ingested::Accepted { overlap },
+                Err(_) => Ingested::Duplicate,
             })
             .collect())
     }

@@ -42,6 +42,50 @@ pub const SCHEMA_V1: &[&str] = &[
     "CREATE INDEX reports_campaign ON reports(campaign_id, hlc_millis, hlc_counter)",
 ];
 
+/// Schema, version 2: teams and their captains, turfs owned by a team, the voter file (households,
+/// people), the survey script's history (a report is checked against the version it was made
+/// with), the per-turf op log that pull turns into deltas, who ever held a turf and where a
+/// building used to be (so a late report is accepted as an overlap, and a report on a turf its
+/// volunteer never held is refused), and a cached checksum per turf version.
+pub const SCHEMA_V2: &[&str] = &[
+    "CREATE TABLE teams (
+        id TEXT PRIMARY KEY, campaign_id TEXT NOT NULL REFERENCES campaigns(id), name TEXT NOT NULL)",
+    "CREATE TABLE team_captains (
+        team_id TEXT NOT NULL REFERENCES teams(id), user_id TEXT NOT NULL REFERENCES users(id),
+        PRIMARY KEY (team_id, user_id))",
+    "ALTER TABLE turfs ADD COLUMN team_id TEXT REFERENCES teams(id)",
+    "ALTER TABLE turfs ADD COLUMN checksum TEXT",
+    "ALTER TABLE turfs ADD COLUMN checksum_version BIGINT",
+    "CREATE TABLE households (id TEXT PRIMARY KEY, door_id TEXT NOT NULL REFERENCES doors(id))",
+    "CREATE INDEX households_door ON households(door_id)",
+    "CREATE TABLE people (
+        id TEXT PRIMARY KEY, household_id TEXT NOT NULL REFERENCES households(id), display_name TEXT NOT NULL,
+        birth_year INTEGER)",
+    "CREATE INDEX people_household ON people(household_id)",
+    "CREATE TABLE survey_versions (
+        campaign_id TEXT NOT NULL REFERENCES campaigns(id), version BIGINT NOT NULL, survey TEXT NOT NULL,
+        result_codes TEXT NOT NULL, created_ms BIGINT NOT NULL, PRIMARY KEY (campaign_id, version))",
+    "INSERT INTO survey_versions(campaign_id, version, survey, result_codes, created_ms)
+        SELECT id, 1, survey, result_codes, created_ms FROM campaigns",
+    "CREATE TABLE turf_ops (
+        turf_id TEXT NOT NULL REFERENCES turfs(id), version BIGINT NOT NULL, body TEXT NOT NULL,
+        PRIMARY KEY (turf_id, version))",
+    "CREATE TABLE turf_holders (
+        turf_id TEXT NOT NULL REFERENCES turfs(id), volunteer_id TEXT NOT NULL REFERENCES users(id),
+        PRIMARY KEY (turf_id, volunteer_id))",
+    "INSERT INTO turf_holders(turf_id, volunteer_id) SELECT id, volunteer_id FROM turfs WHERE volunteer_id IS NOT NULL",
+    "CREATE TABLE building_moves (
+        building_id TEXT NOT NULL REFERENCES buildings(id), from_turf TEXT NOT NULL REFERENCES turfs(id),
+        PRIMARY KEY (building_id, from_turf))",
+    "ALTER TABLE reports ADD COLUMN person_id TEXT",
+    "CREATE INDEX reports_building ON reports(building_id)",
+    "CREATE INDEX users_campaign ON users(campaign_id)",
+    "CREATE INDEX buildings_campaign ON buildings(campaign_id, turf_id)",
+];
+
+/// Every schema version, in order; index + 1 is the version it brings the database to.
+pub const MIGRATIONS: &[&[&str]] = &[SCHEMA_V1, SCHEMA_V2];
+
 pub const INSERT_CAMPAIGN: &str =
     "INSERT INTO campaigns(id, name, mode, result_codes, survey, retention_until_ms, created_ms)
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING";
@@ -59,24 +103,9 @@ pub const INSERT_DEVICE: &str =
 pub const SELECT_DEVICE: &str = "SELECT d.device_id, d.user_id, u.campaign_id, d.expires_ms, d.revoked_ms
      FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = $1";
 pub const REVOKE_DEVICE: &str = "UPDATE devices SET revoked_ms = $1 WHERE device_id = $2 AND revoked_ms IS NULL";
-pub const INSERT_BUILDING: &str =
-    "INSERT INTO buildings(id, campaign_id, turf_id, street, house_number, postcode, city, polling_station, lat, lon)
-     VALUES ($1, $2, NULL, $3, $4, $5, $6, $7, $8, $9)";
-pub const INSERT_ENTRANCE: &str =
-    "INSERT INTO entrances(id, building_id, label, digicode, interphone, caretaker, notes)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
-pub const INSERT_DOOR: &str =
-    "INSERT INTO doors(id, building_id, entrance_id, floor, label, safety_flags) VALUES ($1, $2, $3, $4, $5, $6)";
-pub const INSERT_TURF: &str = "INSERT INTO turfs(id, campaign_id, name, version, volunteer_id, lease_expires_ms)
-     VALUES ($1, $2, $3, 1, NULL, NULL)";
 pub const SET_BUILDING_TURF: &str = "UPDATE buildings SET turf_id = $1 WHERE id = $2 AND campaign_id = $3";
-pub const SELECT_BUILDING_TURF: &str = "SELECT turf_id FROM buildings WHERE id = $1";
-pub const ASSIGN_TURF: &str =
-    "UPDATE turfs SET volunteer_id = $1, lease_expires_ms = $2, version = version + 1 WHERE id = $3";
-pub const BUMP_TURF: &str = "UPDATE turfs SET version = version + 1 WHERE id = $1";
-pub const SELECT_TURF: &str =
-    "SELECT id, campaign_id, name, version, volunteer_id, lease_expires_ms FROM turfs WHERE id = $1";
-pub const SELECT_TURFS_OF: &str = "SELECT id, campaign_id, name, version, volunteer_id, lease_expires_ms FROM turfs
+pub const SELECT_TURFS_OF: &str = "SELECT id, campaign_id, name, version, volunteer_id, lease_expires_ms, team_id,
+     checksum, checksum_version FROM turfs
      WHERE volunteer_id = $1 AND (lease_expires_ms IS NULL OR lease_expires_ms > $2) ORDER BY id";
 pub const SELECT_TURF_BUILDINGS: &str = "SELECT id, street, house_number, postcode, city, polling_station, lat, lon
      FROM buildings WHERE turf_id = $1 ORDER BY id";
@@ -93,8 +122,9 @@ pub const LOCATE_DOOR: &str =
      LEFT JOIN turfs t ON t.id = b.turf_id WHERE d.id = $1 AND b.campaign_id = $2";
 pub const INSERT_REPORT: &str =
     "INSERT INTO reports(id, campaign_id, turf_id, building_id, door_id, device_id, volunteer_id, result_code,
-       supersedes, hlc_millis, hlc_counter, overlap, received_ms, body)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO NOTHING";
+       supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO NOTHING";
+pub const REPORT_EXISTS: &str = "SELECT 1 FROM reports WHERE id = $1";
 pub const SELECT_REPORTS: &str =
     "SELECT body, overlap FROM reports WHERE campaign_id = $1 ORDER BY hlc_millis, hlc_counter, id";
 
@@ -106,10 +136,102 @@ pub const LOCATE_BUILDINGS_ANY: &str = "SELECT b.id, b.turf_id, t.volunteer_id F
      LEFT JOIN turfs t ON t.id = b.turf_id WHERE b.id = ANY($1) AND b.campaign_id = $2";
 /// PostgreSQL only: a whole batch in one statement.
 pub const INSERT_REPORTS_UNNEST: &str = "INSERT INTO reports(id, campaign_id, turf_id, building_id, door_id, device_id, volunteer_id,
-       result_code, supersedes, hlc_millis, hlc_counter, overlap, received_ms, body)
+       result_code, supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id)
      SELECT r.id, $2::text, r.turf_id, r.building_id, r.door_id, $6::text, $7::text, r.result_code, r.supersedes, r.hm, r.hc, r.ov,
-            $13::bigint, r.body
+            $13::bigint, r.body, r.person_id
      FROM UNNEST($1::text[], $3::text[], $4::text[], $5::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[],
-                 $12::boolean[], $14::text[])
-          AS r(id, turf_id, building_id, door_id, result_code, supersedes, hm, hc, ov, body)
+                 $12::boolean[], $14::text[], $15::text[])
+          AS r(id, turf_id, building_id, door_id, result_code, supersedes, hm, hc, ov, body, person_id)
      ON CONFLICT (id) DO NOTHING RETURNING id";
+
+// ----- version 2 ---------------------------------------------------------------------------------
+
+pub const BUMP_TURF_RETURNING: &str = "UPDATE turfs SET version = version + 1 WHERE id = $1 RETURNING version";
+pub const INSERT_TURF_OP: &str = "INSERT INTO turf_ops(turf_id, version, body) VALUES ($1, $2, $3)";
+pub const SELECT_TURF_OPS: &str =
+    "SELECT version, body FROM turf_ops WHERE turf_id = $1 AND version > $2 ORDER BY version";
+pub const INSERT_HOLDER: &str =
+    "INSERT INTO turf_holders(turf_id, volunteer_id) VALUES ($1, $2) ON CONFLICT (turf_id, volunteer_id) DO NOTHING";
+pub const INSERT_MOVE: &str =
+    "INSERT INTO building_moves(building_id, from_turf) VALUES ($1, $2) ON CONFLICT (building_id, from_turf) DO NOTHING";
+pub const SET_LEASE: &str = "UPDATE turfs SET volunteer_id = $1, lease_expires_ms = $2 WHERE id = $3";
+pub const SELECT_TURF: &str = "SELECT id, campaign_id, name, version, volunteer_id, lease_expires_ms, team_id,
+     checksum, checksum_version FROM turfs WHERE id = $1";
+pub const SELECT_CAMPAIGN_TURFS: &str = "SELECT t.id, t.campaign_id, t.name, t.version, t.volunteer_id, t.lease_expires_ms,
+     t.team_id, t.checksum, t.checksum_version,
+     (SELECT COUNT(*) FROM buildings b WHERE b.turf_id = t.id),
+     (SELECT COUNT(*) FROM doors d JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = t.id)
+     FROM turfs t WHERE t.campaign_id = $1 ORDER BY t.id";
+pub const SET_CHECKSUM: &str =
+    "UPDATE turfs SET checksum = $1, checksum_version = $2 WHERE id = $3 AND version = $2";
+pub const SET_TURF_TEAM: &str = "UPDATE turfs SET team_id = $1 WHERE id = $2";
+pub const INSERT_TURF_V2: &str = "INSERT INTO turfs(id, campaign_id, name, version, volunteer_id, lease_expires_ms, team_id)
+     VALUES ($1, $2, $3, 1, NULL, NULL, $4)";
+pub const SELECT_MAX_SCRIPT: &str = "SELECT MAX(version) FROM survey_versions WHERE campaign_id = $1";
+pub const INSERT_SCRIPT: &str =
+    "INSERT INTO survey_versions(campaign_id, version, survey, result_codes, created_ms) VALUES ($1, $2, $3, $4, $5)";
+pub const SELECT_SCRIPT: &str =
+    "SELECT survey, result_codes FROM survey_versions WHERE campaign_id = $1 AND version = $2";
+pub const UPDATE_CAMPAIGN_SCRIPT: &str = "UPDATE campaigns SET survey = $1, result_codes = $2 WHERE id = $3";
+pub const SELECT_TURF_IDS: &str = "SELECT id FROM turfs WHERE campaign_id = $1 ORDER BY id";
+pub const SELECT_USERS: &str =
+    "SELECT id, campaign_id, role, display_name, team_id FROM users WHERE campaign_id = $1 ORDER BY id";
+pub const SET_USER_TEAM: &str = "UPDATE users SET team_id = $1 WHERE id = $2";
+pub const INSERT_TEAM: &str = "INSERT INTO teams(id, campaign_id, name) VALUES ($1, $2, $3)";
+pub const SELECT_TEAM: &str = "SELECT id, campaign_id, name FROM teams WHERE id = $1";
+pub const SELECT_TEAMS: &str = "SELECT id, campaign_id, name FROM teams WHERE campaign_id = $1 ORDER BY id";
+pub const INSERT_CAPTAIN: &str =
+    "INSERT INTO team_captains(team_id, user_id) VALUES ($1, $2) ON CONFLICT (team_id, user_id) DO NOTHING";
+pub const SELECT_CAPTAINS: &str = "SELECT user_id FROM team_captains WHERE team_id = $1 ORDER BY user_id";
+pub const SELECT_CAPTAIN_TEAMS: &str = "SELECT team_id FROM team_captains WHERE user_id = $1 ORDER BY team_id";
+pub const SELECT_BUILDING_CAMPAIGN: &str = "SELECT campaign_id, turf_id FROM buildings WHERE id = $1";
+pub const SELECT_DOOR_CAMPAIGN: &str =
+    "SELECT b.campaign_id, b.turf_id FROM doors d JOIN buildings b ON b.id = d.building_id WHERE d.id = $1";
+pub const SELECT_HOUSEHOLD_CAMPAIGN: &str = "SELECT b.campaign_id, b.turf_id FROM households h
+     JOIN doors d ON d.id = h.door_id JOIN buildings b ON b.id = d.building_id WHERE h.id = $1";
+pub const SELECT_ENTRANCE_CAMPAIGN: &str =
+    "SELECT b.campaign_id, b.turf_id FROM entrances e JOIN buildings b ON b.id = e.building_id WHERE e.id = $1";
+pub const INSERT_BUILDING_IF_NEW: &str =
+    "INSERT INTO buildings(id, campaign_id, turf_id, street, house_number, postcode, city, polling_station, lat, lon)
+     VALUES ($1, $2, NULL, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING";
+pub const INSERT_ENTRANCE_IF_NEW: &str =
+    "INSERT INTO entrances(id, building_id, label, digicode, interphone, caretaker, notes)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING";
+pub const INSERT_DOOR_IF_NEW: &str = "INSERT INTO doors(id, building_id, entrance_id, floor, label, safety_flags)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING";
+pub const INSERT_HOUSEHOLD_IF_NEW: &str =
+    "INSERT INTO households(id, door_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING";
+pub const INSERT_PERSON_IF_NEW: &str = "INSERT INTO people(id, household_id, display_name, birth_year)
+     VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING";
+pub const SELECT_UNPLACED: &str = "SELECT b.id, b.lat, b.lon, (SELECT COUNT(*) FROM doors d WHERE d.building_id = b.id)
+     FROM buildings b WHERE b.campaign_id = $1 AND b.turf_id IS NULL ORDER BY b.id";
+pub const SELECT_STREET_BUILDINGS: &str =
+    "SELECT id FROM buildings WHERE turf_id = $1 AND LOWER(street) = LOWER($2) ORDER BY id";
+pub const SELECT_DOOR_BUILDING: &str = "SELECT d.building_id FROM doors d JOIN buildings b ON b.id = d.building_id
+     WHERE d.id = $1 AND b.campaign_id = $2";
+pub const SELECT_DEVICE_OWNER: &str = "SELECT user_id FROM devices WHERE device_id = $1 LIMIT 1";
+pub const SELECT_TURF_FACTS: &str = "SELECT r.id, r.building_id, r.door_id, r.person_id, r.result_code, r.supersedes,
+     r.volunteer_id, r.hlc_millis, r.overlap
+     FROM reports r JOIN buildings b ON b.id = r.building_id WHERE b.turf_id = $1 ORDER BY r.hlc_millis, r.hlc_counter, r.id";
+pub const SELECT_TURF_DOOR_IDS: &str =
+    "SELECT d.id, d.building_id FROM doors d JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = $1 ORDER BY d.id";
+pub const SELECT_TURF_HOUSEHOLDS: &str = "SELECT h.id, h.door_id FROM households h JOIN doors d ON d.id = h.door_id
+     JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = $1 ORDER BY h.id";
+pub const SELECT_TURF_PEOPLE: &str = "SELECT p.id, p.household_id, p.display_name, p.birth_year FROM people p
+     JOIN households h ON h.id = p.household_id JOIN doors d ON d.id = h.door_id
+     JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = $1 ORDER BY p.id";
+/// Where a person-level target sits now: their door's building, the door, its turf and holder.
+pub const LOCATE_PERSON: &str = "SELECT b.id, d.id, b.turf_id, t.volunteer_id FROM people p
+     JOIN households h ON h.id = p.household_id JOIN doors d ON d.id = h.door_id
+     JOIN buildings b ON b.id = d.building_id LEFT JOIN turfs t ON t.id = b.turf_id WHERE p.id = $1 AND b.campaign_id = $2";
+/// PostgreSQL only: many people at once.
+pub const LOCATE_PEOPLE_ANY: &str = "SELECT p.id, b.id, d.id, b.turf_id, t.volunteer_id FROM people p
+     JOIN households h ON h.id = p.household_id JOIN doors d ON d.id = h.door_id
+     JOIN buildings b ON b.id = d.building_id LEFT JOIN turfs t ON t.id = b.turf_id
+     WHERE p.id = ANY($1) AND b.campaign_id = $2";
+/// Scope of a report: did its volunteer ever hold the turf it names, and was its building ever in it?
+pub const HELD_EVER: &str = "SELECT 1 FROM turf_holders WHERE turf_id = $1 AND volunteer_id = $2";
+pub const WAS_IN_TURF: &str = "SELECT 1 FROM building_moves WHERE building_id = $1 AND from_turf = $2";
+pub const HELD_EVER_ANY: &str = "SELECT turf_id FROM turf_holders WHERE volunteer_id = $1 AND turf_id = ANY($2)";
+pub const WAS_IN_TURF_ANY: &str = "SELECT building_id, from_turf FROM building_moves WHERE building_id = ANY($1)";
+pub const EXISTING_REPORTS_ANY: &str = "SELECT id FROM reports WHERE id = ANY($1)";

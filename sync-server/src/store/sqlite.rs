@@ -5,8 +5,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use doorstep_protocol::{Building, Campaign, Door, Entrance, KnockReport, TurfPackage};
+use doorstep_protocol::{Building, Campaign, Door, Entrance, KnockReport, Target, TurfPackage};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::tx::{AnyOp, AnyResult, SqliteTx, run_ready};
 
 use super::sql::*;
 use super::*;
@@ -28,15 +30,16 @@ impl SqliteStore {
              PRAGMA wal_autocheckpoint=16384; PRAGMA journal_size_limit=67108864;",
         )?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if version > 1 {
+        if version > MIGRATIONS.len() as i64 {
             return Err(StoreError::NewerSchema(version));
         }
-        if version == 0 {
+        // One step per version, each in its own IMMEDIATE transaction.
+        for (i, step) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            for stmt in SCHEMA_V1 {
+            for stmt in *step {
                 tx.execute_batch(stmt)?;
             }
-            tx.pragma_update(None, "user_version", 1)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
             tx.commit()?;
         }
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })
@@ -76,6 +79,11 @@ fn turf_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TurfRow> {
         version: r.get::<_, i64>(3)? as u64,
         volunteer_id: r.get(4)?,
         lease_expires_ms: r.get(5)?,
+        team_id: r.get(6)?,
+        checksum: match (r.get::<_, Option<String>>(7)?, r.get::<_, Option<i64>>(8)?) {
+            (Some(sum), Some(v)) => Some((v as u64, sum)),
+            _ => None,
+        },
     })
 }
 
@@ -89,18 +97,12 @@ fn to_user(row: (String, String, String, String, Option<String>)) -> StoreResult
 
 #[async_trait]
 impl ServerStore for SqliteStore {
-    async fn create_campaign(&self, c: &Campaign, now_ms: i64) -> StoreResult<()> {
-        let c = c.clone();
-        self.run(move |conn| {
-            let mode = serde_json::to_value(c.mode).expect("mode").as_str().unwrap_or_default().to_string();
-            let n = conn.execute(
-                INSERT_CAMPAIGN,
-                params![c.id, c.name, mode, json(&c.result_codes), json(&c.survey), c.retention_until_ms, now_ms],
-            )?;
-            if n == 0 {
-                return Err(StoreError::Conflict(format!("campaign {}", c.id)));
-            }
-            Ok(())
+    async fn op_any(&self, op: AnyOp) -> AnyResult {
+        self.run(move |c| {
+            let t = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = run_ready(op(&mut SqliteTx(&t)))?;
+            t.commit()?;
+            Ok(out)
         })
         .await
     }
@@ -195,121 +197,6 @@ impl ServerStore for SqliteStore {
         self.run(move |c| Ok(c.execute(REVOKE_DEVICE, params![now_ms, d])? > 0)).await
     }
 
-    async fn import(
-        &self,
-        campaign_id: &str,
-        buildings: &[Building],
-        entrances: &[Entrance],
-        doors: &[Door],
-    ) -> StoreResult<()> {
-        let (cid, b, e, d) = (campaign_id.to_string(), buildings.to_vec(), entrances.to_vec(), doors.to_vec());
-        self.run(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            {
-                let mut st = tx.prepare_cached(INSERT_BUILDING)?;
-                for x in &b {
-                    st.execute(params![
-                        x.id,
-                        cid,
-                        x.street,
-                        x.house_number,
-                        x.postcode,
-                        x.city,
-                        x.polling_station,
-                        x.lat,
-                        x.lon
-                    ])?;
-                }
-                let mut st = tx.prepare_cached(INSERT_ENTRANCE)?;
-                for x in &e {
-                    st.execute(params![x.id, x.building_id, x.label, x.digicode, x.interphone, x.caretaker, x.notes])?;
-                }
-                let mut st = tx.prepare_cached(INSERT_DOOR)?;
-                for x in &d {
-                    st.execute(params![x.id, x.building_id, x.entrance_id, x.floor, x.label, json(&x.safety_flags)])?;
-                }
-            }
-            tx.commit()?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn create_turf(
-        &self,
-        campaign_id: &str,
-        turf_id: &str,
-        name: &str,
-        building_ids: &[String],
-    ) -> StoreResult<()> {
-        let (cid, tid, name, ids) =
-            (campaign_id.to_string(), turf_id.to_string(), name.to_string(), building_ids.to_vec());
-        self.run(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute(INSERT_TURF, params![tid, cid, name])?;
-            for b in &ids {
-                if tx.prepare_cached(SET_BUILDING_TURF)?.execute(params![tid, b, cid])? == 0 {
-                    return Err(StoreError::Missing { kind: "building", id: b.clone() });
-                }
-            }
-            tx.commit()?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn assign_turf(
-        &self,
-        turf_id: &str,
-        volunteer_id: Option<&str>,
-        lease_expires_ms: Option<i64>,
-    ) -> StoreResult<()> {
-        let (t, v) = (turf_id.to_string(), volunteer_id.map(str::to_string));
-        self.run(move |c| {
-            if c.execute(ASSIGN_TURF, params![v, lease_expires_ms, t])? == 0 {
-                return Err(StoreError::Missing { kind: "turf", id: t });
-            }
-            Ok(())
-        })
-        .await
-    }
-
-    async fn move_buildings(
-        &self,
-        campaign_id: &str,
-        building_ids: &[String],
-        to_turf: &str,
-    ) -> StoreResult<Vec<String>> {
-        let (cid, ids, to) = (campaign_id.to_string(), building_ids.to_vec(), to_turf.to_string());
-        self.run(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let dest = tx.prepare_cached(SELECT_TURF)?.query_row([&to], turf_row).optional()?;
-            if dest.as_ref().is_none_or(|t| t.campaign_id != cid) {
-                return Err(StoreError::Missing { kind: "turf", id: to });
-            }
-            let mut touched = vec![to.clone()];
-            for b in &ids {
-                let from: Option<Option<String>> =
-                    tx.prepare_cached(SELECT_BUILDING_TURF)?.query_row([b], |r| r.get(0)).optional()?;
-                let Some(from) = from else { return Err(StoreError::Missing { kind: "building", id: b.clone() }) };
-                if tx.prepare_cached(SET_BUILDING_TURF)?.execute(params![to, b, cid])? == 0 {
-                    return Err(StoreError::Missing { kind: "building", id: b.clone() });
-                }
-                if let Some(f) = from
-                    && !touched.contains(&f)
-                {
-                    touched.push(f);
-                }
-            }
-            for t in &touched {
-                tx.prepare_cached(BUMP_TURF)?.execute([t])?;
-            }
-            tx.commit()?;
-            Ok(touched)
-        })
-        .await
-    }
-
     async fn turf(&self, turf_id: &str) -> StoreResult<Option<TurfRow>> {
         let t = turf_id.to_string();
         self.run(move |c| Ok(c.prepare_cached(SELECT_TURF)?.query_row([t], turf_row).optional()?)).await
@@ -379,7 +266,13 @@ impl ServerStore for SqliteStore {
                     })
                 })
                 .collect::<StoreResult<Vec<_>>>()?;
-            Ok(Some(package_from_rows(campaign, &turf, buildings, entrances, doors)))
+            let (households, people) = {
+                let mut stx = SqliteTx(&tx);
+                run_ready(async {
+                    Ok::<_, StoreError>((ops::turf_households(&mut stx, &t).await?, ops::turf_people(&mut stx, &t).await?))
+                })?
+            };
+            Ok(Some(package_from_rows(campaign, &turf, buildings, entrances, doors, households, people)))
         })
         .await
     }
@@ -390,6 +283,11 @@ impl ServerStore for SqliteStore {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut out = Vec::with_capacity(reports.len());
             for r in &reports {
+                // A replay is a duplicate whatever has changed since.
+                if tx.prepare_cached(REPORT_EXISTS)?.query_row([&r.id], |_| Ok(())).optional()?.is_some() {
+                    out.push(Ingested::Duplicate);
+                    continue;
+                }
                 let loc: Option<(String, Option<String>, Option<String>, Option<String>)> = tx
                     .prepare_cached(locate_sql(&r.target))?
                     .query_row(params![r.target.id(), device.campaign_id], |x| {
@@ -400,6 +298,15 @@ impl ServerStore for SqliteStore {
                     out.push(Ingested::UnknownTarget);
                     continue;
                 };
+                let scoped = {
+                    let mut stx = SqliteTx(&tx);
+                    run_ready(ops::in_scope(&mut stx, &device.user_id, &r.turf_id, &building, turf_now.as_deref()))?
+                };
+                if !scoped {
+                    out.push(Ingested::OutOfScope);
+                    continue;
+                }
+                let person = matches!(r.target, Target::Person { .. }).then(|| r.target.id().to_string());
                 let overlap = is_overlap(r, &device, turf_now.as_deref(), holder_now.as_deref());
                 let n = tx.prepare_cached(INSERT_REPORT)?.execute(params![
                     r.id,
@@ -415,7 +322,8 @@ impl ServerStore for SqliteStore {
                     r.hlc.counter as i64,
                     overlap,
                     now_ms,
-                    json(r)
+                    json(r),
+                    person
                 ])?;
                 out.push(if n == 0 { Ingested::Duplicate } else { Ingested::Accepted { overlap } });
             }

@@ -26,7 +26,7 @@ async fn main() {
     let (campaign, buildings, entrances, doors) = doorstep_tests::server_import(devices * per_turf);
     assert!(buildings.len() >= devices * per_turf, "not enough addresses for {devices} turfs");
     service.create_campaign(&campaign).await.unwrap();
-    store.import(&campaign.id, &buildings, &entrances, &doors).await.unwrap();
+    store.import(&campaign.id, &doorstep_tests::import_of(&buildings, &entrances, &doors)).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, doorstep_server::api::app(service.clone())).await.unwrap() });
@@ -37,7 +37,7 @@ async fn main() {
     for i in 0..devices {
         let turf = format!("t{i:04}");
         let ids: Vec<String> = buildings[i * per_turf..(i + 1) * per_turf].iter().map(|b| b.id.clone()).collect();
-        store.create_turf(&campaign.id, &turf, &turf, &ids).await.unwrap();
+        store.create_turf(&campaign.id, &turf, &turf, None, &ids).await.unwrap();
         let vol = format!("vol-{i:04}");
         let code = service.invite_volunteer(&campaign.id, &vol, &vol).await.unwrap();
         store.assign_turf(&turf, Some(&vol), None).await.unwrap();

@@ -28,9 +28,9 @@ async fn seed(store: Arc<dyn ServerStore>) -> Seeded {
     let service = Service::new(store.clone());
     let (campaign, buildings, entrances, doors) = doorstep_tests::server_import(590); // ~1,000 doors
     service.create_campaign(&campaign).await.unwrap();
-    store.import(&campaign.id, &buildings, &entrances, &doors).await.unwrap();
+    store.import(&campaign.id, &doorstep_tests::import_of(&buildings, &entrances, &doors)).await.unwrap();
     let ids: Vec<String> = buildings.iter().map(|b| b.id.clone()).collect();
-    store.create_turf(&campaign.id, "bench", "Bench", &ids).await.unwrap();
+    store.create_turf(&campaign.id, "bench", "Bench", None, &ids).await.unwrap();
     let code = service.invite_volunteer(&campaign.id, "vol-bench", "Bench").await.unwrap();
     store.assign_turf("bench", Some("vol-bench"), None).await.unwrap();
     let joined =

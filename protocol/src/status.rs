@@ -1,4 +1,5 @@
-//! Door status as a pure function of the set of knock reports on the door.
+//! Door status as a pure function of the set of knock reports on the door. The phone and the
+//! server both derive it with this one function.
 //!
 //! A report counts unless another report in the set supersedes it (a correction) or the server
 //! rejected it. The status is the strongest outcome among the reports that count. Taking a maximum
@@ -7,9 +8,12 @@
 
 use std::collections::HashSet;
 
-use doorstep_protocol::Outcome;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+use crate::campaign::Outcome;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum DoorStatus {
     Untouched,

@@ -1,0 +1,724 @@
+//! What coordinators and captains do: campaigns, imports, script edits, turf cutting, teams,
+//! invitations, assignment and reassignment, door status, overlaps. Every call starts from a
+//! [`Staff`] scope: a coordinator reaches the whole campaign, a captain the turfs and volunteers of
+//! the teams they lead. Something outside the campaign is "not found"; something in the campaign
+//! but outside a captain's teams is "forbidden".
+
+use std::collections::{BTreeMap, HashMap};
+
+use doorstep_protocol::status::{DoorStatus, StatusFact, door_status};
+use doorstep_protocol::{Campaign, CampaignMode, ResultCode, SurveyScript, validate_script};
+use serde::{Deserialize, Serialize};
+
+use crate::auth;
+use crate::error::AppError;
+use crate::import::{self, ImportError, RowError};
+use crate::service::{DeviceSession, JOIN_CODE_LIFETIME_MS, Service};
+use crate::store::{ImportCounts, Role, StoredReport, Team, TurfRow, User};
+
+/// Default lease when a turf is assigned: two weeks, then it returns unless renewed.
+pub const DEFAULT_LEASE_DAYS: u32 = 14;
+pub const MAX_LEASE_DAYS: u32 = 120;
+const DAY_MS: i64 = 86_400_000;
+
+/// A captain's or coordinator's reach.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub user: User,
+    /// `None`: the whole campaign (coordinator). `Some`: the teams a captain leads.
+    pub teams: Option<Vec<String>>,
+}
+
+impl Staff {
+    pub fn campaign(&self) -> &str {
+        &self.user.campaign_id
+    }
+    pub fn is_coordinator(&self) -> bool {
+        self.teams.is_none()
+    }
+    fn reaches_team(&self, team: Option<&str>) -> bool {
+        match &self.teams {
+            None => true,
+            Some(ts) => team.is_some_and(|t| ts.iter().any(|x| x == t)),
+        }
+    }
+    fn require_coordinator(&self) -> Result<(), AppError> {
+        if self.is_coordinator() { Ok(()) } else { Err(AppError::forbidden("réservé à la coordination / coordinators only")) }
+    }
+}
+
+fn outside() -> AppError {
+    AppError::forbidden("hors de vos équipes / outside the teams you lead")
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCampaignRequest {
+    pub id: String,
+    pub name: String,
+    pub mode: CampaignMode,
+    #[serde(default)]
+    pub survey: Option<SurveyScript>,
+    #[serde(default)]
+    pub result_codes: Option<Vec<ResultCode>>,
+    #[serde(default)]
+    pub retention_until_ms: Option<i64>,
+    /// The new campaign's first coordinator (an account of its own).
+    pub coordinator_id: String,
+    pub coordinator_name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateCampaignResponse {
+    pub campaign_id: String,
+    pub coordinator_id: String,
+    /// API token of the new coordinator (shown once).
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptRequest {
+    pub survey: SurveyScript,
+    pub result_codes: Vec<ResultCode>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportResponse {
+    pub rows: usize,
+    /// Field → column used.
+    pub columns: Vec<(String, String)>,
+    pub errors: Vec<RowError>,
+    pub people_ignored: bool,
+    pub imported: ImportCounts,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CutRequest {
+    /// Doors per turf (default 80).
+    #[serde(default)]
+    pub target_doors: Option<u32>,
+    #[serde(default)]
+    pub name_prefix: Option<String>,
+    #[serde(default)]
+    pub team_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CutResponse {
+    pub turfs: Vec<String>,
+    pub buildings: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TurfView {
+    pub id: String,
+    pub name: String,
+    pub version: u64,
+    pub volunteer_id: Option<String>,
+    pub lease_expires_ms: Option<i64>,
+    pub team_id: Option<String>,
+    pub buildings: u64,
+    pub doors: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DoorView {
+    pub door_id: String,
+    pub building_id: String,
+    pub street: String,
+    pub house_number: String,
+    pub label: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub status: DoorStatus,
+    pub status_fr: String,
+    pub last_result: Option<String>,
+    pub last_knock_ms: Option<i64>,
+    pub knocks: u32,
+    pub overlaps: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    pub volunteer_id: String,
+    #[serde(default)]
+    pub lease_days: Option<u32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamRequest {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub captains: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MemberRequest {
+    pub user_id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TurfTeamRequest {
+    pub team_id: Option<String>,
+}
+
+/// Reassign a street of a turf, or chosen doors, to another turf or volunteer.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReassignRequest {
+    /// With `street`: the turf the street is taken from.
+    #[serde(default)]
+    pub turf_id: Option<String>,
+    #[serde(default)]
+    pub street: Option<String>,
+    /// Or: doors (each moves with its building: an address is one stop of a walk).
+    #[serde(default)]
+    pub door_ids: Vec<String>,
+    #[serde(default)]
+    pub to_turf: Option<String>,
+    /// The volunteer's first current turf, or a new turf for them.
+    #[serde(default)]
+    pub to_volunteer: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReassignResponse {
+    pub buildings_moved: usize,
+    pub to_turf: String,
+    pub turfs_touched: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InviteRequest {
+    pub name: String,
+    #[serde(default)]
+    pub user_id: Option<String>,
+    #[serde(default = "volunteer")]
+    pub role: Role,
+    #[serde(default)]
+    pub team_id: Option<String>,
+}
+
+fn volunteer() -> Role {
+    Role::Volunteer
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InviteResponse {
+    pub user_id: String,
+    /// Volunteers: a one-time code to type (or scan) in the app.
+    pub join_code: Option<String>,
+    /// Staff: an API token (until the dashboard login of the web interface).
+    pub token: Option<String>,
+    pub expires_ms: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Me {
+    pub user_id: String,
+    pub display_name: String,
+    pub role: Role,
+    pub campaign_id: String,
+    pub teams: Vec<String>,
+}
+
+fn check_id(what: &str, id: &str) -> Result<(), AppError> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::bad_request("bad_id", format!("{what} id must be 1–64 characters of A–Z, a–z, 0–9, _ - .")))
+    }
+}
+
+fn import_error(e: ImportError) -> AppError {
+    AppError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "bad_import", e.to_string())
+}
+
+impl Service {
+    /// The caller's staff scope; volunteers have none.
+    pub async fn staff(&self, s: &DeviceSession) -> Result<Staff, AppError> {
+        let user = self
+            .store
+            .user(&s.device.user_id)
+            .await?
+            .ok_or_else(|| AppError::unauthorized("bad_token", "the token's user no longer exists"))?;
+        let teams = match user.role {
+            Role::Coordinator => None,
+            Role::Captain => Some(self.store.captain_teams(&user.id).await?),
+            Role::Volunteer => return Err(AppError::forbidden("a volunteer may not do this")),
+        };
+        Ok(Staff { user, teams })
+    }
+
+    pub async fn me(&self, s: &DeviceSession) -> Result<Me, AppError> {
+        let user = self.store.user(&s.device.user_id).await?.ok_or_else(|| AppError::not_found("user"))?;
+        let teams = match user.role {
+            Role::Captain => self.store.captain_teams(&user.id).await?,
+            _ => user.team_id.clone().into_iter().collect(),
+        };
+        Ok(Me { user_id: user.id, display_name: user.display_name, role: user.role, campaign_id: user.campaign_id, teams })
+    }
+
+    async fn turf_in_scope(&self, st: &Staff, turf_id: &str) -> Result<TurfRow, AppError> {
+        let t = self
+            .store
+            .turf(turf_id)
+            .await?
+            .filter(|t| t.campaign_id == st.campaign())
+            .ok_or_else(|| AppError::not_found(format!("secteur inconnu / unknown turf {turf_id}")))?;
+        if !st.reaches_team(t.team_id.as_deref()) {
+            return Err(outside());
+        }
+        Ok(t)
+    }
+
+    async fn volunteer_in_scope(&self, st: &Staff, user_id: &str) -> Result<User, AppError> {
+        let u = self
+            .store
+            .user(user_id)
+            .await?
+            .filter(|u| u.campaign_id == st.campaign())
+            .ok_or_else(|| AppError::not_found(format!("bénévole inconnu / unknown volunteer {user_id}")))?;
+        if u.role != Role::Volunteer {
+            return Err(AppError::bad_request("not_a_volunteer", format!("{user_id} is a {}", u.role.as_str())));
+        }
+        if !st.reaches_team(u.team_id.as_deref()) {
+            return Err(outside());
+        }
+        Ok(u)
+    }
+
+    // ----- campaign ------------------------------------------------------------------------------
+
+    /// A coordinator opens another campaign, with its own first coordinator account.
+    pub async fn create_campaign_for(
+        &self,
+        st: &Staff,
+        req: CreateCampaignRequest,
+    ) -> Result<CreateCampaignResponse, AppError> {
+        st.require_coordinator()?;
+        check_id("campaign", &req.id)?;
+        check_id("coordinator", &req.coordinator_id)?;
+        let survey =
+            req.survey.unwrap_or(SurveyScript { version: 1, consent_question_id: None, questions: vec![] });
+        let codes = req.result_codes.unwrap_or_else(doorstep_protocol::default_result_codes);
+        validate_script(&survey, &codes, &[]).map_err(|e| AppError::bad_request("bad_script", e.to_string()))?;
+        let campaign = Campaign {
+            id: req.id.clone(),
+            name: req.name,
+            mode: req.mode,
+            result_codes: codes,
+            survey: SurveyScript { version: 1, ..survey },
+            retention_until_ms: req.retention_until_ms,
+        };
+        self.store.create_campaign(&campaign, (self.now)()).await?;
+        self.store
+            .create_user(&User {
+                id: req.coordinator_id.clone(),
+                campaign_id: campaign.id.clone(),
+                role: Role::Coordinator,
+                display_name: req.coordinator_name,
+                team_id: None,
+            })
+            .await
+            .map_err(|_| AppError::new(axum::http::StatusCode::CONFLICT, "conflict", "coordinator id already taken"))?;
+        let token = self.issue_staff_token(&req.coordinator_id).await?;
+        Ok(CreateCampaignResponse { campaign_id: campaign.id, coordinator_id: req.coordinator_id, token })
+    }
+
+    pub async fn campaign_of(&self, st: &Staff) -> Result<Campaign, AppError> {
+        self.store.campaign(st.campaign()).await?.ok_or_else(|| AppError::not_found("campaign"))
+    }
+
+    /// Publishes a new version of the script and result codes; devices get it on their next pull.
+    pub async fn update_script(&self, st: &Staff, req: ScriptRequest) -> Result<u32, AppError> {
+        st.require_coordinator()?;
+        let current = self.campaign_of(st).await?;
+        validate_script(&req.survey, &req.result_codes, &current.result_codes)
+            .map_err(|e| AppError::bad_request("bad_script", e.to_string()))?;
+        Ok(self.store.update_script(st.campaign(), &req.survey, &req.result_codes, (self.now)()).await?)
+    }
+
+    // ----- imports -------------------------------------------------------------------------------
+
+    /// Imports a CSV or GeoJSON file. With bad rows, nothing is stored unless `skip_invalid`.
+    pub async fn import_file(
+        &self,
+        st: &Staff,
+        bytes: &[u8],
+        geojson: bool,
+        mut mapping: HashMap<String, String>,
+    ) -> Result<ImportResponse, AppError> {
+        st.require_coordinator()?;
+        let skip_invalid = mapping.remove("skip_invalid").is_some_and(|v| v == "true" || v == "1");
+        let campaign = self.campaign_of(st).await?;
+        let parsed = if geojson {
+            import::parse_geojson(bytes, &mapping, &campaign.id, campaign.mode)
+        } else {
+            import::parse_csv(bytes, &mapping, &campaign.id, campaign.mode)
+        }
+        .map_err(import_error)?;
+        if !parsed.errors.is_empty() && !skip_invalid {
+            let first: Vec<String> = parsed.errors.iter().take(20).map(|e| format!("ligne {}: {}", e.line, e.reason)).collect();
+            return Err(AppError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "bad_rows",
+                format!(
+                    "{} ligne(s) invalide(s), rien n'a été importé (ajoutez skip_invalid=true pour importer le reste) / {} bad row(s), nothing imported: {}",
+                    parsed.errors.len(),
+                    parsed.errors.len(),
+                    first.join("; ")
+                ),
+            ));
+        }
+        let imported = self.store.import(&campaign.id, &parsed.import).await?;
+        Ok(ImportResponse {
+            rows: parsed.rows,
+            columns: parsed.columns,
+            errors: parsed.errors,
+            people_ignored: parsed.people_ignored,
+            imported,
+        })
+    }
+
+    // ----- turfs ---------------------------------------------------------------------------------
+
+    /// Cuts every building that is in no turf yet into turfs of about `target_doors` doors.
+    pub async fn cut_turfs(&self, st: &Staff, req: CutRequest) -> Result<CutResponse, AppError> {
+        st.require_coordinator()?;
+        let target = req.target_doors.unwrap_or(80);
+        if !(5..=2000).contains(&target) {
+            return Err(AppError::bad_request("bad_target", "target_doors must be 5–2000"));
+        }
+        let prefix = req.name_prefix.unwrap_or_else(|| "Secteur".into());
+        // Each building weighs its doors: an apartment block counts for all its flats.
+        let unplaced = self.store.unplaced_buildings(st.campaign()).await?;
+        let pts: Vec<(usize, f64, f64, u32)> =
+            unplaced.iter().enumerate().map(|(i, (_, lat, lon, doors))| (i, *lat, *lon, (*doors).max(1))).collect();
+        let existing = self.store.turf_summaries(st.campaign()).await?.len();
+        let mut turfs = Vec::new();
+        for (n, part) in crate::cut::cut_weighted(&pts, u64::from(target)).into_iter().enumerate() {
+            let ids: Vec<String> = part.iter().map(|&i| unplaced[i].0.clone()).collect();
+            let number = existing + n + 1;
+            let id = format!("{}-t{number:04}", st.campaign());
+            self.store
+                .create_turf(st.campaign(), &id, &format!("{prefix} {number}"), req.team_id.as_deref(), &ids)
+                .await?;
+            turfs.push(id);
+        }
+        Ok(CutResponse { turfs, buildings: unplaced.len() })
+    }
+
+    pub async fn turfs(&self, st: &Staff) -> Result<Vec<TurfView>, AppError> {
+        Ok(self
+            .store
+            .turf_summaries(st.campaign())
+            .await?
+            .into_iter()
+            .filter(|s| st.reaches_team(s.turf.team_id.as_deref()))
+            .map(|s| TurfView {
+                id: s.turf.id,
+                name: s.turf.name,
+                version: s.turf.version,
+                volunteer_id: s.turf.volunteer_id,
+                lease_expires_ms: s.turf.lease_expires_ms,
+                team_id: s.turf.team_id,
+                buildings: s.buildings,
+                doors: s.doors,
+            })
+            .collect())
+    }
+
+    /// Every door of a turf with its status derived from every report the server holds.
+    pub async fn turf_doors(&self, st: &Staff, turf_id: &str) -> Result<Vec<DoorView>, AppError> {
+        self.turf_in_scope(st, turf_id).await?;
+        let campaign = self.campaign_of(st).await?;
+        let pkg = self.store.turf_package(turf_id).await?.ok_or_else(|| AppError::not_found("turf"))?;
+        let (facts, _) = self.store.turf_facts(turf_id).await?;
+        let mut by_door: HashMap<&str, Vec<&crate::store::ReportFact>> = HashMap::new();
+        let doors_of: HashMap<&str, Vec<&str>> = pkg.doors.iter().fold(HashMap::new(), |mut m, d| {
+            m.entry(d.building_id.as_str()).or_default().push(d.id.as_str());
+            m
+        });
+        for f in &facts {
+            match &f.door_id {
+                Some(d) => by_door.entry(d.as_str()).or_default().push(f),
+                // A building-level report counts for every door of the building.
+                None => {
+                    for d in doors_of.get(f.building_id.as_str()).into_iter().flatten() {
+                        by_door.entry(d).or_default().push(f);
+                    }
+                }
+            }
+        }
+        let buildings: HashMap<&str, &doorstep_protocol::Building> =
+            pkg.buildings.iter().map(|b| (b.id.as_str(), b)).collect();
+        Ok(pkg
+            .doors
+            .iter()
+            .map(|d| {
+                let reports = by_door.get(d.id.as_str()).cloned().unwrap_or_default();
+                let status_facts: Vec<StatusFact> = reports
+                    .iter()
+                    .filter_map(|r| {
+                        campaign.result_code(&r.result_code).map(|c| StatusFact {
+                            id: r.id.clone(),
+                            supersedes: r.supersedes.clone(),
+                            outcome: c.outcome,
+                            rejected: false,
+                        })
+                    })
+                    .collect();
+                let status = door_status(&status_facts);
+                let last = reports.iter().max_by_key(|r| r.hlc_millis);
+                let b = buildings.get(d.building_id.as_str());
+                DoorView {
+                    door_id: d.id.clone(),
+                    building_id: d.building_id.clone(),
+                    street: b.map(|b| b.street.clone()).unwrap_or_default(),
+                    house_number: b.map(|b| b.house_number.clone()).unwrap_or_default(),
+                    label: d.label.clone(),
+                    lat: b.map_or(0.0, |b| b.lat),
+                    lon: b.map_or(0.0, |b| b.lon),
+                    status,
+                    status_fr: status.label_fr().to_string(),
+                    last_result: last.map(|r| r.result_code.clone()),
+                    last_knock_ms: last.map(|r| r.hlc_millis),
+                    knocks: reports.len() as u32,
+                    overlaps: reports.iter().filter(|r| r.overlap).count() as u32,
+                }
+            })
+            .collect())
+    }
+
+    pub async fn assign(&self, st: &Staff, turf_id: &str, req: AssignRequest) -> Result<TurfView, AppError> {
+        self.turf_in_scope(st, turf_id).await?;
+        self.volunteer_in_scope(st, &req.volunteer_id).await?;
+        let days = req.lease_days.unwrap_or(DEFAULT_LEASE_DAYS);
+        if !(1..=MAX_LEASE_DAYS).contains(&days) {
+            return Err(AppError::bad_request("bad_lease", format!("lease_days must be 1–{MAX_LEASE_DAYS}")));
+        }
+        let expires = (self.now)() + i64::from(days) * DAY_MS;
+        self.store.assign_turf(turf_id, Some(&req.volunteer_id), Some(expires)).await?;
+        self.turf_view(st, turf_id).await
+    }
+
+    pub async fn return_turf(&self, st: &Staff, turf_id: &str) -> Result<TurfView, AppError> {
+        self.turf_in_scope(st, turf_id).await?;
+        self.store.assign_turf(turf_id, None, None).await?;
+        self.turf_view(st, turf_id).await
+    }
+
+    async fn turf_view(&self, st: &Staff, turf_id: &str) -> Result<TurfView, AppError> {
+        self.turfs(st).await?.into_iter().find(|t| t.id == turf_id).ok_or_else(|| AppError::not_found("turf"))
+    }
+
+    pub async fn set_turf_team(&self, st: &Staff, turf_id: &str, req: TurfTeamRequest) -> Result<TurfView, AppError> {
+        st.require_coordinator()?;
+        self.store.set_turf_team(st.campaign(), turf_id, req.team_id.as_deref()).await?;
+        self.turf_view(st, turf_id).await
+    }
+
+    /// Moves a street of a turf, or chosen doors, to another turf or to a volunteer. Both ends must
+    /// be within the caller's reach.
+    pub async fn reassign(&self, st: &Staff, req: ReassignRequest) -> Result<ReassignResponse, AppError> {
+        let buildings = match (&req.turf_id, &req.street, req.door_ids.is_empty()) {
+            (Some(turf), Some(street), true) => {
+                self.turf_in_scope(st, turf).await?;
+                let b = self.store.street_buildings(turf, street).await?;
+                if b.is_empty() {
+                    return Err(AppError::not_found(format!("aucune adresse « {street} » dans {turf} / no such street in the turf")));
+                }
+                b
+            }
+            (None, None, false) => {
+                if req.door_ids.len() > 5000 {
+                    return Err(AppError::bad_request("too_many_doors", "at most 5000 doors at once"));
+                }
+                self.store.door_buildings(st.campaign(), &req.door_ids).await?
+            }
+            _ => {
+                return Err(AppError::bad_request(
+                    "bad_reassign",
+                    "give either turf_id and street, or door_ids (not both)",
+                ));
+            }
+        };
+        // Every source turf must be within reach.
+        let summaries = self.store.turf_summaries(st.campaign()).await?;
+        if !st.is_coordinator() {
+            for b in &buildings {
+                let src = self.store.building_turf(b).await?;
+                if let Some(t) = src
+                    && !st.reaches_team(summaries.iter().find(|s| s.turf.id == t).and_then(|s| s.turf.team_id.as_deref()))
+                {
+                    return Err(outside());
+                }
+            }
+        }
+        let to_turf = match (&req.to_turf, &req.to_volunteer) {
+            (Some(t), None) => self.turf_in_scope(st, t).await?.id,
+            (None, Some(v)) => {
+                let vol = self.volunteer_in_scope(st, v).await?;
+                match self.store.turfs_of(&vol.id, (self.now)()).await?.into_iter().next() {
+                    Some(t) => t.id,
+                    None => {
+                        let id = format!("{}-r{:04}", st.campaign(), summaries.len() + 1);
+                        let label = req.street.clone().unwrap_or_else(|| "portes choisies".into());
+                        let team = vol.team_id.clone().or_else(|| st.teams.as_ref().and_then(|t| t.first().cloned()));
+                        self.store
+                            .create_turf(st.campaign(), &id, &format!("{label} (réaffecté)"), team.as_deref(), &[])
+                            .await?;
+                        let expires = (self.now)() + i64::from(DEFAULT_LEASE_DAYS) * DAY_MS;
+                        self.store.assign_turf(&id, Some(&vol.id), Some(expires)).await?;
+                        id
+                    }
+                }
+            }
+            _ => return Err(AppError::bad_request("bad_reassign", "give either to_turf or to_volunteer")),
+        };
+        let touched = self.store.move_buildings(st.campaign(), &buildings, &to_turf).await?;
+        Ok(ReassignResponse { buildings_moved: buildings.len(), to_turf, turfs_touched: touched })
+    }
+
+    // ----- teams and people ----------------------------------------------------------------------
+
+    pub async fn teams(&self, st: &Staff) -> Result<Vec<Team>, AppError> {
+        Ok(self.store.teams(st.campaign()).await?.into_iter().filter(|t| st.reaches_team(Some(&t.id))).collect())
+    }
+
+    pub async fn create_team(&self, st: &Staff, req: TeamRequest) -> Result<Team, AppError> {
+        st.require_coordinator()?;
+        check_id("team", &req.id)?;
+        let team = Team { id: req.id, campaign_id: st.campaign().to_string(), name: req.name, captains: req.captains };
+        for c in &team.captains {
+            let u = self.store.user(c).await?.filter(|u| u.campaign_id == st.campaign());
+            if u.as_ref().is_none_or(|u| u.role != Role::Captain) {
+                return Err(AppError::bad_request("not_a_captain", format!("{c} is not a captain of this campaign")));
+            }
+        }
+        self.store.create_team(&team).await?;
+        Ok(team)
+    }
+
+    pub async fn add_member(&self, st: &Staff, team_id: &str, req: MemberRequest) -> Result<Role, AppError> {
+        st.require_coordinator()?;
+        Ok(self.store.add_member(st.campaign(), team_id, &req.user_id).await?)
+    }
+
+    pub async fn users(&self, st: &Staff) -> Result<Vec<User>, AppError> {
+        Ok(self
+            .store
+            .users(st.campaign())
+            .await?
+            .into_iter()
+            .filter(|u| st.is_coordinator() || (u.role == Role::Volunteer && st.reaches_team(u.team_id.as_deref())))
+            .collect())
+    }
+
+    /// Invites a volunteer (a one-time join code) or, for coordinators, a captain or coordinator (an
+    /// API token). A captain invites volunteers into a team they lead.
+    pub async fn invite(&self, st: &Staff, req: InviteRequest) -> Result<InviteResponse, AppError> {
+        if req.name.trim().is_empty() || req.name.chars().count() > 100 {
+            return Err(AppError::bad_request("bad_name", "name must be 1–100 characters"));
+        }
+        if req.role != Role::Volunteer {
+            st.require_coordinator()?;
+        }
+        let team = match (&req.team_id, &st.teams) {
+            (Some(t), _) => Some(t.clone()),
+            (None, Some(ts)) if req.role == Role::Volunteer => ts.first().cloned(),
+            _ => None,
+        };
+        if req.role == Role::Volunteer && !st.reaches_team(team.as_deref()) {
+            return Err(outside());
+        }
+        let user_id = match req.user_id {
+            Some(u) => {
+                check_id("user", &u)?;
+                u
+            }
+            None => format!("u-{}", &auth::new_token()[..12].to_lowercase()),
+        };
+        self.store
+            .create_user(&User {
+                id: user_id.clone(),
+                campaign_id: st.campaign().to_string(),
+                role: req.role,
+                display_name: req.name.trim().to_string(),
+                team_id: None,
+            })
+            .await
+            .map_err(|_| AppError::new(axum::http::StatusCode::CONFLICT, "conflict", format!("user {user_id} exists")))?;
+        if let Some(t) = &team
+            && req.role != Role::Coordinator
+        {
+            self.store.add_member(st.campaign(), t, &user_id).await?;
+        }
+        let now = (self.now)();
+        if req.role == Role::Volunteer {
+            let code = auth::new_join_code();
+            self.store
+                .create_join_code(&auth::hash_secret(&auth::normalise_code(&code)), &user_id, now + JOIN_CODE_LIFETIME_MS)
+                .await?;
+            Ok(InviteResponse { user_id, join_code: Some(code), token: None, expires_ms: now + JOIN_CODE_LIFETIME_MS })
+        } else {
+            let token = self.issue_staff_token(&user_id).await?;
+            Ok(InviteResponse {
+                user_id,
+                join_code: None,
+                token: Some(token),
+                expires_ms: now + crate::service::STAFF_TOKEN_LIFETIME_MS,
+            })
+        }
+    }
+
+    /// Revokes a volunteer's device: its next sync pushes what it holds, then wipes.
+    pub async fn revoke(&self, st: &Staff, device_id: &str) -> Result<bool, AppError> {
+        let owner = self
+            .store
+            .device_owner(device_id)
+            .await?
+            .ok_or_else(|| AppError::not_found(format!("appareil inconnu / unknown device {device_id}")))?;
+        let user = self.store.user(&owner).await?.filter(|u| u.campaign_id == st.campaign());
+        let Some(user) = user else { return Err(AppError::not_found(format!("unknown device {device_id}"))) };
+        if !st.is_coordinator() && !(user.role == Role::Volunteer && st.reaches_team(user.team_id.as_deref())) {
+            return Err(outside());
+        }
+        Ok(self.store.revoke_device(device_id, (self.now)()).await?)
+    }
+
+    // ----- results -------------------------------------------------------------------------------
+
+    /// Reports within reach, in HLC order: the whole campaign, or the turfs of a captain's teams.
+    pub async fn reports_in_scope(&self, st: &Staff) -> Result<Vec<StoredReport>, AppError> {
+        let all = self.store.reports(st.campaign()).await?;
+        if st.is_coordinator() {
+            return Ok(all);
+        }
+        let mine: BTreeMap<String, ()> = self
+            .store
+            .turf_summaries(st.campaign())
+            .await?
+            .into_iter()
+            .filter(|s| st.reaches_team(s.turf.team_id.as_deref()))
+            .map(|s| (s.turf.id, ()))
+            .collect();
+        Ok(all.into_iter().filter(|r| mine.contains_key(&r.report.turf_id)).collect())
+    }
+
+    pub async fn overlaps(&self, st: &Staff) -> Result<Vec<StoredReport>, AppError> {
+        Ok(self.reports_in_scope(st).await?.into_iter().filter(|r| r.overlap).collect())
+    }
+}

@@ -1,0 +1,484 @@
+//! Address and voter-file imports: CSV (comma, semicolon or tab; UTF-8 or Windows-1252) and GeoJSON
+//! points, turned into buildings → entrances → doors → households → people.
+//!
+//! Columns are found by name: Doorstep's own (`street`, `housenumber`, …), the French Base Adresse
+//! Nationale (`numero`, `rep`, `nom_voie`, `code_postal`, `nom_commune`), and a VAN walk-list export
+//! (`Voter File VANID`, `LastName`, `FirstName`, `Address` or `StreetNo`/`StreetName`/`StreetType`,
+//! `AptNo`, `City`, `Zip5`, `Latitude`, `Longitude`, `PrecinctName`). A mapping given by the
+//! coordinator overrides any of them. Ids are derived from the normalised address, so importing
+//! the same file twice changes nothing, and a later file adds new doors to the same buildings.
+//!
+//! An address-only campaign never stores people: person columns are ignored and the summary says so.
+
+use std::collections::{HashMap, HashSet};
+
+use doorstep_protocol::validate::validate_lat_lon;
+use doorstep_protocol::{Building, CampaignMode, Door, Entrance, Household, Person};
+use serde::Serialize;
+
+use crate::store::Import;
+
+/// Every field an import can fill, with the header names recognised for it (compared after
+/// lower-casing, removing accents and anything not a letter or digit).
+pub const FIELDS: &[(&str, &[&str])] = &[
+    ("street", &["street", "nomvoie", "voie", "rue", "streetname"]),
+    ("house_number", &["housenumber", "numero", "number", "num", "streetno", "numerovoie"]),
+    ("house_number_suffix", &["rep", "suffix", "indicederepetition", "streetnohalf"]),
+    ("street_prefix", &["streetprefix"]),
+    ("street_type", &["streettype"]),
+    ("street_suffix", &["streetsuffix"]),
+    ("address", &["address", "adresse", "address1", "addressline1", "voteraddress"]),
+    ("apartment", &["aptno", "apt", "apartment", "appartement", "logement", "porte", "unit"]),
+    ("apartment_type", &["apttype"]),
+    ("floor", &["floor", "etage"]),
+    ("entrance", &["entrance", "batiment", "bat", "escalier", "entree"]),
+    ("postcode", &["postcode", "codepostal", "cp", "zip", "zip5", "zipcode", "postalcode"]),
+    ("city", &["city", "commune", "ville", "nomcommune"]),
+    ("lat", &["lat", "latitude"]),
+    ("lon", &["lon", "lng", "long", "longitude"]),
+    ("polling_station", &["pollingstation", "bureau", "bureaudevote", "bv", "codebv", "precinct", "precinctname"]),
+    ("person_id", &["vanid", "voterfilevanid", "personid", "idelecteur", "numeroelecteur"]),
+    ("first_name", &["firstname", "prenom", "prenoms"]),
+    ("last_name", &["lastname", "nom", "nomdusage", "nomnaissance"]),
+    ("birth_year", &["birthyear", "anneenaissance", "dob", "datenaissance", "datedenaissance"]),
+];
+
+/// Lower case, accents removed, letters and digits only.
+pub fn normalise(s: &str) -> String {
+    s.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'à' | 'â' | 'ä' | 'á' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            'î' | 'ï' | 'í' => 'i',
+            'ô' | 'ö' | 'ó' => 'o',
+            'ù' | 'û' | 'ü' | 'ú' => 'u',
+            'ç' => 'c',
+            'ÿ' => 'y',
+            c => c,
+        })
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect()
+}
+
+/// A row that could not be imported, by line (CSV, header = 1) or feature index (GeoJSON, from 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowError {
+    pub line: usize,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Parsed {
+    #[serde(skip)]
+    pub import: Import,
+    pub rows: usize,
+    /// Which column fills which field.
+    pub columns: Vec<(String, String)>,
+    pub errors: Vec<RowError>,
+    /// Said when person columns were present in an address-only campaign.
+    pub people_ignored: bool,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ImportError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("unreadable CSV: {0}")]
+    Csv(String),
+    #[error("unreadable GeoJSON: {0}")]
+    GeoJson(String),
+    #[error("mapping names field {0:?}, which does not exist (fields: {1})")]
+    UnknownField(String, String),
+    #[error("mapping names column {0:?}, which is not in the file")]
+    UnknownColumn(String),
+    #[error("no column for {0}: map one (e.g. ?{1}=<column name>)")]
+    Missing(&'static str, &'static str),
+}
+
+/// Text from bytes: UTF-8 (with or without a byte-order mark), else Windows-1252 read as Latin-1.
+fn text_of(bytes: &[u8]) -> String {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
+    }
+}
+
+fn fnv(s: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// Resolves which column index fills each field.
+fn resolve(header: &[String], mapping: &HashMap<String, String>) -> Result<HashMap<&'static str, usize>, ImportError> {
+    let names: Vec<&str> = FIELDS.iter().map(|(f, _)| *f).collect();
+    let mut out = HashMap::new();
+    for (field, column) in mapping {
+        let Some(&(f, _)) = FIELDS.iter().find(|(f, _)| f == field) else {
+            return Err(ImportError::UnknownField(field.clone(), names.join(", ")));
+        };
+        let at = header
+            .iter()
+            .position(|h| h == column || normalise(h) == normalise(column))
+            .ok_or_else(|| ImportError::UnknownColumn(column.clone()))?;
+        out.insert(f, at);
+    }
+    for (field, aliases) in FIELDS {
+        if out.contains_key(field) {
+            continue;
+        }
+        if let Some(at) = header.iter().position(|h| aliases.contains(&normalise(h).as_str())) {
+            // A column already mapped to another field is not reused.
+            if !out.values().any(|&v| v == at) {
+                out.insert(*field, at);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Splits `12 bis rue de la Paix` into (`12 BIS`, `rue de la Paix`).
+fn split_address(line: &str) -> (String, String) {
+    let line = line.trim();
+    let digits: String = line.chars().take_while(|c| c.is_ascii_digit()).collect();
+    if digits.is_empty() {
+        return (String::new(), line.to_string());
+    }
+    let rest = line[digits.len()..].trim_start_matches([',', ' ']);
+    let mut words = rest.splitn(2, ' ');
+    let first = words.next().unwrap_or("");
+    let suffix = ["bis", "ter", "quater", "a", "b", "c", "d"];
+    if suffix.contains(&first.to_lowercase().as_str()) && words.clone().next().is_some() {
+        (format!("{digits} {}", first.to_uppercase()), words.next().unwrap_or("").trim().to_string())
+    } else {
+        (digits, rest.trim().to_string())
+    }
+}
+
+struct Builder<'a> {
+    campaign_id: &'a str,
+    mode: CampaignMode,
+    out: Parsed,
+    buildings: HashMap<String, usize>,
+    doors: HashSet<String>,
+    entrances: HashSet<String>,
+    people: HashSet<String>,
+}
+
+impl Builder<'_> {
+    fn row(&mut self, line: usize, get: &dyn Fn(&str) -> String) {
+        if let Err(reason) = self.try_row(get) {
+            self.out.errors.push(RowError { line, reason });
+        }
+        self.out.rows += 1;
+    }
+
+    fn try_row(&mut self, get: &dyn Fn(&str) -> String) -> Result<(), String> {
+        let (mut number, mut street) = (get("house_number"), get("street"));
+        let parts: Vec<String> = ["street_prefix", "street", "street_type", "street_suffix"]
+            .iter()
+            .map(|f| get(f))
+            .filter(|s| !s.is_empty())
+            .collect();
+        if parts.len() > 1 {
+            street = parts.join(" ");
+        }
+        if street.is_empty() {
+            let (n, s) = split_address(&get("address"));
+            if number.is_empty() {
+                number = n;
+            }
+            street = s;
+        }
+        let suffix = get("house_number_suffix");
+        if !suffix.is_empty() {
+            number = format!("{number} {}", suffix.to_uppercase());
+        }
+        if street.is_empty() {
+            return Err("pas de voie / no street".into());
+        }
+        let (lat, lon) = (get("lat").replace(',', "."), get("lon").replace(',', "."));
+        let (Ok(lat), Ok(lon)) = (lat.parse::<f64>(), lon.parse::<f64>()) else {
+            return Err("pas de coordonnées (géocoder d'abord) / no coordinates: geocode first".into());
+        };
+        validate_lat_lon(lat, lon).map_err(|e| e.to_string())?;
+        if lat == 0.0 && lon == 0.0 {
+            return Err("coordonnées 0,0 / coordinates 0,0".into());
+        }
+        let postcode = get("postcode");
+        let key = format!("{}|{}|{}", normalise(&street), normalise(&number), normalise(&postcode));
+        let building_id = format!("{}:b:{}", self.campaign_id, fnv(&key));
+        if !self.buildings.contains_key(&building_id) {
+            self.buildings.insert(building_id.clone(), self.out.import.buildings.len());
+            let station = get("polling_station");
+            self.out.import.buildings.push(Building {
+                id: building_id.clone(),
+                street: street.trim().to_string(),
+                house_number: number.trim().to_string(),
+                postcode,
+                city: get("city"),
+                polling_station: (!station.is_empty()).then_some(station),
+                lat,
+                lon,
+            });
+        }
+        let entrance_label = get("entrance");
+        let entrance_id = (!entrance_label.is_empty())
+            .then(|| format!("{building_id}:e:{}", fnv(&normalise(&entrance_label))));
+        if let Some(e) = &entrance_id
+            && self.entrances.insert(e.clone())
+        {
+            self.out.import.entrances.push(Entrance {
+                id: e.clone(),
+                building_id: building_id.clone(),
+                label: entrance_label.clone(),
+                digicode: None,
+                interphone: None,
+                caretaker: None,
+                notes: None,
+            });
+        }
+        let apt = [get("apartment_type"), get("apartment")].iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>();
+        let apt = apt.join(" ");
+        let floor = get("floor");
+        let floor_n = if floor.is_empty() {
+            None
+        } else {
+            Some(floor.trim().parse::<i32>().map_err(|_| format!("étage {floor:?} n'est pas un nombre / floor is not a number"))?)
+        };
+        let door_key = format!("{}|{}|{}", normalise(&entrance_label), normalise(&apt), floor);
+        let door_id = if door_key == "||" { format!("{building_id}:d") } else { format!("{building_id}:d:{}", fnv(&door_key)) };
+        if self.doors.insert(door_id.clone()) {
+            self.out.import.doors.push(Door {
+                id: door_id.clone(),
+                building_id: building_id.clone(),
+                entrance_id,
+                floor: floor_n,
+                label: apt,
+                safety_flags: vec![],
+            });
+        }
+        let (first, last, pid) = (get("first_name"), get("last_name"), get("person_id"));
+        if first.is_empty() && last.is_empty() && pid.is_empty() {
+            return Ok(());
+        }
+        if self.mode == CampaignMode::AddressOnly {
+            self.out.people_ignored = true;
+            return Ok(());
+        }
+        let birth = get("birth_year");
+        let birth_year = birth
+            .split(['-', '/'])
+            .find(|p| p.len() == 4)
+            .and_then(|y| y.parse::<i32>().ok())
+            .filter(|y| (1880..=2030).contains(y));
+        let person_id = if pid.is_empty() {
+            format!("{}:p:{}", self.campaign_id, fnv(&format!("{door_id}|{}|{}|{birth}", normalise(&first), normalise(&last))))
+        } else {
+            format!("{}:p:{}", self.campaign_id, pid.trim())
+        };
+        if !self.people.insert(person_id.clone()) {
+            return Err(format!("personne en double / duplicate person {}", pid.trim()));
+        }
+        let household_id = format!("{door_id}:h");
+        if !self.out.import.households.iter().any(|h| h.id == household_id) {
+            self.out.import.households.push(Household { id: household_id.clone(), door_id: door_id.clone() });
+        }
+        let display_name = [first.trim(), last.trim()].iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join(" ");
+        self.out.import.people.push(Person { id: person_id, household_id, display_name, birth_year });
+        Ok(())
+    }
+}
+
+fn builder(campaign_id: &str, mode: CampaignMode) -> Builder<'_> {
+    Builder {
+        campaign_id,
+        mode,
+        out: Parsed::default(),
+        buildings: HashMap::new(),
+        doors: HashSet::new(),
+        entrances: HashSet::new(),
+        people: HashSet::new(),
+    }
+}
+
+fn require(cols: &HashMap<&'static str, usize>) -> Result<(), ImportError> {
+    if !cols.contains_key("street") && !cols.contains_key("address") {
+        return Err(ImportError::Missing("the street (or a full address line)", "street"));
+    }
+    if !cols.contains_key("lat") || !cols.contains_key("lon") {
+        return Err(ImportError::Missing("latitude and longitude", "lat"));
+    }
+    Ok(())
+}
+
+/// Parses a CSV file. `mapping` is field → column name.
+pub fn parse_csv(
+    bytes: &[u8],
+    mapping: &HashMap<String, String>,
+    campaign_id: &str,
+    mode: CampaignMode,
+) -> Result<Parsed, ImportError> {
+    let text = text_of(bytes);
+    let first = text.lines().next().ok_or(ImportError::Empty)?;
+    let delimiter = [b',', b';', b'\t'].into_iter().max_by_key(|d| first.bytes().filter(|b| b == d).count()).unwrap_or(b',');
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
+    let header: Vec<String> =
+        reader.headers().map_err(|e| ImportError::Csv(e.to_string()))?.iter().map(|h| h.trim().to_string()).collect();
+    let cols = resolve(&header, mapping)?;
+    require(&cols)?;
+    let mut b = builder(campaign_id, mode);
+    for (i, rec) in reader.records().enumerate() {
+        let line = i + 2;
+        match rec {
+            Ok(rec) => {
+                let get = |f: &str| cols.get(f).and_then(|&at| rec.get(at)).unwrap_or("").trim().to_string();
+                b.row(line, &get);
+            }
+            Err(e) => {
+                b.out.rows += 1;
+                b.out.errors.push(RowError { line, reason: e.to_string() });
+            }
+        }
+    }
+    if b.out.rows == 0 {
+        return Err(ImportError::Empty);
+    }
+    b.out.columns = described(&cols, &header);
+    Ok(b.out)
+}
+
+fn described(cols: &HashMap<&'static str, usize>, header: &[String]) -> Vec<(String, String)> {
+    FIELDS.iter().filter_map(|(f, _)| cols.get(f).map(|&at| (f.to_string(), header[at].clone()))).collect()
+}
+
+/// Parses a GeoJSON FeatureCollection of points; properties are read like CSV columns.
+pub fn parse_geojson(
+    bytes: &[u8],
+    mapping: &HashMap<String, String>,
+    campaign_id: &str,
+    mode: CampaignMode,
+) -> Result<Parsed, ImportError> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| ImportError::GeoJson(e.to_string()))?;
+    if v["type"] != "FeatureCollection" {
+        return Err(ImportError::GeoJson("expected a FeatureCollection".into()));
+    }
+    let features = v["features"].as_array().ok_or_else(|| ImportError::GeoJson("no features array".into()))?;
+    let mut header: Vec<String> = vec!["__lat".into(), "__lon".into()];
+    for f in features {
+        if let Some(p) = f["properties"].as_object() {
+            for k in p.keys() {
+                if !header.contains(k) {
+                    header.push(k.clone());
+                }
+            }
+        }
+    }
+    let mut mapping = mapping.clone();
+    mapping.entry("lat".into()).or_insert_with(|| "__lat".into());
+    mapping.entry("lon".into()).or_insert_with(|| "__lon".into());
+    let cols = resolve(&header, &mapping)?;
+    require(&cols)?;
+    let mut b = builder(campaign_id, mode);
+    for (i, f) in features.iter().enumerate() {
+        let line = i + 1;
+        let coords = &f["geometry"]["coordinates"];
+        if f["geometry"]["type"] != "Point" || !coords[0].is_number() || !coords[1].is_number() {
+            b.out.rows += 1;
+            b.out.errors.push(RowError { line, reason: "pas un point / not a Point geometry".into() });
+            continue;
+        }
+        let get = |field: &str| -> String {
+            let Some(&at) = cols.get(field) else { return String::new() };
+            match header[at].as_str() {
+                "__lat" => coords[1].to_string(),
+                "__lon" => coords[0].to_string(),
+                key => match &f["properties"][key] {
+                    serde_json::Value::String(s) => s.trim().to_string(),
+                    serde_json::Value::Null => String::new(),
+                    other => other.to_string(),
+                },
+            }
+        };
+        b.row(line, &get);
+    }
+    if b.out.rows == 0 {
+        return Err(ImportError::Empty);
+    }
+    b.out.columns = described(&cols, &header);
+    Ok(b.out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn van_walk_list_columns_are_recognised() {
+        let csv = "Voter File VANID,LastName,FirstName,Address,City,State,Zip5,AptNo,Latitude,Longitude,PrecinctName\n\
+                   1001,Martin,Léa,12 bis rue de la Paix,Nantes,FR,44000,3,47.21,-1.55,BV 12\n\
+                   1002,Martin,Jean,12 bis rue de la Paix,Nantes,FR,44000,3,47.21,-1.55,BV 12\n\
+                   1003,Durand,Ali,14 rue de la Paix,Nantes,FR,44000,,47.2101,-1.5501,BV 12\n";
+        let p = parse_csv(csv.as_bytes(), &HashMap::new(), "c", CampaignMode::VoterFile).unwrap();
+        assert_eq!(p.errors, vec![]);
+        assert_eq!(p.import.buildings.len(), 2);
+        assert_eq!(p.import.buildings[0].house_number, "12 BIS");
+        assert_eq!(p.import.buildings[0].street, "rue de la Paix");
+        assert_eq!(p.import.buildings[0].polling_station.as_deref(), Some("BV 12"));
+        assert_eq!(p.import.doors.len(), 2);
+        assert_eq!(p.import.doors[0].label, "3");
+        assert_eq!(p.import.households.len(), 2);
+        assert_eq!(p.import.people.len(), 3);
+        assert_eq!(p.import.people[0].id, "c:p:1001");
+        assert_eq!(p.import.people[0].display_name, "Léa Martin");
+        // The same file in an address-only campaign keeps no one.
+        let p = parse_csv(csv.as_bytes(), &HashMap::new(), "c", CampaignMode::AddressOnly).unwrap();
+        assert!(p.import.people.is_empty() && p.people_ignored);
+    }
+
+    #[test]
+    fn ban_semicolons_latin1_and_explicit_mapping() {
+        let mut bytes = b"numero;rep;nom_voie;code_postal;nom_commune;y;x\n".to_vec();
+        bytes.extend_from_slice(b"3;;all\xe9e des Tilleuls;44000;Nantes;47,2;-1,5\n");
+        let m = map(&[("lat", "y"), ("lon", "x")]);
+        let p = parse_csv(&bytes, &m, "c", CampaignMode::AddressOnly).unwrap();
+        assert_eq!(p.errors, vec![]);
+        assert_eq!(p.import.buildings[0].street, "allée des Tilleuls");
+        assert!((p.import.buildings[0].lat - 47.2).abs() < 1e-9);
+        assert_eq!(
+            parse_csv(&bytes, &HashMap::new(), "c", CampaignMode::AddressOnly),
+            Err(ImportError::Missing("latitude and longitude", "lat"))
+        );
+        assert!(matches!(parse_csv(&bytes, &map(&[("colour", "x")]), "c", CampaignMode::AddressOnly), Err(ImportError::UnknownField(..))));
+        assert!(matches!(parse_csv(&bytes, &map(&[("lat", "nope")]), "c", CampaignMode::AddressOnly), Err(ImportError::UnknownColumn(..))));
+    }
+
+    #[test]
+    fn bad_rows_are_listed_by_line() {
+        let csv = "street,housenumber,lat,lon\nRue A,1,47.2,-1.5\n,2,47.2,-1.5\nRue B,3,95,-1.5\nRue C,4,,\n";
+        let p = parse_csv(csv.as_bytes(), &HashMap::new(), "c", CampaignMode::AddressOnly).unwrap();
+        assert_eq!(p.import.buildings.len(), 1);
+        assert_eq!(p.errors.iter().map(|e| e.line).collect::<Vec<_>>(), vec![3, 4, 5]);
+    }
+
+    #[test]
+    fn geojson_points() {
+        let g = r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","geometry":{"type":"Point","coordinates":[-1.55,47.21]},"properties":{"street":"Quai X","housenumber":7,"postcode":"44000"}},
+            {"type":"Feature","geometry":{"type":"LineString","coordinates":[[0,0],[1,1]]},"properties":{}}]}"#;
+        let p = parse_geojson(g.as_bytes(), &HashMap::new(), "c", CampaignMode::AddressOnly).unwrap();
+        assert_eq!(p.import.buildings.len(), 1);
+        assert_eq!(p.import.buildings[0].house_number, "7");
+        assert!((p.import.buildings[0].lon + 1.55).abs() < 1e-9);
+        assert_eq!(p.errors.len(), 1);
+    }
+}

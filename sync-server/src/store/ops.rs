@@ -1,0 +1,523 @@
+//! Store operations written once over [`Tx`], run inside one transaction by either backend.
+//! Every change to what a device holds bumps the turf's version and appends one [`TurfOp`] for
+//! that version, in the same transaction: the op log that pull turns into deltas.
+
+use doorstep_protocol::{Campaign, ResultCode, SurveyScript};
+
+use super::sql::*;
+use super::tx::{Row, Tx};
+use super::*;
+use crate::vals;
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("serialisable")
+}
+
+fn parse<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> StoreResult<T> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+pub(crate) fn turf_from(r: &Row) -> StoreResult<TurfRow> {
+    Ok(TurfRow {
+        id: r[0].text()?,
+        campaign_id: r[1].text()?,
+        name: r[2].text()?,
+        version: r[3].int()? as u64,
+        volunteer_id: r[4].opt_text()?,
+        lease_expires_ms: r[5].opt_int()?,
+        team_id: r[6].opt_text()?,
+        checksum: match (r[7].opt_text()?, r[8].opt_int()?) {
+            (Some(sum), Some(v)) => Some((v as u64, sum)),
+            _ => None,
+        },
+    })
+}
+
+fn user_from(r: &Row) -> StoreResult<User> {
+    Ok(User {
+        id: r[0].text()?,
+        campaign_id: r[1].text()?,
+        role: Role::parse(&r[2].text()?)?,
+        display_name: r[3].text()?,
+        team_id: r[4].opt_text()?,
+    })
+}
+
+pub async fn turf(tx: &mut dyn Tx, id: &str) -> StoreResult<Option<TurfRow>> {
+    tx.row(SELECT_TURF, &vals![id]).await?.as_ref().map(turf_from).transpose()
+}
+
+async fn turf_in(tx: &mut dyn Tx, campaign_id: &str, id: &str) -> StoreResult<TurfRow> {
+    match turf(tx, id).await? {
+        Some(t) if t.campaign_id == campaign_id => Ok(t),
+        _ => Err(StoreError::Missing { kind: "turf", id: id.to_string() }),
+    }
+}
+
+/// Bumps a turf's version and records what changed. Returns the new version.
+pub async fn bump(tx: &mut dyn Tx, turf_id: &str, op: &TurfOp) -> StoreResult<u64> {
+    let row = tx
+        .row(BUMP_TURF_RETURNING, &vals![turf_id])
+        .await?
+        .ok_or_else(|| StoreError::Missing { kind: "turf", id: turf_id.to_string() })?;
+    let version = row[0].int()?;
+    tx.exec(INSERT_TURF_OP, &vals![turf_id, version, json(op)]).await?;
+    Ok(version as u64)
+}
+
+pub async fn create_turf(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    turf_id: &str,
+    name: &str,
+    team_id: Option<&str>,
+    building_ids: &[String],
+) -> StoreResult<()> {
+    if turf(tx, turf_id).await?.is_some() {
+        return Err(StoreError::Conflict(format!("turf {turf_id}")));
+    }
+    if let Some(team) = team_id {
+        team_in(tx, campaign_id, team).await?;
+    }
+    tx.exec(INSERT_TURF_V2, &vals![turf_id, campaign_id, name, team_id]).await?;
+    for b in building_ids {
+        let now = tx.row(SELECT_BUILDING_CAMPAIGN, &vals![b]).await?;
+        match now {
+            Some(r) if r[0].text()? == campaign_id && r[1].opt_text()?.is_none() => {}
+            Some(r) if r[0].text()? == campaign_id => {
+                return Err(StoreError::Conflict(format!("building {b} is already in a turf")));
+            }
+            _ => return Err(StoreError::Missing { kind: "building", id: b.clone() }),
+        }
+        tx.exec(SET_BUILDING_TURF, &vals![turf_id, b, campaign_id]).await?;
+    }
+    Ok(())
+}
+
+pub async fn assign_turf(
+    tx: &mut dyn Tx,
+    turf_id: &str,
+    volunteer_id: Option<&str>,
+    lease_expires_ms: Option<i64>,
+) -> StoreResult<()> {
+    let t = turf(tx, turf_id).await?.ok_or_else(|| StoreError::Missing { kind: "turf", id: turf_id.to_string() })?;
+    if let Some(v) = volunteer_id {
+        let u = tx
+            .row(SELECT_USER, &vals![v])
+            .await?
+            .as_ref()
+            .map(user_from)
+            .transpose()?
+            .filter(|u| u.campaign_id == t.campaign_id && u.role == Role::Volunteer)
+            .ok_or_else(|| StoreError::Missing { kind: "volunteer", id: v.to_string() })?;
+        tx.exec(INSERT_HOLDER, &vals![turf_id, &u.id]).await?;
+    }
+    tx.exec(SET_LEASE, &vals![volunteer_id, lease_expires_ms, turf_id]).await?;
+    bump(tx, turf_id, &TurfOp { lease: true, ..TurfOp::default() }).await?;
+    Ok(())
+}
+
+/// Moves buildings into `to_turf`; one op per turf touched. Returns the turfs touched.
+pub async fn move_buildings(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    building_ids: &[String],
+    to_turf: &str,
+) -> StoreResult<Vec<String>> {
+    turf_in(tx, campaign_id, to_turf).await?;
+    let mut removed: Vec<(String, Vec<String>)> = Vec::new();
+    let mut added = Vec::new();
+    for b in building_ids {
+        let row = tx.row(SELECT_BUILDING_CAMPAIGN, &vals![b]).await?;
+        let from = match row {
+            Some(r) if r[0].text()? == campaign_id => r[1].opt_text()?,
+            _ => return Err(StoreError::Missing { kind: "building", id: b.clone() }),
+        };
+        if from.as_deref() == Some(to_turf) {
+            continue;
+        }
+        tx.exec(SET_BUILDING_TURF, &vals![to_turf, b, campaign_id]).await?;
+        if let Some(f) = from {
+            tx.exec(INSERT_MOVE, &vals![b, &f]).await?;
+            match removed.iter_mut().find(|(t, _)| *t == f) {
+                Some((_, ids)) => ids.push(b.clone()),
+                None => removed.push((f, vec![b.clone()])),
+            }
+        }
+        added.push(b.clone());
+    }
+    let mut touched = Vec::new();
+    if !added.is_empty() {
+        bump(tx, to_turf, &TurfOp { add: added, ..TurfOp::default() }).await?;
+        touched.push(to_turf.to_string());
+    }
+    for (t, ids) in removed {
+        bump(tx, &t, &TurfOp { remove: ids, ..TurfOp::default() }).await?;
+        touched.push(t);
+    }
+    Ok(touched)
+}
+
+pub async fn turf_ops(tx: &mut dyn Tx, turf_id: &str, after: u64) -> StoreResult<Vec<(u64, TurfOp)>> {
+    tx.rows(SELECT_TURF_OPS, &vals![turf_id, after as i64])
+        .await?
+        .iter()
+        .map(|r| Ok((r[0].int()? as u64, parse("turf op", &r[1].text()?)?)))
+        .collect()
+}
+
+pub async fn set_checksum(tx: &mut dyn Tx, turf_id: &str, version: u64, checksum: &str) -> StoreResult<()> {
+    tx.exec(SET_CHECKSUM, &vals![checksum, version as i64, turf_id]).await?;
+    Ok(())
+}
+
+// ----- survey script -----------------------------------------------------------------------------
+
+/// Stores a new version of the campaign's script and result codes; every turf of the campaign
+/// moves to a new version so that devices get it on their next pull. Returns the new version.
+pub async fn update_script(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    survey: &SurveyScript,
+    codes: &[ResultCode],
+    now_ms: i64,
+) -> StoreResult<u32> {
+    let current = tx.row(SELECT_MAX_SCRIPT, &vals![campaign_id]).await?.and_then(|r| r[0].opt_int().ok().flatten());
+    let Some(current) = current else { return Err(StoreError::Missing { kind: "campaign", id: campaign_id.into() }) };
+    let version = current + 1;
+    let mut survey = survey.clone();
+    survey.version = u32::try_from(version).map_err(|_| StoreError::Corrupt("script version overflow".into()))?;
+    tx.exec(INSERT_SCRIPT, &vals![campaign_id, version, json(&survey), json(&codes), now_ms]).await?;
+    tx.exec(UPDATE_CAMPAIGN_SCRIPT, &vals![json(&survey), json(&codes), campaign_id]).await?;
+    let turfs = tx.rows(SELECT_TURF_IDS, &vals![campaign_id]).await?;
+    for t in turfs {
+        bump(tx, &t[0].text()?, &TurfOp { campaign: true, ..TurfOp::default() }).await?;
+    }
+    Ok(survey.version)
+}
+
+pub async fn script(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    version: u32,
+) -> StoreResult<Option<(SurveyScript, Vec<ResultCode>)>> {
+    tx.row(SELECT_SCRIPT, &vals![campaign_id, i64::from(version)])
+        .await?
+        .map(|r| Ok((parse("survey", &r[0].text()?)?, parse("result codes", &r[1].text()?)?)))
+        .transpose()
+}
+
+/// Creates a campaign and records the first version of its script.
+pub async fn create_campaign(tx: &mut dyn Tx, c: &Campaign, now_ms: i64) -> StoreResult<()> {
+    let mode = serde_json::to_value(c.mode).expect("mode").as_str().unwrap_or_default().to_string();
+    let n = tx
+        .exec(
+            INSERT_CAMPAIGN,
+            &vals![&c.id, &c.name, mode, json(&c.result_codes), json(&c.survey), c.retention_until_ms, now_ms],
+        )
+        .await?;
+    if n == 0 {
+        return Err(StoreError::Conflict(format!("campaign {}", c.id)));
+    }
+    tx.exec(INSERT_SCRIPT, &vals![&c.id, i64::from(c.survey.version), json(&c.survey), json(&c.result_codes), now_ms])
+        .await?;
+    Ok(())
+}
+
+// ----- people and teams --------------------------------------------------------------------------
+
+pub async fn users(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<User>> {
+    tx.rows(SELECT_USERS, &vals![campaign_id]).await?.iter().map(user_from).collect()
+}
+
+async fn team_in(tx: &mut dyn Tx, campaign_id: &str, team_id: &str) -> StoreResult<()> {
+    match tx.row(SELECT_TEAM, &vals![team_id]).await? {
+        Some(r) if r[1].text()? == campaign_id => Ok(()),
+        _ => Err(StoreError::Missing { kind: "team", id: team_id.to_string() }),
+    }
+}
+
+async fn user_in(tx: &mut dyn Tx, campaign_id: &str, user_id: &str) -> StoreResult<User> {
+    match tx.row(SELECT_USER, &vals![user_id]).await?.as_ref().map(user_from).transpose()? {
+        Some(u) if u.campaign_id == campaign_id => Ok(u),
+        _ => Err(StoreError::Missing { kind: "user", id: user_id.to_string() }),
+    }
+}
+
+pub async fn create_team(tx: &mut dyn Tx, team: &Team) -> StoreResult<()> {
+    if tx.row(SELECT_TEAM, &vals![&team.id]).await?.is_some() {
+        return Err(StoreError::Conflict(format!("team {}", team.id)));
+    }
+    tx.exec(INSERT_TEAM, &vals![&team.id, &team.campaign_id, &team.name]).await?;
+    for c in &team.captains {
+        add_member(tx, &team.campaign_id, &team.id, c).await?;
+    }
+    Ok(())
+}
+
+/// Adds a user to a team: a captain leads it (a captain may lead several teams), a volunteer
+/// belongs to it (one team at a time).
+pub async fn add_member(tx: &mut dyn Tx, campaign_id: &str, team_id: &str, user_id: &str) -> StoreResult<Role> {
+    team_in(tx, campaign_id, team_id).await?;
+    let u = user_in(tx, campaign_id, user_id).await?;
+    match u.role {
+        Role::Captain => {
+            tx.exec(INSERT_CAPTAIN, &vals![team_id, user_id]).await?;
+        }
+        Role::Volunteer => {
+            tx.exec(SET_USER_TEAM, &vals![team_id, user_id]).await?;
+        }
+        Role::Coordinator => return Err(StoreError::Conflict(format!("{user_id} is a coordinator, not a team member"))),
+    }
+    Ok(u.role)
+}
+
+pub async fn teams(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<Team>> {
+    let rows = tx.rows(SELECT_TEAMS, &vals![campaign_id]).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let id = r[0].text()?;
+        let captains = tx.rows(SELECT_CAPTAINS, &vals![&id]).await?.iter().map(|c| c[0].text()).collect::<Result<_, _>>()?;
+        out.push(Team { id, campaign_id: r[1].text()?, name: r[2].text()?, captains });
+    }
+    Ok(out)
+}
+
+pub async fn captain_teams(tx: &mut dyn Tx, user_id: &str) -> StoreResult<Vec<String>> {
+    tx.rows(SELECT_CAPTAIN_TEAMS, &vals![user_id]).await?.iter().map(|r| r[0].text()).collect()
+}
+
+pub async fn set_turf_team(tx: &mut dyn Tx, campaign_id: &str, turf_id: &str, team_id: Option<&str>) -> StoreResult<()> {
+    turf_in(tx, campaign_id, turf_id).await?;
+    if let Some(t) = team_id {
+        team_in(tx, campaign_id, t).await?;
+    }
+    tx.exec(SET_TURF_TEAM, &vals![team_id, turf_id]).await?;
+    Ok(())
+}
+
+pub async fn turf_summaries(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<TurfSummary>> {
+    tx.rows(SELECT_CAMPAIGN_TURFS, &vals![campaign_id])
+        .await?
+        .iter()
+        .map(|r| Ok(TurfSummary { turf: turf_from(r)?, buildings: r[9].int()? as u64, doors: r[10].int()? as u64 }))
+        .collect()
+}
+
+pub async fn device_owner(tx: &mut dyn Tx, device_id: &str) -> StoreResult<Option<String>> {
+    tx.row(SELECT_DEVICE_OWNER, &vals![device_id]).await?.map(|r| r[0].text()).transpose()
+}
+
+// ----- addresses ---------------------------------------------------------------------------------
+
+/// Checks that an existing row's campaign is ours; returns its building's turf.
+async fn owner_turf(tx: &mut dyn Tx, sql: &str, id: &str, campaign_id: &str, kind: &'static str) -> StoreResult<Option<String>> {
+    match tx.row(sql, &vals![id]).await? {
+        Some(r) if r[0].text()? == campaign_id => r[1].opt_text(),
+        Some(_) => Err(StoreError::Conflict(format!("{kind} {id} belongs to another campaign"))),
+        None => Err(StoreError::Missing { kind, id: id.to_string() }),
+    }
+}
+
+/// Imports addresses and the voter file. Rows already present are kept as they are (an import can
+/// be run twice); a new door, household or person in a building that is already in a turf moves
+/// that turf to a new version so its volunteer gets it.
+pub async fn import(tx: &mut dyn Tx, campaign_id: &str, i: &Import) -> StoreResult<ImportCounts> {
+    let mut n = ImportCounts::default();
+    for b in &i.buildings {
+        let added = tx
+            .exec(
+                INSERT_BUILDING_IF_NEW,
+                &vals![
+                    &b.id,
+                    campaign_id,
+                    &b.street,
+                    &b.house_number,
+                    &b.postcode,
+                    &b.city,
+                    b.polling_station.clone(),
+                    b.lat,
+                    b.lon
+                ],
+            )
+            .await?;
+        if added == 0 {
+            owner_turf(tx, SELECT_BUILDING_CAMPAIGN, &b.id, campaign_id, "building").await?;
+            n.existing += 1;
+        }
+        n.buildings += added;
+    }
+    let mut touched: Vec<(String, String)> = Vec::new();
+    let mut note = |turf: Option<String>, building: &str| {
+        if let Some(t) = turf
+            && !touched.iter().any(|(x, b)| *x == t && b == building)
+        {
+            touched.push((t, building.to_string()));
+        }
+    };
+    for e in &i.entrances {
+        let turf = owner_turf(tx, SELECT_BUILDING_CAMPAIGN, &e.building_id, campaign_id, "building").await?;
+        let added = tx
+            .exec(
+                INSERT_ENTRANCE_IF_NEW,
+                &vals![&e.id, &e.building_id, &e.label, e.digicode.clone(), e.interphone.clone(), e.caretaker.clone(), e.notes.clone()],
+            )
+            .await?;
+        if added == 0 {
+            owner_turf(tx, SELECT_ENTRANCE_CAMPAIGN, &e.id, campaign_id, "entrance").await?;
+            n.existing += 1;
+        } else {
+            note(turf, &e.building_id);
+        }
+        n.entrances += added;
+    }
+    for d in &i.doors {
+        let turf = owner_turf(tx, SELECT_BUILDING_CAMPAIGN, &d.building_id, campaign_id, "building").await?;
+        let added = tx
+            .exec(
+                INSERT_DOOR_IF_NEW,
+                &vals![&d.id, &d.building_id, d.entrance_id.clone(), d.floor.map(i64::from), &d.label, json(&d.safety_flags)],
+            )
+            .await?;
+        if added == 0 {
+            owner_turf(tx, SELECT_DOOR_CAMPAIGN, &d.id, campaign_id, "door").await?;
+            n.existing += 1;
+        } else {
+            note(turf, &d.building_id);
+        }
+        n.doors += added;
+    }
+    for h in &i.households {
+        let turf = owner_turf(tx, SELECT_DOOR_CAMPAIGN, &h.door_id, campaign_id, "door").await?;
+        let added = tx.exec(INSERT_HOUSEHOLD_IF_NEW, &vals![&h.id, &h.door_id]).await?;
+        if added == 0 {
+            owner_turf(tx, SELECT_HOUSEHOLD_CAMPAIGN, &h.id, campaign_id, "household").await?;
+            n.existing += 1;
+        } else if let Some(b) = i.doors.iter().find(|d| d.id == h.door_id).map(|d| d.building_id.clone()) {
+            note(turf, &b);
+        }
+        n.households += added;
+    }
+    for p in &i.people {
+        let turf = owner_turf(tx, SELECT_HOUSEHOLD_CAMPAIGN, &p.household_id, campaign_id, "household").await?;
+        let added = tx
+            .exec(INSERT_PERSON_IF_NEW, &vals![&p.id, &p.household_id, &p.display_name, p.birth_year.map(i64::from)])
+            .await?;
+        if added == 0 {
+            n.existing += 1;
+        } else if let Some(b) = i
+            .households
+            .iter()
+            .find(|h| h.id == p.household_id)
+            .and_then(|h| i.doors.iter().find(|d| d.id == h.door_id))
+            .map(|d| d.building_id.clone())
+        {
+            note(turf, &b);
+        }
+        n.people += added;
+    }
+    let mut turfs: Vec<String> = touched.iter().map(|(t, _)| t.clone()).collect();
+    turfs.sort();
+    turfs.dedup();
+    for t in &turfs {
+        let add = touched.iter().filter(|(x, _)| x == t).map(|(_, b)| b.clone()).collect();
+        bump(tx, t, &TurfOp { add, ..TurfOp::default() }).await?;
+    }
+    n.turfs_touched = turfs;
+    Ok(n)
+}
+
+pub async fn unplaced_buildings(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<(String, f64, f64, u32)>> {
+    tx.rows(SELECT_UNPLACED, &vals![campaign_id])
+        .await?
+        .iter()
+        .map(|r| Ok((r[0].text()?, r[1].float()?, r[2].float()?, r[3].int()? as u32)))
+        .collect()
+}
+
+pub async fn building_turf(tx: &mut dyn Tx, building_id: &str) -> StoreResult<Option<String>> {
+    Ok(tx.row(SELECT_BUILDING_CAMPAIGN, &vals![building_id]).await?.map(|r| r[1].opt_text()).transpose()?.flatten())
+}
+
+pub async fn street_buildings(tx: &mut dyn Tx, turf_id: &str, street: &str) -> StoreResult<Vec<String>> {
+    tx.rows(SELECT_STREET_BUILDINGS, &vals![turf_id, street]).await?.iter().map(|r| r[0].text()).collect()
+}
+
+/// The buildings of the given doors; an unknown door (or one of another campaign) is an error.
+pub async fn door_buildings(tx: &mut dyn Tx, campaign_id: &str, door_ids: &[String]) -> StoreResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for d in door_ids {
+        let b = tx
+            .row(SELECT_DOOR_BUILDING, &vals![d, campaign_id])
+            .await?
+            .ok_or_else(|| StoreError::Missing { kind: "door", id: d.clone() })?[0]
+            .text()?;
+        if !out.contains(&b) {
+            out.push(b);
+        }
+    }
+    Ok(out)
+}
+
+/// Every report on a building now in the turf.
+pub async fn turf_facts(tx: &mut dyn Tx, turf_id: &str) -> StoreResult<Vec<ReportFact>> {
+    tx.rows(SELECT_TURF_FACTS, &vals![turf_id])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(ReportFact {
+                id: r[0].text()?,
+                building_id: r[1].text()?,
+                door_id: r[2].opt_text()?,
+                person_id: r[3].opt_text()?,
+                result_code: r[4].text()?,
+                supersedes: r[5].opt_text()?,
+                volunteer_id: r[6].text()?,
+                hlc_millis: r[7].int()?,
+                overlap: r[8].int()? != 0,
+            })
+        })
+        .collect()
+}
+
+/// `(door id, building id)` of every door in the turf.
+pub async fn turf_doors(tx: &mut dyn Tx, turf_id: &str) -> StoreResult<Vec<(String, String)>> {
+    tx.rows(SELECT_TURF_DOOR_IDS, &vals![turf_id]).await?.iter().map(|r| Ok((r[0].text()?, r[1].text()?))).collect()
+}
+
+pub async fn turf_households(tx: &mut dyn Tx, turf_id: &str) -> StoreResult<Vec<doorstep_protocol::Household>> {
+    tx.rows(SELECT_TURF_HOUSEHOLDS, &vals![turf_id])
+        .await?
+        .iter()
+        .map(|r| Ok(doorstep_protocol::Household { id: r[0].text()?, door_id: r[1].text()? }))
+        .collect()
+}
+
+pub async fn turf_people(tx: &mut dyn Tx, turf_id: &str) -> StoreResult<Vec<doorstep_protocol::Person>> {
+    tx.rows(SELECT_TURF_PEOPLE, &vals![turf_id])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(doorstep_protocol::Person {
+                id: r[0].text()?,
+                household_id: r[1].text()?,
+                display_name: r[2].text()?,
+                birth_year: r[3].opt_int()?.map(|y| y as i32),
+            })
+        })
+        .collect()
+}
+
+/// Whether `volunteer` ever held `turf`, and whether `building` is or ever was in it.
+pub async fn in_scope(
+    tx: &mut dyn Tx,
+    volunteer: &str,
+    turf: &str,
+    building: &str,
+    turf_now: Option<&str>,
+) -> StoreResult<bool> {
+    if tx.row(HELD_EVER, &vals![turf, volunteer]).await?.is_none() {
+        return Ok(false);
+    }
+    Ok(turf_now == Some(turf) || tx.row(WAS_IN_TURF, &vals![building, turf]).await?.is_some())
+}

@@ -1,0 +1,248 @@
+//! One transaction interface over both backends, so that store operations that are not on the hot
+//! path (teams, imports, script edits, reassignment, the op log) are written once, in
+//! [`super::ops`], and run identically on SQLite and PostgreSQL. The hot paths (ingest, packages)
+//! keep their backend-specific code.
+//!
+//! Values cross the boundary as [`Val`]; the shared SQL uses `$n` placeholders in order of first
+//! use (see [`super::sql`]).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
+use async_trait::async_trait;
+use bytes::BytesMut;
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+
+use super::{StoreError, StoreResult};
+
+/// A SQL value in the types both backends share.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    Null,
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Bool(bool),
+}
+
+impl Val {
+    pub fn text(&self) -> StoreResult<String> {
+        match self {
+            Val::Text(s) => Ok(s.clone()),
+            other => Err(StoreError::Corrupt(format!("expected text, got {other:?}"))),
+        }
+    }
+    pub fn opt_text(&self) -> StoreResult<Option<String>> {
+        match self {
+            Val::Null => Ok(None),
+            v => v.text().map(Some),
+        }
+    }
+    pub fn int(&self) -> StoreResult<i64> {
+        match self {
+            Val::Int(i) => Ok(*i),
+            Val::Bool(b) => Ok(i64::from(*b)),
+            other => Err(StoreError::Corrupt(format!("expected an integer, got {other:?}"))),
+        }
+    }
+    pub fn opt_int(&self) -> StoreResult<Option<i64>> {
+        match self {
+            Val::Null => Ok(None),
+            v => v.int().map(Some),
+        }
+    }
+    pub fn float(&self) -> StoreResult<f64> {
+        match self {
+            Val::Float(f) => Ok(*f),
+            Val::Int(i) => Ok(*i as f64),
+            other => Err(StoreError::Corrupt(format!("expected a number, got {other:?}"))),
+        }
+    }
+}
+
+impl From<&str> for Val {
+    fn from(s: &str) -> Self {
+        Val::Text(s.to_string())
+    }
+}
+impl From<String> for Val {
+    fn from(s: String) -> Self {
+        Val::Text(s)
+    }
+}
+impl From<&String> for Val {
+    fn from(s: &String) -> Self {
+        Val::Text(s.clone())
+    }
+}
+impl From<i64> for Val {
+    fn from(i: i64) -> Self {
+        Val::Int(i)
+    }
+}
+impl From<f64> for Val {
+    fn from(f: f64) -> Self {
+        Val::Float(f)
+    }
+}
+impl From<bool> for Val {
+    fn from(b: bool) -> Self {
+        Val::Bool(b)
+    }
+}
+impl<T: Into<Val>> From<Option<T>> for Val {
+    fn from(o: Option<T>) -> Self {
+        o.map_or(Val::Null, Into::into)
+    }
+}
+
+/// `vals![a, b, c]` → `[Val; 3]`.
+#[macro_export]
+macro_rules! vals {
+    ($($v:expr),* $(,)?) => { [$($crate::store::tx::Val::from($v)),*] };
+}
+
+pub type Row = Vec<Val>;
+
+pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub type AnyResult = StoreResult<Box<dyn std::any::Any + Send>>;
+/// An operation over a transaction, type-erased so that [`super::ServerStore`] stays object-safe.
+pub type AnyOp = Box<dyn for<'a> FnOnce(&'a mut dyn Tx) -> BoxFut<'a, AnyResult> + Send>;
+
+/// A transaction in progress. Committed by the backend when the operation returns `Ok`, rolled
+/// back otherwise.
+#[async_trait]
+pub trait Tx: Send {
+    /// Runs a statement; returns the number of rows changed.
+    async fn exec(&mut self, sql: &str, params: &[Val]) -> StoreResult<u64>;
+    /// Runs a query; returns every row.
+    async fn rows(&mut self, sql: &str, params: &[Val]) -> StoreResult<Vec<Row>>;
+    /// The first row, if any.
+    async fn row(&mut self, sql: &str, params: &[Val]) -> StoreResult<Option<Row>> {
+        Ok(self.rows(sql, params).await?.into_iter().next())
+    }
+}
+
+// ----- SQLite ------------------------------------------------------------------------------------
+
+pub struct SqliteTx<'a>(pub &'a rusqlite::Transaction<'a>);
+
+// SAFETY: a `SqliteTx` lives inside one `spawn_blocking` closure and is only used by futures that
+// `run_ready` polls to completion on that same thread, so the connection is never touched from two
+// threads. `Tx: Send` is required so the PostgreSQL side can hold one across real awaits.
+unsafe impl Send for SqliteTx<'_> {}
+
+impl rusqlite::ToSql for Val {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(match self {
+            Val::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Val::Int(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Val::Float(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
+            Val::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Val::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*b))),
+        })
+    }
+}
+
+// SQLite calls never wait: the futures below complete on their first poll.
+#[async_trait]
+impl Tx for SqliteTx<'_> {
+    async fn exec(&mut self, sql: &str, params: &[Val]) -> StoreResult<u64> {
+        Ok(self.0.prepare_cached(sql)?.execute(rusqlite::params_from_iter(params))? as u64)
+    }
+    async fn rows(&mut self, sql: &str, params: &[Val]) -> StoreResult<Vec<Row>> {
+        let mut st = self.0.prepare_cached(sql)?;
+        let n = st.column_count();
+        let mut rows = st.query(rusqlite::params_from_iter(params))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let mut row = Vec::with_capacity(n);
+            for i in 0..n {
+                use rusqlite::types::ValueRef;
+                row.push(match r.get_ref(i)? {
+                    ValueRef::Null => Val::Null,
+                    ValueRef::Integer(v) => Val::Int(v),
+                    ValueRef::Real(v) => Val::Float(v),
+                    ValueRef::Text(t) => Val::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(_) => return Err(StoreError::Corrupt("unexpected blob".into())),
+                });
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+}
+
+/// Drives a future that never waits (an operation over [`SqliteTx`]) to completion on the
+/// current thread.
+pub fn run_ready<T>(fut: impl Future<Output = T>) -> T {
+    let mut fut = std::pin::pin!(fut);
+    let mut cx = Context::from_waker(Waker::noop());
+    match Pin::new(&mut fut).poll(&mut cx) {
+        Poll::Ready(v) => v,
+        Poll::Pending => unreachable!("SQLite operations complete without waiting"),
+    }
+}
+
+// ----- PostgreSQL --------------------------------------------------------------------------------
+
+pub struct PgTx<'a>(pub &'a tokio_postgres::Transaction<'a>);
+
+impl ToSql for Val {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match (self, ty) {
+            (Val::Null, _) => Ok(IsNull::Yes),
+            (Val::Int(i), &Type::INT4) => i32::try_from(*i)?.to_sql(ty, out),
+            (Val::Int(i), &Type::INT2) => i16::try_from(*i)?.to_sql(ty, out),
+            (Val::Int(i), &Type::FLOAT8) => (*i as f64).to_sql(ty, out),
+            (Val::Int(i), _) => i.to_sql(ty, out),
+            (Val::Float(f), _) => f.to_sql(ty, out),
+            (Val::Text(s), _) => s.to_sql(ty, out),
+            (Val::Bool(b), &Type::BOOL) => b.to_sql(ty, out),
+            (Val::Bool(b), _) => i64::from(*b).to_sql(ty, out),
+        }
+    }
+    fn accepts(ty: &Type) -> bool {
+        matches!(
+            *ty,
+            Type::INT2 | Type::INT4 | Type::INT8 | Type::FLOAT8 | Type::TEXT | Type::VARCHAR | Type::BOOL | Type::UNKNOWN
+        )
+    }
+    to_sql_checked!();
+}
+
+fn pg_val(row: &tokio_postgres::Row, i: usize) -> StoreResult<Val> {
+    let ty = row.columns()[i].type_().clone();
+    Ok(match ty {
+        Type::INT8 => row.get::<_, Option<i64>>(i).map_or(Val::Null, Val::Int),
+        Type::INT4 => row.get::<_, Option<i32>>(i).map_or(Val::Null, |v| Val::Int(v.into())),
+        Type::INT2 => row.get::<_, Option<i16>>(i).map_or(Val::Null, |v| Val::Int(v.into())),
+        Type::FLOAT8 => row.get::<_, Option<f64>>(i).map_or(Val::Null, Val::Float),
+        Type::BOOL => row.get::<_, Option<bool>>(i).map_or(Val::Null, Val::Bool),
+        Type::TEXT | Type::VARCHAR => row.get::<_, Option<String>>(i).map_or(Val::Null, Val::Text),
+        other => return Err(StoreError::Corrupt(format!("unexpected column type {other}"))),
+    })
+}
+
+#[async_trait]
+impl Tx for PgTx<'_> {
+    async fn exec(&mut self, sql: &str, params: &[Val]) -> StoreResult<u64> {
+        let p: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+        Ok(self.0.execute(sql, &p).await?)
+    }
+    async fn rows(&mut self, sql: &str, params: &[Val]) -> StoreResult<Vec<Row>> {
+        let p: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+        self.0
+            .query(sql, &p)
+            .await?
+            .iter()
+            .map(|r| (0..r.len()).map(|i| pg_val(r, i)).collect())
+            .collect()
+    }
+}
