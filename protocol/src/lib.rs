@@ -9,8 +9,8 @@
 
 pub mod campaign;
 pub mod checksum;
-pub mod status;
 pub mod knock;
+pub mod status;
 pub mod sync;
 pub mod turf;
 pub mod validate;

@@ -358,14 +358,14 @@ pub fn validate_script(
             let Some(earlier) = survey.questions[..i].iter().find(|e| e.id == sw.question_id) else {
                 return Err(ScriptError::ShowWhenNotEarlier { question: q.id.clone(), refers: sw.question_id.clone() });
             };
-            if let Some(allowed) = answers_of(&earlier.kind) {
-                if let Some(v) = sw.any_of.iter().find(|v| !allowed.contains(v)) {
-                    return Err(ScriptError::ShowWhenValue {
-                        question: q.id.clone(),
-                        refers: earlier.id.clone(),
-                        value: v.clone(),
-                    });
-                }
+            if let Some(allowed) = answers_of(&earlier.kind)
+                && let Some(v) = sw.any_of.iter().find(|v| !allowed.contains(v))
+            {
+                return Err(ScriptError::ShowWhenValue {
+                    question: q.id.clone(),
+                    refers: earlier.id.clone(),
+                    value: v.clone(),
+                });
             }
         }
     }

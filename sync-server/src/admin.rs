@@ -43,7 +43,11 @@ impl Staff {
         }
     }
     fn require_coordinator(&self) -> Result<(), AppError> {
-        if self.is_coordinator() { Ok(()) } else { Err(AppError::forbidden("réservé à la coordination / coordinators only")) }
+        if self.is_coordinator() {
+            Ok(())
+        } else {
+            Err(AppError::forbidden("réservé à la coordination / coordinators only"))
+        }
     }
 }
 
@@ -267,7 +271,13 @@ impl Service {
             Role::Captain => self.store.captain_teams(&user.id).await?,
             _ => user.team_id.clone().into_iter().collect(),
         };
-        Ok(Me { user_id: user.id, display_name: user.display_name, role: user.role, campaign_id: user.campaign_id, teams })
+        Ok(Me {
+            user_id: user.id,
+            display_name: user.display_name,
+            role: user.role,
+            campaign_id: user.campaign_id,
+            teams,
+        })
     }
 
     async fn turf_in_scope(&self, st: &Staff, turf_id: &str) -> Result<TurfRow, AppError> {
@@ -310,8 +320,7 @@ impl Service {
         st.require_coordinator()?;
         check_id("campaign", &req.id)?;
         check_id("coordinator", &req.coordinator_id)?;
-        let survey =
-            req.survey.unwrap_or(SurveyScript { version: 1, consent_question_id: None, questions: vec![] });
+        let survey = req.survey.unwrap_or(SurveyScript { version: 1, consent_question_id: None, questions: vec![] });
         let codes = req.result_codes.unwrap_or_else(doorstep_protocol::default_result_codes);
         validate_script(&survey, &codes, &[]).map_err(|e| AppError::bad_request("bad_script", e.to_string()))?;
         let campaign = Campaign {
@@ -370,7 +379,8 @@ impl Service {
         }
         .map_err(import_error)?;
         if !parsed.errors.is_empty() && !skip_invalid {
-            let first: Vec<String> = parsed.errors.iter().take(20).map(|e| format!("ligne {}: {}", e.line, e.reason)).collect();
+            let first: Vec<String> =
+                parsed.errors.iter().take(20).map(|e| format!("ligne {}: {}", e.line, e.reason)).collect();
             return Err(AppError::new(
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,
                 "bad_rows",
@@ -538,7 +548,9 @@ impl Service {
                 self.turf_in_scope(st, turf).await?;
                 let b = self.store.street_buildings(turf, street).await?;
                 if b.is_empty() {
-                    return Err(AppError::not_found(format!("aucune adresse « {street} » dans {turf} / no such street in the turf")));
+                    return Err(AppError::not_found(format!(
+                        "aucune adresse « {street} » dans {turf} / no such street in the turf"
+                    )));
                 }
                 b
             }
@@ -561,7 +573,8 @@ impl Service {
             for b in &buildings {
                 let src = self.store.building_turf(b).await?;
                 if let Some(t) = src
-                    && !st.reaches_team(summaries.iter().find(|s| s.turf.id == t).and_then(|s| s.turf.team_id.as_deref()))
+                    && !st
+                        .reaches_team(summaries.iter().find(|s| s.turf.id == t).and_then(|s| s.turf.team_id.as_deref()))
                 {
                     return Err(outside());
                 }
@@ -660,7 +673,9 @@ impl Service {
                 team_id: None,
             })
             .await
-            .map_err(|_| AppError::new(axum::http::StatusCode::CONFLICT, "conflict", format!("user {user_id} exists")))?;
+            .map_err(|_| {
+                AppError::new(axum::http::StatusCode::CONFLICT, "conflict", format!("user {user_id} exists"))
+            })?;
         if let Some(t) = &team
             && req.role != Role::Coordinator
         {
@@ -670,7 +685,11 @@ impl Service {
         if req.role == Role::Volunteer {
             let code = auth::new_join_code();
             self.store
-                .create_join_code(&auth::hash_secret(&auth::normalise_code(&code)), &user_id, now + JOIN_CODE_LIFETIME_MS)
+                .create_join_code(
+                    &auth::hash_secret(&auth::normalise_code(&code)),
+                    &user_id,
+                    now + JOIN_CODE_LIFETIME_MS,
+                )
                 .await?;
             Ok(InviteResponse { user_id, join_code: Some(code), token: None, expires_ms: now + JOIN_CODE_LIFETIME_MS })
         } else {
@@ -693,7 +712,9 @@ impl Service {
             .ok_or_else(|| AppError::not_found(format!("appareil inconnu / unknown device {device_id}")))?;
         let user = self.store.user(&owner).await?.filter(|u| u.campaign_id == st.campaign());
         let Some(user) = user else { return Err(AppError::not_found(format!("unknown device {device_id}"))) };
-        if !st.is_coordinator() && !(user.role == Role::Volunteer && st.reaches_team(user.team_id.as_deref())) {
+        let reachable =
+            st.is_coordinator() || (user.role == Role::Volunteer && st.reaches_team(user.team_id.as_deref()));
+        if !reachable {
             return Err(outside());
         }
         Ok(self.store.revoke_device(device_id, (self.now)()).await?)

@@ -62,31 +62,146 @@ pub struct RouteSpec {
 pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: "GET", path: "/healthz", access: Access::Public, summary: "liveness" },
     RouteSpec { method: "GET", path: "/openapi.json", access: Access::Public, summary: "this API, as OpenAPI 3.1" },
-    RouteSpec { method: "POST", path: "/api/v1/join", access: Access::Public, summary: "redeem a one-time join code for a device token" },
-    RouteSpec { method: "POST", path: "/api/v1/sync/push", access: Access::Device, summary: "push knock reports; per-item accepted / duplicate / rejected" },
-    RouteSpec { method: "POST", path: "/api/v1/sync/pull", access: Access::Device, summary: "pull the volunteer's turfs: buckets (package or delta), removed, wipe" },
-    RouteSpec { method: "GET", path: "/api/v1/me", access: Access::Any, summary: "who this token belongs to: role, campaign, teams" },
-    RouteSpec { method: "POST", path: "/api/v1/campaigns", access: Access::Coordinator, summary: "open another campaign with its own first coordinator" },
-    RouteSpec { method: "GET", path: "/api/v1/campaign", access: Access::Staff, summary: "the campaign: mode, result codes, current survey script" },
-    RouteSpec { method: "PUT", path: "/api/v1/campaign/script", access: Access::Coordinator, summary: "publish a new version of the survey script and result codes" },
-    RouteSpec { method: "POST", path: "/api/v1/import/addresses.csv", access: Access::Coordinator, summary: "import addresses / voter file from CSV (columns by name or ?field=column)" },
-    RouteSpec { method: "POST", path: "/api/v1/import/addresses.geojson", access: Access::Coordinator, summary: "import addresses from GeoJSON points" },
-    RouteSpec { method: "POST", path: "/api/v1/turfs/cut", access: Access::Coordinator, summary: "cut every address not yet in a turf into turfs of ~N doors" },
-    RouteSpec { method: "GET", path: "/api/v1/turfs", access: Access::Staff, summary: "turfs within reach, with holder, lease, team and size" },
-    RouteSpec { method: "GET", path: "/api/v1/turfs/{turf_id}/doors", access: Access::Staff, summary: "every door of a turf with its status derived from all reports" },
-    RouteSpec { method: "POST", path: "/api/v1/turfs/{turf_id}/assign", access: Access::Staff, summary: "check a turf out to a volunteer (a lease)" },
-    RouteSpec { method: "POST", path: "/api/v1/turfs/{turf_id}/return", access: Access::Staff, summary: "return a turf: nobody holds it" },
-    RouteSpec { method: "PUT", path: "/api/v1/turfs/{turf_id}/team", access: Access::Coordinator, summary: "give a turf to a team (its captains manage it)" },
-    RouteSpec { method: "POST", path: "/api/v1/reassign", access: Access::Staff, summary: "move a street of a turf, or chosen doors, to another turf or volunteer" },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/join",
+        access: Access::Public,
+        summary: "redeem a one-time join code for a device token",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/sync/push",
+        access: Access::Device,
+        summary: "push knock reports; per-item accepted / duplicate / rejected",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/sync/pull",
+        access: Access::Device,
+        summary: "pull the volunteer's turfs: buckets (package or delta), removed, wipe",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/me",
+        access: Access::Any,
+        summary: "who this token belongs to: role, campaign, teams",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/campaigns",
+        access: Access::Coordinator,
+        summary: "open another campaign with its own first coordinator",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/campaign",
+        access: Access::Staff,
+        summary: "the campaign: mode, result codes, current survey script",
+    },
+    RouteSpec {
+        method: "PUT",
+        path: "/api/v1/campaign/script",
+        access: Access::Coordinator,
+        summary: "publish a new version of the survey script and result codes",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/import/addresses.csv",
+        access: Access::Coordinator,
+        summary: "import addresses / voter file from CSV (columns by name or ?field=column)",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/import/addresses.geojson",
+        access: Access::Coordinator,
+        summary: "import addresses from GeoJSON points",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/turfs/cut",
+        access: Access::Coordinator,
+        summary: "cut every address not yet in a turf into turfs of ~N doors",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/turfs",
+        access: Access::Staff,
+        summary: "turfs within reach, with holder, lease, team and size",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/turfs/{turf_id}/doors",
+        access: Access::Staff,
+        summary: "every door of a turf with its status derived from all reports",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/turfs/{turf_id}/assign",
+        access: Access::Staff,
+        summary: "check a turf out to a volunteer (a lease)",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/turfs/{turf_id}/return",
+        access: Access::Staff,
+        summary: "return a turf: nobody holds it",
+    },
+    RouteSpec {
+        method: "PUT",
+        path: "/api/v1/turfs/{turf_id}/team",
+        access: Access::Coordinator,
+        summary: "give a turf to a team (its captains manage it)",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/reassign",
+        access: Access::Staff,
+        summary: "move a street of a turf, or chosen doors, to another turf or volunteer",
+    },
     RouteSpec { method: "GET", path: "/api/v1/teams", access: Access::Staff, summary: "teams within reach" },
-    RouteSpec { method: "POST", path: "/api/v1/teams", access: Access::Coordinator, summary: "create a team with its captains" },
-    RouteSpec { method: "POST", path: "/api/v1/teams/{team_id}/members", access: Access::Coordinator, summary: "add a volunteer or captain to a team" },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/teams",
+        access: Access::Coordinator,
+        summary: "create a team with its captains",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/teams/{team_id}/members",
+        access: Access::Coordinator,
+        summary: "add a volunteer or captain to a team",
+    },
     RouteSpec { method: "GET", path: "/api/v1/users", access: Access::Staff, summary: "people within reach" },
-    RouteSpec { method: "POST", path: "/api/v1/invitations", access: Access::Staff, summary: "invite a volunteer (join code) or, coordinators only, staff (token)" },
-    RouteSpec { method: "POST", path: "/api/v1/devices/{device_id}/revoke", access: Access::Staff, summary: "revoke a device: it pushes, then wipes on its next sync" },
-    RouteSpec { method: "GET", path: "/api/v1/overlaps", access: Access::Staff, summary: "reports made on doors whose lease had moved, for the captain to review" },
-    RouteSpec { method: "GET", path: "/api/v1/export/reports.json", access: Access::Staff, summary: "every report within reach, with its overlap flag" },
-    RouteSpec { method: "GET", path: "/api/v1/export/reports.csv", access: Access::Staff, summary: "every report within reach, one row each, VAN-style columns" },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/invitations",
+        access: Access::Staff,
+        summary: "invite a volunteer (join code) or, coordinators only, staff (token)",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/devices/{device_id}/revoke",
+        access: Access::Staff,
+        summary: "revoke a device: it pushes, then wipes on its next sync",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/overlaps",
+        access: Access::Staff,
+        summary: "reports made on doors whose lease had moved, for the captain to review",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/export/reports.json",
+        access: Access::Staff,
+        summary: "every report within reach, with its overlap flag",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/export/reports.csv",
+        access: Access::Staff,
+        summary: "every report within reach, one row each, VAN-style columns",
+    },
 ];
 
 fn handler(spec: &RouteSpec) -> MethodRouter<Service> {
@@ -201,7 +316,11 @@ async fn body<T: DeserializeOwned>(req: Request) -> Result<T, AppError> {
     Ok(ApiJson::<T>::from_request(req, &()).await?.0)
 }
 
-async fn create_campaign(State(s): State<Service>, headers: HeaderMap, req: Request) -> Result<impl IntoResponse, AppError> {
+async fn create_campaign(
+    State(s): State<Service>,
+    headers: HeaderMap,
+    req: Request,
+) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Coordinator).await?;
     Ok((StatusCode::CREATED, Json(s.create_campaign_for(&st, body(req).await?).await?)))
 }
@@ -211,16 +330,30 @@ async fn campaign(State(s): State<Service>, headers: HeaderMap) -> Result<impl I
     Ok(Json(s.campaign_of(&st).await?))
 }
 
-async fn update_script(State(s): State<Service>, headers: HeaderMap, req: Request) -> Result<impl IntoResponse, AppError> {
+async fn update_script(
+    State(s): State<Service>,
+    headers: HeaderMap,
+    req: Request,
+) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Coordinator).await?;
     let version = s.update_script(&st, body(req).await?).await?;
     Ok(Json(serde_json::json!({ "version": version })))
 }
 
-async fn import_file(s: Service, headers: HeaderMap, query: HashMap<String, String>, req: Request, geojson: bool) -> Result<axum::response::Response, AppError> {
+async fn import_file(
+    s: Service,
+    headers: HeaderMap,
+    query: HashMap<String, String>,
+    req: Request,
+    geojson: bool,
+) -> Result<axum::response::Response, AppError> {
     let st = staff(&s, &headers, Access::Coordinator).await?;
     let bytes = axum::body::to_bytes(req.into_body(), MAX_IMPORT_BYTES).await.map_err(|_| {
-        AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("import files are limited to {MAX_IMPORT_BYTES} bytes"))
+        AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("import files are limited to {MAX_IMPORT_BYTES} bytes"),
+        )
     })?;
     Ok(Json(s.import_file(&st, &bytes, geojson, query).await?).into_response())
 }
@@ -253,22 +386,40 @@ async fn turfs(State(s): State<Service>, headers: HeaderMap) -> Result<impl Into
     Ok(Json(s.turfs(&st).await?))
 }
 
-async fn turf_doors(State(s): State<Service>, headers: HeaderMap, Path(turf): Path<String>) -> Result<impl IntoResponse, AppError> {
+async fn turf_doors(
+    State(s): State<Service>,
+    headers: HeaderMap,
+    Path(turf): Path<String>,
+) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Staff).await?;
     Ok(Json(s.turf_doors(&st, &turf).await?))
 }
 
-async fn assign(State(s): State<Service>, headers: HeaderMap, Path(turf): Path<String>, req: Request) -> Result<impl IntoResponse, AppError> {
+async fn assign(
+    State(s): State<Service>,
+    headers: HeaderMap,
+    Path(turf): Path<String>,
+    req: Request,
+) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Staff).await?;
     Ok(Json(s.assign(&st, &turf, body(req).await?).await?))
 }
 
-async fn return_turf(State(s): State<Service>, headers: HeaderMap, Path(turf): Path<String>) -> Result<impl IntoResponse, AppError> {
+async fn return_turf(
+    State(s): State<Service>,
+    headers: HeaderMap,
+    Path(turf): Path<String>,
+) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Staff).await?;
     Ok(Json(s.return_turf(&st, &turf).await?))
 }
 
-async fn turf_team(State(s): State<Service>, headers: HeaderMap, Path(turf): Path<String>, req: Request) -> Result<impl IntoResponse, AppError> {
+async fn turf_team(
+    State(s): State<Service>,
+    headers: HeaderMap,
+    Path(turf): Path<String>,
+    req: Request,
+) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Coordinator).await?;
     Ok(Json(s.set_turf_team(&st, &turf, body(req).await?).await?))
 }
@@ -283,12 +434,21 @@ async fn teams(State(s): State<Service>, headers: HeaderMap) -> Result<impl Into
     Ok(Json(s.teams(&st).await?))
 }
 
-async fn create_team(State(s): State<Service>, headers: HeaderMap, req: Request) -> Result<impl IntoResponse, AppError> {
+async fn create_team(
+    State(s): State<Service>,
+    headers: HeaderMap,
+    req: Request,
+) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Coordinator).await?;
     Ok((StatusCode::CREATED, Json(s.create_team(&st, body(req).await?).await?)))
 }
 
-async fn add_member(State(s): State<Service>, headers: HeaderMap, Path(team): Path<String>, req: Request) -> Result<impl IntoResponse, AppError> {
+async fn add_member(
+    State(s): State<Service>,
+    headers: HeaderMap,
+    Path(team): Path<String>,
+    req: Request,
+) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Coordinator).await?;
     let role = s.add_member(&st, &team, body(req).await?).await?;
     Ok(Json(serde_json::json!({ "team_id": team, "role": role })))
@@ -304,7 +464,11 @@ async fn invite(State(s): State<Service>, headers: HeaderMap, req: Request) -> R
     Ok((StatusCode::CREATED, Json(s.invite(&st, body(req).await?).await?)))
 }
 
-async fn revoke(State(s): State<Service>, headers: HeaderMap, Path(device): Path<String>) -> Result<impl IntoResponse, AppError> {
+async fn revoke(
+    State(s): State<Service>,
+    headers: HeaderMap,
+    Path(device): Path<String>,
+) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Staff).await?;
     let was_live = s.revoke(&st, &device).await?;
     Ok(Json(serde_json::json!({ "device_id": device, "revoked": was_live })))
@@ -312,8 +476,12 @@ async fn revoke(State(s): State<Service>, headers: HeaderMap, Path(device): Path
 
 async fn overlaps(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Staff).await?;
-    let rows: Vec<serde_json::Value> =
-        s.overlaps(&st).await?.into_iter().map(|r| serde_json::json!({"report": r.report, "overlap": r.overlap})).collect();
+    let rows: Vec<serde_json::Value> = s
+        .overlaps(&st)
+        .await?
+        .into_iter()
+        .map(|r| serde_json::json!({"report": r.report, "overlap": r.overlap}))
+        .collect();
     Ok(Json(rows))
 }
 

@@ -116,7 +116,10 @@ pub async fn seed(service: &Service, store: &Arc<dyn ServerStore>) -> Result<See
         ("capitaine-sud", "Yann (capitaine)", "sud", "Équipe sud"),
     ] {
         let inv = service
-            .invite(&staff, InviteRequest { name: name.into(), user_id: Some(id.into()), role: Role::Captain, team_id: None })
+            .invite(
+                &staff,
+                InviteRequest { name: name.into(), user_id: Some(id.into()), role: Role::Captain, team_id: None },
+            )
             .await
             .map_err(|e| e.message)?;
         captain_tokens.push((id.to_string(), inv.token.unwrap_or_default()));
@@ -142,7 +145,10 @@ pub async fn seed(service: &Service, store: &Arc<dyn ServerStore>) -> Result<See
             .await
             .map_err(|e| e.message)?;
         let turf = cut.turfs[(i * 5) % cut.turfs.len()].clone();
-        service.set_turf_team(&staff, &turf, TurfTeamRequest { team_id: Some(team.into()) }).await.map_err(|e| e.message)?;
+        service
+            .set_turf_team(&staff, &turf, TurfTeamRequest { team_id: Some(team.into()) })
+            .await
+            .map_err(|e| e.message)?;
         service
             .assign(&staff, &turf, AssignRequest { volunteer_id: vol.clone(), lease_days: None })
             .await

@@ -228,8 +228,8 @@ impl Builder<'_> {
             });
         }
         let entrance_label = get("entrance");
-        let entrance_id = (!entrance_label.is_empty())
-            .then(|| format!("{building_id}:e:{}", fnv(&normalise(&entrance_label))));
+        let entrance_id =
+            (!entrance_label.is_empty()).then(|| format!("{building_id}:e:{}", fnv(&normalise(&entrance_label))));
         if let Some(e) = &entrance_id
             && self.entrances.insert(e.clone())
         {
@@ -243,16 +243,23 @@ impl Builder<'_> {
                 notes: None,
             });
         }
-        let apt = [get("apartment_type"), get("apartment")].iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>();
+        let apt =
+            [get("apartment_type"), get("apartment")].iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>();
         let apt = apt.join(" ");
         let floor = get("floor");
         let floor_n = if floor.is_empty() {
             None
         } else {
-            Some(floor.trim().parse::<i32>().map_err(|_| format!("étage {floor:?} n'est pas un nombre / floor is not a number"))?)
+            Some(
+                floor
+                    .trim()
+                    .parse::<i32>()
+                    .map_err(|_| format!("étage {floor:?} n'est pas un nombre / floor is not a number"))?,
+            )
         };
         let door_key = format!("{}|{}|{}", normalise(&entrance_label), normalise(&apt), floor);
-        let door_id = if door_key == "||" { format!("{building_id}:d") } else { format!("{building_id}:d:{}", fnv(&door_key)) };
+        let door_id =
+            if door_key == "||" { format!("{building_id}:d") } else { format!("{building_id}:d:{}", fnv(&door_key)) };
         if self.doors.insert(door_id.clone()) {
             self.out.import.doors.push(Door {
                 id: door_id.clone(),
@@ -278,7 +285,11 @@ impl Builder<'_> {
             .and_then(|y| y.parse::<i32>().ok())
             .filter(|y| (1880..=2030).contains(y));
         let person_id = if pid.is_empty() {
-            format!("{}:p:{}", self.campaign_id, fnv(&format!("{door_id}|{}|{}|{birth}", normalise(&first), normalise(&last))))
+            format!(
+                "{}:p:{}",
+                self.campaign_id,
+                fnv(&format!("{door_id}|{}|{}|{birth}", normalise(&first), normalise(&last)))
+            )
         } else {
             format!("{}:p:{}", self.campaign_id, pid.trim())
         };
@@ -289,7 +300,8 @@ impl Builder<'_> {
         if !self.out.import.households.iter().any(|h| h.id == household_id) {
             self.out.import.households.push(Household { id: household_id.clone(), door_id: door_id.clone() });
         }
-        let display_name = [first.trim(), last.trim()].iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join(" ");
+        let display_name =
+            [first.trim(), last.trim()].iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join(" ");
         self.out.import.people.push(Person { id: person_id, household_id, display_name, birth_year });
         Ok(())
     }
@@ -326,7 +338,8 @@ pub fn parse_csv(
 ) -> Result<Parsed, ImportError> {
     let text = text_of(bytes);
     let first = text.lines().next().ok_or(ImportError::Empty)?;
-    let delimiter = [b',', b';', b'\t'].into_iter().max_by_key(|d| first.bytes().filter(|b| b == d).count()).unwrap_or(b',');
+    let delimiter =
+        [b',', b';', b'\t'].into_iter().max_by_key(|d| first.bytes().filter(|b| b == d).count()).unwrap_or(b',');
     let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
     let header: Vec<String> =
         reader.headers().map_err(|e| ImportError::Csv(e.to_string()))?.iter().map(|h| h.trim().to_string()).collect();
@@ -458,8 +471,14 @@ mod tests {
             parse_csv(&bytes, &HashMap::new(), "c", CampaignMode::AddressOnly),
             Err(ImportError::Missing("latitude and longitude", "lat"))
         );
-        assert!(matches!(parse_csv(&bytes, &map(&[("colour", "x")]), "c", CampaignMode::AddressOnly), Err(ImportError::UnknownField(..))));
-        assert!(matches!(parse_csv(&bytes, &map(&[("lat", "nope")]), "c", CampaignMode::AddressOnly), Err(ImportError::UnknownColumn(..))));
+        assert!(matches!(
+            parse_csv(&bytes, &map(&[("colour", "x")]), "c", CampaignMode::AddressOnly),
+            Err(ImportError::UnknownField(..))
+        ));
+        assert!(matches!(
+            parse_csv(&bytes, &map(&[("lat", "nope")]), "c", CampaignMode::AddressOnly),
+            Err(ImportError::UnknownColumn(..))
+        ));
     }
 
     #[test]

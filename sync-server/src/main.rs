@@ -207,11 +207,12 @@ async fn run_demo(
             if let Some(pkg) = service.turf_package(&volunteers[0].2).await.map_err(|e| e.to_string())? {
                 let street = pkg.buildings.first().map(|b| b.street.clone()).unwrap_or_default();
                 let captain = store.device(&doorstep_server::auth::hash_secret(&seeded.captain_tokens[0].1)).await;
-                let session = captain.map_err(|e| e.to_string())?.map(|device| doorstep_server::service::DeviceSession {
-                    device,
-                    revoked: false,
-                    role: doorstep_server::store::Role::Captain,
-                });
+                let session =
+                    captain.map_err(|e| e.to_string())?.map(|device| doorstep_server::service::DeviceSession {
+                        device,
+                        revoked: false,
+                        role: doorstep_server::store::Role::Captain,
+                    });
                 let staff = service.staff(&session.ok_or("captain token")?).await.map_err(|e| e.message)?;
                 let req = doorstep_server::admin::ReassignRequest {
                     turf_id: Some(volunteers[0].2.clone()),

@@ -166,13 +166,13 @@ impl Service {
         let mut valid: Vec<KnockReport> = Vec::new();
         let mut valid_at: Vec<usize> = Vec::new();
         for (i, r) in req.reports.iter().enumerate() {
-            if !scripts.contains_key(&r.survey_version) {
-                let at = self.store.script(&campaign.id, r.survey_version).await?.map(|(survey, result_codes)| Campaign {
-                    survey,
-                    result_codes,
-                    ..campaign.clone()
-                });
-                scripts.insert(r.survey_version, at);
+            if let std::collections::hash_map::Entry::Vacant(slot) = scripts.entry(r.survey_version) {
+                let at = self
+                    .store
+                    .script(&campaign.id, r.survey_version)
+                    .await?
+                    .map(|(survey, result_codes)| Campaign { survey, result_codes, ..campaign.clone() });
+                slot.insert(at);
             }
             let checked = match &scripts[&r.survey_version] {
                 Some(c) => check_report(c, &s.device, r),
@@ -260,7 +260,13 @@ impl Service {
             && let Some((v, sum)) = &t.checksum
             && *v == t.version
         {
-            return Ok(PullBucket { turf_id: t.id.clone(), version: t.version, checksum: sum.clone(), package: None, delta: None });
+            return Ok(PullBucket {
+                turf_id: t.id.clone(),
+                version: t.version,
+                checksum: sum.clone(),
+                package: None,
+                delta: None,
+            });
         }
         let pkg = self.store.turf_package(&t.id).await?.ok_or_else(|| AppError::not_found("turf vanished"))?;
         // The package is read in its own snapshot: its version is the one to describe.
@@ -272,8 +278,8 @@ impl Service {
             Some(h) if h == version => {}
             Some(h) if h > 0 && h < version => {
                 let ops = self.store.turf_ops(&t.id, h).await?;
-                let complete = ops.len() as u64 == version - h
-                    && ops.iter().enumerate().all(|(i, (v, _))| *v == h + 1 + i as u64);
+                let complete =
+                    ops.len() as u64 == version - h && ops.iter().enumerate().all(|(i, (v, _))| *v == h + 1 + i as u64);
                 if complete {
                     bucket.delta = Some(crate::delta::delta_from(&pkg, h, &ops));
                 } else {

@@ -217,6 +217,36 @@ pub fn server_import(n: usize) -> (Campaign, Vec<Building>, Vec<Entrance>, Vec<D
     (p.campaign, p.buildings, p.entrances, p.doors)
 }
 
+/// A door-level "not home" report numbered `n` (its id and HLC derive from `n`).
+pub fn report(
+    n: u32,
+    campaign: &str,
+    turf: &str,
+    door: &str,
+    volunteer: &str,
+    device: &str,
+) -> doorstep_protocol::KnockReport {
+    doorstep_protocol::KnockReport {
+        id: format!("0190a0b0-0000-7000-8000-{n:012}"),
+        campaign_id: campaign.into(),
+        turf_id: turf.into(),
+        target: doorstep_protocol::Target::Door { id: door.into() },
+        result_code: "not_home".into(),
+        answers: vec![],
+        note: None,
+        safety_flags: vec![],
+        supersedes: None,
+        survey_version: 1,
+        device_time_ms: 0,
+        hlc: doorstep_protocol::Hlc { millis: 1_780_000_000_000 + i64::from(n), counter: 0 },
+        monotonic_ms: 0,
+        position: None,
+        plausibility: vec![],
+        volunteer_id: volunteer.into(),
+        device_id: device.into(),
+    }
+}
+
 /// An import of these rows (no voter file).
 pub fn import_of(buildings: &[Building], entrances: &[Entrance], doors: &[Door]) -> doorstep_server::store::Import {
     doorstep_server::store::Import {

@@ -130,10 +130,146 @@ async fn ingest_dedupes_and_flags_overlaps(s: Arc<dyn ServerStore>) {
     assert_eq!(stored[0].report, batch[0], "the report comes back as pushed");
     assert!(s.move_buildings("nantes-2026", &[ids[1].clone()], "nope").await.is_err());
     // The same id twice in one batch: the first is accepted, the second is a duplicate. (vol-a
-    // reports on t2, which vol-b holds: an overlap.)
-    let twice = report(9, "t2", &door_in_t1, "vol-a");
+    // reports on t1, where the door no longer is: an overlap.)
+    let twice = report(9, "t1", &door_in_t1, "vol-a");
     let out = s.ingest(&a, &[twice.clone(), twice], NOW).await.unwrap();
     assert_eq!(out, vec![Ingested::Accepted { overlap: true }, Ingested::Duplicate]);
+}
+
+/// A report is in scope when its volunteer ever held the turf it names and its target is or was
+/// in that turf: B cannot write to A's turf, A's late report after a reassignment still counts.
+async fn reports_outside_any_held_turf_are_refused(s: Arc<dyn ServerStore>) {
+    let (ids, doors) = seed(s.as_ref()).await;
+    let door_in_t1 = doors.iter().find(|d| d.starts_with(&ids[0])).unwrap().clone();
+    let door_in_t2 = doors.iter().find(|d| d.starts_with(&ids[25])).unwrap().clone();
+    let b = device("vol-b");
+    let out = s
+        .ingest(&b, &[report(1, "t1", &door_in_t1, "vol-b"), report(2, "t2", &door_in_t1, "vol-b")], NOW)
+        .await
+        .unwrap();
+    assert_eq!(out, vec![Ingested::OutOfScope, Ingested::OutOfScope]);
+    // t1 goes to vol-b: vol-a's report made before, pushed after, is accepted as an overlap; vol-b's
+    // is now in scope.
+    s.assign_turf("t1", Some("vol-b"), None).await.unwrap();
+    let out = s.ingest(&device("vol-a"), &[report(3, "t1", &door_in_t1, "vol-a")], NOW).await.unwrap();
+    assert_eq!(out, vec![Ingested::Accepted { overlap: true }]);
+    let out = s
+        .ingest(&b, &[report(4, "t1", &door_in_t1, "vol-b"), report(5, "t2", &door_in_t2, "vol-b")], NOW)
+        .await
+        .unwrap();
+    assert_eq!(out, vec![Ingested::Accepted { overlap: false }, Ingested::Accepted { overlap: false }]);
+    // A replay stays a duplicate whatever the scope has become.
+    s.assign_turf("t1", None, None).await.unwrap();
+    let out = s.ingest(&b, &[report(4, "t1", &door_in_t1, "vol-b")], NOW).await.unwrap();
+    assert_eq!(out, vec![Ingested::Duplicate]);
+    let (facts, turf_doors) = s.turf_facts("t1").await.unwrap();
+    assert_eq!(facts.len(), 2);
+    assert!(facts.iter().all(|f| f.door_id.as_deref() == Some(door_in_t1.as_str())));
+    assert_eq!(facts.iter().filter(|f| f.overlap).count(), 1);
+    assert!(turf_doors.iter().any(|(d, _)| *d == door_in_t1));
+}
+
+async fn teams_scripts_and_the_op_log(s: Arc<dyn ServerStore>) {
+    use doorstep_server::store::{Team, TurfOp};
+    let (ids, _) = seed(s.as_ref()).await;
+    s.create_user(&user("cap", Role::Captain)).await.unwrap();
+    s.create_team(&Team {
+        id: "nord".into(),
+        campaign_id: "nantes-2026".into(),
+        name: "Nord".into(),
+        captains: vec!["cap".into()],
+    })
+    .await
+    .unwrap();
+    assert!(matches!(
+        s.create_team(&Team {
+            id: "nord".into(),
+            campaign_id: "nantes-2026".into(),
+            name: "x".into(),
+            captains: vec![]
+        })
+        .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(s.add_member("nantes-2026", "nord", "vol-a").await.unwrap(), Role::Volunteer);
+    assert!(matches!(s.add_member("nantes-2026", "sud", "vol-a").await, Err(StoreError::Missing { .. })));
+    assert_eq!(s.captain_teams("cap").await.unwrap(), vec!["nord".to_string()]);
+    assert_eq!(s.user("vol-a").await.unwrap().unwrap().team_id.as_deref(), Some("nord"));
+    assert_eq!(s.teams("nantes-2026").await.unwrap()[0].captains, vec!["cap".to_string()]);
+    assert_eq!(s.users("nantes-2026").await.unwrap().len(), 3);
+    s.set_turf_team("nantes-2026", "t1", Some("nord")).await.unwrap();
+    let sums = s.turf_summaries("nantes-2026").await.unwrap();
+    assert_eq!((sums[0].turf.team_id.as_deref(), sums[0].buildings), (Some("nord"), 20));
+    assert!(sums[0].doors > 20, "the staircases' flats count");
+    // Script history: version 2 is current, version 1 still readable; every turf moved on.
+    let c = s.campaign("nantes-2026").await.unwrap().unwrap();
+    let mut survey = c.survey.clone();
+    survey.questions.pop();
+    assert_eq!(s.update_script("nantes-2026", &survey, &c.result_codes, NOW).await.unwrap(), 2);
+    assert_eq!(s.campaign("nantes-2026").await.unwrap().unwrap().survey.version, 2);
+    assert_eq!(s.script("nantes-2026", 1).await.unwrap().unwrap().0.questions.len(), 5);
+    assert_eq!(s.script("nantes-2026", 2).await.unwrap().unwrap().0.questions.len(), 4);
+    assert!(s.script("nantes-2026", 3).await.unwrap().is_none());
+    // The op log of t1 since its creation: assignment (lease), script (campaign), a move out.
+    s.move_buildings("nantes-2026", &[ids[0].clone()], "t2").await.unwrap();
+    let ops = s.turf_ops("t1", 1).await.unwrap();
+    assert_eq!(
+        ops,
+        vec![
+            (2, TurfOp { lease: true, ..Default::default() }),
+            (3, TurfOp { campaign: true, ..Default::default() }),
+            (4, TurfOp { remove: vec![ids[0].clone()], ..Default::default() }),
+        ]
+    );
+    assert_eq!(
+        s.turf_ops("t2", 3).await.unwrap(),
+        vec![(4, TurfOp { add: vec![ids[0].clone()], ..Default::default() })]
+    );
+    // Checksums are cached per version and a stale one is ignored.
+    s.set_checksum("t1", 4, "abc").await.unwrap();
+    s.set_checksum("t1", 3, "stale").await.unwrap();
+    assert_eq!(s.turf("t1").await.unwrap().unwrap().checksum, Some((4, "abc".to_string())));
+    // Moving into the turf a building already is in changes nothing.
+    assert_eq!(s.move_buildings("nantes-2026", &[ids[0].clone()], "t2").await.unwrap(), Vec::<String>::new());
+    let street = s.turf_package("t2").await.unwrap().unwrap().buildings[0].street.to_uppercase();
+    assert!(!s.street_buildings("t2", &street).await.unwrap().is_empty(), "streets match whatever their case");
+}
+
+async fn voter_file_import(s: Arc<dyn ServerStore>) {
+    use doorstep_protocol::{Household, Person};
+    let (ids, doors) = seed(s.as_ref()).await;
+    let door = doors.iter().find(|d| d.starts_with(&ids[0])).unwrap().clone();
+    let mut import = doorstep_server::store::Import::default();
+    import.households.push(Household { id: "h1".into(), door_id: door.clone() });
+    import.people.push(Person {
+        id: "p1".into(),
+        household_id: "h1".into(),
+        display_name: "Léa".into(),
+        birth_year: Some(1980),
+    });
+    // Households need their doors in the import's view of the building: the building is in t1.
+    let full = s.turf_package("t1").await.unwrap().unwrap();
+    import.doors.push(full.doors.iter().find(|d| d.id == door).unwrap().clone());
+    let n = s.import("nantes-2026", &import).await.unwrap();
+    assert_eq!((n.households, n.people, n.existing), (1, 1, 1));
+    assert_eq!(n.turfs_touched, vec!["t1".to_string()], "t1's volunteer must get the new people");
+    let p = s.turf_package("t1").await.unwrap().unwrap();
+    assert_eq!((p.households.len(), p.people.len()), (1, 1));
+    assert_eq!(p.people[0].birth_year, Some(1980));
+    assert_eq!(p.turf.version, full.turf.version + 1);
+    let again = s.import("nantes-2026", &import).await.unwrap();
+    assert_eq!((again.people, again.existing, again.turfs_touched.len()), (0, 3, 0));
+    // A person-level report is located through household and door.
+    let mut k = report(1, "t1", "p1", "vol-a");
+    k.target = Target::Person { id: "p1".into() };
+    assert_eq!(s.ingest(&device("vol-a"), &[k], NOW).await.unwrap(), vec![Ingested::Accepted { overlap: false }]);
+    assert_eq!(s.turf_facts("t1").await.unwrap().0[0].person_id.as_deref(), Some("p1"));
+    // Rows of another campaign cannot be reached through an import.
+    let mut other = s.campaign("nantes-2026").await.unwrap().unwrap();
+    other.id = "other".into();
+    s.create_campaign(&other, NOW).await.unwrap();
+    assert!(matches!(s.import("other", &import).await, Err(StoreError::Conflict(_))));
+    assert_eq!(s.unplaced_buildings("nantes-2026").await.unwrap().len(), 0);
 }
 
 macro_rules! conformance {
@@ -170,4 +306,50 @@ conformance!(
     join_codes_are_single_use_and_expire,
     turfs_packages_and_leases,
     ingest_dedupes_and_flags_overlaps,
+    reports_outside_any_held_turf_are_refused,
+    teams_scripts_and_the_op_log,
+    voter_file_import,
 );
+
+/// A database made by the first published schema and upgraded in place has the same schema as a
+/// fresh one, and its data carries over (a held turf's holder, the campaign's first script).
+#[tokio::test]
+async fn an_upgraded_v1_database_equals_a_fresh_one() {
+    use doorstep_server::store::sql::SCHEMA_V1;
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("old.db");
+    {
+        let c = rusqlite::Connection::open(&old).unwrap();
+        for stmt in SCHEMA_V1 {
+            c.execute_batch(stmt).unwrap();
+        }
+        c.execute_batch(
+            "PRAGMA user_version = 1;
+             INSERT INTO campaigns VALUES ('c', 'C', 'address_only', '[]', '{\"version\":1,\"consent_question_id\":null,\"questions\":[]}', NULL, 1);
+             INSERT INTO users VALUES ('v', 'c', 'volunteer', 'V', NULL);
+             INSERT INTO turfs VALUES ('t', 'c', 'T', 3, 'v', NULL);",
+        )
+        .unwrap();
+    }
+    let upgraded = SqliteStore::open(&old).unwrap();
+    let _fresh = SqliteStore::open(dir.path().join("fresh.db")).unwrap();
+    let schema = |p: &std::path::Path| -> Vec<String> {
+        let c = rusqlite::Connection::open(p).unwrap();
+        let mut st = c
+            .prepare("SELECT type || ' ' || name || ' ' || COALESCE(sql, '') FROM sqlite_master ORDER BY name")
+            .unwrap();
+        st.query_map([], |r| r.get::<_, String>(0)).unwrap().map(Result::unwrap).collect()
+    };
+    assert_eq!(schema(&old), schema(&dir.path().join("fresh.db")));
+    assert_eq!(upgraded.turf("t").await.unwrap().unwrap().version, 3);
+    assert!(upgraded.script("c", 1).await.unwrap().is_some(), "the first script is in the history");
+    // The old holder is known: their reports on t are in scope.
+    assert_eq!(upgraded.turfs_of("v", 0).await.unwrap().len(), 1);
+    let v: i64 = rusqlite::Connection::open(&old).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(v, 2);
+    let h: i64 = rusqlite::Connection::open(&old)
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM turf_holders", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(h, 1);
+}

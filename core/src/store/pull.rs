@@ -2,7 +2,9 @@
 //! before and after), the `removed` turfs, and the wipe order of a revoked device. Purges and the
 //! wipe keep every report the server has not acknowledged.
 
-use doorstep_protocol::{Building, Door, Entrance, HeldTurf, PullResponse, TurfPackage, turf_checksum};
+use doorstep_protocol::{
+    Building, Door, Entrance, HeldTurf, Household, Person, PullResponse, TurfPackage, turf_checksum,
+};
 use rusqlite::{Connection, Transaction};
 
 use super::turfs::load_campaign_for_turf;
@@ -75,6 +77,23 @@ fn export(c: &Connection, turf_id: &str) -> Result<TurfPackage> {
             Ok(Door { id, building_id, entrance_id, floor, label, safety_flags: serde_json::from_str(&flags)? })
         })
         .collect::<Result<Vec<_>>>()?;
+    let households = c
+        .prepare(
+            "SELECT h.id, h.door_id FROM households h JOIN doors d ON d.id = h.door_id
+             JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = ?1",
+        )?
+        .query_map([turf_id], |r| Ok(Household { id: r.get(0)?, door_id: r.get(1)? }))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let people = c
+        .prepare(
+            "SELECT p.id, p.household_id, p.display_name, p.birth_year FROM people p
+             JOIN households h ON h.id = p.household_id JOIN doors d ON d.id = h.door_id
+             JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = ?1",
+        )?
+        .query_map([turf_id], |r| {
+            Ok(Person { id: r.get(0)?, household_id: r.get(1)?, display_name: r.get(2)?, birth_year: r.get(3)? })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(TurfPackage {
         format: doorstep_protocol::TURF_PACKAGE_FORMAT,
         campaign,
@@ -88,8 +107,8 @@ fn export(c: &Connection, turf_id: &str) -> Result<TurfPackage> {
         buildings,
         entrances,
         doors,
-        households: vec![],
-        people: vec![],
+        households,
+        people,
         street_network: None,
     })
 }
@@ -145,7 +164,10 @@ impl Store {
         for b in &resp.buckets {
             if let Some(d) = &b.delta {
                 if d.turf_id != b.turf_id || d.version != b.version {
-                    return Err(CoreError::BadMessage(format!("turf {}: delta for another turf or version", b.turf_id)));
+                    return Err(CoreError::BadMessage(format!(
+                        "turf {}: delta for another turf or version",
+                        b.turf_id
+                    )));
                 }
                 // Applied on the version it was made for, the delta must give the server's checksum;
                 // if anything disagrees the turf is marked stale (version 0) so the next pull brings

@@ -251,8 +251,10 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
             team_id.map(str::to_string),
             building_ids.to_vec(),
         );
-        typed(self, move |tx| Box::pin(async move { ops::create_turf(tx, &cid, &tid, &name, team.as_deref(), &ids).await }))
-            .await
+        typed(self, move |tx| {
+            Box::pin(async move { ops::create_turf(tx, &cid, &tid, &name, team.as_deref(), &ids).await })
+        })
+        .await
     }
     /// Checks the turf out to a volunteer (or returns it with `None`); bumps its version.
     async fn assign_turf(
@@ -267,7 +269,12 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
     }
     /// Moves buildings (a street, or chosen doors' buildings) into another turf; bumps the version
     /// of every turf touched. Returns the turfs touched.
-    async fn move_buildings(&self, campaign_id: &str, building_ids: &[String], to_turf: &str) -> StoreResult<Vec<String>> {
+    async fn move_buildings(
+        &self,
+        campaign_id: &str,
+        building_ids: &[String],
+        to_turf: &str,
+    ) -> StoreResult<Vec<String>> {
         let (cid, ids, to) = (campaign_id.to_string(), building_ids.to_vec(), to_turf.to_string());
         typed(self, move |tx| Box::pin(async move { ops::move_buildings(tx, &cid, &ids, &to).await })).await
     }

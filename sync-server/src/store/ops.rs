@@ -267,7 +267,9 @@ pub async fn add_member(tx: &mut dyn Tx, campaign_id: &str, team_id: &str, user_
         Role::Volunteer => {
             tx.exec(SET_USER_TEAM, &vals![team_id, user_id]).await?;
         }
-        Role::Coordinator => return Err(StoreError::Conflict(format!("{user_id} is a coordinator, not a team member"))),
+        Role::Coordinator => {
+            return Err(StoreError::Conflict(format!("{user_id} is a coordinator, not a team member")));
+        }
     }
     Ok(u.role)
 }
@@ -277,7 +279,8 @@ pub async fn teams(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<Team>>
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let id = r[0].text()?;
-        let captains = tx.rows(SELECT_CAPTAINS, &vals![&id]).await?.iter().map(|c| c[0].text()).collect::<Result<_, _>>()?;
+        let captains =
+            tx.rows(SELECT_CAPTAINS, &vals![&id]).await?.iter().map(|c| c[0].text()).collect::<Result<_, _>>()?;
         out.push(Team { id, campaign_id: r[1].text()?, name: r[2].text()?, captains });
     }
     Ok(out)
@@ -287,7 +290,12 @@ pub async fn captain_teams(tx: &mut dyn Tx, user_id: &str) -> StoreResult<Vec<St
     tx.rows(SELECT_CAPTAIN_TEAMS, &vals![user_id]).await?.iter().map(|r| r[0].text()).collect()
 }
 
-pub async fn set_turf_team(tx: &mut dyn Tx, campaign_id: &str, turf_id: &str, team_id: Option<&str>) -> StoreResult<()> {
+pub async fn set_turf_team(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    turf_id: &str,
+    team_id: Option<&str>,
+) -> StoreResult<()> {
     turf_in(tx, campaign_id, turf_id).await?;
     if let Some(t) = team_id {
         team_in(tx, campaign_id, t).await?;
@@ -311,7 +319,13 @@ pub async fn device_owner(tx: &mut dyn Tx, device_id: &str) -> StoreResult<Optio
 // ----- addresses ---------------------------------------------------------------------------------
 
 /// Checks that an existing row's campaign is ours; returns its building's turf.
-async fn owner_turf(tx: &mut dyn Tx, sql: &str, id: &str, campaign_id: &str, kind: &'static str) -> StoreResult<Option<String>> {
+async fn owner_turf(
+    tx: &mut dyn Tx,
+    sql: &str,
+    id: &str,
+    campaign_id: &str,
+    kind: &'static str,
+) -> StoreResult<Option<String>> {
     match tx.row(sql, &vals![id]).await? {
         Some(r) if r[0].text()? == campaign_id => r[1].opt_text(),
         Some(_) => Err(StoreError::Conflict(format!("{kind} {id} belongs to another campaign"))),
@@ -360,7 +374,15 @@ pub async fn import(tx: &mut dyn Tx, campaign_id: &str, i: &Import) -> StoreResu
         let added = tx
             .exec(
                 INSERT_ENTRANCE_IF_NEW,
-                &vals![&e.id, &e.building_id, &e.label, e.digicode.clone(), e.interphone.clone(), e.caretaker.clone(), e.notes.clone()],
+                &vals![
+                    &e.id,
+                    &e.building_id,
+                    &e.label,
+                    e.digicode.clone(),
+                    e.interphone.clone(),
+                    e.caretaker.clone(),
+                    e.notes.clone()
+                ],
             )
             .await?;
         if added == 0 {
@@ -376,7 +398,14 @@ pub async fn import(tx: &mut dyn Tx, campaign_id: &str, i: &Import) -> StoreResu
         let added = tx
             .exec(
                 INSERT_DOOR_IF_NEW,
-                &vals![&d.id, &d.building_id, d.entrance_id.clone(), d.floor.map(i64::from), &d.label, json(&d.safety_flags)],
+                &vals![
+                    &d.id,
+                    &d.building_id,
+                    d.entrance_id.clone(),
+                    d.floor.map(i64::from),
+                    &d.label,
+                    json(&d.safety_flags)
+                ],
             )
             .await?;
         if added == 0 {

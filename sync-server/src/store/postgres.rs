@@ -308,13 +308,10 @@ impl ServerStore for PgStore {
         let turf_ids: Vec<&str> = reports.iter().map(|r| r.turf_id.as_str()).collect();
         let held: HashSet<String> =
             tx.query(HELD_EVER_ANY, &[&device.user_id, &turf_ids]).await?.iter().map(|r| r.get(0)).collect();
-        let located: Vec<&str> = doors.values().chain(buildings.values()).chain(people.values()).map(|l| l.0.as_str()).collect();
-        let moves: HashSet<(String, String)> = tx
-            .query(WAS_IN_TURF_ANY, &[&located])
-            .await?
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
+        let located: Vec<&str> =
+            doors.values().chain(buildings.values()).chain(people.values()).map(|l| l.0.as_str()).collect();
+        let moves: HashSet<(String, String)> =
+            tx.query(WAS_IN_TURF_ANY, &[&located]).await?.iter().map(|r| (r.get(0), r.get(1))).collect();
         // `Err(overlap)`: waiting for the insert to say accepted or duplicate.
         let mut out: Vec<Result<Ingested, bool>> = Vec::with_capacity(reports.len());
         let mut cols: (Vec<&str>, Vec<&str>, Vec<String>, Vec<Option<String>>, Vec<&str>, Vec<Option<&str>>) =
@@ -387,7 +384,9 @@ impl ServerStore for PgStore {
             .zip(out)
             .map(|(r, decided)| match decided {
                 Ok(d) => d,
-                Err(overlap) if inserted.contains(&r.id) && seen.insert(r.id.as_str()) => Ingested::Accepted { overlap },
+                Err(overlap) if inserted.contains(&r.id) && seen.insert(r.id.as_str()) => {
+                    Ingested::Accepted { overlap }
+                }
                 Err(_) => Ingested::Duplicate,
             })
             .collect())

@@ -152,20 +152,20 @@ pub const SELECT_TURF_OPS: &str =
     "SELECT version, body FROM turf_ops WHERE turf_id = $1 AND version > $2 ORDER BY version";
 pub const INSERT_HOLDER: &str =
     "INSERT INTO turf_holders(turf_id, volunteer_id) VALUES ($1, $2) ON CONFLICT (turf_id, volunteer_id) DO NOTHING";
-pub const INSERT_MOVE: &str =
-    "INSERT INTO building_moves(building_id, from_turf) VALUES ($1, $2) ON CONFLICT (building_id, from_turf) DO NOTHING";
+pub const INSERT_MOVE: &str = "INSERT INTO building_moves(building_id, from_turf) VALUES ($1, $2) ON CONFLICT (building_id, from_turf) DO NOTHING";
 pub const SET_LEASE: &str = "UPDATE turfs SET volunteer_id = $1, lease_expires_ms = $2 WHERE id = $3";
 pub const SELECT_TURF: &str = "SELECT id, campaign_id, name, version, volunteer_id, lease_expires_ms, team_id,
      checksum, checksum_version FROM turfs WHERE id = $1";
-pub const SELECT_CAMPAIGN_TURFS: &str = "SELECT t.id, t.campaign_id, t.name, t.version, t.volunteer_id, t.lease_expires_ms,
+pub const SELECT_CAMPAIGN_TURFS: &str =
+    "SELECT t.id, t.campaign_id, t.name, t.version, t.volunteer_id, t.lease_expires_ms,
      t.team_id, t.checksum, t.checksum_version,
      (SELECT COUNT(*) FROM buildings b WHERE b.turf_id = t.id),
      (SELECT COUNT(*) FROM doors d JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = t.id)
      FROM turfs t WHERE t.campaign_id = $1 ORDER BY t.id";
-pub const SET_CHECKSUM: &str =
-    "UPDATE turfs SET checksum = $1, checksum_version = $2 WHERE id = $3 AND version = $2";
+pub const SET_CHECKSUM: &str = "UPDATE turfs SET checksum = $1, checksum_version = $2 WHERE id = $3 AND version = $2";
 pub const SET_TURF_TEAM: &str = "UPDATE turfs SET team_id = $1 WHERE id = $2";
-pub const INSERT_TURF_V2: &str = "INSERT INTO turfs(id, campaign_id, name, version, volunteer_id, lease_expires_ms, team_id)
+pub const INSERT_TURF_V2: &str =
+    "INSERT INTO turfs(id, campaign_id, name, version, volunteer_id, lease_expires_ms, team_id)
      VALUES ($1, $2, $3, 1, NULL, NULL, $4)";
 pub const SELECT_MAX_SCRIPT: &str = "SELECT MAX(version) FROM survey_versions WHERE campaign_id = $1";
 pub const INSERT_SCRIPT: &str =
@@ -213,8 +213,7 @@ pub const SELECT_DEVICE_OWNER: &str = "SELECT user_id FROM devices WHERE device_
 pub const SELECT_TURF_FACTS: &str = "SELECT r.id, r.building_id, r.door_id, r.person_id, r.result_code, r.supersedes,
      r.volunteer_id, r.hlc_millis, r.overlap
      FROM reports r JOIN buildings b ON b.id = r.building_id WHERE b.turf_id = $1 ORDER BY r.hlc_millis, r.hlc_counter, r.id";
-pub const SELECT_TURF_DOOR_IDS: &str =
-    "SELECT d.id, d.building_id FROM doors d JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = $1 ORDER BY d.id";
+pub const SELECT_TURF_DOOR_IDS: &str = "SELECT d.id, d.building_id FROM doors d JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = $1 ORDER BY d.id";
 pub const SELECT_TURF_HOUSEHOLDS: &str = "SELECT h.id, h.door_id FROM households h JOIN doors d ON d.id = h.door_id
      JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = $1 ORDER BY h.id";
 pub const SELECT_TURF_PEOPLE: &str = "SELECT p.id, p.household_id, p.display_name, p.birth_year FROM people p

@@ -269,7 +269,10 @@ impl ServerStore for SqliteStore {
             let (households, people) = {
                 let mut stx = SqliteTx(&tx);
                 run_ready(async {
-                    Ok::<_, StoreError>((ops::turf_households(&mut stx, &t).await?, ops::turf_people(&mut stx, &t).await?))
+                    Ok::<_, StoreError>((
+                        ops::turf_households(&mut stx, &t).await?,
+                        ops::turf_people(&mut stx, &t).await?,
+                    ))
                 })?
             };
             Ok(Some(package_from_rows(campaign, &turf, buildings, entrances, doors, households, people)))

@@ -191,11 +191,7 @@ pub fn run_ready<T>(fut: impl Future<Output = T>) -> T {
 pub struct PgTx<'a>(pub &'a tokio_postgres::Transaction<'a>);
 
 impl ToSql for Val {
-    fn to_sql(
-        &self,
-        ty: &Type,
-        out: &mut BytesMut,
-    ) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         match (self, ty) {
             (Val::Null, _) => Ok(IsNull::Yes),
             (Val::Int(i), &Type::INT4) => i32::try_from(*i)?.to_sql(ty, out),
@@ -211,7 +207,14 @@ impl ToSql for Val {
     fn accepts(ty: &Type) -> bool {
         matches!(
             *ty,
-            Type::INT2 | Type::INT4 | Type::INT8 | Type::FLOAT8 | Type::TEXT | Type::VARCHAR | Type::BOOL | Type::UNKNOWN
+            Type::INT2
+                | Type::INT4
+                | Type::INT8
+                | Type::FLOAT8
+                | Type::TEXT
+                | Type::VARCHAR
+                | Type::BOOL
+                | Type::UNKNOWN
         )
     }
     to_sql_checked!();
@@ -238,11 +241,6 @@ impl Tx for PgTx<'_> {
     }
     async fn rows(&mut self, sql: &str, params: &[Val]) -> StoreResult<Vec<Row>> {
         let p: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-        self.0
-            .query(sql, &p)
-            .await?
-            .iter()
-            .map(|r| (0..r.len()).map(|i| pg_val(r, i)).collect())
-            .collect()
+        self.0.query(sql, &p).await?.iter().map(|r| (0..r.len()).map(|i| pg_val(r, i)).collect()).collect()
     }
 }

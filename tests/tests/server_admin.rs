@@ -1,0 +1,661 @@
+//! The coordinator and captain API over HTTP, in-process on the SQLite backend: the role × route ×
+//! scope matrix generated from the router's own table, imports (VAN walk list, GeoJSON, bad rows),
+//! script edits reaching devices, reassignment reaching devices as deltas, and server-side door
+//! status.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use doorstep_core::{KnockInput, Store};
+use doorstep_protocol::{
+    ApiError, HeldTurf, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse, Target,
+};
+use doorstep_server::admin::{InviteRequest, Staff, TeamRequest, TurfTeamRequest};
+use doorstep_server::api::{self, Access, ROUTES, RouteSpec};
+use doorstep_server::service::Service;
+use doorstep_server::store::sqlite::SqliteStore;
+use doorstep_server::store::{Role, ServerStore, User};
+use tower::ServiceExt;
+
+const CAMPAIGN: &str = "nantes-2026";
+
+struct World {
+    app: axum::Router,
+    service: Service,
+    /// anonymous, volunteer A's device, the north captain, the coordinator.
+    tokens: Vec<(&'static str, Option<Role>, Option<String>)>,
+    /// The first street of t1 (north) and of t2 (south).
+    street_t1: String,
+    street_t2: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Vec<u8>,
+) -> (StatusCode, Vec<u8>) {
+    let mut req = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, "application/json");
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let resp = app.clone().oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
+    let status = resp.status();
+    (status, axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec())
+}
+
+fn code_of(b: &[u8]) -> String {
+    serde_json::from_slice::<ApiError>(b).map(|e| e.code).unwrap_or_default()
+}
+
+fn coordinator(service: &Service) -> Staff {
+    let _ = service;
+    Staff {
+        user: User {
+            id: "coord".into(),
+            campaign_id: CAMPAIGN.into(),
+            role: Role::Coordinator,
+            display_name: "C".into(),
+            team_id: None,
+        },
+        teams: None,
+    }
+}
+
+/// 40 addresses: t1 (north team, held by vol-a), t2 (south, vol-b), t4 (north, nobody), the last
+/// five in no turf. Users: vol-a and vol-c (north), vol-b (south), captains cap-nord and cap-sud,
+/// the coordinator. vol-a's device dev-a and vol-b's dev-b have joined.
+async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(dir.path().join("s.db")).unwrap());
+    let service = Service::new(store.clone());
+    let (campaign, buildings, entrances, doors) = doorstep_tests::server_import(40);
+    service.create_campaign(&campaign).await.unwrap();
+    store.import(&campaign.id, &doorstep_tests::import_of(&buildings, &entrances, &doors)).await.unwrap();
+    let ids: Vec<String> = buildings.iter().map(|b| b.id.clone()).collect();
+    store
+        .create_user(&User {
+            id: "coord".into(),
+            campaign_id: CAMPAIGN.into(),
+            role: Role::Coordinator,
+            display_name: "C".into(),
+            team_id: None,
+        })
+        .await
+        .unwrap();
+    let co = coordinator(&service);
+    let mut captain_token = String::new();
+    for (cap, team) in [("cap-nord", "nord"), ("cap-sud", "sud")] {
+        let inv = service
+            .invite(
+                &co,
+                InviteRequest { name: cap.into(), user_id: Some(cap.into()), role: Role::Captain, team_id: None },
+            )
+            .await
+            .unwrap();
+        if cap == "cap-nord" {
+            captain_token = inv.token.unwrap();
+        }
+        service
+            .create_team(&co, TeamRequest { id: team.into(), name: team.into(), captains: vec![cap.into()] })
+            .await
+            .unwrap();
+    }
+    for (turf, team, range) in [("t1", "nord", 0..15), ("t2", "sud", 15..30), ("t4", "nord", 30..35)] {
+        store.create_turf(CAMPAIGN, turf, turf, Some(team), &ids[range]).await.unwrap();
+    }
+    let mut device_tokens = Vec::new();
+    for (vol, team, dev) in [("vol-a", "nord", Some("dev-a")), ("vol-b", "sud", Some("dev-b")), ("vol-c", "nord", None)]
+    {
+        let inv = service
+            .invite(
+                &co,
+                InviteRequest {
+                    name: vol.into(),
+                    user_id: Some(vol.into()),
+                    role: Role::Volunteer,
+                    team_id: Some(team.into()),
+                },
+            )
+            .await
+            .unwrap();
+        if let Some(dev) = dev {
+            let r = service
+                .join(doorstep_protocol::JoinRequest {
+                    protocol: 1,
+                    code: inv.join_code.unwrap(),
+                    device_id: dev.into(),
+                })
+                .await
+                .unwrap();
+            device_tokens.push(r.token);
+        }
+    }
+    store.assign_turf("t1", Some("vol-a"), None).await.unwrap();
+    store.assign_turf("t2", Some("vol-b"), None).await.unwrap();
+    let coord_token = service.issue_staff_token("coord").await.unwrap();
+    let street = |t: &str| {
+        let s = store.clone();
+        let t = t.to_string();
+        async move { s.turf_package(&t).await.unwrap().unwrap().buildings[0].street.clone() }
+    };
+    World {
+        app: api::app(service.clone()),
+        tokens: vec![
+            ("anonymous", None, None),
+            ("volunteer", Some(Role::Volunteer), Some(device_tokens[0].clone())),
+            ("captain", Some(Role::Captain), Some(captain_token)),
+            ("coordinator", Some(Role::Coordinator), Some(coord_token)),
+        ],
+        street_t1: street("t1").await,
+        street_t2: street("t2").await,
+        service,
+        _dir: dir,
+    }
+}
+
+/// A request for a route: `inside` names things within the north captain's teams, otherwise the
+/// south team's. `None` for `!inside` means the route takes nothing a scope could exclude.
+fn sample(w: &World, r: &RouteSpec, inside: bool) -> Option<(String, Vec<u8>)> {
+    let (turf, vol, dev, team) =
+        if inside { ("t1", "vol-a", "dev-a", "nord") } else { ("t2", "vol-b", "dev-b", "sud") };
+    let json = |v: serde_json::Value| v.to_string().into_bytes();
+    let scoped = |p: String, b: Vec<u8>| Some((p, b));
+    let unscoped = |b: Vec<u8>| if inside { Some((r.path.to_string(), b)) } else { None };
+    match (r.method, r.path) {
+        ("GET", "/healthz") | ("GET", "/openapi.json") | ("GET", "/api/v1/me") | ("GET", "/api/v1/campaign") => {
+            unscoped(vec![])
+        }
+        ("POST", "/api/v1/join") => {
+            unscoped(json(serde_json::json!({"protocol":1,"code":"XXXXX-XXXXX","device_id":"d"})))
+        }
+        ("POST", "/api/v1/sync/push") => {
+            unscoped(json(serde_json::json!({"protocol":1,"device_id":"dev-a","reports":[]})))
+        }
+        ("POST", "/api/v1/sync/pull") => unscoped(json(serde_json::json!({"protocol":1}))),
+        ("POST", "/api/v1/campaigns") => unscoped(json(serde_json::json!({
+            "id":"lyon-2027","name":"Lyon","mode":"address_only","coordinator_id":"coord-lyon","coordinator_name":"L"}))),
+        ("PUT", "/api/v1/campaign/script") => unscoped(json(serde_json::json!({
+            "survey": doorstep_tests::survey_script(), "result_codes": doorstep_protocol::default_result_codes()}))),
+        ("POST", "/api/v1/import/addresses.csv") => {
+            unscoped(b"street,housenumber,lat,lon\nRue Neuve,1,47.2135,-1.5561\n".to_vec())
+        }
+        ("POST", "/api/v1/import/addresses.geojson") => {
+            unscoped(json(serde_json::json!({"type":"FeatureCollection","features":[
+            {"type":"Feature","geometry":{"type":"Point","coordinates":[-1.5561,47.2136]},"properties":{"street":"Rue Neuve","housenumber":"3"}}]})))
+        }
+        ("POST", "/api/v1/turfs/cut") => unscoped(json(serde_json::json!({"target_doors": 20}))),
+        ("GET", "/api/v1/turfs")
+        | ("GET", "/api/v1/teams")
+        | ("GET", "/api/v1/users")
+        | ("GET", "/api/v1/overlaps")
+        | ("GET", "/api/v1/export/reports.json")
+        | ("GET", "/api/v1/export/reports.csv") => unscoped(vec![]),
+        ("GET", "/api/v1/turfs/{turf_id}/doors") => scoped(format!("/api/v1/turfs/{turf}/doors"), vec![]),
+        ("POST", "/api/v1/turfs/{turf_id}/assign") => scoped(
+            format!("/api/v1/turfs/{turf}/assign"),
+            json(serde_json::json!({"volunteer_id": vol, "lease_days": 7})),
+        ),
+        ("POST", "/api/v1/turfs/{turf_id}/return") => scoped(format!("/api/v1/turfs/{turf}/return"), vec![]),
+        ("PUT", "/api/v1/turfs/{turf_id}/team") => {
+            scoped(format!("/api/v1/turfs/{turf}/team"), json(serde_json::json!({"team_id": team})))
+        }
+        ("POST", "/api/v1/reassign") => {
+            let street = if inside { &w.street_t1 } else { &w.street_t2 };
+            scoped(r.path.into(), json(serde_json::json!({"turf_id": turf, "street": street, "to_turf": "t4"})))
+        }
+        ("POST", "/api/v1/teams") => unscoped(json(serde_json::json!({"id":"est","name":"Est"}))),
+        ("POST", "/api/v1/teams/{team_id}/members") => {
+            scoped(format!("/api/v1/teams/{team}/members"), json(serde_json::json!({"user_id": "vol-c"})))
+        }
+        ("POST", "/api/v1/invitations") => {
+            scoped(r.path.into(), json(serde_json::json!({"name": "Nouvelle", "team_id": team})))
+        }
+        ("POST", "/api/v1/devices/{device_id}/revoke") => scoped(format!("/api/v1/devices/{dev}/revoke"), vec![]),
+        (m, p) => panic!("route {m} {p} has no sample request in this test: add one"),
+    }
+}
+
+/// For every route in the router's table, every role (anonymous, volunteer, captain,
+/// coordinator), and both scopes (things of the captain's own team, and of another team), the
+/// answer is exactly what the route's access and the caller's scope allow. Each call runs on a
+/// fresh world, so no call depends on another's effects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn role_by_route_by_scope_matrix_from_the_route_table() {
+    let mut checked = 0;
+    let template = world().await;
+    for r in ROUTES {
+        for inside in [true, false] {
+            let Some((path, body)) = sample(&template, r, inside) else { continue };
+            for i in 0..template.tokens.len() {
+                let w = world().await;
+                let (who, role, token) = &w.tokens[i];
+                let (st, b) = call(&w.app, r.method, &path, token.as_deref(), body.clone()).await;
+                let code = code_of(&b);
+                let what = format!(
+                    "{} {path} as {who}: {st} {code} {}",
+                    r.method,
+                    String::from_utf8_lossy(&b[..b.len().min(200)])
+                );
+                match (r.access, role) {
+                    // A public route may refuse what it is given (a wrong join code), never for want of a token.
+                    (Access::Public, _) => assert!(st.is_success() || !code.ends_with("_token"), "{what}"),
+                    (_, None) => assert_eq!(st, StatusCode::UNAUTHORIZED, "{what}"),
+                    (access, Some(role)) if !access.admits(*role) => {
+                        assert_eq!((st, code.as_str()), (StatusCode::FORBIDDEN, "forbidden"), "{what}")
+                    }
+                    // The captain outside their teams: refused, and nothing changed.
+                    (Access::Staff, Some(Role::Captain)) if !inside => {
+                        assert_eq!((st, code.as_str()), (StatusCode::FORBIDDEN, "forbidden"), "{what}");
+                    }
+                    _ => assert!(st.is_success(), "{what}"),
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= ROUTES.len() * 4, "{checked}");
+    let spec = api::openapi();
+    for r in ROUTES {
+        assert!(spec["paths"][r.path][r.method.to_lowercase()].is_object(), "{} in /openapi.json", r.path);
+    }
+}
+
+/// What each role sees in lists: the captain only their teams' turfs, volunteers and reports;
+/// volunteer A never gets B's turf and cannot write to it.
+#[tokio::test]
+async fn lists_and_writes_are_scoped() {
+    let w = world().await;
+    let (vol, cap, coord) =
+        (w.tokens[1].2.clone().unwrap(), w.tokens[2].2.clone().unwrap(), w.tokens[3].2.clone().unwrap());
+    let get = |token: String, path: &'static str| {
+        let app = w.app.clone();
+        async move {
+            let (st, b) = call(&app, "GET", path, Some(&token), vec![]).await;
+            assert_eq!(st, StatusCode::OK, "{path}: {}", String::from_utf8_lossy(&b));
+            serde_json::from_slice::<serde_json::Value>(&b).unwrap()
+        }
+    };
+    let ids = |v: &serde_json::Value, key: &str| -> Vec<String> {
+        v.as_array().unwrap().iter().map(|x| x[key].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(ids(&get(cap.clone(), "/api/v1/turfs").await, "id"), vec!["t1", "t4"]);
+    assert_eq!(ids(&get(coord.clone(), "/api/v1/turfs").await, "id"), vec!["t1", "t2", "t4"]);
+    assert_eq!(ids(&get(cap.clone(), "/api/v1/users").await, "id"), vec!["vol-a", "vol-c"]);
+    assert_eq!(ids(&get(cap.clone(), "/api/v1/teams").await, "id"), vec!["nord"]);
+    let me = get(cap.clone(), "/api/v1/me").await;
+    assert_eq!((me["role"].as_str(), me["teams"][0].as_str()), (Some("captain"), Some("nord")));
+
+    // Volunteer A pulls: t1 only. A report on a door of B's turf is refused, and so is one on
+    // t1 by someone who never held it (B's device).
+    let (_, b) = call(&w.app, "POST", "/api/v1/sync/pull", Some(&vol), br#"{"protocol":1}"#.to_vec()).await;
+    let pull: PullResponse = serde_json::from_slice(&b).unwrap();
+    assert_eq!(pull.buckets.iter().map(|b| b.turf_id.as_str()).collect::<Vec<_>>(), vec!["t1"]);
+    let t2 = w.service.turf_package("t2").await.unwrap().unwrap();
+    let t1 = pull.buckets[0].package.clone().unwrap();
+    let push = |turf: &str, door: &str, n: u32| PushRequest {
+        protocol: 1,
+        device_id: "dev-a".into(),
+        reports: vec![doorstep_tests::report(n, CAMPAIGN, turf, door, "vol-a", "dev-a")],
+    };
+    for (turf, door) in [("t2", &t2.doors[0].id), ("t1", &t2.doors[0].id)] {
+        let (st, b) =
+            call(&w.app, "POST", "/api/v1/sync/push", Some(&vol), serde_json::to_vec(&push(turf, door, 1)).unwrap())
+                .await;
+        assert_eq!(st, StatusCode::OK);
+        let r: PushResponse = serde_json::from_slice(&b).unwrap();
+        assert!(
+            matches!(&r.results[0].status, doorstep_protocol::ItemStatus::Rejected { reason } if reason.contains("hors de vos secteurs")),
+            "{:?}",
+            r.results
+        );
+    }
+    let (_, b) = call(
+        &w.app,
+        "POST",
+        "/api/v1/sync/push",
+        Some(&vol),
+        serde_json::to_vec(&push("t1", &t1.doors[0].id, 2)).unwrap(),
+    )
+    .await;
+    let r: PushResponse = serde_json::from_slice(&b).unwrap();
+    assert_eq!(r.results[0].status, doorstep_protocol::ItemStatus::Accepted);
+    // The captain's export holds it (t1 is north); the south captain's would not.
+    let csv = call(&w.app, "GET", "/api/v1/export/reports.csv", Some(&cap), vec![]).await.1;
+    assert_eq!(String::from_utf8(csv).unwrap().lines().count(), 2);
+    let co = coordinator(&w.service);
+    let south = w
+        .service
+        .invite(
+            &co,
+            InviteRequest {
+                name: "x".into(),
+                user_id: Some("cap-sud-2".into()),
+                role: Role::Captain,
+                team_id: Some("sud".into()),
+            },
+        )
+        .await
+        .unwrap()
+        .token
+        .unwrap();
+    let csv = call(&w.app, "GET", "/api/v1/export/reports.csv", Some(&south), vec![]).await.1;
+    assert_eq!(String::from_utf8(csv).unwrap().lines().count(), 1, "header only");
+    // Server-side door status: the knocked door is "attempted", the others untouched.
+    let doors = get(coord, "/api/v1/turfs/t1/doors").await;
+    let knocked = doors.as_array().unwrap().iter().find(|d| d["door_id"] == t1.doors[0].id.as_str()).unwrap();
+    assert_eq!((knocked["status"].as_str(), knocked["knocks"].as_u64()), (Some("attempted"), Some(1)));
+    assert_eq!(doors.as_array().unwrap().iter().filter(|d| d["status"] == "untouched").count(), t1.doors.len() - 1);
+}
+
+/// A VAN walk-list export into a voter-file campaign: people reach the device with their turf, a
+/// person-level result is accepted, a bad file is refused whole, and re-importing changes nothing.
+#[tokio::test]
+async fn van_import_cut_assign_and_people_reach_the_device() {
+    let w = world().await;
+    let coord = w.tokens[3].2.clone().unwrap();
+    // A voter-file campaign of its own.
+    let body = serde_json::json!({"id":"van-2027","name":"VAN","mode":"voter_file","coordinator_id":"coord-van","coordinator_name":"V"});
+    let (st, b) = call(&w.app, "POST", "/api/v1/campaigns", Some(&coord), body.to_string().into_bytes()).await;
+    assert_eq!(st, StatusCode::CREATED, "{}", String::from_utf8_lossy(&b));
+    let van: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    let token = van["token"].as_str().unwrap().to_string();
+    let csv = "Voter File VANID,LastName,FirstName,Address,City,State,Zip5,AptNo,Latitude,Longitude,PrecinctName\n\
+               1001,Martin,Léa,12 bis rue de la Paix,Nantes,FR,44000,3,47.2130,-1.5560,BV 12\n\
+               1002,Martin,Jean,12 bis rue de la Paix,Nantes,FR,44000,3,47.2130,-1.5560,BV 12\n\
+               1003,Durand,Ali,14 rue de la Paix,Nantes,FR,44000,,47.2131,-1.5561,BV 12\n";
+    let bad = format!("{csv}1004,X,Y,16 rue de la Paix,Nantes,FR,44000,,95.0,-1.5,BV 12\n");
+    let path = "/api/v1/import/addresses.csv";
+    let (st, b) = call(&w.app, "POST", path, Some(&token), bad.clone().into_bytes()).await;
+    assert_eq!(
+        (st, code_of(&b).as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "bad_rows"),
+        "{}",
+        String::from_utf8_lossy(&b)
+    );
+    assert!(String::from_utf8_lossy(&b).contains("ligne 5"));
+    let (st, b) = call(&w.app, "POST", path, Some(&token), csv.as_bytes().to_vec()).await;
+    assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+    let r: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(
+        (r["imported"]["buildings"].as_u64(), r["imported"]["doors"].as_u64(), r["imported"]["people"].as_u64()),
+        (Some(2), Some(2), Some(3))
+    );
+    // Twice: nothing new.
+    let (_, b) = call(&w.app, "POST", path, Some(&token), csv.as_bytes().to_vec()).await;
+    let r: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!((r["imported"]["people"].as_u64(), r["imported"]["existing"].as_u64()), (Some(0), Some(9)));
+    // The bad row skipped on request.
+    let (st, b) = call(&w.app, "POST", &format!("{path}?skip_invalid=true"), Some(&token), bad.into_bytes()).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&b).unwrap()["errors"][0]["line"], 5);
+    let (_, b) = call(&w.app, "POST", "/api/v1/turfs/cut", Some(&token), br#"{"target_doors":80}"#.to_vec()).await;
+    let cut: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    let turf = cut["turfs"][0].as_str().unwrap().to_string();
+    let (_, b) =
+        call(&w.app, "POST", "/api/v1/invitations", Some(&token), br#"{"name":"Sam","user_id":"sam"}"#.to_vec()).await;
+    let inv: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    let body = serde_json::json!({"volunteer_id": "sam"}).to_string().into_bytes();
+    let (st, _) = call(&w.app, "POST", &format!("/api/v1/turfs/{turf}/assign"), Some(&token), body).await;
+    assert_eq!(st, StatusCode::OK);
+    // A real device joins and syncs over the in-process router.
+    let dir = tempfile::tempdir().unwrap();
+    let phone = Store::open(dir.path().join("p.db"), None).unwrap();
+    let join = w
+        .service
+        .join(doorstep_protocol::JoinRequest {
+            protocol: 1,
+            code: inv["join_code"].as_str().unwrap().into(),
+            device_id: phone.device_id().into(),
+        })
+        .await
+        .unwrap();
+    let sess = w.service.authenticate(&join.token).await.unwrap();
+    let pull = w.service.pull(&sess, PullRequest { protocol: 1, cursor: None, held: vec![] }).await.unwrap();
+    phone.apply_pull(&pull).unwrap();
+    let pkg = phone.export_turf(&turf).unwrap();
+    assert_eq!(pkg.people.len(), 3);
+    assert!(pkg.people.iter().any(|p| p.display_name == "Léa Martin"));
+    let person = pkg.people.iter().find(|p| p.id == "van-2027:p:1002").unwrap().id.clone();
+    phone
+        .record_knock(KnockInput {
+            target: Target::Person { id: person.clone() },
+            result_code: "moved".into(),
+            answers: vec![],
+            note: None,
+            safety_flags: vec![],
+            position: None,
+        })
+        .unwrap();
+    let batch = phone.export_pending_batch(100).unwrap();
+    let resp = w.service.push(&sess, batch).await.unwrap();
+    assert_eq!(resp.results[0].status, doorstep_protocol::ItemStatus::Accepted, "{:?}", resp.results);
+    let (_, b) = call(&w.app, "GET", "/api/v1/export/reports.json", Some(&token), vec![]).await;
+    let rows: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    let k: doorstep_protocol::KnockReport = serde_json::from_value(rows[0]["report"].clone()).unwrap();
+    assert_eq!(k.target, Target::Person { id: person });
+}
+
+/// Editing the script: devices get version 2 on their next pull (as a delta), reports made with
+/// version 1 are still accepted, and a script that would break devices is refused.
+#[tokio::test]
+async fn script_edits_are_versioned_and_reach_devices() {
+    let w = world().await;
+    let coord = w.tokens[3].2.clone().unwrap();
+    let dev = w.service.authenticate(w.tokens[1].2.as_deref().unwrap()).await.unwrap();
+    let first = w.service.pull(&dev, PullRequest { protocol: 1, cursor: None, held: vec![] }).await.unwrap();
+    let v1 = first.buckets[0].version;
+    let mut survey = doorstep_tests::survey_script();
+    survey.questions.retain(|q| q.id != "comment");
+    let mut codes = doorstep_protocol::default_result_codes();
+    codes.push(doorstep_protocol::ResultCode {
+        code: "procuration".into(),
+        label_fr: "Veut une procuration".into(),
+        label_en: "Wants a proxy vote".into(),
+        level: doorstep_protocol::ResultLevel::Door,
+        outcome: doorstep_protocol::Outcome::Contacted,
+    });
+    let body = serde_json::json!({"survey": survey, "result_codes": codes}).to_string().into_bytes();
+    let (st, b) = call(&w.app, "PUT", "/api/v1/campaign/script", Some(&coord), body).await;
+    assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&b).unwrap()["version"], 2);
+    let held = vec![HeldTurf { turf_id: "t1".into(), version: v1 }];
+    let next = w.service.pull(&dev, PullRequest { protocol: 1, cursor: None, held }).await.unwrap();
+    let delta = next.buckets[0].delta.as_ref().expect("a delta, not the whole turf");
+    assert!(next.buckets[0].package.is_none());
+    assert_eq!(delta.campaign.as_ref().unwrap().survey.version, 2);
+    assert!(delta.upsert_buildings.is_empty());
+    // Removing a code that devices may hold reports with is refused; so is a broken skip rule.
+    codes.retain(|c| c.code != "procuration");
+    let body = serde_json::json!({"survey": survey, "result_codes": codes}).to_string().into_bytes();
+    let (st, b) = call(&w.app, "PUT", "/api/v1/campaign/script", Some(&coord), body).await;
+    assert_eq!((st, code_of(&b).as_str()), (StatusCode::BAD_REQUEST, "bad_script"));
+    let mut broken = survey.clone();
+    broken.questions.reverse();
+    let body = serde_json::json!({"survey": broken, "result_codes": doorstep_protocol::default_result_codes()})
+        .to_string()
+        .into_bytes();
+    let (st, b) = call(&w.app, "PUT", "/api/v1/campaign/script", Some(&coord), body).await;
+    assert_eq!((st, code_of(&b).as_str()), (StatusCode::BAD_REQUEST, "bad_script"), "{}", String::from_utf8_lossy(&b));
+    // A report made with version 1 (answering the question version 2 dropped) is accepted.
+    let t1 = first.buckets[0].package.clone().unwrap();
+    let mut k = doorstep_tests::report(9, CAMPAIGN, "t1", &t1.doors[0].id, "vol-a", "dev-a");
+    k.survey_version = 1;
+    let r = w
+        .service
+        .push(&dev, PushRequest { protocol: 1, device_id: "dev-a".into(), reports: vec![k.clone()] })
+        .await
+        .unwrap();
+    assert_eq!(r.results[0].status, doorstep_protocol::ItemStatus::Accepted);
+    k.id = "0190a0b0-0000-7000-8000-000000000099".into();
+    k.survey_version = 7;
+    let r =
+        w.service.push(&dev, PushRequest { protocol: 1, device_id: "dev-a".into(), reports: vec![k] }).await.unwrap();
+    assert!(
+        matches!(&r.results[0].status, doorstep_protocol::ItemStatus::Rejected { reason } if reason.contains("unknown survey version"))
+    );
+}
+
+/// Incremental pull equals full pull: a device that follows a turf through a street moving in,
+/// a street moving out, a lease change and a script edit by deltas ends with exactly the store a
+/// fresh device gets from one full pull.
+#[tokio::test]
+async fn deltas_give_the_same_store_as_a_full_pull() {
+    let w = world().await;
+    let co = coordinator(&w.service);
+    let dev = w.service.authenticate(w.tokens[1].2.as_deref().unwrap()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let follower = Store::open(dir.path().join("a.db"), None).unwrap();
+    let pull = |store: &Store| {
+        let (service, dev) = (w.service.clone(), dev.clone());
+        let held = store.held_turfs().unwrap();
+        async move { service.pull(&dev, PullRequest { protocol: PROTOCOL_VERSION, cursor: None, held }).await.unwrap() }
+    };
+    follower.apply_pull(&pull(&follower).await).unwrap();
+    let mut deltas = 0;
+    let steps: Vec<doorstep_server::admin::ReassignRequest> = vec![
+        doorstep_server::admin::ReassignRequest {
+            turf_id: Some("t2".into()),
+            street: Some(w.street_t2.clone()),
+            to_turf: Some("t1".into()),
+            ..Default::default()
+        },
+        doorstep_server::admin::ReassignRequest {
+            turf_id: Some("t1".into()),
+            street: Some(w.street_t1.clone()),
+            to_turf: Some("t4".into()),
+            ..Default::default()
+        },
+    ];
+    for step in steps {
+        w.service.reassign(&co, step).await.unwrap();
+        let r = pull(&follower).await;
+        deltas += r.buckets.iter().filter(|b| b.delta.is_some()).count();
+        follower.apply_pull(&r).unwrap();
+    }
+    w.service
+        .assign(&co, "t1", doorstep_server::admin::AssignRequest { volunteer_id: "vol-a".into(), lease_days: Some(30) })
+        .await
+        .unwrap();
+    w.service.set_turf_team(&co, "t1", TurfTeamRequest { team_id: Some("nord".into()) }).await.unwrap();
+    let r = pull(&follower).await;
+    deltas += r.buckets.iter().filter(|b| b.delta.is_some()).count();
+    let summary = follower.apply_pull(&r).unwrap();
+    assert_eq!(summary.deltas_applied, 1);
+    assert_eq!(deltas, 3, "every change came as a delta");
+    let fresh = Store::open(dir.path().join("b.db"), None).unwrap();
+    fresh.apply_pull(&pull(&fresh).await).unwrap();
+    let (a, b) = (follower.export_turf("t1").unwrap(), fresh.export_turf("t1").unwrap());
+    assert_eq!(doorstep_protocol::turf_checksum(&a), doorstep_protocol::turf_checksum(&b));
+    assert_eq!(a.buildings.len(), b.buildings.len());
+    assert_eq!(a.turf.lease_expires_ms, b.turf.lease_expires_ms);
+    assert!(a.turf.lease_expires_ms.is_some());
+}
+
+/// Bad input on the staff API: clear 4xx, nothing changed.
+#[tokio::test]
+async fn staff_bad_input() {
+    let w = world().await;
+    let coord = w.tokens[3].2.clone().unwrap();
+    let cases: Vec<(&str, String, Vec<u8>, StatusCode, &str)> = vec![
+        (
+            "POST",
+            "/api/v1/turfs/nope/assign".into(),
+            br#"{"volunteer_id":"vol-a"}"#.to_vec(),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            "POST",
+            "/api/v1/turfs/t1/assign".into(),
+            br#"{"volunteer_id":"nobody"}"#.to_vec(),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            "POST",
+            "/api/v1/turfs/t1/assign".into(),
+            br#"{"volunteer_id":"cap-nord"}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            "not_a_volunteer",
+        ),
+        (
+            "POST",
+            "/api/v1/turfs/t1/assign".into(),
+            br#"{"volunteer_id":"vol-a","lease_days":9999}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            "bad_lease",
+        ),
+        (
+            "POST",
+            "/api/v1/turfs/t1/assign".into(),
+            br#"{"volunteer_id":"vol-a","colour":1}"#.to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "malformed_body",
+        ),
+        (
+            "POST",
+            "/api/v1/reassign".into(),
+            br#"{"door_ids":["no-such-door"],"to_turf":"t1"}"#.to_vec(),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        (
+            "POST",
+            "/api/v1/reassign".into(),
+            br#"{"turf_id":"t1","door_ids":["x"],"to_turf":"t1"}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            "bad_reassign",
+        ),
+        (
+            "POST",
+            "/api/v1/reassign".into(),
+            br#"{"turf_id":"t1","street":"Nowhere Street","to_turf":"t4"}"#.to_vec(),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        ),
+        ("POST", "/api/v1/teams".into(), br#"{"id":"nord","name":"again"}"#.to_vec(), StatusCode::CONFLICT, "conflict"),
+        ("POST", "/api/v1/teams".into(), br#"{"id":"bad id!","name":"x"}"#.to_vec(), StatusCode::BAD_REQUEST, "bad_id"),
+        ("POST", "/api/v1/turfs/cut".into(), br#"{"target_doors":1}"#.to_vec(), StatusCode::BAD_REQUEST, "bad_target"),
+        (
+            "POST",
+            "/api/v1/import/addresses.csv".into(),
+            b"name,colour\nx,y\n".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_import",
+        ),
+        (
+            "POST",
+            "/api/v1/import/addresses.csv?lat=nope".into(),
+            b"street,lat,lon\nx,1,2\n".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_import",
+        ),
+        (
+            "POST",
+            "/api/v1/import/addresses.geojson".into(),
+            b"{\"type\":\"Point\"}".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "bad_import",
+        ),
+        ("POST", "/api/v1/devices/nope/revoke".into(), vec![], StatusCode::NOT_FOUND, "not_found"),
+        ("POST", "/api/v1/invitations".into(), br#"{"name":""}"#.to_vec(), StatusCode::BAD_REQUEST, "bad_name"),
+    ];
+    let before = w.service.store.turf_summaries(CAMPAIGN).await.unwrap();
+    for (m, path, body, status, code) in cases {
+        let (st, b) = call(&w.app, m, &path, Some(&coord), body).await;
+        assert_eq!((st, code_of(&b).as_str()), (status, code), "{m} {path}: {}", String::from_utf8_lossy(&b));
+    }
+    assert_eq!(w.service.store.turf_summaries(CAMPAIGN).await.unwrap(), before, "nothing changed");
+    // An import larger than the 4 MiB of other routes is accepted (up to 64 MiB).
+    let mut big = String::from("street,housenumber,lat,lon\n");
+    while big.len() < 5 * 1024 * 1024 {
+        let n = big.len();
+        big.push_str(&format!("Rue Longue,{n},47.2{},-1.55\n", n % 1000));
+    }
+    let (st, b) = call(&w.app, "POST", "/api/v1/import/addresses.csv", Some(&coord), big.into_bytes()).await;
+    assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&b[..b.len().min(300)]));
+}
