@@ -25,10 +25,16 @@ pub const JOIN_CODE_LIFETIME_MS: i64 = 7 * 86_400_000;
 
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
+/// A published script version never changes: kept in memory once read.
+type ScriptCache = Arc<
+    std::sync::Mutex<HashMap<(String, u32), (doorstep_protocol::SurveyScript, Vec<doorstep_protocol::ResultCode>)>>,
+>;
+
 #[derive(Clone)]
 pub struct Service {
     pub store: Arc<dyn ServerStore>,
     pub now: Clock,
+    scripts: ScriptCache,
 }
 
 impl std::fmt::Debug for Service {
@@ -64,7 +70,7 @@ pub fn system_clock() -> Clock {
 
 impl Service {
     pub fn new(store: Arc<dyn ServerStore>) -> Self {
-        Self { store, now: system_clock() }
+        Self { store, now: system_clock(), scripts: ScriptCache::default() }
     }
 
     // ----- devices -------------------------------------------------------------------------------
@@ -167,11 +173,11 @@ impl Service {
         let mut valid_at: Vec<usize> = Vec::new();
         for (i, r) in req.reports.iter().enumerate() {
             if let std::collections::hash_map::Entry::Vacant(slot) = scripts.entry(r.survey_version) {
-                let at = self
-                    .store
-                    .script(&campaign.id, r.survey_version)
-                    .await?
-                    .map(|(survey, result_codes)| Campaign { survey, result_codes, ..campaign.clone() });
+                let at = self.script(&campaign.id, r.survey_version).await?.map(|(survey, result_codes)| Campaign {
+                    survey,
+                    result_codes,
+                    ..campaign.clone()
+                });
                 slot.insert(at);
             }
             let checked = match &scripts[&r.survey_version] {
@@ -251,6 +257,23 @@ impl Service {
             wipe: false,
             server_time_ms: now,
         })
+    }
+
+    /// A version of a campaign's script, from memory once read (versions are immutable).
+    async fn script(
+        &self,
+        campaign: &str,
+        version: u32,
+    ) -> Result<Option<(doorstep_protocol::SurveyScript, Vec<doorstep_protocol::ResultCode>)>, AppError> {
+        let key = (campaign.to_string(), version);
+        if let Some(hit) = self.scripts.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(Some(hit.clone()));
+        }
+        let found = self.store.script(campaign, version).await?;
+        if let Some(f) = &found {
+            self.scripts.lock().unwrap_or_else(|p| p.into_inner()).insert(key, f.clone());
+        }
+        Ok(found)
     }
 
     /// One turf's bucket. A device that is current gets the cached checksum alone (no package is

@@ -51,8 +51,12 @@ pub struct Store {
 /// - `synchronous=FULL`: the WAL is fsynced at every commit, so a returned write survives a crash
 ///   or power loss (NORMAL would only survive a process crash).
 /// - `foreign_keys=ON`, `temp_store=MEMORY`, `journal_size_limit` 4 MiB, `busy_timeout` 5 s.
+/// - the query planner stability guarantee: a cached statement keeps its plan whatever values are
+///   bound (the bundled SQLite is built with STAT4, which otherwise re-prepares join queries on
+///   every new binding).
 fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(CoreError::NotOurStore {

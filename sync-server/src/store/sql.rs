@@ -80,7 +80,6 @@ pub const SCHEMA_V2: &[&str] = &[
     "ALTER TABLE reports ADD COLUMN person_id TEXT",
     "CREATE INDEX reports_building ON reports(building_id)",
     "CREATE INDEX users_campaign ON users(campaign_id)",
-    "CREATE INDEX buildings_campaign ON buildings(campaign_id, turf_id)",
 ];
 
 /// Every schema version, in order; index + 1 is the version it brings the database to.

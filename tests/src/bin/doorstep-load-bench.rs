@@ -3,7 +3,9 @@
 //! turf, records knocks offline, then all devices sync at the same moment; each sync's latency
 //! (push then pull) is recorded.
 //!
-//! `cargo run --release -p doorstep-tests --bin doorstep-load-bench [-- DEVICES]` (default 1000).
+//! `cargo run --release -p doorstep-tests --bin doorstep-load-bench [-- DEVICES [postgres]]` (default
+//! 1000 devices on SQLite; `postgres` runs the same on a database made on `DATABASE_URL`'s server
+//! and dropped afterwards).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,9 +21,15 @@ use doorstep_server::store::sqlite::SqliteStore;
 #[tokio::main]
 async fn main() {
     let devices: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(1000);
+    let postgres = std::env::args().nth(2).is_some_and(|a| a == "postgres");
     let per_turf = 7usize;
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(dir.path().join("server.db")).unwrap());
+    let pg = if postgres { Some(doorstep_tests::TestDatabase::create().await) } else { None };
+    let store: Arc<dyn ServerStore> = match &pg {
+        Some(db) => Arc::new(doorstep_server::store::postgres::PgStore::connect(&db.url, 16).await.unwrap()),
+        None => Arc::new(SqliteStore::open(dir.path().join("server.db")).unwrap()),
+    };
+    let backend = if postgres { "PostgreSQL" } else { "SQLite" };
     let service = Service::new(store.clone());
     let (campaign, buildings, entrances, doors) = doorstep_tests::server_import(devices * per_turf);
     assert!(buildings.len() >= devices * per_turf, "not enough addresses for {devices} turfs");
@@ -90,9 +98,20 @@ async fn main() {
     lat.sort_by(f64::total_cmp);
     let p = |q: f64| lat[((lat.len() - 1) as f64 * q).round() as usize];
     let held = store.reports(&campaign.id).await.unwrap().len();
-    println!("| devices syncing at once | sync p50 ms | p99 ms | max ms | wall s | reports on server | errors |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
-    println!("| {devices} | {:.0} | {:.0} | {:.0} | {wall:.2} | {held} | {errors} |", p(0.5), p(0.99), p(1.0));
+    println!(
+        "| backend | devices syncing at once | sync p50 ms | p99 ms | max ms | wall s | reports on server | errors |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {backend} | {devices} | {:.0} | {:.0} | {:.0} | {wall:.2} | {held} | {errors} |",
+        p(0.5),
+        p(0.99),
+        p(1.0)
+    );
     assert_eq!(held, devices * 5, "every report once");
     assert_eq!(errors, 0);
+    if let Some(db) = pg {
+        drop(store);
+        db.drop_now().await;
+    }
 }
