@@ -1,10 +1,11 @@
 //! End to end over real HTTP on loopback: the sync server on an SQLite file and 20 devices, each a
 //! real core store on its own file. Devices join with one-time codes, pull their turf, knock while
-//! offline (some behind a network that fails their first attempts), a captain moves a street from
-//! one volunteer to another midway, one device is revoked, and everyone syncs. Then: the server
+//! offline (some behind a network that fails their first attempts), the north team's captain moves
+//! a street from one volunteer to another midway over the staff API (and is refused for a volunteer
+//! of another team), the coordinator revokes one device over the API, and everyone syncs. Then: the server
 //! holds every acknowledged report exactly once, the moved street's late reports are flagged as
-//! overlaps, each device holds exactly its current scope, and the revoked one is wiped after its
-//! reports were pushed.
+//! overlaps, each device holds exactly its current scope (the changed turfs arrived as deltas), and
+//! the revoked one is wiped after its reports were pushed.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -68,14 +69,60 @@ async fn twenty_devices_offline_reassignment_and_revocation() {
     let app = doorstep_server::api::app(service.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
+    // Staff: a coordinator, and a captain leading the north team (devices 0–9).
+    let co = doorstep_server::admin::Staff {
+        user: doorstep_server::store::User {
+            id: "coord".into(),
+            campaign_id: campaign.id.clone(),
+            role: doorstep_server::store::Role::Coordinator,
+            display_name: "C".into(),
+            team_id: None,
+        },
+        teams: None,
+    };
+    store.create_user(&co.user).await.unwrap();
+    let coord_token = service.issue_staff_token("coord").await.unwrap();
+    let captain_token = service
+        .invite(
+            &co,
+            doorstep_server::admin::InviteRequest {
+                name: "Nour".into(),
+                user_id: Some("cap-nord".into()),
+                role: doorstep_server::store::Role::Captain,
+                team_id: None,
+            },
+        )
+        .await
+        .unwrap()
+        .token
+        .unwrap();
+    for (team, captains) in [("nord", vec!["cap-nord".to_string()]), ("sud", vec![])] {
+        let req = doorstep_server::admin::TeamRequest { id: team.into(), name: team.into(), captains };
+        service.create_team(&co, req).await.unwrap();
+    }
+
     // Turfs of 20 buildings in file order of the nearest addresses: compact and street-shaped.
     let mut devices = Vec::new();
     for i in 0..DEVICES {
         let turf = format!("t{i:02}");
+        let team = if i < DEVICES / 2 { "nord" } else { "sud" };
         let ids: Vec<String> = buildings[i * PER_TURF..(i + 1) * PER_TURF].iter().map(|b| b.id.clone()).collect();
-        store.create_turf(&campaign.id, &turf, &format!("Tournée {i}"), None, &ids).await.unwrap();
+        store.create_turf(&campaign.id, &turf, &format!("Tournée {i}"), Some(team), &ids).await.unwrap();
         let vol = format!("vol-{i:02}");
-        let code = service.invite_volunteer(&campaign.id, &vol, &format!("Bénévole {i}")).await.unwrap();
+        let code = service
+            .invite(
+                &co,
+                doorstep_server::admin::InviteRequest {
+                    name: format!("Bénévole {i}"),
+                    user_id: Some(vol.clone()),
+                    role: doorstep_server::store::Role::Volunteer,
+                    team_id: Some(team.into()),
+                },
+            )
+            .await
+            .unwrap()
+            .join_code
+            .unwrap();
         store.assign_turf(&turf, Some(&vol), None).await.unwrap();
         let st = Store::open(dir.path().join(format!("device-{i}.db")), None).unwrap();
         let join = HttpTransport::new(&base, None)
@@ -110,11 +157,24 @@ async fn twenty_devices_offline_reassignment_and_revocation() {
         }
     }
 
-    // Midway, a captain moves a street's buildings from device 0's turf to device 1's.
+    // Midway, the north captain moves a street from device 0's turf to device 1's volunteer, over
+    // HTTP. The same move towards a south volunteer is refused and changes nothing.
     let t00 = service.turf_package("t00").await.unwrap().unwrap();
     let street = t00.buildings[0].street.clone();
     let moved: Vec<String> = t00.buildings.iter().filter(|b| b.street == street).map(|b| b.id.clone()).collect();
-    store.move_buildings(&campaign.id, &moved, "t01").await.unwrap();
+    let http = reqwest::Client::new();
+    let reassign = |to: &str| {
+        http.post(format!("{base}/api/v1/reassign"))
+            .bearer_auth(&captain_token)
+            .json(&serde_json::json!({"turf_id": "t00", "street": street, "to_volunteer": to}))
+            .send()
+    };
+    let refused = reassign("vol-15").await.unwrap();
+    assert_eq!(refused.status(), 403, "a captain cannot give a street to another team");
+    let done = reassign("vol-01").await.unwrap();
+    assert_eq!(done.status(), 200);
+    let done: serde_json::Value = done.json().await.unwrap();
+    assert_eq!((done["to_turf"].as_str(), done["buildings_moved"].as_u64()), (Some("t01"), Some(moved.len() as u64)));
     // Device 0, still offline, knocks every door of that street again.
     let moved_doors: Vec<String> =
         t00.doors.iter().filter(|d| moved.contains(&d.building_id)).map(|d| d.id.clone()).collect();
@@ -132,9 +192,10 @@ async fn twenty_devices_offline_reassignment_and_revocation() {
             .unwrap();
         made.entry(0).or_default().push(k.id);
     }
-    // Device 19 is lost and revoked before it syncs again.
+    // Device 19 is lost; the coordinator revokes it over HTTP before it syncs again.
     let dev19 = devices[19].0.device_id().to_string();
-    assert!(store.revoke_device(&dev19, 0).await.unwrap());
+    let r = http.post(format!("{base}/api/v1/devices/{dev19}/revoke")).bearer_auth(&coord_token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
 
     // Everyone syncs, concurrently.
     let devices = Arc::new(devices);
@@ -189,6 +250,8 @@ async fn twenty_devices_offline_reassignment_and_revocation() {
         let mine = st.export_turf(turf).unwrap();
         assert_eq!(doorstep_protocol::turf_checksum(&mine), doorstep_protocol::turf_checksum(&server), "device {i}");
     }
+    // The two devices whose turfs changed got deltas, not whole turfs.
+    assert_eq!((reports[0].pull.deltas_applied, reports[1].pull.deltas_applied), (1, 1));
     let t01 = devices[1].0.export_turf("t01").unwrap();
     assert!(moved.iter().all(|b| t01.buildings.iter().any(|x| &x.id == b)), "the street arrived at device 1");
     let t00_now = devices[0].0.export_turf("t00").unwrap();
