@@ -14,6 +14,7 @@ pub mod route;
 /// Door status is shared with the server: see `doorstep_protocol::status`.
 pub use doorstep_protocol::status;
 pub mod store;
+pub mod streets;
 pub mod sync;
 pub mod views;
 

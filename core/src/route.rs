@@ -1,7 +1,7 @@
 //! Walking route: the order in which a volunteer visits the buildings of a turf.
 //!
-//! Without a street network (issue 4 brings one) the route works on straight-line distances with
-//! the structure of the street kept: buildings are grouped into *segments* — one side (odd or even
+//! Distances are walked along the turf's street network when its package carries one
+//! ([`crate::streets`]), straight lines otherwise. Either way the structure of the street is kept: buildings are grouped into *segments* — one side (odd or even
 //! numbers) of one street, in house-number order, cut where two consecutive buildings are far apart
 //! — and a segment is always walked whole, in one direction or the other. Segments are ordered by
 //! nearest neighbour from the volunteer's position, then improved by 2-opt moves that reverse runs
@@ -132,17 +132,62 @@ struct Oriented {
     reversed: bool,
 }
 
-/// Orders `points` into a walking route starting near `start` (lat, lon). Returns indices into
-/// `points`, each exactly once.
+/// Distances between the route's end points: segment `s` has end points `2s` (first) and `2s + 1`
+/// (last); the start is `2n`.
+enum Metric {
+    Straight(Vec<(f64, f64)>),
+    /// Row-major, `(2n + 1)²`, walked along streets.
+    Matrix(Vec<f64>, usize),
+}
+
+impl Metric {
+    fn d(&self, a: usize, b: usize) -> f64 {
+        match self {
+            Metric::Straight(xy) => dist(xy[a], xy[b]),
+            Metric::Matrix(m, n) => m[a * n + b],
+        }
+    }
+}
+
+/// Orders `points` into a walking route starting near `start` (lat, lon), on straight-line
+/// distances. Returns indices into `points`, each exactly once.
 pub fn walking_order(points: &[RoutePoint], start: Option<(f64, f64)>) -> Vec<usize> {
+    walking_order_on(points, start, None)
+}
+
+/// Like [`walking_order`], with distances walked along `graph` when given.
+pub fn walking_order_on(
+    points: &[RoutePoint],
+    start: Option<(f64, f64)>,
+    graph: Option<&crate::streets::StreetGraph>,
+) -> Vec<usize> {
     if points.is_empty() {
         return Vec::new();
     }
     let proj = Projection::around(points);
     let segs = segments(points);
-    let start_xy = start.map(|(lat, lon)| proj.xy(lat, lon));
-    let mut tour = nearest_neighbour(&segs, start_xy);
-    two_opt(&segs, &mut tour, start_xy);
+    let n = segs.len();
+    // With no start, begin at the end point farthest from the centre (an edge of the turf).
+    let start_xy = start.map(|(lat, lon)| proj.xy(lat, lon)).unwrap_or_else(|| {
+        segs.iter()
+            .flat_map(|s| [s.first, s.last])
+            .max_by(|a, b| dist(*a, (0.0, 0.0)).total_cmp(&dist(*b, (0.0, 0.0))))
+            .expect("non-empty")
+    });
+    let mut ends: Vec<(f64, f64)> = segs.iter().flat_map(|s| [s.first, s.last]).collect();
+    ends.push(start_xy);
+    let metric = match graph {
+        None => Metric::Straight(ends),
+        Some(g) => {
+            let latlon = |xy: (f64, f64)| (proj.lat0 + xy.1 / M_PER_DEG_LAT, proj.lon0 + xy.0 / proj.kx);
+            let snaps: Vec<crate::streets::Snap> =
+                ends.iter().map(|&xy| latlon(xy)).map(|(lat, lon)| g.snap(lat, lon)).collect();
+            let m: Vec<f64> = snaps.iter().flat_map(|s| g.distances(s, &snaps)).collect();
+            Metric::Matrix(m, 2 * n + 1)
+        }
+    };
+    let mut tour = nearest_neighbour(n, &metric);
+    two_opt(&mut tour, &metric, 2 * n);
     tour.iter()
         .flat_map(|o| {
             let m = &segs[o.seg].members;
@@ -152,59 +197,54 @@ pub fn walking_order(points: &[RoutePoint], start: Option<(f64, f64)>) -> Vec<us
         .collect()
 }
 
-fn entry(segs: &[Segment], o: Oriented) -> (f64, f64) {
-    if o.reversed { segs[o.seg].last } else { segs[o.seg].first }
+fn entry(o: Oriented) -> usize {
+    2 * o.seg + usize::from(o.reversed)
 }
-fn exit(segs: &[Segment], o: Oriented) -> (f64, f64) {
-    if o.reversed { segs[o.seg].first } else { segs[o.seg].last }
+fn exit(o: Oriented) -> usize {
+    2 * o.seg + usize::from(!o.reversed)
 }
 
-fn nearest_neighbour(segs: &[Segment], start: Option<(f64, f64)>) -> Vec<Oriented> {
-    let n = segs.len();
+fn nearest_neighbour(n: usize, m: &Metric) -> Vec<Oriented> {
     let mut used = vec![false; n];
     let mut tour = Vec::with_capacity(n);
-    // With no start, begin at the end point farthest from the centre (an edge of the turf).
-    let mut here = start.unwrap_or_else(|| {
-        segs.iter()
-            .flat_map(|s| [s.first, s.last])
-            .max_by(|a, b| dist(*a, (0.0, 0.0)).total_cmp(&dist(*b, (0.0, 0.0))))
-            .expect("non-empty")
-    });
+    let mut here = 2 * n;
     for _ in 0..n {
         let mut best: Option<(f64, Oriented)> = None;
-        for (i, s) in segs.iter().enumerate() {
-            if used[i] {
+        for (i, u) in used.iter().enumerate() {
+            if *u {
                 continue;
             }
-            for (reversed, p) in [(false, s.first), (true, s.last)] {
-                let d = dist(here, p);
+            for reversed in [false, true] {
+                let o = Oriented { seg: i, reversed };
+                let d = m.d(here, entry(o));
                 if best.is_none_or(|(bd, _)| d < bd) {
-                    best = Some((d, Oriented { seg: i, reversed }));
+                    best = Some((d, o));
                 }
             }
         }
         let (_, o) = best.expect("an unused segment remains");
         used[o.seg] = true;
-        here = exit(segs, o);
+        here = exit(o);
         tour.push(o);
     }
     tour
 }
 
 /// Reverses runs of segments while that shortens the walk between segments.
-fn two_opt(segs: &[Segment], tour: &mut [Oriented], start: Option<(f64, f64)>) {
+fn two_opt(tour: &mut [Oriented], m: &Metric, start: usize) {
     let n = tour.len();
     for _ in 0..MAX_PASSES {
         let mut improved = false;
         for i in 0..n {
-            let prev = if i == 0 { start } else { Some(exit(segs, tour[i - 1])) };
-            let ei = entry(segs, tour[i]);
-            let old_in = prev.map_or(0.0, |p| dist(p, ei));
+            let prev = if i == 0 { start } else { exit(tour[i - 1]) };
+            let ei = entry(tour[i]);
+            let old_in = m.d(prev, ei);
             for j in i..n {
-                let xj = exit(segs, tour[j]);
-                let next = tour.get(j + 1).map(|o| entry(segs, *o));
-                let old = old_in + next.map_or(0.0, |nx| dist(xj, nx));
-                let new = prev.map_or(0.0, |p| dist(p, xj)) + next.map_or(0.0, |nx| dist(ei, nx));
+                let xj = exit(tour[j]);
+                let next = tour.get(j + 1).map(|o| entry(*o));
+                // Reversing tour[i..=j] walks the segments backwards (symmetric distances).
+                let old = old_in + next.map_or(0.0, |nx| m.d(xj, nx));
+                let new = m.d(prev, xj) + next.map_or(0.0, |nx| m.d(ei, nx));
                 if new + 1e-6 < old {
                     tour[i..=j].reverse();
                     for o in &mut tour[i..=j] {
@@ -219,6 +259,19 @@ fn two_opt(segs: &[Segment], tour: &mut [Oriented], start: Option<(f64, f64)>) {
             break;
         }
     }
+}
+
+/// Length of walking `order` from `start`, metres, along `graph` when given.
+pub fn walk_length_on(
+    points: &[RoutePoint],
+    order: &[usize],
+    start: Option<(f64, f64)>,
+    graph: &crate::streets::StreetGraph,
+) -> f64 {
+    let mut stops: Vec<(f64, f64)> = start.into_iter().collect();
+    stops.extend(order.iter().map(|&i| (points[i].lat, points[i].lon)));
+    let snaps: Vec<crate::streets::Snap> = stops.iter().map(|&(lat, lon)| graph.snap(lat, lon)).collect();
+    snaps.windows(2).map(|w| graph.distances(&w[0], &[w[1]])[0]).sum()
 }
 
 /// Straight-line length of walking `order` from `start`, metres.

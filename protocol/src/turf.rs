@@ -153,4 +153,8 @@ pub struct TurfDelta {
     pub remove_doors: Vec<String>,
     #[serde(default)]
     pub remove_people: Vec<String>,
+    /// The turf's street network, replaced whole when it changed (the turf grew or shrank, or a
+    /// new network was imported).
+    #[serde(default)]
+    pub street_network: Option<StreetNetwork>,
 }

@@ -97,6 +97,15 @@ pub struct ImportResponse {
     pub imported: ImportCounts,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StreetsImported {
+    pub nodes: usize,
+    pub edges: usize,
+    /// Features that were not lines.
+    pub skipped: usize,
+    pub turfs_touched: usize,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CutRequest {
@@ -400,6 +409,19 @@ impl Service {
             people_ignored: parsed.people_ignored,
             imported,
         })
+    }
+
+    /// Imports the campaign's street network (GeoJSON LineStrings); every turf moves to a new
+    /// version so devices get their part of it.
+    pub async fn import_streets(&self, st: &Staff, bytes: &[u8]) -> Result<StreetsImported, AppError> {
+        st.require_coordinator()?;
+        let v: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| import_error(ImportError::GeoJson(e.to_string())))?;
+        let (net, skipped) =
+            doorstep_core::streets::network_from_geojson(&v).map_err(|e| import_error(ImportError::GeoJson(e)))?;
+        let body = serde_json::to_string(&net).expect("serialisable");
+        let touched = self.store.set_street_network(st.campaign(), &body, net.edges.len() as u64).await?;
+        Ok(StreetsImported { nodes: net.nodes.len(), edges: net.edges.len(), skipped, turfs_touched: touched.len() })
     }
 
     // ----- turfs ---------------------------------------------------------------------------------

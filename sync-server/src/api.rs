@@ -118,6 +118,12 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "POST",
+        path: "/api/v1/import/streets.geojson",
+        access: Access::Coordinator,
+        summary: "import the campaign's street network (GeoJSON LineStrings) for walking routes along streets",
+    },
+    RouteSpec {
+        method: "POST",
         path: "/api/v1/turfs/cut",
         access: Access::Coordinator,
         summary: "cut every address not yet in a turf into turfs of ~N doors",
@@ -217,6 +223,7 @@ fn handler(spec: &RouteSpec) -> MethodRouter<Service> {
         ("PUT", "/api/v1/campaign/script") => put(update_script),
         ("POST", "/api/v1/import/addresses.csv") => post(import_csv),
         ("POST", "/api/v1/import/addresses.geojson") => post(import_geojson),
+        ("POST", "/api/v1/import/streets.geojson") => post(import_streets),
         ("POST", "/api/v1/turfs/cut") => post(cut_turfs),
         ("GET", "/api/v1/turfs") => get(turfs),
         ("GET", "/api/v1/turfs/{turf_id}/doors") => get(turf_doors),
@@ -374,6 +381,22 @@ async fn import_geojson(
     req: Request,
 ) -> Result<impl IntoResponse, AppError> {
     import_file(s, headers, q, req, true).await
+}
+
+async fn import_streets(
+    State(s): State<Service>,
+    headers: HeaderMap,
+    req: Request,
+) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Coordinator).await?;
+    let bytes = axum::body::to_bytes(req.into_body(), MAX_IMPORT_BYTES).await.map_err(|_| {
+        AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("import files are limited to {MAX_IMPORT_BYTES} bytes"),
+        )
+    })?;
+    Ok(Json(s.import_streets(&st, &bytes).await?))
 }
 
 async fn cut_turfs(State(s): State<Service>, headers: HeaderMap, req: Request) -> Result<impl IntoResponse, AppError> {

@@ -10,7 +10,7 @@ use crate::store::TurfOp;
 
 pub fn delta_from(pkg: &TurfPackage, base_version: u64, ops: &[(u64, TurfOp)]) -> TurfDelta {
     let (mut added, mut removed) = (BTreeSet::new(), BTreeSet::new());
-    let (mut campaign, mut lease) = (false, false);
+    let (mut campaign, mut lease, mut network) = (false, false, false);
     for (_, op) in ops {
         for b in &op.add {
             removed.remove(b);
@@ -22,6 +22,8 @@ pub fn delta_from(pkg: &TurfPackage, base_version: u64, ops: &[(u64, TurfOp)]) -
         }
         campaign |= op.campaign;
         lease |= op.lease;
+        // The part of the network a turf carries follows its buildings.
+        network |= op.network || !op.add.is_empty() || !op.remove.is_empty();
     }
     let in_pkg: BTreeSet<&str> = pkg.buildings.iter().map(|b| b.id.as_str()).collect();
     let upsert_buildings: Vec<_> = pkg.buildings.iter().filter(|b| added.contains(&b.id)).cloned().collect();
@@ -45,5 +47,6 @@ pub fn delta_from(pkg: &TurfPackage, base_version: u64, ops: &[(u64, TurfOp)]) -
         remove_buildings: removed.into_iter().filter(|b| !in_pkg.contains(b.as_str())).collect(),
         remove_doors: vec![],
         remove_people: vec![],
+        street_network: if network { pkg.street_network.clone() } else { None },
     }
 }

@@ -20,6 +20,7 @@ use crate::service::Service;
 use crate::store::{Role, ServerStore, User};
 
 pub const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/nantes/fr_nantes_centre_addresses.csv");
+pub const STREETS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/nantes/fr_nantes_centre_streets.geojson");
 
 pub fn demo_campaign() -> Campaign {
     let q = |id: &str, fr: &str, en: &str, kind, required, personal, show_when| Question {
@@ -106,6 +107,8 @@ pub async fn seed(service: &Service, store: &Arc<dyn ServerStore>) -> Result<See
     let staff = Staff { user: coordinator, teams: None };
     let csv = std::fs::read(DATA).map_err(|e| format!("{DATA}: {e}"))?;
     let imported = service.import_file(&staff, &csv, false, Default::default()).await.map_err(|e| e.message)?;
+    let streets = std::fs::read(STREETS).map_err(|e| format!("{STREETS}: {e}"))?;
+    let network = service.import_streets(&staff, &streets).await.map_err(|e| e.message)?;
     let cut = service
         .cut_turfs(&staff, CutRequest { target_doors: Some(80), ..CutRequest::default() })
         .await
@@ -156,9 +159,10 @@ pub async fn seed(service: &Service, store: &Arc<dyn ServerStore>) -> Result<See
         volunteers.push((vol, inv.join_code.unwrap_or_default(), turf));
     }
     eprintln!(
-        "Campagne « {} » : {} adresses réelles (Nantes Métropole, ODbL), {} secteurs d'environ 80 portes.",
+        "Campagne « {} » : {} adresses réelles (Nantes Métropole, ODbL), {} tronçons de rue (IGN BD TOPO), {} secteurs d'environ 80 portes.",
         campaign.name,
         imported.imported.buildings,
+        network.edges,
         cut.turfs.len()
     );
     Ok(Seeded {

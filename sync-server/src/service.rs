@@ -30,11 +30,18 @@ type ScriptCache = Arc<
     std::sync::Mutex<HashMap<(String, u32), (doorstep_protocol::SurveyScript, Vec<doorstep_protocol::ResultCode>)>>,
 >;
 
+/// The campaign's street network, parsed once per version.
+type NetworkCache = Arc<std::sync::Mutex<HashMap<String, (u64, Arc<doorstep_protocol::StreetNetwork>)>>>;
+
+/// A turf's package carries the streets within this distance of its buildings' bounding box.
+pub const NETWORK_MARGIN_M: f64 = 150.0;
+
 #[derive(Clone)]
 pub struct Service {
     pub store: Arc<dyn ServerStore>,
     pub now: Clock,
     scripts: ScriptCache,
+    networks: NetworkCache,
 }
 
 impl std::fmt::Debug for Service {
@@ -70,7 +77,7 @@ pub fn system_clock() -> Clock {
 
 impl Service {
     pub fn new(store: Arc<dyn ServerStore>) -> Self {
-        Self { store, now: system_clock(), scripts: ScriptCache::default() }
+        Self { store, now: system_clock(), scripts: ScriptCache::default(), networks: NetworkCache::default() }
     }
 
     // ----- devices -------------------------------------------------------------------------------
@@ -291,7 +298,7 @@ impl Service {
                 delta: None,
             });
         }
-        let pkg = self.store.turf_package(&t.id).await?.ok_or_else(|| AppError::not_found("turf vanished"))?;
+        let pkg = self.package(&t.id).await?.ok_or_else(|| AppError::not_found("turf vanished"))?;
         // The package is read in its own snapshot: its version is the one to describe.
         let checksum = turf_checksum(&pkg);
         self.store.set_checksum(&t.id, pkg.turf.version, &checksum).await?;
@@ -343,7 +350,35 @@ impl Service {
     }
 
     pub async fn turf_package(&self, turf_id: &str) -> StoreResult<Option<TurfPackage>> {
-        self.store.turf_package(turf_id).await
+        self.package(turf_id).await
+    }
+
+    /// A turf's package as devices get it: with the part of the campaign's street network around
+    /// its buildings, so the phone can route along streets offline.
+    pub async fn package(&self, turf_id: &str) -> StoreResult<Option<TurfPackage>> {
+        let Some(mut pkg) = self.store.turf_package(turf_id).await? else { return Ok(None) };
+        if let Some(net) = self.network(&pkg.campaign.id).await?
+            && !pkg.buildings.is_empty()
+        {
+            let pts: Vec<(f64, f64)> = pkg.buildings.iter().map(|b| (b.lat, b.lon)).collect();
+            pkg.street_network = Some(doorstep_core::streets::clip(&net, &pts, NETWORK_MARGIN_M));
+        }
+        Ok(Some(pkg))
+    }
+
+    async fn network(&self, campaign: &str) -> StoreResult<Option<Arc<doorstep_protocol::StreetNetwork>>> {
+        let Some(version) = self.store.street_network_version(campaign).await? else { return Ok(None) };
+        if let Some((v, n)) = self.networks.lock().unwrap_or_else(|p| p.into_inner()).get(campaign)
+            && *v == version
+        {
+            return Ok(Some(n.clone()));
+        }
+        let Some((version, body)) = self.store.street_network(campaign).await? else { return Ok(None) };
+        let net: doorstep_protocol::StreetNetwork = serde_json::from_str(&body)
+            .map_err(|e| crate::store::StoreError::Corrupt(format!("street network of {campaign}: {e}")))?;
+        let net = Arc::new(net);
+        self.networks.lock().unwrap_or_else(|p| p.into_inner()).insert(campaign.to_string(), (version, net.clone()));
+        Ok(Some(net))
     }
 }
 

@@ -187,6 +187,10 @@ fn sample(w: &World, r: &RouteSpec, inside: bool) -> Option<(String, Vec<u8>)> {
             unscoped(json(serde_json::json!({"type":"FeatureCollection","features":[
             {"type":"Feature","geometry":{"type":"Point","coordinates":[-1.5561,47.2136]},"properties":{"street":"Rue Neuve","housenumber":"3"}}]})))
         }
+        ("POST", "/api/v1/import/streets.geojson") => {
+            unscoped(json(serde_json::json!({"type":"FeatureCollection","features":[
+            {"type":"Feature","geometry":{"type":"LineString","coordinates":[[-1.5565,47.2134],[-1.5555,47.2134]]},"properties":{"name":"Rue Neuve"}}]})))
+        }
         ("POST", "/api/v1/turfs/cut") => unscoped(json(serde_json::json!({"target_doors": 20}))),
         ("GET", "/api/v1/turfs")
         | ("GET", "/api/v1/teams")
@@ -658,4 +662,84 @@ async fn staff_bad_input() {
     }
     let (st, b) = call(&w.app, "POST", "/api/v1/import/addresses.csv", Some(&coord), big.into_bytes()).await;
     assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&b[..b.len().min(300)]));
+}
+
+/// The real Nantes street network imported over HTTP reaches the device with its turf (only the
+/// part around it), the phone routes along it offline, and a reassignment's delta carries the
+/// network the turf now needs.
+#[tokio::test]
+async fn street_network_reaches_the_device_and_routes_follow_it() {
+    let w = world().await;
+    let coord = w.tokens[3].2.clone().unwrap();
+    let path = doorstep_tests::repo_root().join("data/nantes/fr_nantes_centre_streets.geojson");
+    let (st, b) =
+        call(&w.app, "POST", "/api/v1/import/streets.geojson", Some(&coord), std::fs::read(path).unwrap()).await;
+    assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+    let r: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    assert!(r["edges"].as_u64().unwrap() > 5000, "{r}");
+    assert_eq!(r["turfs_touched"], 3);
+    // Not a network: refused, nothing changed.
+    let (st, b) = call(
+        &w.app,
+        "POST",
+        "/api/v1/import/streets.geojson",
+        Some(&coord),
+        br#"{"type":"FeatureCollection","features":[]}"#.to_vec(),
+    )
+    .await;
+    assert_eq!((st, code_of(&b).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "bad_import"));
+
+    let dev = w.service.authenticate(w.tokens[1].2.as_deref().unwrap()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let phone = Store::open(dir.path().join("p.db"), None).unwrap();
+    phone
+        .apply_pull(&w.service.pull(&dev, PullRequest { protocol: 1, cursor: None, held: vec![] }).await.unwrap())
+        .unwrap();
+    let pkg = w.service.turf_package("t1").await.unwrap().unwrap();
+    let net = pkg.street_network.clone().expect("the package carries streets");
+    assert!(!net.edges.is_empty() && net.edges.len() < 5000, "only the part around the turf: {}", net.edges.len());
+    assert!(phone.turfs().unwrap()[0].has_street_network);
+    // The phone's route is computed along those streets and is no longer than the conventional
+    // street/number order walked along the same streets.
+    let progress = phone.compute_route("t1", None, None).unwrap();
+    let graph = doorstep_core::streets::StreetGraph::new(&net).unwrap();
+    let points: Vec<doorstep_core::route::RoutePoint> = pkg
+        .buildings
+        .iter()
+        .map(|b| doorstep_core::route::RoutePoint {
+            street: b.street.clone(),
+            house_number: b.house_number.clone(),
+            lat: b.lat,
+            lon: b.lon,
+        })
+        .collect();
+    let index = |id: &str| pkg.buildings.iter().position(|b| b.id == id).unwrap();
+    let ours: Vec<usize> = progress.remaining.iter().map(|s| index(&s.building_id)).collect();
+    let mut conventional: Vec<usize> = (0..points.len()).collect();
+    conventional
+        .sort_by_key(|&i| (points[i].street.clone(), doorstep_core::route::house_number_key(&points[i].house_number)));
+    let a = doorstep_core::route::walk_length_on(&points, &ours, None, &graph);
+    let b = doorstep_core::route::walk_length_on(&points, &conventional, None, &graph);
+    assert!(a <= b, "along streets: ours {a:.0} m, conventional {b:.0} m");
+
+    // A street moves in: the delta brings the network the bigger turf needs.
+    let co = coordinator(&w.service);
+    let held = phone.held_turfs().unwrap();
+    w.service
+        .reassign(
+            &co,
+            doorstep_server::admin::ReassignRequest {
+                turf_id: Some("t2".into()),
+                street: Some(w.street_t2.clone()),
+                to_turf: Some("t1".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let r = w.service.pull(&dev, PullRequest { protocol: 1, cursor: None, held }).await.unwrap();
+    let delta = r.buckets[0].delta.as_ref().expect("a delta");
+    assert!(delta.street_network.is_some());
+    phone.apply_pull(&r).unwrap();
+    phone.compute_route("t1", None, None).unwrap();
 }

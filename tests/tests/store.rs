@@ -255,6 +255,7 @@ fn bad_input_is_refused_and_changes_nothing() {
         remove_buildings: vec![],
         remove_doors,
         remove_people: vec![],
+        street_network: None,
     };
     let err = store.apply_turf_delta_value(&delta(7, vec![])).unwrap_err();
     assert!(matches!(err, CoreError::DeltaBaseMismatch { .. }), "{err}");
@@ -340,6 +341,7 @@ fn delta_then_removed_signal_keeps_unacknowledged_reports() {
         remove_buildings: vec![moved.clone()],
         remove_doors: vec![],
         remove_people: vec![],
+        street_network: None,
     };
     let s = store.apply_turf_delta(&serde_json::to_vec(&delta).unwrap()).unwrap();
     assert_eq!((s.version, s.buildings), (2, 19));

@@ -104,12 +104,29 @@ impl Store {
                 })
                 .collect();
             let points: Vec<RoutePoint> = rows.iter().map(|b| b.point.clone()).collect();
-            let order = route::walking_order(&points, start.map(|p| (p.lat, p.lon)));
+            // Along the turf's streets when its package carried them.
+            let net: Option<String> =
+                tx.query_row("SELECT street_network FROM turfs WHERE id = ?1", [turf_id], |r| r.get(0))?;
+            let graph = net
+                .and_then(|n| serde_json::from_str::<doorstep_protocol::StreetNetwork>(&n).ok())
+                .and_then(|n| crate::streets::StreetGraph::new(&n));
+            let order = route::walking_order_on(&points, start.map(|p| (p.lat, p.lon)), graph.as_ref());
+            // The walk to each stop, kept with the route: along streets when there are some.
+            let walks: Vec<Option<f64>> = match &graph {
+                Some(g) => {
+                    let snaps: Vec<_> = order.iter().map(|&i| g.snap(points[i].lat, points[i].lon)).collect();
+                    std::iter::once(None)
+                        .chain(snaps.windows(2).map(|w| Some(g.distances(&w[0], &[w[1]])[0])))
+                        .collect()
+                }
+                None => vec![None; order.len()],
+            };
             tx.execute("DELETE FROM route_stops WHERE turf_id = ?1", [turf_id])?;
-            let mut ins =
-                tx.prepare_cached("INSERT INTO route_stops(turf_id, position, building_id) VALUES (?1, ?2, ?3)")?;
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO route_stops(turf_id, position, building_id, walk_m) VALUES (?1, ?2, ?3, ?4)",
+            )?;
             for (pos, i) in order.iter().enumerate() {
-                ins.execute(params![turf_id, pos as i64, rows[*i].id])?;
+                ins.execute(params![turf_id, pos as i64, rows[*i].id, walks[pos]])?;
             }
             Ok(())
         })?;
@@ -132,10 +149,12 @@ impl Store {
 
 fn build_progress(c: &Connection, turf_id: &str) -> Result<RouteProgress> {
     let by_id: HashMap<String, BuildingRow> = buildings(c, turf_id)?.into_iter().map(|b| (b.id.clone(), b)).collect();
-    let order: Vec<String> = c
-        .prepare_cached("SELECT building_id FROM route_stops WHERE turf_id = ?1 ORDER BY position")?
-        .query_map([turf_id], |r| r.get(0))?
+    let stops_kept: Vec<(String, Option<f64>)> = c
+        .prepare_cached("SELECT building_id, walk_m FROM route_stops WHERE turf_id = ?1 ORDER BY position")?
+        .query_map([turf_id], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
+    let walks: HashMap<String, f64> = stops_kept.iter().filter_map(|(b, w)| w.map(|w| (b.clone(), w))).collect();
+    let order: Vec<String> = stops_kept.into_iter().map(|(b, _)| b).collect();
     let facts = facts_by_door(c, turf_id)?;
     let reported_flags = reported_flags_by_door(c, turf_id)?;
 
@@ -219,7 +238,10 @@ fn build_progress(c: &Connection, turf_id: &str) -> Result<RouteProgress> {
                 d
             })
             .collect();
-        let walk = prev.map_or(0.0, |(lat, lon)| crate::plausibility::distance_m(lat, lon, b.point.lat, b.point.lon));
+        let walk = match walks.get(bid) {
+            Some(w) => *w,
+            None => prev.map_or(0.0, |(lat, lon)| crate::plausibility::distance_m(lat, lon, b.point.lat, b.point.lon)),
+        };
         prev = Some((b.point.lat, b.point.lon));
         stops.push(RouteStop {
             position: pos as u32,

@@ -135,6 +135,10 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (turf_id, position)
     ) STRICT;
     "#,
+    // 2: the walk to each stop as computed with the route (along streets when the turf has them).
+    r#"
+    ALTER TABLE route_stops ADD COLUMN walk_m REAL;
+    "#,
 ];
 
 pub fn current_version() -> i64 {

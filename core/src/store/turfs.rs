@@ -76,6 +76,20 @@ fn check_building(b: &Building) -> Result<()> {
 }
 
 /// Checks a full package before anything is written.
+/// Coordinates in range, edges between existing nodes with a finite length.
+fn check_network(net: &doorstep_protocol::StreetNetwork) -> Result<()> {
+    for n in &net.nodes {
+        validate_lat_lon(n[1], n[0]).map_err(|e| bad(format!("street network node: {e}")))?;
+    }
+    let count = net.nodes.len() as u32;
+    if let Some(e) =
+        net.edges.iter().find(|e| e.from >= count || e.to >= count || !e.length_m.is_finite() || e.length_m < 0.0)
+    {
+        return Err(bad(format!("street network edge {}→{} is invalid", e.from, e.to)));
+    }
+    Ok(())
+}
+
 pub fn check_package(p: &TurfPackage) -> Result<()> {
     check_format(p.format)?;
     check_campaign(&p.campaign)?;
@@ -139,15 +153,7 @@ pub fn check_package(p: &TurfPackage) -> Result<()> {
         }
     }
     if let Some(net) = &p.street_network {
-        for n in &net.nodes {
-            validate_lat_lon(n[1], n[0]).map_err(|e| bad(format!("street network node: {e}")))?;
-        }
-        let count = net.nodes.len() as u32;
-        if let Some(e) =
-            net.edges.iter().find(|e| e.from >= count || e.to >= count || !e.length_m.is_finite() || e.length_m < 0.0)
-        {
-            return Err(bad(format!("street network edge {}→{} is invalid", e.from, e.to)));
-        }
+        check_network(net)?;
     }
     Ok(())
 }
@@ -337,6 +343,9 @@ impl Store {
         for b in &d.upsert_buildings {
             check_building(b)?;
         }
+        if let Some(net) = &d.street_network {
+            check_network(net)?;
+        }
         if d.version <= d.base_version {
             return Err(bad("a delta must move the turf forward"));
         }
@@ -393,6 +402,12 @@ impl Store {
                 .optional()?;
             if let Some(b) = orphan {
                 return Err(bad(format!("building {b} would be left with no door")));
+            }
+            if let Some(net) = &d.street_network {
+                tx.execute(
+                    "UPDATE turfs SET street_network = ?2 WHERE id = ?1",
+                    params![d.turf_id, serde_json::to_string(net)?],
+                )?;
             }
             let mut sql = "UPDATE turfs SET version = ?2".to_string();
             if d.lease_expires_ms.is_some() {

@@ -147,6 +147,9 @@ pub struct TurfOp {
     /// The lease (holder or expiry) changed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub lease: bool,
+    /// The campaign's street network was replaced.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub network: bool,
 }
 
 /// The part of a stored report that progress and door status need.
@@ -359,6 +362,22 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
     async fn set_checksum(&self, turf_id: &str, version: u64, checksum: &str) -> StoreResult<()> {
         let (t, c) = (turf_id.to_string(), checksum.to_string());
         typed(self, move |tx| Box::pin(async move { ops::set_checksum(tx, &t, version, &c).await })).await
+    }
+    /// Stores the campaign's street network (JSON of a `StreetNetwork`) and moves every turf to a
+    /// new version. Returns the turfs touched.
+    async fn set_street_network(&self, campaign_id: &str, body: &str, edges: u64) -> StoreResult<Vec<String>> {
+        let (c, b) = (campaign_id.to_string(), body.to_string());
+        typed(self, move |tx| Box::pin(async move { ops::set_street_network(tx, &c, &b, edges).await })).await
+    }
+    /// The version of the campaign's street network, if it has one.
+    async fn street_network_version(&self, campaign_id: &str) -> StoreResult<Option<u64>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::street_network_version(tx, &c).await })).await
+    }
+    /// `(version, JSON)` of the campaign's street network.
+    async fn street_network(&self, campaign_id: &str) -> StoreResult<Option<(u64, String)>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::street_network(tx, &c).await })).await
     }
     /// Every report on a building now in the turf, and the turf's doors `(door, building)`.
     async fn turf_facts(&self, turf_id: &str) -> StoreResult<(Vec<ReportFact>, Vec<(String, String)>)> {

@@ -550,3 +550,29 @@ pub async fn in_scope(
     }
     Ok(turf_now == Some(turf) || tx.row(WAS_IN_TURF, &vals![building, turf]).await?.is_some())
 }
+
+// ----- street network ----------------------------------------------------------------------------
+
+pub async fn set_street_network(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    body: &str,
+    edges: u64,
+) -> StoreResult<Vec<String>> {
+    tx.exec(UPSERT_NETWORK, &vals![campaign_id, edges as i64, body]).await?;
+    let mut touched = Vec::new();
+    for t in tx.rows(SELECT_TURF_IDS, &vals![campaign_id]).await? {
+        let id = t[0].text()?;
+        bump(tx, &id, &TurfOp { network: true, ..TurfOp::default() }).await?;
+        touched.push(id);
+    }
+    Ok(touched)
+}
+
+pub async fn street_network_version(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Option<u64>> {
+    Ok(tx.row(SELECT_NETWORK_VERSION, &vals![campaign_id]).await?.map(|r| r[0].int()).transpose()?.map(|v| v as u64))
+}
+
+pub async fn street_network(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Option<(u64, String)>> {
+    tx.row(SELECT_NETWORK, &vals![campaign_id]).await?.map(|r| Ok((r[0].int()? as u64, r[1].text()?))).transpose()
+}

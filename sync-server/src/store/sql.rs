@@ -82,8 +82,14 @@ pub const SCHEMA_V2: &[&str] = &[
     "CREATE INDEX users_campaign ON users(campaign_id)",
 ];
 
+/// Schema, version 3: the campaign's street network (GeoJSON import), versioned, from which each
+/// turf's package carries the part it needs.
+pub const SCHEMA_V3: &[&str] = &["CREATE TABLE street_networks (
+        campaign_id TEXT PRIMARY KEY REFERENCES campaigns(id), version BIGINT NOT NULL, edges BIGINT NOT NULL,
+        body TEXT NOT NULL)"];
+
 /// Every schema version, in order; index + 1 is the version it brings the database to.
-pub const MIGRATIONS: &[&[&str]] = &[SCHEMA_V1, SCHEMA_V2];
+pub const MIGRATIONS: &[&[&str]] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 pub const INSERT_CAMPAIGN: &str =
     "INSERT INTO campaigns(id, name, mode, result_codes, survey, retention_until_ms, created_ms)
@@ -233,3 +239,7 @@ pub const WAS_IN_TURF: &str = "SELECT 1 FROM building_moves WHERE building_id = 
 pub const HELD_EVER_ANY: &str = "SELECT turf_id FROM turf_holders WHERE volunteer_id = $1 AND turf_id = ANY($2)";
 pub const WAS_IN_TURF_ANY: &str = "SELECT building_id, from_turf FROM building_moves WHERE building_id = ANY($1)";
 pub const EXISTING_REPORTS_ANY: &str = "SELECT id FROM reports WHERE id = ANY($1)";
+pub const UPSERT_NETWORK: &str = "INSERT INTO street_networks(campaign_id, version, edges, body) VALUES ($1, 1, $2, $3)
+     ON CONFLICT (campaign_id) DO UPDATE SET version = street_networks.version + 1, edges = excluded.edges, body = excluded.body";
+pub const SELECT_NETWORK_VERSION: &str = "SELECT version FROM street_networks WHERE campaign_id = $1";
+pub const SELECT_NETWORK: &str = "SELECT version, body FROM street_networks WHERE campaign_id = $1";

@@ -22,7 +22,7 @@ import uniffi.doorstep.SyncListener
 import uniffi.doorstep.protocolVersion
 import uniffi.doorstep_core.SyncPhase
 import kotlinx.coroutines.runBlocking
-import uniffi.doorstep_core.DoorStatus
+import uniffi.doorstep_protocol.DoorStatus
 import uniffi.doorstep_core.KnockDraft
 import uniffi.doorstep_core.KnockInput
 import uniffi.doorstep_core.PairSide
@@ -73,7 +73,7 @@ class FieldStoreTest {
     fun a_walkRecordCorrectCloseReopen() {
         var store = openStore(path)
         assertEquals(36, store.deviceId().length)
-        assertEquals(1L, store.schemaVersion())
+        assertEquals(2L, store.schemaVersion()) // the device store's migrations
         val summary = store.applyTurfPackage(fixture)
         assertEquals("kt", summary.turfId)
         assertEquals(120u, summary.buildings)

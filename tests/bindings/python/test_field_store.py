@@ -17,8 +17,8 @@ import unittest
 
 from doorstep_bindings import doorstep
 from doorstep_bindings.doorstep import FieldError, FieldStore, SyncListener
-from doorstep_bindings.doorstep_core import KnockDraft, KnockInput, PairSide, DoorStatus, ReceiptState, SyncPhase
-from doorstep_bindings.doorstep_protocol import Answer, AnswerValue, Position, Target
+from doorstep_bindings.doorstep_core import KnockDraft, KnockInput, PairSide, ReceiptState, SyncPhase
+from doorstep_bindings.doorstep_protocol import Answer, AnswerValue, DoorStatus, Position, Target
 
 FIXTURE = os.environ["DOORSTEP_FIXTURE"]
 CALLED = set()
@@ -68,7 +68,7 @@ class FieldStoreTest(unittest.TestCase):
     def test_walk_record_correct_close_reopen(self):
         store = open_store(self.path)
         self.assertEqual(len(store.device_id()), 36)
-        self.assertEqual(store.schema_version(), 1)
+        self.assertEqual(store.schema_version(), 2)  # the device store's migrations
         summary = store.apply_turf_package(self.package)
         self.assertEqual(summary.turf_id, "py")
         self.assertEqual(summary.buildings, 120)

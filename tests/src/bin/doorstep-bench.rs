@@ -221,7 +221,67 @@ fn main() {
             100.0 * (1.0 - ours / theirs)
         );
     }
-    println!("\nLengths are straight-line metres between consecutive doors (no street network yet: issue 4).");
+    println!("\nLengths are straight-line metres between consecutive doors.\n");
+
+    // --- routes along streets ---------------------------------------------------------------------
+    println!("## Walking route along the street network (Nantes centre, IGN BD TOPO)\n");
+    println!(
+        "| addresses | route p50 ms (snap + distances + order) | our length m | conventional length m | saved | straight-line route, walked along streets, m |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    let geo: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(doorstep_tests::repo_root().join("data/nantes/fr_nantes_centre_streets.geojson")).unwrap(),
+    )
+    .unwrap();
+    let (network, _) = doorstep_core::streets::network_from_geojson(&geo).unwrap();
+    for n in [50usize, 100, 300] {
+        let addrs = doorstep_tests::nearest_addresses(n);
+        let pts: Vec<RoutePoint> = addrs
+            .iter()
+            .map(|a| RoutePoint {
+                street: a.street.clone(),
+                house_number: a.house_number.clone(),
+                lat: a.lat,
+                lon: a.lon,
+            })
+            .collect();
+        let start = Some((47.2135, -1.5590));
+        // What the phone gets: the network around the turf.
+        let mut around: Vec<(f64, f64)> = pts.iter().map(|p| (p.lat, p.lon)).collect();
+        around.extend(start);
+        let net = doorstep_core::streets::clip(&network, &around, 150.0);
+        let reps = if quick { 3 } else { 20 };
+        let mut times = Vec::new();
+        let mut order = Vec::new();
+        for _ in 0..reps {
+            let t = Instant::now();
+            let graph = doorstep_core::streets::StreetGraph::new(&net).unwrap();
+            order = route::walking_order_on(&pts, start, Some(&graph));
+            times.push(ms(t.elapsed()));
+        }
+        let graph = doorstep_core::streets::StreetGraph::new(&net).unwrap();
+        let mut conv: Vec<usize> = (0..pts.len()).collect();
+        conv.sort_by_key(|&i| {
+            (
+                pts[i].street.to_lowercase(),
+                route::parity(&pts[i].house_number),
+                route::house_number_key(&pts[i].house_number),
+            )
+        });
+        let straight = route::walking_order(&pts, start);
+        let ours = route::walk_length_on(&pts, &order, start, &graph);
+        let theirs = route::walk_length_on(&pts, &conv, start, &graph);
+        let straight_len = route::walk_length_on(&pts, &straight, start, &graph);
+        println!(
+            "| {n} | {:.2} | {ours:.0} | {theirs:.0} | {:.0} % | {straight_len:.0} |",
+            percentile(&mut times, 0.5),
+            100.0 * (1.0 - ours / theirs)
+        );
+    }
+    println!(
+        "\nLengths are walked along the streets (Dijkstra between doors snapped to their street). The reference \
+         solvers of issue 4 (fast-tsp, LKH) are not run yet."
+    );
 }
 
 /// The strongest simple baseline for applying a package: prepared INSERTs of the same rows in one
