@@ -13,6 +13,9 @@ use std::collections::HashMap;
 pub const SEGMENT_GAP_M: f64 = 120.0;
 /// 2-opt stops after this many full passes even if it still improves (bounds the worst case).
 const MAX_PASSES: usize = 40;
+/// Along streets, turfs up to this many stops are then improved stop by stop (2-opt and moving
+/// runs of one to three stops): the door-to-door distance matrix grows with the square.
+pub const POINT_LEVEL_MAX: usize = 1500;
 
 #[derive(Debug, Clone)]
 pub struct RoutePoint {
@@ -138,6 +141,8 @@ enum Metric {
     Straight(Vec<(f64, f64)>),
     /// Row-major, `(2n + 1)²`, walked along streets.
     Matrix(Vec<f64>, usize),
+    /// A stop-to-stop matrix (`k²`, row 0 the start) and, per end point, its row.
+    Indexed(Vec<f64>, usize, Vec<usize>),
 }
 
 impl Metric {
@@ -145,6 +150,7 @@ impl Metric {
         match self {
             Metric::Straight(xy) => dist(xy[a], xy[b]),
             Metric::Matrix(m, n) => m[a * n + b],
+            Metric::Indexed(m, k, idx) => m[idx[a] * k + idx[b]],
         }
     }
 }
@@ -176,10 +182,22 @@ pub fn walking_order_on(
     });
     let mut ends: Vec<(f64, f64)> = segs.iter().flat_map(|s| [s.first, s.last]).collect();
     ends.push(start_xy);
+    let latlon = |xy: (f64, f64)| (proj.lat0 + xy.1 / M_PER_DEG_LAT, proj.lon0 + xy.0 / proj.kx);
     let metric = match graph {
         None => Metric::Straight(ends),
+        Some(g) if points.len() <= POINT_LEVEL_MAX => {
+            // Row 0: the start; row i + 1: point i.
+            let (slat, slon) = latlon(start_xy);
+            let mut snaps = vec![g.snap(slat, slon)];
+            snaps.extend(points.iter().map(|p| g.snap(p.lat, p.lon)));
+            let k = snaps.len();
+            let m: Vec<f64> = snaps.iter().flat_map(|s| g.distances(s, &snaps)).collect();
+            let mut idx: Vec<usize> =
+                segs.iter().flat_map(|s| [s.members[0] + 1, s.members[s.members.len() - 1] + 1]).collect();
+            idx.push(0);
+            Metric::Indexed(m, k, idx)
+        }
         Some(g) => {
-            let latlon = |xy: (f64, f64)| (proj.lat0 + xy.1 / M_PER_DEG_LAT, proj.lon0 + xy.0 / proj.kx);
             let snaps: Vec<crate::streets::Snap> =
                 ends.iter().map(|&xy| latlon(xy)).map(|(lat, lon)| g.snap(lat, lon)).collect();
             let m: Vec<f64> = snaps.iter().flat_map(|s| g.distances(s, &snaps)).collect();
@@ -188,13 +206,107 @@ pub fn walking_order_on(
     };
     let mut tour = nearest_neighbour(n, &metric);
     two_opt(&mut tour, &metric, 2 * n);
-    tour.iter()
+    let mut order: Vec<usize> = tour
+        .iter()
         .flat_map(|o| {
             let m = &segs[o.seg].members;
             let v: Vec<usize> = if o.reversed { m.iter().rev().copied().collect() } else { m.clone() };
             v
         })
-        .collect()
+        .collect();
+    if let Metric::Indexed(m, k, _) = &metric {
+        refine_stops(m, *k, &mut order);
+    }
+    order
+}
+
+/// Stop-level improvement of an open path from the start (row 0) on a `k × k` matrix: 2-opt
+/// (reverse a run) and or-opt (move a run of one to three stops next to one of the ten stops
+/// nearest its ends, either way round), until nothing improves or the pass limit. Sides of a street stay together
+/// only where crossing costs more than it saves (the matrix carries the crossing costs).
+fn refine_stops(m: &[f64], k: usize, order: &mut Vec<usize>) {
+    let d = |a: usize, b: usize| m[a * k + b];
+    // The path as matrix rows, start first.
+    let mut p: Vec<usize> = std::iter::once(0).chain(order.iter().map(|i| i + 1)).collect();
+    let n = p.len();
+    // Each stop's nearest stops: where a moved run may go.
+    const NEAR: usize = 10;
+    let near: Vec<Vec<usize>> = (0..k)
+        .map(|r| {
+            let mut v: Vec<usize> = (1..k).filter(|&c| c != r).collect();
+            if v.len() > NEAR {
+                v.select_nth_unstable_by(NEAR, |&a, &b| d(r, a).total_cmp(&d(r, b)));
+                v.truncate(NEAR);
+            }
+            v
+        })
+        .collect();
+    for _ in 0..MAX_PASSES {
+        let mut improved = false;
+        // 2-opt: reverse p[i..=j].
+        for i in 1..n.saturating_sub(1) {
+            for j in i + 1..n {
+                let (a, b, c) = (p[i - 1], p[i], p[j]);
+                let next = p.get(j + 1).copied();
+                let old = d(a, b) + next.map_or(0.0, |e| d(c, e));
+                let new = d(a, c) + next.map_or(0.0, |e| d(b, e));
+                if new + 1e-6 < old {
+                    p[i..=j].reverse();
+                    improved = true;
+                }
+            }
+        }
+        // Or-opt: move p[i..i + len] next to one of the nearest stops of its ends.
+        let mut pos = vec![0usize; k];
+        for (at, &r) in p.iter().enumerate() {
+            pos[r] = at;
+        }
+        for len in 1..=3usize {
+            let mut i = 1;
+            while i + len <= n {
+                let (first, last) = (p[i], p[i + len - 1]);
+                let prev = p[i - 1];
+                let next = p.get(i + len).copied();
+                let gain = d(prev, first) + next.map_or(0.0, |e| d(last, e)) - next.map_or(0.0, |e| d(prev, e));
+                let mut best: Option<(f64, usize, bool)> = None;
+                let candidates = near[first].iter().chain(near[last].iter());
+                for &c in candidates {
+                    // Insert after c, or after the stop before c.
+                    for j in [pos[c], pos[c].wrapping_sub(1)] {
+                        // After p[j]: p[j] must be outside the run and not its predecessor.
+                        if j >= n || (j + 1 >= i && j < i + len) {
+                            continue;
+                        }
+                        let after = p.get(j + 1).copied();
+                        for rev in [false, true] {
+                            let (a, b) = if rev { (last, first) } else { (first, last) };
+                            let cost = d(p[j], a) + after.map_or(0.0, |e| d(b, e)) - after.map_or(0.0, |e| d(p[j], e));
+                            if cost + 1e-6 < gain && best.is_none_or(|(c, _, _)| cost < c) {
+                                best = Some((cost, j, rev));
+                            }
+                        }
+                    }
+                }
+                if let Some((_, j, rev)) = best {
+                    let mut run: Vec<usize> = p.drain(i..i + len).collect();
+                    if rev {
+                        run.reverse();
+                    }
+                    let at = if j < i { j + 1 } else { j + 1 - len };
+                    p.splice(at..at, run);
+                    for (at, &r) in p.iter().enumerate() {
+                        pos[r] = at;
+                    }
+                    improved = true;
+                }
+                i += 1;
+            }
+        }
+        if !improved {
+            break;
+        }
+    }
+    *order = p[1..].iter().map(|r| r - 1).collect();
 }
 
 fn entry(o: Oriented) -> usize {
@@ -343,6 +455,33 @@ mod tests {
         let east = walking_order(&pts, Some((47.2180, -1.5478)));
         assert_ne!(west[0], east[0]);
         assert!(pts[east[0]].lon > -1.5485);
+    }
+
+    /// Along a quiet street the route may zig-zag (crossing is cheap); every stop once, start fixed.
+    #[test]
+    fn along_streets_every_stop_once() {
+        use doorstep_protocol::{StreetEdge, StreetNetwork};
+        let pts = street();
+        let net = StreetNetwork {
+            nodes: vec![[-1.5505, 47.2180], [-1.5475, 47.2180]],
+            edges: vec![StreetEdge {
+                from: 0,
+                to: 1,
+                length_m: 227.0,
+                name: Some("Rue Test".into()),
+                class: Some("residential".into()),
+            }],
+        };
+        let g = crate::streets::StreetGraph::new(&net).unwrap();
+        let start = Some((47.2180, -1.5502));
+        let order = walking_order_on(&pts, start, Some(&g));
+        let mut seen = order.clone();
+        seen.sort();
+        assert_eq!(seen, (0..pts.len()).collect::<Vec<_>>());
+        assert!(pts[order[0]].lon < -1.5495, "starts at the west end");
+        let ours = walk_length_on(&pts, &order, start, &g);
+        let segments_only = walk_length_on(&pts, &walking_order(&pts, start), start, &g);
+        assert!(ours <= segments_only + 1e-6, "{ours} vs {segments_only}");
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! Walking distances along streets: the turf package's [`StreetNetwork`] as a graph, every door
 //! snapped to its nearest street segment, and shortest paths between snapped points (Dijkstra).
-//! Pedestrians ignore one-way rules. Crossing a street to reach the other side is free at the
-//! point where the door meets the street; a path that leaves the network's reach (a door far from
-//! any street, or streets that do not connect) costs three times the straight line, so the route
-//! still covers it. Pure: no I/O.
+//! Pedestrians ignore one-way rules. Going from one side of a street to the other side of the same
+//! street costs a crossing ([`crossing_cost_m`]: a few metres for a quiet street, a detour for a
+//! main road). A path that leaves the network's reach (streets that do not connect) costs three
+//! times the straight line, so the route still covers it. Pure: no I/O.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -21,7 +21,19 @@ pub struct Snap {
     pub edge: usize,
     pub t: f64,
     pub off: f64,
+    /// Which side of its street the point is on (+1 left of the edge's direction, -1 right).
+    pub side: i8,
     xy: (f64, f64),
+}
+
+/// What crossing a street costs, in metres of walking: little for a quiet street, a detour to a
+/// crossing for a main road.
+pub fn crossing_cost_m(class: Option<&str>) -> f64 {
+    match class {
+        Some("primary" | "secondary" | "trunk" | "motorway" | "primary_link" | "secondary_link") => 80.0,
+        Some("tertiary") => 25.0,
+        _ => 8.0,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -32,6 +44,9 @@ pub struct StreetGraph {
     xy: Vec<(f64, f64)>,
     /// `(from, to, length m)`.
     edges: Vec<(usize, usize, f64)>,
+    /// Per edge: its street (an index into `streets`, names compared as written) and crossing cost.
+    street_of: Vec<Option<usize>>,
+    crossing: Vec<f64>,
     adj: Vec<Vec<(usize, f64)>>,
 }
 
@@ -63,6 +78,8 @@ impl StreetGraph {
             net.nodes.iter().map(|p| ((p[0] - lon0) * kx, (p[1] - lat0) * M_PER_DEG_LAT)).collect();
         let mut edges = Vec::with_capacity(net.edges.len());
         let mut adj = vec![Vec::new(); xy.len()];
+        let (mut street_of, mut crossing) = (Vec::new(), Vec::new());
+        let mut names: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for e in &net.edges {
             let (a, b) = (e.from as usize, e.to as usize);
             if a >= xy.len() || b >= xy.len() || a == b {
@@ -73,11 +90,16 @@ impl StreetGraph {
             edges.push((a, b, len));
             adj[a].push((b, len));
             adj[b].push((a, len));
+            let next = names.len();
+            street_of.push(
+                e.name.as_ref().filter(|n| !n.is_empty()).map(|n| *names.entry(n.to_lowercase()).or_insert(next)),
+            );
+            crossing.push(crossing_cost_m(e.class.as_deref()));
         }
         if edges.is_empty() {
             return None;
         }
-        Some(Self { lat0, lon0, kx, xy, edges, adj })
+        Some(Self { lat0, lon0, kx, xy, edges, street_of, crossing, adj })
     }
 
     pub fn project(&self, lat: f64, lon: f64) -> (f64, f64) {
@@ -87,7 +109,7 @@ impl StreetGraph {
     /// The nearest point of the network to (lat, lon).
     pub fn snap(&self, lat: f64, lon: f64) -> Snap {
         let p = self.project(lat, lon);
-        let mut best = Snap { edge: 0, t: 0.0, off: f64::INFINITY, xy: p };
+        let mut best = Snap { edge: 0, t: 0.0, off: f64::INFINITY, side: 0, xy: p };
         for (i, &(a, b, _)) in self.edges.iter().enumerate() {
             let (pa, pb) = (self.xy[a], self.xy[b]);
             let (dx, dy) = (pb.0 - pa.0, pb.1 - pa.1);
@@ -96,7 +118,8 @@ impl StreetGraph {
             let q = (pa.0 + t * dx, pa.1 + t * dy);
             let d = dist(p, q);
             if d < best.off {
-                best = Snap { edge: i, t, off: d, xy: p };
+                let cross = dx * (p.1 - pa.1) - dy * (p.0 - pa.0);
+                best = Snap { edge: i, t, off: d, side: if cross >= 0.0 { 1 } else { -1 }, xy: p };
             }
         }
         best
@@ -114,9 +137,29 @@ impl StreetGraph {
                 heap.push(Item(d, node));
             }
         }
+        // Stop once every node the targets need is settled.
+        let mut needed = vec![false; self.xy.len()];
+        let mut waiting = 0usize;
+        for s in to {
+            let (a, b, _) = self.edges[s.edge];
+            for x in [a, b] {
+                if !needed[x] {
+                    needed[x] = true;
+                    waiting += 1;
+                }
+            }
+        }
+        let mut settled = vec![false; self.xy.len()];
         while let Some(Item(d, u)) = heap.pop() {
-            if d > best[u] {
+            if d > best[u] || settled[u] {
                 continue;
+            }
+            settled[u] = true;
+            if needed[u] {
+                waiting -= 1;
+                if waiting == 0 {
+                    break;
+                }
             }
             for &(v, w) in &self.adj[u] {
                 let nd = d + w;
@@ -134,7 +177,15 @@ impl StreetGraph {
                     along = along.min((s.t - from.t).abs() * len);
                 }
                 if along.is_finite() {
-                    from.off + along + s.off
+                    // From one side of a street to the other side of the same street: a crossing.
+                    let same_street = s.edge == from.edge
+                        || (self.street_of[s.edge].is_some() && self.street_of[s.edge] == self.street_of[from.edge]);
+                    let crossing = if same_street && s.side != from.side {
+                        self.crossing[s.edge].max(self.crossing[from.edge])
+                    } else {
+                        0.0
+                    };
+                    from.off + along + s.off + crossing
                 } else {
                     // Unreachable through the network (streets that do not connect): the route
                     // still covers the door, at a cost that keeps it for last nearby.
@@ -270,13 +321,39 @@ mod tests {
         let g = StreetGraph::new(&net).unwrap();
         let kx = M_PER_DEG_LAT * 47.2f64.to_radians().cos();
         let at = |x: f64, y: f64| g.snap(47.2 + y / M_PER_DEG_LAT, -1.55 + x / kx);
-        // Middle of the south street to the middle of the north street: 150 + 100 + 150, not 100.
+        // Middle of the south street to the middle of the north street: 150 + 100 + 150, not 100
+        // (the ladder's streets have no name: no crossing cost between them).
         let (s, n) = (at(150.0, 1.0), at(150.0, 99.0));
         let d = g.distances(&s, &[n])[0];
         assert!((d - 402.0).abs() < 2.0, "{d}");
         // Along one street: straight.
         let d = g.distances(&at(0.0, 0.0), &[at(200.0, 0.0)])[0];
         assert!((d - 200.0).abs() < 1.0, "{d}");
+    }
+
+    #[test]
+    fn crossing_a_main_road_costs_more_than_a_quiet_street() {
+        let kx = M_PER_DEG_LAT * 47.2f64.to_radians().cos();
+        let lon = |m: f64| -1.55 + m / kx;
+        for (class, cost) in [("primary", 80.0), ("residential", 8.0)] {
+            let net = StreetNetwork {
+                nodes: vec![[lon(0.0), 47.2], [lon(300.0), 47.2]],
+                edges: vec![StreetEdge {
+                    from: 0,
+                    to: 1,
+                    length_m: 300.0,
+                    name: Some("Cours X".into()),
+                    class: Some(class.into()),
+                }],
+            };
+            let g = StreetGraph::new(&net).unwrap();
+            let north = g.snap(47.2 + 5.0 / M_PER_DEG_LAT, lon(100.0));
+            let south = g.snap(47.2 - 5.0 / M_PER_DEG_LAT, lon(100.0));
+            let same_side = g.snap(47.2 + 5.0 / M_PER_DEG_LAT, lon(120.0));
+            let across = g.distances(&north, &[south])[0];
+            assert!((across - (10.0 + cost)).abs() < 0.5, "{class}: {across}");
+            assert!((g.distances(&north, &[same_side])[0] - 30.0).abs() < 0.5);
+        }
     }
 
     #[test]

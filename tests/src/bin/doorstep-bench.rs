@@ -279,8 +279,8 @@ fn main() {
         );
     }
     println!(
-        "\nLengths are walked along the streets (Dijkstra between doors snapped to their street). The reference \
-         solvers of issue 4 (fast-tsp, LKH) are not run yet."
+        "\nLengths are walked along the streets (Dijkstra between doors snapped to their street, a crossing cost to \
+         reach the other side of the same street). Reference solvers on the same matrix: bash bench/route_reference.sh"
     );
 }
 
