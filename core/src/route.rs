@@ -191,7 +191,7 @@ pub fn walking_order_on(
             let mut snaps = vec![g.snap(slat, slon)];
             snaps.extend(points.iter().map(|p| g.snap(p.lat, p.lon)));
             let k = snaps.len();
-            let m: Vec<f64> = snaps.iter().flat_map(|s| g.distances(s, &snaps)).collect();
+            let m = g.matrix(&snaps);
             let mut idx: Vec<usize> =
                 segs.iter().flat_map(|s| [s.members[0] + 1, s.members[s.members.len() - 1] + 1]).collect();
             idx.push(0);
@@ -200,7 +200,7 @@ pub fn walking_order_on(
         Some(g) => {
             let snaps: Vec<crate::streets::Snap> =
                 ends.iter().map(|&xy| latlon(xy)).map(|(lat, lon)| g.snap(lat, lon)).collect();
-            let m: Vec<f64> = snaps.iter().flat_map(|s| g.distances(s, &snaps)).collect();
+            let m = g.matrix(&snaps);
             Metric::Matrix(m, 2 * n + 1)
         }
     };
@@ -216,8 +216,40 @@ pub fn walking_order_on(
         .collect();
     if let Metric::Indexed(m, k, _) = &metric {
         refine_stops(m, *k, &mut order);
+        // A second start, stop by stop from nearest neighbour: keep whichever walks less.
+        let mut other = nearest_stops(m, *k);
+        refine_stops(m, *k, &mut other);
+        if path_length(m, *k, &other) + 1e-6 < path_length(m, *k, &order) {
+            order = other;
+        }
     }
     order
+}
+
+/// Nearest neighbour stop by stop from the start (row 0) on a `k × k` matrix.
+fn nearest_stops(m: &[f64], k: usize) -> Vec<usize> {
+    let mut used = vec![false; k];
+    let (mut here, mut out) = (0usize, Vec::with_capacity(k - 1));
+    used[0] = true;
+    for _ in 1..k {
+        let next = (1..k).filter(|&c| !used[c]).min_by(|&a, &b| m[here * k + a].total_cmp(&m[here * k + b]));
+        let Some(c) = next else { break };
+        used[c] = true;
+        out.push(c - 1);
+        here = c;
+    }
+    out
+}
+
+/// Length of an open path from the start (row 0) through `order` (point indices).
+fn path_length(m: &[f64], k: usize, order: &[usize]) -> f64 {
+    let mut here = 0;
+    let mut total = 0.0;
+    for &i in order {
+        total += m[here * k + i + 1];
+        here = i + 1;
+    }
+    total
 }
 
 /// Stop-level improvement of an open path from the start (row 0) on a `k × k` matrix: 2-opt

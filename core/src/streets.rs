@@ -48,6 +48,79 @@ pub struct StreetGraph {
     street_of: Vec<Option<usize>>,
     crossing: Vec<f64>,
     adj: Vec<Vec<(usize, f64)>>,
+    /// The same graph with chains of degree-2 nodes contracted: searches run between junctions.
+    chains: Chains,
+}
+
+/// Degree-2 chains contracted: each edge lies on one chain between two junctions.
+#[derive(Debug, Clone, Default)]
+struct Chains {
+    /// Per edge: its chain, the distance along the chain to the edge's `from` node, and whether the
+    /// chain runs from → to.
+    place: Vec<(usize, f64, bool)>,
+    /// Per chain: its end junctions and length.
+    ends: Vec<(usize, usize, f64)>,
+    /// Junction adjacency (indexed by node id; empty for inner nodes).
+    adj: Vec<Vec<(usize, f64)>>,
+}
+
+impl Chains {
+    fn build(n: usize, edges: &[(usize, usize, f64)], adj_edges: &[Vec<usize>]) -> Self {
+        let mut junction: Vec<bool> = adj_edges.iter().map(|es| es.len() != 2).collect();
+        let mut place = vec![(usize::MAX, 0.0, true); edges.len()];
+        let mut ends = Vec::new();
+        let mut walk = |start: usize, first: usize, place: &mut Vec<(usize, f64, bool)>, junction: &[bool]| {
+            let id = ends.len();
+            let (mut at, mut e, mut offset) = (start, first, 0.0);
+            loop {
+                let (a, b, len) = edges[e];
+                let forward = a == at;
+                place[e] = (id, offset, forward);
+                offset += len;
+                at = if forward { b } else { a };
+                if junction[at] {
+                    break;
+                }
+                match adj_edges[at].iter().find(|&&x| place[x].0 == usize::MAX) {
+                    Some(&next) => e = next,
+                    None => break,
+                }
+            }
+            ends.push((start, at, offset));
+        };
+        for u in 0..n {
+            if !junction[u] {
+                continue;
+            }
+            for &e in &adj_edges[u] {
+                if place[e].0 == usize::MAX {
+                    walk(u, e, &mut place, &junction);
+                }
+            }
+        }
+        // Pure cycles have no junction: make one of their nodes one.
+        for e in 0..edges.len() {
+            if place[e].0 == usize::MAX {
+                let u = edges[e].0;
+                junction[u] = true;
+                walk(u, e, &mut place, &junction);
+            }
+        }
+        let mut adj = vec![Vec::new(); n];
+        for &(a, b, len) in &ends {
+            if a != b {
+                adj[a].push((b, len));
+                adj[b].push((a, len));
+            }
+        }
+        Self { place, ends, adj }
+    }
+
+    /// Where a snapped point lies: its chain and distance from the chain's start.
+    fn at(&self, s: &Snap, edge_len: f64) -> (usize, f64) {
+        let (c, offset, forward) = self.place[s.edge];
+        (c, offset + if forward { s.t } else { 1.0 - s.t } * edge_len)
+    }
 }
 
 #[derive(PartialEq)]
@@ -78,6 +151,7 @@ impl StreetGraph {
             net.nodes.iter().map(|p| ((p[0] - lon0) * kx, (p[1] - lat0) * M_PER_DEG_LAT)).collect();
         let mut edges = Vec::with_capacity(net.edges.len());
         let mut adj = vec![Vec::new(); xy.len()];
+        let mut adj_edges: Vec<Vec<usize>> = vec![Vec::new(); xy.len()];
         let (mut street_of, mut crossing) = (Vec::new(), Vec::new());
         let mut names: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for e in &net.edges {
@@ -87,6 +161,8 @@ impl StreetGraph {
             }
             let straight = dist(xy[a], xy[b]);
             let len = if e.length_m.is_finite() && e.length_m >= straight * 0.5 { e.length_m } else { straight };
+            adj_edges[a].push(edges.len());
+            adj_edges[b].push(edges.len());
             edges.push((a, b, len));
             adj[a].push((b, len));
             adj[b].push((a, len));
@@ -99,7 +175,8 @@ impl StreetGraph {
         if edges.is_empty() {
             return None;
         }
-        Some(Self { lat0, lon0, kx, xy, edges, street_of, crossing, adj })
+        let chains = Chains::build(xy.len(), &edges, &adj_edges);
+        Some(Self { lat0, lon0, kx, xy, edges, street_of, crossing, adj, chains })
     }
 
     pub fn project(&self, lat: f64, lon: f64) -> (f64, f64) {
@@ -128,71 +205,183 @@ impl StreetGraph {
     /// Shortest walking distances from `from` to each of `to`, in metres (including the walk from
     /// each door to its street).
     pub fn distances(&self, from: &Snap, to: &[Snap]) -> Vec<f64> {
-        let mut best = vec![f64::INFINITY; self.xy.len()];
-        let mut heap = BinaryHeap::new();
-        let (a, b, len) = self.edges[from.edge];
-        for (node, d) in [(a, from.t * len), (b, (1.0 - from.t) * len)] {
-            if d < best[node] {
-                best[node] = d;
-                heap.push(Item(d, node));
+        let mut w = Workspace::new(self.xy.len());
+        self.search(&mut w, from, to);
+        to.iter().map(|s| self.finish(&w.best, from, s)).collect()
+    }
+
+    /// The symmetric matrix of walking distances between every pair of `snaps`, row-major. Each
+    /// search stops once the points after its own are reached, and reuses one workspace.
+    pub fn matrix(&self, snaps: &[Snap]) -> Vec<f64> {
+        let k = snaps.len();
+        let mut m = vec![0.0; k * k];
+        let mut w = Workspace::new(self.xy.len());
+        for i in 0..k {
+            let rest = &snaps[i + 1..];
+            if rest.is_empty() {
+                break;
+            }
+            self.search_chains(&mut w, &snaps[i], rest);
+            for (j, s) in rest.iter().enumerate() {
+                let d = self.finish_chains(&w.best, &snaps[i], s);
+                m[i * k + i + 1 + j] = d;
+                m[(i + 1 + j) * k + i] = d;
             }
         }
-        // Stop once every node the targets need is settled.
-        let mut needed = vec![false; self.xy.len()];
+        m
+    }
+
+    /// Dijkstra from `from` until every node the targets need is settled.
+    fn search(&self, w: &mut Workspace, from: &Snap, to: &[Snap]) {
+        w.reset();
+        let (a, b, len) = self.edges[from.edge];
+        for (node, d) in [(a, from.t * len), (b, (1.0 - from.t) * len)] {
+            w.relax(node, d);
+        }
         let mut waiting = 0usize;
         for s in to {
             let (a, b, _) = self.edges[s.edge];
             for x in [a, b] {
-                if !needed[x] {
-                    needed[x] = true;
+                if !w.needed[x] {
+                    w.needed[x] = true;
+                    w.touched_needed.push(x);
                     waiting += 1;
                 }
             }
         }
-        let mut settled = vec![false; self.xy.len()];
-        while let Some(Item(d, u)) = heap.pop() {
-            if d > best[u] || settled[u] {
+        while let Some(Item(d, u)) = w.heap.pop() {
+            if d > w.best[u] || w.settled[u] {
                 continue;
             }
-            settled[u] = true;
-            if needed[u] {
+            w.settled[u] = true;
+            if w.needed[u] {
                 waiting -= 1;
                 if waiting == 0 {
                     break;
                 }
             }
-            for &(v, w) in &self.adj[u] {
-                let nd = d + w;
-                if nd < best[v] {
-                    best[v] = nd;
-                    heap.push(Item(nd, v));
+            for &(v, len) in &self.adj[u] {
+                w.relax(v, d + len);
+            }
+        }
+    }
+
+    /// Like [`Self::search`], between junctions only.
+    fn search_chains(&self, w: &mut Workspace, from: &Snap, to: &[Snap]) {
+        w.reset();
+        let (c, pos) = self.chains.at(from, self.edges[from.edge].2);
+        let (j1, j2, len) = self.chains.ends[c];
+        w.relax(j1, pos);
+        w.relax(j2, len - pos);
+        let mut waiting = 0usize;
+        for s in to {
+            let (a, b, _) = self.chains.ends[self.chains.place[s.edge].0];
+            for x in [a, b] {
+                if !w.needed[x] {
+                    w.needed[x] = true;
+                    w.touched_needed.push(x);
+                    waiting += 1;
                 }
             }
         }
-        to.iter()
-            .map(|s| {
-                let (a, b, len) = self.edges[s.edge];
-                let mut along = (best[a] + s.t * len).min(best[b] + (1.0 - s.t) * len);
-                if s.edge == from.edge {
-                    along = along.min((s.t - from.t).abs() * len);
+        while let Some(Item(d, u)) = w.heap.pop() {
+            if d > w.best[u] || w.settled[u] {
+                continue;
+            }
+            w.settled[u] = true;
+            if w.needed[u] {
+                waiting -= 1;
+                if waiting == 0 {
+                    break;
                 }
-                if along.is_finite() {
-                    // From one side of a street to the other side of the same street: a crossing.
-                    let same_street = s.edge == from.edge
-                        || (self.street_of[s.edge].is_some() && self.street_of[s.edge] == self.street_of[from.edge]);
-                    let crossing = if same_street && s.side != from.side {
-                        self.crossing[s.edge].max(self.crossing[from.edge])
-                    } else {
-                        0.0
-                    };
-                    from.off + along + s.off + crossing
-                } else {
-                    // Unreachable through the network (streets that do not connect): the route
-                    // still covers the door, at a cost that keeps it for last nearby.
-                    dist(from.xy, s.xy) * OFF_NETWORK_FACTOR
-                }
-            })
-            .collect()
+            }
+            for &(v, l) in &self.chains.adj[u] {
+                w.relax(v, d + l);
+            }
+        }
+    }
+
+    fn finish_chains(&self, best: &[f64], from: &Snap, s: &Snap) -> f64 {
+        let (cf, pf) = self.chains.at(from, self.edges[from.edge].2);
+        let (c, p) = self.chains.at(s, self.edges[s.edge].2);
+        let (j1, j2, len) = self.chains.ends[c];
+        let mut along = (best[j1] + p).min(best[j2] + (len - p));
+        if c == cf {
+            along = along.min((p - pf).abs());
+        }
+        self.total(along, from, s)
+    }
+
+    fn finish(&self, best: &[f64], from: &Snap, s: &Snap) -> f64 {
+        let (a, b, len) = self.edges[s.edge];
+        let mut along = (best[a] + s.t * len).min(best[b] + (1.0 - s.t) * len);
+        if s.edge == from.edge {
+            along = along.min((s.t - from.t).abs() * len);
+        }
+        self.total(along, from, s)
+    }
+
+    /// Door to street, along, street to door, and a crossing when changing side of one street.
+    fn total(&self, along: f64, from: &Snap, s: &Snap) -> f64 {
+        if along.is_finite() {
+            // From one side of a street to the other side of the same street: a crossing.
+            let same_street = s.edge == from.edge
+                || (self.street_of[s.edge].is_some() && self.street_of[s.edge] == self.street_of[from.edge]);
+            let crossing = if same_street && s.side != from.side {
+                self.crossing[s.edge].max(self.crossing[from.edge])
+            } else {
+                0.0
+            };
+            from.off + along + s.off + crossing
+        } else {
+            // Unreachable through the network (streets that do not connect): the route still
+            // covers the door, at a cost that keeps it for last nearby.
+            dist(from.xy, s.xy) * OFF_NETWORK_FACTOR
+        }
+    }
+}
+
+/// Buffers of one shortest-path search, reset by what was touched rather than reallocated.
+struct Workspace {
+    best: Vec<f64>,
+    settled: Vec<bool>,
+    needed: Vec<bool>,
+    touched: Vec<usize>,
+    touched_needed: Vec<usize>,
+    heap: BinaryHeap<Item>,
+}
+
+impl Workspace {
+    fn new(n: usize) -> Self {
+        Self {
+            best: vec![f64::INFINITY; n],
+            settled: vec![false; n],
+            needed: vec![false; n],
+            touched: Vec::new(),
+            touched_needed: Vec::new(),
+            heap: BinaryHeap::new(),
+        }
+    }
+    fn reset(&mut self) {
+        for &x in &self.touched {
+            self.best[x] = f64::INFINITY;
+            self.settled[x] = false;
+        }
+        for &x in &self.touched_needed {
+            self.needed[x] = false;
+        }
+        self.touched.clear();
+        self.touched_needed.clear();
+        self.heap.clear();
+    }
+    fn relax(&mut self, node: usize, d: f64) {
+        if d < self.best[node] {
+            if self.best[node].is_infinite() {
+                self.touched.push(node);
+            }
+            self.best[node] = d;
+            self.heap.push(Item(d, node));
+        }
     }
 }
 
@@ -353,6 +542,60 @@ mod tests {
             let across = g.distances(&north, &[south])[0];
             assert!((across - (10.0 + cost)).abs() < 0.5, "{class}: {across}");
             assert!((g.distances(&north, &[same_side])[0] - 30.0).abs() < 0.5);
+        }
+    }
+
+    #[test]
+    fn the_matrix_equals_one_search_per_point() {
+        // On the ladder (every node a junction) and on a chain of degree-2 nodes with a loop.
+        let mut net = ladder();
+        let kx0 = M_PER_DEG_LAT * 47.2f64.to_radians().cos();
+        for (x, y) in [(320.0, 0.0), (340.0, 10.0), (360.0, 0.0)] {
+            net.nodes.push([-1.55 + x / kx0, 47.2 + y / M_PER_DEG_LAT]);
+        }
+        let e = |from, to, length_m| StreetEdge { from, to, length_m, name: None, class: None };
+        net.edges.extend([e(1, 4, 20.0), e(4, 5, 22.4), e(5, 6, 22.4), e(6, 4, 40.0)]);
+        let g = StreetGraph::new(&net).unwrap();
+        let kx = M_PER_DEG_LAT * 47.2f64.to_radians().cos();
+        let snaps: Vec<Snap> =
+            [(0.0, 3.0), (150.0, 99.0), (290.0, -4.0), (40.0, 101.0), (300.0, 50.0), (345.0, 12.0), (355.0, -2.0)]
+                .iter()
+                .map(|&(x, y)| g.snap(47.2 + y / M_PER_DEG_LAT, -1.55 + x / kx))
+                .collect();
+        let m = g.matrix(&snaps);
+        for (i, s) in snaps.iter().enumerate() {
+            let row = g.distances(s, &snaps);
+            for j in 0..snaps.len() {
+                if i != j {
+                    assert!(
+                        (m[i * snaps.len() + j] - row[j]).abs() < 1e-6,
+                        "{i}->{j}: {} vs {}",
+                        m[i * snaps.len() + j],
+                        row[j]
+                    );
+                }
+            }
+        }
+    }
+
+    /// On the real Nantes centre network: the contracted search gives the plain one's distances.
+    #[test]
+    fn the_matrix_equals_plain_searches_on_nantes() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/nantes/fr_nantes_centre_streets.geojson");
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let (net, _) = network_from_geojson(&v).unwrap();
+        let g = StreetGraph::new(&net).unwrap();
+        let snaps: Vec<Snap> = net.nodes.iter().step_by(173).map(|n| g.snap(n[1] + 0.00003, n[0] - 0.00002)).collect();
+        assert!(snaps.len() > 30);
+        let m = g.matrix(&snaps);
+        for (i, s) in snaps.iter().enumerate() {
+            let row = g.distances(s, &snaps);
+            for j in 0..snaps.len() {
+                if i != j {
+                    let (a, b) = (m[i * snaps.len() + j], row[j]);
+                    assert!((a - b).abs() < 1e-6 * b.max(1.0), "{i}->{j}: {a} vs {b}");
+                }
+            }
         }
     }
 
