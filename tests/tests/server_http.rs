@@ -73,25 +73,7 @@ fn error_code(b: &[u8]) -> String {
 }
 
 fn knock(id_n: u32, turf: &str, door: &str, volunteer: &str, device: &str) -> KnockReport {
-    KnockReport {
-        id: format!("0190a0b0-0000-7000-8000-{id_n:012}"),
-        campaign_id: "nantes-2026".into(),
-        turf_id: turf.into(),
-        target: doorstep_protocol::Target::Door { id: door.into() },
-        result_code: "not_home".into(),
-        answers: vec![],
-        note: None,
-        safety_flags: vec![],
-        supersedes: None,
-        survey_version: 1,
-        device_time_ms: 0,
-        hlc: doorstep_protocol::Hlc { millis: id_n as i64, counter: 0 },
-        monotonic_ms: 0,
-        position: None,
-        plausibility: vec![],
-        volunteer_id: volunteer.into(),
-        device_id: device.into(),
-    }
+    doorstep_tests::report(id_n, "nantes-2026", turf, door, volunteer, device)
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use doorstep_protocol::{Hlc, KnockReport, Target};
+use doorstep_protocol::{KnockReport, Target};
 use doorstep_server::store::postgres::PgStore;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{Device, Ingested, Role, ServerStore, StoreError, User};
@@ -43,25 +43,7 @@ fn device(user: &str) -> Device {
 }
 
 fn report(n: u32, turf: &str, door: &str, by: &str) -> KnockReport {
-    KnockReport {
-        id: format!("0190a0b0-0000-7000-8000-{n:012}"),
-        campaign_id: "nantes-2026".into(),
-        turf_id: turf.into(),
-        target: Target::Door { id: door.into() },
-        result_code: "not_home".into(),
-        answers: vec![],
-        note: None,
-        safety_flags: vec![],
-        supersedes: None,
-        survey_version: 1,
-        device_time_ms: NOW,
-        hlc: Hlc { millis: NOW + n as i64, counter: 0 },
-        monotonic_ms: 1000,
-        position: None,
-        plausibility: vec![],
-        volunteer_id: by.into(),
-        device_id: format!("dev-{by}"),
-    }
+    doorstep_tests::report(n, "nantes-2026", turf, door, by, &format!("dev-{by}"))
 }
 
 async fn campaigns_and_conflicts(s: Arc<dyn ServerStore>) {
