@@ -231,74 +231,25 @@ impl StreetGraph {
         m
     }
 
-    /// Dijkstra from `from` until every node the targets need is settled.
+    /// Dijkstra on the full graph from `from` until the nodes the targets need are settled.
     fn search(&self, w: &mut Workspace, from: &Snap, to: &[Snap]) {
-        w.reset();
         let (a, b, len) = self.edges[from.edge];
-        for (node, d) in [(a, from.t * len), (b, (1.0 - from.t) * len)] {
-            w.relax(node, d);
-        }
-        let mut waiting = 0usize;
-        for s in to {
+        let needed = to.iter().flat_map(|s| {
             let (a, b, _) = self.edges[s.edge];
-            for x in [a, b] {
-                if !w.needed[x] {
-                    w.needed[x] = true;
-                    w.touched_needed.push(x);
-                    waiting += 1;
-                }
-            }
-        }
-        while let Some(Item(d, u)) = w.heap.pop() {
-            if d > w.best[u] || w.settled[u] {
-                continue;
-            }
-            w.settled[u] = true;
-            if w.needed[u] {
-                waiting -= 1;
-                if waiting == 0 {
-                    break;
-                }
-            }
-            for &(v, len) in &self.adj[u] {
-                w.relax(v, d + len);
-            }
-        }
+            [a, b]
+        });
+        dijkstra(w, &self.adj, [(a, from.t * len), (b, (1.0 - from.t) * len)], needed);
     }
 
-    /// Like [`Self::search`], between junctions only.
+    /// The same between junctions only, chains of degree-2 nodes contracted.
     fn search_chains(&self, w: &mut Workspace, from: &Snap, to: &[Snap]) {
-        w.reset();
         let (c, pos) = self.chains.at(from, self.edges[from.edge].2);
         let (j1, j2, len) = self.chains.ends[c];
-        w.relax(j1, pos);
-        w.relax(j2, len - pos);
-        let mut waiting = 0usize;
-        for s in to {
+        let needed = to.iter().flat_map(|s| {
             let (a, b, _) = self.chains.ends[self.chains.place[s.edge].0];
-            for x in [a, b] {
-                if !w.needed[x] {
-                    w.needed[x] = true;
-                    w.touched_needed.push(x);
-                    waiting += 1;
-                }
-            }
-        }
-        while let Some(Item(d, u)) = w.heap.pop() {
-            if d > w.best[u] || w.settled[u] {
-                continue;
-            }
-            w.settled[u] = true;
-            if w.needed[u] {
-                waiting -= 1;
-                if waiting == 0 {
-                    break;
-                }
-            }
-            for &(v, l) in &self.chains.adj[u] {
-                w.relax(v, d + l);
-            }
-        }
+            [a, b]
+        });
+        dijkstra(w, &self.chains.adj, [(j1, pos), (j2, len - pos)], needed);
     }
 
     fn finish_chains(&self, best: &[f64], from: &Snap, s: &Snap) -> f64 {
@@ -337,6 +288,43 @@ impl StreetGraph {
             // Unreachable through the network (streets that do not connect): the route still
             // covers the door, at a cost that keeps it for last nearby.
             dist(from.xy, s.xy) * OFF_NETWORK_FACTOR
+        }
+    }
+}
+
+/// Shortest distances from two start nodes over `adj` into `w.best`, stopping once every `needed`
+/// node is settled.
+fn dijkstra(
+    w: &mut Workspace,
+    adj: &[Vec<(usize, f64)>],
+    starts: [(usize, f64); 2],
+    needed: impl Iterator<Item = usize>,
+) {
+    w.reset();
+    for (node, d) in starts {
+        w.relax(node, d);
+    }
+    let mut waiting = 0usize;
+    for x in needed {
+        if !w.needed[x] {
+            w.needed[x] = true;
+            w.touched_needed.push(x);
+            waiting += 1;
+        }
+    }
+    while let Some(Item(d, u)) = w.heap.pop() {
+        if d > w.best[u] || w.settled[u] {
+            continue;
+        }
+        w.settled[u] = true;
+        if w.needed[u] {
+            waiting -= 1;
+            if waiting == 0 {
+                break;
+            }
+        }
+        for &(v, l) in &adj[u] {
+            w.relax(v, d + l);
         }
     }
 }

@@ -217,6 +217,19 @@ pub fn server_import(n: usize) -> (Campaign, Vec<Building>, Vec<Entrance>, Vec<D
     (p.campaign, p.buildings, p.entrances, p.doors)
 }
 
+/// The `n` addresses nearest Place Royale as route points.
+pub fn nearest_route_points(n: usize) -> Vec<doorstep_core::route::RoutePoint> {
+    nearest_addresses(n)
+        .iter()
+        .map(|a| doorstep_core::route::RoutePoint {
+            street: a.street.clone(),
+            house_number: a.house_number.clone(),
+            lat: a.lat,
+            lon: a.lon,
+        })
+        .collect()
+}
+
 /// A door-level "not home" report numbered `n` (its id and HLC derive from `n`).
 pub fn report(
     n: u32,

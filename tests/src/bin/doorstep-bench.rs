@@ -178,16 +178,7 @@ fn main() {
     );
     println!("|---:|---:|---:|---:|---:|---:|");
     for n in [200usize, 1000, 5000] {
-        let addrs = doorstep_tests::nearest_addresses(n);
-        let pts: Vec<RoutePoint> = addrs
-            .iter()
-            .map(|a| RoutePoint {
-                street: a.street.clone(),
-                house_number: a.house_number.clone(),
-                lat: a.lat,
-                lon: a.lon,
-            })
-            .collect();
+        let pts: Vec<RoutePoint> = doorstep_tests::nearest_route_points(n);
         let start = Some((47.2135, -1.5590));
         let route_reps = if quick {
             3
@@ -235,16 +226,7 @@ fn main() {
     .unwrap();
     let (network, _) = doorstep_core::streets::network_from_geojson(&geo).unwrap();
     for n in [50usize, 100, 300] {
-        let addrs = doorstep_tests::nearest_addresses(n);
-        let pts: Vec<RoutePoint> = addrs
-            .iter()
-            .map(|a| RoutePoint {
-                street: a.street.clone(),
-                house_number: a.house_number.clone(),
-                lat: a.lat,
-                lon: a.lon,
-            })
-            .collect();
+        let pts: Vec<RoutePoint> = doorstep_tests::nearest_route_points(n);
         let start = Some((47.2135, -1.5590));
         // What the phone gets: the network around the turf.
         let mut around: Vec<(f64, f64)> = pts.iter().map(|p| (p.lat, p.lon)).collect();

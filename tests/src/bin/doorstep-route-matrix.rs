@@ -20,15 +20,7 @@ fn main() {
     let start = (47.2135, -1.5590);
     let mut out = Vec::new();
     for n in [50usize, 100, 300] {
-        let pts: Vec<RoutePoint> = doorstep_tests::nearest_addresses(n)
-            .iter()
-            .map(|a| RoutePoint {
-                street: a.street.clone(),
-                house_number: a.house_number.clone(),
-                lat: a.lat,
-                lon: a.lon,
-            })
-            .collect();
+        let pts: Vec<RoutePoint> = doorstep_tests::nearest_route_points(n);
         let mut around: Vec<(f64, f64)> = pts.iter().map(|p| (p.lat, p.lon)).collect();
         around.push(start);
         let net = clip(&network, &around, 150.0);
