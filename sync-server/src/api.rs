@@ -297,7 +297,7 @@ async fn device_session(service: &Service, headers: &HeaderMap) -> Result<Device
     let value = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| AppError::unauthorized("missing_token", "Authorization: Bearer <device token> required"))?;
+        .ok_or_else(|| AppError::unauthorized("missing_token", "Authorization: Bearer <token> required (a device token, or a captain's or coordinator's API token)"))?;
     let token = value
         .strip_prefix("Bearer ")
         .ok_or_else(|| AppError::unauthorized("missing_token", "Authorization must be a Bearer token"))?;
