@@ -294,10 +294,12 @@ async fn session(service: &Service, headers: &HeaderMap, access: Access) -> Resu
 }
 
 async fn device_session(service: &Service, headers: &HeaderMap) -> Result<DeviceSession, AppError> {
-    let value = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| AppError::unauthorized("missing_token", "Authorization: Bearer <token> required (a device token, or a captain's or coordinator's API token)"))?;
+    let value = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(|| {
+        AppError::unauthorized(
+            "missing_token",
+            "Authorization: Bearer <token> required (a device token, or a captain's or coordinator's API token)",
+        )
+    })?;
     let token = value
         .strip_prefix("Bearer ")
         .ok_or_else(|| AppError::unauthorized("missing_token", "Authorization must be a Bearer token"))?;
