@@ -187,19 +187,57 @@ impl StreetGraph {
     pub fn snap(&self, lat: f64, lon: f64) -> Snap {
         let p = self.project(lat, lon);
         let mut best = Snap { edge: 0, t: 0.0, off: f64::INFINITY, side: 0, xy: p };
-        for (i, &(a, b, _)) in self.edges.iter().enumerate() {
-            let (pa, pb) = (self.xy[a], self.xy[b]);
-            let (dx, dy) = (pb.0 - pa.0, pb.1 - pa.1);
-            let l2 = dx * dx + dy * dy;
-            let t = if l2 == 0.0 { 0.0 } else { (((p.0 - pa.0) * dx + (p.1 - pa.1) * dy) / l2).clamp(0.0, 1.0) };
-            let q = (pa.0 + t * dx, pa.1 + t * dy);
-            let d = dist(p, q);
-            if d < best.off {
-                let cross = dx * (p.1 - pa.1) - dy * (p.0 - pa.0);
-                best = Snap { edge: i, t, off: d, side: if cross >= 0.0 { 1 } else { -1 }, xy: p };
-            }
+        for i in 0..self.edges.len() {
+            self.try_edge(i, p, &mut best);
         }
         best
+    }
+
+    /// Keeps edge `i` in `best` if it is nearer to `p`.
+    fn try_edge(&self, i: usize, p: (f64, f64), best: &mut Snap) {
+        let (a, b, _) = self.edges[i];
+        let (pa, pb) = (self.xy[a], self.xy[b]);
+        let (dx, dy) = (pb.0 - pa.0, pb.1 - pa.1);
+        let l2 = dx * dx + dy * dy;
+        let t = if l2 == 0.0 { 0.0 } else { (((p.0 - pa.0) * dx + (p.1 - pa.1) * dy) / l2).clamp(0.0, 1.0) };
+        let q = (pa.0 + t * dx, pa.1 + t * dy);
+        let d = dist(p, q);
+        if d < best.off || (d == best.off && i < best.edge) {
+            let cross = dx * (p.1 - pa.1) - dy * (p.0 - pa.0);
+            *best = Snap { edge: i, t, off: d, side: if cross >= 0.0 { 1 } else { -1 }, xy: p };
+        }
+    }
+
+    /// A grid index over the edges, for snapping many points at once (turf cutting: a campaign's
+    /// every building) in about constant time each instead of a scan of every edge.
+    pub fn snapper(&self) -> Snapper<'_> {
+        Snapper::new(self)
+    }
+
+    /// How many blocks the network has: stretches of street between two junctions (chains of
+    /// degree-2 nodes), the unit one side of which a turf never splits.
+    pub fn blocks(&self) -> usize {
+        self.chains.ends.len()
+    }
+
+    /// The block a snapped point lies on and its distance from the block's first junction.
+    pub fn block_of(&self, s: &Snap) -> (usize, f64) {
+        self.chains.at(s, self.edges[s.edge].2)
+    }
+
+    /// A block's two end junctions (node ids) and its length in metres.
+    pub fn block_ends(&self, block: usize) -> (usize, usize, f64) {
+        self.chains.ends[block]
+    }
+
+    /// Node count (junction ids returned by [`Self::block_ends`] are below it).
+    pub fn node_count(&self) -> usize {
+        self.xy.len()
+    }
+
+    /// A node's position in the graph's local metres.
+    pub fn node_xy(&self, node: usize) -> (f64, f64) {
+        self.xy[node]
     }
 
     /// Shortest walking distances from `from` to each of `to`, in metres (including the walk from
@@ -289,6 +327,99 @@ impl StreetGraph {
             // covers the door, at a cost that keeps it for last nearby.
             dist(from.xy, s.xy) * OFF_NETWORK_FACTOR
         }
+    }
+}
+
+/// A uniform grid over a [`StreetGraph`]'s edges: each query looks at rings of cells around the
+/// point until no unseen cell can hold a nearer edge.
+pub struct Snapper<'a> {
+    g: &'a StreetGraph,
+    cell: f64,
+    x0: f64,
+    y0: f64,
+    nx: usize,
+    ny: usize,
+    /// Edge ids per cell, CSR.
+    start: Vec<u32>,
+    items: Vec<u32>,
+}
+
+impl<'a> Snapper<'a> {
+    const CELL_M: f64 = 100.0;
+
+    fn new(g: &'a StreetGraph) -> Self {
+        let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+        for &(x, y) in &g.xy {
+            x0 = x0.min(x);
+            y0 = y0.min(y);
+            x1 = x1.max(x);
+            y1 = y1.max(y);
+        }
+        let cell = Self::CELL_M;
+        let nx = (((x1 - x0) / cell) as usize + 1).min(1 << 14);
+        let ny = (((y1 - y0) / cell) as usize + 1).min(1 << 14);
+        let cell_of = |x: f64, y: f64| {
+            let cx = (((x - x0) / cell) as usize).min(nx - 1);
+            let cy = (((y - y0) / cell) as usize).min(ny - 1);
+            (cx, cy)
+        };
+        let mut counts = vec![0u32; nx * ny + 1];
+        let each = |f: &mut dyn FnMut(usize, usize)| {
+            for (i, &(a, b, _)) in g.edges.iter().enumerate() {
+                let (pa, pb) = (g.xy[a], g.xy[b]);
+                let (ax, ay) = cell_of(pa.0.min(pb.0), pa.1.min(pb.1));
+                let (bx, by) = cell_of(pa.0.max(pb.0), pa.1.max(pb.1));
+                for cy in ay..=by {
+                    for cx in ax..=bx {
+                        f(cy * nx + cx, i);
+                    }
+                }
+            }
+        };
+        each(&mut |c, _| counts[c + 1] += 1);
+        for i in 1..counts.len() {
+            counts[i] += counts[i - 1];
+        }
+        let mut items = vec![0u32; counts[nx * ny] as usize];
+        let mut fill = counts.clone();
+        each(&mut |c, e| {
+            items[fill[c] as usize] = e as u32;
+            fill[c] += 1;
+        });
+        Self { g, cell, x0, y0, nx, ny, start: counts, items }
+    }
+
+    /// The nearest point of the network to (lat, lon), as [`StreetGraph::snap`] finds it.
+    pub fn snap(&self, lat: f64, lon: f64) -> Snap {
+        let p = self.g.project(lat, lon);
+        let cx = ((p.0 - self.x0) / self.cell).floor().clamp(0.0, (self.nx - 1) as f64) as i64;
+        let cy = ((p.1 - self.y0) / self.cell).floor().clamp(0.0, (self.ny - 1) as f64) as i64;
+        let mut best = Snap { edge: 0, t: 0.0, off: f64::INFINITY, side: 0, xy: p };
+        let max_ring = self.nx.max(self.ny) as i64;
+        for r in 0..=max_ring {
+            for y in cy - r..=cy + r {
+                if y < 0 || y >= self.ny as i64 {
+                    continue;
+                }
+                let step = if y == cy - r || y == cy + r { 1 } else { (2 * r).max(1) };
+                let mut x = cx - r;
+                while x <= cx + r {
+                    if x >= 0 && x < self.nx as i64 {
+                        let c = y as usize * self.nx + x as usize;
+                        for &e in &self.items[self.start[c] as usize..self.start[c + 1] as usize] {
+                            self.g.try_edge(e as usize, p, &mut best);
+                        }
+                    }
+                    x += step;
+                }
+            }
+            // Cells beyond ring r lie at least r cells away from the point (a point outside the
+            // grid is only farther from them).
+            if best.off <= r as f64 * self.cell {
+                break;
+            }
+        }
+        best
     }
 }
 
@@ -584,6 +715,31 @@ mod tests {
                     assert!((a - b).abs() < 1e-6 * b.max(1.0), "{i}->{j}: {a} vs {b}");
                 }
             }
+        }
+    }
+
+    /// The grid snapper finds what the full scan finds, for points on, beside and far outside the
+    /// real Nantes network.
+    #[test]
+    fn the_grid_snapper_equals_the_full_scan_on_nantes() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/nantes/fr_nantes_centre_streets.geojson");
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let (net, _) = network_from_geojson(&v).unwrap();
+        let g = StreetGraph::new(&net).unwrap();
+        let grid = g.snapper();
+        let mut seed = 7u64;
+        let mut rnd = || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        for i in 0..3000 {
+            let n = net.nodes[(rnd() * net.nodes.len() as f64) as usize];
+            // Mostly near the streets, some inside blocks, some kilometres away.
+            let spread = [0.0003, 0.003, 0.05][i % 3];
+            let (lat, lon) = (n[1] + (rnd() - 0.5) * spread, n[0] + (rnd() - 0.5) * spread);
+            let (a, b) = (g.snap(lat, lon), grid.snap(lat, lon));
+            assert_eq!((a.edge, a.side), (b.edge, b.side), "{lat},{lon}");
+            assert!((a.off - b.off).abs() < 1e-9);
         }
     }
 

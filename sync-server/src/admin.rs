@@ -112,16 +112,74 @@ pub struct CutRequest {
     /// Doors per turf (default 80).
     #[serde(default)]
     pub target_doors: Option<u32>,
+    /// Or: minutes of canvassing per turf, at `doors_per_hour` (default 30).
+    #[serde(default)]
+    pub target_minutes: Option<u32>,
+    #[serde(default)]
+    pub doors_per_hour: Option<u32>,
+    /// Never put two polling stations in one turf.
+    #[serde(default)]
+    pub by_station: bool,
+    /// Turfs to cut again together with the buildings in no turf (never a turf being worked).
+    #[serde(default)]
+    pub recut: Vec<String>,
     #[serde(default)]
     pub name_prefix: Option<String>,
     #[serde(default)]
     pub team_id: Option<String>,
 }
 
+impl CutRequest {
+    /// Doors per turf this request asks for.
+    pub fn target(&self) -> Result<u32, AppError> {
+        let target = match (self.target_doors, self.target_minutes) {
+            (Some(_), Some(_)) => {
+                return Err(AppError::bad_request("bad_target", "give target_doors or target_minutes, not both"));
+            }
+            (_, Some(min)) => {
+                let rate = self.doors_per_hour.unwrap_or(30);
+                if !(1..=600).contains(&rate) || !(5..=600).contains(&min) {
+                    return Err(AppError::bad_request(
+                        "bad_target",
+                        "target_minutes must be 5–600 and doors_per_hour 1–600",
+                    ));
+                }
+                (u64::from(min) * u64::from(rate)).div_ceil(60) as u32
+            }
+            (Some(d), None) => d,
+            (None, None) => 80,
+        };
+        if !(5..=2000).contains(&target) {
+            return Err(AppError::bad_request("bad_target", "a turf must hold 5–2000 doors"));
+        }
+        Ok(target)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CutResponse {
     pub turfs: Vec<String>,
     pub buildings: usize,
+    /// Turfs that were cut again (and are gone).
+    pub dissolved: Vec<String>,
+    pub target_doors: u32,
+    pub report: CutSummary,
+}
+
+/// The cut's report, with building ids for what the coordinator should check.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CutSummary {
+    pub doors: u64,
+    pub max_deviation: f64,
+    pub within_10pct: usize,
+    pub disconnected: usize,
+    pub far_from_street: Vec<String>,
+    pub islands_joined: usize,
+    pub island_doors: u64,
+    pub long_sides_split: usize,
+    pub small_by_constraint: usize,
+    pub street_network: bool,
+    pub buildings_without_station: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -426,30 +484,86 @@ impl Service {
 
     // ----- turfs ---------------------------------------------------------------------------------
 
-    /// Cuts every building that is in no turf yet into turfs of about `target_doors` doors.
+    /// Cuts every building that is in no turf yet, and the turfs named in `recut`, into turfs of
+    /// about the target's doors along streets ([`crate::cut`]); one transaction.
     pub async fn cut_turfs(&self, st: &Staff, req: CutRequest) -> Result<CutResponse, AppError> {
         st.require_coordinator()?;
-        let target = req.target_doors.unwrap_or(80);
-        if !(5..=2000).contains(&target) {
-            return Err(AppError::bad_request("bad_target", "target_doors must be 5–2000"));
+        let target = req.target()?;
+        let prefix = req.name_prefix.clone().unwrap_or_else(|| "Secteur".into());
+        let mut recut = req.recut.clone();
+        recut.sort();
+        recut.dedup();
+        let candidates = self.store.cut_candidates(st.campaign(), &recut).await?;
+        let buildings: Vec<crate::cut::CutBuilding> = candidates
+            .iter()
+            .map(|c| crate::cut::CutBuilding {
+                lat: c.lat,
+                lon: c.lon,
+                doors: c.doors.max(1),
+                street: c.street.clone(),
+                house_number: c.house_number.clone(),
+                station: c.polling_station.clone(),
+            })
+            .collect();
+        let without_station = buildings.iter().filter(|b| b.station.is_none()).count();
+        if req.by_station && without_station > 0 {
+            return Err(AppError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "no_station",
+                format!(
+                    "{without_station} building(s) have no polling station: import a station per address \
+                     (column bureau) or station boundaries first, or cut without by_station"
+                ),
+            ));
         }
-        let prefix = req.name_prefix.unwrap_or_else(|| "Secteur".into());
-        // Each building weighs its doors: an apartment block counts for all its flats.
-        let unplaced = self.store.unplaced_buildings(st.campaign()).await?;
-        let pts: Vec<(usize, f64, f64, u32)> =
-            unplaced.iter().enumerate().map(|(i, (_, lat, lon, doors))| (i, *lat, *lon, (*doors).max(1))).collect();
-        let existing = self.store.turf_summaries(st.campaign()).await?.len();
-        let mut turfs = Vec::new();
-        for (n, part) in crate::cut::cut_weighted(&pts, u64::from(target)).into_iter().enumerate() {
-            let ids: Vec<String> = part.iter().map(|&i| unplaced[i].0.clone()).collect();
-            let number = existing + n + 1;
-            let id = format!("{}-t{number:04}", st.campaign());
-            self.store
-                .create_turf(st.campaign(), &id, &format!("{prefix} {number}"), req.team_id.as_deref(), &ids)
-                .await?;
-            turfs.push(id);
+        let net = self.network(st.campaign()).await?;
+        let opts = crate::cut::CutOptions { target, by_station: req.by_station };
+        let plan = tokio::task::spawn_blocking(move || {
+            let graph = net.as_deref().and_then(doorstep_core::streets::StreetGraph::new);
+            crate::cut::plan(&buildings, graph.as_ref(), opts)
+        })
+        .await
+        .map_err(|e| AppError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("cut: {e}")))?;
+        let existing: std::collections::HashSet<String> =
+            self.store.turf_summaries(st.campaign()).await?.into_iter().map(|s| s.turf.id).collect();
+        let mut number = 0usize;
+        let mut new = Vec::with_capacity(plan.turfs.len());
+        for part in &plan.turfs {
+            let id = loop {
+                number += 1;
+                let id = format!("{}-t{number:04}", st.campaign());
+                if !existing.contains(&id) || recut.contains(&id) {
+                    break id;
+                }
+            };
+            new.push(crate::store::NewTurf {
+                name: format!("{prefix} {number}"),
+                id,
+                team_id: req.team_id.clone(),
+                buildings: part.iter().map(|&i| candidates[i].id.clone()).collect(),
+            });
         }
-        Ok(CutResponse { turfs, buildings: unplaced.len() })
+        self.store.apply_cut(st.campaign(), &recut, &new).await?;
+        let r = plan.report;
+        Ok(CutResponse {
+            turfs: new.into_iter().map(|t| t.id).collect(),
+            buildings: candidates.len(),
+            dissolved: recut,
+            target_doors: target,
+            report: CutSummary {
+                doors: r.doors,
+                max_deviation: r.max_deviation,
+                within_10pct: r.within_10pct,
+                disconnected: r.disconnected,
+                far_from_street: r.far_from_street.iter().map(|&i| candidates[i].id.clone()).collect(),
+                islands_joined: r.islands_joined,
+                island_doors: r.island_doors,
+                long_sides_split: r.long_sides_split,
+                small_by_constraint: r.small_by_constraint,
+                street_network: r.street_network,
+                buildings_without_station: without_station,
+            },
+        })
     }
 
     pub async fn turfs(&self, st: &Staff) -> Result<Vec<TurfView>, AppError> {

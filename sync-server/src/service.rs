@@ -366,7 +366,7 @@ impl Service {
         Ok(Some(pkg))
     }
 
-    async fn network(&self, campaign: &str) -> StoreResult<Option<Arc<doorstep_protocol::StreetNetwork>>> {
+    pub(crate) async fn network(&self, campaign: &str) -> StoreResult<Option<Arc<doorstep_protocol::StreetNetwork>>> {
         let Some(version) = self.store.street_network_version(campaign).await? else { return Ok(None) };
         if let Some((v, n)) = self.networks.lock().unwrap_or_else(|p| p.into_inner()).get(campaign)
             && *v == version

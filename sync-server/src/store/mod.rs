@@ -120,6 +120,27 @@ pub struct Import {
     pub people: Vec<Person>,
 }
 
+/// A building a cut may place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CutCandidate {
+    pub id: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub doors: u32,
+    pub street: String,
+    pub house_number: String,
+    pub polling_station: Option<String>,
+}
+
+/// A turf a cut creates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTurf {
+    pub id: String,
+    pub name: String,
+    pub team_id: Option<String>,
+    pub buildings: Vec<String>,
+}
+
 /// Rows created by an import; `existing` counts rows that were already there and were kept.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ImportCounts {
@@ -333,10 +354,17 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
         let d = device_id.to_string();
         typed(self, move |tx| Box::pin(async move { ops::device_owner(tx, &d).await })).await
     }
-    /// Buildings of the campaign that are in no turf: `(id, lat, lon, doors)`.
-    async fn unplaced_buildings(&self, campaign_id: &str) -> StoreResult<Vec<(String, f64, f64, u32)>> {
-        let c = campaign_id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::unplaced_buildings(tx, &c).await })).await
+    /// What a cut may place: the campaign's buildings in no turf, and those of the turfs to re-cut.
+    /// A turf that is being worked (held by a volunteer now or before, or with a report) is a
+    /// conflict: it is never re-cut.
+    async fn cut_candidates(&self, campaign_id: &str, recut: &[String]) -> StoreResult<Vec<CutCandidate>> {
+        let (c, r) = (campaign_id.to_string(), recut.to_vec());
+        typed(self, move |tx| Box::pin(async move { ops::cut_candidates(tx, &c, &r).await })).await
+    }
+    /// Replaces the turfs to re-cut by the new ones, in one transaction.
+    async fn apply_cut(&self, campaign_id: &str, dissolve: &[String], turfs: &[NewTurf]) -> StoreResult<()> {
+        let (c, d, t) = (campaign_id.to_string(), dissolve.to_vec(), turfs.to_vec());
+        typed(self, move |tx| Box::pin(async move { ops::apply_cut(tx, &c, &d, &t).await })).await
     }
     /// The turf a building is in now.
     async fn building_turf(&self, building_id: &str) -> StoreResult<Option<String>> {

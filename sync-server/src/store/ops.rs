@@ -456,12 +456,53 @@ pub async fn import(tx: &mut dyn Tx, campaign_id: &str, i: &Import) -> StoreResu
     Ok(n)
 }
 
-pub async fn unplaced_buildings(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<(String, f64, f64, u32)>> {
-    tx.rows(SELECT_UNPLACED, &vals![campaign_id])
-        .await?
-        .iter()
-        .map(|r| Ok((r[0].text()?, r[1].float()?, r[2].float()?, r[3].int()? as u32)))
-        .collect()
+fn candidate_from(r: &Row) -> StoreResult<CutCandidate> {
+    Ok(CutCandidate {
+        id: r[0].text()?,
+        lat: r[1].float()?,
+        lon: r[2].float()?,
+        doors: r[3].int()? as u32,
+        street: r[4].text()?,
+        house_number: r[5].text()?,
+        polling_station: r[6].opt_text()?,
+    })
+}
+
+/// Refuses a turf that is being worked: held now or ever, or with a report.
+async fn ensure_recuttable(tx: &mut dyn Tx, campaign_id: &str, turf_id: &str) -> StoreResult<()> {
+    let t = turf_in(tx, campaign_id, turf_id).await?;
+    if t.volunteer_id.is_some()
+        || tx.row(TURF_EVER_HELD, &vals![turf_id]).await?.is_some()
+        || tx.row(TURF_HAS_REPORTS, &vals![turf_id]).await?.is_some()
+    {
+        return Err(StoreError::Conflict(format!("turf {turf_id} is being worked: it is never re-cut")));
+    }
+    Ok(())
+}
+
+pub async fn cut_candidates(tx: &mut dyn Tx, campaign_id: &str, recut: &[String]) -> StoreResult<Vec<CutCandidate>> {
+    let mut out: Vec<CutCandidate> =
+        tx.rows(SELECT_UNPLACED, &vals![campaign_id]).await?.iter().map(candidate_from).collect::<StoreResult<_>>()?;
+    for t in recut {
+        ensure_recuttable(tx, campaign_id, t).await?;
+        for r in tx.rows(SELECT_TURF_CUT_BUILDINGS, &vals![t]).await?.iter() {
+            out.push(candidate_from(r)?);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn apply_cut(tx: &mut dyn Tx, campaign_id: &str, dissolve: &[String], turfs: &[NewTurf]) -> StoreResult<()> {
+    for t in dissolve {
+        ensure_recuttable(tx, campaign_id, t).await?;
+        for q in DISSOLVE_TURF {
+            tx.exec(q, &vals![t]).await?;
+        }
+    }
+    for t in turfs {
+        create_turf(tx, campaign_id, &t.id, &t.name, t.team_id.as_deref(), &t.buildings).await?;
+    }
+    Ok(())
 }
 
 pub async fn building_turf(tx: &mut dyn Tx, building_id: &str) -> StoreResult<Option<String>> {

@@ -208,8 +208,24 @@ pub const INSERT_HOUSEHOLD_IF_NEW: &str =
     "INSERT INTO households(id, door_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING";
 pub const INSERT_PERSON_IF_NEW: &str = "INSERT INTO people(id, household_id, display_name, birth_year)
      VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING";
-pub const SELECT_UNPLACED: &str = "SELECT b.id, b.lat, b.lon, (SELECT COUNT(*) FROM doors d WHERE d.building_id = b.id)
-     FROM buildings b WHERE b.campaign_id = $1 AND b.turf_id IS NULL ORDER BY b.id";
+macro_rules! cut_columns {
+    () => {
+        "SELECT b.id, b.lat, b.lon, (SELECT COUNT(*) FROM doors d WHERE d.building_id = b.id),
+         b.street, b.house_number, b.polling_station FROM buildings b "
+    };
+}
+pub const SELECT_UNPLACED: &str =
+    concat!(cut_columns!(), "WHERE b.campaign_id = $1 AND b.turf_id IS NULL ORDER BY b.id");
+pub const SELECT_TURF_CUT_BUILDINGS: &str = concat!(cut_columns!(), "WHERE b.turf_id = $1 ORDER BY b.id");
+pub const TURF_EVER_HELD: &str = "SELECT 1 FROM turf_holders WHERE turf_id = $1 LIMIT 1";
+pub const TURF_HAS_REPORTS: &str = "SELECT 1 FROM reports WHERE turf_id = $1 LIMIT 1";
+/// A turf no one ever worked, removed: its buildings are in no turf again.
+pub const DISSOLVE_TURF: &[&str] = &[
+    "UPDATE buildings SET turf_id = NULL WHERE turf_id = $1",
+    "DELETE FROM building_moves WHERE from_turf = $1",
+    "DELETE FROM turf_ops WHERE turf_id = $1",
+    "DELETE FROM turfs WHERE id = $1",
+];
 pub const SELECT_STREET_BUILDINGS: &str =
     "SELECT id FROM buildings WHERE turf_id = $1 AND LOWER(street) = LOWER($2) ORDER BY id";
 pub const SELECT_DOOR_BUILDING: &str = "SELECT d.building_id FROM doors d JOIN buildings b ON b.id = d.building_id
