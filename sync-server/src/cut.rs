@@ -34,6 +34,7 @@ const EMPTY_LINK_M: f64 = 150.0;
 /// Without a network: a gap this long between consecutive numbers of one street side starts a new unit.
 const RUN_GAP_M: f64 = 80.0;
 const BALANCE_PASSES: usize = 40;
+const COMPACT_PASSES: usize = 10;
 
 /// One building to cut, with its doors (an apartment block weighs all its flats).
 #[derive(Debug, Clone)]
@@ -845,89 +846,185 @@ fn bisect(g: &UnitGraph, m: &[u32], k: usize, s: &mut Scratch) -> (Vec<u32>, usi
     (region, ka, rest, k - ka)
 }
 
-// ----- balance -----------------------------------------------------------------------------------
+// ----- balance and compactness --------------------------------------------------------------------
 
-/// Moves border units from heavier to lighter neighbouring turfs while that evens them out and
-/// keeps the giving turf connected.
-fn balance(g: &UnitGraph, part: &mut [u32], goals: &[f64]) {
-    let t = goals.len();
-    let mut load = vec![0f64; t];
-    let mut members: Vec<Vec<u32>> = vec![Vec::new(); t];
-    let mut pos = vec![0u32; g.len()];
-    for u in 0..g.len() {
-        let p = part[u] as usize;
-        load[p] += f64::from(g.w[u]);
-        pos[u] = members[p].len() as u32;
-        members[p].push(u as u32);
-    }
-    let dev = |w: f64, goal: f64| (w - goal).abs() / goal.max(1.0);
-    let mut mark = vec![0u32; g.len()];
-    let mut stamp = 0u32;
-    let mut stack = Vec::new();
-    for _ in 0..BALANCE_PASSES {
-        let mut moved = 0usize;
+/// Turfs being refined: members, doors and door-weighted centroids, kept as units move.
+struct Turfs<'a> {
+    g: &'a UnitGraph,
+    part: &'a mut [u32],
+    goals: &'a [f64],
+    load: Vec<f64>,
+    sx: Vec<f64>,
+    sy: Vec<f64>,
+    sw: Vec<f64>,
+    members: Vec<Vec<u32>>,
+    pos: Vec<u32>,
+    mark: Vec<u32>,
+    stamp: u32,
+    stack: Vec<u32>,
+}
+
+impl<'a> Turfs<'a> {
+    fn new(g: &'a UnitGraph, part: &'a mut [u32], goals: &'a [f64]) -> Self {
+        let t = goals.len();
+        let mut s = Self {
+            g,
+            goals,
+            load: vec![0.0; t],
+            sx: vec![0.0; t],
+            sy: vec![0.0; t],
+            sw: vec![0.0; t],
+            members: vec![Vec::new(); t],
+            pos: vec![0; g.len()],
+            mark: vec![0; g.len()],
+            stamp: 0,
+            stack: Vec::new(),
+            part,
+        };
         for u in 0..g.len() {
-            let a = part[u] as usize;
-            let w = f64::from(g.w[u]);
-            if members[a].len() <= 1 {
-                continue;
-            }
-            let before_a = dev(load[a], goals[a]);
-            let mut best: Option<(f64, usize)> = None;
-            for &v in g.neighbours(u) {
-                let b = part[v as usize] as usize;
-                if b == a {
-                    continue;
-                }
-                let before = before_a.max(dev(load[b], goals[b]));
-                // Within 5 % both: good enough, no churn.
-                if before <= 0.05 || load[a] / goals[a] <= load[b] / goals[b] {
-                    continue;
-                }
-                let after = dev(load[a] - w, goals[a]).max(dev(load[b] + w, goals[b]));
-                if after < before - 1e-9 && best.is_none_or(|(x, bb)| after < x || (after == x && b < bb)) {
-                    best = Some((after, b));
-                }
-            }
-            let Some((_, b)) = best else { continue };
-            // Would `a` stay connected without u?
-            stamp += 1;
-            for &x in &members[a] {
-                mark[x as usize] = stamp;
-            }
-            mark[u] = 0;
-            let start = members[a].iter().copied().find(|&x| x as usize != u).expect("more than one");
-            stamp += 1;
-            mark[start as usize] = stamp;
-            stack.push(start);
-            let mut reached = 1;
-            while let Some(x) = stack.pop() {
-                for &y in g.neighbours(x as usize) {
-                    if mark[y as usize] == stamp - 1 {
-                        mark[y as usize] = stamp;
-                        reached += 1;
-                        stack.push(y);
-                    }
-                }
-            }
-            if reached + 1 != members[a].len() {
-                continue;
-            }
-            // Move.
-            let i = pos[u] as usize;
-            members[a].swap_remove(i);
-            if let Some(&moved_in) = members[a].get(i) {
-                pos[moved_in as usize] = i as u32;
-            }
-            pos[u] = members[b].len() as u32;
-            members[b].push(u as u32);
-            part[u] = b as u32;
-            load[a] -= w;
-            load[b] += w;
-            moved += 1;
+            let p = s.part[u] as usize;
+            s.pos[u] = s.members[p].len() as u32;
+            s.members[p].push(u as u32);
+            s.add(u, p, 1.0);
         }
-        if moved == 0 {
+        s
+    }
+
+    fn add(&mut self, u: usize, t: usize, sign: f64) {
+        let w = f64::from(self.g.w[u]);
+        let cw = f64::from(self.g.w[u].max(1));
+        self.load[t] += sign * w;
+        self.sx[t] += sign * cw * self.g.x[u];
+        self.sy[t] += sign * cw * self.g.y[u];
+        self.sw[t] += sign * cw;
+    }
+
+    fn dev(&self, t: usize, w: f64) -> f64 {
+        (self.load[t] + w - self.goals[t]).abs() / self.goals[t].max(1.0)
+    }
+
+    /// Squared distance from unit `u` to turf `t`'s centroid.
+    fn d2(&self, u: usize, t: usize) -> f64 {
+        let (cx, cy) = (self.sx[t] / self.sw[t].max(1e-9), self.sy[t] / self.sw[t].max(1e-9));
+        (self.g.x[u] - cx).powi(2) + (self.g.y[u] - cy).powi(2)
+    }
+
+    /// Whether turf `a` stays connected once `u` leaves it.
+    fn connected_without(&mut self, a: usize, u: usize) -> bool {
+        let g = self.g;
+        self.stamp += 2;
+        let (inside, seen) = (self.stamp - 1, self.stamp);
+        for &x in &self.members[a] {
+            self.mark[x as usize] = inside;
+        }
+        self.mark[u] = 0;
+        let start = self.members[a].iter().copied().find(|&x| x as usize != u).expect("more than one");
+        self.mark[start as usize] = seen;
+        self.stack.push(start);
+        let mut reached = 1;
+        while let Some(x) = self.stack.pop() {
+            for &y in g.neighbours(x as usize) {
+                if self.mark[y as usize] == inside {
+                    self.mark[y as usize] = seen;
+                    reached += 1;
+                    self.stack.push(y);
+                }
+            }
+        }
+        reached + 1 == self.members[a].len()
+    }
+
+    fn move_unit(&mut self, u: usize, b: usize) {
+        let a = self.part[u] as usize;
+        let i = self.pos[u] as usize;
+        self.members[a].swap_remove(i);
+        if let Some(&moved_in) = self.members[a].get(i) {
+            self.pos[moved_in as usize] = i as u32;
+        }
+        self.pos[u] = self.members[b].len() as u32;
+        self.members[b].push(u as u32);
+        self.part[u] = b as u32;
+        self.add(u, a, -1.0);
+        self.add(u, b, 1.0);
+    }
+
+    /// One pass of moves chosen by `pick(turfs, unit, from)`; returns how many units moved.
+    fn pass(&mut self, pick: &dyn Fn(&Self, usize, usize) -> Option<usize>) -> usize {
+        let mut moved = 0;
+        for u in 0..self.g.len() {
+            let a = self.part[u] as usize;
+            if self.members[a].len() <= 1 {
+                continue;
+            }
+            let Some(b) = pick(self, u, a) else { continue };
+            if self.connected_without(a, u) {
+                self.move_unit(u, b);
+                moved += 1;
+            }
+        }
+        moved
+    }
+}
+
+/// Moves border units from heavier to lighter neighbouring turfs while that evens them out, then
+/// to the neighbouring turf whose centre is nearer while both stay within ±8 % of their goal;
+/// every move keeps the giving turf connected.
+fn balance(g: &UnitGraph, part: &mut [u32], goals: &[f64]) {
+    let mut t = Turfs::new(g, part, goals);
+    let even = |t: &Turfs, u: usize, a: usize| {
+        let w = f64::from(t.g.w[u]);
+        let mut best: Option<(f64, usize)> = None;
+        for &v in t.g.neighbours(u) {
+            let b = t.part[v as usize] as usize;
+            if b == a {
+                continue;
+            }
+            let before = t.dev(a, 0.0).max(t.dev(b, 0.0));
+            // Within 5 % both: good enough, no churn.
+            if before <= 0.05 || t.load[a] / t.goals[a] <= t.load[b] / t.goals[b] {
+                continue;
+            }
+            let after = t.dev(a, -w).max(t.dev(b, w));
+            if after < before - 1e-9 && best.is_none_or(|(x, bb)| after < x || (after == x && b < bb)) {
+                best = Some((after, b));
+            }
+        }
+        best.map(|(_, b)| b)
+    };
+    // Fewer street links between turfs: a unit goes where most of its neighbours are (ties: the
+    // nearer centre), as long as both turfs stay within ±8 % of their goal.
+    let compact = |t: &Turfs, u: usize, a: usize| {
+        let w = f64::from(t.g.w[u]);
+        let nb = t.g.neighbours(u);
+        let links = |x: usize| nb.iter().filter(|&&v| t.part[v as usize] as usize == x).count();
+        let (here, here_d) = (links(a), t.d2(u, a));
+        let mut best: Option<(usize, f64, usize)> = None;
+        for &v in nb {
+            let b = t.part[v as usize] as usize;
+            if b == a || t.dev(a, -w) > 0.08 || t.dev(b, w) > 0.08 {
+                continue;
+            }
+            let (there, d) = (links(b), t.d2(u, b));
+            let better = there > here || (there == here && d < here_d * 0.8);
+            if better && best.is_none_or(|(x, bd, bb)| there > x || (there == x && (d < bd || (d == bd && b < bb)))) {
+                best = Some((there, d, b));
+            }
+        }
+        best.map(|(_, _, b)| b)
+    };
+    for _ in 0..BALANCE_PASSES {
+        if t.pass(&even) == 0 {
             break;
+        }
+    }
+    for _ in 0..COMPACT_PASSES {
+        if t.pass(&compact) == 0 {
+            break;
+        }
+        for _ in 0..4 {
+            if t.pass(&even) == 0 {
+                break;
+            }
         }
     }
 }
