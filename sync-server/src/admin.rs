@@ -42,7 +42,7 @@ impl Staff {
             Some(ts) => team.is_some_and(|t| ts.iter().any(|x| x == t)),
         }
     }
-    fn require_coordinator(&self) -> Result<(), AppError> {
+    pub(crate) fn require_coordinator(&self) -> Result<(), AppError> {
         if self.is_coordinator() {
             Ok(())
         } else {
@@ -94,6 +94,8 @@ pub struct ImportResponse {
     pub columns: Vec<(String, String)>,
     pub errors: Vec<RowError>,
     pub people_ignored: bool,
+    /// Rows repeating an earlier row's address, merged into its door.
+    pub duplicates: Vec<crate::import::DuplicateRow>,
     pub imported: ImportCounts,
 }
 
@@ -465,6 +467,7 @@ impl Service {
             columns: parsed.columns,
             errors: parsed.errors,
             people_ignored: parsed.people_ignored,
+            duplicates: parsed.duplicates,
             imported,
         })
     }

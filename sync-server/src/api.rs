@@ -126,7 +126,49 @@ pub const ROUTES: &[RouteSpec] = &[
         method: "POST",
         path: "/api/v1/turfs/cut",
         access: Access::Coordinator,
-        summary: "cut every address not yet in a turf into turfs of ~N doors",
+        summary: "cut every address not yet in a turf (and turfs to re-cut) into turfs along streets",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/import/results.csv",
+        access: Access::Coordinator,
+        summary: "import past results per polling station (Interior Ministry wide or long layout, percentages)",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/import/stations.geojson",
+        access: Access::Coordinator,
+        summary: "import polling-station boundaries; places buildings with no station in them",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/targeting",
+        access: Access::Staff,
+        summary: "the campaign's priority formula",
+    },
+    RouteSpec {
+        method: "PUT",
+        path: "/api/v1/targeting",
+        access: Access::Coordinator,
+        summary: "set the priority formula: favourable lists and exponents",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/stations",
+        access: Access::Staff,
+        summary: "polling stations with results, doors and priority, highest first",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/stations.geojson",
+        access: Access::Staff,
+        summary: "the same as a GeoJSON FeatureCollection of boundaries (choropleth)",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/turfs/ranking",
+        access: Access::Staff,
+        summary: "turfs within reach by priority, for assignment",
     },
     RouteSpec {
         method: "GET",
@@ -225,6 +267,13 @@ fn handler(spec: &RouteSpec) -> MethodRouter<Service> {
         ("POST", "/api/v1/import/addresses.geojson") => post(import_geojson),
         ("POST", "/api/v1/import/streets.geojson") => post(import_streets),
         ("POST", "/api/v1/turfs/cut") => post(cut_turfs),
+        ("POST", "/api/v1/import/results.csv") => post(import_results),
+        ("POST", "/api/v1/import/stations.geojson") => post(import_stations),
+        ("GET", "/api/v1/targeting") => get(targeting),
+        ("PUT", "/api/v1/targeting") => put(set_targeting),
+        ("GET", "/api/v1/stations") => get(stations),
+        ("GET", "/api/v1/stations.geojson") => get(stations_geojson),
+        ("GET", "/api/v1/turfs/ranking") => get(turf_ranking),
         ("GET", "/api/v1/turfs") => get(turfs),
         ("GET", "/api/v1/turfs/{turf_id}/doors") => get(turf_doors),
         ("POST", "/api/v1/turfs/{turf_id}/assign") => post(assign),
@@ -357,13 +406,7 @@ async fn import_file(
     geojson: bool,
 ) -> Result<axum::response::Response, AppError> {
     let st = staff(&s, &headers, Access::Coordinator).await?;
-    let bytes = axum::body::to_bytes(req.into_body(), MAX_IMPORT_BYTES).await.map_err(|_| {
-        AppError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            format!("import files are limited to {MAX_IMPORT_BYTES} bytes"),
-        )
-    })?;
+    let bytes = import_bytes(req).await?;
     Ok(Json(s.import_file(&st, &bytes, geojson, query).await?).into_response())
 }
 
@@ -385,20 +428,73 @@ async fn import_geojson(
     import_file(s, headers, q, req, true).await
 }
 
+/// A whole import file, or a clear 413.
+async fn import_bytes(req: Request) -> Result<bytes::Bytes, AppError> {
+    axum::body::to_bytes(req.into_body(), MAX_IMPORT_BYTES).await.map_err(|_| {
+        AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!("import files are limited to {MAX_IMPORT_BYTES} bytes"),
+        )
+    })
+}
+
 async fn import_streets(
     State(s): State<Service>,
     headers: HeaderMap,
     req: Request,
 ) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Coordinator).await?;
-    let bytes = axum::body::to_bytes(req.into_body(), MAX_IMPORT_BYTES).await.map_err(|_| {
-        AppError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            format!("import files are limited to {MAX_IMPORT_BYTES} bytes"),
-        )
-    })?;
-    Ok(Json(s.import_streets(&st, &bytes).await?))
+    Ok(Json(s.import_streets(&st, &import_bytes(req).await?).await?))
+}
+
+async fn import_results(
+    State(s): State<Service>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    req: Request,
+) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Coordinator).await?;
+    Ok(Json(s.import_results(&st, &import_bytes(req).await?, q).await?))
+}
+
+async fn import_stations(
+    State(s): State<Service>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    req: Request,
+) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Coordinator).await?;
+    Ok(Json(s.import_stations(&st, &import_bytes(req).await?, q).await?))
+}
+
+async fn targeting(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    Ok(Json(s.targeting(&st).await?))
+}
+
+async fn set_targeting(
+    State(s): State<Service>,
+    headers: HeaderMap,
+    req: Request,
+) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Coordinator).await?;
+    Ok(Json(s.set_targeting(&st, body(req).await?).await?))
+}
+
+async fn stations(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    Ok(Json(s.stations(&st).await?))
+}
+
+async fn stations_geojson(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/geo+json")], Json(s.stations_geojson(&st).await?)))
+}
+
+async fn turf_ranking(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    Ok(Json(s.turf_ranking(&st).await?))
 }
 
 async fn cut_turfs(State(s): State<Service>, headers: HeaderMap, req: Request) -> Result<impl IntoResponse, AppError> {

@@ -530,7 +530,9 @@ fn units_by_name(buildings: &[CutBuilding], opts: CutOptions, report: &mut CutRe
     let proj = Projection::of(buildings);
     let station_of = stations(buildings);
     let xy: Vec<(f64, f64)> = buildings.iter().map(|b| proj.xy(b)).collect();
-    let mut keyed: Vec<(String, u8, u32, (Option<u32>, String), u32)> = buildings
+    // (street, side, station, number, building)
+    type Keyed = (String, u8, u32, (Option<u32>, String), u32);
+    let mut keyed: Vec<Keyed> = buildings
         .iter()
         .enumerate()
         .map(|(i, b)| {
@@ -709,13 +711,12 @@ fn bisect_all(g: &UnitGraph, target: u32) -> (Vec<u32>, Vec<f64>) {
     }
     // Each turf aims at its part's mean: recompute goals per connected part.
     let mut part_w: HashMap<u32, (u64, u32)> = HashMap::new();
-    for u in 0..g.len() {
-        let e = part_w.entry(comp[u]).or_default();
-        e.0 += u64::from(g.w[u]);
+    for (c, w) in comp.iter().zip(&g.w) {
+        part_w.entry(*c).or_default().0 += u64::from(*w);
     }
     let mut turfs_of: HashMap<u32, Vec<u32>> = HashMap::new();
-    for u in 0..g.len() {
-        turfs_of.entry(comp[u]).or_default().push(part[u]);
+    for (c, p) in comp.iter().zip(part.iter()) {
+        turfs_of.entry(*c).or_default().push(*p);
     }
     for (c, mut ts) in turfs_of {
         ts.sort_unstable();
@@ -1034,8 +1035,8 @@ fn balance(g: &UnitGraph, part: &mut [u32], goals: &[f64]) {
 fn order_turfs(g: &UnitGraph, part: &[u32], n: usize) -> Vec<Vec<usize>> {
     let mut turfs: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut cx = vec![(0.0f64, 0.0f64, 0.0f64, u32::MAX); n];
-    for u in 0..g.len() {
-        let t = part[u] as usize;
+    for (u, &t) in part.iter().enumerate() {
+        let t = t as usize;
         let w = f64::from(g.w[u].max(1));
         cx[t].0 += g.x[u] * w;
         cx[t].1 += g.y[u] * w;

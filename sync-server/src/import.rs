@@ -62,10 +62,20 @@ pub fn normalise(s: &str) -> String {
 }
 
 /// A row that could not be imported, by line (CSV, header = 1) or feature index (GeoJSON, from 1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RowError {
     pub line: usize,
     pub reason: String,
+}
+
+/// A row whose address (street, number, postcode, entrance, flat) an earlier row already gave.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct DuplicateRow {
+    pub line: usize,
+    pub same_as_line: usize,
+    pub address: String,
+    /// How far apart the two rows' coordinates are: over 50 m, one of them is probably misplaced.
+    pub distance_m: f64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -78,6 +88,8 @@ pub struct Parsed {
     pub errors: Vec<RowError>,
     /// Said when person columns were present in an address-only campaign.
     pub people_ignored: bool,
+    /// Rows that repeat an earlier row's address (merged into its door, never dropped unsaid).
+    pub duplicates: Vec<DuplicateRow>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -97,7 +109,7 @@ pub enum ImportError {
 }
 
 /// Text from bytes: UTF-8 (with or without a byte-order mark), else Windows-1252 read as Latin-1.
-fn text_of(bytes: &[u8]) -> String {
+pub(crate) fn text_of(bytes: &[u8]) -> String {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match std::str::from_utf8(bytes) {
         Ok(s) => s.to_string(),
@@ -168,17 +180,19 @@ struct Builder<'a> {
     doors: HashSet<String>,
     entrances: HashSet<String>,
     people: HashSet<String>,
+    /// Per door: the line that brought it and its coordinates.
+    first_seen: HashMap<String, (usize, f64, f64)>,
 }
 
 impl Builder<'_> {
     fn row(&mut self, line: usize, get: &dyn Fn(&str) -> String) {
-        if let Err(reason) = self.try_row(get) {
+        if let Err(reason) = self.try_row(line, get) {
             self.out.errors.push(RowError { line, reason });
         }
         self.out.rows += 1;
     }
 
-    fn try_row(&mut self, get: &dyn Fn(&str) -> String) -> Result<(), String> {
+    fn try_row(&mut self, line: usize, get: &dyn Fn(&str) -> String) -> Result<(), String> {
         let (mut number, mut street) = (get("house_number"), get("street"));
         let parts: Vec<String> = ["street_prefix", "street", "street_type", "street_suffix"]
             .iter()
@@ -260,6 +274,24 @@ impl Builder<'_> {
         let door_key = format!("{}|{}|{}", normalise(&entrance_label), normalise(&apt), floor);
         let door_id =
             if door_key == "||" { format!("{building_id}:d") } else { format!("{building_id}:d:{}", fnv(&door_key)) };
+        let (first, last, pid) = (get("first_name"), get("last_name"), get("person_id"));
+        let no_person = first.is_empty() && last.is_empty() && pid.is_empty();
+        match self.first_seen.get(&door_id) {
+            // The same door again with nobody new in it: a repeated address, merged and said.
+            Some(&(same_as_line, lat0, lon0)) if no_person || self.mode == CampaignMode::AddressOnly => {
+                let kx = 111_132.0 * lat.to_radians().cos();
+                self.out.duplicates.push(DuplicateRow {
+                    line,
+                    same_as_line,
+                    address: format!("{} {}", number.trim(), street.trim()),
+                    distance_m: (((lon - lon0) * kx).powi(2) + ((lat - lat0) * 111_132.0).powi(2)).sqrt().round(),
+                });
+            }
+            Some(_) => {}
+            None => {
+                self.first_seen.insert(door_id.clone(), (line, lat, lon));
+            }
+        }
         if self.doors.insert(door_id.clone()) {
             self.out.import.doors.push(Door {
                 id: door_id.clone(),
@@ -270,8 +302,7 @@ impl Builder<'_> {
                 safety_flags: vec![],
             });
         }
-        let (first, last, pid) = (get("first_name"), get("last_name"), get("person_id"));
-        if first.is_empty() && last.is_empty() && pid.is_empty() {
+        if no_person {
             return Ok(());
         }
         if self.mode == CampaignMode::AddressOnly {
@@ -316,6 +347,7 @@ fn builder(campaign_id: &str, mode: CampaignMode) -> Builder<'_> {
         doors: HashSet::new(),
         entrances: HashSet::new(),
         people: HashSet::new(),
+        first_seen: HashMap::new(),
     }
 }
 

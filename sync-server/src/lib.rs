@@ -13,4 +13,6 @@ pub mod demo;
 pub mod error;
 pub mod import;
 pub mod service;
+pub mod stations;
 pub mod store;
+pub mod targeting;

@@ -312,3 +312,27 @@ fn uuid_suffix() -> String {
     let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
     format!("{:x}{}", t & 0xffff_ffff, N.fetch_add(1, Ordering::Relaxed))
 }
+
+/// One HTTP request to the router, in-process: its status and body.
+pub async fn call(
+    app: &axum::Router,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Vec<u8>,
+) -> (axum::http::StatusCode, Vec<u8>) {
+    use axum::http::{Request, header};
+    use tower::ServiceExt;
+    let mut req = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, "application/json");
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let resp = app.clone().oneshot(req.body(axum::body::Body::from(body)).unwrap()).await.unwrap();
+    let status = resp.status();
+    (status, axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec())
+}
+
+/// The `code` of an API error body (empty when the body is not one).
+pub fn code_of(b: &[u8]) -> String {
+    serde_json::from_slice::<doorstep_protocol::ApiError>(b).map(|e| e.code).unwrap_or_default()
+}

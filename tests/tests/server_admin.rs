@@ -5,18 +5,15 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use doorstep_core::{KnockInput, Store};
-use doorstep_protocol::{
-    ApiError, HeldTurf, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse, Target,
-};
+use doorstep_protocol::{HeldTurf, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse, Target};
 use doorstep_server::admin::{InviteRequest, Staff, TeamRequest, TurfTeamRequest};
 use doorstep_server::api::{self, Access, ROUTES, RouteSpec};
 use doorstep_server::service::Service;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{Role, ServerStore, User};
-use tower::ServiceExt;
+use doorstep_tests::{call, code_of};
 
 const CAMPAIGN: &str = "nantes-2026";
 
@@ -29,26 +26,6 @@ struct World {
     street_t1: String,
     street_t2: String,
     _dir: tempfile::TempDir,
-}
-
-async fn call(
-    app: &axum::Router,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Vec<u8>,
-) -> (StatusCode, Vec<u8>) {
-    let mut req = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, "application/json");
-    if let Some(t) = token {
-        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    let resp = app.clone().oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
-    let status = resp.status();
-    (status, axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec())
-}
-
-fn code_of(b: &[u8]) -> String {
-    serde_json::from_slice::<ApiError>(b).map(|e| e.code).unwrap_or_default()
 }
 
 fn coordinator(service: &Service) -> Staff {
@@ -192,6 +169,18 @@ fn sample(w: &World, r: &RouteSpec, inside: bool) -> Option<(String, Vec<u8>)> {
             {"type":"Feature","geometry":{"type":"LineString","coordinates":[[-1.5565,47.2134],[-1.5555,47.2134]]},"properties":{"name":"Rue Neuve"}}]})))
         }
         ("POST", "/api/v1/turfs/cut") => unscoped(json(serde_json::json!({"target_doors": 20}))),
+        ("POST", "/api/v1/import/results.csv") => {
+            unscoped(b"bureau,inscrits,votants,exprimes,liste,voix\n1,500,300,290,A,200\n1,500,300,290,B,90\n".to_vec())
+        }
+        ("POST", "/api/v1/import/stations.geojson") => {
+            unscoped(json(serde_json::json!({"type":"FeatureCollection","features":[
+            {"type":"Feature","properties":{"bureau":"1"},"geometry":{"type":"Polygon","coordinates":[[[-1.6,47.1],[-1.5,47.1],[-1.5,47.3],[-1.6,47.1]]]}}]})))
+        }
+        ("PUT", "/api/v1/targeting") => unscoped(json(serde_json::json!({"favourable": ["A"]}))),
+        ("GET", "/api/v1/targeting")
+        | ("GET", "/api/v1/stations")
+        | ("GET", "/api/v1/stations.geojson")
+        | ("GET", "/api/v1/turfs/ranking") => unscoped(vec![]),
         ("GET", "/api/v1/turfs")
         | ("GET", "/api/v1/teams")
         | ("GET", "/api/v1/users")

@@ -14,6 +14,7 @@ use doorstep_server::api;
 use doorstep_server::service::Service;
 use doorstep_server::store::ServerStore;
 use doorstep_server::store::sqlite::SqliteStore;
+use doorstep_tests::call;
 use tower::ServiceExt;
 
 struct World {
@@ -33,23 +34,6 @@ async fn world() -> World {
     store.create_turf(&campaign.id, "t1", "Tournée 1", None, &ids[..25]).await.unwrap();
     store.create_turf(&campaign.id, "t2", "Tournée 2", None, &ids[25..]).await.unwrap();
     World { app: api::app(service.clone()), service, _dir: dir }
-}
-
-async fn call(
-    app: &axum::Router,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Vec<u8>,
-) -> (StatusCode, Vec<u8>) {
-    let mut req = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, "application/json");
-    if let Some(t) = token {
-        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    let resp = app.clone().oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
-    let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap().to_vec();
-    (status, bytes)
 }
 
 async fn join(w: &World, volunteer: &str, device: &str) -> String {

@@ -251,7 +251,51 @@ async fn voter_file_import(s: Arc<dyn ServerStore>) {
     other.id = "other".into();
     s.create_campaign(&other, NOW).await.unwrap();
     assert!(matches!(s.import("other", &import).await, Err(StoreError::Conflict(_))));
-    assert_eq!(s.unplaced_buildings("nantes-2026").await.unwrap().len(), 0);
+    assert_eq!(s.cut_candidates("nantes-2026", &[]).await.unwrap().len(), 0);
+}
+
+/// Re-cutting replaces only turfs nobody worked, in one transaction; station results, boundaries
+/// (placing buildings in no turf) and the targeting formula round-trip.
+async fn recut_stations_and_targeting(s: Arc<dyn ServerStore>) {
+    use doorstep_server::store::NewTurf;
+    let (ids, door_ids) = seed(s.as_ref()).await;
+    // t1 and t2 are held: never re-cut, and a refused cut changes nothing.
+    let err = s.cut_candidates("nantes-2026", &["t1".into()]).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    s.assign_turf("t2", None, None).await.unwrap();
+    assert!(matches!(s.cut_candidates("nantes-2026", &["t2".into()]).await, Err(StoreError::Conflict(_))), "once held");
+    // A turf nobody held: its buildings are candidates and the cut replaces it.
+    s.create_turf("nantes-2026", "t8", "T8", None, &[]).await.unwrap();
+    s.move_buildings("nantes-2026", &ids[25..], "t8").await.unwrap();
+    let c = s.cut_candidates("nantes-2026", &["t8".into()]).await.unwrap();
+    let mut got: Vec<String> = c.iter().map(|b| b.id.clone()).collect();
+    let mut want = ids[25..].to_vec();
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+    let bad = NewTurf { id: "t9".into(), name: "x".into(), team_id: None, buildings: vec![ids[0].clone()] };
+    assert!(matches!(s.apply_cut("nantes-2026", &["t8".into()], &[bad]).await, Err(StoreError::Conflict(_))));
+    assert_eq!(s.turf_package("t8").await.unwrap().unwrap().buildings.len(), 5, "a failed cut leaves the old turf");
+    let good = NewTurf { id: "t9".into(), name: "T9".into(), team_id: None, buildings: ids[25..].to_vec() };
+    s.apply_cut("nantes-2026", &["t8".into()], &[good]).await.unwrap();
+    assert!(s.turf("t8").await.unwrap().is_none());
+    assert_eq!(s.turf_package("t9").await.unwrap().unwrap().buildings.len(), 5);
+    // Stations: results, a boundary around every building (all are in turfs: left as they are).
+    let body = r#"{"id":"101","name":null,"registered":10,"voters":5,"expressed":5,"votes":{"A":5},"flags":[]}"#;
+    s.set_station_results("nantes-2026", &[("101".into(), body.into())]).await.unwrap();
+    let square = r#"{"type":"Polygon","coordinates":[[[-1.6,47.1],[-1.5,47.1],[-1.5,47.3],[-1.6,47.3],[-1.6,47.1]]]}"#;
+    let placed = s.set_station_boundaries("nantes-2026", &[("101".into(), square.into())]).await.unwrap();
+    assert_eq!((placed.assigned, placed.in_turfs.len(), placed.outside.len()), (0, 30, 0));
+    let st = s.stations("nantes-2026").await.unwrap();
+    assert_eq!(st.len(), 1);
+    assert_eq!(st[0].results.as_ref().unwrap().registered, 10);
+    assert!(st[0].boundary.is_some());
+    let doors = s.station_doors("nantes-2026").await.unwrap();
+    assert_eq!(doors.iter().map(|d| d.2).sum::<u64>() as usize, door_ids.len());
+    assert!(s.targeting("nantes-2026").await.unwrap().is_none());
+    let f = doorstep_server::targeting::Formula { favourable: vec!["A".into()], ..Default::default() };
+    s.set_targeting("nantes-2026", &f).await.unwrap();
+    assert_eq!(s.targeting("nantes-2026").await.unwrap(), Some(f));
 }
 
 macro_rules! conformance {
@@ -291,6 +335,7 @@ conformance!(
     reports_outside_any_held_turf_are_refused,
     teams_scripts_and_the_op_log,
     voter_file_import,
+    recut_stations_and_targeting,
 );
 
 /// A database made by the first published schema and upgraded in place has the same schema as a

@@ -120,6 +120,26 @@ pub struct Import {
     pub people: Vec<Person>,
 }
 
+/// A polling station: its past results and boundary, either possibly missing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StationRow {
+    pub id: String,
+    pub results: Option<crate::targeting::StationResults>,
+    pub boundary: Option<serde_json::Value>,
+}
+
+/// Buildings placed in station boundaries.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct StationsPlaced {
+    pub assigned: u64,
+    /// In no boundary.
+    pub outside: Vec<String>,
+    /// In a boundary but already in a turf: left as they are.
+    pub in_turfs: Vec<String>,
+    /// In more than one boundary (published boundaries overlap): placed in the one they lie deepest in.
+    pub ambiguous: Vec<String>,
+}
+
 /// A building a cut may place.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CutCandidate {
@@ -365,6 +385,33 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
     async fn apply_cut(&self, campaign_id: &str, dissolve: &[String], turfs: &[NewTurf]) -> StoreResult<()> {
         let (c, d, t) = (campaign_id.to_string(), dissolve.to_vec(), turfs.to_vec());
         typed(self, move |tx| Box::pin(async move { ops::apply_cut(tx, &c, &d, &t).await })).await
+    }
+    /// Stores results per station (`(id, StationResults JSON)`), replacing earlier ones.
+    async fn set_station_results(&self, campaign_id: &str, results: &[(String, String)]) -> StoreResult<()> {
+        let (c, r) = (campaign_id.to_string(), results.to_vec());
+        typed(self, move |tx| Box::pin(async move { ops::set_station_results(tx, &c, &r).await })).await
+    }
+    /// Stores station boundaries (`(id, GeoJSON geometry)`) and places buildings in them.
+    async fn set_station_boundaries(&self, campaign_id: &str, b: &[(String, String)]) -> StoreResult<StationsPlaced> {
+        let (c, b) = (campaign_id.to_string(), b.to_vec());
+        typed(self, move |tx| Box::pin(async move { ops::set_station_boundaries(tx, &c, &b).await })).await
+    }
+    async fn stations(&self, campaign_id: &str) -> StoreResult<Vec<StationRow>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::stations(tx, &c).await })).await
+    }
+    /// Doors per (turf, station) of the campaign.
+    async fn station_doors(&self, campaign_id: &str) -> StoreResult<Vec<(Option<String>, Option<String>, u64)>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::station_doors(tx, &c).await })).await
+    }
+    async fn targeting(&self, campaign_id: &str) -> StoreResult<Option<crate::targeting::Formula>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::targeting(tx, &c).await })).await
+    }
+    async fn set_targeting(&self, campaign_id: &str, f: &crate::targeting::Formula) -> StoreResult<()> {
+        let (c, f) = (campaign_id.to_string(), f.clone());
+        typed(self, move |tx| Box::pin(async move { ops::set_targeting(tx, &c, &f).await })).await
     }
     /// The turf a building is in now.
     async fn building_turf(&self, building_id: &str) -> StoreResult<Option<String>> {

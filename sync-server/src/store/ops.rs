@@ -617,3 +617,95 @@ pub async fn street_network_version(tx: &mut dyn Tx, campaign_id: &str) -> Store
 pub async fn street_network(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Option<(u64, String)>> {
     tx.row(SELECT_NETWORK, &vals![campaign_id]).await?.map(|r| Ok((r[0].int()? as u64, r[1].text()?))).transpose()
 }
+
+// ----- polling stations --------------------------------------------------------------------------
+
+pub async fn set_station_results(tx: &mut dyn Tx, campaign_id: &str, results: &[(String, String)]) -> StoreResult<()> {
+    for (id, body) in results {
+        tx.exec(UPSERT_STATION_RESULTS, &vals![campaign_id, id.as_str(), body.as_str()]).await?;
+    }
+    Ok(())
+}
+
+/// Stores boundaries, then gives every building with no station and in no turf the station whose
+/// boundary holds it. Returns how many got one, and the buildings that are in no boundary or
+/// already in a turf (whose packages are not changed behind devices' backs).
+pub async fn set_station_boundaries(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    boundaries: &[(String, String)],
+) -> StoreResult<StationsPlaced> {
+    for (id, geometry) in boundaries {
+        tx.exec(UPSERT_STATION_BOUNDARY, &vals![campaign_id, id.as_str(), geometry.as_str()]).await?;
+    }
+    type Shape = (String, serde_json::Value, (f64, f64, f64, f64));
+    let shapes: Vec<Shape> = boundaries
+        .iter()
+        .filter_map(|(id, g)| {
+            let v: serde_json::Value = serde_json::from_str(g).ok()?;
+            let b = crate::targeting::bbox(&v)?;
+            Some((id.clone(), v, b))
+        })
+        .collect();
+    let mut out = StationsPlaced::default();
+    for r in tx.rows(SELECT_UNSTATIONED, &vals![campaign_id]).await? {
+        let (id, lat, lon, turf) = (r[0].text()?, r[1].float()?, r[2].float()?, r[3].opt_text()?);
+        let holding: Vec<&Shape> = shapes
+            .iter()
+            .filter(|(_, g, b)| {
+                (b.0..=b.2).contains(&lon) && (b.1..=b.3).contains(&lat) && crate::targeting::contains(g, lat, lon)
+            })
+            .collect();
+        if holding.len() > 1 {
+            out.ambiguous.push(id.clone());
+        }
+        let found = holding.into_iter().max_by(|a, b| {
+            crate::targeting::depth(&a.1, lat, lon)
+                .total_cmp(&crate::targeting::depth(&b.1, lat, lon))
+                .then(b.0.cmp(&a.0))
+        });
+        match (found, turf) {
+            (Some(_), Some(_)) => out.in_turfs.push(id),
+            (Some((station, _, _)), None) => {
+                tx.exec(SET_BUILDING_STATION, &vals![station.as_str(), id.as_str()]).await?;
+                out.assigned += 1;
+            }
+            (None, _) => out.outside.push(id),
+        }
+    }
+    Ok(out)
+}
+
+pub async fn stations(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<StationRow>> {
+    tx.rows(SELECT_STATIONS, &vals![campaign_id])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(StationRow {
+                id: r[0].text()?,
+                results: r[1].opt_text()?.map(|s| parse("station results", &s)).transpose()?,
+                boundary: r[2].opt_text()?.map(|s| parse("station boundary", &s)).transpose()?,
+            })
+        })
+        .collect()
+}
+
+pub async fn station_doors(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+) -> StoreResult<Vec<(Option<String>, Option<String>, u64)>> {
+    tx.rows(SELECT_STATION_DOORS, &vals![campaign_id])
+        .await?
+        .iter()
+        .map(|r| Ok((r[0].opt_text()?, r[1].opt_text()?, r[2].int()? as u64)))
+        .collect()
+}
+
+pub async fn targeting(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Option<crate::targeting::Formula>> {
+    tx.row(SELECT_TARGETING, &vals![campaign_id]).await?.map(|r| parse("targeting", &r[0].text()?)).transpose()
+}
+
+pub async fn set_targeting(tx: &mut dyn Tx, campaign_id: &str, f: &crate::targeting::Formula) -> StoreResult<()> {
+    tx.exec(UPSERT_TARGETING, &vals![campaign_id, json(f)]).await?;
+    Ok(())
+}

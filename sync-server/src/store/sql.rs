@@ -88,8 +88,19 @@ pub const SCHEMA_V3: &[&str] = &["CREATE TABLE street_networks (
         campaign_id TEXT PRIMARY KEY REFERENCES campaigns(id), version BIGINT NOT NULL, edges BIGINT NOT NULL,
         body TEXT NOT NULL)"];
 
+/// Schema, version 4: polling stations (past results and boundaries) and the campaign's targeting
+/// formula; indexes for re-cutting (is a turf worked?) and per-station door counts.
+pub const SCHEMA_V4: &[&str] = &[
+    "CREATE TABLE stations (
+        campaign_id TEXT NOT NULL REFERENCES campaigns(id), id TEXT NOT NULL, results TEXT, boundary TEXT,
+        PRIMARY KEY (campaign_id, id))",
+    "CREATE TABLE targeting (campaign_id TEXT PRIMARY KEY REFERENCES campaigns(id), formula TEXT NOT NULL)",
+    "CREATE INDEX reports_turf ON reports(turf_id)",
+    "CREATE INDEX buildings_campaign ON buildings(campaign_id, polling_station)",
+];
+
 /// Every schema version, in order; index + 1 is the version it brings the database to.
-pub const MIGRATIONS: &[&[&str]] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+pub const MIGRATIONS: &[&[&str]] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
 
 pub const INSERT_CAMPAIGN: &str =
     "INSERT INTO campaigns(id, name, mode, result_codes, survey, retention_until_ms, created_ms)
@@ -259,3 +270,21 @@ pub const UPSERT_NETWORK: &str = "INSERT INTO street_networks(campaign_id, versi
      ON CONFLICT (campaign_id) DO UPDATE SET version = street_networks.version + 1, edges = excluded.edges, body = excluded.body";
 pub const SELECT_NETWORK_VERSION: &str = "SELECT version FROM street_networks WHERE campaign_id = $1";
 pub const SELECT_NETWORK: &str = "SELECT version, body FROM street_networks WHERE campaign_id = $1";
+
+// ----- version 4 ---------------------------------------------------------------------------------
+
+pub const UPSERT_STATION_RESULTS: &str =
+    "INSERT INTO stations(campaign_id, id, results, boundary) VALUES ($1, $2, $3, NULL)
+     ON CONFLICT (campaign_id, id) DO UPDATE SET results = excluded.results";
+pub const UPSERT_STATION_BOUNDARY: &str =
+    "INSERT INTO stations(campaign_id, id, results, boundary) VALUES ($1, $2, NULL, $3)
+     ON CONFLICT (campaign_id, id) DO UPDATE SET boundary = excluded.boundary";
+pub const SELECT_STATIONS: &str = "SELECT id, results, boundary FROM stations WHERE campaign_id = $1 ORDER BY id";
+pub const SELECT_UNSTATIONED: &str = "SELECT id, lat, lon, turf_id FROM buildings
+     WHERE campaign_id = $1 AND polling_station IS NULL ORDER BY id";
+pub const SET_BUILDING_STATION: &str = "UPDATE buildings SET polling_station = $1 WHERE id = $2 AND turf_id IS NULL";
+pub const SELECT_STATION_DOORS: &str = "SELECT b.turf_id, b.polling_station, COUNT(d.id) FROM buildings b
+     JOIN doors d ON d.building_id = b.id WHERE b.campaign_id = $1 GROUP BY b.turf_id, b.polling_station";
+pub const SELECT_TARGETING: &str = "SELECT formula FROM targeting WHERE campaign_id = $1";
+pub const UPSERT_TARGETING: &str = "INSERT INTO targeting(campaign_id, formula) VALUES ($1, $2)
+     ON CONFLICT (campaign_id) DO UPDATE SET formula = excluded.formula";

@@ -1,0 +1,537 @@
+//! Polling-station targeting, the French way: past results per bureau de vote, a priority per
+//! station from a configurable formula, and per turf from the stations its doors belong to.
+//!
+//! Results files (CSV: comma, semicolon or tab; UTF-8 or Latin-1; decimal comma or point):
+//! - the Interior Ministry's "wide" layout: one row per bureau, station columns (`Code du b.vote`,
+//!   `Inscrits`, `Votants`, `Exprimés`, …) then one group of columns per candidate (`N°Panneau`,
+//!   `Sexe`, `Nom`, `Prénom`, [`Nuance`,] `Voix`, …) that the header names once and rows repeat;
+//! - the "long" layout: one row per bureau × candidate (the same columns, one group per row);
+//! - a percentage layout like Lyon's open data: `num_bureau`, `inscrits`, `abst` (% of registered),
+//!   `blancs` (% of voters) and one column per candidate (% of votes cast).
+//!
+//! Any column can be named by a mapping (`?station=…&registered=…`). Station ids are compared with
+//! leading zeros dropped (`0101` is bureau `101`).
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::{Deserialize, Serialize};
+
+use crate::import::{ImportError, RowError, normalise};
+
+/// Station-level fields and the header names recognised for them (normalised).
+const STATION_FIELDS: &[(&str, &[&str])] = &[
+    ("station", &["codedubvote", "numbureau", "bureau", "bureaudevote", "codebv", "bv", "codebureau", "numerobureau"]),
+    ("commune", &["codedelacommune", "codecommune", "codeinsee"]),
+    ("station_name", &["libelledubvote", "libellebureau", "nombureau", "lieu"]),
+    ("registered", &["inscrits"]),
+    ("abstentions", &["abstentions"]),
+    ("abstention_pct", &["abst", "absins", "pctabst", "abstention"]),
+    ("voters", &["votants"]),
+    ("blank", &["blancs"]),
+    ("null", &["nuls"]),
+    ("expressed", &["exprimes"]),
+];
+
+/// Candidate-level fields (a group repeated per candidate in the wide layout).
+const CANDIDATE_FIELDS: &[(&str, &[&str])] = &[
+    ("panel", &["npanneau", "numeropanneau", "panneau", "numpanneau"]),
+    ("sex", &["sexe"]),
+    ("last_name", &["nom", "nomcandidat"]),
+    ("first_name", &["prenom", "prenomcandidat"]),
+    ("nuance", &["nuance", "codenuance"]),
+    ("list", &["liste", "libelledeliste", "libelleabregeliste", "candidat", "libellecandidat"]),
+    ("votes", &["voix"]),
+];
+
+/// One station's results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StationResults {
+    pub id: String,
+    pub name: Option<String>,
+    pub registered: u64,
+    pub voters: u64,
+    pub expressed: u64,
+    /// Votes per list or candidate.
+    pub votes: BTreeMap<String, u64>,
+    /// What looks wrong but was kept (votes that do not add up to the votes cast, …).
+    pub flags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ParsedResults {
+    #[serde(skip)]
+    pub stations: Vec<StationResults>,
+    pub layout: String,
+    pub rows: usize,
+    pub lists: Vec<String>,
+    /// Rows refused (the file is refused unless `skip_invalid`).
+    pub errors: Vec<RowError>,
+    /// Stations kept with a flag.
+    pub flagged: Vec<RowError>,
+}
+
+/// A station id as compared: trimmed, upper case, leading zeros of a number dropped.
+pub fn station_key(s: &str) -> String {
+    let s = s.trim();
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
+        let t = s.trim_start_matches('0');
+        if t.is_empty() { "0".into() } else { t.into() }
+    } else {
+        s.to_uppercase()
+    }
+}
+
+fn number(s: &str) -> Option<f64> {
+    let t = s.trim().trim_end_matches('%').trim().replace(['\u{a0}', ' '], "").replace(',', ".");
+    if t.is_empty() {
+        return None;
+    }
+    t.parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0)
+}
+
+fn find(header: &[String], names: &[&str], taken: &[usize]) -> Option<usize> {
+    header
+        .iter()
+        .enumerate()
+        .find(|(i, h)| !taken.contains(i) && names.contains(&normalise(h).as_str()))
+        .map(|(i, _)| i)
+}
+
+/// Parses a results file. `mapping` is field → column name (station fields, or `votes`, `list`…).
+pub fn parse_results(bytes: &[u8], mapping: &HashMap<String, String>) -> Result<ParsedResults, ImportError> {
+    let text = crate::import::text_of(bytes);
+    let first = text.lines().next().ok_or(ImportError::Empty)?;
+    let delimiter =
+        [b',', b';', b'\t'].into_iter().max_by_key(|d| first.bytes().filter(|b| b == d).count()).unwrap_or(b',');
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
+    let header: Vec<String> =
+        reader.headers().map_err(|e| ImportError::Csv(e.to_string()))?.iter().map(|h| h.trim().to_string()).collect();
+    let mut cols: HashMap<&'static str, usize> = HashMap::new();
+    let all: Vec<&str> = STATION_FIELDS.iter().chain(CANDIDATE_FIELDS).map(|(f, _)| *f).collect();
+    for (field, column) in mapping {
+        if field == "skip_invalid" {
+            continue;
+        }
+        let Some(&f) = all.iter().find(|f| *f == field) else {
+            return Err(ImportError::UnknownField(field.clone(), all.join(", ")));
+        };
+        let at = header
+            .iter()
+            .position(|h| h == column || normalise(h) == normalise(column))
+            .ok_or_else(|| ImportError::UnknownColumn(column.clone()))?;
+        cols.insert(f, at);
+    }
+    let mut taken: Vec<usize> = cols.values().copied().collect();
+    // Candidate columns first: in the wide layout `Nom` is a candidate's, not a station's name.
+    for (f, names) in CANDIDATE_FIELDS.iter().chain(STATION_FIELDS) {
+        if !cols.contains_key(f)
+            && let Some(at) = find(&header, names, &taken)
+        {
+            cols.insert(f, at);
+            taken.push(at);
+        }
+    }
+    if !cols.contains_key("station") {
+        return Err(ImportError::Missing("the polling station", "station"));
+    }
+    if !cols.contains_key("registered") {
+        return Err(ImportError::Missing("registered voters", "registered"));
+    }
+    let grouped = cols.contains_key("votes");
+    let mut out = ParsedResults { layout: if grouped { "votes" } else { "percent" }.into(), ..Default::default() };
+    // Percent layout: every other numeric column is a candidate's share of the votes cast.
+    let known: Vec<usize> = cols.values().copied().collect();
+    let percent_cols: Vec<usize> = if grouped {
+        Vec::new()
+    } else {
+        let skip = ["id", "nom", "name", "libelle"];
+        (0..header.len()).filter(|i| !known.contains(i) && !skip.contains(&normalise(&header[*i]).as_str())).collect()
+    };
+    // Wide layout: the candidate group starts at its first column and repeats to the row's end.
+    let group: Vec<(&str, usize)> =
+        CANDIDATE_FIELDS.iter().filter_map(|(f, _)| cols.get(f).map(|&at| (*f, at))).collect();
+    let group_start = group.iter().map(|(_, at)| *at).min().unwrap_or(header.len());
+    let group_width = header.len().saturating_sub(group_start).max(1);
+    let mut stations: BTreeMap<String, (usize, StationResults)> = BTreeMap::new();
+    let mut rows: Vec<(usize, csv::StringRecord)> = Vec::new();
+    for (i, rec) in reader.records().enumerate() {
+        match rec {
+            Ok(r) => rows.push((i + 2, r)),
+            Err(e) => out.errors.push(RowError { line: i + 2, reason: e.to_string() }),
+        }
+    }
+    out.rows = rows.len() + out.errors.len();
+    if out.rows == 0 {
+        return Err(ImportError::Empty);
+    }
+    // Station ids carry the commune when the file covers several.
+    let commune_count = cols.get("commune").map_or(1, |&at| {
+        rows.iter().filter_map(|(_, r)| r.get(at)).map(str::trim).collect::<std::collections::HashSet<_>>().len()
+    });
+    let mut lists: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for (line, r) in &rows {
+        let get = |f: &str| cols.get(f).and_then(|&at| r.get(at)).map(str::trim).unwrap_or("");
+        let raw = get("station");
+        if raw.is_empty() {
+            out.errors.push(RowError { line: *line, reason: "no polling station".into() });
+            continue;
+        }
+        let id = if commune_count > 1 {
+            format!("{}-{}", station_key(get("commune")), station_key(raw))
+        } else {
+            station_key(raw)
+        };
+        let Some(registered) = number(get("registered")) else {
+            out.errors
+                .push(RowError { line: *line, reason: format!("station {id}: registered voters is not a number") });
+            continue;
+        };
+        let registered = registered.round() as u64;
+        let (voters, expressed, votes) = if grouped {
+            let voters = number(get("voters"))
+                .or_else(|| number(get("abstentions")).map(|a| registered as f64 - a))
+                .map(|v| v.round() as u64);
+            let expressed = number(get("expressed")).map(|v| v.round() as u64);
+            let mut votes = Vec::new();
+            let mut at = group_start;
+            while at < r.len() {
+                let field = |f: &str| {
+                    group.iter().find(|(g, _)| *g == f).and_then(|(_, c)| r.get(at + c - group_start)).map(str::trim)
+                };
+                let label = match (field("list"), field("last_name"), field("first_name"), field("nuance")) {
+                    (Some(l), _, _, _) if !l.is_empty() => l.to_string(),
+                    (_, Some(n), f, nu) if !n.is_empty() => {
+                        let mut s = n.to_string();
+                        if let Some(f) = f.filter(|f| !f.is_empty()) {
+                            s = format!("{s} {f}");
+                        }
+                        if let Some(nu) = nu.filter(|x| !x.is_empty()) {
+                            s = format!("{s} ({nu})");
+                        }
+                        s
+                    }
+                    _ => String::new(),
+                };
+                let v = field("votes").and_then(number);
+                if !label.is_empty() || v.is_some() {
+                    match (label.is_empty(), v) {
+                        (false, Some(v)) => votes.push((label, v.round() as u64)),
+                        _ => {
+                            out.errors.push(RowError {
+                                line: *line,
+                                reason: format!("station {id}: a candidate without a name or a number of votes"),
+                            });
+                        }
+                    }
+                }
+                at += group_width;
+            }
+            (voters, expressed, votes)
+        } else {
+            let abst = number(get("abstention_pct"));
+            let voters = number(get("voters")).or_else(|| abst.map(|a| registered as f64 * (1.0 - a / 100.0)));
+            let blank = number(get("blank")).unwrap_or(0.0);
+            let expressed = number(get("expressed")).or_else(|| voters.map(|v| v * (1.0 - blank / 100.0)));
+            let mut votes = Vec::new();
+            for &c in &percent_cols {
+                if let (Some(p), Some(e)) = (r.get(c).and_then(number), expressed) {
+                    votes.push((header[c].clone(), (e * p / 100.0).round() as u64));
+                }
+            }
+            (voters.map(|v| v.round() as u64), expressed.map(|v| v.round() as u64), votes)
+        };
+        let (Some(voters), Some(expressed)) = (voters, expressed.or(voters)) else {
+            out.errors.push(RowError { line: *line, reason: format!("station {id}: no number of voters") });
+            continue;
+        };
+        let name = cols
+            .get("station_name")
+            .and_then(|&at| r.get(at))
+            .or_else(|| {
+                if grouped { None } else { header.iter().position(|h| normalise(h) == "nom").and_then(|at| r.get(at)) }
+            })
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+        match stations.get_mut(&id) {
+            // Long layout: more candidates for a station already seen, with the same totals.
+            Some((_, s)) if grouped => {
+                if (s.registered, s.voters, s.expressed) != (registered, voters, expressed) {
+                    out.errors.push(RowError {
+                        line: *line,
+                        reason: format!("station {id} appears twice with different totals"),
+                    });
+                    continue;
+                }
+                for (l, v) in votes {
+                    if s.votes.insert(l.clone(), v).is_some() {
+                        out.errors.push(RowError { line: *line, reason: format!("station {id}: {l} appears twice") });
+                    }
+                }
+            }
+            Some(_) => out.errors.push(RowError { line: *line, reason: format!("station {id} appears twice") }),
+            None => {
+                let mut map = BTreeMap::new();
+                for (l, v) in votes {
+                    map.insert(l, v);
+                }
+                stations.insert(
+                    id.clone(),
+                    (*line, StationResults { id, name, registered, voters, expressed, votes: map, flags: Vec::new() }),
+                );
+            }
+        }
+    }
+    // Totals that cannot be: refused. Totals that do not quite add up: kept, flagged.
+    for (line, s) in stations.values_mut() {
+        let sum: u64 = s.votes.values().sum();
+        let impossible = if s.voters > s.registered {
+            Some(format!("station {}: {} voters for {} registered", s.id, s.voters, s.registered))
+        } else if s.expressed > s.voters {
+            Some(format!("station {}: {} votes cast for {} voters", s.id, s.expressed, s.voters))
+        } else if sum > s.expressed + s.votes.len() as u64 {
+            Some(format!("station {}: candidates' votes ({sum}) exceed the votes cast ({})", s.id, s.expressed))
+        } else {
+            None
+        };
+        if let Some(reason) = impossible {
+            out.errors.push(RowError { line: *line, reason });
+            continue;
+        }
+        if s.registered == 0 {
+            s.flags.push("no registered voters".into());
+        }
+        if s.votes.is_empty() {
+            s.flags.push("no votes per list or candidate".into());
+        } else if sum + s.votes.len() as u64 + 1 < s.expressed {
+            s.flags.push(format!("candidates' votes ({sum}) fall short of the votes cast ({})", s.expressed));
+        }
+        for f in &s.flags {
+            out.flagged.push(RowError { line: *line, reason: format!("station {}: {f}", s.id) });
+        }
+    }
+    let refused: std::collections::HashSet<usize> = out.errors.iter().map(|e| e.line).collect();
+    out.stations = stations
+        .into_values()
+        .filter(|(line, _)| !refused.contains(line))
+        .map(|(_, s)| s)
+        .collect();
+    for s in &out.stations {
+        lists.extend(s.votes.keys().cloned());
+    }
+    out.lists = lists.into_iter().collect();
+    out.errors.sort_by_key(|e| e.line);
+    Ok(out)
+}
+
+/// How stations are ranked: `registered^registered × abstention^abstention × favourable^favourable_share`,
+/// where abstention is the share of registered voters who did not vote and favourable the share
+/// of votes cast that went to the `favourable` lists (names or nuances, matched loosely). With no
+/// favourable list named, that factor is left out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Formula {
+    #[serde(default)]
+    pub favourable: Vec<String>,
+    #[serde(default = "one")]
+    pub registered: f64,
+    #[serde(default = "one")]
+    pub abstention: f64,
+    #[serde(default = "one")]
+    pub favourable_share: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl Default for Formula {
+    fn default() -> Self {
+        Self { favourable: Vec::new(), registered: 1.0, abstention: 1.0, favourable_share: 1.0 }
+    }
+}
+
+impl Formula {
+    pub fn validate(&self) -> Result<(), String> {
+        for (n, v) in [
+            ("registered", self.registered),
+            ("abstention", self.abstention),
+            ("favourable_share", self.favourable_share),
+        ] {
+            if !v.is_finite() || !(0.0..=4.0).contains(&v) {
+                return Err(format!("{n} must be an exponent between 0 and 4"));
+            }
+        }
+        if self.favourable.iter().any(|f| normalise(f).is_empty()) || self.favourable.len() > 50 {
+            return Err("favourable: up to 50 list or candidate names".into());
+        }
+        Ok(())
+    }
+
+    fn is_favourable(&self, list: &str) -> bool {
+        let l = normalise(list);
+        self.favourable.iter().any(|f| l.contains(&normalise(f)))
+    }
+
+    /// A station's abstention, favourable share and priority.
+    pub fn score(&self, s: &StationResults) -> StationScore {
+        let abstention = if s.registered > 0 { 1.0 - s.voters as f64 / s.registered as f64 } else { 0.0 };
+        let fav: u64 = s.votes.iter().filter(|(l, _)| self.is_favourable(l)).map(|(_, v)| v).sum();
+        let share = if s.expressed > 0 { fav as f64 / s.expressed as f64 } else { 0.0 };
+        let mut p = (s.registered as f64).powf(self.registered) * abstention.max(0.0).powf(self.abstention);
+        if !self.favourable.is_empty() {
+            p *= share.powf(self.favourable_share);
+        }
+        StationScore { abstention, favourable_share: (!self.favourable.is_empty()).then_some(share), priority: p }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StationScore {
+    pub abstention: f64,
+    pub favourable_share: Option<f64>,
+    pub priority: f64,
+}
+
+/// Point in polygon (GeoJSON Polygon / MultiPolygon coordinates, `[lon, lat]`), holes respected.
+pub fn contains(geometry: &serde_json::Value, lat: f64, lon: f64) -> bool {
+    let ring_contains = |ring: &serde_json::Value| {
+        let Some(pts) = ring.as_array() else { return false };
+        let mut inside = false;
+        let n = pts.len();
+        for i in 0..n {
+            let j = if i == 0 { n - 1 } else { i - 1 };
+            let (Some(xi), Some(yi), Some(xj), Some(yj)) =
+                (pts[i][0].as_f64(), pts[i][1].as_f64(), pts[j][0].as_f64(), pts[j][1].as_f64())
+            else {
+                return false;
+            };
+            if (yi > lat) != (yj > lat) && lon < (xj - xi) * (lat - yi) / (yj - yi) + xi {
+                inside = !inside;
+            }
+        }
+        inside
+    };
+    let polygon_contains = |poly: &serde_json::Value| {
+        let Some(rings) = poly.as_array() else { return false };
+        !rings.is_empty() && ring_contains(&rings[0]) && !rings[1..].iter().any(ring_contains)
+    };
+    match geometry["type"].as_str() {
+        Some("Polygon") => polygon_contains(&geometry["coordinates"]),
+        Some("MultiPolygon") => geometry["coordinates"].as_array().is_some_and(|ps| ps.iter().any(polygon_contains)),
+        _ => false,
+    }
+}
+
+/// How far inside its boundary a point lies (degrees, longitude scaled by the latitude's cosine):
+/// the distance to the nearest edge of any ring. Where published boundaries overlap, a building
+/// goes to the station it lies deepest in.
+pub fn depth(geometry: &serde_json::Value, lat: f64, lon: f64) -> f64 {
+    let k = lat.to_radians().cos();
+    let mut best = f64::INFINITY;
+    let mut ring = |r: &serde_json::Value| {
+        let Some(pts) = r.as_array() else { return };
+        for w in pts.windows(2) {
+            let (Some(x1), Some(y1), Some(x2), Some(y2)) =
+                (w[0][0].as_f64(), w[0][1].as_f64(), w[1][0].as_f64(), w[1][1].as_f64())
+            else {
+                continue;
+            };
+            let (ax, ay, bx, by, px, py) = (x1 * k, y1, x2 * k, y2, lon * k, lat);
+            let (dx, dy) = (bx - ax, by - ay);
+            let l2 = dx * dx + dy * dy;
+            let t = if l2 == 0.0 { 0.0 } else { (((px - ax) * dx + (py - ay) * dy) / l2).clamp(0.0, 1.0) };
+            best = best.min(((ax + t * dx - px).powi(2) + (ay + t * dy - py).powi(2)).sqrt());
+        }
+    };
+    let polys: Vec<&serde_json::Value> = match geometry["type"].as_str() {
+        Some("Polygon") => vec![&geometry["coordinates"]],
+        Some("MultiPolygon") => geometry["coordinates"].as_array().map(|a| a.iter().collect()).unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    for p in polys {
+        for r in p.as_array().into_iter().flatten() {
+            ring(r);
+        }
+    }
+    best
+}
+
+/// Bounding box of a polygon's outer rings: `(min_lon, min_lat, max_lon, max_lat)`.
+pub fn bbox(geometry: &serde_json::Value) -> Option<(f64, f64, f64, f64)> {
+    let mut b = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+    let mut visit = |ring: &serde_json::Value| {
+        for p in ring.as_array().into_iter().flatten() {
+            if let (Some(x), Some(y)) = (p[0].as_f64(), p[1].as_f64()) {
+                b = (b.0.min(x), b.1.min(y), b.2.max(x), b.3.max(y));
+            }
+        }
+    };
+    match geometry["type"].as_str() {
+        Some("Polygon") => geometry["coordinates"].as_array()?.first().map(&mut visit)?,
+        Some("MultiPolygon") => {
+            for p in geometry["coordinates"].as_array()? {
+                if let Some(r) = p.as_array().and_then(|r| r.first()) {
+                    visit(r);
+                }
+            }
+        }
+        _ => return None,
+    }
+    (b.0 <= b.2).then_some(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WIDE: &str = "Code du département;Libellé du département;Code de la circonscription;Libellé de la circonscription;Code de la commune;Libellé de la commune;Code du b.vote;Inscrits;Abstentions;% Abs/Ins;Votants;% Vot/Ins;Blancs;% Blancs/Ins;% Blancs/Vot;Nuls;% Nuls/Ins;% Nuls/Vot;Exprimés;% Exp/Ins;% Exp/Vot;N°Panneau;Sexe;Nom;Prénom;Voix;% Voix/Ins;% Voix/Exp
+69;Rhône;01;1ère circonscription;123;Lyon;0101;1000;250;25,00;750;75,00;10;1,00;1,33;5;0,50;0,67;735;73,50;98,00;1;F;MARTIN;Anne;400;40,00;54,42;2;M;DURAND;Paul;335;33,50;45,58
+69;Rhône;01;1ère circonscription;123;Lyon;0102;800;400;50,00;400;50,00;0;0;0;0;0;0;400;50,00;100,00;1;F;MARTIN;Anne;100;12,50;25,00;2;M;DURAND;Paul;300;37,50;75,00
+";
+
+    #[test]
+    fn the_ministry_wide_layout() {
+        let p = parse_results(WIDE.as_bytes(), &HashMap::new()).unwrap();
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        assert_eq!(p.stations.len(), 2);
+        let s = &p.stations[0];
+        assert_eq!((s.id.as_str(), s.registered, s.voters, s.expressed), ("101", 1000, 750, 735));
+        assert_eq!(s.votes["MARTIN Anne"], 400);
+        assert_eq!(s.votes["DURAND Paul"], 335);
+        let f = Formula { favourable: vec!["martin".into()], ..Formula::default() };
+        let sc = f.score(s);
+        assert!((sc.abstention - 0.25).abs() < 1e-9);
+        assert!((sc.priority - 1000.0 * 0.25 * 400.0 / 735.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn the_long_layout_and_impossible_totals() {
+        let long = "bureau,inscrits,votants,exprimes,liste,voix\n1,500,300,290,A,200\n1,500,300,290,B,90\n2,100,150,140,A,140\n";
+        let p = parse_results(long.as_bytes(), &HashMap::new()).unwrap();
+        assert_eq!(p.stations.len(), 1);
+        assert_eq!(p.stations[0].votes.len(), 2);
+        assert_eq!(p.errors.len(), 1, "{:?}", p.errors);
+        assert!(p.errors[0].reason.contains("150 voters for 100 registered"), "{:?}", p.errors);
+        assert_eq!(p.errors[0].line, 4);
+    }
+
+    #[test]
+    fn lyon_percentages() {
+        let lyon = "id,nom,num_bureau,inscrits,abst,blancs,joly,hollande\n0101,MAIRIE,101,1000,20,1,40,60\n";
+        let p = parse_results(lyon.as_bytes(), &HashMap::new()).unwrap();
+        let s = &p.stations[0];
+        assert_eq!((s.id.as_str(), s.voters, s.expressed), ("101", 800, 792));
+        assert_eq!(s.votes["hollande"], 475);
+        assert_eq!(s.name.as_deref(), Some("MAIRIE"));
+    }
+
+    #[test]
+    fn point_in_polygon_with_a_hole() {
+        let g = serde_json::json!({"type":"Polygon","coordinates":[
+            [[0.0,0.0],[10.0,0.0],[10.0,10.0],[0.0,10.0],[0.0,0.0]],
+            [[4.0,4.0],[6.0,4.0],[6.0,6.0],[4.0,6.0],[4.0,4.0]]]});
+        assert!(contains(&g, 2.0, 2.0));
+        assert!(!contains(&g, 5.0, 5.0));
+        assert!(!contains(&g, 11.0, 5.0));
+    }
+}
