@@ -310,11 +310,7 @@ pub fn parse_results(bytes: &[u8], mapping: &HashMap<String, String>) -> Result<
         }
     }
     let refused: std::collections::HashSet<usize> = out.errors.iter().map(|e| e.line).collect();
-    out.stations = stations
-        .into_values()
-        .filter(|(line, _)| !refused.contains(line))
-        .map(|(_, s)| s)
-        .collect();
+    out.stations = stations.into_values().filter(|(line, _)| !refused.contains(line)).map(|(_, s)| s).collect();
     for s in &out.stations {
         lists.extend(s.votes.keys().cloned());
     }
