@@ -490,7 +490,18 @@ impl Service {
     /// Cuts every building that is in no turf yet, and the turfs named in `recut`, into turfs of
     /// about the target's doors along streets ([`crate::cut`]); one transaction.
     pub async fn cut_turfs(&self, st: &Staff, req: CutRequest) -> Result<CutResponse, AppError> {
+        self.cut_turfs_with_progress(st, req, Box::new(|_, _| {})).await
+    }
+
+    /// [`Self::cut_turfs`], reporting each step of the cut (for the CLI's progress bar).
+    pub async fn cut_turfs_with_progress(
+        &self,
+        st: &Staff,
+        req: CutRequest,
+        mut progress: crate::cut::Progress,
+    ) -> Result<CutResponse, AppError> {
         st.require_coordinator()?;
+        self.campaign_of(st).await?;
         let target = req.target()?;
         let prefix = req.name_prefix.clone().unwrap_or_else(|| "Secteur".into());
         let mut recut = req.recut.clone();
@@ -509,21 +520,14 @@ impl Service {
             })
             .collect();
         let without_station = buildings.iter().filter(|b| b.station.is_none()).count();
-        if req.by_station && without_station > 0 {
-            return Err(AppError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                "no_station",
-                format!(
-                    "{without_station} building(s) have no polling station: import a station per address \
-                     (column bureau) or station boundaries first, or cut without by_station"
-                ),
-            ));
-        }
+        // With station boundaries kept, buildings with no station are cut among themselves, and
+        // counted in the report.
         let net = self.network(st.campaign()).await?;
         let opts = crate::cut::CutOptions { target, by_station: req.by_station };
         let plan = tokio::task::spawn_blocking(move || {
+            progress("réseau", 0.0);
             let graph = net.as_deref().and_then(doorstep_core::streets::StreetGraph::new);
-            crate::cut::plan(&buildings, graph.as_ref(), opts)
+            crate::cut::plan_with_progress(&buildings, graph.as_ref(), opts, &mut *progress)
         })
         .await
         .map_err(|e| AppError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("cut: {e}")))?;

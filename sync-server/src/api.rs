@@ -662,9 +662,15 @@ fn csv_field(s: &str) -> String {
 
 async fn export_csv(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Staff).await?;
+    let out = reports_csv(&s.reports_in_scope(&st).await?);
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")], out))
+}
+
+/// Reports as CSV, [`CSV_COLUMNS`], one row each.
+pub fn reports_csv(reports: &[crate::store::StoredReport]) -> String {
     let mut out = CSV_COLUMNS.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(",");
     out.push_str("\r\n");
-    for r in s.reports_in_scope(&st).await? {
+    for r in reports {
         let k = &r.report;
         let date = chrono_like(k.hlc.millis);
         let answers = k
@@ -694,7 +700,7 @@ async fn export_csv(State(s): State<Service>, headers: HeaderMap) -> Result<impl
         out.push_str(&row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");
     }
-    Ok(([(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")], out))
+    out
 }
 
 /// `YYYY-MM-DD HH:MM:SS` UTC from ms since the epoch (the report's hybrid logical clock).

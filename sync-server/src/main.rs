@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 use doorstep_server::store::ServerStore;
-use doorstep_server::store::postgres::PgStore;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::{api, service::Service};
 
@@ -42,6 +41,83 @@ enum Command {
         #[arg(long)]
         exit_when_done: bool,
     },
+    /// Create a campaign and its coordinator; prints the coordinator's API token.
+    CreateCampaign {
+        #[arg(long, default_value = "doorstep.db")]
+        database: String,
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        name: String,
+        /// A voter-file campaign (people per door) rather than address-only.
+        #[arg(long)]
+        voter_file: bool,
+    },
+    /// Import a file into a campaign: addresses (CSV or GeoJSON points), streets (GeoJSON lines),
+    /// results (CSV per polling station) or stations (GeoJSON boundaries).
+    Import {
+        #[arg(value_enum)]
+        kind: ImportArg,
+        file: std::path::PathBuf,
+        #[arg(long, default_value = "doorstep.db")]
+        database: String,
+        #[arg(long)]
+        campaign: String,
+        /// Column mapping, `field=Column name` (repeatable).
+        #[arg(long = "map", value_parser = parse_pair)]
+        map: Vec<(String, String)>,
+        /// Import the valid rows and list the others, instead of refusing the file.
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+    /// Cut the addresses in no turf (and turfs to re-cut) into turfs along streets.
+    Cut {
+        #[arg(long, default_value = "doorstep.db")]
+        database: String,
+        #[arg(long)]
+        campaign: String,
+        /// Doors per turf (default 80).
+        #[arg(long)]
+        target: Option<u32>,
+        /// Or minutes of canvassing per turf, at `--rate` doors per hour.
+        #[arg(long)]
+        minutes: Option<u32>,
+        #[arg(long)]
+        rate: Option<u32>,
+        /// Never put two polling stations in one turf.
+        #[arg(long)]
+        by_station: bool,
+        /// Turfs to cut again (never one being worked); repeatable.
+        #[arg(long)]
+        recut: Vec<String>,
+        #[arg(long)]
+        prefix: Option<String>,
+        #[arg(long)]
+        team: Option<String>,
+    },
+    /// Rank turfs by polling-station priority (optionally setting the favourable lists first).
+    Rank {
+        #[arg(long, default_value = "doorstep.db")]
+        database: String,
+        #[arg(long)]
+        campaign: String,
+        /// Favourable lists or candidates, comma-separated (saved as the campaign's formula).
+        #[arg(long)]
+        favourable: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        top: usize,
+    },
+    /// Export every report (CSV, VAN-style columns; or JSON).
+    Export {
+        #[arg(long, default_value = "doorstep.db")]
+        database: String,
+        #[arg(long)]
+        campaign: String,
+        #[arg(long)]
+        out: std::path::PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// For the binding tests: seeds the demo campaign, prints one line of JSON (`url`, a fresh
     /// volunteer's join `code`, their `turf`), then serves until killed.
     #[command(hide = true)]
@@ -49,6 +125,88 @@ enum Command {
         #[arg(long)]
         database: String,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ImportArg {
+    Addresses,
+    Streets,
+    Results,
+    Stations,
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+        .ok_or_else(|| format!("{s}: expected field=Column"))
+}
+
+/// Runs one coordinator command on the database.
+async fn admin(command: Command) -> Result<(), String> {
+    use doorstep_server::cli;
+    let database = match &command {
+        Command::CreateCampaign { database, .. }
+        | Command::Import { database, .. }
+        | Command::Cut { database, .. }
+        | Command::Rank { database, .. }
+        | Command::Export { database, .. } => database.clone(),
+        _ => unreachable!("not a coordinator command"),
+    };
+    let service = Service::new(cli::open_store(&database).await?);
+    if let Command::Import { campaign, .. }
+    | Command::Cut { campaign, .. }
+    | Command::Rank { campaign, .. }
+    | Command::Export { campaign, .. } = &command
+    {
+        service
+            .campaign_of(&cli::coordinator(campaign))
+            .await
+            .map_err(|_| format!("pas de campagne « {campaign} » dans {database} / no such campaign"))?;
+    }
+    match command {
+        Command::CreateCampaign { id, name, voter_file, .. } => {
+            cli::create_campaign(&service, &id, &name, voter_file).await
+        }
+        Command::Import { kind, file, campaign, map, skip_invalid, .. } => {
+            let kind = match kind {
+                ImportArg::Addresses => cli::ImportKind::Addresses,
+                ImportArg::Streets => cli::ImportKind::Streets,
+                ImportArg::Results => cli::ImportKind::Results,
+                ImportArg::Stations => cli::ImportKind::Stations,
+            };
+            let mut mapping: std::collections::HashMap<String, String> = map.into_iter().collect();
+            if skip_invalid {
+                mapping.insert("skip_invalid".into(), "true".into());
+            }
+            cli::import(&service, &campaign, kind, &file, mapping).await
+        }
+        Command::Cut { campaign, target, minutes, rate, by_station, recut, prefix, team, .. } => {
+            let req = doorstep_server::admin::CutRequest {
+                target_doors: target,
+                target_minutes: minutes,
+                doors_per_hour: rate,
+                by_station,
+                recut: recut
+                    .iter()
+                    .flat_map(|r| r.split(','))
+                    .map(|r| r.trim().to_string())
+                    .filter(|r| !r.is_empty())
+                    .collect(),
+                name_prefix: prefix,
+                team_id: team,
+            };
+            cli::cut(&service, &campaign, req).await
+        }
+        Command::Rank { campaign, favourable, top, .. } => {
+            let formula = favourable.map(|f| doorstep_server::targeting::Formula {
+                favourable: f.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(),
+                ..Default::default()
+            });
+            cli::rank(&service, &campaign, formula, top).await
+        }
+        Command::Export { campaign, out, json, .. } => cli::export(&service, &campaign, &out, json).await,
+        _ => unreachable!(),
+    }
 }
 
 async fn shutdown_signal() {
@@ -69,24 +227,13 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { database, listen } => {
-            let store: Arc<dyn ServerStore> =
-                if database.starts_with("postgres://") || database.starts_with("postgresql://") {
-                    match PgStore::connect(&database, 16).await {
-                        Ok(s) => Arc::new(s),
-                        Err(e) => {
-                            eprintln!("doorstep-server: cannot open {database}: {e}");
-                            return std::process::ExitCode::FAILURE;
-                        }
-                    }
-                } else {
-                    match SqliteStore::open(&database) {
-                        Ok(s) => Arc::new(s),
-                        Err(e) => {
-                            eprintln!("doorstep-server: cannot open {database}: {e}");
-                            return std::process::ExitCode::FAILURE;
-                        }
-                    }
-                };
+            let store = match doorstep_server::cli::open_store(&database).await {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("doorstep-server: cannot open {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            };
             let listener = match tokio::net::TcpListener::bind(&listen).await {
                 Ok(l) => l,
                 Err(e) => {
@@ -106,6 +253,17 @@ async fn main() -> std::process::ExitCode {
             }
             std::process::ExitCode::SUCCESS
         }
+        c @ (Command::CreateCampaign { .. }
+        | Command::Import { .. }
+        | Command::Cut { .. }
+        | Command::Rank { .. }
+        | Command::Export { .. }) => match admin(c).await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("doorstep-server : erreur / error: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         Command::TestFixture { database } => match test_fixture(&database).await {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {

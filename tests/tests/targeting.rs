@@ -208,13 +208,15 @@ async fn bad_results_and_boundaries_are_refused_and_change_nothing() {
         call(&l.app, "PUT", "/api/v1/targeting", Some(&l.token), json!({"abstention": 9}).to_string().into()).await;
     assert_eq!((st, code_of(&b).as_str()), (StatusCode::BAD_REQUEST, "bad_formula"));
     assert!(l.store.targeting("lyon-2027").await.unwrap().is_none());
-    // Cutting by station with buildings that have none: refused, nothing cut.
+    // Cutting by station with a building that has none: it is cut apart and counted.
     let csv = "street,housenumber,lat,lon\nRue Neuve,1,45.764,4.835\n";
     ok(&l, "POST", "/api/v1/import/addresses.csv", csv.into()).await;
-    let (st, b) =
-        call(&l.app, "POST", "/api/v1/turfs/cut", Some(&l.token), json!({"by_station": true}).to_string().into()).await;
-    assert_eq!((st, code_of(&b).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "no_station"));
-    assert!(l.store.turf_summaries("lyon-2027").await.unwrap().is_empty());
+    let cut = ok(&l, "POST", "/api/v1/turfs/cut", json!({"by_station": true}).to_string().into()).await;
+    assert_eq!(
+        (cut["report"]["buildings_without_station"].as_u64(), cut["turfs"].as_array().unwrap().len()),
+        (Some(1), 1)
+    );
+    assert!(l.store.turf_summaries("lyon-2027").await.unwrap().len() == 1);
 }
 
 /// On the Nantes network: the cut reports what it did, a turf nobody worked can be cut again with

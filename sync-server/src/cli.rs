@@ -1,0 +1,300 @@
+//! The coordinator's command line: the same operations as the staff API, run straight on the
+//! server's database (SQLite file or PostgreSQL URL) as the campaign's coordinator. Long work shows
+//! a progress bar on a terminal (none when output is piped); every command ends with a summary
+//! table. French first, English after the slash.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use doorstep_protocol::CampaignMode;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::admin::{CreateCampaignRequest, CutRequest, Staff};
+use crate::error::AppError;
+use crate::service::Service;
+use crate::store::{Role, ServerStore, User};
+use crate::targeting::Formula;
+
+/// What a command failed on, said plainly.
+pub type CliResult = Result<(), String>;
+
+fn err(e: AppError) -> String {
+    format!("{} ({}): {}", e.status.as_u16(), e.code, e.message)
+}
+
+/// The CLI acts as the campaign's coordinator.
+pub fn coordinator(campaign: &str) -> Staff {
+    Staff {
+        user: User {
+            id: "doorstep-cli".into(),
+            campaign_id: campaign.into(),
+            role: Role::Coordinator,
+            display_name: "Ligne de commande".into(),
+            team_id: None,
+        },
+        teams: None,
+    }
+}
+
+/// A spinner with a step label, or nothing when stderr is not a terminal.
+fn spinner(what: &str) -> ProgressBar {
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(ProgressStyle::with_template("{spinner} {msg} [{elapsed}]").expect("template"));
+    pb.set_message(what.to_string());
+    pb.enable_steady_tick(Duration::from_millis(120));
+    pb
+}
+
+/// A bar in per-mille for work that reports its fraction done.
+fn bar(what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(1000);
+    pb.set_style(
+        ProgressStyle::with_template("{msg:>12} [{bar:40}] {percent:>3} % [{elapsed}]")
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+/// A two-column summary table.
+pub fn table(title: &str, rows: &[(&str, String)]) -> String {
+    let w = rows.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0).max(title.chars().count());
+    let v = rows.iter().map(|(_, v)| v.chars().count()).max().unwrap_or(0);
+    let line = format!("+{}+{}+", "-".repeat(w + 2), "-".repeat(v + 2));
+    let mut out = format!("{line}\n| {title:<w$} | {:<v$} |\n{line}\n", "");
+    for (k, val) in rows {
+        out.push_str(&format!("| {k:<w$} | {val:>v$} |\n"));
+    }
+    out.push_str(&line);
+    out
+}
+
+pub async fn create_campaign(service: &Service, id: &str, name: &str, voter_file: bool) -> CliResult {
+    let st = coordinator(id);
+    let r = service
+        .create_campaign_for(
+            &st,
+            CreateCampaignRequest {
+                id: id.into(),
+                name: name.into(),
+                mode: if voter_file { CampaignMode::VoterFile } else { CampaignMode::AddressOnly },
+                survey: None,
+                result_codes: None,
+                retention_until_ms: None,
+                coordinator_id: format!("{id}-coordination"),
+                coordinator_name: "Coordination".into(),
+            },
+        )
+        .await
+        .map_err(err)?;
+    println!(
+        "{}",
+        table(
+            "Campagne créée / campaign created",
+            &[
+                ("campagne / campaign", r.campaign_id),
+                ("coordination", r.coordinator_id),
+                ("jeton API / API token", r.token),
+            ]
+        )
+    );
+    Ok(())
+}
+
+/// What an import reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportKind {
+    Addresses,
+    Streets,
+    Results,
+    Stations,
+}
+
+pub async fn import(
+    service: &Service,
+    campaign: &str,
+    kind: ImportKind,
+    path: &std::path::Path,
+    mapping: HashMap<String, String>,
+) -> CliResult {
+    let st = coordinator(campaign);
+    let t = Instant::now();
+    let pb = spinner(&format!("lecture de {} / reading", path.display()));
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    pb.set_message(format!("import de {} Mo / importing", bytes.len() / 1_000_000));
+    let geojson = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("geojson") || e.eq_ignore_ascii_case("json"));
+    let rows: Vec<(&str, String)> = match kind {
+        ImportKind::Addresses => {
+            let r = service.import_file(&st, &bytes, geojson, mapping).await.map_err(err)?;
+            let far = r.duplicates.iter().filter(|d| d.distance_m > 50.0).count();
+            vec![
+                ("lignes / rows", r.rows.to_string()),
+                ("immeubles nouveaux / new buildings", r.imported.buildings.to_string()),
+                ("portes nouvelles / new doors", r.imported.doors.to_string()),
+                ("personnes / people", r.imported.people.to_string()),
+                ("déjà présents / already there", r.imported.existing.to_string()),
+                ("adresses en double / repeated addresses", r.duplicates.len().to_string()),
+                ("  dont à plus de 50 m / over 50 m apart", far.to_string()),
+                ("lignes écartées / rows skipped", r.errors.len().to_string()),
+                ("secteurs mis à jour / turfs updated", r.imported.turfs_touched.len().to_string()),
+            ]
+        }
+        ImportKind::Streets => {
+            let r = service.import_streets(&st, &bytes).await.map_err(err)?;
+            vec![
+                ("nœuds / nodes", r.nodes.to_string()),
+                ("tronçons / segments", r.edges.to_string()),
+                ("objets ignorés / features skipped", r.skipped.to_string()),
+                ("secteurs mis à jour / turfs updated", r.turfs_touched.to_string()),
+            ]
+        }
+        ImportKind::Results => {
+            let r = service.import_results(&st, &bytes, mapping).await.map_err(err)?;
+            vec![
+                ("format / layout", r.layout),
+                ("lignes / rows", r.rows.to_string()),
+                ("bureaux / stations", r.stations.to_string()),
+                ("listes / lists", r.lists.len().to_string()),
+                ("lignes écartées / rows skipped", r.errors.len().to_string()),
+                ("bureaux signalés / stations flagged", r.flagged.len().to_string()),
+                ("bureaux sans résultats / stations without results", r.stations_without_results.len().to_string()),
+                ("résultats sans adresses / results without doors", r.results_without_doors.len().to_string()),
+            ]
+        }
+        ImportKind::Stations => {
+            let r = service.import_stations(&st, &bytes, mapping).await.map_err(err)?;
+            vec![
+                ("bureaux / stations", r.stations.to_string()),
+                ("objets ignorés / features skipped", r.skipped.to_string()),
+                ("immeubles placés / buildings placed", r.buildings_assigned.to_string()),
+                ("hors de tout bureau / in no station", r.buildings_outside.len().to_string()),
+                ("contours qui se chevauchent / overlapping", r.buildings_ambiguous.len().to_string()),
+                ("déjà en secteur / already in a turf", r.buildings_in_turfs.len().to_string()),
+            ]
+        }
+    };
+    pb.finish_and_clear();
+    let mut rows = rows;
+    rows.push(("durée / time", format!("{:.1} s", t.elapsed().as_secs_f64())));
+    println!("{}", table(&format!("Import {}", path.display()), &rows));
+    Ok(())
+}
+
+pub async fn cut(service: &Service, campaign: &str, req: CutRequest) -> CliResult {
+    let st = coordinator(campaign);
+    let t = Instant::now();
+    let pb = bar("découpage");
+    let shown = pb.clone();
+    let r = service
+        .cut_turfs_with_progress(
+            &st,
+            req,
+            Box::new(move |step, f| {
+                shown.set_message(step.to_string());
+                shown.set_position((f * 1000.0) as u64);
+            }),
+        )
+        .await
+        .map_err(err)?;
+    pb.finish_and_clear();
+    let rep = &r.report;
+    println!(
+        "{}",
+        table(
+            "Découpage / turf cut",
+            &[
+                ("immeubles / buildings", r.buildings.to_string()),
+                ("portes / doors", rep.doors.to_string()),
+                ("secteurs / turfs", r.turfs.len().to_string()),
+                ("cible / target (doors)", r.target_doors.to_string()),
+                ("à ±10 % / within ±10 %", rep.within_10pct.to_string()),
+                ("écart max / max deviation", format!("{:.1} %", rep.max_deviation * 100.0)),
+                ("non connexes / not connected", rep.disconnected.to_string()),
+                ("îlots rattachés / islands joined", format!("{} ({} portes)", rep.islands_joined, rep.island_doors)),
+                ("loin de toute rue / far from a street", rep.far_from_street.len().to_string()),
+                ("longs côtés coupés / long sides split", rep.long_sides_split.to_string()),
+                ("réseau de rues / street network", if rep.street_network { "oui" } else { "non" }.to_string()),
+                ("secteurs redécoupés / turfs re-cut", r.dissolved.len().to_string()),
+                ("durée / time", format!("{:.1} s", t.elapsed().as_secs_f64())),
+            ]
+        )
+    );
+    Ok(())
+}
+
+pub async fn rank(service: &Service, campaign: &str, formula: Option<Formula>, top: usize) -> CliResult {
+    let st = coordinator(campaign);
+    if let Some(f) = formula {
+        service.set_targeting(&st, f).await.map_err(err)?;
+    }
+    let r = service.turf_ranking(&st).await.map_err(err)?;
+    let fav = if r.formula.favourable.is_empty() { "—".to_string() } else { r.formula.favourable.join(", ") };
+    println!(
+        "Priorité = inscrits^{} × abstention^{} × part favorable^{} (listes favorables : {fav})",
+        r.formula.registered, r.formula.abstention, r.formula.favourable_share
+    );
+    println!(
+        "{:>4}  {:<28} {:>6} {:>10}  {:<12} bureaux / stations",
+        "#", "secteur / turf", "portes", "priorité", "bénévole"
+    );
+    for (i, t) in r.turfs.iter().take(top).enumerate() {
+        let stations = t.stations.iter().map(|(s, d)| format!("{s} ({d})")).collect::<Vec<_>>().join(", ");
+        println!(
+            "{:>4}  {:<28} {:>6} {:>10.1}  {:<12} {stations}",
+            i + 1,
+            format!("{} {}", t.turf_id, t.name).chars().take(28).collect::<String>(),
+            t.doors,
+            t.priority,
+            t.volunteer_id.as_deref().unwrap_or("—"),
+        );
+    }
+    let without: u64 = r.turfs.iter().map(|t| t.doors_without_results).sum();
+    println!(
+        "{}",
+        table(
+            "Classement / ranking",
+            &[
+                ("secteurs / turfs", r.turfs.len().to_string()),
+                ("portes sans résultats / doors without results", without.to_string()),
+            ]
+        )
+    );
+    Ok(())
+}
+
+pub async fn export(service: &Service, campaign: &str, out: &std::path::Path, json: bool) -> CliResult {
+    let st = coordinator(campaign);
+    let pb = spinner("export");
+    let reports = service.reports_in_scope(&st).await.map_err(err)?;
+    let body = if json {
+        let rows: Vec<serde_json::Value> =
+            reports.iter().map(|r| serde_json::json!({"report": r.report, "overlap": r.overlap})).collect();
+        serde_json::to_string_pretty(&rows).expect("serialisable")
+    } else {
+        crate::api::reports_csv(&reports)
+    };
+    std::fs::write(out, body).map_err(|e| format!("{}: {e}", out.display()))?;
+    pb.finish_and_clear();
+    let overlaps = reports.iter().filter(|r| r.overlap).count();
+    println!(
+        "{}",
+        table(
+            &format!("Export {}", out.display()),
+            &[("passages / reports", reports.len().to_string()), ("chevauchements / overlaps", overlaps.to_string())]
+        )
+    );
+    Ok(())
+}
+
+/// Opens the server's store from a path or `postgres://` URL.
+pub async fn open_store(database: &str) -> Result<Arc<dyn ServerStore>, String> {
+    if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+        Ok(Arc::new(
+            crate::store::postgres::PgStore::connect(database, 4).await.map_err(|e| format!("{database}: {e}"))?,
+        ))
+    } else {
+        Ok(Arc::new(crate::store::sqlite::SqliteStore::open(database).map_err(|e| format!("{database}: {e}"))?))
+    }
+}
