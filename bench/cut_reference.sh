@@ -16,4 +16,4 @@ cargo build --release --quiet -p doorstep-tests --bin doorstep-cut-bench
 bin=${CARGO_TARGET_DIR:-target}/release/doorstep-cut-bench
 "$bin" prepare --copies "$copies" --out "$out"
 "$venv/bin/python" bench/cut_reference.py "$out"
-"$bin" evaluate --copies "$copies" --out "$out"
+"$bin" evaluate --copies "$copies" --out "$out" --sample "${DOORSTEP_CUT_SAMPLE:-1000}"

@@ -48,8 +48,9 @@ def main():
     import elkai
     import fast_tsp
 
-    print("| addresses | ours m | ours ms | fast-tsp m (%gs) | LKH (elkai) m | best reference m | ours / best | conventional m |" % seconds)
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| city | addresses | ours m | ours ms | fast-tsp m (%gs) | LKH (elkai) m | best reference m | ours / best | conventional m | saved |" % seconds)
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    loops = []
     for case in data:
         m = case["matrix"]
         n = len(m)
@@ -64,10 +65,28 @@ def main():
         assert sorted(ft) == list(range(1, n)) and sorted(lk) == list(range(1, n))
         best = min(ft_len, lk_len)
         ours = case["ours"]["length_m"]
+        conv = case["conventional"]["length_m"]
         print(
-            "| %d | %.0f | %.1f | %.0f | %.0f | %.0f | %.3f | %.0f |"
-            % (case["n"], ours, case["ours"]["ms"], ft_len, lk_len, best, ours / best, case["conventional"]["length_m"])
+            "| %s | %d | %.0f | %.1f | %.0f | %.0f | %.0f | %.3f | %.0f | %.0f %% |"
+            % (case.get("city", "nantes"), case["n"], ours, case["ours"]["ms"], ft_len, lk_len, best, ours / best,
+               conv, 100 * (1 - ours / conv))
         )
+        if "ours_round_trip" in case:
+            # Round trip back to the start: plain closed tours for both references.
+            closed = [[int(round(x)) for x in row] for row in m]
+            ft_tour = fast_tsp.find_tour(closed, seconds)
+            lk_tour = list(elkai.DistanceMatrix(closed).solve_tsp(runs=10))[:-1]
+            tour_len = lambda t: sum(m[t[i]][t[(i + 1) % len(t)]] for i in range(len(t)))
+            best_loop = min(tour_len(ft_tour), tour_len(lk_tour))
+            r = case["ours_round_trip"]
+            loops.append((case.get("city", "nantes"), case["n"], r["length_m"], r["ms"], best_loop,
+                          case["conventional"]["round_trip_m"]))
+    if loops:
+        print()
+        print("| city | addresses | ours round trip m | ms | best reference tour m | ours / best | conventional round trip m |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
+        for city, n, ours, ms, best, conv in loops:
+            print("| %s | %d | %.0f | %.1f | %.0f | %.3f | %.0f |" % (city, n, ours, ms, best, ours / best, conv))
 
 
 if __name__ == "__main__":

@@ -167,6 +167,17 @@ pub fn walking_order_on(
     start: Option<(f64, f64)>,
     graph: Option<&crate::streets::StreetGraph>,
 ) -> Vec<usize> {
+    walking_order_ending(points, start, graph, false)
+}
+
+/// Like [`walking_order_on`]; with `round_trip` the walk ends near the start (the walk back
+/// counts), otherwise wherever is shortest.
+pub fn walking_order_ending(
+    points: &[RoutePoint],
+    start: Option<(f64, f64)>,
+    graph: Option<&crate::streets::StreetGraph>,
+    round_trip: bool,
+) -> Vec<usize> {
     if points.is_empty() {
         return Vec::new();
     }
@@ -205,7 +216,7 @@ pub fn walking_order_on(
         }
     };
     let mut tour = nearest_neighbour(n, &metric);
-    two_opt(&mut tour, &metric, 2 * n);
+    two_opt(&mut tour, &metric, 2 * n, round_trip);
     let mut order: Vec<usize> = tour
         .iter()
         .flat_map(|o| {
@@ -215,11 +226,11 @@ pub fn walking_order_on(
         })
         .collect();
     if let Metric::Indexed(m, k, _) = &metric {
-        refine_stops(m, *k, &mut order);
+        refine_stops(m, *k, &mut order, round_trip);
         // A second start, stop by stop from nearest neighbour: keep whichever walks less.
         let mut other = nearest_stops(m, *k);
-        refine_stops(m, *k, &mut other);
-        if path_length(m, *k, &other) + 1e-6 < path_length(m, *k, &order) {
+        refine_stops(m, *k, &mut other, round_trip);
+        if path_length(m, *k, &other, round_trip) + 1e-6 < path_length(m, *k, &order, round_trip) {
             order = other;
         }
     }
@@ -241,23 +252,26 @@ fn nearest_stops(m: &[f64], k: usize) -> Vec<usize> {
     out
 }
 
-/// Length of an open path from the start (row 0) through `order` (point indices).
-fn path_length(m: &[f64], k: usize, order: &[usize]) -> f64 {
+/// Length of a path from the start (row 0) through `order` (point indices), and back to the
+/// start when `round_trip`.
+fn path_length(m: &[f64], k: usize, order: &[usize], round_trip: bool) -> f64 {
     let mut here = 0;
     let mut total = 0.0;
     for &i in order {
         total += m[here * k + i + 1];
         here = i + 1;
     }
-    total
+    if round_trip { total + m[here * k] } else { total }
 }
 
 /// Stop-level improvement of an open path from the start (row 0) on a `k × k` matrix: 2-opt
 /// (reverse a run) and or-opt (move a run of one to three stops next to one of the ten stops
 /// nearest its ends, either way round), until nothing improves or the pass limit. Sides of a street stay together
 /// only where crossing costs more than it saves (the matrix carries the crossing costs).
-fn refine_stops(m: &[f64], k: usize, order: &mut Vec<usize>) {
+fn refine_stops(m: &[f64], k: usize, order: &mut Vec<usize>, round_trip: bool) {
     let d = |a: usize, b: usize| m[a * k + b];
+    // What follows the last stop: nothing, or the start again.
+    let end = round_trip.then_some(0usize);
     // The path as matrix rows, start first.
     let mut p: Vec<usize> = std::iter::once(0).chain(order.iter().map(|i| i + 1)).collect();
     let n = p.len();
@@ -279,7 +293,7 @@ fn refine_stops(m: &[f64], k: usize, order: &mut Vec<usize>) {
         for i in 1..n.saturating_sub(1) {
             for j in i + 1..n {
                 let (a, b, c) = (p[i - 1], p[i], p[j]);
-                let next = p.get(j + 1).copied();
+                let next = p.get(j + 1).copied().or(end);
                 let old = d(a, b) + next.map_or(0.0, |e| d(c, e));
                 let new = d(a, c) + next.map_or(0.0, |e| d(b, e));
                 if new + 1e-6 < old {
@@ -298,7 +312,7 @@ fn refine_stops(m: &[f64], k: usize, order: &mut Vec<usize>) {
             while i + len <= n {
                 let (first, last) = (p[i], p[i + len - 1]);
                 let prev = p[i - 1];
-                let next = p.get(i + len).copied();
+                let next = p.get(i + len).copied().or(end);
                 let gain = d(prev, first) + next.map_or(0.0, |e| d(last, e)) - next.map_or(0.0, |e| d(prev, e));
                 let mut best: Option<(f64, usize, bool)> = None;
                 let candidates = near[first].iter().chain(near[last].iter());
@@ -309,7 +323,7 @@ fn refine_stops(m: &[f64], k: usize, order: &mut Vec<usize>) {
                         if j >= n || (j + 1 >= i && j < i + len) {
                             continue;
                         }
-                        let after = p.get(j + 1).copied();
+                        let after = p.get(j + 1).copied().or(end);
                         for rev in [false, true] {
                             let (a, b) = if rev { (last, first) } else { (first, last) };
                             let cost = d(p[j], a) + after.map_or(0.0, |e| d(b, e)) - after.map_or(0.0, |e| d(p[j], e));
@@ -375,7 +389,7 @@ fn nearest_neighbour(n: usize, m: &Metric) -> Vec<Oriented> {
 }
 
 /// Reverses runs of segments while that shortens the walk between segments.
-fn two_opt(tour: &mut [Oriented], m: &Metric, start: usize) {
+fn two_opt(tour: &mut [Oriented], m: &Metric, start: usize, round_trip: bool) {
     let n = tour.len();
     for _ in 0..MAX_PASSES {
         let mut improved = false;
@@ -385,7 +399,7 @@ fn two_opt(tour: &mut [Oriented], m: &Metric, start: usize) {
             let old_in = m.d(prev, ei);
             for j in i..n {
                 let xj = exit(tour[j]);
-                let next = tour.get(j + 1).map(|o| entry(*o));
+                let next = tour.get(j + 1).map(|o| entry(*o)).or(round_trip.then_some(start));
                 // Reversing tour[i..=j] walks the segments backwards (symmetric distances).
                 let old = old_in + next.map_or(0.0, |nx| m.d(xj, nx));
                 let new = m.d(prev, xj) + next.map_or(0.0, |nx| m.d(ei, nx));

@@ -154,8 +154,9 @@ impl FieldStore {
         turf_id: String,
         start: Option<Position>,
         side: Option<PairSide>,
+        round_trip: bool,
     ) -> Result<RouteProgress> {
-        Ok(self.inner.compute_route(&turf_id, start, side)?)
+        Ok(self.inner.compute_route(&turf_id, start, side, round_trip)?)
     }
 
     pub fn route_progress(&self, turf_id: String) -> Result<RouteProgress> {

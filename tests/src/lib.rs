@@ -26,7 +26,13 @@ pub struct Address {
 
 /// The Nantes centre addresses, in file order. The file has no quoted fields.
 pub fn nantes_addresses() -> Vec<Address> {
-    let path = repo_root().join("data/nantes/fr_nantes_centre_addresses.csv");
+    addresses_of("data/nantes/fr_nantes_centre_addresses.csv")
+}
+
+/// An address file of the shared schema (`id,street,housenumber,postcode,city,lat,lon`, no quoted
+/// fields), relative to the repository.
+pub fn addresses_of(relative: &str) -> Vec<Address> {
+    let path = repo_root().join(relative);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     text.lines()
         .skip(1)

@@ -143,7 +143,7 @@ async fn twenty_devices_offline_reassignment_and_revocation() {
     // Offline: every device knocks its first 12 doors.
     let mut made: HashMap<usize, Vec<String>> = HashMap::new();
     for (i, (st, _, turf)) in devices.iter().enumerate() {
-        let route = st.compute_route(turf, None, None).unwrap();
+        let route = st.compute_route(turf, None, None, false).unwrap();
         for door in route.remaining.iter().flat_map(|s| &s.doors).take(12) {
             let k = st.record_knock(KnockInput {
                 target: Target::Door { id: door.id.clone() },

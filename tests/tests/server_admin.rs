@@ -690,7 +690,7 @@ async fn street_network_reaches_the_device_and_routes_follow_it() {
     assert!(phone.turfs().unwrap()[0].has_street_network);
     // The phone's route is computed along those streets and is no longer than the conventional
     // street/number order walked along the same streets.
-    let progress = phone.compute_route("t1", None, None).unwrap();
+    let progress = phone.compute_route("t1", None, None, false).unwrap();
     let graph = doorstep_core::streets::StreetGraph::new(&net).unwrap();
     let points: Vec<doorstep_core::route::RoutePoint> = pkg
         .buildings
@@ -730,5 +730,5 @@ async fn street_network_reaches_the_device_and_routes_follow_it() {
     let delta = r.buckets[0].delta.as_ref().expect("a delta");
     assert!(delta.street_network.is_some());
     phone.apply_pull(&r).unwrap();
-    phone.compute_route("t1", None, None).unwrap();
+    phone.compute_route("t1", None, None, false).unwrap();
 }

@@ -84,7 +84,7 @@ fn record_correct_reopen_and_find_them() {
         let s = store.apply_turf_package(&serde_json::to_vec(&pkg).unwrap()).unwrap();
         assert_eq!((s.buildings, s.doors), (200, 180 + 20 * 8));
         let route = store
-            .compute_route("t1", Some(Position { lat: 47.2135, lon: -1.5590, accuracy_m: Some(5.0) }), None)
+            .compute_route("t1", Some(Position { lat: 47.2135, lon: -1.5590, accuracy_m: Some(5.0) }), None, false)
             .unwrap();
         assert_eq!(route.remaining.len(), 200);
         assert_eq!(route.doors_total, 340);
@@ -261,8 +261,9 @@ fn bad_input_is_refused_and_changes_nothing() {
     assert!(matches!(err, CoreError::DeltaBaseMismatch { .. }), "{err}");
     let err = store.apply_turf_delta_value(&delta(1, vec![pkg.doors[2].id.clone()])).unwrap_err();
     assert!(err.to_string().contains("no door"), "{err}");
-    let err =
-        store.compute_route("t1", Some(Position { lat: 0.0, lon: f64::INFINITY, accuracy_m: None }), None).unwrap_err();
+    let err = store
+        .compute_route("t1", Some(Position { lat: 0.0, lon: f64::INFINITY, accuracy_m: None }), None, false)
+        .unwrap_err();
     assert!(matches!(err, CoreError::Invalid(_)), "{err}");
     assert_eq!(dump(&path), before);
 }
@@ -482,7 +483,7 @@ fn pairs_split_a_turf_by_side_of_street() {
     let (store, _) = open(&dir);
     store.apply_turf_package_value(&turf_package("t1", 150)).unwrap();
     let ids = |side| {
-        let p = store.compute_route("t1", None, Some(side)).unwrap();
+        let p = store.compute_route("t1", None, Some(side), false).unwrap();
         p.remaining.iter().map(|s| (s.building_id.clone(), s.house_number.clone())).collect::<Vec<_>>()
     };
     let odd = ids(PairSide::Odd);
@@ -554,4 +555,43 @@ async fn push_survives_a_lost_acknowledgement() {
     assert_eq!(store.pending_count().unwrap(), 0);
     assert_eq!(server.held.lock().unwrap().len(), 25, "every report once on the server");
     assert_eq!(*server.calls.lock().unwrap(), 4);
+}
+
+/// On the real Nantes streets: a round trip ends near where it started (the walk back counts),
+/// a path ends wherever is shortest. Each is the shorter of the two by its own measure.
+#[test]
+fn round_trips_end_near_the_start() {
+    use doorstep_core::route::{walk_length_on, walking_order_ending};
+    use doorstep_core::streets::{StreetGraph, clip, network_from_geojson};
+    let geo: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(doorstep_tests::repo_root().join("data/nantes/fr_nantes_centre_streets.geojson")).unwrap(),
+    )
+    .unwrap();
+    let (network, _) = network_from_geojson(&geo).unwrap();
+    let start = (47.2135, -1.5590);
+    for n in [30usize, 100] {
+        let pts = doorstep_tests::nearest_route_points(n);
+        let mut around: Vec<(f64, f64)> = pts.iter().map(|p| (p.lat, p.lon)).collect();
+        around.push(start);
+        let g = StreetGraph::new(&clip(&network, &around, 150.0)).unwrap();
+        let back = |order: &[usize]| {
+            let last = &pts[*order.last().unwrap()];
+            g.distances(&g.snap(last.lat, last.lon), &[g.snap(start.0, start.1)])[0]
+        };
+        let path = walking_order_ending(&pts, Some(start), Some(&g), false);
+        let round = walking_order_ending(&pts, Some(start), Some(&g), true);
+        let mut sorted = round.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..n).collect::<Vec<_>>(), "every stop once");
+        let (open_p, open_r) =
+            (walk_length_on(&pts, &path, Some(start), &g), walk_length_on(&pts, &round, Some(start), &g));
+        assert!(
+            open_r + back(&round) <= open_p + back(&path) + 1.0,
+            "{n}: round trip {} vs path {}",
+            open_r + back(&round),
+            open_p + back(&path)
+        );
+        assert!(open_p <= open_r + 1.0, "{n}: path {open_p} vs {open_r}");
+        assert!(back(&round) < back(&path), "{n}: the round trip ends nearer the start");
+    }
 }

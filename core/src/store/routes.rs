@@ -89,6 +89,7 @@ impl Store {
         turf_id: &str,
         start: Option<Position>,
         side: Option<PairSide>,
+        round_trip: bool,
     ) -> Result<RouteProgress> {
         if let Some(p) = &start {
             validate_position(p)?;
@@ -110,7 +111,7 @@ impl Store {
             let graph = net
                 .and_then(|n| serde_json::from_str::<doorstep_protocol::StreetNetwork>(&n).ok())
                 .and_then(|n| crate::streets::StreetGraph::new(&n));
-            let order = route::walking_order_on(&points, start.map(|p| (p.lat, p.lon)), graph.as_ref());
+            let order = route::walking_order_ending(&points, start.map(|p| (p.lat, p.lon)), graph.as_ref(), round_trip);
             // The walk to each stop, kept with the route: along streets when there are some.
             let walks: Vec<Option<f64>> = match &graph {
                 Some(g) => {
@@ -141,7 +142,7 @@ impl Store {
             Ok(c.query_row("SELECT count(*) FROM route_stops WHERE turf_id = ?1", [turf_id], |r| r.get(0))?)
         })?;
         if kept == 0 {
-            return self.compute_route(turf_id, None, None);
+            return self.compute_route(turf_id, None, None, false);
         }
         self.read(|c| build_progress(c, turf_id))
     }

@@ -87,7 +87,7 @@ class FieldStoreTest {
         )
 
         val start = Position(47.2135, -1.5590, 5.0)
-        val route = store.computeRoute("kt", start, null)
+        val route = store.computeRoute("kt", start, null, false)
         assertEquals(120, route.remaining.size)
         val first = route.next!!
         assertTrue(first.address.contains("Nantes"), first.address)
@@ -110,8 +110,10 @@ class FieldStoreTest {
         val progress = store.routeProgress("kt")
         assertEquals(1u, progress.doorsKnocked)
         assertNotEquals(first.buildingId, progress.next!!.buildingId)
-        val odd = store.computeRoute("kt", start, PairSide.ODD)
+        val odd = store.computeRoute("kt", start, PairSide.ODD, false)
         assertTrue(odd.remaining.size in 1 until 120)
+        val loop = store.computeRoute("kt", start, PairSide.ODD, true)
+        assertEquals(odd.remaining.map { it.buildingId }.sorted(), loop.remaining.map { it.buildingId }.sorted())
 
         val target = Target.Door(progress.next!!.doors[0].id)
         store.saveDraft(KnockDraft(target, "contact_made", listOf(yes("consent", true)), "en cours", emptyList(), 0))

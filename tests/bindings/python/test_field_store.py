@@ -86,7 +86,7 @@ class FieldStoreTest(unittest.TestCase):
         self.assertEqual(shown, ["consent", "intent", "why_not", "topics", "support"])
 
         start = Position(lat=47.2135, lon=-1.5590, accuracy_m=5.0)
-        route = store.compute_route("py", start, None)
+        route = store.compute_route("py", start, None, False)
         self.assertEqual(len(route.remaining), 120)
         self.assertEqual(route.doors_knocked, 0)
         first = route.next
@@ -110,8 +110,11 @@ class FieldStoreTest(unittest.TestCase):
         self.assertNotEqual(progress.next.building_id, first.building_id)
 
         # Pairs: the even side only.
-        even = store.compute_route("py", start, PairSide.EVEN)
+        even = store.compute_route("py", start, PairSide.EVEN, False)
         self.assertTrue(0 < len(even.remaining) < 120)
+        # A round trip covers the same stops and comes back towards the start.
+        loop = store.compute_route("py", start, PairSide.EVEN, True)
+        self.assertEqual(sorted(s.building_id for s in loop.remaining), sorted(s.building_id for s in even.remaining))
 
         # Drafts survive a restart.
         target = Target.DOOR(id=progress.next.doors[0].id)

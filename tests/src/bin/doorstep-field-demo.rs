@@ -20,7 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         pkg.turf.name, s.buildings, s.doors
     );
     let start = Position { lat: 47.2135, lon: -1.5590, accuracy_m: Some(5.0) };
-    let route = store.compute_route(&pkg.turf.id, Some(start), None)?;
+    let route = store.compute_route(&pkg.turf.id, Some(start), None, false)?;
     println!(
         "Itinéraire depuis la place Royale : {:.1} km à vol d'oiseau entre les portes.\n",
         route.total_walk_m / 1000.0

@@ -1,26 +1,63 @@
-//! Writes, for the 50 / 100 / 300 addresses nearest Place Royale (Nantes), the walking distance
-//! matrix along the street network (index 0 = the start, Place Royale; then the addresses), our
-//! route over it and the conventional street / side / number order, as JSON on stdout. The
-//! reference solvers of `bench/route_reference.py` read it, so every solver is scored on the very
-//! same matrix.
+//! Writes, for the 50 / 100 / 300 addresses nearest a central square of each city with a street
+//! network (Nantes: Place Royale; Helsinki: Senate Square; München: Marienplatz), the walking
+//! distance matrix along the street network (index 0 = the start; then the addresses), our route
+//! over it (an open path, and a round trip back to the start) and the conventional street / side /
+//! number order, as JSON on stdout. The reference solvers of `bench/route_reference.py` read it, so
+//! every solver is scored on the very same matrix.
 //!
-//! `cargo run --release -p doorstep-tests --bin doorstep-route-matrix > /tmp/matrix.json`
+//! `cargo run --release -p doorstep-tests --bin doorstep-route-matrix [nantes|helsinki|munchen|all] > m.json`
 
 use std::time::Instant;
 
 use doorstep_core::route::{self, RoutePoint};
 use doorstep_core::streets::{StreetGraph, clip, network_from_geojson};
 
+/// City, addresses, streets, start (lat, lon).
+const CITIES: &[(&str, &str, &str, (f64, f64))] = &[
+    (
+        "nantes",
+        "data/nantes/fr_nantes_centre_addresses.csv",
+        "data/nantes/fr_nantes_centre_streets.geojson",
+        (47.2135, -1.5590),
+    ),
+    (
+        "helsinki",
+        "data/helsinki/fi_helsinki_addresses.csv",
+        "data/helsinki/fi_helsinki_streets.geojson",
+        (60.1695, 24.9525),
+    ),
+    ("munchen", "data/munchen/de_munchen_addresses.csv", "data/munchen/de_munchen_streets.geojson", (48.1374, 11.5755)),
+];
+
 fn main() {
-    let geo: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(doorstep_tests::repo_root().join("data/nantes/fr_nantes_centre_streets.geojson")).unwrap(),
-    )
-    .unwrap();
-    let (network, _) = network_from_geojson(&geo).unwrap();
-    let start = (47.2135, -1.5590);
+    let which = std::env::args().nth(1).unwrap_or_else(|| "nantes".into());
     let mut out = Vec::new();
+    for &(city, addresses, streets, start) in CITIES.iter().filter(|c| which == "all" || which == c.0) {
+        city_cases(city, addresses, streets, start, &mut out);
+    }
+    println!("{}", serde_json::Value::Array(out));
+}
+
+fn city_cases(city: &str, addresses: &str, streets: &str, start: (f64, f64), out: &mut Vec<serde_json::Value>) {
+    let geo: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(doorstep_tests::repo_root().join(streets)).unwrap()).unwrap();
+    let (network, _) = network_from_geojson(&geo).unwrap();
+    let all = doorstep_tests::addresses_of(addresses);
     for n in [50usize, 100, 300] {
-        let pts: Vec<RoutePoint> = doorstep_tests::nearest_route_points(n);
+        let mut near = all.clone();
+        let k = start.0.to_radians().cos();
+        let d = |a: &doorstep_tests::Address| (a.lat - start.0).powi(2) + ((a.lon - start.1) * k).powi(2);
+        near.sort_by(|a, b| d(a).total_cmp(&d(b)).then(a.id.cmp(&b.id)));
+        near.truncate(n);
+        let pts: Vec<RoutePoint> = near
+            .iter()
+            .map(|a| RoutePoint {
+                street: a.street.clone(),
+                house_number: a.house_number.clone(),
+                lat: a.lat,
+                lon: a.lon,
+            })
+            .collect();
         let mut around: Vec<(f64, f64)> = pts.iter().map(|p| (p.lat, p.lon)).collect();
         around.push(start);
         let net = clip(&network, &around, 150.0);
@@ -28,6 +65,9 @@ fn main() {
         let graph = StreetGraph::new(&net).unwrap();
         let ours = route::walking_order_on(&pts, Some(start), Some(&graph));
         let our_ms = t.elapsed().as_secs_f64() * 1000.0;
+        let t = Instant::now();
+        let round = route::walking_order_ending(&pts, Some(start), Some(&graph), true);
+        let round_ms = t.elapsed().as_secs_f64() * 1000.0;
         let mut conv: Vec<usize> = (0..pts.len()).collect();
         conv.sort_by_key(|&i| {
             (
@@ -49,12 +89,14 @@ fn main() {
             }
             total
         };
+        let back = |order: &[usize]| order.last().map_or(0.0, |&i| matrix[i + 1][0]);
         out.push(serde_json::json!({
+            "city": city,
             "n": n,
             "matrix": matrix,
             "ours": { "order": ours.iter().map(|i| i + 1).collect::<Vec<_>>(), "length_m": length(&ours), "ms": our_ms },
-            "conventional": { "length_m": length(&conv) },
+            "ours_round_trip": { "length_m": length(&round) + back(&round), "ms": round_ms },
+            "conventional": { "length_m": length(&conv), "round_trip_m": length(&conv) + back(&conv) },
         }));
     }
-    println!("{}", serde_json::Value::Array(out));
 }
