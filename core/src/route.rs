@@ -199,8 +199,9 @@ pub fn walking_order_ending(
         Some(g) if points.len() <= POINT_LEVEL_MAX => {
             // Row 0: the start; row i + 1: point i.
             let (slat, slon) = latlon(start_xy);
-            let mut snaps = vec![g.snap(slat, slon)];
-            snaps.extend(points.iter().map(|p| g.snap(p.lat, p.lon)));
+            let grid = g.snapper();
+            let mut snaps = vec![grid.snap(slat, slon)];
+            snaps.extend(points.iter().map(|p| grid.snap(p.lat, p.lon)));
             let k = snaps.len();
             let m = g.matrix(&snaps);
             let mut idx: Vec<usize> =
@@ -209,8 +210,9 @@ pub fn walking_order_ending(
             Metric::Indexed(m, k, idx)
         }
         Some(g) => {
+            let grid = g.snapper();
             let snaps: Vec<crate::streets::Snap> =
-                ends.iter().map(|&xy| latlon(xy)).map(|(lat, lon)| g.snap(lat, lon)).collect();
+                ends.iter().map(|&xy| latlon(xy)).map(|(lat, lon)| grid.snap(lat, lon)).collect();
             let m = g.matrix(&snaps);
             Metric::Matrix(m, 2 * n + 1)
         }
@@ -226,10 +228,19 @@ pub fn walking_order_ending(
         })
         .collect();
     if let Metric::Indexed(m, k, _) = &metric {
-        refine_stops(m, *k, &mut order, round_trip);
-        // A second start, stop by stop from nearest neighbour: keep whichever walks less.
+        // A second start, stop by stop from nearest neighbour, improved alongside the first (on
+        // another core when there is one): keep whichever walks less.
         let mut other = nearest_stops(m, *k);
-        refine_stops(m, *k, &mut other, round_trip);
+        if *k >= 64 {
+            std::thread::scope(|sc| {
+                let h = sc.spawn(|| refine_stops(m, *k, &mut other, round_trip));
+                refine_stops(m, *k, &mut order, round_trip);
+                h.join().expect("a route worker");
+            });
+        } else {
+            refine_stops(m, *k, &mut order, round_trip);
+            refine_stops(m, *k, &mut other, round_trip);
+        }
         if path_length(m, *k, &other, round_trip) + 1e-6 < path_length(m, *k, &order, round_trip) {
             order = other;
         }

@@ -116,6 +116,41 @@ impl Chains {
         Self { place, ends, adj }
     }
 
+    /// The junction adjacency with every dead-end branch that holds none of the `kept` chains
+    /// removed (repeatedly: a junction left with one chain is a dead end too). Exact for searches
+    /// between points on kept chains: a shortest path never enters a branch it must leave the same
+    /// way.
+    fn without_dead_ends(&self, kept: impl Iterator<Item = usize>) -> Vec<Vec<(usize, f64)>> {
+        let mut keep_node = vec![false; self.adj.len()];
+        for c in kept {
+            let (a, b, _) = self.ends[c];
+            keep_node[a] = true;
+            keep_node[b] = true;
+        }
+        let mut degree: Vec<usize> = self.adj.iter().map(Vec::len).collect();
+        let mut gone = vec![false; self.adj.len()];
+        let mut queue: Vec<usize> = (0..self.adj.len()).filter(|&u| degree[u] == 1 && !keep_node[u]).collect();
+        while let Some(u) = queue.pop() {
+            if gone[u] {
+                continue;
+            }
+            gone[u] = true;
+            for &(v, _) in &self.adj[u] {
+                if !gone[v] {
+                    degree[v] -= 1;
+                    if degree[v] == 1 && !keep_node[v] {
+                        queue.push(v);
+                    }
+                }
+            }
+        }
+        self.adj
+            .iter()
+            .enumerate()
+            .map(|(u, es)| if gone[u] { Vec::new() } else { es.iter().copied().filter(|&(v, _)| !gone[v]).collect() })
+            .collect()
+    }
+
     /// Where a snapped point lies: its chain and distance from the chain's start.
     fn at(&self, s: &Snap, edge_len: f64) -> (usize, f64) {
         let (c, offset, forward) = self.place[s.edge];
@@ -252,18 +287,74 @@ impl StreetGraph {
     /// search stops once the points after its own are reached, and reuses one workspace.
     pub fn matrix(&self, snaps: &[Snap]) -> Vec<f64> {
         let k = snaps.len();
-        let mut m = vec![0.0; k * k];
-        let mut w = Workspace::new(self.xy.len());
-        for i in 0..k {
-            let rest = &snaps[i + 1..];
-            if rest.is_empty() {
-                break;
+        // Each point lies on a chain between two junctions; many points share chains. Searches run
+        // from the junctions at the ends of the points' chains, and a point-to-point distance is
+        // the best of the four ways through its chain ends (or along a shared chain).
+        let at: Vec<(usize, f64)> = snaps.iter().map(|s| self.chains.at(s, self.edges[s.edge].2)).collect();
+        let mut junctions: Vec<usize> =
+            at.iter().flat_map(|&(c, _)| [self.chains.ends[c].0, self.chains.ends[c].1]).collect();
+        junctions.sort_unstable();
+        junctions.dedup();
+        let slot = |u: usize| junctions.binary_search(&u).expect("a chain end");
+        let nj = junctions.len();
+        // Dead ends that hold no point are never on a shortest path between points: peeled off.
+        let adj = self.chains.without_dead_ends(at.iter().map(|&(c, _)| c));
+        // Junction-to-junction distances, each search reaching only the junctions after its own;
+        // rows spread over the cores, interleaved (early rows search farther).
+        let threads = if nj < 48 { 1 } else { std::thread::available_parallelism().map_or(1, |n| n.get()).min(8) };
+        let rows = |t: usize| -> Vec<(usize, Vec<f64>)> {
+            let mut w = Workspace::new(self.xy.len());
+            (t..nj)
+                .step_by(threads)
+                .map(|x| {
+                    dijkstra(
+                        &mut w,
+                        &adj,
+                        [(junctions[x], 0.0), (junctions[x], 0.0)],
+                        junctions[x + 1..].iter().copied(),
+                    );
+                    (x, junctions[x + 1..].iter().map(|&v| w.best[v]).collect())
+                })
+                .collect()
+        };
+        let parts: Vec<Vec<(usize, Vec<f64>)>> = if threads == 1 {
+            vec![rows(0)]
+        } else {
+            std::thread::scope(|sc| {
+                let hs: Vec<_> = (0..threads).map(|t| sc.spawn(move || rows(t))).collect();
+                hs.into_iter().map(|h| h.join().expect("a matrix worker")).collect()
+            })
+        };
+        let mut dj = vec![0.0; nj * nj];
+        for (x, row) in parts.into_iter().flatten() {
+            for (y, d) in row.into_iter().enumerate() {
+                dj[x * nj + x + 1 + y] = d;
+                dj[(x + 1 + y) * nj + x] = d;
             }
-            self.search_chains(&mut w, &snaps[i], rest);
-            for (j, s) in rest.iter().enumerate() {
-                let d = self.finish_chains(&w.best, &snaps[i], s);
-                m[i * k + i + 1 + j] = d;
-                m[(i + 1 + j) * k + i] = d;
+        }
+        // Per point: its chain, the slots of its two ends and the distances to them.
+        let ends: Vec<(usize, usize, f64, usize, f64)> = at
+            .iter()
+            .map(|&(c, pos)| {
+                let (a, b, len) = self.chains.ends[c];
+                (c, slot(a), pos, slot(b), len - pos)
+            })
+            .collect();
+        let mut m = vec![0.0; k * k];
+        for i in 0..k {
+            let (ci, ai, da, bi, db) = ends[i];
+            for j in i + 1..k {
+                let (cj, aj, ea, bj, eb) = ends[j];
+                let mut along = (da + dj[ai * nj + aj] + ea)
+                    .min(da + dj[ai * nj + bj] + eb)
+                    .min(db + dj[bi * nj + aj] + ea)
+                    .min(db + dj[bi * nj + bj] + eb);
+                if ci == cj {
+                    along = along.min((at[i].1 - at[j].1).abs());
+                }
+                let d = self.total(along, &snaps[i], &snaps[j]);
+                m[i * k + j] = d;
+                m[j * k + i] = d;
             }
         }
         m
@@ -277,28 +368,6 @@ impl StreetGraph {
             [a, b]
         });
         dijkstra(w, &self.adj, [(a, from.t * len), (b, (1.0 - from.t) * len)], needed);
-    }
-
-    /// The same between junctions only, chains of degree-2 nodes contracted.
-    fn search_chains(&self, w: &mut Workspace, from: &Snap, to: &[Snap]) {
-        let (c, pos) = self.chains.at(from, self.edges[from.edge].2);
-        let (j1, j2, len) = self.chains.ends[c];
-        let needed = to.iter().flat_map(|s| {
-            let (a, b, _) = self.chains.ends[self.chains.place[s.edge].0];
-            [a, b]
-        });
-        dijkstra(w, &self.chains.adj, [(j1, pos), (j2, len - pos)], needed);
-    }
-
-    fn finish_chains(&self, best: &[f64], from: &Snap, s: &Snap) -> f64 {
-        let (cf, pf) = self.chains.at(from, self.edges[from.edge].2);
-        let (c, p) = self.chains.at(s, self.edges[s.edge].2);
-        let (j1, j2, len) = self.chains.ends[c];
-        let mut along = (best[j1] + p).min(best[j2] + (len - p));
-        if c == cf {
-            along = along.min((p - pf).abs());
-        }
-        self.total(along, from, s)
     }
 
     fn finish(&self, best: &[f64], from: &Snap, s: &Snap) -> f64 {
