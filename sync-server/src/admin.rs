@@ -314,7 +314,7 @@ fn check_id(what: &str, id: &str) -> Result<(), AppError> {
     }
 }
 
-fn import_error(e: ImportError) -> AppError {
+pub(crate) fn import_error(e: ImportError) -> AppError {
     AppError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "bad_import", e.to_string())
 }
 

@@ -126,13 +126,28 @@ fn fnv(s: &str) -> String {
     format!("{h:016x}")
 }
 
-/// Resolves which column index fills each field.
-fn resolve(header: &[String], mapping: &HashMap<String, String>) -> Result<HashMap<&'static str, usize>, ImportError> {
-    let names: Vec<&str> = FIELDS.iter().map(|(f, _)| *f).collect();
+/// A CSV text's reader, its delimiter guessed from the header line (comma, semicolon or tab), and
+/// the header's trimmed names.
+pub(crate) fn csv_reader(text: &str) -> Result<(csv::Reader<&[u8]>, Vec<String>), ImportError> {
+    let first = text.lines().next().ok_or(ImportError::Empty)?;
+    let delimiter =
+        [b',', b';', b'\t'].into_iter().max_by_key(|d| first.bytes().filter(|b| b == d).count()).unwrap_or(b',');
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
+    let header: Vec<String> =
+        reader.headers().map_err(|e| ImportError::Csv(e.to_string()))?.iter().map(|h| h.trim().to_string()).collect();
+    Ok((reader, header))
+}
+
+/// The columns a coordinator's mapping (field → column name) names, for the given `fields`.
+pub(crate) fn mapped_columns(
+    header: &[String],
+    mapping: &HashMap<String, String>,
+    fields: &[&'static str],
+) -> Result<HashMap<&'static str, usize>, ImportError> {
     let mut out = HashMap::new();
     for (field, column) in mapping {
-        let Some(&(f, _)) = FIELDS.iter().find(|(f, _)| f == field) else {
-            return Err(ImportError::UnknownField(field.clone(), names.join(", ")));
+        let Some(&f) = fields.iter().find(|f| *f == field) else {
+            return Err(ImportError::UnknownField(field.clone(), fields.join(", ")));
         };
         let at = header
             .iter()
@@ -140,6 +155,13 @@ fn resolve(header: &[String], mapping: &HashMap<String, String>) -> Result<HashM
             .ok_or_else(|| ImportError::UnknownColumn(column.clone()))?;
         out.insert(f, at);
     }
+    Ok(out)
+}
+
+/// Resolves which column index fills each field.
+fn resolve(header: &[String], mapping: &HashMap<String, String>) -> Result<HashMap<&'static str, usize>, ImportError> {
+    let names: Vec<&'static str> = FIELDS.iter().map(|(f, _)| *f).collect();
+    let mut out = mapped_columns(header, mapping, &names)?;
     for (field, aliases) in FIELDS {
         if out.contains_key(field) {
             continue;
@@ -369,12 +391,7 @@ pub fn parse_csv(
     mode: CampaignMode,
 ) -> Result<Parsed, ImportError> {
     let text = text_of(bytes);
-    let first = text.lines().next().ok_or(ImportError::Empty)?;
-    let delimiter =
-        [b',', b';', b'\t'].into_iter().max_by_key(|d| first.bytes().filter(|b| b == d).count()).unwrap_or(b',');
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
-    let header: Vec<String> =
-        reader.headers().map_err(|e| ImportError::Csv(e.to_string()))?.iter().map(|h| h.trim().to_string()).collect();
+    let (mut reader, header) = csv_reader(&text)?;
     let cols = resolve(&header, mapping)?;
     require(&cols)?;
     let mut b = builder(campaign_id, mode);

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::admin::Staff;
+use crate::admin::{Staff, import_error};
 use crate::error::AppError;
 use crate::import::{ImportError, RowError, normalise};
 use crate::service::Service;
@@ -326,8 +326,4 @@ impl Service {
         turfs.sort_by(|a, b| b.priority.total_cmp(&a.priority).then(a.turf_id.cmp(&b.turf_id)));
         Ok(Ranking { formula, turfs })
     }
-}
-
-fn import_error(e: ImportError) -> AppError {
-    AppError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "bad_import", e.to_string())
 }

@@ -100,27 +100,9 @@ fn find(header: &[String], names: &[&str], taken: &[usize]) -> Option<usize> {
 /// Parses a results file. `mapping` is field → column name (station fields, or `votes`, `list`…).
 pub fn parse_results(bytes: &[u8], mapping: &HashMap<String, String>) -> Result<ParsedResults, ImportError> {
     let text = crate::import::text_of(bytes);
-    let first = text.lines().next().ok_or(ImportError::Empty)?;
-    let delimiter =
-        [b',', b';', b'\t'].into_iter().max_by_key(|d| first.bytes().filter(|b| b == d).count()).unwrap_or(b',');
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
-    let header: Vec<String> =
-        reader.headers().map_err(|e| ImportError::Csv(e.to_string()))?.iter().map(|h| h.trim().to_string()).collect();
-    let mut cols: HashMap<&'static str, usize> = HashMap::new();
-    let all: Vec<&str> = STATION_FIELDS.iter().chain(CANDIDATE_FIELDS).map(|(f, _)| *f).collect();
-    for (field, column) in mapping {
-        if field == "skip_invalid" {
-            continue;
-        }
-        let Some(&f) = all.iter().find(|f| *f == field) else {
-            return Err(ImportError::UnknownField(field.clone(), all.join(", ")));
-        };
-        let at = header
-            .iter()
-            .position(|h| h == column || normalise(h) == normalise(column))
-            .ok_or_else(|| ImportError::UnknownColumn(column.clone()))?;
-        cols.insert(f, at);
-    }
+    let (mut reader, header) = crate::import::csv_reader(&text)?;
+    let all: Vec<&'static str> = STATION_FIELDS.iter().chain(CANDIDATE_FIELDS).map(|(f, _)| *f).collect();
+    let mut cols = crate::import::mapped_columns(&header, mapping, &all)?;
     let mut taken: Vec<usize> = cols.values().copied().collect();
     // Candidate columns first: in the wide layout `Nom` is a candidate's, not a station's name.
     for (f, names) in CANDIDATE_FIELDS.iter().chain(STATION_FIELDS) {
