@@ -36,7 +36,7 @@ impl Staff {
     pub fn is_coordinator(&self) -> bool {
         self.teams.is_none()
     }
-    fn reaches_team(&self, team: Option<&str>) -> bool {
+    pub(crate) fn reaches_team(&self, team: Option<&str>) -> bool {
         match &self.teams {
             None => true,
             Some(ts) => team.is_some_and(|t| ts.iter().any(|x| x == t)),
@@ -292,6 +292,29 @@ pub struct InviteResponse {
     /// Staff: an API token (until the dashboard login of the web interface).
     pub token: Option<String>,
     pub expires_ms: i64,
+    /// Volunteers: the join link as a QR code (SVG) to scan from the app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qr_svg: Option<String>,
+}
+
+/// The link a volunteer's app opens to join: `doorstep://join?server=…&code=…` (the server when
+/// known, so one scan sets both).
+pub fn join_link(code: &str, server: Option<&str>) -> String {
+    match server {
+        Some(s) => format!("doorstep://join?server={}&code={code}", s.replace('&', "%26")),
+        None => format!("doorstep://join?code={code}"),
+    }
+}
+
+/// A QR code of `text` as an SVG document.
+pub fn qr_svg(text: &str) -> Option<String> {
+    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
+    Some(
+        code.render::<qrcode::render::svg::Color>()
+            .min_dimensions(180, 180)
+            .quiet_zone(true)
+            .build(),
+    )
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -664,12 +687,14 @@ impl Service {
         }
         let expires = (self.now)() + i64::from(days) * DAY_MS;
         self.store.assign_turf(turf_id, Some(&req.volunteer_id), Some(expires)).await?;
+        self.announce(st.campaign(), "turfs", vec![turf_id.to_string()], None, 0, None).await;
         self.turf_view(st, turf_id).await
     }
 
     pub async fn return_turf(&self, st: &Staff, turf_id: &str) -> Result<TurfView, AppError> {
         self.turf_in_scope(st, turf_id).await?;
         self.store.assign_turf(turf_id, None, None).await?;
+        self.announce(st.campaign(), "turfs", vec![turf_id.to_string()], None, 0, None).await;
         self.turf_view(st, turf_id).await
     }
 
@@ -680,6 +705,7 @@ impl Service {
     pub async fn set_turf_team(&self, st: &Staff, turf_id: &str, req: TurfTeamRequest) -> Result<TurfView, AppError> {
         st.require_coordinator()?;
         self.store.set_turf_team(st.campaign(), turf_id, req.team_id.as_deref()).await?;
+        self.announce(st.campaign(), "turfs", vec![turf_id.to_string()], None, 0, None).await;
         self.turf_view(st, turf_id).await
     }
 
@@ -745,6 +771,7 @@ impl Service {
             _ => return Err(AppError::bad_request("bad_reassign", "give either to_turf or to_volunteer")),
         };
         let touched = self.store.move_buildings(st.campaign(), &buildings, &to_turf).await?;
+        self.announce(st.campaign(), "turfs", touched.clone(), None, 0, None).await;
         Ok(ReassignResponse { buildings_moved: buildings.len(), to_turf, turfs_touched: touched })
     }
 
@@ -834,7 +861,13 @@ impl Service {
                     now + JOIN_CODE_LIFETIME_MS,
                 )
                 .await?;
-            Ok(InviteResponse { user_id, join_code: Some(code), token: None, expires_ms: now + JOIN_CODE_LIFETIME_MS })
+            Ok(InviteResponse {
+                user_id,
+                qr_svg: qr_svg(&join_link(&code, None)),
+                join_code: Some(code),
+                token: None,
+                expires_ms: now + JOIN_CODE_LIFETIME_MS,
+            })
         } else {
             let token = self.issue_staff_token(&user_id).await?;
             Ok(InviteResponse {
@@ -842,6 +875,7 @@ impl Service {
                 join_code: None,
                 token: Some(token),
                 expires_ms: now + crate::service::STAFF_TOKEN_LIFETIME_MS,
+                qr_svg: None,
             })
         }
     }
@@ -860,7 +894,10 @@ impl Service {
         if !reachable {
             return Err(outside());
         }
-        Ok(self.store.revoke_device(device_id, (self.now)()).await?)
+        let revoked = self.store.revoke_device(device_id, (self.now)()).await?;
+        let held = self.store.turfs_of(&user.id, (self.now)()).await?.into_iter().map(|t| t.id).collect();
+        self.announce(st.campaign(), "turfs", held, Some(user.id), 0, None).await;
+        Ok(revoked)
     }
 
     // ----- results -------------------------------------------------------------------------------
@@ -880,9 +917,5 @@ impl Service {
             .map(|s| (s.turf.id, ()))
             .collect();
         Ok(all.into_iter().filter(|r| mine.contains_key(&r.report.turf_id)).collect())
-    }
-
-    pub async fn overlaps(&self, st: &Staff) -> Result<Vec<StoredReport>, AppError> {
-        Ok(self.reports_in_scope(st).await?.into_iter().filter(|r| r.overlap).collect())
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{MethodRouter, get, post, put};
+use axum::routing::{MethodRouter, delete, get, post, put};
 use axum::{Json, Router};
 use doorstep_protocol::{JoinRequest, PullRequest, PushRequest};
 use serde::de::DeserializeOwned;
@@ -17,6 +17,7 @@ use crate::admin::Staff;
 use crate::error::AppError;
 use crate::service::{DeviceSession, Service};
 use crate::store::Role;
+use crate::{session as login, web};
 
 /// Largest request body (a push of 500 reports with long notes fits in well under 4 MiB).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -61,6 +62,74 @@ pub struct RouteSpec {
 
 pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: "GET", path: "/healthz", access: Access::Public, summary: "liveness" },
+    RouteSpec { method: "GET", path: "/", access: Access::Public, summary: "the dashboard (one page, French and English)" },
+    RouteSpec {
+        method: "GET",
+        path: "/assets/{file}",
+        access: Access::Public,
+        summary: "the dashboard's script, styles and map library (shipped in the server: no CDN)",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/session",
+        access: Access::Public,
+        summary: "sign in to the dashboard (login, password): sets the session cookie; failures rate limited",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/session",
+        access: Access::Staff,
+        summary: "the dashboard session: who, and the CSRF token to send with every change",
+    },
+    RouteSpec { method: "DELETE", path: "/api/v1/session", access: Access::Staff, summary: "sign out" },
+    RouteSpec {
+        method: "PUT",
+        path: "/api/v1/users/{user_id}/login",
+        access: Access::Staff,
+        summary: "set a dashboard login and password: one's own, or coordinators for any staff member",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/events",
+        access: Access::Staff,
+        summary: "live changes within reach as server-sent events (sync, turfs); ?limit=N closes after N",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/map/streets",
+        access: Access::Staff,
+        summary: "the street network to draw (nodes and edges; a captain's: around their turfs)",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/map/buildings",
+        access: Access::Staff,
+        summary: "buildings within reach with their doors' status, for the map",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/progress",
+        access: Access::Staff,
+        summary: "progress per campaign, team, turf and volunteer; timeline",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/results",
+        access: Access::Staff,
+        summary: "answer distributions; ?turf= &team= &station= &from_ms= &to_ms=",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/results.csv",
+        access: Access::Staff,
+        summary: "the same distributions as CSV",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/overlaps/{report_id}/review",
+        access: Access::Staff,
+        summary: "mark an overlap reviewed",
+    },
     RouteSpec { method: "GET", path: "/openapi.json", access: Access::Public, summary: "this API, as OpenAPI 3.1" },
     RouteSpec {
         method: "POST",
@@ -236,7 +305,7 @@ pub const ROUTES: &[RouteSpec] = &[
         method: "GET",
         path: "/api/v1/overlaps",
         access: Access::Staff,
-        summary: "reports made on doors whose lease had moved, for the captain to review",
+        summary: "reports made on doors whose lease had moved, for the captain to review (and whether reviewed)",
     },
     RouteSpec {
         method: "GET",
@@ -256,6 +325,19 @@ fn handler(spec: &RouteSpec) -> MethodRouter<Service> {
     match (spec.method, spec.path) {
         ("GET", "/healthz") => get(|| async { "ok" }),
         ("GET", "/openapi.json") => get(|| async { Json(openapi()) }),
+        ("GET", "/") => get(web::index),
+        ("GET", "/assets/{file}") => get(web::asset),
+        ("POST", "/api/v1/session") => post(web::login),
+        ("GET", "/api/v1/session") => get(web::session_info),
+        ("DELETE", "/api/v1/session") => delete(web::logout),
+        ("PUT", "/api/v1/users/{user_id}/login") => put(web::set_login),
+        ("GET", "/api/v1/events") => get(web::events),
+        ("GET", "/api/v1/map/streets") => get(web::map_streets),
+        ("GET", "/api/v1/map/buildings") => get(web::map_buildings),
+        ("GET", "/api/v1/progress") => get(web::progress),
+        ("GET", "/api/v1/results") => get(web::results),
+        ("GET", "/api/v1/results.csv") => get(web::results_csv),
+        ("POST", "/api/v1/overlaps/{report_id}/review") => post(web::review_overlap),
         ("POST", "/api/v1/join") => post(join),
         ("POST", "/api/v1/sync/push") => post(push),
         ("POST", "/api/v1/sync/pull") => post(pull),
@@ -305,6 +387,7 @@ pub fn app(service: Service) -> Router {
     }
     router
         .fallback(|| async { AppError::not_found("no such endpoint") })
+        .layer(axum::middleware::from_fn(web::guard))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(CompressionLayer::new().gzip(true))
         .with_state(service)
@@ -333,8 +416,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Authenticates the bearer token and checks the route's access against the token's role.
-async fn session(service: &Service, headers: &HeaderMap, access: Access) -> Result<DeviceSession, AppError> {
+/// Authenticates the caller (bearer token, or the dashboard's session cookie) and checks the
+/// route's access against the token's role.
+pub(crate) async fn session(service: &Service, headers: &HeaderMap, access: Access) -> Result<DeviceSession, AppError> {
     let s = device_session(service, headers).await?;
     if !access.admits(s.role) {
         return Err(AppError::forbidden(format!("a {} may not do this", s.role.as_str())));
@@ -342,21 +426,44 @@ async fn session(service: &Service, headers: &HeaderMap, access: Access) -> Resu
     Ok(s)
 }
 
+/// The caller's secret: the `Authorization: Bearer` token, else the session cookie (`true`).
+pub(crate) fn credential(headers: &HeaderMap) -> Result<(&str, bool), AppError> {
+    if let Some(value) = headers.get(axum::http::header::AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| AppError::unauthorized("missing_token", "Authorization must be a Bearer token"))?;
+        return Ok((token.trim(), false));
+    }
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(login::cookie_token)
+        .map(|t| (t, true))
+        .ok_or_else(|| {
+            AppError::unauthorized(
+                "missing_token",
+                "Authorization: Bearer <token> required (a device token, or a captain's or coordinator's API token), \
+                 or the dashboard's session cookie",
+            )
+        })
+}
+
 async fn device_session(service: &Service, headers: &HeaderMap) -> Result<DeviceSession, AppError> {
-    let value = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(|| {
-        AppError::unauthorized(
-            "missing_token",
-            "Authorization: Bearer <token> required (a device token, or a captain's or coordinator's API token)",
-        )
-    })?;
-    let token = value
-        .strip_prefix("Bearer ")
-        .ok_or_else(|| AppError::unauthorized("missing_token", "Authorization must be a Bearer token"))?;
-    service.authenticate(token.trim()).await
+    let (token, cookie) = credential(headers)?;
+    let expired = || AppError::unauthorized("session_expired", "session expirée : reconnectez-vous / session expired: sign in again");
+    match service.authenticate(token).await {
+        Ok(s) if cookie && s.revoked => Err(expired()),
+        Ok(s) => Ok(s),
+        Err(e) if cookie && e.status == StatusCode::UNAUTHORIZED => Err(expired()),
+        Err(e) => Err(e),
+    }
 }
 
 /// A staff session with its scope, for a route of the given access.
-async fn staff(service: &Service, headers: &HeaderMap, access: Access) -> Result<Staff, AppError> {
+pub(crate) async fn staff(service: &Service, headers: &HeaderMap, access: Access) -> Result<Staff, AppError> {
     let s = session(service, headers, access).await?;
     if s.revoked {
         return Err(AppError::unauthorized("token_revoked", "this token was revoked"));
@@ -370,7 +477,7 @@ async fn me(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoRes
 }
 
 /// Reads a JSON body after authentication.
-async fn body<T: DeserializeOwned>(req: Request) -> Result<T, AppError> {
+pub(crate) async fn body<T: DeserializeOwned>(req: Request) -> Result<T, AppError> {
     Ok(ApiJson::<T>::from_request(req, &()).await?.0)
 }
 
@@ -582,7 +689,15 @@ async fn users(State(s): State<Service>, headers: HeaderMap) -> Result<impl Into
 
 async fn invite(State(s): State<Service>, headers: HeaderMap, req: Request) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Staff).await?;
-    Ok((StatusCode::CREATED, Json(s.invite(&st, body(req).await?).await?)))
+    let mut r = s.invite(&st, body(req).await?).await?;
+    // The QR code names this server as the caller reached it (HTTPS unless on this machine).
+    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok());
+    if let (Some(code), Some(host)) = (&r.join_code, host) {
+        let local = host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]");
+        let server = format!("{}://{host}", if local { "http" } else { "https" });
+        r.qr_svg = crate::admin::qr_svg(&crate::admin::join_link(code, Some(&server)));
+    }
+    Ok((StatusCode::CREATED, Json(r)))
 }
 
 async fn revoke(
@@ -597,13 +712,7 @@ async fn revoke(
 
 async fn overlaps(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Staff).await?;
-    let rows: Vec<serde_json::Value> = s
-        .overlaps(&st)
-        .await?
-        .into_iter()
-        .map(|r| serde_json::json!({"report": r.report, "overlap": r.overlap}))
-        .collect();
-    Ok(Json(rows))
+    Ok(Json(s.overlap_views(&st).await?))
 }
 
 async fn join(State(s): State<Service>, ApiJson(req): ApiJson<JoinRequest>) -> Result<impl IntoResponse, AppError> {

@@ -264,6 +264,14 @@ pub async fn rank(service: &Service, campaign: &str, formula: Option<Formula>, t
     Ok(())
 }
 
+/// Gives a staff member a dashboard login and password.
+pub async fn set_password(service: &Service, campaign: &str, user: &str, login: &str, password: String) -> CliResult {
+    let req = crate::session::SetLoginRequest { login: login.to_string(), password };
+    service.set_login(&coordinator(campaign), user, req).await.map_err(|e| e.message)?;
+    println!("{}", table("Connexion au tableau de bord / dashboard login", &[("utilisateur / user", user.into()), ("identifiant / login", login.to_lowercase())]));
+    Ok(())
+}
+
 pub async fn export(service: &Service, campaign: &str, out: &std::path::Path, json: bool) -> CliResult {
     let st = coordinator(campaign);
     let pb = spinner("export");

@@ -17,6 +17,7 @@ use doorstep_protocol::{
 
 use crate::admin::{AssignRequest, CutRequest, InviteRequest, Staff, TeamRequest, TurfTeamRequest};
 use crate::service::Service;
+use crate::session::SetLoginRequest;
 use crate::store::{Role, ServerStore, User};
 
 pub const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/nantes/fr_nantes_centre_addresses.csv");
@@ -82,6 +83,9 @@ pub struct Seeded {
     pub coordinator_token: String,
     /// `(captain id, token)`.
     pub captain_tokens: Vec<(String, String)>,
+    /// Dashboard sign-ins `(login, password)`: the coordinator's, then each captain's. Passwords
+    /// are random at each run.
+    pub logins: Vec<(String, String)>,
     pub addresses: usize,
     pub turfs: usize,
 }
@@ -158,6 +162,15 @@ pub async fn seed(service: &Service, store: &Arc<dyn ServerStore>) -> Result<See
             .map_err(|e| e.message)?;
         volunteers.push((vol, inv.join_code.unwrap_or_default(), turf));
     }
+    let mut logins = Vec::new();
+    for user in ["coordinatrice", "capitaine-nord", "capitaine-sud"] {
+        let password = crate::auth::new_token()[..16].to_string();
+        service
+            .set_login(&staff, user, SetLoginRequest { login: user.into(), password: password.clone() })
+            .await
+            .map_err(|e| e.message)?;
+        logins.push((user.to_string(), password));
+    }
     eprintln!(
         "Campagne « {} » : {} adresses réelles (Nantes Métropole, ODbL), {} tronçons de rue (IGN BD TOPO), {} secteurs d'environ 80 portes.",
         campaign.name,
@@ -169,6 +182,7 @@ pub async fn seed(service: &Service, store: &Arc<dyn ServerStore>) -> Result<See
         volunteers,
         coordinator_token,
         captain_tokens,
+        logins,
         addresses: imported.imported.buildings as usize,
         turfs: cut.turfs.len(),
     })

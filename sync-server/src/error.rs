@@ -13,11 +13,13 @@ pub struct AppError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds to wait before trying again (429), sent as `Retry-After`.
+    pub retry_after_s: Option<u64>,
 }
 
 impl AppError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self { status, code, message: message.into(), retry_after_s: None }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
@@ -51,6 +53,10 @@ impl IntoResponse for AppError {
         if self.status.is_server_error() {
             eprintln!("doorstep-server: {} {}: {}", self.status, self.code, self.message);
         }
-        (self.status, Json(ApiError { code: self.code.to_string(), message: self.message })).into_response()
+        let mut r = (self.status, Json(ApiError { code: self.code.to_string(), message: self.message })).into_response();
+        if let Some(s) = self.retry_after_s {
+            r.headers_mut().insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        r
     }
 }

@@ -23,6 +23,10 @@ enum Command {
         database: String,
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Map tiles for the dashboard, e.g. `https://tile.openstreetmap.org/{z}/{x}/{y}.png` (by
+        /// default the map draws the campaign's own streets: no tile server needed).
+        #[arg(long)]
+        tile_url: Option<String>,
     },
     /// The demo: a campaign on real Nantes addresses and ten simulated volunteers syncing.
     Demo {
@@ -107,6 +111,20 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         top: usize,
     },
+    /// Give a captain or coordinator a dashboard login; the password is read from standard input
+    /// (one line) or `DOORSTEP_PASSWORD`.
+    SetPassword {
+        #[arg(long, default_value = "doorstep.db")]
+        database: String,
+        #[arg(long)]
+        campaign: String,
+        /// The user's id.
+        #[arg(long)]
+        user: String,
+        /// The login to sign in with (default: the user's id).
+        #[arg(long)]
+        login: Option<String>,
+    },
     /// Export every report (CSV, VAN-style columns; or JSON).
     Export {
         #[arg(long, default_value = "doorstep.db")]
@@ -149,6 +167,7 @@ async fn admin(command: Command) -> Result<(), String> {
         | Command::Import { database, .. }
         | Command::Cut { database, .. }
         | Command::Rank { database, .. }
+        | Command::SetPassword { database, .. }
         | Command::Export { database, .. } => database.clone(),
         _ => unreachable!("not a coordinator command"),
     };
@@ -156,6 +175,7 @@ async fn admin(command: Command) -> Result<(), String> {
     if let Command::Import { campaign, .. }
     | Command::Cut { campaign, .. }
     | Command::Rank { campaign, .. }
+    | Command::SetPassword { campaign, .. }
     | Command::Export { campaign, .. } = &command
     {
         service
@@ -205,6 +225,17 @@ async fn admin(command: Command) -> Result<(), String> {
             cli::rank(&service, &campaign, formula, top).await
         }
         Command::Export { campaign, out, json, .. } => cli::export(&service, &campaign, &out, json).await,
+        Command::SetPassword { campaign, user, login, .. } => {
+            let password = match std::env::var("DOORSTEP_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line).map_err(|e| e.to_string())?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            cli::set_password(&service, &campaign, &user, login.as_deref().unwrap_or(&user), password).await
+        }
         _ => unreachable!(),
     }
 }
@@ -226,7 +257,7 @@ async fn shutdown_signal() {
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { database, listen } => {
+        Command::Serve { database, listen, tile_url } => {
             let store = match doorstep_server::cli::open_store(&database).await {
                 Ok(s) => s,
                 Err(e) => {
@@ -246,7 +277,9 @@ async fn main() -> std::process::ExitCode {
                 listener.local_addr().map_or(listen, |a| a.to_string()),
                 database
             );
-            let app = api::app(Service::new(store));
+            let mut service = Service::new(store);
+            service.tile_url = tile_url;
+            let app = api::app(service).into_make_service_with_connect_info::<std::net::SocketAddr>();
             if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await {
                 eprintln!("doorstep-server: {e}");
                 return std::process::ExitCode::FAILURE;
@@ -257,6 +290,7 @@ async fn main() -> std::process::ExitCode {
         | Command::Import { .. }
         | Command::Cut { .. }
         | Command::Rank { .. }
+        | Command::SetPassword { .. }
         | Command::Export { .. }) => match admin(c).await {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
@@ -301,12 +335,16 @@ async fn run_demo(
     let listener =
         tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
-    let app = api::app(service.clone());
+    let app = api::app(service.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let server =
         tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await });
     println!("Serveur / server: {base}  (base SQLite : {database})");
+    println!("Tableau de bord / dashboard: {base}/  (mots de passe tirés au hasard à chaque démo / random each run)");
+    for (login, password) in &seeded.logins {
+        println!("  identifiant {login:<15} mot de passe {password}");
+    }
     println!("API: {base}/openapi.json");
-    println!("Jetons API (tableau de bord : à venir / dashboard login: not built yet):");
+    println!("Jetons API / API tokens:");
     println!("  coordinatrice   {}", seeded.coordinator_token);
     for (captain, token) in &seeded.captain_tokens {
         println!("  {captain:<15} {token}");

@@ -42,6 +42,12 @@ pub struct Service {
     pub now: Clock,
     scripts: ScriptCache,
     networks: NetworkCache,
+    pub(crate) limiter: Arc<std::sync::Mutex<crate::session::LoginLimiter>>,
+    /// What changed, for dashboards watching live (server-sent events).
+    pub(crate) live: tokio::sync::broadcast::Sender<crate::live::LiveEvent>,
+    /// A map tile URL template (`https://…/{z}/{x}/{y}.png`) for dashboards, when the campaign has
+    /// a tile server; without one the map draws our own streets.
+    pub tile_url: Option<String>,
 }
 
 impl std::fmt::Debug for Service {
@@ -77,7 +83,15 @@ pub fn system_clock() -> Clock {
 
 impl Service {
     pub fn new(store: Arc<dyn ServerStore>) -> Self {
-        Self { store, now: system_clock(), scripts: ScriptCache::default(), networks: NetworkCache::default() }
+        Self {
+            store,
+            now: system_clock(),
+            scripts: ScriptCache::default(),
+            networks: NetworkCache::default(),
+            limiter: Default::default(),
+            live: tokio::sync::broadcast::channel(256).0,
+            tile_url: None,
+        }
     }
 
     // ----- devices -------------------------------------------------------------------------------
@@ -201,7 +215,22 @@ impl Service {
             }
         }
         let now = (self.now)();
+        self.store.touch_device(&s.device.device_id, now).await?;
         let ingested = self.store.ingest(&s.device, &valid, now).await?;
+        let accepted: Vec<&KnockReport> = valid
+            .iter()
+            .zip(&ingested)
+            .filter(|(_, o)| matches!(o, Ingested::Accepted { .. }))
+            .map(|(r, _)| r)
+            .collect();
+        if !accepted.is_empty() {
+            let mut turfs: Vec<String> = accepted.iter().map(|r| r.turf_id.clone()).collect();
+            turfs.sort();
+            turfs.dedup();
+            let position = accepted.iter().filter(|r| r.position.is_some()).max_by_key(|r| r.hlc).and_then(|r| r.position);
+            let volunteer = Some(s.device.user_id.clone());
+            self.announce(&campaign.id, "sync", turfs, volunteer, accepted.len(), position).await;
+        }
         for (slot, outcome) in valid_at.into_iter().zip(ingested) {
             results[slot] = Some(match outcome {
                 Ingested::Accepted { .. } => ItemStatus::Accepted,
@@ -237,6 +266,7 @@ impl Service {
                 .ok_or_else(|| AppError::bad_request("bad_cursor", "cursor is not one this server made"))?;
         }
         let now = (self.now)();
+        self.store.touch_device(&s.device.device_id, now).await?;
         if s.revoked {
             return Ok(PullResponse {
                 protocol: PROTOCOL_VERSION,

@@ -25,6 +25,10 @@ struct World {
     /// The first street of t1 (north) and of t2 (south).
     street_t1: String,
     street_t2: String,
+    /// A report on a door moved out of t1 into t4 after vol-a took t1 (north), and one moved from
+    /// t2 to t5 (south): overlaps to review.
+    overlap_north: String,
+    overlap_south: String,
     _dir: tempfile::TempDir,
 }
 
@@ -81,7 +85,9 @@ async fn world() -> World {
             .await
             .unwrap();
     }
-    for (turf, team, range) in [("t1", "nord", 0..15), ("t2", "sud", 15..30), ("t4", "nord", 30..35)] {
+    for (turf, team, range) in
+        [("t1", "nord", 0..15), ("t2", "sud", 15..30), ("t4", "nord", 30..35), ("t5", "sud", 35..37)]
+    {
         store.create_turf(CAMPAIGN, turf, turf, Some(team), &ids[range]).await.unwrap();
     }
     let mut device_tokens = Vec::new();
@@ -114,6 +120,25 @@ async fn world() -> World {
     store.assign_turf("t1", Some("vol-a"), None).await.unwrap();
     store.assign_turf("t2", Some("vol-b"), None).await.unwrap();
     let coord_token = service.issue_staff_token("coord").await.unwrap();
+    let mut overlaps = Vec::new();
+    for (i, (from, to, vol, dev, token)) in
+        [("t1", "t4", "vol-a", "dev-a", &device_tokens[0]), ("t2", "t5", "vol-b", "dev-b", &device_tokens[1])]
+            .into_iter()
+            .enumerate()
+    {
+        let pkg = store.turf_package(from).await.unwrap().unwrap();
+        let building = pkg.buildings.last().unwrap().id.clone();
+        let door = pkg.doors.iter().find(|d| d.building_id == building).unwrap().id.clone();
+        store.move_buildings(CAMPAIGN, std::slice::from_ref(&building), to).await.unwrap();
+        let k = doorstep_tests::report(900 + i as u32, CAMPAIGN, from, &door, vol, dev);
+        let session = service.authenticate(token).await.unwrap();
+        let r = service
+            .push(&session, PushRequest { protocol: 1, device_id: dev.into(), reports: vec![k.clone()] })
+            .await
+            .unwrap();
+        assert_eq!(r.results[0].status, doorstep_protocol::ItemStatus::Accepted);
+        overlaps.push(k.id);
+    }
     let street = |t: &str| {
         let s = store.clone();
         let t = t.to_string();
@@ -129,6 +154,8 @@ async fn world() -> World {
         ],
         street_t1: street("t1").await,
         street_t2: street("t2").await,
+        overlap_north: overlaps[0].clone(),
+        overlap_south: overlaps[1].clone(),
         service,
         _dir: dir,
     }
@@ -145,6 +172,28 @@ fn sample(w: &World, r: &RouteSpec, inside: bool) -> Option<(String, Vec<u8>)> {
     match (r.method, r.path) {
         ("GET", "/healthz") | ("GET", "/openapi.json") | ("GET", "/api/v1/me") | ("GET", "/api/v1/campaign") => {
             unscoped(vec![])
+        }
+        ("GET", "/") => unscoped(vec![]),
+        ("GET", "/assets/{file}") => inside.then(|| ("/assets/app.js".to_string(), vec![])),
+        ("POST", "/api/v1/session") => unscoped(json(serde_json::json!({"login": "nobody", "password": "not the one"}))),
+        ("GET", "/api/v1/session")
+        | ("DELETE", "/api/v1/session")
+        | ("GET", "/api/v1/map/streets")
+        | ("GET", "/api/v1/map/buildings")
+        | ("GET", "/api/v1/progress") => unscoped(vec![]),
+        // Until one event (`ready`) has been sent, then the stream ends.
+        ("GET", "/api/v1/events") => inside.then(|| ("/api/v1/events?limit=1".to_string(), vec![])),
+        ("PUT", "/api/v1/users/{user_id}/login") => {
+            let (user, login) = if inside { ("cap-nord", "nour") } else { ("cap-sud", "yann") };
+            scoped(
+                format!("/api/v1/users/{user}/login"),
+                json(serde_json::json!({"login": login, "password": "a long enough secret"})),
+            )
+        }
+        ("GET", "/api/v1/results") | ("GET", "/api/v1/results.csv") => scoped(format!("{}?turf={turf}", r.path), vec![]),
+        ("POST", "/api/v1/overlaps/{report_id}/review") => {
+            let id = if inside { &w.overlap_north } else { &w.overlap_south };
+            scoped(format!("/api/v1/overlaps/{id}/review"), vec![])
         }
         ("POST", "/api/v1/join") => {
             unscoped(json(serde_json::json!({"protocol":1,"code":"XXXXX-XXXXX","device_id":"d"})))
@@ -276,7 +325,7 @@ async fn lists_and_writes_are_scoped() {
         v.as_array().unwrap().iter().map(|x| x[key].as_str().unwrap().to_string()).collect()
     };
     assert_eq!(ids(&get(cap.clone(), "/api/v1/turfs").await, "id"), vec!["t1", "t4"]);
-    assert_eq!(ids(&get(coord.clone(), "/api/v1/turfs").await, "id"), vec!["t1", "t2", "t4"]);
+    assert_eq!(ids(&get(coord.clone(), "/api/v1/turfs").await, "id"), vec!["t1", "t2", "t4", "t5"]);
     assert_eq!(ids(&get(cap.clone(), "/api/v1/users").await, "id"), vec!["vol-a", "vol-c"]);
     assert_eq!(ids(&get(cap.clone(), "/api/v1/teams").await, "id"), vec!["nord"]);
     let me = get(cap.clone(), "/api/v1/me").await;
@@ -666,7 +715,7 @@ async fn street_network_reaches_the_device_and_routes_follow_it() {
     assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
     let r: serde_json::Value = serde_json::from_slice(&b).unwrap();
     assert!(r["edges"].as_u64().unwrap() > 5000, "{r}");
-    assert_eq!(r["turfs_touched"], 3);
+    assert_eq!(r["turfs_touched"], 4);
     // Not a network: refused, nothing changed.
     let (st, b) = call(
         &w.app,

@@ -227,6 +227,39 @@ pub struct StoredReport {
     pub overlap: bool,
 }
 
+/// A volunteer's device as the dashboard lists it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DeviceRow {
+    pub device_id: String,
+    pub user_id: String,
+    pub created_ms: i64,
+    pub expires_ms: i64,
+    pub revoked_ms: Option<i64>,
+    pub last_seen_ms: Option<i64>,
+}
+
+/// A report with what it was located on when it arrived (a person's report names their door).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocatedReport {
+    pub stored: StoredReport,
+    pub building_id: String,
+    pub door_id: Option<String>,
+    pub received_ms: i64,
+}
+
+/// A door of the campaign with where it stands (the dashboard's map and progress).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DoorRow {
+    pub door_id: String,
+    pub building_id: String,
+    pub turf_id: Option<String>,
+    pub street: String,
+    pub house_number: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub station: Option<String>,
+}
+
 #[async_trait]
 pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
     async fn campaign(&self, id: &str) -> StoreResult<Option<Campaign>>;
@@ -342,6 +375,50 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
     async fn users(&self, campaign_id: &str) -> StoreResult<Vec<User>> {
         let c = campaign_id.to_string();
         typed(self, move |tx| Box::pin(async move { ops::users(tx, &c).await })).await
+    }
+    /// Sets a staff member's dashboard login and password hash (argon2id, PHC string).
+    async fn set_login(&self, user_id: &str, login: &str, password_hash: &str) -> StoreResult<()> {
+        let (u, l, h) = (user_id.to_string(), login.to_string(), password_hash.to_string());
+        typed(self, move |tx| Box::pin(async move { ops::set_login(tx, &u, &l, &h).await })).await
+    }
+    async fn user_by_login(&self, login: &str) -> StoreResult<Option<(User, Option<String>)>> {
+        let l = login.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::user_by_login(tx, &l).await })).await
+    }
+    /// Records that a device synced now.
+    async fn touch_device(&self, device_id: &str, now_ms: i64) -> StoreResult<()> {
+        let d = device_id.to_string();
+        typed(self, move |tx| {
+            Box::pin(async move { tx.exec(sql::TOUCH_DEVICE, &crate::vals![now_ms, d]).await.map(|_| ()) })
+        })
+        .await
+    }
+    async fn devices(&self, campaign_id: &str) -> StoreResult<Vec<DeviceRow>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::devices(tx, &c).await })).await
+    }
+    async fn campaign_doors(&self, campaign_id: &str) -> StoreResult<Vec<DoorRow>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::campaign_doors(tx, &c).await })).await
+    }
+    /// Marks an overlap reviewed. `false` when the report is not an overlap of the campaign.
+    async fn review_overlap(&self, campaign_id: &str, report_id: &str, user_id: &str, now_ms: i64) -> StoreResult<bool> {
+        let (c, r, u) = (campaign_id.to_string(), report_id.to_string(), user_id.to_string());
+        typed(self, move |tx| Box::pin(async move { ops::review_overlap(tx, &c, &r, &u, now_ms).await })).await
+    }
+    /// Every report of the campaign with its building and door, in HLC order.
+    async fn located_reports(&self, campaign_id: &str) -> StoreResult<Vec<LocatedReport>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::located_reports(tx, &c).await })).await
+    }
+    async fn overlap_reviews(&self, campaign_id: &str) -> StoreResult<Vec<String>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| {
+            Box::pin(async move {
+                tx.rows(sql::SELECT_OVERLAP_REVIEWS, &crate::vals![c]).await?.iter().map(|r| r[0].text()).collect()
+            })
+        })
+        .await
     }
     async fn create_team(&self, team: &Team) -> StoreResult<()> {
         let t = team.clone();

@@ -226,6 +226,89 @@ pub async fn create_campaign(tx: &mut dyn Tx, c: &Campaign, now_ms: i64) -> Stor
 
 // ----- people and teams --------------------------------------------------------------------------
 
+/// Gives a staff member a login and password hash; a login held by someone else is a conflict.
+pub async fn set_login(tx: &mut dyn Tx, user_id: &str, login: &str, password_hash: &str) -> StoreResult<()> {
+    if let Some(r) = tx.row(SELECT_LOGIN_OWNER, &vals![login]).await?
+        && r[0].text()? != user_id
+    {
+        return Err(StoreError::Conflict(format!("login {login}")));
+    }
+    if tx.exec(SET_LOGIN, &vals![login, password_hash, user_id]).await? == 0 {
+        return Err(StoreError::Missing { kind: "user", id: user_id.to_string() });
+    }
+    Ok(())
+}
+
+/// The user behind a login, with their password hash.
+pub async fn user_by_login(tx: &mut dyn Tx, login: &str) -> StoreResult<Option<(User, Option<String>)>> {
+    match tx.row(SELECT_BY_LOGIN, &vals![login]).await? {
+        Some(r) => Ok(Some((user_from(&r)?, r[5].opt_text()?))),
+        None => Ok(None),
+    }
+}
+
+pub async fn devices(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<DeviceRow>> {
+    tx.rows(SELECT_CAMPAIGN_DEVICES, &vals![campaign_id])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(DeviceRow {
+                device_id: r[0].text()?,
+                user_id: r[1].text()?,
+                created_ms: r[2].int()?,
+                expires_ms: r[3].int()?,
+                revoked_ms: r[4].opt_int()?,
+                last_seen_ms: r[5].opt_int()?,
+            })
+        })
+        .collect()
+}
+
+pub async fn campaign_doors(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<DoorRow>> {
+    tx.rows(SELECT_CAMPAIGN_DOORS, &vals![campaign_id])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(DoorRow {
+                door_id: r[0].text()?,
+                building_id: r[1].text()?,
+                turf_id: r[2].opt_text()?,
+                street: r[3].text()?,
+                house_number: r[4].text()?,
+                lat: r[5].float()?,
+                lon: r[6].float()?,
+                station: r[7].opt_text()?,
+            })
+        })
+        .collect()
+}
+
+pub async fn review_overlap(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    report_id: &str,
+    user_id: &str,
+    now_ms: i64,
+) -> StoreResult<bool> {
+    tx.exec(INSERT_OVERLAP_REVIEW, &vals![user_id, now_ms, report_id, campaign_id]).await?;
+    Ok(tx.row(SELECT_OVERLAP_REVIEWED, &vals![report_id]).await?.is_some())
+}
+
+pub async fn located_reports(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<LocatedReport>> {
+    tx.rows(SELECT_LOCATED_REPORTS, &vals![campaign_id])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(LocatedReport {
+                stored: StoredReport { report: parse("report", &r[0].text()?)?, overlap: r[1].int()? != 0 },
+                building_id: r[2].text()?,
+                door_id: r[3].opt_text()?,
+                received_ms: r[4].int()?,
+            })
+        })
+        .collect()
+}
+
 pub async fn users(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<User>> {
     tx.rows(SELECT_USERS, &vals![campaign_id]).await?.iter().map(user_from).collect()
 }

@@ -99,8 +99,21 @@ pub const SCHEMA_V4: &[&str] = &[
     "CREATE INDEX buildings_campaign ON buildings(campaign_id, polling_station)",
 ];
 
+/// Schema, version 5: staff logins for the dashboard (a login name unique on the server, an
+/// argon2id password hash); dashboard sessions are tokens in `devices` under `session:` ids; when
+/// each device last synced; overlaps a captain has reviewed.
+pub const SCHEMA_V5: &[&str] = &[
+    "ALTER TABLE users ADD COLUMN login TEXT",
+    "ALTER TABLE users ADD COLUMN password_hash TEXT",
+    "CREATE UNIQUE INDEX users_login ON users(login)",
+    "ALTER TABLE devices ADD COLUMN last_seen_ms BIGINT",
+    "CREATE TABLE overlap_reviews (
+        report_id TEXT PRIMARY KEY REFERENCES reports(id), user_id TEXT NOT NULL REFERENCES users(id),
+        reviewed_ms BIGINT NOT NULL)",
+];
+
 /// Every schema version, in order; index + 1 is the version it brings the database to.
-pub const MIGRATIONS: &[&[&str]] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
+pub const MIGRATIONS: &[&[&str]] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
 
 pub const INSERT_CAMPAIGN: &str =
     "INSERT INTO campaigns(id, name, mode, result_codes, survey, retention_until_ms, created_ms)
@@ -288,3 +301,25 @@ pub const SELECT_STATION_DOORS: &str = "SELECT b.turf_id, b.polling_station, COU
 pub const SELECT_TARGETING: &str = "SELECT formula FROM targeting WHERE campaign_id = $1";
 pub const UPSERT_TARGETING: &str = "INSERT INTO targeting(campaign_id, formula) VALUES ($1, $2)
      ON CONFLICT (campaign_id) DO UPDATE SET formula = excluded.formula";
+
+// ----- version 5 ---------------------------------------------------------------------------------
+
+pub const SET_LOGIN: &str = "UPDATE users SET login = $1, password_hash = $2 WHERE id = $3";
+pub const SELECT_LOGIN_OWNER: &str = "SELECT id FROM users WHERE login = $1";
+pub const SELECT_BY_LOGIN: &str =
+    "SELECT id, campaign_id, role, display_name, team_id, password_hash FROM users WHERE login = $1";
+pub const TOUCH_DEVICE: &str = "UPDATE devices SET last_seen_ms = $1 WHERE device_id = $2";
+pub const SELECT_CAMPAIGN_DEVICES: &str = "SELECT d.device_id, d.user_id, d.created_ms, d.expires_ms, d.revoked_ms,
+     d.last_seen_ms FROM devices d JOIN users u ON u.id = d.user_id
+     WHERE u.campaign_id = $1 AND u.role = 'volunteer' ORDER BY d.user_id, d.created_ms";
+pub const SELECT_CAMPAIGN_DOORS: &str = "SELECT d.id, d.building_id, b.turf_id, b.street, b.house_number,
+     b.lat, b.lon, b.polling_station FROM doors d JOIN buildings b ON b.id = d.building_id
+     WHERE b.campaign_id = $1 ORDER BY b.street, b.house_number, d.id";
+pub const INSERT_OVERLAP_REVIEW: &str = "INSERT INTO overlap_reviews(report_id, user_id, reviewed_ms)
+     SELECT id, $1, $2 FROM reports WHERE id = $3 AND campaign_id = $4 AND overlap
+     ON CONFLICT (report_id) DO NOTHING";
+pub const SELECT_OVERLAP_REVIEWS: &str = "SELECT o.report_id FROM overlap_reviews o
+     JOIN reports r ON r.id = o.report_id WHERE r.campaign_id = $1";
+pub const SELECT_LOCATED_REPORTS: &str = "SELECT body, overlap, building_id, door_id, received_ms FROM reports
+     WHERE campaign_id = $1 ORDER BY hlc_millis, hlc_counter, id";
+pub const SELECT_OVERLAP_REVIEWED: &str = "SELECT 1 FROM overlap_reviews WHERE report_id = $1";

@@ -1,0 +1,259 @@
+//! Dashboard sign-in for captains and coordinators: a login and an argon2id password, a session
+//! token in an HttpOnly cookie, a CSRF token derived from it, and failed attempts rate limited per
+//! login and per client address.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use crate::admin::{Me, Staff};
+use crate::auth;
+use crate::error::AppError;
+use crate::service::{DeviceSession, Service};
+use crate::store::Role;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "doorstep_session";
+/// A dashboard session lasts a working day, then one signs in again.
+pub const SESSION_LIFETIME_MS: i64 = 12 * 3_600_000;
+/// Failed sign-ins allowed per login within [`FAILURE_WINDOW_MS`].
+pub const MAX_FAILURES_PER_LOGIN: usize = 5;
+/// Failed sign-ins allowed per client address (an office may share one) within the window.
+pub const MAX_FAILURES_PER_ADDRESS: usize = 20;
+pub const FAILURE_WINDOW_MS: i64 = 15 * 60_000;
+/// Device ids of dashboard sessions start with this (they share the token table).
+pub const SESSION_DEVICE_PREFIX: &str = "session:";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub login: String,
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionView {
+    pub me: Me,
+    /// Send back in `X-CSRF-Token` on every change made with the session cookie.
+    pub csrf_token: String,
+    pub expires_ms: i64,
+    /// Map tiles, when the server was given a tile URL.
+    pub tile_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetLoginRequest {
+    pub login: String,
+    pub password: String,
+}
+
+/// Failed attempts in a sliding window, per key (a login or an address). Bounded: old entries go
+/// whenever the map grows past a few thousand keys.
+#[derive(Debug, Default)]
+pub struct LoginLimiter {
+    failures: HashMap<String, Vec<i64>>,
+}
+
+impl LoginLimiter {
+    /// Seconds to wait, when `key` has used up its `max` failures.
+    fn wait(&mut self, key: &str, max: usize, now: i64) -> Option<u64> {
+        let list = self.failures.get_mut(key)?;
+        list.retain(|t| now - t < FAILURE_WINDOW_MS);
+        (list.len() >= max).then(|| ((list[0] + FAILURE_WINDOW_MS - now).max(1000) / 1000) as u64)
+    }
+    fn fail(&mut self, key: &str, now: i64) {
+        if self.failures.len() > 4096 {
+            self.failures.retain(|_, l| l.last().is_some_and(|t| now - t < FAILURE_WINDOW_MS));
+        }
+        self.failures.entry(key.to_string()).or_default().push(now);
+    }
+    fn clear(&mut self, key: &str) {
+        self.failures.remove(key);
+    }
+}
+
+fn too_many(wait_s: u64) -> AppError {
+    let mut e = AppError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+        format!(
+            "trop de tentatives : réessayez dans {} min / too many attempts: try again in {} min",
+            wait_s.div_ceil(60),
+            wait_s.div_ceil(60)
+        ),
+    );
+    e.retry_after_s = Some(wait_s);
+    e
+}
+
+fn check_login_name(login: &str) -> Result<(), AppError> {
+    let ok = (3..=64).contains(&login.len())
+        && login.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._@-".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::bad_request(
+            "bad_login",
+            "identifiant : 3 à 64 caractères a–z 0–9 . _ @ - / login: 3–64 characters a–z 0–9 . _ @ -",
+        ))
+    }
+}
+
+impl Service {
+    /// Signs a captain or coordinator in. Unknown login and wrong password answer alike (and take
+    /// as long); after too many failures for the login or from the address, 429 until the window
+    /// has passed, whatever the password.
+    pub async fn login(&self, req: LoginRequest, ip: Option<IpAddr>) -> Result<(String, SessionView), AppError> {
+        let now = (self.now)();
+        let login = req.login.trim().to_lowercase();
+        let (login_key, ip_key) = (format!("login:{login}"), ip.map(|a| format!("ip:{a}")));
+        {
+            let mut l = self.limiter.lock().expect("limiter lock");
+            let wait = l.wait(&login_key, MAX_FAILURES_PER_LOGIN, now);
+            let wait = wait.or_else(|| ip_key.as_deref().and_then(|k| l.wait(k, MAX_FAILURES_PER_ADDRESS, now)));
+            if let Some(s) = wait {
+                return Err(too_many(s));
+            }
+        }
+        let found = if login.len() <= 64 { self.store.user_by_login(&login).await? } else { None };
+        let password = req.password;
+        let (user, ok) = match found {
+            Some((user, Some(hash))) if user.role != Role::Volunteer => {
+                let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
+                    .await
+                    .unwrap_or(false);
+                (Some(user), ok)
+            }
+            _ => {
+                tokio::task::spawn_blocking(move || auth::verify_password(&password, auth::decoy_hash())).await.ok();
+                (None, false)
+            }
+        };
+        let Some(user) = user.filter(|_| ok) else {
+            let mut l = self.limiter.lock().expect("limiter lock");
+            l.fail(&login_key, now);
+            if let Some(k) = &ip_key {
+                l.fail(k, now);
+            }
+            return Err(AppError::unauthorized(
+                "bad_login",
+                "identifiant ou mot de passe incorrect / wrong login or password",
+            ));
+        };
+        self.limiter.lock().expect("limiter lock").clear(&login_key);
+        let token = auth::new_token();
+        let device_id = format!("{SESSION_DEVICE_PREFIX}{}:{}", user.id, auth::hash_secret(&token)[..12].to_owned());
+        let expires_ms = now + SESSION_LIFETIME_MS;
+        self.store.register_token(&auth::hash_secret(&token), &device_id, &user.id, now, expires_ms).await?;
+        let session = self.authenticate(&token).await?;
+        let view = SessionView {
+            me: self.me(&session).await?,
+            csrf_token: auth::csrf_token(&token),
+            expires_ms,
+            tile_url: self.tile_url.clone(),
+        };
+        Ok((token, view))
+    }
+
+    /// The session behind a token (the cookie's), as the page needs it after a reload.
+    pub async fn session_view(&self, s: &DeviceSession, token: &str) -> Result<SessionView, AppError> {
+        Ok(SessionView {
+            me: self.me(s).await?,
+            csrf_token: auth::csrf_token(token),
+            expires_ms: s.device.expires_ms,
+            tile_url: self.tile_url.clone(),
+        })
+    }
+
+    /// Signs out: the session token is revoked for good.
+    pub async fn logout(&self, s: &DeviceSession) -> Result<(), AppError> {
+        self.store.revoke_device(&s.device.device_id, (self.now)()).await?;
+        Ok(())
+    }
+
+    /// Gives a captain or coordinator a dashboard login and password: their own, or (coordinators)
+    /// any staff member's of the campaign.
+    pub async fn set_login(&self, st: &Staff, user_id: &str, req: SetLoginRequest) -> Result<(), AppError> {
+        let user = self
+            .store
+            .user(user_id)
+            .await?
+            .filter(|u| u.campaign_id == st.campaign())
+            .ok_or_else(|| AppError::not_found(format!("utilisateur inconnu / unknown user {user_id}")))?;
+        if user.id != st.user.id && !st.is_coordinator() {
+            return Err(AppError::forbidden("seulement votre propre compte / only your own account"));
+        }
+        if user.role == Role::Volunteer {
+            return Err(AppError::bad_request(
+                "not_staff",
+                "les bénévoles utilisent l'application / volunteers sign in with the app",
+            ));
+        }
+        let login = req.login.trim().to_lowercase();
+        check_login_name(&login)?;
+        let chars = req.password.chars().count();
+        if !(auth::MIN_PASSWORD_CHARS..=256).contains(&chars) {
+            return Err(AppError::bad_request(
+                "weak_password",
+                format!(
+                    "mot de passe : {0} à 256 caractères / password: {0} to 256 characters",
+                    auth::MIN_PASSWORD_CHARS
+                ),
+            ));
+        }
+        let password = req.password;
+        let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+            .await
+            .map_err(|e| AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+        self.store.set_login(user_id, &login, &hash).await?;
+        Ok(())
+    }
+}
+
+/// The session token in a `Cookie` header, if any.
+pub fn cookie_token(cookies: &str) -> Option<&str> {
+    cookies.split(';').filter_map(|c| c.trim().split_once('=')).find(|(k, _)| *k == SESSION_COOKIE).map(|(_, v)| v)
+}
+
+/// `Set-Cookie` for a new session: HttpOnly (scripts never see it), Secure (HTTPS only; browsers
+/// treat http://localhost and 127.0.0.1 as secure), SameSite=Strict (never sent from another site).
+pub fn session_cookie(token: &str) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age={}",
+        SESSION_LIFETIME_MS / 1000
+    )
+}
+
+pub fn cleared_cookie() -> String {
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limiter_counts_failures_in_a_window() {
+        let mut l = LoginLimiter::default();
+        for i in 0..5 {
+            assert_eq!(l.wait("k", 5, i), None);
+            l.fail("k", i);
+        }
+        let wait = l.wait("k", 5, 10).expect("blocked after 5");
+        assert!(wait > 890 && wait <= 900, "{wait}");
+        assert_eq!(l.wait("k", 5, FAILURE_WINDOW_MS + 5), None, "the window passes");
+        l.fail("k", 1);
+        l.clear("k");
+        assert_eq!(l.wait("k", 1, 2), None);
+    }
+
+    #[test]
+    fn cookies() {
+        assert_eq!(cookie_token("a=b; doorstep_session=xyz; c=d"), Some("xyz"));
+        assert_eq!(cookie_token("doorstep_sessionx=1"), None);
+        assert!(session_cookie("t").contains("HttpOnly; Secure; SameSite=Strict"));
+    }
+}

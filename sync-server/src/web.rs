@@ -1,0 +1,269 @@
+//! The dashboard over HTTP: its page and assets (compiled into the server: it works with no other
+//! service and no internet), sign-in, live events, and the views it reads. Also the guard every
+//! request passes: browsers' cross-site writes are refused (Origin check, CSRF token for cookie
+//! sessions), and every answer carries security headers.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+
+use crate::api::{Access, body, credential, session, staff};
+use crate::auth;
+use crate::dashboard::ResultsFilter;
+use crate::error::AppError;
+use crate::service::Service;
+use crate::session::{cleared_cookie, cookie_token, session_cookie};
+
+struct Asset {
+    name: &'static str,
+    mime: &'static str,
+    body: &'static [u8],
+}
+
+/// The dashboard's files. Leaflet 1.9.4 comes from npm (`leaflet`, BSD-2-Clause; see
+/// `web/vendor/README.md` for how it was fetched and checked).
+const ASSETS: &[Asset] = &[
+    Asset { name: "app.js", mime: "text/javascript; charset=utf-8", body: include_bytes!("../web/app.js") },
+    Asset { name: "app.css", mime: "text/css; charset=utf-8", body: include_bytes!("../web/app.css") },
+    Asset {
+        name: "leaflet.js",
+        mime: "text/javascript; charset=utf-8",
+        body: include_bytes!("../web/vendor/leaflet/leaflet.js"),
+    },
+    Asset {
+        name: "leaflet.css",
+        mime: "text/css; charset=utf-8",
+        body: include_bytes!("../web/vendor/leaflet/leaflet.css"),
+    },
+    Asset { name: "icon.svg", mime: "image/svg+xml", body: include_bytes!("../web/icon.svg") },
+];
+
+const INDEX: &str = include_str!("../web/index.html");
+
+/// The page's Content-Security-Policy: only our own scripts and styles, connections to this
+/// server, images from here (and the tile server when one is set).
+fn csp(tile_url: Option<&str>) -> String {
+    let tiles = tile_url
+        .and_then(|u| {
+            let rest = u.split_once("://")?;
+            let host = rest.1.split('/').next()?;
+            Some(format!(" {}://{}", rest.0, host.replace("{s}", "*")))
+        })
+        .unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:{tiles}; \
+         connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'"
+    )
+}
+
+pub async fn index(State(s): State<Service>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+            (header::CONTENT_SECURITY_POLICY, csp(s.tile_url.as_deref())),
+            (header::CACHE_CONTROL, "no-cache".to_string()),
+        ],
+        INDEX,
+    )
+        .into_response()
+}
+
+pub async fn asset(Path(file): Path<String>) -> Result<Response, AppError> {
+    let a = ASSETS
+        .iter()
+        .find(|a| a.name == file)
+        .ok_or_else(|| AppError::not_found(format!("fichier inconnu / no such file {file}")))?;
+    Ok(([(header::CONTENT_TYPE, a.mime), (header::CACHE_CONTROL, "no-cache")], a.body).into_response())
+}
+
+/// Every request passes here. A write from a browser must come from this server's own page: its
+/// `Origin`, when sent, names this host; with the session cookie (and no bearer token) it must
+/// carry the session's CSRF token. Every answer gets security headers.
+pub async fn guard(req: Request, next: Next) -> Response {
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && let Err(e) = check_write(req.headers()) {
+        return e.into_response();
+    }
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(header::HeaderName::from_static("cross-origin-resource-policy"), HeaderValue::from_static("same-origin"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    r
+}
+
+fn check_write(headers: &HeaderMap) -> Result<(), AppError> {
+    if let Some(origin) = headers.get(header::ORIGIN) {
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+        let from = origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, rest)| rest);
+        if from != Some(host) {
+            return Err(AppError::forbidden(
+                "requête d'un autre site refusée / request from another site refused",
+            ));
+        }
+    }
+    if headers.contains_key(header::AUTHORIZATION) {
+        return Ok(());
+    }
+    let cookie =
+        headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(cookie_token);
+    if let Some(token) = cookie {
+        let sent = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !auth::same_secret(sent, &auth::csrf_token(token)) {
+            return Err(AppError::new(
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "jeton anti-falsification manquant ou invalide : rechargez la page / missing or invalid CSRF token: reload the page",
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub async fn login(State(s): State<Service>, req: Request) -> Result<Response, AppError> {
+    let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let (token, view) = s.login(body(req).await?, ip).await?;
+    Ok(([(header::SET_COOKIE, session_cookie(&token))], Json(view)).into_response())
+}
+
+pub async fn session_info(State(s): State<Service>, headers: HeaderMap) -> Result<Response, AppError> {
+    let ses = session(&s, &headers, Access::Staff).await?;
+    let (token, _) = credential(&headers)?;
+    Ok(Json(s.session_view(&ses, token).await?).into_response())
+}
+
+pub async fn logout(State(s): State<Service>, headers: HeaderMap) -> Result<Response, AppError> {
+    let ses = session(&s, &headers, Access::Staff).await?;
+    s.logout(&ses).await?;
+    Ok(([(header::SET_COOKIE, cleared_cookie())], StatusCode::NO_CONTENT).into_response())
+}
+
+pub async fn set_login(
+    State(s): State<Service>,
+    headers: HeaderMap,
+    Path(user): Path<String>,
+    req: Request,
+) -> Result<Response, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    s.set_login(&st, &user, body(req).await?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Server-sent events: `ready` first, then `sync` and `turfs` as they happen within the caller's
+/// reach, until the session expires (or after `limit` events).
+pub async fn events(
+    State(s): State<Service>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    let ses = session(&s, &headers, Access::Staff).await?;
+    let st = staff(&s, &headers, Access::Staff).await?;
+    let limit = match q.get("limit") {
+        Some(v) => Some(v.parse::<usize>().map_err(|_| AppError::bad_request("bad_limit", "limit: a number"))?),
+        None => None,
+    };
+    let left = u64::try_from(ses.device.expires_ms - (s.now)()).unwrap_or(0);
+    let ready = futures_util::stream::once(async { Event::default().event("ready").data("{}") });
+    let live = s
+        .watch(st)
+        .map(|e| Event::default().event(e.kind).json_data(&e).unwrap_or_else(|_| Event::default().event("lagged")));
+    let stream = ready
+        .chain(live)
+        .take(limit.unwrap_or(usize::MAX))
+        .take_until(tokio::time::sleep(std::time::Duration::from_millis(left)))
+        .map(Ok::<_, Infallible>);
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
+}
+
+pub async fn map_streets(State(s): State<Service>, headers: HeaderMap) -> Result<Response, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    Ok(Json(s.map_streets(&st).await?).into_response())
+}
+
+pub async fn map_buildings(State(s): State<Service>, headers: HeaderMap) -> Result<Response, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    Ok(Json(s.map_buildings(&st).await?).into_response())
+}
+
+pub async fn progress(State(s): State<Service>, headers: HeaderMap) -> Result<Response, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    Ok(Json(s.progress(&st).await?).into_response())
+}
+
+fn filter(q: Result<Query<ResultsFilter>, axum::extract::rejection::QueryRejection>) -> Result<ResultsFilter, AppError> {
+    q.map(|Query(f)| f).map_err(|e| AppError::bad_request("bad_filter", e.body_text()))
+}
+
+pub async fn results(
+    State(s): State<Service>,
+    headers: HeaderMap,
+    q: Result<Query<ResultsFilter>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    Ok(Json(s.results(&st, &filter(q)?).await?).into_response())
+}
+
+pub async fn results_csv(
+    State(s): State<Service>,
+    headers: HeaderMap,
+    q: Result<Query<ResultsFilter>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    let csv = s.results_csv(&st, &filter(q)?).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"resultats.csv\""),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
+pub async fn review_overlap(
+    State(s): State<Service>,
+    headers: HeaderMap,
+    Path(report): Path<String>,
+) -> Result<Response, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    Ok(Json(s.review_overlap(&st, &report).await?).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csp_allows_only_this_server_and_the_tiles() {
+        let c = csp(None);
+        assert!(c.contains("script-src 'self';") && !c.contains("unsafe"), "{c}");
+        let c = csp(Some("https://{s}.tile.example.org/{z}/{x}/{y}.png"));
+        assert!(c.contains("img-src 'self' data: https://*.tile.example.org;"), "{c}");
+    }
+
+    #[test]
+    fn vendored_leaflet_is_npm_s() {
+        use sha2::{Digest, Sha256};
+        let hex = |b: &[u8]| Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let body = |n: &str| ASSETS.iter().find(|a| a.name == n).unwrap().body;
+        assert_eq!(hex(body("leaflet.js")), "db49d009c841f5ca34a888c96511ae936fd9f5533e90d8b2c4d57596f4e5641a");
+        assert_eq!(hex(body("leaflet.css")), "a7837102824184820dfa198d1ebcd109ff6d0ff9a2672a074b9a1b4d147d04c6");
+    }
+}

@@ -1,0 +1,649 @@
+// Doorstep dashboard: one page, no build step, no third party but Leaflet (shipped with the server).
+// Every text goes through t(); every value from the server goes into the page as text, never HTML.
+'use strict';
+
+const TEXT = {
+  fr: {
+    skip: 'Aller au contenu', login_intro: "Tableau de bord des coordinateurs et chefs d'équipe.",
+    login_name: 'Identifiant', password: 'Mot de passe', sign_in: 'Se connecter', sign_out: 'Se déconnecter',
+    other_language: 'English', map: 'Carte', views: 'Vues', tab_progress: 'Progression', tab_results: 'Résultats',
+    tab_turfs: 'Secteurs', tab_people: 'Bénévoles', tab_overlaps: 'Chevauchements', cancel: 'Annuler', confirm: 'Confirmer',
+    live_on: 'En direct', live_off: 'Hors ligne', live_error: 'Reconnexion…',
+    coordinator: 'coordination', captain: "chef d'équipe",
+    doors: 'Portes', knocked: 'Frappées', contacted: 'Contacts', contact_rate: 'Taux de contact', knocks: 'Passages',
+    doors_per_hour: 'Passages / heure', last_sync: 'Dernière synchro', overlaps: 'Chevauchements', hours: 'Heures',
+    campaign: 'Campagne', teams: 'Équipes', turfs: 'Secteurs', volunteers: 'Bénévoles', timeline: 'Passages dans le temps',
+    name: 'Nom', team: 'Équipe', holder: 'Bénévole', progress: 'Avancement', never: 'jamais', none: '—',
+    status_untouched: 'à frapper', status_attempted: 'tentée', status_contacted: 'contact', status_finished: 'terminée',
+    status_do_not_return: 'ne pas revenir',
+    filter_turf: 'Secteur', filter_team: 'Équipe', filter_station: 'Bureau de vote', filter_from: 'Du', filter_to: 'Au',
+    all: 'Tous', export_csv: 'Exporter en CSV', reports_shown: 'passages retenus', result_codes: 'Résultats des passages',
+    answered: 'réponses', yes: 'oui', no: 'non', free_text: 'Texte libre : réponses dans l’export des passages seulement.',
+    streets_of: 'Rues du secteur', street: 'Rue', addresses: 'Adresses', move: 'Déplacer', move_street: 'Déplacer la rue',
+    move_to: 'Vers le bénévole', move_to_turf: 'ou vers le secteur', choose: '— choisir —',
+    moved: (n, to) => `${n} adresse(s) déplacée(s) vers ${to}`, assign: 'Attribuer', return_turf: 'Rendre',
+    assign_turf: 'Attribuer le secteur', lease_days: 'Durée (jours)', assigned: 'Secteur attribué', returned: 'Secteur rendu',
+    unassigned: 'non attribué', show: 'Voir', devices: 'Appareils', revoke: 'Révoquer', revoked: 'révoqué',
+    revoke_confirm: (d) => `Révoquer l’appareil ${d} ? Il enverra ses passages puis effacera ses données.`,
+    revoked_ok: 'Appareil révoqué', invite: 'Inviter un bénévole', invite_go: 'Créer le code', join_code: 'Code d’accès',
+    join_help: 'À saisir ou scanner dans l’application, une seule fois, dans les 7 jours.',
+    overlaps_none: 'Aucun chevauchement.', overlap_help: 'Passages faits sur des portes qui avaient changé de bénévole.',
+    mark_reviewed: 'Marquer comme vu', reviewed: 'vu', when: 'Quand', result: 'Résultat', by: 'Par', address: 'Adresse',
+    position: 'Dernière position', synced: (who, n) => `${who} a synchronisé (${n} passage(s))`,
+    session_expired: 'Session expirée : reconnectez-vous.', error: 'Erreur', no_streets: 'Aucun réseau de rues importé.',
+    priority: 'Priorité (bureaux)', stations: 'Bureaux de vote', lagged: 'Mise à jour complète',
+    definitions: 'Contact : une conversation. Taux : portes avec contact / portes frappées. Heures : sessions de porte-à-porte (pauses de plus de 30 min exclues).',
+  },
+  en: {
+    skip: 'Skip to content', login_intro: 'Dashboard for coordinators and team captains.',
+    login_name: 'Login', password: 'Password', sign_in: 'Sign in', sign_out: 'Sign out',
+    other_language: 'Français', map: 'Map', views: 'Views', tab_progress: 'Progress', tab_results: 'Results',
+    tab_turfs: 'Turfs', tab_people: 'Volunteers', tab_overlaps: 'Overlaps', cancel: 'Cancel', confirm: 'Confirm',
+    live_on: 'Live', live_off: 'Offline', live_error: 'Reconnecting…',
+    coordinator: 'coordinator', captain: 'captain',
+    doors: 'Doors', knocked: 'Knocked', contacted: 'Contacts', contact_rate: 'Contact rate', knocks: 'Knocks',
+    doors_per_hour: 'Knocks / hour', last_sync: 'Last sync', overlaps: 'Overlaps', hours: 'Hours',
+    campaign: 'Campaign', teams: 'Teams', turfs: 'Turfs', volunteers: 'Volunteers', timeline: 'Knocks over time',
+    name: 'Name', team: 'Team', holder: 'Volunteer', progress: 'Progress', never: 'never', none: '—',
+    status_untouched: 'to knock', status_attempted: 'attempted', status_contacted: 'contact', status_finished: 'finished',
+    status_do_not_return: 'do not return',
+    filter_turf: 'Turf', filter_team: 'Team', filter_station: 'Polling station', filter_from: 'From', filter_to: 'To',
+    all: 'All', export_csv: 'Export as CSV', reports_shown: 'reports counted', result_codes: 'Knock results',
+    answered: 'answers', yes: 'yes', no: 'no', free_text: 'Free text: answers in the reports export only.',
+    streets_of: 'Streets of the turf', street: 'Street', addresses: 'Addresses', move: 'Move', move_street: 'Move the street',
+    move_to: 'To volunteer', move_to_turf: 'or to turf', choose: '— choose —',
+    moved: (n, to) => `${n} address(es) moved to ${to}`, assign: 'Assign', return_turf: 'Return',
+    assign_turf: 'Assign the turf', lease_days: 'Lease (days)', assigned: 'Turf assigned', returned: 'Turf returned',
+    unassigned: 'unassigned', show: 'Show', devices: 'Devices', revoke: 'Revoke', revoked: 'revoked',
+    revoke_confirm: (d) => `Revoke device ${d}? It will push its reports, then wipe its data.`,
+    revoked_ok: 'Device revoked', invite: 'Invite a volunteer', invite_go: 'Create the code', join_code: 'Join code',
+    join_help: 'Type or scan it in the app, once, within 7 days.',
+    overlaps_none: 'No overlaps.', overlap_help: 'Knocks made on doors that had moved to another volunteer.',
+    mark_reviewed: 'Mark as reviewed', reviewed: 'reviewed', when: 'When', result: 'Result', by: 'By', address: 'Address',
+    position: 'Last position', synced: (who, n) => `${who} synced (${n} report(s))`,
+    session_expired: 'Session expired: sign in again.', error: 'Error', no_streets: 'No street network imported.',
+    priority: 'Priority (stations)', stations: 'Polling stations', lagged: 'Full refresh',
+    definitions: 'Contact: a conversation. Rate: doors with a contact / doors knocked. Hours: canvassing sessions (breaks over 30 min left out).',
+  },
+};
+
+const STATUSES = ['untouched', 'attempted', 'contacted', 'finished', 'do_not_return'];
+const state = {
+  // French first: English when chosen (remembered on this browser).
+  lang: localStorage.getItem('doorstep.lang') || 'fr',
+  session: null, view: 'progress', progress: null, buildings: [], streets: null, stations: [], campaign: null,
+  selectedTurf: null, events: null, refreshTimer: null, counts: { streets: 0, buildings: 0, updates: 0 },
+};
+window.doorstepState = state; // read by the browser tests
+
+const $ = (id) => document.getElementById(id);
+const t = (key, ...args) => { const v = TEXT[state.lang][key] ?? TEXT.fr[key] ?? key; return typeof v === 'function' ? v(...args) : v; };
+/** The server's messages are "français / English": show the reader's half. */
+const serverText = (m) => { const parts = String(m || '').split(' / '); return parts.length === 2 ? parts[state.lang === 'en' ? 1 : 0] : m; };
+
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else el.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined) el.append(c instanceof Node ? c : String(c));
+  return el;
+}
+
+const nf = () => new Intl.NumberFormat(state.lang === 'en' ? 'en-GB' : 'fr-FR', { maximumFractionDigits: 1 });
+const num = (v) => (v === null || v === undefined ? t('none') : nf().format(v));
+const pct = (v) => (v === null || v === undefined ? t('none') : new Intl.NumberFormat(state.lang === 'en' ? 'en-GB' : 'fr-FR', { style: 'percent', maximumFractionDigits: 0 }).format(v));
+const when = (ms) => (ms ? new Date(ms).toLocaleString(state.lang === 'en' ? 'en-GB' : 'fr-FR', { dateStyle: 'short', timeStyle: 'short' }) : t('never'));
+
+// ----- HTTP ----------------------------------------------------------------------------------------
+
+class ApiError extends Error { constructor(status, code, message) { super(message); this.status = status; this.code = code; } }
+
+async function api(method, path, body) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET' && state.session) headers['X-CSRF-Token'] = state.session.csrf_token;
+  const r = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+  if (r.status === 204) return null;
+  const data = await r.json().catch(() => ({}));
+  if (!r.ok) {
+    if (r.status === 401 && path !== '/api/v1/session') showLogin(t('session_expired'));
+    throw new ApiError(r.status, data.code, serverText(data.message) || `${r.status}`);
+  }
+  return data;
+}
+
+let toastTimer;
+function toast(msg, bad) {
+  const el = $('toast');
+  el.textContent = msg;
+  el.className = 'toast show' + (bad ? ' bad' : '');
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { el.className = 'toast'; }, 4000);
+}
+const fail = (e) => toast(`${t('error')} : ${e.message}`, true);
+
+// ----- language ------------------------------------------------------------------------------------
+
+function applyLanguage() {
+  document.documentElement.lang = state.lang;
+  for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of document.querySelectorAll('[data-i18n-label]')) el.setAttribute('aria-label', t(el.dataset.i18nLabel));
+  setLive($('live').dataset.state);
+  drawLegend();
+  if (state.session) { renderWho(); renderView(); }
+}
+for (const b of document.querySelectorAll('.lang-toggle')) b.addEventListener('click', () => {
+  state.lang = state.lang === 'fr' ? 'en' : 'fr';
+  localStorage.setItem('doorstep.lang', state.lang);
+  applyLanguage();
+});
+
+// ----- sign in -------------------------------------------------------------------------------------
+
+function showLogin(message) {
+  state.session = null;
+  if (state.events) { state.events.close(); state.events = null; }
+  $('app-view').hidden = true;
+  $('login-view').hidden = false;
+  $('login-error').textContent = message || '';
+  $('login-name').focus();
+}
+
+$('login-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  $('login-error').textContent = '';
+  $('login-submit').disabled = true;
+  try {
+    state.session = await api('POST', '/api/v1/session', { login: $('login-name').value, password: $('login-password').value });
+    $('login-password').value = '';
+    await start();
+  } catch (e) {
+    $('login-error').textContent = e.message;
+  } finally {
+    $('login-submit').disabled = false;
+  }
+});
+
+$('logout').addEventListener('click', async () => {
+  try { await api('DELETE', '/api/v1/session'); } catch (e) { /* already gone */ }
+  showLogin('');
+});
+
+function renderWho() {
+  const me = state.session.me;
+  $('who').textContent = `${me.display_name} · ${t(me.role)}${state.campaign ? ' · ' + state.campaign.name : ''}`;
+}
+
+// ----- map -----------------------------------------------------------------------------------------
+
+let map, streetLayer, buildingLayer, turfLayer, stationLayer, peopleLayer;
+const colour = (status) => getComputedStyle(document.documentElement).getPropertyValue('--' + status).trim();
+
+function drawLegend() {
+  const el = $('legend');
+  el.replaceChildren(...STATUSES.map((s) => h('span', {}, h('i', { class: 'swatch-' + s }), t('status_' + s))));
+  for (const s of STATUSES) for (const i of el.querySelectorAll('.swatch-' + s)) i.style.background = colour(s);
+}
+
+function initMap() {
+  if (map) return;
+  map = L.map('map', { preferCanvas: true, zoomControl: true, keyboard: true });
+  if (state.session.tile_url) L.tileLayer(state.session.tile_url, { maxZoom: 19, attribution: '© OpenStreetMap' }).addTo(map);
+  stationLayer = L.layerGroup().addTo(map);
+  turfLayer = L.layerGroup().addTo(map);
+  streetLayer = L.layerGroup().addTo(map);
+  buildingLayer = L.layerGroup().addTo(map);
+  peopleLayer = L.layerGroup().addTo(map);
+  map.setView([46.6, 2.4], 6);
+}
+
+function drawStreets(net) {
+  streetLayer.clearLayers();
+  state.counts.streets = net.edges.length;
+  const renderer = L.canvas({ padding: 0.2 });
+  const lines = net.edges.map((e) => [net.nodes[e.from], net.nodes[e.to]].map(([lon, lat]) => [lat, lon]));
+  if (lines.length) L.polyline(lines, { color: '#9aa4ae', weight: 2, opacity: 0.8, renderer, interactive: false }).addTo(streetLayer);
+}
+
+function hull(points) {
+  const p = points.slice().sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  if (p.length < 3) return p;
+  const cross = (o, a, b) => (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0]);
+  const lower = [], upper = [];
+  for (const x of p) { while (lower.length >= 2 && cross(lower.at(-2), lower.at(-1), x) <= 0) lower.pop(); lower.push(x); }
+  for (const x of p.reverse()) { while (upper.length >= 2 && cross(upper.at(-2), upper.at(-1), x) <= 0) upper.pop(); upper.push(x); }
+  return lower.slice(0, -1).concat(upper.slice(0, -1));
+}
+
+function drawBuildings() {
+  buildingLayer.clearLayers();
+  turfLayer.clearLayers();
+  state.counts.buildings = state.buildings.length;
+  const renderer = L.canvas({ padding: 0.2 });
+  const byTurf = new Map();
+  for (const b of state.buildings) {
+    const m = L.circleMarker([b.lat, b.lon], {
+      radius: b.turf_id === state.selectedTurf ? 6 : 4, renderer, weight: 1, color: '#fff',
+      fillColor: colour(b.status), fillOpacity: 0.95,
+    });
+    m.on('click', () => m.bindPopup(buildingPopup(b)).openPopup());
+    m.addTo(buildingLayer);
+    if (b.turf_id) { if (!byTurf.has(b.turf_id)) byTurf.set(b.turf_id, []); byTurf.get(b.turf_id).push(b); }
+  }
+  for (const [turf, bs] of byTurf) {
+    const doors = bs.reduce((a, b) => a + b.doors, 0), knocked = bs.reduce((a, b) => a + b.knocked, 0);
+    const share = doors ? knocked / doors : 0;
+    const ring = hull(bs.map((b) => [b.lat, b.lon]));
+    if (ring.length < 3) continue;
+    L.polygon(ring, {
+      renderer, weight: turf === state.selectedTurf ? 3 : 1, color: turf === state.selectedTurf ? '#0b57d0' : '#5f6b7a',
+      fillColor: `hsl(${Math.round(210 - 90 * share)}, 70%, ${Math.round(88 - 40 * share)}%)`, fillOpacity: 0.35, interactive: false,
+    }).addTo(turfLayer);
+  }
+}
+
+function buildingPopup(b) {
+  const turf = state.progress?.turfs.find((x) => x.id === b.turf_id);
+  return h('div', {},
+    h('strong', {}, `${b.house_number} ${b.street}`), h('br'),
+    `${t('turfs')} : ${turf ? turf.name : t('none')}`, h('br'),
+    `${t('doors')} : ${b.doors} · ${t('knocked')} : ${b.knocked} · ${t('contacted')} : ${b.contacted}`, h('br'),
+    t('status_' + b.status),
+    b.turf_id ? h('div', {}, h('button', { type: 'button', onclick: () => moveStreet(b.turf_id, b.street) }, t('move_street'))) : null);
+}
+
+function drawPeople() {
+  peopleLayer.clearLayers();
+  for (const v of state.progress?.volunteers || []) {
+    if (!v.position) continue;
+    L.circleMarker([v.position.lat, v.position.lon], { radius: 8, color: '#202124', weight: 2, fillColor: '#fbbc04', fillOpacity: 1 })
+      .bindTooltip(`${v.name} · ${when(v.position_ms)}`).addTo(peopleLayer);
+  }
+}
+
+async function drawStations() {
+  stationLayer.clearLayers();
+  try {
+    const fc = await api('GET', '/api/v1/stations.geojson');
+    const max = Math.max(0, ...fc.features.map((f) => f.properties?.priority || 0));
+    if (!fc.features.length) return;
+    L.geoJSON(fc, {
+      interactive: false,
+      style: (f) => { const p = max ? (f.properties?.priority || 0) / max : 0; return { weight: 1, color: '#7b1fa2', fillColor: '#7b1fa2', fillOpacity: 0.05 + 0.3 * p }; },
+    }).addTo(stationLayer);
+  } catch (e) { /* no stations: nothing to draw */ }
+}
+
+function fitMap() {
+  const pts = state.buildings.map((b) => [b.lat, b.lon]);
+  if (pts.length) map.fitBounds(L.latLngBounds(pts).pad(0.05));
+}
+
+// ----- data ----------------------------------------------------------------------------------------
+
+async function refresh() {
+  const [progress, buildings] = await Promise.all([api('GET', '/api/v1/progress'), api('GET', '/api/v1/map/buildings')]);
+  state.progress = progress;
+  state.buildings = buildings;
+  drawBuildings();
+  drawPeople();
+  const open = progress.campaign.overlaps;
+  $('overlap-badge').hidden = !open;
+  $('overlap-badge').textContent = open;
+  renderView();
+  state.counts.updates += 1;
+}
+
+function scheduleRefresh() {
+  clearTimeout(state.refreshTimer);
+  state.refreshTimer = setTimeout(() => refresh().catch(fail), 300);
+}
+
+function setLive(s) {
+  const el = $('live');
+  el.dataset.state = s || 'off';
+  $('live-text').textContent = t(s === 'on' ? 'live_on' : s === 'error' ? 'live_error' : 'live_off');
+}
+
+function listen() {
+  if (state.events) state.events.close();
+  const es = new EventSource('/api/v1/events');
+  state.events = es;
+  es.addEventListener('ready', () => setLive('on'));
+  es.addEventListener('sync', (ev) => {
+    const e = JSON.parse(ev.data);
+    const who = state.progress?.volunteers.find((v) => v.id === e.volunteer_id)?.name || e.volunteer_id;
+    toast(t('synced', who, e.reports));
+    scheduleRefresh();
+  });
+  es.addEventListener('turfs', scheduleRefresh);
+  es.addEventListener('lagged', scheduleRefresh);
+  es.onerror = () => {
+    setLive('error');
+    // The stream closes when the session ends: check, and sign in again if so.
+    api('GET', '/api/v1/session').catch(() => {});
+  };
+}
+
+async function start() {
+  $('login-view').hidden = true;
+  $('app-view').hidden = false;
+  state.campaign = await api('GET', '/api/v1/campaign');
+  renderWho();
+  initMap();
+  const [streets] = await Promise.all([api('GET', '/api/v1/map/streets'), refresh()]);
+  state.streets = streets;
+  drawStreets(streets);
+  fitMap();
+  drawStations();
+  api('GET', '/api/v1/stations').then((s) => { state.stations = s.stations || s; }).catch(() => {});
+  listen();
+  setTimeout(() => map.invalidateSize(), 50);
+}
+
+// ----- views ---------------------------------------------------------------------------------------
+
+function selectTab(view, focus) {
+  state.view = view;
+  for (const b of document.querySelectorAll('[role=tab]')) {
+    const on = b.dataset.view === view;
+    b.setAttribute('aria-selected', on);
+    b.tabIndex = on ? 0 : -1;
+    if (on && focus) b.focus();
+    $(b.getAttribute('aria-controls')).hidden = !on;
+  }
+  renderView();
+}
+for (const b of document.querySelectorAll('[role=tab]')) {
+  b.addEventListener('click', () => selectTab(b.dataset.view));
+  b.addEventListener('keydown', (ev) => {
+    const tabs = [...document.querySelectorAll('[role=tab]')];
+    const i = tabs.indexOf(b);
+    const next = ev.key === 'ArrowRight' ? tabs[(i + 1) % tabs.length] : ev.key === 'ArrowLeft' ? tabs[(i - 1 + tabs.length) % tabs.length] : null;
+    if (next) { ev.preventDefault(); selectTab(next.dataset.view, true); }
+  });
+}
+
+function renderView() {
+  if (!state.progress) return;
+  const v = state.view;
+  const el = $('view-' + v);
+  if (v === 'progress') el.replaceChildren(...progressView());
+  else if (v === 'results') resultsView(el);
+  else if (v === 'turfs') el.replaceChildren(...turfsView());
+  else if (v === 'people') el.replaceChildren(...peopleView());
+  else if (v === 'overlaps') overlapsView(el);
+}
+
+function statCards(s) {
+  const card = (id, value, label) => h('div', { class: 'stat' }, h('b', { id: 'stat-' + id }, value), h('span', {}, label));
+  return h('div', { class: 'stats' },
+    card('doors', num(s.doors), t('doors')), card('knocked', num(s.knocked), t('knocked')),
+    card('contacted', num(s.contacted), t('contacted')), card('rate', pct(s.contact_rate), t('contact_rate')),
+    card('knocks', num(s.knocks), t('knocks')), card('per-hour', num(s.doors_per_hour), t('doors_per_hour')),
+    card('sync', when(s.last_sync_ms), t('last_sync')), card('overlaps', num(s.overlaps), t('overlaps')));
+}
+
+function chart(p) {
+  const data = p.timeline.slice(-48);
+  const W = 480, H = 140, pad = 18;
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  svg.setAttribute('class', 'chart');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', `${t('timeline')} : ${data.map((b) => `${when(b.start_ms)} ${b.knocks}`).join(', ')}`);
+  const max = Math.max(1, ...data.map((b) => b.knocks));
+  const bw = data.length ? (W - pad) / data.length : 0;
+  data.forEach((b, i) => {
+    for (const [cls, v] of [['k', b.knocks], ['c', b.contacts]]) {
+      const r = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
+      const hgt = ((H - pad) * v) / max;
+      r.setAttribute('class', cls);
+      r.setAttribute('x', pad + i * bw + 1);
+      r.setAttribute('width', Math.max(1, bw - 2));
+      r.setAttribute('y', H - pad - hgt);
+      r.setAttribute('height', hgt);
+      svg.append(r);
+    }
+  });
+  const label = document.createElementNS('http://www.w3.org/2000/svg', 'text');
+  label.setAttribute('x', pad);
+  label.setAttribute('y', 10);
+  label.textContent = `max ${max}`;
+  svg.append(label);
+  return svg;
+}
+
+function table(columns, rows, onRow) {
+  return h('table', {},
+    h('thead', {}, h('tr', {}, columns.map((c) => h('th', { class: c.num ? 'num' : null, scope: 'col' }, c.label)))),
+    h('tbody', {}, rows.map((r) => {
+      const tr = h('tr', { class: onRow && onRow.selected?.(r) ? 'selected' : null }, columns.map((c) => h('td', { class: c.num ? 'num' : null }, c.value(r))));
+      return tr;
+    })));
+}
+
+function bar(share) {
+  const b = h('div', { class: 'bar', role: 'img', 'aria-label': pct(share) }, h('i'));
+  b.firstChild.style.width = `${Math.round(100 * (share || 0))}%`;
+  return b;
+}
+
+/** Columns of the progress tables (built at each render: labels follow the language). */
+function statCols() {
+  return [
+    { label: t('doors'), num: true, value: (r) => num(r.stats.doors) },
+    { label: t('knocked'), value: (r) => bar(r.stats.doors ? r.stats.knocked / r.stats.doors : 0) },
+    { label: t('contact_rate'), num: true, value: (r) => pct(r.stats.contact_rate) },
+    { label: t('doors_per_hour'), num: true, value: (r) => num(r.stats.doors_per_hour) },
+    { label: t('last_sync'), value: (r) => when(r.stats.last_sync_ms) },
+  ];
+}
+
+function progressView() {
+  const p = state.progress;
+  const nameCol = { label: t('name'), value: (r) => r.name };
+  return [
+    h('h2', {}, t('campaign')), statCards(p.campaign),
+    h('p', { class: 'muted' }, t('definitions')),
+    h('h2', {}, t('timeline')), chart(p),
+    p.teams.length ? h('h2', {}, t('teams')) : null, p.teams.length ? table([nameCol, ...statCols()], p.teams) : null,
+    h('h2', {}, t('volunteers')),
+    table([nameCol, { label: t('knocks'), num: true, value: (r) => num(r.stats.knocks) }, { label: t('contact_rate'), num: true, value: (r) => pct(r.stats.contact_rate) },
+      { label: t('doors_per_hour'), num: true, value: (r) => num(r.stats.doors_per_hour) }, { label: t('last_sync'), value: (r) => when(r.stats.last_sync_ms) }], p.volunteers),
+  ];
+}
+
+// Results ------------------------------------------------------------------------------------------
+
+const filters = { turf: '', team: '', station: '', from: '', to: '' };
+function filterQuery() {
+  const q = new URLSearchParams();
+  if (filters.turf) q.set('turf', filters.turf);
+  if (filters.team) q.set('team', filters.team);
+  if (filters.station) q.set('station', filters.station);
+  if (filters.from) q.set('from_ms', new Date(filters.from + 'T00:00').getTime());
+  if (filters.to) q.set('to_ms', new Date(filters.to + 'T00:00').getTime() + 86400000);
+  return q.toString();
+}
+
+async function resultsView(el) {
+  const p = state.progress;
+  const select = (key, label, options) => {
+    const s = h('select', { id: 'filter-' + key, onchange: () => { filters[key] = s.value; resultsView(el); } },
+      h('option', { value: '' }, t('all')), options.map(([v, l]) => h('option', { value: v, selected: filters[key] === v }, l)));
+    return h('div', {}, h('label', { for: 'filter-' + key }, label), s);
+  };
+  const date = (key, label) => {
+    const i = h('input', { id: 'filter-' + key, type: 'date', value: filters[key], onchange: () => { filters[key] = i.value; resultsView(el); } });
+    return h('div', {}, h('label', { for: 'filter-' + key }, label), i);
+  };
+  const stations = (Array.isArray(state.stations) ? state.stations : []).map((s) => [s.id, s.id]);
+  const q = filterQuery();
+  const head = h('div', { class: 'filters' },
+    select('turf', t('filter_turf'), p.turfs.map((x) => [x.id, x.name])),
+    p.teams.length ? select('team', t('filter_team'), p.teams.map((x) => [x.id, x.name])) : null,
+    stations.length ? select('station', t('filter_station'), stations) : null,
+    date('from', t('filter_from')), date('to', t('filter_to')),
+    h('div', {}, h('a', { href: '/api/v1/results.csv' + (q ? '?' + q : ''), download: 'resultats.csv', id: 'results-csv' }, t('export_csv'))));
+  let r;
+  try { r = await api('GET', '/api/v1/results' + (q ? '?' + q : '')); } catch (e) { fail(e); return; }
+  const label = (qid, key) => (key === 'yes' || key === 'no' ? t(key) : key);
+  const codeLabel = (code) => { const c = state.campaign?.result_codes.find((x) => x.code === code); return c ? (state.lang === 'en' ? c.label_en : c.label_fr) : code; };
+  const dist = (pairs, total, lbl) => pairs.map(([k, n]) => h('div', { class: 'row' }, h('span', {}, lbl(k)), bar(total ? n / total : 0), h('span', { class: 'num' }, num(n))));
+  el.replaceChildren(head,
+    h('p', {}, h('b', { id: 'results-count' }, num(r.reports)), ' ', t('reports_shown')),
+    h('div', { class: 'question' }, h('h2', {}, t('result_codes')), dist(r.result_codes.filter(([, n]) => n), r.reports, codeLabel)),
+    ...r.questions.map((qq) => h('div', { class: 'question' },
+      h('h2', {}, state.lang === 'en' ? qq.text_en : qq.text_fr), h('p', { class: 'muted' }, `${num(qq.answered)} ${t('answered')}`),
+      qq.counts.length ? dist(qq.counts, qq.answered, (k) => label(qq.question_id, k)) : h('p', { class: 'muted' }, t('free_text')))));
+}
+
+// Turfs --------------------------------------------------------------------------------------------
+
+function volunteerOptions(selected) {
+  return [h('option', { value: '' }, t('choose')), ...state.progress.volunteers.map((v) => h('option', { value: v.id, selected: v.id === selected }, v.name))];
+}
+
+function turfsView() {
+  const p = state.progress;
+  const name = (id) => p.volunteers.find((v) => v.id === id)?.name || id;
+  const rows = p.turfs.map((r) => r);
+  const out = [h('h2', {}, t('turfs')), table([
+    { label: t('name'), value: (r) => h('button', { type: 'button', class: 'link', 'data-turf': r.id, onclick: () => selectTurf(r.id) }, r.name) },
+    { label: t('holder'), value: (r) => (r.volunteer_id ? name(r.volunteer_id) : h('span', { class: 'muted' }, t('unassigned'))) },
+    ...statCols().slice(0, 2),
+    { label: '', value: (r) => h('div', { class: 'row-actions' },
+      h('button', { type: 'button', class: 'secondary', onclick: () => assignTurf(r) }, t('assign')),
+      r.volunteer_id ? h('button', { type: 'button', class: 'secondary', onclick: () => returnTurf(r) }, t('return_turf')) : null) },
+  ], rows, { selected: (r) => r.id === state.selectedTurf })];
+  if (state.selectedTurf) {
+    const bs = state.buildings.filter((b) => b.turf_id === state.selectedTurf);
+    const streets = new Map();
+    for (const b of bs) { const s = streets.get(b.street) || { street: b.street, n: 0, doors: 0, knocked: 0 }; s.n++; s.doors += b.doors; s.knocked += b.knocked; streets.set(b.street, s); }
+    const turf = p.turfs.find((x) => x.id === state.selectedTurf);
+    out.unshift(h('div', { class: 'streets', id: 'streets' }, h('h2', {}, `${t('streets_of')} ${turf?.name || ''}`),
+      table([{ label: t('street'), value: (s) => s.street }, { label: t('addresses'), num: true, value: (s) => num(s.n) },
+        { label: t('knocked'), value: (s) => bar(s.doors ? s.knocked / s.doors : 0) },
+        { label: '', value: (s) => h('button', { type: 'button', class: 'secondary', 'data-street': s.street, onclick: () => moveStreet(state.selectedTurf, s.street) }, t('move')) }],
+      [...streets.values()].sort((a, b) => a.street.localeCompare(b.street)))));
+  }
+  return out;
+}
+
+function selectTurf(id) {
+  state.selectedTurf = id;
+  drawBuildings();
+  const pts = state.buildings.filter((b) => b.turf_id === id).map((b) => [b.lat, b.lon]);
+  if (pts.length) map.fitBounds(L.latLngBounds(pts).pad(0.2));
+  renderView();
+  $('streets')?.querySelector('button')?.focus();
+}
+
+/** A small modal form; `submit` returns a promise, the dialog closes when it resolves. */
+function dialog(title, body, submit) {
+  const d = $('dialog');
+  $('dialog-title').textContent = title;
+  $('dialog-body').replaceChildren(...body);
+  $('dialog-error').textContent = '';
+  const form = $('dialog-form');
+  form.onsubmit = async (ev) => {
+    ev.preventDefault();
+    $('dialog-ok').disabled = true;
+    try { await submit(); d.close(); } catch (e) { $('dialog-error').textContent = e.message; } finally { $('dialog-ok').disabled = false; }
+  };
+  $('dialog-cancel').onclick = () => d.close();
+  d.showModal();
+}
+
+function moveStreet(turfId, street) {
+  const to = h('select', { id: 'move-to', required: true }, volunteerOptions());
+  const turfs = h('select', { id: 'move-to-turf' }, h('option', { value: '' }, t('choose')),
+    state.progress.turfs.filter((x) => x.id !== turfId).map((x) => h('option', { value: x.id }, x.name)));
+  to.required = false;
+  dialog(`${t('move_street')} « ${street} »`, [h('label', { for: 'move-to' }, t('move_to')), to, h('label', { for: 'move-to-turf' }, t('move_to_turf')), turfs], async () => {
+    const body = { turf_id: turfId, street };
+    if (to.value) body.to_volunteer = to.value; else if (turfs.value) body.to_turf = turfs.value; else throw new Error(t('choose'));
+    const r = await api('POST', '/api/v1/reassign', body);
+    const dest = state.progress.turfs.find((x) => x.id === r.to_turf)?.name || r.to_turf;
+    toast(t('moved', r.buildings_moved, dest));
+    await refresh();
+  });
+}
+
+function assignTurf(turf) {
+  const to = h('select', { id: 'assign-to', required: true }, volunteerOptions(turf.volunteer_id));
+  const days = h('input', { id: 'assign-days', type: 'number', min: 1, max: 120, value: 14 });
+  dialog(`${t('assign_turf')} ${turf.name}`, [h('label', { for: 'assign-to' }, t('holder')), to, h('label', { for: 'assign-days' }, t('lease_days')), days], async () => {
+    await api('POST', `/api/v1/turfs/${encodeURIComponent(turf.id)}/assign`, { volunteer_id: to.value, lease_days: Number(days.value) });
+    toast(t('assigned'));
+    await refresh();
+  });
+}
+
+async function returnTurf(turf) {
+  try { await api('POST', `/api/v1/turfs/${encodeURIComponent(turf.id)}/return`); toast(t('returned')); await refresh(); } catch (e) { fail(e); }
+}
+
+// People -------------------------------------------------------------------------------------------
+
+function peopleView() {
+  const p = state.progress;
+  const team = (id) => p.teams.find((x) => x.id === id)?.name || id || t('none');
+  const devices = (r) => h('div', {}, r.devices.map((d) => h('div', { class: 'row-actions' },
+    h('span', {}, `${d.device_id} · ${when(d.last_seen_ms)}`),
+    d.revoked_ms ? h('span', { class: 'muted' }, t('revoked')) : h('button', { type: 'button', class: 'danger', onclick: () => revoke(d.device_id) }, t('revoke')))));
+  const name = h('input', { id: 'invite-name', required: true, autocomplete: 'off' });
+  const teamSel = h('select', { id: 'invite-team' }, p.teams.map((x) => h('option', { value: x.id }, x.name)));
+  const result = h('div', { id: 'invite-result' });
+  const form = h('form', { onsubmit: async (ev) => {
+    ev.preventDefault();
+    try {
+      const r = await api('POST', '/api/v1/invitations', { name: name.value, team_id: teamSel.value || undefined });
+      const qr = h('div', { class: 'qr' });
+      if (r.qr_svg) { const doc = new DOMParser().parseFromString(r.qr_svg, 'image/svg+xml'); qr.append(document.importNode(doc.documentElement, true)); }
+      result.replaceChildren(h('p', {}, t('join_code'), ' : ', h('span', { class: 'code', id: 'join-code' }, r.join_code)), qr, h('p', { class: 'muted' }, t('join_help')));
+      name.value = '';
+      await refresh();
+    } catch (e) { fail(e); }
+  } }, h('label', { for: 'invite-name' }, t('name')), name,
+    p.teams.length ? [h('label', { for: 'invite-team' }, t('team')), teamSel] : null,
+    h('p', {}, h('button', { type: 'submit' }, t('invite_go'))));
+  return [h('h2', {}, t('volunteers')), table([
+    { label: t('name'), value: (r) => r.name }, { label: t('team'), value: (r) => team(r.team_id) },
+    { label: t('knocks'), num: true, value: (r) => num(r.stats.knocks) }, { label: t('last_sync'), value: (r) => when(r.stats.last_sync_ms) },
+    { label: t('devices'), value: devices }], p.volunteers), h('h2', {}, t('invite')), form, result];
+}
+
+async function revoke(deviceId) {
+  dialog(t('revoke'), [h('p', {}, t('revoke_confirm', deviceId))], async () => {
+    await api('POST', `/api/v1/devices/${encodeURIComponent(deviceId)}/revoke`);
+    toast(t('revoked_ok'));
+    await refresh();
+  });
+}
+
+// Overlaps -----------------------------------------------------------------------------------------
+
+async function overlapsView(el) {
+  let views;
+  try { views = await api('GET', '/api/v1/overlaps'); } catch (e) { fail(e); return; }
+  const rows = Array.isArray(views) ? views : [];
+  if (!rows.length) { el.replaceChildren(h('p', {}, t('overlaps_none'))); return; }
+  el.replaceChildren(h('p', { class: 'muted' }, t('overlap_help')), table([
+    { label: t('when'), value: (r) => when(r.knocked_ms) }, { label: t('address'), value: (r) => `${r.house_number} ${r.street}` },
+    { label: t('by'), value: (r) => state.progress.volunteers.find((v) => v.id === r.volunteer_id)?.name || r.volunteer_id },
+    { label: t('result'), value: (r) => r.result_code },
+    { label: '', value: (r) => (r.reviewed ? h('span', { class: 'muted' }, t('reviewed')) : h('button', { type: 'button', class: 'secondary', onclick: async () => {
+      try { await api('POST', `/api/v1/overlaps/${encodeURIComponent(r.report_id)}/review`); await refresh(); } catch (e) { fail(e); }
+    } }, t('mark_reviewed'))) }], rows));
+}
+
+// ----- boot ----------------------------------------------------------------------------------------
+
+applyLanguage();
+api('GET', '/api/v1/session').then((s) => { state.session = s; return start(); }).catch(() => showLogin(''));
