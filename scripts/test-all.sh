@@ -2,6 +2,7 @@
 # Runs every test of Doorstep, installing what a fresh Debian machine lacks:
 #   - Debian packages libjna-java and junit4 (JNA and JUnit for the Kotlin binding test),
 #   - kotlinc from npm (kotlin-compiler@2.4.20) into ~/.cache/doorstep,
+#   - Debian's chromium and playwright-core from npm (tests/browser) for the dashboard's browser test,
 # and makes sure PostgreSQL runs with a test role (scripts/ensure-postgres.sh), then: rustfmt check, clippy (warnings are errors), the Rust test suites (unit, end-to-end, fsync
 # probe, SIGKILL crash loop), the Python and Kotlin binding tests on the real cdylib, and the short
 # form of the benchmarks. A missing toolchain fails the run with a message; nothing is skipped.
@@ -14,6 +15,9 @@ need_apt=()
 [ -f /usr/share/java/junit4.jar ] || need_apt+=(junit4)
 command -v java >/dev/null || need_apt+=(openjdk-17-jdk-headless)
 command -v python3 >/dev/null || need_apt+=(python3)
+# The dashboard's browser tests run in Debian's Chromium (never a downloaded browser).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+command -v npm >/dev/null || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "apt-get install ${need_apt[*]}"
   command -v apt-get >/dev/null || { echo "apt-get not found: install ${need_apt[*]} by hand" >&2; exit 1; }
@@ -32,6 +36,9 @@ if [ ! -x "$KOTLIN_HOME/bin/kotlinc" ]; then
   rm -rf "$KOTLIN_HOME" && mv "$tmp/package" "$KOTLIN_HOME" && rm -rf "$tmp"
   chmod +x "$KOTLIN_HOME"/bin/*
 fi
+
+step "playwright-core for the dashboard's browser tests (tests/browser, from npm)"
+(cd tests/browser && npm ci --silent --no-audit --no-fund)
 
 step "PostgreSQL on 127.0.0.1:5432 (the storage conformance suite runs on it too)"
 DATABASE_URL=${DATABASE_URL:-$(bash scripts/ensure-postgres.sh)}

@@ -309,12 +309,7 @@ pub fn join_link(code: &str, server: Option<&str>) -> String {
 /// A QR code of `text` as an SVG document.
 pub fn qr_svg(text: &str) -> Option<String> {
     let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
-    Some(
-        code.render::<qrcode::render::svg::Color>()
-            .min_dimensions(180, 180)
-            .quiet_zone(true)
-            .build(),
-    )
+    Some(code.render::<qrcode::render::svg::Color>().min_dimensions(180, 180).quiet_zone(true).build())
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

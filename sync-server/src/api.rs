@@ -62,7 +62,12 @@ pub struct RouteSpec {
 
 pub const ROUTES: &[RouteSpec] = &[
     RouteSpec { method: "GET", path: "/healthz", access: Access::Public, summary: "liveness" },
-    RouteSpec { method: "GET", path: "/", access: Access::Public, summary: "the dashboard (one page, French and English)" },
+    RouteSpec {
+        method: "GET",
+        path: "/",
+        access: Access::Public,
+        summary: "the dashboard (one page, French and English)",
+    },
     RouteSpec {
         method: "GET",
         path: "/assets/{file}",
@@ -453,7 +458,9 @@ pub(crate) fn credential(headers: &HeaderMap) -> Result<(&str, bool), AppError> 
 
 async fn device_session(service: &Service, headers: &HeaderMap) -> Result<DeviceSession, AppError> {
     let (token, cookie) = credential(headers)?;
-    let expired = || AppError::unauthorized("session_expired", "session expirée : reconnectez-vous / session expired: sign in again");
+    let expired = || {
+        AppError::unauthorized("session_expired", "session expirée : reconnectez-vous / session expired: sign in again")
+    };
     match service.authenticate(token).await {
         Ok(s) if cookie && s.revoked => Err(expired()),
         Ok(s) => Ok(s),

@@ -268,7 +268,13 @@ pub async fn rank(service: &Service, campaign: &str, formula: Option<Formula>, t
 pub async fn set_password(service: &Service, campaign: &str, user: &str, login: &str, password: String) -> CliResult {
     let req = crate::session::SetLoginRequest { login: login.to_string(), password };
     service.set_login(&coordinator(campaign), user, req).await.map_err(|e| e.message)?;
-    println!("{}", table("Connexion au tableau de bord / dashboard login", &[("utilisateur / user", user.into()), ("identifiant / login", login.to_lowercase())]));
+    println!(
+        "{}",
+        table(
+            "Connexion au tableau de bord / dashboard login",
+            &[("utilisateur / user", user.into()), ("identifiant / login", login.to_lowercase())]
+        )
+    );
     Ok(())
 }
 

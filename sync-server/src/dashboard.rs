@@ -187,9 +187,8 @@ impl Reach {
                     })
                     .collect();
                 let superseded: HashSet<&str> = facts.iter().filter_map(|f| f.supersedes.as_deref()).collect();
-                let contacted = facts
-                    .iter()
-                    .any(|f| f.outcome == Outcome::Contacted && !superseded.contains(f.id.as_str()));
+                let contacted =
+                    facts.iter().any(|f| f.outcome == Outcome::Contacted && !superseded.contains(f.id.as_str()));
                 (d.door_id.as_str(), (door_status(&facts), contacted))
             })
             .collect()
@@ -402,7 +401,8 @@ impl Service {
             campaign.sync(d.last_seen_ms);
         }
         for (turf, (_, _, holder)) in &reach.turfs {
-            let seen = holder.as_ref().and_then(|h| devices.iter().filter(|d| &d.user_id == h).map(|d| d.last_seen_ms).max());
+            let seen =
+                holder.as_ref().and_then(|h| devices.iter().filter(|d| &d.user_id == h).map(|d| d.last_seen_ms).max());
             by_turf.entry(turf.clone()).or_default().sync(seen.flatten());
         }
         let row = |id: &str, name: &str, team: Option<String>, vol: Option<String>, acc: Option<Acc>| ProgressRow {
@@ -434,7 +434,14 @@ impl Service {
                 r
             })
             .collect();
-        Ok(Progress { campaign: campaign.finish(), teams, turfs, volunteers, bucket_ms, timeline: timeline.into_values().collect() })
+        Ok(Progress {
+            campaign: campaign.finish(),
+            teams,
+            turfs,
+            volunteers,
+            bucket_ms,
+            timeline: timeline.into_values().collect(),
+        })
     }
 
     /// Answer distributions of the standing reports matching the filter.
@@ -491,7 +498,9 @@ impl Service {
                 let (answered, counts) = answers.remove(q.id.as_str()).unwrap_or_default();
                 let keys: Vec<String> = match &q.kind {
                     QuestionKind::YesNo => vec!["yes".into(), "no".into()],
-                    QuestionKind::SingleChoice { choices } | QuestionKind::MultipleChoice { choices } => choices.clone(),
+                    QuestionKind::SingleChoice { choices } | QuestionKind::MultipleChoice { choices } => {
+                        choices.clone()
+                    }
                     QuestionKind::Scale => (1..=5).map(|i| i.to_string()).collect(),
                     QuestionKind::FreeText => vec![],
                 };
@@ -526,7 +535,8 @@ impl Service {
     pub async fn results_csv(&self, st: &Staff, f: &ResultsFilter) -> Result<String, AppError> {
         let r = self.results(st, f).await?;
         let mut w = csv::Writer::from_writer(Vec::new());
-        let csv_err = |e: csv::Error| AppError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
+        let csv_err =
+            |e: csv::Error| AppError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
         w.write_record(["question", "question_fr", "reponse", "nombre", "sur"]).map_err(csv_err)?;
         w.write_record(["result_code", "résultat du passage", "", "", &r.reports.to_string()]).map_err(csv_err)?;
         for (code, n) in &r.result_codes {

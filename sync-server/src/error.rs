@@ -53,7 +53,8 @@ impl IntoResponse for AppError {
         if self.status.is_server_error() {
             eprintln!("doorstep-server: {} {}: {}", self.status, self.code, self.message);
         }
-        let mut r = (self.status, Json(ApiError { code: self.code.to_string(), message: self.message })).into_response();
+        let mut r =
+            (self.status, Json(ApiError { code: self.code.to_string(), message: self.message })).into_response();
         if let Some(s) = self.retry_after_s {
             r.headers_mut().insert(axum::http::header::RETRY_AFTER, s.into());
         }

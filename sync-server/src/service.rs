@@ -227,7 +227,8 @@ impl Service {
             let mut turfs: Vec<String> = accepted.iter().map(|r| r.turf_id.clone()).collect();
             turfs.sort();
             turfs.dedup();
-            let position = accepted.iter().filter(|r| r.position.is_some()).max_by_key(|r| r.hlc).and_then(|r| r.position);
+            let position =
+                accepted.iter().filter(|r| r.position.is_some()).max_by_key(|r| r.hlc).and_then(|r| r.position);
             let volunteer = Some(s.device.user_id.clone());
             self.announce(&campaign.id, "sync", turfs, volunteer, accepted.len(), position).await;
         }

@@ -122,9 +122,8 @@ impl Service {
         let password = req.password;
         let (user, ok) = match found {
             Some((user, Some(hash))) if user.role != Role::Volunteer => {
-                let ok = tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash))
-                    .await
-                    .unwrap_or(false);
+                let ok =
+                    tokio::task::spawn_blocking(move || auth::verify_password(&password, &hash)).await.unwrap_or(false);
                 (Some(user), ok)
             }
             _ => {

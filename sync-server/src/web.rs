@@ -98,10 +98,7 @@ pub async fn guard(req: Request, next: Next) -> Response {
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::HeaderName::from_static("cross-origin-opener-policy"),
-        HeaderValue::from_static("same-origin"),
-    );
+    h.insert(header::HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin"));
     h.insert(header::HeaderName::from_static("cross-origin-resource-policy"), HeaderValue::from_static("same-origin"));
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -114,16 +111,13 @@ fn check_write(headers: &HeaderMap) -> Result<(), AppError> {
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
         let from = origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, rest)| rest);
         if from != Some(host) {
-            return Err(AppError::forbidden(
-                "requête d'un autre site refusée / request from another site refused",
-            ));
+            return Err(AppError::forbidden("requête d'un autre site refusée / request from another site refused"));
         }
     }
     if headers.contains_key(header::AUTHORIZATION) {
         return Ok(());
     }
-    let cookie =
-        headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(cookie_token);
+    let cookie = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(cookie_token);
     if let Some(token) = cookie {
         let sent = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
         if !auth::same_secret(sent, &auth::csrf_token(token)) {
@@ -207,7 +201,9 @@ pub async fn progress(State(s): State<Service>, headers: HeaderMap) -> Result<Re
     Ok(Json(s.progress(&st).await?).into_response())
 }
 
-fn filter(q: Result<Query<ResultsFilter>, axum::extract::rejection::QueryRejection>) -> Result<ResultsFilter, AppError> {
+fn filter(
+    q: Result<Query<ResultsFilter>, axum::extract::rejection::QueryRejection>,
+) -> Result<ResultsFilter, AppError> {
     q.map(|Query(f)| f).map_err(|e| AppError::bad_request("bad_filter", e.body_text()))
 }
 

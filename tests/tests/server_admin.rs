@@ -175,7 +175,9 @@ fn sample(w: &World, r: &RouteSpec, inside: bool) -> Option<(String, Vec<u8>)> {
         }
         ("GET", "/") => unscoped(vec![]),
         ("GET", "/assets/{file}") => inside.then(|| ("/assets/app.js".to_string(), vec![])),
-        ("POST", "/api/v1/session") => unscoped(json(serde_json::json!({"login": "nobody", "password": "not the one"}))),
+        ("POST", "/api/v1/session") => {
+            unscoped(json(serde_json::json!({"login": "nobody", "password": "not the one"})))
+        }
         ("GET", "/api/v1/session")
         | ("DELETE", "/api/v1/session")
         | ("GET", "/api/v1/map/streets")
@@ -190,7 +192,9 @@ fn sample(w: &World, r: &RouteSpec, inside: bool) -> Option<(String, Vec<u8>)> {
                 json(serde_json::json!({"login": login, "password": "a long enough secret"})),
             )
         }
-        ("GET", "/api/v1/results") | ("GET", "/api/v1/results.csv") => scoped(format!("{}?turf={turf}", r.path), vec![]),
+        ("GET", "/api/v1/results") | ("GET", "/api/v1/results.csv") => {
+            scoped(format!("{}?turf={turf}", r.path), vec![])
+        }
         ("POST", "/api/v1/overlaps/{report_id}/review") => {
             let id = if inside { &w.overlap_north } else { &w.overlap_south };
             scoped(format!("/api/v1/overlaps/{id}/review"), vec![])

@@ -402,7 +402,13 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
         typed(self, move |tx| Box::pin(async move { ops::campaign_doors(tx, &c).await })).await
     }
     /// Marks an overlap reviewed. `false` when the report is not an overlap of the campaign.
-    async fn review_overlap(&self, campaign_id: &str, report_id: &str, user_id: &str, now_ms: i64) -> StoreResult<bool> {
+    async fn review_overlap(
+        &self,
+        campaign_id: &str,
+        report_id: &str,
+        user_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
         let (c, r, u) = (campaign_id.to_string(), report_id.to_string(), user_id.to_string());
         typed(self, move |tx| Box::pin(async move { ops::review_overlap(tx, &c, &r, &u, now_ms).await })).await
     }

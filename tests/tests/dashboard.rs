@@ -1,0 +1,474 @@
+//! The dashboard's server side over real HTTP on loopback, on the demo campaign (real Nantes
+//! addresses and streets): sign-in (argon2id, cookie, CSRF, rate limit, expiry, sign-out), scope,
+//! progress and results against knocks made by a real field core, live events per scope; and the
+//! browser end to end in Debian's headless Chromium (`tests/browser/dashboard.mjs`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use doorstep_core::sync::http::HttpTransport;
+use doorstep_core::sync::{RetryPolicy, sync};
+use doorstep_core::{KnockInput, Store};
+use doorstep_protocol::{Answer, AnswerValue, JoinRequest, PROTOCOL_VERSION, Position, Target};
+use doorstep_server::demo::{Seeded, seed};
+use doorstep_server::service::Service;
+use doorstep_server::store::ServerStore;
+use doorstep_server::store::sqlite::SqliteStore;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct Server {
+    base: String,
+    seeded: Seeded,
+    clock: Arc<AtomicI64>,
+    db: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn password(&self, login: &str) -> String {
+        self.seeded.logins.iter().find(|(l, _)| l == login).unwrap().1.clone()
+    }
+    fn advance(&self, ms: i64) {
+        self.clock.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+/// The demo campaign on a fresh SQLite file, served on loopback, with a clock the test moves.
+async fn server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(&db).unwrap());
+    let mut service = Service::new(store.clone());
+    let clock = Arc::new(AtomicI64::new(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64,
+    ));
+    let c = clock.clone();
+    service.now = Arc::new(move || c.load(Ordering::SeqCst));
+    let seeded = seed(&service, &store).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = doorstep_server::api::app(service).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    // The core's transport installs the process's rustls provider (ring), which reqwest needs.
+    HttpTransport::new(&base, None).unwrap();
+    Server { base, seeded, clock, db, _dir: dir }
+}
+
+/// A browser-like session: the cookie and CSRF token from signing in.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+    csrf: String,
+}
+
+async fn sign_in(http: &reqwest::Client, base: &str, login: &str, password: &str) -> reqwest::Response {
+    http.post(format!("{base}/api/v1/session"))
+        .header("Origin", base)
+        .json(&json!({"login": login, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
+impl Browser {
+    async fn new(s: &Server, login: &str) -> Browser {
+        let http = reqwest::Client::new();
+        let r = sign_in(&http, &s.base, login, &s.password(login)).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+        let body: Value = r.json().await.unwrap();
+        Browser { http, base: s.base.clone(), cookie, csrf: body["csrf_token"].as_str().unwrap().to_string() }
+    }
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let r = self.http.get(format!("{}{path}", self.base)).header("Cookie", &self.cookie).send().await.unwrap();
+        let st = r.status();
+        (st, r.json().await.unwrap_or(Value::Null))
+    }
+    async fn text(&self, path: &str) -> String {
+        let r = self.http.get(format!("{}{path}", self.base)).header("Cookie", &self.cookie).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.text().await.unwrap()
+    }
+    /// A change as the page makes it: cookie, CSRF token, this server's Origin.
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(path, body, Some(&self.csrf.clone()), Some(&self.base.clone())).await
+    }
+    async fn send(&self, path: &str, body: Value, csrf: Option<&str>, origin: Option<&str>) -> (StatusCode, Value) {
+        let mut req = self.http.post(format!("{}{path}", self.base)).header("Cookie", &self.cookie).json(&body);
+        if let Some(c) = csrf {
+            req = req.header("X-CSRF-Token", c);
+        }
+        if let Some(o) = origin {
+            req = req.header("Origin", o);
+        }
+        let r = req.send().await.unwrap();
+        let st = r.status();
+        (st, r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+fn code(v: &Value) -> &str {
+    v["code"].as_str().unwrap_or("")
+}
+
+/// A volunteer's phone: the real core on a real SQLite file, joined with the demo's code.
+async fn phone(base: &str, dir: &std::path::Path, join_code: &str) -> (Store, HttpTransport) {
+    let store = Store::open(dir.join("phone.db"), None).unwrap();
+    let join = HttpTransport::new(base, None)
+        .unwrap()
+        .join(&JoinRequest { protocol: PROTOCOL_VERSION, code: join_code.into(), device_id: store.device_id().into() })
+        .await
+        .unwrap();
+    let transport = HttpTransport::new(base, Some(join.token)).unwrap();
+    sync(&store, &transport, RetryPolicy::default(), &()).await.unwrap().unwrap();
+    (store, transport)
+}
+
+/// Every stop of the phone's walking route for a turf, in route order.
+fn stops(store: &Store, turf: &str) -> Vec<doorstep_core::views::RouteStop> {
+    let p = store.route_progress(turf).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    // `next` is also the first of `remaining`.
+    p.next.into_iter().chain(p.remaining).chain(p.done).filter(|s| seen.insert(s.building_id.clone())).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_cookie_csrf_rate_limit_expiry_and_sign_out() {
+    let s = server().await;
+    let http = reqwest::Client::new();
+
+    // Wrong password and unknown login: the same refusal.
+    let r = sign_in(&http, &s.base, "capitaine-nord", "not the password").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let wrong: Value = r.json().await.unwrap();
+    let r = sign_in(&http, &s.base, "personne", "not the password").await;
+    let unknown: Value = r.json().await.unwrap();
+    assert_eq!((code(&wrong), &wrong["message"]), (code(&unknown), &unknown["message"]));
+    assert_eq!(code(&wrong), "bad_login");
+
+    // Five failures lock the login for 15 minutes, even with the right password.
+    for _ in 0..5 {
+        assert_eq!(
+            sign_in(&http, &s.base, "capitaine-sud", "guess guess guess").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let r = sign_in(&http, &s.base, "capitaine-sud", &s.password("capitaine-sud")).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((800..=900).contains(&retry), "{retry}");
+    assert_eq!(code(&r.json().await.unwrap()), "too_many_attempts");
+    s.advance(16 * 60_000);
+    assert_eq!(sign_in(&http, &s.base, "capitaine-sud", &s.password("capitaine-sud")).await.status(), StatusCode::OK);
+
+    // The cookie: HttpOnly, Secure, SameSite=Strict. The database holds an argon2id hash only.
+    let r = sign_in(&http, &s.base, "capitaine-nord", &s.password("capitaine-nord")).await;
+    let set = r.headers()["set-cookie"].to_str().unwrap().to_string();
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(set.contains(attr), "{set}");
+    }
+    let hash: String = rusqlite::Connection::open(&s.db)
+        .unwrap()
+        .query_row("SELECT password_hash FROM users WHERE login = 'capitaine-nord'", [], |r| r.get(0))
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$") && !hash.contains(&s.password("capitaine-nord")), "{hash}");
+
+    let cap = Browser::new(&s, "capitaine-nord").await;
+    let (st, me) = cap.get("/api/v1/session").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!((me["me"]["role"].as_str(), me["csrf_token"].as_str()), (Some("captain"), Some(cap.csrf.as_str())));
+
+    // A change without the CSRF token, with a wrong one, or from another site: refused, nothing moves.
+    let (_, turfs_before) = cap.get("/api/v1/turfs").await;
+    let own = s.seeded.volunteers[0].2.clone();
+    let (_, doors) = cap.get(&format!("/api/v1/turfs/{own}/doors")).await;
+    let street = doors[0]["street"].as_str().unwrap().to_string();
+    let req = json!({"turf_id": own, "street": street, "to_volunteer": "benevole-01"});
+    let (st, b) = cap.send("/api/v1/reassign", req.clone(), None, Some(&s.base)).await;
+    assert_eq!((st, code(&b)), (StatusCode::FORBIDDEN, "csrf"));
+    let (st, b) = cap.send("/api/v1/reassign", req.clone(), Some("0000"), None).await;
+    assert_eq!((st, code(&b)), (StatusCode::FORBIDDEN, "csrf"));
+    let (st, b) = cap.send("/api/v1/reassign", req.clone(), Some(&cap.csrf), Some("http://evil.example")).await;
+    assert_eq!((st, code(&b)), (StatusCode::FORBIDDEN, "forbidden"), "{b}");
+    // A turf of the other team: refused by scope.
+    let south = s.seeded.volunteers[5].2.clone();
+    let (_, south_doors) = Browser::new(&s, "coordinatrice").await.get(&format!("/api/v1/turfs/{south}/doors")).await;
+    let south_street = south_doors[0]["street"].as_str().unwrap();
+    let (st, b) = cap
+        .post("/api/v1/reassign", json!({"turf_id": south, "street": south_street, "to_volunteer": "benevole-01"}))
+        .await;
+    assert_eq!((st, code(&b)), (StatusCode::FORBIDDEN, "forbidden"), "{b}");
+    assert_eq!(cap.get("/api/v1/turfs").await.1, turfs_before, "nothing changed");
+    // With the token, from the page: done.
+    let (st, b) = cap.post("/api/v1/reassign", req).await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert!(b["buildings_moved"].as_u64().unwrap() > 0);
+
+    // Staff logins: volunteers get none, passwords are long, a login is one person's.
+    let coord = Browser::new(&s, "coordinatrice").await;
+    let put = |path: String, body: Value| {
+        let (http, base, cookie, csrf) =
+            (coord.http.clone(), coord.base.clone(), coord.cookie.clone(), coord.csrf.clone());
+        async move {
+            let r = http
+                .put(format!("{base}{path}"))
+                .header("Cookie", cookie)
+                .header("X-CSRF-Token", csrf)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let st = r.status();
+            (st, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (st, b) =
+        put("/api/v1/users/benevole-00/login".into(), json!({"login": "vol", "password": "long enough password"}))
+            .await;
+    assert_eq!((st, code(&b)), (StatusCode::BAD_REQUEST, "not_staff"));
+    let (st, b) = put("/api/v1/users/capitaine-sud/login".into(), json!({"login": "yann", "password": "short"})).await;
+    assert_eq!((st, code(&b)), (StatusCode::BAD_REQUEST, "weak_password"));
+    let (st, b) = put(
+        "/api/v1/users/capitaine-sud/login".into(),
+        json!({"login": "capitaine-nord", "password": "long enough password"}),
+    )
+    .await;
+    assert_eq!((st, code(&b)), (StatusCode::CONFLICT, "conflict"));
+    let (st, _) =
+        put("/api/v1/users/capitaine-sud/login".into(), json!({"login": "Yann", "password": "long enough password"}))
+            .await;
+    assert_eq!(st, StatusCode::NO_CONTENT);
+    assert_eq!(sign_in(&http, &s.base, "yann", "long enough password").await.status(), StatusCode::OK);
+
+    // Sign-out ends the session for good.
+    let r = http
+        .delete(format!("{}/api/v1/session", s.base))
+        .header("Cookie", &cap.cookie)
+        .header("X-CSRF-Token", &cap.csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert!(r.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    let (st, b) = cap.get("/api/v1/progress").await;
+    assert_eq!((st, code(&b)), (StatusCode::UNAUTHORIZED, "session_expired"));
+
+    // A session lasts 12 hours.
+    let (st, _) = coord.get("/api/v1/progress").await;
+    assert_eq!(st, StatusCode::OK);
+    s.advance(12 * 3_600_000 + 1);
+    let (st, b) = coord.get("/api/v1/progress").await;
+    assert_eq!((st, code(&b)), (StatusCode::UNAUTHORIZED, "session_expired"));
+
+    // The page itself: our script only, framing refused.
+    let r = http.get(format!("{}/", s.base)).send().await.unwrap();
+    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(r.headers()["x-frame-options"], "DENY");
+    assert!(r.text().await.unwrap().contains("/assets/leaflet.js"));
+}
+
+/// Reads server-sent events until `want` events of kind `kind` have come, or the time is up.
+async fn events(mut r: reqwest::Response, kind: &str, want: usize, within: Duration) -> Vec<Value> {
+    let mut buf = String::new();
+    let mut got = Vec::new();
+    let deadline = tokio::time::Instant::now() + within;
+    while got.len() < want {
+        let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, r.chunk()).await else { break };
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let ev = block.lines().find_map(|l| l.strip_prefix("event: ")).unwrap_or("");
+            let data = block.lines().find_map(|l| l.strip_prefix("data: ")).unwrap_or("null");
+            if ev == kind {
+                got.push(serde_json::from_str(data).unwrap());
+            }
+        }
+    }
+    got
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_results_and_live_events_follow_real_knocks() {
+    let s = server().await;
+    let north = Browser::new(&s, "capitaine-nord").await;
+    let south = Browser::new(&s, "capitaine-sud").await;
+    let open = |b: &Browser| b.http.get(format!("{}/api/v1/events", b.base)).header("Cookie", b.cookie.clone()).send();
+    let (north_events, south_events) = (open(&north).await.unwrap(), open(&south).await.unwrap());
+    assert_eq!(north_events.headers()["content-type"], "text/event-stream");
+
+    // Bénévole 0 (north team) knocks three doors on a real phone core and syncs.
+    let dir = tempfile::tempdir().unwrap();
+    let (vol, join_code, turf) = s.seeded.volunteers[0].clone();
+    let (store, transport) = phone(&s.base, dir.path(), &join_code).await;
+    let doors: Vec<String> =
+        stops(&store, &turf).iter().flat_map(|st| st.doors.iter().map(|d| d.id.clone())).take(3).collect();
+    let knocks = [
+        (
+            "contact_made",
+            vec![
+                Answer { question_id: "consent".into(), value: AnswerValue::YesNo { value: true } },
+                Answer { question_id: "intent".into(), value: AnswerValue::Choice { value: "oui".into() } },
+            ],
+        ),
+        ("not_home", vec![]),
+        ("refused", vec![]),
+    ];
+    for (door, (result, answers)) in doors.iter().zip(knocks) {
+        store
+            .record_knock(KnockInput {
+                target: Target::Door { id: door.clone() },
+                result_code: result.into(),
+                answers,
+                note: None,
+                safety_flags: vec![],
+                position: Some(Position { lat: 47.2135, lon: -1.5590, accuracy_m: Some(8.0) }),
+            })
+            .unwrap();
+    }
+    sync(&store, &transport, RetryPolicy::default(), &()).await.unwrap().unwrap();
+
+    // The north captain hears of it at once; the south captain does not.
+    let got = events(north_events, "sync", 1, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1, "the north captain's stream got the sync");
+    assert_eq!((got[0]["volunteer_id"].as_str(), got[0]["reports"].as_u64()), (Some(vol.as_str()), Some(3)));
+    assert_eq!(got[0]["turf_ids"], json!([turf]));
+    assert!(got[0].get("answers").is_none(), "no survey content in events");
+    assert!(events(south_events, "sync", 1, Duration::from_millis(800)).await.is_empty());
+
+    // Progress: three doors knocked, one contact, the volunteer's position and sync time.
+    let (st, p) = north.get("/api/v1/progress").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(
+        (p["campaign"]["knocks"].as_u64(), p["campaign"]["knocked"].as_u64(), p["campaign"]["contacted"].as_u64()),
+        (Some(3), Some(3), Some(1))
+    );
+    assert!((p["campaign"]["contact_rate"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-9);
+    let v = p["volunteers"].as_array().unwrap().iter().find(|v| v["id"] == vol.as_str()).unwrap();
+    assert_eq!(v["stats"]["knocks"], 3);
+    assert!(v["stats"]["last_sync_ms"].as_i64().is_some() && v["position"]["lat"].as_f64().is_some(), "{v}");
+    assert_eq!(v["devices"][0]["device_id"], store.device_id());
+    let t = p["turfs"].as_array().unwrap().iter().find(|t| t["id"] == turf.as_str()).unwrap();
+    assert_eq!((t["stats"]["knocked"].as_u64(), t["volunteer_id"].as_str()), (Some(3), Some(vol.as_str())));
+    let (_, p_south) = south.get("/api/v1/progress").await;
+    assert_eq!(p_south["campaign"]["knocks"], 0, "the north team's knocks are outside the south captain's reach");
+
+    // Results: the one contact said "oui"; filtered out by date, nothing.
+    let (st, r) = north.get(&format!("/api/v1/results?turf={turf}")).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["reports"], 3);
+    let intent = r["questions"].as_array().unwrap().iter().find(|q| q["question_id"] == "intent").unwrap();
+    assert_eq!((intent["answered"].as_u64(), &intent["counts"][0]), (Some(1), &json!(["oui", 1])));
+    let codes = r["result_codes"].as_array().unwrap();
+    assert!(codes.contains(&json!(["contact_made", 1])) && codes.contains(&json!(["refused", 1])));
+    let (_, none) = north.get("/api/v1/results?from_ms=4102444800000").await;
+    assert_eq!(none["reports"], 0);
+    let csv = north.text(&format!("/api/v1/results.csv?turf={turf}")).await;
+    assert!(csv.lines().any(|l| l.starts_with("intent,") && l.ends_with(",oui,1,1")), "{csv}");
+    let (st, b) = north.get("/api/v1/results?bogus=1").await;
+    assert_eq!((st, code(&b)), (StatusCode::BAD_REQUEST, "bad_filter"));
+    let (st, b) = north.get(&format!("/api/v1/results?turf={}", s.seeded.volunteers[5].2)).await;
+    assert_eq!((st, code(&b)), (StatusCode::FORBIDDEN, "forbidden"));
+
+    // The map: the three doors' buildings show as knocked; streets are drawn around the turfs.
+    let (_, buildings) = north.get("/api/v1/map/buildings").await;
+    let knocked: u64 = buildings.as_array().unwrap().iter().map(|b| b["knocked"].as_u64().unwrap()).sum();
+    assert_eq!(knocked, 3);
+    assert!(buildings.as_array().unwrap().iter().all(|b| b["turf_id"].is_string()));
+    let (_, streets) = north.get("/api/v1/map/streets").await;
+    let (_, all_streets) = Browser::new(&s, "coordinatrice").await.get("/api/v1/map/streets").await;
+    let (n, all) = (streets["edges"].as_array().unwrap().len(), all_streets["edges"].as_array().unwrap().len());
+    assert!(n > 100 && n < all, "the captain's streets ({n}) are part of the campaign's ({all})");
+}
+
+/// The captain's afternoon in a real browser: sign in, see the streets and doors, move a street
+/// to another volunteer; that volunteer's phone syncs and routes the moved doors, knocks one, and
+/// the open map updates live. Screenshots land in `tests/out/dashboard/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn captain_moves_a_street_in_chromium_and_the_map_follows_the_phone() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let root = doorstep_tests::repo_root();
+    let browser_dir = root.join("tests/browser");
+    assert!(
+        browser_dir.join("node_modules/playwright-core").is_dir(),
+        "playwright-core is missing: run `npm ci --prefix tests/browser` (scripts/test-all.sh does)"
+    );
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "Debian's chromium is missing: apt-get install chromium"
+    );
+    let s = server().await;
+    // Bénévole 1's phone joins before the move: it will receive the street as a delta.
+    let dir = tempfile::tempdir().unwrap();
+    let (target_vol, target_code, target_turf) = s.seeded.volunteers[1].clone();
+    let (phone_store, transport) = phone(&s.base, dir.path(), &target_code).await;
+    let before = stops(&phone_store, &target_turf).len();
+
+    let shots = root.join("tests/out/dashboard");
+    std::fs::create_dir_all(&shots).unwrap();
+    let mut child = tokio::process::Command::new("node")
+        .arg("dashboard.mjs")
+        .current_dir(&browser_dir)
+        .env("BASE_URL", &s.base)
+        .env("LOGIN", "capitaine-nord")
+        .env("PASSWORD", s.password("capitaine-nord"))
+        .env("SOURCE_TURF", &s.seeded.volunteers[0].2)
+        .env("TARGET_VOLUNTEER", &target_vol)
+        .env("SHOTS", &shots)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node not found: install Node.js (Debian: apt-get install nodejs npm)");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut moved_street = None;
+    while let Some(line) = tokio::time::timeout(Duration::from_secs(120), lines.next_line()).await.unwrap().unwrap() {
+        println!("browser: {line}");
+        if let Some(street) = line.strip_prefix("MOVED ") {
+            moved_street = Some(street.to_string());
+            break;
+        }
+        assert!(!line.starts_with("FAIL"), "{line}");
+    }
+    let street = moved_street.expect("the browser script moved a street");
+
+    // The phone syncs: the street is in its turf and in its route.
+    sync(&phone_store, &transport, RetryPolicy::default(), &()).await.unwrap().unwrap();
+    let route = stops(&phone_store, &target_turf);
+    let moved: Vec<_> = route.iter().filter(|st| st.street == street).collect();
+    assert!(!moved.is_empty() && route.len() > before, "the moved street {street} is in the volunteer's route");
+    let door = moved[0].doors[0].id.clone();
+    phone_store
+        .record_knock(KnockInput {
+            target: Target::Door { id: door },
+            result_code: "not_home".into(),
+            answers: vec![],
+            note: None,
+            safety_flags: vec![],
+            position: Some(Position { lat: moved[0].lat, lon: moved[0].lon, accuracy_m: Some(5.0) }),
+        })
+        .unwrap();
+    sync(&phone_store, &transport, RetryPolicy::default(), &()).await.unwrap().unwrap();
+    stdin.write_all(format!("SYNCED {}\n", moved[0].building_id).as_bytes()).await.unwrap();
+    stdin.flush().await.unwrap();
+    let mut done = false;
+    while let Some(line) = tokio::time::timeout(Duration::from_secs(120), lines.next_line()).await.unwrap().unwrap() {
+        println!("browser: {line}");
+        assert!(!line.starts_with("FAIL"), "{line}");
+        if line == "DONE" {
+            done = true;
+            break;
+        }
+    }
+    assert!(done, "the browser script finished");
+    let status = child.wait().await.unwrap();
+    assert!(status.success(), "node exited with {status}");
+    for name in ["1-map.png", "2-street-moved.png", "3-live-update.png", "4-phone-width.png"] {
+        assert!(std::fs::metadata(shots.join(name)).unwrap().len() > 10_000, "{name} saved");
+    }
+}
