@@ -369,9 +369,11 @@ async fn lists_and_writes_are_scoped() {
     .await;
     let r: PushResponse = serde_json::from_slice(&b).unwrap();
     assert_eq!(r.results[0].status, doorstep_protocol::ItemStatus::Accepted);
-    // The captain's export holds it (t1 is north); the south captain's would not.
-    let csv = call(&w.app, "GET", "/api/v1/export/reports.csv", Some(&cap), vec![]).await.1;
-    assert_eq!(String::from_utf8(csv).unwrap().lines().count(), 2);
+    // The captain's export holds it (t1 is north) beside the world's north overlap; the south
+    // captain's would not.
+    let csv = String::from_utf8(call(&w.app, "GET", "/api/v1/export/reports.csv", Some(&cap), vec![]).await.1).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(csv.contains(&w.overlap_north) && !csv.contains(&w.overlap_south));
     let co = coordinator(&w.service);
     let south = w
         .service
@@ -388,8 +390,10 @@ async fn lists_and_writes_are_scoped() {
         .unwrap()
         .token
         .unwrap();
-    let csv = call(&w.app, "GET", "/api/v1/export/reports.csv", Some(&south), vec![]).await.1;
-    assert_eq!(String::from_utf8(csv).unwrap().lines().count(), 1, "header only");
+    let csv =
+        String::from_utf8(call(&w.app, "GET", "/api/v1/export/reports.csv", Some(&south), vec![]).await.1).unwrap();
+    assert_eq!(csv.lines().count(), 2, "header and the south overlap only: {csv}");
+    assert!(csv.contains(&w.overlap_south));
     // Server-side door status: the knocked door is "attempted", the others untouched.
     let doors = get(coord, "/api/v1/turfs/t1/doors").await;
     let knocked = doors.as_array().unwrap().iter().find(|d| d["door_id"] == t1.doors[0].id.as_str()).unwrap();
