@@ -19,7 +19,7 @@ const TEXT = {
     filter_turf: 'Secteur', filter_team: 'Équipe', filter_station: 'Bureau de vote', filter_from: 'Du', filter_to: 'Au',
     all: 'Tous', export_csv: 'Exporter en CSV', reports_shown: 'passages retenus', result_codes: 'Résultats des passages',
     answered: 'réponses', yes: 'oui', no: 'non', free_text: 'Texte libre : réponses dans l’export des passages seulement.',
-    streets_of: 'Rues du secteur', street: 'Rue', addresses: 'Adresses', move: 'Déplacer', move_street: 'Déplacer la rue',
+    streets_of: 'Rues du secteur', street: 'Rue', addresses: 'Adresses', move: 'Déplacer', move_street: 'Déplacer la rue', move_address: 'Déplacer cette adresse',
     move_to: 'Vers le bénévole', move_to_turf: 'ou vers le secteur', choose: '— choisir —',
     moved: (n, to) => `${n} adresse(s) déplacée(s) vers ${to}`, assign: 'Attribuer', return_turf: 'Rendre',
     assign_turf: 'Attribuer le secteur', lease_days: 'Durée (jours)', assigned: 'Secteur attribué', returned: 'Secteur rendu',
@@ -50,7 +50,7 @@ const TEXT = {
     filter_turf: 'Turf', filter_team: 'Team', filter_station: 'Polling station', filter_from: 'From', filter_to: 'To',
     all: 'All', export_csv: 'Export as CSV', reports_shown: 'reports counted', result_codes: 'Knock results',
     answered: 'answers', yes: 'yes', no: 'no', free_text: 'Free text: answers in the reports export only.',
-    streets_of: 'Streets of the turf', street: 'Street', addresses: 'Addresses', move: 'Move', move_street: 'Move the street',
+    streets_of: 'Streets of the turf', street: 'Street', addresses: 'Addresses', move: 'Move', move_street: 'Move the street', move_address: 'Move this address',
     move_to: 'To volunteer', move_to_turf: 'or to turf', choose: '— choose —',
     moved: (n, to) => `${n} address(es) moved to ${to}`, assign: 'Assign', return_turf: 'Return',
     assign_turf: 'Assign the turf', lease_days: 'Lease (days)', assigned: 'Turf assigned', returned: 'Turf returned',
@@ -253,7 +253,9 @@ function buildingPopup(b) {
     `${t('turfs')} : ${turf ? turf.name : t('none')}`, h('br'),
     `${t('doors')} : ${b.doors} · ${t('knocked')} : ${b.knocked} · ${t('contacted')} : ${b.contacted}`, h('br'),
     t('status_' + b.status),
-    b.turf_id ? h('div', {}, h('button', { type: 'button', onclick: () => moveStreet(b.turf_id, b.street) }, t('move_street'))) : null);
+    b.turf_id ? h('div', { class: 'row-actions' },
+      h('button', { type: 'button', onclick: () => moveStreet(b.turf_id, b.street) }, t('move_street')),
+      h('button', { type: 'button', class: 'secondary', onclick: () => moveDoors(b) }, t('move_address'))) : null);
 }
 
 function drawPeople() {
@@ -569,6 +571,17 @@ function moveStreet(turfId, street) {
     const body = { turf_id: turfId, street };
     if (to.value) body.to_volunteer = to.value; else if (turfs.value) body.to_turf = turfs.value; else throw new Error(t('choose'));
     const r = await api('POST', '/api/v1/reassign', body);
+    const dest = state.progress.turfs.find((x) => x.id === r.to_turf)?.name || r.to_turf;
+    toast(t('moved', r.buildings_moved, dest));
+    await refresh();
+  });
+}
+
+/** Moves one address (all its doors: an address is one stop of a walk). */
+function moveDoors(b) {
+  const to = h('select', { id: 'move-to', required: true }, volunteerOptions());
+  dialog(`${t('move_address')} ${b.house_number} ${b.street}`, [h('label', { for: 'move-to' }, t('move_to')), to], async () => {
+    const r = await api('POST', '/api/v1/reassign', { door_ids: b.door_ids, to_volunteer: to.value });
     const dest = state.progress.turfs.find((x) => x.id === r.to_turf)?.name || r.to_turf;
     toast(t('moved', r.buildings_moved, dest));
     await refresh();

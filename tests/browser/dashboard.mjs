@@ -95,6 +95,13 @@ try {
   check(overflow <= 0, `usable at phone width (overflow ${overflow}px)`);
   await shot(page, '4-phone-width.png');
 
+  // The session ends (the test moves the server's clock past 12 hours): the next action says so.
+  console.log('EXPIRE');
+  await nextLine();
+  await page.click('#tab-results');
+  await page.waitForFunction(() => !document.querySelector('#login-view').hidden);
+  check(/Session expirée/.test(await page.textContent('#login-error')), 'an expired session sends back to sign-in with a message');
+
   check(problems.length === 0, `no script error and no content-security-policy violation ${JSON.stringify(problems)}`);
 
   // A forged change without the CSRF token is refused, even from the page's own origin.

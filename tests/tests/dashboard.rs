@@ -460,6 +460,11 @@ async fn captain_moves_a_street_in_chromium_and_the_map_follows_the_phone() {
     while let Some(line) = tokio::time::timeout(Duration::from_secs(120), lines.next_line()).await.unwrap().unwrap() {
         println!("browser: {line}");
         assert!(!line.starts_with("FAIL"), "{line}");
+        if line == "EXPIRE" {
+            s.advance(12 * 3_600_000 + 1);
+            stdin.write_all(b"EXPIRED\n").await.unwrap();
+            stdin.flush().await.unwrap();
+        }
         if line == "DONE" {
             done = true;
             break;
