@@ -682,6 +682,8 @@ impl Service {
         }
         let expires = (self.now)() + i64::from(days) * DAY_MS;
         self.store.assign_turf(turf_id, Some(&req.volunteer_id), Some(expires)).await?;
+        let detail = serde_json::json!({ "volunteer_id": req.volunteer_id, "lease_days": days });
+        self.record_staff(st, "turf.assign", Some(turf_id), detail).await?;
         self.announce(st.campaign(), "turfs", vec![turf_id.to_string()], None, 0, None).await;
         self.turf_view(st, turf_id).await
     }
@@ -689,6 +691,7 @@ impl Service {
     pub async fn return_turf(&self, st: &Staff, turf_id: &str) -> Result<TurfView, AppError> {
         self.turf_in_scope(st, turf_id).await?;
         self.store.assign_turf(turf_id, None, None).await?;
+        self.record_staff(st, "turf.return", Some(turf_id), serde_json::json!({})).await?;
         self.announce(st.campaign(), "turfs", vec![turf_id.to_string()], None, 0, None).await;
         self.turf_view(st, turf_id).await
     }
@@ -700,6 +703,7 @@ impl Service {
     pub async fn set_turf_team(&self, st: &Staff, turf_id: &str, req: TurfTeamRequest) -> Result<TurfView, AppError> {
         st.require_coordinator()?;
         self.store.set_turf_team(st.campaign(), turf_id, req.team_id.as_deref()).await?;
+        self.record_staff(st, "turf.team", Some(turf_id), serde_json::json!({ "team_id": req.team_id })).await?;
         self.announce(st.campaign(), "turfs", vec![turf_id.to_string()], None, 0, None).await;
         self.turf_view(st, turf_id).await
     }
@@ -766,6 +770,11 @@ impl Service {
             _ => return Err(AppError::bad_request("bad_reassign", "give either to_turf or to_volunteer")),
         };
         let touched = self.store.move_buildings(st.campaign(), &buildings, &to_turf).await?;
+        let detail = serde_json::json!({
+            "from_turf": req.turf_id, "street": req.street, "doors": req.door_ids.len(),
+            "buildings_moved": buildings.len(), "to_turf": to_turf, "to_volunteer": req.to_volunteer,
+        });
+        self.record_staff(st, "turf.reassign", req.turf_id.as_deref(), detail).await?;
         self.announce(st.campaign(), "turfs", touched.clone(), None, 0, None).await;
         Ok(ReassignResponse { buildings_moved: buildings.len(), to_turf, turfs_touched: touched })
     }
@@ -890,6 +899,8 @@ impl Service {
             return Err(outside());
         }
         let revoked = self.store.revoke_device(device_id, (self.now)()).await?;
+        let detail = serde_json::json!({ "user_id": user.id, "was_live": revoked });
+        self.record_staff(st, "device.revoke", Some(device_id), detail).await?;
         let held = self.store.turfs_of(&user.id, (self.now)()).await?.into_iter().map(|t| t.id).collect();
         self.announce(st.campaign(), "turfs", held, Some(user.id), 0, None).await;
         Ok(revoked)

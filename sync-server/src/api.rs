@@ -130,6 +130,12 @@ pub const ROUTES: &[RouteSpec] = &[
         summary: "the same distributions as CSV",
     },
     RouteSpec {
+        method: "GET",
+        path: "/api/v1/audit",
+        access: Access::Coordinator,
+        summary: "the audit log, newest first: downloads, exports, assignments, revocations, sign-ins (?before_ms= &limit=)",
+    },
+    RouteSpec {
         method: "POST",
         path: "/api/v1/overlaps/{report_id}/review",
         access: Access::Staff,
@@ -343,6 +349,7 @@ fn handler(spec: &RouteSpec) -> MethodRouter<Service> {
         ("GET", "/api/v1/results") => get(web::results),
         ("GET", "/api/v1/results.csv") => get(web::results_csv),
         ("POST", "/api/v1/overlaps/{report_id}/review") => post(web::review_overlap),
+        ("GET", "/api/v1/audit") => get(web::audit),
         ("POST", "/api/v1/join") => post(join),
         ("POST", "/api/v1/sync/push") => post(push),
         ("POST", "/api/v1/sync/pull") => post(pull),
@@ -509,6 +516,7 @@ async fn update_script(
 ) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Coordinator).await?;
     let version = s.update_script(&st, body(req).await?).await?;
+    s.record_staff(&st, "script.update", None, serde_json::json!({ "version": version })).await?;
     Ok(Json(serde_json::json!({ "version": version })))
 }
 
@@ -521,7 +529,12 @@ async fn import_file(
 ) -> Result<axum::response::Response, AppError> {
     let st = staff(&s, &headers, Access::Coordinator).await?;
     let bytes = import_bytes(req).await?;
-    Ok(Json(s.import_file(&st, &bytes, geojson, query).await?).into_response())
+    let r = s.import_file(&st, &bytes, geojson, query).await?;
+    let detail =
+        serde_json::json!({ "bytes": bytes.len(), "buildings": r.imported.buildings, "doors": r.imported.doors });
+    s.record_staff(&st, if geojson { "import.addresses_geojson" } else { "import.addresses_csv" }, None, detail)
+        .await?;
+    Ok(Json(r).into_response())
 }
 
 async fn import_csv(
@@ -559,7 +572,10 @@ async fn import_streets(
     req: Request,
 ) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Coordinator).await?;
-    Ok(Json(s.import_streets(&st, &import_bytes(req).await?).await?))
+    let bytes = import_bytes(req).await?;
+    let r = s.import_streets(&st, &bytes).await?;
+    s.record_staff(&st, "import.streets", None, serde_json::json!({ "bytes": bytes.len(), "edges": r.edges })).await?;
+    Ok(Json(r))
 }
 
 async fn import_results(
@@ -569,7 +585,10 @@ async fn import_results(
     req: Request,
 ) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Coordinator).await?;
-    Ok(Json(s.import_results(&st, &import_bytes(req).await?, q).await?))
+    let bytes = import_bytes(req).await?;
+    let r = s.import_results(&st, &bytes, q).await?;
+    s.record_staff(&st, "import.results", None, serde_json::json!({ "bytes": bytes.len() })).await?;
+    Ok(Json(r))
 }
 
 async fn import_stations(
@@ -579,7 +598,10 @@ async fn import_stations(
     req: Request,
 ) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Coordinator).await?;
-    Ok(Json(s.import_stations(&st, &import_bytes(req).await?, q).await?))
+    let bytes = import_bytes(req).await?;
+    let r = s.import_stations(&st, &bytes, q).await?;
+    s.record_staff(&st, "import.stations", None, serde_json::json!({ "bytes": bytes.len() })).await?;
+    Ok(Json(r))
 }
 
 async fn targeting(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
@@ -613,7 +635,11 @@ async fn turf_ranking(State(s): State<Service>, headers: HeaderMap) -> Result<im
 
 async fn cut_turfs(State(s): State<Service>, headers: HeaderMap, req: Request) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Coordinator).await?;
-    Ok(Json(s.cut_turfs(&st, body(req).await?).await?))
+    let r = s.cut_turfs(&st, body(req).await?).await?;
+    let detail =
+        serde_json::json!({ "turfs": r.turfs.len(), "dissolved": r.dissolved, "target_doors": r.target_doors });
+    s.record_staff(&st, "turfs.cut", None, detail).await?;
+    Ok(Json(r))
 }
 
 async fn turfs(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
@@ -697,6 +723,8 @@ async fn users(State(s): State<Service>, headers: HeaderMap) -> Result<impl Into
 async fn invite(State(s): State<Service>, headers: HeaderMap, req: Request) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Staff).await?;
     let mut r = s.invite(&st, body(req).await?).await?;
+    let detail = serde_json::json!({ "join_code": r.join_code.is_some(), "staff_token": r.token.is_some() });
+    s.record_staff(&st, "invitation", Some(&r.user_id), detail).await?;
     // The QR code names this server as the caller reached it (HTTPS unless on this machine).
     let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok());
     if let (Some(code), Some(host)) = (&r.join_code, host) {
@@ -741,12 +769,10 @@ async fn pull(State(s): State<Service>, headers: HeaderMap, body: Request) -> Re
 
 async fn export_json(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Staff).await?;
-    let rows: Vec<serde_json::Value> = s
-        .reports_in_scope(&st)
-        .await?
-        .into_iter()
-        .map(|r| serde_json::json!({"report": r.report, "overlap": r.overlap}))
-        .collect();
+    let reports = s.reports_in_scope(&st).await?;
+    s.record_staff(&st, "export.reports", None, serde_json::json!({ "format": "json", "rows": reports.len() })).await?;
+    let rows: Vec<serde_json::Value> =
+        reports.into_iter().map(|r| serde_json::json!({"report": r.report, "overlap": r.overlap})).collect();
     Ok(Json(rows))
 }
 
@@ -778,7 +804,9 @@ fn csv_field(s: &str) -> String {
 
 async fn export_csv(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Staff).await?;
-    let out = reports_csv(&s.reports_in_scope(&st).await?);
+    let reports = s.reports_in_scope(&st).await?;
+    s.record_staff(&st, "export.reports", None, serde_json::json!({ "format": "csv", "rows": reports.len() })).await?;
+    let out = reports_csv(&reports);
     Ok(([(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")], out))
 }
 

@@ -282,7 +282,15 @@ impl Service {
         let turfs = self.store.turfs_of(&s.device.user_id, now).await?;
         let mut buckets = Vec::with_capacity(turfs.len());
         for t in &turfs {
-            buckets.push(self.bucket(t, held.get(t.id.as_str()).copied()).await?);
+            let b = self.bucket(t, held.get(t.id.as_str()).copied()).await?;
+            // Logged before the doors leave the server.
+            let kind = if b.package.is_some() { Some("package") } else { b.delta.as_ref().map(|_| "delta") };
+            if let Some(kind) = kind {
+                let detail = serde_json::json!({ "kind": kind, "version": b.version });
+                let (campaign, device) = (&s.device.campaign_id, Some(s.device.device_id.as_str()));
+                self.record(campaign, &s.device.user_id, device, "turf.download", Some(&t.id), detail).await?;
+            }
+            buckets.push(b);
         }
         let removed =
             req.held.iter().filter(|h| !turfs.iter().any(|t| t.id == h.turf_id)).map(|h| h.turf_id.clone()).collect();

@@ -131,7 +131,12 @@ impl Service {
                 (None, false)
             }
         };
+        let failed = user.clone().filter(|_| !ok);
         let Some(user) = user.filter(|_| ok) else {
+            if let Some(u) = &failed {
+                let detail = serde_json::json!({ "ip": ip.map(|a| a.to_string()) });
+                self.record(&u.campaign_id, &u.id, None, "session.failed", None, detail).await?;
+            }
             let mut l = self.limiter.lock().expect("limiter lock");
             l.fail(&login_key, now);
             if let Some(k) = &ip_key {
@@ -147,6 +152,8 @@ impl Service {
         let device_id = format!("{SESSION_DEVICE_PREFIX}{}:{}", user.id, auth::hash_secret(&token)[..12].to_owned());
         let expires_ms = now + SESSION_LIFETIME_MS;
         self.store.register_token(&auth::hash_secret(&token), &device_id, &user.id, now, expires_ms).await?;
+        let detail = serde_json::json!({ "ip": ip.map(|a| a.to_string()) });
+        self.record(&user.campaign_id, &user.id, Some(&device_id), "session.login", None, detail).await?;
         let session = self.authenticate(&token).await?;
         let view = SessionView {
             me: self.me(&session).await?,
@@ -170,7 +177,8 @@ impl Service {
     /// Signs out: the session token is revoked for good.
     pub async fn logout(&self, s: &DeviceSession) -> Result<(), AppError> {
         self.store.revoke_device(&s.device.device_id, (self.now)()).await?;
-        Ok(())
+        let (campaign, device) = (&s.device.campaign_id, Some(s.device.device_id.as_str()));
+        self.record(campaign, &s.device.user_id, device, "session.logout", None, serde_json::json!({})).await
     }
 
     /// Gives a captain or coordinator a dashboard login and password: their own, or (coordinators)
@@ -208,7 +216,7 @@ impl Service {
             .await
             .map_err(|e| AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
         self.store.set_login(user_id, &login, &hash).await?;
-        Ok(())
+        self.record_staff(st, "user.set_login", Some(user_id), serde_json::json!({ "login": login })).await
     }
 }
 

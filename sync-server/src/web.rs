@@ -222,7 +222,10 @@ pub async fn results_csv(
     q: Result<Query<ResultsFilter>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, AppError> {
     let st = staff(&s, &headers, Access::Staff).await?;
-    let csv = s.results_csv(&st, &filter(q)?).await?;
+    let f = filter(q)?;
+    let csv = s.results_csv(&st, &f).await?;
+    let detail = serde_json::json!({ "turf": f.turf, "team": f.team, "station": f.station, "from_ms": f.from_ms, "to_ms": f.to_ms });
+    s.record_staff(&st, "export.results", None, detail).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -231,6 +234,16 @@ pub async fn results_csv(
         csv,
     )
         .into_response())
+}
+
+pub async fn audit(
+    State(s): State<Service>,
+    headers: HeaderMap,
+    q: Result<Query<crate::audit::AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, AppError> {
+    let st = staff(&s, &headers, Access::Coordinator).await?;
+    let q = q.map(|Query(q)| q).map_err(|e| AppError::bad_request("bad_query", e.body_text()))?;
+    Ok(Json(s.audit_log(&st, &q).await?).into_response())
 }
 
 pub async fn review_overlap(

@@ -379,8 +379,32 @@ async fn progress_results_and_live_events_follow_real_knocks() {
     let knocked: u64 = buildings.as_array().unwrap().iter().map(|b| b["knocked"].as_u64().unwrap()).sum();
     assert_eq!(knocked, 3);
     assert!(buildings.as_array().unwrap().iter().all(|b| b["turf_id"].is_string()));
+    // The audit log: the phone's download, the captain's export, never an answer.
+    let coord = Browser::new(&s, "coordinatrice").await;
+    let (st, log) = coord.get("/api/v1/audit?limit=1000").await;
+    assert_eq!(st, StatusCode::OK, "{log}");
+    let has = |action: &str, actor: &str| {
+        log.as_array().unwrap().iter().any(|e| e["action"] == action && e["actor"] == actor)
+    };
+    assert!(
+        has("turf.download", &vol) && has("export.results", "capitaine-nord") && has("session.login", "capitaine-nord")
+    );
+    let download = log.as_array().unwrap().iter().find(|e| e["action"] == "turf.download").unwrap();
+    assert_eq!(
+        (download["subject"].as_str(), download["device_id"].as_str()),
+        (Some(turf.as_str()), Some(store.device_id()))
+    );
+    let text = log.to_string();
+    assert!(
+        !text.contains("intent") && !text.contains("consent") && !text.contains("\"oui\""),
+        "no survey content: {text}"
+    );
+    let (st, b) = north.get("/api/v1/audit").await;
+    assert_eq!((st, code(&b)), (StatusCode::FORBIDDEN, "forbidden"), "coordinators only");
+    let (st, b) = coord.get("/api/v1/audit?limit=0").await;
+    assert_eq!((st, code(&b)), (StatusCode::BAD_REQUEST, "bad_limit"));
     let (_, streets) = north.get("/api/v1/map/streets").await;
-    let (_, all_streets) = Browser::new(&s, "coordinatrice").await.get("/api/v1/map/streets").await;
+    let (_, all_streets) = coord.get("/api/v1/map/streets").await;
     let (n, all) = (streets["edges"].as_array().unwrap().len(), all_streets["edges"].as_array().unwrap().len());
     assert!(n > 100 && n < all, "the captain's streets ({n}) are part of the campaign's ({all})");
 }

@@ -182,7 +182,8 @@ fn sample(w: &World, r: &RouteSpec, inside: bool) -> Option<(String, Vec<u8>)> {
         | ("DELETE", "/api/v1/session")
         | ("GET", "/api/v1/map/streets")
         | ("GET", "/api/v1/map/buildings")
-        | ("GET", "/api/v1/progress") => unscoped(vec![]),
+        | ("GET", "/api/v1/progress")
+        | ("GET", "/api/v1/audit") => unscoped(vec![]),
         // Until one event (`ready`) has been sent, then the stream ends.
         ("GET", "/api/v1/events") => inside.then(|| ("/api/v1/events?limit=1".to_string(), vec![])),
         ("PUT", "/api/v1/users/{user_id}/login") => {

@@ -298,6 +298,59 @@ async fn recut_stations_and_targeting(s: Arc<dyn ServerStore>) {
     assert_eq!(s.targeting("nantes-2026").await.unwrap(), Some(f));
 }
 
+/// Schema v5–v6 on both backends: logins, device sync times, campaign doors, overlap reviews, and
+/// an audit log that the database itself refuses to change or delete.
+async fn logins_dashboard_reads_and_an_append_only_audit_log(s: Arc<dyn ServerStore>) {
+    use doorstep_server::store::AuditEntry;
+    let (_, door_ids) = seed(s.as_ref()).await;
+    s.create_user(&user("cap", Role::Captain)).await.unwrap();
+    s.set_login("cap", "nour", "$argon2id$hash").await.unwrap();
+    let (u, hash) = s.user_by_login("nour").await.unwrap().unwrap();
+    assert_eq!((u.id.as_str(), hash.as_deref()), ("cap", Some("$argon2id$hash")));
+    assert!(matches!(s.set_login("vol-a", "nour", "h").await, Err(StoreError::Conflict(_))), "one login, one person");
+    assert!(matches!(s.set_login("nobody", "x", "h").await, Err(StoreError::Missing { .. })));
+    assert!(s.user_by_login("personne").await.unwrap().is_none());
+    // Doors of the campaign with their turf; devices with when they last synced.
+    let doors = s.campaign_doors("nantes-2026").await.unwrap();
+    assert_eq!(doors.len(), door_ids.len());
+    assert_eq!(doors.iter().filter(|d| d.turf_id.as_deref() == Some("t1")).count(), doors.len() * 2 / 3);
+    s.register_token("h-a", "dev-a", "vol-a", NOW, NOW + 1000).await.unwrap();
+    s.touch_device("dev-a", NOW + 5).await.unwrap();
+    let devices = s.devices("nantes-2026").await.unwrap();
+    assert_eq!((devices.len(), devices[0].last_seen_ms), (1, Some(NOW + 5)));
+    // Reviewing: only an overlap of the campaign can be reviewed.
+    assert!(!s.review_overlap("nantes-2026", "no-such-report", "cap", NOW).await.unwrap());
+    assert!(s.overlap_reviews("nantes-2026").await.unwrap().is_empty());
+    // The audit log: appended, read newest first, paged, and never changed.
+    for i in 0..3 {
+        let e = AuditEntry {
+            id: format!("a{i}"),
+            at_ms: NOW + i,
+            campaign_id: "nantes-2026".into(),
+            actor: "cap".into(),
+            device_id: (i == 1).then(|| "dev-a".to_string()),
+            action: "turf.download".into(),
+            subject: Some("t1".into()),
+            detail: serde_json::json!({ "version": i }),
+        };
+        s.append_audit(&e).await.unwrap();
+    }
+    let log = s.audit_log("nantes-2026", i64::MAX, 10).await.unwrap();
+    assert_eq!(log.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(), ["a2", "a1", "a0"]);
+    assert_eq!((log[1].device_id.as_deref(), &log[1].detail), (Some("dev-a"), &serde_json::json!({ "version": 1 })));
+    assert_eq!(s.audit_log("nantes-2026", NOW + 2, 1).await.unwrap()[0].id, "a1");
+    assert!(s.audit_log("other", i64::MAX, 10).await.unwrap().is_empty());
+    for sql in ["UPDATE audit_log SET actor = 'someone else'", "DELETE FROM audit_log"] {
+        let r = s
+            .op_any(Box::new(move |tx| {
+                Box::pin(async move { tx.exec(sql, &[]).await.map(|n| Box::new(n) as Box<dyn std::any::Any + Send>) })
+            }))
+            .await;
+        assert!(r.is_err(), "{sql} must be refused");
+    }
+    assert_eq!(s.audit_log("nantes-2026", i64::MAX, 10).await.unwrap().len(), 3, "nothing changed");
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -336,6 +389,7 @@ conformance!(
     teams_scripts_and_the_op_log,
     voter_file_import,
     recut_stations_and_targeting,
+    logins_dashboard_reads_and_an_append_only_audit_log,
 );
 
 /// A database made by the first published schema and upgraded in place has the same schema as a

@@ -227,6 +227,21 @@ pub struct StoredReport {
     pub overlap: bool,
 }
 
+/// One line of the audit log: who did what to what, when; never survey content.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AuditEntry {
+    pub id: String,
+    pub at_ms: i64,
+    pub campaign_id: String,
+    /// The user, or `cli` for the coordinator's command line.
+    pub actor: String,
+    pub device_id: Option<String>,
+    pub action: String,
+    pub subject: Option<String>,
+    /// Small JSON of ids and counts.
+    pub detail: serde_json::Value,
+}
+
 /// A volunteer's device as the dashboard lists it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DeviceRow {
@@ -425,6 +440,35 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
             })
         })
         .await
+    }
+    /// Appends to the audit log (the only write the log accepts).
+    async fn append_audit(&self, e: &AuditEntry) -> StoreResult<()> {
+        let e = e.clone();
+        typed(self, move |tx| {
+            Box::pin(async move {
+                tx.exec(
+                    sql::INSERT_AUDIT,
+                    &crate::vals![
+                        e.id,
+                        e.at_ms,
+                        e.campaign_id,
+                        e.actor,
+                        e.device_id.map_or(crate::store::tx::Val::Null, crate::store::tx::Val::from),
+                        e.action,
+                        e.subject.map_or(crate::store::tx::Val::Null, crate::store::tx::Val::from),
+                        e.detail.to_string()
+                    ],
+                )
+                .await
+                .map(|_| ())
+            })
+        })
+        .await
+    }
+    /// The campaign's audit log, newest first, before `before_ms`, at most `limit` lines.
+    async fn audit_log(&self, campaign_id: &str, before_ms: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::audit_log(tx, &c, before_ms, limit).await })).await
     }
     async fn create_team(&self, team: &Team) -> StoreResult<()> {
         let t = team.clone();

@@ -309,6 +309,25 @@ pub async fn located_reports(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<
         .collect()
 }
 
+pub async fn audit_log(tx: &mut dyn Tx, campaign_id: &str, before_ms: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+    tx.rows(SELECT_AUDIT, &vals![campaign_id, before_ms, limit])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(AuditEntry {
+                id: r[0].text()?,
+                at_ms: r[1].int()?,
+                campaign_id: campaign_id.to_string(),
+                actor: r[2].text()?,
+                device_id: r[3].opt_text()?,
+                action: r[4].text()?,
+                subject: r[5].opt_text()?,
+                detail: parse("audit detail", &r[6].text()?)?,
+            })
+        })
+        .collect()
+}
+
 pub async fn users(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<User>> {
     tx.rows(SELECT_USERS, &vals![campaign_id]).await?.iter().map(user_from).collect()
 }

@@ -112,8 +112,38 @@ pub const SCHEMA_V5: &[&str] = &[
         reviewed_ms BIGINT NOT NULL)",
 ];
 
+/// Schema, version 6: the audit log — who downloaded which turf, who exported what, every
+/// assignment, reassignment, revocation, sign-in and import — with no survey content, append-only
+/// (triggers refuse UPDATE and DELETE, and TRUNCATE on PostgreSQL).
+///
+/// A statement starting with `/*sqlite*/` or `/*postgres*/` runs on that backend only.
+pub const SCHEMA_V6: &[&str] = &[
+    "CREATE TABLE audit_log (
+        id TEXT PRIMARY KEY, at_ms BIGINT NOT NULL, campaign_id TEXT NOT NULL, actor TEXT NOT NULL,
+        device_id TEXT, action TEXT NOT NULL, subject TEXT, detail TEXT NOT NULL)",
+    "CREATE INDEX audit_log_campaign ON audit_log(campaign_id, at_ms)",
+    "/*sqlite*/ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    "/*sqlite*/ CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
+    "/*postgres*/ CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$",
+    "/*postgres*/ CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+    "/*postgres*/ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
+];
+
 /// Every schema version, in order; index + 1 is the version it brings the database to.
-pub const MIGRATIONS: &[&[&str]] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
+pub const MIGRATIONS: &[&[&str]] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6];
+
+/// Whether a migration statement runs on this backend (`"sqlite"` or `"postgres"`).
+pub fn runs_on(stmt: &str, backend: &str) -> bool {
+    match stmt.trim_start().strip_prefix("/*").and_then(|r| r.split_once("*/")) {
+        Some((only, _)) => only == backend,
+        None => true,
+    }
+}
 
 pub const INSERT_CAMPAIGN: &str =
     "INSERT INTO campaigns(id, name, mode, result_codes, survey, retention_until_ms, created_ms)
@@ -323,3 +353,8 @@ pub const SELECT_OVERLAP_REVIEWS: &str = "SELECT o.report_id FROM overlap_review
 pub const SELECT_LOCATED_REPORTS: &str = "SELECT body, overlap, building_id, door_id, received_ms FROM reports
      WHERE campaign_id = $1 ORDER BY hlc_millis, hlc_counter, id";
 pub const SELECT_OVERLAP_REVIEWED: &str = "SELECT 1 FROM overlap_reviews WHERE report_id = $1";
+pub const INSERT_AUDIT: &str =
+    "INSERT INTO audit_log(id, at_ms, campaign_id, actor, device_id, action, subject, detail)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+pub const SELECT_AUDIT: &str = "SELECT id, at_ms, actor, device_id, action, subject, detail FROM audit_log
+     WHERE campaign_id = $1 AND at_ms < $2 ORDER BY at_ms DESC, id DESC LIMIT $3";

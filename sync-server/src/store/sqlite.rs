@@ -39,7 +39,7 @@ impl SqliteStore {
         // One step per version, each in its own IMMEDIATE transaction.
         for (i, step) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            for stmt in *step {
+            for stmt in step.iter().filter(|s| sql::runs_on(s, "sqlite")) {
                 tx.execute_batch(stmt)?;
             }
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
