@@ -16,6 +16,7 @@ pub mod demo;
 pub mod error;
 pub mod import;
 pub mod live;
+pub mod ratelimit;
 pub mod service;
 pub mod session;
 pub mod stations;

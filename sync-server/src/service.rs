@@ -48,6 +48,8 @@ pub struct Service {
     /// A map tile URL template (`https://…/{z}/{x}/{y}.png`) for dashboards, when the campaign has
     /// a tile server; without one the map draws our own streets.
     pub tile_url: Option<String>,
+    pub rate_limits: crate::ratelimit::RateLimits,
+    pub(crate) rate: Arc<crate::ratelimit::Limiter>,
 }
 
 impl std::fmt::Debug for Service {
@@ -91,6 +93,8 @@ impl Service {
             limiter: Default::default(),
             live: tokio::sync::broadcast::channel(256).0,
             tile_url: None,
+            rate_limits: Default::default(),
+            rate: Default::default(),
         }
     }
 

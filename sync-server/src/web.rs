@@ -88,7 +88,10 @@ pub async fn asset(Path(file): Path<String>) -> Result<Response, AppError> {
 /// Every request passes here. A write from a browser must come from this server's own page: its
 /// `Origin`, when sent, names this host; with the session cookie (and no bearer token) it must
 /// carry the session's CSRF token. Every answer gets security headers.
-pub async fn guard(req: Request, next: Next) -> Response {
+pub async fn guard(State(s): State<Service>, req: Request, next: Next) -> Response {
+    if let Err(e) = check_rate(&s, &req) {
+        return e.into_response();
+    }
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if !safe && let Err(e) = check_write(req.headers()) {
         return e.into_response();
@@ -104,6 +107,30 @@ pub async fn guard(req: Request, next: Next) -> Response {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     r
+}
+
+/// One request from the caller's bucket: its credential's, or its address's when it has none.
+fn check_rate(s: &Service, req: &Request) -> Result<(), AppError> {
+    if req.uri().path() == "/healthz" {
+        return Ok(());
+    }
+    let l = &s.rate_limits;
+    let wait = match credential(req.headers()) {
+        Ok((token, _)) => s.rate.take(&format!("t:{}", &auth::hash_secret(token)[..24]), l.token_burst, l.token_per_s),
+        Err(_) => match req.extensions().get::<ConnectInfo<SocketAddr>>() {
+            Some(ConnectInfo(addr)) => s.rate.take(&format!("ip:{}", addr.ip()), l.anonymous_burst, l.anonymous_per_s),
+            None => Ok(()),
+        },
+    };
+    wait.map_err(|secs| {
+        let mut e = AppError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("trop de requêtes : réessayez dans {secs} s / too many requests: try again in {secs} s"),
+        );
+        e.retry_after_s = Some(secs);
+        e
+    })
 }
 
 fn check_write(headers: &HeaderMap) -> Result<(), AppError> {

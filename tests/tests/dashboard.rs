@@ -38,6 +38,10 @@ impl Server {
 
 /// The demo campaign on a fresh SQLite file, served on loopback, with a clock the test moves.
 async fn server() -> Server {
+    server_with(Default::default()).await
+}
+
+async fn server_with(limits: doorstep_server::ratelimit::RateLimits) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("server.db");
     let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(&db).unwrap());
@@ -47,6 +51,7 @@ async fn server() -> Server {
     ));
     let c = clock.clone();
     service.now = Arc::new(move || c.load(Ordering::SeqCst));
+    service.rate_limits = limits;
     let seeded = seed(&service, &store).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -499,5 +504,46 @@ async fn captain_moves_a_street_in_chromium_and_the_map_follows_the_phone() {
     assert!(status.success(), "node exited with {status}");
     for name in ["1-map.png", "2-street-moved.png", "3-live-update.png", "4-phone-width.png"] {
         assert!(std::fs::metadata(shots.join(name)).unwrap().len() > 10_000, "{name} saved");
+    }
+}
+
+/// Over the limit: 429 with `Retry-After`, per credential for signed-in callers (another's bucket
+/// is untouched) and per address for anonymous ones; health checks are never limited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limits_answer_429_with_retry_after() {
+    let limits = doorstep_server::ratelimit::RateLimits {
+        token_burst: 5.0,
+        token_per_s: 0.2,
+        anonymous_burst: 3.0,
+        anonymous_per_s: 0.2,
+    };
+    let s = server_with(limits).await;
+    // Signing in is anonymous: two of the three anonymous requests.
+    let north = Browser::new(&s, "capitaine-nord").await;
+    let south = Browser::new(&s, "capitaine-sud").await;
+    let mut codes = Vec::new();
+    for _ in 0..7 {
+        let r =
+            north.http.get(format!("{}/api/v1/progress", s.base)).header("Cookie", &north.cookie).send().await.unwrap();
+        codes.push(r.status().as_u16());
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!((1..=5).contains(&wait), "{wait}");
+            assert_eq!(code(&r.json().await.unwrap()), "rate_limited");
+        }
+    }
+    assert_eq!(codes, [200, 200, 200, 200, 200, 429, 429], "five at once, then refused");
+    assert_eq!(south.get("/api/v1/progress").await.0, StatusCode::OK, "another credential's bucket");
+    let http = reqwest::Client::new();
+    let anonymous: Vec<u16> = {
+        let mut v = Vec::new();
+        for _ in 0..3 {
+            v.push(http.get(format!("{}/", s.base)).send().await.unwrap().status().as_u16());
+        }
+        v
+    };
+    assert_eq!(anonymous, [200, 429, 429], "the address had used two of its three on signing in");
+    for _ in 0..10 {
+        assert_eq!(http.get(format!("{}/healthz", s.base)).send().await.unwrap().status(), StatusCode::OK);
     }
 }
