@@ -53,6 +53,7 @@ impl From<TransportError> for FieldError {
         match e {
             TransportError::Unavailable(reason) => FieldError::Network { reason },
             TransportError::Refused(reason) => FieldError::Refused { reason },
+            busy @ TransportError::Busy { .. } => FieldError::Network { reason: busy.to_string() },
         }
     }
 }

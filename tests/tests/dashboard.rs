@@ -547,3 +547,38 @@ async fn rate_limits_answer_429_with_retry_after() {
         assert_eq!(http.get(format!("{}/healthz", s.base)).send().await.unwrap().status(), StatusCode::OK);
     }
 }
+
+/// A phone limited by the server (429) waits at least the `Retry-After` it is given, then its
+/// sync goes through with nothing lost or doubled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_phone_waits_as_long_as_a_busy_server_asks() {
+    let limits = doorstep_server::ratelimit::RateLimits {
+        token_burst: 2.0,
+        token_per_s: 0.25,
+        anonymous_burst: 100.0,
+        anonymous_per_s: 100.0,
+    };
+    let s = server_with(limits).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, join_code, turf) = s.seeded.volunteers[2].clone();
+    // Joining is anonymous; the first sync (push, pull) uses the token's two requests.
+    let (store, transport) = phone(&s.base, dir.path(), &join_code).await;
+    let door = stops(&store, &turf)[0].doors[0].id.clone();
+    store
+        .record_knock(KnockInput {
+            target: Target::Door { id: door },
+            result_code: "not_home".into(),
+            answers: vec![],
+            note: None,
+            safety_flags: vec![],
+            position: None,
+        })
+        .unwrap();
+    let policy = RetryPolicy { first_delay: Duration::from_millis(10), ..RetryPolicy::default() };
+    let started = std::time::Instant::now();
+    let report = sync(&store, &transport, policy, &()).await.unwrap().expect("the sync goes through");
+    assert!(report.attempts >= 2, "the first attempt was refused: {report:?}");
+    // The server never asks for less than a second; the client's own backoff starts at 10 ms.
+    assert!(started.elapsed() >= Duration::from_secs(1), "waited the server's Retry-After, not 10 ms");
+    assert_eq!((report.accepted, report.pending_after), (1, 0));
+}

@@ -1,5 +1,6 @@
 //! The HTTP transport: JSON over HTTPS (rustls with the ring provider), gzip responses, bearer
-//! device token. Network failures, timeouts, 5xx and 429 are `Unavailable` (retry); other 4xx are
+//! device token. Network failures, timeouts and 5xx are `Unavailable` (retry), 429 is `Busy` (retry
+//! after the server's `Retry-After`); other 4xx are
 //! `Refused` (the same request will not succeed).
 
 use std::time::Duration;
@@ -45,6 +46,13 @@ impl HttpTransport {
         }
         let resp = rb.send().await.map_err(|e| TransportError::Unavailable(e.to_string()))?;
         let status = resp.status();
+        // `Retry-After` in seconds (the only form our server sends).
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(std::time::Duration::from_secs);
         let bytes = resp.bytes().await.map_err(|e| TransportError::Unavailable(e.to_string()))?;
         if status.is_success() {
             return serde_json::from_slice(&bytes)
@@ -53,7 +61,10 @@ impl HttpTransport {
         let detail = serde_json::from_slice::<ApiError>(&bytes)
             .map(|e| format!("{} ({})", e.message, e.code))
             .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).chars().take(200).collect());
-        if status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408 {
+        if status.as_u16() == 429 || (status.as_u16() == 503 && retry_after.is_some()) {
+            let retry_after = retry_after.unwrap_or(std::time::Duration::from_secs(1));
+            Err(TransportError::Busy { retry_after, message: format!("{status}: {detail}") })
+        } else if status.is_server_error() || status.as_u16() == 408 {
             Err(TransportError::Unavailable(format!("{status}: {detail}")))
         } else {
             Err(TransportError::Refused(format!("{status}: {detail}")))

@@ -24,7 +24,13 @@ pub enum TransportError {
     /// same request will not help.
     #[error("refused by the server: {0}")]
     Refused(String),
+    /// The server is busy or limiting this device (429): retry, not before `retry_after`.
+    #[error("server busy, retry in {retry_after:?}: {message}")]
+    Busy { retry_after: Duration, message: String },
 }
+
+/// The longest wait a server's `Retry-After` may impose on one sync.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 pub trait Transport: Send + Sync {
     fn push(
@@ -180,10 +186,15 @@ pub async fn sync<T: Transport>(
             Ok(()) => break,
             Err(TransportError::Refused(m)) => return Ok(Err(TransportError::Refused(m))),
             Err(e) if attempt >= policy.max_attempts => return Ok(Err(e)),
-            Err(_) => {
+            Err(e) => {
                 progress.on_progress(SyncPhase::Waiting, store.pending_count()?, attempt);
                 let jitter = 0.75 + 0.5 * (uuid::Uuid::now_v7().as_u128() % 1000) as f64 / 1000.0;
-                tokio::time::sleep(delay.mul_f64(jitter)).await;
+                // A busy server says how long to wait: never less than that.
+                let floor = match &e {
+                    TransportError::Busy { retry_after, .. } => (*retry_after).min(MAX_RETRY_AFTER),
+                    _ => Duration::ZERO,
+                };
+                tokio::time::sleep(delay.mul_f64(jitter).max(floor)).await;
                 delay = (delay * 2).min(policy.max_delay);
             }
         }
