@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of Doorstep, installing what a fresh Debian machine lacks:
-#   - Debian packages libjna-java and junit4 (JNA and JUnit for the Kotlin binding test),
+#   - Debian packages libjna-java and junit4 (JNA and JUnit for the Kotlin binding test), libssl-dev
+#     (SQLCipher links libcrypto),
 #   - kotlinc from npm (kotlin-compiler@2.4.20) into ~/.cache/doorstep,
 #   - Debian's chromium and playwright-core from npm (tests/browser) for the dashboard's browser test,
 # and makes sure PostgreSQL runs with a test role (scripts/ensure-postgres.sh), then: rustfmt check, clippy (warnings are errors), the Rust test suites (unit, end-to-end, fsync
@@ -15,6 +16,8 @@ need_apt=()
 [ -f /usr/share/java/junit4.jar ] || need_apt+=(junit4)
 command -v java >/dev/null || need_apt+=(openjdk-17-jdk-headless)
 command -v python3 >/dev/null || need_apt+=(python3)
+# SQLCipher (rusqlite's bundled-sqlcipher) links the system's libcrypto.
+[ -f /usr/include/openssl/evp.h ] || need_apt+=(libssl-dev pkg-config)
 # The dashboard's browser tests run in Debian's Chromium (never a downloaded browser).
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v npm >/dev/null || need_apt+=(npm)

@@ -13,8 +13,8 @@ pub enum CoreError {
     NotOurStore { path: String, why: String },
     #[error("the store was written by a newer Doorstep (schema {found}, this build knows up to {supported})")]
     NewerSchema { found: i64, supported: i64 },
-    #[error("store encryption needs a build with SQLCipher, which this build lacks")]
-    EncryptionUnavailable,
+    #[error("the store cannot be opened with this key (wrong key, or an encrypted store opened without one): {0}")]
+    WrongKey(String),
     #[error("invalid input: {0}")]
     Invalid(#[from] ValidationError),
     #[error("unknown {kind} {id}")]

@@ -77,7 +77,7 @@ impl From<CoreError> for FieldError {
         let reason = e.to_string();
         match e {
             CoreError::NotOurStore { .. } | CoreError::NewerSchema { .. } => FieldError::NotOurStore { reason },
-            CoreError::EncryptionUnavailable => FieldError::Encryption { reason },
+            CoreError::WrongKey(_) => FieldError::Encryption { reason },
             CoreError::Invalid(_)
             | CoreError::UnknownResultCode(_)
             | CoreError::ResultLevelMismatch { .. }

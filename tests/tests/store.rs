@@ -288,9 +288,62 @@ fn foreign_files_and_keys_are_refused() {
     let err = Store::open(&newer, None).unwrap_err();
     assert!(matches!(err, CoreError::NewerSchema { found: 99, .. }), "{err}");
 
-    let err = Store::open(dir.path().join("keyed.db"), Some("secret".into())).unwrap_err();
-    assert!(matches!(err, CoreError::EncryptionUnavailable), "{err}");
-    assert!(!dir.path().join("keyed.db").exists(), "a refused key creates no file");
+    let err = Store::open(&newer, Some("a key for a plain store".into())).unwrap_err();
+    assert!(matches!(err, CoreError::WrongKey(_)), "{err}");
+    let err = Store::open(dir.path().join("empty-key.db"), Some(String::new())).unwrap_err();
+    assert!(matches!(err, CoreError::WrongKey(_)), "{err}");
+    assert!(!dir.path().join("empty-key.db").exists(), "a refused key creates no file");
+}
+
+/// The phone's store encrypted with SQLCipher: its file and journal hold no readable byte of the
+/// turf or the knocks; it opens with its key only (raw 256-bit or passphrase), and a wrong key
+/// changes nothing.
+#[test]
+fn an_encrypted_store_is_unreadable_without_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("phone.db");
+    let key = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef".to_string();
+    let pkg = turf_package("t1", 20);
+    let street = pkg.buildings[0].street.clone();
+    {
+        let store = Store::open(&path, Some(key.clone())).unwrap();
+        store.apply_turf_package_value(&pkg).unwrap();
+        let mut k = knock(&pkg.doors[0].id, "contact_made");
+        k.note = Some("Sympathisante, veut un tract sur les transports".into());
+        k.answers = vec![yes("consent", true), choice("intent", "oui")];
+        store.record_knock(k).unwrap();
+        // The bytes on disk while the store is open (WAL included), then after closing.
+        for f in [path.clone(), dir.path().join("phone.db-wal")] {
+            if let Ok(bytes) = std::fs::read(&f) {
+                let text = String::from_utf8_lossy(&bytes);
+                assert!(
+                    !text.contains(&street) && !text.contains("Sympathisante") && !text.contains("SQLite format 3")
+                );
+            }
+        }
+    }
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.len() > 4096 && !String::from_utf8_lossy(&bytes).contains(&street));
+    assert!(!bytes.starts_with(b"SQLite format 3"), "not a plain SQLite file");
+    // Plain SQLite, no key, a wrong key: refused, and the store is intact.
+    assert!(
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get::<_, i64>(0))
+            .is_err()
+    );
+    assert!(matches!(Store::open(&path, None).unwrap_err(), CoreError::NotOurStore { .. }));
+    let wrong = "f".repeat(64);
+    assert!(matches!(Store::open(&path, Some(wrong)).unwrap_err(), CoreError::WrongKey(_)));
+    let store = Store::open(&path, Some(key)).unwrap();
+    assert_eq!(store.pending_count().unwrap(), 1);
+    assert_eq!(store.route_progress("t1").unwrap().doors_total as usize, pkg.doors.len());
+    drop(store);
+    // A passphrase works too.
+    let other = dir.path().join("passphrase.db");
+    drop(Store::open(&other, Some("correct horse battery staple".into())).unwrap());
+    assert!(Store::open(&other, Some("correct horse battery staple".into())).is_ok());
+    assert!(matches!(Store::open(&other, Some("wrong horse".into())).unwrap_err(), CoreError::WrongKey(_)));
 }
 
 #[test]

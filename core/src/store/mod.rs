@@ -75,22 +75,33 @@ fn not_ours(path: &Path, e: impl std::fmt::Display) -> CoreError {
 }
 
 impl Store {
-    /// Opens (creating if needed) the store at `path`. `key` is the encryption key; this build has
-    /// no SQLCipher, so a key is refused rather than silently ignored.
+    /// Opens (creating if needed) the store at `path`. With `key`, the file (and its journal) is
+    /// encrypted by SQLCipher (AES-256, a page HMAC): the shell keeps the key in the Android
+    /// Keystore or iOS Keychain. A key of 64 hex digits is used as the raw 256-bit key; any other
+    /// string as a passphrase (PBKDF2). A wrong key, or a key for a plain store, fails with
+    /// [`CoreError::WrongKey`]; an encrypted store opened without a key cannot be told from any
+    /// other foreign file ([`CoreError::NotOurStore`]). Either way nothing is changed.
     pub fn open(path: impl AsRef<Path>, key: Option<String>) -> Result<Self> {
         Self::open_with(path, OpenOptions { key, ..OpenOptions::default() })
     }
 
     pub fn open_with(path: impl AsRef<Path>, opts: OpenOptions) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
-        if opts.key.is_some() {
-            return Err(CoreError::EncryptionUnavailable);
+        if opts.key.as_ref().is_some_and(|k| k.is_empty()) {
+            return Err(CoreError::WrongKey("an empty key".into()));
         }
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut conn = match &opts.vfs {
             Some(vfs) => Connection::open_with_flags_and_vfs(&path, flags, vfs.as_str())?,
             None => Connection::open_with_flags(&path, flags)?,
         };
+        if let Some(key) = &opts.key {
+            // Must be the first statement on the connection.
+            let raw = key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit());
+            let value = if raw { format!("x'{key}'") } else { key.clone() };
+            conn.pragma_update(None, "key", &value)?;
+        }
+        let keyed = opts.key.is_some();
         // Recognise a foreign file before changing anything in it.
         let (app_id, version, tables): (i64, i64, i64) = conn
             .query_row(
@@ -98,7 +109,13 @@ impl Store {
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
-            .map_err(|e| not_ours(&path, e))?;
+            .map_err(|e| match e {
+                // SQLCipher reads an encrypted page with the wrong key (or none) as garbage.
+                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::NotADatabase && keyed => {
+                    CoreError::WrongKey(format!("{}", path.display()))
+                }
+                e => not_ours(&path, e),
+            })?;
         if (tables > 0 || version > 0) && app_id != schema::APPLICATION_ID {
             return Err(not_ours(&path, format!("application_id is {app_id:#x}, not a Doorstep store")));
         }

@@ -165,7 +165,10 @@ class FieldStoreTest {
         } }
         assertFailsWith<FieldException.UnknownId> { unwrapped { store.recordKnock(knock("nowhere", "not_home")) } }
         assertFailsWith<FieldException.BadPackage> { unwrapped { store.applyTurfPackage(fixture.copyOf(fixture.size / 2)) } }
-        assertFailsWith<FieldException.Encryption> { unwrapped { openStore(File(dir, "keyed.db").path, "clé") } }
+        // An encrypted store (SQLCipher) opens with its key only.
+        val keyed = File(dir, "keyed.db").path
+        assertEquals(0u, openStore(keyed, "clé du trousseau").pendingCount())
+        assertFailsWith<FieldException.Encryption> { unwrapped { openStore(keyed, "pas la clé") } }
         val junk = File(dir, "junk.bin").apply { writeBytes(ByteArray(8192) { (it * 31).toByte() }) }
         assertFailsWith<FieldException.NotOurStore> { unwrapped { openStore(junk.path) } }
         assertEquals(0u, store.pendingCount())

@@ -176,8 +176,11 @@ class FieldStoreTest(unittest.TestCase):
         with self.assertRaises(FieldError.OutOfDate):
             store.apply_turf_delta(json.dumps({"format": 1, "turf_id": "py", "base_version": 5, "version": 6}).encode())
         self.assertEqual(store.pending_count(), 0)
+        # An encrypted store (SQLCipher) opens with its key only.
+        keyed = os.path.join(self.dir, "keyed.db")
+        self.assertEqual(open_store(keyed, "clé du trousseau").pending_count(), 0)
         with self.assertRaises(FieldError.Encryption):
-            open_store(os.path.join(self.dir, "keyed.db"), "clé")
+            open_store(keyed, "pas la clé")
         not_ours = os.path.join(self.dir, "photo.jpg")
         with open(not_ours, "wb") as f:
             f.write(b"\xff\xd8\xff\xe0" + os.urandom(4096))
