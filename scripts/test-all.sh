@@ -61,6 +61,7 @@ tests/bindings/run-kotlin.sh
 step "Benchmarks, short form (figures in docs/benchmarks.md come from the long form)"
 target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 "$target/debug/doorstep-bench" --quick --dir "$target/bench-tmp" > /dev/null
+"$target/debug/doorstep-bench" --quick --key --dir "$target/bench-tmp" > /dev/null
 "$target/debug/doorstep-server-bench" --quick > /dev/null
 "$target/debug/doorstep-load-bench" 50 > /dev/null
 "$target/debug/doorstep-cut-bench" prepare --copies 2 --out "$target/bench-tmp/cut" > /dev/null

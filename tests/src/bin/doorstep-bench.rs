@@ -5,7 +5,7 @@
 //! - walking routes for 200 / 1,000 / 5,000 real Nantes addresses, with the length of the
 //!   conventional street / side / house-number sort for comparison.
 //!
-//! `cargo run --release -p doorstep-tests --bin doorstep-bench [-- --quick] [--dir D]`
+//! `cargo run --release -p doorstep-tests --bin doorstep-bench [-- --quick] [--dir D] [--key]`
 //! Prints a Markdown report; docs/benchmarks.md holds the latest one.
 
 use std::io::Write;
@@ -37,6 +37,9 @@ fn main() {
         .unwrap_or_else(|| doorstep_tests::repo_root().join("target/bench-tmp"));
     std::fs::create_dir_all(&dir).unwrap();
     let reps = if quick { 50 } else { 1000 };
+    // `--key`: the knock store encrypted with SQLCipher (a raw 256-bit key), and its SQL baseline
+    // on the same encrypted file.
+    let key = args.iter().any(|a| a == "--key").then(|| "ab".repeat(32));
 
     println!("# Field core benchmarks\n");
     println!(
@@ -55,7 +58,7 @@ fn main() {
     for s in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{s}", db.display()));
     }
-    let store = Store::open(&db, None).unwrap();
+    let store = Store::open(&db, key.clone()).unwrap();
     let pkg = doorstep_tests::turf_package("bench", 600);
     store.apply_turf_package_value(&pkg).unwrap();
     let doors: Vec<(String, f64, f64)> = pkg
@@ -69,6 +72,9 @@ fn main() {
     // Baseline 2 writes the same two rows (a report and its outbox row), already serialised, with
     // plain SQL into the same schema and pragmas: what SQLite's commit costs on its own.
     let raw = rusqlite::Connection::open(&db).unwrap();
+    if let Some(k) = &key {
+        raw.pragma_update(None, "key", format!("x'{k}'")).unwrap();
+    }
     raw.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(())).unwrap();
     raw.execute_batch("PRAGMA synchronous=FULL").unwrap();
     let mut fsync = Vec::with_capacity(reps);
@@ -123,7 +129,7 @@ fn main() {
     let (f50, f99) = (percentile(&mut fsync, 0.5), percentile(&mut fsync, 0.99));
     let (rk50, rk99) = (percentile(&mut rawk, 0.5), percentile(&mut rawk, 0.99));
     let (k50, k99) = (percentile(&mut knock, 0.5), percentile(&mut knock, 0.99));
-    println!("## Durable knock record\n");
+    println!("## Durable knock record{}\n", if key.is_some() { " (store encrypted with SQLCipher)" } else { "" });
     println!("| what | p50 ms | p99 ms |\n|---|---:|---:|");
     println!("| baseline: append 512 B + `fdatasync` on the same disk | {f50:.3} | {f99:.3} |");
     println!(
