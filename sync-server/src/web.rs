@@ -187,6 +187,9 @@ pub async fn set_login(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// How often a live stream checks that its session still stands.
+pub const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Server-sent events: `ready` first, then `sync` and `turfs` as they happen within the caller's
 /// reach, until the session expires (or after `limit` events).
 pub async fn events(
@@ -201,15 +204,27 @@ pub async fn events(
         None => None,
     };
     let left = u64::try_from(ses.device.expires_ms - (s.now)()).unwrap_or(0);
+    // The stream ends when the session does: at its expiry, or within a few seconds of a sign-out
+    // or a revocation (the token is checked again every few seconds).
+    let (svc, token) = (s.clone(), credential(&headers)?.0.to_string());
+    let still_valid = async move {
+        loop {
+            tokio::time::sleep(SESSION_RECHECK).await;
+            match svc.authenticate(&token).await {
+                Ok(ses) if !ses.revoked => continue,
+                _ => break,
+            }
+        }
+    };
+    let ended = futures_util::future::select(
+        Box::pin(tokio::time::sleep(std::time::Duration::from_millis(left))),
+        Box::pin(still_valid),
+    );
     let ready = futures_util::stream::once(async { Event::default().event("ready").data("{}") });
     let live = s
         .watch(st)
         .map(|e| Event::default().event(e.kind).json_data(&e).unwrap_or_else(|_| Event::default().event("lagged")));
-    let stream = ready
-        .chain(live)
-        .take(limit.unwrap_or(usize::MAX))
-        .take_until(tokio::time::sleep(std::time::Duration::from_millis(left)))
-        .map(Ok::<_, Infallible>);
+    let stream = ready.chain(live).take(limit.unwrap_or(usize::MAX)).take_until(ended).map(Ok::<_, Infallible>);
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
 }
 

@@ -344,6 +344,21 @@ async fn progress_results_and_live_events_follow_real_knocks() {
     assert_eq!(got[0]["turf_ids"], json!([turf]));
     assert!(got[0].get("answers").is_none(), "no survey content in events");
     assert!(events(south_events, "sync", 1, Duration::from_millis(800)).await.is_empty());
+    // Signing out ends the open stream within the server's recheck interval.
+    let watcher = Browser::new(&s, "capitaine-sud").await;
+    let mut stream = open(&watcher).await.unwrap();
+    let r = watcher
+        .http
+        .delete(format!("{}/api/v1/session", watcher.base))
+        .header("Cookie", &watcher.cookie)
+        .header("X-CSRF-Token", &watcher.csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let ended =
+        tokio::time::timeout(Duration::from_secs(15), async { while let Ok(Some(_)) = stream.chunk().await {} }).await;
+    assert!(ended.is_ok(), "the stream of a signed-out session ends");
 
     // Progress: three doors knocked, one contact, the volunteer's position and sync time.
     let (st, p) = north.get("/api/v1/progress").await;
