@@ -867,7 +867,8 @@ impl Service {
                 .await?;
             Ok(InviteResponse {
                 user_id,
-                qr_svg: qr_svg(&join_link(&code, None)),
+                // Drawn by the API, which knows the address the caller reached.
+                qr_svg: None,
                 join_code: Some(code),
                 token: None,
                 expires_ms: now + JOIN_CODE_LIFETIME_MS,

@@ -727,10 +727,12 @@ async fn invite(State(s): State<Service>, headers: HeaderMap, req: Request) -> R
     s.record_staff(&st, "invitation", Some(&r.user_id), detail).await?;
     // The QR code names this server as the caller reached it (HTTPS unless on this machine).
     let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok());
-    if let (Some(code), Some(host)) = (&r.join_code, host) {
-        let local = host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]");
-        let server = format!("{}://{host}", if local { "http" } else { "https" });
-        r.qr_svg = crate::admin::qr_svg(&crate::admin::join_link(code, Some(&server)));
+    if let Some(code) = &r.join_code {
+        let server = host.map(|host| {
+            let local = host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]");
+            format!("{}://{host}", if local { "http" } else { "https" })
+        });
+        r.qr_svg = crate::admin::qr_svg(&crate::admin::join_link(code, server.as_deref()));
     }
     Ok((StatusCode::CREATED, Json(r)))
 }

@@ -132,11 +132,13 @@ pub struct OverlapView {
     pub reviewed: bool,
 }
 
+/// turf id → (name, team, holder)
+type TurfsInReach = BTreeMap<String, (String, Option<String>, Option<String>)>;
+
 /// Everything within a staff member's reach, read once per request.
 struct Reach {
     campaign: Campaign,
-    /// turf id → (name, team, holder)
-    turfs: BTreeMap<String, (String, Option<String>, Option<String>)>,
+    turfs: TurfsInReach,
     doors: Vec<DoorRow>,
     reports: Vec<LocatedReport>,
     reviewed: HashSet<String>,
@@ -254,9 +256,9 @@ fn answer_keys(v: &AnswerValue) -> Vec<String> {
 }
 
 impl Service {
-    async fn reach(&self, st: &Staff) -> Result<Reach, AppError> {
-        let campaign = self.campaign_of(st).await?;
-        let turfs: BTreeMap<String, (String, Option<String>, Option<String>)> = self
+    /// The turfs (id → name, team, holder) and doors within reach.
+    async fn doors_in_reach(&self, st: &Staff) -> Result<(TurfsInReach, Vec<DoorRow>), AppError> {
+        let turfs: TurfsInReach = self
             .store
             .turf_summaries(st.campaign())
             .await?
@@ -271,6 +273,12 @@ impl Service {
             .into_iter()
             .filter(|d| d.turf_id.as_ref().is_some_and(|t| turfs.contains_key(t)) || st.is_coordinator())
             .collect();
+        Ok((turfs, doors))
+    }
+
+    async fn reach(&self, st: &Staff) -> Result<Reach, AppError> {
+        let campaign = self.campaign_of(st).await?;
+        let (turfs, doors) = self.doors_in_reach(st).await?;
         let buildings: HashSet<&str> = doors.iter().map(|d| d.building_id.as_str()).collect();
         let reports: Vec<LocatedReport> = self
             .store
@@ -606,8 +614,8 @@ impl Service {
         if st.is_coordinator() {
             return Ok((*net).clone());
         }
-        let reach = self.reach(st).await?;
-        let pts: Vec<(f64, f64)> = reach.doors.iter().map(|d| (d.lat, d.lon)).collect();
+        let (_, doors) = self.doors_in_reach(st).await?;
+        let pts: Vec<(f64, f64)> = doors.iter().map(|d| (d.lat, d.lon)).collect();
         if pts.is_empty() {
             return Ok(doorstep_protocol::StreetNetwork { nodes: vec![], edges: vec![] });
         }

@@ -88,6 +88,16 @@ impl Browser {
         let body: Value = r.json().await.unwrap();
         Browser { http, base: s.base.clone(), cookie, csrf: body["csrf_token"].as_str().unwrap().to_string() }
     }
+    /// Signs out as the page does (cookie and CSRF token).
+    async fn sign_out(&self) -> reqwest::Response {
+        self.http
+            .delete(format!("{}/api/v1/session", self.base))
+            .header("Cookie", &self.cookie)
+            .header("X-CSRF-Token", &self.csrf)
+            .send()
+            .await
+            .unwrap()
+    }
     async fn get(&self, path: &str) -> (StatusCode, Value) {
         let r = self.http.get(format!("{}{path}", self.base)).header("Cookie", &self.cookie).send().await.unwrap();
         let st = r.status();
@@ -131,6 +141,18 @@ async fn phone(base: &str, dir: &std::path::Path, join_code: &str) -> (Store, Ht
     let transport = HttpTransport::new(base, Some(join.token)).unwrap();
     sync(&store, &transport, RetryPolicy::default(), &()).await.unwrap().unwrap();
     (store, transport)
+}
+
+/// A knock on a door as the app records it.
+fn knock_at(door: &str, result: &str, answers: Vec<Answer>, position: Option<Position>) -> KnockInput {
+    KnockInput {
+        target: Target::Door { id: door.into() },
+        result_code: result.into(),
+        answers,
+        note: None,
+        safety_flags: vec![],
+        position,
+    }
 }
 
 /// Every stop of the phone's walking route for a turf, in route order.
@@ -250,13 +272,7 @@ async fn sign_in_cookie_csrf_rate_limit_expiry_and_sign_out() {
     assert_eq!(sign_in(&http, &s.base, "yann", "long enough password").await.status(), StatusCode::OK);
 
     // Sign-out ends the session for good.
-    let r = http
-        .delete(format!("{}/api/v1/session", s.base))
-        .header("Cookie", &cap.cookie)
-        .header("X-CSRF-Token", &cap.csrf)
-        .send()
-        .await
-        .unwrap();
+    let r = cap.sign_out().await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert!(r.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
     let (st, b) = cap.get("/api/v1/progress").await;
@@ -324,16 +340,8 @@ async fn progress_results_and_live_events_follow_real_knocks() {
         ("refused", vec![]),
     ];
     for (door, (result, answers)) in doors.iter().zip(knocks) {
-        store
-            .record_knock(KnockInput {
-                target: Target::Door { id: door.clone() },
-                result_code: result.into(),
-                answers,
-                note: None,
-                safety_flags: vec![],
-                position: Some(Position { lat: 47.2135, lon: -1.5590, accuracy_m: Some(8.0) }),
-            })
-            .unwrap();
+        let at = Position { lat: 47.2135, lon: -1.5590, accuracy_m: Some(8.0) };
+        store.record_knock(knock_at(door, result, answers, Some(at))).unwrap();
     }
     sync(&store, &transport, RetryPolicy::default(), &()).await.unwrap().unwrap();
 
@@ -347,15 +355,7 @@ async fn progress_results_and_live_events_follow_real_knocks() {
     // Signing out ends the open stream within the server's recheck interval.
     let watcher = Browser::new(&s, "capitaine-sud").await;
     let mut stream = open(&watcher).await.unwrap();
-    let r = watcher
-        .http
-        .delete(format!("{}/api/v1/session", watcher.base))
-        .header("Cookie", &watcher.cookie)
-        .header("X-CSRF-Token", &watcher.csrf)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(watcher.sign_out().await.status(), StatusCode::NO_CONTENT);
     let ended =
         tokio::time::timeout(Duration::from_secs(15), async { while let Ok(Some(_)) = stream.chunk().await {} }).await;
     assert!(ended.is_ok(), "the stream of a signed-out session ends");
@@ -419,6 +419,10 @@ async fn progress_results_and_live_events_follow_real_knocks() {
         !text.contains("intent") && !text.contains("consent") && !text.contains("\"oui\""),
         "no survey content: {text}"
     );
+    // An invitation from the page: a join code and its QR code.
+    let (st, inv) = north.post("/api/v1/invitations", json!({"name": "Léa", "team_id": "nord"})).await;
+    assert_eq!(st, StatusCode::CREATED, "{inv}");
+    assert!(inv["join_code"].is_string() && inv["qr_svg"].as_str().is_some_and(|q| q.contains("<svg")), "{inv}");
     let (st, b) = north.get("/api/v1/audit").await;
     assert_eq!((st, code(&b)), (StatusCode::FORBIDDEN, "forbidden"), "coordinators only");
     let (st, b) = coord.get("/api/v1/audit?limit=0").await;
@@ -487,16 +491,8 @@ async fn captain_moves_a_street_in_chromium_and_the_map_follows_the_phone() {
     let moved: Vec<_> = route.iter().filter(|st| st.street == street).collect();
     assert!(!moved.is_empty() && route.len() > before, "the moved street {street} is in the volunteer's route");
     let door = moved[0].doors[0].id.clone();
-    phone_store
-        .record_knock(KnockInput {
-            target: Target::Door { id: door },
-            result_code: "not_home".into(),
-            answers: vec![],
-            note: None,
-            safety_flags: vec![],
-            position: Some(Position { lat: moved[0].lat, lon: moved[0].lon, accuracy_m: Some(5.0) }),
-        })
-        .unwrap();
+    let at = Position { lat: moved[0].lat, lon: moved[0].lon, accuracy_m: Some(5.0) };
+    phone_store.record_knock(knock_at(&door, "not_home", vec![], Some(at))).unwrap();
     sync(&phone_store, &transport, RetryPolicy::default(), &()).await.unwrap().unwrap();
     stdin.write_all(format!("SYNCED {}\n", moved[0].building_id).as_bytes()).await.unwrap();
     stdin.flush().await.unwrap();
@@ -579,16 +575,7 @@ async fn the_phone_waits_as_long_as_a_busy_server_asks() {
     // Joining is anonymous; the first sync (push, pull) uses the token's two requests.
     let (store, transport) = phone(&s.base, dir.path(), &join_code).await;
     let door = stops(&store, &turf)[0].doors[0].id.clone();
-    store
-        .record_knock(KnockInput {
-            target: Target::Door { id: door },
-            result_code: "not_home".into(),
-            answers: vec![],
-            note: None,
-            safety_flags: vec![],
-            position: None,
-        })
-        .unwrap();
+    store.record_knock(knock_at(&door, "not_home", vec![], None)).unwrap();
     let policy = RetryPolicy { first_delay: Duration::from_millis(10), ..RetryPolicy::default() };
     let started = std::time::Instant::now();
     let report = sync(&store, &transport, policy, &()).await.unwrap().expect("the sync goes through");
