@@ -46,6 +46,9 @@ pub enum FieldError {
     /// The server refused (bad or expired token or join code, unsupported version).
     #[error("{reason}")]
     Refused { reason: String },
+    /// The server is busy (429): try again after `retry_after_ms`; everything stays pending.
+    #[error("{reason}")]
+    Busy { reason: String, retry_after_ms: u64 },
 }
 
 impl From<TransportError> for FieldError {
@@ -53,7 +56,9 @@ impl From<TransportError> for FieldError {
         match e {
             TransportError::Unavailable(reason) => FieldError::Network { reason },
             TransportError::Refused(reason) => FieldError::Refused { reason },
-            busy @ TransportError::Busy { .. } => FieldError::Network { reason: busy.to_string() },
+            busy @ TransportError::Busy { retry_after, .. } => {
+                FieldError::Busy { retry_after_ms: retry_after.as_millis() as u64, reason: busy.to_string() }
+            }
         }
     }
 }
@@ -238,6 +243,19 @@ impl FieldStore {
     pub async fn sync(&self, server_url: String, token: String, listener: Box<dyn SyncListener>) -> Result<SyncReport> {
         let transport = HttpTransport::new(&server_url, Some(token))?;
         Ok(doorstep_core::sync::sync(&self.inner, &transport, RetryPolicy::default(), &Listener(listener)).await??)
+    }
+
+    /// Pushes the outbox then pulls, one attempt and no retry: for apps whose platform schedules
+    /// the retries (WorkManager, BGTaskScheduler) so that no process stays awake waiting.
+    pub async fn sync_once(
+        &self,
+        server_url: String,
+        token: String,
+        listener: Box<dyn SyncListener>,
+    ) -> Result<SyncReport> {
+        let transport = HttpTransport::new(&server_url, Some(token))?;
+        let once = RetryPolicy { max_attempts: 1, ..RetryPolicy::default() };
+        Ok(doorstep_core::sync::sync(&self.inner, &transport, once, &Listener(listener)).await??)
     }
 }
 

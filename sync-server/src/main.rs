@@ -450,10 +450,21 @@ fn tempdir_for_phones() -> Result<std::path::PathBuf, String> {
 async fn test_fixture(database: &str) -> Result<(), String> {
     let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(database).map_err(|e| e.to_string())?);
     let service = Service::new(store.clone());
-    let volunteers = doorstep_server::demo::seed(&service, &store).await?.volunteers;
+    let seeded = doorstep_server::demo::seed(&service, &store).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
-    let (_, code, turf) = &volunteers[0];
-    println!("{}", serde_json::json!({"url": url, "code": code, "turf": turf}));
+    let (volunteer, code, turf) = &seeded.volunteers[0];
+    // The first volunteer's invitation on the first line's top level (the binding tests), and the
+    // rest of the north team with the coordinator's token for tests that move streets and revoke
+    // (other key names, so that a search for `"turf":` finds the first volunteer's).
+    let team: Vec<_> = seeded.volunteers[1..5]
+        .iter()
+        .map(|(v, c, t)| serde_json::json!({"volunteer_id": v, "join_code": c, "turf_id": t}))
+        .collect();
+    println!(
+        "{}",
+        serde_json::json!({"url": url, "code": code, "turf": turf, "volunteer": volunteer,
+            "coordinator_token": seeded.coordinator_token, "team": team})
+    );
     axum::serve(listener, api::app(service)).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())
 }

@@ -30,3 +30,14 @@ cp="/usr/share/java/jna.jar:/usr/share/java/junit4.jar:/usr/share/java/hamcrest-
 "$kotlinc" -nowarn -cp "$cp" -d "$out/classes" $(find "$out/src" -name '*.kt') tests/bindings/kotlin/FieldStoreTest.kt
 DOORSTEP_SERVER="$target/debug/doorstep-server" DOORSTEP_FIXTURE="$out/turf-kt.json" java -Djna.library.path="$target/debug" \
   -cp "$out/classes:$cp:$KOTLIN_HOME/lib/kotlin-stdlib.jar" org.junit.runner.JUnitCore FieldStoreTest
+
+# The Android app's :field module (plain Kotlin view models, no Android imports) and its JUnit
+# tests, compiled against the same generated bindings and run against the real library, a real
+# server and the fault-injection proxy.
+"$target/debug/doorstep-fixture" kv 60 "$out/turf-kv.json" --voters
+mkdir -p "$out/field-classes"
+"$kotlinc" -nowarn -cp "$out/classes:$cp" -d "$out/field-classes" \
+  $(find android/field/src/main/kotlin android/field/src/test/kotlin -name '*.kt')
+DOORSTEP_SERVER="$target/debug/doorstep-server" DOORSTEP_FAULT_PROXY="$target/debug/doorstep-fault-proxy" \
+  DOORSTEP_FIXTURE="$out/turf-kt.json" DOORSTEP_VOTERS_FIXTURE="$out/turf-kv.json" java -Djna.library.path="$target/debug" \
+  -cp "$out/field-classes:$out/classes:$cp:$KOTLIN_HOME/lib/kotlin-stdlib.jar" org.junit.runner.JUnitCore org.doorstep.field.FieldViewModelsTest

@@ -3,9 +3,11 @@
 
 use std::path::PathBuf;
 
+pub mod faultproxy;
+
 use doorstep_protocol::{
-    Building, Campaign, CampaignMode, Door, Entrance, Question, QuestionKind, ShowWhen, SurveyScript,
-    TURF_PACKAGE_FORMAT, TurfInfo, TurfPackage, default_result_codes,
+    Building, Campaign, CampaignMode, Door, Entrance, Household, Person, Question, QuestionKind, ShowWhen,
+    SurveyScript, TURF_PACKAGE_FORMAT, TurfInfo, TurfPackage, default_result_codes,
 };
 
 /// The repository root (this crate sits in `tests/`).
@@ -214,6 +216,26 @@ pub fn turf_package_of(turf_id: &str, addresses: &[Address]) -> TurfPackage {
         people: vec![],
         street_network: None,
     }
+}
+
+/// The same package for a campaign with a voter file: each door holds one household of one to
+/// three people with fictional names (the open data names nobody).
+pub fn with_voters(mut p: TurfPackage) -> TurfPackage {
+    const NAMES: [&str; 6] = ["Alice M.", "Bruno L.", "Chloé D.", "Didier R.", "Emma P.", "Farid B."];
+    p.campaign.mode = CampaignMode::VoterFile;
+    for (i, door) in p.doors.iter().enumerate() {
+        let h = format!("{}-foyer", door.id);
+        p.households.push(Household { id: h.clone(), door_id: door.id.clone() });
+        for k in 0..=(i % 3) {
+            p.people.push(Person {
+                id: format!("{}-p{k}", door.id),
+                household_id: h.clone(),
+                display_name: format!("{} (fictif)", NAMES[(i + k) % NAMES.len()]),
+                birth_year: Some(1950 + ((i * 7 + k * 13) % 55) as i32),
+            });
+        }
+    }
+    p
 }
 
 /// Server-side fixture: the campaign and the buildings/entrances/doors of the `n` addresses

@@ -202,6 +202,8 @@ class FieldStoreTest {
             assertEquals(1u, second.accepted)
             assertEquals(0u, second.pendingAfter)
             assertEquals(SyncPhase.DONE, phases.last())
+            val once = runBlocking { store.syncOnce(url, joined.token, listener) }
+            assertEquals(Triple(1u, 0u, 0u), Triple(once.attempts, once.accepted, once.pendingAfter))
             assertFailsWith<FieldException.Refused> { unwrapped { runBlocking { store.sync(url, "forged-token", listener) } } }
         } finally {
             server.destroy()

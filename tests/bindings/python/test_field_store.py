@@ -221,6 +221,8 @@ class FieldStoreTest(unittest.TestCase):
             self.assertEqual(events[-1], SyncPhase.DONE)
             self.assertIn(SyncPhase.PUSHING, events)
             self.assertIn(SyncPhase.PULLING, events)
+            once = asyncio.run(store.sync_once(info["url"], joined.token, Listener()))
+            self.assertEqual((once.attempts, once.accepted, once.pending_after), (1, 0, 0))
             with self.assertRaises(FieldError.Refused):
                 asyncio.run(store.sync(info["url"], "forged-token", Listener()))
         finally:

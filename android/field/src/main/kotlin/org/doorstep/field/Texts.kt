@@ -1,0 +1,62 @@
+package org.doorstep.field
+
+import java.time.Instant
+import java.time.ZoneId
+import java.time.format.DateTimeFormatter
+import java.util.Locale
+
+/** Every sentence the view models hand to the screens, French first. */
+enum class Msg(val fr: String, val en: String) {
+    OFFLINE(
+        "Hors ligne : vos passages sont enregistrés sur le téléphone et partiront dès le retour du réseau.",
+        "Offline: your knocks are saved on the phone and will be sent when the network is back.",
+    ),
+    SYNC_INTERRUPTED(
+        "Synchronisation interrompue : %d passage(s) en attente, nouvel essai automatique.",
+        "Sync interrupted: %d knock(s) pending, it will retry by itself.",
+    ),
+    SERVER_BUSY(
+        "Serveur occupé : nouvel essai automatique dans %d s.",
+        "Server busy: retrying by itself in %d s.",
+    ),
+    REFUSED("Le serveur a refusé : %s", "The server refused: %s"),
+    REVOKED(
+        "Cet appareil a été retiré de la campagne : ses données de campagne ont été effacées.",
+        "This device was removed from the campaign: its campaign data was erased.",
+    ),
+    REVOKED_PENDING(
+        "Cet appareil a été retiré de la campagne. %d passage(s) pas encore reçus par le serveur sont gardés jusqu'à leur envoi.",
+        "This device was removed from the campaign. %d knock(s) the server has not received yet are kept until sent.",
+    ),
+    STOP_MOVED(
+        "« %s » a été confiée à un autre bénévole. Vos passages y sont conservés.",
+        "“%s” was given to another volunteer. Your knocks there are kept.",
+    ),
+    TURF_REMOVED(
+        "La tournée « %s » ne vous est plus confiée. Vos passages sont conservés.",
+        "The turf “%s” is no longer yours. Your knocks are kept.",
+    ),
+    BAD_JOIN_LINK("Code ou lien d'invitation illisible.", "Unreadable invitation code or link."),
+    JOIN_REFUSED(
+        "Invitation refusée (code déjà utilisé ou expiré) : demandez-en une nouvelle.",
+        "Invitation refused (code used or expired): ask for a new one.",
+    ),
+    NO_NETWORK("Pas de réseau : réessayez une fois connecté.", "No network: try again once connected."),
+    NEED_RESULT("Choisissez un résultat.", "Choose a result."),
+    REQUIRED("Réponse obligatoire : %s", "Answer required: %s"),
+    NOT_SAVED("Passage non enregistré : %s", "Knock not saved: %s"),
+    NEVER_SYNCED("jamais synchronisé", "never synced"),
+    LAST_SYNC("dernière synchro %s", "last sync %s"),
+    PENDING("%d en attente", "%d pending"),
+    LEASE_UNTIL("jusqu'au %s", "until %s"),
+    ;
+
+    fun text(lang: Lang, vararg args: Any?): String = (if (lang == Lang.FR) fr else en).format(*args)
+}
+
+/** A date and time as people read it here: `25/11 14:05` in French, `25 Nov 14:05` in English. */
+fun shortTime(ms: Long, lang: Lang, zone: ZoneId = ZoneId.systemDefault()): String {
+    val f = if (lang == Lang.FR) DateTimeFormatter.ofPattern("dd/MM HH:mm", Locale.FRENCH)
+    else DateTimeFormatter.ofPattern("d MMM HH:mm", Locale.ENGLISH)
+    return f.format(Instant.ofEpochMilli(ms).atZone(zone))
+}

@@ -1,0 +1,406 @@
+package org.doorstep.field
+
+// The :field view models on the JVM against the real cdylib (through the generated bindings), a
+// real doorstep-server on loopback (`test-fixture`: the demo campaign on real Nantes addresses) and
+// the fault-injection proxy (`doorstep-fault-proxy`). Run by tests/bindings/run-kotlin.sh, in the
+// README's test command.
+
+import java.io.BufferedReader
+import java.io.File
+import java.io.PrintWriter
+import java.net.URI
+import java.net.http.HttpClient
+import java.net.http.HttpRequest
+import java.net.http.HttpResponse
+import java.nio.file.Files
+import kotlinx.coroutines.runBlocking
+import org.junit.AfterClass
+import org.junit.BeforeClass
+import org.junit.FixMethodOrder
+import org.junit.Test
+import org.junit.runners.MethodSorters
+import kotlin.test.assertEquals
+import kotlin.test.assertFalse
+import kotlin.test.assertIs
+import kotlin.test.assertNotNull
+import kotlin.test.assertNull
+import kotlin.test.assertTrue
+import uniffi.doorstep.FieldException
+import uniffi.doorstep_protocol.AnswerValue
+import uniffi.doorstep_protocol.DoorStatus
+import uniffi.doorstep_protocol.Position
+import uniffi.doorstep_protocol.Target
+
+class MemorySecrets : SecretStore {
+    val map = mutableMapOf<String, String>()
+    override fun get(name: String) = map[name]
+    override fun put(name: String, value: String) { map[name] = value }
+    override fun remove(name: String) { map.remove(name) }
+}
+
+/** Records what the view models ask of the platform; the test plays WorkManager. */
+class RecordingScheduler : SyncScheduler {
+    val requests = mutableListOf<Pair<Long, Boolean>>()
+    var cancelled = 0
+    override fun schedule(delayMs: Long, requireBatteryNotLow: Boolean) { requests += delayMs to requireBatteryNotLow }
+    override fun cancel() { cancelled++ }
+}
+
+data class Invite(val volunteer: String, val code: String, val turf: String)
+
+/** `doorstep-fault-proxy` as a child process, driven line by line. */
+class Proxy(upstream: String) : AutoCloseable {
+    private val process = ProcessBuilder(System.getenv("DOORSTEP_FAULT_PROXY"), upstream)
+        .redirectError(ProcessBuilder.Redirect.INHERIT).start()
+    private val out: BufferedReader = process.inputStream.bufferedReader()
+    private val input = PrintWriter(process.outputStream, true)
+    val url: String = Regex("\"url\":\"([^\"]+)\"").find(out.readLine())!!.groupValues[1]
+
+    fun command(line: String): String {
+        input.println(line)
+        return out.readLine()
+    }
+
+    fun stat(name: String): Int = Regex("\"$name\":(\\d+)").find(command("stats"))!!.groupValues[1].toInt()
+
+    override fun close() {
+        input.close()
+        process.waitFor()
+    }
+}
+
+@FixMethodOrder(MethodSorters.NAME_ASCENDING)
+class FieldViewModelsTest {
+    companion object {
+        private val root: File = Files.createTempDirectory("doorstep-field-").toFile()
+        private lateinit var server: Process
+        lateinit var url: String
+        lateinit var coordinatorToken: String
+        lateinit var invites: List<Invite>
+        private val http: HttpClient = HttpClient.newHttpClient()
+
+        @BeforeClass @JvmStatic
+        fun startServer() {
+            server = ProcessBuilder(System.getenv("DOORSTEP_SERVER"), "test-fixture", "--database", File(root, "server.db").path)
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start()
+            val line = server.inputStream.bufferedReader().readLine()
+            fun field(json: String, key: String) = Regex("\"$key\":\"([^\"]+)\"").find(json)!!.groupValues[1]
+            url = field(line, "url")
+            coordinatorToken = field(line, "coordinator_token")
+            val first = Invite(field(line, "volunteer"), field(line, "code"), field(line, "turf"))
+            val team = Regex("\\{[^{}]*\"volunteer_id\"[^{}]*\\}").findAll(line.substringAfter("\"team\"")).map {
+                Invite(field(it.value, "volunteer_id"), field(it.value, "join_code"), field(it.value, "turf_id"))
+            }.toList()
+            invites = listOf(first) + team
+            assertEquals(5, invites.size)
+        }
+
+        @AfterClass @JvmStatic
+        fun stopServer() {
+            server.destroy()
+            server.waitFor()
+        }
+
+        fun staff(method: String, path: String, body: String? = null): Pair<Int, String> {
+            val b = HttpRequest.newBuilder(URI.create(url + path)).header("Authorization", "Bearer $coordinatorToken")
+            val req = if (body == null) b.method(method, HttpRequest.BodyPublishers.noBody())
+            else b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(body))
+            val r = http.send(req.build(), HttpResponse.BodyHandlers.ofString())
+            return r.statusCode() to r.body()
+        }
+
+        /** How many times each report id is on the server. */
+        fun onServer(ids: List<String>): List<Int> {
+            val (status, body) = staff("GET", "/api/v1/export/reports.json")
+            assertEquals(200, status, body)
+            return ids.map { id -> Regex("\"id\":\"$id\"").findAll(body).count() }
+        }
+    }
+
+    private val here = Position(47.2135, -1.5590, 5.0)
+
+    private fun newApp(name: String, secrets: SecretStore = MemorySecrets(), scheduler: SyncScheduler = RecordingScheduler()) =
+        FieldApp(File(root, name), secrets, scheduler)
+
+    private fun joined(name: String, invite: Invite, scheduler: RecordingScheduler = RecordingScheduler(), server: String = url): FieldApp {
+        val app = newApp(name, scheduler = scheduler)
+        assertNull(runBlocking { app.join("doorstep://join?server=${java.net.URLEncoder.encode(server, "UTF-8")}&code=${invite.code}") })
+        return app
+    }
+
+    /** Knocks `n` doors of the route as "not home". */
+    private fun knockSome(app: FieldApp, turf: String, n: Int): List<String> {
+        val route = RouteViewModel(app, turf).apply { start(here) }
+        return (0 until n).map {
+            val door = route.state.value.next!!.doors.first { d -> d.status == DoorStatus.UNTOUCHED }.id
+            val form = KnockFormViewModel(app, turf, Target.Door(door))
+            form.chooseResult("not_home")
+            val k = assertNotNull(form.submit(here), form.state.value.error)
+            route.refresh()
+            k.id
+        }
+    }
+
+    @Test
+    fun a_joinRouteKnockWithABranchingScriptAndCorrect() {
+        val bad = newApp("bad")
+        assertEquals(Msg.BAD_JOIN_LINK.fr, runBlocking { bad.join("pas un lien") })
+        assertEquals(Msg.JOIN_REFUSED.fr, runBlocking { bad.join("doorstep://join?server=$url&code=ZZZZ-ZZZZ") })
+        assertIs<AppState.NeedsJoin>(bad.state.value)
+
+        val invite = invites[0]
+        val scheduler = RecordingScheduler()
+        val app = joined("a", invite, scheduler)
+        assertEquals(AppState.Ready(invite.volunteer, "demo-nantes"), app.state.value)
+        val sync = SyncController(app)
+        assertEquals("0 en attente, jamais synchronisé", sync.state.value.summary)
+        assertIs<SyncOutcome.Done>(runBlocking { sync.syncNow() })
+        val turfs = TurfListViewModel(app).apply { refresh() }.rows.value
+        assertEquals(listOf(invite.turf), turfs.map { it.id })
+        assertTrue(turfs[0].doors > 40, "${turfs[0]}")
+        assertTrue(turfs[0].lease!!.startsWith("jusqu'au "), turfs[0].lease)
+
+        val route = RouteViewModel(app, invite.turf).apply { start(here) }
+        val stop = route.state.value.next!!
+        assertTrue(route.state.value.walkMetres > 0)
+        assertEquals(route.state.value.doorsTotal, turfs[0].doors)
+        val door = stop.doors[0].id
+        val form = KnockFormViewModel(app, invite.turf, Target.Door(door))
+        assertEquals("Absent", form.state.value.results.first { it.code == "not_home" }.label)
+        assertNull(form.submit(here))
+        assertEquals(Msg.NEED_RESULT.fr, form.state.value.error)
+        form.chooseResult("contact_made")
+        assertEquals(listOf("consent"), form.state.value.questions.map { it.question.id })
+        form.answer("consent", AnswerValue.YesNo(true))
+        val afterConsent = form.state.value.questions.map { it.question.id }
+        assertTrue(afterConsent.size > 1 && afterConsent[0] == "consent", "$afterConsent")
+        // Required questions left: refused with the question's text, nothing recorded.
+        assertNull(form.submit(here))
+        assertTrue(form.state.value.error!!.startsWith("Réponse obligatoire : "), form.state.value.error)
+        assertEquals(0u, app.store.pendingCount())
+        // Skip logic: consent withdrawn hides the personal questions, and their answers are not sent.
+        val script = app.store.surveyScript(invite.turf)
+        for (q in script.questions.drop(1)) fillIn(form, q)
+        form.answer("consent", AnswerValue.YesNo(false))
+        assertEquals(listOf("consent"), form.state.value.questions.map { it.question.id })
+        form.answer("consent", AnswerValue.YesNo(true))
+        val k = assertNotNull(form.submit(here), form.state.value.error)
+        assertEquals(k.answers.map { it.questionId }, form.state.value.questions.filter { it.answer != null }.map { it.question.id })
+        assertNull(app.store.loadDraft(Target.Door(door)), "the draft goes with the knock")
+        sync.knockRecorded()
+        assertEquals(0L to false, scheduler.requests.last(), "a knock asks for a sync at once")
+        assertEquals(1, sync.state.value.pending)
+        route.refresh()
+        assertEquals(1, route.state.value.doorsKnocked)
+
+        // Correction: starts from the original's answers; the new knock supersedes it.
+        val fix = KnockFormViewModel(app, invite.turf, Target.Door(door), correcting = k)
+        assertEquals("contact_made", fix.state.value.resultCode)
+        fix.chooseResult("refused")
+        assertEquals(emptyList(), fix.state.value.questions, "no questions without a contact")
+        val k2 = assertNotNull(fix.submit(here), fix.state.value.error)
+        assertEquals(k.id, k2.supersedes)
+        assertEquals(emptyList(), k2.answers)
+        assertIs<SyncOutcome.Done>(runBlocking { sync.syncNow() })
+        assertEquals(0, sync.state.value.pending)
+        assertTrue(sync.state.value.summary.startsWith("0 en attente, dernière synchro "), sync.state.value.summary)
+        assertEquals(listOf(1, 1), onServer(listOf(k.id, k2.id)))
+        app.close()
+    }
+
+    private fun fillIn(form: KnockFormViewModel, q: uniffi.doorstep_protocol.Question) {
+        val v = when (val kind = q.kind) {
+            is uniffi.doorstep_protocol.QuestionKind.YesNo -> AnswerValue.YesNo(true)
+            is uniffi.doorstep_protocol.QuestionKind.SingleChoice -> AnswerValue.Choice(kind.choices.first())
+            is uniffi.doorstep_protocol.QuestionKind.MultipleChoice -> AnswerValue.Choices(kind.choices.take(2))
+            is uniffi.doorstep_protocol.QuestionKind.Scale -> AnswerValue.Scale(4u)
+            is uniffi.doorstep_protocol.QuestionKind.FreeText -> AnswerValue.Text("Parle du tram")
+        }
+        form.answer(q.id, v)
+    }
+
+    @Test
+    fun b_appKilledMidKnockReopensWithTheDraft() {
+        val secrets = MemorySecrets()
+        val fixture = File(System.getenv("DOORSTEP_FIXTURE")).readBytes()
+        var app = newApp("b", secrets)
+        app.store.applyTurfPackage(fixture)
+        val door = RouteViewModel(app, "kt").apply { start(here) }.state.value.next!!.doors[0].id
+        val form = KnockFormViewModel(app, "kt", Target.Door(door))
+        form.chooseResult("contact_made")
+        form.answer("consent", AnswerValue.YesNo(true))
+        form.answer("intent", AnswerValue.Choice("non"))
+        assertEquals(listOf("consent", "intent", "why_not", "topics", "support"), form.state.value.questions.map { it.question.id })
+        form.answer("why_not", AnswerValue.Text("Travaille ce dimanche"))
+        form.setNote("Revenir après 18 h")
+        // Killed: nothing closed properly; a new process opens the same files with the same keystore.
+        app = newApp("b", secrets)
+        val reopened = KnockFormViewModel(app, "kt", Target.Door(door))
+        val ui = reopened.state.value
+        assertTrue(ui.restoredDraft)
+        assertEquals("contact_made", ui.resultCode)
+        assertEquals("Revenir après 18 h", ui.note)
+        assertEquals(AnswerValue.Text("Travaille ce dimanche"), ui.questions.first { it.question.id == "why_not" }.answer)
+        assertNotNull(reopened.submit(here), reopened.state.value.error)
+        assertEquals(1u, app.store.pendingCount())
+        assertEquals(0, app.store.listDrafts().size)
+        // The file is encrypted with the keystore's key: without it, it does not open.
+        val key = secrets.map.getValue(FieldApp.KEY)
+        assertEquals(64, key.length)
+        app.close()
+        val thief = MemorySecrets().apply { put(FieldApp.KEY, "0".repeat(64)) }
+        try {
+            newApp("b", thief)
+            throw AssertionError("opened without its key")
+        } catch (e: FieldException.Encryption) {
+        }
+        assertFalse(File(root, "b/${FieldApp.DB_NAME}").readBytes().copyOf(16).decodeToString().startsWith("SQLite format 3"))
+    }
+
+    @Test
+    fun c_aSyncCutHalfWayKeepsThePendingCountAndRetriesByItself() {
+        val invite = invites[1]
+        val scheduler = RecordingScheduler()
+        Proxy(url.removePrefix("http://")).use { proxy ->
+            val app = joined("c", invite, scheduler, proxy.url)
+            val sync = SyncController(app)
+            assertIs<SyncOutcome.Done>(runBlocking { sync.syncNow() })
+            val ids = knockSome(app, invite.turf, 3)
+            sync.refresh()
+            assertEquals(3, sync.state.value.pending)
+            // The server commits the push; its answer is cut after 20 bytes.
+            assertEquals("ok", proxy.command("cut 20"))
+            val failed = assertIs<SyncOutcome.Failed>(runBlocking { sync.syncNow() })
+            assertEquals(1, proxy.stat("cut"))
+            assertEquals(listOf(1, 1, 1), onServer(ids), "the server committed before the cut")
+            assertEquals(3, sync.state.value.pending, "unacknowledged: still pending on the phone")
+            assertEquals(SyncController.BASE_MS, failed.retryInMs)
+            assertEquals(SyncController.BASE_MS to false, scheduler.requests.last())
+            assertEquals(Msg.SYNC_INTERRUPTED.text(Lang.FR, 3), sync.state.value.banner)
+            // A second failure backs off further.
+            assertIs<SyncOutcome.Failed>(runBlocking { sync.syncNow() })
+            assertEquals(2 * SyncController.BASE_MS, scheduler.requests.last().first)
+            // The network heals; the platform runs the scheduled sync: acknowledged as duplicates.
+            assertEquals("ok", proxy.command("pass"))
+            val done = assertIs<SyncOutcome.Done>(runBlocking { sync.syncNow() })
+            assertEquals(3u, done.report.duplicate + done.report.accepted)
+            assertTrue(done.report.duplicate >= 3u, "the server had them: ${done.report}")
+            assertEquals(0, sync.state.value.pending)
+            assertNull(sync.state.value.banner)
+            assertEquals(listOf(1, 1, 1), onServer(ids), "never counted twice")
+            assertTrue(scheduler.cancelled > 0, "the pending retry is cancelled once synced")
+            app.close()
+        }
+    }
+
+    @Test
+    fun d_offlineBannerAndLowBatteryNeverBusyLoop() {
+        val invite = invites[2]
+        val scheduler = RecordingScheduler()
+        Proxy(url.removePrefix("http://")).use { proxy ->
+            val app = joined("d", invite, scheduler, proxy.url)
+            val sync = SyncController(app)
+            assertIs<SyncOutcome.Done>(runBlocking { sync.syncNow() })
+            val before = proxy.stat("connections")
+            sync.setOnline(false)
+            assertEquals(Msg.OFFLINE.fr, sync.state.value.banner)
+            knockSome(app, invite.turf, 2)
+            sync.knockRecorded()
+            assertEquals("Skipped(why=offline)", runBlocking { sync.syncNow() }.toString())
+            assertEquals(before, proxy.stat("connections"), "no attempt while offline")
+            // The phone thinks it is online, the network is not: each call makes one attempt, no more.
+            assertEquals("ok", proxy.command("down"))
+            sync.setOnline(true)
+            sync.setBatteryLow(true)
+            val delays = (1..4).map { assertIs<SyncOutcome.Failed>(runBlocking { sync.syncNow() }).retryInMs }
+            assertEquals(List(4) { SyncController.LOW_BATTERY_MS }, delays, "low battery: 15 min at least")
+            assertTrue(scheduler.requests.takeLast(4).all { it.second }, "low battery: run only once charged")
+            val attempts = proxy.stat("dropped")
+            assertTrue(attempts in 4..8, "one attempt per call (a connection retry at most), got $attempts")
+            sync.setBatteryLow(false)
+            assertEquals(SyncController.MAX_MS, sync.backoffMs(20))
+            assertEquals("ok", proxy.command("pass"))
+            assertIs<SyncOutcome.Done>(runBlocking { sync.syncNow() })
+            assertEquals(0, sync.state.value.pending)
+            app.close()
+        }
+    }
+
+    @Test
+    fun e_aStreetMovedWhileTheVolunteerIsOnIt() {
+        val invite = invites[3]
+        val app = joined("e", invite)
+        val sync = SyncController(app)
+        assertIs<SyncOutcome.Done>(runBlocking { sync.syncNow() })
+        val route = RouteViewModel(app, invite.turf).apply { start(here) }
+        val stop = route.state.value.next!!
+        // Knocked on the street, not yet synced, when the captain moves the street away.
+        val form = KnockFormViewModel(app, invite.turf, Target.Door(stop.doors[0].id))
+        form.chooseResult("not_home")
+        val k = assertNotNull(form.submit(here))
+        val other = invites[4].volunteer
+        val (status, body) = staff("POST", "/api/v1/reassign", """{"turf_id":"${invite.turf}","street":"${stop.street}","to_volunteer":"$other"}""")
+        assertEquals(200, status, body)
+        val done = assertIs<SyncOutcome.Done>(runBlocking { sync.syncNow() })
+        assertEquals(1u, done.report.accepted)
+        route.refresh()
+        assertEquals(Msg.STOP_MOVED.text(Lang.FR, stop.address), route.state.value.message)
+        assertFalse(route.state.value.gone)
+        val remaining = app.store.routeProgress(invite.turf).remaining
+        assertTrue(remaining.none { it.street == stop.street }, "the street left this phone")
+        assertEquals(listOf(1), onServer(listOf(k.id)), "the knock there is kept, once")
+        assertEquals(0, sync.state.value.pending)
+        app.close()
+    }
+
+    @Test
+    fun f_revocationPushesThenWipesTheStoreAndItsFiles() {
+        val invite = invites[4]
+        val secrets = MemorySecrets()
+        val scheduler = RecordingScheduler()
+        val app = FieldApp(File(root, "f"), secrets, scheduler)
+        assertNull(runBlocking { app.join("doorstep://join?server=$url&code=${invite.code}") })
+        val sync = SyncController(app)
+        assertIs<SyncOutcome.Done>(runBlocking { sync.syncNow() })
+        val ids = knockSome(app, invite.turf, 2)
+        assertTrue(app.storeFiles().isNotEmpty())
+        val (status, body) = staff("POST", "/api/v1/devices/${app.deviceId}/revoke")
+        assertEquals(200, status, body)
+        assertEquals(SyncOutcome.Wiped, runBlocking { sync.syncNow() })
+        assertEquals(listOf(1, 1), onServer(ids), "pushed before the wipe")
+        assertEquals(AppState.Wiped(Msg.REVOKED.fr), app.state.value)
+        assertEquals(emptyList(), app.storeFiles(), "the store's files are deleted")
+        assertEquals(setOf(FieldApp.WIPED), secrets.map.keys, "key and token gone")
+        assertEquals(Msg.REVOKED.fr, sync.state.value.banner)
+        // Restarted, the app still says why, and holds nothing.
+        val restarted = FieldApp(File(root, "f"), secrets, scheduler)
+        assertEquals(AppState.Wiped(Msg.REVOKED.fr), restarted.state.value)
+        assertEquals("Skipped(why=not joined)", runBlocking { SyncController(restarted).syncNow() }.toString())
+        TurfListViewModel(restarted).apply { refresh() }.also { assertEquals(emptyList(), it.rows.value) }
+    }
+
+    @Test
+    fun g_householdMembersAndPersonResults() {
+        val app = newApp("g")
+        app.store.applyTurfPackage(File(System.getenv("DOORSTEP_VOTERS_FIXTURE")).readBytes())
+        val route = RouteViewModel(app, "kv").apply { start(here) }
+        val door = route.state.value.next!!.doors[0]
+        val people = route.household(door.id)
+        assertTrue(people.isNotEmpty() && people.all { it.displayName.endsWith("(fictif)") }, "$people")
+        val doorForm = KnockFormViewModel(app, "kv", Target.Door(door.id), doorHasPeople = true)
+        assertTrue("contact_made" !in doorForm.state.value.results.map { it.code }, "person results are for people")
+        assertTrue("not_home" in doorForm.state.value.results.map { it.code })
+        val personForm = KnockFormViewModel(app, "kv", Target.Person(people[0].id), doorHasPeople = true)
+        assertTrue("not_home" !in personForm.state.value.results.map { it.code })
+        personForm.chooseResult("contact_made")
+        personForm.answer("consent", AnswerValue.YesNo(true))
+        personForm.answer("intent", AnswerValue.Choice("oui"))
+        val k = assertNotNull(personForm.submit(here), personForm.state.value.error)
+        assertEquals(door.id, k.doorId)
+        assertEquals(DoorStatus.CONTACTED, app.store.doorStatus(door.id))
+        // In English on demand.
+        app.lang = Lang.EN
+        assertEquals("Not home", KnockFormViewModel(app, "kv", Target.Door(door.id), doorHasPeople = true).state.value.results.first { it.code == "not_home" }.label)
+        app.close()
+    }
+}
