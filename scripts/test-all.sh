@@ -56,7 +56,7 @@ step "cargo test --workspace"
 cargo test -q --workspace
 step "Python binding tests (real cdylib)"
 tests/bindings/run-python.sh
-step "Kotlin binding tests on the JVM (real cdylib)"
+step "Kotlin binding tests and the Android :field view models on the JVM (real cdylib)"
 tests/bindings/run-kotlin.sh
 step "Benchmarks, short form (figures in docs/benchmarks.md come from the long form)"
 target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')

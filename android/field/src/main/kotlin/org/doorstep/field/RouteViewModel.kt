@@ -51,6 +51,9 @@ data class RouteUi(
     val doorsKnocked: Int = 0,
     val doorsTotal: Int = 0,
     val walkMetres: Int = 0,
+    /** Every stop in walking order, for the turf map: still to do, then done. */
+    val stops: List<RouteStop> = emptyList(),
+    val done: List<RouteStop> = emptyList(),
     /** A change the volunteer must read (their street moved to someone else, the turf was taken back). */
     val message: String? = null,
     /** The turf is no longer on this phone. */
@@ -105,6 +108,8 @@ class RouteViewModel(private val app: FieldApp, val turfId: String) {
             doorsKnocked = p.doorsKnocked.toInt(),
             doorsTotal = p.doorsTotal.toInt(),
             walkMetres = p.totalWalkM.toInt(),
+            stops = p.remaining,
+            done = p.done,
             message = message,
         )
     }
