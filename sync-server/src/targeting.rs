@@ -265,12 +265,13 @@ pub fn parse_results(bytes: &[u8], mapping: &HashMap<String, String>) -> Result<
     }
     // Totals that cannot be: refused. Totals that do not quite add up: kept, flagged.
     for (line, s) in stations.values_mut() {
-        let sum: u64 = s.votes.values().sum();
+        // Saturating: a row of absurd numbers is refused below, never an overflow (found by fuzzing).
+        let sum = s.votes.values().fold(0u64, |a, v| a.saturating_add(*v));
         let impossible = if s.voters > s.registered {
             Some(format!("station {}: {} voters for {} registered", s.id, s.voters, s.registered))
         } else if s.expressed > s.voters {
             Some(format!("station {}: {} votes cast for {} voters", s.id, s.expressed, s.voters))
-        } else if sum > s.expressed + s.votes.len() as u64 {
+        } else if sum > s.expressed.saturating_add(s.votes.len() as u64) {
             Some(format!("station {}: candidates' votes ({sum}) exceed the votes cast ({})", s.id, s.expressed))
         } else {
             None
@@ -284,7 +285,7 @@ pub fn parse_results(bytes: &[u8], mapping: &HashMap<String, String>) -> Result<
         }
         if s.votes.is_empty() {
             s.flags.push("no votes per list or candidate".into());
-        } else if sum + s.votes.len() as u64 + 1 < s.expressed {
+        } else if sum.saturating_add(s.votes.len() as u64 + 1) < s.expressed {
             s.flags.push(format!("candidates' votes ({sum}) fall short of the votes cast ({})", s.expressed));
         }
         for f in &s.flags {
@@ -353,7 +354,7 @@ impl Formula {
     /// A station's abstention, favourable share and priority.
     pub fn score(&self, s: &StationResults) -> StationScore {
         let abstention = if s.registered > 0 { 1.0 - s.voters as f64 / s.registered as f64 } else { 0.0 };
-        let fav: u64 = s.votes.iter().filter(|(l, _)| self.is_favourable(l)).map(|(_, v)| v).sum();
+        let fav = s.votes.iter().filter(|(l, _)| self.is_favourable(l)).fold(0u64, |a, (_, v)| a.saturating_add(*v));
         let share = if s.expressed > 0 { fav as f64 / s.expressed as f64 } else { 0.0 };
         let mut p = (s.registered as f64).powf(self.registered) * abstention.max(0.0).powf(self.abstention);
         if !self.favourable.is_empty() {

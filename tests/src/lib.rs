@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 pub mod faultproxy;
+pub mod fuzzing;
 
 use doorstep_protocol::{
     Building, Campaign, CampaignMode, Door, Entrance, Household, Person, Question, QuestionKind, ShowWhen,

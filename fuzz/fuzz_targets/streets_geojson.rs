@@ -1,0 +1,2 @@
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| doorstep_tests::fuzzing::streets_geojson(data));
