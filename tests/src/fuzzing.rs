@@ -10,8 +10,11 @@ use std::sync::{Mutex, OnceLock};
 use doorstep_core::Store;
 use doorstep_protocol::{CampaignMode, PullResponse, PushRequest};
 
+/// A fuzz target: any bytes in, never a panic.
+pub type Target = fn(&[u8]);
+
 /// Every target by name, as the corpus folders are named.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("push_request", push_request),
     ("server_push", server_push),
     ("pull_response", pull_response),
