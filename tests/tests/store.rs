@@ -648,3 +648,23 @@ fn round_trips_end_near_the_start() {
         assert!(back(&round) < back(&path), "{n}: the round trip ends nearer the start");
     }
 }
+
+/// A captain can move every street out of a turf: the phone then holds an empty turf, and asking
+/// for its route answers "nothing left" (it used to recurse until the stack overflowed; found by
+/// the deterministic simulation, seed 2).
+#[test]
+fn a_turf_emptied_by_a_captain_has_an_empty_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = open(&dir);
+    let pkg = turf_package("t1", 6);
+    store.apply_turf_package_value(&pkg).unwrap();
+    let all: Vec<String> = pkg.buildings.iter().map(|b| b.id.clone()).collect();
+    let delta =
+        serde_json::json!({"format": 1, "turf_id": "t1", "base_version": 1, "version": 2, "remove_buildings": all});
+    store.apply_turf_delta(&serde_json::to_vec(&delta).unwrap()).unwrap();
+    let progress = store.route_progress("t1").unwrap();
+    assert!(progress.next.is_none() && progress.remaining.is_empty() && progress.done.is_empty());
+    assert_eq!(progress.doors_total, 0);
+    let again = store.compute_route("t1", None, None, true).unwrap();
+    assert!(again.remaining.is_empty());
+}

@@ -131,7 +131,9 @@ impl Store {
             }
             Ok(())
         })?;
-        self.route_progress(turf_id)
+        // Straight to the progress: a turf emptied by a captain keeps no stop, and asking
+        // `route_progress` would compute again, forever (found by the deterministic simulation).
+        self.read(|c| build_progress(c, turf_id))
     }
 
     /// The kept route with every door's current status: next stop, remaining, done, progress.
