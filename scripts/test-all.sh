@@ -64,6 +64,7 @@ target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,s
 "$target/debug/doorstep-bench" --quick --key --dir "$target/bench-tmp" > /dev/null
 "$target/debug/doorstep-server-bench" --quick > /dev/null
 "$target/debug/doorstep-load-bench" 50 > /dev/null
+"$target/debug/doorstep-soak" 40 8 > /dev/null
 "$target/debug/doorstep-cut-bench" prepare --copies 2 --out "$target/bench-tmp/cut" > /dev/null
 "$target/debug/doorstep-cut-bench" evaluate --copies 2 --out "$target/bench-tmp/cut" --sample 20 > /dev/null
 "$target/debug/doorstep-route-matrix" all > /dev/null

@@ -61,6 +61,24 @@ impl Service {
         self.record(st.campaign(), &st.user.id, None, action, subject, detail).await
     }
 
+    /// Purges the personal data of every campaign past its retention date (`retention_until_ms`):
+    /// answers and notes, the voter file's people, volunteers' devices (revoked, so phones wipe
+    /// after pushing). Each purge is logged (actor `retention`). Run hourly by `serve`, and by the
+    /// `purge` command. Returns what each campaign lost.
+    pub async fn purge_expired_campaigns(&self) -> Result<Vec<(String, crate::store::PurgeCounts)>, AppError> {
+        let now = (self.now)();
+        let mut out = Vec::new();
+        for campaign in self.store.campaigns_past_retention(now).await? {
+            let counts = self.store.purge_personal_data(&campaign, now).await?;
+            if counts != crate::store::PurgeCounts::default() {
+                let detail = serde_json::to_value(counts).unwrap_or_default();
+                self.record(&campaign, "retention", None, "retention.purge", None, detail).await?;
+            }
+            out.push((campaign, counts));
+        }
+        Ok(out)
+    }
+
     /// The campaign's audit log, newest first (coordinators).
     pub async fn audit_log(&self, st: &Staff, q: &AuditQuery) -> Result<Vec<AuditEntry>, AppError> {
         st.require_coordinator()?;

@@ -71,7 +71,32 @@ pub fn table(title: &str, rows: &[(&str, String)]) -> String {
     out
 }
 
-pub async fn create_campaign(service: &Service, id: &str, name: &str, voter_file: bool) -> CliResult {
+/// `2027-06-30` → the first millisecond after that day (UTC): data is kept through the day.
+pub fn end_of_day_ms(date: &str) -> Result<i64, String> {
+    let bad = || format!("date attendue AAAA-MM-JJ / expected YYYY-MM-DD: {date}");
+    let p: Vec<i64> = date.split('-').map(|x| x.parse::<i64>().map_err(|_| bad())).collect::<Result<_, _>>()?;
+    let [y, m, d] = p[..] else { return Err(bad()) };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days_in = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || d < 1 || d > days_in[(m - 1) as usize] {
+        return Err(bad());
+    }
+    // Days from the civil date (Howard Hinnant's algorithm), then the next midnight.
+    let (y2, m2) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let doy = (153 * m2 + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Ok((era * 146_097 + doe - 719_468 + 1) * 86_400_000)
+}
+
+pub async fn create_campaign(
+    service: &Service,
+    id: &str,
+    name: &str,
+    voter_file: bool,
+    retention_until_ms: Option<i64>,
+) -> CliResult {
     let st = coordinator(id);
     let r = service
         .create_campaign_for(
@@ -82,7 +107,7 @@ pub async fn create_campaign(service: &Service, id: &str, name: &str, voter_file
                 mode: if voter_file { CampaignMode::VoterFile } else { CampaignMode::AddressOnly },
                 survey: None,
                 result_codes: None,
-                retention_until_ms: None,
+                retention_until_ms,
                 coordinator_id: format!("{id}-coordination"),
                 coordinator_name: "Coordination".into(),
             },
@@ -312,5 +337,18 @@ pub async fn open_store(database: &str) -> Result<Arc<dyn ServerStore>, String> 
         ))
     } else {
         Ok(Arc::new(crate::store::sqlite::SqliteStore::open(database).map_err(|e| format!("{database}: {e}"))?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn end_of_day_is_the_next_utc_midnight() {
+        assert_eq!(super::end_of_day_ms("1970-01-01"), Ok(86_400_000));
+        assert_eq!(super::end_of_day_ms("2024-02-29"), Ok(1_709_251_200_000)); // 2024-03-01T00:00Z
+        assert_eq!(super::end_of_day_ms("2027-06-30"), Ok(1_814_400_000_000)); // 2027-07-01T00:00Z
+        for bad in ["2023-02-29", "2027-13-01", "27-06-30", "2027-06", "demain"] {
+            assert!(super::end_of_day_ms(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -56,6 +56,10 @@ enum Command {
         /// A voter-file campaign (people per door) rather than address-only.
         #[arg(long)]
         voter_file: bool,
+        /// Keep personal data until this day (YYYY-MM-DD, inclusive, UTC); after it, `serve` and
+        /// `purge` erase answers, notes, people and devices. Without it, nothing is purged.
+        #[arg(long)]
+        keep_until: Option<String>,
     },
     /// Import a file into a campaign: addresses (CSV or GeoJSON points), streets (GeoJSON lines),
     /// results (CSV per polling station) or stations (GeoJSON boundaries).
@@ -136,6 +140,12 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Purge the personal data of every campaign past its retention date (`serve` does it hourly):
+    /// survey answers and notes, the voter file's people, volunteers' devices.
+    Purge {
+        #[arg(long, default_value = "doorstep.db")]
+        database: String,
+    },
     /// For the binding tests: seeds the demo campaign, prints one line of JSON (`url`, a fresh
     /// volunteer's join `code`, their `turf`), then serves until killed.
     #[command(hide = true)]
@@ -184,8 +194,9 @@ async fn admin(command: Command) -> Result<(), String> {
             .map_err(|_| format!("pas de campagne « {campaign} » dans {database} / no such campaign"))?;
     }
     match command {
-        Command::CreateCampaign { id, name, voter_file, .. } => {
-            cli::create_campaign(&service, &id, &name, voter_file).await
+        Command::CreateCampaign { id, name, voter_file, keep_until, .. } => {
+            let retention = keep_until.as_deref().map(cli::end_of_day_ms).transpose()?;
+            cli::create_campaign(&service, &id, &name, voter_file, retention).await
         }
         Command::Import { kind, file, campaign, map, skip_invalid, .. } => {
             let kind = match kind {
@@ -279,12 +290,58 @@ async fn main() -> std::process::ExitCode {
             );
             let mut service = Service::new(store);
             service.tile_url = tile_url;
+            // Retention: campaigns past their date lose their personal data, checked every hour.
+            let purger = service.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+                loop {
+                    every.tick().await;
+                    match purger.purge_expired_campaigns().await {
+                        Ok(done) => {
+                            for (c, n) in done.iter().filter(|(_, n)| *n != Default::default()) {
+                                eprintln!("doorstep-server: retention purge of {c}: {n:?}");
+                            }
+                        }
+                        Err(e) => eprintln!("doorstep-server: retention purge failed: {}", e.message),
+                    }
+                }
+            });
             let app = api::app(service).into_make_service_with_connect_info::<std::net::SocketAddr>();
             if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await {
                 eprintln!("doorstep-server: {e}");
                 return std::process::ExitCode::FAILURE;
             }
             std::process::ExitCode::SUCCESS
+        }
+        Command::Purge { database } => {
+            let service = match doorstep_server::cli::open_store(&database).await {
+                Ok(s) => Service::new(s),
+                Err(e) => {
+                    eprintln!("doorstep-server: cannot open {e}");
+                    return std::process::ExitCode::FAILURE;
+                }
+            };
+            match service.purge_expired_campaigns().await {
+                Ok(done) => {
+                    println!(
+                        "| campagne / campaign | réponses effacées / reports stripped | personnes / people | appareils révoqués / devices revoked |"
+                    );
+                    println!("|---|---:|---:|---:|");
+                    for (c, n) in &done {
+                        println!("| {c} | {} | {} | {} |", n.reports_stripped, n.people_deleted, n.devices_revoked);
+                    }
+                    if done.is_empty() {
+                        println!(
+                            "aucune campagne au-delà de sa durée de conservation / no campaign past its retention date"
+                        );
+                    }
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("doorstep-server : erreur / error: {}", e.message);
+                    std::process::ExitCode::FAILURE
+                }
+            }
         }
         c @ (Command::CreateCampaign { .. }
         | Command::Import { .. }

@@ -65,3 +65,20 @@ fn create_import_cut_rank_export() {
     let (success, _, stderr) = run(d, &[&["import", "addresses", "missing.csv"][..], &db].concat());
     assert!(!success && stderr.contains("missing.csv"), "{stderr}");
 }
+
+/// Retention from the command line: a campaign kept until a past day is purged by `purge`; one
+/// kept until a later day, or with no date, is not; a bad date is refused.
+#[test]
+fn retention_dates_and_purge() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(d, &["create-campaign", "--database", "r.db", "--id", "old", "--name", "2020", "--keep-until", "2020-06-30"]);
+    ok(d, &["create-campaign", "--database", "r.db", "--id", "next", "--name", "2027", "--keep-until", "2999-01-01"]);
+    ok(d, &["create-campaign", "--database", "r.db", "--id", "open", "--name", "Sans date"]);
+    let out = ok(d, &["purge", "--database", "r.db"]);
+    assert!(out.contains("| old | 0 | 0 | 0 |"), "{out}");
+    assert!(!out.contains("| next ") && !out.contains("| open "), "{out}");
+    let (success, _, stderr) =
+        run(d, &["create-campaign", "--database", "r.db", "--id", "x", "--name", "X", "--keep-until", "2027-02-30"]);
+    assert!(!success && stderr.contains("YYYY-MM-DD"), "{stderr}");
+}

@@ -254,6 +254,54 @@ async fn voter_file_import(s: Arc<dyn ServerStore>) {
     assert_eq!(s.cut_candidates("nantes-2026", &[]).await.unwrap().len(), 0);
 }
 
+/// Retention: a campaign past its date loses answers, notes, its voter file's people and its
+/// volunteers' devices, in one go; result codes, places and times stay; a second purge changes
+/// nothing; a campaign without a date or with a later one is untouched.
+async fn retention_purge_strips_personal_data(s: Arc<dyn ServerStore>) {
+    use doorstep_protocol::{Answer, AnswerValue, Household, Person};
+    let (ids, doors) = seed(s.as_ref()).await;
+    let door = doors.iter().find(|d| d.starts_with(&ids[0])).unwrap().clone();
+    let mut import = doorstep_server::store::Import::default();
+    import.households.push(Household { id: "h1".into(), door_id: door.clone() });
+    import.people.push(Person {
+        id: "p1".into(),
+        household_id: "h1".into(),
+        display_name: "Léa".into(),
+        birth_year: None,
+    });
+    let full = s.turf_package("t1").await.unwrap().unwrap();
+    import.doors.push(full.doors.iter().find(|d| d.id == door).unwrap().clone());
+    s.import("nantes-2026", &import).await.unwrap();
+    let mut k = report(1, "t1", &door, "vol-a");
+    k.result_code = "contact_made".into();
+    k.answers = vec![Answer { question_id: "intent".into(), value: AnswerValue::Choice { value: "oui".into() } }];
+    k.note = Some("Sympathisante, rappeler".into());
+    s.ingest(&device("vol-a"), &[k.clone(), report(2, "t1", &door, "vol-a")], NOW).await.unwrap();
+    s.register_token("h-a", "dev-vol-a", "vol-a", NOW, NOW + 1000).await.unwrap();
+    assert_eq!(s.campaigns_past_retention(NOW).await.unwrap(), Vec::<String>::new(), "no date, no purge");
+    let mut old = s.campaign("nantes-2026").await.unwrap().unwrap();
+    old.id = "old".into();
+    old.retention_until_ms = Some(NOW - 1);
+    s.create_campaign(&old, NOW).await.unwrap();
+    let mut later = old.clone();
+    later.id = "later".into();
+    later.retention_until_ms = Some(NOW + 1);
+    s.create_campaign(&later, NOW).await.unwrap();
+    assert_eq!(s.campaigns_past_retention(NOW).await.unwrap(), vec!["old".to_string()]);
+
+    let n = s.purge_personal_data("nantes-2026", NOW).await.unwrap();
+    assert_eq!((n.reports_stripped, n.people_deleted, n.devices_revoked), (1, 1, 1));
+    let kept = s.reports("nantes-2026").await.unwrap();
+    assert_eq!(kept.len(), 2, "reports stay, stripped");
+    let stripped = kept.iter().find(|r| r.report.id == k.id).unwrap();
+    assert!(stripped.report.answers.is_empty() && stripped.report.note.is_none());
+    assert_eq!((stripped.report.result_code.as_str(), &stripped.report.target), ("contact_made", &k.target));
+    assert_eq!(s.turf_package("t1").await.unwrap().unwrap().people.len(), 0);
+    assert!(s.devices("nantes-2026").await.unwrap().iter().all(|d| d.revoked_ms.is_some()));
+    let again = s.purge_personal_data("nantes-2026", NOW).await.unwrap();
+    assert_eq!(again, Default::default(), "idempotent");
+}
+
 /// Re-cutting replaces only turfs nobody worked, in one transaction; station results, boundaries
 /// (placing buildings in no turf) and the targeting formula round-trip.
 async fn recut_stations_and_targeting(s: Arc<dyn ServerStore>) {
@@ -390,6 +438,7 @@ conformance!(
     voter_file_import,
     recut_stations_and_targeting,
     logins_dashboard_reads_and_an_append_only_audit_log,
+    retention_purge_strips_personal_data,
 );
 
 /// A database made by the first published schema and upgraded in place has the same schema as a

@@ -262,6 +262,14 @@ pub struct LocatedReport {
     pub received_ms: i64,
 }
 
+/// What a retention purge erased.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct PurgeCounts {
+    pub reports_stripped: u64,
+    pub people_deleted: u64,
+    pub devices_revoked: u64,
+}
+
 /// A door of the campaign with where it stands (the dashboard's map and progress).
 #[derive(Debug, Clone, PartialEq)]
 pub struct DoorRow {
@@ -426,6 +434,17 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
     ) -> StoreResult<bool> {
         let (c, r, u) = (campaign_id.to_string(), report_id.to_string(), user_id.to_string());
         typed(self, move |tx| Box::pin(async move { ops::review_overlap(tx, &c, &r, &u, now_ms).await })).await
+    }
+    /// Erases a campaign's personal data, in one transaction: survey answers and notes in every
+    /// report (result codes, times and places stay, for the campaign's figures), the voter file's
+    /// people, and every volunteer device (revoked: each wipes at its next sync). Idempotent.
+    async fn purge_personal_data(&self, campaign_id: &str, now_ms: i64) -> StoreResult<PurgeCounts> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::purge_personal_data(tx, &c, now_ms).await })).await
+    }
+    /// Campaigns whose retention date has passed.
+    async fn campaigns_past_retention(&self, now_ms: i64) -> StoreResult<Vec<String>> {
+        typed(self, move |tx| Box::pin(async move { ops::campaigns_past_retention(tx, now_ms).await })).await
     }
     /// Every report of the campaign with its building and door, in HLC order.
     async fn located_reports(&self, campaign_id: &str) -> StoreResult<Vec<LocatedReport>> {

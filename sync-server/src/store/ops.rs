@@ -811,3 +811,26 @@ pub async fn set_targeting(tx: &mut dyn Tx, campaign_id: &str, f: &crate::target
     tx.exec(UPSERT_TARGETING, &vals![campaign_id, json(f)]).await?;
     Ok(())
 }
+
+/// What a retention purge erased.
+pub async fn purge_personal_data(tx: &mut dyn Tx, campaign_id: &str, now_ms: i64) -> StoreResult<PurgeCounts> {
+    let mut counts = PurgeCounts::default();
+    for r in tx.rows(SELECT_REPORT_BODIES, &vals![campaign_id]).await? {
+        let (id, body) = (r[0].text()?, r[1].text()?);
+        let mut report: doorstep_protocol::KnockReport = parse("report", &body)?;
+        if report.answers.is_empty() && report.note.is_none() {
+            continue;
+        }
+        report.answers.clear();
+        report.note = None;
+        tx.exec(UPDATE_REPORT_BODY, &vals![json(&report), id]).await?;
+        counts.reports_stripped += 1;
+    }
+    counts.people_deleted = tx.exec(DELETE_CAMPAIGN_PEOPLE, &vals![campaign_id]).await?;
+    counts.devices_revoked = tx.exec(REVOKE_CAMPAIGN_VOLUNTEERS, &vals![now_ms, campaign_id]).await?;
+    Ok(counts)
+}
+
+pub async fn campaigns_past_retention(tx: &mut dyn Tx, now_ms: i64) -> StoreResult<Vec<String>> {
+    tx.rows(SELECT_CAMPAIGNS_PAST_RETENTION, &vals![now_ms]).await?.iter().map(|r| r[0].text()).collect()
+}

@@ -358,3 +358,14 @@ pub const INSERT_AUDIT: &str =
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 pub const SELECT_AUDIT: &str = "SELECT id, at_ms, actor, device_id, action, subject, detail FROM audit_log
      WHERE campaign_id = $1 AND at_ms < $2 ORDER BY at_ms DESC, id DESC LIMIT $3";
+
+// ----- retention --------------------------------------------------------------------------------
+
+pub const SELECT_REPORT_BODIES: &str = "SELECT id, body FROM reports WHERE campaign_id = $1 ORDER BY id";
+pub const UPDATE_REPORT_BODY: &str = "UPDATE reports SET body = $1 WHERE id = $2";
+pub const DELETE_CAMPAIGN_PEOPLE: &str = "DELETE FROM people WHERE household_id IN (SELECT h.id FROM households h
+     JOIN doors d ON d.id = h.door_id JOIN buildings b ON b.id = d.building_id WHERE b.campaign_id = $1)";
+pub const REVOKE_CAMPAIGN_VOLUNTEERS: &str = "UPDATE devices SET revoked_ms = $1 WHERE revoked_ms IS NULL
+     AND user_id IN (SELECT id FROM users WHERE campaign_id = $2 AND role = 'volunteer')";
+pub const SELECT_CAMPAIGNS_PAST_RETENTION: &str =
+    "SELECT id FROM campaigns WHERE retention_until_ms IS NOT NULL AND retention_until_ms <= $1 ORDER BY id";
