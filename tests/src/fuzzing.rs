@@ -60,16 +60,7 @@ fn server() -> &'static Mutex<Server> {
             store.import(&campaign.id, &crate::import_of(&b, &e, &d)).await.unwrap();
             let ids: Vec<String> = b.iter().map(|b| b.id.clone()).collect();
             store.create_turf(&campaign.id, "fz", "Fuzz", None, &ids).await.unwrap();
-            let staff = doorstep_server::admin::Staff {
-                user: doorstep_server::store::User {
-                    id: "coord".into(),
-                    campaign_id: campaign.id.clone(),
-                    role: doorstep_server::store::Role::Coordinator,
-                    display_name: "C".into(),
-                    team_id: None,
-                },
-                teams: None,
-            };
+            let staff = crate::coordinator(&campaign.id);
             store.create_user(&staff.user).await.unwrap();
             let invite = doorstep_server::admin::InviteRequest {
                 name: "V".into(),

@@ -342,6 +342,21 @@ fn uuid_suffix() -> String {
     format!("{:x}{}", t & 0xffff_ffff, N.fetch_add(1, Ordering::Relaxed))
 }
 
+/// A coordinator of `campaign` (user id `coord`) as the staff API sees them; create the user with
+/// `store.create_user(&staff.user)` before use.
+pub fn coordinator(campaign: &str) -> doorstep_server::admin::Staff {
+    doorstep_server::admin::Staff {
+        user: doorstep_server::store::User {
+            id: "coord".into(),
+            campaign_id: campaign.into(),
+            role: doorstep_server::store::Role::Coordinator,
+            display_name: "Coordinatrice".into(),
+            team_id: None,
+        },
+        teams: None,
+    }
+}
+
 /// One HTTP request to the router, in-process: its status and body.
 pub async fn call(
     app: &axum::Router,

@@ -21,10 +21,10 @@ use std::time::Duration;
 use doorstep_core::Store;
 use doorstep_core::sync::http::HttpTransport;
 use doorstep_protocol::{JoinRequest, PROTOCOL_VERSION};
-use doorstep_server::admin::{InviteRequest, Staff};
+use doorstep_server::admin::InviteRequest;
 use doorstep_server::service::Service;
 use doorstep_server::store::sqlite::SqliteStore;
-use doorstep_server::store::{Role, ServerStore, User};
+use doorstep_server::store::{Role, ServerStore};
 use doorstep_tests::faultproxy::{FaultProxy, Plan};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
@@ -34,19 +34,6 @@ const PER_TURF: usize = 30;
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn coordinator(campaign: &str) -> Staff {
-    Staff {
-        user: User {
-            id: "coord".into(),
-            campaign_id: campaign.into(),
-            role: Role::Coordinator,
-            display_name: "Coordinatrice".into(),
-            team_id: None,
-        },
-        teams: None,
-    }
 }
 
 async fn start_server(db: &Path) -> (Child, std::net::SocketAddr) {
@@ -144,7 +131,7 @@ async fn acknowledged_knocks_survive_a_bad_network_and_kill_9() {
         let service = Service::new(store.clone());
         service.create_campaign(&campaign).await.unwrap();
         store.import(&campaign.id, &doorstep_tests::import_of(&buildings, &entrances, &doors)).await.unwrap();
-        let co = coordinator(&campaign.id);
+        let co = doorstep_tests::coordinator(&campaign.id);
         store.create_user(&co.user).await.unwrap();
         for i in 0..devices {
             let turf = format!("f{i:02}");
@@ -221,7 +208,7 @@ async fn acknowledged_knocks_survive_a_bad_network_and_kill_9() {
     // The verdict, read from the server's file and each phone's.
     let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(&db).unwrap());
     let service = Service::new(store.clone());
-    let co = coordinator(&campaign.id);
+    let co = doorstep_tests::coordinator(&campaign.id);
     let conn = rusqlite::Connection::open(&db).unwrap();
     let (rows, distinct): (i64, i64) =
         conn.query_row("SELECT COUNT(*), COUNT(DISTINCT id) FROM reports", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();

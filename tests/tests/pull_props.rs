@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use doorstep_core::Store;
 use doorstep_protocol::{PROTOCOL_VERSION, PullRequest};
-use doorstep_server::admin::{AssignRequest, InviteRequest, ReassignRequest, Staff};
+use doorstep_server::admin::{AssignRequest, InviteRequest, ReassignRequest};
 use doorstep_server::service::{DeviceSession, Service};
 use doorstep_server::store::sqlite::SqliteStore;
-use doorstep_server::store::{Role, ServerStore, User};
+use doorstep_server::store::{Role, ServerStore};
 use proptest::prelude::*;
 
 const TURFS: [&str; 3] = ["t1", "t2", "t3"];
@@ -46,16 +46,7 @@ async fn run(ops: Vec<Op>) {
     let (campaign, buildings, entrances, doors) = doorstep_tests::server_import(30);
     service.create_campaign(&campaign).await.unwrap();
     store.import(&campaign.id, &doorstep_tests::import_of(&buildings, &entrances, &doors)).await.unwrap();
-    let co = Staff {
-        user: User {
-            id: "coord".into(),
-            campaign_id: campaign.id.clone(),
-            role: Role::Coordinator,
-            display_name: "C".into(),
-            team_id: None,
-        },
-        teams: None,
-    };
+    let co = doorstep_tests::coordinator(&campaign.id);
     store.create_user(&co.user).await.unwrap();
     let ids: Vec<String> = buildings.iter().map(|b| b.id.clone()).collect();
     for (i, t) in TURFS.iter().enumerate() {

@@ -24,10 +24,10 @@ use doorstep_core::sync::{RetryPolicy, Transport, TransportError, sync};
 use doorstep_core::{Clock, ManualClock};
 use doorstep_core::{KnockInput, Store};
 use doorstep_protocol::{PullRequest, PullResponse, PushRequest, PushResponse, Target};
-use doorstep_server::admin::{InviteRequest, Staff};
+use doorstep_server::admin::InviteRequest;
 use doorstep_server::service::Service;
 use doorstep_server::store::sqlite::SqliteStore;
-use doorstep_server::store::{Role, ServerStore, User};
+use doorstep_server::store::{Role, ServerStore};
 
 /// Seeds that once failed (none yet) and a few more, run in CI.
 const REGRESSION_SEEDS: &[u64] = &[1, 2, 3, 4];
@@ -190,16 +190,7 @@ async fn simulate(seed: u64, devices: usize, steps: usize) -> Vec<String> {
     let (campaign, buildings, entrances, doors) = doorstep_tests::server_import(devices * PER_TURF);
     service.create_campaign(&campaign).await.unwrap();
     store.import(&campaign.id, &doorstep_tests::import_of(&buildings, &entrances, &doors)).await.unwrap();
-    let co = Staff {
-        user: User {
-            id: "coord".into(),
-            campaign_id: campaign.id.clone(),
-            role: Role::Coordinator,
-            display_name: "C".into(),
-            team_id: None,
-        },
-        teams: None,
-    };
+    let co = doorstep_tests::coordinator(&campaign.id);
     store.create_user(&co.user).await.unwrap();
     let staff_token = service.issue_staff_token("coord").await.unwrap();
     let street_of: HashMap<String, String> = buildings.iter().map(|b| (b.id.clone(), b.street.clone())).collect();
