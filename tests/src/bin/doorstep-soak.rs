@@ -6,8 +6,10 @@
 //! Reports: syncs, latency p50/p99/max, 429s, 5xx, sync errors, reports on the server against
 //! knocks made, and the process's resident memory after the first minute, at the end and at most.
 //!
-//! `cargo run --release -p doorstep-tests --bin doorstep-soak -- [DEVICES=2000] [SECONDS=300] [tight|default]`
-//! (`tight`, the default: the rate limit set to provoke 429s; `default`: the server's own limits).
+//! `cargo run --release -p doorstep-tests --bin doorstep-soak -- [DEVICES=2000] [SECONDS=300] [tight|default|process]`
+//! (`tight`, the default: the rate limit set to provoke 429s; `default`: the server's own limits;
+//! `process`: the server's own limits, the server in its own process (`fault-server`, built with
+//! this binary) so that its memory is measured alone; 429s and 5xx are then not counted).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,8 +23,10 @@ use doorstep_server::service::Service;
 use doorstep_server::store::ServerStore;
 use doorstep_server::store::sqlite::SqliteStore;
 
-fn rss_mb() -> f64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+/// Resident memory of this process, or of `pid`.
+fn rss_mb(pid: Option<u32>) -> f64 {
+    let path = pid.map_or("/proc/self/status".to_string(), |p| format!("/proc/{p}/status"));
+    let s = std::fs::read_to_string(path).unwrap_or_default();
     s.lines()
         .find(|l| l.starts_with("VmRSS:"))
         .and_then(|l| l.split_whitespace().nth(1))
@@ -46,7 +50,8 @@ async fn main() {
     let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(dir.path().join("server.db")).unwrap());
     let mut service = Service::new(store.clone());
     // Deliberately tight: a burst of 4 requests per phone, then one every 5 s (a sync is two).
-    if std::env::args().nth(3).as_deref() != Some("default") {
+    let mode = std::env::args().nth(3).unwrap_or_else(|| "tight".into());
+    if mode == "tight" {
         service.rate_limits.token_burst = 4.0;
         service.rate_limits.token_per_s = 0.2;
     }
@@ -73,9 +78,27 @@ async fn main() {
             },
         ))
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let mut server_process = None;
+    let base = if mode == "process" {
+        use std::io::BufRead;
+        let exe = std::env::current_exe().unwrap().with_file_name("fault-server");
+        let mut child = std::process::Command::new(&exe)
+            .arg(dir.path().join("server.db"))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e} (cargo build --release -p doorstep-tests --bins)", exe.display()));
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let addr = line.trim().strip_prefix("READY ").expect("READY").to_string();
+        server_process = Some(child);
+        format!("http://{addr}")
+    } else {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        base
+    };
+    let measured = server_process.as_ref().map(|c| c.id());
 
     let setup = Instant::now();
     let mut phones = Vec::with_capacity(devices);
@@ -104,7 +127,7 @@ async fn main() {
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(2)).await;
-                let now = rss_mb();
+                let now = rss_mb(measured);
                 let mut g = rss.lock().unwrap();
                 if g.0 == 0.0 && start.elapsed() >= Duration::from_secs(60.min(seconds / 2)) {
                     g.0 = now;
@@ -172,7 +195,11 @@ async fn main() {
     let q = |f: f64| lat.get(((lat.len().max(1) - 1) as f64 * f).round() as usize).copied().unwrap_or(0.0);
     let held = store.reports(&campaign.id).await.unwrap().len() as u64;
     let (rss_minute, rss_max) = *rss.lock().unwrap();
-    let rss_end = rss_mb();
+    let rss_end = rss_mb(measured);
+    if let Some(mut c) = server_process {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
     println!(
         "| phones | minutes | syncs | sync p50 ms | p99 ms | max ms | requests | 429 (honoured) | 5xx | sync errors | knocks | reports on server | RSS after 1 min MB | at end | max |"
     );
@@ -192,4 +219,7 @@ async fn main() {
     assert_eq!(pending, 0, "an outbox did not drain");
     assert_eq!(held, knocks, "every knock on the server once");
     assert_eq!(counters.server_errors.load(Ordering::Relaxed), 0, "5xx answers");
+    if measured.is_some() {
+        println!("(server in its own process: RSS is the server's alone; 429 and 5xx not counted there)");
+    }
 }
