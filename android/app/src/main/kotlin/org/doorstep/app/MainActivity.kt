@@ -124,9 +124,10 @@ class MainActivity : ComponentActivity() {
     @Composable
     private fun RouteScreen(app: DoorstepApplication, turfId: String, knock: (Target, Boolean) -> Unit, back: () -> Unit) {
         val vm = remember { RouteViewModel(app.field, turfId) }
-        LaunchedEffect(Unit) {
-            withContext(Dispatchers.IO) { vm.start(position) }
-            app.sync.onSynced { withContext_IO { vm.refresh() } }
+        LaunchedEffect(Unit) { withContext(Dispatchers.IO) { vm.start(position) } }
+        DisposableEffect(Unit) {
+            val stop = app.sync.onSynced { lifecycleScope.launch(Dispatchers.IO) { vm.refresh() } }
+            onDispose { stop() }
         }
         val ui by vm.state.collectAsStateWithLifecycle()
         Column(Modifier.padding(12.dp)) {
@@ -216,6 +217,4 @@ class MainActivity : ComponentActivity() {
             }) { Text(if (app.field.lang == Lang.FR) "Enregistrer" else "Save") }
         }
     }
-
-    private fun withContext_IO(block: () -> Unit) = lifecycleScope.launch(Dispatchers.IO) { block() }
 }

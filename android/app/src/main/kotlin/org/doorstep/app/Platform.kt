@@ -26,7 +26,6 @@ import javax.crypto.KeyGenerator
 import javax.crypto.SecretKey
 import javax.crypto.spec.GCMParameterSpec
 import org.doorstep.field.SecretStore
-import org.doorstep.field.SyncOutcome
 import org.doorstep.field.SyncScheduler
 
 /**
@@ -119,5 +118,3 @@ fun watchConnectivity(context: Context, onChange: (Boolean) -> Unit) {
         override fun onLost(network: Network) = onChange(false)
     })
 }
-
-fun SyncOutcome.isWipe() = this is SyncOutcome.Wiped

@@ -47,15 +47,17 @@ class SyncController(private val app: FieldApp) {
     val state: StateFlow<SyncUi> = _state
     private val running = Mutex()
     private var batteryLow = false
-    private val listeners = mutableListOf<(SyncOutcome) -> Unit>()
+    private val listeners = java.util.concurrent.CopyOnWriteArrayList<(SyncOutcome) -> Unit>()
 
     init {
         refresh()
     }
 
-    /** Screens that must react to a sync (the route, the turf list) register here. */
-    fun onSynced(listener: (SyncOutcome) -> Unit) {
+    /** Screens that must react to a sync (the route, the turf list) register here; call the
+     *  returned function when the screen goes away. */
+    fun onSynced(listener: (SyncOutcome) -> Unit): () -> Unit {
         listeners += listener
+        return { listeners -= listener }
     }
 
     /** Reads pending count and last sync from the store (after a knock, at start). */

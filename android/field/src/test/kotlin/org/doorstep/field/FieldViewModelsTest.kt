@@ -333,6 +333,9 @@ class FieldViewModelsTest {
         val sync = SyncController(app)
         assertIs<SyncOutcome.Done>(runBlocking { sync.syncNow() })
         val route = RouteViewModel(app, invite.turf).apply { start(here) }
+        // The route screen refreshes itself on every sync while it is shown.
+        val heard = mutableListOf<SyncOutcome>()
+        val stopListening = sync.onSynced { heard += it; route.refresh() }
         val stop = route.state.value.next!!
         // Knocked on the street, not yet synced, when the captain moves the street away.
         val form = KnockFormViewModel(app, invite.turf, Target.Door(stop.doors[0].id))
@@ -343,7 +346,10 @@ class FieldViewModelsTest {
         assertEquals(200, status, body)
         val done = assertIs<SyncOutcome.Done>(runBlocking { sync.syncNow() })
         assertEquals(1u, done.report.accepted)
-        route.refresh()
+        assertEquals(listOf<SyncOutcome>(done), heard)
+        stopListening()
+        assertIs<SyncOutcome.Done>(runBlocking { sync.syncNow() })
+        assertEquals(1, heard.size, "a screen gone hears nothing more")
         assertEquals(Msg.STOP_MOVED.text(Lang.FR, stop.address), route.state.value.message)
         assertFalse(route.state.value.gone)
         val remaining = app.store.routeProgress(invite.turf).remaining
