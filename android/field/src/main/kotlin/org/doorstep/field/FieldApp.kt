@@ -137,7 +137,8 @@ class FieldApp(
                 val query = runCatching { URI(text).rawQuery }.getOrNull() ?: return null
                 val params = query.split('&').mapNotNull {
                     val kv = it.split('=', limit = 2)
-                    if (kv.size == 2) kv[0] to URLDecoder.decode(kv[1], Charsets.UTF_8) else null
+                    // The String overload: the Charset one needs Android API 33.
+                    if (kv.size == 2) kv[0] to URLDecoder.decode(kv[1], "UTF-8") else null
                 }.toMap()
                 val url = params["server"]?.takeIf { it.startsWith("http://") || it.startsWith("https://") }
                 val code = params["code"]?.takeIf { it.isNotBlank() }
