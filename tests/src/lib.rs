@@ -357,6 +357,34 @@ pub fn coordinator(campaign: &str) -> doorstep_server::admin::Staff {
     }
 }
 
+/// One phone of a load run: turf `t{i:04}` of `buildings` made and assigned to a new volunteer
+/// `vol-{i:04}`, whose phone (a store at `dir/phone-{i}.db`) joins the server at `base`. Returns
+/// the phone's store, its transport and its turf id.
+pub async fn load_phone(
+    service: &doorstep_server::service::Service,
+    store: &std::sync::Arc<dyn doorstep_server::store::ServerStore>,
+    campaign_id: &str,
+    i: usize,
+    buildings: &[String],
+    base: &str,
+    dir: &std::path::Path,
+) -> (doorstep_core::Store, doorstep_core::sync::http::HttpTransport, String) {
+    use doorstep_core::sync::http::HttpTransport;
+    let turf = format!("t{i:04}");
+    store.create_turf(campaign_id, &turf, &turf, None, buildings).await.unwrap();
+    let vol = format!("vol-{i:04}");
+    let code = service.invite_volunteer(campaign_id, &vol, &vol).await.unwrap();
+    store.assign_turf(&turf, Some(&vol), None).await.unwrap();
+    let st = doorstep_core::Store::open(dir.join(format!("phone-{i}.db")), None).unwrap();
+    let join = doorstep_protocol::JoinRequest {
+        protocol: doorstep_protocol::PROTOCOL_VERSION,
+        code,
+        device_id: st.device_id().to_string(),
+    };
+    let joined = HttpTransport::new(base, None).unwrap().join(&join).await.unwrap();
+    (st, HttpTransport::new(base, Some(joined.token)).unwrap(), turf)
+}
+
 /// One HTTP request to the router, in-process: its status and body.
 pub async fn call(
     app: &axum::Router,

@@ -217,21 +217,23 @@ async fn teams_scripts_and_the_op_log(s: Arc<dyn ServerStore>) {
     assert!(!s.street_buildings("t2", &street).await.unwrap().is_empty(), "streets match whatever their case");
 }
 
-async fn voter_file_import(s: Arc<dyn ServerStore>) {
+/// An import of one household with one person, `p1` ("Léa", born `birth_year`), at `door` of t1.
+async fn one_person_import(s: &dyn ServerStore, door: &str, birth_year: Option<i32>) -> doorstep_server::store::Import {
     use doorstep_protocol::{Household, Person};
-    let (ids, doors) = seed(s.as_ref()).await;
-    let door = doors.iter().find(|d| d.starts_with(&ids[0])).unwrap().clone();
     let mut import = doorstep_server::store::Import::default();
-    import.households.push(Household { id: "h1".into(), door_id: door.clone() });
-    import.people.push(Person {
-        id: "p1".into(),
-        household_id: "h1".into(),
-        display_name: "Léa".into(),
-        birth_year: Some(1980),
-    });
+    import.households.push(Household { id: "h1".into(), door_id: door.into() });
+    import.people.push(Person { id: "p1".into(), household_id: "h1".into(), display_name: "Léa".into(), birth_year });
     // Households need their doors in the import's view of the building: the building is in t1.
     let full = s.turf_package("t1").await.unwrap().unwrap();
     import.doors.push(full.doors.iter().find(|d| d.id == door).unwrap().clone());
+    import
+}
+
+async fn voter_file_import(s: Arc<dyn ServerStore>) {
+    let (ids, doors) = seed(s.as_ref()).await;
+    let door = doors.iter().find(|d| d.starts_with(&ids[0])).unwrap().clone();
+    let full = s.turf_package("t1").await.unwrap().unwrap();
+    let import = one_person_import(s.as_ref(), &door, Some(1980)).await;
     let n = s.import("nantes-2026", &import).await.unwrap();
     assert_eq!((n.households, n.people, n.existing), (1, 1, 1));
     assert_eq!(n.turfs_touched, vec!["t1".to_string()], "t1's volunteer must get the new people");
@@ -258,20 +260,10 @@ async fn voter_file_import(s: Arc<dyn ServerStore>) {
 /// volunteers' devices, in one go; result codes, places and times stay; a second purge changes
 /// nothing; a campaign without a date or with a later one is untouched.
 async fn retention_purge_strips_personal_data(s: Arc<dyn ServerStore>) {
-    use doorstep_protocol::{Answer, AnswerValue, Household, Person};
+    use doorstep_protocol::{Answer, AnswerValue};
     let (ids, doors) = seed(s.as_ref()).await;
     let door = doors.iter().find(|d| d.starts_with(&ids[0])).unwrap().clone();
-    let mut import = doorstep_server::store::Import::default();
-    import.households.push(Household { id: "h1".into(), door_id: door.clone() });
-    import.people.push(Person {
-        id: "p1".into(),
-        household_id: "h1".into(),
-        display_name: "Léa".into(),
-        birth_year: None,
-    });
-    let full = s.turf_package("t1").await.unwrap().unwrap();
-    import.doors.push(full.doors.iter().find(|d| d.id == door).unwrap().clone());
-    s.import("nantes-2026", &import).await.unwrap();
+    s.import("nantes-2026", &one_person_import(s.as_ref(), &door, None).await).await.unwrap();
     let mut k = report(1, "t1", &door, "vol-a");
     k.result_code = "contact_made".into();
     k.answers = vec![Answer { question_id: "intent".into(), value: AnswerValue::Choice { value: "oui".into() } }];

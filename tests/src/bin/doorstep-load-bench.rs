@@ -43,19 +43,9 @@ async fn main() {
     let setup = Instant::now();
     let mut phones = Vec::with_capacity(devices);
     for i in 0..devices {
-        let turf = format!("t{i:04}");
         let ids: Vec<String> = buildings[i * per_turf..(i + 1) * per_turf].iter().map(|b| b.id.clone()).collect();
-        store.create_turf(&campaign.id, &turf, &turf, None, &ids).await.unwrap();
-        let vol = format!("vol-{i:04}");
-        let code = service.invite_volunteer(&campaign.id, &vol, &vol).await.unwrap();
-        store.assign_turf(&turf, Some(&vol), None).await.unwrap();
-        let st = Store::open(dir.path().join(format!("phone-{i}.db")), None).unwrap();
-        let joined = HttpTransport::new(&base, None)
-            .unwrap()
-            .join(&JoinRequest { protocol: PROTOCOL_VERSION, code, device_id: st.device_id().to_string() })
-            .await
-            .unwrap();
-        let tr = HttpTransport::new(&base, Some(joined.token)).unwrap();
+        let (st, tr, turf) =
+            doorstep_tests::load_phone(&service, &store, &campaign.id, i, &ids, &base, dir.path()).await;
         sync(&st, &tr, RetryPolicy::default(), &()).await.unwrap().unwrap();
         let route = st.route_progress(&turf).unwrap();
         for door in route.remaining.iter().flat_map(|s| &s.doors).take(5) {

@@ -15,10 +15,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use doorstep_core::sync::http::HttpTransport;
+use doorstep_core::KnockInput;
 use doorstep_core::sync::{RetryPolicy, sync};
-use doorstep_core::{KnockInput, Store};
-use doorstep_protocol::{JoinRequest, PROTOCOL_VERSION, Target};
+use doorstep_protocol::Target;
 use doorstep_server::service::Service;
 use doorstep_server::store::ServerStore;
 use doorstep_server::store::sqlite::SqliteStore;
@@ -103,19 +102,8 @@ async fn main() {
     let setup = Instant::now();
     let mut phones = Vec::with_capacity(devices);
     for i in 0..devices {
-        let turf = format!("t{i:04}");
         let ids: Vec<String> = buildings[i * per_turf..(i + 1) * per_turf].iter().map(|b| b.id.clone()).collect();
-        store.create_turf(&campaign.id, &turf, &turf, None, &ids).await.unwrap();
-        let vol = format!("vol-{i:04}");
-        let code = service.invite_volunteer(&campaign.id, &vol, &vol).await.unwrap();
-        store.assign_turf(&turf, Some(&vol), None).await.unwrap();
-        let st = Store::open(dir.path().join(format!("phone-{i}.db")), None).unwrap();
-        let joined = HttpTransport::new(&base, None)
-            .unwrap()
-            .join(&JoinRequest { protocol: PROTOCOL_VERSION, code, device_id: st.device_id().to_string() })
-            .await
-            .unwrap();
-        phones.push((st, HttpTransport::new(&base, Some(joined.token)).unwrap(), turf));
+        phones.push(doorstep_tests::load_phone(&service, &store, &campaign.id, i, &ids, &base, dir.path()).await);
     }
     eprintln!("setup: {devices} phones joined in {:.1} s", setup.elapsed().as_secs_f64());
 
