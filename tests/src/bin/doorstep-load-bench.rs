@@ -10,10 +10,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use doorstep_core::sync::http::HttpTransport;
+use doorstep_core::KnockInput;
 use doorstep_core::sync::{RetryPolicy, sync};
-use doorstep_core::{KnockInput, Store};
-use doorstep_protocol::{JoinRequest, PROTOCOL_VERSION, Target};
+use doorstep_protocol::Target;
 use doorstep_server::service::Service;
 use doorstep_server::store::ServerStore;
 use doorstep_server::store::sqlite::SqliteStore;
