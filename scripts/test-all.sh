@@ -3,7 +3,8 @@
 #   - Debian packages libjna-java and junit4 (JNA and JUnit for the Kotlin binding test), libssl-dev
 #     (SQLCipher links libcrypto),
 #   - kotlinc from npm (kotlin-compiler@2.4.20) into ~/.cache/doorstep,
-#   - Debian's chromium and playwright-core from npm (tests/browser) for the dashboard's browser test,
+#   - Debian's chromium and firefox-esr, playwright-core and puppeteer-core from npm (tests/browser) for
+#     the dashboard's browser tests,
 # and makes sure PostgreSQL runs with a test role (scripts/ensure-postgres.sh), then: rustfmt check, clippy (warnings are errors), the Rust test suites (unit, end-to-end, fsync
 # probe, SIGKILL crash loop), the Python and Kotlin binding tests on the real cdylib, and the short
 # form of the benchmarks. A missing toolchain fails the run with a message; nothing is skipped.
@@ -20,6 +21,8 @@ command -v python3 >/dev/null || need_apt+=(python3)
 [ -f /usr/include/openssl/evp.h ] || need_apt+=(libssl-dev pkg-config)
 # The dashboard's browser tests run in Debian's Chromium (never a downloaded browser).
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# …and in Debian's Firefox ESR (driven over WebDriver BiDi: no geckodriver).
+[ -x /usr/bin/firefox-esr ] || need_apt+=(firefox-esr)
 command -v npm >/dev/null || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "apt-get install ${need_apt[*]}"
@@ -40,7 +43,7 @@ if [ ! -x "$KOTLIN_HOME/bin/kotlinc" ]; then
   chmod +x "$KOTLIN_HOME"/bin/*
 fi
 
-step "playwright-core for the dashboard's browser tests (tests/browser, from npm)"
+step "playwright-core and puppeteer-core for the dashboard's browser tests (tests/browser, from npm)"
 (cd tests/browser && npm ci --silent --no-audit --no-fund)
 
 step "PostgreSQL on 127.0.0.1:5432 (the storage conformance suite runs on it too)"

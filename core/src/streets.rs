@@ -298,22 +298,19 @@ impl StreetGraph {
         let slot = |u: usize| junctions.binary_search(&u).expect("a chain end");
         let nj = junctions.len();
         // Dead ends that hold no point are never on a shortest path between points: peeled off.
-        let adj = self.chains.without_dead_ends(at.iter().map(|&(c, _)| c));
+        // What is left is renumbered densely (the searched junctions first) into one flat
+        // adjacency, so that each search walks a small, contiguous graph.
+        let dense = Dense::new(&self.chains.without_dead_ends(at.iter().map(|&(c, _)| c)), &junctions);
         // Junction-to-junction distances, each search reaching only the junctions after its own;
         // rows spread over the cores, interleaved (early rows search farther).
         let threads = if nj < 48 { 1 } else { std::thread::available_parallelism().map_or(1, |n| n.get()).min(8) };
         let rows = |t: usize| -> Vec<(usize, Vec<f64>)> {
-            let mut w = Workspace::new(self.xy.len());
+            let mut w = DenseSearch::new(dense.len());
             (t..nj)
                 .step_by(threads)
                 .map(|x| {
-                    dijkstra(
-                        &mut w,
-                        &adj,
-                        [(junctions[x], 0.0), (junctions[x], 0.0)],
-                        junctions[x + 1..].iter().copied(),
-                    );
-                    (x, junctions[x + 1..].iter().map(|&v| w.best[v]).collect())
+                    w.run(&dense, x as u32, x as u32 + 1..nj as u32);
+                    (x, (x + 1..nj).map(|y| w.dist(y as u32)).collect())
                 })
                 .collect()
         };
@@ -526,6 +523,101 @@ fn dijkstra(
         for &(v, l) in &adj[u] {
             w.relax(v, d + l);
         }
+    }
+}
+
+/// The junction graph left for a matrix, renumbered densely: the `first` searched junctions are
+/// nodes `0..first` (in their given order), the rest follow; adjacency in one flat array.
+struct Dense {
+    start: Vec<u32>,
+    to: Vec<u32>,
+    len: Vec<f64>,
+}
+
+impl Dense {
+    fn new(adj: &[Vec<(usize, f64)>], first: &[usize]) -> Self {
+        let mut id = vec![u32::MAX; adj.len()];
+        let mut order: Vec<usize> = Vec::with_capacity(adj.len());
+        for &u in first {
+            id[u] = order.len() as u32;
+            order.push(u);
+        }
+        for (u, es) in adj.iter().enumerate() {
+            if id[u] == u32::MAX && !es.is_empty() {
+                id[u] = order.len() as u32;
+                order.push(u);
+            }
+        }
+        let mut start = Vec::with_capacity(order.len() + 1);
+        let (mut to, mut len) = (Vec::new(), Vec::new());
+        start.push(0);
+        for &u in &order {
+            for &(v, l) in &adj[u] {
+                to.push(id[v]);
+                len.push(l);
+            }
+            start.push(to.len() as u32);
+        }
+        Self { start, to, len }
+    }
+
+    fn len(&self) -> usize {
+        self.start.len() - 1
+    }
+}
+
+/// One search on a [`Dense`] graph at a time; entries are valid for the current generation only,
+/// so nothing is cleared between searches. Heap keys are the distances' bits: for non-negative
+/// floats they order as the numbers do.
+struct DenseSearch {
+    best: Vec<f64>,
+    seen: Vec<u32>,
+    settled: Vec<u32>,
+    generation: u32,
+    heap: BinaryHeap<std::cmp::Reverse<(u64, u32)>>,
+}
+
+impl DenseSearch {
+    fn new(n: usize) -> Self {
+        Self { best: vec![0.0; n], seen: vec![0; n], settled: vec![0; n], generation: 0, heap: BinaryHeap::new() }
+    }
+
+    /// Distances from `source` until every node of `targets` (a range of node ids) is settled.
+    fn run(&mut self, g: &Dense, source: u32, targets: std::ops::Range<u32>) {
+        self.generation += 1;
+        self.heap.clear();
+        let generation = self.generation;
+        let mut waiting = targets.len();
+        self.seen[source as usize] = generation;
+        self.best[source as usize] = 0.0;
+        self.heap.push(std::cmp::Reverse((0f64.to_bits(), source)));
+        while let Some(std::cmp::Reverse((bits, u))) = self.heap.pop() {
+            let u = u as usize;
+            if self.settled[u] == generation {
+                continue;
+            }
+            self.settled[u] = generation;
+            if targets.contains(&(u as u32)) {
+                waiting -= 1;
+                if waiting == 0 {
+                    break;
+                }
+            }
+            let d = f64::from_bits(bits);
+            for e in g.start[u] as usize..g.start[u + 1] as usize {
+                let (v, nd) = (g.to[e] as usize, d + g.len[e]);
+                if self.seen[v] != generation || nd < self.best[v] {
+                    self.seen[v] = generation;
+                    self.best[v] = nd;
+                    self.heap.push(std::cmp::Reverse((nd.to_bits(), v as u32)));
+                }
+            }
+        }
+    }
+
+    /// The distance found to `v`: infinite when the search never reached it.
+    fn dist(&self, v: u32) -> f64 {
+        if self.settled[v as usize] == self.generation { self.best[v as usize] } else { f64::INFINITY }
     }
 }
 

@@ -735,15 +735,15 @@ impl Service {
                 ));
             }
         };
-        // Every source turf must be within reach.
+        // Every source turf must be within reach; a captain never takes doors that are in no turf
+        // (those are the coordinators' to cut).
         let summaries = self.store.turf_summaries(st.campaign()).await?;
         if !st.is_coordinator() {
             for b in &buildings {
-                let src = self.store.building_turf(b).await?;
-                if let Some(t) = src
-                    && !st
-                        .reaches_team(summaries.iter().find(|s| s.turf.id == t).and_then(|s| s.turf.team_id.as_deref()))
-                {
+                let reached = self.store.building_turf(b).await?.is_some_and(|t| {
+                    st.reaches_team(summaries.iter().find(|s| s.turf.id == t).and_then(|s| s.turf.team_id.as_deref()))
+                });
+                if !reached {
                     return Err(outside());
                 }
             }

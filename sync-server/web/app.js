@@ -6,7 +6,7 @@ const TEXT = {
   fr: {
     skip: 'Aller au contenu', login_intro: "Tableau de bord des coordinateurs et chefs d'équipe.",
     login_name: 'Identifiant', password: 'Mot de passe', sign_in: 'Se connecter', sign_out: 'Se déconnecter',
-    other_language: 'English', map: 'Carte', views: 'Vues', tab_progress: 'Progression', tab_results: 'Résultats',
+    other_language: 'English', map: 'Carte', views: 'Vues', selection: 'Sélection', tab_progress: 'Progression', tab_results: 'Résultats',
     tab_turfs: 'Secteurs', tab_people: 'Bénévoles', tab_overlaps: 'Chevauchements', cancel: 'Annuler', confirm: 'Confirmer',
     live_on: 'En direct', live_off: 'Hors ligne', live_error: 'Reconnexion…',
     coordinator: 'coordination', captain: "chef d'équipe",
@@ -21,6 +21,9 @@ const TEXT = {
     answered: 'réponses', yes: 'oui', no: 'non', free_text: 'Texte libre : réponses dans l’export des passages seulement.',
     streets_of: 'Rues du secteur', street: 'Rue', addresses: 'Adresses', move: 'Déplacer', move_street: 'Déplacer la rue', move_address: 'Déplacer cette adresse',
     move_to: 'Vers le bénévole', move_to_turf: 'ou vers le secteur', choose: '— choisir —',
+    select_mode: 'Sélectionner', select_help: 'Cliquez des adresses ou tracez un rectangle sur la carte ; ou cochez-les dans la liste d’un secteur.',
+    selected: (n, d) => `${n} adresse(s) sélectionnée(s) · ${d} porte(s)`, move_selection: 'Déplacer la sélection', clear_selection: 'Vider',
+    addresses_of: 'Adresses du secteur', select_street: (s) => `Sélectionner toute la rue ${s}`,
     moved: (n, to) => `${n} adresse(s) déplacée(s) vers ${to}`, assign: 'Attribuer', return_turf: 'Rendre',
     assign_turf: 'Attribuer le secteur', lease_days: 'Durée (jours)', assigned: 'Secteur attribué', returned: 'Secteur rendu',
     unassigned: 'non attribué', show: 'Voir', devices: 'Appareils', revoke: 'Révoquer', revoked: 'révoqué',
@@ -31,13 +34,14 @@ const TEXT = {
     mark_reviewed: 'Marquer comme vu', reviewed: 'vu', when: 'Quand', result: 'Résultat', by: 'Par', address: 'Adresse',
     position: 'Dernière position', synced: (who, n) => `${who} a synchronisé (${n} passage(s))`,
     session_expired: 'Session expirée : reconnectez-vous.', error: 'Erreur', no_streets: 'Aucun réseau de rues importé.',
-    priority: 'Priorité (bureaux)', stations: 'Bureaux de vote', lagged: 'Mise à jour complète',
+    priority: 'Priorité (bureaux)', stations: 'Bureaux de vote', low: 'faible', high: 'forte', registered: 'Inscrits',
+    abstention: 'Abstention', no_results: 'pas de résultats', lagged: 'Mise à jour complète',
     definitions: 'Contact : une conversation. Taux : portes avec contact / portes frappées. Heures : sessions de porte-à-porte (pauses de plus de 30 min exclues).',
   },
   en: {
     skip: 'Skip to content', login_intro: 'Dashboard for coordinators and team captains.',
     login_name: 'Login', password: 'Password', sign_in: 'Sign in', sign_out: 'Sign out',
-    other_language: 'Français', map: 'Map', views: 'Views', tab_progress: 'Progress', tab_results: 'Results',
+    other_language: 'Français', map: 'Map', views: 'Views', selection: 'Selection', tab_progress: 'Progress', tab_results: 'Results',
     tab_turfs: 'Turfs', tab_people: 'Volunteers', tab_overlaps: 'Overlaps', cancel: 'Cancel', confirm: 'Confirm',
     live_on: 'Live', live_off: 'Offline', live_error: 'Reconnecting…',
     coordinator: 'coordinator', captain: 'captain',
@@ -52,6 +56,9 @@ const TEXT = {
     answered: 'answers', yes: 'yes', no: 'no', free_text: 'Free text: answers in the reports export only.',
     streets_of: 'Streets of the turf', street: 'Street', addresses: 'Addresses', move: 'Move', move_street: 'Move the street', move_address: 'Move this address',
     move_to: 'To volunteer', move_to_turf: 'or to turf', choose: '— choose —',
+    select_mode: 'Select', select_help: 'Click addresses or draw a rectangle on the map; or tick them in a turf\'s list.',
+    selected: (n, d) => `${n} address(es) selected · ${d} door(s)`, move_selection: 'Move the selection', clear_selection: 'Clear',
+    addresses_of: 'Addresses of the turf', select_street: (s) => `Select the whole street ${s}`,
     moved: (n, to) => `${n} address(es) moved to ${to}`, assign: 'Assign', return_turf: 'Return',
     assign_turf: 'Assign the turf', lease_days: 'Lease (days)', assigned: 'Turf assigned', returned: 'Turf returned',
     unassigned: 'unassigned', show: 'Show', devices: 'Devices', revoke: 'Revoke', revoked: 'revoked',
@@ -62,7 +69,8 @@ const TEXT = {
     mark_reviewed: 'Mark as reviewed', reviewed: 'reviewed', when: 'When', result: 'Result', by: 'By', address: 'Address',
     position: 'Last position', synced: (who, n) => `${who} synced (${n} report(s))`,
     session_expired: 'Session expired: sign in again.', error: 'Error', no_streets: 'No street network imported.',
-    priority: 'Priority (stations)', stations: 'Polling stations', lagged: 'Full refresh',
+    priority: 'Priority (stations)', stations: 'Polling stations', low: 'low', high: 'high', registered: 'Registered',
+    abstention: 'Abstention', no_results: 'no results', lagged: 'Full refresh',
     definitions: 'Contact: a conversation. Rate: doors with a contact / doors knocked. Hours: canvassing sessions (breaks over 30 min left out).',
   },
 };
@@ -72,7 +80,7 @@ const state = {
   // French first: English when chosen (remembered on this browser).
   lang: localStorage.getItem('doorstep.lang') || 'fr',
   session: null, view: 'progress', progress: null, buildings: [], streets: null, stations: [], campaign: null,
-  selectedTurf: null, events: null, refreshTimer: null, counts: { streets: 0, buildings: 0, updates: 0 },
+  selectedTurf: null, addressListOpen: false, choropleth: [], selection: new Set(), selecting: false, events: null, refreshTimer: null, counts: { streets: 0, buildings: 0, updates: 0, stations: 0 },
 };
 window.doorstepState = state; // read by the browser tests
 
@@ -134,6 +142,7 @@ function applyLanguage() {
   for (const el of document.querySelectorAll('[data-i18n-label]')) el.setAttribute('aria-label', t(el.dataset.i18nLabel));
   setLive($('live').dataset.state);
   drawLegend();
+  if (selectButton) selectButton.title = t('select_help');
   if (state.session) { renderWho(); renderView(); }
 }
 for (const b of document.querySelectorAll('.lang-toggle')) b.addEventListener('click', () => {
@@ -181,17 +190,22 @@ function renderWho() {
 // ----- map -----------------------------------------------------------------------------------------
 
 let map, streetLayer, buildingLayer, turfLayer, stationLayer, peopleLayer;
+// One canvas for every layer: a canvas on top of another would take its clicks and tooltips.
+// Order within it: stations, turfs, streets, buildings, people (re-drawn layers are sent back).
+let renderer;
 const colour = (status) => getComputedStyle(document.documentElement).getPropertyValue('--' + status).trim();
 
 function drawLegend() {
   const el = $('legend');
-  el.replaceChildren(...STATUSES.map((s) => h('span', {}, h('i', { class: 'swatch-' + s }), t('status_' + s))));
+  el.replaceChildren(...STATUSES.map((s) => h('span', {}, h('i', { class: 'swatch-' + s }), t('status_' + s))),
+    state.counts.stations ? h('span', { id: 'legend-priority' }, h('i', { class: 'swatch-priority' }), `${t('priority')} : ${t('low')} → ${t('high')}`) : null);
   for (const s of STATUSES) for (const i of el.querySelectorAll('.swatch-' + s)) i.style.background = colour(s);
 }
 
 function initMap() {
   if (map) return;
   map = L.map('map', { preferCanvas: true, zoomControl: true, keyboard: true });
+  renderer = L.canvas({ padding: 0.2 });
   if (state.session.tile_url) L.tileLayer(state.session.tile_url, { maxZoom: 19, attribution: '© OpenStreetMap' }).addTo(map);
   stationLayer = L.layerGroup().addTo(map);
   turfLayer = L.layerGroup().addTo(map);
@@ -199,12 +213,90 @@ function initMap() {
   buildingLayer = L.layerGroup().addTo(map);
   peopleLayer = L.layerGroup().addTo(map);
   map.setView([46.6, 2.4], 6);
+  window.doorstepMap = map; // read by the browser tests
+  initSelection();
+}
+
+// ----- selection of addresses (map and lists) ------------------------------------------------------
+
+const markers = new Map();
+let selectButton, selectBox, boxedAt = 0;
+
+/** A map button toggles selection mode: clicks toggle addresses, a drag draws a rectangle. */
+function initSelection() {
+  const Control = L.Control.extend({
+    onAdd() {
+      selectButton = h('button', { type: 'button', id: 'select-mode', class: 'secondary map-button', 'aria-pressed': 'false', 'data-i18n': 'select_mode' }, t('select_mode'));
+      selectButton.addEventListener('click', () => setSelecting(!state.selecting));
+      const box = h('div', { class: 'leaflet-bar select-control' }, selectButton);
+      selectButton.title = t('select_help');
+      L.DomEvent.disableClickPropagation(box);
+      return box;
+    },
+  });
+  new Control({ position: 'topleft' }).addTo(map);
+  let from = null;
+  map.on('mousedown', (ev) => {
+    if (!state.selecting) return;
+    from = ev.latlng;
+    selectBox = L.rectangle(L.latLngBounds(from, from), { weight: 1, color: '#0b57d0', dashArray: '4', fillOpacity: 0.08, interactive: false }).addTo(map);
+  });
+  map.on('mousemove', (ev) => { if (from && selectBox) selectBox.setBounds(L.latLngBounds(from, ev.latlng)); });
+  map.on('mouseup', (ev) => {
+    if (!from) return;
+    const bounds = L.latLngBounds(from, ev.latlng);
+    const dragged = map.latLngToContainerPoint(from).distanceTo(map.latLngToContainerPoint(ev.latlng)) > 4;
+    from = null;
+    if (dragged) boxedAt = Date.now(); // the browser's click after this drag is not a toggle
+    selectBox?.remove();
+    selectBox = null;
+    if (!dragged) return; // a click: the marker's own handler toggles it
+    const inside = state.buildings.filter((b) => bounds.contains([b.lat, b.lon]));
+    for (const b of inside) state.selection.add(b.id);
+    selectionChanged();
+  });
+}
+
+function setSelecting(on) {
+  state.selecting = on;
+  selectButton.setAttribute('aria-pressed', String(on));
+  selectButton.classList.toggle('on', on);
+  $('map').classList.toggle('selecting', on);
+  if (on) { map.dragging.disable(); map.boxZoom.disable(); } else { map.dragging.enable(); map.boxZoom.enable(); }
+}
+
+function toggleSelected(id, on) {
+  if (on ?? !state.selection.has(id)) state.selection.add(id); else state.selection.delete(id);
+  selectionChanged();
+}
+
+function selectionChanged() {
+  // Only addresses still on the map stay selected (a refresh may have moved them out of reach).
+  const known = new Set(state.buildings.map((b) => b.id));
+  for (const id of [...state.selection]) if (!known.has(id)) state.selection.delete(id);
+  for (const [id, m] of markers) m.setStyle(markerStyle(m.building));
+  for (const box of document.querySelectorAll('input[data-building]')) box.checked = state.selection.has(box.dataset.building);
+  renderSelectionBar();
+}
+
+function selectedBuildings() {
+  return state.buildings.filter((b) => state.selection.has(b.id));
+}
+
+function renderSelectionBar() {
+  const bar = $('selection-bar');
+  const bs = selectedBuildings();
+  bar.hidden = bs.length === 0;
+  if (!bs.length) { bar.replaceChildren(); return; }
+  bar.replaceChildren(
+    h('span', { id: 'selection-count' }, t('selected', bs.length, bs.reduce((a, b) => a + b.doors, 0))),
+    h('button', { type: 'button', id: 'move-selection', onclick: moveSelection }, t('move_selection')),
+    h('button', { type: 'button', class: 'secondary', id: 'clear-selection', onclick: () => { state.selection.clear(); selectionChanged(); } }, t('clear_selection')));
 }
 
 function drawStreets(net) {
   streetLayer.clearLayers();
   state.counts.streets = net.edges.length;
-  const renderer = L.canvas({ padding: 0.2 });
   const lines = net.edges.map((e) => [net.nodes[e.from], net.nodes[e.to]].map(([lon, lat]) => [lat, lon]));
   if (lines.length) L.polyline(lines, { color: '#9aa4ae', weight: 2, opacity: 0.8, renderer, interactive: false }).addTo(streetLayer);
 }
@@ -223,14 +315,18 @@ function drawBuildings() {
   buildingLayer.clearLayers();
   turfLayer.clearLayers();
   state.counts.buildings = state.buildings.length;
-  const renderer = L.canvas({ padding: 0.2 });
   const byTurf = new Map();
+  markers.clear();
   for (const b of state.buildings) {
-    const m = L.circleMarker([b.lat, b.lon], {
-      radius: b.turf_id === state.selectedTurf ? 6 : 4, renderer, weight: 1, color: '#fff',
-      fillColor: colour(b.status), fillOpacity: 0.95,
+    const m = L.circleMarker([b.lat, b.lon], { renderer, fillColor: colour(b.status), fillOpacity: 0.95, ...markerStyle(b) });
+    m.building = b;
+    markers.set(b.id, m);
+    // In selection mode (or with Shift or Ctrl), a click toggles the address; otherwise it opens its card.
+    m.on('click', (ev) => {
+      const e = ev.originalEvent;
+      if (state.selecting || e?.shiftKey || e?.ctrlKey || e?.metaKey) { if (Date.now() - boxedAt > 300) toggleSelected(b.id); return; }
+      m.bindPopup(buildingPopup(b)).openPopup();
     });
-    m.on('click', () => m.bindPopup(buildingPopup(b)).openPopup());
     m.addTo(buildingLayer);
     if (b.turf_id) { if (!byTurf.has(b.turf_id)) byTurf.set(b.turf_id, []); byTurf.get(b.turf_id).push(b); }
   }
@@ -244,6 +340,13 @@ function drawBuildings() {
       fillColor: `hsl(${Math.round(210 - 90 * share)}, 70%, ${Math.round(88 - 40 * share)}%)`, fillOpacity: 0.35, interactive: false,
     }).addTo(turfLayer);
   }
+  turfLayer.eachLayer((l) => l.bringToBack());
+  stationLayer.eachLayer((l) => l.bringToBack());
+}
+
+function markerStyle(b) {
+  const chosen = state.selection.has(b.id);
+  return { radius: chosen ? 7 : b.turf_id === state.selectedTurf ? 6 : 4, weight: chosen ? 3 : 1, color: chosen ? '#202124' : '#fff' };
 }
 
 function buildingPopup(b) {
@@ -262,22 +365,35 @@ function drawPeople() {
   peopleLayer.clearLayers();
   for (const v of state.progress?.volunteers || []) {
     if (!v.position) continue;
-    L.circleMarker([v.position.lat, v.position.lon], { radius: 8, color: '#202124', weight: 2, fillColor: '#fbbc04', fillOpacity: 1 })
+    L.circleMarker([v.position.lat, v.position.lon], { renderer, radius: 8, color: '#202124', weight: 2, fillColor: '#fbbc04', fillOpacity: 1 })
       .bindTooltip(`${v.name} · ${when(v.position_ms)}`).addTo(peopleLayer);
   }
 }
 
+/** The polling-station priority choropleth: darker is higher priority (share of the campaign's highest). */
 async function drawStations() {
   stationLayer.clearLayers();
-  try {
-    const fc = await api('GET', '/api/v1/stations.geojson');
-    const max = Math.max(0, ...fc.features.map((f) => f.properties?.priority || 0));
-    if (!fc.features.length) return;
-    L.geoJSON(fc, {
-      interactive: false,
-      style: (f) => { const p = max ? (f.properties?.priority || 0) / max : 0; return { weight: 1, color: '#7b1fa2', fillColor: '#7b1fa2', fillOpacity: 0.05 + 0.3 * p }; },
-    }).addTo(stationLayer);
-  } catch (e) { /* no stations: nothing to draw */ }
+  state.choropleth = [];
+  let fc;
+  try { fc = await api('GET', '/api/v1/stations.geojson'); } catch (e) { return; }
+  const max = Math.max(0, ...fc.features.map((f) => f.properties?.priority || 0));
+  state.counts.stations = fc.features.length;
+  drawLegend();
+  if (!fc.features.length) return;
+  const opacity = (p) => 0.05 + 0.5 * (max ? (p || 0) / max : 0);
+  const layer = L.geoJSON(fc, {
+    renderer,
+    style: (f) => ({ weight: 1, color: '#7b1fa2', fillColor: '#7b1fa2', fillOpacity: opacity(f.properties?.priority) }),
+    onEachFeature: (f, layer) => {
+      const p = f.properties || {};
+      state.choropleth.push({ id: p.id, priority: p.priority || 0, fillOpacity: opacity(p.priority) });
+      layer.bindTooltip(() => [`${t('filter_station')} ${p.id}${p.name ? ' · ' + p.name : ''}`,
+        `${t('priority')} : ${num(Math.round(p.priority || 0))}`,
+        p.registered !== null && p.registered !== undefined ? `${t('registered')} : ${num(p.registered)} · ${t('abstention')} : ${pct(p.abstention)}` : t('no_results'),
+        `${t('doors')} : ${num(p.doors)}`].join('\n'), { sticky: true, className: 'station-tip' });
+    },
+  }).addTo(stationLayer);
+  layer.eachLayer((l) => l.bringToBack());
 }
 
 function fitMap() {
@@ -293,6 +409,7 @@ async function refresh() {
   state.buildings = buildings;
   drawBuildings();
   drawPeople();
+  selectionChanged();
   const open = progress.campaign.overlaps;
   $('overlap-badge').hidden = !open;
   $('overlap-badge').textContent = open;
@@ -374,10 +491,10 @@ function renderView() {
   if (!state.progress) return;
   const v = state.view;
   const el = $('view-' + v);
-  if (v === 'progress') el.replaceChildren(...progressView());
+  if (v === 'progress') el.replaceChildren(...progressView().filter(Boolean));
   else if (v === 'results') resultsView(el);
-  else if (v === 'turfs') el.replaceChildren(...turfsView());
-  else if (v === 'people') el.replaceChildren(...peopleView());
+  else if (v === 'turfs') el.replaceChildren(...turfsView().filter(Boolean));
+  else if (v === 'people') el.replaceChildren(...peopleView().filter(Boolean));
   else if (v === 'overlaps') overlapsView(el);
 }
 
@@ -532,16 +649,41 @@ function turfsView() {
       table([{ label: t('street'), value: (s) => s.street }, { label: t('addresses'), num: true, value: (s) => num(s.n) },
         { label: t('knocked'), value: (s) => bar(s.doors ? s.knocked / s.doors : 0) },
         { label: '', value: (s) => h('button', { type: 'button', class: 'secondary', 'data-street': s.street, onclick: () => moveStreet(state.selectedTurf, s.street) }, t('move')) }],
-      [...streets.values()].sort((a, b) => a.street.localeCompare(b.street)))));
+      [...streets.values()].sort((a, b) => a.street.localeCompare(b.street))),
+      addressList(bs)));
   }
   return out;
+}
+
+/** The turf's addresses with a box each (keyboard and phone friendly), grouped by street. */
+function addressList(bs) {
+  const byStreet = new Map();
+  for (const b of bs) { if (!byStreet.has(b.street)) byStreet.set(b.street, []); byStreet.get(b.street).push(b); }
+  const key = (b) => [parseInt(b.house_number, 10) || 0, b.house_number];
+  const groups = [...byStreet.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([street, list]) => {
+    list.sort((a, b) => key(a)[0] - key(b)[0] || key(a)[1].localeCompare(key(b)[1]));
+    const all = h('input', { type: 'checkbox', 'data-street-all': street, 'aria-label': t('select_street', street),
+      onchange: (ev) => { for (const b of list) toggleSelected(b.id, ev.target.checked); } });
+    all.checked = list.every((b) => state.selection.has(b.id));
+    return h('fieldset', { class: 'addresses' }, h('legend', {}, all, ' ', street),
+      list.map((b) => {
+        const box = h('input', { type: 'checkbox', id: 'addr-' + b.id, 'data-building': b.id, onchange: (ev) => toggleSelected(b.id, ev.target.checked) });
+        box.checked = state.selection.has(b.id);
+        return h('label', { for: 'addr-' + b.id, class: 'check' }, box, ` ${b.house_number} `, h('span', { class: 'muted' }, b.doors > 1 ? `(${b.doors} ${t('doors').toLowerCase()}, ${t('status_' + b.status)})` : `(${t('status_' + b.status)})`));
+      }));
+  });
+  // Stays open across refreshes (a live update re-draws the view).
+  const d = h('details', { class: 'address-list', id: 'address-list', open: state.addressListOpen },
+    h('summary', {}, `${t('addresses_of')} (${bs.length})`), h('p', { class: 'muted' }, t('select_help')), groups);
+  d.addEventListener('toggle', () => { state.addressListOpen = d.open; });
+  return d;
 }
 
 function selectTurf(id) {
   state.selectedTurf = id;
   drawBuildings();
   const pts = state.buildings.filter((b) => b.turf_id === id).map((b) => [b.lat, b.lon]);
-  if (pts.length) map.fitBounds(L.latLngBounds(pts).pad(0.2));
+  if (pts.length) map.fitBounds(L.latLngBounds(pts).pad(0.2), { animate: false });
   renderView();
   $('streets')?.querySelector('button')?.focus();
 }
@@ -584,6 +726,24 @@ function moveDoors(b) {
     const r = await api('POST', '/api/v1/reassign', { door_ids: b.door_ids, to_volunteer: to.value });
     const dest = state.progress.turfs.find((x) => x.id === r.to_turf)?.name || r.to_turf;
     toast(t('moved', r.buildings_moved, dest));
+    await refresh();
+  });
+}
+
+/** Moves the selected addresses (all their doors) to a volunteer or a turf, in one request. */
+function moveSelection() {
+  const bs = selectedBuildings();
+  if (!bs.length) return;
+  const to = h('select', { id: 'move-to' }, volunteerOptions());
+  const turfs = h('select', { id: 'move-to-turf' }, h('option', { value: '' }, t('choose')), state.progress.turfs.map((x) => h('option', { value: x.id }, x.name)));
+  dialog(`${t('move_selection')} (${bs.length})`, [h('p', {}, t('selected', bs.length, bs.reduce((a, b) => a + b.doors, 0))),
+    h('label', { for: 'move-to' }, t('move_to')), to, h('label', { for: 'move-to-turf' }, t('move_to_turf')), turfs], async () => {
+    const body = { door_ids: bs.flatMap((b) => b.door_ids) };
+    if (to.value) body.to_volunteer = to.value; else if (turfs.value) body.to_turf = turfs.value; else throw new Error(t('choose'));
+    const r = await api('POST', '/api/v1/reassign', body);
+    const dest = state.progress.turfs.find((x) => x.id === r.to_turf)?.name || r.to_turf;
+    toast(t('moved', r.buildings_moved, dest));
+    state.selection.clear();
     await refresh();
   });
 }

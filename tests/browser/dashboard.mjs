@@ -3,47 +3,29 @@
 //   this script prints `MOVED <street>` once it has moved a street in the page, then waits for
 //   `SYNCED <building id>` on stdin (the phone knocked there and synced), checks that the open map
 //   updated live, and prints `DONE`. Any failed check prints `FAIL <what>` and exits 1.
-import { chromium } from 'playwright-core';
 import readline from 'node:readline';
-import path from 'node:path';
+import { check, fail, frenchPage, launch, shot, signIn } from './lib.mjs';
 
-const { BASE_URL, LOGIN, PASSWORD, SOURCE_TURF, TARGET_VOLUNTEER, SHOTS } = process.env;
-const fail = (what) => { console.log(`FAIL ${what}`); process.exit(1); };
-const check = (ok, what) => { if (!ok) fail(what); console.log(`ok ${what}`); };
-const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, name), fullPage: false });
+const { BASE_URL, LOGIN, PASSWORD, SOURCE_TURF, TARGET_VOLUNTEER } = process.env;
 const lines = readline.createInterface({ input: process.stdin });
 const nextLine = () => new Promise((resolve) => lines.once('line', resolve));
 const digits = (s) => Number(String(s).replace(/[^0-9]/g, ''));
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-});
+const browser = await launch();
 try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 820 }, locale: 'fr-FR' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(20000);
-  const problems = [];
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('console', (m) => {
-    // The page asks for its session before signing in (401) and after a wrong password: expected.
-    if (m.type() === 'error' && !/status of 401/.test(m.text())) problems.push(m.text());
-  });
+  const { page, problems } = await frenchPage(browser);
 
   await page.goto(BASE_URL);
   check(await page.locator('#login-view').isVisible(), 'the sign-in form shows first');
   check((await page.textContent('#login-submit')).trim() === 'Se connecter', 'French first');
 
   // A wrong password: a clear message, still signed out.
-  await page.fill('#login-name', LOGIN);
-  await page.fill('#login-password', 'pas le bon mot de passe');
-  await page.click('#login-submit');
+  await signIn(page, LOGIN, 'pas le bon mot de passe');
   await page.waitForFunction(() => document.querySelector('#login-error').textContent.length > 0);
   check(/incorrect/.test(await page.textContent('#login-error')), 'a wrong password is refused with a message');
 
   // Signed in: the real streets and doors of the captain's turfs.
-  await page.fill('#login-password', PASSWORD);
-  await page.click('#login-submit');
+  await signIn(page, LOGIN, PASSWORD);
   await page.waitForFunction(() => window.doorstepState?.counts.buildings > 100 && window.doorstepState.counts.streets > 500);
   const counts = await page.evaluate(() => window.doorstepState.counts);
   check(counts.buildings > 100 && counts.streets > 500, `map shows ${counts.buildings} buildings and ${counts.streets} street segments`);
@@ -66,14 +48,67 @@ try {
   const street = await move.getAttribute('data-street');
   const onStreet = await page.evaluate(([t, s]) => window.doorstepState.buildings.filter((b) => b.turf_id === t && b.street === s).map((b) => b.id), [SOURCE_TURF, street]);
   check(onStreet.length > 0, `street « ${street} » has ${onStreet.length} address(es) in the turf`);
+  // Two refreshes follow a move: the page's own, and the live event's. Wait for both before the
+  // next click (a refresh re-draws the view under the pointer).
+  const updates = await page.evaluate(() => window.doorstepState.counts.updates);
   await move.click();
   check(await page.locator('#dialog').isVisible(), 'the move dialog opens');
   await page.selectOption('#move-to', TARGET_VOLUNTEER);
   await page.click('#dialog-ok');
   await page.waitForFunction(() => /déplacée/.test(document.querySelector('#toast').textContent));
   await page.waitForFunction(([ids, t]) => ids.every((id) => window.doorstepState.buildings.find((b) => b.id === id)?.turf_id !== t), [onStreet, SOURCE_TURF]);
+  await page.waitForFunction((n) => window.doorstepState.counts.updates >= n + 2, updates);
   check(true, 'the map shows the street in its new turf');
   await shot(page, '2-street-moved.png');
+
+  // Several addresses at once: a rectangle drawn on the map in selection mode, then one more ticked
+  // in the turf's address list with the keyboard, moved together to the target volunteer.
+  await page.click(`[data-turf="${SOURCE_TURF}"]`);
+  await page.click('#select-mode');
+  check(await page.getAttribute('#select-mode', 'aria-pressed') === 'true', 'selection mode is on');
+  const box = await page.locator('#map').boundingBox();
+  const plan = await page.evaluate((t) => {
+    const map = window.doorstepMap;
+    const size = map.getSize();
+    const pt = (b) => map.latLngToContainerPoint([b.lat, b.lon]);
+    const mine = window.doorstepState.buildings.filter((b) => b.turf_id === t).map((b) => ({ b, p: pt(b) }))
+      .filter(({ p }) => p.x > 60 && p.y > 60 && p.x < size.x - 60 && p.y < size.y - 60);
+    // The building with the most others of the turf within 30 px: the rectangle's centre.
+    const near = (a) => mine.filter(({ p }) => Math.abs(p.x - a.p.x) <= 30 && Math.abs(p.y - a.p.y) <= 30);
+    const centre = mine.reduce((best, x) => (near(x).length > near(best).length ? x : best), mine[0]);
+    const r = { x0: centre.p.x - 30, y0: centre.p.y - 30, x1: centre.p.x + 30, y1: centre.p.y + 30 };
+    const all = window.doorstepState.buildings.map((b) => ({ b, p: pt(b) }));
+    const inside = all.filter(({ p }) => p.x >= r.x0 + 2 && p.x <= r.x1 - 2 && p.y >= r.y0 + 2 && p.y <= r.y1 - 2).map(({ b }) => b.id);
+    const edge = all.filter(({ p }) => p.x >= r.x0 - 2 && p.x <= r.x1 + 2 && p.y >= r.y0 - 2 && p.y <= r.y1 + 2).map(({ b }) => b.id);
+    return { r, inside, edge };
+  }, SOURCE_TURF);
+  check(plan.inside.length >= 2, `${plan.inside.length} addresses inside the rectangle to draw`);
+  await page.mouse.move(box.x + plan.r.x0, box.y + plan.r.y0);
+  await page.mouse.down();
+  await page.mouse.move(box.x + plan.r.x1, box.y + plan.r.y1, { steps: 8 });
+  await page.mouse.up();
+  const picked = await page.evaluate(() => [...window.doorstepState.selection]);
+  check(plan.inside.every((id) => picked.includes(id)) && picked.every((id) => plan.edge.includes(id)),
+    `the rectangle selected the ${picked.length} addresses inside it`);
+  await page.click('#select-mode');
+  await page.click('#address-list summary');
+  const extra = page.locator('#address-list input[data-building]:not(:checked)').first();
+  const extraId = await extra.getAttribute('data-building');
+  await extra.focus();
+  await page.keyboard.press('Space');
+  const chosen = await page.evaluate(() => [...window.doorstepState.selection]);
+  check(chosen.length === picked.length + 1 && chosen.includes(extraId), 'one more address ticked in the list with the keyboard');
+  check(new RegExp(`^${chosen.length} adresse`).test(await page.textContent('#selection-count')), 'the selection bar counts them');
+  await shot(page, '2b-selection.png');
+  await page.click('#move-selection');
+  await page.selectOption('#move-to', TARGET_VOLUNTEER);
+  await page.click('#dialog-ok');
+  await page.waitForFunction((n) => new RegExp(`^${n} adresse\\(s\\) déplacée`).test(document.querySelector('#toast').textContent), chosen.length);
+  await page.waitForFunction(([ids, t]) => ids.every((id) => { const b = window.doorstepState.buildings.find((x) => x.id === id); return b && b.turf_id !== t; }), [chosen, SOURCE_TURF]);
+  const dest = await page.evaluate((ids) => [...new Set(ids.map((id) => window.doorstepState.buildings.find((b) => b.id === id)?.turf_id))], chosen);
+  check(dest.length === 1 && dest[0] !== SOURCE_TURF, `the ${chosen.length} selected addresses moved together to ${dest[0]}`);
+  check(await page.evaluate(() => window.doorstepState.selection.size === 0 && document.querySelector('#selection-bar').hidden), 'the selection is cleared after the move');
+  console.log(`SELECTED ${chosen.join(',')}`);
   console.log(`MOVED ${street}`);
 
   // The phone syncs a knock on the moved street: the open page updates by itself.

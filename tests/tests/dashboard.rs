@@ -62,6 +62,9 @@ async fn server_with(limits: doorstep_server::ratelimit::RateLimits) -> Server {
     Server { base, seeded, clock, db, _dir: dir }
 }
 
+/// The browser tests take turns: two cores, and each browser wants both.
+static BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// A browser-like session: the cookie and CSRF token from signing in.
 struct Browser {
     http: reqwest::Client,
@@ -438,16 +441,41 @@ async fn progress_results_and_live_events_follow_real_knocks() {
 /// the open map updates live. Screenshots land in `tests/out/dashboard/`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn captain_moves_a_street_in_chromium_and_the_map_follows_the_phone() {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-    let root = doorstep_tests::repo_root();
-    let browser_dir = root.join("tests/browser");
-    assert!(
-        browser_dir.join("node_modules/playwright-core").is_dir(),
-        "playwright-core is missing: run `npm ci --prefix tests/browser` (scripts/test-all.sh does)"
-    );
     assert!(
         std::path::Path::new("/usr/bin/chromium").exists(),
         "Debian's chromium is missing: apt-get install chromium"
+    );
+    captain_in_browser(
+        "dashboard.mjs",
+        &["1-map.png", "2-street-moved.png", "2b-selection.png", "3-live-update.png", "4-phone-width.png"],
+    )
+    .await;
+}
+
+/// The same captain's path in Debian's Firefox ESR (puppeteer-core over WebDriver BiDi): sign in,
+/// the map, a street and two ticked addresses moved, the phone's knock arriving live, English,
+/// phone width.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn captain_moves_a_street_in_firefox_and_the_map_follows_the_phone() {
+    assert!(
+        std::path::Path::new("/usr/bin/firefox-esr").exists(),
+        "Debian's Firefox ESR is missing: apt-get install firefox-esr"
+    );
+    captain_in_browser("firefox.mjs", &["ff-1-map.png", "ff-2-moved.png", "ff-3-phone-width.png"]).await;
+}
+
+/// Runs a browser script (tests/browser) as the north captain on the demo campaign and plays
+/// Bénévole 1's phone: the script moves a street and a selection of addresses to Bénévole 1, the
+/// phone syncs and finds them in its route, knocks one of them, and the script sees it live.
+async fn captain_in_browser(script: &str, screenshots: &[&str]) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let _one_browser_at_a_time = BROWSER.lock().await;
+    let root = doorstep_tests::repo_root();
+    let browser_dir = root.join("tests/browser");
+    assert!(
+        browser_dir.join("node_modules/playwright-core").is_dir()
+            && browser_dir.join("node_modules/puppeteer-core").is_dir(),
+        "playwright-core or puppeteer-core is missing: run `npm ci --prefix tests/browser` (scripts/test-all.sh does)"
     );
     let s = server().await;
     // Bénévole 1's phone joins before the move: it will receive the street as a delta.
@@ -459,7 +487,7 @@ async fn captain_moves_a_street_in_chromium_and_the_map_follows_the_phone() {
     let shots = root.join("tests/out/dashboard");
     std::fs::create_dir_all(&shots).unwrap();
     let mut child = tokio::process::Command::new("node")
-        .arg("dashboard.mjs")
+        .arg(script)
         .current_dir(&browser_dir)
         .env("BASE_URL", &s.base)
         .env("LOGIN", "capitaine-nord")
@@ -474,9 +502,12 @@ async fn captain_moves_a_street_in_chromium_and_the_map_follows_the_phone() {
         .expect("node not found: install Node.js (Debian: apt-get install nodejs npm)");
     let mut stdin = child.stdin.take().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut moved_street = None;
+    let (mut moved_street, mut selected) = (None, Vec::new());
     while let Some(line) = tokio::time::timeout(Duration::from_secs(120), lines.next_line()).await.unwrap().unwrap() {
         println!("browser: {line}");
+        if let Some(ids) = line.strip_prefix("SELECTED ") {
+            selected = ids.split(',').map(str::to_string).collect();
+        }
         if let Some(street) = line.strip_prefix("MOVED ") {
             moved_street = Some(street.to_string());
             break;
@@ -490,6 +521,11 @@ async fn captain_moves_a_street_in_chromium_and_the_map_follows_the_phone() {
     let route = stops(&phone_store, &target_turf);
     let moved: Vec<_> = route.iter().filter(|st| st.street == street).collect();
     assert!(!moved.is_empty() && route.len() > before, "the moved street {street} is in the volunteer's route");
+    // And the addresses selected on the map and in the list, moved together.
+    assert!(selected.len() >= 2, "the browser script moved a selection: {selected:?}");
+    for id in &selected {
+        assert!(route.iter().any(|st| &st.building_id == id), "selected address {id} is in the volunteer's route");
+    }
     let door = moved[0].doors[0].id.clone();
     let at = Position { lat: moved[0].lat, lon: moved[0].lon, accuracy_m: Some(5.0) };
     phone_store.record_knock(knock_at(&door, "not_home", vec![], Some(at))).unwrap();
@@ -513,9 +549,111 @@ async fn captain_moves_a_street_in_chromium_and_the_map_follows_the_phone() {
     assert!(done, "the browser script finished");
     let status = child.wait().await.unwrap();
     assert!(status.success(), "node exited with {status}");
-    for name in ["1-map.png", "2-street-moved.png", "3-live-update.png", "4-phone-width.png"] {
+    for name in screenshots {
         assert!(std::fs::metadata(shots.join(name)).unwrap().len() > 10_000, "{name} saved");
     }
+}
+
+/// The polling-station priority choropleth in Chromium, on Lyon's real data: the 1st
+/// arrondissement's addresses, the 288 bureau boundaries and the 2012 first-round results with a
+/// formula, imported through the API; a coordinator signs in and `tests/browser/stations.mjs` checks
+/// the shading, the legend, a bureau's tooltip and the results filter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coordinator_sees_the_station_choropleth_in_chromium() {
+    use doorstep_server::store::{Role, User};
+    let _one_browser_at_a_time = BROWSER.lock().await;
+    let root = doorstep_tests::repo_root();
+    let browser_dir = root.join("tests/browser");
+    assert!(
+        browser_dir.join("node_modules/playwright-core").is_dir(),
+        "playwright-core is missing: npm ci --prefix tests/browser"
+    );
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "Debian's chromium is missing: apt-get install chromium"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(dir.path().join("lyon.db")).unwrap());
+    let service = Service::new(store.clone());
+    let mut campaign = doorstep_tests::campaign();
+    campaign.id = "lyon-2027".into();
+    campaign.name = "Lyon 2027".into();
+    service.create_campaign(&campaign).await.unwrap();
+    let coord = User {
+        id: "coord".into(),
+        campaign_id: campaign.id.clone(),
+        role: Role::Coordinator,
+        display_name: "Coordinatrice".into(),
+        team_id: None,
+    };
+    store.create_user(&coord).await.unwrap();
+    let token = service.issue_staff_token("coord").await.unwrap();
+    let password = "une phrase de passe assez longue".to_string();
+    service
+        .set_login(
+            &doorstep_tests::coordinator(&campaign.id),
+            "coord",
+            doorstep_server::session::SetLoginRequest { login: "coord-lyon".into(), password: password.clone() },
+        )
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = doorstep_server::api::app(service).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let http = reqwest::Client::new();
+    let send = |method: reqwest::Method, path: &str, body: Vec<u8>| {
+        let kind = if path.ends_with(".csv") { "text/csv" } else { "application/json" };
+        http.request(method, format!("{base}{path}")).bearer_auth(&token).header("content-type", kind).body(body).send()
+    };
+    let text = std::fs::read_to_string(root.join("data/lyon/lyon_addresses_with_bureau_2012.csv")).unwrap();
+    let mut csv = String::from("id,street,housenumber,postcode,city,lat,lon,bureau\n");
+    for line in text.lines().skip(1).filter(|l| l.split(',').nth(4).is_some_and(|c| c.ends_with("1ER"))) {
+        csv.push_str(line);
+        csv.push('\n');
+    }
+    let formula = json!({"favourable": ["hollande", "melenchon", "joly"]}).to_string();
+    for (method, path, body) in [
+        (reqwest::Method::POST, "/api/v1/import/addresses.csv", csv.into_bytes()),
+        (
+            reqwest::Method::POST,
+            "/api/v1/import/stations.geojson",
+            std::fs::read(root.join("data/lyon/lyon_bureaux_2012.geojson")).unwrap(),
+        ),
+        (
+            reqwest::Method::POST,
+            "/api/v1/import/results.csv",
+            std::fs::read(root.join("data/lyon/lyon_results_presidentielle_2012_t1.csv")).unwrap(),
+        ),
+        (reqwest::Method::PUT, "/api/v1/targeting", formula.into_bytes()),
+    ] {
+        let r = send(method, path, body).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}: {}", r.text().await.unwrap());
+    }
+
+    let shots = root.join("tests/out/dashboard");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::process::Command::new("node")
+            .arg("stations.mjs")
+            .current_dir(&browser_dir)
+            .env("BASE_URL", &base)
+            .env("LOGIN", "coord-lyon")
+            .env("PASSWORD", &password)
+            .env("STATIONS", "288")
+            .env("SHOTS", &shots)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the browser script finished within 2 minutes")
+    .expect("node not found: install Node.js (Debian: apt-get install nodejs npm)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && stdout.lines().last() == Some("DONE"), "the choropleth script failed");
+    assert!(std::fs::metadata(shots.join("5-choropleth.png")).unwrap().len() > 10_000, "screenshot saved");
 }
 
 /// Over the limit: 429 with `Retry-After`, per credential for signed-in callers (another's bucket

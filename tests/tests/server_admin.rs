@@ -790,3 +790,55 @@ async fn street_network_reaches_the_device_and_routes_follow_it() {
     phone.apply_pull(&r).unwrap();
     phone.compute_route("t1", None, None, false).unwrap();
 }
+
+/// Chosen doors of several turfs move in one request (the dashboard's selection); a captain's
+/// selection must lie wholly within their teams' turfs — one door of another team's turf, or of no
+/// turf at all, refuses the whole request and nothing moves.
+#[tokio::test]
+async fn a_selection_of_doors_moves_together_within_the_captains_reach() {
+    let w = world().await;
+    let (_, buildings, _, doors) = doorstep_tests::server_import(40);
+    let doors_of = |i: usize| -> Vec<String> {
+        doors.iter().filter(|d| d.building_id == buildings[i].id).map(|d| d.id.clone()).collect()
+    };
+    let captain = w.tokens[2].2.clone().unwrap();
+    let coord = w.tokens[3].2.clone().unwrap();
+    let turf_of = |i: usize| {
+        let (store, id) = (w.service.store.clone(), buildings[i].id.clone());
+        async move { store.building_turf(&id).await.unwrap() }
+    };
+    let post = |token: String, body: serde_json::Value| {
+        let app = w.app.clone();
+        async move {
+            let (st, b) = call(&app, "POST", "/api/v1/reassign", Some(&token), body.to_string().into_bytes()).await;
+            (st, serde_json::from_slice::<serde_json::Value>(&b).unwrap())
+        }
+    };
+    // North's captain: addresses of t1 and t4 (both north) to vol-c (north, no turf yet).
+    let chosen: Vec<String> = [1, 2, 32].iter().flat_map(|&i| doors_of(i)).collect();
+    let (st, r) = post(captain.clone(), serde_json::json!({ "door_ids": chosen, "to_volunteer": "vol-c" })).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(r["buildings_moved"], 3);
+    let to = r["to_turf"].as_str().unwrap().to_string();
+    for i in [1, 2, 32] {
+        assert_eq!(turf_of(i).await.as_deref(), Some(to.as_str()), "address {i} moved");
+    }
+    let mut touched: Vec<&str> = r["turfs_touched"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    touched.sort_unstable();
+    let mut want = vec!["t1", "t4", to.as_str()];
+    want.sort_unstable();
+    assert_eq!(touched, want);
+
+    // One address of the south's t2 among north's: refused, and none of them moves.
+    for outsider in [16, 38] {
+        let chosen: Vec<String> = [3, outsider].iter().flat_map(|&i| doors_of(i)).collect();
+        let before = (turf_of(3).await, turf_of(outsider).await);
+        let (st, r) = post(captain.clone(), serde_json::json!({ "door_ids": chosen, "to_turf": "t4" })).await;
+        assert_eq!((st, r["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{outsider}: {r}");
+        assert_eq!((turf_of(3).await, turf_of(outsider).await), before, "nothing moved");
+    }
+    // The coordinator may place doors that were in no turf.
+    let (st, r) = post(coord, serde_json::json!({ "door_ids": doors_of(38), "to_turf": "t4" })).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert_eq!(turf_of(38).await.as_deref(), Some("t4"));
+}

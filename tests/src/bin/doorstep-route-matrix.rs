@@ -61,13 +61,41 @@ fn city_cases(city: &str, addresses: &str, streets: &str, start: (f64, f64), out
         let mut around: Vec<(f64, f64)> = pts.iter().map(|p| (p.lat, p.lon)).collect();
         around.push(start);
         let net = clip(&network, &around, 150.0);
-        let t = Instant::now();
+        // Each time is the median of `DOORSTEP_ROUTE_RUNS` runs (default 7), graph building
+        // included: what the phone does when it opens a route.
+        let runs = std::env::var("DOORSTEP_ROUTE_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(7usize).max(1);
+        let timed = |round_trip: bool| {
+            let mut times = Vec::new();
+            let mut order = Vec::new();
+            for _ in 0..runs {
+                let t = Instant::now();
+                let graph = StreetGraph::new(&net).unwrap();
+                order = route::walking_order_ending(&pts, Some(start), Some(&graph), round_trip);
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            times.sort_by(f64::total_cmp);
+            (order, times[times.len() / 2])
+        };
+        let (ours, our_ms) = timed(false);
+        let (round, round_ms) = timed(true);
         let graph = StreetGraph::new(&net).unwrap();
-        let ours = route::walking_order_on(&pts, Some(start), Some(&graph));
-        let our_ms = t.elapsed().as_secs_f64() * 1000.0;
-        let t = Instant::now();
-        let round = route::walking_order_ending(&pts, Some(start), Some(&graph), true);
-        let round_ms = t.elapsed().as_secs_f64() * 1000.0;
+        if std::env::var_os("DOORSTEP_ROUTE_PHASES").is_some() {
+            // Where the time goes (stderr): graph, snapping, the door-to-door matrix.
+            let t = Instant::now();
+            let g = StreetGraph::new(&net).unwrap();
+            let graph_ms = t.elapsed().as_secs_f64() * 1000.0;
+            let t = Instant::now();
+            let grid = g.snapper();
+            let snaps: Vec<_> = pts.iter().map(|p| grid.snap(p.lat, p.lon)).collect();
+            let snap_ms = t.elapsed().as_secs_f64() * 1000.0;
+            let t = Instant::now();
+            let m = g.matrix(&snaps);
+            let matrix_ms = t.elapsed().as_secs_f64() * 1000.0;
+            eprintln!(
+                "{city} {n}: total {our_ms:.1} ms; graph {graph_ms:.1}, snap {snap_ms:.2}, matrix {matrix_ms:.1} ({} cells)",
+                m.len()
+            );
+        }
         let mut conv: Vec<usize> = (0..pts.len()).collect();
         conv.sort_by_key(|&i| {
             (
