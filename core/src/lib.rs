@@ -8,6 +8,7 @@
 
 pub mod clock;
 pub mod error;
+mod hierarchy;
 pub mod hlc;
 pub mod plausibility;
 pub mod route;

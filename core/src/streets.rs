@@ -283,8 +283,9 @@ impl StreetGraph {
         to.iter().map(|s| self.finish(&w.best, from, s)).collect()
     }
 
-    /// The symmetric matrix of walking distances between every pair of `snaps`, row-major. Each
-    /// search stops once the points after its own are reached, and reuses one workspace.
+    /// The symmetric matrix of walking distances between every pair of `snaps`, row-major:
+    /// junction-to-junction distances from a contraction hierarchy over the junctions the points
+    /// need, then each pair through its points' block ends.
     pub fn matrix(&self, snaps: &[Snap]) -> Vec<f64> {
         let k = snaps.len();
         // Each point lies on a chain between two junctions; many points share chains. Searches run
@@ -298,37 +299,11 @@ impl StreetGraph {
         let slot = |u: usize| junctions.binary_search(&u).expect("a chain end");
         let nj = junctions.len();
         // Dead ends that hold no point are never on a shortest path between points: peeled off.
-        // What is left is renumbered densely (the searched junctions first) into one flat
-        // adjacency, so that each search walks a small, contiguous graph.
+        // What is left is renumbered densely (the points' junctions first) into one flat adjacency.
         let dense = Dense::new(&self.chains.without_dead_ends(at.iter().map(|&(c, _)| c)), &junctions);
-        // Junction-to-junction distances, each search reaching only the junctions after its own;
-        // rows spread over the cores, interleaved (early rows search farther).
-        let threads = if nj < 48 { 1 } else { std::thread::available_parallelism().map_or(1, |n| n.get()).min(8) };
-        let rows = |t: usize| -> Vec<(usize, Vec<f64>)> {
-            let mut w = DenseSearch::new(dense.len());
-            (t..nj)
-                .step_by(threads)
-                .map(|x| {
-                    w.run(&dense, x as u32, x as u32 + 1..nj as u32);
-                    (x, (x + 1..nj).map(|y| w.dist(y as u32)).collect())
-                })
-                .collect()
-        };
-        let parts: Vec<Vec<(usize, Vec<f64>)>> = if threads == 1 {
-            vec![rows(0)]
-        } else {
-            std::thread::scope(|sc| {
-                let hs: Vec<_> = (0..threads).map(|t| sc.spawn(move || rows(t))).collect();
-                hs.into_iter().map(|h| h.join().expect("a matrix worker")).collect()
-            })
-        };
-        let mut dj = vec![0.0; nj * nj];
-        for (x, row) in parts.into_iter().flatten() {
-            for (y, d) in row.into_iter().enumerate() {
-                dj[x * nj + x + 1 + y] = d;
-                dj[(x + 1 + y) * nj + x] = d;
-            }
-        }
+        // Junction-to-junction distances: a contraction hierarchy over what is left, then each
+        // searched junction's upward search meets every other's (many-to-many with buckets).
+        let dj = crate::hierarchy::many_to_many(&dense.start, &dense.to, &dense.len, nj);
         // Per point: its chain, the slots of its two ends and the distances to them.
         let ends: Vec<(usize, usize, f64, usize, f64)> = at
             .iter()
@@ -559,65 +534,6 @@ impl Dense {
             start.push(to.len() as u32);
         }
         Self { start, to, len }
-    }
-
-    fn len(&self) -> usize {
-        self.start.len() - 1
-    }
-}
-
-/// One search on a [`Dense`] graph at a time; entries are valid for the current generation only,
-/// so nothing is cleared between searches. Heap keys are the distances' bits: for non-negative
-/// floats they order as the numbers do.
-struct DenseSearch {
-    best: Vec<f64>,
-    seen: Vec<u32>,
-    settled: Vec<u32>,
-    generation: u32,
-    heap: BinaryHeap<std::cmp::Reverse<(u64, u32)>>,
-}
-
-impl DenseSearch {
-    fn new(n: usize) -> Self {
-        Self { best: vec![0.0; n], seen: vec![0; n], settled: vec![0; n], generation: 0, heap: BinaryHeap::new() }
-    }
-
-    /// Distances from `source` until every node of `targets` (a range of node ids) is settled.
-    fn run(&mut self, g: &Dense, source: u32, targets: std::ops::Range<u32>) {
-        self.generation += 1;
-        self.heap.clear();
-        let generation = self.generation;
-        let mut waiting = targets.len();
-        self.seen[source as usize] = generation;
-        self.best[source as usize] = 0.0;
-        self.heap.push(std::cmp::Reverse((0f64.to_bits(), source)));
-        while let Some(std::cmp::Reverse((bits, u))) = self.heap.pop() {
-            let u = u as usize;
-            if self.settled[u] == generation {
-                continue;
-            }
-            self.settled[u] = generation;
-            if targets.contains(&(u as u32)) {
-                waiting -= 1;
-                if waiting == 0 {
-                    break;
-                }
-            }
-            let d = f64::from_bits(bits);
-            for e in g.start[u] as usize..g.start[u + 1] as usize {
-                let (v, nd) = (g.to[e] as usize, d + g.len[e]);
-                if self.seen[v] != generation || nd < self.best[v] {
-                    self.seen[v] = generation;
-                    self.best[v] = nd;
-                    self.heap.push(std::cmp::Reverse((nd.to_bits(), v as u32)));
-                }
-            }
-        }
-    }
-
-    /// The distance found to `v`: infinite when the search never reached it.
-    fn dist(&self, v: u32) -> f64 {
-        if self.settled[v as usize] == self.generation { self.best[v as usize] } else { f64::INFINITY }
     }
 }
 
