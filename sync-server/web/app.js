@@ -403,8 +403,12 @@ function fitMap() {
 
 // ----- data ----------------------------------------------------------------------------------------
 
+const lastRefresh = { at: 0, took: 0 };
+
 async function refresh() {
+  const started = performance.now();
   const [progress, buildings] = await Promise.all([api('GET', '/api/v1/progress'), api('GET', '/api/v1/map/buildings')]);
+  Object.assign(lastRefresh, { at: Date.now(), took: performance.now() - started });
   state.progress = progress;
   state.buildings = buildings;
   drawBuildings();
@@ -417,9 +421,16 @@ async function refresh() {
   state.counts.updates += 1;
 }
 
+/**
+ * Live events arrive as fast as phones sync: one pending refresh covers every event until it runs
+ * (a debounce reset by each event would never run under a steady stream), at least 300 ms after
+ * the first event, and no sooner than four times the last refresh took after it ended (a big
+ * campaign's figures take a while to compute: docs/benchmarks.md).
+ */
 function scheduleRefresh() {
-  clearTimeout(state.refreshTimer);
-  state.refreshTimer = setTimeout(() => refresh().catch(fail), 300);
+  if (state.refreshTimer) return;
+  const wait = Math.max(300, lastRefresh.at + 4 * lastRefresh.took - Date.now());
+  state.refreshTimer = setTimeout(() => { state.refreshTimer = null; refresh().catch(fail); }, wait);
 }
 
 function setLive(s) {

@@ -118,6 +118,16 @@ try {
   await page.waitForFunction((n) => Number(document.querySelector('#stat-knocks').textContent.replace(/[^0-9]/g, '')) === n + 1, knocksBefore);
   check(/a synchronisé/.test(await page.textContent('#toast')), 'a notice names who synced');
   check(true, 'the knock reached the open map and the progress without a reload');
+
+  // A steady stream of live events, faster than the refresh delay (2,000 phones syncing), still
+  // refreshes the page: one pending refresh covers them all instead of being pushed back by each.
+  const updatesBefore = await page.evaluate(() => window.doorstepState.counts.updates);
+  await page.evaluate(() => new Promise((resolve) => {
+    let n = 0;
+    const t = setInterval(() => { scheduleRefresh(); if (++n === 25) { clearInterval(t); resolve(); } }, 100);
+  }));
+  const updatesAfter = await page.evaluate(() => window.doorstepState.counts.updates);
+  check(updatesAfter > updatesBefore, `a steady stream of live events still refreshes the page (${updatesAfter - updatesBefore} refreshes in 2.5 s)`);
   await shot(page, '3-live-update.png');
 
   // English on demand; phone width without sideways scrolling.

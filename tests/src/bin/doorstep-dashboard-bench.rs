@@ -1,0 +1,152 @@
+//! How long the dashboard's reads take as a campaign grows: `progress`, `map/buildings` and
+//! `results` for a coordinator (the whole campaign) and for a captain (one team's turfs), on the
+//! embedded SQLite store, after `COPIES` copies of the Nantes centre import (≈ 13,500 doors each,
+//! shifted apart) cut into turfs of 50 buildings, with one knock report for every second door.
+//! Each figure is the median of 3 calls. Every open dashboard makes one `progress` and one
+//! `map/buildings` call per live update (debounced to 300 ms).
+//!
+//! `cargo run --release -p doorstep-tests --bin doorstep-dashboard-bench -- [COPIES, default 8]`
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use doorstep_protocol::{Answer, AnswerValue, JoinRequest, PROTOCOL_VERSION, PushRequest};
+use doorstep_server::admin::{Staff, TeamRequest};
+use doorstep_server::dashboard::ResultsFilter;
+use doorstep_server::service::Service;
+use doorstep_server::store::sqlite::SqliteStore;
+use doorstep_server::store::{Role, ServerStore, User};
+
+#[tokio::main]
+async fn main() {
+    let copies: usize = std::env::args().nth(1).and_then(|v| v.parse().ok()).unwrap_or(8);
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(dir.path().join("dash.db")).unwrap());
+    let service = Service::new(store.clone());
+    let (campaign, b0, e0, d0) = doorstep_tests::server_import(usize::MAX);
+    service.create_campaign(&campaign).await.unwrap();
+    let t = Instant::now();
+    let (mut buildings, mut doors) = (Vec::new(), Vec::new());
+    for k in 0..copies {
+        let tag = |id: &str| format!("{id}-c{k}");
+        let (mut bs, mut es, mut ds) = (b0.clone(), e0.clone(), d0.clone());
+        for b in &mut bs {
+            b.id = tag(&b.id);
+            b.lat += 0.03 * k as f64;
+        }
+        for e in &mut es {
+            e.id = tag(&e.id);
+            e.building_id = tag(&e.building_id);
+        }
+        for d in &mut ds {
+            d.id = tag(&d.id);
+            d.building_id = tag(&d.building_id);
+            d.entrance_id = d.entrance_id.as_deref().map(tag);
+        }
+        store.import(&campaign.id, &doorstep_tests::import_of(&bs, &es, &ds)).await.unwrap();
+        buildings.extend(bs);
+        doors.extend(ds);
+    }
+    // Turfs of 50 buildings, every one held by the bench volunteer; two teams, a captain for one.
+    for (team, captain) in [("nord", "cap-nord"), ("sud", "cap-sud")] {
+        store
+            .create_user(&User {
+                id: captain.into(),
+                campaign_id: campaign.id.clone(),
+                role: Role::Captain,
+                display_name: captain.into(),
+                team_id: None,
+            })
+            .await
+            .unwrap();
+        let req = TeamRequest { id: team.into(), name: team.into(), captains: vec![captain.into()] };
+        service.create_team(&doorstep_tests::coordinator(&campaign.id), req).await.unwrap();
+    }
+    let code = service.invite_volunteer(&campaign.id, "vol-bench", "Bench").await.unwrap();
+    let mut turf_of = std::collections::HashMap::new();
+    for (i, chunk) in buildings.chunks(50).enumerate() {
+        let id = format!("t{i:05}");
+        let ids: Vec<String> = chunk.iter().map(|b| b.id.clone()).collect();
+        let team = if i % 2 == 0 { "nord" } else { "sud" };
+        store.create_turf(&campaign.id, &id, &id, Some(team), &ids).await.unwrap();
+        store.assign_turf(&id, Some("vol-bench"), None).await.unwrap();
+        for b in chunk {
+            turf_of.insert(b.id.clone(), id.clone());
+        }
+    }
+    let turfs = buildings.len().div_ceil(50);
+    let joined =
+        service.join(JoinRequest { protocol: PROTOCOL_VERSION, code, device_id: "dev-bench".into() }).await.unwrap();
+    let session = service.authenticate(&joined.token).await.unwrap();
+    let setup_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let knocked: Vec<_> = doors.iter().step_by(2).collect();
+    for (c, chunk) in knocked.chunks(500).enumerate() {
+        let reports = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                let n = (c * 500 + i) as u32;
+                let mut r =
+                    doorstep_tests::report(n, &campaign.id, &turf_of[&d.building_id], &d.id, "vol-bench", "dev-bench");
+                if n % 3 == 0 {
+                    // A conversation, with the survey's answers (counted by `results`).
+                    r.result_code = "contact_made".into();
+                    r.answers = vec![
+                        Answer { question_id: "consent".into(), value: AnswerValue::YesNo { value: true } },
+                        Answer {
+                            question_id: "intent".into(),
+                            value: AnswerValue::Choice { value: ["oui", "non"][n as usize % 2].into() },
+                        },
+                    ];
+                }
+                r
+            })
+            .collect();
+        let push = PushRequest { protocol: PROTOCOL_VERSION, device_id: "dev-bench".into(), reports };
+        let r = service.push(&session, push).await.unwrap();
+        assert!(
+            r.results.iter().all(|x| x.status == doorstep_protocol::ItemStatus::Accepted),
+            "{:?}",
+            r.results.iter().find(|x| x.status != doorstep_protocol::ItemStatus::Accepted)
+        );
+    }
+    let push_s = t.elapsed().as_secs_f64();
+    println!(
+        "{} doors, {} buildings, {turfs} turfs, {} reports (setup {setup_s:.1} s, pushed in {push_s:.1} s)",
+        doors.len(),
+        buildings.len(),
+        knocked.len()
+    );
+    let coordinator = doorstep_tests::coordinator(&campaign.id);
+    let captain = Staff {
+        user: User {
+            id: "cap-nord".into(),
+            campaign_id: campaign.id.clone(),
+            role: Role::Captain,
+            display_name: "cap-nord".into(),
+            team_id: None,
+        },
+        teams: Some(vec!["nord".into()]),
+    };
+    println!("| who | progress ms | map/buildings ms | results ms |");
+    println!("|---|---:|---:|---:|");
+    for (who, st) in [("coordinator", &coordinator), ("captain (half the turfs)", &captain)] {
+        let mut cols = Vec::new();
+        for call in 0..3 {
+            let mut times = Vec::new();
+            for _ in 0..3 {
+                let t = Instant::now();
+                match call {
+                    0 => drop(service.progress(st).await.unwrap()),
+                    1 => drop(service.map_buildings(st).await.unwrap()),
+                    _ => drop(service.results(st, &ResultsFilter::default()).await.unwrap()),
+                }
+                times.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            times.sort_by(f64::total_cmp);
+            cols.push(format!("{:.0}", times[1]));
+        }
+        println!("| {who} | {} |", cols.join(" | "));
+    }
+}
