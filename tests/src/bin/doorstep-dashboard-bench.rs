@@ -89,7 +89,7 @@ async fn main() {
                 let n = (c * 500 + i) as u32;
                 let mut r =
                     doorstep_tests::report(n, &campaign.id, &turf_of[&d.building_id], &d.id, "vol-bench", "dev-bench");
-                if n % 3 == 0 {
+                if n.is_multiple_of(3) {
                     // A conversation, with the survey's answers (counted by `results`).
                     r.result_code = "contact_made".into();
                     r.answers = vec![
