@@ -75,6 +75,22 @@ pub struct PullBucket {
     /// of that version it gives exactly the package at `version` (same checksum).
     #[serde(default)]
     pub delta: Option<crate::TurfDelta>,
+    /// Reports by other volunteers on the turf's doors, as door status needs them (no answers, no
+    /// note, no person): so that a phone given a street another volunteer worked, or sharing a door
+    /// with one, does not knock again what is done. Outside the package and its checksum; the phone
+    /// replaces what it held for the turf with this list. `None` from servers that do not send it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub door_facts: Option<Vec<DoorFact>>,
+}
+
+/// One report on one door, as door status needs it ([`crate::status::door_status`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoorFact {
+    pub door_id: String,
+    pub report_id: String,
+    #[serde(default)]
+    pub supersedes: Option<String>,
+    pub outcome: crate::campaign::Outcome,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

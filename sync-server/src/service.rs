@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use base64::Engine;
 use doorstep_protocol::{
-    Campaign, ItemStatus, JoinRequest, JoinResponse, KnockReport, PROTOCOL_VERSION, PullBucket, PullRequest,
+    Campaign, DoorFact, ItemStatus, JoinRequest, JoinResponse, KnockReport, PROTOCOL_VERSION, PullBucket, PullRequest,
     PullResponse, PushItemResult, PushRequest, PushResponse, TurfPackage, turf_checksum, validate_answers,
     validate_position,
 };
@@ -286,7 +286,8 @@ impl Service {
         let turfs = self.store.turfs_of(&s.device.user_id, now).await?;
         let mut buckets = Vec::with_capacity(turfs.len());
         for t in &turfs {
-            let b = self.bucket(t, held.get(t.id.as_str()).copied()).await?;
+            let mut b = self.bucket(t, held.get(t.id.as_str()).copied()).await?;
+            b.door_facts = Some(self.door_facts(t, &s.device.user_id).await?);
             // Logged before the doors leave the server.
             let kind = if b.package.is_some() { Some("package") } else { b.delta.as_ref().map(|_| "delta") };
             if let Some(kind) = kind {
@@ -328,6 +329,38 @@ impl Service {
 
     /// One turf's bucket. A device that is current gets the cached checksum alone (no package is
     /// built); one a few versions behind gets a delta from the op log; anyone else the package.
+    /// Reports by other volunteers on a turf's doors, as door status needs them (the phone has its
+    /// own): a report on a building without a door counts for each of its doors.
+    async fn door_facts(&self, t: &crate::store::TurfRow, volunteer: &str) -> Result<Vec<DoorFact>, AppError> {
+        let (facts, doors) = self.store.turf_facts(&t.id).await?;
+        if facts.iter().all(|f| f.volunteer_id == volunteer) {
+            return Ok(Vec::new());
+        }
+        let campaign =
+            self.store.campaign(&t.campaign_id).await?.ok_or_else(|| AppError::not_found("campaign vanished"))?;
+        let mut doors_of: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (door, building) in &doors {
+            doors_of.entry(building.as_str()).or_default().push(door.as_str());
+        }
+        let mut out = Vec::new();
+        for f in facts.iter().filter(|f| f.volunteer_id != volunteer) {
+            let Some(code) = campaign.result_code(&f.result_code) else { continue };
+            let on: Vec<&str> = match &f.door_id {
+                Some(d) => vec![d.as_str()],
+                None => doors_of.get(f.building_id.as_str()).cloned().unwrap_or_default(),
+            };
+            for door in on {
+                out.push(DoorFact {
+                    door_id: door.to_string(),
+                    report_id: f.id.clone(),
+                    supersedes: f.supersedes.clone(),
+                    outcome: code.outcome,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     async fn bucket(&self, t: &crate::store::TurfRow, held: Option<u64>) -> Result<PullBucket, AppError> {
         if held == Some(t.version)
             && let Some((v, sum)) = &t.checksum
@@ -339,6 +372,7 @@ impl Service {
                 checksum: sum.clone(),
                 package: None,
                 delta: None,
+                door_facts: None,
             });
         }
         let pkg = self.package(&t.id).await?.ok_or_else(|| AppError::not_found("turf vanished"))?;
@@ -346,7 +380,8 @@ impl Service {
         let checksum = turf_checksum(&pkg);
         self.store.set_checksum(&t.id, pkg.turf.version, &checksum).await?;
         let version = pkg.turf.version;
-        let mut bucket = PullBucket { turf_id: t.id.clone(), version, checksum, package: None, delta: None };
+        let mut bucket =
+            PullBucket { turf_id: t.id.clone(), version, checksum, package: None, delta: None, door_facts: None };
         match held {
             Some(h) if h == version => {}
             Some(h) if h > 0 && h < version => {

@@ -554,6 +554,77 @@ async fn captain_in_browser(script: &str, screenshots: &[&str]) {
     }
 }
 
+/// A street moved from one volunteer to another arrives on the second phone with what the first
+/// did on it: a door refused there is not to knock again (its stop is done), a door only tried
+/// stays in the route; the receiving phone's own knock on top counts too, and its next pull keeps
+/// the others' facts (no report of the first volunteer is sent as theirs, nor any answer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_street_moved_to_another_volunteer_arrives_with_what_was_done_on_it() {
+    let s = server().await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (_, code_a, turf_a) = s.seeded.volunteers[0].clone();
+    let (vol_b, code_b, turf_b) = s.seeded.volunteers[1].clone();
+    let (phone_a, transport_a) = phone(&s.base, dir_a.path(), &code_a).await;
+    let (phone_b, transport_b) = phone(&s.base, dir_b.path(), &code_b).await;
+    // A street of A's turf with at least two addresses: the first refused at every door, the
+    // second only tried (nobody home).
+    let route_a = stops(&phone_a, &turf_a);
+    let street = route_a
+        .iter()
+        .map(|st| st.street.clone())
+        .find(|name| route_a.iter().filter(|st| &st.street == name).count() >= 2)
+        .expect("a street with two addresses");
+    let on_street: Vec<_> = route_a.iter().filter(|st| st.street == street).collect();
+    let (refused, tried) = (on_street[0], on_street[1]);
+    for d in &refused.doors {
+        phone_a.record_knock(knock_at(&d.id, "refused", vec![], None)).unwrap();
+    }
+    phone_a.record_knock(knock_at(&tried.doors[0].id, "not_home", vec![], None)).unwrap();
+    sync(&phone_a, &transport_a, RetryPolicy::default(), &()).await.unwrap().unwrap();
+    assert_eq!(phone_a.pending_count().unwrap(), 0);
+
+    // The north captain moves the street to B; B syncs.
+    let cap = Browser::new(&s, "capitaine-nord").await;
+    let (st, b) =
+        cap.post("/api/v1/reassign", json!({"turf_id": turf_a, "street": street, "to_volunteer": vol_b})).await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    sync(&phone_b, &transport_b, RetryPolicy::default(), &()).await.unwrap().unwrap();
+    let route_b = stops(&phone_b, &turf_b);
+    let got = |id: &str| route_b.iter().find(|st| st.building_id == id).cloned().expect("moved to B's route");
+    let (refused_b, tried_b) = (got(&refused.building_id), got(&tried.building_id));
+    assert!(refused_b.doors.iter().all(|d| d.status == doorstep_core::DoorStatus::Finished), "{refused_b:?}");
+    assert!(refused_b.is_done(), "the refused address is not to knock again");
+    assert_eq!(tried_b.doors[0].status, doorstep_core::DoorStatus::Attempted);
+    let progress = phone_b.route_progress(&turf_b).unwrap();
+    assert!(progress.done.iter().any(|st| st.building_id == refused.building_id));
+    assert!(!progress.remaining.iter().any(|st| st.building_id == refused.building_id));
+    assert_eq!(phone_b.door_status(&refused.doors[0].id).unwrap(), doorstep_core::DoorStatus::Finished);
+
+    // B talks to someone at the tried door: its own knock counts on top of A's; a second sync keeps
+    // A's facts and the server holds each report once.
+    let answers = vec![
+        Answer { question_id: "consent".into(), value: AnswerValue::YesNo { value: true } },
+        Answer { question_id: "intent".into(), value: AnswerValue::Choice { value: "oui".into() } },
+    ];
+    let target_door = tried.doors[0].id.clone();
+    phone_b.record_knock(knock_at(&target_door, "contact_made", answers, None)).unwrap();
+    sync(&phone_b, &transport_b, RetryPolicy::default(), &()).await.unwrap().unwrap();
+    assert_eq!(phone_b.door_status(&target_door).unwrap(), doorstep_core::DoorStatus::Contacted);
+    assert_eq!(phone_b.door_status(&refused.doors[0].id).unwrap(), doorstep_core::DoorStatus::Finished);
+    // B's own outbox holds only B's report: A's facts are status, not reports to send.
+    assert_eq!(phone_b.pending_count().unwrap(), 0);
+    let (st, reports) = cap.get("/api/v1/export/reports.json").await;
+    assert_eq!(st, StatusCode::OK);
+    let doors: Vec<String> = refused.doors.iter().chain(&tried.doors).map(|d| format!("\"{}\"", d.id)).collect();
+    let on_street: Vec<&Value> = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| doors.iter().any(|d| r.to_string().contains(d.as_str())))
+        .collect();
+    assert_eq!(on_street.len(), refused.doors.len() + 2, "each report once on the server");
+}
+
 /// The polling-station priority choropleth in Chromium, on Lyon's real data: the 1st
 /// arrondissement's addresses, the 288 bureau boundaries and the 2012 first-round results with a
 /// formula, imported through the API; a coordinator signs in and `tests/browser/stations.mjs` checks

@@ -97,7 +97,7 @@ pub(crate) fn load_last_knock(c: &Connection) -> Result<LastKnock> {
     })
 }
 
-fn outcome_text(o: Outcome) -> &'static str {
+pub(crate) fn outcome_text(o: Outcome) -> &'static str {
     match o {
         Outcome::Attempted => "attempted",
         Outcome::Contacted => "contacted",
@@ -165,7 +165,11 @@ pub(crate) fn facts_by_door(c: &Connection, turf_id: &str) -> Result<HashMap<Str
          FROM doors d JOIN buildings b ON b.id = d.building_id
          JOIN knocks k ON k.building_id = b.id AND (k.door_id = d.id OR k.door_id IS NULL)
          JOIN outbox o ON o.knock_id = k.id
-         WHERE b.turf_id = ?1",
+         WHERE b.turf_id = ?1
+         UNION ALL
+         SELECT d.id, f.report_id, f.supersedes, f.outcome, 0
+         FROM doors d JOIN buildings b ON b.id = d.building_id JOIN door_facts f ON f.door_id = d.id
+         WHERE b.turf_id = ?1 AND NOT EXISTS (SELECT 1 FROM knocks k WHERE k.id = f.report_id)",
     )?;
     let rows = st.query_map([turf_id], |r| {
         Ok((
@@ -344,9 +348,13 @@ impl Store {
                 .query_row("SELECT building_id FROM doors WHERE id = ?1", [door_id], |r| r.get(0))
                 .optional()?
                 .ok_or_else(|| CoreError::unknown("door", door_id))?;
+            // Its own reports, and what others did there as the last pull told (door_facts).
             let mut st = c.prepare_cached(
                 "SELECT k.id, k.supersedes, k.outcome, o.state = 'rejected' FROM knocks k JOIN outbox o ON o.knock_id = k.id
-                 WHERE k.building_id = ?2 AND (k.door_id = ?1 OR k.door_id IS NULL)",
+                 WHERE k.building_id = ?2 AND (k.door_id = ?1 OR k.door_id IS NULL)
+                 UNION ALL
+                 SELECT f.report_id, f.supersedes, f.outcome, 0 FROM door_facts f
+                 WHERE f.door_id = ?1 AND NOT EXISTS (SELECT 1 FROM knocks k WHERE k.id = f.report_id)",
             )?;
             let facts = st
                 .query_map([door_id, &building], |r| {

@@ -210,6 +210,34 @@ impl Store {
                 }
             }
         }
+        // What others did on the turfs' doors: each list replaces the turf's (one transaction).
+        let facts: Vec<_> = resp.buckets.iter().filter_map(|b| Some((&b.turf_id, b.door_facts.as_ref()?))).collect();
+        if !facts.is_empty() {
+            self.write(|tx| {
+                for (turf, list) in &facts {
+                    tx.execute("DELETE FROM door_facts WHERE turf_id = ?1", [turf])?;
+                    let held: bool =
+                        tx.query_row("SELECT EXISTS (SELECT 1 FROM turfs WHERE id = ?1)", [turf], |r| r.get(0))?;
+                    if !held {
+                        continue;
+                    }
+                    let mut st = tx.prepare_cached(
+                        "INSERT OR IGNORE INTO door_facts(turf_id, door_id, report_id, supersedes, outcome)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )?;
+                    for f in list.iter() {
+                        st.execute(rusqlite::params![
+                            turf,
+                            f.door_id,
+                            f.report_id,
+                            f.supersedes,
+                            super::knocks::outcome_text(f.outcome)
+                        ])?;
+                    }
+                }
+                Ok(())
+            })?;
+        }
         for t in &resp.removed {
             let p: PurgeSummary = self.remove_turf(t)?;
             sum.turfs_removed += 1;

@@ -139,6 +139,19 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE route_stops ADD COLUMN walk_m REAL;
     "#,
+    // 3: what other volunteers did on this turf's doors, as door status needs it (from each pull:
+    // a street moved here from someone else, two volunteers on one door).
+    r#"
+    CREATE TABLE door_facts (
+        turf_id    TEXT NOT NULL REFERENCES turfs(id) ON DELETE CASCADE,
+        door_id    TEXT NOT NULL,
+        report_id  TEXT NOT NULL,
+        supersedes TEXT,
+        outcome    TEXT NOT NULL,
+        PRIMARY KEY (turf_id, door_id, report_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX door_facts_door ON door_facts(door_id);
+    "#,
 ];
 
 pub fn current_version() -> i64 {

@@ -68,6 +68,12 @@ fn main() {
                 checksum: String::new(),
                 package: None,
                 delta: Some(delta.clone()),
+                door_facts: Some(vec![doorstep_protocol::DoorFact {
+                    door_id: "d1".into(),
+                    report_id: "r1".into(),
+                    supersedes: None,
+                    outcome: doorstep_protocol::Outcome::Finished,
+                }]),
             },
             PullBucket {
                 turf_id: "other".into(),
@@ -75,6 +81,7 @@ fn main() {
                 checksum: String::new(),
                 package: Some(package.clone()),
                 delta: None,
+                door_facts: None,
             },
         ],
         removed: vec!["gone".into()],
