@@ -668,3 +668,30 @@ fn a_turf_emptied_by_a_captain_has_an_empty_route() {
     let again = store.compute_route("t1", None, None, true).unwrap();
     assert!(again.remaining.is_empty());
 }
+
+/// A store written by the previous release (schema 2: no `door_facts`) opens with this one: the
+/// migration adds the table in place and keeps the turf, the knocks and their outbox; door status
+/// then reads the new table too.
+#[test]
+fn a_store_of_the_previous_schema_upgrades_in_place_and_keeps_its_knocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let door;
+    {
+        let (store, _) = open(&dir);
+        let p = turf_package("t1", 20);
+        door = p.doors[0].id.clone();
+        store.apply_turf_package(&serde_json::to_vec(&p).unwrap()).unwrap();
+        store.record_knock(knock(&door, "refused")).unwrap();
+    }
+    {
+        // Back to schema 2, as the previous release left it.
+        let c = rusqlite::Connection::open(dir.path().join("field.db")).unwrap();
+        c.execute_batch("DROP TABLE door_facts").unwrap();
+        c.pragma_update(None, "user_version", 2).unwrap();
+    }
+    let (store, _) = open(&dir);
+    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(store.pending_count().unwrap(), 1);
+    assert_eq!(store.door_status(&door).unwrap(), DoorStatus::Finished);
+    assert_eq!(store.route_progress("t1").unwrap().doors_knocked, 1);
+}
