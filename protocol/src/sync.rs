@@ -75,7 +75,7 @@ pub struct PullBucket {
     /// of that version it gives exactly the package at `version` (same checksum).
     #[serde(default)]
     pub delta: Option<crate::TurfDelta>,
-    /// Reports by other volunteers on the turf's doors, as door status needs them (no answers, no
+    /// Reports from other devices on the turf's doors, as door status needs them (no answers, no
     /// note, no person): so that a phone given a street another volunteer worked, or sharing a door
     /// with one, does not knock again what is done. Outside the package and its checksum; the phone
     /// replaces what it held for the turf with this list. `None` from servers that do not send it.

@@ -287,7 +287,7 @@ impl Service {
         let mut buckets = Vec::with_capacity(turfs.len());
         for t in &turfs {
             let mut b = self.bucket(t, held.get(t.id.as_str()).copied()).await?;
-            b.door_facts = Some(self.door_facts(t, &s.device.user_id).await?);
+            b.door_facts = Some(self.door_facts(t, &s.device.device_id).await?);
             // Logged before the doors leave the server.
             let kind = if b.package.is_some() { Some("package") } else { b.delta.as_ref().map(|_| "delta") };
             if let Some(kind) = kind {
@@ -329,11 +329,11 @@ impl Service {
 
     /// One turf's bucket. A device that is current gets the cached checksum alone (no package is
     /// built); one a few versions behind gets a delta from the op log; anyone else the package.
-    /// Reports by other volunteers on a turf's doors, as door status needs them (the phone has its
-    /// own): a report on a building without a door counts for each of its doors.
-    async fn door_facts(&self, t: &crate::store::TurfRow, volunteer: &str) -> Result<Vec<DoorFact>, AppError> {
+    /// Reports made on a turf's doors from other devices, as door status needs them (the asking
+    /// device has its own): a report on a building without a door counts for each of its doors.
+    async fn door_facts(&self, t: &crate::store::TurfRow, device: &str) -> Result<Vec<DoorFact>, AppError> {
         let (facts, doors) = self.store.turf_facts(&t.id).await?;
-        if facts.iter().all(|f| f.volunteer_id == volunteer) {
+        if facts.iter().all(|f| f.device_id == device) {
             return Ok(Vec::new());
         }
         let campaign =
@@ -343,7 +343,7 @@ impl Service {
             doors_of.entry(building.as_str()).or_default().push(door.as_str());
         }
         let mut out = Vec::new();
-        for f in facts.iter().filter(|f| f.volunteer_id != volunteer) {
+        for f in facts.iter().filter(|f| f.device_id != device) {
             let Some(code) = campaign.result_code(&f.result_code) else { continue };
             let on: Vec<&str> = match &f.door_id {
                 Some(d) => vec![d.as_str()],

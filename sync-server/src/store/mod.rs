@@ -205,6 +205,7 @@ pub struct ReportFact {
     pub volunteer_id: String,
     pub hlc_millis: i64,
     pub overlap: bool,
+    pub device_id: String,
 }
 
 /// What happened to one pushed report.

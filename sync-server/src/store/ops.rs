@@ -647,6 +647,7 @@ pub async fn turf_facts(tx: &mut dyn Tx, turf_id: &str) -> StoreResult<Vec<Repor
                 volunteer_id: r[6].text()?,
                 hlc_millis: r[7].int()?,
                 overlap: r[8].int()? != 0,
+                device_id: r[9].text()?,
             })
         })
         .collect()

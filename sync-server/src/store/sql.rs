@@ -286,7 +286,7 @@ pub const SELECT_DOOR_BUILDING: &str = "SELECT d.building_id FROM doors d JOIN b
      WHERE d.id = $1 AND b.campaign_id = $2";
 pub const SELECT_DEVICE_OWNER: &str = "SELECT user_id FROM devices WHERE device_id = $1 LIMIT 1";
 pub const SELECT_TURF_FACTS: &str = "SELECT r.id, r.building_id, r.door_id, r.person_id, r.result_code, r.supersedes,
-     r.volunteer_id, r.hlc_millis, r.overlap
+     r.volunteer_id, r.hlc_millis, r.overlap, r.device_id
      FROM reports r JOIN buildings b ON b.id = r.building_id WHERE b.turf_id = $1 ORDER BY r.hlc_millis, r.hlc_counter, r.id";
 pub const SELECT_TURF_DOOR_IDS: &str = "SELECT d.id, d.building_id FROM doors d JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = $1 ORDER BY d.id";
 pub const SELECT_TURF_HOUSEHOLDS: &str = "SELECT h.id, h.door_id FROM households h JOIN doors d ON d.id = h.door_id
