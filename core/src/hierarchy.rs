@@ -21,8 +21,8 @@ pub(crate) fn many_to_many(start: &[u32], to: &[u32], len: &[f64], wanted: usize
     let n = start.len() - 1;
     let up = contract(n, start, to, len);
     // Each wanted node's upward search space, then buckets: at each node, who reached it and how far.
-    let mut search = Upward::new(n);
-    let spaces: Vec<Vec<(u32, f64)>> = (0..wanted).map(|s| search.run(&up, s as u32)).collect();
+    let mut search = Search::new(n);
+    let spaces: Vec<Vec<(u32, f64)>> = (0..wanted).map(|s| search.upward(&up, s as u32)).collect();
     let mut bucket_start = vec![0u32; n + 1];
     for space in &spaces {
         for &(v, _) in space {
@@ -72,7 +72,7 @@ fn contract(n: usize, start: &[u32], to: &[u32], len: &[f64]) -> Vec<Vec<(u32, f
         .collect();
     let mut done = vec![false; n];
     let mut deleted_neighbours = vec![0i32; n];
-    let mut witness = Witness::new(n);
+    let mut witness = Search::new(n);
     let mut shortcuts = Vec::new();
     let mut up: Vec<Vec<(u32, f64)>> = vec![Vec::new(); n];
     let mut queue: BinaryHeap<Reverse<(i32, u32)>> = BinaryHeap::with_capacity(n);
@@ -121,62 +121,52 @@ fn contract(n: usize, start: &[u32], to: &[u32], len: &[f64]) -> Vec<Vec<(u32, f
     up
 }
 
-/// Local searches between a node's neighbours that avoid the node.
-struct Witness {
+/// Dijkstra over a graph given as adjacency lists; marks valid for the current generation only, so
+/// nothing is cleared between searches. Heap keys are the distances' bits: for non-negative floats
+/// they order as the numbers do.
+struct Search {
     best: Vec<f64>,
     seen: Vec<u32>,
     generation: u32,
     heap: BinaryHeap<Reverse<(u64, u32)>>,
 }
 
-impl Witness {
+impl Search {
     fn new(n: usize) -> Self {
         Self { best: vec![0.0; n], seen: vec![0; n], generation: 0, heap: BinaryHeap::new() }
     }
 
-    /// The shortcuts contracting `v` needs: `(u, w, length)` for neighbours `u < w` whose path
-    /// through `v` no witness search (avoiding `v`) could match.
-    fn shortcuts(&mut self, adj: &[Vec<(u32, f64)>], v: usize, out: &mut Vec<(u32, u32, f64)>) {
-        out.clear();
-        let ns = &adj[v];
-        for (i, &(u, du)) in ns.iter().enumerate() {
-            if i + 1 == ns.len() {
-                break;
-            }
-            let limit = ns[i + 1..].iter().map(|&(_, dw)| du + dw).fold(0.0, f64::max);
-            self.search(adj, u, v, limit);
-            for &(w, dw) in &ns[i + 1..] {
-                let through = du + dw;
-                let found =
-                    if self.seen[w as usize] == self.generation { self.best[w as usize] } else { f64::INFINITY };
-                if found > through {
-                    out.push((u.min(w), u.max(w), through));
-                }
-            }
-        }
-    }
-
-    /// Dijkstra from `from` avoiding `avoid`, up to distance `limit` or the settle limit. Leaves
+    /// From `from`, never through `avoid`, until the next node is farther than `limit` or
+    /// `settle_limit` nodes are settled; `settled` hears each settled node and its distance. Leaves
     /// upper bounds in `best` for the nodes seen in this generation.
-    fn search(&mut self, adj: &[Vec<(u32, f64)>], from: u32, avoid: usize, limit: f64) {
+    fn run(
+        &mut self,
+        adj: &[Vec<(u32, f64)>],
+        from: u32,
+        avoid: Option<u32>,
+        limit: f64,
+        settle_limit: usize,
+        mut settled: impl FnMut(u32, f64),
+    ) {
         self.generation += 1;
         let generation = self.generation;
         self.heap.clear();
         self.seen[from as usize] = generation;
         self.best[from as usize] = 0.0;
         self.heap.push(Reverse((0f64.to_bits(), from)));
-        let mut settled = 0;
+        let mut count = 0;
         while let Some(Reverse((bits, u))) = self.heap.pop() {
             let d = f64::from_bits(bits);
             if d > self.best[u as usize] {
                 continue;
             }
-            if d > limit || settled >= WITNESS_SETTLE_LIMIT {
+            if d > limit || count >= settle_limit {
                 break;
             }
-            settled += 1;
+            count += 1;
+            settled(u, d);
             for &(x, l) in &adj[u as usize] {
-                if x as usize == avoid {
+                if Some(x) == avoid {
                     continue;
                 }
                 let nd = d + l;
@@ -188,45 +178,36 @@ impl Witness {
             }
         }
     }
-}
 
-/// Complete Dijkstra over the upward arcs from one node.
-struct Upward {
-    best: Vec<f64>,
-    seen: Vec<u32>,
-    generation: u32,
-    heap: BinaryHeap<Reverse<(u64, u32)>>,
-}
-
-impl Upward {
-    fn new(n: usize) -> Self {
-        Self { best: vec![0.0; n], seen: vec![0; n], generation: 0, heap: BinaryHeap::new() }
+    /// The distance found to `v` in this generation, infinite if never seen.
+    fn found(&self, v: u32) -> f64 {
+        if self.seen[v as usize] == self.generation { self.best[v as usize] } else { f64::INFINITY }
     }
 
-    /// Every node reachable upwards from `from`, with its distance, in settling order.
-    fn run(&mut self, up: &[Vec<(u32, f64)>], from: u32) -> Vec<(u32, f64)> {
-        self.generation += 1;
-        let generation = self.generation;
-        self.heap.clear();
-        self.seen[from as usize] = generation;
-        self.best[from as usize] = 0.0;
-        self.heap.push(Reverse((0f64.to_bits(), from)));
-        let mut out = Vec::new();
-        while let Some(Reverse((bits, u))) = self.heap.pop() {
-            let d = f64::from_bits(bits);
-            if d > self.best[u as usize] {
-                continue;
+    /// The shortcuts contracting `v` needs: `(u, w, length)` for neighbours `u < w` whose path
+    /// through `v` no witness search (avoiding `v`, a few nodes deep) could match.
+    fn shortcuts(&mut self, adj: &[Vec<(u32, f64)>], v: usize, out: &mut Vec<(u32, u32, f64)>) {
+        out.clear();
+        let ns = &adj[v];
+        for (i, &(u, du)) in ns.iter().enumerate() {
+            if i + 1 == ns.len() {
+                break;
             }
-            out.push((u, d));
-            for &(x, l) in &up[u as usize] {
-                let nd = d + l;
-                if self.seen[x as usize] != generation || nd < self.best[x as usize] {
-                    self.seen[x as usize] = generation;
-                    self.best[x as usize] = nd;
-                    self.heap.push(Reverse((nd.to_bits(), x)));
+            let limit = ns[i + 1..].iter().map(|&(_, dw)| du + dw).fold(0.0, f64::max);
+            self.run(adj, u, Some(v as u32), limit, WITNESS_SETTLE_LIMIT, |_, _| {});
+            for &(w, dw) in &ns[i + 1..] {
+                let through = du + dw;
+                if self.found(w) > through {
+                    out.push((u.min(w), u.max(w), through));
                 }
             }
         }
+    }
+
+    /// Every node reachable upwards from `from`, with its distance, in settling order.
+    fn upward(&mut self, up: &[Vec<(u32, f64)>], from: u32) -> Vec<(u32, f64)> {
+        let mut out = Vec::new();
+        self.run(up, from, None, f64::INFINITY, usize::MAX, |u, d| out.push((u, d)));
         out
     }
 }
