@@ -6,6 +6,7 @@
 //! `map/buildings` call per live update (debounced to 300 ms).
 //!
 //! `cargo run --release -p doorstep-tests --bin doorstep-dashboard-bench -- [COPIES, default 8]`
+//! (`DOORSTEP_DASH_PARTS=1` also times the three store reads every call makes, on stderr).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -129,6 +130,17 @@ async fn main() {
         },
         teams: Some(vec!["nord".into()]),
     };
+    if std::env::var_os("DOORSTEP_DASH_PARTS").is_some() {
+        let t = Instant::now();
+        let n = store.located_reports(&campaign.id).await.unwrap().len();
+        eprintln!("located_reports: {n} in {:.0} ms", t.elapsed().as_secs_f64() * 1000.0);
+        let t = Instant::now();
+        let n = store.turf_summaries(&campaign.id).await.unwrap().len();
+        eprintln!("turf_summaries: {n} in {:.0} ms", t.elapsed().as_secs_f64() * 1000.0);
+        let t = Instant::now();
+        let n = store.campaign_doors(&campaign.id).await.unwrap().len();
+        eprintln!("campaign_doors: {n} in {:.0} ms", t.elapsed().as_secs_f64() * 1000.0);
+    }
     println!("| who | progress ms | map/buildings ms | results ms |");
     println!("|---|---:|---:|---:|");
     for (who, st) in [("coordinator", &coordinator), ("captain (half the turfs)", &captain)] {
