@@ -257,6 +257,9 @@ function initSelection() {
   });
 }
 
+// Escape leaves selection mode (the map's own keys stay as they are).
+document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape' && state.selecting && !$('dialog').open) setSelecting(false); });
+
 function setSelecting(on) {
   state.selecting = on;
   selectButton.setAttribute('aria-pressed', String(on));

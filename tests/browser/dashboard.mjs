@@ -90,7 +90,8 @@ try {
   const picked = await page.evaluate(() => [...window.doorstepState.selection]);
   check(plan.inside.every((id) => picked.includes(id)) && picked.every((id) => plan.edge.includes(id)),
     `the rectangle selected the ${picked.length} addresses inside it`);
-  await page.click('#select-mode');
+  await page.keyboard.press('Escape');
+  check(await page.getAttribute('#select-mode', 'aria-pressed') === 'false', 'Escape leaves selection mode');
   await page.click('#address-list summary');
   const extra = page.locator('#address-list input[data-building]:not(:checked)').first();
   const extraId = await extra.getAttribute('data-building');
