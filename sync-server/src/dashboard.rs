@@ -1,28 +1,32 @@
-//! What the dashboard shows, computed from the store within the caller's reach: door status on
-//! the map, progress per campaign, team, turf and volunteer, a timeline, answer distributions,
-//! and the overlaps still to review.
+//! What the dashboard shows, within the caller's reach: door status on the map, progress per
+//! campaign, team, turf and volunteer, a timeline, answer distributions, and the overlaps still to
+//! review. The database does the counting ([`crate::store::dash`], on a read snapshot); this module
+//! adds the rows up into what the page shows.
 //!
 //! Definitions (shown in the interface too):
 //! - a door is *knocked* when its status is anything but untouched; it is *contacted* when one of
 //!   its standing reports is a conversation (outcome `contacted`);
 //! - contact rate = contacted doors / knocked doors;
-//! - time spent = a volunteer's knocking sessions (reports less than 30 min apart), each counted
-//!   from its first to its last knock plus 2 min for the last door; doors per hour = knocks / time;
+//! - time spent = volunteer-hours: each volunteer's knocking sessions (knocks at most 30 min
+//!   apart), each counted from its first to its last knock plus 2 min for the last door, added up
+//!   over volunteers (a turf or team counts its volunteers' sessions on its doors); doors per hour =
+//!   knocks / time, so per volunteer-hour;
 //! - last sync = the latest push or pull of any of the volunteer's devices.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
-use doorstep_protocol::status::{DoorStatus, StatusFact, door_status};
-use doorstep_protocol::{AnswerValue, Campaign, Outcome, Position, QuestionKind};
+use doorstep_protocol::status::DoorStatus;
+use doorstep_protocol::{Answer, AnswerValue, Campaign, Position, QuestionKind};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::Staff;
 use crate::error::AppError;
 use crate::service::Service;
-use crate::store::{DeviceRow, DoorRow, LocatedReport, Role};
+use crate::store::dash::{self, DashQuery, ResultsWhere, TurfDoors, TurfVolunteerKnocks};
+use crate::store::{DeviceRow, Role, typed_read};
 
-const SESSION_GAP_MS: i64 = 30 * 60_000;
-const LAST_DOOR_MS: i64 = 2 * 60_000;
+/// The last door of a session counts this long.
+pub const LAST_DOOR_MS: i64 = 2 * 60_000;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Stats {
@@ -135,108 +139,29 @@ pub struct OverlapView {
 /// turf id → (name, team, holder)
 type TurfsInReach = BTreeMap<String, (String, Option<String>, Option<String>)>;
 
-/// Everything within a staff member's reach, read once per request.
-struct Reach {
-    campaign: Campaign,
-    turfs: TurfsInReach,
-    doors: Vec<DoorRow>,
-    reports: Vec<LocatedReport>,
-    reviewed: HashSet<String>,
-}
-
-impl Reach {
-    /// Standing reports (not superseded), per door id; a building's report counts for each of its
-    /// doors.
-    fn facts_by_door(&self) -> HashMap<&str, Vec<&LocatedReport>> {
-        let mut doors_of: HashMap<&str, Vec<&str>> = HashMap::new();
-        for d in &self.doors {
-            doors_of.entry(d.building_id.as_str()).or_default().push(d.door_id.as_str());
-        }
-        let mut by_door: HashMap<&str, Vec<&LocatedReport>> = HashMap::new();
-        for r in &self.reports {
-            match &r.door_id {
-                Some(d) => by_door.entry(d.as_str()).or_default().push(r),
-                None => {
-                    for d in doors_of.get(r.building_id.as_str()).into_iter().flatten() {
-                        by_door.entry(d).or_default().push(r);
-                    }
-                }
-            }
-        }
-        by_door
-    }
-
-    fn outcome(&self, r: &LocatedReport) -> Option<Outcome> {
-        self.campaign.result_code(&r.stored.report.result_code).map(|c| c.outcome)
-    }
-
-    /// Status and whether contacted, per door.
-    fn door_states(&self) -> HashMap<&str, (DoorStatus, bool)> {
-        let by_door = self.facts_by_door();
-        self.doors
-            .iter()
-            .map(|d| {
-                let reports = by_door.get(d.door_id.as_str()).map(Vec::as_slice).unwrap_or_default();
-                let facts: Vec<StatusFact> = reports
-                    .iter()
-                    .filter_map(|r| {
-                        self.outcome(r).map(|outcome| StatusFact {
-                            id: r.stored.report.id.clone(),
-                            supersedes: r.stored.report.supersedes.clone(),
-                            outcome,
-                            rejected: false,
-                        })
-                    })
-                    .collect();
-                let superseded: HashSet<&str> = facts.iter().filter_map(|f| f.supersedes.as_deref()).collect();
-                let contacted =
-                    facts.iter().any(|f| f.outcome == Outcome::Contacted && !superseded.contains(f.id.as_str()));
-                (d.door_id.as_str(), (door_status(&facts), contacted))
-            })
-            .collect()
-    }
-
-    fn superseded(&self) -> HashSet<&str> {
-        self.reports.iter().filter_map(|r| r.stored.report.supersedes.as_deref()).collect()
-    }
-}
-
-/// Hours of knocking in a volunteer's reports (sorted by time).
-fn hours(times: &mut [i64]) -> f64 {
-    times.sort_unstable();
-    let mut total = 0i64;
-    let mut start = None;
-    let mut prev = 0;
-    for &t in times.iter() {
-        match start {
-            Some(s) if t - prev <= SESSION_GAP_MS => {
-                let _ = s;
-            }
-            Some(s) => {
-                total += prev - s + LAST_DOOR_MS;
-                start = Some(t);
-            }
-            None => start = Some(t),
-        }
-        prev = t;
-    }
-    if let Some(s) = start {
-        total += prev - s + LAST_DOOR_MS;
-    }
-    total as f64 / 3_600_000.0
-}
-
+/// Progress being added up for one row.
 #[derive(Default)]
 struct Acc {
     stats: Stats,
-    times: Vec<i64>,
+    /// Knocking time, in milliseconds.
+    ms: i64,
 }
 
 impl Acc {
+    fn doors(&mut self, d: &TurfDoors) {
+        self.stats.doors += d.doors;
+        self.stats.knocked += d.knocked;
+        self.stats.contacted += d.contacted;
+    }
+    fn knocks(&mut self, k: &TurfVolunteerKnocks, ms: i64) {
+        self.stats.knocks += k.knocks;
+        self.stats.overlaps += k.overlaps;
+        self.ms += ms;
+    }
     fn finish(mut self) -> Stats {
         let s = &mut self.stats;
         s.contact_rate = (s.knocked > 0).then(|| s.contacted as f64 / s.knocked as f64);
-        s.hours = hours(&mut self.times);
+        s.hours = self.ms as f64 / 3_600_000.0;
         s.doors_per_hour = (s.hours > 0.0).then(|| s.knocks as f64 / s.hours);
         self.stats
     }
@@ -255,84 +180,78 @@ fn answer_keys(v: &AnswerValue) -> Vec<String> {
     }
 }
 
+/// What the results view reads of a report body: its answers only.
+#[derive(Deserialize)]
+struct AnswersOnly {
+    #[serde(default)]
+    answers: Vec<Answer>,
+}
+
+/// What the map reads of a report body: its position only.
+#[derive(Deserialize)]
+struct PositionOnly {
+    position: Option<Position>,
+}
+
 impl Service {
-    /// The turfs (id → name, team, holder) and doors within reach.
-    async fn doors_in_reach(&self, st: &Staff) -> Result<(TurfsInReach, Vec<DoorRow>), AppError> {
-        let turfs: TurfsInReach = self
+    /// The campaign and the reach of a dashboard read.
+    async fn dash_query(&self, st: &Staff) -> Result<(Campaign, DashQuery), AppError> {
+        let campaign = self.campaign_of(st).await?;
+        let q = DashQuery::new(&campaign, st.teams.clone());
+        Ok((campaign, q))
+    }
+
+    /// The turfs within reach: id → (name, team, holder).
+    async fn turfs_in_reach(&self, st: &Staff) -> Result<TurfsInReach, AppError> {
+        Ok(self
             .store
             .turf_summaries(st.campaign())
             .await?
             .into_iter()
             .filter(|s| st.reaches_team(s.turf.team_id.as_deref()))
             .map(|s| (s.turf.id, (s.turf.name, s.turf.team_id, s.turf.volunteer_id)))
-            .collect();
-        let doors: Vec<DoorRow> = self
-            .store
-            .campaign_doors(st.campaign())
-            .await?
-            .into_iter()
-            .filter(|d| d.turf_id.as_ref().is_some_and(|t| turfs.contains_key(t)) || st.is_coordinator())
-            .collect();
-        Ok((turfs, doors))
-    }
-
-    async fn reach(&self, st: &Staff) -> Result<Reach, AppError> {
-        let campaign = self.campaign_of(st).await?;
-        let (turfs, doors) = self.doors_in_reach(st).await?;
-        let buildings: HashSet<&str> = doors.iter().map(|d| d.building_id.as_str()).collect();
-        let reports: Vec<LocatedReport> = self
-            .store
-            .located_reports(st.campaign())
-            .await?
-            .into_iter()
-            .filter(|r| {
-                st.is_coordinator()
-                    || turfs.contains_key(&r.stored.report.turf_id)
-                    || buildings.contains(r.building_id.as_str())
-            })
-            .collect();
-        let reviewed = self.store.overlap_reviews(st.campaign()).await?.into_iter().collect();
-        Ok(Reach { campaign, turfs, doors, reports, reviewed })
+            .collect())
     }
 
     /// Buildings within reach with their doors' status, for the map.
     pub async fn map_buildings(&self, st: &Staff) -> Result<Vec<MapBuilding>, AppError> {
-        let reach = self.reach(st).await?;
-        let states = reach.door_states();
-        let mut out: Vec<MapBuilding> = Vec::new();
-        let mut at: HashMap<&str, usize> = HashMap::new();
-        for d in &reach.doors {
-            let (status, contacted) = states[d.door_id.as_str()];
-            let i = *at.entry(d.building_id.as_str()).or_insert_with(|| {
-                out.push(MapBuilding {
-                    id: d.building_id.clone(),
-                    turf_id: d.turf_id.clone(),
-                    street: d.street.clone(),
-                    house_number: d.house_number.clone(),
-                    lat: d.lat,
-                    lon: d.lon,
-                    doors: 0,
-                    knocked: 0,
-                    contacted: 0,
-                    status: DoorStatus::DoNotReturn,
-                    door_ids: vec![],
-                });
-                out.len() - 1
-            });
-            let b = &mut out[i];
-            b.doors += 1;
-            b.knocked += u32::from(status != DoorStatus::Untouched);
-            b.contacted += u32::from(contacted);
-            b.status = b.status.min(status);
-            b.door_ids.push(d.door_id.clone());
-        }
-        Ok(out)
+        let (_, q) = self.dash_query(st).await?;
+        let rows =
+            typed_read(&*self.store, move |tx| Box::pin(async move { dash::building_doors(tx, &q).await })).await?;
+        Ok(rows
+            .into_iter()
+            .map(|b| MapBuilding {
+                id: b.building_id,
+                turf_id: b.turf_id,
+                street: b.street,
+                house_number: b.house_number,
+                lat: b.lat,
+                lon: b.lon,
+                doors: b.doors,
+                knocked: b.knocked,
+                contacted: b.contacted,
+                status: b.status,
+                door_ids: b.door_ids,
+            })
+            .collect())
     }
 
     /// Progress per campaign, team, turf and volunteer, and the timeline.
     pub async fn progress(&self, st: &Staff) -> Result<Progress, AppError> {
-        let reach = self.reach(st).await?;
-        let states = reach.door_states();
+        let (_, q) = self.dash_query(st).await?;
+        let turfs = self.turfs_in_reach(st).await?;
+        // One snapshot for the four reads.
+        let (doors, knocks, hours, positions) = typed_read(&*self.store, move |tx| {
+            Box::pin(async move {
+                Ok((
+                    dash::turf_doors(tx, &q).await?,
+                    dash::knocks(tx, &q).await?,
+                    dash::timeline(tx, &q).await?,
+                    dash::last_positions(tx, &q).await?,
+                ))
+            })
+        })
+        .await?;
         let users = self.store.users(st.campaign()).await?;
         let devices = self.store.devices(st.campaign()).await?;
         let teams: Vec<(String, String)> = self.teams(st).await?.into_iter().map(|t| (t.id, t.name)).collect();
@@ -340,65 +259,49 @@ impl Service {
         let mut by_turf: HashMap<String, Acc> = HashMap::new();
         let mut by_team: HashMap<String, Acc> = HashMap::new();
         let mut by_vol: HashMap<String, Acc> = HashMap::new();
-        let team_of = |turf: Option<&String>| turf.and_then(|t| reach.turfs.get(t)).and_then(|t| t.1.clone());
-        // Doors, by their current turf.
-        for d in &reach.doors {
-            let (status, contacted) = states[d.door_id.as_str()];
-            let add = |a: &mut Acc| {
-                a.stats.doors += 1;
-                a.stats.knocked += u64::from(status != DoorStatus::Untouched);
-                a.stats.contacted += u64::from(contacted);
-            };
-            add(&mut campaign);
-            if let Some(t) = &d.turf_id {
-                add(by_turf.entry(t.clone()).or_default());
-            }
-            if let Some(team) = team_of(d.turf_id.as_ref()) {
-                add(by_team.entry(team).or_default());
+        let team_of = |turf: &str| turfs.get(turf).and_then(|t| t.1.clone());
+        // Doors, by the turf they are in now.
+        for d in &doors {
+            campaign.doors(d);
+            if let Some(t) = d.turf_id.as_deref().filter(|t| turfs.contains_key(*t)) {
+                by_turf.entry(t.to_string()).or_default().doors(d);
+                if let Some(team) = team_of(t) {
+                    by_team.entry(team).or_default().doors(d);
+                }
             }
         }
-        // Knocks, by who made them and the turf they were made in.
-        let doors_turf: HashMap<&str, Option<&String>> =
-            reach.doors.iter().map(|d| (d.building_id.as_str(), d.turf_id.as_ref())).collect();
-        let mut positions: HashMap<&str, (i64, Position)> = HashMap::new();
-        let (first, last) = (
-            reach.reports.iter().map(|r| r.stored.report.hlc.millis).min(),
-            reach.reports.iter().map(|r| r.stored.report.hlc.millis).max(),
-        );
+        // Knocks, by who made them and the turf their door is in; time in volunteer-hours.
+        for k in &knocks {
+            let vol_ms = k.volunteer_gaps_ms + k.volunteer_sessions as i64 * LAST_DOOR_MS;
+            let turf_ms = k.turf_gaps_ms + k.turf_sessions as i64 * LAST_DOOR_MS;
+            campaign.knocks(k, vol_ms);
+            by_vol.entry(k.volunteer_id.clone()).or_default().knocks(k, vol_ms);
+            if turfs.contains_key(&k.turf_id) {
+                by_turf.entry(k.turf_id.clone()).or_default().knocks(k, turf_ms);
+                if let Some(team) = team_of(&k.turf_id) {
+                    by_team.entry(team).or_default().knocks(k, turf_ms);
+                }
+            }
+        }
+        let (first, last) = (hours.iter().map(|h| h.first_ms).min(), hours.iter().map(|h| h.last_ms).max());
         let bucket_ms = match (first, last) {
             (Some(a), Some(b)) if b - a > 3 * 86_400_000 => 86_400_000,
             _ => 3_600_000,
         };
         let mut timeline: BTreeMap<i64, Bucket> = BTreeMap::new();
-        for r in &reach.reports {
-            let k = &r.stored.report;
-            let t = k.hlc.millis;
-            let unreviewed = r.stored.overlap && !reach.reviewed.contains(&k.id);
-            let turf = doors_turf.get(r.building_id.as_str()).copied().flatten().or(Some(&k.turf_id));
-            let add = |a: &mut Acc| {
-                a.stats.knocks += 1;
-                a.stats.overlaps += u64::from(unreviewed);
-                a.times.push(t);
-            };
-            add(&mut campaign);
-            if let Some(turf) = turf.filter(|t| reach.turfs.contains_key(*t)) {
-                add(by_turf.entry(turf.clone()).or_default());
-                if let Some(team) = team_of(Some(turf)) {
-                    add(by_team.entry(team).or_default());
-                }
-            }
-            add(by_vol.entry(k.volunteer_id.clone()).or_default());
-            if let Some(p) = k.position {
-                let slot = positions.entry(k.volunteer_id.as_str()).or_insert((t, p));
-                if t >= slot.0 {
-                    *slot = (t, p);
-                }
-            }
-            let start = t - t.rem_euclid(bucket_ms);
+        for h in &hours {
+            let start = h.start_ms - h.start_ms.rem_euclid(bucket_ms);
             let b = timeline.entry(start).or_insert(Bucket { start_ms: start, knocks: 0, contacts: 0 });
-            b.knocks += 1;
-            b.contacts += u64::from(reach.outcome(r) == Some(Outcome::Contacted));
+            b.knocks += h.knocks;
+            b.contacts += h.contacts;
         }
+        let positions: HashMap<String, (i64, Position)> = positions
+            .into_iter()
+            .filter_map(|(v, t, body)| {
+                let at: PositionOnly = serde_json::from_str(&body).ok()?;
+                Some((v, (t, at.position?)))
+            })
+            .collect();
         let vol_team: HashMap<&str, Option<&String>> =
             users.iter().map(|u| (u.id.as_str(), u.team_id.as_ref())).collect();
         for d in &devices {
@@ -408,7 +311,7 @@ impl Service {
             }
             campaign.sync(d.last_seen_ms);
         }
-        for (turf, (_, _, holder)) in &reach.turfs {
+        for (turf, (_, _, holder)) in &turfs {
             let seen =
                 holder.as_ref().and_then(|h| devices.iter().filter(|d| &d.user_id == h).map(|d| d.last_seen_ms).max());
             by_turf.entry(turf.clone()).or_default().sync(seen.flatten());
@@ -423,8 +326,7 @@ impl Service {
             position_ms: None,
             devices: vec![],
         };
-        let turfs = reach
-            .turfs
+        let turf_rows = turfs
             .iter()
             .map(|(id, (name, team, holder))| row(id, name, team.clone(), holder.clone(), by_turf.remove(id)))
             .collect();
@@ -434,7 +336,7 @@ impl Service {
             .filter(|u| u.role == Role::Volunteer && st.reaches_team(u.team_id.as_deref()))
             .map(|u| {
                 let mut r = row(&u.id, &u.display_name, u.team_id.clone(), None, by_vol.remove(&u.id));
-                if let Some((ms, p)) = positions.get(u.id.as_str()) {
+                if let Some((ms, p)) = positions.get(&u.id) {
                     r.position = Some(*p);
                     r.position_ms = Some(*ms);
                 }
@@ -445,7 +347,7 @@ impl Service {
         Ok(Progress {
             campaign: campaign.finish(),
             teams,
-            turfs,
+            turfs: turf_rows,
             volunteers,
             bucket_ms,
             timeline: timeline.into_values().collect(),
@@ -454,9 +356,9 @@ impl Service {
 
     /// Answer distributions of the standing reports matching the filter.
     pub async fn results(&self, st: &Staff, f: &ResultsFilter) -> Result<Results, AppError> {
-        let reach = self.reach(st).await?;
+        let (campaign, q) = self.dash_query(st).await?;
         if let Some(t) = &f.turf
-            && !reach.turfs.contains_key(t)
+            && !self.turfs_in_reach(st).await?.contains_key(t)
         {
             return Err(self.outside_or_unknown(st, "turf", t).await);
         }
@@ -465,40 +367,34 @@ impl Service {
         {
             return Err(AppError::forbidden("hors de vos équipes / outside the teams you lead"));
         }
-        let superseded = reach.superseded();
-        let doors_by_building: HashMap<&str, &DoorRow> =
-            reach.doors.iter().map(|d| (d.building_id.as_str(), d)).collect();
-        let mut reports = 0;
-        let mut codes: BTreeMap<String, u64> = BTreeMap::new();
-        let mut answers: HashMap<&str, (u64, HashMap<String, u64>)> = HashMap::new();
-        for r in &reach.reports {
-            let k = &r.stored.report;
-            if superseded.contains(k.id.as_str()) {
-                continue;
-            }
-            let door = doors_by_building.get(r.building_id.as_str());
-            let turf = door.and_then(|d| d.turf_id.as_ref()).unwrap_or(&k.turf_id);
-            let team = reach.turfs.get(turf).and_then(|t| t.1.as_ref());
-            let keep = f.turf.as_ref().is_none_or(|t| t == turf)
-                && f.team.as_ref().is_none_or(|t| Some(t) == team)
-                && f.station.as_ref().is_none_or(|s| door.and_then(|d| d.station.as_ref()) == Some(s))
-                && f.from_ms.is_none_or(|a| k.hlc.millis >= a)
-                && f.to_ms.is_none_or(|b| k.hlc.millis < b);
-            if !keep {
-                continue;
-            }
-            reports += 1;
-            *codes.entry(k.result_code.clone()).or_default() += 1;
-            for a in &k.answers {
-                let slot = answers.entry(a.question_id.as_str()).or_default();
+        let w = ResultsWhere {
+            turf: f.turf.clone(),
+            team: f.team.clone(),
+            station: f.station.clone(),
+            from_ms: f.from_ms,
+            to_ms: f.to_ms,
+        };
+        let (codes, bodies) = typed_read(&*self.store, move |tx| {
+            Box::pin(async move {
+                Ok((dash::result_codes(tx, &q, &w).await?, dash::conversation_bodies(tx, &q, &w).await?))
+            })
+        })
+        .await?;
+        let reports = codes.iter().map(|(_, n)| n).sum();
+        let codes: HashMap<String, u64> = codes.into_iter().collect();
+        let mut answers: HashMap<String, (u64, HashMap<String, u64>)> = HashMap::new();
+        for body in &bodies {
+            let r: AnswersOnly = serde_json::from_str(body)
+                .map_err(|e| AppError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+            for a in r.answers {
+                let slot = answers.entry(a.question_id).or_default();
                 slot.0 += 1;
                 for key in answer_keys(&a.value) {
                     *slot.1.entry(key).or_default() += 1;
                 }
             }
         }
-        let questions = reach
-            .campaign
+        let questions = campaign
             .survey
             .questions
             .iter()
@@ -521,12 +417,8 @@ impl Service {
                 }
             })
             .collect();
-        let result_codes = reach
-            .campaign
-            .result_codes
-            .iter()
-            .map(|c| (c.code.clone(), codes.get(&c.code).copied().unwrap_or(0)))
-            .collect();
+        let result_codes =
+            campaign.result_codes.iter().map(|c| (c.code.clone(), codes.get(&c.code).copied().unwrap_or(0))).collect();
         Ok(Results { reports, result_codes, questions })
     }
 
@@ -563,26 +455,24 @@ impl Service {
 
     /// Overlaps within reach (reports made on doors whose lease had moved), reviewed or not.
     pub async fn overlap_views(&self, st: &Staff) -> Result<Vec<OverlapView>, AppError> {
-        let reach = self.reach(st).await?;
-        let doors: HashMap<&str, &DoorRow> = reach.doors.iter().map(|d| (d.building_id.as_str(), d)).collect();
-        Ok(reach
-            .reports
-            .iter()
-            .filter(|r| r.stored.overlap)
-            .map(|r| {
-                let k = &r.stored.report;
-                let d = doors.get(r.building_id.as_str());
-                OverlapView {
-                    report_id: k.id.clone(),
-                    turf_id: k.turf_id.clone(),
-                    volunteer_id: k.volunteer_id.clone(),
-                    building_id: r.building_id.clone(),
-                    street: d.map(|d| d.street.clone()).unwrap_or_default(),
-                    house_number: d.map(|d| d.house_number.clone()).unwrap_or_default(),
-                    result_code: k.result_code.clone(),
-                    knocked_ms: k.hlc.millis,
-                    reviewed: reach.reviewed.contains(&k.id),
-                }
+        let (_, q) = self.dash_query(st).await?;
+        self.overlap_rows(q).await
+    }
+
+    async fn overlap_rows(&self, q: DashQuery) -> Result<Vec<OverlapView>, AppError> {
+        let rows = typed_read(&*self.store, move |tx| Box::pin(async move { dash::overlaps(tx, &q).await })).await?;
+        Ok(rows
+            .into_iter()
+            .map(|o| OverlapView {
+                report_id: o.report_id,
+                turf_id: o.turf_id,
+                volunteer_id: o.volunteer_id,
+                building_id: o.building_id,
+                street: o.street,
+                house_number: o.house_number,
+                result_code: o.result_code,
+                knocked_ms: o.knocked_ms,
+                reviewed: o.reviewed,
             })
             .collect())
     }
@@ -592,7 +482,9 @@ impl Service {
     pub async fn review_overlap(&self, st: &Staff, report_id: &str) -> Result<OverlapView, AppError> {
         let all = self.overlap_views(st).await?;
         let Some(mut v) = all.into_iter().find(|o| o.report_id == report_id) else {
-            let exists = self.store.reports(st.campaign()).await?.iter().any(|r| r.overlap && r.report.id == report_id);
+            let (_, whole) = self.dash_query(st).await?;
+            let whole = DashQuery { teams: None, ..whole };
+            let exists = self.overlap_rows(whole).await?.iter().any(|o| o.report_id == report_id);
             return Err(if exists {
                 AppError::forbidden("hors de vos équipes / outside the teams you lead")
             } else {
@@ -614,26 +506,10 @@ impl Service {
         if st.is_coordinator() {
             return Ok((*net).clone());
         }
-        let (_, doors) = self.doors_in_reach(st).await?;
-        let pts: Vec<(f64, f64)> = doors.iter().map(|d| (d.lat, d.lon)).collect();
+        let pts: Vec<(f64, f64)> = self.map_buildings(st).await?.iter().map(|b| (b.lat, b.lon)).collect();
         if pts.is_empty() {
             return Ok(doorstep_protocol::StreetNetwork { nodes: vec![], edges: vec![] });
         }
         Ok(doorstep_core::streets::clip(&net, &pts, 300.0))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hours_count_sessions() {
-        assert_eq!(hours(&mut []), 0.0);
-        // One knock: two minutes.
-        assert!((hours(&mut [0]) - 2.0 / 60.0).abs() < 1e-9);
-        // 0, 10 min, 20 min; then a 2-hour break; then one knock: 22 + 2 minutes.
-        let h = hours(&mut [20 * 60_000, 0, 10 * 60_000, 140 * 60_000]);
-        assert!((h - 24.0 / 60.0).abs() < 1e-9, "{h}");
     }
 }

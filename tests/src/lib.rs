@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+pub mod dashboard_reference;
 pub mod faultproxy;
 pub mod fuzzing;
 

@@ -391,6 +391,234 @@ async fn logins_dashboard_reads_and_an_append_only_audit_log(s: Arc<dyn ServerSt
     assert_eq!(s.audit_log("nantes-2026", i64::MAX, 10).await.unwrap().len(), 3, "nothing changed");
 }
 
+/// The dashboard's reads, aggregated by the database (progress with knocking time, the timeline,
+/// last positions, the map's buildings, results under every filter, overlaps), equal their
+/// definitions computed the slow way from every door and report (`doorstep_tests::
+/// dashboard_reference`), for the coordinator and for each captain: on 60 addresses (a few with
+/// several doors, ten in no turf) in three turfs of two teams, 400 reports from three volunteers
+/// with corrections, building-level reports, conversations with answers, positions, breaks over 30
+/// minutes, and overlaps after buildings moved to the other team (one reviewed).
+async fn dashboard_aggregates_equal_their_definitions(s: Arc<dyn ServerStore>) {
+    use doorstep_protocol::{Answer, AnswerValue, Position, Target};
+    use doorstep_server::admin::Staff;
+    use doorstep_server::dashboard::ResultsFilter;
+    use doorstep_server::service::Service;
+    use doorstep_server::store::Team;
+    use doorstep_tests::dashboard_reference::Reach;
+
+    let (campaign, mut buildings, entrances, mut doors) = server_import(60);
+    for (i, b) in buildings.iter_mut().enumerate() {
+        b.polling_station = Some(format!("{}", 101 + i % 3));
+    }
+    for d in doors.clone().iter().take(12).step_by(3) {
+        for k in 1..=3 {
+            doors.push(doorstep_protocol::Door {
+                id: format!("{}-apt{k}", d.id),
+                label: format!("Apt {k}"),
+                ..d.clone()
+            });
+        }
+    }
+    s.create_campaign(&campaign, NOW).await.unwrap();
+    for (id, role) in [("vol-a", Role::Volunteer), ("vol-b", Role::Volunteer), ("vol-c", Role::Volunteer)] {
+        s.create_user(&user(id, role)).await.unwrap();
+    }
+    for id in ["cap-n", "cap-s"] {
+        s.create_user(&user(id, Role::Captain)).await.unwrap();
+    }
+    s.import(&campaign.id, &doorstep_tests::import_of(&buildings, &entrances, &doors)).await.unwrap();
+    for (team, cap) in [("nord", "cap-n"), ("sud", "cap-s")] {
+        let t =
+            Team { id: team.into(), campaign_id: campaign.id.clone(), name: team.into(), captains: vec![cap.into()] };
+        s.create_team(&t).await.unwrap();
+    }
+    let ids: Vec<String> = buildings.iter().map(|b| b.id.clone()).collect();
+    let turfs = [("t1", "nord", "vol-a", 0..20), ("t2", "nord", "vol-b", 20..35), ("t3", "sud", "vol-c", 35..50)];
+    for (turf, team, vol, range) in turfs.clone() {
+        s.add_member(&campaign.id, team, vol).await.unwrap();
+        s.create_turf(&campaign.id, turf, turf, Some(team), &ids[range]).await.unwrap();
+        s.assign_turf(turf, Some(vol), None).await.unwrap();
+    }
+    // Reports: a little generator with a fixed seed.
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let codes = ["not_home", "contact_made", "refused", "hostile", "come_back", "contact_made", "vacant"];
+    let mut clock = [NOW - 40 * 3_600_000; 3];
+    let mut made: Vec<Vec<KnockReport>> = vec![vec![]; 3];
+    let mut n = 0u32;
+    let mut push =
+        |v: usize, turf: &str, target: Target, made: &mut Vec<Vec<KnockReport>>, next: &mut dyn FnMut(u64) -> u64| {
+            n += 1;
+            clock[v] +=
+                [60_000, 4 * 60_000, 29 * 60_000, 31 * 60_000, 3 * 3_600_000][next(5) as usize] + next(50_000) as i64;
+            let vol = ["vol-a", "vol-b", "vol-c"][v];
+            let mut r = report(n, turf, "", vol);
+            r.target = target;
+            r.hlc.millis = clock[v];
+            r.result_code = codes[next(codes.len() as u64) as usize].into();
+            if r.result_code == "contact_made" && next(4) > 0 {
+                r.answers = vec![
+                    Answer { question_id: "consent".into(), value: AnswerValue::YesNo { value: next(5) > 0 } },
+                    Answer {
+                        question_id: "intent".into(),
+                        value: AnswerValue::Choice { value: ["oui", "non", "ne sait pas"][next(3) as usize].into() },
+                    },
+                ];
+            }
+            if next(10) < 7 {
+                r.position = Some(Position { lat: 47.2 + next(1000) as f64 * 1e-5, lon: -1.55, accuracy_m: Some(5.0) });
+            }
+            // Now and then a correction of one of this volunteer's earlier reports on the same target.
+            if next(10) == 0
+                && let Some(old) = made[v].iter().rev().find(|o| o.target == r.target && o.turf_id == r.turf_id)
+            {
+                r.supersedes = Some(old.id.clone());
+            }
+            made[v].push(r);
+        };
+    for _ in 0..400 {
+        let v = next(3) as usize;
+        let (turf, _, _, range) = turfs[v].clone();
+        let b = range.start + next((range.end - range.start) as u64) as usize;
+        let door_ids: Vec<&String> = doors.iter().filter(|d| d.building_id == ids[b]).map(|d| &d.id).collect();
+        let target = if next(5) == 0 {
+            Target::Building { id: ids[b].clone() }
+        } else {
+            Target::Door { id: door_ids[next(door_ids.len() as u64) as usize].clone() }
+        };
+        push(v, turf, target, &mut made, &mut next);
+    }
+    for (v, reports) in made.iter().enumerate() {
+        let got = s.ingest(&device(["vol-a", "vol-b", "vol-c"][v]), reports, NOW).await.unwrap();
+        assert!(got.iter().all(|g| matches!(g, Ingested::Accepted { .. })), "{got:?}");
+    }
+    // Three of t1's buildings move to the south team's t3; vol-a, offline, knocks two of them.
+    s.move_buildings(&campaign.id, &ids[0..3], "t3").await.unwrap();
+    let mut late = vec![];
+    for building in &ids[..2] {
+        let door = doors.iter().find(|d| &d.building_id == building).unwrap().id.clone();
+        n += 1;
+        let mut r = report(n, "t1", &door, "vol-a");
+        r.hlc.millis = NOW;
+        late.push(r);
+    }
+    let got = s.ingest(&device("vol-a"), &late, NOW).await.unwrap();
+    assert!(got.iter().all(|g| matches!(g, Ingested::Accepted { overlap: true })), "{got:?}");
+    assert!(s.review_overlap(&campaign.id, &late[0].id, "cap-s", NOW).await.unwrap());
+
+    let service = Service::new(s.clone());
+    let captain = |id: &str, team: &str| Staff { user: user(id, Role::Captain), teams: Some(vec![team.to_string()]) };
+    let whole = Reach::read(s.as_ref(), &doorstep_tests::coordinator(&campaign.id)).await.expected();
+    // The data has what the definitions are about.
+    assert!(whole.campaign.overlaps == 1 && whole.overlaps.len() == 2, "{:?}", whole.overlaps);
+    assert!(whole.campaign.knocked < whole.campaign.doors && whole.campaign.contacted > 5);
+    assert!(made.iter().flatten().filter(|r| r.supersedes.is_some()).count() > 5);
+    assert!(whole.buildings.values().any(|b| b.0 == 4 && b.1 > 0 && b.1 < 4), "a building partly knocked");
+    for st in [doorstep_tests::coordinator(&campaign.id), captain("cap-n", "nord"), captain("cap-s", "sud")] {
+        let who = st.user.id.clone();
+        let reach = Reach::read(s.as_ref(), &st).await;
+        let want = reach.expected();
+        let p = service.progress(&st).await.unwrap();
+        let same = |what: &str,
+                    got: &doorstep_server::dashboard::Stats,
+                    want: Option<&doorstep_tests::dashboard_reference::Figures>| {
+            let w = want.cloned().unwrap_or_default();
+            assert_eq!(
+                (got.doors, got.knocked, got.contacted, got.knocks, got.overlaps),
+                (w.doors, w.knocked, w.contacted, w.knocks, w.overlaps),
+                "{who}: {what}"
+            );
+            assert!(
+                (got.hours - w.ms as f64 / 3_600_000.0).abs() < 1e-9,
+                "{who}: {what} hours {} vs {}",
+                got.hours,
+                w.ms
+            );
+        };
+        same("campaign", &p.campaign, Some(&want.campaign));
+        assert_eq!(
+            p.turfs.iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
+            reach.turfs.keys().cloned().collect::<std::collections::BTreeSet<_>>().into_iter().collect::<Vec<_>>()
+        );
+        for t in &p.turfs {
+            same(&t.id, &t.stats, want.turfs.get(&t.id));
+        }
+        for t in &p.teams {
+            same(&t.id, &t.stats, want.teams.get(&t.id));
+        }
+        assert!(!p.volunteers.is_empty());
+        for v in &p.volunteers {
+            same(&v.id, &v.stats, want.volunteers.get(&v.id));
+            let pos = want.positions.get(&v.id).map(|(t, lat, lon)| (*t, *lat, *lon));
+            assert_eq!(v.position.map(|p| (v.position_ms.unwrap(), p.lat, p.lon)), pos, "{who}: {} position", v.id);
+        }
+        // Days: the knocks span more than three days.
+        assert_eq!(p.bucket_ms, 86_400_000);
+        let timeline: std::collections::BTreeMap<i64, (u64, u64)> =
+            p.timeline.iter().map(|b| (b.start_ms, (b.knocks, b.contacts))).collect();
+        let mut days = std::collections::BTreeMap::<i64, (u64, u64)>::new();
+        for (h, (k, c)) in &want.hours {
+            let d = days.entry(h - h.rem_euclid(86_400_000)).or_default();
+            (d.0, d.1) = (d.0 + k, d.1 + c);
+        }
+        assert_eq!(timeline, days, "{who}: timeline");
+        // The map.
+        let map: std::collections::BTreeMap<String, _> = service
+            .map_buildings(&st)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|b| (b.id, (b.doors, b.knocked, b.contacted, b.status, b.door_ids)))
+            .collect();
+        assert_eq!(map, want.buildings, "{who}: map");
+        // Results under each filter.
+        let filters = [
+            ResultsFilter::default(),
+            ResultsFilter { turf: Some(reach.turfs.keys().next().unwrap().clone()), ..Default::default() },
+            ResultsFilter {
+                team: st.teams.as_ref().map_or(Some("nord".into()), |t| Some(t[0].clone())),
+                ..Default::default()
+            },
+            ResultsFilter { station: Some("102".into()), ..Default::default() },
+            ResultsFilter {
+                from_ms: Some(NOW - 30 * 3_600_000),
+                to_ms: Some(NOW - 10 * 3_600_000),
+                ..Default::default()
+            },
+        ];
+        for f in &filters {
+            let r = service.results(&st, f).await.unwrap();
+            let (n, codes, answers) =
+                reach.results(f.turf.as_deref(), f.team.as_deref(), f.station.as_deref(), f.from_ms, f.to_ms);
+            assert_eq!(r.reports, n, "{who}: {f:?}");
+            for (code, count) in &r.result_codes {
+                assert_eq!(*count, codes.get(code).copied().unwrap_or(0), "{who}: {f:?} {code}");
+            }
+            for q in &r.questions {
+                let want = answers.get(&q.question_id);
+                assert_eq!(
+                    q.answered,
+                    want.and_then(|a| a.get("")).copied().unwrap_or(0),
+                    "{who}: {f:?} {}",
+                    q.question_id
+                );
+                for (k, count) in &q.counts {
+                    assert_eq!(*count, want.and_then(|a| a.get(k)).copied().unwrap_or(0), "{who}: {f:?} {k}");
+                }
+            }
+        }
+        // Overlaps.
+        let overlaps: std::collections::BTreeMap<String, bool> =
+            service.overlap_views(&st).await.unwrap().into_iter().map(|o| (o.report_id, o.reviewed)).collect();
+        assert_eq!(overlaps, want.overlaps, "{who}: overlaps");
+    }
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -431,6 +659,7 @@ conformance!(
     recut_stations_and_targeting,
     logins_dashboard_reads_and_an_append_only_audit_log,
     retention_purge_strips_personal_data,
+    dashboard_aggregates_equal_their_definitions,
 );
 
 /// A database made by the first published schema and upgraded in place has the same schema as a

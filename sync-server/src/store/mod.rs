@@ -4,6 +4,7 @@
 //! [`sql`]; decisions (validation, scope) are made above the store, in the service layer, except
 //! what must be atomic with the write (deduplication, overlap detection).
 
+pub mod dash;
 pub mod ops;
 pub mod postgres;
 pub mod sql;
@@ -326,6 +327,12 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
     /// otherwise. Every operation below is written once, over [`tx::Tx`], in [`ops`].
     async fn op_any(&self, op: tx::AnyOp) -> tx::AnyResult;
 
+    /// Runs a read-only `op` on one consistent snapshot. SQLite runs it on a reader connection, so
+    /// that a long read (the dashboard's) never holds up the writer; the default is [`Self::op_any`].
+    async fn read_any(&self, op: tx::AnyOp) -> tx::AnyResult {
+        self.op_any(op).await
+    }
+
     /// Creates a campaign (its script at its first version).
     async fn create_campaign(&self, c: &Campaign, now_ms: i64) -> StoreResult<()> {
         let c = c.clone();
@@ -609,6 +616,21 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
         })
         .await
     }
+}
+
+/// Runs a typed read-only operation through [`ServerStore::read_any`].
+pub async fn typed_read<S, T, F>(store: &S, f: F) -> StoreResult<T>
+where
+    S: ServerStore + ?Sized,
+    T: Send + 'static,
+    F: for<'a> FnOnce(&'a mut dyn tx::Tx) -> tx::BoxFut<'a, StoreResult<T>> + Send + 'static,
+{
+    let any = store
+        .read_any(Box::new(move |tx| {
+            Box::pin(async move { f(tx).await.map(|v| Box::new(v) as Box<dyn std::any::Any + Send>) })
+        }))
+        .await?;
+    Ok(*any.downcast::<T>().expect("an operation returns the type it was typed with"))
 }
 
 /// Runs a typed operation through [`ServerStore::op_any`].

@@ -317,6 +317,7 @@ impl ServerStore for PgStore {
         let mut cols: (Vec<&str>, Vec<&str>, Vec<String>, Vec<Option<String>>, Vec<&str>, Vec<Option<&str>>) =
             Default::default();
         let mut hlc: (Vec<i64>, Vec<i64>, Vec<bool>, Vec<String>, Vec<Option<&str>>) = Default::default();
+        let mut at: (Vec<Option<f64>>, Vec<Option<f64>>) = Default::default();
         for r in reports {
             if existing.contains(&r.id) {
                 out.push(Ok(Ingested::Duplicate));
@@ -349,6 +350,8 @@ impl ServerStore for PgStore {
             hlc.2.push(overlap);
             hlc.3.push(json(r));
             hlc.4.push(matches!(r.target, Target::Person { .. }).then(|| r.target.id()));
+            at.0.push(r.position.map(|p| p.lat));
+            at.1.push(r.position.map(|p| p.lon));
             out.push(Err(overlap));
         }
         let inserted: HashSet<String> = tx
@@ -370,6 +373,8 @@ impl ServerStore for PgStore {
                     &now_ms,
                     &hlc.3,
                     &hlc.4,
+                    &at.0,
+                    &at.1,
                 ],
             )
             .await?

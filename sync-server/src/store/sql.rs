@@ -134,8 +134,22 @@ pub const SCHEMA_V6: &[&str] = &[
         FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
 ];
 
+/// Schema, version 7: what the dashboard aggregates in SQL instead of reading every report — where
+/// each report was made (its position's latitude and longitude, copied out of the body, so the
+/// volunteers' last positions need no JSON), and an index finding the correction of a report (a
+/// report stands unless another supersedes it).
+pub const SCHEMA_V7: &[&str] = &[
+    "ALTER TABLE reports ADD COLUMN lat DOUBLE PRECISION",
+    "ALTER TABLE reports ADD COLUMN lon DOUBLE PRECISION",
+    "/*sqlite*/ UPDATE reports SET lat = json_extract(body, '$.position.lat'),
+        lon = json_extract(body, '$.position.lon')",
+    "/*postgres*/ UPDATE reports SET lat = (body::jsonb #>> '{position,lat}')::double precision,
+        lon = (body::jsonb #>> '{position,lon}')::double precision",
+    "CREATE INDEX reports_supersedes ON reports(supersedes) WHERE supersedes IS NOT NULL",
+];
+
 /// Every schema version, in order; index + 1 is the version it brings the database to.
-pub const MIGRATIONS: &[&[&str]] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6];
+pub const MIGRATIONS: &[&[&str]] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7];
 
 /// Whether a migration statement runs on this backend (`"sqlite"` or `"postgres"`).
 pub fn runs_on(stmt: &str, backend: &str) -> bool {
@@ -181,8 +195,8 @@ pub const LOCATE_DOOR: &str =
      LEFT JOIN turfs t ON t.id = b.turf_id WHERE d.id = $1 AND b.campaign_id = $2";
 pub const INSERT_REPORT: &str =
     "INSERT INTO reports(id, campaign_id, turf_id, building_id, door_id, device_id, volunteer_id, result_code,
-       supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO NOTHING";
+       supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (id) DO NOTHING";
 pub const REPORT_EXISTS: &str = "SELECT 1 FROM reports WHERE id = $1";
 pub const SELECT_REPORTS: &str =
     "SELECT body, overlap FROM reports WHERE campaign_id = $1 ORDER BY hlc_millis, hlc_counter, id";
@@ -195,12 +209,12 @@ pub const LOCATE_BUILDINGS_ANY: &str = "SELECT b.id, b.turf_id, t.volunteer_id F
      LEFT JOIN turfs t ON t.id = b.turf_id WHERE b.id = ANY($1) AND b.campaign_id = $2";
 /// PostgreSQL only: a whole batch in one statement.
 pub const INSERT_REPORTS_UNNEST: &str = "INSERT INTO reports(id, campaign_id, turf_id, building_id, door_id, device_id, volunteer_id,
-       result_code, supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id)
+       result_code, supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon)
      SELECT r.id, $2::text, r.turf_id, r.building_id, r.door_id, $6::text, $7::text, r.result_code, r.supersedes, r.hm, r.hc, r.ov,
-            $13::bigint, r.body, r.person_id
+            $13::bigint, r.body, r.person_id, r.lat, r.lon
      FROM UNNEST($1::text[], $3::text[], $4::text[], $5::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[],
-                 $12::boolean[], $14::text[], $15::text[])
-          AS r(id, turf_id, building_id, door_id, result_code, supersedes, hm, hc, ov, body, person_id)
+                 $12::boolean[], $14::text[], $15::text[], $16::float8[], $17::float8[])
+          AS r(id, turf_id, building_id, door_id, result_code, supersedes, hm, hc, ov, body, person_id, lat, lon)
      ON CONFLICT (id) DO NOTHING RETURNING id";
 
 // ----- version 2 ---------------------------------------------------------------------------------

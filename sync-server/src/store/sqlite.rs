@@ -16,10 +16,13 @@ use super::*;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    /// A read-only connection for long reads (WAL: they see a snapshot and never block the writer).
+    reader: Arc<Mutex<Connection>>,
 }
 
 impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
+        let path = path.as_ref();
         let mut conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         // Stable plans: without this, the bundled SQLite (built with STAT4) re-prepares join
@@ -45,7 +48,13 @@ impl SqliteStore {
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
             tx.commit()?;
         }
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+        let reader = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        reader.busy_timeout(std::time::Duration::from_secs(10))?;
+        reader.execute_batch("PRAGMA temp_store=MEMORY;")?;
+        Ok(Self { conn: Arc::new(Mutex::new(conn)), reader: Arc::new(Mutex::new(reader)) })
     }
 
     async fn run<T: Send + 'static>(
@@ -108,6 +117,20 @@ impl ServerStore for SqliteStore {
             Ok(out)
         })
         .await
+    }
+
+    async fn read_any(&self, op: AnyOp) -> AnyResult {
+        let reader = self.reader.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut c = reader.lock().unwrap_or_else(|p| p.into_inner());
+            // Deferred: a read transaction, one snapshot for every statement of the operation.
+            let t = c.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let out = run_ready(op(&mut SqliteTx(&t)))?;
+            t.commit()?;
+            Ok(out)
+        })
+        .await
+        .map_err(|e| StoreError::Join(e.to_string()))?
     }
 
     async fn campaign(&self, id: &str) -> StoreResult<Option<Campaign>> {
@@ -344,7 +367,9 @@ impl ServerStore for SqliteStore {
                     overlap,
                     now_ms,
                     json(r),
-                    person
+                    person,
+                    r.position.map(|p| p.lat),
+                    r.position.map(|p| p.lon)
                 ])?;
                 out.push(if n == 0 { Ingested::Duplicate } else { Ingested::Accepted { overlap } });
             }

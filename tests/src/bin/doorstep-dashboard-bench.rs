@@ -3,7 +3,9 @@
 //! embedded SQLite store, after `COPIES` copies of the Nantes centre import (≈ 13,500 doors each,
 //! shifted apart) cut into turfs of 50 buildings, with one knock report for every second door.
 //! Each figure is the median of 3 calls. Every open dashboard makes one `progress` and one
-//! `map/buildings` call per live update (debounced to 300 ms).
+//! `map/buildings` call per live update (throttled). The baseline column reads every door and
+//! report of the reach and derives the same figures in memory (`doorstep_tests::
+//! dashboard_reference`): how each call worked before the counting moved into the database.
 //!
 //! `cargo run --release -p doorstep-tests --bin doorstep-dashboard-bench -- [COPIES, default 8]`
 //! (`DOORSTEP_DASH_PARTS=1` also times the three store reads every call makes, on stderr).
@@ -17,6 +19,7 @@ use doorstep_server::dashboard::ResultsFilter;
 use doorstep_server::service::Service;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{Role, ServerStore, User};
+use doorstep_tests::dashboard_reference::Reach;
 
 #[tokio::main]
 async fn main() {
@@ -90,6 +93,9 @@ async fn main() {
                 let n = (c * 500 + i) as u32;
                 let mut r =
                     doorstep_tests::report(n, &campaign.id, &turf_of[&d.building_id], &d.id, "vol-bench", "dev-bench");
+                // Knocks a minute apart, each with a position.
+                r.hlc.millis += i64::from(n) * 60_000;
+                r.position = Some(doorstep_protocol::Position { lat: 47.21, lon: -1.55, accuracy_m: Some(6.0) });
                 if n.is_multiple_of(3) {
                     // A conversation, with the survey's answers (counted by `results`).
                     r.result_code = "contact_made".into();
@@ -131,28 +137,48 @@ async fn main() {
         teams: Some(vec!["nord".into()]),
     };
     if std::env::var_os("DOORSTEP_DASH_PARTS").is_some() {
-        let t = Instant::now();
-        let n = store.located_reports(&campaign.id).await.unwrap().len();
-        eprintln!("located_reports: {n} in {:.0} ms", t.elapsed().as_secs_f64() * 1000.0);
-        let t = Instant::now();
-        let n = store.turf_summaries(&campaign.id).await.unwrap().len();
-        eprintln!("turf_summaries: {n} in {:.0} ms", t.elapsed().as_secs_f64() * 1000.0);
-        let t = Instant::now();
-        let n = store.campaign_doors(&campaign.id).await.unwrap().len();
-        eprintln!("campaign_doors: {n} in {:.0} ms", t.elapsed().as_secs_f64() * 1000.0);
+        use doorstep_server::store::dash;
+        let q = dash::DashQuery::new(&campaign, None);
+        macro_rules! part {
+            ($name:literal, $f:expr) => {{
+                let q = q.clone();
+                let t = Instant::now();
+                let n = doorstep_server::store::typed_read(store.as_ref(), move |tx| {
+                    Box::pin(async move { $f(tx, q).await.map(|v| v.len()) })
+                })
+                .await
+                .unwrap();
+                eprintln!("{}: {n} rows in {:.0} ms", $name, t.elapsed().as_secs_f64() * 1000.0);
+            }};
+        }
+        part!("turf_doors", |tx, q: dash::DashQuery| async move { dash::turf_doors(tx, &q).await });
+        part!("building_doors", |tx, q: dash::DashQuery| async move { dash::building_doors(tx, &q).await });
+        part!("knocks", |tx, q: dash::DashQuery| async move { dash::knocks(tx, &q).await });
+        part!("timeline", |tx, q: dash::DashQuery| async move { dash::timeline(tx, &q).await });
+        part!("last_positions", |tx, q: dash::DashQuery| async move { dash::last_positions(tx, &q).await });
+        part!("overlaps", |tx, q: dash::DashQuery| async move { dash::overlaps(tx, &q).await });
+        let w = dash::ResultsWhere::default();
+        part!(
+            "conversation_bodies",
+            |tx, q: dash::DashQuery| async move { dash::conversation_bodies(tx, &q, &w).await }
+        );
     }
-    println!("| who | progress ms | map/buildings ms | results ms |");
-    println!("|---|---:|---:|---:|");
+    println!(
+        "| who | progress ms | map/buildings ms | results ms | baseline: every door and report read and derived in memory ms |"
+    );
+    println!("|---|---:|---:|---:|---:|");
     for (who, st) in [("coordinator", &coordinator), ("captain (half the turfs)", &captain)] {
         let mut cols = Vec::new();
-        for call in 0..3 {
+        for call in 0..4 {
             let mut times = Vec::new();
             for _ in 0..3 {
                 let t = Instant::now();
                 match call {
                     0 => drop(service.progress(st).await.unwrap()),
                     1 => drop(service.map_buildings(st).await.unwrap()),
-                    _ => drop(service.results(st, &ResultsFilter::default()).await.unwrap()),
+                    2 => drop(service.results(st, &ResultsFilter::default()).await.unwrap()),
+                    // The way every call worked before the aggregates moved into SQL.
+                    _ => drop(Reach::read(store.as_ref(), st).await.expected()),
                 }
                 times.push(t.elapsed().as_secs_f64() * 1000.0);
             }

@@ -1,0 +1,440 @@
+//! The dashboard's reads, aggregated by the database within a staff member's reach, so that a
+//! call costs what its answer holds rather than the whole campaign's reports: door status per turf
+//! or per building, knocks and knocking time per turf and volunteer, the hourly timeline, the
+//! volunteers' last positions, answer counts, overlaps. Written once over [`Tx`] (both backends);
+//! [`crate::dashboard`] turns the rows into what the page shows.
+//!
+//! Door status in SQL is the protocol's (`doorstep_protocol::status::door_status`): a report
+//! stands unless another supersedes it; a door's status is the strongest outcome among the
+//! standing reports on it or on its building. Outcomes are ranked 1–4 in `DoorStatus` order
+//! (0 = untouched) by a `CASE` over the campaign's result codes.
+
+use doorstep_protocol::status::DoorStatus;
+use doorstep_protocol::{Campaign, Outcome};
+
+use super::StoreResult;
+use super::tx::{Tx, Val};
+
+/// Whose reach a read covers, and the campaign's codes by outcome.
+#[derive(Debug, Clone)]
+pub struct DashQuery {
+    pub campaign_id: String,
+    /// `None`: the whole campaign (coordinator). `Some`: the turfs of these teams (captain).
+    pub teams: Option<Vec<String>>,
+    /// Result code → outcome rank (1 attempted … 4 do not return).
+    pub ranks: Vec<(String, i64)>,
+}
+
+impl DashQuery {
+    pub fn new(campaign: &Campaign, teams: Option<Vec<String>>) -> Self {
+        let ranks = campaign.result_codes.iter().map(|c| (c.code.clone(), rank(c.outcome))).collect();
+        DashQuery { campaign_id: campaign.id.clone(), teams, ranks }
+    }
+    fn contact_codes(&self) -> impl Iterator<Item = &String> {
+        self.ranks.iter().filter(|(_, r)| *r == rank(Outcome::Contacted)).map(|(c, _)| c)
+    }
+}
+
+fn rank(o: Outcome) -> i64 {
+    match DoorStatus::from(o) {
+        DoorStatus::Untouched => 0,
+        DoorStatus::Attempted => 1,
+        DoorStatus::Contacted => 2,
+        DoorStatus::Finished => 3,
+        DoorStatus::DoNotReturn => 4,
+    }
+}
+
+pub fn status_of_rank(r: i64) -> DoorStatus {
+    match r {
+        1 => DoorStatus::Attempted,
+        2 => DoorStatus::Contacted,
+        3 => DoorStatus::Finished,
+        4 => DoorStatus::DoNotReturn,
+        _ => DoorStatus::Untouched,
+    }
+}
+
+/// A statement built left to right: every value becomes the next `$n`, so placeholders appear in
+/// order of first use (what SQLite needs to number them like PostgreSQL).
+#[derive(Default)]
+struct Sql {
+    text: String,
+    params: Vec<Val>,
+}
+
+impl Sql {
+    fn s(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+    fn p(&mut self, v: impl Into<Val>) -> &mut Self {
+        self.params.push(v.into());
+        self.text.push_str(&format!("${}", self.params.len()));
+        self
+    }
+    fn list<'a>(&mut self, items: impl IntoIterator<Item = &'a String>) -> &mut Self {
+        let mut first = true;
+        for i in items {
+            if !first {
+                self.s(", ");
+            }
+            first = false;
+            self.p(i);
+        }
+        if first {
+            // An empty list matches nothing.
+            self.s("NULL");
+        }
+        self
+    }
+    /// `turf` is in reach (always true for a coordinator).
+    fn reach(&mut self, q: &DashQuery, turf: &str) -> &mut Self {
+        match &q.teams {
+            None => self.s("1 = 1"),
+            Some(teams) => self.s(turf).s(" IN (SELECT id FROM turfs WHERE team_id IN (").list(teams).s("))"),
+        }
+    }
+    /// A report's (alias `r`) reach: its turf, or its building's turf now (alias `b`).
+    fn report_reach(&mut self, q: &DashQuery) -> &mut Self {
+        self.s("(").reach(q, "b.turf_id").s(" OR ").reach(q, "r.turf_id").s(")")
+    }
+    /// The outcome rank of report `r` (NULL for a code the campaign does not have).
+    fn rank(&mut self, q: &DashQuery) -> &mut Self {
+        self.s("CASE r.result_code");
+        for (code, rank) in &q.ranks {
+            self.s(" WHEN ").p(code).s(&format!(" THEN {rank}"));
+        }
+        self.s(" END")
+    }
+    /// 1 when report `r` is a conversation.
+    fn contact(&mut self, q: &DashQuery) -> &mut Self {
+        self.s("CASE WHEN r.result_code IN (").list(q.contact_codes()).s(") THEN 1 ELSE 0 END")
+    }
+    async fn rows(&self, tx: &mut dyn Tx) -> StoreResult<Vec<Vec<Val>>> {
+        tx.rows(&self.text, &self.params).await
+    }
+}
+
+const STANDING: &str = "NOT EXISTS (SELECT 1 FROM reports x WHERE x.supersedes = r.id)";
+
+/// `ds(door_id, building_id, turf_id, st, ct)`: every door in reach with its status rank and
+/// whether a standing report on it is a conversation.
+fn door_states(q: &DashQuery) -> Sql {
+    let mut sql = Sql::default();
+    sql.s("WITH s AS MATERIALIZED (SELECT r.building_id, r.door_id, ")
+        .rank(q)
+        .s(" AS rk, ")
+        .contact(q)
+        .s(" AS ct FROM reports r WHERE r.campaign_id = ")
+        .p(&q.campaign_id)
+        .s(" AND ")
+        .s(STANDING);
+    if q.teams.is_some() {
+        sql.s(" AND r.building_id IN (SELECT b.id FROM buildings b WHERE ").reach(q, "b.turf_id").s(")");
+    }
+    sql.s(
+        "), dd AS MATERIALIZED (SELECT door_id, MAX(rk) AS rk, MAX(ct) AS ct FROM s WHERE door_id IS NOT NULL
+             GROUP BY door_id),
+         bd AS MATERIALIZED (SELECT building_id, MAX(rk) AS rk, MAX(ct) AS ct FROM s WHERE door_id IS NULL
+             GROUP BY building_id),
+         ds AS (SELECT d.id AS door_id, b.id AS building_id, b.turf_id,
+             CASE WHEN COALESCE(dd.rk, 0) >= COALESCE(bd.rk, 0) THEN COALESCE(dd.rk, 0) ELSE COALESCE(bd.rk, 0) END AS st,
+             CASE WHEN COALESCE(dd.ct, 0) + COALESCE(bd.ct, 0) > 0 THEN 1 ELSE 0 END AS ct
+           FROM doors d JOIN buildings b ON b.id = d.building_id
+           LEFT JOIN dd ON dd.door_id = d.id LEFT JOIN bd ON bd.building_id = b.id
+           WHERE b.campaign_id = ",
+    )
+    .p(&q.campaign_id)
+    .s(" AND ")
+    .reach(q, "b.turf_id")
+    .s(") ");
+    sql
+}
+
+/// Doors, knocked doors and contacted doors per turf (`None`: doors in no turf).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurfDoors {
+    pub turf_id: Option<String>,
+    pub doors: u64,
+    pub knocked: u64,
+    pub contacted: u64,
+}
+
+pub async fn turf_doors(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<TurfDoors>> {
+    let mut sql = door_states(q);
+    sql.s("SELECT turf_id, COUNT(*), SUM(CASE WHEN st > 0 THEN 1 ELSE 0 END), SUM(ct) FROM ds GROUP BY turf_id
+         ORDER BY turf_id");
+    sql.rows(tx)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(TurfDoors {
+                turf_id: r[0].opt_text()?,
+                doors: r[1].int()? as u64,
+                knocked: r[2].int()? as u64,
+                contacted: r[3].int()? as u64,
+            })
+        })
+        .collect()
+}
+
+/// One building on the map with its doors' statuses.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildingDoors {
+    pub building_id: String,
+    pub turf_id: Option<String>,
+    pub street: String,
+    pub house_number: String,
+    pub lat: f64,
+    pub lon: f64,
+    pub doors: u32,
+    pub knocked: u32,
+    pub contacted: u32,
+    /// The least advanced door's status.
+    pub status: DoorStatus,
+    pub door_ids: Vec<String>,
+}
+
+const SEP: &str = "\u{1f}";
+
+pub async fn building_doors(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<BuildingDoors>> {
+    let mut sql = door_states(q);
+    sql.s("SELECT b.id, b.turf_id, b.street, b.house_number, b.lat, b.lon, COUNT(*),
+           SUM(CASE WHEN ds.st > 0 THEN 1 ELSE 0 END), SUM(ds.ct), MIN(ds.st), string_agg(ds.door_id, ")
+        .p(SEP)
+        .s(") FROM ds JOIN buildings b ON b.id = ds.building_id
+         GROUP BY b.id, b.turf_id, b.street, b.house_number, b.lat, b.lon ORDER BY b.street, b.house_number, b.id");
+    sql.rows(tx)
+        .await?
+        .iter()
+        .map(|r| {
+            let mut door_ids: Vec<String> = r[10].text()?.split(SEP).map(str::to_string).collect();
+            door_ids.sort_unstable();
+            Ok(BuildingDoors {
+                building_id: r[0].text()?,
+                turf_id: r[1].opt_text()?,
+                street: r[2].text()?,
+                house_number: r[3].text()?,
+                lat: r[4].float()?,
+                lon: r[5].float()?,
+                doors: r[6].int()? as u32,
+                knocked: r[7].int()? as u32,
+                contacted: r[8].int()? as u32,
+                status: status_of_rank(r[9].int()?),
+                door_ids,
+            })
+        })
+        .collect()
+}
+
+/// A session ends after this long without a knock.
+pub const SESSION_GAP_MS: i64 = 30 * 60_000;
+
+/// Knocks per (turf, volunteer), with the pieces of knocking time: the sum of the gaps of at most
+/// [`SESSION_GAP_MS`] between a volunteer's consecutive knocks and the number of sessions they
+/// start, once over all the volunteer's knocks in reach and once over those in this turf.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurfVolunteerKnocks {
+    /// The turf the door is in now (the report's own when the building is in none).
+    pub turf_id: String,
+    pub volunteer_id: String,
+    pub knocks: u64,
+    /// Overlaps not yet reviewed.
+    pub overlaps: u64,
+    pub volunteer_gaps_ms: i64,
+    pub volunteer_sessions: u64,
+    pub turf_gaps_ms: i64,
+    pub turf_sessions: u64,
+}
+
+pub async fn knocks(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<TurfVolunteerKnocks>> {
+    let mut sql = Sql::default();
+    sql.s("WITH k AS (SELECT r.volunteer_id AS v, COALESCE(b.turf_id, r.turf_id) AS turf,
+           CASE WHEN r.overlap AND NOT EXISTS (SELECT 1 FROM overlap_reviews o WHERE o.report_id = r.id)
+             THEN 1 ELSE 0 END AS ov,
+           r.hlc_millis - LAG(r.hlc_millis) OVER (PARTITION BY r.volunteer_id
+             ORDER BY r.hlc_millis, r.hlc_counter, r.id) AS gv,
+           r.hlc_millis - LAG(r.hlc_millis) OVER (PARTITION BY r.volunteer_id, COALESCE(b.turf_id, r.turf_id)
+             ORDER BY r.hlc_millis, r.hlc_counter, r.id) AS gt
+         FROM reports r LEFT JOIN buildings b ON b.id = r.building_id WHERE r.campaign_id = ")
+        .p(&q.campaign_id)
+        .s(" AND ")
+        .report_reach(q)
+        .s(") SELECT turf, v, COUNT(*), SUM(ov), CAST(SUM(CASE WHEN gv <= ")
+        .p(SESSION_GAP_MS)
+        .s(" THEN gv ELSE 0 END) AS BIGINT), SUM(CASE WHEN gv IS NULL OR gv > ")
+        .p(SESSION_GAP_MS)
+        .s(" THEN 1 ELSE 0 END), CAST(SUM(CASE WHEN gt <= ")
+        .p(SESSION_GAP_MS)
+        .s(" THEN gt ELSE 0 END) AS BIGINT), SUM(CASE WHEN gt IS NULL OR gt > ")
+        .p(SESSION_GAP_MS)
+        .s(" THEN 1 ELSE 0 END) FROM k GROUP BY turf, v ORDER BY turf, v");
+    sql.rows(tx)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(TurfVolunteerKnocks {
+                turf_id: r[0].text()?,
+                volunteer_id: r[1].text()?,
+                knocks: r[2].int()? as u64,
+                overlaps: r[3].int()? as u64,
+                volunteer_gaps_ms: r[4].int()?,
+                volunteer_sessions: r[5].int()? as u64,
+                turf_gaps_ms: r[6].int()?,
+                turf_sessions: r[7].int()? as u64,
+            })
+        })
+        .collect()
+}
+
+/// Knocks and conversations per hour (UTC hours since the epoch), with the first and last knock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hour {
+    pub start_ms: i64,
+    pub knocks: u64,
+    pub contacts: u64,
+    pub first_ms: i64,
+    pub last_ms: i64,
+}
+
+pub async fn timeline(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<Hour>> {
+    let mut sql = Sql::default();
+    sql.s("SELECT r.hlc_millis - (r.hlc_millis % 3600000) AS h, COUNT(*), SUM(")
+        .contact(q)
+        .s("), MIN(r.hlc_millis), MAX(r.hlc_millis) FROM reports r");
+    if q.teams.is_some() {
+        sql.s(" LEFT JOIN buildings b ON b.id = r.building_id");
+    }
+    sql.s(" WHERE r.campaign_id = ").p(&q.campaign_id);
+    if q.teams.is_some() {
+        sql.s(" AND ").report_reach(q);
+    }
+    sql.s(" GROUP BY r.hlc_millis - (r.hlc_millis % 3600000) ORDER BY h");
+    sql.rows(tx)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Hour {
+                start_ms: r[0].int()?,
+                knocks: r[1].int()? as u64,
+                contacts: r[2].int()? as u64,
+                first_ms: r[3].int()?,
+                last_ms: r[4].int()?,
+            })
+        })
+        .collect()
+}
+
+/// Each volunteer's latest report that carried a position, in reach: (volunteer, time, body).
+pub async fn last_positions(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<(String, i64, String)>> {
+    let mut sql = Sql::default();
+    sql.s(
+        "SELECT x.v, x.t, y.body FROM (SELECT r.id, r.volunteer_id AS v, r.hlc_millis AS t,
+           ROW_NUMBER() OVER (PARTITION BY r.volunteer_id ORDER BY r.hlc_millis DESC, r.hlc_counter DESC, r.id DESC) AS n
+         FROM reports r LEFT JOIN buildings b ON b.id = r.building_id
+         WHERE r.lat IS NOT NULL AND r.campaign_id = ",
+    )
+    .p(&q.campaign_id)
+    .s(" AND ")
+    .report_reach(q)
+    .s(") x JOIN reports y ON y.id = x.id WHERE x.n = 1 ORDER BY x.v");
+    sql.rows(tx).await?.iter().map(|r| Ok((r[0].text()?, r[1].int()?, r[2].text()?))).collect()
+}
+
+/// Which standing reports the results view counts (all optional).
+#[derive(Debug, Clone, Default)]
+pub struct ResultsWhere {
+    pub turf: Option<String>,
+    pub team: Option<String>,
+    pub station: Option<String>,
+    pub from_ms: Option<i64>,
+    pub to_ms: Option<i64>,
+}
+
+fn results_from(q: &DashQuery, f: &ResultsWhere) -> Sql {
+    let mut sql = Sql::default();
+    sql.s(" FROM reports r LEFT JOIN buildings b ON b.id = r.building_id
+          LEFT JOIN turfs t ON t.id = COALESCE(b.turf_id, r.turf_id) WHERE r.campaign_id = ")
+        .p(&q.campaign_id)
+        .s(" AND ")
+        .s(STANDING)
+        .s(" AND ")
+        .report_reach(q);
+    if let Some(turf) = &f.turf {
+        sql.s(" AND COALESCE(b.turf_id, r.turf_id) = ").p(turf);
+    }
+    if let Some(team) = &f.team {
+        sql.s(" AND t.team_id = ").p(team);
+    }
+    if let Some(station) = &f.station {
+        sql.s(" AND b.polling_station = ").p(station);
+    }
+    if let Some(from) = f.from_ms {
+        sql.s(" AND r.hlc_millis >= ").p(from);
+    }
+    if let Some(to) = f.to_ms {
+        sql.s(" AND r.hlc_millis < ").p(to);
+    }
+    sql
+}
+
+/// Standing reports matching the filter, per result code.
+pub async fn result_codes(tx: &mut dyn Tx, q: &DashQuery, f: &ResultsWhere) -> StoreResult<Vec<(String, u64)>> {
+    let from = results_from(q, f);
+    let sql = Sql { text: format!("SELECT r.result_code, COUNT(*){} GROUP BY r.result_code", from.text), ..from };
+    sql.rows(tx).await?.iter().map(|r| Ok((r[0].text()?, r[1].int()? as u64))).collect()
+}
+
+/// The bodies of the standing conversations matching the filter (only they carry answers).
+pub async fn conversation_bodies(tx: &mut dyn Tx, q: &DashQuery, f: &ResultsWhere) -> StoreResult<Vec<String>> {
+    let mut sql = results_from(q, f);
+    sql.text = format!("SELECT r.body{}", sql.text);
+    sql.s(" AND r.result_code IN (").list(q.contact_codes()).s(")");
+    sql.rows(tx).await?.iter().map(|r| r[0].text()).collect()
+}
+
+/// A report made on a door whose turf or holder had changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverlapRow {
+    pub report_id: String,
+    pub turf_id: String,
+    pub volunteer_id: String,
+    pub building_id: String,
+    pub street: String,
+    pub house_number: String,
+    pub result_code: String,
+    pub knocked_ms: i64,
+    pub reviewed: bool,
+}
+
+pub async fn overlaps(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<OverlapRow>> {
+    let mut sql = Sql::default();
+    sql.s(
+        "SELECT r.id, r.turf_id, r.volunteer_id, r.building_id, COALESCE(b.street, ''), COALESCE(b.house_number, ''),
+           r.result_code, r.hlc_millis, CASE WHEN o.report_id IS NULL THEN 0 ELSE 1 END
+         FROM reports r LEFT JOIN buildings b ON b.id = r.building_id
+         LEFT JOIN overlap_reviews o ON o.report_id = r.id WHERE r.overlap AND r.campaign_id = ",
+    )
+    .p(&q.campaign_id)
+    .s(" AND ")
+    .report_reach(q)
+    .s(" ORDER BY r.hlc_millis, r.hlc_counter, r.id");
+    sql.rows(tx)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(OverlapRow {
+                report_id: r[0].text()?,
+                turf_id: r[1].text()?,
+                volunteer_id: r[2].text()?,
+                building_id: r[3].text()?,
+                street: r[4].text()?,
+                house_number: r[5].text()?,
+                result_code: r[6].text()?,
+                knocked_ms: r[7].int()?,
+                reviewed: r[8].int()? != 0,
+            })
+        })
+        .collect()
+}
