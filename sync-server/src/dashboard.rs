@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::admin::Staff;
 use crate::error::AppError;
 use crate::service::Service;
-use crate::store::dash::{self, DashQuery, ResultsWhere, TurfDoors, TurfVolunteerKnocks};
+use crate::store::dash::{self, DashQuery, ResultsWhere, TurfKnocked, TurfVolunteerKnocks};
 use crate::store::{DeviceRow, Role, typed_read};
 
 /// The last door of a session counts this long.
@@ -136,8 +136,8 @@ pub struct OverlapView {
     pub reviewed: bool,
 }
 
-/// turf id → (name, team, holder)
-type TurfsInReach = BTreeMap<String, (String, Option<String>, Option<String>)>;
+/// turf id → (name, team, holder, doors)
+type TurfsInReach = BTreeMap<String, (String, Option<String>, Option<String>, u64)>;
 
 /// Progress being added up for one row.
 #[derive(Default)]
@@ -148,8 +148,7 @@ struct Acc {
 }
 
 impl Acc {
-    fn doors(&mut self, d: &TurfDoors) {
-        self.stats.doors += d.doors;
+    fn knocked(&mut self, d: &TurfKnocked) {
         self.stats.knocked += d.knocked;
         self.stats.contacted += d.contacted;
     }
@@ -201,7 +200,7 @@ impl Service {
         Ok((campaign, q))
     }
 
-    /// The turfs within reach: id → (name, team, holder).
+    /// The turfs within reach: id → (name, team, holder, doors).
     async fn turfs_in_reach(&self, st: &Staff) -> Result<TurfsInReach, AppError> {
         Ok(self
             .store
@@ -209,7 +208,7 @@ impl Service {
             .await?
             .into_iter()
             .filter(|s| st.reaches_team(s.turf.team_id.as_deref()))
-            .map(|s| (s.turf.id, (s.turf.name, s.turf.team_id, s.turf.volunteer_id)))
+            .map(|s| (s.turf.id, (s.turf.name, s.turf.team_id, s.turf.volunteer_id, s.doors)))
             .collect())
     }
 
@@ -240,11 +239,12 @@ impl Service {
     pub async fn progress(&self, st: &Staff) -> Result<Progress, AppError> {
         let (_, q) = self.dash_query(st).await?;
         let turfs = self.turfs_in_reach(st).await?;
-        // One snapshot for the four reads.
-        let (doors, knocks, hours, positions) = typed_read(&*self.store, move |tx| {
+        // One snapshot for the five reads.
+        let (unturfed, knocked, knocks, hours, positions) = typed_read(&*self.store, move |tx| {
             Box::pin(async move {
                 Ok((
-                    dash::turf_doors(tx, &q).await?,
+                    dash::doors_in_no_turf(tx, &q).await?,
+                    dash::turf_knocked(tx, &q).await?,
                     dash::knocks(tx, &q).await?,
                     dash::timeline(tx, &q).await?,
                     dash::last_positions(tx, &q).await?,
@@ -261,12 +261,20 @@ impl Service {
         let mut by_vol: HashMap<String, Acc> = HashMap::new();
         let team_of = |turf: &str| turfs.get(turf).and_then(|t| t.1.clone());
         // Doors, by the turf they are in now.
-        for d in &doors {
-            campaign.doors(d);
+        campaign.stats.doors += unturfed;
+        for (id, (_, team, _, doors)) in &turfs {
+            campaign.stats.doors += doors;
+            by_turf.entry(id.clone()).or_default().stats.doors += doors;
+            if let Some(team) = team {
+                by_team.entry(team.clone()).or_default().stats.doors += doors;
+            }
+        }
+        for d in &knocked {
+            campaign.knocked(d);
             if let Some(t) = d.turf_id.as_deref().filter(|t| turfs.contains_key(*t)) {
-                by_turf.entry(t.to_string()).or_default().doors(d);
+                by_turf.entry(t.to_string()).or_default().knocked(d);
                 if let Some(team) = team_of(t) {
-                    by_team.entry(team).or_default().doors(d);
+                    by_team.entry(team).or_default().knocked(d);
                 }
             }
         }
@@ -311,7 +319,7 @@ impl Service {
             }
             campaign.sync(d.last_seen_ms);
         }
-        for (turf, (_, _, holder)) in &turfs {
+        for (turf, (_, _, holder, _)) in &turfs {
             let seen =
                 holder.as_ref().and_then(|h| devices.iter().filter(|d| &d.user_id == h).map(|d| d.last_seen_ms).max());
             by_turf.entry(turf.clone()).or_default().sync(seen.flatten());
@@ -328,7 +336,7 @@ impl Service {
         };
         let turf_rows = turfs
             .iter()
-            .map(|(id, (name, team, holder))| row(id, name, team.clone(), holder.clone(), by_turf.remove(id)))
+            .map(|(id, (name, team, holder, _))| row(id, name, team.clone(), holder.clone(), by_turf.remove(id)))
             .collect();
         let teams = teams.iter().map(|(id, name)| row(id, name, Some(id.clone()), None, by_team.remove(id))).collect();
         let volunteers = users

@@ -36,7 +36,7 @@ const TEXT = {
     session_expired: 'Session expirée : reconnectez-vous.', error: 'Erreur', no_streets: 'Aucun réseau de rues importé.',
     priority: 'Priorité (bureaux)', stations: 'Bureaux de vote', low: 'faible', high: 'forte', registered: 'Inscrits',
     abstention: 'Abstention', no_results: 'pas de résultats', lagged: 'Mise à jour complète',
-    definitions: 'Contact : une conversation. Taux : portes avec contact / portes frappées. Heures : sessions de porte-à-porte (pauses de plus de 30 min exclues).',
+    definitions: 'Contact : une conversation. Taux : portes avec contact / portes frappées. Heures : sessions de porte-à-porte de chaque bénévole, additionnées (pauses de plus de 30 min exclues) ; passages / heure par heure-bénévole.',
   },
   en: {
     skip: 'Skip to content', login_intro: 'Dashboard for coordinators and team captains.',
@@ -71,7 +71,7 @@ const TEXT = {
     session_expired: 'Session expired: sign in again.', error: 'Error', no_streets: 'No street network imported.',
     priority: 'Priority (stations)', stations: 'Polling stations', low: 'low', high: 'high', registered: 'Registered',
     abstention: 'Abstention', no_results: 'no results', lagged: 'Full refresh',
-    definitions: 'Contact: a conversation. Rate: doors with a contact / doors knocked. Hours: canvassing sessions (breaks over 30 min left out).',
+    definitions: 'Contact: a conversation. Rate: doors with a contact / doors knocked. Hours: each volunteer\'s canvassing sessions, added up (breaks over 30 min left out); knocks / hour per volunteer-hour.',
   },
 };
 

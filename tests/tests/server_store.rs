@@ -704,3 +704,41 @@ async fn an_upgraded_v1_database_equals_a_fresh_one() {
         .unwrap();
     assert_eq!(h, 1);
 }
+
+/// SQLite: a long read (the dashboard's) runs on its own read-only connection, so the phones'
+/// pushes commit while it is under way, and the read sees one snapshot from its start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_dashboard_read_does_not_hold_up_pushes() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let s: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(dir.path().join("server.db")).unwrap());
+    let (_, door_ids) = seed(s.as_ref()).await;
+    s.ingest(&device("vol-a"), &[report(1, "t1", &door_ids[0], "vol-a")], NOW).await.unwrap();
+    let (started, started_rx) = mpsc::channel::<()>();
+    let (pushed, pushed_rx) = mpsc::channel::<()>();
+    let reader = s.clone();
+    let read = tokio::spawn(async move {
+        doorstep_server::store::typed_read(reader.as_ref(), move |tx| {
+            Box::pin(async move {
+                let before = tx.rows("SELECT COUNT(*) FROM reports", &[]).await?[0][0].int()?;
+                started.send(()).unwrap();
+                // Held open until the push below has committed (or 10 s).
+                let waited = pushed_rx.recv_timeout(Duration::from_secs(10)).is_ok();
+                let after = tx.rows("SELECT COUNT(*) FROM reports", &[]).await?[0][0].int()?;
+                Ok((before, after, waited))
+            })
+        })
+        .await
+    });
+    tokio::task::spawn_blocking(move || started_rx.recv().unwrap()).await.unwrap();
+    let (vol_a, second) = (device("vol-a"), [report(2, "t1", &door_ids[1], "vol-a")]);
+    let push = s.ingest(&vol_a, &second, NOW);
+    let got = tokio::time::timeout(Duration::from_secs(5), push).await.expect("the push waited for the read");
+    assert!(matches!(got.unwrap()[..], [Ingested::Accepted { .. }]));
+    pushed.send(()).unwrap();
+    let (before, after, waited) = read.await.unwrap().unwrap();
+    assert!(waited);
+    assert_eq!((before, after), (1, 1), "the read sees its snapshot, not the push made meanwhile");
+    assert_eq!(s.reports("nantes-2026").await.unwrap().len(), 2);
+}

@@ -116,11 +116,40 @@ impl Sql {
     }
 }
 
+/// Separates the door ids of a building in one aggregated string.
+const SEP: &str = "\u{1f}";
+
 const STANDING: &str = "NOT EXISTS (SELECT 1 FROM reports x WHERE x.supersedes = r.id)";
 
-/// `ds(door_id, building_id, turf_id, st, ct)`: every door in reach with its status rank and
-/// whether a standing report on it is a conversation.
-fn door_states(q: &DashQuery) -> Sql {
+/// `bs(building_id, turf_id, doors, knocked, contacted, st[, ids])`: every building in reach with
+/// its number of doors, how many are knocked and contacted, and its least advanced door's status
+/// rank (with `ids`, its door ids joined by [`SEP`]). Counted per building, not per door: a
+/// building-level report covers all its doors, and only doors with door-level reports need a row.
+fn building_states(q: &DashQuery, with_ids: bool) -> Sql {
+    let mut sql = report_states(q);
+    sql.s(", bn AS (SELECT b.id AS building_id, b.turf_id, COUNT(*) AS doors");
+    if with_ids {
+        sql.s(", string_agg(d.id, ").p(SEP).s(") AS ids");
+    }
+    sql.s(" FROM buildings b JOIN doors d ON d.building_id = b.id WHERE b.campaign_id = ")
+        .p(&q.campaign_id)
+        .s(" AND ")
+        .reach(q, "b.turf_id")
+        .s(" GROUP BY b.id, b.turf_id),
+         bs AS (SELECT bn.*,
+             CASE WHEN COALESCE(bd.rk, 0) > 0 THEN bn.doors ELSE COALESCE(db.knocked, 0) END AS knocked,
+             CASE WHEN COALESCE(bd.ct, 0) > 0 THEN bn.doors ELSE COALESCE(db.ct, 0) END AS contacted,
+             CASE WHEN COALESCE(db.n, 0) < bn.doors AND COALESCE(db.st, 9) >= COALESCE(bd.rk, 0)
+               THEN COALESCE(bd.rk, 0) ELSE db.st END AS st
+           FROM bn LEFT JOIN bd ON bd.building_id = bn.building_id LEFT JOIN db ON db.building_id = bn.building_id) ");
+    sql
+}
+
+/// `bd(building_id, rk, ct)`: the strongest standing building-level report per building;
+/// `db(building_id, n, knocked, ct, st)`: per building, its doors with standing door-level
+/// reports — how many, how many knocked, contacted (building-level conversations included), and
+/// the least advanced of their statuses. Only reports in reach.
+fn report_states(q: &DashQuery) -> Sql {
     let mut sql = Sql::default();
     sql.s("WITH s AS MATERIALIZED (SELECT r.building_id, r.door_id, ")
         .rank(q)
@@ -133,50 +162,57 @@ fn door_states(q: &DashQuery) -> Sql {
     if q.teams.is_some() {
         sql.s(" AND r.building_id IN (SELECT b.id FROM buildings b WHERE ").reach(q, "b.turf_id").s(")");
     }
-    sql.s(
-        "), dd AS MATERIALIZED (SELECT door_id, MAX(rk) AS rk, MAX(ct) AS ct FROM s WHERE door_id IS NOT NULL
-             GROUP BY door_id),
-         bd AS MATERIALIZED (SELECT building_id, MAX(rk) AS rk, MAX(ct) AS ct FROM s WHERE door_id IS NULL
-             GROUP BY building_id),
-         ds AS (SELECT d.id AS door_id, b.id AS building_id, b.turf_id,
-             CASE WHEN COALESCE(dd.rk, 0) >= COALESCE(bd.rk, 0) THEN COALESCE(dd.rk, 0) ELSE COALESCE(bd.rk, 0) END AS st,
-             CASE WHEN COALESCE(dd.ct, 0) + COALESCE(bd.ct, 0) > 0 THEN 1 ELSE 0 END AS ct
-           FROM doors d JOIN buildings b ON b.id = d.building_id
-           LEFT JOIN dd ON dd.door_id = d.id LEFT JOIN bd ON bd.building_id = b.id
-           WHERE b.campaign_id = ",
-    )
-    .p(&q.campaign_id)
-    .s(" AND ")
-    .reach(q, "b.turf_id")
-    .s(") ");
+    sql.s("), bd AS MATERIALIZED (SELECT building_id, COALESCE(MAX(rk), 0) AS rk, MAX(ct) AS ct FROM s
+             WHERE door_id IS NULL GROUP BY building_id),
+         dd AS MATERIALIZED (SELECT building_id, door_id, COALESCE(MAX(rk), 0) AS rk, MAX(ct) AS ct FROM s
+             WHERE door_id IS NOT NULL GROUP BY building_id, door_id),
+         db AS MATERIALIZED (SELECT dd.building_id, COUNT(*) AS n,
+             SUM(CASE WHEN dd.rk > 0 THEN 1 ELSE 0 END) AS knocked,
+             SUM(CASE WHEN dd.ct > 0 OR COALESCE(bd.ct, 0) > 0 THEN 1 ELSE 0 END) AS ct,
+             MIN(CASE WHEN dd.rk >= COALESCE(bd.rk, 0) THEN dd.rk ELSE bd.rk END) AS st
+           FROM dd LEFT JOIN bd ON bd.building_id = dd.building_id GROUP BY dd.building_id)");
     sql
 }
 
-/// Doors, knocked doors and contacted doors per turf (`None`: doors in no turf).
+/// Knocked and contacted doors per turf (`None`: doors in no turf), counted over the buildings
+/// that have standing reports only: the number of doors per turf comes with the turf summaries.
 #[derive(Debug, Clone, PartialEq)]
-pub struct TurfDoors {
+pub struct TurfKnocked {
     pub turf_id: Option<String>,
-    pub doors: u64,
     pub knocked: u64,
     pub contacted: u64,
 }
 
-pub async fn turf_doors(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<TurfDoors>> {
-    let mut sql = door_states(q);
-    sql.s("SELECT turf_id, COUNT(*), SUM(CASE WHEN st > 0 THEN 1 ELSE 0 END), SUM(ct) FROM ds GROUP BY turf_id
-         ORDER BY turf_id");
+pub async fn turf_knocked(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<TurfKnocked>> {
+    let mut sql = report_states(q);
+    sql.s(", kb AS (SELECT building_id FROM bd UNION SELECT building_id FROM db)
+         SELECT b.turf_id,
+           CAST(SUM(CASE WHEN COALESCE(bd.rk, 0) > 0 THEN (SELECT COUNT(*) FROM doors d WHERE d.building_id = b.id)
+             ELSE COALESCE(db.knocked, 0) END) AS BIGINT),
+           CAST(SUM(CASE WHEN COALESCE(bd.ct, 0) > 0 THEN (SELECT COUNT(*) FROM doors d WHERE d.building_id = b.id)
+             ELSE COALESCE(db.ct, 0) END) AS BIGINT)
+         FROM kb JOIN buildings b ON b.id = kb.building_id
+         LEFT JOIN bd ON bd.building_id = kb.building_id LEFT JOIN db ON db.building_id = kb.building_id WHERE ")
+        .reach(q, "b.turf_id")
+        .s(" GROUP BY b.turf_id ORDER BY b.turf_id");
     sql.rows(tx)
         .await?
         .iter()
         .map(|r| {
-            Ok(TurfDoors {
-                turf_id: r[0].opt_text()?,
-                doors: r[1].int()? as u64,
-                knocked: r[2].int()? as u64,
-                contacted: r[3].int()? as u64,
-            })
+            Ok(TurfKnocked { turf_id: r[0].opt_text()?, knocked: r[1].int()? as u64, contacted: r[2].int()? as u64 })
         })
         .collect()
+}
+
+/// The doors in no turf (the coordinator's; none is in a captain's reach).
+pub async fn doors_in_no_turf(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<u64> {
+    if q.teams.is_some() {
+        return Ok(0);
+    }
+    let mut sql = Sql::default();
+    sql.s("SELECT COUNT(*) FROM doors d JOIN buildings b ON b.id = d.building_id WHERE b.turf_id IS NULL AND b.campaign_id = ")
+        .p(&q.campaign_id);
+    Ok(sql.rows(tx).await?.first().map(|r| r[0].int()).transpose()?.unwrap_or(0) as u64)
 }
 
 /// One building on the map with its doors' statuses.
@@ -196,15 +232,10 @@ pub struct BuildingDoors {
     pub door_ids: Vec<String>,
 }
 
-const SEP: &str = "\u{1f}";
-
 pub async fn building_doors(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<BuildingDoors>> {
-    let mut sql = door_states(q);
-    sql.s("SELECT b.id, b.turf_id, b.street, b.house_number, b.lat, b.lon, COUNT(*),
-           SUM(CASE WHEN ds.st > 0 THEN 1 ELSE 0 END), SUM(ds.ct), MIN(ds.st), string_agg(ds.door_id, ")
-        .p(SEP)
-        .s(") FROM ds JOIN buildings b ON b.id = ds.building_id
-         GROUP BY b.id, b.turf_id, b.street, b.house_number, b.lat, b.lon ORDER BY b.street, b.house_number, b.id");
+    let mut sql = building_states(q, true);
+    sql.s("SELECT b.id, b.turf_id, b.street, b.house_number, b.lat, b.lon, bs.doors, bs.knocked, bs.contacted, bs.st,
+           bs.ids FROM bs JOIN buildings b ON b.id = bs.building_id ORDER BY b.street, b.house_number, b.id");
     sql.rows(tx)
         .await?
         .iter()

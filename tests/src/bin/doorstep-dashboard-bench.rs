@@ -7,7 +7,8 @@
 //! report of the reach and derives the same figures in memory (`doorstep_tests::
 //! dashboard_reference`): how each call worked before the counting moved into the database.
 //!
-//! `cargo run --release -p doorstep-tests --bin doorstep-dashboard-bench -- [COPIES, default 8]`
+//! `cargo run --release -p doorstep-tests --bin doorstep-dashboard-bench -- [COPIES, default 8] [postgres]`
+//! (`postgres`: on a database made on `DATABASE_URL`'s server instead of an SQLite file)
 //! (`DOORSTEP_DASH_PARTS=1` also times the three store reads every call makes, on stderr).
 
 use std::sync::Arc;
@@ -24,8 +25,17 @@ use doorstep_tests::dashboard_reference::Reach;
 #[tokio::main]
 async fn main() {
     let copies: usize = std::env::args().nth(1).and_then(|v| v.parse().ok()).unwrap_or(8);
+    let postgres = std::env::args().nth(2).is_some_and(|a| a == "postgres");
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(dir.path().join("dash.db")).unwrap());
+    let pg = if postgres { Some(doorstep_tests::TestDatabase::create().await) } else { None };
+    let store: Arc<dyn ServerStore> = match &pg {
+        Some(db) => Arc::new(doorstep_server::store::postgres::PgStore::connect(&db.url, 4).await.unwrap()),
+        // DOORSTEP_DASH_DB keeps the SQLite file there (to look at query plans).
+        None => Arc::new(
+            SqliteStore::open(std::env::var("DOORSTEP_DASH_DB").map_or(dir.path().join("dash.db"), Into::into))
+                .unwrap(),
+        ),
+    };
     let service = Service::new(store.clone());
     let (campaign, b0, e0, d0) = doorstep_tests::server_import(usize::MAX);
     service.create_campaign(&campaign).await.unwrap();
@@ -119,6 +129,12 @@ async fn main() {
         );
     }
     let push_s = t.elapsed().as_secs_f64();
+    if postgres {
+        // What autovacuum does on a live server after a bulk load: statistics for the planner.
+        doorstep_server::store::typed(store.as_ref(), |tx| Box::pin(async move { tx.exec("ANALYZE", &[]).await }))
+            .await
+            .unwrap();
+    }
     println!(
         "{} doors, {} buildings, {turfs} turfs, {} reports (setup {setup_s:.1} s, pushed in {push_s:.1} s)",
         doors.len(),
@@ -151,7 +167,7 @@ async fn main() {
                 eprintln!("{}: {n} rows in {:.0} ms", $name, t.elapsed().as_secs_f64() * 1000.0);
             }};
         }
-        part!("turf_doors", |tx, q: dash::DashQuery| async move { dash::turf_doors(tx, &q).await });
+        part!("turf_knocked", |tx, q: dash::DashQuery| async move { dash::turf_knocked(tx, &q).await });
         part!("building_doors", |tx, q: dash::DashQuery| async move { dash::building_doors(tx, &q).await });
         part!("knocks", |tx, q: dash::DashQuery| async move { dash::knocks(tx, &q).await });
         part!("timeline", |tx, q: dash::DashQuery| async move { dash::timeline(tx, &q).await });
@@ -186,5 +202,10 @@ async fn main() {
             cols.push(format!("{:.0}", times[1]));
         }
         println!("| {who} | {} |", cols.join(" | "));
+    }
+    drop(service);
+    drop(store);
+    if let Some(db) = pg {
+        db.drop_now().await;
     }
 }
