@@ -480,6 +480,8 @@ impl Service {
             ));
         }
         let imported = self.store.import(&campaign.id, &parsed.import).await?;
+        // Many new rows: fresh statistics so the dashboard's plans stay narrow.
+        self.store.optimize().await?;
         Ok(ImportResponse {
             rows: parsed.rows,
             columns: parsed.columns,
@@ -569,6 +571,7 @@ impl Service {
             });
         }
         self.store.apply_cut(st.campaign(), &recut, &new).await?;
+        self.store.optimize().await?;
         let r = plan.report;
         Ok(CutResponse {
             turfs: new.into_iter().map(|t| t.id).collect(),

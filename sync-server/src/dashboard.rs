@@ -200,18 +200,6 @@ impl Service {
         Ok((campaign, q))
     }
 
-    /// The turfs within reach: id → (name, team, holder, doors).
-    async fn turfs_in_reach(&self, st: &Staff) -> Result<TurfsInReach, AppError> {
-        Ok(self
-            .store
-            .turf_summaries(st.campaign())
-            .await?
-            .into_iter()
-            .filter(|s| st.reaches_team(s.turf.team_id.as_deref()))
-            .map(|s| (s.turf.id, (s.turf.name, s.turf.team_id, s.turf.volunteer_id, s.doors)))
-            .collect())
-    }
-
     /// Buildings within reach with their doors' status, for the map.
     pub async fn map_buildings(&self, st: &Staff) -> Result<Vec<MapBuilding>, AppError> {
         let (_, q) = self.dash_query(st).await?;
@@ -238,11 +226,11 @@ impl Service {
     /// Progress per campaign, team, turf and volunteer, and the timeline.
     pub async fn progress(&self, st: &Staff) -> Result<Progress, AppError> {
         let (_, q) = self.dash_query(st).await?;
-        let turfs = self.turfs_in_reach(st).await?;
-        // One snapshot for the five reads.
-        let (unturfed, knocked, knocks, hours, positions) = typed_read(&*self.store, move |tx| {
+        // One snapshot for the six reads.
+        let (turfs, unturfed, knocked, knocks, hours, positions) = typed_read(&*self.store, move |tx| {
             Box::pin(async move {
                 Ok((
+                    dash::turfs(tx, &q).await?,
                     dash::doors_in_no_turf(tx, &q).await?,
                     dash::turf_knocked(tx, &q).await?,
                     dash::knocks(tx, &q).await?,
@@ -252,6 +240,8 @@ impl Service {
             })
         })
         .await?;
+        let turfs: TurfsInReach =
+            turfs.into_iter().map(|t| (t.id, (t.name, t.team_id, t.volunteer_id, t.doors))).collect();
         let users = self.store.users(st.campaign()).await?;
         let devices = self.store.devices(st.campaign()).await?;
         let teams: Vec<(String, String)> = self.teams(st).await?.into_iter().map(|t| (t.id, t.name)).collect();
@@ -365,10 +355,15 @@ impl Service {
     /// Answer distributions of the standing reports matching the filter.
     pub async fn results(&self, st: &Staff, f: &ResultsFilter) -> Result<Results, AppError> {
         let (campaign, q) = self.dash_query(st).await?;
-        if let Some(t) = &f.turf
-            && !self.turfs_in_reach(st).await?.contains_key(t)
-        {
-            return Err(self.outside_or_unknown(st, "turf", t).await);
+        if let Some(t) = &f.turf {
+            let reached = self
+                .store
+                .turf(t)
+                .await?
+                .is_some_and(|row| row.campaign_id == st.campaign() && st.reaches_team(row.team_id.as_deref()));
+            if !reached {
+                return Err(self.outside_or_unknown(st, "turf", t).await);
+            }
         }
         if let Some(team) = &f.team
             && !st.reaches_team(Some(team))

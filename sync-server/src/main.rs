@@ -290,12 +290,16 @@ async fn main() -> std::process::ExitCode {
             );
             let mut service = Service::new(store);
             service.tile_url = tile_url;
-            // Retention: campaigns past their date lose their personal data, checked every hour.
+            // Every hour: planner statistics, and retention (campaigns past their date lose their
+            // personal data).
             let purger = service.clone();
             tokio::spawn(async move {
                 let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
                 loop {
                     every.tick().await;
+                    if let Err(e) = purger.store.optimize().await {
+                        eprintln!("doorstep-server: planner statistics: {e}");
+                    }
                     match purger.purge_expired_campaigns().await {
                         Ok(done) => {
                             for (c, n) in done.iter().filter(|(_, n)| *n != Default::default()) {

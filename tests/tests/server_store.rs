@@ -687,7 +687,11 @@ async fn an_upgraded_v1_database_equals_a_fresh_one() {
     let schema = |p: &std::path::Path| -> Vec<String> {
         let c = rusqlite::Connection::open(p).unwrap();
         let mut st = c
-            .prepare("SELECT type || ' ' || name || ' ' || COALESCE(sql, '') FROM sqlite_master ORDER BY name")
+            // Planner statistics (sqlite_stat*) are data, not schema.
+            .prepare(
+                "SELECT type || ' ' || name || ' ' || COALESCE(sql, '') FROM sqlite_master
+                 WHERE name NOT LIKE 'sqlite_stat%' ORDER BY name",
+            )
             .unwrap();
         st.query_map([], |r| r.get::<_, String>(0)).unwrap().map(Result::unwrap).collect()
     };

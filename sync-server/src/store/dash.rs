@@ -95,9 +95,18 @@ impl Sql {
             Some(teams) => self.s(turf).s(" IN (SELECT id FROM turfs WHERE team_id IN (").list(teams).s("))"),
         }
     }
-    /// A report's (alias `r`) reach: its turf, or its building's turf now (alias `b`).
-    fn report_reach(&mut self, q: &DashQuery) -> &mut Self {
-        self.s("(").reach(q, "b.turf_id").s(" OR ").reach(q, "r.turf_id").s(")")
+    /// The reports in reach, as `r`: a coordinator's are the campaign's (filtered by the caller);
+    /// a captain's are those made in their teams' turfs or on buildings in them now, found through
+    /// the indexes by turf and by building, so that a captain's read costs what their teams hold.
+    fn reports(&mut self, q: &DashQuery) -> &mut Self {
+        if q.teams.is_none() {
+            return self.s("reports r");
+        }
+        self.s("(SELECT rr.* FROM (SELECT r2.id FROM buildings b2 JOIN reports r2 ON r2.building_id = b2.id WHERE ")
+            .reach(q, "b2.turf_id")
+            .s(" UNION SELECT r3.id FROM reports r3 WHERE ")
+            .reach(q, "r3.turf_id")
+            .s(") k JOIN reports rr ON rr.id = k.id) r")
     }
     /// The outcome rank of report `r` (NULL for a code the campaign does not have).
     fn rank(&mut self, q: &DashQuery) -> &mut Self {
@@ -155,13 +164,14 @@ fn report_states(q: &DashQuery) -> Sql {
         .rank(q)
         .s(" AS rk, ")
         .contact(q)
-        .s(" AS ct FROM reports r WHERE r.campaign_id = ")
-        .p(&q.campaign_id)
-        .s(" AND ")
-        .s(STANDING);
+        .s(" AS ct FROM ");
     if q.teams.is_some() {
-        sql.s(" AND r.building_id IN (SELECT b.id FROM buildings b WHERE ").reach(q, "b.turf_id").s(")");
+        // Every report on the buildings in reach, whoever made it.
+        sql.s("buildings b0 JOIN reports r ON r.building_id = b0.id WHERE ").reach(q, "b0.turf_id").s(" AND ");
+    } else {
+        sql.s("reports r WHERE ");
     }
+    sql.s("r.campaign_id = ").p(&q.campaign_id).s(" AND ").s(STANDING);
     sql.s("), bd AS MATERIALIZED (SELECT building_id, COALESCE(MAX(rk), 0) AS rk, MAX(ct) AS ct FROM s
              WHERE door_id IS NULL GROUP BY building_id),
          dd AS MATERIALIZED (SELECT building_id, door_id, COALESCE(MAX(rk), 0) AS rk, MAX(ct) AS ct FROM s
@@ -172,6 +182,40 @@ fn report_states(q: &DashQuery) -> Sql {
              MIN(CASE WHEN dd.rk >= COALESCE(bd.rk, 0) THEN dd.rk ELSE bd.rk END) AS st
            FROM dd LEFT JOIN bd ON bd.building_id = dd.building_id GROUP BY dd.building_id)");
     sql
+}
+
+/// A turf in reach with its number of doors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurfInReach {
+    pub id: String,
+    pub name: String,
+    pub team_id: Option<String>,
+    pub volunteer_id: Option<String>,
+    pub doors: u64,
+}
+
+pub async fn turfs(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<TurfInReach>> {
+    let mut sql = Sql::default();
+    sql.s("SELECT t.id, t.name, t.team_id, t.volunteer_id,
+           (SELECT COUNT(*) FROM buildings b JOIN doors d ON d.building_id = b.id WHERE b.turf_id = t.id)
+         FROM turfs t WHERE t.campaign_id = ")
+        .p(&q.campaign_id)
+        .s(" AND ")
+        .reach(q, "t.id")
+        .s(" ORDER BY t.id");
+    sql.rows(tx)
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(TurfInReach {
+                id: r[0].text()?,
+                name: r[1].text()?,
+                team_id: r[2].opt_text()?,
+                volunteer_id: r[3].opt_text()?,
+                doors: r[4].int()? as u64,
+            })
+        })
+        .collect()
 }
 
 /// Knocked and contacted doors per turf (`None`: doors in no turf), counted over the buildings
@@ -288,10 +332,10 @@ pub async fn knocks(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<TurfVolun
              ORDER BY r.hlc_millis, r.hlc_counter, r.id) AS gv,
            r.hlc_millis - LAG(r.hlc_millis) OVER (PARTITION BY r.volunteer_id, COALESCE(b.turf_id, r.turf_id)
              ORDER BY r.hlc_millis, r.hlc_counter, r.id) AS gt
-         FROM reports r LEFT JOIN buildings b ON b.id = r.building_id WHERE r.campaign_id = ")
+         FROM ")
+        .reports(q)
+        .s(" LEFT JOIN buildings b ON b.id = r.building_id WHERE r.campaign_id = ")
         .p(&q.campaign_id)
-        .s(" AND ")
-        .report_reach(q)
         .s(") SELECT turf, v, COUNT(*), SUM(ov), CAST(SUM(CASE WHEN gv <= ")
         .p(SESSION_GAP_MS)
         .s(" THEN gv ELSE 0 END) AS BIGINT), SUM(CASE WHEN gv IS NULL OR gv > ")
@@ -333,14 +377,10 @@ pub async fn timeline(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<Hour>> 
     let mut sql = Sql::default();
     sql.s("SELECT r.hlc_millis - (r.hlc_millis % 3600000) AS h, COUNT(*), SUM(")
         .contact(q)
-        .s("), MIN(r.hlc_millis), MAX(r.hlc_millis) FROM reports r");
-    if q.teams.is_some() {
-        sql.s(" LEFT JOIN buildings b ON b.id = r.building_id");
-    }
-    sql.s(" WHERE r.campaign_id = ").p(&q.campaign_id);
-    if q.teams.is_some() {
-        sql.s(" AND ").report_reach(q);
-    }
+        .s("), MIN(r.hlc_millis), MAX(r.hlc_millis) FROM ")
+        .reports(q)
+        .s(" WHERE r.campaign_id = ")
+        .p(&q.campaign_id);
     sql.s(" GROUP BY r.hlc_millis - (r.hlc_millis % 3600000) ORDER BY h");
     sql.rows(tx)
         .await?
@@ -363,12 +403,11 @@ pub async fn last_positions(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<(
     sql.s(
         "SELECT x.v, x.t, y.body FROM (SELECT r.id, r.volunteer_id AS v, r.hlc_millis AS t,
            ROW_NUMBER() OVER (PARTITION BY r.volunteer_id ORDER BY r.hlc_millis DESC, r.hlc_counter DESC, r.id DESC) AS n
-         FROM reports r LEFT JOIN buildings b ON b.id = r.building_id
-         WHERE r.lat IS NOT NULL AND r.campaign_id = ",
+         FROM ",
     )
+    .reports(q)
+    .s(" WHERE r.lat IS NOT NULL AND r.campaign_id = ")
     .p(&q.campaign_id)
-    .s(" AND ")
-    .report_reach(q)
     .s(") x JOIN reports y ON y.id = x.id WHERE x.n = 1 ORDER BY x.v");
     sql.rows(tx).await?.iter().map(|r| Ok((r[0].text()?, r[1].int()?, r[2].text()?))).collect()
 }
@@ -385,13 +424,13 @@ pub struct ResultsWhere {
 
 fn results_from(q: &DashQuery, f: &ResultsWhere) -> Sql {
     let mut sql = Sql::default();
-    sql.s(" FROM reports r LEFT JOIN buildings b ON b.id = r.building_id
+    sql.s(" FROM ")
+        .reports(q)
+        .s(" LEFT JOIN buildings b ON b.id = r.building_id
           LEFT JOIN turfs t ON t.id = COALESCE(b.turf_id, r.turf_id) WHERE r.campaign_id = ")
         .p(&q.campaign_id)
         .s(" AND ")
-        .s(STANDING)
-        .s(" AND ")
-        .report_reach(q);
+        .s(STANDING);
     if let Some(turf) = &f.turf {
         sql.s(" AND COALESCE(b.turf_id, r.turf_id) = ").p(turf);
     }
@@ -444,12 +483,12 @@ pub async fn overlaps(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<Overlap
     sql.s(
         "SELECT r.id, r.turf_id, r.volunteer_id, r.building_id, COALESCE(b.street, ''), COALESCE(b.house_number, ''),
            r.result_code, r.hlc_millis, CASE WHEN o.report_id IS NULL THEN 0 ELSE 1 END
-         FROM reports r LEFT JOIN buildings b ON b.id = r.building_id
-         LEFT JOIN overlap_reviews o ON o.report_id = r.id WHERE r.overlap AND r.campaign_id = ",
+         FROM ",
     )
+    .reports(q)
+    .s(" LEFT JOIN buildings b ON b.id = r.building_id
+         LEFT JOIN overlap_reviews o ON o.report_id = r.id WHERE r.overlap AND r.campaign_id = ")
     .p(&q.campaign_id)
-    .s(" AND ")
-    .report_reach(q)
     .s(" ORDER BY r.hlc_millis, r.hlc_counter, r.id");
     sql.rows(tx)
         .await?

@@ -327,6 +327,12 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
     /// otherwise. Every operation below is written once, over [`tx::Tx`], in [`ops`].
     async fn op_any(&self, op: tx::AnyOp) -> tx::AnyResult;
 
+    /// Refreshes the query planner's statistics (after an import or a cut, and every hour in
+    /// `serve`): SQLite's `PRAGMA optimize`, PostgreSQL's `ANALYZE`.
+    async fn optimize(&self) -> StoreResult<()> {
+        Ok(())
+    }
+
     /// Runs a read-only `op` on one consistent snapshot. SQLite runs it on a reader connection, so
     /// that a long read (the dashboard's) never holds up the writer; the default is [`Self::op_any`].
     async fn read_any(&self, op: tx::AnyOp) -> tx::AnyResult {

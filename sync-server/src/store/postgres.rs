@@ -141,6 +141,11 @@ impl ServerStore for PgStore {
         Ok(out)
     }
 
+    async fn optimize(&self) -> StoreResult<()> {
+        self.get().await?.batch_execute("ANALYZE").await?;
+        Ok(())
+    }
+
     async fn campaign(&self, id: &str) -> StoreResult<Option<Campaign>> {
         load_campaign(&*self.get().await?, id).await
     }
