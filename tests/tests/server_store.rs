@@ -254,6 +254,26 @@ async fn voter_file_import(s: Arc<dyn ServerStore>) {
     s.create_campaign(&other, NOW).await.unwrap();
     assert!(matches!(s.import("other", &import).await, Err(StoreError::Conflict(_))));
     assert_eq!(s.cut_candidates("nantes-2026", &[]).await.unwrap().len(), 0);
+    // A row referring to a building nobody imported refuses the whole import: nothing is kept.
+    let (_, buildings, entrances, doors) = server_import(40);
+    let fresh = |id: &String| buildings[30..].iter().any(|b| &b.id == id);
+    let entrances: Vec<_> = entrances.into_iter().filter(|e| fresh(&e.building_id)).collect();
+    let mut new_doors: Vec<_> = doors.into_iter().filter(|d| fresh(&d.building_id)).collect();
+    let good = new_doors[3].building_id.clone();
+    new_doors[3].building_id = "no-such-building".into();
+    let mut batch = doorstep_tests::import_of(&buildings[30..], &entrances, &new_doors);
+    let err = s.import("nantes-2026", &batch).await.unwrap_err();
+    assert!(matches!(&err, StoreError::Missing { kind: "building", id } if id == "no-such-building"), "{err:?}");
+    assert_eq!(s.cut_candidates("nantes-2026", &[]).await.unwrap().len(), 0, "no building of the batch was kept");
+    // Imported again with the row mended.
+    new_doors[3].building_id = good;
+    batch.doors = new_doors.clone();
+    let n = s.import("nantes-2026", &batch).await.unwrap();
+    assert_eq!(
+        (n.buildings, n.doors, n.entrances, n.existing),
+        (10, new_doors.len() as u64, entrances.len() as u64, 0)
+    );
+    assert_eq!(s.cut_candidates("nantes-2026", &[]).await.unwrap().len(), 10, "the ten buildings await a cut");
 }
 
 /// Retention: a campaign past its date loses answers, notes, its voter file's people and its

@@ -5,6 +5,7 @@
 //! what must be atomic with the write (deduplication, overlap detection).
 
 pub mod dash;
+pub mod import;
 pub mod ops;
 pub mod postgres;
 pub mod sql;
@@ -347,7 +348,7 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
     /// Imports addresses and the voter file, atomically; rows already present are kept.
     async fn import(&self, campaign_id: &str, import: &Import) -> StoreResult<ImportCounts> {
         let (cid, i) = (campaign_id.to_string(), import.clone());
-        typed(self, move |tx| Box::pin(async move { ops::import(tx, &cid, &i).await })).await
+        typed(self, move |tx| Box::pin(async move { import::import(tx, &cid, &i).await })).await
     }
     /// Creates a turf at version 1 from buildings that are in no turf yet.
     async fn create_turf(

@@ -258,24 +258,6 @@ pub const INSERT_CAPTAIN: &str =
 pub const SELECT_CAPTAINS: &str = "SELECT user_id FROM team_captains WHERE team_id = $1 ORDER BY user_id";
 pub const SELECT_CAPTAIN_TEAMS: &str = "SELECT team_id FROM team_captains WHERE user_id = $1 ORDER BY team_id";
 pub const SELECT_BUILDING_CAMPAIGN: &str = "SELECT campaign_id, turf_id FROM buildings WHERE id = $1";
-pub const SELECT_DOOR_CAMPAIGN: &str =
-    "SELECT b.campaign_id, b.turf_id FROM doors d JOIN buildings b ON b.id = d.building_id WHERE d.id = $1";
-pub const SELECT_HOUSEHOLD_CAMPAIGN: &str = "SELECT b.campaign_id, b.turf_id FROM households h
-     JOIN doors d ON d.id = h.door_id JOIN buildings b ON b.id = d.building_id WHERE h.id = $1";
-pub const SELECT_ENTRANCE_CAMPAIGN: &str =
-    "SELECT b.campaign_id, b.turf_id FROM entrances e JOIN buildings b ON b.id = e.building_id WHERE e.id = $1";
-pub const INSERT_BUILDING_IF_NEW: &str =
-    "INSERT INTO buildings(id, campaign_id, turf_id, street, house_number, postcode, city, polling_station, lat, lon)
-     VALUES ($1, $2, NULL, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING";
-pub const INSERT_ENTRANCE_IF_NEW: &str =
-    "INSERT INTO entrances(id, building_id, label, digicode, interphone, caretaker, notes)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING";
-pub const INSERT_DOOR_IF_NEW: &str = "INSERT INTO doors(id, building_id, entrance_id, floor, label, safety_flags)
-     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING";
-pub const INSERT_HOUSEHOLD_IF_NEW: &str =
-    "INSERT INTO households(id, door_id) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING";
-pub const INSERT_PERSON_IF_NEW: &str = "INSERT INTO people(id, household_id, display_name, birth_year)
-     VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO NOTHING";
 macro_rules! cut_columns {
     () => {
         "SELECT b.id, b.lat, b.lon, (SELECT COUNT(*) FROM doors d WHERE d.building_id = b.id),

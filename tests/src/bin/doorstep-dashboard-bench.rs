@@ -61,6 +61,7 @@ async fn main() {
         buildings.extend(bs);
         doors.extend(ds);
     }
+    let import_s = t.elapsed().as_secs_f64();
     // Turfs of 50 buildings, every one held by the bench volunteer; two teams, a captain for one.
     for (team, captain) in [("nord", "cap-nord"), ("sud", "cap-sud")] {
         store
@@ -135,7 +136,7 @@ async fn main() {
     store.optimize().await.unwrap();
     let optimize_ms = t.elapsed().as_secs_f64() * 1000.0;
     println!(
-        "{} doors, {} buildings, {turfs} turfs, {} reports (setup {setup_s:.1} s, pushed in {push_s:.1} s, planner statistics in {optimize_ms:.0} ms)",
+        "{} doors, {} buildings, {turfs} turfs, {} reports (imported in {import_s:.1} s, setup {setup_s:.1} s, pushed in {push_s:.1} s, planner statistics in {optimize_ms:.0} ms)",
         doors.len(),
         buildings.len(),
         knocked.len()
