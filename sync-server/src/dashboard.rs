@@ -15,7 +15,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use doorstep_protocol::status::DoorStatus;
 use doorstep_protocol::{Answer, AnswerValue, Campaign, Position, QuestionKind};
 use serde::{Deserialize, Serialize};
 
@@ -75,22 +74,7 @@ pub struct Progress {
     pub timeline: Vec<Bucket>,
 }
 
-/// One building on the map: its doors' worst-case status (`untouched` first) and counts.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MapBuilding {
-    pub id: String,
-    pub turf_id: Option<String>,
-    pub street: String,
-    pub house_number: String,
-    pub lat: f64,
-    pub lon: f64,
-    pub doors: u32,
-    pub knocked: u32,
-    pub contacted: u32,
-    /// The least advanced door's status: a building is done when every door is.
-    pub status: DoorStatus,
-    pub door_ids: Vec<String>,
-}
+pub use crate::store::dash::{MapBuilding, OverlapView};
 
 /// Filters of the results view (all optional; dates in epoch milliseconds, the page converts
 /// local days).
@@ -121,19 +105,6 @@ pub struct Results {
     pub reports: u64,
     pub result_codes: Vec<(String, u64)>,
     pub questions: Vec<QuestionResult>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OverlapView {
-    pub report_id: String,
-    pub turf_id: String,
-    pub volunteer_id: String,
-    pub building_id: String,
-    pub street: String,
-    pub house_number: String,
-    pub result_code: String,
-    pub knocked_ms: i64,
-    pub reviewed: bool,
 }
 
 /// turf id → (name, team, holder, doors)
@@ -203,24 +174,7 @@ impl Service {
     /// Buildings within reach with their doors' status, for the map.
     pub async fn map_buildings(&self, st: &Staff) -> Result<Vec<MapBuilding>, AppError> {
         let (_, q) = self.dash_query(st).await?;
-        let rows =
-            typed_read(&*self.store, move |tx| Box::pin(async move { dash::building_doors(tx, &q).await })).await?;
-        Ok(rows
-            .into_iter()
-            .map(|b| MapBuilding {
-                id: b.building_id,
-                turf_id: b.turf_id,
-                street: b.street,
-                house_number: b.house_number,
-                lat: b.lat,
-                lon: b.lon,
-                doors: b.doors,
-                knocked: b.knocked,
-                contacted: b.contacted,
-                status: b.status,
-                door_ids: b.door_ids,
-            })
-            .collect())
+        Ok(typed_read(&*self.store, move |tx| Box::pin(async move { dash::building_doors(tx, &q).await })).await?)
     }
 
     /// Progress per campaign, team, turf and volunteer, and the timeline.
@@ -463,21 +417,7 @@ impl Service {
     }
 
     async fn overlap_rows(&self, q: DashQuery) -> Result<Vec<OverlapView>, AppError> {
-        let rows = typed_read(&*self.store, move |tx| Box::pin(async move { dash::overlaps(tx, &q).await })).await?;
-        Ok(rows
-            .into_iter()
-            .map(|o| OverlapView {
-                report_id: o.report_id,
-                turf_id: o.turf_id,
-                volunteer_id: o.volunteer_id,
-                building_id: o.building_id,
-                street: o.street,
-                house_number: o.house_number,
-                result_code: o.result_code,
-                knocked_ms: o.knocked_ms,
-                reviewed: o.reviewed,
-            })
-            .collect())
+        Ok(typed_read(&*self.store, move |tx| Box::pin(async move { dash::overlaps(tx, &q).await })).await?)
     }
 
     /// Marks an overlap reviewed: the report stands (it was made in good faith), the captain has

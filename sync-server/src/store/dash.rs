@@ -259,10 +259,10 @@ pub async fn doors_in_no_turf(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<u64
     Ok(sql.rows(tx).await?.first().map(|r| r[0].int()).transpose()?.unwrap_or(0) as u64)
 }
 
-/// One building on the map with its doors' statuses.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BuildingDoors {
-    pub building_id: String,
+/// One building on the map: its doors' worst-case status (`untouched` first) and counts.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MapBuilding {
+    pub id: String,
     pub turf_id: Option<String>,
     pub street: String,
     pub house_number: String,
@@ -271,12 +271,12 @@ pub struct BuildingDoors {
     pub doors: u32,
     pub knocked: u32,
     pub contacted: u32,
-    /// The least advanced door's status.
+    /// The least advanced door's status: a building is done when every door is.
     pub status: DoorStatus,
     pub door_ids: Vec<String>,
 }
 
-pub async fn building_doors(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<BuildingDoors>> {
+pub async fn building_doors(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<MapBuilding>> {
     let mut sql = building_states(q, true);
     sql.s("SELECT b.id, b.turf_id, b.street, b.house_number, b.lat, b.lon, bs.doors, bs.knocked, bs.contacted, bs.st,
            bs.ids FROM bs JOIN buildings b ON b.id = bs.building_id ORDER BY b.street, b.house_number, b.id");
@@ -286,8 +286,8 @@ pub async fn building_doors(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<B
         .map(|r| {
             let mut door_ids: Vec<String> = r[10].text()?.split(SEP).map(str::to_string).collect();
             door_ids.sort_unstable();
-            Ok(BuildingDoors {
-                building_id: r[0].text()?,
+            Ok(MapBuilding {
+                id: r[0].text()?,
                 turf_id: r[1].opt_text()?,
                 street: r[2].text()?,
                 house_number: r[3].text()?,
@@ -464,9 +464,9 @@ pub async fn conversation_bodies(tx: &mut dyn Tx, q: &DashQuery, f: &ResultsWher
     sql.rows(tx).await?.iter().map(|r| r[0].text()).collect()
 }
 
-/// A report made on a door whose turf or holder had changed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OverlapRow {
+/// A report made on a door whose turf or holder had changed, reviewed or not.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct OverlapView {
     pub report_id: String,
     pub turf_id: String,
     pub volunteer_id: String,
@@ -478,7 +478,7 @@ pub struct OverlapRow {
     pub reviewed: bool,
 }
 
-pub async fn overlaps(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<OverlapRow>> {
+pub async fn overlaps(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<OverlapView>> {
     let mut sql = Sql::default();
     sql.s(
         "SELECT r.id, r.turf_id, r.volunteer_id, r.building_id, COALESCE(b.street, ''), COALESCE(b.house_number, ''),
@@ -494,7 +494,7 @@ pub async fn overlaps(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<Overlap
         .await?
         .iter()
         .map(|r| {
-            Ok(OverlapRow {
+            Ok(OverlapView {
                 report_id: r[0].text()?,
                 turf_id: r[1].text()?,
                 volunteer_id: r[2].text()?,

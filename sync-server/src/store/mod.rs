@@ -632,12 +632,7 @@ where
     T: Send + 'static,
     F: for<'a> FnOnce(&'a mut dyn tx::Tx) -> tx::BoxFut<'a, StoreResult<T>> + Send + 'static,
 {
-    let any = store
-        .read_any(Box::new(move |tx| {
-            Box::pin(async move { f(tx).await.map(|v| Box::new(v) as Box<dyn std::any::Any + Send>) })
-        }))
-        .await?;
-    Ok(*any.downcast::<T>().expect("an operation returns the type it was typed with"))
+    run_typed(store, true, f).await
 }
 
 /// Runs a typed operation through [`ServerStore::op_any`].
@@ -647,15 +642,21 @@ where
     T: Send + 'static,
     F: for<'a> FnOnce(&'a mut dyn tx::Tx) -> tx::BoxFut<'a, StoreResult<T>> + Send + 'static,
 {
-    let any = store
-        .op_any(Box::new(move |tx| {
-            Box::pin(async move { f(tx).await.map(|v| Box::new(v) as Box<dyn std::any::Any + Send>) })
-        }))
-        .await?;
+    run_typed(store, false, f).await
+}
+
+async fn run_typed<S, T, F>(store: &S, read_only: bool, f: F) -> StoreResult<T>
+where
+    S: ServerStore + ?Sized,
+    T: Send + 'static,
+    F: for<'a> FnOnce(&'a mut dyn tx::Tx) -> tx::BoxFut<'a, StoreResult<T>> + Send + 'static,
+{
+    let op: tx::AnyOp =
+        Box::new(move |tx| Box::pin(async move { f(tx).await.map(|v| Box::new(v) as Box<dyn std::any::Any + Send>) }));
+    let any = if read_only { store.read_any(op).await? } else { store.op_any(op).await? };
     Ok(*any.downcast::<T>().expect("an operation returns the type it was typed with"))
 }
 
-/// The target's building and door ids in a `LOCATE_*` query.
 pub(crate) fn locate_sql(target: &Target) -> &'static str {
     match target {
         Target::Building { .. } => sql::LOCATE_BUILDING,
