@@ -87,6 +87,24 @@ async fn turfs_packages_and_leases(s: Arc<dyn ServerStore>) {
     let err = s.create_turf("nantes-2026", "t3", "x", None, &["no-such-building".into()]).await.unwrap_err();
     assert!(matches!(err, StoreError::Missing { .. }));
     assert!(s.turf("t3").await.unwrap().is_none(), "a failed turf creation leaves nothing");
+    // A building already in a turf, or named twice, refuses the whole turf.
+    for list in [vec![ids[0].clone()], vec![ids[25].clone()]] {
+        let err = s.create_turf("nantes-2026", "t3", "x", None, &list).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    }
+    let (_, b, e, d) = server_import(31);
+    let free = b[30].id.clone();
+    let mine = |x: &String| x == &free;
+    let (e, d): (Vec<_>, Vec<_>) = (
+        e.into_iter().filter(|x| mine(&x.building_id)).collect(),
+        d.into_iter().filter(|x| mine(&x.building_id)).collect(),
+    );
+    s.import("nantes-2026", &doorstep_tests::import_of(&b[30..], &e, &d)).await.unwrap();
+    let err = s.create_turf("nantes-2026", "t3", "x", None, &[free.clone(), free.clone()]).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert!(s.turf("t3").await.unwrap().is_none());
+    s.create_turf("nantes-2026", "t3", "x", None, &[free]).await.unwrap();
+    assert_eq!(s.turf_package("t3").await.unwrap().unwrap().buildings.len(), 1);
 }
 
 async fn ingest_dedupes_and_flags_overlaps(s: Arc<dyn ServerStore>) {

@@ -55,6 +55,14 @@ async fn owners<'a>(
     Ok(out)
 }
 
+/// For each building id, its campaign and turf now (unknown ids are left out).
+pub(crate) async fn building_owners<'a>(
+    tx: &mut dyn Tx,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> StoreResult<HashMap<String, (String, Option<String>)>> {
+    owners(tx, BUILDING_OWNERS, ids).await
+}
+
 const BUILDING_OWNERS: &str = "SELECT b.id, b.campaign_id, b.turf_id FROM buildings b WHERE b.id IN";
 const ENTRANCE_OWNERS: &str =
     "SELECT e.id, b.campaign_id, b.turf_id FROM entrances e JOIN buildings b ON b.id = e.building_id WHERE e.id IN";

@@ -5,7 +5,7 @@
 use doorstep_protocol::{Campaign, ResultCode, SurveyScript};
 
 use super::sql::*;
-use super::tx::{Row, Tx};
+use super::tx::{Row, Tx, Val};
 use super::*;
 use crate::vals;
 
@@ -80,16 +80,26 @@ pub async fn create_turf(
         team_in(tx, campaign_id, team).await?;
     }
     tx.exec(INSERT_TURF_V2, &vals![turf_id, campaign_id, name, team_id]).await?;
+    // In batches: a cut of a million doors is a few thousand statements, not two per building.
+    let owners = super::import::building_owners(tx, building_ids.iter().map(String::as_str)).await?;
+    let mut seen = std::collections::HashSet::new();
     for b in building_ids {
-        let now = tx.row(SELECT_BUILDING_CAMPAIGN, &vals![b]).await?;
-        match now {
-            Some(r) if r[0].text()? == campaign_id && r[1].opt_text()?.is_none() => {}
-            Some(r) if r[0].text()? == campaign_id => {
+        match owners.get(b) {
+            Some((c, None)) if c == campaign_id && seen.insert(b) => {}
+            Some((c, _)) if c == campaign_id => {
                 return Err(StoreError::Conflict(format!("building {b} is already in a turf")));
             }
             _ => return Err(StoreError::Missing { kind: "building", id: b.clone() }),
         }
-        tx.exec(SET_BUILDING_TURF, &vals![turf_id, b, campaign_id]).await?;
+    }
+    for chunk in building_ids.chunks(500) {
+        // Every id was checked to be of this campaign above; by primary key only (with the
+        // campaign in the filter, SQLite walked the campaign's index instead).
+        let list: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = format!("UPDATE buildings SET turf_id = $1 WHERE id IN ({})", list.join(", "));
+        let mut params = vec![Val::from(turf_id)];
+        params.extend(chunk.iter().map(Val::from));
+        tx.exec(&sql, &params).await?;
     }
     Ok(())
 }
