@@ -25,6 +25,9 @@ pub enum CoreError {
     ResultLevelMismatch { code: String, target_kind: &'static str },
     #[error("a correction must be for the same target as the report it corrects ({0})")]
     CorrectionTargetMismatch(String),
+    /// Refused by the rule book (`doorstep_protocol::check_report`), as the server would refuse it.
+    #[error("report refused: {0}")]
+    Report(doorstep_protocol::ReportError),
     #[error("turf package is malformed: {0}")]
     BadPackage(String),
     #[error("turf package format {found} is newer than this build reads ({supported})")]
@@ -37,6 +40,16 @@ pub enum CoreError {
     BadMessage(String),
     #[error("serialisation error: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+impl From<doorstep_protocol::validate::PackageError> for CoreError {
+    fn from(e: doorstep_protocol::validate::PackageError) -> Self {
+        use doorstep_protocol::validate::PackageError as P;
+        match e {
+            P::Malformed(m) => CoreError::BadPackage(m),
+            P::UnsupportedFormat { found, supported } => CoreError::UnsupportedPackageFormat { found, supported },
+        }
+    }
 }
 
 impl CoreError {

@@ -85,6 +85,7 @@ impl From<CoreError> for FieldError {
             CoreError::WrongKey(_) => FieldError::Encryption { reason },
             CoreError::Invalid(_)
             | CoreError::UnknownResultCode(_)
+            | CoreError::Report(_)
             | CoreError::ResultLevelMismatch { .. }
             | CoreError::CorrectionTargetMismatch(_) => FieldError::InvalidInput { reason },
             CoreError::UnknownId { .. } => FieldError::UnknownId { reason },

@@ -2,14 +2,16 @@
 //!
 //! Everything that crosses the network or is stored as a self-describing blob is defined here, once:
 //! the campaign (result codes, survey script), the versioned turf package and its deltas, the knock
-//! report, and the push/acknowledgement messages. Validation rules that both sides must apply the same
-//! way (answers against the survey script, coordinates) live here too, as pure functions.
+//! report, and the push/acknowledgement messages. Every rule about what a device may write lives here
+//! too, once, as pure functions both sides call: [`validate`] (the rule book: answers, scripts,
+//! packages, reports, text) and [`merge`] (how the server decides a pushed batch).
 //!
 //! This crate does no I/O.
 
 pub mod campaign;
 pub mod checksum;
 pub mod knock;
+pub mod merge;
 pub mod status;
 pub mod sync;
 pub mod turf;
@@ -20,7 +22,9 @@ pub use checksum::turf_checksum;
 pub use knock::*;
 pub use sync::*;
 pub use turf::*;
-pub use validate::{ScriptError, ValidationError, validate_answers, validate_position, validate_script};
+pub use validate::{
+    ReportError, ScriptError, ValidationError, check_report, validate_answers, validate_position, validate_script,
+};
 
 #[cfg(feature = "uniffi")]
 uniffi::setup_scaffolding!("doorstep_protocol");

@@ -19,9 +19,17 @@ pub enum ItemStatus {
     Accepted,
     /// Already held: the earlier copy stands.
     Duplicate,
+    /// Kept by the server but not counted until a captain accepts it (a revoked device's last
+    /// push). Settled on the phone: never sent again.
+    Held {
+        reason: String,
+    },
     /// Never retried; the reason is shown to the volunteer.
     Rejected {
         reason: String,
+        /// Stable machine-readable code ([`crate::validate::ReportError::code`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
     },
 }
 
@@ -30,6 +38,11 @@ pub struct PushItemResult {
     pub id: String,
     #[serde(flatten)]
     pub status: ItemStatus,
+    /// Something the volunteer should know about an accepted report: `personal_data_dropped`
+    /// (the campaign is past its retention date: answers and note were not kept),
+    /// `clock_untrusted` (the phone's clock is wrong: the server's time was used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

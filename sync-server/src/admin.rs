@@ -655,7 +655,7 @@ impl Service {
                     })
                     .collect();
                 let status = door_status(&status_facts);
-                let last = reports.iter().max_by_key(|r| r.hlc_millis);
+                let last = reports.iter().max_by_key(|r| r.at_ms);
                 let b = buildings.get(d.building_id.as_str());
                 DoorView {
                     door_id: d.id.clone(),
@@ -668,7 +668,7 @@ impl Service {
                     status,
                     status_fr: status.label_fr().to_string(),
                     last_result: last.map(|r| r.result_code.clone()),
-                    last_knock_ms: last.map(|r| r.hlc_millis),
+                    last_knock_ms: last.map(|r| r.at_ms),
                     knocks: reports.len() as u32,
                     overlaps: reports.iter().filter(|r| r.overlap).count() as u32,
                 }
@@ -895,14 +895,20 @@ impl Service {
             .device_owner(device_id)
             .await?
             .ok_or_else(|| AppError::not_found(format!("appareil inconnu / unknown device {device_id}")))?;
-        let user = self.store.user(&owner).await?.filter(|u| u.campaign_id == st.campaign());
+        // Staff tokens and dashboard sessions are never devices: only a volunteer's phone is.
+        let user = self
+            .store
+            .user(&owner)
+            .await?
+            .filter(|u| u.campaign_id == st.campaign() && u.role == Role::Volunteer)
+            .filter(|_| !crate::service::RESERVED_DEVICE_PREFIXES.iter().any(|p| device_id.starts_with(p)));
         let Some(user) = user else { return Err(AppError::not_found(format!("unknown device {device_id}"))) };
         let reachable =
             st.is_coordinator() || (user.role == Role::Volunteer && st.reaches_team(user.team_id.as_deref()));
         if !reachable {
             return Err(outside());
         }
-        let revoked = self.store.revoke_device(device_id, (self.now)()).await?;
+        let revoked = self.store.revoke_device(device_id, &user.id, (self.now)()).await?;
         let detail = serde_json::json!({ "user_id": user.id, "was_live": revoked });
         self.record_staff(st, "device.revoke", Some(device_id), detail).await?;
         let held = self.store.turfs_of(&user.id, (self.now)()).await?.into_iter().map(|t| t.id).collect();

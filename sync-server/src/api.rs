@@ -161,6 +161,24 @@ pub const ROUTES: &[RouteSpec] = &[
         summary: "pull the volunteer's turfs: buckets (package or delta), removed, wipe",
     },
     RouteSpec {
+        method: "POST",
+        path: "/api/v1/sync/wiped",
+        access: Access::Device,
+        summary: "a revoked phone acknowledges its wipe: its token answers 401 from now on",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/held",
+        access: Access::Staff,
+        summary: "reports pushed by revoked devices, held for review (not counted until accepted)",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/held/{report_id}/review",
+        access: Access::Staff,
+        summary: "accept (counted from now on) or discard (answers and note erased) a held report: {\"accept\": bool}",
+    },
+    RouteSpec {
         method: "GET",
         path: "/api/v1/me",
         access: Access::Any,
@@ -353,6 +371,9 @@ fn handler(spec: &RouteSpec) -> MethodRouter<Service> {
         ("POST", "/api/v1/join") => post(join),
         ("POST", "/api/v1/sync/push") => post(push),
         ("POST", "/api/v1/sync/pull") => post(pull),
+        ("POST", "/api/v1/sync/wiped") => post(wiped),
+        ("GET", "/api/v1/held") => get(held),
+        ("POST", "/api/v1/held/{report_id}/review") => post(review_held),
         ("GET", "/api/v1/me") => get(me),
         ("POST", "/api/v1/campaigns") => post(create_campaign),
         ("GET", "/api/v1/campaign") => get(campaign),
@@ -412,9 +433,24 @@ pub struct ApiJson<T>(pub T);
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
+    /// Parsed once as JSON, checked for control characters in every string (a NUL byte once gave
+    /// a 500 on PostgreSQL), then read as `T`.
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(ApiJson(v)),
+        match Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(Json(v)) => {
+                if doorstep_protocol::validate::text::json_has_forbidden_chars(&v) {
+                    return Err(AppError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "bad_text",
+                        "le texte contient un caractère de contrôle (NUL…) / text holds a control character (NUL…)",
+                    ));
+                }
+                T::deserialize(v).map(ApiJson).map_err(|e| {
+                    let mut msg = e.to_string();
+                    msg.truncate(300);
+                    AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "malformed_body", msg)
+                })
+            }
             Err(rej) => {
                 let status = rej.status();
                 let code = match status {
@@ -422,7 +458,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                     StatusCode::UNSUPPORTED_MEDIA_TYPE => "not_json",
                     _ => "malformed_body",
                 };
-                Err(AppError::new(status, code, rej.body_text()))
+                let mut msg = rej.body_text();
+                msg.truncate(300);
+                Err(AppError::new(status, code, msg))
             }
         }
     }
@@ -432,6 +470,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 /// route's access against the token's role.
 pub(crate) async fn session(service: &Service, headers: &HeaderMap, access: Access) -> Result<DeviceSession, AppError> {
     let s = device_session(service, headers).await?;
+    // A revoked phone in its grace period reaches push, pull and the wipe acknowledgement only.
+    if s.revoked && access != Access::Device {
+        return Err(AppError::unauthorized("token_revoked", "ce jeton a été révoqué / this token was revoked"));
+    }
     if !access.admits(s.role) {
         return Err(AppError::forbidden(format!("a {} may not do this", s.role.as_str())));
     }
@@ -769,6 +811,33 @@ async fn pull(State(s): State<Service>, headers: HeaderMap, body: Request) -> Re
     Ok(Json(s.pull(&session, req).await?))
 }
 
+async fn wiped(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
+    let session = session(&s, &headers, Access::Device).await?;
+    Ok(Json(s.wiped(&session).await?))
+}
+
+async fn held(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    Ok(Json(s.held_in_scope(&st).await?))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeldReview {
+    accept: bool,
+}
+
+async fn review_held(
+    State(s): State<Service>,
+    headers: HeaderMap,
+    Path(report_id): Path<String>,
+    body: Request,
+) -> Result<impl IntoResponse, AppError> {
+    let st = staff(&s, &headers, Access::Staff).await?;
+    let ApiJson(r) = ApiJson::<HeldReview>::from_request(body, &()).await?;
+    Ok(Json(s.review_held(&st, &report_id, r.accept).await?))
+}
+
 async fn export_json(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Staff).await?;
     let reports = s.reports_in_scope(&st).await?;
@@ -799,8 +868,8 @@ pub const CSV_COLUMNS: &[&str] = &[
 ];
 
 fn csv_field(s: &str) -> String {
-    // Quote everything; neutralise spreadsheet formulas (CSV injection).
-    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_string() };
+    // Quote everything; neutralise spreadsheet formulas (CSV injection, OWASP's list).
+    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() };
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 

@@ -14,6 +14,7 @@ pub mod dashboard;
 pub mod delta;
 pub mod demo;
 pub mod error;
+pub mod held;
 pub mod import;
 pub mod live;
 pub mod ratelimit;

@@ -6,18 +6,23 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 use base64::Engine;
+use doorstep_protocol::merge::{Decision, Sender};
 use doorstep_protocol::{
-    Campaign, DoorFact, ItemStatus, JoinRequest, JoinResponse, KnockReport, PROTOCOL_VERSION, PullBucket, PullRequest,
-    PullResponse, PushItemResult, PushRequest, PushResponse, TurfPackage, turf_checksum, validate_answers,
-    validate_position,
+    Campaign, DoorFact, JoinRequest, JoinResponse, KnockReport, PROTOCOL_VERSION, PullBucket, PullRequest,
+    PullResponse, PushItemResult, PushRequest, PushResponse, TurfPackage, turf_checksum,
 };
 
 use crate::auth;
 use crate::error::AppError;
-use crate::store::{Device, Ingested, Role, ServerStore, StoreResult, User};
+use crate::store::{Device, PushInput, Role, ServerStore, StoreResult, User};
 
 /// Largest batch a device may push at once.
 pub const MAX_PUSH_ITEMS: usize = 500;
+/// A revoked phone may still push (held for review) and pull (told to wipe) this long, unless it
+/// acknowledges its wipe first; then its token answers 401 everywhere.
+pub const REVOKED_GRACE_MS: i64 = 72 * 3_600_000;
+/// Device ids the server makes for its own tokens: a phone may not join under them.
+pub const RESERVED_DEVICE_PREFIXES: &[&str] = &["staff:", "session:"];
 /// A device token lives this long (a campaign season), then the volunteer joins again.
 pub const TOKEN_LIFETIME_MS: i64 = 120 * 86_400_000;
 /// A join code must be used within this time.
@@ -103,10 +108,32 @@ impl Service {
     /// Redeems a one-time join code for a device token.
     pub async fn join(&self, req: JoinRequest) -> Result<JoinResponse, AppError> {
         check_protocol(req.protocol)?;
-        if req.device_id.is_empty() || req.device_id.len() > 64 {
-            return Err(AppError::bad_request("bad_device_id", "device_id must be 1–64 characters"));
+        let ok_chars = req.device_id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+        if req.device_id.is_empty() || req.device_id.len() > 64 || !ok_chars {
+            return Err(AppError::bad_request(
+                "bad_device_id",
+                "device_id must be 1–64 characters of A–Z a–z 0–9 - _ . :",
+            ));
+        }
+        if RESERVED_DEVICE_PREFIXES.iter().any(|p| req.device_id.starts_with(p)) {
+            return Err(AppError::bad_request(
+                "bad_device_id",
+                "this device_id is reserved for the server's own tokens",
+            ));
         }
         let now = (self.now)();
+        // A device id belongs to the user that first joined with it: another user's code cannot
+        // take it over (checked before the code is used, so a refused join leaves the code usable).
+        let code_hash = auth::hash_secret(&auth::normalise_code(&req.code));
+        if let Some(user) = self.store.join_code_user(&code_hash, now).await?
+            && self.store.device_other_user(&req.device_id, &user).await?.is_some()
+        {
+            return Err(AppError::new(
+                StatusCode::CONFLICT,
+                "device_id_taken",
+                "cet appareil est lié à un autre bénévole / this device id belongs to another user",
+            ));
+        }
         let token = auth::new_token();
         let expires = now + TOKEN_LIFETIME_MS;
         let user = self
@@ -123,15 +150,18 @@ impl Service {
         Ok(JoinResponse { token, volunteer_id: user.id, campaign_id: user.campaign_id, expires_ms: expires })
     }
 
-    /// Finds the device behind a bearer token. Expired tokens are refused; revoked ones are let
-    /// through flagged, so the device can be told to wipe.
+    /// Finds the device behind a bearer token. Expired tokens are refused, and so are revoked
+    /// ones, with one exception: a volunteer's revoked phone may still push (its reports are held
+    /// for review) and pull (it is told to wipe) until it acknowledges the wipe or
+    /// [`REVOKED_GRACE_MS`] has passed; the HTTP layer lets it reach those routes only.
     pub async fn authenticate(&self, bearer: &str) -> Result<DeviceSession, AppError> {
         let device = self
             .store
             .device(&auth::hash_secret(bearer))
             .await?
             .ok_or_else(|| AppError::unauthorized("bad_token", "unknown device token"))?;
-        if device.expires_ms <= (self.now)() {
+        let now = (self.now)();
+        if device.expires_ms <= now {
             return Err(AppError::unauthorized("token_expired", "device token expired: join again with a new code"));
         }
         let role = self
@@ -140,7 +170,26 @@ impl Service {
             .await?
             .ok_or_else(|| AppError::unauthorized("bad_token", "the token's user no longer exists"))?
             .role;
+        if let Some(at) = device.revoked_ms {
+            let dead = role != Role::Volunteer || device.wiped_ms.is_some() || now >= at + REVOKED_GRACE_MS;
+            if dead {
+                return Err(AppError::unauthorized("token_revoked", "ce jeton a été révoqué / this token was revoked"));
+            }
+        }
         Ok(DeviceSession { revoked: device.revoked_ms.is_some(), device, role })
+    }
+
+    /// A revoked phone says it has wiped itself: its token is dead from now on.
+    pub async fn wiped(&self, s: &DeviceSession) -> Result<serde_json::Value, AppError> {
+        if !s.revoked {
+            // Nothing to acknowledge: said so, nothing changes.
+            return Ok(serde_json::json!({ "wiped": false }));
+        }
+        let now = (self.now)();
+        self.store.device_wiped(&s.device.device_id, &s.device.user_id, now).await?;
+        let (campaign, device) = (&s.device.campaign_id, Some(s.device.device_id.as_str()));
+        self.record(campaign, &s.device.user_id, device, "device.wiped", None, serde_json::json!({})).await?;
+        Ok(serde_json::json!({ "wiped": true }))
     }
 
     /// An API token for a captain or coordinator (the dashboard's login comes with issue 5).
@@ -171,8 +220,10 @@ impl Service {
 
     // ----- push ----------------------------------------------------------------------------------
 
-    /// Merges a batch: each report is answered accepted, duplicate, or rejected with a reason. A
-    /// rejected report is answered the same way however often it is sent.
+    /// Merges a batch — facts → [`doorstep_protocol::merge::plan`] → writes, in one transaction
+    /// (the store's [`ServerStore::push`]) — and answers each report: accepted, duplicate, held for
+    /// review or rejected with a reason and a code. The same batch is answered the same way
+    /// however often it is sent.
     pub async fn push(&self, s: &DeviceSession, req: PushRequest) -> Result<PushResponse, AppError> {
         check_protocol(req.protocol)?;
         if req.reports.len() > MAX_PUSH_ITEMS {
@@ -192,69 +243,65 @@ impl Service {
             .ok_or_else(|| AppError::not_found("campaign not found"))?;
         // Each report is checked against the script version it was made with: a device that has
         // not pulled a script edit yet still gets its reports accepted.
-        let mut scripts: HashMap<u32, Option<Campaign>> = HashMap::new();
-        let mut results: Vec<Option<ItemStatus>> = Vec::with_capacity(req.reports.len());
-        let mut valid: Vec<KnockReport> = Vec::new();
-        let mut valid_at: Vec<usize> = Vec::new();
-        for (i, r) in req.reports.iter().enumerate() {
-            if let std::collections::hash_map::Entry::Vacant(slot) = scripts.entry(r.survey_version) {
-                let at = self.script(&campaign.id, r.survey_version).await?.map(|(survey, result_codes)| Campaign {
-                    survey,
-                    result_codes,
-                    ..campaign.clone()
-                });
-                slot.insert(at);
-            }
-            let checked = match &scripts[&r.survey_version] {
-                Some(c) => check_report(c, &s.device, r),
-                None => Err(format!("version {} du questionnaire inconnue / unknown survey version", r.survey_version)),
-            };
-            match checked {
-                Ok(()) => {
-                    valid.push(r.clone());
-                    valid_at.push(i);
-                    results.push(None);
-                }
-                Err(reason) => results.push(Some(ItemStatus::Rejected { reason })),
+        let mut campaigns: HashMap<u32, Campaign> = HashMap::new();
+        for v in req.reports.iter().map(|r| r.survey_version).collect::<std::collections::BTreeSet<_>>() {
+            if let Some((survey, result_codes)) = self.script(&campaign.id, v).await? {
+                campaigns.insert(v, Campaign { survey, result_codes, ..campaign.clone() });
             }
         }
         let now = (self.now)();
-        self.store.touch_device(&s.device.device_id, now).await?;
-        let ingested = self.store.ingest(&s.device, &valid, now).await?;
-        let accepted: Vec<&KnockReport> = valid
+        let sender = Sender {
+            device_id: s.device.device_id.clone(),
+            user_id: s.device.user_id.clone(),
+            campaign_id: campaign.id.clone(),
+            revoked: s.revoked,
+        };
+        let audit_sender = sender.clone();
+        let audit_id = auth::new_token()[..22].to_string();
+        let input = PushInput {
+            sender,
+            received_ms: now,
+            campaigns,
+            retention_until_ms: campaign.retention_until_ms,
+            plan: doorstep_protocol::merge::plan,
+            audit: Box::new(move |decisions| push_audit(&audit_id, &audit_sender, now, decisions)),
+        };
+        let decisions = self.store.push(input, &req.reports).await?;
+        let accepted: Vec<&KnockReport> = req
+            .reports
             .iter()
-            .zip(&ingested)
-            .filter(|(_, o)| matches!(o, Ingested::Accepted { .. }))
+            .zip(&decisions)
+            .filter(|(_, d)| matches!(d, Decision::Accept(_)))
             .map(|(r, _)| r)
             .collect();
         if !accepted.is_empty() {
             let mut turfs: Vec<String> = accepted.iter().map(|r| r.turf_id.clone()).collect();
             turfs.sort();
             turfs.dedup();
-            let position =
-                accepted.iter().filter(|r| r.position.is_some()).max_by_key(|r| r.hlc).and_then(|r| r.position);
+            // The last position is the newest report's by the time it counts as made: a phone
+            // whose clock is a year ahead cannot pin itself on the map.
+            let position = accepted
+                .iter()
+                .zip(decisions.iter().filter_map(|d| if let Decision::Accept(w) = d { Some(w.at_ms) } else { None }))
+                .filter(|(r, _)| r.position.is_some())
+                .max_by_key(|(r, at)| (*at, r.hlc))
+                .and_then(|(r, _)| r.position);
             let volunteer = Some(s.device.user_id.clone());
             self.announce(&campaign.id, "sync", turfs, volunteer, accepted.len(), position).await;
         }
-        for (slot, outcome) in valid_at.into_iter().zip(ingested) {
-            results[slot] = Some(match outcome {
-                Ingested::Accepted { .. } => ItemStatus::Accepted,
-                Ingested::Duplicate => ItemStatus::Duplicate,
-                Ingested::UnknownTarget => {
-                    ItemStatus::Rejected { reason: "cible inconnue dans cette campagne / unknown target".into() }
-                }
-                Ingested::OutOfScope => ItemStatus::Rejected {
-                    reason: "porte hors de vos secteurs / door outside any turf you held".into(),
-                },
-            });
+        if decisions.iter().any(|d| matches!(d, Decision::Hold(_))) {
+            self.announce(&campaign.id, "held", vec![], Some(s.device.user_id.clone()), 0, None).await;
         }
         Ok(PushResponse {
             protocol: PROTOCOL_VERSION,
             results: req
                 .reports
                 .iter()
-                .zip(results)
-                .map(|(r, st)| PushItemResult { id: r.id.clone(), status: st.expect("every slot answered") })
+                .zip(&decisions)
+                .map(|(r, d)| {
+                    let (status, notice) = d.answer();
+                    PushItemResult { id: r.id.clone(), status, notice }
+                })
                 .collect(),
             server_time_ms: now,
         })
@@ -460,36 +507,39 @@ impl Service {
     }
 }
 
-/// Every check the device already made (so a report the phone accepted is never refused here for a
-/// reason it could have seen), plus who sent it.
-fn check_report(c: &Campaign, d: &Device, r: &KnockReport) -> Result<(), String> {
-    if uuid_like(&r.id).is_none() {
-        return Err("id must be a UUID".into());
+/// The push's audit line: the device, counts per outcome, and why reports were refused (codes
+/// only, never content).
+fn push_audit(id: &str, sender: &Sender, now: i64, decisions: &[Decision]) -> crate::store::AuditEntry {
+    let mut counts: std::collections::BTreeMap<&str, u64> = Default::default();
+    let mut refused: std::collections::BTreeMap<&str, u64> = Default::default();
+    for d in decisions {
+        let k = match d {
+            Decision::Accept(w) if w.overlap => "accepted_overlap",
+            Decision::Accept(_) => "accepted",
+            Decision::Hold(_) => "held",
+            Decision::Duplicate => "duplicate",
+            Decision::Reject(e) => {
+                *refused.entry(e.code()).or_default() += 1;
+                "rejected"
+            }
+        };
+        *counts.entry(k).or_default() += 1;
     }
-    if r.device_id != d.device_id || r.volunteer_id != d.user_id {
-        return Err("report made by another device or volunteer".into());
+    let dropped = decisions.iter().filter(|d| matches!(d, Decision::Accept(w) if w.personal_dropped)).count();
+    let outcome = if sender.revoked { "revoked" } else { "ok" };
+    crate::store::AuditEntry {
+        id: id.to_string(),
+        at_ms: now,
+        campaign_id: sender.campaign_id.clone(),
+        actor: sender.user_id.clone(),
+        device_id: Some(sender.device_id.clone()),
+        action: "sync.push".into(),
+        subject: None,
+        detail: serde_json::json!({
+            "reports": decisions.len(), "counts": counts, "refused": refused,
+            "personal_data_dropped": dropped, "device": outcome,
+        }),
     }
-    if r.campaign_id != c.id {
-        return Err("report for another campaign".into());
-    }
-    let code = c.result_code(&r.result_code).ok_or_else(|| format!("unknown result code {}", r.result_code))?;
-    validate_answers(&c.survey, code.outcome, &r.answers).map_err(|e| e.to_string())?;
-    if let Some(p) = &r.position {
-        validate_position(p).map_err(|e| e.to_string())?;
-    }
-    if r.note.as_ref().is_some_and(|n| n.chars().count() > doorstep_protocol::validate::MAX_TEXT_CHARS) {
-        return Err("note too long".into());
-    }
-    Ok(())
-}
-
-fn uuid_like(s: &str) -> Option<()> {
-    let b = s.as_bytes();
-    (b.len() == 36
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| if [8, 13, 18, 23].contains(&i) { *c == b'-' } else { c.is_ascii_hexdigit() }))
-    .then_some(())
 }
 
 fn encode_cursor(versions: &[(String, u64)]) -> String {

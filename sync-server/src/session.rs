@@ -18,8 +18,14 @@ use crate::store::Role;
 pub const SESSION_COOKIE: &str = "doorstep_session";
 /// A dashboard session lasts a working day, then one signs in again.
 pub const SESSION_LIFETIME_MS: i64 = 12 * 3_600_000;
-/// Failed sign-ins allowed per login within [`FAILURE_WINDOW_MS`].
+/// Failed sign-ins allowed per login *from one address* within [`FAILURE_WINDOW_MS`]; each failure
+/// beyond doubles the wait (1, 2, 4 … minutes, at most [`MAX_LOCK_MS`]). Counted per (login,
+/// address) so that a stranger's failures cannot lock a coordinator out from their own address.
 pub const MAX_FAILURES_PER_LOGIN: usize = 5;
+/// The first wait after [`MAX_FAILURES_PER_LOGIN`] failures.
+pub const FIRST_LOCK_MS: i64 = 60_000;
+/// The longest wait.
+pub const MAX_LOCK_MS: i64 = 3_600_000;
 /// Failed sign-ins allowed per client address (an office may share one) within the window.
 pub const MAX_FAILURES_PER_ADDRESS: usize = 20;
 pub const FAILURE_WINDOW_MS: i64 = 15 * 60_000;
@@ -58,11 +64,17 @@ pub struct LoginLimiter {
 }
 
 impl LoginLimiter {
-    /// Seconds to wait, when `key` has used up its `max` failures.
+    /// Seconds to wait, when `key` has used up its `max` failures: from the last failure, a wait
+    /// that doubles with each failure beyond `max`. Failures older than the window (or than the
+    /// wait, when it is longer) are forgotten.
     fn wait(&mut self, key: &str, max: usize, now: i64) -> Option<u64> {
         let list = self.failures.get_mut(key)?;
-        list.retain(|t| now - t < FAILURE_WINDOW_MS);
-        (list.len() >= max).then(|| ((list[0] + FAILURE_WINDOW_MS - now).max(1000) / 1000) as u64)
+        let lock = |n: usize| FIRST_LOCK_MS.saturating_mul(1 << (n.saturating_sub(max)).min(20)).min(MAX_LOCK_MS);
+        let keep = FAILURE_WINDOW_MS.max(lock(list.len()));
+        list.retain(|t| now - t < keep);
+        let last = *list.last()?;
+        let until = last + lock(list.len());
+        (list.len() >= max && until > now).then(|| ((until - now).max(1000) / 1000) as u64)
     }
     fn fail(&mut self, key: &str, now: i64) {
         if self.failures.len() > 4096 {
@@ -109,7 +121,8 @@ impl Service {
     pub async fn login(&self, req: LoginRequest, ip: Option<IpAddr>) -> Result<(String, SessionView), AppError> {
         let now = (self.now)();
         let login = req.login.trim().to_lowercase();
-        let (login_key, ip_key) = (format!("login:{login}"), ip.map(|a| format!("ip:{a}")));
+        let addr = ip.map_or_else(|| "unknown".to_string(), |a| a.to_string());
+        let (login_key, ip_key) = (format!("login:{login}@{addr}"), ip.map(|a| format!("ip:{a}")));
         {
             let mut l = self.limiter.lock().expect("limiter lock");
             let wait = l.wait(&login_key, MAX_FAILURES_PER_LOGIN, now);
@@ -176,7 +189,13 @@ impl Service {
 
     /// Signs out: the session token is revoked for good.
     pub async fn logout(&self, s: &DeviceSession) -> Result<(), AppError> {
-        self.store.revoke_device(&s.device.device_id, (self.now)()).await?;
+        if !s.device.device_id.starts_with(SESSION_DEVICE_PREFIX) {
+            return Err(AppError::bad_request(
+                "not_a_session",
+                "DELETE /session signs out a dashboard session (cookie); an API token is revoked by a coordinator",
+            ));
+        }
+        self.store.revoke_device(&s.device.device_id, &s.device.user_id, (self.now)()).await?;
         let (campaign, device) = (&s.device.campaign_id, Some(s.device.device_id.as_str()));
         self.record(campaign, &s.device.user_id, device, "session.logout", None, serde_json::json!({})).await
     }

@@ -409,3 +409,84 @@ pub async fn call(
 pub fn code_of(b: &[u8]) -> String {
     serde_json::from_slice::<doorstep_protocol::ApiError>(b).map(|e| e.code).unwrap_or_default()
 }
+
+/// What a push decided for one report, as the storage conformance cases compare it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ingested {
+    Accepted {
+        overlap: bool,
+    },
+    Held,
+    Duplicate,
+    /// Rejected, with the rule book's code (`unknown_target`, `out_of_scope`, `id_conflict`…).
+    Rejected(&'static str),
+}
+
+#[allow(non_upper_case_globals)]
+impl Ingested {
+    pub const UnknownTarget: Ingested = Ingested::Rejected("unknown_target");
+    pub const OutOfScope: Ingested = Ingested::Rejected("out_of_scope");
+}
+
+/// A push straight on a store, as the service makes it (the campaign's scripts, the protocol's
+/// plan, an audit line), for the conformance cases.
+pub async fn ingest(
+    s: &dyn doorstep_server::store::ServerStore,
+    device: &doorstep_server::store::Device,
+    reports: &[doorstep_protocol::KnockReport],
+    now: i64,
+) -> doorstep_server::store::StoreResult<Vec<Ingested>> {
+    Ok(push_decisions(s, device, reports, now).await?.iter().map(ingested).collect())
+}
+
+/// The decisions themselves (what was written, too).
+pub async fn push_decisions(
+    s: &dyn doorstep_server::store::ServerStore,
+    device: &doorstep_server::store::Device,
+    reports: &[doorstep_protocol::KnockReport],
+    now: i64,
+) -> doorstep_server::store::StoreResult<Vec<doorstep_protocol::merge::Decision>> {
+    let campaign = s.campaign(&device.campaign_id).await?.expect("campaign");
+    let mut campaigns = std::collections::HashMap::new();
+    for r in reports {
+        if let Some((survey, result_codes)) = s.script(&campaign.id, r.survey_version).await? {
+            campaigns
+                .insert(r.survey_version, doorstep_protocol::Campaign { survey, result_codes, ..campaign.clone() });
+        }
+    }
+    let sender = doorstep_protocol::merge::Sender {
+        device_id: device.device_id.clone(),
+        user_id: device.user_id.clone(),
+        campaign_id: device.campaign_id.clone(),
+        revoked: device.revoked_ms.is_some(),
+    };
+    let (cid, uid, did) = (campaign.id.clone(), device.user_id.clone(), device.device_id.clone());
+    let input = doorstep_server::store::PushInput {
+        sender,
+        received_ms: now,
+        campaigns,
+        retention_until_ms: campaign.retention_until_ms,
+        plan: doorstep_protocol::merge::plan,
+        audit: Box::new(move |d| doorstep_server::store::AuditEntry {
+            id: uuid::Uuid::now_v7().to_string(),
+            at_ms: now,
+            campaign_id: cid.clone(),
+            actor: uid.clone(),
+            device_id: Some(did.clone()),
+            action: "sync.push".into(),
+            subject: None,
+            detail: serde_json::json!({ "reports": d.len() }),
+        }),
+    };
+    s.push(input, reports).await
+}
+
+fn ingested(d: &doorstep_protocol::merge::Decision) -> Ingested {
+    use doorstep_protocol::merge::Decision;
+    match d {
+        Decision::Accept(w) => Ingested::Accepted { overlap: w.overlap },
+        Decision::Hold(_) => Ingested::Held,
+        Decision::Duplicate => Ingested::Duplicate,
+        Decision::Reject(e) => Ingested::Rejected(e.code()),
+    }
+}

@@ -180,7 +180,19 @@ async fn sign_in_cookie_csrf_rate_limit_expiry_and_sign_out() {
     assert_eq!((code(&wrong), &wrong["message"]), (code(&unknown), &unknown["message"]));
     assert_eq!(code(&wrong), "bad_login");
 
-    // Five failures lock the login for 15 minutes, even with the right password.
+    // A stranger (another address) failing five times locks only themselves out: the captain, from
+    // their own address, still signs in.
+    let stranger =
+        reqwest::Client::builder().local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap()).build().unwrap();
+    for _ in 0..6 {
+        sign_in(&stranger, &s.base, "capitaine-sud", "guess guess guess").await;
+    }
+    let r = sign_in(&stranger, &s.base, "capitaine-sud", &s.password("capitaine-sud")).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "the stranger's address is locked");
+    assert_eq!(sign_in(&http, &s.base, "capitaine-sud", &s.password("capitaine-sud")).await.status(), StatusCode::OK);
+
+    // Five failures from one address lock that login there, even with the right password, for a
+    // minute; each failure after that doubles the wait.
     for _ in 0..5 {
         assert_eq!(
             sign_in(&http, &s.base, "capitaine-sud", "guess guess guess").await.status(),
@@ -190,8 +202,17 @@ async fn sign_in_cookie_csrf_rate_limit_expiry_and_sign_out() {
     let r = sign_in(&http, &s.base, "capitaine-sud", &s.password("capitaine-sud")).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
-    assert!((800..=900).contains(&retry), "{retry}");
+    assert!((55..=60).contains(&retry), "{retry}");
     assert_eq!(code(&r.json().await.unwrap()), "too_many_attempts");
+    s.advance(61_000);
+    assert_eq!(
+        sign_in(&http, &s.base, "capitaine-sud", "guess guess guess").await.status(),
+        StatusCode::UNAUTHORIZED,
+        "a sixth failure after the wait"
+    );
+    let r = sign_in(&http, &s.base, "capitaine-sud", &s.password("capitaine-sud")).await;
+    let retry: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((115..=120).contains(&retry), "the wait doubled: {retry}");
     s.advance(16 * 60_000);
     assert_eq!(sign_in(&http, &s.base, "capitaine-sud", &s.password("capitaine-sud")).await.status(), StatusCode::OK);
 

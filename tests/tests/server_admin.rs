@@ -29,6 +29,10 @@ struct World {
     /// t2 to t5 (south): overlaps to review.
     overlap_north: String,
     overlap_south: String,
+    /// Reports of vol-a (north, t1) and vol-b (south, t2) pushed as if their devices were revoked:
+    /// held for review.
+    held_north: String,
+    held_south: String,
     _dir: tempfile::TempDir,
 }
 
@@ -139,6 +143,22 @@ async fn world() -> World {
         assert_eq!(r.results[0].status, doorstep_protocol::ItemStatus::Accepted);
         overlaps.push(k.id);
     }
+    let mut held = Vec::new();
+    for (n, turf, vol, dev) in [(950, "t1", "vol-a", "dev-a"), (951, "t2", "vol-b", "dev-b")] {
+        let pkg = store.turf_package(turf).await.unwrap().unwrap();
+        let k = doorstep_tests::report(n, CAMPAIGN, turf, &pkg.doors[0].id, vol, dev);
+        let revoked = doorstep_server::store::Device {
+            device_id: dev.into(),
+            user_id: vol.into(),
+            campaign_id: CAMPAIGN.into(),
+            expires_ms: i64::MAX,
+            revoked_ms: Some(1),
+            wiped_ms: None,
+        };
+        let got = doorstep_tests::ingest(&*store, &revoked, std::slice::from_ref(&k), 1_780_000_000_000).await;
+        assert_eq!(got.unwrap(), vec![doorstep_tests::Ingested::Held]);
+        held.push(k.id);
+    }
     let street = |t: &str| {
         let s = store.clone();
         let t = t.to_string();
@@ -156,6 +176,8 @@ async fn world() -> World {
         street_t2: street("t2").await,
         overlap_north: overlaps[0].clone(),
         overlap_south: overlaps[1].clone(),
+        held_north: held[0].clone(),
+        held_south: held[1].clone(),
         service,
         _dir: dir,
     }
@@ -207,6 +229,12 @@ fn sample(w: &World, r: &RouteSpec, inside: bool) -> Option<(String, Vec<u8>)> {
             unscoped(json(serde_json::json!({"protocol":1,"device_id":"dev-a","reports":[]})))
         }
         ("POST", "/api/v1/sync/pull") => unscoped(json(serde_json::json!({"protocol":1}))),
+        ("POST", "/api/v1/sync/wiped") => unscoped(vec![]),
+        ("GET", "/api/v1/held") => unscoped(vec![]),
+        ("POST", "/api/v1/held/{report_id}/review") => {
+            let id = if inside { &w.held_north } else { &w.held_south };
+            scoped(format!("/api/v1/held/{id}/review"), json(serde_json::json!({"accept": true})))
+        }
         ("POST", "/api/v1/campaigns") => unscoped(json(serde_json::json!({
             "id":"lyon-2027","name":"Lyon","mode":"address_only","coordinator_id":"coord-lyon","coordinator_name":"L"}))),
         ("PUT", "/api/v1/campaign/script") => unscoped(json(serde_json::json!({
@@ -294,6 +322,11 @@ async fn role_by_route_by_scope_matrix_from_the_route_table() {
                     (access, Some(role)) if !access.admits(*role) => {
                         assert_eq!((st, code.as_str()), (StatusCode::FORBIDDEN, "forbidden"), "{what}")
                     }
+                    // Signing out is for dashboard sessions (a cookie): an API token is refused, not
+                    // revoked by its own holder's mistake.
+                    (_, Some(_)) if (r.method, r.path) == ("DELETE", "/api/v1/session") => {
+                        assert_eq!((st, code.as_str()), (StatusCode::BAD_REQUEST, "not_a_session"), "{what}")
+                    }
                     // The captain outside their teams: refused, and nothing changed.
                     (Access::Staff, Some(Role::Captain)) if !inside => {
                         assert_eq!((st, code.as_str()), (StatusCode::FORBIDDEN, "forbidden"), "{what}");
@@ -355,7 +388,7 @@ async fn lists_and_writes_are_scoped() {
         assert_eq!(st, StatusCode::OK);
         let r: PushResponse = serde_json::from_slice(&b).unwrap();
         assert!(
-            matches!(&r.results[0].status, doorstep_protocol::ItemStatus::Rejected { reason } if reason.contains("hors de vos secteurs")),
+            matches!(&r.results[0].status, doorstep_protocol::ItemStatus::Rejected { reason, .. } if reason.contains("hors de vos secteurs")),
             "{:?}",
             r.results
         );
@@ -546,7 +579,7 @@ async fn script_edits_are_versioned_and_reach_devices() {
     let r =
         w.service.push(&dev, PushRequest { protocol: 1, device_id: "dev-a".into(), reports: vec![k] }).await.unwrap();
     assert!(
-        matches!(&r.results[0].status, doorstep_protocol::ItemStatus::Rejected { reason } if reason.contains("unknown survey version"))
+        matches!(&r.results[0].status, doorstep_protocol::ItemStatus::Rejected { reason, .. } if reason.contains("unknown survey version"))
     );
 }
 

@@ -98,7 +98,7 @@ async fn join_pull_push_and_replay() {
     let r: PushResponse = serde_json::from_slice(&b).unwrap();
     assert_eq!(r.results[0].status, ItemStatus::Accepted);
     assert!(
-        matches!(&r.results[1].status, ItemStatus::Rejected { reason } if reason.contains("another device or volunteer"))
+        matches!(&r.results[1].status, ItemStatus::Rejected { reason, .. } if reason.contains("another device or volunteer"))
     );
     // Replayed: duplicate, and the rejected one is rejected again, never stored.
     let (_, b) = call(&w.app, "POST", "/api/v1/sync/push", Some(&token), serde_json::to_vec(&batch).unwrap()).await;
@@ -108,7 +108,7 @@ async fn join_pull_push_and_replay() {
     assert_eq!(w.service.store.reports("nantes-2026").await.unwrap().len(), 1);
 
     // Revoked: the next pull says wipe and hands out nothing.
-    assert!(w.service.store.revoke_device("dev-a", 0).await.unwrap());
+    assert!(w.service.store.revoke_device("dev-a", "vol-a", 0).await.unwrap());
     let (_, b) = call(&w.app, "POST", "/api/v1/sync/pull", Some(&token), serde_json::to_vec(&req).unwrap()).await;
     let r3: PullResponse = serde_json::from_slice(&b).unwrap();
     assert!(r3.wipe);
@@ -155,7 +155,7 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
     let (st, b) = call(&w.app, "POST", push, Some(&token), serde_json::to_vec(&bad_coords).unwrap()).await;
     assert_eq!(st, StatusCode::OK);
     let r: PushResponse = serde_json::from_slice(&b).unwrap();
-    assert!(matches!(&r.results[0].status, ItemStatus::Rejected { reason } if reason.contains("coordinates")));
+    assert!(matches!(&r.results[0].status, ItemStatus::Rejected { reason, .. } if reason.contains("coordinates")));
     assert!(w.service.store.reports("nantes-2026").await.unwrap().is_empty(), "nothing half-stored");
     // A bad cursor on pull.
     let (st, b) =

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use doorstep_protocol::{KnockReport, Target};
 use doorstep_server::store::postgres::PgStore;
 use doorstep_server::store::sqlite::SqliteStore;
-use doorstep_server::store::{Device, Ingested, Role, ServerStore, StoreError, User};
-use doorstep_tests::{TestDatabase, server_import};
+use doorstep_server::store::{Device, Role, ServerStore, StoreError, User};
+use doorstep_tests::{Ingested, TestDatabase, ingest, server_import};
 
 const NOW: i64 = 1_780_000_000_000;
 
@@ -39,6 +39,7 @@ fn device(user: &str) -> Device {
         campaign_id: "nantes-2026".into(),
         expires_ms: NOW + 1_000_000,
         revoked_ms: None,
+        wiped_ms: None,
     }
 }
 
@@ -67,8 +68,8 @@ async fn join_codes_are_single_use_and_expire(s: Arc<dyn ServerStore>) {
     assert!(s.device("h-token2").await.unwrap().is_none(), "a refused code registers nothing");
     let d = s.device("h-token").await.unwrap().unwrap();
     assert_eq!((d.device_id.as_str(), d.user_id.as_str(), d.revoked_ms), ("dev-1", "vol-a", None));
-    assert!(s.revoke_device("dev-1", NOW + 10).await.unwrap());
-    assert!(!s.revoke_device("dev-1", NOW + 20).await.unwrap(), "already revoked");
+    assert!(s.revoke_device("dev-1", "vol-a", NOW + 10).await.unwrap());
+    assert!(!s.revoke_device("dev-1", "vol-a", NOW + 20).await.unwrap(), "already revoked");
     assert_eq!(s.device("h-token").await.unwrap().unwrap().revoked_ms, Some(NOW + 10));
 }
 
@@ -112,17 +113,17 @@ async fn ingest_dedupes_and_flags_overlaps(s: Arc<dyn ServerStore>) {
     let door_in_t1 = doors.iter().find(|d| d.starts_with(&ids[0])).unwrap().clone();
     let a = device("vol-a");
     let batch = vec![report(1, "t1", &door_in_t1, "vol-a"), report(2, "t1", "no-such-door", "vol-a")];
-    let out = s.ingest(&a, &batch, NOW).await.unwrap();
+    let out = ingest(&*s, &a, &batch, NOW).await.unwrap();
     assert_eq!(out, vec![Ingested::Accepted { overlap: false }, Ingested::UnknownTarget]);
     // A replayed (and partly new) batch creates no duplicate.
-    let out = s.ingest(&a, &[batch[0].clone(), report(3, "t1", &door_in_t1, "vol-a")], NOW).await.unwrap();
+    let out = ingest(&*s, &a, &[batch[0].clone(), report(3, "t1", &door_in_t1, "vol-a")], NOW).await.unwrap();
     assert_eq!(out, vec![Ingested::Duplicate, Ingested::Accepted { overlap: false }]);
     // The street moves to t2 (vol-b) while vol-a is offline; vol-a's later report is kept, flagged.
     let touched = s.move_buildings("nantes-2026", &[ids[0].clone()], "t2").await.unwrap();
     assert_eq!(touched, vec!["t2".to_string(), "t1".to_string()]);
     assert_eq!(s.turf("t1").await.unwrap().unwrap().version, 3);
     assert_eq!(s.turf("t2").await.unwrap().unwrap().version, 3);
-    let out = s.ingest(&a, &[report(4, "t1", &door_in_t1, "vol-a")], NOW).await.unwrap();
+    let out = ingest(&*s, &a, &[report(4, "t1", &door_in_t1, "vol-a")], NOW).await.unwrap();
     assert_eq!(out, vec![Ingested::Accepted { overlap: true }]);
     let stored = s.reports("nantes-2026").await.unwrap();
     assert_eq!(stored.len(), 3, "every accepted report exactly once");
@@ -132,7 +133,7 @@ async fn ingest_dedupes_and_flags_overlaps(s: Arc<dyn ServerStore>) {
     // The same id twice in one batch: the first is accepted, the second is a duplicate. (vol-a
     // reports on t1, where the door no longer is: an overlap.)
     let twice = report(9, "t1", &door_in_t1, "vol-a");
-    let out = s.ingest(&a, &[twice.clone(), twice], NOW).await.unwrap();
+    let out = ingest(&*s, &a, &[twice.clone(), twice], NOW).await.unwrap();
     assert_eq!(out, vec![Ingested::Accepted { overlap: true }, Ingested::Duplicate]);
 }
 
@@ -143,24 +144,22 @@ async fn reports_outside_any_held_turf_are_refused(s: Arc<dyn ServerStore>) {
     let door_in_t1 = doors.iter().find(|d| d.starts_with(&ids[0])).unwrap().clone();
     let door_in_t2 = doors.iter().find(|d| d.starts_with(&ids[25])).unwrap().clone();
     let b = device("vol-b");
-    let out = s
-        .ingest(&b, &[report(1, "t1", &door_in_t1, "vol-b"), report(2, "t2", &door_in_t1, "vol-b")], NOW)
+    let out = ingest(&*s, &b, &[report(1, "t1", &door_in_t1, "vol-b"), report(2, "t2", &door_in_t1, "vol-b")], NOW)
         .await
         .unwrap();
     assert_eq!(out, vec![Ingested::OutOfScope, Ingested::OutOfScope]);
     // t1 goes to vol-b: vol-a's report made before, pushed after, is accepted as an overlap; vol-b's
     // is now in scope.
     s.assign_turf("t1", Some("vol-b"), None).await.unwrap();
-    let out = s.ingest(&device("vol-a"), &[report(3, "t1", &door_in_t1, "vol-a")], NOW).await.unwrap();
+    let out = ingest(&*s, &device("vol-a"), &[report(3, "t1", &door_in_t1, "vol-a")], NOW).await.unwrap();
     assert_eq!(out, vec![Ingested::Accepted { overlap: true }]);
-    let out = s
-        .ingest(&b, &[report(4, "t1", &door_in_t1, "vol-b"), report(5, "t2", &door_in_t2, "vol-b")], NOW)
+    let out = ingest(&*s, &b, &[report(4, "t1", &door_in_t1, "vol-b"), report(5, "t2", &door_in_t2, "vol-b")], NOW)
         .await
         .unwrap();
     assert_eq!(out, vec![Ingested::Accepted { overlap: false }, Ingested::Accepted { overlap: false }]);
     // A replay stays a duplicate whatever the scope has become.
     s.assign_turf("t1", None, None).await.unwrap();
-    let out = s.ingest(&b, &[report(4, "t1", &door_in_t1, "vol-b")], NOW).await.unwrap();
+    let out = ingest(&*s, &b, &[report(4, "t1", &door_in_t1, "vol-b")], NOW).await.unwrap();
     assert_eq!(out, vec![Ingested::Duplicate]);
     let (facts, turf_doors) = s.turf_facts("t1").await.unwrap();
     assert_eq!(facts.len(), 2);
@@ -264,7 +263,7 @@ async fn voter_file_import(s: Arc<dyn ServerStore>) {
     // A person-level report is located through household and door.
     let mut k = report(1, "t1", "p1", "vol-a");
     k.target = Target::Person { id: "p1".into() };
-    assert_eq!(s.ingest(&device("vol-a"), &[k], NOW).await.unwrap(), vec![Ingested::Accepted { overlap: false }]);
+    assert_eq!(ingest(&*s, &device("vol-a"), &[k], NOW).await.unwrap(), vec![Ingested::Accepted { overlap: false }]);
     assert_eq!(s.turf_facts("t1").await.unwrap().0[0].person_id.as_deref(), Some("p1"));
     // Rows of another campaign cannot be reached through an import.
     let mut other = s.campaign("nantes-2026").await.unwrap().unwrap();
@@ -306,7 +305,7 @@ async fn retention_purge_strips_personal_data(s: Arc<dyn ServerStore>) {
     k.result_code = "contact_made".into();
     k.answers = vec![Answer { question_id: "intent".into(), value: AnswerValue::Choice { value: "oui".into() } }];
     k.note = Some("Sympathisante, rappeler".into());
-    s.ingest(&device("vol-a"), &[k.clone(), report(2, "t1", &door, "vol-a")], NOW).await.unwrap();
+    ingest(&*s, &device("vol-a"), &[k.clone(), report(2, "t1", &door, "vol-a")], NOW).await.unwrap();
     s.register_token("h-a", "dev-vol-a", "vol-a", NOW, NOW + 1000).await.unwrap();
     assert_eq!(s.campaigns_past_retention(NOW).await.unwrap(), Vec::<String>::new(), "no date, no purge");
     let mut old = s.campaign("nantes-2026").await.unwrap().unwrap();
@@ -532,7 +531,7 @@ async fn dashboard_aggregates_equal_their_definitions(s: Arc<dyn ServerStore>) {
         push(v, turf, target, &mut made, &mut next);
     }
     for (v, reports) in made.iter().enumerate() {
-        let got = s.ingest(&device(["vol-a", "vol-b", "vol-c"][v]), reports, NOW).await.unwrap();
+        let got = ingest(&*s, &device(["vol-a", "vol-b", "vol-c"][v]), reports, NOW).await.unwrap();
         assert!(got.iter().all(|g| matches!(g, Ingested::Accepted { .. })), "{got:?}");
     }
     // Three of t1's buildings move to the south team's t3; vol-a, offline, knocks two of them.
@@ -545,7 +544,7 @@ async fn dashboard_aggregates_equal_their_definitions(s: Arc<dyn ServerStore>) {
         r.hlc.millis = NOW;
         late.push(r);
     }
-    let got = s.ingest(&device("vol-a"), &late, NOW).await.unwrap();
+    let got = ingest(&*s, &device("vol-a"), &late, NOW).await.unwrap();
     assert!(got.iter().all(|g| matches!(g, Ingested::Accepted { overlap: true })), "{got:?}");
     assert!(s.review_overlap(&campaign.id, &late[0].id, "cap-s", NOW).await.unwrap());
 
@@ -756,7 +755,7 @@ async fn a_long_dashboard_read_does_not_hold_up_pushes() {
     let dir = tempfile::tempdir().unwrap();
     let s: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(dir.path().join("server.db")).unwrap());
     let (_, door_ids) = seed(s.as_ref()).await;
-    s.ingest(&device("vol-a"), &[report(1, "t1", &door_ids[0], "vol-a")], NOW).await.unwrap();
+    ingest(&*s, &device("vol-a"), &[report(1, "t1", &door_ids[0], "vol-a")], NOW).await.unwrap();
     let (started, started_rx) = mpsc::channel::<()>();
     let (pushed, pushed_rx) = mpsc::channel::<()>();
     let reader = s.clone();
@@ -775,7 +774,7 @@ async fn a_long_dashboard_read_does_not_hold_up_pushes() {
     });
     tokio::task::spawn_blocking(move || started_rx.recv().unwrap()).await.unwrap();
     let (vol_a, second) = (device("vol-a"), [report(2, "t1", &door_ids[1], "vol-a")]);
-    let push = s.ingest(&vol_a, &second, NOW);
+    let push = ingest(&*s, &vol_a, &second, NOW);
     let got = tokio::time::timeout(Duration::from_secs(5), push).await.expect("the push waited for the read");
     assert!(matches!(got.unwrap()[..], [Ingested::Accepted { .. }]));
     pushed.send(()).unwrap();

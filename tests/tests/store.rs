@@ -372,7 +372,7 @@ fn delta_then_removed_signal_keeps_unacknowledged_reports() {
     store
         .apply_push_response(&PushResponse {
             protocol: PROTOCOL_VERSION,
-            results: vec![PushItemResult { id: k0.id.clone(), status: ItemStatus::Accepted }],
+            results: vec![PushItemResult { id: k0.id.clone(), status: ItemStatus::Accepted, notice: None }],
             server_time_ms: T0,
         })
         .unwrap();
@@ -501,12 +501,13 @@ fn sync_status_and_expiry() {
     let resp = PushResponse {
         protocol: PROTOCOL_VERSION,
         results: vec![
-            PushItemResult { id: batch.reports[0].id.clone(), status: ItemStatus::Accepted },
+            PushItemResult { id: batch.reports[0].id.clone(), status: ItemStatus::Accepted, notice: None },
             PushItemResult {
                 id: batch.reports[1].id.clone(),
-                status: ItemStatus::Rejected { reason: "tournée retirée".into() },
+                status: ItemStatus::Rejected { reason: "tournée retirée".into(), code: None },
+                notice: None,
             },
-            PushItemResult { id: "never-sent".into(), status: ItemStatus::Accepted },
+            PushItemResult { id: "never-sent".into(), status: ItemStatus::Accepted, notice: None },
         ],
         server_time_ms: T0,
     };
@@ -572,7 +573,7 @@ async fn push_survives_a_lost_acknowledgement() {
                 .map(|r| {
                     let status = if held.contains_key(&r.id) { ItemStatus::Duplicate } else { ItemStatus::Accepted };
                     held.insert(r.id.clone(), r.clone());
-                    PushItemResult { id: r.id.clone(), status }
+                    PushItemResult { id: r.id.clone(), status, notice: None }
                 })
                 .collect();
             let mut lost = self.answers_lost.lock().unwrap();

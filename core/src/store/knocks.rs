@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
+use doorstep_protocol::validate::{Corrected, ReportError, check_report};
 use doorstep_protocol::{
-    Hlc, ItemStatus, KnockReport, Outcome, PROTOCOL_VERSION, PushRequest, PushResponse, ResultLevel, SafetyFlag,
-    Target, validate::MAX_TEXT_CHARS, validate_answers, validate_position,
+    Hlc, ItemStatus, KnockReport, Outcome, PROTOCOL_VERSION, PushRequest, PushResponse, SafetyFlag, Target,
 };
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
@@ -230,12 +230,6 @@ impl Store {
     }
 
     fn insert_knock(&self, input: KnockInput, supersedes: Option<&str>) -> Result<KnockView> {
-        if let Some(p) = &input.position {
-            validate_position(p)?;
-        }
-        if input.note.as_ref().is_some_and(|n| n.chars().count() > MAX_TEXT_CHARS) {
-            return Err(doorstep_protocol::ValidationError::TextTooLong.into());
-        }
         let now = self.clock.now_ms();
         let mono = self.clock.monotonic_ms();
         self.write(|tx| {
@@ -244,31 +238,19 @@ impl Store {
             let code = campaign
                 .result_code(&input.result_code)
                 .ok_or_else(|| CoreError::UnknownResultCode(input.result_code.clone()))?;
-            if code.level == ResultLevel::Person && matches!(input.target, Target::Building { .. }) {
-                return Err(CoreError::ResultLevelMismatch { code: code.code.clone(), target_kind: "building" });
-            }
-            validate_answers(&campaign.survey, code.outcome, &input.answers)?;
-            if let Some(orig) = supersedes {
-                let target: Option<String> = tx
-                    .query_row("SELECT target_kind || ':' || target_id FROM knocks WHERE id = ?1", [orig], |r| r.get(0))
-                    .optional()?;
-                match target {
-                    None => return Err(CoreError::unknown("knock report", orig)),
-                    Some(t) if t != format!("{}:{}", input.target.kind(), input.target.id()) => {
-                        return Err(CoreError::CorrectionTargetMismatch(orig.to_string()));
-                    }
-                    Some(_) => {}
-                }
-            }
+            // The report a correction names: only this phone's own reports can be corrected here.
+            let corrected = match supersedes {
+                Some(orig) => Some(
+                    tx.query_row("SELECT body FROM knocks WHERE id = ?1", [orig], |r| r.get::<_, String>(0))
+                        .optional()?
+                        .ok_or_else(|| CoreError::unknown("knock report", orig))
+                        .and_then(|body| Ok(Corrected::of(&serde_json::from_str::<KnockReport>(&body)?)))?,
+                ),
+                None => None,
+            };
             let mut last = self.last_knock.lock().unwrap_or_else(|p| p.into_inner());
             let plausibility = plausibility::check(at.lat, at.lon, input.position.as_ref(), mono, last.previous);
             let stamp = hlc::tick(last.hlc, now);
-            // Moves forward even if the commit below fails: an HLC may skip, never repeat.
-            *last = LastKnock {
-                hlc: stamp,
-                previous: Some(PreviousKnock { door_lat: at.lat, door_lon: at.lon, monotonic_ms: mono }),
-            };
-            drop(last);
             let ms = stamp.millis.max(0) as u64;
             let id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
                 uuid::NoContext,
@@ -298,6 +280,23 @@ impl Store {
                 volunteer_id: at.volunteer_id.clone(),
                 device_id: self.device_id.clone(),
             };
+            // The rule book the server applies too: refused here, nothing is written.
+            check_report(&campaign, &report, corrected.as_ref()).map_err(|e| match e {
+                ReportError::Invalid(v) => CoreError::Invalid(v),
+                ReportError::LevelMismatch { code, target_kind } => {
+                    CoreError::ResultLevelMismatch { code, target_kind }
+                }
+                ReportError::CorrectionTargetMismatch => {
+                    CoreError::CorrectionTargetMismatch(supersedes.unwrap_or_default().to_string())
+                }
+                other => CoreError::Report(other),
+            })?;
+            // Moves forward only for a report that will be written: an HLC may skip, never repeat.
+            *last = LastKnock {
+                hlc: stamp,
+                previous: Some(PreviousKnock { door_lat: at.lat, door_lon: at.lon, monotonic_ms: mono }),
+            };
+            drop(last);
             insert_report(tx, &report, &at.building_id, at.door_id.as_deref(), code.outcome, now)?;
             tx.prepare_cached("DELETE FROM drafts WHERE target_kind = ?1 AND target_id = ?2")?
                 .execute([input.target.kind(), input.target.id()])?;
@@ -409,9 +408,12 @@ impl Store {
             let mut sum = AckSummary { accepted: 0, duplicate: 0, rejected: 0, ignored: 0 };
             for item in &resp.results {
                 let (state, reason) = match &item.status {
-                    ItemStatus::Accepted => ("accepted", None),
+                    ItemStatus::Accepted => ("accepted", item.notice.as_deref()),
                     ItemStatus::Duplicate => ("duplicate", None),
-                    ItemStatus::Rejected { reason } => ("rejected", Some(reason.as_str())),
+                    // Held by the server for a captain (a revoked device): settled here, never
+                    // sent again; the reason is kept beside the receipt.
+                    ItemStatus::Held { reason } => ("accepted", Some(reason.as_str())),
+                    ItemStatus::Rejected { reason, .. } => ("rejected", Some(reason.as_str())),
                 };
                 let n = tx.execute(
                     "UPDATE outbox SET state = ?2, reason = ?3, updated_ms = ?4 WHERE knock_id = ?1 AND state = 'pending'",

@@ -1,162 +1,21 @@
 //! Applying turf packages (full snapshots) and deltas atomically, and purging a turf the device no
 //! longer holds. Unacknowledged reports always survive a purge.
 
-use std::collections::HashSet;
-
-use doorstep_protocol::{
-    Building, Campaign, CampaignMode, Door, Entrance, Household, Person, QuestionKind, TURF_PACKAGE_FORMAT, TurfDelta,
-    TurfPackage, validate::validate_lat_lon,
-};
+use doorstep_protocol::validate::check_package;
+use doorstep_protocol::validate::package::{check_building, check_campaign, check_format, check_network};
+use doorstep_protocol::{Building, Campaign, Door, Entrance, Household, Person, TurfDelta, TurfPackage};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 use super::Store;
 use crate::error::{CoreError, Result};
 use crate::views::{ApplySummary, PurgeSummary, TurfSummary};
 
-/// Largest turf package accepted, bytes (a 5,000-door turf with a street network is ~3 MB).
-pub const MAX_PACKAGE_BYTES: usize = 64 * 1024 * 1024;
-
 fn bad(msg: impl Into<String>) -> CoreError {
     CoreError::BadPackage(msg.into())
 }
 
-fn check_format(format: u32) -> Result<()> {
-    if format == 0 {
-        return Err(bad("format 0 does not exist"));
-    }
-    if format > TURF_PACKAGE_FORMAT {
-        return Err(CoreError::UnsupportedPackageFormat { found: format, supported: TURF_PACKAGE_FORMAT });
-    }
-    Ok(())
-}
-
-fn check_campaign(c: &Campaign) -> Result<()> {
-    if c.id.is_empty() {
-        return Err(bad("campaign id is empty"));
-    }
-    let mut codes = HashSet::new();
-    for rc in &c.result_codes {
-        if !codes.insert(rc.code.as_str()) {
-            return Err(bad(format!("result code {} appears twice", rc.code)));
-        }
-    }
-    let mut seen: Vec<&str> = Vec::new();
-    for q in &c.survey.questions {
-        if seen.contains(&q.id.as_str()) {
-            return Err(bad(format!("question {} appears twice", q.id)));
-        }
-        if let Some(cond) = &q.show_when
-            && !seen.contains(&cond.question_id.as_str())
-        {
-            return Err(bad(format!(
-                "question {} depends on {}, which is not an earlier question",
-                q.id, cond.question_id
-            )));
-        }
-        seen.push(&q.id);
-    }
-    if let Some(cq) = &c.survey.consent_question_id {
-        match c.survey.question(cq) {
-            Some(q) if q.kind == QuestionKind::YesNo && !q.personal => {}
-            _ => {
-                return Err(bad(format!("consent question {cq} must be a non-personal yes/no question of the script")));
-            }
-        }
-    } else if c.survey.questions.iter().any(|q| q.personal) {
-        return Err(bad("the script has personal questions but no consent question"));
-    }
-    Ok(())
-}
-
-fn check_building(b: &Building) -> Result<()> {
-    if b.id.is_empty() {
-        return Err(bad("a building has an empty id"));
-    }
-    validate_lat_lon(b.lat, b.lon).map_err(|e| bad(format!("building {}: {e}", b.id)))
-}
-
-/// Checks a full package before anything is written.
-/// Coordinates in range, edges between existing nodes with a finite length.
-fn check_network(net: &doorstep_protocol::StreetNetwork) -> Result<()> {
-    for n in &net.nodes {
-        validate_lat_lon(n[1], n[0]).map_err(|e| bad(format!("street network node: {e}")))?;
-    }
-    let count = net.nodes.len() as u32;
-    if let Some(e) =
-        net.edges.iter().find(|e| e.from >= count || e.to >= count || !e.length_m.is_finite() || e.length_m < 0.0)
-    {
-        return Err(bad(format!("street network edge {}→{} is invalid", e.from, e.to)));
-    }
-    Ok(())
-}
-
-pub fn check_package(p: &TurfPackage) -> Result<()> {
-    check_format(p.format)?;
-    check_campaign(&p.campaign)?;
-    if p.turf.id.is_empty() {
-        return Err(bad("turf id is empty"));
-    }
-    let mut buildings = HashSet::new();
-    for b in &p.buildings {
-        check_building(b)?;
-        if !buildings.insert(b.id.as_str()) {
-            return Err(bad(format!("building {} appears twice", b.id)));
-        }
-    }
-    let mut entrances = std::collections::HashMap::new();
-    for e in &p.entrances {
-        if !buildings.contains(e.building_id.as_str()) {
-            return Err(bad(format!("entrance {} belongs to unknown building {}", e.id, e.building_id)));
-        }
-        if entrances.insert(e.id.as_str(), e.building_id.as_str()).is_some() {
-            return Err(bad(format!("entrance {} appears twice", e.id)));
-        }
-    }
-    let mut doors = HashSet::new();
-    let mut with_doors = HashSet::new();
-    for d in &p.doors {
-        if !buildings.contains(d.building_id.as_str()) {
-            return Err(bad(format!("door {} belongs to unknown building {}", d.id, d.building_id)));
-        }
-        if let Some(e) = &d.entrance_id
-            && entrances.get(e.as_str()) != Some(&d.building_id.as_str())
-        {
-            return Err(bad(format!("door {} names entrance {e}, which is not in its building", d.id)));
-        }
-        if !doors.insert(d.id.as_str()) {
-            return Err(bad(format!("door {} appears twice", d.id)));
-        }
-        with_doors.insert(d.building_id.as_str());
-    }
-    if let Some(b) = p.buildings.iter().find(|b| !with_doors.contains(b.id.as_str())) {
-        return Err(bad(format!("building {} has no door (a house has one door with an empty label)", b.id)));
-    }
-    let mut households = HashSet::new();
-    for h in &p.households {
-        if !doors.contains(h.door_id.as_str()) {
-            return Err(bad(format!("household {} belongs to unknown door {}", h.id, h.door_id)));
-        }
-        if !households.insert(h.id.as_str()) {
-            return Err(bad(format!("household {} appears twice", h.id)));
-        }
-    }
-    let mut people = HashSet::new();
-    for person in &p.people {
-        if p.campaign.mode == CampaignMode::AddressOnly {
-            return Err(bad("an address-only campaign carries no people"));
-        }
-        if !households.contains(person.household_id.as_str()) {
-            return Err(bad(format!("person {} belongs to unknown household {}", person.id, person.household_id)));
-        }
-        if !people.insert(person.id.as_str()) {
-            return Err(bad(format!("person {} appears twice", person.id)));
-        }
-    }
-    if let Some(net) = &p.street_network {
-        check_network(net)?;
-    }
-    Ok(())
-}
+/// Largest turf package accepted, bytes (a 5,000-door turf with a street network is ~3 MB).
+pub const MAX_PACKAGE_BYTES: usize = 64 * 1024 * 1024;
 
 pub fn decode_package(bytes: &[u8]) -> Result<TurfPackage> {
     if bytes.len() > MAX_PACKAGE_BYTES {

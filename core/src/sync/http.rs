@@ -79,4 +79,8 @@ impl Transport for HttpTransport {
     async fn pull(&self, request: &PullRequest) -> Result<PullResponse, TransportError> {
         self.post("/api/v1/sync/pull", request).await
     }
+    async fn ack_wipe(&self) -> Result<(), TransportError> {
+        let _: serde_json::Value = self.post("/api/v1/sync/wiped", &serde_json::json!({})).await?;
+        Ok(())
+    }
 }

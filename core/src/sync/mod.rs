@@ -41,6 +41,11 @@ pub trait Transport: Send + Sync {
         &self,
         request: &PullRequest,
     ) -> impl Future<Output = std::result::Result<PullResponse, TransportError>> + Send;
+    /// Tells the server this revoked device has wiped itself, so that its token dies now rather
+    /// than at the end of the grace period. Transports that cannot say it do nothing.
+    fn ack_wipe(&self) -> impl Future<Output = std::result::Result<(), TransportError>> + Send {
+        async { Ok(()) }
+    }
 }
 
 /// Outcome of one [`push_outbox`] run.
@@ -165,6 +170,11 @@ pub async fn sync_once<T: Transport>(
         Err(e) => return Ok(Err(e)),
     };
     report.pull = store.apply_pull(&resp)?;
+    // Wiped with nothing left unacknowledged: the token may die now. If this is lost, the
+    // server's grace period ends it anyway.
+    if report.pull.wiped && report.pull.reports_kept_pending == 0 {
+        let _ = transport.ack_wipe().await;
+    }
     Ok(Ok(()))
 }
 

@@ -128,7 +128,12 @@ impl Sql {
 /// Separates the door ids of a building in one aggregated string.
 const SEP: &str = "\u{1f}";
 
-const STANDING: &str = "NOT EXISTS (SELECT 1 FROM reports x WHERE x.supersedes = r.id)";
+/// A report stands unless a correction names it — a correction by the same volunteer, in the same
+/// campaign, on the same target (the rule book refuses any other at ingest; this keeps reports
+/// stored before it from erasing anyone's work).
+const STANDING: &str = "NOT EXISTS (SELECT 1 FROM reports x WHERE x.supersedes = r.id
+    AND x.volunteer_id = r.volunteer_id AND x.campaign_id = r.campaign_id AND x.building_id = r.building_id
+    AND COALESCE(x.door_id, '') = COALESCE(r.door_id, '') AND COALESCE(x.person_id, '') = COALESCE(r.person_id, ''))";
 
 /// `bs(building_id, turf_id, doors, knocked, contacted, st[, ids])`: every building in reach with
 /// its number of doors, how many are knocked and contacted, and its least advanced door's status
@@ -328,10 +333,10 @@ pub async fn knocks(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<TurfVolun
     sql.s("WITH k AS (SELECT r.volunteer_id AS v, COALESCE(b.turf_id, r.turf_id) AS turf,
            CASE WHEN r.overlap AND NOT EXISTS (SELECT 1 FROM overlap_reviews o WHERE o.report_id = r.id)
              THEN 1 ELSE 0 END AS ov,
-           r.hlc_millis - LAG(r.hlc_millis) OVER (PARTITION BY r.volunteer_id
-             ORDER BY r.hlc_millis, r.hlc_counter, r.id) AS gv,
-           r.hlc_millis - LAG(r.hlc_millis) OVER (PARTITION BY r.volunteer_id, COALESCE(b.turf_id, r.turf_id)
-             ORDER BY r.hlc_millis, r.hlc_counter, r.id) AS gt
+           r.at_ms - LAG(r.at_ms) OVER (PARTITION BY r.volunteer_id
+             ORDER BY r.at_ms, r.hlc_counter, r.id) AS gv,
+           r.at_ms - LAG(r.at_ms) OVER (PARTITION BY r.volunteer_id, COALESCE(b.turf_id, r.turf_id)
+             ORDER BY r.at_ms, r.hlc_counter, r.id) AS gt
          FROM ")
         .reports(q)
         .s(" LEFT JOIN buildings b ON b.id = r.building_id WHERE r.campaign_id = ")
@@ -375,13 +380,13 @@ pub struct Hour {
 
 pub async fn timeline(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<Hour>> {
     let mut sql = Sql::default();
-    sql.s("SELECT r.hlc_millis - (r.hlc_millis % 3600000) AS h, COUNT(*), SUM(")
+    sql.s("SELECT r.at_ms - (r.at_ms % 3600000) AS h, COUNT(*), SUM(")
         .contact(q)
-        .s("), MIN(r.hlc_millis), MAX(r.hlc_millis) FROM ")
+        .s("), MIN(r.at_ms), MAX(r.at_ms) FROM ")
         .reports(q)
         .s(" WHERE r.campaign_id = ")
         .p(&q.campaign_id);
-    sql.s(" GROUP BY r.hlc_millis - (r.hlc_millis % 3600000) ORDER BY h");
+    sql.s(" GROUP BY r.at_ms - (r.at_ms % 3600000) ORDER BY h");
     sql.rows(tx)
         .await?
         .iter()
@@ -400,15 +405,13 @@ pub async fn timeline(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<Hour>> 
 /// Each volunteer's latest report that carried a position, in reach: (volunteer, time, body).
 pub async fn last_positions(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<(String, i64, String)>> {
     let mut sql = Sql::default();
-    sql.s(
-        "SELECT x.v, x.t, y.body FROM (SELECT r.id, r.volunteer_id AS v, r.hlc_millis AS t,
-           ROW_NUMBER() OVER (PARTITION BY r.volunteer_id ORDER BY r.hlc_millis DESC, r.hlc_counter DESC, r.id DESC) AS n
-         FROM ",
-    )
-    .reports(q)
-    .s(" WHERE r.lat IS NOT NULL AND r.campaign_id = ")
-    .p(&q.campaign_id)
-    .s(") x JOIN reports y ON y.id = x.id WHERE x.n = 1 ORDER BY x.v");
+    sql.s("SELECT x.v, x.t, y.body FROM (SELECT r.id, r.volunteer_id AS v, r.at_ms AS t,
+           ROW_NUMBER() OVER (PARTITION BY r.volunteer_id ORDER BY r.at_ms DESC, r.hlc_counter DESC, r.id DESC) AS n
+         FROM ")
+        .reports(q)
+        .s(" WHERE r.lat IS NOT NULL AND r.campaign_id = ")
+        .p(&q.campaign_id)
+        .s(") x JOIN reports y ON y.id = x.id WHERE x.n = 1 ORDER BY x.v");
     sql.rows(tx).await?.iter().map(|r| Ok((r[0].text()?, r[1].int()?, r[2].text()?))).collect()
 }
 
@@ -441,10 +444,10 @@ fn results_from(q: &DashQuery, f: &ResultsWhere) -> Sql {
         sql.s(" AND b.polling_station = ").p(station);
     }
     if let Some(from) = f.from_ms {
-        sql.s(" AND r.hlc_millis >= ").p(from);
+        sql.s(" AND r.at_ms >= ").p(from);
     }
     if let Some(to) = f.to_ms {
-        sql.s(" AND r.hlc_millis < ").p(to);
+        sql.s(" AND r.at_ms < ").p(to);
     }
     sql
 }
@@ -482,14 +485,14 @@ pub async fn overlaps(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<Overlap
     let mut sql = Sql::default();
     sql.s(
         "SELECT r.id, r.turf_id, r.volunteer_id, r.building_id, COALESCE(b.street, ''), COALESCE(b.house_number, ''),
-           r.result_code, r.hlc_millis, CASE WHEN o.report_id IS NULL THEN 0 ELSE 1 END
+           r.result_code, r.at_ms, CASE WHEN o.report_id IS NULL THEN 0 ELSE 1 END
          FROM ",
     )
     .reports(q)
     .s(" LEFT JOIN buildings b ON b.id = r.building_id
          LEFT JOIN overlap_reviews o ON o.report_id = r.id WHERE r.overlap AND r.campaign_id = ")
     .p(&q.campaign_id)
-    .s(" ORDER BY r.hlc_millis, r.hlc_counter, r.id");
+    .s(" ORDER BY r.at_ms, r.hlc_counter, r.id");
     sql.rows(tx)
         .await?
         .iter()

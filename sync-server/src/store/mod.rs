@@ -8,11 +8,14 @@ pub mod dash;
 pub mod import;
 pub mod ops;
 pub mod postgres;
+pub mod push;
 pub mod sql;
 pub mod sqlite;
 pub mod tx;
 
 use async_trait::async_trait;
+use doorstep_protocol::merge::{BatchFacts, Decision, Known, Sender};
+use doorstep_protocol::validate::Corrected;
 use doorstep_protocol::{
     Building, Campaign, Door, Entrance, Household, KnockReport, Person, ResultCode, SurveyScript, Target, TurfPackage,
 };
@@ -80,6 +83,56 @@ pub struct Device {
     pub campaign_id: String,
     pub expires_ms: i64,
     pub revoked_ms: Option<i64>,
+    /// When the revoked device acknowledged its wipe.
+    pub wiped_ms: Option<i64>,
+}
+
+/// What the service hands the store for a push: who sent it and when, the campaign at each survey
+/// version the batch names, and the two decisions the store must not make itself — the merge plan
+/// and the push's audit line.
+pub struct PushInput {
+    pub sender: Sender,
+    pub received_ms: i64,
+    pub campaigns: std::collections::HashMap<u32, Campaign>,
+    pub retention_until_ms: Option<i64>,
+    pub plan: fn(&BatchFacts, &[KnockReport]) -> Vec<Decision>,
+    pub audit: Box<dyn Fn(&[Decision]) -> AuditEntry + Send + Sync>,
+}
+
+impl std::fmt::Debug for PushInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushInput").field("sender", &self.sender).field("received_ms", &self.received_ms).finish()
+    }
+}
+
+impl PushInput {
+    pub(crate) fn facts(&self) -> BatchFacts {
+        BatchFacts {
+            sender: Some(self.sender.clone()),
+            received_ms: self.received_ms,
+            campaigns: self.campaigns.clone(),
+            retention_until_ms: self.retention_until_ms,
+            ..Default::default()
+        }
+    }
+}
+
+/// A stored report as the merge knows it (`id, volunteer, campaign, building, door, person, hash`
+/// columns of [`sql::SELECT_KNOWN`]).
+pub(crate) fn known_from(
+    volunteer_id: String,
+    campaign_id: String,
+    building_id: String,
+    door_id: Option<String>,
+    person_id: Option<String>,
+    body_hash: Option<String>,
+) -> Known {
+    let target = match (person_id, door_id) {
+        (Some(p), _) => Target::Person { id: p },
+        (None, Some(d)) => Target::Door { id: d },
+        (None, None) => Target::Building { id: building_id },
+    };
+    Known { corrected: Corrected { volunteer_id, campaign_id, target }, body_hash }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,22 +258,10 @@ pub struct ReportFact {
     pub result_code: String,
     pub supersedes: Option<String>,
     pub volunteer_id: String,
-    pub hlc_millis: i64,
+    /// When it counts as made ([`doorstep_protocol::validate::report_time`]).
+    pub at_ms: i64,
     pub overlap: bool,
     pub device_id: String,
-}
-
-/// What happened to one pushed report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ingested {
-    Accepted {
-        overlap: bool,
-    },
-    Duplicate,
-    /// The target is not in the device's campaign.
-    UnknownTarget,
-    /// The volunteer never held the turf the report names, or the target was never in it.
-    OutOfScope,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -243,6 +284,18 @@ pub struct AuditEntry {
     pub subject: Option<String>,
     /// Small JSON of ids and counts.
     pub detail: serde_json::Value,
+}
+
+/// A report of a revoked device, held for a captain's review.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HeldReport {
+    pub report: KnockReport,
+    pub building_id: String,
+    pub door_id: Option<String>,
+    pub received_ms: i64,
+    pub reason: String,
+    /// `accepted` or `discarded` once reviewed.
+    pub review: Option<String>,
 }
 
 /// A volunteer's device as the dashboard lists it.
@@ -311,17 +364,20 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
         now_ms: i64,
         expires_ms: i64,
     ) -> StoreResult<()>;
-    async fn device(&self, token_hash: &str) -> StoreResult<Option<Device>>;
-    /// Revokes every token of the device. Returns whether any was live.
-    async fn revoke_device(&self, device_id: &str, now_ms: i64) -> StoreResult<bool>;
     async fn turf(&self, turf_id: &str) -> StoreResult<Option<TurfRow>>;
     /// The turfs a volunteer holds now (lease not expired).
     async fn turfs_of(&self, volunteer_id: &str, now_ms: i64) -> StoreResult<Vec<TurfRow>>;
     /// A full package of the turf as it is now.
     async fn turf_package(&self, turf_id: &str) -> StoreResult<Option<TurfPackage>>;
-    /// Stores reports, deduplicated by id, in one transaction; flags overlaps (the target's turf is
-    /// no longer the reporter's).
-    async fn ingest(&self, device: &Device, reports: &[KnockReport], now_ms: i64) -> StoreResult<Vec<Ingested>>;
+    /// A push, in one write transaction: gathers the facts the batch needs
+    /// ([`doorstep_protocol::merge::BatchFacts`]), lets `input.plan` decide every report, writes
+    /// what was decided (counted reports, reports held for review), records that the device
+    /// synced and appends the push's audit line. Returns the decisions, in the batch's order.
+    /// Written once row by row ([`push::push_rowwise`]); PostgreSQL gathers by batch.
+    async fn push(&self, input: PushInput, reports: &[KnockReport]) -> StoreResult<Vec<Decision>> {
+        let reports = reports.to_vec();
+        typed(self, move |tx| Box::pin(async move { push::push_rowwise(tx, &input, &reports).await })).await
+    }
     async fn reports(&self, campaign_id: &str) -> StoreResult<Vec<StoredReport>>;
 
     /// Runs `op` inside one write transaction: committed if it returns `Ok`, rolled back
@@ -422,6 +478,64 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
     async fn user_by_login(&self, login: &str) -> StoreResult<Option<(User, Option<String>)>> {
         let l = login.to_string();
         typed(self, move |tx| Box::pin(async move { ops::user_by_login(tx, &l).await })).await
+    }
+    /// The token's row, found by the token's hash.
+    async fn device(&self, token_hash: &str) -> StoreResult<Option<Device>> {
+        let h = token_hash.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::device(tx, &h).await })).await
+    }
+    /// Revokes the tokens of one user's device. Returns whether any was live.
+    async fn revoke_device(&self, device_id: &str, user_id: &str, now_ms: i64) -> StoreResult<bool> {
+        let (d, u) = (device_id.to_string(), user_id.to_string());
+        typed(self, move |tx| {
+            Box::pin(async move { Ok(tx.exec(sql::REVOKE_DEVICE, &crate::vals![now_ms, d, u]).await? > 0) })
+        })
+        .await
+    }
+    /// A revoked device acknowledged its wipe: its tokens are dead from now on.
+    async fn device_wiped(&self, device_id: &str, user_id: &str, now_ms: i64) -> StoreResult<bool> {
+        let (d, u) = (device_id.to_string(), user_id.to_string());
+        typed(self, move |tx| {
+            Box::pin(async move { Ok(tx.exec(sql::WIPED_DEVICE, &crate::vals![now_ms, d, u]).await? > 0) })
+        })
+        .await
+    }
+    /// Another user holding a token under this device id, if any.
+    async fn device_other_user(&self, device_id: &str, user_id: &str) -> StoreResult<Option<String>> {
+        let (d, u) = (device_id.to_string(), user_id.to_string());
+        typed(self, move |tx| Box::pin(async move { ops::device_other_user(tx, &d, &u).await })).await
+    }
+    /// The user whose join code this is, if it is still usable.
+    async fn join_code_user(&self, code_hash: &str, now_ms: i64) -> StoreResult<Option<String>> {
+        let c = code_hash.to_string();
+        typed(self, move |tx| {
+            Box::pin(async move {
+                tx.rows(sql::SELECT_JOIN_CODE_USER, &crate::vals![c, now_ms])
+                    .await?
+                    .first()
+                    .map(|r| r[0].text())
+                    .transpose()
+            })
+        })
+        .await
+    }
+    /// Reports of revoked devices waiting for a captain (the campaign's), oldest first.
+    async fn held_reports(&self, campaign_id: &str) -> StoreResult<Vec<HeldReport>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { push::held_reports(tx, &c).await })).await
+    }
+    /// Accepts (counted from now on, as an overlap when its door moved on) or discards a held
+    /// report. `None` when no such report waits in the campaign.
+    async fn review_held(
+        &self,
+        campaign_id: &str,
+        report_id: &str,
+        accept: bool,
+        user_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<HeldReport>> {
+        let (c, r, u) = (campaign_id.to_string(), report_id.to_string(), user_id.to_string());
+        typed(self, move |tx| Box::pin(async move { push::review_held(tx, &c, &r, accept, &u, now_ms).await })).await
     }
     /// Records that a device synced now.
     async fn touch_device(&self, device_id: &str, now_ms: i64) -> StoreResult<()> {
@@ -663,17 +777,6 @@ pub(crate) fn locate_sql(target: &Target) -> &'static str {
         Target::Door { .. } => sql::LOCATE_DOOR,
         Target::Person { .. } => sql::LOCATE_PERSON,
     }
-}
-
-/// Overlap: the report was made by someone who no longer holds the target's turf, or on a turf
-/// other than the one the target sits in now.
-pub(crate) fn is_overlap(
-    report: &KnockReport,
-    device: &Device,
-    turf_now: Option<&str>,
-    holder_now: Option<&str>,
-) -> bool {
-    turf_now != Some(report.turf_id.as_str()) || holder_now != Some(device.user_id.as_str())
 }
 
 pub(crate) fn package_from_rows(

@@ -424,6 +424,23 @@ pub async fn turf_summaries(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<V
         .collect()
 }
 
+pub async fn device(tx: &mut dyn Tx, token_hash: &str) -> StoreResult<Option<Device>> {
+    let Some(r) = tx.row(SELECT_DEVICE, &vals![token_hash]).await? else { return Ok(None) };
+    Ok(Some(Device {
+        device_id: r[0].text()?,
+        user_id: r[1].text()?,
+        campaign_id: r[2].text()?,
+        expires_ms: r[3].int()?,
+        revoked_ms: r[4].opt_int()?,
+        wiped_ms: r[5].opt_int()?,
+    }))
+}
+
+/// Another user holding a token under this device id, if any.
+pub async fn device_other_user(tx: &mut dyn Tx, device_id: &str, user_id: &str) -> StoreResult<Option<String>> {
+    tx.row(SELECT_DEVICE_OTHER_USERS, &vals![device_id, user_id]).await?.map(|r| r[0].text()).transpose()
+}
+
 pub async fn device_owner(tx: &mut dyn Tx, device_id: &str) -> StoreResult<Option<String>> {
     tx.row(SELECT_DEVICE_OWNER, &vals![device_id]).await?.map(|r| r[0].text()).transpose()
 }
@@ -517,7 +534,7 @@ pub async fn turf_facts(tx: &mut dyn Tx, turf_id: &str) -> StoreResult<Vec<Repor
                 result_code: r[4].text()?,
                 supersedes: r[5].opt_text()?,
                 volunteer_id: r[6].text()?,
-                hlc_millis: r[7].int()?,
+                at_ms: r[7].int()?,
                 overlap: r[8].int()? != 0,
                 device_id: r[9].text()?,
             })
@@ -697,6 +714,17 @@ pub async fn purge_personal_data(tx: &mut dyn Tx, campaign_id: &str, now_ms: i64
         report.answers.clear();
         report.note = None;
         tx.exec(UPDATE_REPORT_BODY, &vals![json(&report), id]).await?;
+        counts.reports_stripped += 1;
+    }
+    for r in tx.rows(SELECT_HELD_BODIES, &vals![campaign_id]).await? {
+        let (id, body) = (r[0].text()?, r[1].text()?);
+        let mut report: doorstep_protocol::KnockReport = parse("held report", &body)?;
+        if report.answers.is_empty() && report.note.is_none() {
+            continue;
+        }
+        report.answers.clear();
+        report.note = None;
+        tx.exec(UPDATE_HELD_BODY, &vals![json(&report), id]).await?;
         counts.reports_stripped += 1;
     }
     counts.people_deleted = tx.exec(DELETE_CAMPAIGN_PEOPLE, &vals![campaign_id]).await?;

@@ -1,7 +1,9 @@
 //! PostgreSQL backend for campaigns that outgrow one machine: several stateless server processes on
 //! one database. tokio-postgres with a small pool; the same SQL as SQLite.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use doorstep_protocol::merge::{Decision, Place, Write};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -46,10 +48,6 @@ impl Drop for Pooled {
             self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(c);
         }
     }
-}
-
-fn json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).expect("serialisable")
 }
 
 impl PgStore {
@@ -197,20 +195,6 @@ impl ServerStore for PgStore {
         Ok(())
     }
 
-    async fn device(&self, token_hash: &str) -> StoreResult<Option<Device>> {
-        Ok(self.get().await?.query_opt(SELECT_DEVICE, &[&token_hash]).await?.map(|r| Device {
-            device_id: r.get(0),
-            user_id: r.get(1),
-            campaign_id: r.get(2),
-            expires_ms: r.get(3),
-            revoked_ms: r.get(4),
-        }))
-    }
-
-    async fn revoke_device(&self, device_id: &str, now_ms: i64) -> StoreResult<bool> {
-        Ok(self.get().await?.execute(REVOKE_DEVICE, &[&now_ms, &device_id]).await? > 0)
-    }
-
     async fn turf(&self, turf_id: &str) -> StoreResult<Option<TurfRow>> {
         Ok(self.get().await?.query_opt(SELECT_TURF, &[&turf_id]).await?.as_ref().map(turf_row))
     }
@@ -276,130 +260,124 @@ impl ServerStore for PgStore {
         Ok(Some(package_from_rows(campaign, &turf, buildings, entrances, doors, households, people)))
     }
 
-    /// A handful of round trips per batch whatever its size: find replays, locate every target,
-    /// check scope, insert every report with one `INSERT … SELECT FROM UNNEST(…) ON CONFLICT DO
-    /// NOTHING RETURNING id`, commit.
-    async fn ingest(&self, device: &Device, reports: &[KnockReport], now_ms: i64) -> StoreResult<Vec<Ingested>> {
-        type Loc = (String, Option<String>, Option<String>, Option<String>);
+    /// A handful of round trips per batch whatever its size: the facts with one query per kind
+    /// (known ids, doors, buildings, people, turfs held, buildings moved), the plan, every counted
+    /// report with one `INSERT … SELECT FROM UNNEST(…) ON CONFLICT DO NOTHING RETURNING id`, then
+    /// what every push does ([`push::finish`]), commit.
+    async fn push(&self, input: PushInput, reports: &[KnockReport]) -> StoreResult<Vec<Decision>> {
         let mut c = self.get().await?;
         let tx = c.transaction().await?;
-        let ids: Vec<&str> = reports.iter().map(|r| r.id.as_str()).collect();
-        let existing: HashSet<String> =
-            tx.query(EXISTING_REPORTS_ANY, &[&ids]).await?.iter().map(|r| r.get(0)).collect();
+        let mut f = input.facts();
+        let campaign = input.sender.campaign_id.as_str();
+        let ids: Vec<&str> =
+            reports.iter().flat_map(|r| std::iter::once(r.id.as_str()).chain(r.supersedes.as_deref())).collect();
+        for r in tx.query(SELECT_KNOWN_ANY, &[&ids]).await? {
+            let k = known_from(r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6));
+            f.known.insert(r.get(0), k);
+        }
         let of_kind = |k: fn(&Target) -> bool| -> Vec<&str> {
             reports.iter().filter(|r| k(&r.target)).map(|r| r.target.id()).collect()
         };
         let door_ids = of_kind(|t| matches!(t, Target::Door { .. }));
         let building_ids = of_kind(|t| matches!(t, Target::Building { .. }));
         let person_ids = of_kind(|t| matches!(t, Target::Person { .. }));
-        let mut doors: HashMap<String, Loc> = HashMap::new();
         if !door_ids.is_empty() {
-            for row in tx.query(LOCATE_DOORS_ANY, &[&door_ids, &device.campaign_id]).await? {
-                doors.insert(row.get(0), (row.get(1), Some(row.get(0)), row.get(2), row.get(3)));
+            for row in tx.query(LOCATE_DOORS_ANY, &[&door_ids, &campaign]).await? {
+                let place = Place {
+                    building_id: row.get(1),
+                    door_id: Some(row.get(0)),
+                    turf_now: row.get(2),
+                    holder_now: row.get(3),
+                };
+                f.places.insert(Target::Door { id: row.get(0) }, place);
             }
         }
-        let mut buildings: HashMap<String, Loc> = HashMap::new();
         if !building_ids.is_empty() {
-            for row in tx.query(LOCATE_BUILDINGS_ANY, &[&building_ids, &device.campaign_id]).await? {
-                buildings.insert(row.get(0), (row.get(0), None, row.get(1), row.get(2)));
+            for row in tx.query(LOCATE_BUILDINGS_ANY, &[&building_ids, &campaign]).await? {
+                let place =
+                    Place { building_id: row.get(0), door_id: None, turf_now: row.get(1), holder_now: row.get(2) };
+                f.places.insert(Target::Building { id: row.get(0) }, place);
             }
         }
-        let mut people: HashMap<String, Loc> = HashMap::new();
         if !person_ids.is_empty() {
-            for row in tx.query(LOCATE_PEOPLE_ANY, &[&person_ids, &device.campaign_id]).await? {
-                people.insert(row.get(0), (row.get(1), Some(row.get(2)), row.get(3), row.get(4)));
+            for row in tx.query(LOCATE_PEOPLE_ANY, &[&person_ids, &campaign]).await? {
+                let place = Place {
+                    building_id: row.get(1),
+                    door_id: Some(row.get(2)),
+                    turf_now: row.get(3),
+                    holder_now: row.get(4),
+                };
+                f.places.insert(Target::Person { id: row.get(0) }, place);
             }
         }
         let turf_ids: Vec<&str> = reports.iter().map(|r| r.turf_id.as_str()).collect();
-        let held: HashSet<String> =
-            tx.query(HELD_EVER_ANY, &[&device.user_id, &turf_ids]).await?.iter().map(|r| r.get(0)).collect();
-        let located: Vec<&str> =
-            doors.values().chain(buildings.values()).chain(people.values()).map(|l| l.0.as_str()).collect();
-        let moves: HashSet<(String, String)> =
-            tx.query(WAS_IN_TURF_ANY, &[&located]).await?.iter().map(|r| (r.get(0), r.get(1))).collect();
-        // `Err(overlap)`: waiting for the insert to say accepted or duplicate.
-        let mut out: Vec<Result<Ingested, bool>> = Vec::with_capacity(reports.len());
-        let mut cols: (Vec<&str>, Vec<&str>, Vec<String>, Vec<Option<String>>, Vec<&str>, Vec<Option<&str>>) =
-            Default::default();
-        let mut hlc: (Vec<i64>, Vec<i64>, Vec<bool>, Vec<String>, Vec<Option<&str>>) = Default::default();
-        let mut at: (Vec<Option<f64>>, Vec<Option<f64>>) = Default::default();
-        for r in reports {
-            if existing.contains(&r.id) {
-                out.push(Ok(Ingested::Duplicate));
-                continue;
-            }
-            let loc = match r.target {
-                Target::Building { .. } => buildings.get(r.target.id()),
-                Target::Door { .. } => doors.get(r.target.id()),
-                Target::Person { .. } => people.get(r.target.id()),
-            };
-            let Some((building, door, turf_now, holder_now)) = loc else {
-                out.push(Ok(Ingested::UnknownTarget));
-                continue;
-            };
-            let was_in = turf_now.as_deref() == Some(r.turf_id.as_str())
-                || moves.contains(&(building.clone(), r.turf_id.clone()));
-            if !held.contains(&r.turf_id) || !was_in {
-                out.push(Ok(Ingested::OutOfScope));
-                continue;
-            }
-            let overlap = is_overlap(r, device, turf_now.as_deref(), holder_now.as_deref());
-            cols.0.push(&r.id);
-            cols.1.push(&r.turf_id);
-            cols.2.push(building.clone());
-            cols.3.push(door.clone());
-            cols.4.push(&r.result_code);
-            cols.5.push(r.supersedes.as_deref());
-            hlc.0.push(r.hlc.millis);
-            hlc.1.push(r.hlc.counter as i64);
-            hlc.2.push(overlap);
-            hlc.3.push(json(r));
-            hlc.4.push(matches!(r.target, Target::Person { .. }).then(|| r.target.id()));
-            at.0.push(r.position.map(|p| p.lat));
-            at.1.push(r.position.map(|p| p.lon));
-            out.push(Err(overlap));
-        }
-        let inserted: HashSet<String> = tx
-            .query(
+        f.held_ever =
+            tx.query(HELD_EVER_ANY, &[&input.sender.user_id, &turf_ids]).await?.iter().map(|r| r.get(0)).collect();
+        let located: Vec<&str> = f.places.values().map(|p| p.building_id.as_str()).collect();
+        f.was_in = tx.query(WAS_IN_TURF_ANY, &[&located]).await?.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let mut decisions = (input.plan)(&f, reports);
+        let accepted: Vec<&Write> =
+            decisions.iter().filter_map(|d| if let Decision::Accept(w) = d { Some(w) } else { None }).collect();
+        let inserted: HashSet<String> = if accepted.is_empty() {
+            HashSet::new()
+        } else {
+            let col =
+                |g: fn(&Write) -> Option<String>| -> Vec<Option<String>> { accepted.iter().map(|w| g(w)).collect() };
+            let ids = col(|w| Some(w.report.id.clone()));
+            let turfs = col(|w| Some(w.report.turf_id.clone()));
+            let buildings = col(|w| Some(w.building_id.clone()));
+            let doors = col(|w| w.door_id.clone());
+            let codes = col(|w| Some(w.report.result_code.clone()));
+            let sups = col(|w| w.report.supersedes.clone());
+            let bodies = col(|w| Some(serde_json::to_string(&w.report).expect("serialisable")));
+            let people = col(|w| w.person_id.clone());
+            let hashes = col(|w| Some(w.body_hash.clone()));
+            let hm: Vec<i64> = accepted.iter().map(|w| w.report.hlc.millis).collect();
+            let hc: Vec<i64> = accepted.iter().map(|w| w.report.hlc.counter as i64).collect();
+            let ov: Vec<bool> = accepted.iter().map(|w| w.overlap).collect();
+            let lat: Vec<Option<f64>> = accepted.iter().map(|w| w.report.position.map(|p| p.lat)).collect();
+            let lon: Vec<Option<f64>> = accepted.iter().map(|w| w.report.position.map(|p| p.lon)).collect();
+            let at: Vec<i64> = accepted.iter().map(|w| w.at_ms).collect();
+            tx.query(
                 INSERT_REPORTS_UNNEST,
                 &[
-                    &cols.0,
-                    &device.campaign_id,
-                    &cols.1,
-                    &cols.2,
-                    &cols.3,
-                    &device.device_id,
-                    &device.user_id,
-                    &cols.4,
-                    &cols.5,
-                    &hlc.0,
-                    &hlc.1,
-                    &hlc.2,
-                    &now_ms,
-                    &hlc.3,
-                    &hlc.4,
-                    &at.0,
-                    &at.1,
+                    &ids,
+                    &campaign,
+                    &turfs,
+                    &buildings,
+                    &doors,
+                    &input.sender.device_id,
+                    &input.sender.user_id,
+                    &codes,
+                    &sups,
+                    &hm,
+                    &hc,
+                    &ov,
+                    &input.received_ms,
+                    &bodies,
+                    &people,
+                    &lat,
+                    &lon,
+                    &hashes,
+                    &at,
                 ],
             )
             .await?
             .iter()
             .map(|r| r.get(0))
-            .collect();
+            .collect()
+        };
+        for d in decisions.iter_mut() {
+            // Stored meanwhile by a concurrent push: that copy stands.
+            if let Decision::Accept(w) = d
+                && !inserted.contains(&w.report.id)
+            {
+                *d = Decision::Duplicate;
+            }
+        }
+        push::finish(&mut PgTx(&tx), &input, &decisions).await?;
         tx.commit().await?;
-        // The first occurrence of an inserted id is the accepted one; any other is a duplicate.
-        let mut seen: HashSet<&str> = HashSet::new();
-        Ok(reports
-            .iter()
-            .zip(out)
-            .map(|(r, decided)| match decided {
-                Ok(d) => d,
-                Err(overlap) if inserted.contains(&r.id) && seen.insert(r.id.as_str()) => {
-                    Ingested::Accepted { overlap }
-                }
-                Err(_) => Ingested::Duplicate,
-            })
-            .collect())
+        Ok(decisions)
     }
 
     async fn reports(&self, campaign_id: &str) -> StoreResult<Vec<StoredReport>> {

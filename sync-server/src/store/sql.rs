@@ -148,8 +148,31 @@ pub const SCHEMA_V7: &[&str] = &[
     "CREATE INDEX reports_supersedes ON reports(supersedes) WHERE supersedes IS NOT NULL",
 ];
 
+/// Schema, version 8: the rule book's merge (issue 15) — each report's body hash as pushed (the
+/// same id with another body is an id conflict) and the time it counts as made (`at_ms`: the
+/// device's clock within bounds, else the receipt time; back-filled the same way); reports of
+/// revoked devices held for a captain's review, apart from the counted ones; when a revoked
+/// device acknowledged its wipe (its token is dead from then on).
+pub const SCHEMA_V8: &[&str] = &[
+    "ALTER TABLE reports ADD COLUMN body_hash TEXT",
+    "ALTER TABLE reports ADD COLUMN at_ms BIGINT",
+    "UPDATE reports SET at_ms = CASE WHEN hlc_millis BETWEEN received_ms - 5184000000 AND received_ms + 600000
+        THEN hlc_millis ELSE received_ms END",
+    "CREATE INDEX reports_volunteer_at ON reports(volunteer_id, at_ms)",
+    "CREATE TABLE held_reports (
+        id TEXT PRIMARY KEY, campaign_id TEXT NOT NULL, turf_id TEXT NOT NULL, building_id TEXT NOT NULL,
+        door_id TEXT, device_id TEXT NOT NULL, volunteer_id TEXT NOT NULL, result_code TEXT NOT NULL,
+        supersedes TEXT, hlc_millis BIGINT NOT NULL, hlc_counter BIGINT NOT NULL, overlap BOOLEAN NOT NULL,
+        received_ms BIGINT NOT NULL, body TEXT NOT NULL, person_id TEXT, lat DOUBLE PRECISION,
+        lon DOUBLE PRECISION, body_hash TEXT NOT NULL, at_ms BIGINT NOT NULL, reason TEXT NOT NULL,
+        review TEXT, reviewed_by TEXT, reviewed_ms BIGINT)",
+    "CREATE INDEX held_reports_campaign ON held_reports(campaign_id, review)",
+    "ALTER TABLE devices ADD COLUMN wiped_ms BIGINT",
+];
+
 /// Every schema version, in order; index + 1 is the version it brings the database to.
-pub const MIGRATIONS: &[&[&str]] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7];
+pub const MIGRATIONS: &[&[&str]] =
+    &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8];
 
 /// Whether a migration statement runs on this backend (`"sqlite"` or `"postgres"`).
 pub fn runs_on(stmt: &str, backend: &str) -> bool {
@@ -173,9 +196,13 @@ pub const USE_JOIN_CODE: &str =
     "UPDATE join_codes SET used_ms = $1 WHERE code_hash = $2 AND used_ms IS NULL AND expires_ms > $1 RETURNING user_id";
 pub const INSERT_DEVICE: &str =
     "INSERT INTO devices(token_hash, device_id, user_id, created_ms, expires_ms) VALUES ($1, $2, $3, $4, $5)";
-pub const SELECT_DEVICE: &str = "SELECT d.device_id, d.user_id, u.campaign_id, d.expires_ms, d.revoked_ms
+pub const SELECT_DEVICE: &str = "SELECT d.device_id, d.user_id, u.campaign_id, d.expires_ms, d.revoked_ms, d.wiped_ms
      FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = $1";
-pub const REVOKE_DEVICE: &str = "UPDATE devices SET revoked_ms = $1 WHERE device_id = $2 AND revoked_ms IS NULL";
+/// Revokes one user's device (a device id is bound to the user that joined with it).
+pub const REVOKE_DEVICE: &str =
+    "UPDATE devices SET revoked_ms = $1 WHERE device_id = $2 AND user_id = $3 AND revoked_ms IS NULL";
+/// The revoked device wiped itself: its tokens are dead.
+pub const WIPED_DEVICE: &str = "UPDATE devices SET wiped_ms = $1 WHERE device_id = $2 AND user_id = $3 AND revoked_ms IS NOT NULL AND wiped_ms IS NULL";
 pub const SET_BUILDING_TURF: &str = "UPDATE buildings SET turf_id = $1 WHERE id = $2 AND campaign_id = $3";
 pub const SELECT_TURFS_OF: &str = "SELECT id, campaign_id, name, version, volunteer_id, lease_expires_ms, team_id,
      checksum, checksum_version FROM turfs
@@ -195,8 +222,25 @@ pub const LOCATE_DOOR: &str =
      LEFT JOIN turfs t ON t.id = b.turf_id WHERE d.id = $1 AND b.campaign_id = $2";
 pub const INSERT_REPORT: &str =
     "INSERT INTO reports(id, campaign_id, turf_id, building_id, door_id, device_id, volunteer_id, result_code,
-       supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (id) DO NOTHING";
+       supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon, body_hash, at_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+     ON CONFLICT (id) DO NOTHING";
+/// A revoked device's report, kept for a captain's review.
+pub const INSERT_HELD: &str =
+    "INSERT INTO held_reports(id, campaign_id, turf_id, building_id, door_id, device_id, volunteer_id, result_code,
+       supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon, body_hash, at_ms, reason)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+     ON CONFLICT (id) DO NOTHING";
+/// Reports already held (counted or set aside) with this id, as the merge needs them.
+pub const SELECT_KNOWN: &str =
+    "SELECT id, volunteer_id, campaign_id, building_id, door_id, person_id, body_hash FROM reports WHERE id = $1
+     UNION ALL SELECT id, volunteer_id, campaign_id, building_id, door_id, person_id, body_hash FROM held_reports
+     WHERE id = $1";
+/// PostgreSQL only: [`SELECT_KNOWN`] for a whole batch.
+pub const SELECT_KNOWN_ANY: &str =
+    "SELECT id, volunteer_id, campaign_id, building_id, door_id, person_id, body_hash FROM reports WHERE id = ANY($1)
+     UNION ALL SELECT id, volunteer_id, campaign_id, building_id, door_id, person_id, body_hash FROM held_reports
+     WHERE id = ANY($1)";
 pub const REPORT_EXISTS: &str = "SELECT 1 FROM reports WHERE id = $1";
 pub const SELECT_REPORTS: &str =
     "SELECT body, overlap FROM reports WHERE campaign_id = $1 ORDER BY hlc_millis, hlc_counter, id";
@@ -209,12 +253,12 @@ pub const LOCATE_BUILDINGS_ANY: &str = "SELECT b.id, b.turf_id, t.volunteer_id F
      LEFT JOIN turfs t ON t.id = b.turf_id WHERE b.id = ANY($1) AND b.campaign_id = $2";
 /// PostgreSQL only: a whole batch in one statement.
 pub const INSERT_REPORTS_UNNEST: &str = "INSERT INTO reports(id, campaign_id, turf_id, building_id, door_id, device_id, volunteer_id,
-       result_code, supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon)
+       result_code, supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon, body_hash, at_ms)
      SELECT r.id, $2::text, r.turf_id, r.building_id, r.door_id, $6::text, $7::text, r.result_code, r.supersedes, r.hm, r.hc, r.ov,
-            $13::bigint, r.body, r.person_id, r.lat, r.lon
+            $13::bigint, r.body, r.person_id, r.lat, r.lon, r.bh, r.at
      FROM UNNEST($1::text[], $3::text[], $4::text[], $5::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[],
-                 $12::boolean[], $14::text[], $15::text[], $16::float8[], $17::float8[])
-          AS r(id, turf_id, building_id, door_id, result_code, supersedes, hm, hc, ov, body, person_id, lat, lon)
+                 $12::boolean[], $14::text[], $15::text[], $16::float8[], $17::float8[], $18::text[], $19::bigint[])
+          AS r(id, turf_id, building_id, door_id, result_code, supersedes, hm, hc, ov, body, person_id, lat, lon, bh, at)
      ON CONFLICT (id) DO NOTHING RETURNING id";
 
 // ----- version 2 ---------------------------------------------------------------------------------
@@ -282,7 +326,7 @@ pub const SELECT_DOOR_BUILDING: &str = "SELECT d.building_id FROM doors d JOIN b
      WHERE d.id = $1 AND b.campaign_id = $2";
 pub const SELECT_DEVICE_OWNER: &str = "SELECT user_id FROM devices WHERE device_id = $1 LIMIT 1";
 pub const SELECT_TURF_FACTS: &str = "SELECT r.id, r.building_id, r.door_id, r.person_id, r.result_code, r.supersedes,
-     r.volunteer_id, r.hlc_millis, r.overlap, r.device_id
+     r.volunteer_id, r.at_ms, r.overlap, r.device_id
      FROM reports r JOIN buildings b ON b.id = r.building_id WHERE b.turf_id = $1 ORDER BY r.hlc_millis, r.hlc_counter, r.id";
 pub const SELECT_TURF_DOOR_IDS: &str = "SELECT d.id, d.building_id FROM doors d JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = $1 ORDER BY d.id";
 pub const SELECT_TURF_HOUSEHOLDS: &str = "SELECT h.id, h.door_id FROM households h JOIN doors d ON d.id = h.door_id
@@ -365,3 +409,26 @@ pub const REVOKE_CAMPAIGN_VOLUNTEERS: &str = "UPDATE devices SET revoked_ms = $1
      AND user_id IN (SELECT id FROM users WHERE campaign_id = $2 AND role = 'volunteer')";
 pub const SELECT_CAMPAIGNS_PAST_RETENTION: &str =
     "SELECT id FROM campaigns WHERE retention_until_ms IS NOT NULL AND retention_until_ms <= $1 ORDER BY id";
+
+// ----- version 8: the merge, held reports, device binding -----------------------------------------
+
+pub const SELECT_JOIN_CODE_USER: &str =
+    "SELECT user_id FROM join_codes WHERE code_hash = $1 AND used_ms IS NULL AND expires_ms > $2";
+/// Users other than `$2` with a token under device id `$1`.
+pub const SELECT_DEVICE_OTHER_USERS: &str =
+    "SELECT user_id FROM devices WHERE device_id = $1 AND user_id <> $2 LIMIT 1";
+pub const SELECT_HELD: &str = "SELECT body, building_id, door_id, received_ms, reason, review FROM held_reports
+     WHERE campaign_id = $1 ORDER BY received_ms, id";
+pub const SELECT_HELD_ONE: &str = "SELECT body, building_id, door_id, received_ms, reason, review FROM held_reports
+     WHERE campaign_id = $1 AND id = $2";
+/// A held report accepted by a captain: counted from now on.
+pub const ACCEPT_HELD: &str =
+    "INSERT INTO reports(id, campaign_id, turf_id, building_id, door_id, device_id, volunteer_id, result_code,
+       supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon, body_hash, at_ms)
+     SELECT id, campaign_id, turf_id, building_id, door_id, device_id, volunteer_id, result_code, supersedes,
+       hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon, body_hash, at_ms
+     FROM held_reports WHERE campaign_id = $1 AND id = $2 AND review IS NULL ON CONFLICT (id) DO NOTHING";
+pub const REVIEW_HELD: &str = "UPDATE held_reports SET review = $1, reviewed_by = $2, reviewed_ms = $3, body = $4
+     WHERE campaign_id = $5 AND id = $6 AND review IS NULL";
+pub const SELECT_HELD_BODIES: &str = "SELECT id, body FROM held_reports WHERE campaign_id = $1 ORDER BY id";
+pub const UPDATE_HELD_BODY: &str = "UPDATE held_reports SET body = $1 WHERE id = $2";

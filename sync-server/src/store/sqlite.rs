@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use doorstep_protocol::{Building, Campaign, Door, Entrance, KnockReport, Target, TurfPackage};
+use doorstep_protocol::{Building, Campaign, Door, Entrance, TurfPackage};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::tx::{AnyOp, AnyResult, SqliteTx, run_ready};
@@ -77,10 +77,6 @@ impl SqliteStore {
 /// select few rows, and scans the whole campaign. `PRAGMA optimize` alone judged stale statistics
 /// fresh enough, and 1,000 rows a sample were too few to tell (doorstep-dashboard-bench).
 const OPTIMIZE: &str = "PRAGMA analysis_limit=20000; ANALYZE;";
-
-fn json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).expect("serialisable")
-}
 
 fn load_campaign(c: &Connection, id: &str) -> StoreResult<Option<Campaign>> {
     let row = c
@@ -211,29 +207,6 @@ impl ServerStore for SqliteStore {
         .await
     }
 
-    async fn device(&self, token_hash: &str) -> StoreResult<Option<Device>> {
-        let h = token_hash.to_string();
-        self.run(move |c| {
-            Ok(c.prepare_cached(SELECT_DEVICE)?
-                .query_row([h], |r| {
-                    Ok(Device {
-                        device_id: r.get(0)?,
-                        user_id: r.get(1)?,
-                        campaign_id: r.get(2)?,
-                        expires_ms: r.get(3)?,
-                        revoked_ms: r.get(4)?,
-                    })
-                })
-                .optional()?)
-        })
-        .await
-    }
-
-    async fn revoke_device(&self, device_id: &str, now_ms: i64) -> StoreResult<bool> {
-        let d = device_id.to_string();
-        self.run(move |c| Ok(c.execute(REVOKE_DEVICE, params![now_ms, d])? > 0)).await
-    }
-
     async fn turf(&self, turf_id: &str) -> StoreResult<Option<TurfRow>> {
         let t = turf_id.to_string();
         self.run(move |c| Ok(c.prepare_cached(SELECT_TURF)?.query_row([t], turf_row).optional()?)).await
@@ -313,79 +286,6 @@ impl ServerStore for SqliteStore {
                 })?
             };
             Ok(Some(package_from_rows(campaign, &turf, buildings, entrances, doors, households, people)))
-        })
-        .await
-    }
-
-    async fn ingest(&self, device: &Device, reports: &[KnockReport], now_ms: i64) -> StoreResult<Vec<Ingested>> {
-        let (device, reports) = (device.clone(), reports.to_vec());
-        self.run(move |c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut out = Vec::with_capacity(reports.len());
-            // Whether the volunteer ever held a turf: asked once per turf named in the batch.
-            let mut held: std::collections::HashMap<String, bool> = std::collections::HashMap::new();
-            for r in &reports {
-                let loc: Option<(String, Option<String>, Option<String>, Option<String>)> = tx
-                    .prepare_cached(locate_sql(&r.target))?
-                    .query_row(params![r.target.id(), device.campaign_id], |x| {
-                        Ok((x.get(0)?, x.get(1)?, x.get(2)?, x.get(3)?))
-                    })
-                    .optional()?;
-                let exists = |tx: &rusqlite::Transaction<'_>| -> StoreResult<bool> {
-                    Ok(tx.prepare_cached(REPORT_EXISTS)?.query_row([&r.id], |_| Ok(())).optional()?.is_some())
-                };
-                let Some((building, door, turf_now, holder_now)) = loc else {
-                    out.push(if exists(&tx)? { Ingested::Duplicate } else { Ingested::UnknownTarget });
-                    continue;
-                };
-                let held_ever = match held.get(&r.turf_id) {
-                    Some(h) => *h,
-                    None => {
-                        let h = tx
-                            .prepare_cached(HELD_EVER)?
-                            .query_row(params![r.turf_id, device.user_id], |_| Ok(()))
-                            .optional()?
-                            .is_some();
-                        held.insert(r.turf_id.clone(), h);
-                        h
-                    }
-                };
-                let was_in = turf_now.as_deref() == Some(r.turf_id.as_str())
-                    || tx
-                        .prepare_cached(WAS_IN_TURF)?
-                        .query_row(params![building, r.turf_id], |_| Ok(()))
-                        .optional()?
-                        .is_some();
-                if !(held_ever && was_in) {
-                    // A replay is a duplicate whatever the scope has become since.
-                    out.push(if exists(&tx)? { Ingested::Duplicate } else { Ingested::OutOfScope });
-                    continue;
-                }
-                let person = matches!(r.target, Target::Person { .. }).then(|| r.target.id().to_string());
-                let overlap = is_overlap(r, &device, turf_now.as_deref(), holder_now.as_deref());
-                let n = tx.prepare_cached(INSERT_REPORT)?.execute(params![
-                    r.id,
-                    device.campaign_id,
-                    r.turf_id,
-                    building,
-                    door,
-                    device.device_id,
-                    device.user_id,
-                    r.result_code,
-                    r.supersedes,
-                    r.hlc.millis,
-                    r.hlc.counter as i64,
-                    overlap,
-                    now_ms,
-                    json(r),
-                    person,
-                    r.position.map(|p| p.lat),
-                    r.position.map(|p| p.lon)
-                ])?;
-                out.push(if n == 0 { Ingested::Duplicate } else { Ingested::Accepted { overlap } });
-            }
-            tx.commit()?;
-            Ok(out)
         })
         .await
     }

@@ -1,0 +1,184 @@
+//! The storage side of a push (facts → plan → apply): gathering what
+//! [`doorstep_protocol::merge::plan`] needs to decide a batch, and writing what it decided, inside
+//! the push's one transaction. Nothing here decides: the plan and the audit line come from the
+//! service in [`PushInput`].
+//!
+//! [`push_rowwise`] is written once over [`Tx`] with one small query per id (SQLite, where a query
+//! is a function call); PostgreSQL gathers the same facts with one query per kind
+//! (`postgres.rs`) and shares [`write_vals`] and [`finish`].
+
+use std::collections::HashSet;
+
+use doorstep_protocol::merge::{BatchFacts, Decision, Place, Sender, Write};
+use doorstep_protocol::{KnockReport, Target};
+
+use super::sql::*;
+use super::tx::{Tx, Val};
+use super::{HeldReport, PushInput, StoreError, StoreResult, known_from, locate_sql};
+use crate::vals;
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("serialisable")
+}
+
+/// The values of [`INSERT_REPORT`] (and the first 19 of [`INSERT_HELD`]) for a decided report.
+pub(crate) fn write_vals(w: &Write, sender: &Sender, received_ms: i64) -> Vec<Val> {
+    let r = &w.report;
+    vals![
+        r.id.as_str(),
+        sender.campaign_id.as_str(),
+        r.turf_id.as_str(),
+        w.building_id.as_str(),
+        w.door_id.clone(),
+        sender.device_id.as_str(),
+        sender.user_id.as_str(),
+        r.result_code.as_str(),
+        r.supersedes.clone(),
+        r.hlc.millis,
+        r.hlc.counter as i64,
+        w.overlap,
+        received_ms,
+        json(r),
+        w.person_id.clone(),
+        r.position.map(|p| p.lat),
+        r.position.map(|p| p.lon),
+        w.body_hash.as_str(),
+        w.at_ms
+    ]
+    .to_vec()
+}
+
+/// What every push does after its counted reports are written: the held ones set aside, the
+/// device's last sync, the audit line.
+pub(crate) async fn finish(tx: &mut dyn Tx, input: &PushInput, decisions: &[Decision]) -> StoreResult<()> {
+    for d in decisions {
+        if let Decision::Hold(w) = d {
+            let mut v = write_vals(w, &input.sender, input.received_ms);
+            v.push(Val::from(doorstep_protocol::merge::HELD_REVOKED));
+            tx.exec(INSERT_HELD, &v).await?;
+        }
+    }
+    tx.exec(TOUCH_DEVICE, &vals![input.received_ms, input.sender.device_id.as_str()]).await?;
+    let e = (input.audit)(decisions);
+    tx.exec(
+        INSERT_AUDIT,
+        &vals![e.id, e.at_ms, e.campaign_id, e.actor, e.device_id, e.action, e.subject, e.detail.to_string()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Gathers the facts of a batch one id at a time.
+pub(crate) async fn facts_rowwise(
+    tx: &mut dyn Tx,
+    input: &PushInput,
+    reports: &[KnockReport],
+) -> StoreResult<BatchFacts> {
+    let mut f = input.facts();
+    let campaign = input.sender.campaign_id.as_str();
+    let ids: HashSet<&str> =
+        reports.iter().flat_map(|r| std::iter::once(r.id.as_str()).chain(r.supersedes.as_deref())).collect();
+    for id in ids {
+        if let Some(r) = tx.row(SELECT_KNOWN, &vals![id]).await? {
+            let k = known_from(
+                r[1].text()?,
+                r[2].text()?,
+                r[3].text()?,
+                r[4].opt_text()?,
+                r[5].opt_text()?,
+                r[6].opt_text()?,
+            );
+            f.known.insert(r[0].text()?, k);
+        }
+    }
+    let targets: HashSet<&Target> = reports.iter().map(|r| &r.target).collect();
+    for t in targets {
+        if let Some(r) = tx.row(locate_sql(t), &vals![t.id(), campaign]).await? {
+            let place = Place {
+                building_id: r[0].text()?,
+                door_id: r[1].opt_text()?,
+                turf_now: r[2].opt_text()?,
+                holder_now: r[3].opt_text()?,
+            };
+            f.places.insert(t.clone(), place);
+        }
+    }
+    let turfs: HashSet<&str> = reports.iter().map(|r| r.turf_id.as_str()).collect();
+    for t in &turfs {
+        if tx.row(HELD_EVER, &vals![*t, input.sender.user_id.as_str()]).await?.is_some() {
+            f.held_ever.insert(t.to_string());
+        }
+    }
+    let pairs: HashSet<(String, String)> = reports
+        .iter()
+        .filter_map(|r| f.places.get(&r.target).map(|p| (p.building_id.clone(), r.turf_id.clone())))
+        .filter(|(_, t)| turfs.contains(t.as_str()))
+        .collect();
+    for (b, t) in pairs {
+        if tx.row(WAS_IN_TURF, &vals![b.as_str(), t.as_str()]).await?.is_some() {
+            f.was_in.insert((b, t));
+        }
+    }
+    Ok(f)
+}
+
+/// A whole push, one row at a time: facts, plan, writes.
+pub(crate) async fn push_rowwise(
+    tx: &mut dyn Tx,
+    input: &PushInput,
+    reports: &[KnockReport],
+) -> StoreResult<Vec<Decision>> {
+    let facts = facts_rowwise(tx, input, reports).await?;
+    let mut decisions = (input.plan)(&facts, reports);
+    for d in decisions.iter_mut() {
+        if let Decision::Accept(w) = d
+            && tx.exec(INSERT_REPORT, &write_vals(w, &input.sender, input.received_ms)).await? == 0
+        {
+            // Stored meanwhile by a concurrent push (not on SQLite, whose writer is alone).
+            *d = Decision::Duplicate;
+        }
+    }
+    finish(tx, input, &decisions).await?;
+    Ok(decisions)
+}
+
+fn held_from(r: &[Val]) -> StoreResult<HeldReport> {
+    Ok(HeldReport {
+        report: serde_json::from_str(&r[0].text()?).map_err(|e| StoreError::Corrupt(format!("held report: {e}")))?,
+        building_id: r[1].text()?,
+        door_id: r[2].opt_text()?,
+        received_ms: r[3].int()?,
+        reason: r[4].text()?,
+        review: r[5].opt_text()?,
+    })
+}
+
+pub async fn held_reports(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<HeldReport>> {
+    tx.rows(SELECT_HELD, &vals![campaign_id]).await?.iter().map(|r| held_from(r)).collect()
+}
+
+/// Accepts or discards a held report; a discarded one loses its answers and note.
+pub async fn review_held(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    report_id: &str,
+    accept: bool,
+    user_id: &str,
+    now_ms: i64,
+) -> StoreResult<Option<HeldReport>> {
+    let Some(row) = tx.row(SELECT_HELD_ONE, &vals![campaign_id, report_id]).await? else { return Ok(None) };
+    let mut held = held_from(&row)?;
+    if held.review.is_some() {
+        return Ok(None);
+    }
+    if accept {
+        tx.exec(ACCEPT_HELD, &vals![campaign_id, report_id]).await?;
+    } else {
+        held.report.answers.clear();
+        held.report.note = None;
+    }
+    let review = if accept { "accepted" } else { "discarded" };
+    tx.exec(REVIEW_HELD, &vals![review, user_id, now_ms, json(&held.report), campaign_id, report_id]).await?;
+    held.review = Some(review.to_string());
+    Ok(Some(held))
+}
