@@ -626,14 +626,10 @@ impl Service {
             m
         });
         for f in &facts {
-            match &f.door_id {
-                Some(d) => by_door.entry(d.as_str()).or_default().push(f),
-                // A building-level report counts for every door of the building.
-                None => {
-                    for d in doors_of.get(f.building_id.as_str()).into_iter().flatten() {
-                        by_door.entry(d).or_default().push(f);
-                    }
-                }
+            // A building-level report counts for every door of the building.
+            let in_building = doors_of.get(f.building_id.as_str()).map_or(&[][..], Vec::as_slice);
+            for d in doorstep_protocol::validate::doors_covered(f.door_id.as_deref(), in_building) {
+                by_door.entry(d).or_default().push(f);
             }
         }
         let buildings: HashMap<&str, &doorstep_protocol::Building> =

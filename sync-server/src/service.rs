@@ -392,11 +392,8 @@ impl Service {
         let mut out = Vec::new();
         for f in facts.iter().filter(|f| f.device_id != device) {
             let Some(code) = campaign.result_code(&f.result_code) else { continue };
-            let on: Vec<&str> = match &f.door_id {
-                Some(d) => vec![d.as_str()],
-                None => doors_of.get(f.building_id.as_str()).cloned().unwrap_or_default(),
-            };
-            for door in on {
+            let in_building = doors_of.get(f.building_id.as_str()).map_or(&[][..], Vec::as_slice);
+            for door in doorstep_protocol::validate::doors_covered(f.door_id.as_deref(), in_building) {
                 out.push(DoorFact {
                     door_id: door.to_string(),
                     report_id: f.id.clone(),

@@ -269,8 +269,22 @@ mod tests {
             l.fail("k", i);
         }
         let wait = l.wait("k", 5, 10).expect("blocked after 5");
-        assert!(wait > 890 && wait <= 900, "{wait}");
-        assert_eq!(l.wait("k", 5, FAILURE_WINDOW_MS + 5), None, "the window passes");
+        assert!(wait > 55 && wait <= 60, "a minute after the fifth failure: {wait}");
+        assert_eq!(l.wait("k", 5, FIRST_LOCK_MS + 5), None, "the wait passes");
+        // Each failure after the fifth doubles the wait (failures older than the window are
+        // forgotten, so a slow guesser starts again at a minute).
+        let mut t = FIRST_LOCK_MS + 5;
+        for want in [120, 240, 480] {
+            l.fail("k", t);
+            assert_eq!(l.wait("k", 5, t), Some(want));
+            t += want as i64 * 1000;
+            assert_eq!(l.wait("k", 5, t), None);
+        }
+        let mut m = LoginLimiter::default();
+        for _ in 0..30 {
+            m.fail("k", 0);
+        }
+        assert_eq!(m.wait("k", 5, 0), Some((MAX_LOCK_MS / 1000) as u64), "at most an hour");
         l.fail("k", 1);
         l.clear("k");
         assert_eq!(l.wait("k", 1, 2), None);

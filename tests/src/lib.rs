@@ -446,6 +446,17 @@ pub async fn push_decisions(
     reports: &[doorstep_protocol::KnockReport],
     now: i64,
 ) -> doorstep_server::store::StoreResult<Vec<doorstep_protocol::merge::Decision>> {
+    let input = push_input(s, device, reports, now).await?;
+    s.push(input, reports).await
+}
+
+/// What the service hands the store for this push.
+pub async fn push_input(
+    s: &dyn doorstep_server::store::ServerStore,
+    device: &doorstep_server::store::Device,
+    reports: &[doorstep_protocol::KnockReport],
+    now: i64,
+) -> doorstep_server::store::StoreResult<doorstep_server::store::PushInput> {
     let campaign = s.campaign(&device.campaign_id).await?.expect("campaign");
     let mut campaigns = std::collections::HashMap::new();
     for r in reports {
@@ -461,7 +472,7 @@ pub async fn push_decisions(
         revoked: device.revoked_ms.is_some(),
     };
     let (cid, uid, did) = (campaign.id.clone(), device.user_id.clone(), device.device_id.clone());
-    let input = doorstep_server::store::PushInput {
+    Ok(doorstep_server::store::PushInput {
         sender,
         received_ms: now,
         campaigns,
@@ -477,8 +488,7 @@ pub async fn push_decisions(
             subject: None,
             detail: serde_json::json!({ "reports": d.len() }),
         }),
-    };
-    s.push(input, reports).await
+    })
 }
 
 fn ingested(d: &doorstep_protocol::merge::Decision) -> Ingested {

@@ -685,7 +685,76 @@ macro_rules! conformance {
     };
 }
 
+/// The rules of the merge (issue 15), on both backends: a revoked device's reports are held (not
+/// counted, not in door facts) until reviewed; the same id with another body is a conflict;
+/// corrections only of one's own report on the same target; a wrong clock is replaced by the
+/// receipt time; past retention nothing personal is stored; every push leaves an audit line.
+async fn merge_rules_hold_on_both_backends(s: Arc<dyn ServerStore>) {
+    use doorstep_tests::push_input;
+    let (ids, doors) = seed(s.as_ref()).await;
+    let door = doors.iter().find(|d| d.starts_with(&ids[0])).unwrap().clone();
+    let other_door = doors.iter().find(|d| d.starts_with(&ids[1])).unwrap().clone();
+    let (a, b) = (device("vol-a"), device("vol-b"));
+    let k1 = report(1, "t1", &door, "vol-a");
+    assert_eq!(
+        ingest(&*s, &a, std::slice::from_ref(&k1), NOW).await.unwrap(),
+        vec![Ingested::Accepted { overlap: false }]
+    );
+    // The same id, another body.
+    let mut conflict = k1.clone();
+    conflict.result_code = "refused".into();
+    assert_eq!(ingest(&*s, &a, &[conflict], NOW).await.unwrap(), vec![Ingested::Rejected("id_conflict")]);
+    // Corrections: of another volunteer's report, of another target, of one's own.
+    s.assign_turf("t1", Some("vol-b"), None).await.unwrap();
+    let mut theirs = report(2, "t1", &door, "vol-b");
+    theirs.supersedes = Some(k1.id.clone());
+    let mut elsewhere = report(3, "t1", &other_door, "vol-a");
+    elsewhere.supersedes = Some(k1.id.clone());
+    let mut mine = report(4, "t1", &door, "vol-a");
+    mine.supersedes = Some(k1.id.clone());
+    assert_eq!(ingest(&*s, &b, &[theirs], NOW).await.unwrap(), vec![Ingested::Rejected("supersedes_other")]);
+    assert_eq!(
+        ingest(&*s, &a, &[elsewhere, mine], NOW).await.unwrap(),
+        vec![Ingested::Rejected("correction_target_mismatch"), Ingested::Accepted { overlap: true }]
+    );
+    s.assign_turf("t1", Some("vol-a"), None).await.unwrap();
+    // A revoked device: held, and a replay of a held report is a duplicate.
+    let revoked = doorstep_server::store::Device { revoked_ms: Some(NOW - 1), ..device("vol-a") };
+    let late = report(5, "t1", &other_door, "vol-a");
+    for want in [Ingested::Held, Ingested::Duplicate] {
+        assert_eq!(ingest(&*s, &revoked, std::slice::from_ref(&late), NOW).await.unwrap(), vec![want]);
+    }
+    let (facts, _) = s.turf_facts("t1").await.unwrap();
+    assert!(!facts.iter().any(|f| f.id == late.id), "held reports are not counted");
+    assert!(s.reports("nantes-2026").await.unwrap().iter().all(|r| r.report.id != late.id));
+    let held = s.held_reports("nantes-2026").await.unwrap();
+    assert_eq!((held.len(), held[0].report.id.as_str(), held[0].review.as_deref()), (1, late.id.as_str(), None));
+    let done = s.review_held("nantes-2026", &late.id, true, "vol-b", NOW).await.unwrap().unwrap();
+    assert_eq!(done.review.as_deref(), Some("accepted"));
+    assert!(s.review_held("nantes-2026", &late.id, false, "vol-b", NOW).await.unwrap().is_none(), "once");
+    assert!(s.turf_facts("t1").await.unwrap().0.iter().any(|f| f.id == late.id), "counted once accepted");
+    // A clock a year ahead: the receipt time counts.
+    let mut ahead = report(6, "t1", &door, "vol-a");
+    ahead.hlc.millis = NOW + 365 * 86_400_000;
+    ingest(&*s, &a, &[ahead.clone()], NOW).await.unwrap();
+    let f = s.turf_facts("t1").await.unwrap().0.into_iter().find(|f| f.id == ahead.id).unwrap();
+    assert_eq!(f.at_ms, NOW);
+    // Past retention: the note is not stored, the result is.
+    let mut personal = report(7, "t1", &door, "vol-a");
+    personal.note = Some("vote X".into());
+    let mut input = push_input(&*s, &a, std::slice::from_ref(&personal), NOW).await.unwrap();
+    input.retention_until_ms = Some(NOW - 1);
+    let d = s.push(input, std::slice::from_ref(&personal)).await.unwrap();
+    assert!(matches!(&d[0], doorstep_protocol::merge::Decision::Accept(w) if w.personal_dropped));
+    let stored = s.reports("nantes-2026").await.unwrap().into_iter().find(|r| r.report.id == personal.id).unwrap();
+    assert_eq!((stored.report.note, stored.report.result_code.as_str()), (None, "not_home"));
+    // Every push is in the audit log.
+    let log = s.audit_log("nantes-2026", i64::MAX, 100).await.unwrap();
+    assert_eq!(log.iter().filter(|e| e.action == "sync.push").count(), 8);
+}
+
 conformance!(
+    merge_rules_hold_on_both_backends,
     campaigns_and_conflicts,
     join_codes_are_single_use_and_expire,
     turfs_packages_and_leases,

@@ -261,7 +261,8 @@ mod tests {
             f(&mut r);
             r
         };
-        let cases: Vec<(&str, KnockReport, Option<Corrected>, Result<(), ReportError>)> = vec![
+        type Case = (&'static str, KnockReport, Option<Corrected>, Result<(), ReportError>);
+        let cases: Vec<Case> = vec![
             ("a plain knock", report(A), None, Ok(())),
             ("uppercase id", report(&A.to_uppercase()), None, Err(E::BadId)),
             ("nil id", report("00000000-0000-0000-0000-000000000000"), None, Err(E::BadId)),

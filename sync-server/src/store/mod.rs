@@ -87,6 +87,9 @@ pub struct Device {
     pub wiped_ms: Option<i64>,
 }
 
+/// Makes a push's audit line from what was decided.
+pub type AuditOf = Box<dyn Fn(&[Decision]) -> AuditEntry + Send + Sync>;
+
 /// What the service hands the store for a push: who sent it and when, the campaign at each survey
 /// version the batch names, and the two decisions the store must not make itself — the merge plan
 /// and the push's audit line.
@@ -96,7 +99,7 @@ pub struct PushInput {
     pub campaigns: std::collections::HashMap<u32, Campaign>,
     pub retention_until_ms: Option<i64>,
     pub plan: fn(&BatchFacts, &[KnockReport]) -> Vec<Decision>,
-    pub audit: Box<dyn Fn(&[Decision]) -> AuditEntry + Send + Sync>,
+    pub audit: AuditOf,
 }
 
 impl std::fmt::Debug for PushInput {

@@ -1,0 +1,420 @@
+//! The attacks of issue 15, replayed over real HTTP on loopback against the demo campaign (real
+//! Nantes addresses, SQLite): a hostile or stolen phone that forges its reports by hand with only
+//! the public API, and honest phones (the real field core) beside it. Each attack is refused or held
+//! as docs/security.md says; nothing an honest phone did is lost.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use doorstep_core::sync::http::HttpTransport;
+use doorstep_protocol::{Hlc, KnockReport, Position, Target};
+use doorstep_server::demo::{Seeded, seed};
+use doorstep_server::service::{REVOKED_GRACE_MS, Service};
+use doorstep_server::store::ServerStore;
+use doorstep_server::store::sqlite::SqliteStore;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct Server {
+    base: String,
+    seeded: Seeded,
+    clock: Arc<AtomicI64>,
+    db: std::path::PathBuf,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(&db).unwrap());
+    let mut service = Service::new(store.clone());
+    let clock = Arc::new(AtomicI64::new(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64,
+    ));
+    let c = clock.clone();
+    service.now = Arc::new(move || c.load(Ordering::SeqCst));
+    let seeded = seed(&service, &store).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = doorstep_server::api::app(service).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    HttpTransport::new(&base, None).unwrap();
+    Server { base, seeded, clock, db, http: reqwest::Client::new(), _dir: dir }
+}
+
+/// A phone as an attacker drives it: its token, its ids, its turf and that turf's doors.
+struct Phone {
+    token: String,
+    device: String,
+    volunteer: String,
+    turf: String,
+    doors: Vec<String>,
+}
+
+impl Server {
+    fn now(&self) -> i64 {
+        self.clock.load(Ordering::SeqCst)
+    }
+    fn advance(&self, ms: i64) {
+        self.clock.fetch_add(ms, Ordering::SeqCst);
+    }
+    fn coordinator(&self) -> &str {
+        &self.seeded.coordinator_token
+    }
+    fn captain(&self, id: &str) -> &str {
+        &self.seeded.captain_tokens.iter().find(|(c, _)| c == id).unwrap().1
+    }
+    async fn send(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let mut rb = self.http.request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        let r = rb.send().await.unwrap();
+        let st = r.status();
+        let text = r.text().await.unwrap();
+        (st, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+    async fn join(&self, i: usize, device: &str) -> (StatusCode, Value) {
+        let code = &self.seeded.volunteers[i].1;
+        self.send("POST", "/api/v1/join", None, Some(json!({"protocol": 1, "code": code, "device_id": device}))).await
+    }
+    async fn phone(&self, i: usize, device: &str) -> Phone {
+        let (st, j) = self.join(i, device).await;
+        assert_eq!(st, StatusCode::OK, "{j}");
+        let token = j["token"].as_str().unwrap().to_string();
+        let (st, pull) = self.send("POST", "/api/v1/sync/pull", Some(&token), Some(json!({"protocol": 1}))).await;
+        assert_eq!(st, StatusCode::OK, "{pull}");
+        let pkg = &pull["buckets"][0]["package"];
+        Phone {
+            token,
+            device: device.into(),
+            volunteer: j["volunteer_id"].as_str().unwrap().into(),
+            turf: pkg["turf"]["id"].as_str().unwrap().into(),
+            doors: pkg["doors"].as_array().unwrap().iter().map(|d| d["id"].as_str().unwrap().to_string()).collect(),
+        }
+    }
+    /// Pushes reports forged by hand; answers per item.
+    async fn push(&self, p: &Phone, reports: &[KnockReport]) -> Vec<Value> {
+        let body = json!({"protocol": 1, "device_id": p.device, "reports": reports});
+        let (st, r) = self.send("POST", "/api/v1/sync/push", Some(&p.token), Some(body)).await;
+        assert_eq!(st, StatusCode::OK, "{r}");
+        r["results"].as_array().unwrap().clone()
+    }
+    async fn door_status(&self, turf: &str, door: &str) -> String {
+        let (st, doors) =
+            self.send("GET", &format!("/api/v1/turfs/{turf}/doors"), Some(self.coordinator()), None).await;
+        assert_eq!(st, StatusCode::OK, "{doors}");
+        let d = doors.as_array().unwrap().iter().find(|d| d["door_id"] == door).unwrap();
+        d["status"].as_str().unwrap().to_string()
+    }
+    async fn exported_ids(&self) -> Vec<String> {
+        let (_, rows) = self.send("GET", "/api/v1/export/reports.json", Some(self.coordinator()), None).await;
+        rows.as_array().unwrap().iter().map(|r| r["report"]["id"].as_str().unwrap().to_string()).collect()
+    }
+}
+
+fn uuid7(s: &Server) -> String {
+    let ms = s.now() as u64;
+    uuid::Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, ((ms % 1000) * 1_000_000) as u32))
+        .to_string()
+}
+
+fn forge(s: &Server, p: &Phone, door: &str, code: &str) -> KnockReport {
+    KnockReport {
+        id: uuid7(s),
+        campaign_id: "demo-nantes".into(),
+        turf_id: p.turf.clone(),
+        target: Target::Door { id: door.into() },
+        result_code: code.into(),
+        answers: vec![],
+        note: None,
+        safety_flags: vec![],
+        supersedes: None,
+        survey_version: 1,
+        device_time_ms: s.now(),
+        hlc: Hlc { millis: s.now(), counter: 0 },
+        monotonic_ms: 1,
+        position: Some(Position { lat: 47.2137, lon: -1.5575, accuracy_m: Some(10.0) }),
+        plausibility: vec![],
+        volunteer_id: p.volunteer.clone(),
+        device_id: p.device.clone(),
+    }
+}
+
+fn status(item: &Value) -> (&str, &str) {
+    (item["status"].as_str().unwrap_or(""), item["code"].as_str().or(item["notice"].as_str()).unwrap_or(""))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_phone_is_held_then_dead() {
+    let s = server().await;
+    let a = s.phone(0, "phone-a").await;
+    // Honest work before the revocation counts.
+    let before = forge(&s, &a, &a.doors[0], "not_home");
+    assert_eq!(status(&s.push(&a, std::slice::from_ref(&before)).await[0]), ("accepted", ""));
+    let (st, r) = s.send("POST", "/api/v1/devices/phone-a/revoke", Some(s.captain("capitaine-nord")), None).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    // What it pushes after: held, not counted, not exported, not sent to others, listed for review.
+    let after = forge(&s, &a, &a.doors[1], "hostile");
+    let answers = s.push(&a, std::slice::from_ref(&after)).await;
+    assert_eq!(answers[0]["status"], "held", "{answers:?}");
+    assert_eq!(s.door_status(&a.turf, &a.doors[1]).await, "untouched");
+    assert!(!s.exported_ids().await.contains(&after.id));
+    let (_, held) = s.send("GET", "/api/v1/held", Some(s.captain("capitaine-nord")), None).await;
+    assert_eq!(held.as_array().unwrap().iter().filter(|h| h["report"]["id"] == after.id.as_str()).count(), 1);
+    let (_, held_south) = s.send("GET", "/api/v1/held", Some(s.captain("capitaine-sud")), None).await;
+    assert!(held_south.as_array().unwrap().is_empty(), "the other team's captain does not see it: {held_south}");
+    // A replay is a duplicate, never a second copy.
+    assert_eq!(status(&s.push(&a, std::slice::from_ref(&after)).await[0]), ("duplicate", ""));
+    // Every other route: 401 at once.
+    for (m, path) in [("GET", "/api/v1/me"), ("GET", "/api/v1/session"), ("GET", "/api/v1/turfs")] {
+        let (st, b) = s.send(m, path, Some(&a.token), None).await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "{m} {path}: {b}");
+    }
+    // The pull says wipe; the phone acknowledges; from then on its token is dead everywhere.
+    let (_, pull) = s.send("POST", "/api/v1/sync/pull", Some(&a.token), Some(json!({"protocol": 1}))).await;
+    assert_eq!(pull["wipe"], true);
+    let (st, _) = s.send("POST", "/api/v1/sync/wiped", Some(&a.token), None).await;
+    assert_eq!(st, StatusCode::OK);
+    for path in ["/api/v1/sync/push", "/api/v1/sync/pull", "/api/v1/sync/wiped"] {
+        let body = json!({"protocol": 1, "device_id": "phone-a", "reports": []});
+        let (st, b) = s.send("POST", path, Some(&a.token), Some(body)).await;
+        assert_eq!((st, b["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("token_revoked")), "{path}");
+    }
+    // The captain accepts the held report: counted from then on, audited.
+    let path = format!("/api/v1/held/{}/review", after.id);
+    let (st, b) = s.send("POST", &path, Some(s.captain("capitaine-sud")), Some(json!({"accept": true}))).await;
+    assert_eq!(st, StatusCode::FORBIDDEN, "another team's captain: {b}");
+    let (st, b) = s.send("POST", &path, Some(s.captain("capitaine-nord")), Some(json!({"accept": true}))).await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(s.door_status(&a.turf, &a.doors[1]).await, "do_not_return");
+    assert!(s.exported_ids().await.contains(&after.id));
+    let (st, _) = s.send("POST", &path, Some(s.captain("capitaine-nord")), Some(json!({"accept": false}))).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "reviewed once");
+
+    // A second phone, revoked, that never acknowledges: dead after the grace period.
+    let b = s.phone(1, "phone-b").await;
+    let (st, _) = s.send("POST", "/api/v1/devices/phone-b/revoke", Some(s.coordinator()), None).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = s.send("POST", "/api/v1/sync/pull", Some(&b.token), Some(json!({"protocol": 1}))).await;
+    assert_eq!(st, StatusCode::OK, "within the grace period");
+    s.advance(REVOKED_GRACE_MS + 1);
+    let (st, _) = s.send("POST", "/api/v1/sync/pull", Some(&b.token), Some(json!({"protocol": 1}))).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED, "after it");
+
+    // The audit log has the pushes (device, counts), the revocations, the wipe and the review.
+    let (_, log) = s.send("GET", "/api/v1/audit?limit=1000", Some(s.coordinator()), None).await;
+    let actions: Vec<&str> = log.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for a in ["sync.push", "device.revoke", "device.wiped", "held.accept"] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+    let held_push = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "sync.push" && e["detail"]["counts"]["held"] == 1)
+        .expect("the held push is audited");
+    assert_eq!(held_push["device_id"], "phone-a");
+    assert_eq!(held_push["detail"]["device"], "revoked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_one_erases_or_forges_anothers_work() {
+    let s = server().await;
+    let a = s.phone(0, "phone-a").await;
+    let b = s.phone(1, "phone-b").await;
+    let hers = forge(&s, &a, &a.doors[0], "hostile");
+    assert_eq!(status(&s.push(&a, std::slice::from_ref(&hers)).await[0]), ("accepted", ""));
+    assert_eq!(s.door_status(&a.turf, &a.doors[0]).await, "do_not_return");
+
+    // B names A's report in `supersedes`, on A's door and on its own: refused, nothing hidden.
+    let mut erase = forge(&s, &b, &a.doors[0], "not_home");
+    erase.turf_id = a.turf.clone();
+    erase.supersedes = Some(hers.id.clone());
+    let mut erase_own_door = forge(&s, &b, &b.doors[0], "not_home");
+    erase_own_door.supersedes = Some(hers.id.clone());
+    let got = s.push(&b, &[erase, erase_own_door]).await;
+    assert_eq!(status(&got[0]), ("rejected", "supersedes_other"), "{got:?}");
+    assert_eq!(status(&got[1]), ("rejected", "supersedes_other"), "{got:?}");
+    assert_eq!(s.door_status(&a.turf, &a.doors[0]).await, "do_not_return");
+
+    // supersedes naming nothing, a non-UUID, itself, or a cycle: refused.
+    let mut unknown = forge(&s, &a, &a.doors[1], "not_home");
+    unknown.supersedes = Some(uuid7(&s));
+    let mut not_uuid = forge(&s, &a, &a.doors[1], "not_home");
+    not_uuid.supersedes = Some("DROP TABLE reports".into());
+    let mut itself = forge(&s, &a, &a.doors[1], "not_home");
+    itself.supersedes = Some(itself.id.clone());
+    let mut x = forge(&s, &a, &a.doors[2], "not_home");
+    let mut y = forge(&s, &a, &a.doors[2], "not_home");
+    x.supersedes = Some(y.id.clone());
+    y.supersedes = Some(x.id.clone());
+    let got = s.push(&a, &[unknown, not_uuid, itself, x, y]).await;
+    let codes: Vec<(&str, &str)> = got.iter().map(status).collect();
+    assert_eq!(
+        codes,
+        vec![
+            ("rejected", "supersedes_unknown"),
+            ("rejected", "supersedes_unknown"),
+            ("rejected", "supersedes_itself"),
+            ("rejected", "supersedes_unknown"),
+            ("rejected", "supersedes_unknown"),
+        ]
+    );
+    // A's own correction still works.
+    let mut fix = forge(&s, &a, &a.doors[0], "not_home");
+    fix.supersedes = Some(hers.id.clone());
+    assert_eq!(status(&s.push(&a, &[fix]).await[0]), ("accepted", ""));
+    assert_eq!(s.door_status(&a.turf, &a.doors[0]).await, "attempted");
+
+    // Reports in another's name, on another's turf: refused.
+    let mut as_a = forge(&s, &b, &b.doors[0], "not_home");
+    as_a.volunteer_id = a.volunteer.clone();
+    let mut on_a = forge(&s, &b, &a.doors[3], "not_home");
+    on_a.turf_id = a.turf.clone();
+    let got = s.push(&b, &[as_a, on_a]).await;
+    assert_eq!(
+        got.iter().map(status).collect::<Vec<_>>(),
+        vec![("rejected", "wrong_sender"), ("rejected", "out_of_scope")]
+    );
+
+    // Ids: the same id with another body is a conflict (never a silent duplicate); uppercase, nil
+    // and v4 ids are refused.
+    let mut again = hers.clone();
+    again.result_code = "not_home".into();
+    let mut upper = forge(&s, &a, &a.doors[4], "not_home");
+    upper.id = upper.id.to_uppercase();
+    let mut nil = forge(&s, &a, &a.doors[4], "not_home");
+    nil.id = "00000000-0000-0000-0000-000000000000".into();
+    let mut v4 = forge(&s, &a, &a.doors[4], "not_home");
+    v4.id = "0192f0c4-1d2e-4a3b-8c4d-5e6f7a8b9c0d".into();
+    let got = s.push(&a, &[again, upper, nil, v4]).await;
+    assert_eq!(
+        got.iter().map(status).collect::<Vec<_>>(),
+        vec![("rejected", "id_conflict"), ("rejected", "bad_id"), ("rejected", "bad_id"), ("rejected", "bad_id")]
+    );
+    assert_eq!(status(&s.push(&a, &[hers]).await[0]), ("duplicate", ""), "the true replay");
+
+    // A NUL byte or an escape sequence: 422 before anything is read, whatever the route.
+    let mut nul = forge(&s, &a, &a.doors[4], "not_home");
+    nul.note = Some("a\u{0}b".into());
+    let body = json!({"protocol": 1, "device_id": "phone-a", "reports": [nul]});
+    let (st, e) = s.send("POST", "/api/v1/sync/push", Some(&a.token), Some(body)).await;
+    assert_eq!((st, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("bad_text")), "{e}");
+    let body = json!({"name": "Léa\u{1b}[2J", "team_id": "nord"});
+    let (st, e) = s.send("POST", "/api/v1/invitations", Some(s.coordinator()), Some(body)).await;
+    assert_eq!((st, e["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("bad_text")), "{e}");
+    let long = "x".repeat(100_000);
+    let (st, e) =
+        s.send("POST", "/api/v1/join", None, Some(json!({"protocol": 1, "code": long, "device_id": 7}))).await;
+    assert!(st.is_client_error());
+    assert!(!e.to_string().contains(&long[..1000]), "errors do not echo whole inputs");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_ids_are_bound_and_staff_tokens_are_not_devices() {
+    let s = server().await;
+    let a = s.phone(0, "phone-a").await;
+    // Another volunteer joining under A's device id: refused, and the code stays usable.
+    let (st, e) = s.join(1, "phone-a").await;
+    assert_eq!((st, e["code"].as_str()), (StatusCode::CONFLICT, Some("device_id_taken")), "{e}");
+    for reserved in ["staff:coordinatrice", "session:x"] {
+        let (st, e) = s.join(1, reserved).await;
+        assert_eq!((st, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_device_id")), "{e}");
+    }
+    let b = s.phone(1, "phone-b").await;
+    // Revoking by a staff token's id: not a device. The coordinator's token keeps working.
+    for id in ["staff:coordinatrice", "staff:capitaine-nord"] {
+        let (st, e) = s.send("POST", &format!("/api/v1/devices/{id}/revoke"), Some(s.coordinator()), None).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{id}: {e}");
+    }
+    assert_eq!(s.send("GET", "/api/v1/me", Some(s.coordinator()), None).await.0, StatusCode::OK);
+    // Revoking A's phone touches A's phone only.
+    let (st, _) = s.send("POST", "/api/v1/devices/phone-a/revoke", Some(s.coordinator()), None).await;
+    assert_eq!(st, StatusCode::OK);
+    let fresh = forge(&s, &b, &b.doors[0], "not_home");
+    assert_eq!(status(&s.push(&b, &[fresh]).await[0]), ("accepted", ""));
+    let held = forge(&s, &a, &a.doors[0], "not_home");
+    assert_eq!(s.push(&a, &[held]).await[0]["status"], "held");
+    // Signing out with an API token is refused: it is not a session.
+    let (st, e) = s.send("DELETE", "/api/v1/session", Some(s.coordinator()), None).await;
+    assert_eq!((st, e["code"].as_str()), (StatusCode::BAD_REQUEST, Some("not_a_session")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_clocks_and_retention_pin_nothing() {
+    let s = server().await;
+    let a = s.phone(0, "phone-a").await;
+    // A phone whose clock says 2099: kept, told, and its time pins nothing.
+    let mut future = forge(&s, &a, &a.doors[0], "not_home");
+    future.hlc.millis = 4_070_908_800_000;
+    future.device_time_ms = 4_070_908_800_000;
+    future.id = {
+        let ms = 4_070_908_800_000u64;
+        uuid::Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, ms / 1000, 0)).to_string()
+    };
+    let got = s.push(&a, std::slice::from_ref(&future)).await;
+    assert_eq!(status(&got[0]), ("accepted", "clock_untrusted"), "{got:?}");
+    let now = s.now();
+    let (_, doors) = s.send("GET", &format!("/api/v1/turfs/{}/doors", a.turf), Some(s.coordinator()), None).await;
+    let d = doors.as_array().unwrap().iter().find(|d| d["door_id"] == a.doors[0].as_str()).unwrap();
+    assert!(d["last_knock_ms"].as_i64().unwrap() <= now, "{d}");
+    let (_, progress) = s.send("GET", "/api/v1/progress", Some(s.coordinator()), None).await;
+    let text = progress.to_string();
+    assert!(!text.contains("4070908800"), "no figure carries 2099: {text}");
+    // An honest knock a minute later is the volunteer's last position, not the 2099 one.
+    s.advance(60_000);
+    let mut later = forge(&s, &a, &a.doors[1], "not_home");
+    later.position = Some(Position { lat: 47.2150, lon: -1.5500, accuracy_m: Some(5.0) });
+    assert_eq!(status(&s.push(&a, &[later]).await[0]), ("accepted", ""));
+    let (_, progress) = s.send("GET", "/api/v1/progress", Some(s.coordinator()), None).await;
+    let me = progress["volunteers"].as_array().unwrap().iter().find(|v| v["id"] == a.volunteer.as_str()).unwrap();
+    assert!((me["position"]["lat"].as_f64().unwrap() - 47.2150).abs() < 1e-6, "{me}");
+    assert_eq!(me["position_ms"].as_i64(), Some(s.now()), "{me}");
+
+    // Past the campaign's retention date: answers and notes are dropped at ingest, the phone is told.
+    rusqlite::Connection::open(&s.db)
+        .unwrap()
+        .execute("UPDATE campaigns SET retention_until_ms = ?1", [s.now() - 1])
+        .unwrap();
+    let mut opinion = forge(&s, &a, &a.doors[2], "not_home");
+    opinion.note = Some("vote RN, à recontacter au 06…".into());
+    let got = s.push(&a, std::slice::from_ref(&opinion)).await;
+    assert_eq!(status(&got[0]), ("accepted", "personal_data_dropped"), "{got:?}");
+    let (_, rows) = s.send("GET", "/api/v1/export/reports.json", Some(s.coordinator()), None).await;
+    let stored = rows.as_array().unwrap().iter().find(|r| r["report"]["id"] == opinion.id.as_str()).unwrap();
+    assert!(stored["report"]["note"].is_null(), "{stored}");
+    assert_eq!(stored["report"]["result_code"], "not_home", "the result and place are kept");
+    let body: String = rusqlite::Connection::open(&s.db)
+        .unwrap()
+        .query_row("SELECT body FROM reports WHERE id = ?1", [&opinion.id], |r| r.get(0))
+        .unwrap();
+    assert!(!body.contains("vote RN"), "nothing personal in the file: {body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_csv_export_neutralises_formulas() {
+    let s = server().await;
+    let a = s.phone(0, "phone-a").await;
+    let mut notes = Vec::new();
+    for (i, note) in ["=HYPERLINK(\"http://x\")", "+1", "-1", "@SUM(A1)", "\tcmd", "\rcmd"].into_iter().enumerate() {
+        let mut k = forge(&s, &a, &a.doors[i], "not_home");
+        k.note = Some(note.into());
+        notes.push(k);
+    }
+    // Notes with a leading TAB or CR are text a phone may carry (free text keeps layout characters).
+    let got = s.push(&a, &notes).await;
+    assert!(got.iter().all(|g| g["status"] == "accepted"), "{got:?}");
+    let r =
+        s.http.get(format!("{}/api/v1/export/reports.csv", s.base)).bearer_auth(s.coordinator()).send().await.unwrap();
+    let csv = r.text().await.unwrap();
+    for bad in ["\"=HYPERLINK", "\"+1", "\"-1", "\"@SUM", "\"\tcmd", "\"\rcmd"] {
+        assert!(!csv.contains(bad), "{bad:?} reaches a spreadsheet as a formula");
+    }
+    assert!(csv.contains("\"'=HYPERLINK") && csv.contains("\"'\tcmd"), "neutralised with a quote");
+}
