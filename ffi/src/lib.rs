@@ -260,6 +260,21 @@ impl FieldStore {
     }
 }
 
+/// Reads an invitation: a scanned `doorstep://join?server=…&code=…` link, or a code typed by hand
+/// when `server` (the last server used) is known. The one parser both shells use.
+#[uniffi::export]
+pub fn parse_join_link(input: String, server: Option<String>) -> Result<doorstep_protocol::JoinLink> {
+    doorstep_protocol::JoinLink::parse(&input, server.as_deref())
+        .map_err(|e| FieldError::InvalidInput { reason: e.to_string() })
+}
+
+/// How long to wait before the next automatic sync after `failures` failures in a row (doubling
+/// from 30 s to 30 min; at least 15 min while the battery is low). The one schedule both shells use.
+#[uniffi::export]
+pub fn sync_backoff_ms(failures: u32, battery_low: bool) -> u64 {
+    doorstep_core::sync::backoff_ms(failures, battery_low)
+}
+
 /// The protocol version this build speaks.
 #[uniffi::export]
 pub fn protocol_version() -> u32 {

@@ -10,6 +10,7 @@
 
 pub mod campaign;
 pub mod checksum;
+pub mod join_link;
 pub mod knock;
 pub mod merge;
 pub mod status;
@@ -19,6 +20,7 @@ pub mod validate;
 
 pub use campaign::*;
 pub use checksum::turf_checksum;
+pub use join_link::{JoinLink, JoinLinkError};
 pub use knock::*;
 pub use sync::*;
 pub use turf::*;

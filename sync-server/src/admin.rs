@@ -300,10 +300,7 @@ pub struct InviteResponse {
 /// The link a volunteer's app opens to join: `doorstep://join?server=…&code=…` (the server when
 /// known, so one scan sets both).
 pub fn join_link(code: &str, server: Option<&str>) -> String {
-    match server {
-        Some(s) => format!("doorstep://join?server={}&code={code}", s.replace('&', "%26")),
-        None => format!("doorstep://join?code={code}"),
-    }
+    doorstep_protocol::JoinLink { server_url: server.unwrap_or_default().to_string(), code: code.to_string() }.to_uri()
 }
 
 /// A QR code of `text` as an SVG document.

@@ -12,7 +12,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use doorstep_protocol::validate::validate_lat_lon;
+use doorstep_protocol::validate::{TextKind, check_text, validate_lat_lon};
 use doorstep_protocol::{Building, CampaignMode, Door, Entrance, Household, Person};
 use serde::Serialize;
 
@@ -206,6 +206,28 @@ struct Builder<'a> {
     first_seen: HashMap<String, (usize, f64, f64)>,
 }
 
+/// The text fields of an address or voter-file row.
+const TEXT_FIELDS: &[&str] = &[
+    "address",
+    "apartment",
+    "apartment_type",
+    "birth_year",
+    "city",
+    "entrance",
+    "first_name",
+    "floor",
+    "house_number",
+    "house_number_suffix",
+    "last_name",
+    "person_id",
+    "polling_station",
+    "postcode",
+    "street",
+    "street_prefix",
+    "street_type",
+    "street_suffix",
+];
+
 impl Builder<'_> {
     fn row(&mut self, line: usize, get: &dyn Fn(&str) -> String) {
         if let Err(reason) = self.try_row(line, get) {
@@ -215,6 +237,12 @@ impl Builder<'_> {
     }
 
     fn try_row(&mut self, line: usize, get: &dyn Fn(&str) -> String) -> Result<(), String> {
+        // Every text an import stores: no control characters, names within the rule book's
+        // limits (the error names the field, never echoes the value).
+        for field in TEXT_FIELDS {
+            let kind = if field.ends_with("_id") { TextKind::Id } else { TextKind::Name };
+            check_text(field, &get(field), kind).map_err(|e| e.to_string())?;
+        }
         let (mut number, mut street) = (get("house_number"), get("street"));
         let parts: Vec<String> = ["street_prefix", "street", "street_type", "street_suffix"]
             .iter()
@@ -536,6 +564,19 @@ mod tests {
         let p = parse_csv(csv.as_bytes(), &HashMap::new(), "c", CampaignMode::AddressOnly).unwrap();
         assert_eq!(p.import.buildings.len(), 1);
         assert_eq!(p.errors.iter().map(|e| e.line).collect::<Vec<_>>(), vec![3, 4, 5]);
+    }
+
+    #[test]
+    fn control_characters_and_long_names_are_refused_by_line() {
+        let long = "x".repeat(201);
+        let csv = format!(
+            "street,housenumber,city,lat,lon\nRue A,1,Nantes,47.2,-1.5\nRue{esc}[2J,2,Nantes,47.2,-1.5\n{long},3,Nantes,47.2,-1.5\nRue D,4,{long},47.2,-1.5\n",
+            esc = '\u{1b}'
+        );
+        let p = parse_csv(csv.as_bytes(), &HashMap::new(), "c", CampaignMode::AddressOnly).unwrap();
+        assert_eq!(p.import.buildings.len(), 1);
+        assert_eq!(p.errors.iter().map(|e| e.line).collect::<Vec<_>>(), vec![3, 4, 5]);
+        assert!(p.errors.iter().all(|e| !e.reason.contains(&long) && e.reason.len() < 80), "{:?}", p.errors);
     }
 
     #[test]

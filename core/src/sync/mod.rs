@@ -29,6 +29,21 @@ pub enum TransportError {
     Busy { retry_after: Duration, message: String },
 }
 
+/// The shells' retry schedule, one for both (the platform's scheduler runs the sync, the core says
+/// when): after the first failure in a row, wait this long…
+pub const BACKOFF_BASE_MS: u64 = 30_000;
+/// …doubling with each failure, up to this…
+pub const BACKOFF_MAX_MS: u64 = 30 * 60_000;
+/// …and never less than this while the battery is low.
+pub const BACKOFF_LOW_BATTERY_MS: u64 = 15 * 60_000;
+
+/// How long a shell waits before its next automatic sync after `failures` failures in a row (a
+/// server's `Retry-After` may ask for longer: the shell takes the larger).
+pub fn backoff_ms(failures: u32, battery_low: bool) -> u64 {
+    let base = (BACKOFF_BASE_MS << failures.saturating_sub(1).min(16)).min(BACKOFF_MAX_MS);
+    if battery_low { base.max(BACKOFF_LOW_BATTERY_MS) } else { base }
+}
+
 /// The longest wait a server's `Retry-After` may impose on one sync.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
@@ -45,6 +60,29 @@ pub trait Transport: Send + Sync {
     /// than at the end of the grace period. Transports that cannot say it do nothing.
     fn ack_wipe(&self) -> impl Future<Output = std::result::Result<(), TransportError>> + Send {
         async { Ok(()) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_schedule() {
+        let cases: &[(u32, bool, u64)] = &[
+            (0, false, 30_000),
+            (1, false, 30_000),
+            (2, false, 60_000),
+            (3, false, 120_000),
+            (7, false, 30 * 60_000),
+            (40, false, 30 * 60_000),
+            (u32::MAX, false, 30 * 60_000),
+            (1, true, 15 * 60_000),
+            (7, true, 30 * 60_000),
+        ];
+        for (failures, low, want) in cases {
+            assert_eq!(backoff_ms(*failures, *low), *want, "{failures} failures, battery low {low}");
+        }
     }
 }
 

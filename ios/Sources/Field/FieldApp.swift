@@ -55,23 +55,11 @@ public final class FieldApp: ObservableObject {
         return Credentials(serverUrl: url, token: token, volunteerId: secrets.get("volunteer_id") ?? "", campaignId: secrets.get("campaign_id") ?? "")
     }
 
-    /// `doorstep://join?server=…&code=…`, or a typed code with a known server.
-    public static func parseJoinLink(_ input: String, server: String? = nil) -> (String, String)? {
-        let text = input.trimmingCharacters(in: .whitespacesAndNewlines)
-        if text.hasPrefix("doorstep://") {
-            guard let items = URLComponents(string: text)?.queryItems,
-                  let url = items.first(where: { $0.name == "server" })?.value, url.hasPrefix("http"),
-                  let code = items.first(where: { $0.name == "code" })?.value, !code.isEmpty else { return nil }
-            return (url, code)
-        }
-        let code = text.filter { !$0.isWhitespace }
-        guard let server, code.count >= 4, code.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else { return nil }
-        return (server, code)
-    }
-
     /// nil when joined, else the message to show.
     public func join(_ input: String, server: String? = nil) async -> String? {
-        guard let (url, code) = Self.parseJoinLink(input, server: server) else { return Msg.badJoinLink.text(lang) }
+        // The core reads the link (one parser for both shells: `parse_join_link`).
+        guard let link = try? parseJoinLink(input: input, server: server) else { return Msg.badJoinLink.text(lang) }
+        let (url, code) = (link.serverUrl, link.code)
         do {
             let info = try await store().join(serverUrl: url, code: code)
             secrets.put("server_url", url); secrets.put("token", info.token)
@@ -111,7 +99,6 @@ public enum SyncOutcome {
 
 @MainActor
 public final class SyncController: ObservableObject {
-    public static let baseMs: Int64 = 30_000, maxMs: Int64 = 30 * 60_000, lowBatteryMs: Int64 = 15 * 60_000
     @Published public private(set) var pending = 0
     @Published public private(set) var summary = ""
     @Published public private(set) var banner: String?
@@ -136,9 +123,9 @@ public final class SyncController: ObservableObject {
         if failures == 0 { app.scheduler.schedule(delayMs: 0, requireBatteryNotLow: batteryLow) }
     }
 
+    /// The core's schedule (`sync_backoff_ms`), the same as Android's.
     public func backoffMs(_ failures: Int) -> Int64 {
-        let base = min(Self.baseMs << Int64(max(0, min(failures - 1, 16))), Self.maxMs)
-        return batteryLow ? max(base, Self.lowBatteryMs) : base
+        Int64(syncBackoffMs(failures: UInt32(max(0, failures)), batteryLow: batteryLow))
     }
 
     public func syncNow() async -> SyncOutcome {

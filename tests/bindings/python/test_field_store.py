@@ -230,6 +230,19 @@ class FieldStoreTest(unittest.TestCase):
             server.wait(timeout=30)
             server.stdout.close()
 
+    def test_join_links_and_the_retry_schedule_come_from_the_core(self):
+        CALLED.update({"parse_join_link", "sync_backoff_ms"})
+        link = doorstep.parse_join_link("doorstep://join?server=https%3A%2F%2Fc.example%2F&code=7XNP4-CND53", None)
+        self.assertEqual((link.server_url, link.code), ("https://c.example", "7XNP4-CND53"))
+        typed = doorstep.parse_join_link(" 7xnp4 cnd53 ", "https://c.example")
+        self.assertEqual((typed.server_url, typed.code), ("https://c.example", "7xnp4cnd53"))
+        for bad, server in [("doorstep://join?code=ABCD-EFGH", None), ("javascript:x", "https://c.example"),
+                            ("doorstep://join?server=ftp://x&code=ABCD-EFGH", None)]:
+            with self.assertRaises(FieldError.InvalidInput):
+                doorstep.parse_join_link(bad, server)
+        self.assertEqual([doorstep.sync_backoff_ms(n, False) for n in (1, 2, 3, 40)], [30_000, 60_000, 120_000, 1_800_000])
+        self.assertEqual(doorstep.sync_backoff_ms(1, True), 900_000)
+
     def test_zz_every_exported_function_was_called(self):
         exported = {n for n, _ in inspect.getmembers(doorstep.FieldStoreProtocol, inspect.isfunction) if not n.startswith("_")}
         exported.add("open")

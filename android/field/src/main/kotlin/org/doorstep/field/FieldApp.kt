@@ -1,14 +1,13 @@
 package org.doorstep.field
 
 import java.io.File
-import java.net.URI
-import java.net.URLDecoder
 import java.security.SecureRandom
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import uniffi.doorstep.FieldException
 import uniffi.doorstep.FieldStore
 import uniffi.doorstep.FieldStoreInterface
+import uniffi.doorstep.parseJoinLink
 
 /** Where the app stands: not joined yet, working, or erased by a revocation. */
 sealed interface AppState {
@@ -19,9 +18,6 @@ sealed interface AppState {
 
 /** What the server and the volunteer's token are, kept in the platform keystore. */
 data class Credentials(val serverUrl: String, val token: String, val volunteerId: String, val campaignId: String)
-
-/** An invitation read from a QR code (`doorstep://join?server=…&code=…`) or typed. */
-data class JoinLink(val serverUrl: String, val code: String)
 
 /**
  * The app's one handle on the device store and its credentials. The store file is encrypted
@@ -77,7 +73,12 @@ class FieldApp(
      * server address given by the campaign. Returns null when joined, else the message to show.
      */
     suspend fun join(input: String, server: String? = null): String? {
-        val link = parseJoinLink(input, server) ?: return Msg.BAD_JOIN_LINK.text(lang)
+        // The core reads the link (one parser for both shells: `parse_join_link`).
+        val link = try {
+            parseJoinLink(input, server)
+        } catch (e: FieldException.InvalidInput) {
+            return Msg.BAD_JOIN_LINK.text(lang)
+        }
         return try {
             val info = store.join(link.serverUrl, link.code)
             secrets.put(SERVER, link.serverUrl)
@@ -129,24 +130,5 @@ class FieldApp(
         const val VOLUNTEER = "volunteer_id"
         const val CAMPAIGN = "campaign_id"
         const val WIPED = "wiped_message"
-
-        /** `doorstep://join?server=…&code=…`, or a bare code when the server is known. */
-        fun parseJoinLink(input: String, server: String? = null): JoinLink? {
-            val text = input.trim()
-            if (text.startsWith("doorstep://")) {
-                val query = runCatching { URI(text).rawQuery }.getOrNull() ?: return null
-                val params = query.split('&').mapNotNull {
-                    val kv = it.split('=', limit = 2)
-                    // The String overload: the Charset one needs Android API 33.
-                    if (kv.size == 2) kv[0] to URLDecoder.decode(kv[1], "UTF-8") else null
-                }.toMap()
-                val url = params["server"]?.takeIf { it.startsWith("http://") || it.startsWith("https://") }
-                val code = params["code"]?.takeIf { it.isNotBlank() }
-                return if (url != null && code != null) JoinLink(url.trimEnd('/'), code) else null
-            }
-            val code = text.filter { !it.isWhitespace() }
-            if (server == null || code.length < 4 || !code.all { it.isLetterOrDigit() || it == '-' }) return null
-            return JoinLink(server.trimEnd('/'), code)
-        }
     }
 }

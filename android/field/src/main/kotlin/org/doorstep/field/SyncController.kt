@@ -6,6 +6,7 @@ import kotlinx.coroutines.sync.Mutex
 import kotlinx.coroutines.sync.withLock
 import uniffi.doorstep.FieldException
 import uniffi.doorstep.SyncListener
+import uniffi.doorstep.syncBackoffMs
 import uniffi.doorstep_core.SyncPhase
 import uniffi.doorstep_core.SyncReport
 
@@ -100,11 +101,8 @@ class SyncController(private val app: FieldApp) {
         if (_state.value.failures == 0) app.scheduler.schedule(0, batteryLow)
     }
 
-    /** The delay before the next automatic try after `failures` failures in a row. */
-    fun backoffMs(failures: Int): Long {
-        val base = (BASE_MS shl (failures - 1).coerceIn(0, 16)).coerceAtMost(MAX_MS)
-        return if (batteryLow) maxOf(base, LOW_BATTERY_MS) else base
-    }
+    /** The delay before the next automatic try after `failures` failures in a row: the core's schedule. */
+    fun backoffMs(failures: Int): Long = syncBackoffMs(failures.coerceAtLeast(0).toUInt(), batteryLow).toLong()
 
     /** The "Synchroniser" button and the platform's scheduled run both come here. */
     suspend fun syncNow(): SyncOutcome {
@@ -169,8 +167,9 @@ class SyncController(private val app: FieldApp) {
     private fun emit(outcome: SyncOutcome) = listeners.forEach { it(outcome) }
 
     companion object {
-        const val BASE_MS = 30_000L
-        const val MAX_MS = 30 * 60_000L
-        const val LOW_BATTERY_MS = 15 * 60_000L
+        /** The core's schedule (`sync_backoff_ms`): first wait, longest wait, least wait on low battery. */
+        val BASE_MS: Long get() = syncBackoffMs(1u, false).toLong()
+        val MAX_MS: Long get() = syncBackoffMs(UInt.MAX_VALUE, false).toLong()
+        val LOW_BATTERY_MS: Long get() = syncBackoffMs(1u, true).toLong()
     }
 }

@@ -115,6 +115,13 @@ class FieldViewModelsTest {
             assertEquals(200, status, body)
             return ids.map { id -> Regex("\"id\":\"$id\"").findAll(body).count() }
         }
+
+        /** Reports of revoked devices the server holds for a captain's review. */
+        fun heldOnServer(ids: List<String>): List<Int> {
+            val (status, body) = staff("GET", "/api/v1/held")
+            assertEquals(200, status, body)
+            return ids.map { id -> Regex("\"id\":\"$id\"").findAll(body).count() }
+        }
     }
 
     private val here = Position(47.2135, -1.5590, 5.0)
@@ -373,7 +380,10 @@ class FieldViewModelsTest {
         val (status, body) = staff("POST", "/api/v1/devices/${app.deviceId}/revoke")
         assertEquals(200, status, body)
         assertEquals(SyncOutcome.Wiped, runBlocking { sync.syncNow() })
-        assertEquals(listOf(1, 1), onServer(ids), "pushed before the wipe")
+        // Pushed before the wipe: held for a captain's review (a revoked phone's reports are not
+        // counted until accepted), never lost.
+        assertEquals(listOf(1, 1), heldOnServer(ids), "pushed before the wipe, held for review")
+        assertEquals(listOf(0, 0), onServer(ids), "not counted until a captain accepts them")
         assertEquals(AppState.Wiped(Msg.REVOKED.fr), app.state.value)
         assertEquals(emptyList(), app.storeFiles(), "the store's files are deleted")
         assertEquals(setOf(FieldApp.WIPED), secrets.map.keys, "key and token gone")
