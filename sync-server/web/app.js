@@ -7,7 +7,7 @@ const TEXT = {
     skip: 'Aller au contenu', login_intro: "Tableau de bord des coordinateurs et chefs d'équipe.",
     login_name: 'Identifiant', password: 'Mot de passe', sign_in: 'Se connecter', sign_out: 'Se déconnecter',
     other_language: 'English', map: 'Carte', views: 'Vues', selection: 'Sélection', tab_progress: 'Progression', tab_results: 'Résultats',
-    tab_turfs: 'Secteurs', tab_people: 'Bénévoles', tab_overlaps: 'Chevauchements', cancel: 'Annuler', confirm: 'Confirmer',
+    tab_turfs: 'Secteurs', tab_people: 'Bénévoles', tab_overlaps: 'À vérifier', cancel: 'Annuler', confirm: 'Confirmer',
     live_on: 'En direct', live_off: 'Hors ligne', live_error: 'Reconnexion…',
     coordinator: 'coordination', captain: "chef d'équipe",
     doors: 'Portes', knocked: 'Frappées', contacted: 'Contacts', contact_rate: 'Taux de contact', knocks: 'Passages',
@@ -27,7 +27,9 @@ const TEXT = {
     moved: (n, to) => `${n} adresse(s) déplacée(s) vers ${to}`, assign: 'Attribuer', return_turf: 'Rendre',
     assign_turf: 'Attribuer le secteur', lease_days: 'Durée (jours)', assigned: 'Secteur attribué', returned: 'Secteur rendu',
     unassigned: 'non attribué', show: 'Voir', devices: 'Appareils', revoke: 'Révoquer', revoked: 'révoqué',
-    revoke_confirm: (d) => `Révoquer l’appareil ${d} ? Il enverra ses passages puis effacera ses données.`,
+    revoke_confirm: (d) => `Révoquer l’appareil ${d} ? Ses derniers passages vous seront soumis, puis il effacera ses données.`,
+    held_title: 'Passages d’appareils révoqués, à valider', held_help: 'Envoyés après la révocation de l’appareil : ils ne comptent que si vous les acceptez. Écartés, leurs réponses et notes sont effacées.',
+    accept: 'Accepter', discard: 'Écarter', held_accepted: 'accepté', held_discarded: 'écarté', held_ok: 'Passage accepté : il compte désormais', held_dropped: 'Passage écarté', received: 'Reçu',
     revoked_ok: 'Appareil révoqué', invite: 'Inviter un bénévole', invite_go: 'Créer le code', join_code: 'Code d’accès',
     join_help: 'À saisir ou scanner dans l’application, une seule fois, dans les 7 jours.',
     overlaps_none: 'Aucun chevauchement.', overlap_help: 'Passages faits sur des portes qui avaient changé de bénévole.',
@@ -42,7 +44,7 @@ const TEXT = {
     skip: 'Skip to content', login_intro: 'Dashboard for coordinators and team captains.',
     login_name: 'Login', password: 'Password', sign_in: 'Sign in', sign_out: 'Sign out',
     other_language: 'Français', map: 'Map', views: 'Views', selection: 'Selection', tab_progress: 'Progress', tab_results: 'Results',
-    tab_turfs: 'Turfs', tab_people: 'Volunteers', tab_overlaps: 'Overlaps', cancel: 'Cancel', confirm: 'Confirm',
+    tab_turfs: 'Turfs', tab_people: 'Volunteers', tab_overlaps: 'To review', cancel: 'Cancel', confirm: 'Confirm',
     live_on: 'Live', live_off: 'Offline', live_error: 'Reconnecting…',
     coordinator: 'coordinator', captain: 'captain',
     doors: 'Doors', knocked: 'Knocked', contacted: 'Contacts', contact_rate: 'Contact rate', knocks: 'Knocks',
@@ -62,7 +64,9 @@ const TEXT = {
     moved: (n, to) => `${n} address(es) moved to ${to}`, assign: 'Assign', return_turf: 'Return',
     assign_turf: 'Assign the turf', lease_days: 'Lease (days)', assigned: 'Turf assigned', returned: 'Turf returned',
     unassigned: 'unassigned', show: 'Show', devices: 'Devices', revoke: 'Revoke', revoked: 'revoked',
-    revoke_confirm: (d) => `Revoke device ${d}? It will push its reports, then wipe its data.`,
+    revoke_confirm: (d) => `Revoke device ${d}? Its last reports will wait for your review, then it wipes its data.`,
+    held_title: 'Reports from revoked devices, to review', held_help: 'Sent after the device was revoked: they count only if you accept them. Discarded, their answers and notes are erased.',
+    accept: 'Accept', discard: 'Discard', held_accepted: 'accepted', held_discarded: 'discarded', held_ok: 'Report accepted: it counts from now on', held_dropped: 'Report discarded', received: 'Received',
     revoked_ok: 'Device revoked', invite: 'Invite a volunteer', invite_go: 'Create the code', join_code: 'Join code',
     join_help: 'Type or scan it in the app, once, within 7 days.',
     overlaps_none: 'No overlaps.', overlap_help: 'Knocks made on doors that had moved to another volunteer.',
@@ -195,10 +199,17 @@ let map, streetLayer, buildingLayer, turfLayer, stationLayer, peopleLayer;
 let renderer;
 const colour = (status) => getComputedStyle(document.documentElement).getPropertyValue('--' + status).trim();
 
+/** A result code as the volunteer chose it: its label in the page's language. */
+function codeLabel(code) {
+  const c = state.campaign?.result_codes.find((x) => x.code === code);
+  return c ? (state.lang === 'en' ? c.label_en : c.label_fr) : code;
+}
+
 function drawLegend() {
   const el = $('legend');
-  el.replaceChildren(...STATUSES.map((s) => h('span', {}, h('i', { class: 'swatch-' + s }), t('status_' + s))),
-    state.counts.stations ? h('span', { id: 'legend-priority' }, h('i', { class: 'swatch-priority' }), `${t('priority')} : ${t('low')} → ${t('high')}`) : null);
+  // replaceChildren writes a null as the text "null": only real nodes go in.
+  el.replaceChildren(...[...STATUSES.map((s) => h('span', {}, h('i', { class: 'swatch-' + s }), t('status_' + s))),
+    state.counts.stations ? h('span', { id: 'legend-priority' }, h('i', { class: 'swatch-priority' }), `${t('priority')} : ${t('low')} → ${t('high')}`) : null].filter(Boolean));
   for (const s of STATUSES) for (const i of el.querySelectorAll('.swatch-' + s)) i.style.background = colour(s);
 }
 
@@ -626,7 +637,6 @@ async function resultsView(el) {
   let r;
   try { r = await api('GET', '/api/v1/results' + (q ? '?' + q : '')); } catch (e) { fail(e); return; }
   const label = (qid, key) => (key === 'yes' || key === 'no' ? t(key) : key);
-  const codeLabel = (code) => { const c = state.campaign?.result_codes.find((x) => x.code === code); return c ? (state.lang === 'en' ? c.label_en : c.label_fr) : code; };
   const dist = (pairs, total, lbl) => pairs.map(([k, n]) => h('div', { class: 'row' }, h('span', {}, lbl(k)), bar(total ? n / total : 0), h('span', { class: 'num' }, num(n))));
   el.replaceChildren(head,
     h('p', {}, h('b', { id: 'results-count' }, num(r.reports)), ' ', t('reports_shown')),
@@ -817,17 +827,32 @@ async function revoke(deviceId) {
 // Overlaps -----------------------------------------------------------------------------------------
 
 async function overlapsView(el) {
-  let views;
-  try { views = await api('GET', '/api/v1/overlaps'); } catch (e) { fail(e); return; }
+  let views, held;
+  try { [views, held] = await Promise.all([api('GET', '/api/v1/overlaps'), api('GET', '/api/v1/held')]); } catch (e) { fail(e); return; }
   const rows = Array.isArray(views) ? views : [];
-  if (!rows.length) { el.replaceChildren(h('p', {}, t('overlaps_none'))); return; }
-  el.replaceChildren(h('p', { class: 'muted' }, t('overlap_help')), table([
+  const waiting = (Array.isArray(held) ? held : []).sort((a, b) => (a.review ? 1 : 0) - (b.review ? 1 : 0));
+  const address = (id) => { const b = state.buildings.find((x) => x.id === id); return b ? `${b.house_number} ${b.street}` : id; };
+  const by = (v) => state.progress.volunteers.find((x) => x.id === v)?.name || v;
+  const review = (r, accept) => h('button', { type: 'button', class: accept ? '' : 'secondary', 'data-held': r.report.id, 'data-accept': String(accept), onclick: async () => {
+    try {
+      await api('POST', `/api/v1/held/${encodeURIComponent(r.report.id)}/review`, { accept });
+      toast(t(accept ? 'held_ok' : 'held_dropped'));
+      await refresh();
+      overlapsView(el);
+    } catch (e) { fail(e); }
+  } }, t(accept ? 'accept' : 'discard'));
+  const heldPart = waiting.length ? [h('h2', { id: 'held-title' }, t('held_title')), h('p', { class: 'muted' }, t('held_help')), table([
+    { label: t('received'), value: (r) => when(r.received_ms) }, { label: t('address'), value: (r) => address(r.building_id) },
+    { label: t('by'), value: (r) => by(r.report.volunteer_id) }, { label: t('result'), value: (r) => codeLabel(r.report.result_code) },
+    { label: '', value: (r) => (r.review ? h('span', { class: 'muted' }, t(r.review === 'accepted' ? 'held_accepted' : 'held_discarded')) : h('span', {}, review(r, true), ' ', review(r, false))) }], waiting)] : [];
+  const overlapPart = rows.length ? [h('h2', {}, t('overlaps')), h('p', { class: 'muted' }, t('overlap_help')), table([
     { label: t('when'), value: (r) => when(r.knocked_ms) }, { label: t('address'), value: (r) => `${r.house_number} ${r.street}` },
-    { label: t('by'), value: (r) => state.progress.volunteers.find((v) => v.id === r.volunteer_id)?.name || r.volunteer_id },
-    { label: t('result'), value: (r) => r.result_code },
+    { label: t('by'), value: (r) => by(r.volunteer_id) },
+    { label: t('result'), value: (r) => codeLabel(r.result_code) },
     { label: '', value: (r) => (r.reviewed ? h('span', { class: 'muted' }, t('reviewed')) : h('button', { type: 'button', class: 'secondary', onclick: async () => {
       try { await api('POST', `/api/v1/overlaps/${encodeURIComponent(r.report_id)}/review`); await refresh(); } catch (e) { fail(e); }
-    } }, t('mark_reviewed'))) }], rows));
+    } }, t('mark_reviewed'))) }], rows)] : [h('p', {}, t('overlaps_none'))];
+  el.replaceChildren(...heldPart, ...overlapPart);
 }
 
 // ----- boot ----------------------------------------------------------------------------------------

@@ -91,8 +91,31 @@ impl Reach {
         self.campaign.result_code(&r.stored.report.result_code).map(|c| c.outcome)
     }
 
+    /// The report `r` corrects, when it names one of the same volunteer and target (the rule book's
+    /// scope for corrections; no other `supersedes` hides anything).
+    fn corrects<'a>(&self, r: &'a LocatedReport) -> Option<&'a str> {
+        let k = &r.stored.report;
+        let named = k.supersedes.as_deref()?;
+        self.reports
+            .iter()
+            .any(|x| {
+                let o = &x.stored.report;
+                o.id == named
+                    && o.volunteer_id == k.volunteer_id
+                    && o.campaign_id == k.campaign_id
+                    && o.target == k.target
+            })
+            .then_some(named)
+    }
+
     fn superseded(&self) -> HashSet<&str> {
-        self.reports.iter().filter_map(|r| r.stored.report.supersedes.as_deref()).collect()
+        self.reports.iter().filter_map(|r| self.corrects(r)).collect()
+    }
+
+    /// When a report counts as made: the device's clock within the rule book's bounds, else the
+    /// server's receipt.
+    fn at(r: &LocatedReport) -> i64 {
+        doorstep_protocol::validate::report_time(r.stored.report.hlc.millis, r.received_ms).0
     }
 
     /// Status and whether contacted, per door.
@@ -121,7 +144,7 @@ impl Reach {
                     .filter_map(|r| {
                         self.outcome(r).map(|outcome| StatusFact {
                             id: r.stored.report.id.clone(),
-                            supersedes: r.stored.report.supersedes.clone(),
+                            supersedes: self.corrects(r).map(str::to_string),
                             outcome,
                             rejected: false,
                         })
@@ -187,16 +210,17 @@ impl Reach {
                     add(e.teams.entry(team).or_default());
                 }
             }
-            by_vol.entry(&k.volunteer_id).or_default().push(k.hlc.millis);
-            by_vol_turf.entry((&k.volunteer_id, turf)).or_default().push(k.hlc.millis);
-            let hour = k.hlc.millis - k.hlc.millis.rem_euclid(3_600_000);
+            let at = Self::at(r);
+            by_vol.entry(&k.volunteer_id).or_default().push(at);
+            by_vol_turf.entry((&k.volunteer_id, turf)).or_default().push(at);
+            let hour = at - at.rem_euclid(3_600_000);
             let h = e.hours.entry(hour).or_default();
             h.0 += 1;
             h.1 += u64::from(self.outcome(r) == Some(Outcome::Contacted));
             if let Some(p) = k.position {
-                let slot = e.positions.entry(k.volunteer_id.clone()).or_insert((k.hlc.millis, p.lat, p.lon));
-                if k.hlc.millis >= slot.0 {
-                    *slot = (k.hlc.millis, p.lat, p.lon);
+                let slot = e.positions.entry(k.volunteer_id.clone()).or_insert((at, p.lat, p.lon));
+                if at >= slot.0 {
+                    *slot = (at, p.lat, p.lon);
                 }
             }
             if r.stored.overlap {
@@ -243,8 +267,8 @@ impl Reach {
             let keep = turf.is_none_or(|x| x == t)
                 && team.is_none_or(|x| self.turfs.get(t).cloned().flatten().as_deref() == Some(x))
                 && station.is_none_or(|s| self.buildings.get(&r.building_id).and_then(|b| b.1.as_deref()) == Some(s))
-                && from_ms.is_none_or(|a| k.hlc.millis >= a)
-                && to_ms.is_none_or(|b| k.hlc.millis < b);
+                && from_ms.is_none_or(|a| Self::at(r) >= a)
+                && to_ms.is_none_or(|b| Self::at(r) < b);
             if !keep {
                 continue;
             }

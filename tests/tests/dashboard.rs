@@ -748,6 +748,81 @@ async fn coordinator_sees_the_station_choropleth_in_chromium() {
     assert!(std::fs::metadata(shots.join("5-choropleth.png")).unwrap().len() > 10_000, "screenshot saved");
 }
 
+/// A north volunteer's phone knocks two doors offline and is revoked; it syncs: its two reports are
+/// held, not counted. The north captain, in Chromium, accepts one (counted from then on) and
+/// discards the other (its note erased). Screenshots `6-held.png`, `7-held-reviewed.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn captain_reviews_a_revoked_phones_reports_in_chromium() {
+    let _one_browser_at_a_time = BROWSER.lock().await;
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "Debian's chromium is missing: apt-get install chromium"
+    );
+    let root = doorstep_tests::repo_root();
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, code, turf) = s.seeded.volunteers[0].clone();
+    let (phone_store, transport) = phone(&s.base, dir.path(), &code).await;
+    let doors: Vec<String> = stops(&phone_store, &turf).iter().take(2).map(|st| st.doors[0].id.clone()).collect();
+    let mut ids = Vec::new();
+    for (door, note) in doors.iter().zip([None, Some("habite au 2e, vote X")]) {
+        let mut k = knock_at(door, "not_home", vec![], None);
+        k.note = note.map(str::to_string);
+        ids.push(phone_store.record_knock(k).unwrap().id);
+    }
+    let coord = Browser::new(&s, "coordinatrice").await;
+    let device = phone_store.device_id().to_string();
+    let (st, b) = coord.post(&format!("/api/v1/devices/{device}/revoke"), json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let done = sync(&phone_store, &transport, RetryPolicy::default(), &()).await.unwrap().unwrap();
+    assert!(done.pull.wiped && done.pending_after == 0, "pushed, then wiped: {done:?}");
+    let exported = |rows: &Value| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["report"]["id"].as_str().map(str::to_string))
+            .collect::<Vec<_>>()
+    };
+    let (_, rows) = coord.get("/api/v1/export/reports.json").await;
+    assert!(ids.iter().all(|id| !exported(&rows).contains(id)), "held reports are not counted");
+
+    let browser_dir = root.join("tests/browser");
+    let shots = root.join("tests/out/dashboard");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::process::Command::new("node")
+            .arg("held.mjs")
+            .current_dir(&browser_dir)
+            .env("BASE_URL", &s.base)
+            .env("LOGIN", "capitaine-nord")
+            .env("PASSWORD", s.password("capitaine-nord"))
+            .env("HELD", ids.join(","))
+            .env("SHOTS", &shots)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the browser script finished within 2 minutes")
+    .expect("node not found: install Node.js (Debian: apt-get install nodejs npm)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && stdout.lines().last() == Some("DONE"), "the held-review script failed");
+    let (_, rows) = coord.get("/api/v1/export/reports.json").await;
+    assert!(
+        exported(&rows).contains(&ids[0]) && !exported(&rows).contains(&ids[1]),
+        "accepted counts, discarded does not"
+    );
+    let body: String = rusqlite::Connection::open(&s.db)
+        .unwrap()
+        .query_row("SELECT body FROM held_reports WHERE id = ?1", [&ids[1]], |r| r.get(0))
+        .unwrap();
+    assert!(!body.contains("vote X"), "a discarded report keeps no note: {body}");
+    for name in ["6-held.png", "7-held-reviewed.png"] {
+        assert!(std::fs::metadata(shots.join(name)).unwrap().len() > 10_000, "{name} saved");
+    }
+}
+
 /// Over the limit: 429 with `Retry-After`, per credential for signed-in callers (another's bucket
 /// is untouched) and per address for anonymous ones; health checks are never limited.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -303,7 +303,10 @@ async fn retention_purge_strips_personal_data(s: Arc<dyn ServerStore>) {
     s.import("nantes-2026", &one_person_import(s.as_ref(), &door, None).await).await.unwrap();
     let mut k = report(1, "t1", &door, "vol-a");
     k.result_code = "contact_made".into();
-    k.answers = vec![Answer { question_id: "intent".into(), value: AnswerValue::Choice { value: "oui".into() } }];
+    k.answers = vec![
+        Answer { question_id: "consent".into(), value: AnswerValue::YesNo { value: true } },
+        Answer { question_id: "intent".into(), value: AnswerValue::Choice { value: "oui".into() } },
+    ];
     k.note = Some("Sympathisante, rappeler".into());
     ingest(&*s, &device("vol-a"), &[k.clone(), report(2, "t1", &door, "vol-a")], NOW).await.unwrap();
     s.register_token("h-a", "dev-vol-a", "vol-a", NOW, NOW + 1000).await.unwrap();
@@ -498,14 +501,21 @@ async fn dashboard_aggregates_equal_their_definitions(s: Arc<dyn ServerStore>) {
             r.target = target;
             r.hlc.millis = clock[v];
             r.result_code = codes[next(codes.len() as u64) as usize].into();
-            if r.result_code == "contact_made" && next(4) > 0 {
-                r.answers = vec![
-                    Answer { question_id: "consent".into(), value: AnswerValue::YesNo { value: next(5) > 0 } },
-                    Answer {
+            // A conversation is a person's result: on a whole building the rule book refuses it.
+            if r.result_code == "contact_made" && matches!(r.target, Target::Building { .. }) {
+                r.result_code = "inaccessible".into();
+            }
+            // The script requires the consent question in every conversation.
+            if r.result_code == "contact_made" {
+                let consent = next(5) > 0;
+                r.answers =
+                    vec![Answer { question_id: "consent".into(), value: AnswerValue::YesNo { value: consent } }];
+                if consent {
+                    r.answers.push(Answer {
                         question_id: "intent".into(),
                         value: AnswerValue::Choice { value: ["oui", "non", "ne sait pas"][next(3) as usize].into() },
-                    },
-                ];
+                    });
+                }
             }
             if next(10) < 7 {
                 r.position = Some(Position { lat: 47.2 + next(1000) as f64 * 1e-5, lon: -1.55, accuracy_m: Some(5.0) });
@@ -530,9 +540,13 @@ async fn dashboard_aggregates_equal_their_definitions(s: Arc<dyn ServerStore>) {
         };
         push(v, turf, target, &mut made, &mut next);
     }
+    // Each phone syncs every twenty knocks, a minute after the last: the server believes its clock.
     for (v, reports) in made.iter().enumerate() {
-        let got = ingest(&*s, &device(["vol-a", "vol-b", "vol-c"][v]), reports, NOW).await.unwrap();
-        assert!(got.iter().all(|g| matches!(g, Ingested::Accepted { .. })), "{got:?}");
+        for chunk in reports.chunks(20) {
+            let at = chunk.iter().map(|r| r.hlc.millis).max().unwrap() + 60_000;
+            let got = ingest(&*s, &device(["vol-a", "vol-b", "vol-c"][v]), chunk, at).await.unwrap();
+            assert!(got.iter().all(|g| matches!(g, Ingested::Accepted { .. })), "{got:?}");
+        }
     }
     // Three of t1's buildings move to the south team's t3; vol-a, offline, knocks two of them.
     s.move_buildings(&campaign.id, &ids[0..3], "t3").await.unwrap();
@@ -547,6 +561,54 @@ async fn dashboard_aggregates_equal_their_definitions(s: Arc<dyn ServerStore>) {
     let got = ingest(&*s, &device("vol-a"), &late, NOW).await.unwrap();
     assert!(got.iter().all(|g| matches!(g, Ingested::Accepted { overlap: true })), "{got:?}");
     assert!(s.review_overlap(&campaign.id, &late[0].id, "cap-s", NOW).await.unwrap());
+    // vol-b's phone thinks it is next year: its reports count at their receipt, and its position
+    // is not pinned to 2027.
+    let mut ahead = vec![];
+    for b in &ids[20..23] {
+        let door = doors.iter().find(|d| &d.building_id == b).unwrap().id.clone();
+        n += 1;
+        let mut r = report(n, "t2", &door, "vol-b");
+        r.hlc.millis = NOW + 400 * 86_400_000;
+        r.position = Some(Position { lat: 47.3, lon: -1.6, accuracy_m: Some(5.0) });
+        ahead.push(r);
+    }
+    let got = ingest(&*s, &device("vol-b"), &ahead, NOW - 3_600_000).await.unwrap();
+    assert!(got.iter().all(|g| matches!(g, Ingested::Accepted { overlap: false })), "{got:?}");
+    // A row stored before the rule book, in which vol-c "corrects" vol-a's first report on another
+    // door: the standing rule (SQL and definition alike) ignores it.
+    let victim = made[0][0].clone();
+    let forged_id = "0190a0b0-0000-7000-8000-999999999999";
+    let forged = KnockReport {
+        id: forged_id.into(),
+        supersedes: Some(victim.id.clone()),
+        ..report(999, "t3", &doors[0].id, "vol-c")
+    };
+    let row = doorstep_server::vals![
+        forged_id,
+        campaign.id.as_str(),
+        "t3",
+        ids[40].as_str(),
+        doors.iter().find(|d| d.building_id == ids[40]).unwrap().id.as_str(),
+        "dev-vol-c",
+        "vol-c",
+        "not_home",
+        victim.id.as_str(),
+        NOW - 1000,
+        0i64,
+        false,
+        NOW,
+        serde_json::to_string(&forged).unwrap(),
+        Option::<String>::None,
+        Option::<f64>::None,
+        Option::<f64>::None,
+        "legacy",
+        NOW - 1000
+    ];
+    doorstep_server::store::typed(&*s, move |tx| {
+        Box::pin(async move { tx.exec(doorstep_server::store::sql::INSERT_REPORT, &row).await })
+    })
+    .await
+    .unwrap();
 
     let service = Service::new(s.clone());
     let captain = |id: &str, team: &str| Staff { user: user(id, Role::Captain), teams: Some(vec![team.to_string()]) };
@@ -748,9 +810,13 @@ async fn merge_rules_hold_on_both_backends(s: Arc<dyn ServerStore>) {
     assert!(matches!(&d[0], doorstep_protocol::merge::Decision::Accept(w) if w.personal_dropped));
     let stored = s.reports("nantes-2026").await.unwrap().into_iter().find(|r| r.report.id == personal.id).unwrap();
     assert_eq!((stored.report.note, stored.report.result_code.as_str()), (None, "not_home"));
+    // A NUL byte in a note (once a 500 on PostgreSQL): refused by the rule book on both backends.
+    let mut nul = report(8, "t1", &door, "vol-a");
+    nul.note = Some("a\u{0}b".into());
+    assert_eq!(ingest(&*s, &a, &[nul], NOW).await.unwrap(), vec![Ingested::Rejected("bad_text")]);
     // Every push is in the audit log.
     let log = s.audit_log("nantes-2026", i64::MAX, 100).await.unwrap();
-    assert_eq!(log.iter().filter(|e| e.action == "sync.push").count(), 8);
+    assert_eq!(log.iter().filter(|e| e.action == "sync.push").count(), 9);
 }
 
 conformance!(

@@ -1,0 +1,42 @@
+// A captain reviews what a revoked phone sent after its revocation, in Debian's headless
+// Chromium. Run by tests/tests/dashboard.rs, which revokes a north volunteer's phone after it
+// knocked two doors offline and lets it sync (its reports are held, not counted). Any failed
+// check prints `FAIL <what>` and exits 1; the end prints `DONE`.
+import { check, fail, frenchPage, launch, shot, signIn } from './lib.mjs';
+
+const { BASE_URL, LOGIN, PASSWORD, HELD } = process.env;
+const [first, second] = HELD.split(',');
+const browser = await launch();
+try {
+  const { page, problems } = await frenchPage(browser);
+  await page.goto(BASE_URL);
+  await signIn(page, LOGIN, PASSWORD);
+  await page.waitForFunction(() => window.doorstepState?.progress);
+  await page.click('#tab-overlaps');
+  await page.waitForSelector('#held-title');
+  check((await page.textContent('#held-title')).includes('appareils révoqués'), 'the held reports have their own title');
+  const buttons = await page.locator('button[data-held]').count();
+  check(buttons === 4, `two reports waiting, each with accept and discard (${buttons} buttons)`);
+  const text = await page.textContent('#view-overlaps');
+  check(!/undefined|null|NaN/.test(text), `no undefined, null or NaN on the page: ${JSON.stringify(text.slice(0, 300))}`);
+  check(/Bénévole/.test(text), 'the volunteer is named');
+  check(/Absent/.test(text) && !/not_home/.test(text), 'the result is shown by its French label, not its code');
+  const legend = await page.textContent('#legend');
+  check(!/null|undefined/.test(legend), `the map's legend says only what it shows: ${JSON.stringify(legend)}`);
+  await shot(page, '6-held.png');
+
+  await page.click(`button[data-held="${first}"][data-accept="true"]`);
+  await page.waitForFunction(() => /Passage accepté/.test(document.querySelector('#toast')?.textContent || ''));
+  await page.waitForFunction((id) => !document.querySelector(`button[data-held="${id}"]`), first);
+  await page.click(`button[data-held="${second}"][data-accept="false"]`);
+  await page.waitForFunction((id) => !document.querySelector(`button[data-held="${id}"]`), second);
+  const after = await page.textContent('#view-overlaps');
+  check(/accepté/.test(after) && /écarté/.test(after), 'each review is shown beside its report');
+  await shot(page, '7-held-reviewed.png');
+  check(problems.length === 0, `no script error and no content-security-policy violation ${JSON.stringify(problems)}`);
+  console.log('DONE');
+} catch (e) {
+  fail(e.stack || e.message);
+} finally {
+  await browser.close();
+}
