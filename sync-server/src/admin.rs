@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth;
 use crate::error::AppError;
 use crate::import::{self, ImportError, RowError};
+pub use crate::model::{Me, Staff};
 use crate::service::{DeviceSession, JOIN_CODE_LIFETIME_MS, Service};
 use crate::store::{ImportCounts, Role, StoredReport, Team, TurfRow, User};
 
@@ -20,36 +21,6 @@ use crate::store::{ImportCounts, Role, StoredReport, Team, TurfRow, User};
 pub const DEFAULT_LEASE_DAYS: u32 = 14;
 pub const MAX_LEASE_DAYS: u32 = 120;
 const DAY_MS: i64 = 86_400_000;
-
-/// A captain's or coordinator's reach.
-#[derive(Debug, Clone)]
-pub struct Staff {
-    pub user: User,
-    /// `None`: the whole campaign (coordinator). `Some`: the teams a captain leads.
-    pub teams: Option<Vec<String>>,
-}
-
-impl Staff {
-    pub fn campaign(&self) -> &str {
-        &self.user.campaign_id
-    }
-    pub fn is_coordinator(&self) -> bool {
-        self.teams.is_none()
-    }
-    pub(crate) fn reaches_team(&self, team: Option<&str>) -> bool {
-        match &self.teams {
-            None => true,
-            Some(ts) => team.is_some_and(|t| ts.iter().any(|x| x == t)),
-        }
-    }
-    pub(crate) fn require_coordinator(&self) -> Result<(), AppError> {
-        if self.is_coordinator() {
-            Ok(())
-        } else {
-            Err(AppError::forbidden("réservé à la coordination / coordinators only"))
-        }
-    }
-}
 
 fn outside() -> AppError {
     AppError::forbidden("hors de vos équipes / outside the teams you lead")
@@ -307,15 +278,6 @@ pub fn join_link(code: &str, server: Option<&str>) -> String {
 pub fn qr_svg(text: &str) -> Option<String> {
     let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
     Some(code.render::<qrcode::render::svg::Color>().min_dimensions(180, 180).quiet_zone(true).build())
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Me {
-    pub user_id: String,
-    pub display_name: String,
-    pub role: Role,
-    pub campaign_id: String,
-    pub teams: Vec<String>,
 }
 
 fn check_id(what: &str, id: &str) -> Result<(), AppError> {

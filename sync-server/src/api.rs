@@ -9,48 +9,20 @@ use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, delete, get, post, put};
 use axum::{Json, Router};
 use doorstep_protocol::{JoinRequest, PullRequest, PushRequest};
-use serde::de::DeserializeOwned;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::admin::Staff;
 use crate::error::AppError;
-use crate::service::{DeviceSession, Service};
-use crate::store::Role;
-use crate::{session as login, web};
+pub use crate::extract::{Access, ApiJson};
+use crate::extract::{body, session, staff};
+use crate::service::Service;
+use crate::web;
 
 /// Largest request body (a push of 500 reports with long notes fits in well under 4 MiB).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// Largest import file (CSV or GeoJSON of a large city's addresses).
 pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
-
-/// Who may call a route. Staff routes then narrow by scope: a captain reaches the turfs and
-/// volunteers of the teams they lead (see `admin::Staff`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    Public,
-    /// Any valid token.
-    Any,
-    /// A volunteer's device token.
-    Device,
-    /// A captain or a coordinator.
-    Staff,
-    /// A coordinator's token (the whole campaign).
-    Coordinator,
-}
-
-impl Access {
-    /// Whether a token of this role may call a route with this access.
-    pub fn admits(self, role: Role) -> bool {
-        match self {
-            Access::Public | Access::Any => true,
-            Access::Device => role == Role::Volunteer,
-            Access::Staff => role != Role::Volunteer,
-            Access::Coordinator => role == Role::Coordinator,
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy)]
 pub struct RouteSpec {
@@ -426,115 +398,9 @@ pub fn app(service: Service) -> Router {
         .with_state(service)
 }
 
-/// JSON body whose every rejection (syntax, missing or unknown field, wrong type, too large) is an
-/// [`AppError`] with a machine-readable code.
-pub struct ApiJson<T>(pub T);
-
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
-    type Rejection = AppError;
-
-    /// Parsed once as JSON, checked for control characters in every string (a NUL byte once gave
-    /// a 500 on PostgreSQL), then read as `T`.
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<serde_json::Value>::from_request(req, state).await {
-            Ok(Json(v)) => {
-                if doorstep_protocol::validate::text::json_has_forbidden_chars(&v) {
-                    return Err(AppError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "bad_text",
-                        "le texte contient un caractère de contrôle (NUL…) / text holds a control character (NUL…)",
-                    ));
-                }
-                T::deserialize(v).map(ApiJson).map_err(|e| {
-                    let mut msg = e.to_string();
-                    msg.truncate(300);
-                    AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "malformed_body", msg)
-                })
-            }
-            Err(rej) => {
-                let status = rej.status();
-                let code = match status {
-                    StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE => "not_json",
-                    _ => "malformed_body",
-                };
-                let mut msg = rej.body_text();
-                msg.truncate(300);
-                Err(AppError::new(status, code, msg))
-            }
-        }
-    }
-}
-
-/// Authenticates the caller (bearer token, or the dashboard's session cookie) and checks the
-/// route's access against the token's role.
-pub(crate) async fn session(service: &Service, headers: &HeaderMap, access: Access) -> Result<DeviceSession, AppError> {
-    let s = device_session(service, headers).await?;
-    // A revoked phone in its grace period reaches push, pull and the wipe acknowledgement only.
-    if s.revoked && access != Access::Device {
-        return Err(AppError::unauthorized("token_revoked", "ce jeton a été révoqué / this token was revoked"));
-    }
-    if !access.admits(s.role) {
-        return Err(AppError::forbidden(format!("a {} may not do this", s.role.as_str())));
-    }
-    Ok(s)
-}
-
-/// The caller's secret: the `Authorization: Bearer` token, else the session cookie (`true`).
-pub(crate) fn credential(headers: &HeaderMap) -> Result<(&str, bool), AppError> {
-    if let Some(value) = headers.get(axum::http::header::AUTHORIZATION) {
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| AppError::unauthorized("missing_token", "Authorization must be a Bearer token"))?;
-        return Ok((token.trim(), false));
-    }
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(login::cookie_token)
-        .map(|t| (t, true))
-        .ok_or_else(|| {
-            AppError::unauthorized(
-                "missing_token",
-                "Authorization: Bearer <token> required (a device token, or a captain's or coordinator's API token), \
-                 or the dashboard's session cookie",
-            )
-        })
-}
-
-async fn device_session(service: &Service, headers: &HeaderMap) -> Result<DeviceSession, AppError> {
-    let (token, cookie) = credential(headers)?;
-    let expired = || {
-        AppError::unauthorized("session_expired", "session expirée : reconnectez-vous / session expired: sign in again")
-    };
-    match service.authenticate(token).await {
-        Ok(s) if cookie && s.revoked => Err(expired()),
-        Ok(s) => Ok(s),
-        Err(e) if cookie && e.status == StatusCode::UNAUTHORIZED => Err(expired()),
-        Err(e) => Err(e),
-    }
-}
-
-/// A staff session with its scope, for a route of the given access.
-pub(crate) async fn staff(service: &Service, headers: &HeaderMap, access: Access) -> Result<Staff, AppError> {
-    let s = session(service, headers, access).await?;
-    if s.revoked {
-        return Err(AppError::unauthorized("token_revoked", "this token was revoked"));
-    }
-    service.staff(&s).await
-}
-
 async fn me(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
     let session = session(&s, &headers, Access::Any).await?;
     Ok(Json(s.me(&session).await?))
-}
-
-/// Reads a JSON body after authentication.
-pub(crate) async fn body<T: DeserializeOwned>(req: Request) -> Result<T, AppError> {
-    Ok(ApiJson::<T>::from_request(req, &()).await?.0)
 }
 
 async fn create_campaign(

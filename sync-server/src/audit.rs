@@ -8,9 +8,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::admin::Staff;
 use crate::auth;
 use crate::error::AppError;
+use crate::model::Staff;
 use crate::service::Service;
 use crate::store::AuditEntry;
 

@@ -18,8 +18,8 @@ use std::collections::{BTreeMap, HashMap};
 use doorstep_protocol::{Answer, AnswerValue, Campaign, Position, QuestionKind};
 use serde::{Deserialize, Serialize};
 
-use crate::admin::Staff;
 use crate::error::AppError;
+use crate::model::Staff;
 use crate::service::Service;
 use crate::store::dash::{self, DashQuery, ResultsWhere, TurfKnocked, TurfVolunteerKnocks};
 use crate::store::{DeviceRow, Role, typed_read};

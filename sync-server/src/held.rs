@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use crate::admin::Staff;
 use crate::error::AppError;
+use crate::model::Staff;
 use crate::service::Service;
 use crate::store::HeldReport;
 

@@ -17,6 +17,8 @@ use doorstep_protocol::{Building, CampaignMode, Door, Entrance, Household, Perso
 use serde::Serialize;
 
 use crate::store::Import;
+pub use crate::tabular::{ImportError, RowError, normalise};
+use crate::tabular::{csv_reader, mapped_columns, text_of};
 
 /// Every field an import can fill, with the header names recognised for it (compared after
 /// lower-casing, removing accents and anything not a letter or digit).
@@ -43,31 +45,6 @@ pub const FIELDS: &[(&str, &[&str])] = &[
     ("birth_year", &["birthyear", "anneenaissance", "dob", "datenaissance", "datedenaissance"]),
 ];
 
-/// Lower case, accents removed, letters and digits only.
-pub fn normalise(s: &str) -> String {
-    s.chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| match c {
-            'à' | 'â' | 'ä' | 'á' => 'a',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'î' | 'ï' | 'í' => 'i',
-            'ô' | 'ö' | 'ó' => 'o',
-            'ù' | 'û' | 'ü' | 'ú' => 'u',
-            'ç' => 'c',
-            'ÿ' => 'y',
-            c => c,
-        })
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect()
-}
-
-/// A row that could not be imported, by line (CSV, header = 1) or feature index (GeoJSON, from 1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct RowError {
-    pub line: usize,
-    pub reason: String,
-}
-
 /// A row whose address (street, number, postcode, entrance, flat) an earlier row already gave.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct DuplicateRow {
@@ -92,31 +69,6 @@ pub struct Parsed {
     pub duplicates: Vec<DuplicateRow>,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum ImportError {
-    #[error("the file is empty")]
-    Empty,
-    #[error("unreadable CSV: {0}")]
-    Csv(String),
-    #[error("unreadable GeoJSON: {0}")]
-    GeoJson(String),
-    #[error("mapping names field {0:?}, which does not exist (fields: {1})")]
-    UnknownField(String, String),
-    #[error("mapping names column {0:?}, which is not in the file")]
-    UnknownColumn(String),
-    #[error("no column for {0}: map one (e.g. ?{1}=<column name>)")]
-    Missing(&'static str, &'static str),
-}
-
-/// Text from bytes: UTF-8 (with or without a byte-order mark), else Windows-1252 read as Latin-1.
-pub(crate) fn text_of(bytes: &[u8]) -> String {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_string(),
-        Err(_) => bytes.iter().map(|&b| char::from(b)).collect(),
-    }
-}
-
 fn fnv(s: &str) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in s.bytes() {
@@ -124,38 +76,6 @@ fn fnv(s: &str) -> String {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     format!("{h:016x}")
-}
-
-/// A CSV text's reader, its delimiter guessed from the header line (comma, semicolon or tab), and
-/// the header's trimmed names.
-pub(crate) fn csv_reader(text: &str) -> Result<(csv::Reader<&[u8]>, Vec<String>), ImportError> {
-    let first = text.lines().next().ok_or(ImportError::Empty)?;
-    let delimiter =
-        [b',', b';', b'\t'].into_iter().max_by_key(|d| first.bytes().filter(|b| b == d).count()).unwrap_or(b',');
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
-    let header: Vec<String> =
-        reader.headers().map_err(|e| ImportError::Csv(e.to_string()))?.iter().map(|h| h.trim().to_string()).collect();
-    Ok((reader, header))
-}
-
-/// The columns a coordinator's mapping (field → column name) names, for the given `fields`.
-pub(crate) fn mapped_columns(
-    header: &[String],
-    mapping: &HashMap<String, String>,
-    fields: &[&'static str],
-) -> Result<HashMap<&'static str, usize>, ImportError> {
-    let mut out = HashMap::new();
-    for (field, column) in mapping {
-        let Some(&f) = fields.iter().find(|f| *f == field) else {
-            return Err(ImportError::UnknownField(field.clone(), fields.join(", ")));
-        };
-        let at = header
-            .iter()
-            .position(|h| h == column || normalise(h) == normalise(column))
-            .ok_or_else(|| ImportError::UnknownColumn(column.clone()))?;
-        out.insert(f, at);
-    }
-    Ok(out)
 }
 
 /// Resolves which column index fills each field.

@@ -4,37 +4,10 @@
 
 use doorstep_protocol::Position;
 use futures_util::Stream;
-use serde::Serialize;
 
-use crate::admin::Staff;
+pub use crate::model::LiveEvent;
+use crate::model::Staff;
 use crate::service::Service;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct LiveEvent {
-    /// `sync` (reports arrived) or `turfs` (assignment, reassignment, cut, revocation).
-    pub kind: &'static str,
-    pub turf_ids: Vec<String>,
-    /// Who synced (`sync`).
-    pub volunteer_id: Option<String>,
-    /// Reports newly stored (`sync`).
-    pub reports: usize,
-    /// The volunteer's last known position: that of their latest report in the batch, if the
-    /// phone had one.
-    pub position: Option<Position>,
-    pub at_ms: i64,
-    #[serde(skip)]
-    pub campaign_id: String,
-    /// The teams of the turfs touched (`None`: a turf of no team).
-    #[serde(skip)]
-    pub teams: Vec<Option<String>>,
-}
-
-impl LiveEvent {
-    pub fn reaches(&self, st: &Staff) -> bool {
-        self.campaign_id == st.campaign()
-            && (st.is_coordinator() || self.teams.iter().any(|t| st.reaches_team(t.as_deref())))
-    }
-}
 
 impl Service {
     /// Announces a change to whoever watches; costs nothing when no dashboard is open.

@@ -69,3 +69,81 @@ mod tests {
         assert_eq!(l.take("k", 3.0, 1.0), Ok(()));
     }
 }
+
+// ----- sign-in failures (the dashboard's login) -----------------------------------------------
+
+/// Failed sign-ins allowed per login *from one address* within [`FAILURE_WINDOW_MS`]; each failure
+/// beyond doubles the wait (1, 2, 4 … minutes, at most [`MAX_LOCK_MS`]). Counted per (login,
+/// address) so that a stranger's failures cannot lock a coordinator out from their own address.
+pub const MAX_FAILURES_PER_LOGIN: usize = 5;
+/// The first wait after [`MAX_FAILURES_PER_LOGIN`] failures.
+pub const FIRST_LOCK_MS: i64 = 60_000;
+/// The longest wait.
+pub const MAX_LOCK_MS: i64 = 3_600_000;
+/// Failed sign-ins allowed per client address (an office may share one) within the window.
+pub const MAX_FAILURES_PER_ADDRESS: usize = 20;
+pub const FAILURE_WINDOW_MS: i64 = 15 * 60_000;
+/// Failed attempts in a sliding window, per key (a login or an address). Bounded: old entries go
+/// whenever the map grows past a few thousand keys.
+#[derive(Debug, Default)]
+pub struct LoginLimiter {
+    failures: HashMap<String, Vec<i64>>,
+}
+
+impl LoginLimiter {
+    /// Seconds to wait, when `key` has used up its `max` failures: from the last failure, a wait
+    /// that doubles with each failure beyond `max`. Failures older than the window (or than the
+    /// wait, when it is longer) are forgotten.
+    pub(crate) fn wait(&mut self, key: &str, max: usize, now: i64) -> Option<u64> {
+        let list = self.failures.get_mut(key)?;
+        let lock = |n: usize| FIRST_LOCK_MS.saturating_mul(1 << (n.saturating_sub(max)).min(20)).min(MAX_LOCK_MS);
+        let keep = FAILURE_WINDOW_MS.max(lock(list.len()));
+        list.retain(|t| now - t < keep);
+        let last = *list.last()?;
+        let until = last + lock(list.len());
+        (list.len() >= max && until > now).then(|| ((until - now).max(1000) / 1000) as u64)
+    }
+    pub(crate) fn fail(&mut self, key: &str, now: i64) {
+        if self.failures.len() > 4096 {
+            self.failures.retain(|_, l| l.last().is_some_and(|t| now - t < FAILURE_WINDOW_MS));
+        }
+        self.failures.entry(key.to_string()).or_default().push(now);
+    }
+    pub(crate) fn clear(&mut self, key: &str) {
+        self.failures.remove(key);
+    }
+}
+
+#[cfg(test)]
+mod login_tests {
+    use super::*;
+
+    #[test]
+    fn limiter_counts_failures_in_a_window() {
+        let mut l = LoginLimiter::default();
+        for i in 0..5 {
+            assert_eq!(l.wait("k", 5, i), None);
+            l.fail("k", i);
+        }
+        let wait = l.wait("k", 5, 10).expect("blocked after 5");
+        assert!(wait > 55 && wait <= 60, "a minute after the fifth failure: {wait}");
+        assert_eq!(l.wait("k", 5, FIRST_LOCK_MS + 5), None, "the wait passes");
+        // Each failure after the fifth doubles the wait (failures older than the window are
+        // forgotten, so a slow guesser starts again at a minute).
+        let mut t = FIRST_LOCK_MS + 5;
+        for want in [120, 240, 480] {
+            l.fail("k", t);
+            assert_eq!(l.wait("k", 5, t), Some(want));
+            t += want as i64 * 1000;
+            assert_eq!(l.wait("k", 5, t), None);
+        }
+        let mut m = LoginLimiter::default();
+        for _ in 0..30 {
+            m.fail("k", 0);
+        }
+        assert_eq!(m.wait("k", 5, 0), Some((MAX_LOCK_MS / 1000) as u64), "at most an hour");
+        l.fail("k", 1);
+        l.clear("k");
+        assert_eq!(l.wait("k", 1, 2), None);
+    }
+}

@@ -47,9 +47,9 @@ pub struct Service {
     pub now: Clock,
     scripts: ScriptCache,
     networks: NetworkCache,
-    pub(crate) limiter: Arc<std::sync::Mutex<crate::session::LoginLimiter>>,
+    pub(crate) limiter: Arc<std::sync::Mutex<crate::ratelimit::LoginLimiter>>,
     /// What changed, for dashboards watching live (server-sent events).
-    pub(crate) live: tokio::sync::broadcast::Sender<crate::live::LiveEvent>,
+    pub(crate) live: tokio::sync::broadcast::Sender<crate::model::LiveEvent>,
     /// A map tile URL template (`https://…/{z}/{x}/{y}.png`) for dashboards, when the campaign has
     /// a tile server; without one the map draws our own streets.
     pub tile_url: Option<String>,

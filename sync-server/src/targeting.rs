@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::import::{ImportError, RowError, normalise};
+use crate::tabular::{ImportError, RowError, normalise};
 
 /// Station-level fields and the header names recognised for them (normalised).
 const STATION_FIELDS: &[(&str, &[&str])] = &[
@@ -99,10 +99,10 @@ fn find(header: &[String], names: &[&str], taken: &[usize]) -> Option<usize> {
 
 /// Parses a results file. `mapping` is field → column name (station fields, or `votes`, `list`…).
 pub fn parse_results(bytes: &[u8], mapping: &HashMap<String, String>) -> Result<ParsedResults, ImportError> {
-    let text = crate::import::text_of(bytes);
-    let (mut reader, header) = crate::import::csv_reader(&text)?;
+    let text = crate::tabular::text_of(bytes);
+    let (mut reader, header) = crate::tabular::csv_reader(&text)?;
     let all: Vec<&'static str> = STATION_FIELDS.iter().chain(CANDIDATE_FIELDS).map(|(f, _)| *f).collect();
-    let mut cols = crate::import::mapped_columns(&header, mapping, &all)?;
+    let mut cols = crate::tabular::mapped_columns(&header, mapping, &all)?;
     let mut taken: Vec<usize> = cols.values().copied().collect();
     // Candidate columns first: in the wide layout `Nom` is a candidate's, not a station's name.
     for (f, names) in CANDIDATE_FIELDS.iter().chain(STATION_FIELDS) {

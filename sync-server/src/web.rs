@@ -15,10 +15,10 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 
-use crate::api::{Access, body, credential, session, staff};
 use crate::auth;
 use crate::dashboard::ResultsFilter;
 use crate::error::AppError;
+use crate::extract::{Access, body, credential, session, staff};
 use crate::service::Service;
 use crate::session::{cleared_cookie, cookie_token, session_cookie};
 

@@ -108,7 +108,7 @@ async fn join_pull_push_and_replay() {
     assert_eq!(w.service.store.reports("nantes-2026").await.unwrap().len(), 1);
 
     // Revoked: the next pull says wipe and hands out nothing.
-    assert!(w.service.store.revoke_device("dev-a", "vol-a", 0).await.unwrap());
+    assert!(w.service.store.revoke_device("dev-a", "vol-a", (w.service.now)()).await.unwrap());
     let (_, b) = call(&w.app, "POST", "/api/v1/sync/pull", Some(&token), serde_json::to_vec(&req).unwrap()).await;
     let r3: PullResponse = serde_json::from_slice(&b).unwrap();
     assert!(r3.wipe);

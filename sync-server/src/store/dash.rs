@@ -12,7 +12,7 @@
 use doorstep_protocol::status::DoorStatus;
 use doorstep_protocol::{Campaign, Outcome};
 
-use super::StoreResult;
+use super::records::StoreResult;
 use super::tx::{Tx, Val};
 
 /// Whose reach a read covers, and the campaign's codes by outcome.

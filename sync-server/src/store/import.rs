@@ -6,8 +6,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::ops;
+use super::records::{Import, ImportCounts, StoreError, StoreResult, TurfOp};
 use super::tx::{Tx, Val};
-use super::{Import, ImportCounts, StoreError, StoreResult, TurfOp, ops};
 
 const CHUNK: usize = 500;
 
@@ -35,35 +36,6 @@ async fn insert_new(tx: &mut dyn Tx, table: &str, width: usize, rows: Vec<Vec<Va
     Ok(added)
 }
 
-/// For each id, its campaign and turf now, through `select` (`SELECT x.id, b.campaign_id,
-/// b.turf_id … WHERE x.id IN` — the list is appended).
-async fn owners<'a>(
-    tx: &mut dyn Tx,
-    select: &str,
-    ids: impl IntoIterator<Item = &'a str>,
-) -> StoreResult<HashMap<String, (String, Option<String>)>> {
-    let ids: Vec<&str> = ids.into_iter().collect::<HashSet<_>>().into_iter().collect();
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(CHUNK) {
-        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("{select} ({})", list.join(", "));
-        let params: Vec<Val> = chunk.iter().map(|id| Val::from(*id)).collect();
-        for r in tx.rows(&sql, &params).await? {
-            out.insert(r[0].text()?, (r[1].text()?, r[2].opt_text()?));
-        }
-    }
-    Ok(out)
-}
-
-/// For each building id, its campaign and turf now (unknown ids are left out).
-pub(crate) async fn building_owners<'a>(
-    tx: &mut dyn Tx,
-    ids: impl IntoIterator<Item = &'a str>,
-) -> StoreResult<HashMap<String, (String, Option<String>)>> {
-    owners(tx, BUILDING_OWNERS, ids).await
-}
-
-const BUILDING_OWNERS: &str = "SELECT b.id, b.campaign_id, b.turf_id FROM buildings b WHERE b.id IN";
 const ENTRANCE_OWNERS: &str =
     "SELECT e.id, b.campaign_id, b.turf_id FROM entrances e JOIN buildings b ON b.id = e.building_id WHERE e.id IN";
 const DOOR_OWNERS: &str =
@@ -123,7 +95,7 @@ pub async fn import(tx: &mut dyn Tx, campaign_id: &str, i: &Import) -> StoreResu
         .map(|b| b.id.as_str())
         .chain(i.entrances.iter().map(|e| e.building_id.as_str()))
         .chain(i.doors.iter().map(|d| d.building_id.as_str()));
-    let buildings = owners(tx, BUILDING_OWNERS, referred).await?;
+    let buildings = ops::building_owners(tx, referred).await?;
     for b in i.buildings.iter().filter(|b| !added.contains(&b.id)) {
         owned(&buildings, &b.id, campaign_id, "building")?;
         n.existing += 1;
@@ -161,7 +133,7 @@ pub async fn import(tx: &mut dyn Tx, campaign_id: &str, i: &Import) -> StoreResu
     let added =
         insert_new(tx, "entrances(id, building_id, label, digicode, interphone, caretaker, notes)", 7, rows).await?;
     let kept =
-        owners(tx, ENTRANCE_OWNERS, i.entrances.iter().filter(|e| !added.contains(&e.id)).map(|e| e.id.as_str()))
+        ops::owners(tx, ENTRANCE_OWNERS, i.entrances.iter().filter(|e| !added.contains(&e.id)).map(|e| e.id.as_str()))
             .await?;
     for (e, turf) in i.entrances.iter().zip(entrance_turf) {
         if added.contains(&e.id) {
@@ -193,7 +165,7 @@ pub async fn import(tx: &mut dyn Tx, campaign_id: &str, i: &Import) -> StoreResu
         .collect();
     let added = insert_new(tx, "doors(id, building_id, entrance_id, floor, label, safety_flags)", 6, rows).await?;
     let kept =
-        owners(tx, DOOR_OWNERS, i.doors.iter().filter(|d| !added.contains(&d.id)).map(|d| d.id.as_str())).await?;
+        ops::owners(tx, DOOR_OWNERS, i.doors.iter().filter(|d| !added.contains(&d.id)).map(|d| d.id.as_str())).await?;
     for (d, turf) in i.doors.iter().zip(door_turf) {
         if added.contains(&d.id) {
             note(turf, &d.building_id);
@@ -207,16 +179,19 @@ pub async fn import(tx: &mut dyn Tx, campaign_id: &str, i: &Import) -> StoreResu
     // The voter file: households in doors, people in households.
     let building_of_door: HashMap<&str, &str> =
         i.doors.iter().map(|d| (d.id.as_str(), d.building_id.as_str())).collect();
-    let doors = owners(tx, DOOR_OWNERS, i.households.iter().map(|h| h.door_id.as_str())).await?;
+    let doors = ops::owners(tx, DOOR_OWNERS, i.households.iter().map(|h| h.door_id.as_str())).await?;
     let mut household_turf = Vec::with_capacity(i.households.len());
     for h in &i.households {
         household_turf.push(owned(&doors, &h.door_id, campaign_id, "door")?);
     }
     let rows = i.households.iter().map(|h| vec![Val::from(&h.id), Val::from(&h.door_id)]).collect();
     let added = insert_new(tx, "households(id, door_id)", 2, rows).await?;
-    let kept =
-        owners(tx, HOUSEHOLD_OWNERS, i.households.iter().filter(|h| !added.contains(&h.id)).map(|h| h.id.as_str()))
-            .await?;
+    let kept = ops::owners(
+        tx,
+        HOUSEHOLD_OWNERS,
+        i.households.iter().filter(|h| !added.contains(&h.id)).map(|h| h.id.as_str()),
+    )
+    .await?;
     for (h, turf) in i.households.iter().zip(household_turf) {
         if added.contains(&h.id) {
             if let Some(b) = building_of_door.get(h.door_id.as_str()) {
@@ -231,7 +206,7 @@ pub async fn import(tx: &mut dyn Tx, campaign_id: &str, i: &Import) -> StoreResu
 
     let door_of_household: HashMap<&str, &str> =
         i.households.iter().map(|h| (h.id.as_str(), h.door_id.as_str())).collect();
-    let households = owners(tx, HOUSEHOLD_OWNERS, i.people.iter().map(|p| p.household_id.as_str())).await?;
+    let households = ops::owners(tx, HOUSEHOLD_OWNERS, i.people.iter().map(|p| p.household_id.as_str())).await?;
     let mut person_turf = Vec::with_capacity(i.people.len());
     for p in &i.people {
         person_turf.push(owned(&households, &p.household_id, campaign_id, "household")?);

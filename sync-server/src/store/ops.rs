@@ -2,11 +2,13 @@
 //! Every change to what a device holds bumps the turf's version and appends one [`TurfOp`] for
 //! that version, in the same transaction: the op log that pull turns into deltas.
 
+use std::collections::{HashMap, HashSet};
+
 use doorstep_protocol::{Campaign, ResultCode, SurveyScript};
 
+use super::records::*;
 use super::sql::*;
 use super::tx::{Row, Tx, Val};
-use super::*;
 use crate::vals;
 
 fn json<T: serde::Serialize>(v: &T) -> String {
@@ -81,7 +83,7 @@ pub async fn create_turf(
     }
     tx.exec(INSERT_TURF_V2, &vals![turf_id, campaign_id, name, team_id]).await?;
     // In batches: a cut of a million doors is a few thousand statements, not two per building.
-    let owners = super::import::building_owners(tx, building_ids.iter().map(String::as_str)).await?;
+    let owners = building_owners(tx, building_ids.iter().map(String::as_str)).await?;
     let mut seen = std::collections::HashSet::new();
     for b in building_ids {
         match owners.get(b) {
@@ -735,3 +737,33 @@ pub async fn purge_personal_data(tx: &mut dyn Tx, campaign_id: &str, now_ms: i64
 pub async fn campaigns_past_retention(tx: &mut dyn Tx, now_ms: i64) -> StoreResult<Vec<String>> {
     tx.rows(SELECT_CAMPAIGNS_PAST_RETENTION, &vals![now_ms]).await?.iter().map(|r| r[0].text()).collect()
 }
+
+/// For each building id, its campaign and turf now (unknown ids are left out).
+pub(crate) async fn building_owners<'a>(
+    tx: &mut dyn Tx,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> StoreResult<HashMap<String, (String, Option<String>)>> {
+    owners(tx, BUILDING_OWNERS, ids).await
+}
+
+/// For each id, its campaign and turf now, through `select` (`SELECT x.id, b.campaign_id,
+/// b.turf_id … WHERE x.id IN` — the list is appended).
+pub(crate) async fn owners<'a>(
+    tx: &mut dyn Tx,
+    select: &str,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> StoreResult<HashMap<String, (String, Option<String>)>> {
+    let ids: Vec<&str> = ids.into_iter().collect::<HashSet<_>>().into_iter().collect();
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("{select} ({})", list.join(", "));
+        let params: Vec<Val> = chunk.iter().map(|id| Val::from(*id)).collect();
+        for r in tx.rows(&sql, &params).await? {
+            out.insert(r[0].text()?, (r[1].text()?, r[2].opt_text()?));
+        }
+    }
+    Ok(out)
+}
+
+const BUILDING_OWNERS: &str = "SELECT b.id, b.campaign_id, b.turf_id FROM buildings b WHERE b.id IN";

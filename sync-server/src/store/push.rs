@@ -12,9 +12,9 @@ use std::collections::HashSet;
 use doorstep_protocol::merge::{BatchFacts, Decision, Place, Sender, Write};
 use doorstep_protocol::{KnockReport, Target};
 
+use super::records::{HeldReport, PushInput, StoreError, StoreResult, known_from, locate_sql};
 use super::sql::*;
 use super::tx::{Tx, Val};
-use super::{HeldReport, PushInput, StoreError, StoreResult, known_from, locate_sql};
 use crate::vals;
 
 fn json<T: serde::Serialize>(v: &T) -> String {

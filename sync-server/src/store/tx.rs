@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use bytes::BytesMut;
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 
-use super::{StoreError, StoreResult};
+use super::records::{StoreError, StoreResult};
 
 /// A SQL value in the types both backends share.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,0 +1,75 @@
+//! The server's records: who is asking and what they reach ([`Staff`], [`Me`]) and what changed
+//! ([`LiveEvent`]). Plain data with the rules that only read it; no I/O. Every layer above the
+//! store may use them; they use nothing above the store.
+
+use doorstep_protocol::Position;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::store::{Role, User};
+
+/// A captain's or coordinator's reach.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub user: User,
+    /// `None`: the whole campaign (coordinator). `Some`: the teams a captain leads.
+    pub teams: Option<Vec<String>>,
+}
+
+impl Staff {
+    pub fn campaign(&self) -> &str {
+        &self.user.campaign_id
+    }
+    pub fn is_coordinator(&self) -> bool {
+        self.teams.is_none()
+    }
+    pub(crate) fn reaches_team(&self, team: Option<&str>) -> bool {
+        match &self.teams {
+            None => true,
+            Some(ts) => team.is_some_and(|t| ts.iter().any(|x| x == t)),
+        }
+    }
+    pub(crate) fn require_coordinator(&self) -> Result<(), AppError> {
+        if self.is_coordinator() {
+            Ok(())
+        } else {
+            Err(AppError::forbidden("réservé à la coordination / coordinators only"))
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Me {
+    pub user_id: String,
+    pub display_name: String,
+    pub role: Role,
+    pub campaign_id: String,
+    pub teams: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveEvent {
+    /// `sync` (reports arrived) or `turfs` (assignment, reassignment, cut, revocation).
+    pub kind: &'static str,
+    pub turf_ids: Vec<String>,
+    /// Who synced (`sync`).
+    pub volunteer_id: Option<String>,
+    /// Reports newly stored (`sync`).
+    pub reports: usize,
+    /// The volunteer's last known position: that of their latest report in the batch, if the
+    /// phone had one.
+    pub position: Option<Position>,
+    pub at_ms: i64,
+    #[serde(skip)]
+    pub campaign_id: String,
+    /// The teams of the turfs touched (`None`: a turf of no team).
+    #[serde(skip)]
+    pub teams: Vec<Option<String>>,
+}
+
+impl LiveEvent {
+    pub fn reaches(&self, st: &Staff) -> bool {
+        self.campaign_id == st.campaign()
+            && (st.is_coordinator() || self.teams.iter().any(|t| st.reaches_team(t.as_deref())))
+    }
+}
