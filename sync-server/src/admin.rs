@@ -416,13 +416,21 @@ impl Service {
         mut mapping: HashMap<String, String>,
     ) -> Result<ImportResponse, AppError> {
         st.require_coordinator()?;
+        let _running = self.metrics.import("addresses");
         let skip_invalid = mapping.remove("skip_invalid").is_some_and(|v| v == "true" || v == "1");
         let campaign = self.campaign_of(st).await?;
-        let parsed = if geojson {
-            import::parse_geojson(bytes, &mapping, &campaign.id, campaign.mode)
-        } else {
-            import::parse_csv(bytes, &mapping, &campaign.id, campaign.mode)
-        }
+        // Parsing a large file takes seconds of CPU: on the blocking pool, never on the threads
+        // that answer phones and /healthz.
+        let (bytes, campaign_id, mode) = (bytes.to_vec(), campaign.id.clone(), campaign.mode);
+        let parsed = tokio::task::spawn_blocking(move || {
+            if geojson {
+                import::parse_geojson(&bytes, &mapping, &campaign_id, mode)
+            } else {
+                import::parse_csv(&bytes, &mapping, &campaign_id, mode)
+            }
+        })
+        .await
+        .map_err(crate::error::AppError::internal)?
         .map_err(import_error)?;
         if !parsed.errors.is_empty() && !skip_invalid {
             let first: Vec<String> =
@@ -455,11 +463,18 @@ impl Service {
     /// version so devices get their part of it.
     pub async fn import_streets(&self, st: &Staff, bytes: &[u8]) -> Result<StreetsImported, AppError> {
         st.require_coordinator()?;
-        let v: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| import_error(ImportError::GeoJson(e.to_string())))?;
-        let (net, skipped) =
-            doorstep_core::streets::network_from_geojson(&v).map_err(|e| import_error(ImportError::GeoJson(e)))?;
-        let body = serde_json::to_string(&net).expect("serialisable");
+        let _running = self.metrics.import("streets");
+        let bytes = bytes.to_vec();
+        let (net, skipped, body) = tokio::task::spawn_blocking(move || {
+            let v: serde_json::Value =
+                serde_json::from_slice(&bytes).map_err(|e| import_error(ImportError::GeoJson(e.to_string())))?;
+            let (net, skipped) =
+                doorstep_core::streets::network_from_geojson(&v).map_err(|e| import_error(ImportError::GeoJson(e)))?;
+            let body = serde_json::to_string(&net).expect("serialisable");
+            Ok::<_, AppError>((net, skipped, body))
+        })
+        .await
+        .map_err(crate::error::AppError::internal)??;
         let touched = self.store.set_street_network(st.campaign(), &body, net.edges.len() as u64).await?;
         Ok(StreetsImported { nodes: net.nodes.len(), edges: net.edges.len(), skipped, turfs_touched: touched.len() })
     }

@@ -393,6 +393,7 @@ pub fn app(service: Service) -> Router {
     router
         .fallback(|| async { AppError::not_found("no such endpoint") })
         .layer(axum::middleware::from_fn_with_state(service.clone(), web::guard))
+        .layer(axum::middleware::from_fn_with_state(service.clone(), crate::observe::track))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(CompressionLayer::new().gzip(true))
         .with_state(service)

@@ -30,6 +30,11 @@ impl AppError {
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
     }
+    /// A failure of the server itself (a background task that panicked): logged, never detailed.
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %e, "internal failure");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; it has been logged")
+    }
     pub fn not_found(message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
@@ -41,7 +46,7 @@ impl From<StoreError> for AppError {
             StoreError::Missing { .. } => AppError::not_found(e.to_string()),
             StoreError::Conflict(_) => AppError::new(StatusCode::CONFLICT, "conflict", e.to_string()),
             other => {
-                eprintln!("doorstep-server: storage error: {other}");
+                tracing::error!(error = %other, "storage error");
                 AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; it has been logged")
             }
         }
@@ -51,7 +56,7 @@ impl From<StoreError> for AppError {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
-            eprintln!("doorstep-server: {} {}: {}", self.status, self.code, self.message);
+            tracing::error!(status = self.status.as_u16(), code = self.code, message = %self.message, "server error");
         }
         let mut r =
             (self.status, Json(ApiError { code: self.code.to_string(), message: self.message })).into_response();

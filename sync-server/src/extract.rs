@@ -84,6 +84,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 /// route's access against the token's role.
 pub(crate) async fn session(service: &Service, headers: &HeaderMap, access: Access) -> Result<DeviceSession, AppError> {
     let s = device_session(service, headers).await?;
+    // The request's span says which campaign it served (never who, never the token).
+    tracing::Span::current().record("campaign", s.device.campaign_id.as_str());
     // A revoked phone in its grace period reaches push, pull and the wipe acknowledgement only.
     if s.revoked && access != Access::Device {
         return Err(AppError::unauthorized("token_revoked", "ce jeton a été révoqué / this token was revoked"));

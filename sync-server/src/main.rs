@@ -27,6 +27,13 @@ enum Command {
         /// default the map draws the campaign's own streets: no tile server needed).
         #[arg(long)]
         tile_url: Option<String>,
+        /// Serve Prometheus metrics (`GET /metrics`) on this address, e.g. `127.0.0.1:9464`: an
+        /// operator's port, apart from the public API. Off by default.
+        #[arg(long)]
+        metrics_listen: Option<String>,
+        /// Log lines as `text` (default) or `json`; `RUST_LOG` filters them (default `info`).
+        #[arg(long, default_value = "text")]
+        log_format: String,
     },
     /// The demo: a campaign on real Nantes addresses and ten simulated volunteers syncing.
     Demo {
@@ -261,35 +268,48 @@ async fn shutdown_signal() {
         }
     };
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    eprintln!("doorstep-server: arrêt propre / shutting down");
+    tracing::info!("arrêt propre / shutting down");
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { database, listen, tile_url } => {
+        Command::Serve { database, listen, tile_url, metrics_listen, log_format } => {
+            doorstep_server::observe::init_logs(&log_format);
             let store = match doorstep_server::cli::open_store(&database).await {
                 Ok(s) => s,
                 Err(e) => {
-                    eprintln!("doorstep-server: cannot open {e}");
+                    tracing::error!(error = %e, "cannot open the database");
                     return std::process::ExitCode::FAILURE;
                 }
             };
             let listener = match tokio::net::TcpListener::bind(&listen).await {
                 Ok(l) => l,
                 Err(e) => {
-                    eprintln!("doorstep-server: cannot listen on {listen}: {e}");
+                    tracing::error!(listen, error = %e, "cannot listen");
                     return std::process::ExitCode::FAILURE;
                 }
             };
-            eprintln!(
-                "doorstep-server: http://{} ({})",
-                listener.local_addr().map_or(listen, |a| a.to_string()),
-                database
-            );
+            let address = listener.local_addr().map_or(listen, |a| a.to_string());
+            // The database's location, not its URL: a PostgreSQL URL may carry a password.
+            let backend = if database.starts_with("postgres") { "postgresql" } else { database.as_str() };
+            tracing::info!(url = %format!("http://{address}"), database = backend, "doorstep-server listening");
             let mut service = Service::new(store);
             service.tile_url = tile_url;
+            if let Some(at) = metrics_listen {
+                match tokio::net::TcpListener::bind(&at).await {
+                    Ok(l) => {
+                        tracing::info!(url = %format!("http://{}/metrics", l.local_addr().map_or(at, |a| a.to_string())), "metrics");
+                        let app = doorstep_server::observe::metrics_app(service.clone());
+                        tokio::spawn(async move { axum::serve(l, app).await });
+                    }
+                    Err(e) => {
+                        tracing::error!(listen = at, error = %e, "cannot listen for metrics");
+                        return std::process::ExitCode::FAILURE;
+                    }
+                }
+            }
             // Every hour: planner statistics, and retention (campaigns past their date lose their
             // personal data).
             let purger = service.clone();
@@ -298,21 +318,21 @@ async fn main() -> std::process::ExitCode {
                 loop {
                     every.tick().await;
                     if let Err(e) = purger.store.optimize().await {
-                        eprintln!("doorstep-server: planner statistics: {e}");
+                        tracing::warn!(error = %e, "planner statistics");
                     }
                     match purger.purge_expired_campaigns().await {
                         Ok(done) => {
                             for (c, n) in done.iter().filter(|(_, n)| *n != Default::default()) {
-                                eprintln!("doorstep-server: retention purge of {c}: {n:?}");
+                                tracing::info!(campaign = %c, counts = ?n, "retention purge");
                             }
                         }
-                        Err(e) => eprintln!("doorstep-server: retention purge failed: {}", e.message),
+                        Err(e) => tracing::error!(error = %e.message, "retention purge failed"),
                     }
                 }
             });
             let app = api::app(service).into_make_service_with_connect_info::<std::net::SocketAddr>();
             if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await {
-                eprintln!("doorstep-server: {e}");
+                tracing::error!(error = %e, "server stopped");
                 return std::process::ExitCode::FAILURE;
             }
             std::process::ExitCode::SUCCESS

@@ -55,6 +55,8 @@ pub struct Service {
     pub tile_url: Option<String>,
     pub rate_limits: crate::ratelimit::RateLimits,
     pub(crate) rate: Arc<crate::ratelimit::Limiter>,
+    /// What the server counts (served by `serve --metrics-listen`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl std::fmt::Debug for Service {
@@ -100,6 +102,7 @@ impl Service {
             tile_url: None,
             rate_limits: Default::default(),
             rate: Default::default(),
+            metrics: Default::default(),
         }
     }
 
@@ -225,6 +228,13 @@ impl Service {
     /// review or rejected with a reason and a code. The same batch is answered the same way
     /// however often it is sent.
     pub async fn push(&self, s: &DeviceSession, req: PushRequest) -> Result<PushResponse, AppError> {
+        let started = std::time::Instant::now();
+        let answer = self.push_inner(s, req).await;
+        self.metrics.sync("push", started.elapsed().as_secs_f64());
+        answer
+    }
+
+    async fn push_inner(&self, s: &DeviceSession, req: PushRequest) -> Result<PushResponse, AppError> {
         check_protocol(req.protocol)?;
         if req.reports.len() > MAX_PUSH_ITEMS {
             return Err(AppError::new(
@@ -266,7 +276,18 @@ impl Service {
             plan: doorstep_protocol::merge::plan,
             audit: Box::new(move |decisions| push_audit(&audit_id, &audit_sender, now, decisions)),
         };
+        let held_db = std::time::Instant::now();
         let decisions = self.store.push(input, &req.reports).await?;
+        self.metrics.push_transaction_seconds.observe(held_db.elapsed().as_secs_f64());
+        for d in &decisions {
+            self.metrics.report(match d {
+                Decision::Accept(w) if w.overlap => "accepted_overlap",
+                Decision::Accept(_) => "accepted",
+                Decision::Hold(_) => "held",
+                Decision::Duplicate => "duplicate",
+                Decision::Reject(_) => "rejected",
+            });
+        }
         let accepted: Vec<&KnockReport> = req
             .reports
             .iter()
@@ -312,6 +333,13 @@ impl Service {
     /// One bucket per turf the volunteer holds now; a full package where the device's version
     /// differs; `removed` for what the device holds and no longer may; `wipe` when revoked.
     pub async fn pull(&self, s: &DeviceSession, req: PullRequest) -> Result<PullResponse, AppError> {
+        let started = std::time::Instant::now();
+        let answer = self.pull_inner(s, req).await;
+        self.metrics.sync("pull", started.elapsed().as_secs_f64());
+        answer
+    }
+
+    async fn pull_inner(&self, s: &DeviceSession, req: PullRequest) -> Result<PullResponse, AppError> {
         check_protocol(req.protocol)?;
         if let Some(c) = &req.cursor {
             decode_cursor(c)

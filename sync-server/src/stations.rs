@@ -95,6 +95,7 @@ impl Service {
         mut mapping: HashMap<String, String>,
     ) -> Result<ResultsImported, AppError> {
         st.require_coordinator()?;
+        let _running = self.metrics.import("results");
         let skip_invalid = mapping.remove("skip_invalid").is_some_and(|v| v == "true" || v == "1");
         let p = targeting::parse_results(bytes, &mapping).map_err(import_error)?;
         if !p.errors.is_empty() && !skip_invalid {
@@ -143,6 +144,7 @@ impl Service {
         mapping: HashMap<String, String>,
     ) -> Result<StationsImported, AppError> {
         st.require_coordinator()?;
+        let _running = self.metrics.import("stations");
         let v: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|e| import_error(ImportError::GeoJson(e.to_string())))?;
         let features = v["features"]
