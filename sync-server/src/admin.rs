@@ -67,6 +67,9 @@ pub struct ImportResponse {
     pub people_ignored: bool,
     /// Rows repeating an earlier row's address, merged into its door.
     pub duplicates: Vec<crate::import::DuplicateRow>,
+    /// Rows with an earlier row's address in the same commune, too far from it to be the same
+    /// building: kept apart.
+    pub kept_apart: Vec<crate::import::DuplicateRow>,
     pub imported: ImportCounts,
 }
 
@@ -455,6 +458,7 @@ impl Service {
             errors: parsed.errors,
             people_ignored: parsed.people_ignored,
             duplicates: parsed.duplicates,
+            kept_apart: parsed.kept_apart,
             imported,
         })
     }

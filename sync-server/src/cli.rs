@@ -160,8 +160,12 @@ pub async fn import(
                 ("portes nouvelles / new doors", r.imported.doors.to_string()),
                 ("personnes / people", r.imported.people.to_string()),
                 ("déjà présents / already there", r.imported.existing.to_string()),
-                ("adresses en double / repeated addresses", r.duplicates.len().to_string()),
+                ("adresses en double, fusionnées / repeated addresses, merged", r.duplicates.len().to_string()),
                 ("  dont à plus de 50 m / over 50 m apart", far.to_string()),
+                (
+                    "même adresse à plus de 100 m, gardées à part / same address over 100 m apart, kept apart",
+                    r.kept_apart.len().to_string(),
+                ),
                 ("lignes écartées / rows skipped", r.errors.len().to_string()),
                 ("secteurs mis à jour / turfs updated", r.imported.turfs_touched.len().to_string()),
             ]

@@ -36,6 +36,8 @@ pub const FIELDS: &[(&str, &[&str])] = &[
     ("entrance", &["entrance", "batiment", "bat", "escalier", "entree"]),
     ("postcode", &["postcode", "codepostal", "cp", "zip", "zip5", "zipcode", "postalcode"]),
     ("city", &["city", "commune", "ville", "nomcommune"]),
+    // The INSEE code of the commune (BAN `code_insee`, municipal files' `code_commune`, …).
+    ("city_code", &["citycode", "codeinsee", "insee", "codecommune", "depcom", "inseecode", "codecommuneinsee"]),
     ("lat", &["lat", "latitude"]),
     ("lon", &["lon", "lng", "long", "longitude"]),
     ("polling_station", &["pollingstation", "bureau", "bureaudevote", "bv", "codebv", "precinct", "precinctname"]),
@@ -67,6 +69,19 @@ pub struct Parsed {
     pub people_ignored: bool,
     /// Rows that repeat an earlier row's address (merged into its door, never dropped unsaid).
     pub duplicates: Vec<DuplicateRow>,
+    /// Rows with the same address in the same commune as an earlier row but more than
+    /// [`KEEP_APART_M`] away from it: kept as a building of their own, never merged.
+    pub kept_apart: Vec<DuplicateRow>,
+}
+
+/// Two rows with the same address in the same commune are one building only when their points
+/// are within this distance; farther apart they stay two buildings (and are listed).
+pub const KEEP_APART_M: f64 = 100.0;
+
+/// Metres between two WGS84 points (equirectangular: exact enough within a town).
+fn metres(lat0: f64, lon0: f64, lat: f64, lon: f64) -> f64 {
+    let kx = 111_132.0 * lat.to_radians().cos();
+    (((lon - lon0) * kx).powi(2) + ((lat - lat0) * 111_132.0).powi(2)).sqrt()
 }
 
 fn fnv(s: &str) -> String {
@@ -124,6 +139,8 @@ struct Builder<'a> {
     people: HashSet<String>,
     /// Per door: the line that brought it and its coordinates.
     first_seen: HashMap<String, (usize, f64, f64)>,
+    /// Per address key (street, number, commune): the line that first gave it and its point.
+    first_of_address: HashMap<String, (usize, f64, f64)>,
 }
 
 /// The text fields of an address or voter-file row.
@@ -133,6 +150,7 @@ const TEXT_FIELDS: &[&str] = &[
     "apartment_type",
     "birth_year",
     "city",
+    "city_code",
     "entrance",
     "first_name",
     "floor",
@@ -195,8 +213,34 @@ impl Builder<'_> {
             return Err("coordonnées 0,0 / coordinates 0,0".into());
         }
         let postcode = get("postcode");
-        let key = format!("{}|{}|{}", normalise(&street), normalise(&number), normalise(&postcode));
-        let building_id = format!("{}:b:{}", self.campaign_id, fnv(&key));
+        // An address belongs to its commune: "1 Allée des Camélias" in five communes is five
+        // buildings. The INSEE code says which commune; without one, its name and postcode do.
+        let city_code = get("city_code");
+        let commune = if city_code.is_empty() {
+            format!("{}|{}", normalise(&get("city")), normalise(&postcode))
+        } else {
+            format!("insee:{}", normalise(&city_code))
+        };
+        let key = format!("{}|{}|{}", normalise(&street), normalise(&number), commune);
+        let mut building_id = format!("{}:b:{}", self.campaign_id, fnv(&key));
+        match self.first_of_address.get(&key) {
+            Some(&(same_as_line, lat0, lon0)) => {
+                let d = metres(lat0, lon0, lat, lon);
+                if d > KEEP_APART_M {
+                    // Same address, another place: its own building, named by where it is.
+                    building_id = format!("{}:b:{}", self.campaign_id, fnv(&format!("{key}@{lat:.3},{lon:.3}")));
+                    self.out.kept_apart.push(DuplicateRow {
+                        line,
+                        same_as_line,
+                        address: format!("{} {}", number.trim(), street.trim()),
+                        distance_m: d.round(),
+                    });
+                }
+            }
+            None => {
+                self.first_of_address.insert(key.clone(), (line, lat, lon));
+            }
+        }
         if !self.buildings.contains_key(&building_id) {
             self.buildings.insert(building_id.clone(), self.out.import.buildings.len());
             let station = get("polling_station");
@@ -249,12 +293,11 @@ impl Builder<'_> {
         match self.first_seen.get(&door_id) {
             // The same door again with nobody new in it: a repeated address, merged and said.
             Some(&(same_as_line, lat0, lon0)) if no_person || self.mode == CampaignMode::AddressOnly => {
-                let kx = 111_132.0 * lat.to_radians().cos();
                 self.out.duplicates.push(DuplicateRow {
                     line,
                     same_as_line,
                     address: format!("{} {}", number.trim(), street.trim()),
-                    distance_m: (((lon - lon0) * kx).powi(2) + ((lat - lat0) * 111_132.0).powi(2)).sqrt().round(),
+                    distance_m: metres(lat0, lon0, lat, lon).round(),
                 });
             }
             Some(_) => {}
@@ -318,6 +361,7 @@ fn builder(campaign_id: &str, mode: CampaignMode) -> Builder<'_> {
         entrances: HashSet::new(),
         people: HashSet::new(),
         first_seen: HashMap::new(),
+        first_of_address: HashMap::new(),
     }
 }
 
@@ -484,6 +528,37 @@ mod tests {
         let p = parse_csv(csv.as_bytes(), &HashMap::new(), "c", CampaignMode::AddressOnly).unwrap();
         assert_eq!(p.import.buildings.len(), 1);
         assert_eq!(p.errors.iter().map(|e| e.line).collect::<Vec<_>>(), vec![3, 4, 5]);
+    }
+
+    /// The same street and number: in two communes (by INSEE code, or by name without one), two
+    /// buildings; twice in one commune a few metres apart, one building and the merge listed; twice
+    /// in one commune 300 m apart, two buildings and listed.
+    #[test]
+    fn an_address_belongs_to_its_commune() {
+        let ban = "id;numero;rep;nom_voie;code_postal;code_insee;nom_commune;lon;lat
+a;1;;Allée des Camélias;69500;69029;Bron;4.9100;45.7300
+b;1;;Allée des Camélias;69500;69290;Saint-Priest;4.9400;45.7000
+c;1;;Allée des Camélias;69500;69029;Bron;4.91002;45.73001
+d;1;;Allée des Camélias;69500;69029;Bron;4.9100;45.7327
+";
+        let p = parse_csv(ban.as_bytes(), &HashMap::new(), "c", CampaignMode::AddressOnly).unwrap();
+        assert!(p.columns.iter().any(|(f, c)| f == "city_code" && c == "code_insee"), "{:?}", p.columns);
+        assert_eq!(p.import.buildings.len(), 3, "Bron, Saint-Priest, and Bron 300 m away");
+        assert_eq!(p.duplicates.iter().map(|d| (d.line, d.same_as_line)).collect::<Vec<_>>(), vec![(4, 2)]);
+        assert_eq!(p.kept_apart.iter().map(|d| (d.line, d.same_as_line)).collect::<Vec<_>>(), vec![(5, 2)]);
+        assert!((290.0..310.0).contains(&p.kept_apart[0].distance_m), "{:?}", p.kept_apart);
+        // Municipal files: no code, no postcode, the commune's name.
+        let muni =
+            "street,housenumber,city,lat,lon\nRue Pasteur,4,BRON,45.73,4.91\nRue Pasteur,4,VILLEURBANNE,45.77,4.88\n";
+        let p = parse_csv(muni.as_bytes(), &HashMap::new(), "c", CampaignMode::AddressOnly).unwrap();
+        assert_eq!(p.import.buildings.len(), 2);
+        // The same file again gives the same ids.
+        let again = parse_csv(ban.as_bytes(), &HashMap::new(), "c", CampaignMode::AddressOnly).unwrap();
+        let ids = |p: &Parsed| p.import.buildings.iter().map(|b| b.id.clone()).collect::<Vec<_>>();
+        assert_eq!(
+            ids(&again),
+            ids(&parse_csv(ban.as_bytes(), &HashMap::new(), "c", CampaignMode::AddressOnly).unwrap())
+        );
     }
 
     #[test]
