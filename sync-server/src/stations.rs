@@ -205,6 +205,35 @@ impl Service {
     pub async fn set_targeting(&self, st: &Staff, f: Formula) -> Result<Formula, AppError> {
         st.require_coordinator()?;
         f.validate().map_err(|m| AppError::bad_request("bad_formula", m))?;
+        if !f.favourable.is_empty() {
+            // Every favourable name must be one of the imported results' lists, exactly.
+            let lists: std::collections::BTreeSet<String> = self
+                .store
+                .stations(st.campaign())
+                .await?
+                .into_iter()
+                .filter_map(|s| s.results)
+                .flat_map(|r| r.votes.into_keys())
+                .collect();
+            if lists.is_empty() {
+                return Err(AppError::bad_request(
+                    "no_results",
+                    "importez d'abord les résultats par bureau / import the results per polling station first",
+                ));
+            }
+            let unknown = f.unmatched(&lists);
+            if !unknown.is_empty() {
+                let known: Vec<&str> = lists.iter().map(String::as_str).take(60).collect();
+                return Err(AppError::bad_request(
+                    "unknown_list",
+                    format!(
+                        "listes ou candidats inconnus / unknown lists or candidates: {} — le fichier contient / the results hold: {}",
+                        unknown.join(", "),
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
         self.store.set_targeting(st.campaign(), &f).await?;
         Ok(f)
     }

@@ -44,6 +44,26 @@ const CANDIDATE_FIELDS: &[(&str, &[&str])] = &[
 ];
 
 /// One station's results.
+/// The names a list is known by, folded (see [`normalise`]): for `MACRON Emmanuel (REM)`, the
+/// whole label, `MACRON Emmanuel`, `MACRON` and the nuance `REM`; for a list or a column name, itself.
+pub fn list_keys(label: &str) -> Vec<String> {
+    let mut keys = vec![normalise(label)];
+    let (name, nuance) = match label.trim().strip_suffix(')').and_then(|l| l.rsplit_once('(')) {
+        Some((name, nuance)) => (name.trim(), Some(nuance.trim())),
+        None => (label.trim(), None),
+    };
+    keys.push(normalise(name));
+    if let Some(n) = nuance {
+        keys.push(normalise(n));
+    }
+    if let Some(last) = name.split_whitespace().next() {
+        keys.push(normalise(last));
+    }
+    keys.retain(|k| !k.is_empty());
+    keys.dedup();
+    keys
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StationResults {
     pub id: String,
@@ -346,9 +366,18 @@ impl Formula {
         Ok(())
     }
 
+    /// Exactly one of a list's names (case and accents folded): the whole label, the candidate's
+    /// name with or without first name, or the Ministry's nuance code — `FI` never matches
+    /// FILLON, nor `LR` DLR.
     fn is_favourable(&self, list: &str) -> bool {
-        let l = normalise(list);
-        self.favourable.iter().any(|f| l.contains(&normalise(f)))
+        let keys = list_keys(list);
+        self.favourable.iter().any(|f| keys.contains(&normalise(f)))
+    }
+
+    /// The favourable names that match no list of `lists` (the results imported).
+    pub fn unmatched(&self, lists: &std::collections::BTreeSet<String>) -> Vec<String> {
+        let keys: std::collections::HashSet<String> = lists.iter().flat_map(|l| list_keys(l)).collect();
+        self.favourable.iter().filter(|f| !keys.contains(&normalise(f))).cloned().collect()
     }
 
     /// A station's abstention, favourable share and priority.
@@ -477,7 +506,7 @@ mod tests {
         assert_eq!((s.id.as_str(), s.registered, s.voters, s.expressed), ("101", 1000, 750, 735));
         assert_eq!(s.votes["MARTIN Anne"], 400);
         assert_eq!(s.votes["DURAND Paul"], 335);
-        let f = Formula { favourable: vec!["martin".into()], ..Formula::default() };
+        let f = Formula { favourable: vec!["Martin".into()], ..Formula::default() };
         let sc = f.score(s);
         assert!((sc.abstention - 0.25).abs() < 1e-9);
         assert!((sc.priority - 1000.0 * 0.25 * 400.0 / 735.0).abs() < 1e-6);
@@ -512,5 +541,34 @@ mod tests {
         assert!(contains(&g, 2.0, 2.0));
         assert!(!contains(&g, 5.0, 5.0));
         assert!(!contains(&g, 11.0, 5.0));
+    }
+
+    /// Names match exactly (case and accents folded), by whole label, name, or nuance code; a
+    /// name that matches nothing is said.
+    #[test]
+    fn favourable_names_match_exactly() {
+        let lists: std::collections::BTreeSet<String> = [
+            "FILLON François (LR)",
+            "DUPONT-AIGNAN Nicolas (DLR)",
+            "MÉLENCHON Jean-Luc (FI)",
+            "hollande",
+            "Liste Écologie",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let f = |names: &[&str]| Formula {
+            favourable: names.iter().map(|s| s.to_string()).collect(),
+            ..Formula::default()
+        };
+        let matching =
+            |formula: &Formula| lists.iter().filter(|l| formula.is_favourable(l)).cloned().collect::<Vec<_>>();
+        assert_eq!(matching(&f(&["FI"])), vec!["MÉLENCHON Jean-Luc (FI)"], "FI is not FILLON");
+        assert_eq!(matching(&f(&["lr"])), vec!["FILLON François (LR)"], "LR is not DLR");
+        assert_eq!(matching(&f(&["melenchon"])), vec!["MÉLENCHON Jean-Luc (FI)"]);
+        assert_eq!(matching(&f(&["Dupont-Aignan"])), vec!["DUPONT-AIGNAN Nicolas (DLR)"]);
+        assert_eq!(matching(&f(&["liste ecologie", "HOLLANDE"])), vec!["Liste Écologie", "hollande"]);
+        assert!(matching(&f(&["ecologie", "fil", "Mélenchon J"])).is_empty(), "no partial names");
+        assert_eq!(f(&["FI", "hollnde"]).unmatched(&lists), vec!["hollnde".to_string()]);
     }
 }

@@ -123,6 +123,9 @@ async fn world() -> World {
     }
     store.assign_turf("t1", Some("vol-a"), None).await.unwrap();
     store.assign_turf("t2", Some("vol-b"), None).await.unwrap();
+    // Past results with lists A and B, so that a formula can name them.
+    let results = b"bureau,inscrits,votants,exprimes,liste,voix\n1,500,300,290,A,200\n1,500,300,290,B,90\n";
+    service.import_results(&co, results, Default::default()).await.unwrap();
     let coord_token = service.issue_staff_token("coord").await.unwrap();
     let mut overlaps = Vec::new();
     for (i, (from, to, vol, dev, token)) in

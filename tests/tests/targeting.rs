@@ -115,8 +115,18 @@ async fn lyon_results_boundaries_formula_cut_and_ranking() {
     assert_eq!(r["errors"], json!([]));
     assert_eq!(r["stations_without_results"], json!([]), "every bureau of the 1st has results");
 
+    // A name the results do not hold is refused, with the names they do hold (issue 20): a typo
+    // never sets every priority to 0 silently, and a part of a name matches nothing.
+    for bad in [json!({"favourable": ["hollnde"]}), json!({"favourable": ["holl"]})] {
+        let (st, b) =
+            doorstep_tests::call(&l.app, "PUT", "/api/v1/targeting", Some(&l.token), bad.to_string().into_bytes())
+                .await;
+        let e: serde_json::Value = serde_json::from_slice(&b).unwrap();
+        assert_eq!((st.as_u16(), e["code"].as_str()), (400, Some("unknown_list")), "{e}");
+        assert!(e["message"].as_str().unwrap().contains("melenchon"), "the message lists the results' names: {e}");
+    }
     // The formula: registered × abstention × the left's share of votes cast.
-    let f = json!({"favourable": ["hollande", "melenchon", "joly"]});
+    let f = json!({"favourable": ["Hollande", "Mélenchon", "JOLY"]});
     let r = ok(&l, "PUT", "/api/v1/targeting", f.to_string().into_bytes()).await;
     assert_eq!(r["registered"], 1.0);
     let stations = ok(&l, "GET", "/api/v1/stations", vec![]).await;
