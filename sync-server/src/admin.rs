@@ -108,6 +108,12 @@ pub struct CutRequest {
 impl CutRequest {
     /// Doors per turf this request asks for.
     pub fn target(&self) -> Result<u32, AppError> {
+        if self.doors_per_hour.is_some() && self.target_minutes.is_none() {
+            return Err(AppError::bad_request(
+                "bad_target",
+                "doors_per_hour (--rate) only applies with target_minutes (--minutes)",
+            ));
+        }
         let target = match (self.target_doors, self.target_minutes) {
             (Some(_), Some(_)) => {
                 return Err(AppError::bad_request("bad_target", "give target_doors or target_minutes, not both"));
@@ -518,6 +524,12 @@ impl Service {
             })
             .collect();
         let without_station = buildings.iter().filter(|b| b.station.is_none()).count();
+        if req.by_station && !buildings.is_empty() && without_station == buildings.len() {
+            return Err(AppError::bad_request(
+                "no_stations",
+                "aucune adresse n'a de bureau de vote : importez les bureaux d'abord / by_station needs polling stations: import them first",
+            ));
+        }
         // With station boundaries kept, buildings with no station are cut among themselves, and
         // counted in the report.
         let net = self.network(st.campaign()).await?;

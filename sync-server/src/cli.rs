@@ -150,9 +150,12 @@ pub async fn import(
     let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     pb.set_message(format!("import de {} Mo / importing", bytes.len() / 1_000_000));
     let geojson = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("geojson") || e.eq_ignore_ascii_case("json"));
+    // Every row left out, with its line: printed after the summary.
+    let mut skipped: Vec<crate::import::RowError> = Vec::new();
     let rows: Vec<(&str, String)> = match kind {
         ImportKind::Addresses => {
             let r = service.import_file(&st, &bytes, geojson, mapping).await.map_err(err)?;
+            skipped = r.errors.clone();
             let far = r.duplicates.iter().filter(|d| d.distance_m > 50.0).count();
             vec![
                 ("lignes / rows", r.rows.to_string()),
@@ -181,6 +184,7 @@ pub async fn import(
         }
         ImportKind::Results => {
             let r = service.import_results(&st, &bytes, mapping).await.map_err(err)?;
+            skipped = r.errors.clone();
             vec![
                 ("format / layout", r.layout),
                 ("lignes / rows", r.rows.to_string()),
@@ -208,6 +212,12 @@ pub async fn import(
     let mut rows = rows;
     rows.push(("durée / time", format!("{:.1} s", t.elapsed().as_secs_f64())));
     println!("{}", table(&format!("Import {}", path.display()), &rows));
+    if !skipped.is_empty() {
+        println!("Lignes écartées / rows skipped:");
+        for e in &skipped {
+            println!("  ligne / line {} : {}", e.line, e.reason);
+        }
+    }
     Ok(())
 }
 

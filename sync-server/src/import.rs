@@ -78,6 +78,69 @@ pub struct Parsed {
 /// are within this distance; farther apart they stay two buildings (and are listed).
 pub const KEEP_APART_M: f64 = 100.0;
 
+/// Where a French campaign's addresses may lie: metropolitan France with Corsica, and the
+/// overseas départements and collectivities — bounding boxes, so a point just across a border
+/// passes; what they catch is a point in another country or ocean (a failed geocode at (0, 0),
+/// swapped latitude and longitude).
+pub const FRANCE: &[(&str, f64, f64, f64, f64)] = &[
+    // (name, south, north, west, east)
+    ("France métropolitaine", 41.2, 51.2, -5.3, 9.7),
+    ("Guadeloupe", 15.8, 16.6, -61.9, -60.9),
+    ("Martinique", 14.3, 14.9, -61.3, -60.8),
+    ("Guyane", 2.1, 5.8, -54.7, -51.6),
+    ("La Réunion", -21.4, -20.8, 55.2, 55.9),
+    ("Mayotte", -13.1, -12.6, 45.0, 45.4),
+    ("Saint-Pierre-et-Miquelon", 46.7, 47.2, -56.5, -56.1),
+    ("Saint-Martin, Saint-Barthélemy", 17.8, 18.2, -63.2, -62.7),
+    ("Nouvelle-Calédonie", -22.8, -19.5, 163.5, 168.2),
+    ("Polynésie française", -28.0, -7.8, -154.8, -134.4),
+    ("Wallis-et-Futuna", -14.4, -13.1, -178.3, -176.0),
+];
+
+pub fn in_france(lat: f64, lon: f64) -> bool {
+    FRANCE.iter().any(|(_, s, n, w, e)| (*s..=*n).contains(&lat) && (*w..=*e).contains(&lon))
+}
+
+/// A file of at least this many rows is checked for rows far from all the others.
+pub const ISOLATION_MIN_ROWS: usize = 20;
+/// Grid cells of this many degrees: a row with no other row in its cell or the eight around it
+/// is more than about 20 km from every other address of the file.
+const ISOLATION_CELL_DEG: f64 = 0.2;
+
+fn cell(lat: f64, lon: f64) -> (i64, i64) {
+    ((lat / ISOLATION_CELL_DEG).floor() as i64, (lon / ISOLATION_CELL_DEG).floor() as i64)
+}
+
+/// The lines whose point has no other row of the file within about 20 km (a file of at least
+/// [`ISOLATION_MIN_ROWS`] rows): an address 700 km from the campaign is a mistake to show, not a
+/// door to route to.
+fn isolated_lines(points: &[(usize, f64, f64)]) -> HashSet<usize> {
+    if points.len() < ISOLATION_MIN_ROWS {
+        return HashSet::new();
+    }
+    let mut counts: HashMap<(i64, i64), usize> = HashMap::new();
+    for (_, lat, lon) in points {
+        *counts.entry(cell(*lat, *lon)).or_default() += 1;
+    }
+    points
+        .iter()
+        .filter(|(_, lat, lon)| {
+            let (a, b) = cell(*lat, *lon);
+            let around: usize =
+                (-1..=1).flat_map(|i| (-1..=1).map(move |j| (a + i, b + j))).filter_map(|c| counts.get(&c)).sum();
+            around <= 1
+        })
+        .map(|(line, _, _)| *line)
+        .collect()
+}
+
+/// A row's point, when it parses (the same reading as the import's).
+fn point_of(get: &dyn Fn(&str) -> String) -> Option<(f64, f64)> {
+    let lat = get("lat").replace(',', ".").parse::<f64>().ok()?;
+    let lon = get("lon").replace(',', ".").parse::<f64>().ok()?;
+    (lat.is_finite() && lon.is_finite()).then_some((lat, lon))
+}
+
 /// Metres between two WGS84 points (equirectangular: exact enough within a town).
 fn metres(lat0: f64, lon0: f64, lat: f64, lon: f64) -> f64 {
     let kx = 111_132.0 * lat.to_radians().cos();
@@ -141,6 +204,8 @@ struct Builder<'a> {
     first_seen: HashMap<String, (usize, f64, f64)>,
     /// Per address key (street, number, commune): the line that first gave it and its point.
     first_of_address: HashMap<String, (usize, f64, f64)>,
+    /// Lines far from every other row of the file ([`isolated_lines`]).
+    isolated: HashSet<usize>,
 }
 
 /// The text fields of an address or voter-file row.
@@ -211,6 +276,18 @@ impl Builder<'_> {
         validate_lat_lon(lat, lon).map_err(|e| e.to_string())?;
         if lat == 0.0 && lon == 0.0 {
             return Err("coordonnées 0,0 / coordinates 0,0".into());
+        }
+        if !in_france(lat, lon) {
+            return Err(if in_france(lon, lat) {
+                format!("latitude et longitude inversées ? ({lat}, {lon}) / latitude and longitude swapped?")
+            } else {
+                format!("coordonnées hors de France ({lat}, {lon}) / coordinates outside France")
+            });
+        }
+        if self.isolated.contains(&line) {
+            return Err(format!(
+                "à plus de 20 km de toute autre adresse du fichier ({lat}, {lon}) / over 20 km from every other address of the file"
+            ));
         }
         let postcode = get("postcode");
         // An address belongs to its commune: "1 Allée des Camélias" in five communes is five
@@ -362,6 +439,7 @@ fn builder(campaign_id: &str, mode: CampaignMode) -> Builder<'_> {
         people: HashSet::new(),
         first_seen: HashMap::new(),
         first_of_address: HashMap::new(),
+        isolated: HashSet::new(),
     }
 }
 
@@ -387,7 +465,18 @@ pub fn parse_csv(
     let cols = resolve(&header, mapping)?;
     require(&cols)?;
     let mut b = builder(campaign_id, mode);
-    for (i, rec) in reader.records().enumerate() {
+    let records: Vec<Result<csv::StringRecord, csv::Error>> = reader.records().collect();
+    let points: Vec<(usize, f64, f64)> = records
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let rec = r.as_ref().ok()?;
+            let get = |f: &str| cols.get(f).and_then(|&at| rec.get(at)).unwrap_or("").trim().to_string();
+            point_of(&get).map(|(lat, lon)| (i + 2, lat, lon))
+        })
+        .collect();
+    b.isolated = isolated_lines(&points);
+    for (i, rec) in records.into_iter().enumerate() {
         let line = i + 2;
         match rec {
             Ok(rec) => {
@@ -424,10 +513,12 @@ pub fn parse_geojson(
     }
     let features = v["features"].as_array().ok_or_else(|| ImportError::GeoJson("no features array".into()))?;
     let mut header: Vec<String> = vec!["__lat".into(), "__lon".into()];
+    // Every property name once, in order of first appearance (linear in the file).
+    let mut seen: HashSet<&str> = HashSet::new();
     for f in features {
         if let Some(p) = f["properties"].as_object() {
             for k in p.keys() {
-                if !header.contains(k) {
+                if seen.insert(k.as_str()) {
                     header.push(k.clone());
                 }
             }
@@ -439,6 +530,15 @@ pub fn parse_geojson(
     let cols = resolve(&header, &mapping)?;
     require(&cols)?;
     let mut b = builder(campaign_id, mode);
+    let points: Vec<(usize, f64, f64)> = features
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            let c = &f["geometry"]["coordinates"];
+            Some((i + 1, c[1].as_f64()?, c[0].as_f64()?))
+        })
+        .collect();
+    b.isolated = isolated_lines(&points);
     for (i, f) in features.iter().enumerate() {
         let line = i + 1;
         let coords = &f["geometry"]["coordinates"];
@@ -559,6 +659,32 @@ d;1;;Allée des Camélias;69500;69029;Bron;4.9100;45.7327
             ids(&again),
             ids(&parse_csv(ban.as_bytes(), &HashMap::new(), "c", CampaignMode::AddressOnly).unwrap())
         );
+    }
+
+    /// Rows that cannot be right are refused by line: outside France, latitude and longitude
+    /// swapped, (0, 0), 700 km from every other row; overseas addresses are French.
+    #[test]
+    fn rows_that_cannot_be_right() {
+        let mut csv = String::from("street,housenumber,city,lat,lon\n");
+        for i in 0..25 {
+            csv.push_str(&format!("Rue de Nantes,{i},NANTES,{},{}\n", 47.21 + f64::from(i) * 1e-4, -1.55));
+        }
+        csv.push_str("Rue Inversée,1,NANTES,-1.55,47.21\n"); // line 27
+        csv.push_str("Rue Nulle,1,NANTES,0,0\n"); // 28
+        csv.push_str("Via Roma,1,ROMA,41.9,12.5\n"); // 29
+        csv.push_str("Rue de Strasbourg,1,STRASBOURG,48.58,7.75\n"); // 30: in France, 700 km from the rest
+        csv.push_str("Rue de Saint-Denis,1,SAINT-DENIS,-20.88,55.45\n"); // 31: La Réunion, alone too
+        let p = parse_csv(csv.as_bytes(), &HashMap::new(), "c", CampaignMode::AddressOnly).unwrap();
+        let why: Vec<(usize, &str)> = p.errors.iter().map(|e| (e.line, e.reason.as_str())).collect();
+        assert_eq!(why.iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![27, 28, 29, 30, 31], "{why:?}");
+        assert!(why[0].1.contains("inversées"), "{why:?}");
+        assert!(why[2].1.contains("hors de France"), "{why:?}");
+        assert!(why[3].1.contains("20 km"), "{why:?}");
+        assert_eq!(p.import.buildings.len(), 25);
+        // A small file is not judged on distances; overseas is France.
+        let small = "street,housenumber,lat,lon\nRue de Saint-Denis,1,-20.88,55.45\nRue de Brest,1,48.39,-4.49\n";
+        let p = parse_csv(small.as_bytes(), &HashMap::new(), "c", CampaignMode::AddressOnly).unwrap();
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
     }
 
     #[test]

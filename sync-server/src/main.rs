@@ -97,7 +97,8 @@ enum Command {
         /// Or minutes of canvassing per turf, at `--rate` doors per hour.
         #[arg(long)]
         minutes: Option<u32>,
-        #[arg(long)]
+        /// Doors per hour for `--minutes` (default 30); only with `--minutes`.
+        #[arg(long, requires = "minutes")]
         rate: Option<u32>,
         /// Never put two polling stations in one turf.
         #[arg(long)]

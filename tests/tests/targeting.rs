@@ -218,15 +218,18 @@ async fn bad_results_and_boundaries_are_refused_and_change_nothing() {
         call(&l.app, "PUT", "/api/v1/targeting", Some(&l.token), json!({"abstention": 9}).to_string().into()).await;
     assert_eq!((st, code_of(&b).as_str()), (StatusCode::BAD_REQUEST, "bad_formula"));
     assert!(l.store.targeting("lyon-2027").await.unwrap().is_none());
-    // Cutting by station with a building that has none: it is cut apart and counted.
+    // Cutting by station when no address has a station: an option that cannot apply is an
+    // error (issue 20), and nothing is cut. So is a rate without minutes.
     let csv = "street,housenumber,lat,lon\nRue Neuve,1,45.764,4.835\n";
     ok(&l, "POST", "/api/v1/import/addresses.csv", csv.into()).await;
-    let cut = ok(&l, "POST", "/api/v1/turfs/cut", json!({"by_station": true}).to_string().into()).await;
-    assert_eq!(
-        (cut["report"]["buildings_without_station"].as_u64(), cut["turfs"].as_array().unwrap().len()),
-        (Some(1), 1)
-    );
-    assert!(l.store.turf_summaries("lyon-2027").await.unwrap().len() == 1);
+    for (body, want) in [(json!({"by_station": true}), "no_stations"), (json!({"doors_per_hour": 40}), "bad_target")] {
+        let (st, b) = call(&l.app, "POST", "/api/v1/turfs/cut", Some(&l.token), body.to_string().into()).await;
+        assert_eq!((st, code_of(&b).as_str()), (StatusCode::BAD_REQUEST, want), "{body}");
+    }
+    assert!(l.store.turf_summaries("lyon-2027").await.unwrap().is_empty());
+    // Without the option, the building is cut.
+    let cut = ok(&l, "POST", "/api/v1/turfs/cut", json!({}).to_string().into()).await;
+    assert_eq!(cut["turfs"].as_array().unwrap().len(), 1);
 }
 
 /// On the Nantes network: the cut reports what it did, a turf nobody worked can be cut again with
