@@ -21,6 +21,7 @@ use crate::tabular::{ImportError, RowError, normalise};
 /// Station-level fields and the header names recognised for them (normalised).
 const STATION_FIELDS: &[(&str, &[&str])] = &[
     ("station", &["codedubvote", "numbureau", "bureau", "bureaudevote", "codebv", "bv", "codebureau", "numerobureau"]),
+    ("department", &["codedudepartement", "codedepartement", "coddep", "codedep"]),
     ("commune", &["codedelacommune", "codecommune", "codeinsee"]),
     ("station_name", &["libelledubvote", "libellebureau", "nombureau", "lieu"]),
     ("registered", &["inscrits"]),
@@ -93,12 +94,34 @@ pub struct ParsedResults {
 /// A station id as compared: trimmed, upper case, leading zeros of a number dropped.
 pub fn station_key(s: &str) -> String {
     let s = s.trim();
+    // A composite id (INSEE code and bureau, `01001_0001`, `69123-0101`, `69123 0101`) keeps the
+    // commune's code as written (its zeros are part of it) and the bureau's number without its
+    // leading zeros.
+    let parts: Vec<&str> = s.split(['-', '_', ' ']).filter(|p| !p.is_empty()).collect();
+    if let [commune @ .., bureau] = parts.as_slice()
+        && !commune.is_empty()
+    {
+        let commune: Vec<String> = commune.iter().map(|p| p.to_uppercase()).collect();
+        return format!("{}-{}", commune.join("-"), station_key(bureau));
+    }
     if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
         let t = s.trim_start_matches('0');
         if t.is_empty() { "0".into() } else { t.into() }
     } else {
         s.to_uppercase()
     }
+}
+
+/// The INSEE code of a commune from the Ministry's columns: département (`69`, `2A`, `971`…) and
+/// the commune's number within it (`123`, or already `69123`).
+fn insee_code(department: &str, commune: &str) -> String {
+    let (d, c) = (department.trim().to_uppercase(), commune.trim());
+    if d.is_empty() || c.len() >= 5 {
+        return c.to_string();
+    }
+    // Overseas départements have three digits and their communes two (971 + 01 = 97101).
+    let width = if d.len() == 3 { 2 } else { 3 };
+    format!("{d:0>2}{c:0>width$}")
 }
 
 fn number(s: &str) -> Option<f64> {
@@ -167,9 +190,12 @@ pub fn parse_results(bytes: &[u8], mapping: &HashMap<String, String>) -> Result<
         return Err(ImportError::Empty);
     }
     // Station ids carry the commune when the file covers several.
-    let commune_count = cols.get("commune").map_or(1, |&at| {
-        rows.iter().filter_map(|(_, r)| r.get(at)).map(str::trim).collect::<std::collections::HashSet<_>>().len()
-    });
+    let distinct = |field: &str| {
+        cols.get(field).map_or(1, |&at| {
+            rows.iter().filter_map(|(_, r)| r.get(at)).map(str::trim).collect::<std::collections::HashSet<_>>().len()
+        })
+    };
+    let (commune_count, department_count) = (distinct("commune"), distinct("department"));
     let mut lists: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for (line, r) in &rows {
         let get = |f: &str| cols.get(f).and_then(|&at| r.get(at)).map(str::trim).unwrap_or("");
@@ -178,8 +204,15 @@ pub fn parse_results(bytes: &[u8], mapping: &HashMap<String, String>) -> Result<
             out.errors.push(RowError { line: *line, reason: "no polling station".into() });
             continue;
         }
-        let id = if commune_count > 1 {
-            format!("{}-{}", station_key(get("commune")), station_key(raw))
+        // Several communes (or départements): the bureau's number is only unique with its
+        // commune, named by its INSEE code when the file gives the département.
+        let id = if commune_count > 1 || department_count > 1 {
+            let commune = if cols.contains_key("department") {
+                insee_code(get("department"), get("commune"))
+            } else {
+                station_key(get("commune"))
+            };
+            format!("{commune}-{}", station_key(raw))
         } else {
             station_key(raw)
         };
@@ -570,5 +603,36 @@ mod tests {
         assert_eq!(matching(&f(&["liste ecologie", "HOLLANDE"])), vec!["Liste Écologie", "hollande"]);
         assert!(matching(&f(&["ecologie", "fil", "Mélenchon J"])).is_empty(), "no partial names");
         assert_eq!(f(&["FI", "hollnde"]).unmatched(&lists), vec!["hollnde".to_string()]);
+    }
+
+    /// The Ministry's national file: "commune 001, bureau 0001" exists in every département; each
+    /// is its own station, named by INSEE code and bureau, and an address file naming bureaux the
+    /// REU way (`01001_0001`) meets the same key.
+    #[test]
+    fn the_national_file_keeps_departments_apart() {
+        let head = WIDE.lines().next().unwrap();
+        let row = |dep: &str, lib: &str, com: &str, bv: &str, reg: u32| {
+            format!(
+                "{dep};{lib};01;1ère circonscription;{com};Commune;{bv};{reg};100;10,00;{v};90,00;0;0;0;0;0;0;{v};90,00;100,00;1;F;MARTIN;Anne;{v};50,00;100,00",
+                v = reg - 100
+            )
+        };
+        let text = [
+            head.to_string(),
+            row("01", "Ain", "001", "0001", 500),
+            row("02", "Aisne", "001", "0001", 600),
+            row("2A", "Corse-du-Sud", "004", "0002", 700),
+            row("971", "Guadeloupe", "01", "0001", 800),
+        ]
+        .join("\n");
+        let p = parse_results(text.as_bytes(), &HashMap::new()).unwrap();
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let ids: Vec<&str> = p.stations.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, vec!["01001-1", "02001-1", "2A004-2", "97101-1"]);
+        for (address_side, want) in
+            [("01001_0001", "01001-1"), ("02001-0001", "02001-1"), ("2A004_0002", "2A004-2"), ("0101", "101")]
+        {
+            assert_eq!(station_key(address_side), want);
+        }
     }
 }
