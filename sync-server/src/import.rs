@@ -687,6 +687,33 @@ d;1;;Allée des Camélias;69500;69029;Bron;4.9100;45.7327
         assert!(p.errors.is_empty(), "{:?}", p.errors);
     }
 
+    /// The Base Adresse Nationale's CSV per département, with its published header whole (`;`,
+    /// Lambert-93 `x`/`y` beside WGS84 `lon`/`lat`, the INSEE code): every field found.
+    #[test]
+    fn the_ban_csv_layout() {
+        let ban = "id;id_fantoir;numero;rep;nom_voie;code_postal;code_insee;nom_commune;code_insee_ancienne_commune;nom_ancienne_commune;x;y;lon;lat;type_position;alias;nom_ld;libelle_acheminement;nom_afnor;source_position;source_nom_voie;certification_commune;cad_parcelles
+44109_3120_00012;44109_3120;12;bis;Rue Bisson;44100;44109;Nantes;;;353000.1;6690000.2;-1.5715;47.2120;entrée;;;NANTES;RUE BISSON;commune;commune;1;44109000AB0012
+44109_3120_00014;44109_3120;14;;Rue Bisson;44100;44109;Nantes;;;353010.1;6690010.2;-1.5714;47.2121;entrée;;;NANTES;RUE BISSON;commune;commune;1;
+";
+        let p = parse_csv(ban.as_bytes(), &HashMap::new(), "c", CampaignMode::AddressOnly).unwrap();
+        assert!(p.errors.is_empty(), "{:?}", p.errors);
+        let cols: HashMap<&str, &str> = p.columns.iter().map(|(f, c)| (f.as_str(), c.as_str())).collect();
+        for (field, column) in [
+            ("house_number", "numero"),
+            ("house_number_suffix", "rep"),
+            ("street", "nom_voie"),
+            ("postcode", "code_postal"),
+            ("city_code", "code_insee"),
+            ("city", "nom_commune"),
+            ("lat", "lat"),
+            ("lon", "lon"),
+        ] {
+            assert_eq!(cols.get(field), Some(&column), "{field} in {cols:?}");
+        }
+        let b = &p.import.buildings[0];
+        assert_eq!((b.house_number.as_str(), b.street.as_str(), b.city.as_str()), ("12 BIS", "Rue Bisson", "Nantes"));
+    }
+
     #[test]
     fn control_characters_and_long_names_are_refused_by_line() {
         let long = "x".repeat(201);
