@@ -411,7 +411,9 @@ impl Service {
         let current = self.campaign_of(st).await?;
         validate_script(&req.survey, &req.result_codes, &current.result_codes)
             .map_err(|e| AppError::bad_request("bad_script", e.to_string()))?;
-        Ok(self.store.update_script(st.campaign(), &req.survey, &req.result_codes, (self.now)()).await?)
+        let version = self.store.update_script(st.campaign(), &req.survey, &req.result_codes, (self.now)()).await?;
+        self.record_staff(st, "script.update", None, serde_json::json!({ "version": version })).await?;
+        Ok(version)
     }
 
     // ----- imports -------------------------------------------------------------------------------
@@ -430,6 +432,7 @@ impl Service {
         let campaign = self.campaign_of(st).await?;
         // Parsing a large file takes seconds of CPU: on the blocking pool, never on the threads
         // that answer phones and /healthz.
+        let size = bytes.len();
         let (bytes, campaign_id, mode) = (bytes.to_vec(), campaign.id.clone(), campaign.mode);
         let parsed = tokio::task::spawn_blocking(move || {
             if geojson {
@@ -458,6 +461,9 @@ impl Service {
         let imported = self.store.import(&campaign.id, &parsed.import).await?;
         // Many new rows: fresh statistics so the dashboard's plans stay narrow.
         self.store.optimize().await?;
+        let action = if geojson { "import.addresses_geojson" } else { "import.addresses_csv" };
+        let detail = serde_json::json!({ "bytes": size, "buildings": imported.buildings, "doors": imported.doors });
+        self.record_staff(st, action, None, detail).await?;
         Ok(ImportResponse {
             rows: parsed.rows,
             columns: parsed.columns,
@@ -474,6 +480,7 @@ impl Service {
     pub async fn import_streets(&self, st: &Staff, bytes: &[u8]) -> Result<StreetsImported, AppError> {
         st.require_coordinator()?;
         let _running = self.metrics.import("streets");
+        let size = bytes.len();
         let bytes = bytes.to_vec();
         let (net, skipped, body) = tokio::task::spawn_blocking(move || {
             let v: serde_json::Value =
@@ -486,6 +493,8 @@ impl Service {
         .await
         .map_err(crate::error::AppError::internal)??;
         let touched = self.store.set_street_network(st.campaign(), &body, net.edges.len() as u64).await?;
+        let detail = serde_json::json!({ "bytes": size, "edges": net.edges.len() });
+        self.record_staff(st, "import.streets", None, detail).await?;
         Ok(StreetsImported { nodes: net.nodes.len(), edges: net.edges.len(), skipped, turfs_touched: touched.len() })
     }
 
@@ -563,6 +572,8 @@ impl Service {
         self.store.apply_cut(st.campaign(), &recut, &new).await?;
         self.store.optimize().await?;
         let r = plan.report;
+        let detail = serde_json::json!({ "turfs": new.len(), "dissolved": recut, "target_doors": target });
+        self.record_staff(st, "turfs.cut", None, detail).await?;
         Ok(CutResponse {
             turfs: new.into_iter().map(|t| t.id).collect(),
             buildings: candidates.len(),
@@ -806,6 +817,13 @@ impl Service {
     /// Invites a volunteer (a one-time join code) or, for coordinators, a captain or coordinator (an
     /// API token). A captain invites volunteers into a team they lead.
     pub async fn invite(&self, st: &Staff, req: InviteRequest) -> Result<InviteResponse, AppError> {
+        let r = self.invite_unrecorded(st, req).await?;
+        let detail = serde_json::json!({ "join_code": r.join_code.is_some(), "staff_token": r.token.is_some() });
+        self.record_staff(st, "invitation", Some(&r.user_id), detail).await?;
+        Ok(r)
+    }
+
+    async fn invite_unrecorded(&self, st: &Staff, req: InviteRequest) -> Result<InviteResponse, AppError> {
         if req.name.trim().is_empty() || req.name.chars().count() > 100 {
             return Err(AppError::bad_request("bad_name", "name must be 1–100 characters"));
         }
@@ -903,6 +921,14 @@ impl Service {
     }
 
     // ----- results -------------------------------------------------------------------------------
+
+    /// Reports within reach for an export (`json` or `csv`), logged before they leave.
+    pub async fn export_reports(&self, st: &Staff, format: &str) -> Result<Vec<StoredReport>, AppError> {
+        let reports = self.reports_in_scope(st).await?;
+        let detail = serde_json::json!({ "format": format, "rows": reports.len() });
+        self.record_staff(st, "export.reports", None, detail).await?;
+        Ok(reports)
+    }
 
     /// Reports within reach, in HLC order: the whole campaign, or the turfs of a captain's teams.
     pub async fn reports_in_scope(&self, st: &Staff) -> Result<Vec<StoredReport>, AppError> {

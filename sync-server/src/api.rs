@@ -425,7 +425,6 @@ async fn update_script(
 ) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Coordinator).await?;
     let version = s.update_script(&st, body(req).await?).await?;
-    s.record_staff(&st, "script.update", None, serde_json::json!({ "version": version })).await?;
     Ok(Json(serde_json::json!({ "version": version })))
 }
 
@@ -439,10 +438,6 @@ async fn import_file(
     let st = staff(&s, &headers, Access::Coordinator).await?;
     let bytes = import_bytes(req).await?;
     let r = s.import_file(&st, &bytes, geojson, query).await?;
-    let detail =
-        serde_json::json!({ "bytes": bytes.len(), "buildings": r.imported.buildings, "doors": r.imported.doors });
-    s.record_staff(&st, if geojson { "import.addresses_geojson" } else { "import.addresses_csv" }, None, detail)
-        .await?;
     Ok(Json(r).into_response())
 }
 
@@ -483,7 +478,6 @@ async fn import_streets(
     let st = staff(&s, &headers, Access::Coordinator).await?;
     let bytes = import_bytes(req).await?;
     let r = s.import_streets(&st, &bytes).await?;
-    s.record_staff(&st, "import.streets", None, serde_json::json!({ "bytes": bytes.len(), "edges": r.edges })).await?;
     Ok(Json(r))
 }
 
@@ -496,7 +490,6 @@ async fn import_results(
     let st = staff(&s, &headers, Access::Coordinator).await?;
     let bytes = import_bytes(req).await?;
     let r = s.import_results(&st, &bytes, q).await?;
-    s.record_staff(&st, "import.results", None, serde_json::json!({ "bytes": bytes.len() })).await?;
     Ok(Json(r))
 }
 
@@ -509,7 +502,6 @@ async fn import_stations(
     let st = staff(&s, &headers, Access::Coordinator).await?;
     let bytes = import_bytes(req).await?;
     let r = s.import_stations(&st, &bytes, q).await?;
-    s.record_staff(&st, "import.stations", None, serde_json::json!({ "bytes": bytes.len() })).await?;
     Ok(Json(r))
 }
 
@@ -545,9 +537,6 @@ async fn turf_ranking(State(s): State<Service>, headers: HeaderMap) -> Result<im
 async fn cut_turfs(State(s): State<Service>, headers: HeaderMap, req: Request) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Coordinator).await?;
     let r = s.cut_turfs(&st, body(req).await?).await?;
-    let detail =
-        serde_json::json!({ "turfs": r.turfs.len(), "dissolved": r.dissolved, "target_doors": r.target_doors });
-    s.record_staff(&st, "turfs.cut", None, detail).await?;
     Ok(Json(r))
 }
 
@@ -632,8 +621,6 @@ async fn users(State(s): State<Service>, headers: HeaderMap) -> Result<impl Into
 async fn invite(State(s): State<Service>, headers: HeaderMap, req: Request) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Staff).await?;
     let mut r = s.invite(&st, body(req).await?).await?;
-    let detail = serde_json::json!({ "join_code": r.join_code.is_some(), "staff_token": r.token.is_some() });
-    s.record_staff(&st, "invitation", Some(&r.user_id), detail).await?;
     // The QR code names this server as the caller reached it (HTTPS unless on this machine).
     let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok());
     if let Some(code) = &r.join_code {
@@ -707,8 +694,7 @@ async fn review_held(
 
 async fn export_json(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Staff).await?;
-    let reports = s.reports_in_scope(&st).await?;
-    s.record_staff(&st, "export.reports", None, serde_json::json!({ "format": "json", "rows": reports.len() })).await?;
+    let reports = s.export_reports(&st, "json").await?;
     let rows: Vec<serde_json::Value> =
         reports.into_iter().map(|r| serde_json::json!({"report": r.report, "overlap": r.overlap})).collect();
     Ok(Json(rows))
@@ -742,8 +728,7 @@ fn csv_field(s: &str) -> String {
 
 async fn export_csv(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
     let st = staff(&s, &headers, Access::Staff).await?;
-    let reports = s.reports_in_scope(&st).await?;
-    s.record_staff(&st, "export.reports", None, serde_json::json!({ "format": "csv", "rows": reports.len() })).await?;
+    let reports = s.export_reports(&st, "csv").await?;
     let out = reports_csv(&reports);
     Ok(([(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")], out))
 }

@@ -320,9 +320,7 @@ pub async fn set_password(service: &Service, campaign: &str, user: &str, login: 
 pub async fn export(service: &Service, campaign: &str, out: &std::path::Path, json: bool) -> CliResult {
     let st = coordinator(campaign);
     let pb = spinner("export");
-    let reports = service.reports_in_scope(&st).await.map_err(err)?;
-    let detail = serde_json::json!({ "format": if json { "json" } else { "csv" }, "rows": reports.len(), "file": out.display().to_string() });
-    service.record_staff(&st, "export.reports", None, detail).await.map_err(err)?;
+    let reports = service.export_reports(&st, if json { "json" } else { "csv" }).await.map_err(err)?;
     let body = if json {
         let rows: Vec<serde_json::Value> =
             reports.iter().map(|r| serde_json::json!({"report": r.report, "overlap": r.overlap})).collect();

@@ -391,6 +391,8 @@ impl Service {
     /// The results as CSV: one row per question and answer (what the results view shows).
     pub async fn results_csv(&self, st: &Staff, f: &ResultsFilter) -> Result<String, AppError> {
         let r = self.results(st, f).await?;
+        let detail = serde_json::json!({ "turf": f.turf, "team": f.team, "station": f.station, "from_ms": f.from_ms, "to_ms": f.to_ms });
+        self.record_staff(st, "export.results", None, detail).await?;
         let mut w = csv::Writer::from_writer(Vec::new());
         let csv_err =
             |e: csv::Error| AppError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());

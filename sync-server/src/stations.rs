@@ -119,6 +119,7 @@ impl Service {
         let known = self.store.stations(st.campaign()).await?;
         let any_results: std::collections::HashSet<String> =
             known.iter().filter(|s| s.results.is_some()).map(|s| s.id.clone()).collect();
+        self.record_staff(st, "import.results", None, serde_json::json!({ "bytes": bytes.len() })).await?;
         Ok(ResultsImported {
             layout: p.layout,
             rows: p.rows,
@@ -188,6 +189,7 @@ impl Service {
         }
         let StationsPlaced { assigned, outside, in_turfs, ambiguous } =
             self.store.set_station_boundaries(st.campaign(), &boundaries).await?;
+        self.record_staff(st, "import.stations", None, serde_json::json!({ "bytes": bytes.len() })).await?;
         Ok(StationsImported {
             stations: boundaries.len(),
             skipped,

@@ -266,8 +266,6 @@ pub async fn results_csv(
     let st = staff(&s, &headers, Access::Staff).await?;
     let f = filter(q)?;
     let csv = s.results_csv(&st, &f).await?;
-    let detail = serde_json::json!({ "turf": f.turf, "team": f.team, "station": f.station, "from_ms": f.from_ms, "to_ms": f.to_ms });
-    s.record_staff(&st, "export.results", None, detail).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

@@ -59,6 +59,18 @@ fn create_import_cut_rank_export() {
     let out = ok(d, &[&["export", "--out", "e.csv"][..], &db].concat());
     assert_eq!(cell(&out, "passages / reports"), "0");
     assert!(std::fs::read_to_string(d.join("e.csv")).unwrap().starts_with("\"Report ID\""));
+    // The command line's work is in the audit log as the API's is (the services write it).
+    let c = rusqlite::Connection::open(d.join("c.db")).unwrap();
+    let actions: Vec<String> = c
+        .prepare("SELECT action FROM audit_log WHERE campaign_id = 'nantes' ORDER BY at_ms, id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for a in ["import.addresses_csv", "import.streets", "turfs.cut", "export.reports"] {
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+    }
     // An unknown campaign or a missing file: a clear error, exit code 1.
     let (success, _, stderr) = run(d, &["cut", "--database", "c.db", "--campaign", "nope"]);
     assert!(!success && stderr.contains("erreur / error"), "{stderr}");
