@@ -72,6 +72,8 @@ pub struct Progress {
     /// Knocks per hour (per day when the campaign spans more than three days).
     pub bucket_ms: i64,
     pub timeline: Vec<Bucket>,
+    /// Reports of revoked devices within reach waiting for a review (see `held`).
+    pub held_waiting: u64,
 }
 
 pub use crate::store::dash::{MapBuilding, OverlapView};
@@ -296,6 +298,7 @@ impl Service {
                 r
             })
             .collect();
+        let held_waiting = self.held_in_scope(st).await?.iter().filter(|h| h.review.is_none()).count() as u64;
         Ok(Progress {
             campaign: campaign.finish(),
             teams,
@@ -303,6 +306,7 @@ impl Service {
             volunteers,
             bucket_ms,
             timeline: timeline.into_values().collect(),
+            held_waiting,
         })
     }
 

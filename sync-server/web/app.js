@@ -428,7 +428,8 @@ async function refresh() {
   drawBuildings();
   drawPeople();
   selectionChanged();
-  const open = progress.campaign.overlaps;
+  // What waits for the captain on the "À vérifier" tab: overlaps not yet seen, held reports.
+  const open = progress.campaign.overlaps + (progress.held_waiting || 0);
   $('overlap-badge').hidden = !open;
   $('overlap-badge').textContent = open;
   renderView();

@@ -12,6 +12,8 @@ try {
   await page.goto(BASE_URL);
   await signIn(page, LOGIN, PASSWORD);
   await page.waitForFunction(() => window.doorstepState?.progress);
+  const badge = await page.textContent('#overlap-badge');
+  check(badge.trim() === '2' && await page.isVisible('#overlap-badge'), `the tab's badge counts the two held reports (${badge})`);
   await page.click('#tab-overlaps');
   await page.waitForSelector('#held-title');
   check((await page.textContent('#held-title')).includes('appareils révoqués'), 'the held reports have their own title');
@@ -32,6 +34,8 @@ try {
   await page.waitForFunction((id) => !document.querySelector(`button[data-held="${id}"]`), second);
   const after = await page.textContent('#view-overlaps');
   check(/accepté/.test(after) && /écarté/.test(after), 'each review is shown beside its report');
+  await page.waitForFunction(() => document.querySelector('#overlap-badge').hidden);
+  check(true, 'nothing waits any more: the badge is gone');
   await shot(page, '7-held-reviewed.png');
   check(problems.length === 0, `no script error and no content-security-policy violation ${JSON.stringify(problems)}`);
   console.log('DONE');
