@@ -28,7 +28,6 @@ try {
   await shot(page, '6-held.png');
 
   await page.click(`button[data-held="${first}"][data-accept="true"]`);
-  await page.waitForFunction(() => /Passage accepté/.test(document.querySelector('#toast')?.textContent || ''));
   await page.waitForFunction((id) => !document.querySelector(`button[data-held="${id}"]`), first);
   await page.click(`button[data-held="${second}"][data-accept="false"]`);
   await page.waitForFunction((id) => !document.querySelector(`button[data-held="${id}"]`), second);

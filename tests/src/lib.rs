@@ -500,3 +500,37 @@ fn ingested(d: &doorstep_protocol::merge::Decision) -> Ingested {
         Decision::Reject(e) => Ingested::Rejected(e.code()),
     }
 }
+
+/// The demo campaign (real Nantes addresses and streets) on a fresh SQLite file, served over real
+/// HTTP on loopback, with a clock the test moves.
+pub struct DemoServer {
+    pub base: String,
+    pub seeded: doorstep_server::demo::Seeded,
+    pub clock: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    pub db: std::path::PathBuf,
+    pub dir: tempfile::TempDir,
+}
+
+pub async fn demo_server(limits: doorstep_server::ratelimit::RateLimits) -> DemoServer {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.db");
+    let store: Arc<dyn doorstep_server::store::ServerStore> =
+        Arc::new(doorstep_server::store::sqlite::SqliteStore::open(&db).unwrap());
+    let mut service = doorstep_server::service::Service::new(store.clone());
+    let clock = Arc::new(AtomicI64::new(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64,
+    ));
+    let c = clock.clone();
+    service.now = Arc::new(move || c.load(Ordering::SeqCst));
+    service.rate_limits = limits;
+    let seeded = doorstep_server::demo::seed(&service, &store).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = doorstep_server::api::app(service).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    // The core's transport installs the process's rustls provider (ring), which reqwest needs.
+    doorstep_core::sync::http::HttpTransport::new(&base, None).unwrap();
+    DemoServer { base, seeded, clock, db, dir }
+}

@@ -3,16 +3,12 @@
 //! the public API, and honest phones (the real field core) beside it. Each attack is refused or held
 //! as docs/security.md says; nothing an honest phone did is lost.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use doorstep_core::sync::http::HttpTransport;
 use doorstep_protocol::{Hlc, KnockReport, Position, Target};
-use doorstep_server::demo::{Seeded, seed};
-use doorstep_server::service::{REVOKED_GRACE_MS, Service};
-use doorstep_server::store::ServerStore;
-use doorstep_server::store::sqlite::SqliteStore;
+use doorstep_server::demo::Seeded;
+use doorstep_server::service::REVOKED_GRACE_MS;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -26,22 +22,8 @@ struct Server {
 }
 
 async fn server() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("server.db");
-    let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(&db).unwrap());
-    let mut service = Service::new(store.clone());
-    let clock = Arc::new(AtomicI64::new(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64,
-    ));
-    let c = clock.clone();
-    service.now = Arc::new(move || c.load(Ordering::SeqCst));
-    let seeded = seed(&service, &store).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = doorstep_server::api::app(service).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    HttpTransport::new(&base, None).unwrap();
-    Server { base, seeded, clock, db, http: reqwest::Client::new(), _dir: dir }
+    let d = doorstep_tests::demo_server(Default::default()).await;
+    Server { base: d.base, seeded: d.seeded, clock: d.clock, db: d.db, http: reqwest::Client::new(), _dir: d.dir }
 }
 
 /// A phone as an attacker drives it: its token, its ids, its turf and that turf's doors.

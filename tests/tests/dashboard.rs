@@ -12,7 +12,7 @@ use doorstep_core::sync::http::HttpTransport;
 use doorstep_core::sync::{RetryPolicy, sync};
 use doorstep_core::{KnockInput, Store};
 use doorstep_protocol::{Answer, AnswerValue, JoinRequest, PROTOCOL_VERSION, Position, Target};
-use doorstep_server::demo::{Seeded, seed};
+use doorstep_server::demo::Seeded;
 use doorstep_server::service::Service;
 use doorstep_server::store::ServerStore;
 use doorstep_server::store::sqlite::SqliteStore;
@@ -42,24 +42,8 @@ async fn server() -> Server {
 }
 
 async fn server_with(limits: doorstep_server::ratelimit::RateLimits) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("server.db");
-    let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(&db).unwrap());
-    let mut service = Service::new(store.clone());
-    let clock = Arc::new(AtomicI64::new(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64,
-    ));
-    let c = clock.clone();
-    service.now = Arc::new(move || c.load(Ordering::SeqCst));
-    service.rate_limits = limits;
-    let seeded = seed(&service, &store).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = doorstep_server::api::app(service).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    // The core's transport installs the process's rustls provider (ring), which reqwest needs.
-    HttpTransport::new(&base, None).unwrap();
-    Server { base, seeded, clock, db, _dir: dir }
+    let d = doorstep_tests::demo_server(limits).await;
+    Server { base: d.base, seeded: d.seeded, clock: d.clock, db: d.db, _dir: d.dir }
 }
 
 /// The browser tests take turns: two cores, and each browser wants both.
@@ -724,28 +708,31 @@ async fn coordinator_sees_the_station_choropleth_in_chromium() {
         assert_eq!(r.status(), StatusCode::OK, "{path}: {}", r.text().await.unwrap());
     }
 
+    let env = [("BASE_URL", base.as_str()), ("LOGIN", "coord-lyon"), ("PASSWORD", &password), ("STATIONS", "288")];
+    browser_script("stations.mjs", &env, &["5-choropleth.png"]).await;
+}
+
+/// Runs a browser script of `tests/browser` to its `DONE` line (every check prints `ok …` or
+/// `FAIL …`), then checks its screenshots were saved in `tests/out/dashboard/`.
+async fn browser_script(script: &str, env: &[(&str, &str)], screenshots: &[&str]) {
+    let root = doorstep_tests::repo_root();
     let shots = root.join("tests/out/dashboard");
     std::fs::create_dir_all(&shots).unwrap();
-    let out = tokio::time::timeout(
-        Duration::from_secs(120),
-        tokio::process::Command::new("node")
-            .arg("stations.mjs")
-            .current_dir(&browser_dir)
-            .env("BASE_URL", &base)
-            .env("LOGIN", "coord-lyon")
-            .env("PASSWORD", &password)
-            .env("STATIONS", "288")
-            .env("SHOTS", &shots)
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .expect("the browser script finished within 2 minutes")
-    .expect("node not found: install Node.js (Debian: apt-get install nodejs npm)");
+    let mut cmd = tokio::process::Command::new("node");
+    cmd.arg(script).current_dir(root.join("tests/browser")).env("SHOTS", &shots).kill_on_drop(true);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
+        .await
+        .expect("the browser script finished within 2 minutes")
+        .expect("node not found: install Node.js (Debian: apt-get install nodejs npm)");
     let stdout = String::from_utf8_lossy(&out.stdout);
     println!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && stdout.lines().last() == Some("DONE"), "the choropleth script failed");
-    assert!(std::fs::metadata(shots.join("5-choropleth.png")).unwrap().len() > 10_000, "screenshot saved");
+    assert!(out.status.success() && stdout.lines().last() == Some("DONE"), "{script} failed");
+    for name in screenshots {
+        assert!(std::fs::metadata(shots.join(name)).unwrap().len() > 10_000, "{name} saved");
+    }
 }
 
 /// A north volunteer's phone knocks two doors offline and is revoked; it syncs: its two reports are
@@ -758,7 +745,6 @@ async fn captain_reviews_a_revoked_phones_reports_in_chromium() {
         std::path::Path::new("/usr/bin/chromium").exists(),
         "Debian's chromium is missing: apt-get install chromium"
     );
-    let root = doorstep_tests::repo_root();
     let s = server().await;
     let dir = tempfile::tempdir().unwrap();
     let (_, code, turf) = s.seeded.volunteers[0].clone();
@@ -786,28 +772,9 @@ async fn captain_reviews_a_revoked_phones_reports_in_chromium() {
     let (_, rows) = coord.get("/api/v1/export/reports.json").await;
     assert!(ids.iter().all(|id| !exported(&rows).contains(id)), "held reports are not counted");
 
-    let browser_dir = root.join("tests/browser");
-    let shots = root.join("tests/out/dashboard");
-    std::fs::create_dir_all(&shots).unwrap();
-    let out = tokio::time::timeout(
-        Duration::from_secs(120),
-        tokio::process::Command::new("node")
-            .arg("held.mjs")
-            .current_dir(&browser_dir)
-            .env("BASE_URL", &s.base)
-            .env("LOGIN", "capitaine-nord")
-            .env("PASSWORD", s.password("capitaine-nord"))
-            .env("HELD", ids.join(","))
-            .env("SHOTS", &shots)
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .expect("the browser script finished within 2 minutes")
-    .expect("node not found: install Node.js (Debian: apt-get install nodejs npm)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    println!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && stdout.lines().last() == Some("DONE"), "the held-review script failed");
+    let (held, password) = (ids.join(","), s.password("capitaine-nord"));
+    let env = [("BASE_URL", s.base.as_str()), ("LOGIN", "capitaine-nord"), ("PASSWORD", &password), ("HELD", &held)];
+    browser_script("held.mjs", &env, &["6-held.png", "7-held-reviewed.png"]).await;
     let (_, rows) = coord.get("/api/v1/export/reports.json").await;
     assert!(
         exported(&rows).contains(&ids[0]) && !exported(&rows).contains(&ids[1]),
@@ -818,9 +785,6 @@ async fn captain_reviews_a_revoked_phones_reports_in_chromium() {
         .query_row("SELECT body FROM held_reports WHERE id = ?1", [&ids[1]], |r| r.get(0))
         .unwrap();
     assert!(!body.contains("vote X"), "a discarded report keeps no note: {body}");
-    for name in ["6-held.png", "7-held-reviewed.png"] {
-        assert!(std::fs::metadata(shots.join(name)).unwrap().len() > 10_000, "{name} saved");
-    }
 }
 
 /// Over the limit: 429 with `Retry-After`, per credential for signed-in callers (another's bucket
