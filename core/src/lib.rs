@@ -8,14 +8,12 @@
 
 pub mod clock;
 pub mod error;
-mod hierarchy;
 pub mod hlc;
 pub mod plausibility;
-pub mod route;
 /// Door status is shared with the server: see `doorstep_protocol::status`.
 pub use doorstep_protocol::status;
+pub use doorstep_streets::{route, streets};
 pub mod store;
-pub mod streets;
 pub mod sync;
 pub mod views;
 

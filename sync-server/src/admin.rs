@@ -485,8 +485,8 @@ impl Service {
         let (net, skipped, body) = tokio::task::spawn_blocking(move || {
             let v: serde_json::Value =
                 serde_json::from_slice(&bytes).map_err(|e| import_error(ImportError::GeoJson(e.to_string())))?;
-            let (net, skipped) =
-                doorstep_core::streets::network_from_geojson(&v).map_err(|e| import_error(ImportError::GeoJson(e)))?;
+            let (net, skipped) = doorstep_streets::streets::network_from_geojson(&v)
+                .map_err(|e| import_error(ImportError::GeoJson(e)))?;
             let body = serde_json::to_string(&net).expect("serialisable");
             Ok::<_, AppError>((net, skipped, body))
         })
@@ -511,7 +511,7 @@ impl Service {
         &self,
         st: &Staff,
         req: CutRequest,
-        mut progress: crate::cut::Progress,
+        mut progress: doorstep_streets::cut::Progress,
     ) -> Result<CutResponse, AppError> {
         st.require_coordinator()?;
         self.campaign_of(st).await?;
@@ -521,9 +521,9 @@ impl Service {
         recut.sort();
         recut.dedup();
         let candidates = self.store.cut_candidates(st.campaign(), &recut).await?;
-        let buildings: Vec<crate::cut::CutBuilding> = candidates
+        let buildings: Vec<doorstep_streets::cut::CutBuilding> = candidates
             .iter()
-            .map(|c| crate::cut::CutBuilding {
+            .map(|c| doorstep_streets::cut::CutBuilding {
                 lat: c.lat,
                 lon: c.lon,
                 doors: c.doors.max(1),
@@ -542,11 +542,11 @@ impl Service {
         // With station boundaries kept, buildings with no station are cut among themselves, and
         // counted in the report.
         let net = self.network(st.campaign()).await?;
-        let opts = crate::cut::CutOptions { target, by_station: req.by_station };
+        let opts = doorstep_streets::cut::CutOptions { target, by_station: req.by_station };
         let plan = tokio::task::spawn_blocking(move || {
             progress("réseau", 0.0);
-            let graph = net.as_deref().and_then(doorstep_core::streets::StreetGraph::new);
-            crate::cut::plan_with_progress(&buildings, graph.as_ref(), opts, &mut *progress)
+            let graph = net.as_deref().and_then(doorstep_streets::streets::StreetGraph::new);
+            doorstep_streets::cut::plan_with_progress(&buildings, graph.as_ref(), opts, &mut *progress)
         })
         .await
         .map_err(|e| AppError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("cut: {e}")))?;

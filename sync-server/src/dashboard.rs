@@ -459,6 +459,6 @@ impl Service {
         if pts.is_empty() {
             return Ok(doorstep_protocol::StreetNetwork { nodes: vec![], edges: vec![] });
         }
-        Ok(doorstep_core::streets::clip(&net, &pts, 300.0))
+        Ok(doorstep_streets::streets::clip(&net, &pts, 300.0))
     }
 }

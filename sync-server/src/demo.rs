@@ -1,19 +1,12 @@
-//! `doorstep-server demo`: the server on an embedded SQLite file with a campaign built from the
-//! real Nantes centre addresses shipped in `data/`, turfs cut, a coordinator, two captains and ten
-//! volunteers, and ten simulated volunteers — the real field core over real HTTP — knocking doors
-//! and syncing, so that results arrive while you watch. A captain moves a street midway.
+//! The demo campaign, seeded through the same operations the API runs: the real Nantes centre
+//! addresses and streets shipped in `data/`, turfs cut along the streets, a coordinator, two
+//! captains and ten volunteers with their join codes. The simulated phones that knock its doors
+//! (the real field core over real HTTP) live in the `doorstep-demo` crate, so that this server
+//! does not link the phone's store; the binding tests' fixture and the attack tests seed it too.
 
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
-use doorstep_core::sync::http::HttpTransport;
-use doorstep_core::sync::{RetryPolicy, sync};
-use doorstep_core::{KnockInput, Store};
-use doorstep_protocol::{
-    Answer, AnswerValue, Campaign, CampaignMode, JoinRequest, PROTOCOL_VERSION, Position, Question, QuestionKind,
-    ShowWhen, SurveyScript, Target, default_result_codes,
-};
+use doorstep_protocol::{Campaign, CampaignMode, Question, QuestionKind, ShowWhen, SurveyScript, default_result_codes};
 
 use crate::admin::{AssignRequest, CutRequest, InviteRequest, Staff, TeamRequest, TurfTeamRequest};
 use crate::service::Service;
@@ -186,63 +179,4 @@ pub async fn seed(service: &Service, store: &Arc<dyn ServerStore>) -> Result<See
         addresses: imported.imported.buildings as usize,
         turfs: cut.turfs.len(),
     })
-}
-
-/// One simulated volunteer: joins, pulls, walks the route knocking a door every `pace`, syncing
-/// every five knocks. Stops after `knocks` knocks.
-pub async fn volunteer(
-    base: String,
-    dir: PathBuf,
-    code: String,
-    turf: String,
-    pace: Duration,
-    knocks: usize,
-) -> Result<(), String> {
-    let store = Store::open(dir.join("phone.db"), None).map_err(|e| e.to_string())?;
-    let join = HttpTransport::new(&base, None)
-        .map_err(|e| e.to_string())?
-        .join(&JoinRequest { protocol: PROTOCOL_VERSION, code, device_id: store.device_id().to_string() })
-        .await
-        .map_err(|e| e.to_string())?;
-    let transport = HttpTransport::new(&base, Some(join.token)).map_err(|e| e.to_string())?;
-    sync(&store, &transport, RetryPolicy::default(), &())
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
-    for n in 0..knocks {
-        let Ok(progress) = store.route_progress(&turf) else { break };
-        let Some(stop) = progress.next else { break };
-        let door = &stop.doors[0];
-        let (code, answers) = match n % 5 {
-            0 | 3 => ("not_home", vec![]),
-            1 => (
-                "contact_made",
-                vec![
-                    Answer { question_id: "consent".into(), value: AnswerValue::YesNo { value: true } },
-                    Answer { question_id: "intent".into(), value: AnswerValue::Choice { value: "oui".into() } },
-                ],
-            ),
-            2 => ("refused", vec![]),
-            _ => (
-                "contact_made",
-                vec![Answer { question_id: "consent".into(), value: AnswerValue::YesNo { value: false } }],
-            ),
-        };
-        store
-            .record_knock(KnockInput {
-                target: Target::Door { id: door.id.clone() },
-                result_code: code.into(),
-                answers,
-                note: None,
-                safety_flags: vec![],
-                position: Some(Position { lat: stop.lat, lon: stop.lon, accuracy_m: Some(8.0) }),
-            })
-            .map_err(|e| e.to_string())?;
-        if n % 5 == 4 {
-            let _ = sync(&store, &transport, RetryPolicy::default(), &()).await;
-        }
-        tokio::time::sleep(pace).await;
-    }
-    let _ = sync(&store, &transport, RetryPolicy::default(), &()).await;
-    Ok(())
 }

@@ -9,7 +9,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod cli;
-pub mod cut;
+pub use doorstep_streets::cut;
 pub mod dashboard;
 pub mod delta;
 pub mod demo;
@@ -29,3 +29,17 @@ pub mod store;
 pub mod tabular;
 pub mod targeting;
 pub mod web;
+
+/// Resolves on Ctrl-C or SIGTERM: `serve` and the demo stop cleanly on either.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("arrêt propre / shutting down");
+}

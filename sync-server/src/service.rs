@@ -511,7 +511,7 @@ impl Service {
             && !pkg.buildings.is_empty()
         {
             let pts: Vec<(f64, f64)> = pkg.buildings.iter().map(|b| (b.lat, b.lon)).collect();
-            pkg.street_network = Some(doorstep_core::streets::clip(&net, &pts, NETWORK_MARGIN_M));
+            pkg.street_network = Some(doorstep_streets::streets::clip(&net, &pts, NETWORK_MARGIN_M));
         }
         Ok(Some(pkg))
     }

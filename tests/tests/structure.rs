@@ -211,3 +211,37 @@ fn the_cycle_finder_finds_cycles() {
     let got: BTreeSet<String> = p.iter().filter_map(|(b, s)| resolve(&modules, "store/push", b, s)).collect();
     assert_eq!(got, ["service", "store", "store/ops"].iter().map(|s| s.to_string()).collect());
 }
+
+/// Every package `name` links in a normal build (not its tests), as `cargo tree` resolves it with
+/// the workspace's features.
+fn closure(name: &str) -> BTreeSet<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args(["tree", "--offline", "-q", "-e", "normal", "--prefix", "none", "-p", name])
+        .current_dir(doorstep_tests::repo_root())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "cargo tree: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn the_server_does_not_link_the_phones_core() {
+    let server = closure("doorstep-server");
+    assert!(server.contains("doorstep-streets") && server.contains("axum"), "the reader sees dependencies: {server:?}");
+    for phone_only in ["doorstep-core", "reqwest"] {
+        assert!(!server.contains(phone_only), "doorstep-server depends on {phone_only}");
+    }
+    // The shared geometry is pure: no store, no network, no runtime.
+    let streets = closure("doorstep-streets");
+    for heavy in ["doorstep-core", "rusqlite", "tokio", "axum"] {
+        assert!(!streets.contains(heavy), "doorstep-streets depends on {heavy}");
+    }
+    // The demo is where the phone's core and the server meet.
+    let demo = closure("doorstep-demo");
+    assert!(demo.contains("doorstep-core") && demo.contains("doorstep-server"));
+}

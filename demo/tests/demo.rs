@@ -6,8 +6,8 @@
 fn demo_runs_and_every_knock_arrives_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.db");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_doorstep-server"))
-        .args(["demo", "--listen", "127.0.0.1:0", "--pace-ms", "0", "--knocks", "12", "--exit-when-done", "--database"])
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_doorstep-demo"))
+        .args(["--listen", "127.0.0.1:0", "--pace-ms", "0", "--knocks", "12", "--exit-when-done", "--database"])
         .arg(&db)
         .output()
         .unwrap();

@@ -22,8 +22,8 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
-use doorstep_core::route::{Parity, house_number_key, parity};
-use doorstep_core::streets::StreetGraph;
+use crate::route::{Parity, house_number_key, parity};
+use crate::streets::StreetGraph;
 use serde::Serialize;
 
 const M_PER_DEG_LAT: f64 = 111_132.0;
