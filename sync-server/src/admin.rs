@@ -11,7 +11,7 @@ use doorstep_protocol::{Campaign, CampaignMode, ResultCode, SurveyScript, valida
 use serde::{Deserialize, Serialize};
 
 use crate::auth;
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::import::{self, ImportError, RowError};
 pub use crate::model::{Me, Staff};
 use crate::service::{DeviceSession, JOIN_CODE_LIFETIME_MS, Service};
@@ -22,8 +22,8 @@ pub const DEFAULT_LEASE_DAYS: u32 = 14;
 pub const MAX_LEASE_DAYS: u32 = 120;
 const DAY_MS: i64 = 86_400_000;
 
-fn outside() -> AppError {
-    AppError::forbidden("hors de vos équipes / outside the teams you lead")
+fn outside() -> ServiceError {
+    ServiceError::forbidden("hors de vos équipes / outside the teams you lead")
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -107,21 +107,21 @@ pub struct CutRequest {
 
 impl CutRequest {
     /// Doors per turf this request asks for.
-    pub fn target(&self) -> Result<u32, AppError> {
+    pub fn target(&self) -> Result<u32, ServiceError> {
         if self.doors_per_hour.is_some() && self.target_minutes.is_none() {
-            return Err(AppError::bad_request(
+            return Err(ServiceError::invalid(
                 "bad_target",
                 "doors_per_hour (--rate) only applies with target_minutes (--minutes)",
             ));
         }
         let target = match (self.target_doors, self.target_minutes) {
             (Some(_), Some(_)) => {
-                return Err(AppError::bad_request("bad_target", "give target_doors or target_minutes, not both"));
+                return Err(ServiceError::invalid("bad_target", "give target_doors or target_minutes, not both"));
             }
             (_, Some(min)) => {
                 let rate = self.doors_per_hour.unwrap_or(30);
                 if !(1..=600).contains(&rate) || !(5..=600).contains(&min) {
-                    return Err(AppError::bad_request(
+                    return Err(ServiceError::invalid(
                         "bad_target",
                         "target_minutes must be 5–600 and doors_per_hour 1–600",
                     ));
@@ -132,7 +132,7 @@ impl CutRequest {
             (None, None) => 80,
         };
         if !(5..=2000).contains(&target) {
-            return Err(AppError::bad_request("bad_target", "a turf must hold 5–2000 doors"));
+            return Err(ServiceError::invalid("bad_target", "a turf must hold 5–2000 doors"));
         }
         Ok(target)
     }
@@ -289,39 +289,39 @@ pub fn qr_svg(text: &str) -> Option<String> {
     Some(code.render::<qrcode::render::svg::Color>().min_dimensions(180, 180).quiet_zone(true).build())
 }
 
-fn check_id(what: &str, id: &str) -> Result<(), AppError> {
+fn check_id(what: &str, id: &str) -> Result<(), ServiceError> {
     let ok = !id.is_empty()
         && id.len() <= 64
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
     if ok {
         Ok(())
     } else {
-        Err(AppError::bad_request("bad_id", format!("{what} id must be 1–64 characters of A–Z, a–z, 0–9, _ - .")))
+        Err(ServiceError::invalid("bad_id", format!("{what} id must be 1–64 characters of A–Z, a–z, 0–9, _ - .")))
     }
 }
 
-pub(crate) fn import_error(e: ImportError) -> AppError {
-    AppError::new(axum::http::StatusCode::UNPROCESSABLE_ENTITY, "bad_import", e.to_string())
+pub(crate) fn import_error(e: ImportError) -> ServiceError {
+    ServiceError::new(crate::error::Failure::Unreadable, "bad_import", e.to_string())
 }
 
 impl Service {
     /// The caller's staff scope; volunteers have none.
-    pub async fn staff(&self, s: &DeviceSession) -> Result<Staff, AppError> {
+    pub async fn staff(&self, s: &DeviceSession) -> Result<Staff, ServiceError> {
         let user = self
             .store
             .user(&s.device.user_id)
             .await?
-            .ok_or_else(|| AppError::unauthorized("bad_token", "the token's user no longer exists"))?;
+            .ok_or_else(|| ServiceError::unauthenticated("bad_token", "the token's user no longer exists"))?;
         let teams = match user.role {
             Role::Coordinator => None,
             Role::Captain => Some(self.store.captain_teams(&user.id).await?),
-            Role::Volunteer => return Err(AppError::forbidden("a volunteer may not do this")),
+            Role::Volunteer => return Err(ServiceError::forbidden("a volunteer may not do this")),
         };
         Ok(Staff { user, teams })
     }
 
-    pub async fn me(&self, s: &DeviceSession) -> Result<Me, AppError> {
-        let user = self.store.user(&s.device.user_id).await?.ok_or_else(|| AppError::not_found("user"))?;
+    pub async fn me(&self, s: &DeviceSession) -> Result<Me, ServiceError> {
+        let user = self.store.user(&s.device.user_id).await?.ok_or_else(|| ServiceError::not_found("user"))?;
         let teams = match user.role {
             Role::Captain => self.store.captain_teams(&user.id).await?,
             _ => user.team_id.clone().into_iter().collect(),
@@ -335,28 +335,28 @@ impl Service {
         })
     }
 
-    async fn turf_in_scope(&self, st: &Staff, turf_id: &str) -> Result<TurfRow, AppError> {
+    async fn turf_in_scope(&self, st: &Staff, turf_id: &str) -> Result<TurfRow, ServiceError> {
         let t = self
             .store
             .turf(turf_id)
             .await?
             .filter(|t| t.campaign_id == st.campaign())
-            .ok_or_else(|| AppError::not_found(format!("secteur inconnu / unknown turf {turf_id}")))?;
+            .ok_or_else(|| ServiceError::not_found(format!("secteur inconnu / unknown turf {turf_id}")))?;
         if !st.reaches_team(t.team_id.as_deref()) {
             return Err(outside());
         }
         Ok(t)
     }
 
-    async fn volunteer_in_scope(&self, st: &Staff, user_id: &str) -> Result<User, AppError> {
+    async fn volunteer_in_scope(&self, st: &Staff, user_id: &str) -> Result<User, ServiceError> {
         let u = self
             .store
             .user(user_id)
             .await?
             .filter(|u| u.campaign_id == st.campaign())
-            .ok_or_else(|| AppError::not_found(format!("bénévole inconnu / unknown volunteer {user_id}")))?;
+            .ok_or_else(|| ServiceError::not_found(format!("bénévole inconnu / unknown volunteer {user_id}")))?;
         if u.role != Role::Volunteer {
-            return Err(AppError::bad_request("not_a_volunteer", format!("{user_id} is a {}", u.role.as_str())));
+            return Err(ServiceError::invalid("not_a_volunteer", format!("{user_id} is a {}", u.role.as_str())));
         }
         if !st.reaches_team(u.team_id.as_deref()) {
             return Err(outside());
@@ -371,13 +371,13 @@ impl Service {
         &self,
         st: &Staff,
         req: CreateCampaignRequest,
-    ) -> Result<CreateCampaignResponse, AppError> {
+    ) -> Result<CreateCampaignResponse, ServiceError> {
         st.require_coordinator()?;
         check_id("campaign", &req.id)?;
         check_id("coordinator", &req.coordinator_id)?;
         let survey = req.survey.unwrap_or(SurveyScript { version: 1, consent_question_id: None, questions: vec![] });
         let codes = req.result_codes.unwrap_or_else(doorstep_protocol::default_result_codes);
-        validate_script(&survey, &codes, &[]).map_err(|e| AppError::bad_request("bad_script", e.to_string()))?;
+        validate_script(&survey, &codes, &[]).map_err(|e| ServiceError::invalid("bad_script", e.to_string()))?;
         let campaign = Campaign {
             id: req.id.clone(),
             name: req.name,
@@ -396,21 +396,23 @@ impl Service {
                 team_id: None,
             })
             .await
-            .map_err(|_| AppError::new(axum::http::StatusCode::CONFLICT, "conflict", "coordinator id already taken"))?;
+            .map_err(|_| {
+                ServiceError::new(crate::error::Failure::Conflict, "conflict", "coordinator id already taken")
+            })?;
         let token = self.issue_staff_token(&req.coordinator_id).await?;
         Ok(CreateCampaignResponse { campaign_id: campaign.id, coordinator_id: req.coordinator_id, token })
     }
 
-    pub async fn campaign_of(&self, st: &Staff) -> Result<Campaign, AppError> {
-        self.store.campaign(st.campaign()).await?.ok_or_else(|| AppError::not_found("campaign"))
+    pub async fn campaign_of(&self, st: &Staff) -> Result<Campaign, ServiceError> {
+        self.store.campaign(st.campaign()).await?.ok_or_else(|| ServiceError::not_found("campaign"))
     }
 
     /// Publishes a new version of the script and result codes; devices get it on their next pull.
-    pub async fn update_script(&self, st: &Staff, req: ScriptRequest) -> Result<u32, AppError> {
+    pub async fn update_script(&self, st: &Staff, req: ScriptRequest) -> Result<u32, ServiceError> {
         st.require_coordinator()?;
         let current = self.campaign_of(st).await?;
         validate_script(&req.survey, &req.result_codes, &current.result_codes)
-            .map_err(|e| AppError::bad_request("bad_script", e.to_string()))?;
+            .map_err(|e| ServiceError::invalid("bad_script", e.to_string()))?;
         let version = self.store.update_script(st.campaign(), &req.survey, &req.result_codes, (self.now)()).await?;
         self.record_staff(st, "script.update", None, serde_json::json!({ "version": version })).await?;
         Ok(version)
@@ -425,7 +427,7 @@ impl Service {
         bytes: &[u8],
         geojson: bool,
         mut mapping: HashMap<String, String>,
-    ) -> Result<ImportResponse, AppError> {
+    ) -> Result<ImportResponse, ServiceError> {
         st.require_coordinator()?;
         let _running = self.metrics.import("addresses");
         let skip_invalid = mapping.remove("skip_invalid").is_some_and(|v| v == "true" || v == "1");
@@ -442,13 +444,13 @@ impl Service {
             }
         })
         .await
-        .map_err(crate::error::AppError::internal)?
+        .map_err(crate::error::ServiceError::internal)?
         .map_err(import_error)?;
         if !parsed.errors.is_empty() && !skip_invalid {
             let first: Vec<String> =
                 parsed.errors.iter().take(20).map(|e| format!("ligne {}: {}", e.line, e.reason)).collect();
-            return Err(AppError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            return Err(ServiceError::new(
+                crate::error::Failure::Unreadable,
                 "bad_rows",
                 format!(
                     "{} ligne(s) invalide(s), rien n'a été importé (ajoutez skip_invalid=true pour importer le reste) / {} bad row(s), nothing imported: {}",
@@ -477,7 +479,7 @@ impl Service {
 
     /// Imports the campaign's street network (GeoJSON LineStrings); every turf moves to a new
     /// version so devices get their part of it.
-    pub async fn import_streets(&self, st: &Staff, bytes: &[u8]) -> Result<StreetsImported, AppError> {
+    pub async fn import_streets(&self, st: &Staff, bytes: &[u8]) -> Result<StreetsImported, ServiceError> {
         st.require_coordinator()?;
         let _running = self.metrics.import("streets");
         let size = bytes.len();
@@ -488,10 +490,10 @@ impl Service {
             let (net, skipped) = doorstep_streets::streets::network_from_geojson(&v)
                 .map_err(|e| import_error(ImportError::GeoJson(e)))?;
             let body = serde_json::to_string(&net).expect("serialisable");
-            Ok::<_, AppError>((net, skipped, body))
+            Ok::<_, ServiceError>((net, skipped, body))
         })
         .await
-        .map_err(crate::error::AppError::internal)??;
+        .map_err(crate::error::ServiceError::internal)??;
         let touched = self.store.set_street_network(st.campaign(), &body, net.edges.len() as u64).await?;
         let detail = serde_json::json!({ "bytes": size, "edges": net.edges.len() });
         self.record_staff(st, "import.streets", None, detail).await?;
@@ -502,7 +504,7 @@ impl Service {
 
     /// Cuts every building that is in no turf yet, and the turfs named in `recut`, into turfs of
     /// about the target's doors along streets ([`crate::cut`]); one transaction.
-    pub async fn cut_turfs(&self, st: &Staff, req: CutRequest) -> Result<CutResponse, AppError> {
+    pub async fn cut_turfs(&self, st: &Staff, req: CutRequest) -> Result<CutResponse, ServiceError> {
         self.cut_turfs_with_progress(st, req, Box::new(|_, _| {})).await
     }
 
@@ -512,7 +514,7 @@ impl Service {
         st: &Staff,
         req: CutRequest,
         mut progress: doorstep_streets::cut::Progress,
-    ) -> Result<CutResponse, AppError> {
+    ) -> Result<CutResponse, ServiceError> {
         st.require_coordinator()?;
         self.campaign_of(st).await?;
         let target = req.target()?;
@@ -534,7 +536,7 @@ impl Service {
             .collect();
         let without_station = buildings.iter().filter(|b| b.station.is_none()).count();
         if req.by_station && !buildings.is_empty() && without_station == buildings.len() {
-            return Err(AppError::bad_request(
+            return Err(ServiceError::invalid(
                 "no_stations",
                 "aucune adresse n'a de bureau de vote : importez les bureaux d'abord / by_station needs polling stations: import them first",
             ));
@@ -549,7 +551,7 @@ impl Service {
             doorstep_streets::cut::plan_with_progress(&buildings, graph.as_ref(), opts, &mut *progress)
         })
         .await
-        .map_err(|e| AppError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("cut: {e}")))?;
+        .map_err(|e| ServiceError::internal(format!("cut: {e}")))?;
         let existing: std::collections::HashSet<String> =
             self.store.turf_summaries(st.campaign()).await?.into_iter().map(|s| s.turf.id).collect();
         let mut number = 0usize;
@@ -595,7 +597,7 @@ impl Service {
         })
     }
 
-    pub async fn turfs(&self, st: &Staff) -> Result<Vec<TurfView>, AppError> {
+    pub async fn turfs(&self, st: &Staff) -> Result<Vec<TurfView>, ServiceError> {
         Ok(self
             .store
             .turf_summaries(st.campaign())
@@ -616,10 +618,10 @@ impl Service {
     }
 
     /// Every door of a turf with its status derived from every report the server holds.
-    pub async fn turf_doors(&self, st: &Staff, turf_id: &str) -> Result<Vec<DoorView>, AppError> {
+    pub async fn turf_doors(&self, st: &Staff, turf_id: &str) -> Result<Vec<DoorView>, ServiceError> {
         self.turf_in_scope(st, turf_id).await?;
         let campaign = self.campaign_of(st).await?;
-        let pkg = self.store.turf_package(turf_id).await?.ok_or_else(|| AppError::not_found("turf"))?;
+        let pkg = self.store.turf_package(turf_id).await?.ok_or_else(|| ServiceError::not_found("turf"))?;
         let (facts, _) = self.store.turf_facts(turf_id).await?;
         let mut by_door: HashMap<&str, Vec<&crate::store::ReportFact>> = HashMap::new();
         let doors_of: HashMap<&str, Vec<&str>> = pkg.doors.iter().fold(HashMap::new(), |mut m, d| {
@@ -673,12 +675,12 @@ impl Service {
             .collect())
     }
 
-    pub async fn assign(&self, st: &Staff, turf_id: &str, req: AssignRequest) -> Result<TurfView, AppError> {
+    pub async fn assign(&self, st: &Staff, turf_id: &str, req: AssignRequest) -> Result<TurfView, ServiceError> {
         self.turf_in_scope(st, turf_id).await?;
         self.volunteer_in_scope(st, &req.volunteer_id).await?;
         let days = req.lease_days.unwrap_or(DEFAULT_LEASE_DAYS);
         if !(1..=MAX_LEASE_DAYS).contains(&days) {
-            return Err(AppError::bad_request("bad_lease", format!("lease_days must be 1–{MAX_LEASE_DAYS}")));
+            return Err(ServiceError::invalid("bad_lease", format!("lease_days must be 1–{MAX_LEASE_DAYS}")));
         }
         let expires = (self.now)() + i64::from(days) * DAY_MS;
         self.store.assign_turf(turf_id, Some(&req.volunteer_id), Some(expires)).await?;
@@ -688,7 +690,7 @@ impl Service {
         self.turf_view(st, turf_id).await
     }
 
-    pub async fn return_turf(&self, st: &Staff, turf_id: &str) -> Result<TurfView, AppError> {
+    pub async fn return_turf(&self, st: &Staff, turf_id: &str) -> Result<TurfView, ServiceError> {
         self.turf_in_scope(st, turf_id).await?;
         self.store.assign_turf(turf_id, None, None).await?;
         self.record_staff(st, "turf.return", Some(turf_id), serde_json::json!({})).await?;
@@ -696,11 +698,16 @@ impl Service {
         self.turf_view(st, turf_id).await
     }
 
-    async fn turf_view(&self, st: &Staff, turf_id: &str) -> Result<TurfView, AppError> {
-        self.turfs(st).await?.into_iter().find(|t| t.id == turf_id).ok_or_else(|| AppError::not_found("turf"))
+    async fn turf_view(&self, st: &Staff, turf_id: &str) -> Result<TurfView, ServiceError> {
+        self.turfs(st).await?.into_iter().find(|t| t.id == turf_id).ok_or_else(|| ServiceError::not_found("turf"))
     }
 
-    pub async fn set_turf_team(&self, st: &Staff, turf_id: &str, req: TurfTeamRequest) -> Result<TurfView, AppError> {
+    pub async fn set_turf_team(
+        &self,
+        st: &Staff,
+        turf_id: &str,
+        req: TurfTeamRequest,
+    ) -> Result<TurfView, ServiceError> {
         st.require_coordinator()?;
         self.store.set_turf_team(st.campaign(), turf_id, req.team_id.as_deref()).await?;
         self.record_staff(st, "turf.team", Some(turf_id), serde_json::json!({ "team_id": req.team_id })).await?;
@@ -710,13 +717,13 @@ impl Service {
 
     /// Moves a street of a turf, or chosen doors, to another turf or to a volunteer. Both ends must
     /// be within the caller's reach.
-    pub async fn reassign(&self, st: &Staff, req: ReassignRequest) -> Result<ReassignResponse, AppError> {
+    pub async fn reassign(&self, st: &Staff, req: ReassignRequest) -> Result<ReassignResponse, ServiceError> {
         let buildings = match (&req.turf_id, &req.street, req.door_ids.is_empty()) {
             (Some(turf), Some(street), true) => {
                 self.turf_in_scope(st, turf).await?;
                 let b = self.store.street_buildings(turf, street).await?;
                 if b.is_empty() {
-                    return Err(AppError::not_found(format!(
+                    return Err(ServiceError::not_found(format!(
                         "aucune adresse « {street} » dans {turf} / no such street in the turf"
                     )));
                 }
@@ -724,12 +731,12 @@ impl Service {
             }
             (None, None, false) => {
                 if req.door_ids.len() > 5000 {
-                    return Err(AppError::bad_request("too_many_doors", "at most 5000 doors at once"));
+                    return Err(ServiceError::invalid("too_many_doors", "at most 5000 doors at once"));
                 }
                 self.store.door_buildings(st.campaign(), &req.door_ids).await?
             }
             _ => {
-                return Err(AppError::bad_request(
+                return Err(ServiceError::invalid(
                     "bad_reassign",
                     "give either turf_id and street, or door_ids (not both)",
                 ));
@@ -767,7 +774,7 @@ impl Service {
                     }
                 }
             }
-            _ => return Err(AppError::bad_request("bad_reassign", "give either to_turf or to_volunteer")),
+            _ => return Err(ServiceError::invalid("bad_reassign", "give either to_turf or to_volunteer")),
         };
         let touched = self.store.move_buildings(st.campaign(), &buildings, &to_turf).await?;
         let detail = serde_json::json!({
@@ -781,30 +788,30 @@ impl Service {
 
     // ----- teams and people ----------------------------------------------------------------------
 
-    pub async fn teams(&self, st: &Staff) -> Result<Vec<Team>, AppError> {
+    pub async fn teams(&self, st: &Staff) -> Result<Vec<Team>, ServiceError> {
         Ok(self.store.teams(st.campaign()).await?.into_iter().filter(|t| st.reaches_team(Some(&t.id))).collect())
     }
 
-    pub async fn create_team(&self, st: &Staff, req: TeamRequest) -> Result<Team, AppError> {
+    pub async fn create_team(&self, st: &Staff, req: TeamRequest) -> Result<Team, ServiceError> {
         st.require_coordinator()?;
         check_id("team", &req.id)?;
         let team = Team { id: req.id, campaign_id: st.campaign().to_string(), name: req.name, captains: req.captains };
         for c in &team.captains {
             let u = self.store.user(c).await?.filter(|u| u.campaign_id == st.campaign());
             if u.as_ref().is_none_or(|u| u.role != Role::Captain) {
-                return Err(AppError::bad_request("not_a_captain", format!("{c} is not a captain of this campaign")));
+                return Err(ServiceError::invalid("not_a_captain", format!("{c} is not a captain of this campaign")));
             }
         }
         self.store.create_team(&team).await?;
         Ok(team)
     }
 
-    pub async fn add_member(&self, st: &Staff, team_id: &str, req: MemberRequest) -> Result<Role, AppError> {
+    pub async fn add_member(&self, st: &Staff, team_id: &str, req: MemberRequest) -> Result<Role, ServiceError> {
         st.require_coordinator()?;
         Ok(self.store.add_member(st.campaign(), team_id, &req.user_id).await?)
     }
 
-    pub async fn users(&self, st: &Staff) -> Result<Vec<User>, AppError> {
+    pub async fn users(&self, st: &Staff) -> Result<Vec<User>, ServiceError> {
         Ok(self
             .store
             .users(st.campaign())
@@ -816,16 +823,16 @@ impl Service {
 
     /// Invites a volunteer (a one-time join code) or, for coordinators, a captain or coordinator (an
     /// API token). A captain invites volunteers into a team they lead.
-    pub async fn invite(&self, st: &Staff, req: InviteRequest) -> Result<InviteResponse, AppError> {
+    pub async fn invite(&self, st: &Staff, req: InviteRequest) -> Result<InviteResponse, ServiceError> {
         let r = self.invite_unrecorded(st, req).await?;
         let detail = serde_json::json!({ "join_code": r.join_code.is_some(), "staff_token": r.token.is_some() });
         self.record_staff(st, "invitation", Some(&r.user_id), detail).await?;
         Ok(r)
     }
 
-    async fn invite_unrecorded(&self, st: &Staff, req: InviteRequest) -> Result<InviteResponse, AppError> {
+    async fn invite_unrecorded(&self, st: &Staff, req: InviteRequest) -> Result<InviteResponse, ServiceError> {
         if req.name.trim().is_empty() || req.name.chars().count() > 100 {
-            return Err(AppError::bad_request("bad_name", "name must be 1–100 characters"));
+            return Err(ServiceError::invalid("bad_name", "name must be 1–100 characters"));
         }
         if req.role != Role::Volunteer {
             st.require_coordinator()?;
@@ -855,7 +862,7 @@ impl Service {
             })
             .await
             .map_err(|_| {
-                AppError::new(axum::http::StatusCode::CONFLICT, "conflict", format!("user {user_id} exists"))
+                ServiceError::new(crate::error::Failure::Conflict, "conflict", format!("user {user_id} exists"))
             })?;
         if let Some(t) = &team
             && req.role != Role::Coordinator
@@ -893,12 +900,12 @@ impl Service {
     }
 
     /// Revokes a volunteer's device: its next sync pushes what it holds, then wipes.
-    pub async fn revoke(&self, st: &Staff, device_id: &str) -> Result<bool, AppError> {
+    pub async fn revoke(&self, st: &Staff, device_id: &str) -> Result<bool, ServiceError> {
         let owner = self
             .store
             .device_owner(device_id)
             .await?
-            .ok_or_else(|| AppError::not_found(format!("appareil inconnu / unknown device {device_id}")))?;
+            .ok_or_else(|| ServiceError::not_found(format!("appareil inconnu / unknown device {device_id}")))?;
         // Staff tokens and dashboard sessions are never devices: only a volunteer's phone is.
         let user = self
             .store
@@ -906,7 +913,7 @@ impl Service {
             .await?
             .filter(|u| u.campaign_id == st.campaign() && u.role == Role::Volunteer)
             .filter(|_| !crate::service::RESERVED_DEVICE_PREFIXES.iter().any(|p| device_id.starts_with(p)));
-        let Some(user) = user else { return Err(AppError::not_found(format!("unknown device {device_id}"))) };
+        let Some(user) = user else { return Err(ServiceError::not_found(format!("unknown device {device_id}"))) };
         let reachable =
             st.is_coordinator() || (user.role == Role::Volunteer && st.reaches_team(user.team_id.as_deref()));
         if !reachable {
@@ -923,7 +930,7 @@ impl Service {
     // ----- results -------------------------------------------------------------------------------
 
     /// Reports within reach for an export (`json` or `csv`), logged before they leave.
-    pub async fn export_reports(&self, st: &Staff, format: &str) -> Result<Vec<StoredReport>, AppError> {
+    pub async fn export_reports(&self, st: &Staff, format: &str) -> Result<Vec<StoredReport>, ServiceError> {
         let reports = self.reports_in_scope(st).await?;
         let detail = serde_json::json!({ "format": format, "rows": reports.len() });
         self.record_staff(st, "export.reports", None, detail).await?;
@@ -931,7 +938,7 @@ impl Service {
     }
 
     /// Reports within reach, in HLC order: the whole campaign, or the turfs of a captain's teams.
-    pub async fn reports_in_scope(&self, st: &Staff) -> Result<Vec<StoredReport>, AppError> {
+    pub async fn reports_in_scope(&self, st: &Staff) -> Result<Vec<StoredReport>, ServiceError> {
         let all = self.store.reports(st.campaign()).await?;
         if st.is_coordinator() {
             return Ok(all);

@@ -12,9 +12,9 @@ use doorstep_protocol::{JoinRequest, PullRequest, PushRequest};
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::error::AppError;
 pub use crate::extract::{Access, ApiJson};
-use crate::extract::{body, session, staff};
+use crate::extract::{Caller, RouteAccess, StaffCaller, body};
+use crate::http_error::HttpError;
 use crate::service::Service;
 use crate::web;
 
@@ -388,10 +388,15 @@ pub fn body_limit(spec: &RouteSpec) -> usize {
 pub fn app(service: Service) -> Router {
     let mut router = Router::new();
     for spec in ROUTES {
-        router = router.route(spec.path, handler(spec).layer(RequestBodyLimitLayer::new(body_limit(spec))));
+        router = router.route(
+            spec.path,
+            handler(spec)
+                .layer::<_, std::convert::Infallible>(axum::Extension(RouteAccess(spec.access)))
+                .layer(RequestBodyLimitLayer::new(body_limit(spec))),
+        );
     }
     router
-        .fallback(|| async { AppError::not_found("no such endpoint") })
+        .fallback(|| async { HttpError::not_found("no such endpoint") })
         .layer(axum::middleware::from_fn_with_state(service.clone(), web::guard))
         .layer(axum::middleware::from_fn_with_state(service.clone(), crate::observe::track))
         .layer(axum::extract::DefaultBodyLimit::disable())
@@ -399,43 +404,38 @@ pub fn app(service: Service) -> Router {
         .with_state(service)
 }
 
-async fn me(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
-    let session = session(&s, &headers, Access::Any).await?;
+async fn me(State(s): State<Service>, Caller(session): Caller) -> Result<impl IntoResponse, HttpError> {
     Ok(Json(s.me(&session).await?))
 }
 
 async fn create_campaign(
     State(s): State<Service>,
-    headers: HeaderMap,
+    StaffCaller(st): StaffCaller,
     req: Request,
-) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Coordinator).await?;
+) -> Result<impl IntoResponse, HttpError> {
     Ok((StatusCode::CREATED, Json(s.create_campaign_for(&st, body(req).await?).await?)))
 }
 
-async fn campaign(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+async fn campaign(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<impl IntoResponse, HttpError> {
     Ok(Json(s.campaign_of(&st).await?))
 }
 
 async fn update_script(
     State(s): State<Service>,
-    headers: HeaderMap,
+    StaffCaller(st): StaffCaller,
     req: Request,
-) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Coordinator).await?;
+) -> Result<impl IntoResponse, HttpError> {
     let version = s.update_script(&st, body(req).await?).await?;
     Ok(Json(serde_json::json!({ "version": version })))
 }
 
 async fn import_file(
+    st: crate::model::Staff,
     s: Service,
-    headers: HeaderMap,
     query: HashMap<String, String>,
     req: Request,
     geojson: bool,
-) -> Result<axum::response::Response, AppError> {
-    let st = staff(&s, &headers, Access::Coordinator).await?;
+) -> Result<axum::response::Response, HttpError> {
     let bytes = import_bytes(req).await?;
     let r = s.import_file(&st, &bytes, geojson, query).await?;
     Ok(Json(r).into_response())
@@ -443,26 +443,26 @@ async fn import_file(
 
 async fn import_csv(
     State(s): State<Service>,
-    headers: HeaderMap,
+    StaffCaller(st): StaffCaller,
     Query(q): Query<HashMap<String, String>>,
     req: Request,
-) -> Result<impl IntoResponse, AppError> {
-    import_file(s, headers, q, req, false).await
+) -> Result<impl IntoResponse, HttpError> {
+    import_file(st, s, q, req, false).await
 }
 
 async fn import_geojson(
     State(s): State<Service>,
-    headers: HeaderMap,
+    StaffCaller(st): StaffCaller,
     Query(q): Query<HashMap<String, String>>,
     req: Request,
-) -> Result<impl IntoResponse, AppError> {
-    import_file(s, headers, q, req, true).await
+) -> Result<impl IntoResponse, HttpError> {
+    import_file(st, s, q, req, true).await
 }
 
 /// A whole import file, or a clear 413.
-async fn import_bytes(req: Request) -> Result<bytes::Bytes, AppError> {
+async fn import_bytes(req: Request) -> Result<bytes::Bytes, HttpError> {
     axum::body::to_bytes(req.into_body(), MAX_IMPORT_BYTES).await.map_err(|_| {
-        AppError::new(
+        HttpError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "body_too_large",
             format!("import files are limited to {MAX_IMPORT_BYTES} bytes"),
@@ -472,10 +472,9 @@ async fn import_bytes(req: Request) -> Result<bytes::Bytes, AppError> {
 
 async fn import_streets(
     State(s): State<Service>,
-    headers: HeaderMap,
+    StaffCaller(st): StaffCaller,
     req: Request,
-) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Coordinator).await?;
+) -> Result<impl IntoResponse, HttpError> {
     let bytes = import_bytes(req).await?;
     let r = s.import_streets(&st, &bytes).await?;
     Ok(Json(r))
@@ -483,11 +482,10 @@ async fn import_streets(
 
 async fn import_results(
     State(s): State<Service>,
-    headers: HeaderMap,
+    StaffCaller(st): StaffCaller,
     Query(q): Query<HashMap<String, String>>,
     req: Request,
-) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Coordinator).await?;
+) -> Result<impl IntoResponse, HttpError> {
     let bytes = import_bytes(req).await?;
     let r = s.import_results(&st, &bytes, q).await?;
     Ok(Json(r))
@@ -495,131 +493,129 @@ async fn import_results(
 
 async fn import_stations(
     State(s): State<Service>,
-    headers: HeaderMap,
+    StaffCaller(st): StaffCaller,
     Query(q): Query<HashMap<String, String>>,
     req: Request,
-) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Coordinator).await?;
+) -> Result<impl IntoResponse, HttpError> {
     let bytes = import_bytes(req).await?;
     let r = s.import_stations(&st, &bytes, q).await?;
     Ok(Json(r))
 }
 
-async fn targeting(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+async fn targeting(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<impl IntoResponse, HttpError> {
     Ok(Json(s.targeting(&st).await?))
 }
 
 async fn set_targeting(
     State(s): State<Service>,
-    headers: HeaderMap,
+    StaffCaller(st): StaffCaller,
     req: Request,
-) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Coordinator).await?;
+) -> Result<impl IntoResponse, HttpError> {
     Ok(Json(s.set_targeting(&st, body(req).await?).await?))
 }
 
-async fn stations(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+async fn stations(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<impl IntoResponse, HttpError> {
     Ok(Json(s.stations(&st).await?))
 }
 
-async fn stations_geojson(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+async fn stations_geojson(
+    State(s): State<Service>,
+    StaffCaller(st): StaffCaller,
+) -> Result<impl IntoResponse, HttpError> {
     Ok(([(axum::http::header::CONTENT_TYPE, "application/geo+json")], Json(s.stations_geojson(&st).await?)))
 }
 
-async fn turf_ranking(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+async fn turf_ranking(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<impl IntoResponse, HttpError> {
     Ok(Json(s.turf_ranking(&st).await?))
 }
 
-async fn cut_turfs(State(s): State<Service>, headers: HeaderMap, req: Request) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Coordinator).await?;
+async fn cut_turfs(
+    State(s): State<Service>,
+    StaffCaller(st): StaffCaller,
+    req: Request,
+) -> Result<impl IntoResponse, HttpError> {
     let r = s.cut_turfs(&st, body(req).await?).await?;
     Ok(Json(r))
 }
 
-async fn turfs(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+async fn turfs(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<impl IntoResponse, HttpError> {
     Ok(Json(s.turfs(&st).await?))
 }
 
 async fn turf_doors(
     State(s): State<Service>,
-    headers: HeaderMap,
+    StaffCaller(st): StaffCaller,
     Path(turf): Path<String>,
-) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+) -> Result<impl IntoResponse, HttpError> {
     Ok(Json(s.turf_doors(&st, &turf).await?))
 }
 
 async fn assign(
     State(s): State<Service>,
-    headers: HeaderMap,
+    StaffCaller(st): StaffCaller,
     Path(turf): Path<String>,
     req: Request,
-) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+) -> Result<impl IntoResponse, HttpError> {
     Ok(Json(s.assign(&st, &turf, body(req).await?).await?))
 }
 
 async fn return_turf(
     State(s): State<Service>,
-    headers: HeaderMap,
+    StaffCaller(st): StaffCaller,
     Path(turf): Path<String>,
-) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+) -> Result<impl IntoResponse, HttpError> {
     Ok(Json(s.return_turf(&st, &turf).await?))
 }
 
 async fn turf_team(
     State(s): State<Service>,
-    headers: HeaderMap,
+    StaffCaller(st): StaffCaller,
     Path(turf): Path<String>,
     req: Request,
-) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Coordinator).await?;
+) -> Result<impl IntoResponse, HttpError> {
     Ok(Json(s.set_turf_team(&st, &turf, body(req).await?).await?))
 }
 
-async fn reassign(State(s): State<Service>, headers: HeaderMap, req: Request) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+async fn reassign(
+    State(s): State<Service>,
+    StaffCaller(st): StaffCaller,
+    req: Request,
+) -> Result<impl IntoResponse, HttpError> {
     Ok(Json(s.reassign(&st, body(req).await?).await?))
 }
 
-async fn teams(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+async fn teams(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<impl IntoResponse, HttpError> {
     Ok(Json(s.teams(&st).await?))
 }
 
 async fn create_team(
     State(s): State<Service>,
-    headers: HeaderMap,
+    StaffCaller(st): StaffCaller,
     req: Request,
-) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Coordinator).await?;
+) -> Result<impl IntoResponse, HttpError> {
     Ok((StatusCode::CREATED, Json(s.create_team(&st, body(req).await?).await?)))
 }
 
 async fn add_member(
     State(s): State<Service>,
-    headers: HeaderMap,
+    StaffCaller(st): StaffCaller,
     Path(team): Path<String>,
     req: Request,
-) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Coordinator).await?;
+) -> Result<impl IntoResponse, HttpError> {
     let role = s.add_member(&st, &team, body(req).await?).await?;
     Ok(Json(serde_json::json!({ "team_id": team, "role": role })))
 }
 
-async fn users(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+async fn users(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<impl IntoResponse, HttpError> {
     Ok(Json(s.users(&st).await?))
 }
 
-async fn invite(State(s): State<Service>, headers: HeaderMap, req: Request) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+async fn invite(
+    State(s): State<Service>,
+    StaffCaller(st): StaffCaller,
+    headers: HeaderMap,
+    req: Request,
+) -> Result<impl IntoResponse, HttpError> {
     let mut r = s.invite(&st, body(req).await?).await?;
     // The QR code names this server as the caller reached it (HTTPS unless on this machine).
     let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok());
@@ -635,43 +631,45 @@ async fn invite(State(s): State<Service>, headers: HeaderMap, req: Request) -> R
 
 async fn revoke(
     State(s): State<Service>,
-    headers: HeaderMap,
+    StaffCaller(st): StaffCaller,
     Path(device): Path<String>,
-) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+) -> Result<impl IntoResponse, HttpError> {
     let was_live = s.revoke(&st, &device).await?;
     Ok(Json(serde_json::json!({ "device_id": device, "revoked": was_live })))
 }
 
-async fn overlaps(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+async fn overlaps(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<impl IntoResponse, HttpError> {
     Ok(Json(s.overlap_views(&st).await?))
 }
 
-async fn join(State(s): State<Service>, ApiJson(req): ApiJson<JoinRequest>) -> Result<impl IntoResponse, AppError> {
+async fn join(State(s): State<Service>, ApiJson(req): ApiJson<JoinRequest>) -> Result<impl IntoResponse, HttpError> {
     Ok(Json(s.join(req).await?))
 }
 
-async fn push(State(s): State<Service>, headers: HeaderMap, body: Request) -> Result<impl IntoResponse, AppError> {
+async fn push(
+    State(s): State<Service>,
+    Caller(session): Caller,
+    body: Request,
+) -> Result<impl IntoResponse, HttpError> {
     // Authenticate before reading the body: an anonymous caller learns nothing about its shape.
-    let session = session(&s, &headers, Access::Device).await?;
     let ApiJson(req) = ApiJson::<PushRequest>::from_request(body, &()).await?;
     Ok(Json(s.push(&session, req).await?))
 }
 
-async fn pull(State(s): State<Service>, headers: HeaderMap, body: Request) -> Result<impl IntoResponse, AppError> {
-    let session = session(&s, &headers, Access::Device).await?;
+async fn pull(
+    State(s): State<Service>,
+    Caller(session): Caller,
+    body: Request,
+) -> Result<impl IntoResponse, HttpError> {
     let ApiJson(req) = ApiJson::<PullRequest>::from_request(body, &()).await?;
     Ok(Json(s.pull(&session, req).await?))
 }
 
-async fn wiped(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
-    let session = session(&s, &headers, Access::Device).await?;
+async fn wiped(State(s): State<Service>, Caller(session): Caller) -> Result<impl IntoResponse, HttpError> {
     Ok(Json(s.wiped(&session).await?))
 }
 
-async fn held(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+async fn held(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<impl IntoResponse, HttpError> {
     Ok(Json(s.held_in_scope(&st).await?))
 }
 
@@ -683,17 +681,15 @@ struct HeldReview {
 
 async fn review_held(
     State(s): State<Service>,
-    headers: HeaderMap,
+    StaffCaller(st): StaffCaller,
     Path(report_id): Path<String>,
     body: Request,
-) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+) -> Result<impl IntoResponse, HttpError> {
     let ApiJson(r) = ApiJson::<HeldReview>::from_request(body, &()).await?;
     Ok(Json(s.review_held(&st, &report_id, r.accept).await?))
 }
 
-async fn export_json(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+async fn export_json(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<impl IntoResponse, HttpError> {
     let reports = s.export_reports(&st, "json").await?;
     let rows: Vec<serde_json::Value> =
         reports.into_iter().map(|r| serde_json::json!({"report": r.report, "overlap": r.overlap})).collect();
@@ -726,8 +722,7 @@ fn csv_field(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-async fn export_csv(State(s): State<Service>, headers: HeaderMap) -> Result<impl IntoResponse, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+async fn export_csv(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<impl IntoResponse, HttpError> {
     let reports = s.export_reports(&st, "csv").await?;
     let out = reports_csv(&reports);
     Ok(([(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")], out))

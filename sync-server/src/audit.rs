@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::auth;
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::model::Staff;
 use crate::service::Service;
 use crate::store::AuditEntry;
@@ -35,7 +35,7 @@ impl Service {
         action: &str,
         subject: Option<&str>,
         detail: Value,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), ServiceError> {
         let entry = AuditEntry {
             id: auth::new_token()[..22].to_string(),
             at_ms: (self.now)(),
@@ -57,7 +57,7 @@ impl Service {
         action: &str,
         subject: Option<&str>,
         detail: Value,
-    ) -> Result<(), AppError> {
+    ) -> Result<(), ServiceError> {
         self.record(st.campaign(), &st.user.id, None, action, subject, detail).await
     }
 
@@ -65,7 +65,7 @@ impl Service {
     /// answers and notes, the voter file's people, volunteers' devices (revoked, so phones wipe
     /// after pushing). Each purge is logged (actor `retention`). Run hourly by `serve`, and by the
     /// `purge` command. Returns what each campaign lost.
-    pub async fn purge_expired_campaigns(&self) -> Result<Vec<(String, crate::store::PurgeCounts)>, AppError> {
+    pub async fn purge_expired_campaigns(&self) -> Result<Vec<(String, crate::store::PurgeCounts)>, ServiceError> {
         let now = (self.now)();
         let mut out = Vec::new();
         for campaign in self.store.campaigns_past_retention(now).await? {
@@ -80,11 +80,11 @@ impl Service {
     }
 
     /// The campaign's audit log, newest first (coordinators).
-    pub async fn audit_log(&self, st: &Staff, q: &AuditQuery) -> Result<Vec<AuditEntry>, AppError> {
+    pub async fn audit_log(&self, st: &Staff, q: &AuditQuery) -> Result<Vec<AuditEntry>, ServiceError> {
         st.require_coordinator()?;
         let limit = q.limit.unwrap_or(200);
         if !(1..=MAX_AUDIT_PAGE).contains(&limit) {
-            return Err(AppError::bad_request("bad_limit", format!("limit: 1–{MAX_AUDIT_PAGE}")));
+            return Err(ServiceError::invalid("bad_limit", format!("limit: 1–{MAX_AUDIT_PAGE}")));
         }
         Ok(self.store.audit_log(st.campaign(), q.before_ms.unwrap_or(i64::MAX), limit).await?)
     }

@@ -11,7 +11,7 @@ use doorstep_protocol::CampaignMode;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::admin::{CreateCampaignRequest, CutRequest, Staff};
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::service::Service;
 use crate::store::{Role, ServerStore, User};
 use crate::targeting::Formula;
@@ -19,8 +19,8 @@ use crate::targeting::Formula;
 /// What a command failed on, said plainly.
 pub type CliResult = Result<(), String>;
 
-fn err(e: AppError) -> String {
-    format!("{} ({}): {}", e.status.as_u16(), e.code, e.message)
+fn err(e: ServiceError) -> String {
+    format!("{} ({})", e.message, e.code)
 }
 
 /// The CLI acts as the campaign's coordinator.

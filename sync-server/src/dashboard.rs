@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use doorstep_protocol::{Answer, AnswerValue, Campaign, Position, QuestionKind};
 use serde::{Deserialize, Serialize};
 
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::model::Staff;
 use crate::service::Service;
 use crate::store::dash::{self, DashQuery, ResultsWhere, TurfKnocked, TurfVolunteerKnocks};
@@ -167,20 +167,20 @@ struct PositionOnly {
 
 impl Service {
     /// The campaign and the reach of a dashboard read.
-    async fn dash_query(&self, st: &Staff) -> Result<(Campaign, DashQuery), AppError> {
+    async fn dash_query(&self, st: &Staff) -> Result<(Campaign, DashQuery), ServiceError> {
         let campaign = self.campaign_of(st).await?;
         let q = DashQuery::new(&campaign, st.teams.clone());
         Ok((campaign, q))
     }
 
     /// Buildings within reach with their doors' status, for the map.
-    pub async fn map_buildings(&self, st: &Staff) -> Result<Vec<MapBuilding>, AppError> {
+    pub async fn map_buildings(&self, st: &Staff) -> Result<Vec<MapBuilding>, ServiceError> {
         let (_, q) = self.dash_query(st).await?;
         Ok(typed_read(&*self.store, move |tx| Box::pin(async move { dash::building_doors(tx, &q).await })).await?)
     }
 
     /// Progress per campaign, team, turf and volunteer, and the timeline.
-    pub async fn progress(&self, st: &Staff) -> Result<Progress, AppError> {
+    pub async fn progress(&self, st: &Staff) -> Result<Progress, ServiceError> {
         let (_, q) = self.dash_query(st).await?;
         // One snapshot for the six reads.
         let (turfs, unturfed, knocked, knocks, hours, positions) = typed_read(&*self.store, move |tx| {
@@ -311,7 +311,7 @@ impl Service {
     }
 
     /// Answer distributions of the standing reports matching the filter.
-    pub async fn results(&self, st: &Staff, f: &ResultsFilter) -> Result<Results, AppError> {
+    pub async fn results(&self, st: &Staff, f: &ResultsFilter) -> Result<Results, ServiceError> {
         let (campaign, q) = self.dash_query(st).await?;
         if let Some(t) = &f.turf {
             let reached = self
@@ -326,7 +326,7 @@ impl Service {
         if let Some(team) = &f.team
             && !st.reaches_team(Some(team))
         {
-            return Err(AppError::forbidden("hors de vos équipes / outside the teams you lead"));
+            return Err(ServiceError::forbidden("hors de vos équipes / outside the teams you lead"));
         }
         let w = ResultsWhere {
             turf: f.turf.clone(),
@@ -345,8 +345,7 @@ impl Service {
         let codes: HashMap<String, u64> = codes.into_iter().collect();
         let mut answers: HashMap<String, (u64, HashMap<String, u64>)> = HashMap::new();
         for body in &bodies {
-            let r: AnswersOnly = serde_json::from_str(body)
-                .map_err(|e| AppError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+            let r: AnswersOnly = serde_json::from_str(body).map_err(ServiceError::internal)?;
             for a in r.answers {
                 let slot = answers.entry(a.question_id).or_default();
                 slot.0 += 1;
@@ -383,23 +382,22 @@ impl Service {
         Ok(Results { reports, result_codes, questions })
     }
 
-    async fn outside_or_unknown(&self, st: &Staff, what: &str, id: &str) -> AppError {
+    async fn outside_or_unknown(&self, st: &Staff, what: &str, id: &str) -> ServiceError {
         match self.store.turf(id).await {
             Ok(Some(t)) if t.campaign_id == st.campaign() => {
-                AppError::forbidden("hors de vos équipes / outside the teams you lead")
+                ServiceError::forbidden("hors de vos équipes / outside the teams you lead")
             }
-            _ => AppError::not_found(format!("{what} inconnu / unknown {what} {id}")),
+            _ => ServiceError::not_found(format!("{what} inconnu / unknown {what} {id}")),
         }
     }
 
     /// The results as CSV: one row per question and answer (what the results view shows).
-    pub async fn results_csv(&self, st: &Staff, f: &ResultsFilter) -> Result<String, AppError> {
+    pub async fn results_csv(&self, st: &Staff, f: &ResultsFilter) -> Result<String, ServiceError> {
         let r = self.results(st, f).await?;
         let detail = serde_json::json!({ "turf": f.turf, "team": f.team, "station": f.station, "from_ms": f.from_ms, "to_ms": f.to_ms });
         self.record_staff(st, "export.results", None, detail).await?;
         let mut w = csv::Writer::from_writer(Vec::new());
-        let csv_err =
-            |e: csv::Error| AppError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
+        let csv_err = |e: csv::Error| ServiceError::internal(e);
         w.write_record(["question", "question_fr", "reponse", "nombre", "sur"]).map_err(csv_err)?;
         w.write_record(["result_code", "résultat du passage", "", "", &r.reports.to_string()]).map_err(csv_err)?;
         for (code, n) in &r.result_codes {
@@ -413,31 +411,31 @@ impl Service {
             }
         }
         String::from_utf8(w.into_inner().map_err(|e| csv_err(e.into_error().into()))?)
-            .map_err(|e| AppError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
+            .map_err(ServiceError::internal)
     }
 
     /// Overlaps within reach (reports made on doors whose lease had moved), reviewed or not.
-    pub async fn overlap_views(&self, st: &Staff) -> Result<Vec<OverlapView>, AppError> {
+    pub async fn overlap_views(&self, st: &Staff) -> Result<Vec<OverlapView>, ServiceError> {
         let (_, q) = self.dash_query(st).await?;
         self.overlap_rows(q).await
     }
 
-    async fn overlap_rows(&self, q: DashQuery) -> Result<Vec<OverlapView>, AppError> {
+    async fn overlap_rows(&self, q: DashQuery) -> Result<Vec<OverlapView>, ServiceError> {
         Ok(typed_read(&*self.store, move |tx| Box::pin(async move { dash::overlaps(tx, &q).await })).await?)
     }
 
     /// Marks an overlap reviewed: the report stands (it was made in good faith), the captain has
     /// seen it.
-    pub async fn review_overlap(&self, st: &Staff, report_id: &str) -> Result<OverlapView, AppError> {
+    pub async fn review_overlap(&self, st: &Staff, report_id: &str) -> Result<OverlapView, ServiceError> {
         let all = self.overlap_views(st).await?;
         let Some(mut v) = all.into_iter().find(|o| o.report_id == report_id) else {
             let (_, whole) = self.dash_query(st).await?;
             let whole = DashQuery { teams: None, ..whole };
             let exists = self.overlap_rows(whole).await?.iter().any(|o| o.report_id == report_id);
             return Err(if exists {
-                AppError::forbidden("hors de vos équipes / outside the teams you lead")
+                ServiceError::forbidden("hors de vos équipes / outside the teams you lead")
             } else {
-                AppError::not_found(format!("chevauchement inconnu / unknown overlap {report_id}"))
+                ServiceError::not_found(format!("chevauchement inconnu / unknown overlap {report_id}"))
             });
         };
         self.store.review_overlap(st.campaign(), report_id, &st.user.id, (self.now)()).await?;
@@ -448,7 +446,7 @@ impl Service {
 
     /// The street network to draw: the campaign's whole network for coordinators, the part
     /// around their turfs for captains (empty without one).
-    pub async fn map_streets(&self, st: &Staff) -> Result<doorstep_protocol::StreetNetwork, AppError> {
+    pub async fn map_streets(&self, st: &Staff) -> Result<doorstep_protocol::StreetNetwork, ServiceError> {
         let Some(net) = self.network(st.campaign()).await? else {
             return Ok(doorstep_protocol::StreetNetwork { nodes: vec![], edges: vec![] });
         };

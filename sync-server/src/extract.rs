@@ -3,11 +3,12 @@
 //! machine-readable errors. Used by the API's and the dashboard's handlers alike.
 
 use axum::Json;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::error::AppError;
+use crate::http_error::HttpError;
 use crate::model::Staff;
 use crate::service::{DeviceSession, Service};
 use crate::session as login;
@@ -41,11 +42,11 @@ impl Access {
 }
 
 /// JSON body whose every rejection (syntax, missing or unknown field, wrong type, too large) is an
-/// [`AppError`] with a machine-readable code.
+/// [`HttpError`] with a machine-readable code.
 pub struct ApiJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
-    type Rejection = AppError;
+    type Rejection = HttpError;
 
     /// Parsed once as JSON, checked for control characters in every string (a NUL byte once gave
     /// a 500 on PostgreSQL), then read as `T`.
@@ -53,7 +54,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         match Json::<serde_json::Value>::from_request(req, state).await {
             Ok(Json(v)) => {
                 if doorstep_protocol::validate::text::json_has_forbidden_chars(&v) {
-                    return Err(AppError::new(
+                    return Err(HttpError::new(
                         StatusCode::UNPROCESSABLE_ENTITY,
                         "bad_text",
                         "le texte contient un caractère de contrôle (NUL…) / text holds a control character (NUL…)",
@@ -62,7 +63,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 T::deserialize(v).map(ApiJson).map_err(|e| {
                     let mut msg = e.to_string();
                     msg.truncate(300);
-                    AppError::new(StatusCode::UNPROCESSABLE_ENTITY, "malformed_body", msg)
+                    HttpError::new(StatusCode::UNPROCESSABLE_ENTITY, "malformed_body", msg)
                 })
             }
             Err(rej) => {
@@ -74,7 +75,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
                 };
                 let mut msg = rej.body_text();
                 msg.truncate(300);
-                Err(AppError::new(status, code, msg))
+                Err(HttpError::new(status, code, msg))
             }
         }
     }
@@ -82,28 +83,32 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 
 /// Authenticates the caller (bearer token, or the dashboard's session cookie) and checks the
 /// route's access against the token's role.
-pub(crate) async fn session(service: &Service, headers: &HeaderMap, access: Access) -> Result<DeviceSession, AppError> {
+pub(crate) async fn session(
+    service: &Service,
+    headers: &HeaderMap,
+    access: Access,
+) -> Result<DeviceSession, HttpError> {
     let s = device_session(service, headers).await?;
     // The request's span says which campaign it served (never who, never the token).
     tracing::Span::current().record("campaign", s.device.campaign_id.as_str());
     // A revoked phone in its grace period reaches push, pull and the wipe acknowledgement only.
     if s.revoked && access != Access::Device {
-        return Err(AppError::unauthorized("token_revoked", "ce jeton a été révoqué / this token was revoked"));
+        return Err(HttpError::unauthorized("token_revoked", "ce jeton a été révoqué / this token was revoked"));
     }
     if !access.admits(s.role) {
-        return Err(AppError::forbidden(format!("a {} may not do this", s.role.as_str())));
+        return Err(HttpError::forbidden(format!("a {} may not do this", s.role.as_str())));
     }
     Ok(s)
 }
 
 /// The caller's secret: the `Authorization: Bearer` token, else the session cookie (`true`).
-pub(crate) fn credential(headers: &HeaderMap) -> Result<(&str, bool), AppError> {
+pub(crate) fn credential(headers: &HeaderMap) -> Result<(&str, bool), HttpError> {
     if let Some(value) = headers.get(axum::http::header::AUTHORIZATION) {
         let token = value
             .to_str()
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| AppError::unauthorized("missing_token", "Authorization must be a Bearer token"))?;
+            .ok_or_else(|| HttpError::unauthorized("missing_token", "Authorization must be a Bearer token"))?;
         return Ok((token.trim(), false));
     }
     headers
@@ -113,7 +118,7 @@ pub(crate) fn credential(headers: &HeaderMap) -> Result<(&str, bool), AppError> 
         .find_map(login::cookie_token)
         .map(|t| (t, true))
         .ok_or_else(|| {
-            AppError::unauthorized(
+            HttpError::unauthorized(
                 "missing_token",
                 "Authorization: Bearer <token> required (a device token, or a captain's or coordinator's API token), \
                  or the dashboard's session cookie",
@@ -121,29 +126,70 @@ pub(crate) fn credential(headers: &HeaderMap) -> Result<(&str, bool), AppError> 
         })
 }
 
-async fn device_session(service: &Service, headers: &HeaderMap) -> Result<DeviceSession, AppError> {
+async fn device_session(service: &Service, headers: &HeaderMap) -> Result<DeviceSession, HttpError> {
     let (token, cookie) = credential(headers)?;
     let expired = || {
-        AppError::unauthorized("session_expired", "session expirée : reconnectez-vous / session expired: sign in again")
+        HttpError::unauthorized(
+            "session_expired",
+            "session expirée : reconnectez-vous / session expired: sign in again",
+        )
     };
     match service.authenticate(token).await {
         Ok(s) if cookie && s.revoked => Err(expired()),
         Ok(s) => Ok(s),
-        Err(e) if cookie && e.status == StatusCode::UNAUTHORIZED => Err(expired()),
-        Err(e) => Err(e),
+        Err(e) if cookie && e.kind == crate::error::Failure::Unauthenticated => Err(expired()),
+        Err(e) => Err(e.into()),
     }
 }
 
 /// A staff session with its scope, for a route of the given access.
-pub(crate) async fn staff(service: &Service, headers: &HeaderMap, access: Access) -> Result<Staff, AppError> {
+pub(crate) async fn staff(service: &Service, headers: &HeaderMap, access: Access) -> Result<Staff, HttpError> {
     let s = session(service, headers, access).await?;
     if s.revoked {
-        return Err(AppError::unauthorized("token_revoked", "this token was revoked"));
+        return Err(HttpError::unauthorized("token_revoked", "this token was revoked"));
     }
-    service.staff(&s).await
+    Ok(service.staff(&s).await?)
 }
 
 /// Reads a JSON body after authentication.
-pub(crate) async fn body<T: DeserializeOwned>(req: Request) -> Result<T, AppError> {
+pub(crate) async fn body<T: DeserializeOwned>(req: Request) -> Result<T, HttpError> {
     Ok(ApiJson::<T>::from_request(req, &()).await?.0)
+}
+
+/// A route's access, put in each request's extensions by the router from the route table
+/// (`api::ROUTES`): the extractors below read it, so handlers never restate it.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteAccess(pub Access);
+
+fn route_access(parts: &Parts) -> Result<Access, HttpError> {
+    parts
+        .extensions
+        .get::<RouteAccess>()
+        .map(|a| a.0)
+        .ok_or_else(|| HttpError::internal(format!("route {} has no access in the route table", parts.uri.path())))
+}
+
+/// The authenticated caller of a route, admitted by the route's access (any token, a device,
+/// staff, a coordinator).
+pub struct Caller(pub DeviceSession);
+
+impl FromRequestParts<Service> for Caller {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, service: &Service) -> Result<Self, Self::Rejection> {
+        let access = route_access(parts)?;
+        Ok(Caller(session(service, &parts.headers, access).await?))
+    }
+}
+
+/// A captain or coordinator with their scope, admitted by the route's access.
+pub struct StaffCaller(pub Staff);
+
+impl FromRequestParts<Service> for StaffCaller {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, service: &Service) -> Result<Self, Self::Rejection> {
+        let access = route_access(parts)?;
+        Ok(StaffCaller(staff(service, &parts.headers, access).await?))
+    }
 }

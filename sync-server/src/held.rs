@@ -5,14 +5,14 @@
 
 use std::collections::HashMap;
 
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::model::Staff;
 use crate::service::Service;
 use crate::store::HeldReport;
 
 impl Service {
     /// Held reports within reach, oldest first (reviewed ones included, with their review).
-    pub async fn held_in_scope(&self, st: &Staff) -> Result<Vec<HeldReport>, AppError> {
+    pub async fn held_in_scope(&self, st: &Staff) -> Result<Vec<HeldReport>, ServiceError> {
         let all = self.store.held_reports(st.campaign()).await?;
         // Most of the time nothing is held: no need to read who belongs where.
         if st.is_coordinator() || all.is_empty() {
@@ -33,14 +33,14 @@ impl Service {
     }
 
     /// Accepts or discards one held report within reach.
-    pub async fn review_held(&self, st: &Staff, report_id: &str, accept: bool) -> Result<HeldReport, AppError> {
+    pub async fn review_held(&self, st: &Staff, report_id: &str, accept: bool) -> Result<HeldReport, ServiceError> {
         let waiting = |h: &HeldReport| h.report.id == report_id && h.review.is_none();
         if !self.held_in_scope(st).await?.iter().any(waiting) {
             let exists = self.store.held_reports(st.campaign()).await?.iter().any(waiting);
             return Err(if exists {
-                AppError::forbidden("hors de vos équipes / outside the teams you lead")
+                ServiceError::forbidden("hors de vos équipes / outside the teams you lead")
             } else {
-                AppError::not_found(format!(
+                ServiceError::not_found(format!(
                     "rapport en attente inconnu ou déjà traité / no held report {report_id} waiting"
                 ))
             });
@@ -49,7 +49,7 @@ impl Service {
             .store
             .review_held(st.campaign(), report_id, accept, &st.user.id, (self.now)())
             .await?
-            .ok_or_else(|| AppError::not_found(format!("no held report {report_id} waiting")))?;
+            .ok_or_else(|| ServiceError::not_found(format!("no held report {report_id} waiting")))?;
         let action = if accept { "held.accept" } else { "held.discard" };
         let detail = serde_json::json!({ "volunteer": done.report.volunteer_id, "turf": done.report.turf_id });
         self.record_staff(st, action, Some(report_id), detail).await?;

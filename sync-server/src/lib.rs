@@ -16,6 +16,7 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod held;
+pub mod http_error;
 pub mod import;
 pub mod live;
 pub mod metrics;

@@ -5,7 +5,7 @@
 use doorstep_protocol::Position;
 use serde::{Deserialize, Serialize};
 
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::store::{Role, User};
 
 /// A captain's or coordinator's reach.
@@ -29,11 +29,11 @@ impl Staff {
             Some(ts) => team.is_some_and(|t| ts.iter().any(|x| x == t)),
         }
     }
-    pub(crate) fn require_coordinator(&self) -> Result<(), AppError> {
+    pub(crate) fn require_coordinator(&self) -> Result<(), ServiceError> {
         if self.is_coordinator() {
             Ok(())
         } else {
-            Err(AppError::forbidden("réservé à la coordination / coordinators only"))
+            Err(ServiceError::forbidden("réservé à la coordination / coordinators only"))
         }
     }
 }

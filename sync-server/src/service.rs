@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::http::StatusCode;
 use base64::Engine;
 use doorstep_protocol::merge::{Decision, Sender};
 use doorstep_protocol::{
@@ -13,7 +12,7 @@ use doorstep_protocol::{
 };
 
 use crate::auth;
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::store::{Device, PushInput, Role, ServerStore, StoreResult, User};
 
 /// Largest batch a device may push at once.
@@ -76,9 +75,9 @@ pub struct DeviceSession {
 /// A staff (captain, coordinator) API token lives this long.
 pub const STAFF_TOKEN_LIFETIME_MS: i64 = 30 * 86_400_000;
 
-fn check_protocol(p: u32) -> Result<(), AppError> {
+fn check_protocol(p: u32) -> Result<(), ServiceError> {
     if p != PROTOCOL_VERSION {
-        return Err(AppError::bad_request(
+        return Err(ServiceError::invalid(
             "unsupported_protocol",
             format!("protocol {p} is not supported; this server speaks {PROTOCOL_VERSION}"),
         ));
@@ -109,17 +108,17 @@ impl Service {
     // ----- devices -------------------------------------------------------------------------------
 
     /// Redeems a one-time join code for a device token.
-    pub async fn join(&self, req: JoinRequest) -> Result<JoinResponse, AppError> {
+    pub async fn join(&self, req: JoinRequest) -> Result<JoinResponse, ServiceError> {
         check_protocol(req.protocol)?;
         let ok_chars = req.device_id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
         if req.device_id.is_empty() || req.device_id.len() > 64 || !ok_chars {
-            return Err(AppError::bad_request(
+            return Err(ServiceError::invalid(
                 "bad_device_id",
                 "device_id must be 1–64 characters of A–Z a–z 0–9 - _ . :",
             ));
         }
         if RESERVED_DEVICE_PREFIXES.iter().any(|p| req.device_id.starts_with(p)) {
-            return Err(AppError::bad_request(
+            return Err(ServiceError::invalid(
                 "bad_device_id",
                 "this device_id is reserved for the server's own tokens",
             ));
@@ -131,8 +130,8 @@ impl Service {
         if let Some(user) = self.store.join_code_user(&code_hash, now).await?
             && self.store.device_other_user(&req.device_id, &user).await?.is_some()
         {
-            return Err(AppError::new(
-                StatusCode::CONFLICT,
+            return Err(ServiceError::new(
+                crate::error::Failure::Conflict,
                 "device_id_taken",
                 "cet appareil est lié à un autre bénévole / this device id belongs to another user",
             ));
@@ -149,7 +148,9 @@ impl Service {
                 expires,
             )
             .await?
-            .ok_or_else(|| AppError::unauthorized("bad_join_code", "join code unknown, already used or expired"))?;
+            .ok_or_else(|| {
+                ServiceError::unauthenticated("bad_join_code", "join code unknown, already used or expired")
+            })?;
         Ok(JoinResponse { token, volunteer_id: user.id, campaign_id: user.campaign_id, expires_ms: expires })
     }
 
@@ -157,33 +158,39 @@ impl Service {
     /// ones, with one exception: a volunteer's revoked phone may still push (its reports are held
     /// for review) and pull (it is told to wipe) until it acknowledges the wipe or
     /// [`REVOKED_GRACE_MS`] has passed; the HTTP layer lets it reach those routes only.
-    pub async fn authenticate(&self, bearer: &str) -> Result<DeviceSession, AppError> {
+    pub async fn authenticate(&self, bearer: &str) -> Result<DeviceSession, ServiceError> {
         let device = self
             .store
             .device(&auth::hash_secret(bearer))
             .await?
-            .ok_or_else(|| AppError::unauthorized("bad_token", "unknown device token"))?;
+            .ok_or_else(|| ServiceError::unauthenticated("bad_token", "unknown device token"))?;
         let now = (self.now)();
         if device.expires_ms <= now {
-            return Err(AppError::unauthorized("token_expired", "device token expired: join again with a new code"));
+            return Err(ServiceError::unauthenticated(
+                "token_expired",
+                "device token expired: join again with a new code",
+            ));
         }
         let role = self
             .store
             .user(&device.user_id)
             .await?
-            .ok_or_else(|| AppError::unauthorized("bad_token", "the token's user no longer exists"))?
+            .ok_or_else(|| ServiceError::unauthenticated("bad_token", "the token's user no longer exists"))?
             .role;
         if let Some(at) = device.revoked_ms {
             let dead = role != Role::Volunteer || device.wiped_ms.is_some() || now >= at + REVOKED_GRACE_MS;
             if dead {
-                return Err(AppError::unauthorized("token_revoked", "ce jeton a été révoqué / this token was revoked"));
+                return Err(ServiceError::unauthenticated(
+                    "token_revoked",
+                    "ce jeton a été révoqué / this token was revoked",
+                ));
             }
         }
         Ok(DeviceSession { revoked: device.revoked_ms.is_some(), device, role })
     }
 
     /// A revoked phone says it has wiped itself: its token is dead from now on.
-    pub async fn wiped(&self, s: &DeviceSession) -> Result<serde_json::Value, AppError> {
+    pub async fn wiped(&self, s: &DeviceSession) -> Result<serde_json::Value, ServiceError> {
         if !s.revoked {
             // Nothing to acknowledge: said so, nothing changes.
             return Ok(serde_json::json!({ "wiped": false }));
@@ -196,10 +203,10 @@ impl Service {
     }
 
     /// An API token for a captain or coordinator (the dashboard's login comes with issue 5).
-    pub async fn issue_staff_token(&self, user_id: &str) -> Result<String, AppError> {
-        let user = self.store.user(user_id).await?.ok_or_else(|| AppError::not_found(format!("user {user_id}")))?;
+    pub async fn issue_staff_token(&self, user_id: &str) -> Result<String, ServiceError> {
+        let user = self.store.user(user_id).await?.ok_or_else(|| ServiceError::not_found(format!("user {user_id}")))?;
         if user.role == Role::Volunteer {
-            return Err(AppError::forbidden("volunteers join with a code from their phone"));
+            return Err(ServiceError::forbidden("volunteers join with a code from their phone"));
         }
         let token = auth::new_token();
         let now = (self.now)();
@@ -217,7 +224,7 @@ impl Service {
     }
 
     /// Every report of the session's campaign, in HLC order, with its overlap flag.
-    pub async fn export(&self, s: &DeviceSession) -> Result<Vec<crate::store::StoredReport>, AppError> {
+    pub async fn export(&self, s: &DeviceSession) -> Result<Vec<crate::store::StoredReport>, ServiceError> {
         Ok(self.store.reports(&s.device.campaign_id).await?)
     }
 
@@ -227,30 +234,30 @@ impl Service {
     /// (the store's [`ServerStore::push`]) — and answers each report: accepted, duplicate, held for
     /// review or rejected with a reason and a code. The same batch is answered the same way
     /// however often it is sent.
-    pub async fn push(&self, s: &DeviceSession, req: PushRequest) -> Result<PushResponse, AppError> {
+    pub async fn push(&self, s: &DeviceSession, req: PushRequest) -> Result<PushResponse, ServiceError> {
         let started = std::time::Instant::now();
         let answer = self.push_inner(s, req).await;
         self.metrics.sync("push", started.elapsed().as_secs_f64());
         answer
     }
 
-    async fn push_inner(&self, s: &DeviceSession, req: PushRequest) -> Result<PushResponse, AppError> {
+    async fn push_inner(&self, s: &DeviceSession, req: PushRequest) -> Result<PushResponse, ServiceError> {
         check_protocol(req.protocol)?;
         if req.reports.len() > MAX_PUSH_ITEMS {
-            return Err(AppError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
+            return Err(ServiceError::new(
+                crate::error::Failure::TooLarge,
                 "batch_too_large",
                 format!("at most {MAX_PUSH_ITEMS} reports per push"),
             ));
         }
         if req.device_id != s.device.device_id {
-            return Err(AppError::forbidden("device_id does not match the token"));
+            return Err(ServiceError::forbidden("device_id does not match the token"));
         }
         let campaign = self
             .store
             .campaign(&s.device.campaign_id)
             .await?
-            .ok_or_else(|| AppError::not_found("campaign not found"))?;
+            .ok_or_else(|| ServiceError::not_found("campaign not found"))?;
         // Each report is checked against the script version it was made with: a device that has
         // not pulled a script edit yet still gets its reports accepted.
         let mut campaigns: HashMap<u32, Campaign> = HashMap::new();
@@ -332,18 +339,18 @@ impl Service {
 
     /// One bucket per turf the volunteer holds now; a full package where the device's version
     /// differs; `removed` for what the device holds and no longer may; `wipe` when revoked.
-    pub async fn pull(&self, s: &DeviceSession, req: PullRequest) -> Result<PullResponse, AppError> {
+    pub async fn pull(&self, s: &DeviceSession, req: PullRequest) -> Result<PullResponse, ServiceError> {
         let started = std::time::Instant::now();
         let answer = self.pull_inner(s, req).await;
         self.metrics.sync("pull", started.elapsed().as_secs_f64());
         answer
     }
 
-    async fn pull_inner(&self, s: &DeviceSession, req: PullRequest) -> Result<PullResponse, AppError> {
+    async fn pull_inner(&self, s: &DeviceSession, req: PullRequest) -> Result<PullResponse, ServiceError> {
         check_protocol(req.protocol)?;
         if let Some(c) = &req.cursor {
             decode_cursor(c)
-                .ok_or_else(|| AppError::bad_request("bad_cursor", "cursor is not one this server made"))?;
+                .ok_or_else(|| ServiceError::invalid("bad_cursor", "cursor is not one this server made"))?;
         }
         let now = (self.now)();
         self.store.touch_device(&s.device.device_id, now).await?;
@@ -390,7 +397,7 @@ impl Service {
         &self,
         campaign: &str,
         version: u32,
-    ) -> Result<Option<(doorstep_protocol::SurveyScript, Vec<doorstep_protocol::ResultCode>)>, AppError> {
+    ) -> Result<Option<(doorstep_protocol::SurveyScript, Vec<doorstep_protocol::ResultCode>)>, ServiceError> {
         let key = (campaign.to_string(), version);
         if let Some(hit) = self.scripts.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return Ok(Some(hit.clone()));
@@ -406,13 +413,13 @@ impl Service {
     /// built); one a few versions behind gets a delta from the op log; anyone else the package.
     /// Reports made on a turf's doors from other devices, as door status needs them (the asking
     /// device has its own): a report on a building without a door counts for each of its doors.
-    async fn door_facts(&self, t: &crate::store::TurfRow, device: &str) -> Result<Vec<DoorFact>, AppError> {
+    async fn door_facts(&self, t: &crate::store::TurfRow, device: &str) -> Result<Vec<DoorFact>, ServiceError> {
         let (facts, doors) = self.store.turf_facts(&t.id).await?;
         if facts.iter().all(|f| f.device_id == device) {
             return Ok(Vec::new());
         }
         let campaign =
-            self.store.campaign(&t.campaign_id).await?.ok_or_else(|| AppError::not_found("campaign vanished"))?;
+            self.store.campaign(&t.campaign_id).await?.ok_or_else(|| ServiceError::not_found("campaign vanished"))?;
         let mut doors_of: HashMap<&str, Vec<&str>> = HashMap::new();
         for (door, building) in &doors {
             doors_of.entry(building.as_str()).or_default().push(door.as_str());
@@ -433,7 +440,7 @@ impl Service {
         Ok(out)
     }
 
-    async fn bucket(&self, t: &crate::store::TurfRow, held: Option<u64>) -> Result<PullBucket, AppError> {
+    async fn bucket(&self, t: &crate::store::TurfRow, held: Option<u64>) -> Result<PullBucket, ServiceError> {
         if held == Some(t.version)
             && let Some((v, sum)) = &t.checksum
             && *v == t.version
@@ -447,7 +454,7 @@ impl Service {
                 door_facts: None,
             });
         }
-        let pkg = self.package(&t.id).await?.ok_or_else(|| AppError::not_found("turf vanished"))?;
+        let pkg = self.package(&t.id).await?.ok_or_else(|| ServiceError::not_found("turf vanished"))?;
         // The package is read in its own snapshot: its version is the one to describe.
         let checksum = turf_checksum(&pkg);
         self.store.set_checksum(&t.id, pkg.turf.version, &checksum).await?;

@@ -4,11 +4,10 @@
 
 use std::net::IpAddr;
 
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use crate::auth;
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::model::{Me, Staff};
 use crate::ratelimit::{MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_LOGIN};
 use crate::service::{DeviceSession, Service};
@@ -45,9 +44,9 @@ pub struct SetLoginRequest {
     pub password: String,
 }
 
-fn too_many(wait_s: u64) -> AppError {
-    let mut e = AppError::new(
-        StatusCode::TOO_MANY_REQUESTS,
+fn too_many(wait_s: u64) -> ServiceError {
+    let mut e = ServiceError::new(
+        crate::error::Failure::TooMany,
         "too_many_attempts",
         format!(
             "trop de tentatives : réessayez dans {} min / too many attempts: try again in {} min",
@@ -59,13 +58,13 @@ fn too_many(wait_s: u64) -> AppError {
     e
 }
 
-fn check_login_name(login: &str) -> Result<(), AppError> {
+fn check_login_name(login: &str) -> Result<(), ServiceError> {
     let ok = (3..=64).contains(&login.len())
         && login.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._@-".contains(&b));
     if ok {
         Ok(())
     } else {
-        Err(AppError::bad_request(
+        Err(ServiceError::invalid(
             "bad_login",
             "identifiant : 3 à 64 caractères a–z 0–9 . _ @ - / login: 3–64 characters a–z 0–9 . _ @ -",
         ))
@@ -76,7 +75,7 @@ impl Service {
     /// Signs a captain or coordinator in. Unknown login and wrong password answer alike (and take
     /// as long); after too many failures for the login or from the address, 429 until the window
     /// has passed, whatever the password.
-    pub async fn login(&self, req: LoginRequest, ip: Option<IpAddr>) -> Result<(String, SessionView), AppError> {
+    pub async fn login(&self, req: LoginRequest, ip: Option<IpAddr>) -> Result<(String, SessionView), ServiceError> {
         let now = (self.now)();
         let login = req.login.trim().to_lowercase();
         let addr = ip.map_or_else(|| "unknown".to_string(), |a| a.to_string());
@@ -113,7 +112,7 @@ impl Service {
             if let Some(k) = &ip_key {
                 l.fail(k, now);
             }
-            return Err(AppError::unauthorized(
+            return Err(ServiceError::unauthenticated(
                 "bad_login",
                 "identifiant ou mot de passe incorrect / wrong login or password",
             ));
@@ -136,7 +135,7 @@ impl Service {
     }
 
     /// The session behind a token (the cookie's), as the page needs it after a reload.
-    pub async fn session_view(&self, s: &DeviceSession, token: &str) -> Result<SessionView, AppError> {
+    pub async fn session_view(&self, s: &DeviceSession, token: &str) -> Result<SessionView, ServiceError> {
         Ok(SessionView {
             me: self.me(s).await?,
             csrf_token: auth::csrf_token(token),
@@ -146,9 +145,9 @@ impl Service {
     }
 
     /// Signs out: the session token is revoked for good.
-    pub async fn logout(&self, s: &DeviceSession) -> Result<(), AppError> {
+    pub async fn logout(&self, s: &DeviceSession) -> Result<(), ServiceError> {
         if !s.device.device_id.starts_with(SESSION_DEVICE_PREFIX) {
-            return Err(AppError::bad_request(
+            return Err(ServiceError::invalid(
                 "not_a_session",
                 "DELETE /session signs out a dashboard session (cookie); an API token is revoked by a coordinator",
             ));
@@ -160,18 +159,18 @@ impl Service {
 
     /// Gives a captain or coordinator a dashboard login and password: their own, or (coordinators)
     /// any staff member's of the campaign.
-    pub async fn set_login(&self, st: &Staff, user_id: &str, req: SetLoginRequest) -> Result<(), AppError> {
+    pub async fn set_login(&self, st: &Staff, user_id: &str, req: SetLoginRequest) -> Result<(), ServiceError> {
         let user = self
             .store
             .user(user_id)
             .await?
             .filter(|u| u.campaign_id == st.campaign())
-            .ok_or_else(|| AppError::not_found(format!("utilisateur inconnu / unknown user {user_id}")))?;
+            .ok_or_else(|| ServiceError::not_found(format!("utilisateur inconnu / unknown user {user_id}")))?;
         if user.id != st.user.id && !st.is_coordinator() {
-            return Err(AppError::forbidden("seulement votre propre compte / only your own account"));
+            return Err(ServiceError::forbidden("seulement votre propre compte / only your own account"));
         }
         if user.role == Role::Volunteer {
-            return Err(AppError::bad_request(
+            return Err(ServiceError::invalid(
                 "not_staff",
                 "les bénévoles utilisent l'application / volunteers sign in with the app",
             ));
@@ -180,7 +179,7 @@ impl Service {
         check_login_name(&login)?;
         let chars = req.password.chars().count();
         if !(auth::MIN_PASSWORD_CHARS..=256).contains(&chars) {
-            return Err(AppError::bad_request(
+            return Err(ServiceError::invalid(
                 "weak_password",
                 format!(
                     "mot de passe : {0} à 256 caractères / password: {0} to 256 characters",
@@ -191,7 +190,7 @@ impl Service {
         let password = req.password;
         let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
             .await
-            .map_err(|e| AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+            .map_err(ServiceError::internal)?;
         self.store.set_login(user_id, &login, &hash).await?;
         self.record_staff(st, "user.set_login", Some(user_id), serde_json::json!({ "login": login })).await
     }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::admin::{Staff, import_error};
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::import::{ImportError, RowError, normalise};
 use crate::service::Service;
 use crate::store::StationsPlaced;
@@ -93,7 +93,7 @@ impl Service {
         st: &Staff,
         bytes: &[u8],
         mut mapping: HashMap<String, String>,
-    ) -> Result<ResultsImported, AppError> {
+    ) -> Result<ResultsImported, ServiceError> {
         st.require_coordinator()?;
         let _running = self.metrics.import("results");
         let skip_invalid = mapping.remove("skip_invalid").is_some_and(|v| v == "true" || v == "1");
@@ -101,8 +101,8 @@ impl Service {
         if !p.errors.is_empty() && !skip_invalid {
             let first: Vec<String> =
                 p.errors.iter().take(20).map(|e| format!("ligne {}: {}", e.line, e.reason)).collect();
-            return Err(AppError::new(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            return Err(ServiceError::new(
+                crate::error::Failure::Unreadable,
                 "bad_rows",
                 format!(
                     "{n} ligne(s) invalide(s), rien n'a été importé (ajoutez skip_invalid=true pour importer le reste) / {n} bad row(s), nothing imported: {}",
@@ -143,7 +143,7 @@ impl Service {
         st: &Staff,
         bytes: &[u8],
         mapping: HashMap<String, String>,
-    ) -> Result<StationsImported, AppError> {
+    ) -> Result<StationsImported, ServiceError> {
         st.require_coordinator()?;
         let _running = self.metrics.import("stations");
         let v: serde_json::Value =
@@ -200,13 +200,13 @@ impl Service {
         })
     }
 
-    pub async fn targeting(&self, st: &Staff) -> Result<Formula, AppError> {
+    pub async fn targeting(&self, st: &Staff) -> Result<Formula, ServiceError> {
         Ok(self.store.targeting(st.campaign()).await?.unwrap_or_default())
     }
 
-    pub async fn set_targeting(&self, st: &Staff, f: Formula) -> Result<Formula, AppError> {
+    pub async fn set_targeting(&self, st: &Staff, f: Formula) -> Result<Formula, ServiceError> {
         st.require_coordinator()?;
-        f.validate().map_err(|m| AppError::bad_request("bad_formula", m))?;
+        f.validate().map_err(|m| ServiceError::invalid("bad_formula", m))?;
         if !f.favourable.is_empty() {
             // Every favourable name must be one of the imported results' lists, exactly.
             let lists: std::collections::BTreeSet<String> = self
@@ -218,7 +218,7 @@ impl Service {
                 .flat_map(|r| r.votes.into_keys())
                 .collect();
             if lists.is_empty() {
-                return Err(AppError::bad_request(
+                return Err(ServiceError::invalid(
                     "no_results",
                     "importez d'abord les résultats par bureau / import the results per polling station first",
                 ));
@@ -226,7 +226,7 @@ impl Service {
             let unknown = f.unmatched(&lists);
             if !unknown.is_empty() {
                 let known: Vec<&str> = lists.iter().map(String::as_str).take(60).collect();
-                return Err(AppError::bad_request(
+                return Err(ServiceError::invalid(
                     "unknown_list",
                     format!(
                         "listes ou candidats inconnus / unknown lists or candidates: {} — le fichier contient / the results hold: {}",
@@ -241,7 +241,7 @@ impl Service {
     }
 
     /// Doors per station key, over the whole campaign.
-    async fn doors_per_station(&self, campaign: &str) -> Result<BTreeMap<String, u64>, AppError> {
+    async fn doors_per_station(&self, campaign: &str) -> Result<BTreeMap<String, u64>, ServiceError> {
         let mut out = BTreeMap::new();
         for (_, station, doors) in self.store.station_doors(campaign).await? {
             if let Some(s) = station {
@@ -252,11 +252,11 @@ impl Service {
     }
 
     /// Every station with its results and priority, highest priority first.
-    pub async fn stations(&self, st: &Staff) -> Result<Vec<StationView>, AppError> {
+    pub async fn stations(&self, st: &Staff) -> Result<Vec<StationView>, ServiceError> {
         Ok(self.station_table(st).await?.into_iter().map(|(v, _)| v).collect())
     }
 
-    async fn station_table(&self, st: &Staff) -> Result<Vec<(StationView, Option<serde_json::Value>)>, AppError> {
+    async fn station_table(&self, st: &Staff) -> Result<Vec<(StationView, Option<serde_json::Value>)>, ServiceError> {
         let formula = self.targeting(st).await?;
         let doors = self.doors_per_station(st.campaign()).await?;
         let mut rows: BTreeMap<String, (Option<StationResults>, Option<serde_json::Value>)> = BTreeMap::new();
@@ -298,7 +298,7 @@ impl Service {
     }
 
     /// Stations as a GeoJSON FeatureCollection (those with a boundary), for the choropleth.
-    pub async fn stations_geojson(&self, st: &Staff) -> Result<serde_json::Value, AppError> {
+    pub async fn stations_geojson(&self, st: &Staff) -> Result<serde_json::Value, ServiceError> {
         let features: Vec<serde_json::Value> = self
             .station_table(st)
             .await?
@@ -314,7 +314,7 @@ impl Service {
 
     /// Turfs within reach, highest priority first: each turf carries the share of every station's
     /// priority that its doors hold.
-    pub async fn turf_ranking(&self, st: &Staff) -> Result<Ranking, AppError> {
+    pub async fn turf_ranking(&self, st: &Staff) -> Result<Ranking, ServiceError> {
         let formula = self.targeting(st).await?;
         let stations: HashMap<String, StationView> =
             self.stations(st).await?.into_iter().map(|s| (s.id.clone(), s)).collect();

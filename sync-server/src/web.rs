@@ -17,8 +17,8 @@ use futures_util::StreamExt;
 
 use crate::auth;
 use crate::dashboard::ResultsFilter;
-use crate::error::AppError;
-use crate::extract::{Access, body, credential, session, staff};
+use crate::extract::{Caller, StaffCaller, body, credential};
+use crate::http_error::HttpError;
 use crate::service::Service;
 use crate::session::{cleared_cookie, cookie_token, session_cookie};
 
@@ -77,11 +77,11 @@ pub async fn index(State(s): State<Service>) -> Response {
         .into_response()
 }
 
-pub async fn asset(Path(file): Path<String>) -> Result<Response, AppError> {
+pub async fn asset(Path(file): Path<String>) -> Result<Response, HttpError> {
     let a = ASSETS
         .iter()
         .find(|a| a.name == file)
-        .ok_or_else(|| AppError::not_found(format!("fichier inconnu / no such file {file}")))?;
+        .ok_or_else(|| HttpError::not_found(format!("fichier inconnu / no such file {file}")))?;
     Ok(([(header::CONTENT_TYPE, a.mime), (header::CACHE_CONTROL, "no-cache")], a.body).into_response())
 }
 
@@ -110,7 +110,7 @@ pub async fn guard(State(s): State<Service>, req: Request, next: Next) -> Respon
 }
 
 /// One request from the caller's bucket: its credential's, or its address's when it has none.
-fn check_rate(s: &Service, req: &Request) -> Result<(), AppError> {
+fn check_rate(s: &Service, req: &Request) -> Result<(), HttpError> {
     if req.uri().path() == "/healthz" {
         return Ok(());
     }
@@ -123,7 +123,7 @@ fn check_rate(s: &Service, req: &Request) -> Result<(), AppError> {
         },
     };
     wait.map_err(|secs| {
-        let mut e = AppError::new(
+        let mut e = HttpError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             format!("trop de requêtes : réessayez dans {secs} s / too many requests: try again in {secs} s"),
@@ -133,12 +133,12 @@ fn check_rate(s: &Service, req: &Request) -> Result<(), AppError> {
     })
 }
 
-fn check_write(headers: &HeaderMap) -> Result<(), AppError> {
+fn check_write(headers: &HeaderMap) -> Result<(), HttpError> {
     if let Some(origin) = headers.get(header::ORIGIN) {
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
         let from = origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, rest)| rest);
         if from != Some(host) {
-            return Err(AppError::forbidden("requête d'un autre site refusée / request from another site refused"));
+            return Err(HttpError::forbidden("requête d'un autre site refusée / request from another site refused"));
         }
     }
     if headers.contains_key(header::AUTHORIZATION) {
@@ -148,7 +148,7 @@ fn check_write(headers: &HeaderMap) -> Result<(), AppError> {
     if let Some(token) = cookie {
         let sent = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
         if !auth::same_secret(sent, &auth::csrf_token(token)) {
-            return Err(AppError::new(
+            return Err(HttpError::new(
                 StatusCode::FORBIDDEN,
                 "csrf",
                 "jeton anti-falsification manquant ou invalide : rechargez la page / missing or invalid CSRF token: reload the page",
@@ -158,31 +158,32 @@ fn check_write(headers: &HeaderMap) -> Result<(), AppError> {
     Ok(())
 }
 
-pub async fn login(State(s): State<Service>, req: Request) -> Result<Response, AppError> {
+pub async fn login(State(s): State<Service>, req: Request) -> Result<Response, HttpError> {
     let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let (token, view) = s.login(body(req).await?, ip).await?;
     Ok(([(header::SET_COOKIE, session_cookie(&token))], Json(view)).into_response())
 }
 
-pub async fn session_info(State(s): State<Service>, headers: HeaderMap) -> Result<Response, AppError> {
-    let ses = session(&s, &headers, Access::Staff).await?;
+pub async fn session_info(
+    State(s): State<Service>,
+    Caller(ses): Caller,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
     let (token, _) = credential(&headers)?;
     Ok(Json(s.session_view(&ses, token).await?).into_response())
 }
 
-pub async fn logout(State(s): State<Service>, headers: HeaderMap) -> Result<Response, AppError> {
-    let ses = session(&s, &headers, Access::Staff).await?;
+pub async fn logout(State(s): State<Service>, Caller(ses): Caller) -> Result<Response, HttpError> {
     s.logout(&ses).await?;
     Ok(([(header::SET_COOKIE, cleared_cookie())], StatusCode::NO_CONTENT).into_response())
 }
 
 pub async fn set_login(
     State(s): State<Service>,
-    headers: HeaderMap,
+    StaffCaller(st): StaffCaller,
     Path(user): Path<String>,
     req: Request,
-) -> Result<Response, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+) -> Result<Response, HttpError> {
     s.set_login(&st, &user, body(req).await?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -194,13 +195,13 @@ pub const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(
 /// reach, until the session expires (or after `limit` events).
 pub async fn events(
     State(s): State<Service>,
+    Caller(ses): Caller,
+    StaffCaller(st): StaffCaller,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Response, AppError> {
-    let ses = session(&s, &headers, Access::Staff).await?;
-    let st = staff(&s, &headers, Access::Staff).await?;
+) -> Result<Response, HttpError> {
     let limit = match q.get("limit") {
-        Some(v) => Some(v.parse::<usize>().map_err(|_| AppError::bad_request("bad_limit", "limit: a number"))?),
+        Some(v) => Some(v.parse::<usize>().map_err(|_| HttpError::bad_request("bad_limit", "limit: a number"))?),
         None => None,
     };
     let left = u64::try_from(ses.device.expires_ms - (s.now)()).unwrap_or(0);
@@ -228,42 +229,37 @@ pub async fn events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
 }
 
-pub async fn map_streets(State(s): State<Service>, headers: HeaderMap) -> Result<Response, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+pub async fn map_streets(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<Response, HttpError> {
     Ok(Json(s.map_streets(&st).await?).into_response())
 }
 
-pub async fn map_buildings(State(s): State<Service>, headers: HeaderMap) -> Result<Response, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+pub async fn map_buildings(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<Response, HttpError> {
     Ok(Json(s.map_buildings(&st).await?).into_response())
 }
 
-pub async fn progress(State(s): State<Service>, headers: HeaderMap) -> Result<Response, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+pub async fn progress(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<Response, HttpError> {
     Ok(Json(s.progress(&st).await?).into_response())
 }
 
 fn filter(
     q: Result<Query<ResultsFilter>, axum::extract::rejection::QueryRejection>,
-) -> Result<ResultsFilter, AppError> {
-    q.map(|Query(f)| f).map_err(|e| AppError::bad_request("bad_filter", e.body_text()))
+) -> Result<ResultsFilter, HttpError> {
+    q.map(|Query(f)| f).map_err(|e| HttpError::bad_request("bad_filter", e.body_text()))
 }
 
 pub async fn results(
     State(s): State<Service>,
-    headers: HeaderMap,
+    StaffCaller(st): StaffCaller,
     q: Result<Query<ResultsFilter>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+) -> Result<Response, HttpError> {
     Ok(Json(s.results(&st, &filter(q)?).await?).into_response())
 }
 
 pub async fn results_csv(
     State(s): State<Service>,
-    headers: HeaderMap,
+    StaffCaller(st): StaffCaller,
     q: Result<Query<ResultsFilter>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+) -> Result<Response, HttpError> {
     let f = filter(q)?;
     let csv = s.results_csv(&st, &f).await?;
     Ok((
@@ -278,20 +274,18 @@ pub async fn results_csv(
 
 pub async fn audit(
     State(s): State<Service>,
-    headers: HeaderMap,
+    StaffCaller(st): StaffCaller,
     q: Result<Query<crate::audit::AuditQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, AppError> {
-    let st = staff(&s, &headers, Access::Coordinator).await?;
-    let q = q.map(|Query(q)| q).map_err(|e| AppError::bad_request("bad_query", e.body_text()))?;
+) -> Result<Response, HttpError> {
+    let q = q.map(|Query(q)| q).map_err(|e| HttpError::bad_request("bad_query", e.body_text()))?;
     Ok(Json(s.audit_log(&st, &q).await?).into_response())
 }
 
 pub async fn review_overlap(
     State(s): State<Service>,
-    headers: HeaderMap,
+    StaffCaller(st): StaffCaller,
     Path(report): Path<String>,
-) -> Result<Response, AppError> {
-    let st = staff(&s, &headers, Access::Staff).await?;
+) -> Result<Response, HttpError> {
     Ok(Json(s.review_overlap(&st, &report).await?).into_response())
 }
 
