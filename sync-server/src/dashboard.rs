@@ -410,8 +410,7 @@ impl Service {
                     .map_err(csv_err)?;
             }
         }
-        String::from_utf8(w.into_inner().map_err(|e| csv_err(e.into_error().into()))?)
-            .map_err(ServiceError::internal)
+        String::from_utf8(w.into_inner().map_err(|e| csv_err(e.into_error().into()))?).map_err(ServiceError::internal)
     }
 
     /// Overlaps within reach (reports made on doors whose lease had moved), reviewed or not.
