@@ -6,7 +6,8 @@
 #   - Debian's chromium and firefox-esr, playwright-core and puppeteer-core from npm (tests/browser) for
 #     the dashboard's browser tests,
 # and makes sure PostgreSQL runs with a test role (scripts/ensure-postgres.sh), then: rustfmt check, clippy (warnings are errors), the Rust test suites (unit, end-to-end, fsync
-# probe, SIGKILL crash loop), the Python and Kotlin binding tests on the real cdylib, and the short
+# probe, SIGKILL crash loop), the Python and Kotlin binding tests on the real cdylib, the OpenAPI
+# client and schemathesis tests (tests/openapi), and the short
 # form of the benchmarks. A missing toolchain fails the run with a message; nothing is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +18,8 @@ need_apt=()
 [ -f /usr/share/java/junit4.jar ] || need_apt+=(junit4)
 command -v java >/dev/null || need_apt+=(openjdk-17-jdk-headless)
 command -v python3 >/dev/null || need_apt+=(python3)
+# The OpenAPI test installs its tools (openapi-python-client, schemathesis) into a virtualenv.
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 # SQLCipher (rusqlite's bundled-sqlcipher) links the system's libcrypto.
 [ -f /usr/include/openssl/evp.h ] || need_apt+=(libssl-dev pkg-config)
 # The dashboard's browser tests run in Debian's Chromium (never a downloaded browser).
@@ -59,6 +62,8 @@ step "cargo test --workspace"
 cargo test -q --workspace
 step "Python binding tests (real cdylib)"
 tests/bindings/run-python.sh
+step "OpenAPI: a client generated from /openapi.json drives join, pull and push; schemathesis, bounded"
+tests/openapi/run.sh
 step "Kotlin binding tests and the Android :field view models on the JVM (real cdylib)"
 tests/bindings/run-kotlin.sh
 step "Benchmarks, short form (figures in docs/benchmarks.md come from the long form)"

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// no personal data is held at all. A voter-file campaign lists people at a door, each with their
 /// own result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum CampaignMode {
@@ -16,6 +17,7 @@ pub enum CampaignMode {
 
 /// Whether a result code is recorded for a whole door (or building) or for one person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum ResultLevel {
@@ -26,6 +28,7 @@ pub enum ResultLevel {
 /// What a result means for the door it was recorded at. Ordered: a door's status is the strongest
 /// outcome among its effective reports (see `doorstep-core`'s status module).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Outcome {
@@ -42,6 +45,7 @@ pub enum Outcome {
 /// A result code a volunteer can record. Campaigns start from [`default_result_codes`] and may add
 /// their own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ResultCode {
     /// Stable machine code, e.g. `not_home`.
@@ -81,6 +85,7 @@ pub fn default_result_codes() -> Vec<ResultCode> {
 
 /// The kind of answer a question takes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum QuestionKind {
@@ -98,6 +103,7 @@ pub enum QuestionKind {
 
 /// A question is shown only when an earlier question got one of these answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct ShowWhen {
     pub question_id: String,
@@ -107,6 +113,7 @@ pub struct ShowWhen {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Question {
     pub id: String,
@@ -123,6 +130,7 @@ pub struct Question {
 
 /// The ordered, versioned questions a volunteer asks at the door.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct SurveyScript {
     pub version: u32,
@@ -139,6 +147,7 @@ impl SurveyScript {
 
 /// What the phone knows of its campaign.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Campaign {
     pub id: String,
     pub name: String,

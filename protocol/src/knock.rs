@@ -6,6 +6,7 @@ use crate::turf::SafetyFlag;
 
 /// A device position as reported by the platform.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Position {
     pub lat: f64,
@@ -16,6 +17,7 @@ pub struct Position {
 
 /// What was knocked.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", content = "id", rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum Target {
@@ -47,6 +49,7 @@ impl Target {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", content = "value", rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum AnswerValue {
@@ -58,6 +61,7 @@ pub enum AnswerValue {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Answer {
     pub question_id: String,
@@ -67,6 +71,7 @@ pub struct Answer {
 /// Hybrid logical clock timestamp: wall milliseconds that never go backwards, and a counter for
 /// events within one millisecond. Ordered by `(millis, counter)`, ties broken by device id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
 pub struct Hlc {
     pub millis: i64,
@@ -76,6 +81,7 @@ pub struct Hlc {
 /// Checks the device makes when a knock is recorded. They never block a knock; they are kept with
 /// it for the captain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum PlausibilityFlag {
@@ -91,6 +97,7 @@ pub enum PlausibilityFlag {
 
 /// The fact sent to the server. Immutable once written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KnockReport {
     /// UUIDv7 made on the device.

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::knock::KnockReport;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PushRequest {
     pub protocol: u32,
@@ -14,6 +15,7 @@ pub struct PushRequest {
 
 /// The server's answer for one report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum ItemStatus {
     Accepted,
@@ -34,6 +36,7 @@ pub enum ItemStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PushItemResult {
     pub id: String,
     #[serde(flatten)]
@@ -46,6 +49,7 @@ pub struct PushItemResult {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PushResponse {
     pub protocol: u32,
     pub results: Vec<PushItemResult>,
@@ -55,6 +59,7 @@ pub struct PushResponse {
 
 /// What the device holds of one turf.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct HeldTurf {
     pub turf_id: String,
@@ -64,6 +69,7 @@ pub struct HeldTurf {
 /// Pull: "here is what I hold; send me what changed". The cursor is opaque to the device: it sends
 /// back the last one it received (or none).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PullRequest {
     pub protocol: u32,
@@ -75,6 +81,7 @@ pub struct PullRequest {
 
 /// One bucket per turf assigned to the volunteer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PullBucket {
     pub turf_id: String,
     pub version: u64,
@@ -98,6 +105,7 @@ pub struct PullBucket {
 
 /// One report on one door, as door status needs it ([`crate::status::door_status`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DoorFact {
     pub door_id: String,
     pub report_id: String,
@@ -107,6 +115,7 @@ pub struct DoorFact {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PullResponse {
     pub protocol: u32,
     pub cursor: String,
@@ -121,6 +130,7 @@ pub struct PullResponse {
 
 /// A volunteer's phone joins with a one-time code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct JoinRequest {
     pub protocol: u32,
@@ -130,6 +140,7 @@ pub struct JoinRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct JoinResponse {
     /// Bearer token; the server keeps only its hash.
     pub token: String,
@@ -140,7 +151,16 @@ pub struct JoinResponse {
 
 /// Every 4xx/5xx body: a stable machine-readable code and a human message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ApiError {
     pub code: String,
     pub message: String,
+}
+
+/// The answer to `POST /api/v1/sync/wiped`: `wiped` is true when this call ended a revoked
+/// device's token (false when it had ended already).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct WipeAck {
+    pub wiped: bool,
 }

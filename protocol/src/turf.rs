@@ -11,6 +11,7 @@ use crate::campaign::Campaign;
 
 /// A persistent warning on a door or building, kept across visits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Enum))]
 pub enum SafetyFlag {
@@ -21,6 +22,7 @@ pub enum SafetyFlag {
 
 /// An address point: one stop of a walking route.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Building {
     pub id: String,
     pub street: String,
@@ -36,6 +38,7 @@ pub struct Building {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Entrance {
     pub id: String,
     pub building_id: String,
@@ -49,6 +52,7 @@ pub struct Entrance {
 
 /// A door (unit). A house has one door with an empty label.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Door {
     pub id: String,
     pub building_id: String,
@@ -61,6 +65,7 @@ pub struct Door {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Household {
     pub id: String,
     pub door_id: String,
@@ -68,6 +73,7 @@ pub struct Household {
 
 /// A person from a voter file. Address-only campaigns carry none.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Person {
     pub id: String,
     pub household_id: String,
@@ -78,6 +84,7 @@ pub struct Person {
 /// A walkable street graph: nodes in WGS84 and edges between them. Carried by the package so that a
 /// phone can route along streets with no network; optional in format 1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StreetNetwork {
     /// `[lon, lat]` pairs.
     pub nodes: Vec<[f64; 2]>,
@@ -85,6 +92,7 @@ pub struct StreetNetwork {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StreetEdge {
     pub from: u32,
     pub to: u32,
@@ -95,6 +103,7 @@ pub struct StreetEdge {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TurfInfo {
     pub id: String,
     pub name: String,
@@ -108,6 +117,7 @@ pub struct TurfInfo {
 
 /// A full snapshot of one turf.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TurfPackage {
     /// Must be ≤ [`crate::TURF_PACKAGE_FORMAT`].
     pub format: u32,
@@ -128,6 +138,7 @@ pub struct TurfPackage {
 /// Moves a turf from `base_version` to `version`. Upserts replace whole rows; removals take ids.
 /// Removing a building removes its entrances, doors, households and people.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TurfDelta {
     pub format: u32,
     pub turf_id: String,

@@ -26,7 +26,7 @@ fn outside() -> ServiceError {
     ServiceError::forbidden("hors de vos équipes / outside the teams you lead")
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateCampaignRequest {
     pub id: String,
@@ -43,7 +43,7 @@ pub struct CreateCampaignRequest {
     pub coordinator_name: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CreateCampaignResponse {
     pub campaign_id: String,
     pub coordinator_id: String,
@@ -51,14 +51,14 @@ pub struct CreateCampaignResponse {
     pub token: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScriptRequest {
     pub survey: SurveyScript,
     pub result_codes: Vec<ResultCode>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ImportResponse {
     pub rows: usize,
     /// Field → column used.
@@ -73,7 +73,7 @@ pub struct ImportResponse {
     pub imported: ImportCounts,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StreetsImported {
     pub nodes: usize,
     pub edges: usize,
@@ -82,7 +82,7 @@ pub struct StreetsImported {
     pub turfs_touched: usize,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CutRequest {
     /// Doors per turf (default 80).
@@ -138,7 +138,7 @@ impl CutRequest {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CutResponse {
     pub turfs: Vec<String>,
     pub buildings: usize,
@@ -149,7 +149,7 @@ pub struct CutResponse {
 }
 
 /// The cut's report, with building ids for what the coordinator should check.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CutSummary {
     pub doors: u64,
     pub max_deviation: f64,
@@ -164,7 +164,7 @@ pub struct CutSummary {
     pub buildings_without_station: usize,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TurfView {
     pub id: String,
     pub name: String,
@@ -176,7 +176,7 @@ pub struct TurfView {
     pub doors: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DoorView {
     pub door_id: String,
     pub building_id: String,
@@ -193,7 +193,7 @@ pub struct DoorView {
     pub overlaps: u32,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignRequest {
     pub volunteer_id: String,
@@ -201,7 +201,7 @@ pub struct AssignRequest {
     pub lease_days: Option<u32>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TeamRequest {
     pub id: String,
@@ -210,20 +210,20 @@ pub struct TeamRequest {
     pub captains: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberRequest {
     pub user_id: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TurfTeamRequest {
     pub team_id: Option<String>,
 }
 
 /// Reassign a street of a turf, or chosen doors, to another turf or volunteer.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReassignRequest {
     /// With `street`: the turf the street is taken from.
@@ -241,14 +241,14 @@ pub struct ReassignRequest {
     pub to_volunteer: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ReassignResponse {
     pub buildings_moved: usize,
     pub to_turf: String,
     pub turfs_touched: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InviteRequest {
     pub name: String,
@@ -264,7 +264,7 @@ fn volunteer() -> Role {
     Role::Volunteer
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct InviteResponse {
     pub user_id: String,
     /// Volunteers: a one-time code to type (or scan) in the app.

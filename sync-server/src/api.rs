@@ -426,7 +426,7 @@ async fn update_script(
     req: Request,
 ) -> Result<impl IntoResponse, HttpError> {
     let version = s.update_script(&st, body(req).await?).await?;
-    Ok(Json(serde_json::json!({ "version": version })))
+    Ok(Json(ScriptVersion { version }))
 }
 
 async fn import_file(
@@ -603,7 +603,7 @@ async fn add_member(
     req: Request,
 ) -> Result<impl IntoResponse, HttpError> {
     let role = s.add_member(&st, &team, body(req).await?).await?;
-    Ok(Json(serde_json::json!({ "team_id": team, "role": role })))
+    Ok(Json(Membership { team_id: team, role }))
 }
 
 async fn users(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<impl IntoResponse, HttpError> {
@@ -635,7 +635,7 @@ async fn revoke(
     Path(device): Path<String>,
 ) -> Result<impl IntoResponse, HttpError> {
     let was_live = s.revoke(&st, &device).await?;
-    Ok(Json(serde_json::json!({ "device_id": device, "revoked": was_live })))
+    Ok(Json(Revoked { device_id: device, revoked: was_live }))
 }
 
 async fn overlaps(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<impl IntoResponse, HttpError> {
@@ -673,10 +673,38 @@ async fn held(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<
     Ok(Json(s.held_in_scope(&st).await?))
 }
 
-#[derive(Debug, serde::Deserialize)]
+/// A captain's decision on a held report.
+#[derive(Debug, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct HeldReview {
-    accept: bool,
+pub struct HeldReview {
+    pub accept: bool,
+}
+
+/// The script's new version after `PUT /api/v1/campaign/script`.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct ScriptVersion {
+    pub version: u32,
+}
+
+/// A team membership after `POST /api/v1/teams/{team_id}/members`.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Membership {
+    pub team_id: String,
+    pub role: crate::store::Role,
+}
+
+/// `revoked` is false when the device was revoked already.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Revoked {
+    pub device_id: String,
+    pub revoked: bool,
+}
+
+/// One row of `GET /api/v1/export/reports.json`.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct ExportRow {
+    pub report: doorstep_protocol::KnockReport,
+    pub overlap: bool,
 }
 
 async fn review_held(
@@ -691,8 +719,8 @@ async fn review_held(
 
 async fn export_json(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<impl IntoResponse, HttpError> {
     let reports = s.export_reports(&st, "json").await?;
-    let rows: Vec<serde_json::Value> =
-        reports.into_iter().map(|r| serde_json::json!({"report": r.report, "overlap": r.overlap})).collect();
+    let rows: Vec<ExportRow> =
+        reports.into_iter().map(|r| ExportRow { report: r.report, overlap: r.overlap }).collect();
     Ok(Json(rows))
 }
 
@@ -784,42 +812,9 @@ fn chrono_like(ms: i64) -> String {
 }
 
 /// The OpenAPI document, built from [`ROUTES`]. Message schemas are described in docs/protocol.md.
+/// The API as OpenAPI 3.1, every body included: see [`crate::openapi`].
 pub fn openapi() -> serde_json::Value {
-    let mut paths = serde_json::Map::new();
-    for r in ROUTES {
-        let mut op = serde_json::json!({
-            "summary": r.summary,
-            "responses": {
-                "200": {"description": "success"},
-                "4XX": {"description": "error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}}
-            }
-        });
-        if r.access != Access::Public {
-            op["security"] = serde_json::json!([{"deviceToken": []}]);
-            op["x-doorstep-access"] = serde_json::json!(format!("{:?}", r.access).to_lowercase());
-        }
-        let params: Vec<serde_json::Value> = r
-            .path
-            .split('/')
-            .filter_map(|seg| seg.strip_prefix('{').and_then(|p| p.strip_suffix('}')))
-            .map(|name| serde_json::json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
-            .collect();
-        if !params.is_empty() {
-            op["parameters"] = serde_json::Value::Array(params);
-        }
-        let entry = paths.entry(r.path.to_string()).or_insert_with(|| serde_json::json!({}));
-        entry[r.method.to_lowercase()] = op;
-    }
-    serde_json::json!({
-        "openapi": "3.1.0",
-        "info": {"title": "Doorstep sync API", "version": doorstep_protocol::PROTOCOL_VERSION.to_string()},
-        "paths": paths,
-        "components": {
-            "securitySchemes": {"deviceToken": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"ApiError": {"type": "object", "required": ["code", "message"],
-                "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}
-        }
-    })
+    crate::openapi::document()
 }
 
 /// The method of a spec as an `http::Method`.

@@ -17,7 +17,7 @@ use crate::store::AuditEntry;
 /// Most lines one request returns.
 pub const MAX_AUDIT_PAGE: i64 = 1000;
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// Lines before this time (epoch ms), for paging back.

@@ -27,7 +27,7 @@ use crate::store::{DeviceRow, Role, typed_read};
 /// The last door of a session counts this long.
 pub const LAST_DOOR_MS: i64 = 2 * 60_000;
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Stats {
     pub doors: u64,
     pub knocked: u64,
@@ -41,7 +41,7 @@ pub struct Stats {
     pub overlaps: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ProgressRow {
     pub id: String,
     pub name: String,
@@ -56,14 +56,14 @@ pub struct ProgressRow {
     pub devices: Vec<DeviceRow>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Bucket {
     pub start_ms: i64,
     pub knocks: u64,
     pub contacts: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Progress {
     pub campaign: Stats,
     pub teams: Vec<ProgressRow>,
@@ -80,7 +80,7 @@ pub use crate::store::dash::{MapBuilding, OverlapView};
 
 /// Filters of the results view (all optional; dates in epoch milliseconds, the page converts
 /// local days).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResultsFilter {
     pub turf: Option<String>,
@@ -90,7 +90,7 @@ pub struct ResultsFilter {
     pub to_ms: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct QuestionResult {
     pub question_id: String,
     pub text_fr: String,
@@ -101,7 +101,7 @@ pub struct QuestionResult {
     pub counts: Vec<(String, u64)>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Results {
     /// Standing reports matching the filter.
     pub reports: u64,
@@ -153,14 +153,14 @@ fn answer_keys(v: &AnswerValue) -> Vec<String> {
 }
 
 /// What the results view reads of a report body: its answers only.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct AnswersOnly {
     #[serde(default)]
     answers: Vec<Answer>,
 }
 
 /// What the map reads of a report body: its position only.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct PositionOnly {
     position: Option<Position>,
 }

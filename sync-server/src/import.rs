@@ -48,7 +48,7 @@ pub const FIELDS: &[(&str, &[&str])] = &[
 ];
 
 /// A row whose address (street, number, postcode, entrance, flat) an earlier row already gave.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct DuplicateRow {
     pub line: usize,
     pub same_as_line: usize,
@@ -57,7 +57,7 @@ pub struct DuplicateRow {
     pub distance_m: f64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Parsed {
     #[serde(skip)]
     pub import: Import,

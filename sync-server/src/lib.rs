@@ -22,6 +22,7 @@ pub mod live;
 pub mod metrics;
 pub mod model;
 pub mod observe;
+pub mod openapi;
 pub mod ratelimit;
 pub mod service;
 pub mod session;

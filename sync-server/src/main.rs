@@ -143,6 +143,9 @@ enum Command {
     TestFixture {
         #[arg(long)]
         database: String,
+        /// Per-token request rates high enough for a schema fuzzer (the limiter has its own tests).
+        #[arg(long)]
+        relaxed_limits: bool,
     },
 }
 
@@ -351,7 +354,7 @@ async fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         },
-        Command::TestFixture { database } => match test_fixture(&database).await {
+        Command::TestFixture { database, relaxed_limits } => match test_fixture(&database, relaxed_limits).await {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("doorstep-server test-fixture: {e}");
@@ -361,9 +364,13 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn test_fixture(database: &str) -> Result<(), String> {
+async fn test_fixture(database: &str, relaxed_limits: bool) -> Result<(), String> {
     let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(database).map_err(|e| e.to_string())?);
-    let service = Service::new(store.clone());
+    let mut service = Service::new(store.clone());
+    if relaxed_limits {
+        service.rate_limits.token_burst = 100_000.0;
+        service.rate_limits.token_per_s = 100_000.0;
+    }
     let seeded = doorstep_server::demo::seed(&service, &store).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);

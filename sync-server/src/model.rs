@@ -38,7 +38,7 @@ impl Staff {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Me {
     pub user_id: String,
     pub display_name: String,
@@ -47,7 +47,7 @@ pub struct Me {
     pub teams: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct LiveEvent {
     /// `sync` (reports arrived) or `turfs` (assignment, reassignment, cut, revocation).
     pub kind: &'static str,

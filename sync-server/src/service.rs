@@ -190,16 +190,16 @@ impl Service {
     }
 
     /// A revoked phone says it has wiped itself: its token is dead from now on.
-    pub async fn wiped(&self, s: &DeviceSession) -> Result<serde_json::Value, ServiceError> {
+    pub async fn wiped(&self, s: &DeviceSession) -> Result<doorstep_protocol::WipeAck, ServiceError> {
         if !s.revoked {
             // Nothing to acknowledge: said so, nothing changes.
-            return Ok(serde_json::json!({ "wiped": false }));
+            return Ok(doorstep_protocol::WipeAck { wiped: false });
         }
         let now = (self.now)();
         self.store.device_wiped(&s.device.device_id, &s.device.user_id, now).await?;
         let (campaign, device) = (&s.device.campaign_id, Some(s.device.device_id.as_str()));
         self.record(campaign, &s.device.user_id, device, "device.wiped", None, serde_json::json!({})).await?;
-        Ok(serde_json::json!({ "wiped": true }))
+        Ok(doorstep_protocol::WipeAck { wiped: true })
     }
 
     /// An API token for a captain or coordinator (the dashboard's login comes with issue 5).

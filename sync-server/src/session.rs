@@ -20,14 +20,14 @@ pub const SESSION_LIFETIME_MS: i64 = 12 * 3_600_000;
 /// Device ids of dashboard sessions start with this (they share the token table).
 pub const SESSION_DEVICE_PREFIX: &str = "session:";
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub login: String,
     pub password: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SessionView {
     pub me: Me,
     /// Send back in `X-CSRF-Token` on every change made with the session cookie.
@@ -37,7 +37,7 @@ pub struct SessionView {
     pub tile_url: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetLoginRequest {
     pub login: String,

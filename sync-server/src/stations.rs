@@ -17,7 +17,7 @@ use crate::targeting::{self, Formula, StationResults, station_key};
 const BOUNDARY_ID_PROPERTIES: &[&str] =
     &["numbureau", "bureau", "codebv", "codebureau", "bv", "numerobureau", "id", "code", "nom"];
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResultsImported {
     pub layout: String,
     pub rows: usize,
@@ -31,7 +31,7 @@ pub struct ResultsImported {
     pub results_without_doors: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StationsImported {
     pub stations: usize,
     /// Features skipped (not polygons, or no id).
@@ -46,7 +46,7 @@ pub struct StationsImported {
 }
 
 /// One station as the dashboard shows it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StationView {
     pub id: String,
     pub name: Option<String>,
@@ -65,7 +65,7 @@ pub struct StationView {
 }
 
 /// A turf ranked for assignment.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TurfRank {
     pub turf_id: String,
     pub name: String,
@@ -80,7 +80,7 @@ pub struct TurfRank {
     pub doors_without_results: u64,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Ranking {
     pub formula: Formula,
     pub turfs: Vec<TurfRank>,

@@ -26,7 +26,7 @@ pub fn normalise(s: &str) -> String {
 }
 
 /// A row that could not be imported, by line (CSV, header = 1) or feature index (GeoJSON, from 1).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct RowError {
     pub line: usize,
     pub reason: String,

@@ -65,7 +65,7 @@ pub fn list_keys(label: &str) -> Vec<String> {
     keys
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StationResults {
     pub id: String,
     pub name: Option<String>,
@@ -78,7 +78,7 @@ pub struct StationResults {
     pub flags: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct ParsedResults {
     #[serde(skip)]
     pub stations: Vec<StationResults>,
@@ -359,7 +359,7 @@ pub fn parse_results(bytes: &[u8], mapping: &HashMap<String, String>) -> Result<
 /// where abstention is the share of registered voters who did not vote and favourable the share
 /// of votes cast that went to the `favourable` lists (names or nuances, matched loosely). With no
 /// favourable list named, that factor is left out.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Formula {
     #[serde(default)]
@@ -426,7 +426,7 @@ impl Formula {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StationScore {
     pub abstention: f64,
     pub favourable_share: Option<f64>,

@@ -342,8 +342,38 @@ async fn role_by_route_by_scope_matrix_from_the_route_table() {
     }
     assert!(checked >= ROUTES.len() * 4, "{checked}");
     let spec = api::openapi();
+    let schemas = spec["components"]["schemas"].as_object().unwrap();
     for r in ROUTES {
-        assert!(spec["paths"][r.path][r.method.to_lowercase()].is_object(), "{} in /openapi.json", r.path);
+        let op = &spec["paths"][r.path][r.method.to_lowercase()];
+        assert!(op.is_object(), "{} in /openapi.json", r.path);
+        // Every body is described, and every JSON schema named points at a component.
+        let ok = op["responses"].as_object().unwrap().iter().find(|(k, _)| k.starts_with('2')).unwrap().1;
+        assert!(
+            ok["content"].is_object() || op["responses"]["204"].is_object(),
+            "{} {}: no response body",
+            r.method,
+            r.path
+        );
+        for (what, body) in [("response", &ok["content"]), ("request", &op["requestBody"]["content"])] {
+            if let Some(sch) = body["application/json"]["schema"]["$ref"].as_str() {
+                let name = sch.trim_start_matches("#/components/schemas/");
+                assert!(schemas.contains_key(name), "{} {} {what}: {sch} is not in components", r.method, r.path);
+            }
+        }
+    }
+    // The push is described down to the report's fields and the error body.
+    let push = &spec["paths"]["/api/v1/sync/push"]["post"];
+    assert_eq!(
+        push["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/PushRequest"
+    );
+    assert_eq!(
+        push["responses"]["4XX"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/ApiError"
+    );
+    let report = schemas["KnockReport"]["required"].as_array().unwrap();
+    for field in ["id", "target", "result_code", "hlc", "device_id"] {
+        assert!(report.iter().any(|f| f == field), "KnockReport requires {field}");
     }
 }
 

@@ -265,7 +265,7 @@ pub async fn doors_in_no_turf(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<u64
 }
 
 /// One building on the map: its doors' worst-case status (`untouched` first) and counts.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct MapBuilding {
     pub id: String,
     pub turf_id: Option<String>,
@@ -468,7 +468,7 @@ pub async fn conversation_bodies(tx: &mut dyn Tx, q: &DashQuery, f: &ResultsWher
 }
 
 /// A report made on a door whose turf or holder had changed, reviewed or not.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct OverlapView {
     pub report_id: String,
     pub turf_id: String,

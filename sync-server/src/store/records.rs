@@ -26,7 +26,9 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Volunteer,
@@ -52,7 +54,7 @@ impl Role {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct User {
     pub id: String,
     pub campaign_id: String,
@@ -139,7 +141,7 @@ pub struct TurfRow {
 }
 
 /// A team: volunteers (each in one team) led by one or more captains.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Team {
     pub id: String,
     pub campaign_id: String,
@@ -173,7 +175,7 @@ pub struct StationRow {
 }
 
 /// Buildings placed in station boundaries.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct StationsPlaced {
     pub assigned: u64,
     /// In no boundary.
@@ -206,7 +208,7 @@ pub struct NewTurf {
 }
 
 /// Rows created by an import; `existing` counts rows that were already there and were kept.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct ImportCounts {
     pub buildings: u64,
     pub entrances: u64,
@@ -219,7 +221,7 @@ pub struct ImportCounts {
 }
 
 /// What changed in one version of a turf: the op log pull turns into deltas.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct TurfOp {
     /// Buildings added (or given new rows): sent whole.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -261,7 +263,7 @@ pub struct StoredReport {
 }
 
 /// One line of the audit log: who did what to what, when; never survey content.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct AuditEntry {
     pub id: String,
     pub at_ms: i64,
@@ -276,7 +278,7 @@ pub struct AuditEntry {
 }
 
 /// A report of a revoked device, held for a captain's review.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
 pub struct HeldReport {
     pub report: KnockReport,
     pub building_id: String,
@@ -288,7 +290,7 @@ pub struct HeldReport {
 }
 
 /// A volunteer's device as the dashboard lists it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct DeviceRow {
     pub device_id: String,
     pub user_id: String,
@@ -308,7 +310,7 @@ pub struct LocatedReport {
 }
 
 /// What a retention purge erased.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct PurgeCounts {
     pub reports_stripped: u64,
     pub people_deleted: u64,
