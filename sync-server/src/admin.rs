@@ -10,19 +10,17 @@ use doorstep_protocol::status::{DoorStatus, StatusFact, door_status};
 use doorstep_protocol::{Campaign, CampaignMode, ResultCode, SurveyScript, validate_script};
 use serde::{Deserialize, Serialize};
 
-use crate::auth;
 use crate::error::ServiceError;
-use crate::import::{self, ImportError, RowError};
 pub use crate::model::{Me, Staff};
-use crate::service::{DeviceSession, JOIN_CODE_LIFETIME_MS, Service};
-use crate::store::{ImportCounts, Role, StoredReport, Team, TurfRow, User};
+use crate::service::{DeviceSession, Service};
+use crate::store::{Role, StoredReport, TurfRow, User};
 
 /// Default lease when a turf is assigned: two weeks, then it returns unless renewed.
 pub const DEFAULT_LEASE_DAYS: u32 = 14;
 pub const MAX_LEASE_DAYS: u32 = 120;
 const DAY_MS: i64 = 86_400_000;
 
-fn outside() -> ServiceError {
+pub(crate) fn outside() -> ServiceError {
     ServiceError::forbidden("hors de vos équipes / outside the teams you lead")
 }
 
@@ -56,112 +54,6 @@ pub struct CreateCampaignResponse {
 pub struct ScriptRequest {
     pub survey: SurveyScript,
     pub result_codes: Vec<ResultCode>,
-}
-
-#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
-pub struct ImportResponse {
-    pub rows: usize,
-    /// Field → column used.
-    pub columns: Vec<(String, String)>,
-    pub errors: Vec<RowError>,
-    pub people_ignored: bool,
-    /// Rows repeating an earlier row's address, merged into its door.
-    pub duplicates: Vec<crate::import::DuplicateRow>,
-    /// Rows with an earlier row's address in the same commune, too far from it to be the same
-    /// building: kept apart.
-    pub kept_apart: Vec<crate::import::DuplicateRow>,
-    pub imported: ImportCounts,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct StreetsImported {
-    pub nodes: usize,
-    pub edges: usize,
-    /// Features that were not lines.
-    pub skipped: usize,
-    pub turfs_touched: usize,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CutRequest {
-    /// Doors per turf (default 80).
-    #[serde(default)]
-    pub target_doors: Option<u32>,
-    /// Or: minutes of canvassing per turf, at `doors_per_hour` (default 30).
-    #[serde(default)]
-    pub target_minutes: Option<u32>,
-    #[serde(default)]
-    pub doors_per_hour: Option<u32>,
-    /// Never put two polling stations in one turf.
-    #[serde(default)]
-    pub by_station: bool,
-    /// Turfs to cut again together with the buildings in no turf (never a turf being worked).
-    #[serde(default)]
-    pub recut: Vec<String>,
-    #[serde(default)]
-    pub name_prefix: Option<String>,
-    #[serde(default)]
-    pub team_id: Option<String>,
-}
-
-impl CutRequest {
-    /// Doors per turf this request asks for.
-    pub fn target(&self) -> Result<u32, ServiceError> {
-        if self.doors_per_hour.is_some() && self.target_minutes.is_none() {
-            return Err(ServiceError::invalid(
-                "bad_target",
-                "doors_per_hour (--rate) only applies with target_minutes (--minutes)",
-            ));
-        }
-        let target = match (self.target_doors, self.target_minutes) {
-            (Some(_), Some(_)) => {
-                return Err(ServiceError::invalid("bad_target", "give target_doors or target_minutes, not both"));
-            }
-            (_, Some(min)) => {
-                let rate = self.doors_per_hour.unwrap_or(30);
-                if !(1..=600).contains(&rate) || !(5..=600).contains(&min) {
-                    return Err(ServiceError::invalid(
-                        "bad_target",
-                        "target_minutes must be 5–600 and doors_per_hour 1–600",
-                    ));
-                }
-                (u64::from(min) * u64::from(rate)).div_ceil(60) as u32
-            }
-            (Some(d), None) => d,
-            (None, None) => 80,
-        };
-        if !(5..=2000).contains(&target) {
-            return Err(ServiceError::invalid("bad_target", "a turf must hold 5–2000 doors"));
-        }
-        Ok(target)
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct CutResponse {
-    pub turfs: Vec<String>,
-    pub buildings: usize,
-    /// Turfs that were cut again (and are gone).
-    pub dissolved: Vec<String>,
-    pub target_doors: u32,
-    pub report: CutSummary,
-}
-
-/// The cut's report, with building ids for what the coordinator should check.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct CutSummary {
-    pub doors: u64,
-    pub max_deviation: f64,
-    pub within_10pct: usize,
-    pub disconnected: usize,
-    pub far_from_street: Vec<String>,
-    pub islands_joined: usize,
-    pub island_doors: u64,
-    pub long_sides_split: usize,
-    pub small_by_constraint: usize,
-    pub street_network: bool,
-    pub buildings_without_station: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
@@ -203,21 +95,6 @@ pub struct AssignRequest {
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct TeamRequest {
-    pub id: String,
-    pub name: String,
-    #[serde(default)]
-    pub captains: Vec<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MemberRequest {
-    pub user_id: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct TurfTeamRequest {
     pub team_id: Option<String>,
 }
@@ -248,48 +125,7 @@ pub struct ReassignResponse {
     pub turfs_touched: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct InviteRequest {
-    pub name: String,
-    #[serde(default)]
-    pub user_id: Option<String>,
-    #[serde(default = "volunteer")]
-    pub role: Role,
-    #[serde(default)]
-    pub team_id: Option<String>,
-}
-
-fn volunteer() -> Role {
-    Role::Volunteer
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct InviteResponse {
-    pub user_id: String,
-    /// Volunteers: a one-time code to type (or scan) in the app.
-    pub join_code: Option<String>,
-    /// Staff: an API token (until the dashboard login of the web interface).
-    pub token: Option<String>,
-    pub expires_ms: i64,
-    /// Volunteers: the join link as a QR code (SVG) to scan from the app.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub qr_svg: Option<String>,
-}
-
-/// The link a volunteer's app opens to join: `doorstep://join?server=…&code=…` (the server when
-/// known, so one scan sets both).
-pub fn join_link(code: &str, server: Option<&str>) -> String {
-    doorstep_protocol::JoinLink { server_url: server.unwrap_or_default().to_string(), code: code.to_string() }.to_uri()
-}
-
-/// A QR code of `text` as an SVG document.
-pub fn qr_svg(text: &str) -> Option<String> {
-    let code = qrcode::QrCode::new(text.as_bytes()).ok()?;
-    Some(code.render::<qrcode::render::svg::Color>().min_dimensions(180, 180).quiet_zone(true).build())
-}
-
-fn check_id(what: &str, id: &str) -> Result<(), ServiceError> {
+pub(crate) fn check_id(what: &str, id: &str) -> Result<(), ServiceError> {
     let ok = !id.is_empty()
         && id.len() <= 64
         && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
@@ -298,10 +134,6 @@ fn check_id(what: &str, id: &str) -> Result<(), ServiceError> {
     } else {
         Err(ServiceError::invalid("bad_id", format!("{what} id must be 1–64 characters of A–Z, a–z, 0–9, _ - .")))
     }
-}
-
-pub(crate) fn import_error(e: ImportError) -> ServiceError {
-    ServiceError::new(crate::error::Failure::Unreadable, "bad_import", e.to_string())
 }
 
 impl Service {
@@ -416,185 +248,6 @@ impl Service {
         let version = self.store.update_script(st.campaign(), &req.survey, &req.result_codes, (self.now)()).await?;
         self.record_staff(st, "script.update", None, serde_json::json!({ "version": version })).await?;
         Ok(version)
-    }
-
-    // ----- imports -------------------------------------------------------------------------------
-
-    /// Imports a CSV or GeoJSON file. With bad rows, nothing is stored unless `skip_invalid`.
-    pub async fn import_file(
-        &self,
-        st: &Staff,
-        bytes: &[u8],
-        geojson: bool,
-        mut mapping: HashMap<String, String>,
-    ) -> Result<ImportResponse, ServiceError> {
-        st.require_coordinator()?;
-        let _running = self.metrics.import("addresses");
-        let skip_invalid = mapping.remove("skip_invalid").is_some_and(|v| v == "true" || v == "1");
-        let campaign = self.campaign_of(st).await?;
-        // Parsing a large file takes seconds of CPU: on the blocking pool, never on the threads
-        // that answer phones and /healthz.
-        let size = bytes.len();
-        let (bytes, campaign_id, mode) = (bytes.to_vec(), campaign.id.clone(), campaign.mode);
-        let parsed = tokio::task::spawn_blocking(move || {
-            if geojson {
-                import::parse_geojson(&bytes, &mapping, &campaign_id, mode)
-            } else {
-                import::parse_csv(&bytes, &mapping, &campaign_id, mode)
-            }
-        })
-        .await
-        .map_err(crate::error::ServiceError::internal)?
-        .map_err(import_error)?;
-        if !parsed.errors.is_empty() && !skip_invalid {
-            let first: Vec<String> =
-                parsed.errors.iter().take(20).map(|e| format!("ligne {}: {}", e.line, e.reason)).collect();
-            return Err(ServiceError::new(
-                crate::error::Failure::Unreadable,
-                "bad_rows",
-                format!(
-                    "{} ligne(s) invalide(s), rien n'a été importé (ajoutez skip_invalid=true pour importer le reste) / {} bad row(s), nothing imported: {}",
-                    parsed.errors.len(),
-                    parsed.errors.len(),
-                    first.join("; ")
-                ),
-            ));
-        }
-        let imported = self.store.import(&campaign.id, &parsed.import).await?;
-        // Many new rows: fresh statistics so the dashboard's plans stay narrow.
-        self.store.optimize().await?;
-        let action = if geojson { "import.addresses_geojson" } else { "import.addresses_csv" };
-        let detail = serde_json::json!({ "bytes": size, "buildings": imported.buildings, "doors": imported.doors });
-        self.record_staff(st, action, None, detail).await?;
-        Ok(ImportResponse {
-            rows: parsed.rows,
-            columns: parsed.columns,
-            errors: parsed.errors,
-            people_ignored: parsed.people_ignored,
-            duplicates: parsed.duplicates,
-            kept_apart: parsed.kept_apart,
-            imported,
-        })
-    }
-
-    /// Imports the campaign's street network (GeoJSON LineStrings); every turf moves to a new
-    /// version so devices get their part of it.
-    pub async fn import_streets(&self, st: &Staff, bytes: &[u8]) -> Result<StreetsImported, ServiceError> {
-        st.require_coordinator()?;
-        let _running = self.metrics.import("streets");
-        let size = bytes.len();
-        let bytes = bytes.to_vec();
-        let (net, skipped, body) = tokio::task::spawn_blocking(move || {
-            let v: serde_json::Value =
-                serde_json::from_slice(&bytes).map_err(|e| import_error(ImportError::GeoJson(e.to_string())))?;
-            let (net, skipped) = doorstep_streets::streets::network_from_geojson(&v)
-                .map_err(|e| import_error(ImportError::GeoJson(e)))?;
-            let body = serde_json::to_string(&net).expect("serialisable");
-            Ok::<_, ServiceError>((net, skipped, body))
-        })
-        .await
-        .map_err(crate::error::ServiceError::internal)??;
-        let touched = self.store.set_street_network(st.campaign(), &body, net.edges.len() as u64).await?;
-        let detail = serde_json::json!({ "bytes": size, "edges": net.edges.len() });
-        self.record_staff(st, "import.streets", None, detail).await?;
-        Ok(StreetsImported { nodes: net.nodes.len(), edges: net.edges.len(), skipped, turfs_touched: touched.len() })
-    }
-
-    // ----- turfs ---------------------------------------------------------------------------------
-
-    /// Cuts every building that is in no turf yet, and the turfs named in `recut`, into turfs of
-    /// about the target's doors along streets ([`crate::cut`]); one transaction.
-    pub async fn cut_turfs(&self, st: &Staff, req: CutRequest) -> Result<CutResponse, ServiceError> {
-        self.cut_turfs_with_progress(st, req, Box::new(|_, _| {})).await
-    }
-
-    /// [`Self::cut_turfs`], reporting each step of the cut (for the CLI's progress bar).
-    pub async fn cut_turfs_with_progress(
-        &self,
-        st: &Staff,
-        req: CutRequest,
-        mut progress: doorstep_streets::cut::Progress,
-    ) -> Result<CutResponse, ServiceError> {
-        st.require_coordinator()?;
-        self.campaign_of(st).await?;
-        let target = req.target()?;
-        let prefix = req.name_prefix.clone().unwrap_or_else(|| "Secteur".into());
-        let mut recut = req.recut.clone();
-        recut.sort();
-        recut.dedup();
-        let candidates = self.store.cut_candidates(st.campaign(), &recut).await?;
-        let buildings: Vec<doorstep_streets::cut::CutBuilding> = candidates
-            .iter()
-            .map(|c| doorstep_streets::cut::CutBuilding {
-                lat: c.lat,
-                lon: c.lon,
-                doors: c.doors.max(1),
-                street: c.street.clone(),
-                house_number: c.house_number.clone(),
-                station: c.polling_station.clone(),
-            })
-            .collect();
-        let without_station = buildings.iter().filter(|b| b.station.is_none()).count();
-        if req.by_station && !buildings.is_empty() && without_station == buildings.len() {
-            return Err(ServiceError::invalid(
-                "no_stations",
-                "aucune adresse n'a de bureau de vote : importez les bureaux d'abord / by_station needs polling stations: import them first",
-            ));
-        }
-        // With station boundaries kept, buildings with no station are cut among themselves, and
-        // counted in the report.
-        let net = self.network(st.campaign()).await?;
-        let opts = doorstep_streets::cut::CutOptions { target, by_station: req.by_station };
-        let plan = tokio::task::spawn_blocking(move || {
-            progress("réseau", 0.0);
-            let graph = net.as_deref().and_then(doorstep_streets::streets::StreetGraph::new);
-            doorstep_streets::cut::plan_with_progress(&buildings, graph.as_ref(), opts, &mut *progress)
-        })
-        .await
-        .map_err(|e| ServiceError::internal(format!("cut: {e}")))?;
-        let existing: std::collections::HashSet<String> =
-            self.store.turf_summaries(st.campaign()).await?.into_iter().map(|s| s.turf.id).collect();
-        let mut number = 0usize;
-        let mut new = Vec::with_capacity(plan.turfs.len());
-        for part in &plan.turfs {
-            let id = loop {
-                number += 1;
-                let id = format!("{}-t{number:04}", st.campaign());
-                if !existing.contains(&id) || recut.contains(&id) {
-                    break id;
-                }
-            };
-            new.push(crate::store::NewTurf {
-                name: format!("{prefix} {number}"),
-                id,
-                team_id: req.team_id.clone(),
-                buildings: part.iter().map(|&i| candidates[i].id.clone()).collect(),
-            });
-        }
-        self.store.apply_cut(st.campaign(), &recut, &new).await?;
-        self.store.optimize().await?;
-        let r = plan.report;
-        let detail = serde_json::json!({ "turfs": new.len(), "dissolved": recut, "target_doors": target });
-        self.record_staff(st, "turfs.cut", None, detail).await?;
-        Ok(CutResponse {
-            turfs: new.into_iter().map(|t| t.id).collect(),
-            buildings: candidates.len(),
-            dissolved: recut,
-            target_doors: target,
-            report: CutSummary {
-                doors: r.doors,
-                max_deviation: r.max_deviation,
-                within_10pct: r.within_10pct,
-                disconnected: r.disconnected,
-                far_from_street: r.far_from_street.iter().map(|&i| candidates[i].id.clone()).collect(),
-                islands_joined: r.islands_joined,
-                island_doors: r.island_doors,
-                long_sides_split: r.long_sides_split,
-                small_by_constraint: r.small_by_constraint,
-                street_network: r.street_network,
-                buildings_without_station: without_station,
-            },
-        })
     }
 
     pub async fn turfs(&self, st: &Staff) -> Result<Vec<TurfView>, ServiceError> {
@@ -784,147 +437,6 @@ impl Service {
         self.record_staff(st, "turf.reassign", req.turf_id.as_deref(), detail).await?;
         self.announce(st.campaign(), "turfs", touched.clone(), None, 0, None).await;
         Ok(ReassignResponse { buildings_moved: buildings.len(), to_turf, turfs_touched: touched })
-    }
-
-    // ----- teams and people ----------------------------------------------------------------------
-
-    pub async fn teams(&self, st: &Staff) -> Result<Vec<Team>, ServiceError> {
-        Ok(self.store.teams(st.campaign()).await?.into_iter().filter(|t| st.reaches_team(Some(&t.id))).collect())
-    }
-
-    pub async fn create_team(&self, st: &Staff, req: TeamRequest) -> Result<Team, ServiceError> {
-        st.require_coordinator()?;
-        check_id("team", &req.id)?;
-        let team = Team { id: req.id, campaign_id: st.campaign().to_string(), name: req.name, captains: req.captains };
-        for c in &team.captains {
-            let u = self.store.user(c).await?.filter(|u| u.campaign_id == st.campaign());
-            if u.as_ref().is_none_or(|u| u.role != Role::Captain) {
-                return Err(ServiceError::invalid("not_a_captain", format!("{c} is not a captain of this campaign")));
-            }
-        }
-        self.store.create_team(&team).await?;
-        Ok(team)
-    }
-
-    pub async fn add_member(&self, st: &Staff, team_id: &str, req: MemberRequest) -> Result<Role, ServiceError> {
-        st.require_coordinator()?;
-        Ok(self.store.add_member(st.campaign(), team_id, &req.user_id).await?)
-    }
-
-    pub async fn users(&self, st: &Staff) -> Result<Vec<User>, ServiceError> {
-        Ok(self
-            .store
-            .users(st.campaign())
-            .await?
-            .into_iter()
-            .filter(|u| st.is_coordinator() || (u.role == Role::Volunteer && st.reaches_team(u.team_id.as_deref())))
-            .collect())
-    }
-
-    /// Invites a volunteer (a one-time join code) or, for coordinators, a captain or coordinator (an
-    /// API token). A captain invites volunteers into a team they lead.
-    pub async fn invite(&self, st: &Staff, req: InviteRequest) -> Result<InviteResponse, ServiceError> {
-        let r = self.invite_unrecorded(st, req).await?;
-        let detail = serde_json::json!({ "join_code": r.join_code.is_some(), "staff_token": r.token.is_some() });
-        self.record_staff(st, "invitation", Some(&r.user_id), detail).await?;
-        Ok(r)
-    }
-
-    async fn invite_unrecorded(&self, st: &Staff, req: InviteRequest) -> Result<InviteResponse, ServiceError> {
-        if req.name.trim().is_empty() || req.name.chars().count() > 100 {
-            return Err(ServiceError::invalid("bad_name", "name must be 1–100 characters"));
-        }
-        if req.role != Role::Volunteer {
-            st.require_coordinator()?;
-        }
-        let team = match (&req.team_id, &st.teams) {
-            (Some(t), _) => Some(t.clone()),
-            (None, Some(ts)) if req.role == Role::Volunteer => ts.first().cloned(),
-            _ => None,
-        };
-        if req.role == Role::Volunteer && !st.reaches_team(team.as_deref()) {
-            return Err(outside());
-        }
-        let user_id = match req.user_id {
-            Some(u) => {
-                check_id("user", &u)?;
-                u
-            }
-            None => format!("u-{}", &auth::new_token()[..12].to_lowercase()),
-        };
-        self.store
-            .create_user(&User {
-                id: user_id.clone(),
-                campaign_id: st.campaign().to_string(),
-                role: req.role,
-                display_name: req.name.trim().to_string(),
-                team_id: None,
-            })
-            .await
-            .map_err(|_| {
-                ServiceError::new(crate::error::Failure::Conflict, "conflict", format!("user {user_id} exists"))
-            })?;
-        if let Some(t) = &team
-            && req.role != Role::Coordinator
-        {
-            self.store.add_member(st.campaign(), t, &user_id).await?;
-        }
-        let now = (self.now)();
-        if req.role == Role::Volunteer {
-            let code = auth::new_join_code();
-            self.store
-                .create_join_code(
-                    &auth::hash_secret(&auth::normalise_code(&code)),
-                    &user_id,
-                    now + JOIN_CODE_LIFETIME_MS,
-                )
-                .await?;
-            Ok(InviteResponse {
-                user_id,
-                // Drawn by the API, which knows the address the caller reached.
-                qr_svg: None,
-                join_code: Some(code),
-                token: None,
-                expires_ms: now + JOIN_CODE_LIFETIME_MS,
-            })
-        } else {
-            let token = self.issue_staff_token(&user_id).await?;
-            Ok(InviteResponse {
-                user_id,
-                join_code: None,
-                token: Some(token),
-                expires_ms: now + crate::service::STAFF_TOKEN_LIFETIME_MS,
-                qr_svg: None,
-            })
-        }
-    }
-
-    /// Revokes a volunteer's device: its next sync pushes what it holds, then wipes.
-    pub async fn revoke(&self, st: &Staff, device_id: &str) -> Result<bool, ServiceError> {
-        let owner = self
-            .store
-            .device_owner(device_id)
-            .await?
-            .ok_or_else(|| ServiceError::not_found(format!("appareil inconnu / unknown device {device_id}")))?;
-        // Staff tokens and dashboard sessions are never devices: only a volunteer's phone is.
-        let user = self
-            .store
-            .user(&owner)
-            .await?
-            .filter(|u| u.campaign_id == st.campaign() && u.role == Role::Volunteer)
-            .filter(|_| !crate::service::RESERVED_DEVICE_PREFIXES.iter().any(|p| device_id.starts_with(p)));
-        let Some(user) = user else { return Err(ServiceError::not_found(format!("unknown device {device_id}"))) };
-        let reachable =
-            st.is_coordinator() || (user.role == Role::Volunteer && st.reaches_team(user.team_id.as_deref()));
-        if !reachable {
-            return Err(outside());
-        }
-        let revoked = self.store.revoke_device(device_id, &user.id, (self.now)()).await?;
-        let detail = serde_json::json!({ "user_id": user.id, "was_live": revoked });
-        self.record_staff(st, "device.revoke", Some(device_id), detail).await?;
-        let held = self.store.turfs_of(&user.id, (self.now)()).await?.into_iter().map(|t| t.id).collect();
-        self.announce(st.campaign(), "turfs", held, Some(user.id), 0, None).await;
-        Ok(revoked)
     }
 
     // ----- results -------------------------------------------------------------------------------

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use doorstep_protocol::CampaignMode;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::admin::{CreateCampaignRequest, CutRequest, Staff};
+use crate::admin::{CreateCampaignRequest, Staff};
 use crate::error::ServiceError;
+use crate::intake::CutRequest;
 use crate::service::Service;
 use crate::store::{Role, ServerStore, User};
 use crate::targeting::Formula;

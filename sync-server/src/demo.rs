@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use doorstep_protocol::{Campaign, CampaignMode, Question, QuestionKind, ShowWhen, SurveyScript, default_result_codes};
 
-use crate::admin::{AssignRequest, CutRequest, InviteRequest, Staff, TeamRequest, TurfTeamRequest};
+use crate::admin::{AssignRequest, Staff, TurfTeamRequest};
+use crate::intake::CutRequest;
+use crate::people::{InviteRequest, TeamRequest};
 use crate::service::Service;
 use crate::session::SetLoginRequest;
 use crate::store::{Role, ServerStore, User};

@@ -206,7 +206,7 @@ async fn admin(command: Command) -> Result<(), String> {
             cli::import(&service, &campaign, kind, &file, mapping).await
         }
         Command::Cut { campaign, target, minutes, rate, by_station, recut, prefix, team, .. } => {
-            let req = doorstep_server::admin::CutRequest {
+            let req = doorstep_server::intake::CutRequest {
                 target_doors: target,
                 target_minutes: minutes,
                 doors_per_hour: rate,

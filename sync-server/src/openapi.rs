@@ -10,8 +10,8 @@ use schemars::transform::{RecursiveTransform, Transform, transform_subschemas};
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde_json::{Value, json};
 
-use crate::api::{ROUTES, RouteSpec};
 use crate::extract::Access;
+use crate::routes::{ROUTES, RouteSpec};
 
 /// What a route takes or gives.
 #[derive(Debug, Clone, Copy)]
@@ -49,7 +49,8 @@ pub fn bodies(spec: &RouteSpec) -> Shapes {
     use Body::{Empty, Media};
     use doorstep_protocol as p;
 
-    use crate::{admin as a, api, dashboard as d, model, session, stations as st, store as s};
+    use crate::routes as api;
+    use crate::{admin as a, dashboard as d, model, session, stations as st, store as s};
     match (spec.method, spec.path) {
         ("GET", "/healthz") => shapes(Empty, 200, Media("text/plain")),
         ("GET", "/openapi.json") => shapes(Empty, 200, json::<Value>()),
@@ -86,14 +87,18 @@ pub fn bodies(spec: &RouteSpec) -> Shapes {
         }
         ("GET", "/api/v1/campaign") => shapes(Empty, 200, json::<p::Campaign>()),
         ("PUT", "/api/v1/campaign/script") => shapes(json::<a::ScriptRequest>(), 200, json::<api::ScriptVersion>()),
-        ("POST", "/api/v1/import/addresses.csv") => shapes(Media("text/csv"), 200, json::<a::ImportResponse>()),
+        ("POST", "/api/v1/import/addresses.csv") => {
+            shapes(Media("text/csv"), 200, json::<crate::intake::ImportResponse>())
+        }
         ("POST", "/api/v1/import/addresses.geojson") => {
-            shapes(Media("application/geo+json"), 200, json::<a::ImportResponse>())
+            shapes(Media("application/geo+json"), 200, json::<crate::intake::ImportResponse>())
         }
         ("POST", "/api/v1/import/streets.geojson") => {
-            shapes(Media("application/geo+json"), 200, json::<a::StreetsImported>())
+            shapes(Media("application/geo+json"), 200, json::<crate::intake::StreetsImported>())
         }
-        ("POST", "/api/v1/turfs/cut") => shapes(json::<a::CutRequest>(), 200, json::<a::CutResponse>()),
+        ("POST", "/api/v1/turfs/cut") => {
+            shapes(json::<crate::intake::CutRequest>(), 200, json::<crate::intake::CutResponse>())
+        }
         ("POST", "/api/v1/import/results.csv") => shapes(Media("text/csv"), 200, json::<st::ResultsImported>()),
         ("POST", "/api/v1/import/stations.geojson") => {
             shapes(Media("application/geo+json"), 200, json::<st::StationsImported>())
@@ -112,12 +117,14 @@ pub fn bodies(spec: &RouteSpec) -> Shapes {
         ("PUT", "/api/v1/turfs/{turf_id}/team") => shapes(json::<a::TurfTeamRequest>(), 200, json::<a::TurfView>()),
         ("POST", "/api/v1/reassign") => shapes(json::<a::ReassignRequest>(), 200, json::<a::ReassignResponse>()),
         ("GET", "/api/v1/teams") => shapes(Empty, 200, json::<Vec<s::Team>>()),
-        ("POST", "/api/v1/teams") => shapes(json::<a::TeamRequest>(), 201, json::<s::Team>()),
+        ("POST", "/api/v1/teams") => shapes(json::<crate::people::TeamRequest>(), 201, json::<s::Team>()),
         ("POST", "/api/v1/teams/{team_id}/members") => {
-            shapes(json::<a::MemberRequest>(), 200, json::<api::Membership>())
+            shapes(json::<crate::people::MemberRequest>(), 200, json::<api::Membership>())
         }
         ("GET", "/api/v1/users") => shapes(Empty, 200, json::<Vec<s::User>>()),
-        ("POST", "/api/v1/invitations") => shapes(json::<a::InviteRequest>(), 201, json::<a::InviteResponse>()),
+        ("POST", "/api/v1/invitations") => {
+            shapes(json::<crate::people::InviteRequest>(), 201, json::<crate::people::InviteResponse>())
+        }
         ("POST", "/api/v1/devices/{device_id}/revoke") => shapes(Empty, 200, json::<api::Revoked>()),
         ("GET", "/api/v1/overlaps") => shapes(Empty, 200, json::<Vec<s::dash::OverlapView>>()),
         ("GET", "/api/v1/export/reports.json") => shapes(Empty, 200, json::<Vec<api::ExportRow>>()),

@@ -6,9 +6,10 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::admin::{Staff, import_error};
+use crate::admin::Staff;
 use crate::error::ServiceError;
 use crate::import::{ImportError, RowError, normalise};
+use crate::intake::import_error;
 use crate::service::Service;
 use crate::store::StationsPlaced;
 use crate::targeting::{self, Formula, StationResults, station_key};

@@ -85,7 +85,7 @@ async fn twenty_devices_offline_reassignment_and_revocation() {
     let captain_token = service
         .invite(
             &co,
-            doorstep_server::admin::InviteRequest {
+            doorstep_server::people::InviteRequest {
                 name: "Nour".into(),
                 user_id: Some("cap-nord".into()),
                 role: doorstep_server::store::Role::Captain,
@@ -97,7 +97,7 @@ async fn twenty_devices_offline_reassignment_and_revocation() {
         .token
         .unwrap();
     for (team, captains) in [("nord", vec!["cap-nord".to_string()]), ("sud", vec![])] {
-        let req = doorstep_server::admin::TeamRequest { id: team.into(), name: team.into(), captains };
+        let req = doorstep_server::people::TeamRequest { id: team.into(), name: team.into(), captains };
         service.create_team(&co, req).await.unwrap();
     }
 
@@ -112,7 +112,7 @@ async fn twenty_devices_offline_reassignment_and_revocation() {
         let code = service
             .invite(
                 &co,
-                doorstep_server::admin::InviteRequest {
+                doorstep_server::people::InviteRequest {
                     name: format!("Bénévole {i}"),
                     user_id: Some(vol.clone()),
                     role: doorstep_server::store::Role::Volunteer,

@@ -21,7 +21,7 @@ use std::time::Duration;
 use doorstep_core::Store;
 use doorstep_core::sync::http::HttpTransport;
 use doorstep_protocol::{JoinRequest, PROTOCOL_VERSION};
-use doorstep_server::admin::InviteRequest;
+use doorstep_server::people::InviteRequest;
 use doorstep_server::service::Service;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{Role, ServerStore};

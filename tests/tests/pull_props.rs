@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use doorstep_core::Store;
 use doorstep_protocol::{PROTOCOL_VERSION, PullRequest};
-use doorstep_server::admin::{AssignRequest, InviteRequest, ReassignRequest};
+use doorstep_server::admin::{AssignRequest, ReassignRequest};
+use doorstep_server::people::InviteRequest;
 use doorstep_server::service::{DeviceSession, Service};
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{Role, ServerStore};

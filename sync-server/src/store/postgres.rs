@@ -254,8 +254,8 @@ impl ServerStore for PgStore {
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;
-        let households = ops::turf_households(&mut PgTx(&tx), turf_id).await?;
-        let people = ops::turf_people(&mut PgTx(&tx), turf_id).await?;
+        let households = ops::turfs::turf_households(&mut PgTx(&tx), turf_id).await?;
+        let people = ops::turfs::turf_people(&mut PgTx(&tx), turf_id).await?;
         tx.commit().await?;
         Ok(Some(package_from_rows(campaign, &turf, buildings, entrances, doors, households, people)))
     }

@@ -166,6 +166,64 @@ pub struct Import {
     pub people: Vec<Person>,
 }
 
+impl Import {
+    /// The import cut into parts of at most `buildings` buildings, each carrying its buildings'
+    /// entrances, doors, households and people, in the file's order.
+    pub fn in_parts(&self, buildings: usize) -> Vec<Import> {
+        use std::collections::HashMap;
+        let buildings = buildings.max(1);
+        let mut part_of: HashMap<&str, usize> = HashMap::new();
+        let mut parts: Vec<Import> = Vec::new();
+        for (i, b) in self.buildings.iter().enumerate() {
+            if i % buildings == 0 {
+                parts.push(Import::default());
+            }
+            part_of.insert(b.id.as_str(), parts.len() - 1);
+            parts.last_mut().expect("pushed").buildings.push(b.clone());
+        }
+        if parts.is_empty() {
+            parts.push(Import::default());
+        }
+        let last = parts.len() - 1;
+        let mut door_part: HashMap<&str, usize> = HashMap::new();
+        for e in &self.entrances {
+            parts[*part_of.get(e.building_id.as_str()).unwrap_or(&last)].entrances.push(e.clone());
+        }
+        for d in &self.doors {
+            let p = *part_of.get(d.building_id.as_str()).unwrap_or(&last);
+            door_part.insert(d.id.as_str(), p);
+            parts[p].doors.push(d.clone());
+        }
+        let mut household_part: HashMap<&str, usize> = HashMap::new();
+        for h in &self.households {
+            let p = *door_part.get(h.door_id.as_str()).unwrap_or(&last);
+            household_part.insert(h.id.as_str(), p);
+            parts[p].households.push(h.clone());
+        }
+        for person in &self.people {
+            parts[*household_part.get(person.household_id.as_str()).unwrap_or(&last)].people.push(person.clone());
+        }
+        parts
+    }
+}
+
+impl ImportCounts {
+    /// Adds another part's counts (turfs touched once each).
+    pub fn add(&mut self, other: ImportCounts) {
+        self.buildings += other.buildings;
+        self.entrances += other.entrances;
+        self.doors += other.doors;
+        self.households += other.households;
+        self.people += other.people;
+        self.existing += other.existing;
+        for t in other.turfs_touched {
+            if !self.turfs_touched.contains(&t) {
+                self.turfs_touched.push(t);
+            }
+        }
+    }
+}
+
 /// A polling station: its past results and boundary, either possibly missing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StationRow {
@@ -383,4 +441,45 @@ pub(crate) fn campaign_from_row(
         name,
         id,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use doorstep_protocol::{Building, Door};
+
+    use super::*;
+
+    #[test]
+    fn an_import_in_parts_keeps_each_door_with_its_building() {
+        let building = |i: usize| Building {
+            id: format!("b{i}"),
+            street: "Rue Bisson".into(),
+            house_number: i.to_string(),
+            postcode: "44000".into(),
+            city: "Nantes".into(),
+            polling_station: None,
+            lat: 47.2,
+            lon: -1.55,
+        };
+        let door = |i: usize, j: usize| Door {
+            id: format!("b{i}-d{j}"),
+            building_id: format!("b{i}"),
+            entrance_id: None,
+            floor: None,
+            label: String::new(),
+            safety_flags: vec![],
+        };
+        let import = Import {
+            buildings: (0..5).map(building).collect(),
+            doors: (0..5).rev().flat_map(|i| (0..2).map(move |j| door(i, j))).collect(),
+            ..Default::default()
+        };
+        let parts = import.in_parts(2);
+        assert_eq!(parts.iter().map(|p| p.buildings.len()).collect::<Vec<_>>(), [2, 2, 1]);
+        for p in &parts {
+            assert_eq!(p.doors.len(), p.buildings.len() * 2);
+            assert!(p.doors.iter().all(|d| p.buildings.iter().any(|b| b.id == d.building_id)));
+        }
+        assert_eq!(Import::default().in_parts(2).len(), 1, "an empty import is one empty part");
+    }
 }

@@ -280,8 +280,8 @@ impl ServerStore for SqliteStore {
                 let mut stx = SqliteTx(&tx);
                 run_ready(async {
                     Ok::<_, StoreError>((
-                        ops::turf_households(&mut stx, &t).await?,
-                        ops::turf_people(&mut stx, &t).await?,
+                        ops::turfs::turf_households(&mut stx, &t).await?,
+                        ops::turfs::turf_people(&mut stx, &t).await?,
                     ))
                 })?
             };

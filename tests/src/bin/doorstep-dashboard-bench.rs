@@ -15,8 +15,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use doorstep_protocol::{Answer, AnswerValue, JoinRequest, PROTOCOL_VERSION, PushRequest};
-use doorstep_server::admin::{Staff, TeamRequest};
+use doorstep_server::admin::Staff;
 use doorstep_server::dashboard::ResultsFilter;
+use doorstep_server::people::TeamRequest;
 use doorstep_server::service::Service;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{Role, ServerStore, User};

@@ -1,0 +1,356 @@
+//! The route table: every route of the server once, with the access it needs and a summary. The
+//! router (`api`), the OpenAPI document (`openapi`) and the role × route test are built from it;
+//! the extractors read each route's access from it. Also the few bodies the HTTP layer itself
+//! defines (answers that are not a service's type).
+
+use axum::http::Method;
+
+pub use crate::extract::Access;
+
+/// Largest request body (a push of 500 reports with long notes fits in well under 4 MiB).
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// Largest import file (CSV or GeoJSON of a large city's addresses).
+pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+    pub summary: &'static str,
+}
+
+pub const ROUTES: &[RouteSpec] = &[
+    RouteSpec { method: "GET", path: "/healthz", access: Access::Public, summary: "liveness" },
+    RouteSpec {
+        method: "GET",
+        path: "/",
+        access: Access::Public,
+        summary: "the dashboard (one page, French and English)",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/assets/{file}",
+        access: Access::Public,
+        summary: "the dashboard's script, styles and map library (shipped in the server: no CDN)",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/session",
+        access: Access::Public,
+        summary: "sign in to the dashboard (login, password): sets the session cookie; failures rate limited",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/session",
+        access: Access::Staff,
+        summary: "the dashboard session: who, and the CSRF token to send with every change",
+    },
+    RouteSpec { method: "DELETE", path: "/api/v1/session", access: Access::Staff, summary: "sign out" },
+    RouteSpec {
+        method: "PUT",
+        path: "/api/v1/users/{user_id}/login",
+        access: Access::Staff,
+        summary: "set a dashboard login and password: one's own, or coordinators for any staff member",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/events",
+        access: Access::Staff,
+        summary: "live changes within reach as server-sent events (sync, turfs); ?limit=N closes after N",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/map/streets",
+        access: Access::Staff,
+        summary: "the street network to draw (nodes and edges; a captain's: around their turfs)",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/map/buildings",
+        access: Access::Staff,
+        summary: "buildings within reach with their doors' status, for the map",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/progress",
+        access: Access::Staff,
+        summary: "progress per campaign, team, turf and volunteer; timeline",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/results",
+        access: Access::Staff,
+        summary: "answer distributions; ?turf= &team= &station= &from_ms= &to_ms=",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/results.csv",
+        access: Access::Staff,
+        summary: "the same distributions as CSV",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/audit",
+        access: Access::Coordinator,
+        summary: "the audit log, newest first: downloads, exports, assignments, revocations, sign-ins (?before_ms= &limit=)",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/overlaps/{report_id}/review",
+        access: Access::Staff,
+        summary: "mark an overlap reviewed",
+    },
+    RouteSpec { method: "GET", path: "/openapi.json", access: Access::Public, summary: "this API, as OpenAPI 3.1" },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/join",
+        access: Access::Public,
+        summary: "redeem a one-time join code for a device token",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/sync/push",
+        access: Access::Device,
+        summary: "push knock reports; per-item accepted / duplicate / rejected",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/sync/pull",
+        access: Access::Device,
+        summary: "pull the volunteer's turfs: buckets (package or delta), removed, wipe",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/sync/wiped",
+        access: Access::Device,
+        summary: "a revoked phone acknowledges its wipe: its token answers 401 from now on",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/held",
+        access: Access::Staff,
+        summary: "reports pushed by revoked devices, held for review (not counted until accepted)",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/held/{report_id}/review",
+        access: Access::Staff,
+        summary: "accept (counted from now on) or discard (answers and note erased) a held report: {\"accept\": bool}",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/me",
+        access: Access::Any,
+        summary: "who this token belongs to: role, campaign, teams",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/campaigns",
+        access: Access::Coordinator,
+        summary: "open another campaign with its own first coordinator",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/campaign",
+        access: Access::Staff,
+        summary: "the campaign: mode, result codes, current survey script",
+    },
+    RouteSpec {
+        method: "PUT",
+        path: "/api/v1/campaign/script",
+        access: Access::Coordinator,
+        summary: "publish a new version of the survey script and result codes",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/import/addresses.csv",
+        access: Access::Coordinator,
+        summary: "import addresses / voter file from CSV (columns by name or ?field=column)",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/import/addresses.geojson",
+        access: Access::Coordinator,
+        summary: "import addresses from GeoJSON points",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/import/streets.geojson",
+        access: Access::Coordinator,
+        summary: "import the campaign's street network (GeoJSON LineStrings) for walking routes along streets",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/turfs/cut",
+        access: Access::Coordinator,
+        summary: "cut every address not yet in a turf (and turfs to re-cut) into turfs along streets",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/import/results.csv",
+        access: Access::Coordinator,
+        summary: "import past results per polling station (Interior Ministry wide or long layout, percentages)",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/import/stations.geojson",
+        access: Access::Coordinator,
+        summary: "import polling-station boundaries; places buildings with no station in them",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/targeting",
+        access: Access::Staff,
+        summary: "the campaign's priority formula",
+    },
+    RouteSpec {
+        method: "PUT",
+        path: "/api/v1/targeting",
+        access: Access::Coordinator,
+        summary: "set the priority formula: favourable lists and exponents",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/stations",
+        access: Access::Staff,
+        summary: "polling stations with results, doors and priority, highest first",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/stations.geojson",
+        access: Access::Staff,
+        summary: "the same as a GeoJSON FeatureCollection of boundaries (choropleth)",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/turfs/ranking",
+        access: Access::Staff,
+        summary: "turfs within reach by priority, for assignment",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/turfs",
+        access: Access::Staff,
+        summary: "turfs within reach, with holder, lease, team and size",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/turfs/{turf_id}/doors",
+        access: Access::Staff,
+        summary: "every door of a turf with its status derived from all reports",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/turfs/{turf_id}/assign",
+        access: Access::Staff,
+        summary: "check a turf out to a volunteer (a lease)",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/turfs/{turf_id}/return",
+        access: Access::Staff,
+        summary: "return a turf: nobody holds it",
+    },
+    RouteSpec {
+        method: "PUT",
+        path: "/api/v1/turfs/{turf_id}/team",
+        access: Access::Coordinator,
+        summary: "give a turf to a team (its captains manage it)",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/reassign",
+        access: Access::Staff,
+        summary: "move a street of a turf, or chosen doors, to another turf or volunteer",
+    },
+    RouteSpec { method: "GET", path: "/api/v1/teams", access: Access::Staff, summary: "teams within reach" },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/teams",
+        access: Access::Coordinator,
+        summary: "create a team with its captains",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/teams/{team_id}/members",
+        access: Access::Coordinator,
+        summary: "add a volunteer or captain to a team",
+    },
+    RouteSpec { method: "GET", path: "/api/v1/users", access: Access::Staff, summary: "people within reach" },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/invitations",
+        access: Access::Staff,
+        summary: "invite a volunteer (join code) or, coordinators only, staff (token)",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/devices/{device_id}/revoke",
+        access: Access::Staff,
+        summary: "revoke a device: it pushes, then wipes on its next sync",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/overlaps",
+        access: Access::Staff,
+        summary: "reports made on doors whose lease had moved, for the captain to review (and whether reviewed)",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/export/reports.json",
+        access: Access::Staff,
+        summary: "every report within reach, with its overlap flag",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/export/reports.csv",
+        access: Access::Staff,
+        summary: "every report within reach, one row each, VAN-style columns",
+    },
+];
+
+/// Body limit of a route: imports take whole files, everything else 4 MiB.
+pub fn body_limit(spec: &RouteSpec) -> usize {
+    if spec.path.starts_with("/api/v1/import/") { MAX_IMPORT_BYTES } else { MAX_BODY_BYTES }
+}
+
+/// The method of a spec as an `http::Method`.
+pub fn method_of(spec: &RouteSpec) -> Method {
+    Method::from_bytes(spec.method.as_bytes()).expect("valid method")
+}
+
+/// A captain's decision on a held report.
+#[derive(Debug, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HeldReview {
+    pub accept: bool,
+}
+
+/// The script's new version after `PUT /api/v1/campaign/script`.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct ScriptVersion {
+    pub version: u32,
+}
+
+/// A team membership after `POST /api/v1/teams/{team_id}/members`.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Membership {
+    pub team_id: String,
+    pub role: crate::store::Role,
+}
+
+/// `revoked` is false when the device was revoked already.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct Revoked {
+    pub device_id: String,
+    pub revoked: bool,
+}
+
+/// One row of `GET /api/v1/export/reports.json`.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct ExportRow {
+    pub report: doorstep_protocol::KnockReport,
+    pub overlap: bool,
+}

@@ -1,0 +1,206 @@
+//! Campaign-wide operations: the survey script, the street network, polling stations and targeting, retention.
+
+use doorstep_protocol::{Campaign, ResultCode, SurveyScript};
+
+use super::*;
+use crate::store::tx::Tx;
+use crate::vals;
+
+/// Stores a new version of the campaign's script and result codes; every turf of the campaign
+/// moves to a new version so that devices get it on their next pull. Returns the new version.
+pub async fn update_script(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    survey: &SurveyScript,
+    codes: &[ResultCode],
+    now_ms: i64,
+) -> StoreResult<u32> {
+    let current = tx.row(SELECT_MAX_SCRIPT, &vals![campaign_id]).await?.and_then(|r| r[0].opt_int().ok().flatten());
+    let Some(current) = current else { return Err(StoreError::Missing { kind: "campaign", id: campaign_id.into() }) };
+    let version = current + 1;
+    let mut survey = survey.clone();
+    survey.version = u32::try_from(version).map_err(|_| StoreError::Corrupt("script version overflow".into()))?;
+    tx.exec(INSERT_SCRIPT, &vals![campaign_id, version, json(&survey), json(&codes), now_ms]).await?;
+    tx.exec(UPDATE_CAMPAIGN_SCRIPT, &vals![json(&survey), json(&codes), campaign_id]).await?;
+    let turfs = tx.rows(SELECT_TURF_IDS, &vals![campaign_id]).await?;
+    for t in turfs {
+        bump(tx, &t[0].text()?, &TurfOp { campaign: true, ..TurfOp::default() }).await?;
+    }
+    Ok(survey.version)
+}
+
+pub async fn script(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    version: u32,
+) -> StoreResult<Option<(SurveyScript, Vec<ResultCode>)>> {
+    tx.row(SELECT_SCRIPT, &vals![campaign_id, i64::from(version)])
+        .await?
+        .map(|r| Ok((parse("survey", &r[0].text()?)?, parse("result codes", &r[1].text()?)?)))
+        .transpose()
+}
+
+/// Creates a campaign and records the first version of its script.
+pub async fn create_campaign(tx: &mut dyn Tx, c: &Campaign, now_ms: i64) -> StoreResult<()> {
+    let mode = serde_json::to_value(c.mode).expect("mode").as_str().unwrap_or_default().to_string();
+    let n = tx
+        .exec(
+            INSERT_CAMPAIGN,
+            &vals![&c.id, &c.name, mode, json(&c.result_codes), json(&c.survey), c.retention_until_ms, now_ms],
+        )
+        .await?;
+    if n == 0 {
+        return Err(StoreError::Conflict(format!("campaign {}", c.id)));
+    }
+    tx.exec(INSERT_SCRIPT, &vals![&c.id, i64::from(c.survey.version), json(&c.survey), json(&c.result_codes), now_ms])
+        .await?;
+    Ok(())
+}
+
+pub async fn set_street_network(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    body: &str,
+    edges: u64,
+) -> StoreResult<Vec<String>> {
+    tx.exec(UPSERT_NETWORK, &vals![campaign_id, edges as i64, body]).await?;
+    let mut touched = Vec::new();
+    for t in tx.rows(SELECT_TURF_IDS, &vals![campaign_id]).await? {
+        let id = t[0].text()?;
+        bump(tx, &id, &TurfOp { network: true, ..TurfOp::default() }).await?;
+        touched.push(id);
+    }
+    Ok(touched)
+}
+
+pub async fn street_network_version(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Option<u64>> {
+    Ok(tx.row(SELECT_NETWORK_VERSION, &vals![campaign_id]).await?.map(|r| r[0].int()).transpose()?.map(|v| v as u64))
+}
+
+pub async fn street_network(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Option<(u64, String)>> {
+    tx.row(SELECT_NETWORK, &vals![campaign_id]).await?.map(|r| Ok((r[0].int()? as u64, r[1].text()?))).transpose()
+}
+
+pub async fn set_station_results(tx: &mut dyn Tx, campaign_id: &str, results: &[(String, String)]) -> StoreResult<()> {
+    for (id, body) in results {
+        tx.exec(UPSERT_STATION_RESULTS, &vals![campaign_id, id.as_str(), body.as_str()]).await?;
+    }
+    Ok(())
+}
+
+/// Stores boundaries, then gives every building with no station and in no turf the station whose
+/// boundary holds it. Returns how many got one, and the buildings that are in no boundary or
+/// already in a turf (whose packages are not changed behind devices' backs).
+pub async fn set_station_boundaries(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    boundaries: &[(String, String)],
+) -> StoreResult<StationsPlaced> {
+    for (id, geometry) in boundaries {
+        tx.exec(UPSERT_STATION_BOUNDARY, &vals![campaign_id, id.as_str(), geometry.as_str()]).await?;
+    }
+    type Shape = (String, serde_json::Value, (f64, f64, f64, f64));
+    let shapes: Vec<Shape> = boundaries
+        .iter()
+        .filter_map(|(id, g)| {
+            let v: serde_json::Value = serde_json::from_str(g).ok()?;
+            let b = crate::targeting::bbox(&v)?;
+            Some((id.clone(), v, b))
+        })
+        .collect();
+    let mut out = StationsPlaced::default();
+    for r in tx.rows(SELECT_UNSTATIONED, &vals![campaign_id]).await? {
+        let (id, lat, lon, turf) = (r[0].text()?, r[1].float()?, r[2].float()?, r[3].opt_text()?);
+        let holding: Vec<&Shape> = shapes
+            .iter()
+            .filter(|(_, g, b)| {
+                (b.0..=b.2).contains(&lon) && (b.1..=b.3).contains(&lat) && crate::targeting::contains(g, lat, lon)
+            })
+            .collect();
+        if holding.len() > 1 {
+            out.ambiguous.push(id.clone());
+        }
+        let found = holding.into_iter().max_by(|a, b| {
+            crate::targeting::depth(&a.1, lat, lon)
+                .total_cmp(&crate::targeting::depth(&b.1, lat, lon))
+                .then(b.0.cmp(&a.0))
+        });
+        match (found, turf) {
+            (Some(_), Some(_)) => out.in_turfs.push(id),
+            (Some((station, _, _)), None) => {
+                tx.exec(SET_BUILDING_STATION, &vals![station.as_str(), id.as_str()]).await?;
+                out.assigned += 1;
+            }
+            (None, _) => out.outside.push(id),
+        }
+    }
+    Ok(out)
+}
+
+pub async fn stations(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<StationRow>> {
+    tx.rows(SELECT_STATIONS, &vals![campaign_id])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(StationRow {
+                id: r[0].text()?,
+                results: r[1].opt_text()?.map(|s| parse("station results", &s)).transpose()?,
+                boundary: r[2].opt_text()?.map(|s| parse("station boundary", &s)).transpose()?,
+            })
+        })
+        .collect()
+}
+
+pub async fn station_doors(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+) -> StoreResult<Vec<(Option<String>, Option<String>, u64)>> {
+    tx.rows(SELECT_STATION_DOORS, &vals![campaign_id])
+        .await?
+        .iter()
+        .map(|r| Ok((r[0].opt_text()?, r[1].opt_text()?, r[2].int()? as u64)))
+        .collect()
+}
+
+pub async fn targeting(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Option<crate::targeting::Formula>> {
+    tx.row(SELECT_TARGETING, &vals![campaign_id]).await?.map(|r| parse("targeting", &r[0].text()?)).transpose()
+}
+
+pub async fn set_targeting(tx: &mut dyn Tx, campaign_id: &str, f: &crate::targeting::Formula) -> StoreResult<()> {
+    tx.exec(UPSERT_TARGETING, &vals![campaign_id, json(f)]).await?;
+    Ok(())
+}
+
+/// What a retention purge erased.
+pub async fn purge_personal_data(tx: &mut dyn Tx, campaign_id: &str, now_ms: i64) -> StoreResult<PurgeCounts> {
+    let mut counts = PurgeCounts::default();
+    for r in tx.rows(SELECT_REPORT_BODIES, &vals![campaign_id]).await? {
+        let (id, body) = (r[0].text()?, r[1].text()?);
+        let mut report: doorstep_protocol::KnockReport = parse("report", &body)?;
+        if report.answers.is_empty() && report.note.is_none() {
+            continue;
+        }
+        report.answers.clear();
+        report.note = None;
+        tx.exec(UPDATE_REPORT_BODY, &vals![json(&report), id]).await?;
+        counts.reports_stripped += 1;
+    }
+    for r in tx.rows(SELECT_HELD_BODIES, &vals![campaign_id]).await? {
+        let (id, body) = (r[0].text()?, r[1].text()?);
+        let mut report: doorstep_protocol::KnockReport = parse("held report", &body)?;
+        if report.answers.is_empty() && report.note.is_none() {
+            continue;
+        }
+        report.answers.clear();
+        report.note = None;
+        tx.exec(UPDATE_HELD_BODY, &vals![json(&report), id]).await?;
+        counts.reports_stripped += 1;
+    }
+    counts.people_deleted = tx.exec(DELETE_CAMPAIGN_PEOPLE, &vals![campaign_id]).await?;
+    counts.devices_revoked = tx.exec(REVOKE_CAMPAIGN_VOLUNTEERS, &vals![now_ms, campaign_id]).await?;
+    Ok(counts)
+}
+
+pub async fn campaigns_past_retention(tx: &mut dyn Tx, now_ms: i64) -> StoreResult<Vec<String>> {
+    tx.rows(SELECT_CAMPAIGNS_PAST_RETENTION, &vals![now_ms]).await?.iter().map(|r| r[0].text()).collect()
+}

@@ -1,0 +1,115 @@
+//! Store operations written once over [`Tx`], run inside one transaction by either backend.
+//! Every change to what a device holds bumps the turf's version and appends one [`TurfOp`] for
+//! that version, in the same transaction: the op log that pull turns into deltas.
+
+use std::collections::{HashMap, HashSet};
+
+use super::records::*;
+use super::sql::*;
+use super::tx::{Row, Tx, Val};
+use crate::vals;
+
+pub mod campaign;
+pub mod people;
+pub mod reports;
+pub mod turfs;
+
+pub(crate) fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("serialisable")
+}
+
+pub(crate) fn parse<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> StoreResult<T> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+pub(crate) fn turf_from(r: &Row) -> StoreResult<TurfRow> {
+    Ok(TurfRow {
+        id: r[0].text()?,
+        campaign_id: r[1].text()?,
+        name: r[2].text()?,
+        version: r[3].int()? as u64,
+        volunteer_id: r[4].opt_text()?,
+        lease_expires_ms: r[5].opt_int()?,
+        team_id: r[6].opt_text()?,
+        checksum: match (r[7].opt_text()?, r[8].opt_int()?) {
+            (Some(sum), Some(v)) => Some((v as u64, sum)),
+            _ => None,
+        },
+    })
+}
+
+pub(crate) fn user_from(r: &Row) -> StoreResult<User> {
+    Ok(User {
+        id: r[0].text()?,
+        campaign_id: r[1].text()?,
+        role: Role::parse(&r[2].text()?)?,
+        display_name: r[3].text()?,
+        team_id: r[4].opt_text()?,
+    })
+}
+
+pub async fn turf(tx: &mut dyn Tx, id: &str) -> StoreResult<Option<TurfRow>> {
+    tx.row(SELECT_TURF, &vals![id]).await?.as_ref().map(turf_from).transpose()
+}
+
+pub(crate) async fn turf_in(tx: &mut dyn Tx, campaign_id: &str, id: &str) -> StoreResult<TurfRow> {
+    match turf(tx, id).await? {
+        Some(t) if t.campaign_id == campaign_id => Ok(t),
+        _ => Err(StoreError::Missing { kind: "turf", id: id.to_string() }),
+    }
+}
+
+/// Bumps a turf's version and records what changed. Returns the new version.
+pub async fn bump(tx: &mut dyn Tx, turf_id: &str, op: &TurfOp) -> StoreResult<u64> {
+    let row = tx
+        .row(BUMP_TURF_RETURNING, &vals![turf_id])
+        .await?
+        .ok_or_else(|| StoreError::Missing { kind: "turf", id: turf_id.to_string() })?;
+    let version = row[0].int()?;
+    tx.exec(INSERT_TURF_OP, &vals![turf_id, version, json(op)]).await?;
+    Ok(version as u64)
+}
+
+pub(crate) async fn team_in(tx: &mut dyn Tx, campaign_id: &str, team_id: &str) -> StoreResult<()> {
+    match tx.row(SELECT_TEAM, &vals![team_id]).await? {
+        Some(r) if r[1].text()? == campaign_id => Ok(()),
+        _ => Err(StoreError::Missing { kind: "team", id: team_id.to_string() }),
+    }
+}
+
+pub(crate) async fn user_in(tx: &mut dyn Tx, campaign_id: &str, user_id: &str) -> StoreResult<User> {
+    match tx.row(SELECT_USER, &vals![user_id]).await?.as_ref().map(user_from).transpose()? {
+        Some(u) if u.campaign_id == campaign_id => Ok(u),
+        _ => Err(StoreError::Missing { kind: "user", id: user_id.to_string() }),
+    }
+}
+
+/// For each building id, its campaign and turf now (unknown ids are left out).
+pub(crate) async fn building_owners<'a>(
+    tx: &mut dyn Tx,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> StoreResult<HashMap<String, (String, Option<String>)>> {
+    owners(tx, BUILDING_OWNERS, ids).await
+}
+
+/// For each id, its campaign and turf now, through `select` (`SELECT x.id, b.campaign_id,
+/// b.turf_id … WHERE x.id IN` — the list is appended).
+pub(crate) async fn owners<'a>(
+    tx: &mut dyn Tx,
+    select: &str,
+    ids: impl IntoIterator<Item = &'a str>,
+) -> StoreResult<HashMap<String, (String, Option<String>)>> {
+    let ids: Vec<&str> = ids.into_iter().collect::<HashSet<_>>().into_iter().collect();
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("{select} ({})", list.join(", "));
+        let params: Vec<Val> = chunk.iter().map(|id| Val::from(*id)).collect();
+        for r in tx.rows(&sql, &params).await? {
+            out.insert(r[0].text()?, (r[1].text()?, r[2].opt_text()?));
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) const BUILDING_OWNERS: &str = "SELECT b.id, b.campaign_id, b.turf_id FROM buildings b WHERE b.id IN";

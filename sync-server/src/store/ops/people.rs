@@ -1,0 +1,133 @@
+//! People: logins, volunteers, teams and captains, devices and their tokens, the audit log.
+
+use super::*;
+use crate::store::tx::Tx;
+use crate::vals;
+
+/// Gives a staff member a login and password hash; a login held by someone else is a conflict.
+pub async fn set_login(tx: &mut dyn Tx, user_id: &str, login: &str, password_hash: &str) -> StoreResult<()> {
+    if let Some(r) = tx.row(SELECT_LOGIN_OWNER, &vals![login]).await?
+        && r[0].text()? != user_id
+    {
+        return Err(StoreError::Conflict(format!("login {login}")));
+    }
+    if tx.exec(SET_LOGIN, &vals![login, password_hash, user_id]).await? == 0 {
+        return Err(StoreError::Missing { kind: "user", id: user_id.to_string() });
+    }
+    Ok(())
+}
+
+/// The user behind a login, with their password hash.
+pub async fn user_by_login(tx: &mut dyn Tx, login: &str) -> StoreResult<Option<(User, Option<String>)>> {
+    match tx.row(SELECT_BY_LOGIN, &vals![login]).await? {
+        Some(r) => Ok(Some((user_from(&r)?, r[5].opt_text()?))),
+        None => Ok(None),
+    }
+}
+
+pub async fn devices(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<DeviceRow>> {
+    tx.rows(SELECT_CAMPAIGN_DEVICES, &vals![campaign_id])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(DeviceRow {
+                device_id: r[0].text()?,
+                user_id: r[1].text()?,
+                created_ms: r[2].int()?,
+                expires_ms: r[3].int()?,
+                revoked_ms: r[4].opt_int()?,
+                last_seen_ms: r[5].opt_int()?,
+            })
+        })
+        .collect()
+}
+
+pub async fn audit_log(tx: &mut dyn Tx, campaign_id: &str, before_ms: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+    tx.rows(SELECT_AUDIT, &vals![campaign_id, before_ms, limit])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(AuditEntry {
+                id: r[0].text()?,
+                at_ms: r[1].int()?,
+                campaign_id: campaign_id.to_string(),
+                actor: r[2].text()?,
+                device_id: r[3].opt_text()?,
+                action: r[4].text()?,
+                subject: r[5].opt_text()?,
+                detail: parse("audit detail", &r[6].text()?)?,
+            })
+        })
+        .collect()
+}
+
+pub async fn users(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<User>> {
+    tx.rows(SELECT_USERS, &vals![campaign_id]).await?.iter().map(user_from).collect()
+}
+
+pub async fn create_team(tx: &mut dyn Tx, team: &Team) -> StoreResult<()> {
+    if tx.row(SELECT_TEAM, &vals![&team.id]).await?.is_some() {
+        return Err(StoreError::Conflict(format!("team {}", team.id)));
+    }
+    tx.exec(INSERT_TEAM, &vals![&team.id, &team.campaign_id, &team.name]).await?;
+    for c in &team.captains {
+        add_member(tx, &team.campaign_id, &team.id, c).await?;
+    }
+    Ok(())
+}
+
+/// Adds a user to a team: a captain leads it (a captain may lead several teams), a volunteer
+/// belongs to it (one team at a time).
+pub async fn add_member(tx: &mut dyn Tx, campaign_id: &str, team_id: &str, user_id: &str) -> StoreResult<Role> {
+    team_in(tx, campaign_id, team_id).await?;
+    let u = user_in(tx, campaign_id, user_id).await?;
+    match u.role {
+        Role::Captain => {
+            tx.exec(INSERT_CAPTAIN, &vals![team_id, user_id]).await?;
+        }
+        Role::Volunteer => {
+            tx.exec(SET_USER_TEAM, &vals![team_id, user_id]).await?;
+        }
+        Role::Coordinator => {
+            return Err(StoreError::Conflict(format!("{user_id} is a coordinator, not a team member")));
+        }
+    }
+    Ok(u.role)
+}
+
+pub async fn teams(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<Team>> {
+    let rows = tx.rows(SELECT_TEAMS, &vals![campaign_id]).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let id = r[0].text()?;
+        let captains =
+            tx.rows(SELECT_CAPTAINS, &vals![&id]).await?.iter().map(|c| c[0].text()).collect::<Result<_, _>>()?;
+        out.push(Team { id, campaign_id: r[1].text()?, name: r[2].text()?, captains });
+    }
+    Ok(out)
+}
+
+pub async fn captain_teams(tx: &mut dyn Tx, user_id: &str) -> StoreResult<Vec<String>> {
+    tx.rows(SELECT_CAPTAIN_TEAMS, &vals![user_id]).await?.iter().map(|r| r[0].text()).collect()
+}
+
+pub async fn device(tx: &mut dyn Tx, token_hash: &str) -> StoreResult<Option<Device>> {
+    let Some(r) = tx.row(SELECT_DEVICE, &vals![token_hash]).await? else { return Ok(None) };
+    Ok(Some(Device {
+        device_id: r[0].text()?,
+        user_id: r[1].text()?,
+        campaign_id: r[2].text()?,
+        expires_ms: r[3].int()?,
+        revoked_ms: r[4].opt_int()?,
+        wiped_ms: r[5].opt_int()?,
+    }))
+}
+
+/// Another user holding a token under this device id, if any.
+pub async fn device_other_user(tx: &mut dyn Tx, device_id: &str, user_id: &str) -> StoreResult<Option<String>> {
+    tx.row(SELECT_DEVICE_OTHER_USERS, &vals![device_id, user_id]).await?.map(|r| r[0].text()).transpose()
+}
+
+pub async fn device_owner(tx: &mut dyn Tx, device_id: &str) -> StoreResult<Option<String>> {
+    tx.row(SELECT_DEVICE_OWNER, &vals![device_id]).await?.map(|r| r[0].text()).transpose()
+}

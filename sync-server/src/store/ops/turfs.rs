@@ -1,0 +1,280 @@
+//! Turfs: creation, assignment, moves of buildings between turfs, the op log, cuts, what a package holds.
+
+use super::*;
+use crate::store::tx::{Row, Tx, Val};
+use crate::vals;
+
+pub async fn create_turf(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    turf_id: &str,
+    name: &str,
+    team_id: Option<&str>,
+    building_ids: &[String],
+) -> StoreResult<()> {
+    if turf(tx, turf_id).await?.is_some() {
+        return Err(StoreError::Conflict(format!("turf {turf_id}")));
+    }
+    if let Some(team) = team_id {
+        team_in(tx, campaign_id, team).await?;
+    }
+    tx.exec(INSERT_TURF_V2, &vals![turf_id, campaign_id, name, team_id]).await?;
+    // In batches: a cut of a million doors is a few thousand statements, not two per building.
+    let owners = building_owners(tx, building_ids.iter().map(String::as_str)).await?;
+    let mut seen = std::collections::HashSet::new();
+    for b in building_ids {
+        match owners.get(b) {
+            Some((c, None)) if c == campaign_id && seen.insert(b) => {}
+            Some((c, _)) if c == campaign_id => {
+                return Err(StoreError::Conflict(format!("building {b} is already in a turf")));
+            }
+            _ => return Err(StoreError::Missing { kind: "building", id: b.clone() }),
+        }
+    }
+    for chunk in building_ids.chunks(500) {
+        // Every id was checked to be of this campaign above; by primary key only (with the
+        // campaign in the filter, SQLite walked the campaign's index instead).
+        let list: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = format!("UPDATE buildings SET turf_id = $1 WHERE id IN ({})", list.join(", "));
+        let mut params = vec![Val::from(turf_id)];
+        params.extend(chunk.iter().map(Val::from));
+        tx.exec(&sql, &params).await?;
+    }
+    Ok(())
+}
+
+pub async fn assign_turf(
+    tx: &mut dyn Tx,
+    turf_id: &str,
+    volunteer_id: Option<&str>,
+    lease_expires_ms: Option<i64>,
+) -> StoreResult<()> {
+    let t = turf(tx, turf_id).await?.ok_or_else(|| StoreError::Missing { kind: "turf", id: turf_id.to_string() })?;
+    if let Some(v) = volunteer_id {
+        let u = tx
+            .row(SELECT_USER, &vals![v])
+            .await?
+            .as_ref()
+            .map(user_from)
+            .transpose()?
+            .filter(|u| u.campaign_id == t.campaign_id && u.role == Role::Volunteer)
+            .ok_or_else(|| StoreError::Missing { kind: "volunteer", id: v.to_string() })?;
+        tx.exec(INSERT_HOLDER, &vals![turf_id, &u.id]).await?;
+    }
+    tx.exec(SET_LEASE, &vals![volunteer_id, lease_expires_ms, turf_id]).await?;
+    bump(tx, turf_id, &TurfOp { lease: true, ..TurfOp::default() }).await?;
+    Ok(())
+}
+
+/// Moves buildings into `to_turf`; one op per turf touched. Returns the turfs touched.
+pub async fn move_buildings(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    building_ids: &[String],
+    to_turf: &str,
+) -> StoreResult<Vec<String>> {
+    turf_in(tx, campaign_id, to_turf).await?;
+    let mut removed: Vec<(String, Vec<String>)> = Vec::new();
+    let mut added = Vec::new();
+    for b in building_ids {
+        let row = tx.row(SELECT_BUILDING_CAMPAIGN, &vals![b]).await?;
+        let from = match row {
+            Some(r) if r[0].text()? == campaign_id => r[1].opt_text()?,
+            _ => return Err(StoreError::Missing { kind: "building", id: b.clone() }),
+        };
+        if from.as_deref() == Some(to_turf) {
+            continue;
+        }
+        tx.exec(SET_BUILDING_TURF, &vals![to_turf, b, campaign_id]).await?;
+        if let Some(f) = from {
+            tx.exec(INSERT_MOVE, &vals![b, &f]).await?;
+            match removed.iter_mut().find(|(t, _)| *t == f) {
+                Some((_, ids)) => ids.push(b.clone()),
+                None => removed.push((f, vec![b.clone()])),
+            }
+        }
+        added.push(b.clone());
+    }
+    let mut touched = Vec::new();
+    if !added.is_empty() {
+        bump(tx, to_turf, &TurfOp { add: added, ..TurfOp::default() }).await?;
+        touched.push(to_turf.to_string());
+    }
+    for (t, ids) in removed {
+        bump(tx, &t, &TurfOp { remove: ids, ..TurfOp::default() }).await?;
+        touched.push(t);
+    }
+    Ok(touched)
+}
+
+pub async fn turf_ops(tx: &mut dyn Tx, turf_id: &str, after: u64) -> StoreResult<Vec<(u64, TurfOp)>> {
+    tx.rows(SELECT_TURF_OPS, &vals![turf_id, after as i64])
+        .await?
+        .iter()
+        .map(|r| Ok((r[0].int()? as u64, parse("turf op", &r[1].text()?)?)))
+        .collect()
+}
+
+pub async fn set_checksum(tx: &mut dyn Tx, turf_id: &str, version: u64, checksum: &str) -> StoreResult<()> {
+    tx.exec(SET_CHECKSUM, &vals![checksum, version as i64, turf_id]).await?;
+    Ok(())
+}
+
+pub async fn set_turf_team(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    turf_id: &str,
+    team_id: Option<&str>,
+) -> StoreResult<()> {
+    turf_in(tx, campaign_id, turf_id).await?;
+    if let Some(t) = team_id {
+        team_in(tx, campaign_id, t).await?;
+    }
+    tx.exec(SET_TURF_TEAM, &vals![team_id, turf_id]).await?;
+    Ok(())
+}
+
+pub async fn turf_summaries(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<TurfSummary>> {
+    tx.rows(SELECT_CAMPAIGN_TURFS, &vals![campaign_id])
+        .await?
+        .iter()
+        .map(|r| Ok(TurfSummary { turf: turf_from(r)?, buildings: r[9].int()? as u64, doors: r[10].int()? as u64 }))
+        .collect()
+}
+
+pub(crate) fn candidate_from(r: &Row) -> StoreResult<CutCandidate> {
+    Ok(CutCandidate {
+        id: r[0].text()?,
+        lat: r[1].float()?,
+        lon: r[2].float()?,
+        doors: r[3].int()? as u32,
+        street: r[4].text()?,
+        house_number: r[5].text()?,
+        polling_station: r[6].opt_text()?,
+    })
+}
+
+/// Refuses a turf that is being worked: held now or ever, or with a report.
+pub(crate) async fn ensure_recuttable(tx: &mut dyn Tx, campaign_id: &str, turf_id: &str) -> StoreResult<()> {
+    let t = turf_in(tx, campaign_id, turf_id).await?;
+    if t.volunteer_id.is_some()
+        || tx.row(TURF_EVER_HELD, &vals![turf_id]).await?.is_some()
+        || tx.row(TURF_HAS_REPORTS, &vals![turf_id]).await?.is_some()
+    {
+        return Err(StoreError::Conflict(format!("turf {turf_id} is being worked: it is never re-cut")));
+    }
+    Ok(())
+}
+
+pub async fn cut_candidates(tx: &mut dyn Tx, campaign_id: &str, recut: &[String]) -> StoreResult<Vec<CutCandidate>> {
+    let mut out: Vec<CutCandidate> =
+        tx.rows(SELECT_UNPLACED, &vals![campaign_id]).await?.iter().map(candidate_from).collect::<StoreResult<_>>()?;
+    for t in recut {
+        ensure_recuttable(tx, campaign_id, t).await?;
+        for r in tx.rows(SELECT_TURF_CUT_BUILDINGS, &vals![t]).await?.iter() {
+            out.push(candidate_from(r)?);
+        }
+    }
+    Ok(out)
+}
+
+pub async fn apply_cut(tx: &mut dyn Tx, campaign_id: &str, dissolve: &[String], turfs: &[NewTurf]) -> StoreResult<()> {
+    for t in dissolve {
+        ensure_recuttable(tx, campaign_id, t).await?;
+        for q in DISSOLVE_TURF {
+            tx.exec(q, &vals![t]).await?;
+        }
+    }
+    for t in turfs {
+        create_turf(tx, campaign_id, &t.id, &t.name, t.team_id.as_deref(), &t.buildings).await?;
+    }
+    Ok(())
+}
+
+pub async fn building_turf(tx: &mut dyn Tx, building_id: &str) -> StoreResult<Option<String>> {
+    Ok(tx.row(SELECT_BUILDING_CAMPAIGN, &vals![building_id]).await?.map(|r| r[1].opt_text()).transpose()?.flatten())
+}
+
+pub async fn street_buildings(tx: &mut dyn Tx, turf_id: &str, street: &str) -> StoreResult<Vec<String>> {
+    tx.rows(SELECT_STREET_BUILDINGS, &vals![turf_id, street]).await?.iter().map(|r| r[0].text()).collect()
+}
+
+/// The buildings of the given doors; an unknown door (or one of another campaign) is an error.
+pub async fn door_buildings(tx: &mut dyn Tx, campaign_id: &str, door_ids: &[String]) -> StoreResult<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for d in door_ids {
+        let b = tx
+            .row(SELECT_DOOR_BUILDING, &vals![d, campaign_id])
+            .await?
+            .ok_or_else(|| StoreError::Missing { kind: "door", id: d.clone() })?[0]
+            .text()?;
+        if !out.contains(&b) {
+            out.push(b);
+        }
+    }
+    Ok(out)
+}
+
+/// Every report on a building now in the turf.
+pub async fn turf_facts(tx: &mut dyn Tx, turf_id: &str) -> StoreResult<Vec<ReportFact>> {
+    tx.rows(SELECT_TURF_FACTS, &vals![turf_id])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(ReportFact {
+                id: r[0].text()?,
+                building_id: r[1].text()?,
+                door_id: r[2].opt_text()?,
+                person_id: r[3].opt_text()?,
+                result_code: r[4].text()?,
+                supersedes: r[5].opt_text()?,
+                volunteer_id: r[6].text()?,
+                at_ms: r[7].int()?,
+                overlap: r[8].int()? != 0,
+                device_id: r[9].text()?,
+            })
+        })
+        .collect()
+}
+
+/// `(door id, building id)` of every door in the turf.
+pub async fn turf_doors(tx: &mut dyn Tx, turf_id: &str) -> StoreResult<Vec<(String, String)>> {
+    tx.rows(SELECT_TURF_DOOR_IDS, &vals![turf_id]).await?.iter().map(|r| Ok((r[0].text()?, r[1].text()?))).collect()
+}
+
+pub async fn turf_households(tx: &mut dyn Tx, turf_id: &str) -> StoreResult<Vec<doorstep_protocol::Household>> {
+    tx.rows(SELECT_TURF_HOUSEHOLDS, &vals![turf_id])
+        .await?
+        .iter()
+        .map(|r| Ok(doorstep_protocol::Household { id: r[0].text()?, door_id: r[1].text()? }))
+        .collect()
+}
+
+pub async fn turf_people(tx: &mut dyn Tx, turf_id: &str) -> StoreResult<Vec<doorstep_protocol::Person>> {
+    tx.rows(SELECT_TURF_PEOPLE, &vals![turf_id])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(doorstep_protocol::Person {
+                id: r[0].text()?,
+                household_id: r[1].text()?,
+                display_name: r[2].text()?,
+                birth_year: r[3].opt_int()?.map(|y| y as i32),
+            })
+        })
+        .collect()
+}
+
+/// Whether `volunteer` ever held `turf`, and whether `building` is or ever was in it.
+pub async fn in_scope(
+    tx: &mut dyn Tx,
+    volunteer: &str,
+    turf: &str,
+    building: &str,
+    turf_now: Option<&str>,
+) -> StoreResult<bool> {
+    if tx.row(HELD_EVER, &vals![turf, volunteer]).await?.is_none() {
+        return Ok(false);
+    }
+    Ok(turf_now == Some(turf) || tx.row(WAS_IN_TURF, &vals![building, turf]).await?.is_some())
+}
