@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use doorstep_server::store::ServerStore;
+use doorstep_server::store::StoreOps;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::{api, service::Service};
 

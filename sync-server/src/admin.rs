@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ServiceError;
 pub use crate::model::{Me, Staff};
 use crate::service::{DeviceSession, Service};
+use crate::store::StoreOps;
 use crate::store::{Role, StoredReport, TurfRow, User};
 
 /// Default lease when a turf is assigned: two weeks, then it returns unless renewed.

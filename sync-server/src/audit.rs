@@ -13,6 +13,7 @@ use crate::error::ServiceError;
 use crate::model::Staff;
 use crate::service::Service;
 use crate::store::AuditEntry;
+use crate::store::StoreOps;
 
 /// Most lines one request returns.
 pub const MAX_AUDIT_PAGE: i64 = 1000;

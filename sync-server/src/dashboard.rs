@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ServiceError;
 use crate::model::Staff;
 use crate::service::Service;
+use crate::store::StoreOps;
 use crate::store::dash::{self, DashQuery, ResultsWhere, TurfKnocked, TurfVolunteerKnocks};
 use crate::store::{DeviceRow, Role, typed_read};
 

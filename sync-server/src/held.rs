@@ -9,6 +9,7 @@ use crate::error::ServiceError;
 use crate::model::Staff;
 use crate::service::Service;
 use crate::store::HeldReport;
+use crate::store::StoreOps;
 
 impl Service {
     /// Held reports within reach, oldest first (reviewed ones included, with their review).

@@ -12,6 +12,7 @@ use crate::import::{self, ImportError, RowError};
 use crate::model::Staff;
 use crate::service::Service;
 use crate::store::ImportCounts;
+use crate::store::StoreOps;
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ImportResponse {

@@ -8,6 +8,7 @@ use crate::admin::*;
 use crate::auth;
 use crate::error::ServiceError;
 use crate::service::{JOIN_CODE_LIFETIME_MS, Service};
+use crate::store::StoreOps;
 use crate::store::{Role, Team, User};
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]

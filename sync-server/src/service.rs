@@ -13,6 +13,7 @@ use doorstep_protocol::{
 
 use crate::auth;
 use crate::error::ServiceError;
+use crate::store::StoreOps;
 use crate::store::{Device, PushInput, Role, ServerStore, StoreResult, User};
 
 /// Largest batch a device may push at once.

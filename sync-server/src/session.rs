@@ -12,6 +12,7 @@ use crate::model::{Me, Staff};
 use crate::ratelimit::{MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_LOGIN};
 use crate::service::{DeviceSession, Service};
 use crate::store::Role;
+use crate::store::StoreOps;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "doorstep_session";

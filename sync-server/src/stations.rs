@@ -12,6 +12,7 @@ use crate::import::{ImportError, RowError, normalise};
 use crate::intake::import_error;
 use crate::service::Service;
 use crate::store::StationsPlaced;
+use crate::store::StoreOps;
 use crate::targeting::{self, Formula, StationResults, station_key};
 
 /// Station property names tried, in order, for a boundary's id (normalised).

@@ -9,6 +9,7 @@ use doorstep_protocol::status::{DoorStatus, StatusFact, door_status};
 use doorstep_protocol::{AnswerValue, Outcome};
 use doorstep_server::admin::Staff;
 use doorstep_server::dashboard::LAST_DOOR_MS;
+use doorstep_server::store::StoreOps;
 use doorstep_server::store::dash::SESSION_GAP_MS;
 use doorstep_server::store::{DoorRow, LocatedReport, ServerStore};
 

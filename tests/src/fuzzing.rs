@@ -9,6 +9,7 @@ use std::sync::{Mutex, OnceLock};
 
 use doorstep_core::Store;
 use doorstep_protocol::{CampaignMode, PullResponse, PushRequest};
+use doorstep_server::store::StoreOps;
 
 /// A fuzz target: any bytes in, never a panic.
 pub type Target = fn(&[u8]);

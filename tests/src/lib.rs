@@ -1,6 +1,7 @@
 //! Fixtures built from the real data in `data/`, shared by the end-to-end tests, the crash-loop
 //! child, the binding tests (through the `doorstep-fixture` binary) and the benchmarks.
 
+use doorstep_server::store::StoreOps;
 use std::path::PathBuf;
 
 pub mod dashboard_reference;

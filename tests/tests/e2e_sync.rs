@@ -17,6 +17,7 @@ use doorstep_core::{KnockInput, Store};
 use doorstep_protocol::{JoinRequest, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse, Target};
 use doorstep_server::service::Service;
 use doorstep_server::store::ServerStore;
+use doorstep_server::store::StoreOps;
 use doorstep_server::store::sqlite::SqliteStore;
 
 const DEVICES: usize = 20;

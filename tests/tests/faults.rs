@@ -23,6 +23,7 @@ use doorstep_core::sync::http::HttpTransport;
 use doorstep_protocol::{JoinRequest, PROTOCOL_VERSION};
 use doorstep_server::people::InviteRequest;
 use doorstep_server::service::Service;
+use doorstep_server::store::StoreOps;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{Role, ServerStore};
 use doorstep_tests::faultproxy::{FaultProxy, Plan};

@@ -12,6 +12,7 @@ use doorstep_core::KnockInput;
 use doorstep_core::sync::{RetryPolicy, sync};
 use doorstep_protocol::Target;
 use doorstep_server::service::Service;
+use doorstep_server::store::StoreOps;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{Role, ServerStore, User};
 

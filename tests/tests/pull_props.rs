@@ -10,6 +10,7 @@ use doorstep_protocol::{PROTOCOL_VERSION, PullRequest};
 use doorstep_server::admin::{AssignRequest, ReassignRequest};
 use doorstep_server::people::InviteRequest;
 use doorstep_server::service::{DeviceSession, Service};
+use doorstep_server::store::StoreOps;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{Role, ServerStore};
 use proptest::prelude::*;

@@ -17,6 +17,7 @@ use doorstep_protocol::{
     PushResponse, Target,
 };
 use doorstep_server::service::Service;
+use doorstep_server::store::StoreOps;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{Role, ServerStore, User};
 use proptest::prelude::*;

@@ -12,6 +12,7 @@ use doorstep_server::admin::{Staff, TurfTeamRequest};
 use doorstep_server::api::{self, Access, ROUTES, RouteSpec};
 use doorstep_server::people::{InviteRequest, TeamRequest};
 use doorstep_server::service::Service;
+use doorstep_server::store::StoreOps;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{Role, ServerStore, User};
 use doorstep_tests::{call, code_of};

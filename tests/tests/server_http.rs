@@ -13,6 +13,7 @@ use doorstep_protocol::{
 use doorstep_server::api;
 use doorstep_server::service::Service;
 use doorstep_server::store::ServerStore;
+use doorstep_server::store::StoreOps;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_tests::call;
 use tower::ServiceExt;

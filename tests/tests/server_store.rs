@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use doorstep_protocol::{KnockReport, Target};
+use doorstep_server::store::StoreOps;
 use doorstep_server::store::postgres::PgStore;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{Device, Role, ServerStore, StoreError, User};

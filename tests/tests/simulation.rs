@@ -27,6 +27,7 @@ use doorstep_core::{KnockInput, Store};
 use doorstep_protocol::{PullRequest, PullResponse, PushRequest, PushResponse, Target};
 use doorstep_server::people::InviteRequest;
 use doorstep_server::service::Service;
+use doorstep_server::store::StoreOps;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{Role, ServerStore};
 

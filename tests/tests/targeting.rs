@@ -10,6 +10,7 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use doorstep_server::api;
 use doorstep_server::service::Service;
+use doorstep_server::store::StoreOps;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{Role, ServerStore, User};
 use doorstep_server::targeting::station_key;

@@ -182,3 +182,29 @@ pub async fn review_held(
     held.review = Some(review.to_string());
     Ok(Some(held))
 }
+
+// ----- its SQL (the same text on both backends; see `store::sql`) -----
+
+/// A revoked device's report, kept for a captain's review.
+const INSERT_HELD: &str =
+    "INSERT INTO held_reports(id, campaign_id, turf_id, building_id, door_id, device_id, volunteer_id, result_code,
+       supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon, body_hash, at_ms, reason)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+     ON CONFLICT (id) DO NOTHING";
+
+const SELECT_HELD: &str = "SELECT body, building_id, door_id, received_ms, reason, review FROM held_reports
+     WHERE campaign_id = $1 ORDER BY received_ms, id";
+
+const SELECT_HELD_ONE: &str = "SELECT body, building_id, door_id, received_ms, reason, review FROM held_reports
+     WHERE campaign_id = $1 AND id = $2";
+
+/// A held report accepted by a captain: counted from now on.
+const ACCEPT_HELD: &str =
+    "INSERT INTO reports(id, campaign_id, turf_id, building_id, door_id, device_id, volunteer_id, result_code,
+       supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon, body_hash, at_ms)
+     SELECT id, campaign_id, turf_id, building_id, door_id, device_id, volunteer_id, result_code, supersedes,
+       hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon, body_hash, at_ms
+     FROM held_reports WHERE campaign_id = $1 AND id = $2 AND review IS NULL ON CONFLICT (id) DO NOTHING";
+
+const REVIEW_HELD: &str = "UPDATE held_reports SET review = $1, reviewed_by = $2, reviewed_ms = $3, body = $4
+     WHERE campaign_id = $5 AND id = $6 AND review IS NULL";

@@ -1,5 +1,9 @@
-//! SQL shared by both backends. Placeholders are `$1, $2, …` in order of first use: PostgreSQL's
-//! own syntax, and in SQLite named parameters that rusqlite binds by position in that same order.
+//! SQL shared by both backends: the schema and its migrations, and the statements more than one
+//! file runs (the backends' hot paths among them). A statement only one operation runs sits
+//! beside that operation, at the end of its file in `store/ops/` or `store/push.rs`.
+//!
+//! Placeholders are `$1, $2, …` in order of first use: PostgreSQL's own syntax, and in SQLite
+//! named parameters that rusqlite binds by position in that same order.
 //! Types are the common subset (TEXT, BIGINT, DOUBLE PRECISION, BOOLEAN as 0/1 in SQLite).
 
 /// Schema, version 1. Each backend runs it inside its migration step.
@@ -182,66 +186,66 @@ pub fn runs_on(stmt: &str, backend: &str) -> bool {
     }
 }
 
-pub const INSERT_CAMPAIGN: &str =
-    "INSERT INTO campaigns(id, name, mode, result_codes, survey, retention_until_ms, created_ms)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING";
 pub const SELECT_CAMPAIGN: &str =
     "SELECT id, name, mode, result_codes, survey, retention_until_ms FROM campaigns WHERE id = $1";
+
 pub const INSERT_USER: &str =
     "INSERT INTO users(id, campaign_id, role, display_name, team_id) VALUES ($1, $2, $3, $4, $5)";
+
 pub const SELECT_USER: &str = "SELECT id, campaign_id, role, display_name, team_id FROM users WHERE id = $1";
+
 pub const INSERT_JOIN_CODE: &str = "INSERT INTO join_codes(code_hash, user_id, expires_ms) VALUES ($1, $2, $3)";
+
 /// Consumes a code once: only an unused, unexpired code matches.
 pub const USE_JOIN_CODE: &str =
     "UPDATE join_codes SET used_ms = $1 WHERE code_hash = $2 AND used_ms IS NULL AND expires_ms > $1 RETURNING user_id";
+
 pub const INSERT_DEVICE: &str =
     "INSERT INTO devices(token_hash, device_id, user_id, created_ms, expires_ms) VALUES ($1, $2, $3, $4, $5)";
-pub const SELECT_DEVICE: &str = "SELECT d.device_id, d.user_id, u.campaign_id, d.expires_ms, d.revoked_ms, d.wiped_ms
-     FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = $1";
+
 /// Revokes one user's device (a device id is bound to the user that joined with it).
 pub const REVOKE_DEVICE: &str =
     "UPDATE devices SET revoked_ms = $1 WHERE device_id = $2 AND user_id = $3 AND revoked_ms IS NULL";
+
 /// The revoked device wiped itself: its tokens are dead.
 pub const WIPED_DEVICE: &str = "UPDATE devices SET wiped_ms = $1 WHERE device_id = $2 AND user_id = $3 AND revoked_ms IS NOT NULL AND wiped_ms IS NULL";
-pub const SET_BUILDING_TURF: &str = "UPDATE buildings SET turf_id = $1 WHERE id = $2 AND campaign_id = $3";
+
 pub const SELECT_TURFS_OF: &str = "SELECT id, campaign_id, name, version, volunteer_id, lease_expires_ms, team_id,
      checksum, checksum_version FROM turfs
      WHERE volunteer_id = $1 AND (lease_expires_ms IS NULL OR lease_expires_ms > $2) ORDER BY id";
+
 pub const SELECT_TURF_BUILDINGS: &str = "SELECT id, street, house_number, postcode, city, polling_station, lat, lon
      FROM buildings WHERE turf_id = $1 ORDER BY id";
+
 pub const SELECT_TURF_ENTRANCES: &str =
     "SELECT e.id, e.building_id, e.label, e.digicode, e.interphone, e.caretaker, e.notes
      FROM entrances e JOIN buildings b ON b.id = e.building_id WHERE b.turf_id = $1 ORDER BY e.id";
+
 pub const SELECT_TURF_DOORS: &str = "SELECT d.id, d.building_id, d.entrance_id, d.floor, d.label, d.safety_flags
      FROM doors d JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = $1 ORDER BY d.id";
+
 /// Where a building-level target sits now: its turf and that turf's volunteer.
 pub const LOCATE_BUILDING: &str = "SELECT b.id, NULL, b.turf_id, t.volunteer_id FROM buildings b
      LEFT JOIN turfs t ON t.id = b.turf_id WHERE b.id = $1 AND b.campaign_id = $2";
+
 pub const LOCATE_DOOR: &str =
     "SELECT b.id, d.id, b.turf_id, t.volunteer_id FROM doors d JOIN buildings b ON b.id = d.building_id
      LEFT JOIN turfs t ON t.id = b.turf_id WHERE d.id = $1 AND b.campaign_id = $2";
-pub const INSERT_REPORT: &str =
-    "INSERT INTO reports(id, campaign_id, turf_id, building_id, door_id, device_id, volunteer_id, result_code,
-       supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon, body_hash, at_ms)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
-     ON CONFLICT (id) DO NOTHING";
-/// A revoked device's report, kept for a captain's review.
-pub const INSERT_HELD: &str =
-    "INSERT INTO held_reports(id, campaign_id, turf_id, building_id, door_id, device_id, volunteer_id, result_code,
-       supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon, body_hash, at_ms, reason)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
-     ON CONFLICT (id) DO NOTHING";
+
 /// Reports already held (counted or set aside) with this id, as the merge needs them.
 pub const SELECT_KNOWN: &str =
     "SELECT id, volunteer_id, campaign_id, building_id, door_id, person_id, body_hash FROM reports WHERE id = $1
      UNION ALL SELECT id, volunteer_id, campaign_id, building_id, door_id, person_id, body_hash FROM held_reports
      WHERE id = $1";
+
 /// PostgreSQL only: [`SELECT_KNOWN`] for a whole batch.
 pub const SELECT_KNOWN_ANY: &str =
     "SELECT id, volunteer_id, campaign_id, building_id, door_id, person_id, body_hash FROM reports WHERE id = ANY($1)
      UNION ALL SELECT id, volunteer_id, campaign_id, building_id, door_id, person_id, body_hash FROM held_reports
      WHERE id = ANY($1)";
+
 pub const REPORT_EXISTS: &str = "SELECT 1 FROM reports WHERE id = $1";
+
 pub const SELECT_REPORTS: &str =
     "SELECT body, overlap FROM reports WHERE campaign_id = $1 ORDER BY hlc_millis, hlc_counter, id";
 
@@ -249,8 +253,10 @@ pub const SELECT_REPORTS: &str =
 pub const LOCATE_DOORS_ANY: &str =
     "SELECT d.id, b.id, b.turf_id, t.volunteer_id FROM doors d JOIN buildings b ON b.id = d.building_id
      LEFT JOIN turfs t ON t.id = b.turf_id WHERE d.id = ANY($1) AND b.campaign_id = $2";
+
 pub const LOCATE_BUILDINGS_ANY: &str = "SELECT b.id, b.turf_id, t.volunteer_id FROM buildings b
      LEFT JOIN turfs t ON t.id = b.turf_id WHERE b.id = ANY($1) AND b.campaign_id = $2";
+
 /// PostgreSQL only: a whole batch in one statement.
 pub const INSERT_REPORTS_UNNEST: &str = "INSERT INTO reports(id, campaign_id, turf_id, building_id, door_id, device_id, volunteer_id,
        result_code, supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon, body_hash, at_ms)
@@ -263,172 +269,55 @@ pub const INSERT_REPORTS_UNNEST: &str = "INSERT INTO reports(id, campaign_id, tu
 
 // ----- version 2 ---------------------------------------------------------------------------------
 
-pub const BUMP_TURF_RETURNING: &str = "UPDATE turfs SET version = version + 1 WHERE id = $1 RETURNING version";
-pub const INSERT_TURF_OP: &str = "INSERT INTO turf_ops(turf_id, version, body) VALUES ($1, $2, $3)";
-pub const SELECT_TURF_OPS: &str =
-    "SELECT version, body FROM turf_ops WHERE turf_id = $1 AND version > $2 ORDER BY version";
-pub const INSERT_HOLDER: &str =
-    "INSERT INTO turf_holders(turf_id, volunteer_id) VALUES ($1, $2) ON CONFLICT (turf_id, volunteer_id) DO NOTHING";
-pub const INSERT_MOVE: &str = "INSERT INTO building_moves(building_id, from_turf) VALUES ($1, $2) ON CONFLICT (building_id, from_turf) DO NOTHING";
-pub const SET_LEASE: &str = "UPDATE turfs SET volunteer_id = $1, lease_expires_ms = $2 WHERE id = $3";
 pub const SELECT_TURF: &str = "SELECT id, campaign_id, name, version, volunteer_id, lease_expires_ms, team_id,
      checksum, checksum_version FROM turfs WHERE id = $1";
-pub const SELECT_CAMPAIGN_TURFS: &str =
-    "SELECT t.id, t.campaign_id, t.name, t.version, t.volunteer_id, t.lease_expires_ms,
-     t.team_id, t.checksum, t.checksum_version,
-     (SELECT COUNT(*) FROM buildings b WHERE b.turf_id = t.id),
-     (SELECT COUNT(*) FROM doors d JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = t.id)
-     FROM turfs t WHERE t.campaign_id = $1 ORDER BY t.id";
-pub const SET_CHECKSUM: &str = "UPDATE turfs SET checksum = $1, checksum_version = $2 WHERE id = $3 AND version = $2";
-pub const SET_TURF_TEAM: &str = "UPDATE turfs SET team_id = $1 WHERE id = $2";
-pub const INSERT_TURF_V2: &str =
-    "INSERT INTO turfs(id, campaign_id, name, version, volunteer_id, lease_expires_ms, team_id)
-     VALUES ($1, $2, $3, 1, NULL, NULL, $4)";
-pub const SELECT_MAX_SCRIPT: &str = "SELECT MAX(version) FROM survey_versions WHERE campaign_id = $1";
-pub const INSERT_SCRIPT: &str =
-    "INSERT INTO survey_versions(campaign_id, version, survey, result_codes, created_ms) VALUES ($1, $2, $3, $4, $5)";
-pub const SELECT_SCRIPT: &str =
-    "SELECT survey, result_codes FROM survey_versions WHERE campaign_id = $1 AND version = $2";
-pub const UPDATE_CAMPAIGN_SCRIPT: &str = "UPDATE campaigns SET survey = $1, result_codes = $2 WHERE id = $3";
-pub const SELECT_TURF_IDS: &str = "SELECT id FROM turfs WHERE campaign_id = $1 ORDER BY id";
-pub const SELECT_USERS: &str =
-    "SELECT id, campaign_id, role, display_name, team_id FROM users WHERE campaign_id = $1 ORDER BY id";
-pub const SET_USER_TEAM: &str = "UPDATE users SET team_id = $1 WHERE id = $2";
-pub const INSERT_TEAM: &str = "INSERT INTO teams(id, campaign_id, name) VALUES ($1, $2, $3)";
+
 pub const SELECT_TEAM: &str = "SELECT id, campaign_id, name FROM teams WHERE id = $1";
-pub const SELECT_TEAMS: &str = "SELECT id, campaign_id, name FROM teams WHERE campaign_id = $1 ORDER BY id";
-pub const INSERT_CAPTAIN: &str =
-    "INSERT INTO team_captains(team_id, user_id) VALUES ($1, $2) ON CONFLICT (team_id, user_id) DO NOTHING";
-pub const SELECT_CAPTAINS: &str = "SELECT user_id FROM team_captains WHERE team_id = $1 ORDER BY user_id";
-pub const SELECT_CAPTAIN_TEAMS: &str = "SELECT team_id FROM team_captains WHERE user_id = $1 ORDER BY team_id";
-pub const SELECT_BUILDING_CAMPAIGN: &str = "SELECT campaign_id, turf_id FROM buildings WHERE id = $1";
-macro_rules! cut_columns {
-    () => {
-        "SELECT b.id, b.lat, b.lon, (SELECT COUNT(*) FROM doors d WHERE d.building_id = b.id),
-         b.street, b.house_number, b.polling_station FROM buildings b "
-    };
-}
-pub const SELECT_UNPLACED: &str =
-    concat!(cut_columns!(), "WHERE b.campaign_id = $1 AND b.turf_id IS NULL ORDER BY b.id");
-pub const SELECT_TURF_CUT_BUILDINGS: &str = concat!(cut_columns!(), "WHERE b.turf_id = $1 ORDER BY b.id");
-pub const TURF_EVER_HELD: &str = "SELECT 1 FROM turf_holders WHERE turf_id = $1 LIMIT 1";
-pub const TURF_HAS_REPORTS: &str = "SELECT 1 FROM reports WHERE turf_id = $1 LIMIT 1";
-/// A turf no one ever worked, removed: its buildings are in no turf again.
-pub const DISSOLVE_TURF: &[&str] = &[
-    "UPDATE buildings SET turf_id = NULL WHERE turf_id = $1",
-    "DELETE FROM building_moves WHERE from_turf = $1",
-    "DELETE FROM turf_ops WHERE turf_id = $1",
-    "DELETE FROM turfs WHERE id = $1",
-];
-pub const SELECT_STREET_BUILDINGS: &str =
-    "SELECT id FROM buildings WHERE turf_id = $1 AND LOWER(street) = LOWER($2) ORDER BY id";
-pub const SELECT_DOOR_BUILDING: &str = "SELECT d.building_id FROM doors d JOIN buildings b ON b.id = d.building_id
-     WHERE d.id = $1 AND b.campaign_id = $2";
-pub const SELECT_DEVICE_OWNER: &str = "SELECT user_id FROM devices WHERE device_id = $1 LIMIT 1";
-pub const SELECT_TURF_FACTS: &str = "SELECT r.id, r.building_id, r.door_id, r.person_id, r.result_code, r.supersedes,
-     r.volunteer_id, r.at_ms, r.overlap, r.device_id
-     FROM reports r JOIN buildings b ON b.id = r.building_id WHERE b.turf_id = $1 ORDER BY r.hlc_millis, r.hlc_counter, r.id";
-pub const SELECT_TURF_DOOR_IDS: &str = "SELECT d.id, d.building_id FROM doors d JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = $1 ORDER BY d.id";
-pub const SELECT_TURF_HOUSEHOLDS: &str = "SELECT h.id, h.door_id FROM households h JOIN doors d ON d.id = h.door_id
-     JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = $1 ORDER BY h.id";
-pub const SELECT_TURF_PEOPLE: &str = "SELECT p.id, p.household_id, p.display_name, p.birth_year FROM people p
-     JOIN households h ON h.id = p.household_id JOIN doors d ON d.id = h.door_id
-     JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = $1 ORDER BY p.id";
+
 /// Where a person-level target sits now: their door's building, the door, its turf and holder.
 pub const LOCATE_PERSON: &str = "SELECT b.id, d.id, b.turf_id, t.volunteer_id FROM people p
      JOIN households h ON h.id = p.household_id JOIN doors d ON d.id = h.door_id
      JOIN buildings b ON b.id = d.building_id LEFT JOIN turfs t ON t.id = b.turf_id WHERE p.id = $1 AND b.campaign_id = $2";
+
 /// PostgreSQL only: many people at once.
 pub const LOCATE_PEOPLE_ANY: &str = "SELECT p.id, b.id, d.id, b.turf_id, t.volunteer_id FROM people p
      JOIN households h ON h.id = p.household_id JOIN doors d ON d.id = h.door_id
      JOIN buildings b ON b.id = d.building_id LEFT JOIN turfs t ON t.id = b.turf_id
      WHERE p.id = ANY($1) AND b.campaign_id = $2";
+
 /// Scope of a report: did its volunteer ever hold the turf it names, and was its building ever in it?
 pub const HELD_EVER: &str = "SELECT 1 FROM turf_holders WHERE turf_id = $1 AND volunteer_id = $2";
+
 pub const WAS_IN_TURF: &str = "SELECT 1 FROM building_moves WHERE building_id = $1 AND from_turf = $2";
+
 pub const HELD_EVER_ANY: &str = "SELECT turf_id FROM turf_holders WHERE volunteer_id = $1 AND turf_id = ANY($2)";
+
 pub const WAS_IN_TURF_ANY: &str = "SELECT building_id, from_turf FROM building_moves WHERE building_id = ANY($1)";
+
 pub const EXISTING_REPORTS_ANY: &str = "SELECT id FROM reports WHERE id = ANY($1)";
-pub const UPSERT_NETWORK: &str = "INSERT INTO street_networks(campaign_id, version, edges, body) VALUES ($1, 1, $2, $3)
-     ON CONFLICT (campaign_id) DO UPDATE SET version = street_networks.version + 1, edges = excluded.edges, body = excluded.body";
-pub const SELECT_NETWORK_VERSION: &str = "SELECT version FROM street_networks WHERE campaign_id = $1";
-pub const SELECT_NETWORK: &str = "SELECT version, body FROM street_networks WHERE campaign_id = $1";
 
 // ----- version 4 ---------------------------------------------------------------------------------
 
-pub const UPSERT_STATION_RESULTS: &str =
-    "INSERT INTO stations(campaign_id, id, results, boundary) VALUES ($1, $2, $3, NULL)
-     ON CONFLICT (campaign_id, id) DO UPDATE SET results = excluded.results";
-pub const UPSERT_STATION_BOUNDARY: &str =
-    "INSERT INTO stations(campaign_id, id, results, boundary) VALUES ($1, $2, NULL, $3)
-     ON CONFLICT (campaign_id, id) DO UPDATE SET boundary = excluded.boundary";
-pub const SELECT_STATIONS: &str = "SELECT id, results, boundary FROM stations WHERE campaign_id = $1 ORDER BY id";
-pub const SELECT_UNSTATIONED: &str = "SELECT id, lat, lon, turf_id FROM buildings
-     WHERE campaign_id = $1 AND polling_station IS NULL ORDER BY id";
-pub const SET_BUILDING_STATION: &str = "UPDATE buildings SET polling_station = $1 WHERE id = $2 AND turf_id IS NULL";
-pub const SELECT_STATION_DOORS: &str = "SELECT b.turf_id, b.polling_station, COUNT(d.id) FROM buildings b
-     JOIN doors d ON d.building_id = b.id WHERE b.campaign_id = $1 GROUP BY b.turf_id, b.polling_station";
-pub const SELECT_TARGETING: &str = "SELECT formula FROM targeting WHERE campaign_id = $1";
-pub const UPSERT_TARGETING: &str = "INSERT INTO targeting(campaign_id, formula) VALUES ($1, $2)
-     ON CONFLICT (campaign_id) DO UPDATE SET formula = excluded.formula";
-
 // ----- version 5 ---------------------------------------------------------------------------------
 
-pub const SET_LOGIN: &str = "UPDATE users SET login = $1, password_hash = $2 WHERE id = $3";
-pub const SELECT_LOGIN_OWNER: &str = "SELECT id FROM users WHERE login = $1";
-pub const SELECT_BY_LOGIN: &str =
-    "SELECT id, campaign_id, role, display_name, team_id, password_hash FROM users WHERE login = $1";
 pub const TOUCH_DEVICE: &str = "UPDATE devices SET last_seen_ms = $1 WHERE device_id = $2";
-pub const SELECT_CAMPAIGN_DEVICES: &str = "SELECT d.device_id, d.user_id, d.created_ms, d.expires_ms, d.revoked_ms,
-     d.last_seen_ms FROM devices d JOIN users u ON u.id = d.user_id
-     WHERE u.campaign_id = $1 AND u.role = 'volunteer' ORDER BY d.user_id, d.created_ms";
-pub const SELECT_CAMPAIGN_DOORS: &str = "SELECT d.id, d.building_id, b.turf_id, b.street, b.house_number,
-     b.lat, b.lon, b.polling_station FROM doors d JOIN buildings b ON b.id = d.building_id
-     WHERE b.campaign_id = $1 ORDER BY b.street, b.house_number, d.id";
-pub const INSERT_OVERLAP_REVIEW: &str = "INSERT INTO overlap_reviews(report_id, user_id, reviewed_ms)
-     SELECT id, $1, $2 FROM reports WHERE id = $3 AND campaign_id = $4 AND overlap
-     ON CONFLICT (report_id) DO NOTHING";
+
 pub const SELECT_OVERLAP_REVIEWS: &str = "SELECT o.report_id FROM overlap_reviews o
      JOIN reports r ON r.id = o.report_id WHERE r.campaign_id = $1";
-pub const SELECT_LOCATED_REPORTS: &str = "SELECT body, overlap, building_id, door_id, received_ms FROM reports
-     WHERE campaign_id = $1 ORDER BY hlc_millis, hlc_counter, id";
-pub const SELECT_OVERLAP_REVIEWED: &str = "SELECT 1 FROM overlap_reviews WHERE report_id = $1";
+
 pub const INSERT_AUDIT: &str =
     "INSERT INTO audit_log(id, at_ms, campaign_id, actor, device_id, action, subject, detail)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-pub const SELECT_AUDIT: &str = "SELECT id, at_ms, actor, device_id, action, subject, detail FROM audit_log
-     WHERE campaign_id = $1 AND at_ms < $2 ORDER BY at_ms DESC, id DESC LIMIT $3";
 
 // ----- retention --------------------------------------------------------------------------------
-
-pub const SELECT_REPORT_BODIES: &str = "SELECT id, body FROM reports WHERE campaign_id = $1 ORDER BY id";
-pub const UPDATE_REPORT_BODY: &str = "UPDATE reports SET body = $1 WHERE id = $2";
-pub const DELETE_CAMPAIGN_PEOPLE: &str = "DELETE FROM people WHERE household_id IN (SELECT h.id FROM households h
-     JOIN doors d ON d.id = h.door_id JOIN buildings b ON b.id = d.building_id WHERE b.campaign_id = $1)";
-pub const REVOKE_CAMPAIGN_VOLUNTEERS: &str = "UPDATE devices SET revoked_ms = $1 WHERE revoked_ms IS NULL
-     AND user_id IN (SELECT id FROM users WHERE campaign_id = $2 AND role = 'volunteer')";
-pub const SELECT_CAMPAIGNS_PAST_RETENTION: &str =
-    "SELECT id FROM campaigns WHERE retention_until_ms IS NOT NULL AND retention_until_ms <= $1 ORDER BY id";
 
 // ----- version 8: the merge, held reports, device binding -----------------------------------------
 
 pub const SELECT_JOIN_CODE_USER: &str =
     "SELECT user_id FROM join_codes WHERE code_hash = $1 AND used_ms IS NULL AND expires_ms > $2";
-/// Users other than `$2` with a token under device id `$1`.
-pub const SELECT_DEVICE_OTHER_USERS: &str =
-    "SELECT user_id FROM devices WHERE device_id = $1 AND user_id <> $2 LIMIT 1";
-pub const SELECT_HELD: &str = "SELECT body, building_id, door_id, received_ms, reason, review FROM held_reports
-     WHERE campaign_id = $1 ORDER BY received_ms, id";
-pub const SELECT_HELD_ONE: &str = "SELECT body, building_id, door_id, received_ms, reason, review FROM held_reports
-     WHERE campaign_id = $1 AND id = $2";
-/// A held report accepted by a captain: counted from now on.
-pub const ACCEPT_HELD: &str =
+
+pub const INSERT_REPORT: &str =
     "INSERT INTO reports(id, campaign_id, turf_id, building_id, door_id, device_id, volunteer_id, result_code,
        supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon, body_hash, at_ms)
-     SELECT id, campaign_id, turf_id, building_id, door_id, device_id, volunteer_id, result_code, supersedes,
-       hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon, body_hash, at_ms
-     FROM held_reports WHERE campaign_id = $1 AND id = $2 AND review IS NULL ON CONFLICT (id) DO NOTHING";
-pub const REVIEW_HELD: &str = "UPDATE held_reports SET review = $1, reviewed_by = $2, reviewed_ms = $3, body = $4
-     WHERE campaign_id = $5 AND id = $6 AND review IS NULL";
-pub const SELECT_HELD_BODIES: &str = "SELECT id, body FROM held_reports WHERE campaign_id = $1 ORDER BY id";
-pub const UPDATE_HELD_BODY: &str = "UPDATE held_reports SET body = $1 WHERE id = $2";
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+     ON CONFLICT (id) DO NOTHING";

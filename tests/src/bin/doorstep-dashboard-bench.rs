@@ -19,6 +19,7 @@ use doorstep_server::admin::Staff;
 use doorstep_server::dashboard::ResultsFilter;
 use doorstep_server::people::TeamRequest;
 use doorstep_server::service::Service;
+use doorstep_server::store::StoreOps;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{Role, ServerStore, User};
 use doorstep_tests::dashboard_reference::Reach;

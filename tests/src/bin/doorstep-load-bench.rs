@@ -15,6 +15,7 @@ use doorstep_core::sync::{RetryPolicy, sync};
 use doorstep_protocol::Target;
 use doorstep_server::service::Service;
 use doorstep_server::store::ServerStore;
+use doorstep_server::store::StoreOps;
 use doorstep_server::store::sqlite::SqliteStore;
 
 #[tokio::main]

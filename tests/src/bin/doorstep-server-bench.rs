@@ -13,6 +13,7 @@ use std::time::Instant;
 use doorstep_protocol::{Hlc, JoinRequest, KnockReport, PROTOCOL_VERSION, PullRequest, PushRequest, Target};
 use doorstep_server::service::{DeviceSession, Service};
 use doorstep_server::store::ServerStore;
+use doorstep_server::store::StoreOps;
 use doorstep_server::store::postgres::PgStore;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_tests::TestDatabase;

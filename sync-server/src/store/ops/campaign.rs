@@ -204,3 +204,67 @@ pub async fn purge_personal_data(tx: &mut dyn Tx, campaign_id: &str, now_ms: i64
 pub async fn campaigns_past_retention(tx: &mut dyn Tx, now_ms: i64) -> StoreResult<Vec<String>> {
     tx.rows(SELECT_CAMPAIGNS_PAST_RETENTION, &vals![now_ms]).await?.iter().map(|r| r[0].text()).collect()
 }
+
+// ----- its SQL (the same text on both backends; see `store::sql`) -----
+
+const INSERT_CAMPAIGN: &str =
+    "INSERT INTO campaigns(id, name, mode, result_codes, survey, retention_until_ms, created_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING";
+
+const SELECT_MAX_SCRIPT: &str = "SELECT MAX(version) FROM survey_versions WHERE campaign_id = $1";
+
+const INSERT_SCRIPT: &str =
+    "INSERT INTO survey_versions(campaign_id, version, survey, result_codes, created_ms) VALUES ($1, $2, $3, $4, $5)";
+
+const SELECT_SCRIPT: &str = "SELECT survey, result_codes FROM survey_versions WHERE campaign_id = $1 AND version = $2";
+
+const UPDATE_CAMPAIGN_SCRIPT: &str = "UPDATE campaigns SET survey = $1, result_codes = $2 WHERE id = $3";
+
+const SELECT_TURF_IDS: &str = "SELECT id FROM turfs WHERE campaign_id = $1 ORDER BY id";
+
+const UPSERT_NETWORK: &str = "INSERT INTO street_networks(campaign_id, version, edges, body) VALUES ($1, 1, $2, $3)
+     ON CONFLICT (campaign_id) DO UPDATE SET version = street_networks.version + 1, edges = excluded.edges, body = excluded.body";
+
+const SELECT_NETWORK_VERSION: &str = "SELECT version FROM street_networks WHERE campaign_id = $1";
+
+const SELECT_NETWORK: &str = "SELECT version, body FROM street_networks WHERE campaign_id = $1";
+
+const UPSERT_STATION_RESULTS: &str =
+    "INSERT INTO stations(campaign_id, id, results, boundary) VALUES ($1, $2, $3, NULL)
+     ON CONFLICT (campaign_id, id) DO UPDATE SET results = excluded.results";
+
+const UPSERT_STATION_BOUNDARY: &str =
+    "INSERT INTO stations(campaign_id, id, results, boundary) VALUES ($1, $2, NULL, $3)
+     ON CONFLICT (campaign_id, id) DO UPDATE SET boundary = excluded.boundary";
+
+const SELECT_STATIONS: &str = "SELECT id, results, boundary FROM stations WHERE campaign_id = $1 ORDER BY id";
+
+const SELECT_UNSTATIONED: &str = "SELECT id, lat, lon, turf_id FROM buildings
+     WHERE campaign_id = $1 AND polling_station IS NULL ORDER BY id";
+
+const SET_BUILDING_STATION: &str = "UPDATE buildings SET polling_station = $1 WHERE id = $2 AND turf_id IS NULL";
+
+const SELECT_STATION_DOORS: &str = "SELECT b.turf_id, b.polling_station, COUNT(d.id) FROM buildings b
+     JOIN doors d ON d.building_id = b.id WHERE b.campaign_id = $1 GROUP BY b.turf_id, b.polling_station";
+
+const SELECT_TARGETING: &str = "SELECT formula FROM targeting WHERE campaign_id = $1";
+
+const UPSERT_TARGETING: &str = "INSERT INTO targeting(campaign_id, formula) VALUES ($1, $2)
+     ON CONFLICT (campaign_id) DO UPDATE SET formula = excluded.formula";
+
+const SELECT_REPORT_BODIES: &str = "SELECT id, body FROM reports WHERE campaign_id = $1 ORDER BY id";
+
+const UPDATE_REPORT_BODY: &str = "UPDATE reports SET body = $1 WHERE id = $2";
+
+const DELETE_CAMPAIGN_PEOPLE: &str = "DELETE FROM people WHERE household_id IN (SELECT h.id FROM households h
+     JOIN doors d ON d.id = h.door_id JOIN buildings b ON b.id = d.building_id WHERE b.campaign_id = $1)";
+
+const REVOKE_CAMPAIGN_VOLUNTEERS: &str = "UPDATE devices SET revoked_ms = $1 WHERE revoked_ms IS NULL
+     AND user_id IN (SELECT id FROM users WHERE campaign_id = $2 AND role = 'volunteer')";
+
+const SELECT_CAMPAIGNS_PAST_RETENTION: &str =
+    "SELECT id FROM campaigns WHERE retention_until_ms IS NOT NULL AND retention_until_ms <= $1 ORDER BY id";
+
+const SELECT_HELD_BODIES: &str = "SELECT id, body FROM held_reports WHERE campaign_id = $1 ORDER BY id";
+
+const UPDATE_HELD_BODY: &str = "UPDATE held_reports SET body = $1 WHERE id = $2";

@@ -113,3 +113,9 @@ pub(crate) async fn owners<'a>(
 }
 
 pub(crate) const BUILDING_OWNERS: &str = "SELECT b.id, b.campaign_id, b.turf_id FROM buildings b WHERE b.id IN";
+
+// ----- its SQL (the same text on both backends; see `store::sql`) -----
+
+const BUMP_TURF_RETURNING: &str = "UPDATE turfs SET version = version + 1 WHERE id = $1 RETURNING version";
+
+const INSERT_TURF_OP: &str = "INSERT INTO turf_ops(turf_id, version, body) VALUES ($1, $2, $3)";

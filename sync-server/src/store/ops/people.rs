@@ -131,3 +131,43 @@ pub async fn device_other_user(tx: &mut dyn Tx, device_id: &str, user_id: &str) 
 pub async fn device_owner(tx: &mut dyn Tx, device_id: &str) -> StoreResult<Option<String>> {
     tx.row(SELECT_DEVICE_OWNER, &vals![device_id]).await?.map(|r| r[0].text()).transpose()
 }
+
+// ----- its SQL (the same text on both backends; see `store::sql`) -----
+
+const SELECT_DEVICE: &str = "SELECT d.device_id, d.user_id, u.campaign_id, d.expires_ms, d.revoked_ms, d.wiped_ms
+     FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = $1";
+
+const SELECT_USERS: &str =
+    "SELECT id, campaign_id, role, display_name, team_id FROM users WHERE campaign_id = $1 ORDER BY id";
+
+const SET_USER_TEAM: &str = "UPDATE users SET team_id = $1 WHERE id = $2";
+
+const INSERT_TEAM: &str = "INSERT INTO teams(id, campaign_id, name) VALUES ($1, $2, $3)";
+
+const SELECT_TEAMS: &str = "SELECT id, campaign_id, name FROM teams WHERE campaign_id = $1 ORDER BY id";
+
+const INSERT_CAPTAIN: &str =
+    "INSERT INTO team_captains(team_id, user_id) VALUES ($1, $2) ON CONFLICT (team_id, user_id) DO NOTHING";
+
+const SELECT_CAPTAINS: &str = "SELECT user_id FROM team_captains WHERE team_id = $1 ORDER BY user_id";
+
+const SELECT_CAPTAIN_TEAMS: &str = "SELECT team_id FROM team_captains WHERE user_id = $1 ORDER BY team_id";
+
+const SELECT_DEVICE_OWNER: &str = "SELECT user_id FROM devices WHERE device_id = $1 LIMIT 1";
+
+const SET_LOGIN: &str = "UPDATE users SET login = $1, password_hash = $2 WHERE id = $3";
+
+const SELECT_LOGIN_OWNER: &str = "SELECT id FROM users WHERE login = $1";
+
+const SELECT_BY_LOGIN: &str =
+    "SELECT id, campaign_id, role, display_name, team_id, password_hash FROM users WHERE login = $1";
+
+const SELECT_CAMPAIGN_DEVICES: &str = "SELECT d.device_id, d.user_id, d.created_ms, d.expires_ms, d.revoked_ms,
+     d.last_seen_ms FROM devices d JOIN users u ON u.id = d.user_id
+     WHERE u.campaign_id = $1 AND u.role = 'volunteer' ORDER BY d.user_id, d.created_ms";
+
+const SELECT_AUDIT: &str = "SELECT id, at_ms, actor, device_id, action, subject, detail FROM audit_log
+     WHERE campaign_id = $1 AND at_ms < $2 ORDER BY at_ms DESC, id DESC LIMIT $3";
+
+/// Users other than `$2` with a token under device id `$1`.
+const SELECT_DEVICE_OTHER_USERS: &str = "SELECT user_id FROM devices WHERE device_id = $1 AND user_id <> $2 LIMIT 1";

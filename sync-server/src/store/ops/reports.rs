@@ -48,3 +48,18 @@ pub async fn located_reports(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<
         })
         .collect()
 }
+
+// ----- its SQL (the same text on both backends; see `store::sql`) -----
+
+const SELECT_CAMPAIGN_DOORS: &str = "SELECT d.id, d.building_id, b.turf_id, b.street, b.house_number,
+     b.lat, b.lon, b.polling_station FROM doors d JOIN buildings b ON b.id = d.building_id
+     WHERE b.campaign_id = $1 ORDER BY b.street, b.house_number, d.id";
+
+const INSERT_OVERLAP_REVIEW: &str = "INSERT INTO overlap_reviews(report_id, user_id, reviewed_ms)
+     SELECT id, $1, $2 FROM reports WHERE id = $3 AND campaign_id = $4 AND overlap
+     ON CONFLICT (report_id) DO NOTHING";
+
+const SELECT_LOCATED_REPORTS: &str = "SELECT body, overlap, building_id, door_id, received_ms FROM reports
+     WHERE campaign_id = $1 ORDER BY hlc_millis, hlc_counter, id";
+
+const SELECT_OVERLAP_REVIEWED: &str = "SELECT 1 FROM overlap_reviews WHERE report_id = $1";

@@ -278,3 +278,75 @@ pub async fn in_scope(
     }
     Ok(turf_now == Some(turf) || tx.row(WAS_IN_TURF, &vals![building, turf]).await?.is_some())
 }
+
+// ----- its SQL (the same text on both backends; see `store::sql`) -----
+
+const SET_BUILDING_TURF: &str = "UPDATE buildings SET turf_id = $1 WHERE id = $2 AND campaign_id = $3";
+
+const SELECT_TURF_OPS: &str = "SELECT version, body FROM turf_ops WHERE turf_id = $1 AND version > $2 ORDER BY version";
+
+const INSERT_HOLDER: &str =
+    "INSERT INTO turf_holders(turf_id, volunteer_id) VALUES ($1, $2) ON CONFLICT (turf_id, volunteer_id) DO NOTHING";
+
+const INSERT_MOVE: &str = "INSERT INTO building_moves(building_id, from_turf) VALUES ($1, $2) ON CONFLICT (building_id, from_turf) DO NOTHING";
+
+const SET_LEASE: &str = "UPDATE turfs SET volunteer_id = $1, lease_expires_ms = $2 WHERE id = $3";
+
+const SELECT_CAMPAIGN_TURFS: &str = "SELECT t.id, t.campaign_id, t.name, t.version, t.volunteer_id, t.lease_expires_ms,
+     t.team_id, t.checksum, t.checksum_version,
+     (SELECT COUNT(*) FROM buildings b WHERE b.turf_id = t.id),
+     (SELECT COUNT(*) FROM doors d JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = t.id)
+     FROM turfs t WHERE t.campaign_id = $1 ORDER BY t.id";
+
+const SET_CHECKSUM: &str = "UPDATE turfs SET checksum = $1, checksum_version = $2 WHERE id = $3 AND version = $2";
+
+const SET_TURF_TEAM: &str = "UPDATE turfs SET team_id = $1 WHERE id = $2";
+
+const INSERT_TURF_V2: &str =
+    "INSERT INTO turfs(id, campaign_id, name, version, volunteer_id, lease_expires_ms, team_id)
+     VALUES ($1, $2, $3, 1, NULL, NULL, $4)";
+
+const SELECT_BUILDING_CAMPAIGN: &str = "SELECT campaign_id, turf_id FROM buildings WHERE id = $1";
+
+/// The columns a cut reads of each building (with its door count).
+macro_rules! cut_columns {
+    () => {
+        "SELECT b.id, b.lat, b.lon, (SELECT COUNT(*) FROM doors d WHERE d.building_id = b.id),
+         b.street, b.house_number, b.polling_station FROM buildings b "
+    };
+}
+
+const SELECT_UNPLACED: &str = concat!(cut_columns!(), "WHERE b.campaign_id = $1 AND b.turf_id IS NULL ORDER BY b.id");
+
+const SELECT_TURF_CUT_BUILDINGS: &str = concat!(cut_columns!(), "WHERE b.turf_id = $1 ORDER BY b.id");
+
+const TURF_EVER_HELD: &str = "SELECT 1 FROM turf_holders WHERE turf_id = $1 LIMIT 1";
+
+const TURF_HAS_REPORTS: &str = "SELECT 1 FROM reports WHERE turf_id = $1 LIMIT 1";
+
+/// A turf no one ever worked, removed: its buildings are in no turf again.
+const DISSOLVE_TURF: &[&str] = &[
+    "UPDATE buildings SET turf_id = NULL WHERE turf_id = $1",
+    "DELETE FROM building_moves WHERE from_turf = $1",
+    "DELETE FROM turf_ops WHERE turf_id = $1",
+    "DELETE FROM turfs WHERE id = $1",
+];
+
+const SELECT_STREET_BUILDINGS: &str =
+    "SELECT id FROM buildings WHERE turf_id = $1 AND LOWER(street) = LOWER($2) ORDER BY id";
+
+const SELECT_DOOR_BUILDING: &str = "SELECT d.building_id FROM doors d JOIN buildings b ON b.id = d.building_id
+     WHERE d.id = $1 AND b.campaign_id = $2";
+
+const SELECT_TURF_FACTS: &str = "SELECT r.id, r.building_id, r.door_id, r.person_id, r.result_code, r.supersedes,
+     r.volunteer_id, r.at_ms, r.overlap, r.device_id
+     FROM reports r JOIN buildings b ON b.id = r.building_id WHERE b.turf_id = $1 ORDER BY r.hlc_millis, r.hlc_counter, r.id";
+
+const SELECT_TURF_DOOR_IDS: &str = "SELECT d.id, d.building_id FROM doors d JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = $1 ORDER BY d.id";
+
+const SELECT_TURF_HOUSEHOLDS: &str = "SELECT h.id, h.door_id FROM households h JOIN doors d ON d.id = h.door_id
+     JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = $1 ORDER BY h.id";
+
+const SELECT_TURF_PEOPLE: &str = "SELECT p.id, p.household_id, p.display_name, p.birth_year FROM people p
+     JOIN households h ON h.id = p.household_id JOIN doors d ON d.id = h.door_id
+     JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = $1 ORDER BY p.id";

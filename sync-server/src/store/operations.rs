@@ -1,0 +1,360 @@
+//! Every store operation that is written once for both backends, as async calls on any
+//! [`ServerStore`]: each runs one function of [`super::ops`] (grouped by aggregate: campaign,
+//! people, turfs, reports) inside one transaction of the backend ([`ServerStore::op_any`]), or on a
+//! read snapshot. The backend trait itself keeps only what the backends write differently.
+
+use async_trait::async_trait;
+use doorstep_protocol::{Campaign, ResultCode, SurveyScript};
+
+use super::records::*;
+use super::{ServerStore, import, ops, push, sql, typed};
+
+#[async_trait]
+pub trait StoreOps: ServerStore {
+    /// Creates a campaign (its script at its first version).
+    async fn create_campaign(&self, c: &Campaign, now_ms: i64) -> StoreResult<()> {
+        let c = c.clone();
+        typed(self, move |tx| Box::pin(async move { ops::campaign::create_campaign(tx, &c, now_ms).await })).await
+    }
+    /// Imports addresses and the voter file, atomically; rows already present are kept.
+    async fn import(&self, campaign_id: &str, import: &Import) -> StoreResult<ImportCounts> {
+        let (cid, i) = (campaign_id.to_string(), import.clone());
+        typed(self, move |tx| Box::pin(async move { import::import(tx, &cid, &i).await })).await
+    }
+    /// Creates a turf at version 1 from buildings that are in no turf yet.
+    async fn create_turf(
+        &self,
+        campaign_id: &str,
+        turf_id: &str,
+        name: &str,
+        team_id: Option<&str>,
+        building_ids: &[String],
+    ) -> StoreResult<()> {
+        let (cid, tid, name, team, ids) = (
+            campaign_id.to_string(),
+            turf_id.to_string(),
+            name.to_string(),
+            team_id.map(str::to_string),
+            building_ids.to_vec(),
+        );
+        typed(self, move |tx| {
+            Box::pin(async move { ops::turfs::create_turf(tx, &cid, &tid, &name, team.as_deref(), &ids).await })
+        })
+        .await
+    }
+    /// Checks the turf out to a volunteer (or returns it with `None`); bumps its version.
+    async fn assign_turf(
+        &self,
+        turf_id: &str,
+        volunteer_id: Option<&str>,
+        lease_expires_ms: Option<i64>,
+    ) -> StoreResult<()> {
+        let (t, v) = (turf_id.to_string(), volunteer_id.map(str::to_string));
+        typed(self, move |tx| {
+            Box::pin(async move { ops::turfs::assign_turf(tx, &t, v.as_deref(), lease_expires_ms).await })
+        })
+        .await
+    }
+    /// Moves buildings (a street, or chosen doors' buildings) into another turf; bumps the version
+    /// of every turf touched. Returns the turfs touched.
+    async fn move_buildings(
+        &self,
+        campaign_id: &str,
+        building_ids: &[String],
+        to_turf: &str,
+    ) -> StoreResult<Vec<String>> {
+        let (cid, ids, to) = (campaign_id.to_string(), building_ids.to_vec(), to_turf.to_string());
+        typed(self, move |tx| Box::pin(async move { ops::turfs::move_buildings(tx, &cid, &ids, &to).await })).await
+    }
+    /// Stores a new version of the script and result codes and moves every turf of the campaign to
+    /// a new version. Returns the script's new version.
+    async fn update_script(
+        &self,
+        campaign_id: &str,
+        survey: &SurveyScript,
+        codes: &[ResultCode],
+        now_ms: i64,
+    ) -> StoreResult<u32> {
+        let (c, s, k) = (campaign_id.to_string(), survey.clone(), codes.to_vec());
+        typed(self, move |tx| Box::pin(async move { ops::campaign::update_script(tx, &c, &s, &k, now_ms).await })).await
+    }
+    /// One version of the campaign's script and result codes.
+    async fn script(&self, campaign_id: &str, version: u32) -> StoreResult<Option<(SurveyScript, Vec<ResultCode>)>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::campaign::script(tx, &c, version).await })).await
+    }
+    async fn users(&self, campaign_id: &str) -> StoreResult<Vec<User>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::people::users(tx, &c).await })).await
+    }
+    /// Sets a staff member's dashboard login and password hash (argon2id, PHC string).
+    async fn set_login(&self, user_id: &str, login: &str, password_hash: &str) -> StoreResult<()> {
+        let (u, l, h) = (user_id.to_string(), login.to_string(), password_hash.to_string());
+        typed(self, move |tx| Box::pin(async move { ops::people::set_login(tx, &u, &l, &h).await })).await
+    }
+    async fn user_by_login(&self, login: &str) -> StoreResult<Option<(User, Option<String>)>> {
+        let l = login.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::people::user_by_login(tx, &l).await })).await
+    }
+    /// The token's row, found by the token's hash.
+    async fn device(&self, token_hash: &str) -> StoreResult<Option<Device>> {
+        let h = token_hash.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::people::device(tx, &h).await })).await
+    }
+    /// Revokes the tokens of one user's device. Returns whether any was live.
+    async fn revoke_device(&self, device_id: &str, user_id: &str, now_ms: i64) -> StoreResult<bool> {
+        let (d, u) = (device_id.to_string(), user_id.to_string());
+        typed(self, move |tx| {
+            Box::pin(async move { Ok(tx.exec(sql::REVOKE_DEVICE, &crate::vals![now_ms, d, u]).await? > 0) })
+        })
+        .await
+    }
+    /// A revoked device acknowledged its wipe: its tokens are dead from now on.
+    async fn device_wiped(&self, device_id: &str, user_id: &str, now_ms: i64) -> StoreResult<bool> {
+        let (d, u) = (device_id.to_string(), user_id.to_string());
+        typed(self, move |tx| {
+            Box::pin(async move { Ok(tx.exec(sql::WIPED_DEVICE, &crate::vals![now_ms, d, u]).await? > 0) })
+        })
+        .await
+    }
+    /// Another user holding a token under this device id, if any.
+    async fn device_other_user(&self, device_id: &str, user_id: &str) -> StoreResult<Option<String>> {
+        let (d, u) = (device_id.to_string(), user_id.to_string());
+        typed(self, move |tx| Box::pin(async move { ops::people::device_other_user(tx, &d, &u).await })).await
+    }
+    /// The user whose join code this is, if it is still usable.
+    async fn join_code_user(&self, code_hash: &str, now_ms: i64) -> StoreResult<Option<String>> {
+        let c = code_hash.to_string();
+        typed(self, move |tx| {
+            Box::pin(async move {
+                tx.rows(sql::SELECT_JOIN_CODE_USER, &crate::vals![c, now_ms])
+                    .await?
+                    .first()
+                    .map(|r| r[0].text())
+                    .transpose()
+            })
+        })
+        .await
+    }
+    /// Reports of revoked devices waiting for a captain (the campaign's), oldest first.
+    async fn held_reports(&self, campaign_id: &str) -> StoreResult<Vec<HeldReport>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { push::held_reports(tx, &c).await })).await
+    }
+    /// Accepts (counted from now on, as an overlap when its door moved on) or discards a held
+    /// report. `None` when no such report waits in the campaign.
+    async fn review_held(
+        &self,
+        campaign_id: &str,
+        report_id: &str,
+        accept: bool,
+        user_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<HeldReport>> {
+        let (c, r, u) = (campaign_id.to_string(), report_id.to_string(), user_id.to_string());
+        typed(self, move |tx| Box::pin(async move { push::review_held(tx, &c, &r, accept, &u, now_ms).await })).await
+    }
+    /// Records that a device synced now.
+    async fn touch_device(&self, device_id: &str, now_ms: i64) -> StoreResult<()> {
+        let d = device_id.to_string();
+        typed(self, move |tx| {
+            Box::pin(async move { tx.exec(sql::TOUCH_DEVICE, &crate::vals![now_ms, d]).await.map(|_| ()) })
+        })
+        .await
+    }
+    async fn devices(&self, campaign_id: &str) -> StoreResult<Vec<DeviceRow>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::people::devices(tx, &c).await })).await
+    }
+    async fn campaign_doors(&self, campaign_id: &str) -> StoreResult<Vec<DoorRow>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::reports::campaign_doors(tx, &c).await })).await
+    }
+    /// Marks an overlap reviewed. `false` when the report is not an overlap of the campaign.
+    async fn review_overlap(
+        &self,
+        campaign_id: &str,
+        report_id: &str,
+        user_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<bool> {
+        let (c, r, u) = (campaign_id.to_string(), report_id.to_string(), user_id.to_string());
+        typed(self, move |tx| Box::pin(async move { ops::reports::review_overlap(tx, &c, &r, &u, now_ms).await })).await
+    }
+    /// Erases a campaign's personal data, in one transaction: survey answers and notes in every
+    /// report (result codes, times and places stay, for the campaign's figures), the voter file's
+    /// people, and every volunteer device (revoked: each wipes at its next sync). Idempotent.
+    async fn purge_personal_data(&self, campaign_id: &str, now_ms: i64) -> StoreResult<PurgeCounts> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::campaign::purge_personal_data(tx, &c, now_ms).await })).await
+    }
+    /// Campaigns whose retention date has passed.
+    async fn campaigns_past_retention(&self, now_ms: i64) -> StoreResult<Vec<String>> {
+        typed(self, move |tx| Box::pin(async move { ops::campaign::campaigns_past_retention(tx, now_ms).await })).await
+    }
+    /// Every report of the campaign with its building and door, in HLC order.
+    async fn located_reports(&self, campaign_id: &str) -> StoreResult<Vec<LocatedReport>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::reports::located_reports(tx, &c).await })).await
+    }
+    async fn overlap_reviews(&self, campaign_id: &str) -> StoreResult<Vec<String>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| {
+            Box::pin(async move {
+                tx.rows(sql::SELECT_OVERLAP_REVIEWS, &crate::vals![c]).await?.iter().map(|r| r[0].text()).collect()
+            })
+        })
+        .await
+    }
+    /// Appends to the audit log (the only write the log accepts).
+    async fn append_audit(&self, e: &AuditEntry) -> StoreResult<()> {
+        let e = e.clone();
+        typed(self, move |tx| {
+            Box::pin(async move {
+                tx.exec(
+                    sql::INSERT_AUDIT,
+                    &crate::vals![
+                        e.id,
+                        e.at_ms,
+                        e.campaign_id,
+                        e.actor,
+                        e.device_id.map_or(crate::store::tx::Val::Null, crate::store::tx::Val::from),
+                        e.action,
+                        e.subject.map_or(crate::store::tx::Val::Null, crate::store::tx::Val::from),
+                        e.detail.to_string()
+                    ],
+                )
+                .await
+                .map(|_| ())
+            })
+        })
+        .await
+    }
+    /// The campaign's audit log, newest first, before `before_ms`, at most `limit` lines.
+    async fn audit_log(&self, campaign_id: &str, before_ms: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::people::audit_log(tx, &c, before_ms, limit).await })).await
+    }
+    async fn create_team(&self, team: &Team) -> StoreResult<()> {
+        let t = team.clone();
+        typed(self, move |tx| Box::pin(async move { ops::people::create_team(tx, &t).await })).await
+    }
+    /// Adds a captain (leads) or a volunteer (belongs) to a team.
+    async fn add_member(&self, campaign_id: &str, team_id: &str, user_id: &str) -> StoreResult<Role> {
+        let (c, t, u) = (campaign_id.to_string(), team_id.to_string(), user_id.to_string());
+        typed(self, move |tx| Box::pin(async move { ops::people::add_member(tx, &c, &t, &u).await })).await
+    }
+    async fn teams(&self, campaign_id: &str) -> StoreResult<Vec<Team>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::people::teams(tx, &c).await })).await
+    }
+    /// The teams a captain leads.
+    async fn captain_teams(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        let u = user_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::people::captain_teams(tx, &u).await })).await
+    }
+    async fn set_turf_team(&self, campaign_id: &str, turf_id: &str, team_id: Option<&str>) -> StoreResult<()> {
+        let (c, t, team) = (campaign_id.to_string(), turf_id.to_string(), team_id.map(str::to_string));
+        typed(self, move |tx| Box::pin(async move { ops::turfs::set_turf_team(tx, &c, &t, team.as_deref()).await }))
+            .await
+    }
+    async fn turf_summaries(&self, campaign_id: &str) -> StoreResult<Vec<TurfSummary>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::turfs::turf_summaries(tx, &c).await })).await
+    }
+    /// Whose device this is (any of its tokens).
+    async fn device_owner(&self, device_id: &str) -> StoreResult<Option<String>> {
+        let d = device_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::people::device_owner(tx, &d).await })).await
+    }
+    /// What a cut may place: the campaign's buildings in no turf, and those of the turfs to re-cut.
+    /// A turf that is being worked (held by a volunteer now or before, or with a report) is a
+    /// conflict: it is never re-cut.
+    async fn cut_candidates(&self, campaign_id: &str, recut: &[String]) -> StoreResult<Vec<CutCandidate>> {
+        let (c, r) = (campaign_id.to_string(), recut.to_vec());
+        typed(self, move |tx| Box::pin(async move { ops::turfs::cut_candidates(tx, &c, &r).await })).await
+    }
+    /// Replaces the turfs to re-cut by the new ones, in one transaction.
+    async fn apply_cut(&self, campaign_id: &str, dissolve: &[String], turfs: &[NewTurf]) -> StoreResult<()> {
+        let (c, d, t) = (campaign_id.to_string(), dissolve.to_vec(), turfs.to_vec());
+        typed(self, move |tx| Box::pin(async move { ops::turfs::apply_cut(tx, &c, &d, &t).await })).await
+    }
+    /// Stores results per station (`(id, StationResults JSON)`), replacing earlier ones.
+    async fn set_station_results(&self, campaign_id: &str, results: &[(String, String)]) -> StoreResult<()> {
+        let (c, r) = (campaign_id.to_string(), results.to_vec());
+        typed(self, move |tx| Box::pin(async move { ops::campaign::set_station_results(tx, &c, &r).await })).await
+    }
+    /// Stores station boundaries (`(id, GeoJSON geometry)`) and places buildings in them.
+    async fn set_station_boundaries(&self, campaign_id: &str, b: &[(String, String)]) -> StoreResult<StationsPlaced> {
+        let (c, b) = (campaign_id.to_string(), b.to_vec());
+        typed(self, move |tx| Box::pin(async move { ops::campaign::set_station_boundaries(tx, &c, &b).await })).await
+    }
+    async fn stations(&self, campaign_id: &str) -> StoreResult<Vec<StationRow>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::campaign::stations(tx, &c).await })).await
+    }
+    /// Doors per (turf, station) of the campaign.
+    async fn station_doors(&self, campaign_id: &str) -> StoreResult<Vec<(Option<String>, Option<String>, u64)>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::campaign::station_doors(tx, &c).await })).await
+    }
+    async fn targeting(&self, campaign_id: &str) -> StoreResult<Option<crate::targeting::Formula>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::campaign::targeting(tx, &c).await })).await
+    }
+    async fn set_targeting(&self, campaign_id: &str, f: &crate::targeting::Formula) -> StoreResult<()> {
+        let (c, f) = (campaign_id.to_string(), f.clone());
+        typed(self, move |tx| Box::pin(async move { ops::campaign::set_targeting(tx, &c, &f).await })).await
+    }
+    /// The turf a building is in now.
+    async fn building_turf(&self, building_id: &str) -> StoreResult<Option<String>> {
+        let b = building_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::turfs::building_turf(tx, &b).await })).await
+    }
+    /// Buildings of a turf on a street (case-insensitive).
+    async fn street_buildings(&self, turf_id: &str, street: &str) -> StoreResult<Vec<String>> {
+        let (t, s) = (turf_id.to_string(), street.to_string());
+        typed(self, move |tx| Box::pin(async move { ops::turfs::street_buildings(tx, &t, &s).await })).await
+    }
+    /// The buildings of these doors; an unknown door is `Missing`.
+    async fn door_buildings(&self, campaign_id: &str, door_ids: &[String]) -> StoreResult<Vec<String>> {
+        let (c, d) = (campaign_id.to_string(), door_ids.to_vec());
+        typed(self, move |tx| Box::pin(async move { ops::turfs::door_buildings(tx, &c, &d).await })).await
+    }
+    /// The op log of a turf after `version`, in order.
+    async fn turf_ops(&self, turf_id: &str, after_version: u64) -> StoreResult<Vec<(u64, TurfOp)>> {
+        let t = turf_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::turfs::turf_ops(tx, &t, after_version).await })).await
+    }
+    /// Caches the checksum of a turf version (ignored if the turf moved on meanwhile).
+    async fn set_checksum(&self, turf_id: &str, version: u64, checksum: &str) -> StoreResult<()> {
+        let (t, c) = (turf_id.to_string(), checksum.to_string());
+        typed(self, move |tx| Box::pin(async move { ops::turfs::set_checksum(tx, &t, version, &c).await })).await
+    }
+    /// Stores the campaign's street network (JSON of a `StreetNetwork`) and moves every turf to a
+    /// new version. Returns the turfs touched.
+    async fn set_street_network(&self, campaign_id: &str, body: &str, edges: u64) -> StoreResult<Vec<String>> {
+        let (c, b) = (campaign_id.to_string(), body.to_string());
+        typed(self, move |tx| Box::pin(async move { ops::campaign::set_street_network(tx, &c, &b, edges).await })).await
+    }
+    /// The version of the campaign's street network, if it has one.
+    async fn street_network_version(&self, campaign_id: &str) -> StoreResult<Option<u64>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::campaign::street_network_version(tx, &c).await })).await
+    }
+    /// `(version, JSON)` of the campaign's street network.
+    async fn street_network(&self, campaign_id: &str) -> StoreResult<Option<(u64, String)>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::campaign::street_network(tx, &c).await })).await
+    }
+    /// Every report on a building now in the turf, and the turf's doors `(door, building)`.
+    async fn turf_facts(&self, turf_id: &str) -> StoreResult<(Vec<ReportFact>, Vec<(String, String)>)> {
+        let t = turf_id.to_string();
+        typed(self, move |tx| {
+            Box::pin(async move { Ok((ops::turfs::turf_facts(tx, &t).await?, ops::turfs::turf_doors(tx, &t).await?)) })
+        })
+        .await
+    }
+}
+
+impl<T: ServerStore + ?Sized> StoreOps for T {}
