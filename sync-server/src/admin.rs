@@ -4,7 +4,7 @@
 //! the teams they lead. Something outside the campaign is "not found"; something in the campaign
 //! but outside a captain's teams is "forbidden".
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use doorstep_protocol::status::{DoorStatus, StatusFact, door_status};
 use doorstep_protocol::{Campaign, CampaignMode, ResultCode, SurveyScript, validate_script};
@@ -14,7 +14,7 @@ use crate::error::ServiceError;
 pub use crate::model::{Me, Staff};
 use crate::service::{DeviceSession, Service};
 use crate::store::StoreOps;
-use crate::store::{Role, StoredReport, TurfRow, User};
+use crate::store::{Role, TurfRow, User};
 
 /// Default lease when a turf is assigned: two weeks, then it returns unless renewed.
 pub const DEFAULT_LEASE_DAYS: u32 = 14;
@@ -438,32 +438,5 @@ impl Service {
         self.record_staff(st, "turf.reassign", req.turf_id.as_deref(), detail).await?;
         self.announce(st.campaign(), "turfs", touched.clone(), None, 0, None).await;
         Ok(ReassignResponse { buildings_moved: buildings.len(), to_turf, turfs_touched: touched })
-    }
-
-    // ----- results -------------------------------------------------------------------------------
-
-    /// Reports within reach for an export (`json` or `csv`), logged before they leave.
-    pub async fn export_reports(&self, st: &Staff, format: &str) -> Result<Vec<StoredReport>, ServiceError> {
-        let reports = self.reports_in_scope(st).await?;
-        let detail = serde_json::json!({ "format": format, "rows": reports.len() });
-        self.record_staff(st, "export.reports", None, detail).await?;
-        Ok(reports)
-    }
-
-    /// Reports within reach, in HLC order: the whole campaign, or the turfs of a captain's teams.
-    pub async fn reports_in_scope(&self, st: &Staff) -> Result<Vec<StoredReport>, ServiceError> {
-        let all = self.store.reports(st.campaign()).await?;
-        if st.is_coordinator() {
-            return Ok(all);
-        }
-        let mine: BTreeMap<String, ()> = self
-            .store
-            .turf_summaries(st.campaign())
-            .await?
-            .into_iter()
-            .filter(|s| st.reaches_team(s.turf.team_id.as_deref()))
-            .map(|s| (s.turf.id, ()))
-            .collect();
-        Ok(all.into_iter().filter(|r| mine.contains_key(&r.report.turf_id)).collect())
     }
 }

@@ -385,94 +385,12 @@ async fn export_json(State(s): State<Service>, StaffCaller(st): StaffCaller) -> 
     Ok(Json(rows))
 }
 
-/// One row per report. Columns follow a VAN contact-history export where one exists (`Date
-/// Canvassed`, `Result`, `Contact Type`, `Canvassed By`, `Input Type Name`), then Doorstep's own.
-pub const CSV_COLUMNS: &[&str] = &[
-    "Report ID",
-    "Date Canvassed",
-    "Result",
-    "Contact Type",
-    "Canvassed By",
-    "Input Type Name",
-    "Turf",
-    "Target Type",
-    "Target ID",
-    "Survey Responses",
-    "Note",
-    "Supersedes",
-    "Overlap",
-    "Plausibility",
-    "Device",
-];
-
-fn csv_field(s: &str) -> String {
-    // Quote everything; neutralise spreadsheet formulas (CSV injection, OWASP's list).
-    let s = if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_string() };
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
 async fn export_csv(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<impl IntoResponse, HttpError> {
     let reports = s.export_reports(&st, "csv").await?;
-    let out = reports_csv(&reports);
+    let out = crate::exports::reports_csv(&reports);
     Ok(([(axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8")], out))
 }
 
-/// Reports as CSV, [`CSV_COLUMNS`], one row each.
-pub fn reports_csv(reports: &[crate::store::StoredReport]) -> String {
-    let mut out = CSV_COLUMNS.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(",");
-    out.push_str("\r\n");
-    for r in reports {
-        let k = &r.report;
-        let date = chrono_like(k.hlc.millis);
-        let answers = k
-            .answers
-            .iter()
-            .map(|a| format!("{}={}", a.question_id, serde_json::to_string(&a.value).unwrap_or_default()))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let plaus = k.plausibility.iter().map(|p| format!("{p:?}")).collect::<Vec<_>>().join(" ");
-        let row = [
-            k.id.as_str(),
-            &date,
-            &k.result_code,
-            "Walk",
-            &k.volunteer_id,
-            "Doorstep",
-            &k.turf_id,
-            k.target.kind(),
-            k.target.id(),
-            &answers,
-            k.note.as_deref().unwrap_or(""),
-            k.supersedes.as_deref().unwrap_or(""),
-            if r.overlap { "yes" } else { "no" },
-            &plaus,
-            &k.device_id,
-        ];
-        out.push_str(&row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
-    }
-    out
-}
-
-/// `YYYY-MM-DD HH:MM:SS` UTC from ms since the epoch (the report's hybrid logical clock).
-fn chrono_like(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-/// The OpenAPI document, built from [`ROUTES`]. Message schemas are described in docs/protocol.md.
 /// The API as OpenAPI 3.1, every body included: see [`crate::openapi`].
 pub fn openapi() -> serde_json::Value {
     crate::openapi::document()

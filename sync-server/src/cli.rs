@@ -327,7 +327,7 @@ pub async fn export(service: &Service, campaign: &str, out: &std::path::Path, js
             reports.iter().map(|r| serde_json::json!({"report": r.report, "overlap": r.overlap})).collect();
         serde_json::to_string_pretty(&rows).expect("serialisable")
     } else {
-        crate::api::reports_csv(&reports)
+        crate::exports::reports_csv(&reports)
     };
     std::fs::write(out, body).map_err(|e| format!("{}: {e}", out.display()))?;
     pb.finish_and_clear();

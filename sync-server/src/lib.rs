@@ -14,6 +14,7 @@ pub mod dashboard;
 pub mod delta;
 pub mod demo;
 pub mod error;
+pub mod exports;
 pub mod extract;
 pub mod held;
 pub mod http_error;

@@ -64,6 +64,26 @@ pub struct Metrics {
     pub imports: Family<KindLabels, Counter>,
     pub import_seconds: Histograms<KindLabels>,
     pub imports_running: Gauge,
+    pub db_pool_size: Gauge,
+    pub db_connections: Family<StateLabels, Gauge>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ModeLabels {
+    /// `write` (a transaction of the writer) or `read` (a snapshot read).
+    pub mode: &'static str,
+}
+
+/// Time each store operation written once holds its transaction, by mode: process-wide, because
+/// the storage layer observes it below any service; every [`Metrics`] registry exposes it.
+pub fn transaction_seconds() -> &'static Histograms<ModeLabels> {
+    static H: std::sync::OnceLock<Histograms<ModeLabels>> = std::sync::OnceLock::new();
+    H.get_or_init(|| Family::new_with_constructor(seconds))
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabels {
+    pub state: &'static str,
 }
 
 impl Default for Metrics {
@@ -89,6 +109,19 @@ impl Default for Metrics {
         registry.register("import_seconds", "Time an import takes, by kind", import_seconds.clone());
         let imports_running = Gauge::default();
         registry.register("imports_running", "Imports under way", imports_running.clone());
+        registry.register(
+            "db_transaction_seconds",
+            "Time a store operation holds its transaction (write) or snapshot (read)",
+            transaction_seconds().clone(),
+        );
+        let db_pool_size = Gauge::default();
+        registry.register("db_pool_size", "Database connections the server may hold", db_pool_size.clone());
+        let db_connections = Family::<StateLabels, Gauge>::default();
+        registry.register(
+            "db_connections",
+            "Database connections by state (in_use, idle), sampled at each scrape",
+            db_connections.clone(),
+        );
         Self {
             registry,
             requests,
@@ -99,11 +132,20 @@ impl Default for Metrics {
             imports,
             import_seconds,
             imports_running,
+            db_pool_size,
+            db_connections,
         }
     }
 }
 
 impl Metrics {
+    /// Records the database connections as the store sees them now.
+    pub fn pool(&self, size: u64, in_use: u64, idle: u64) {
+        self.db_pool_size.set(size as i64);
+        self.db_connections.get_or_create(&StateLabels { state: "in_use" }).set(in_use as i64);
+        self.db_connections.get_or_create(&StateLabels { state: "idle" }).set(idle as i64);
+    }
+
     /// The OpenMetrics text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();

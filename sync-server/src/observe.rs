@@ -50,6 +50,8 @@ pub fn metrics_app(service: Service) -> Router {
         .route(
             "/metrics",
             get(|State(s): State<Service>| async move {
+                let pool = s.store.pool();
+                s.metrics.pool(pool.size, pool.in_use, pool.idle);
                 (
                     [(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
                     s.metrics.render(),

@@ -67,6 +67,11 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
     /// otherwise. Every operation below is written once, over [`tx::Tx`], in [`ops`].
     async fn op_any(&self, op: tx::AnyOp) -> tx::AnyResult;
 
+    /// The database connections now (sampled when metrics are scraped).
+    fn pool(&self) -> PoolState {
+        PoolState::default()
+    }
+
     /// Refreshes the query planner's statistics (after an import or a cut, and every hour in
     /// `serve`): SQLite's `PRAGMA optimize`, PostgreSQL's `ANALYZE`.
     async fn optimize(&self) -> StoreResult<()> {
@@ -108,6 +113,11 @@ where
 {
     let op: tx::AnyOp =
         Box::new(move |tx| Box::pin(async move { f(tx).await.map(|v| Box::new(v) as Box<dyn std::any::Any + Send>) }));
-    let any = if read_only { store.read_any(op).await? } else { store.op_any(op).await? };
+    let started = std::time::Instant::now();
+    let any = if read_only { store.read_any(op).await } else { store.op_any(op).await };
+    crate::metrics::transaction_seconds()
+        .get_or_create(&crate::metrics::ModeLabels { mode: if read_only { "read" } else { "write" } })
+        .observe(started.elapsed().as_secs_f64());
+    let any = any?;
     Ok(*any.downcast::<T>().expect("an operation returns the type it was typed with"))
 }

@@ -20,6 +20,7 @@ pub struct PgStore {
     url: String,
     idle: Arc<Mutex<Vec<Client>>>,
     slots: Arc<Semaphore>,
+    max: usize,
 }
 
 /// A client on loan from the pool; goes back when dropped (unless its connection died).
@@ -54,7 +55,12 @@ impl PgStore {
     /// Connects (pool of up to `max` connections) and brings the schema up to date. Several
     /// processes may start at once: migration runs under an advisory lock.
     pub async fn connect(url: &str, max: usize) -> StoreResult<Self> {
-        let store = Self { url: url.to_string(), idle: Arc::default(), slots: Arc::new(Semaphore::new(max.max(1))) };
+        let store = Self {
+            url: url.to_string(),
+            idle: Arc::default(),
+            slots: Arc::new(Semaphore::new(max.max(1))),
+            max: max.max(1),
+        };
         let mut c = store.get().await?;
         let tx = c.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock(4442)", &[]).await?;
@@ -131,6 +137,13 @@ async fn load_campaign(c: &impl tokio_postgres::GenericClient, id: &str) -> Stor
 
 #[async_trait]
 impl ServerStore for PgStore {
+    /// Up to `max` connections; a connection on loan holds a permit.
+    fn pool(&self) -> PoolState {
+        let in_use = (self.max - self.slots.available_permits()) as u64;
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).len() as u64;
+        PoolState { size: self.max as u64, in_use, idle }
+    }
+
     async fn op_any(&self, op: AnyOp) -> AnyResult {
         let mut c = self.get().await?;
         let t = c.transaction().await?;

@@ -224,6 +224,17 @@ impl ImportCounts {
     }
 }
 
+/// A backend's database connections at one moment, for the metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolState {
+    /// Connections the backend may hold at most.
+    pub size: u64,
+    /// Connections serving an operation now.
+    pub in_use: u64,
+    /// Open connections waiting for work.
+    pub idle: u64,
+}
+
 /// A polling station: its past results and boundary, either possibly missing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StationRow {

@@ -112,6 +112,12 @@ fn to_user(row: (String, String, String, String, Option<String>)) -> StoreResult
 
 #[async_trait]
 impl ServerStore for SqliteStore {
+    /// One writer and one reader connection; a held lock is a connection in use.
+    fn pool(&self) -> PoolState {
+        let in_use = [&self.conn, &self.reader].iter().filter(|c| c.try_lock().is_err()).count() as u64;
+        PoolState { size: 2, in_use, idle: 2 - in_use }
+    }
+
     async fn op_any(&self, op: AnyOp) -> AnyResult {
         self.run(move |c| {
             let t = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
