@@ -261,6 +261,9 @@ pub async fn cut(service: &Service, campaign: &str, req: CutRequest) -> CliResul
             ]
         )
     );
+    for notice in &r.notices {
+        println!("⚠ {notice}");
+    }
     Ok(())
 }
 

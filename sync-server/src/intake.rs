@@ -102,7 +102,13 @@ pub struct CutResponse {
     pub dissolved: Vec<String>,
     pub target_doors: u32,
     pub report: CutSummary,
+    /// What the coordinator should know before handing the turfs out, in French then English
+    /// (e.g. that there was no street network to cut along).
+    pub notices: Vec<String>,
 }
+
+/// Said when a campaign is cut without a street network.
+pub const NO_STREETS_NOTICE: &str = "Aucun réseau de rues importé : les secteurs sont découpés à vol d'oiseau, sans tenir compte des rues (importez les rues de la commune, GeoJSON de l'IGN BD TOPO ou d'OpenStreetMap, puis redécoupez) / No street network imported: turfs are cut as the crow flies, ignoring streets (import the town's streets, then cut again)";
 
 /// The cut's report, with building ids for what the coordinator should check.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
@@ -292,7 +298,9 @@ impl Service {
         let r = plan.report;
         let detail = serde_json::json!({ "turfs": new.len(), "dissolved": recut, "target_doors": target });
         self.record_staff(st, "turfs.cut", None, detail).await?;
+        let notices = if r.street_network { vec![] } else { vec![NO_STREETS_NOTICE.to_string()] };
         Ok(CutResponse {
+            notices,
             turfs: new.into_iter().map(|t| t.id).collect(),
             buildings: candidates.len(),
             dissolved: recut,

@@ -47,6 +47,7 @@ fn create_import_cut_rank_export() {
     assert!((10..=16).contains(&turfs), "{out}");
     assert_eq!(cell(&out, "non connexes"), "0");
     assert_eq!(cell(&out, "réseau de rues"), "oui");
+    assert!(!out.contains("Aucun réseau de rues"), "{out}");
     // No results imported: every turf ranks at 0, and the table says how many doors lack results.
     let out = ok(d, &[&["rank", "--top", "3"][..], &db].concat());
     assert_eq!(cell(&out, "secteurs / turfs"), turfs.to_string());

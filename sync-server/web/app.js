@@ -9,6 +9,7 @@ const TEXT = {
     other_language: 'English', map: 'Carte', views: 'Vues', selection: 'Sélection', tab_progress: 'Progression', tab_results: 'Résultats',
     tab_turfs: 'Secteurs', tab_people: 'Bénévoles', tab_overlaps: 'À vérifier', cancel: 'Annuler', confirm: 'Confirmer',
     live_on: 'En direct', live_off: 'Hors ligne', live_error: 'Reconnexion…',
+    no_streets: "Aucun réseau de rues n'est importé : les secteurs sont découpés et les itinéraires calculés à vol d'oiseau, sans tenir compte des rues. Importez les rues de la commune (GeoJSON, par exemple de l'IGN BD TOPO ou d'OpenStreetMap), puis redécoupez.",
     coordinator: 'coordination', captain: "chef d'équipe",
     doors: 'Portes', knocked: 'Frappées', contacted: 'Contacts', contact_rate: 'Taux de contact', knocks: 'Passages',
     doors_per_hour: 'Passages / heure', last_sync: 'Dernière synchro', overlaps: 'Chevauchements', hours: 'Heures',
@@ -35,7 +36,7 @@ const TEXT = {
     overlaps_none: 'Aucun chevauchement.', overlap_help: 'Passages faits sur des portes qui avaient changé de bénévole.',
     mark_reviewed: 'Marquer comme vu', reviewed: 'vu', when: 'Quand', result: 'Résultat', by: 'Par', address: 'Adresse',
     position: 'Dernière position', synced: (who, n) => `${who} a synchronisé (${n} passage(s))`,
-    session_expired: 'Session expirée : reconnectez-vous.', error: 'Erreur', no_streets: 'Aucun réseau de rues importé.',
+    session_expired: 'Session expirée : reconnectez-vous.', error: 'Erreur',
     priority: 'Priorité (bureaux)', stations: 'Bureaux de vote', low: 'faible', high: 'forte', registered: 'Inscrits',
     abstention: 'Abstention', no_results: 'pas de résultats', lagged: 'Mise à jour complète',
     definitions: 'Contact : une conversation. Taux : portes avec contact / portes frappées. Heures : sessions de porte-à-porte de chaque bénévole, additionnées (pauses de plus de 30 min exclues) ; passages / heure par heure-bénévole.',
@@ -46,6 +47,7 @@ const TEXT = {
     other_language: 'Français', map: 'Map', views: 'Views', selection: 'Selection', tab_progress: 'Progress', tab_results: 'Results',
     tab_turfs: 'Turfs', tab_people: 'Volunteers', tab_overlaps: 'To review', cancel: 'Cancel', confirm: 'Confirm',
     live_on: 'Live', live_off: 'Offline', live_error: 'Reconnecting…',
+    no_streets: 'No street network imported: turfs are cut and routes computed as the crow flies, ignoring streets. Import the town\'s streets (GeoJSON, e.g. from IGN BD TOPO or OpenStreetMap), then cut again.',
     coordinator: 'coordinator', captain: 'captain',
     doors: 'Doors', knocked: 'Knocked', contacted: 'Contacts', contact_rate: 'Contact rate', knocks: 'Knocks',
     doors_per_hour: 'Knocks / hour', last_sync: 'Last sync', overlaps: 'Overlaps', hours: 'Hours',
@@ -72,7 +74,7 @@ const TEXT = {
     overlaps_none: 'No overlaps.', overlap_help: 'Knocks made on doors that had moved to another volunteer.',
     mark_reviewed: 'Mark as reviewed', reviewed: 'reviewed', when: 'When', result: 'Result', by: 'By', address: 'Address',
     position: 'Last position', synced: (who, n) => `${who} synced (${n} report(s))`,
-    session_expired: 'Session expired: sign in again.', error: 'Error', no_streets: 'No street network imported.',
+    session_expired: 'Session expired: sign in again.', error: 'Error',
     priority: 'Priority (stations)', stations: 'Polling stations', low: 'low', high: 'high', registered: 'Registered',
     abstention: 'Abstention', no_results: 'no results', lagged: 'Full refresh',
     definitions: 'Contact: a conversation. Rate: doors with a contact / doors knocked. Hours: each volunteer\'s canvassing sessions, added up (breaks over 30 min left out); knocks / hour per volunteer-hour.',
@@ -482,6 +484,8 @@ async function start() {
   initMap();
   const [streets] = await Promise.all([api('GET', '/api/v1/map/streets'), refresh()]);
   state.streets = streets;
+  // A campaign with addresses but no street network is told so plainly.
+  $('no-streets').hidden = (streets.edges || []).length > 0 || (state.progress?.campaign?.doors ?? 1) === 0;
   drawStreets(streets);
   fitMap();
   drawStations();

@@ -30,6 +30,7 @@ try {
   const counts = await page.evaluate(() => window.doorstepState.counts);
   check(counts.buildings > 100 && counts.streets > 500, `map shows ${counts.buildings} buildings and ${counts.streets} street segments`);
   check(await page.locator('#map canvas').count() > 0, 'the map is drawn (canvas)');
+  check(!(await page.locator('#no-streets').isVisible()), 'a campaign with its streets shows no street warning');
   check(!(await page.evaluate(() => document.cookie)).includes('doorstep_session'), 'the session cookie is out of scripts\' reach');
   await page.waitForFunction(() => document.querySelector('#live').dataset.state === 'on');
   check(true, 'live updates connected');

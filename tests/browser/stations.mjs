@@ -12,6 +12,9 @@ try {
   await signIn(page, LOGIN, PASSWORD);
   await page.waitForFunction((n) => window.doorstepState?.counts.stations === n && window.doorstepState.choropleth.length === n, Number(STATIONS));
   check(true, `the choropleth draws the ${STATIONS} bureaux`);
+  // This campaign has addresses but no street network: the dashboard says so plainly.
+  check(await page.locator('#no-streets').isVisible(), 'a campaign without streets is told so');
+  check(/Aucun réseau de rues.*vol d'oiseau/.test(await page.textContent('#no-streets')), 'in French, first, saying what it means');
 
   // Darker is higher priority: the fill follows the priority, highest darkest.
   const c = await page.evaluate(() => window.doorstepState.choropleth);

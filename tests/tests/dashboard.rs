@@ -68,7 +68,7 @@ async fn sign_in(http: &reqwest::Client, base: &str, login: &str, password: &str
 
 impl Browser {
     async fn new(s: &Server, login: &str) -> Browser {
-        let http = reqwest::Client::new();
+        let http = http_client();
         let r = sign_in(&http, &s.base, login, &s.password(login)).await;
         assert_eq!(r.status(), StatusCode::OK);
         let cookie = r.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
@@ -153,7 +153,7 @@ fn stops(store: &Store, turf: &str) -> Vec<doorstep_core::views::RouteStop> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_cookie_csrf_rate_limit_expiry_and_sign_out() {
     let s = server().await;
-    let http = reqwest::Client::new();
+    let http = http_client();
 
     // Wrong password and unknown login: the same refusal.
     let r = sign_in(&http, &s.base, "capitaine-nord", "not the password").await;
@@ -166,6 +166,7 @@ async fn sign_in_cookie_csrf_rate_limit_expiry_and_sign_out() {
 
     // A stranger (another address) failing five times locks only themselves out: the captain, from
     // their own address, still signs in.
+    http_client();
     let stranger =
         reqwest::Client::builder().local_address("127.0.0.2".parse::<std::net::IpAddr>().unwrap()).build().unwrap();
     for _ in 0..6 {
@@ -678,7 +679,7 @@ async fn coordinator_sees_the_station_choropleth_in_chromium() {
     let app = doorstep_server::api::app(service).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let http = reqwest::Client::new();
+    let http = http_client();
     let send = |method: reqwest::Method, path: &str, body: Vec<u8>| {
         let kind = if path.ends_with(".csv") { "text/csv" } else { "application/json" };
         http.request(method, format!("{base}{path}")).bearer_auth(&token).header("content-type", kind).body(body).send()
@@ -814,7 +815,7 @@ async fn rate_limits_answer_429_with_retry_after() {
     }
     assert_eq!(codes, [200, 200, 200, 200, 200, 429, 429], "five at once, then refused");
     assert_eq!(south.get("/api/v1/progress").await.0, StatusCode::OK, "another credential's bucket");
-    let http = reqwest::Client::new();
+    let http = http_client();
     let anonymous: Vec<u16> = {
         let mut v = Vec::new();
         for _ in 0..3 {
@@ -852,4 +853,12 @@ async fn the_phone_waits_as_long_as_a_busy_server_asks() {
     // The server never asks for less than a second; the client's own backoff starts at 10 ms.
     assert!(started.elapsed() >= Duration::from_secs(1), "waited the server's Retry-After, not 10 ms");
     assert_eq!((report.accepted, report.pending_after), (1, 0));
+}
+
+/// A plain HTTP client, with the process's rustls provider installed first (the core's transport
+/// installs ring; reqwest is built here without a default provider), so that each test works run
+/// alone as well as in the whole suite.
+fn http_client() -> reqwest::Client {
+    doorstep_core::sync::http::HttpTransport::new("http://127.0.0.1:9", None).expect("the core's HTTP client");
+    reqwest::Client::new()
 }

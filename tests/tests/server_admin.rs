@@ -514,6 +514,9 @@ async fn van_import_cut_assign_and_people_reach_the_device() {
     let (_, b) = call(&w.app, "POST", "/api/v1/turfs/cut", Some(&token), br#"{"target_doors":80}"#.to_vec()).await;
     let cut: serde_json::Value = serde_json::from_slice(&b).unwrap();
     let turf = cut["turfs"][0].as_str().unwrap().to_string();
+    // No street network was imported: the cut says so plainly.
+    assert_eq!(cut["report"]["street_network"], false, "{cut}");
+    assert!(cut["notices"][0].as_str().unwrap().starts_with("Aucun réseau de rues"), "{cut}");
     let (_, b) =
         call(&w.app, "POST", "/api/v1/invitations", Some(&token), br#"{"name":"Sam","user_id":"sam"}"#.to_vec()).await;
     let inv: serde_json::Value = serde_json::from_slice(&b).unwrap();
