@@ -10,7 +10,8 @@
 //! - time spent = volunteer-hours: each volunteer's knocking sessions (knocks at most 30 min
 //!   apart), each counted from its first to its last knock plus 2 min for the last door, added up
 //!   over volunteers (a turf or team counts its volunteers' sessions on its doors); doors per hour =
-//!   knocks / time, so per volunteer-hour;
+//!   knocks / time, so per volunteer-hour, shown once there are at least 15 minutes of knocking
+//!   (one knock counts 2 minutes, which would read as 30 doors an hour);
 //! - last sync = the latest push or pull of any of the volunteer's devices.
 
 use std::collections::{BTreeMap, HashMap};
@@ -113,6 +114,9 @@ pub struct Results {
 /// turf id → (name, team, holder, doors)
 type TurfsInReach = BTreeMap<String, (String, Option<String>, Option<String>, u64)>;
 
+/// Knocking time below which a rate of doors per hour says nothing yet.
+pub const MIN_RATE_MS: i64 = 15 * 60_000;
+
 /// Progress being added up for one row.
 #[derive(Default)]
 struct Acc {
@@ -135,7 +139,7 @@ impl Acc {
         let s = &mut self.stats;
         s.contact_rate = (s.knocked > 0).then(|| s.contacted as f64 / s.knocked as f64);
         s.hours = self.ms as f64 / 3_600_000.0;
-        s.doors_per_hour = (s.hours > 0.0).then(|| s.knocks as f64 / s.hours);
+        s.doors_per_hour = (self.ms >= MIN_RATE_MS).then(|| s.knocks as f64 / s.hours);
         self.stats
     }
     fn sync(&mut self, ms: Option<i64>) {
@@ -458,5 +462,25 @@ impl Service {
             return Ok(doorstep_protocol::StreetNetwork { nodes: vec![], edges: vec![] });
         }
         Ok(doorstep_streets::streets::clip(&net, &pts, 300.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rate(knocks: u64, ms: i64) -> Option<f64> {
+        let mut a = Acc::default();
+        a.stats.knocks = knocks;
+        a.ms = ms;
+        a.finish().doors_per_hour
+    }
+
+    #[test]
+    fn a_rate_of_doors_per_hour_waits_for_enough_knocking() {
+        assert_eq!(rate(1, 2 * 60_000), None, "one knock is not 30 doors an hour");
+        assert_eq!(rate(6, 14 * 60_000), None);
+        assert_eq!(rate(20, 30 * 60_000), Some(40.0));
+        assert_eq!(rate(0, 0), None);
     }
 }

@@ -39,7 +39,7 @@ const TEXT = {
     session_expired: 'Session expirée : reconnectez-vous.', error: 'Erreur',
     priority: 'Priorité (bureaux)', stations: 'Bureaux de vote', low: 'faible', high: 'forte', registered: 'Inscrits',
     abstention: 'Abstention', no_results: 'pas de résultats', lagged: 'Mise à jour complète',
-    definitions: 'Contact : une conversation. Taux : portes avec contact / portes frappées. Heures : sessions de porte-à-porte de chaque bénévole, additionnées (pauses de plus de 30 min exclues) ; passages / heure par heure-bénévole.',
+    definitions: 'Contact : une conversation. Taux : portes avec contact / portes frappées. Heures : sessions de porte-à-porte de chaque bénévole, additionnées (pauses de plus de 30 min exclues) ; passages / heure par heure-bénévole, affichés après 15 min de porte-à-porte.',
   },
   en: {
     skip: 'Skip to content', login_intro: 'Dashboard for coordinators and team captains.',
@@ -77,7 +77,7 @@ const TEXT = {
     session_expired: 'Session expired: sign in again.', error: 'Error',
     priority: 'Priority (stations)', stations: 'Polling stations', low: 'low', high: 'high', registered: 'Registered',
     abstention: 'Abstention', no_results: 'no results', lagged: 'Full refresh',
-    definitions: 'Contact: a conversation. Rate: doors with a contact / doors knocked. Hours: each volunteer\'s canvassing sessions, added up (breaks over 30 min left out); knocks / hour per volunteer-hour.',
+    definitions: 'Contact: a conversation. Rate: doors with a contact / doors knocked. Hours: each volunteer\'s canvassing sessions, added up (breaks over 30 min left out); knocks / hour per volunteer-hour, shown after 15 min of canvassing.',
   },
 };
 
