@@ -180,7 +180,7 @@ impl Service {
         // the database between two parts instead of waiting for the whole file; the import is
         // idempotent (rows already there are kept), so one cut short finishes by running it again.
         let mut imported = ImportCounts::default();
-        for part in parsed.import.in_parts(IMPORT_PART_BUILDINGS) {
+        for part in parsed.import.into_parts(IMPORT_PART_BUILDINGS) {
             imported.add(self.store.import(&campaign.id, &part).await?);
         }
         // Many new rows: fresh statistics so the dashboard's plans stay narrow.

@@ -23,6 +23,15 @@ fn addresses(tag: &str) -> String {
     out
 }
 
+/// POSTs JSON (with a bearer token when given) and reads the JSON answer.
+async fn post(http: &reqwest::Client, url: &str, token: Option<&str>, body: Value) -> Value {
+    let mut rb = http.post(url).json(&body);
+    if let Some(t) = token {
+        rb = rb.bearer_auth(t);
+    }
+    rb.send().await.unwrap().json().await.unwrap()
+}
+
 fn max_ms(v: &[Duration]) -> f64 {
     v.iter().max().map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
@@ -43,26 +52,15 @@ async fn two_large_imports_do_not_stall_healthz_or_pushes() {
     let mut phones = Vec::new();
     for i in 0..3 {
         let device = format!("import-phone-{i}");
-        let j: Value = http
-            .post(format!("{base}/api/v1/join"))
-            .json(&json!({"protocol": 1, "code": d.seeded.volunteers[i].1, "device_id": device}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let j = post(
+            &http,
+            &format!("{base}/api/v1/join"),
+            None,
+            json!({"protocol": 1, "code": d.seeded.volunteers[i].1, "device_id": device}),
+        )
+        .await;
         let token = j["token"].as_str().unwrap().to_string();
-        let pull: Value = http
-            .post(format!("{base}/api/v1/sync/pull"))
-            .bearer_auth(&token)
-            .json(&json!({"protocol": 1}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let pull = post(&http, &format!("{base}/api/v1/sync/pull"), Some(&token), json!({"protocol": 1})).await;
         let pkg = &pull["buckets"][0]["package"];
         let doors: Vec<String> =
             pkg["doors"].as_array().unwrap().iter().map(|x| x["id"].as_str().unwrap().to_string()).collect();
@@ -135,16 +133,8 @@ async fn two_large_imports_do_not_stall_healthz_or_pushes() {
                         "position": null, "plausibility": [], "volunteer_id": volunteer, "device_id": device,
                     });
                     let t = Instant::now();
-                    let r: Value = http
-                        .post(format!("{base}/api/v1/sync/push"))
-                        .bearer_auth(&token)
-                        .json(&json!({"protocol": 1, "device_id": device, "reports": [report]}))
-                        .send()
-                        .await
-                        .unwrap()
-                        .json()
-                        .await
-                        .unwrap();
+                    let body = json!({"protocol": 1, "device_id": device, "reports": [report]});
+                    let r = post(&http, &format!("{base}/api/v1/sync/push"), Some(&token), body).await;
                     lat.push(t.elapsed());
                     if r["results"][0]["status"] == "accepted" {
                         accepted += 1;

@@ -168,40 +168,41 @@ pub struct Import {
 
 impl Import {
     /// The import cut into parts of at most `buildings` buildings, each carrying its buildings'
-    /// entrances, doors, households and people, in the file's order.
-    pub fn in_parts(&self, buildings: usize) -> Vec<Import> {
+    /// entrances, doors, households and people, in the file's order. Moves the rows (no copy: an
+    /// import can hold a million of them).
+    pub fn into_parts(self, buildings: usize) -> Vec<Import> {
         use std::collections::HashMap;
-        let buildings = buildings.max(1);
-        let mut part_of: HashMap<&str, usize> = HashMap::new();
+        let per = buildings.max(1);
+        let mut part_of: HashMap<String, usize> = HashMap::new();
         let mut parts: Vec<Import> = Vec::new();
-        for (i, b) in self.buildings.iter().enumerate() {
-            if i % buildings == 0 {
+        for (i, b) in self.buildings.into_iter().enumerate() {
+            if i % per == 0 {
                 parts.push(Import::default());
             }
-            part_of.insert(b.id.as_str(), parts.len() - 1);
-            parts.last_mut().expect("pushed").buildings.push(b.clone());
+            part_of.insert(b.id.clone(), parts.len() - 1);
+            parts.last_mut().expect("pushed").buildings.push(b);
         }
         if parts.is_empty() {
             parts.push(Import::default());
         }
         let last = parts.len() - 1;
-        let mut door_part: HashMap<&str, usize> = HashMap::new();
-        for e in &self.entrances {
-            parts[*part_of.get(e.building_id.as_str()).unwrap_or(&last)].entrances.push(e.clone());
+        for e in self.entrances {
+            parts[*part_of.get(&e.building_id).unwrap_or(&last)].entrances.push(e);
         }
-        for d in &self.doors {
-            let p = *part_of.get(d.building_id.as_str()).unwrap_or(&last);
-            door_part.insert(d.id.as_str(), p);
-            parts[p].doors.push(d.clone());
+        let mut door_part: HashMap<String, usize> = HashMap::new();
+        for d in self.doors {
+            let p = *part_of.get(&d.building_id).unwrap_or(&last);
+            door_part.insert(d.id.clone(), p);
+            parts[p].doors.push(d);
         }
-        let mut household_part: HashMap<&str, usize> = HashMap::new();
-        for h in &self.households {
-            let p = *door_part.get(h.door_id.as_str()).unwrap_or(&last);
-            household_part.insert(h.id.as_str(), p);
-            parts[p].households.push(h.clone());
+        let mut household_part: HashMap<String, usize> = HashMap::new();
+        for h in self.households {
+            let p = *door_part.get(&h.door_id).unwrap_or(&last);
+            household_part.insert(h.id.clone(), p);
+            parts[p].households.push(h);
         }
-        for person in &self.people {
-            parts[*household_part.get(person.household_id.as_str()).unwrap_or(&last)].people.push(person.clone());
+        for person in self.people {
+            parts[*household_part.get(&person.household_id).unwrap_or(&last)].people.push(person);
         }
         parts
     }
@@ -485,12 +486,12 @@ mod tests {
             doors: (0..5).rev().flat_map(|i| (0..2).map(move |j| door(i, j))).collect(),
             ..Default::default()
         };
-        let parts = import.in_parts(2);
+        let parts = import.into_parts(2);
         assert_eq!(parts.iter().map(|p| p.buildings.len()).collect::<Vec<_>>(), [2, 2, 1]);
         for p in &parts {
             assert_eq!(p.doors.len(), p.buildings.len() * 2);
             assert!(p.doors.iter().all(|d| p.buildings.iter().any(|b| b.id == d.building_id)));
         }
-        assert_eq!(Import::default().in_parts(2).len(), 1, "an empty import is one empty part");
+        assert_eq!(Import::default().into_parts(2).len(), 1, "an empty import is one empty part");
     }
 }
