@@ -1,9 +1,11 @@
-//! Street geometry, shared by the phone and the server, with no I/O: [`streets`] (the network as
-//! a graph: snapping, shortest paths, GeoJSON import, clipping; the door-to-door matrix through
+//! Street geometry, shared by the phone and the server, with no I/O: [`sources`] (one builder and
+//! the walkable-way rules every street file goes through; GeoJSON), [`streets`] (the network as
+//! a graph: snapping, shortest paths, clipping; the door-to-door matrix through
 //! a contraction hierarchy), [`route`] (a volunteer's walking order) and [`cut`] (a campaign's
 //! turfs along its streets).
 
 pub mod cut;
 mod hierarchy;
 pub mod route;
+pub mod sources;
 pub mod streets;

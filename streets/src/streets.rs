@@ -10,6 +10,8 @@ use std::collections::BinaryHeap;
 
 use doorstep_protocol::StreetNetwork;
 
+pub use crate::sources::{NetworkStats, network_from_geojson, network_from_geojson_within};
+
 const M_PER_DEG_LAT: f64 = 111_132.0;
 /// What a metre off the network costs, relative to a metre along it.
 pub const OFF_NETWORK_FACTOR: f64 = 3.0;
@@ -585,67 +587,6 @@ fn dist(a: (f64, f64), b: (f64, f64)) -> f64 {
     ((a.0 - b.0).powi(2) + (a.1 - b.1).powi(2)).sqrt()
 }
 
-/// Builds a [`StreetNetwork`] from GeoJSON LineStrings (and MultiLineStrings): nodes where
-/// coordinates coincide (to about 1 cm), one edge per consecutive pair of points, the street's
-/// name and class (`highway`, else `nature`) kept. Returns the network and how many features were
-/// skipped (not lines).
-pub fn network_from_geojson(v: &serde_json::Value) -> Result<(StreetNetwork, usize), String> {
-    let features = v["features"].as_array().ok_or("expected a FeatureCollection with features")?;
-    let mut net = StreetNetwork::default();
-    let mut index: std::collections::HashMap<(i64, i64), u32> = std::collections::HashMap::new();
-    let mut skipped = 0;
-    let mut node = |net: &mut StreetNetwork, c: &serde_json::Value| -> Option<u32> {
-        let (lon, lat) = (c[0].as_f64()?, c[1].as_f64()?);
-        if !(lat.is_finite() && lon.is_finite() && (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)) {
-            return None;
-        }
-        let key = ((lon * 1e7).round() as i64, (lat * 1e7).round() as i64);
-        Some(*index.entry(key).or_insert_with(|| {
-            net.nodes.push([lon, lat]);
-            (net.nodes.len() - 1) as u32
-        }))
-    };
-    for f in features {
-        let g = &f["geometry"];
-        let lines: Vec<&Vec<serde_json::Value>> = match g["type"].as_str() {
-            Some("LineString") => g["coordinates"].as_array().into_iter().collect(),
-            Some("MultiLineString") => {
-                g["coordinates"].as_array().map(|a| a.iter().filter_map(|l| l.as_array()).collect()).unwrap_or_default()
-            }
-            _ => {
-                skipped += 1;
-                continue;
-            }
-        };
-        let p = &f["properties"];
-        let name = p["name"].as_str().or(p["nom"].as_str()).map(str::to_string);
-        let class = p["highway"].as_str().or(p["nature"].as_str()).map(str::to_string);
-        for line in lines {
-            let ids: Vec<Option<u32>> = line.iter().map(|c| node(&mut net, c)).collect();
-            for w in ids.windows(2) {
-                let (Some(a), Some(b)) = (w[0], w[1]) else { continue };
-                if a == b {
-                    continue;
-                }
-                let (pa, pb) = (net.nodes[a as usize], net.nodes[b as usize]);
-                let kx = M_PER_DEG_LAT * pa[1].to_radians().cos();
-                let length_m = (((pb[0] - pa[0]) * kx).powi(2) + ((pb[1] - pa[1]) * M_PER_DEG_LAT).powi(2)).sqrt();
-                net.edges.push(doorstep_protocol::StreetEdge {
-                    from: a,
-                    to: b,
-                    length_m,
-                    name: name.clone(),
-                    class: class.clone(),
-                });
-            }
-        }
-    }
-    if net.edges.is_empty() {
-        return Err("no street segment in the file".into());
-    }
-    Ok((net, skipped))
-}
-
 /// The part of `net` within `margin_m` of the bounding box of `points` (lat, lon): what a turf's
 /// package carries.
 pub fn clip(net: &StreetNetwork, points: &[(f64, f64)], margin_m: f64) -> StreetNetwork {
@@ -840,7 +781,7 @@ mod tests {
              "geometry": {"type": "LineString", "coordinates": [[-1.548, 47.2], [-1.548, 47.21]]}},
             {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [0, 0]}}]});
         let (net, skipped) = network_from_geojson(&v).unwrap();
-        assert_eq!((net.nodes.len(), net.edges.len(), skipped), (4, 3, 1), "shared end point is one node");
+        assert_eq!((net.nodes.len(), net.edges.len(), skipped.not_lines), (4, 3, 1), "shared end point is one node");
         assert!((net.edges[0].length_m - 75.6).abs() < 1.0, "{}", net.edges[0].length_m);
         let c = clip(&net, &[(47.2, -1.5495)], 50.0);
         assert_eq!(c.edges.len(), 2, "both halves of Rue A touch the area; Rue B does not");

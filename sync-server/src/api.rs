@@ -53,6 +53,7 @@ fn handler(spec: &RouteSpec) -> MethodRouter<Service> {
         ("POST", "/api/v1/import/addresses.csv") => post(import_csv),
         ("POST", "/api/v1/import/addresses.geojson") => post(import_geojson),
         ("POST", "/api/v1/import/streets.geojson") => post(import_streets),
+        ("POST", "/api/v1/import/streets") => post(import_streets),
         ("POST", "/api/v1/turfs/cut") => post(cut_turfs),
         ("POST", "/api/v1/import/results.csv") => post(import_results),
         ("POST", "/api/v1/import/stations.geojson") => post(import_stations),

@@ -148,7 +148,12 @@ pub async fn import(
     let st = coordinator(campaign);
     let t = Instant::now();
     let pb = spinner(&format!("lecture de {} / reading", path.display()));
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // A street file is read where it lies (a département's GeoPackage is gigabytes).
+    let bytes = if kind == ImportKind::Streets {
+        Vec::new()
+    } else {
+        std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?
+    };
     pb.set_message(format!("import de {} Mo / importing", bytes.len() / 1_000_000));
     let geojson = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("geojson") || e.eq_ignore_ascii_case("json"));
     // Every row left out, with its line: printed after the summary.
@@ -175,11 +180,22 @@ pub async fn import(
             ]
         }
         ImportKind::Streets => {
-            let r = service.import_streets(&st, &bytes).await.map_err(err)?;
+            let r = service
+                .import_streets_from(&st, crate::networks::NetworkSource::File(path.to_path_buf()))
+                .await
+                .map_err(err)?;
+            for n in &r.notices {
+                eprintln!("{n}");
+            }
             vec![
+                ("format", format!("{:?}", r.format)),
+                ("voies gardées / ways kept", r.lines.to_string()),
                 ("nœuds / nodes", r.nodes.to_string()),
                 ("tronçons / segments", r.edges.to_string()),
-                ("objets ignorés / features skipped", r.skipped.to_string()),
+                ("km de rues / km of street", format!("{:.1}", r.km)),
+                ("non piétonnes, écartées / not walkable, left out", r.not_walkable.to_string()),
+                ("loin des adresses, écartées / far from the addresses, left out", r.outside.to_string()),
+                ("objets non linéaires / not lines", r.skipped.to_string()),
                 ("secteurs mis à jour / turfs updated", r.turfs_touched.to_string()),
             ]
         }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ServiceError;
 use crate::import::{self, ImportError, RowError};
 use crate::model::Staff;
+use crate::networks::NetworkSource;
 use crate::service::Service;
 use crate::store::ImportCounts;
 use crate::store::StoreOps;
@@ -31,12 +32,30 @@ pub struct ImportResponse {
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StreetsImported {
+    /// What the file was recognised as.
+    pub format: crate::networks::NetworkFormat,
     pub nodes: usize,
     pub edges: usize,
-    /// Features that were not lines.
+    /// Kilometres of street kept.
+    pub km: f64,
+    /// Ways or sections kept.
+    pub lines: usize,
+    /// Objects that were not lines.
     pub skipped: usize,
+    /// Lines no one walks (motorways, ferries, ways closed to pedestrians, not built yet).
+    pub not_walkable: usize,
+    /// Lines more than [`STREETS_MARGIN_M`] away from every address of the campaign, left out.
+    pub outside: usize,
+    /// Said plainly when something is worth knowing (no address yet, so nothing was left out).
+    pub notices: Vec<String>,
     pub turfs_touched: usize,
 }
+
+/// A street file keeps the lines within this distance of the campaign's addresses.
+pub const STREETS_MARGIN_M: f64 = 2_000.0;
+
+/// Said when streets are imported before any address: the whole file is kept.
+pub const STREETS_BEFORE_ADDRESSES: &str = "aucune adresse encore : tout le fichier est gardé ; importez les adresses d'abord pour ne garder que les rues de la campagne / no address yet: the whole file was kept; import addresses first to keep only the campaign's streets";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -199,27 +218,56 @@ impl Service {
         })
     }
 
-    /// Imports the campaign's street network (GeoJSON LineStrings); every turf moves to a new
-    /// version so devices get their part of it.
+    /// Imports the campaign's street network from GeoJSON lines, an OpenStreetMap `.osm.pbf`
+    /// extract or an IGN BD TOPO GeoPackage ([`crate::networks`]), keeping the walkable lines near
+    /// the campaign's addresses; every turf moves to a new version so devices get their part of it.
     pub async fn import_streets(&self, st: &Staff, bytes: &[u8]) -> Result<StreetsImported, ServiceError> {
+        self.import_streets_from(st, NetworkSource::Bytes(bytes.to_vec())).await
+    }
+
+    /// [`Self::import_streets`] from bytes or a file on disk (the CLI).
+    pub async fn import_streets_from(
+        &self,
+        st: &Staff,
+        source: NetworkSource,
+    ) -> Result<StreetsImported, ServiceError> {
         st.require_coordinator()?;
         let _running = self.metrics.import("streets");
-        let size = bytes.len();
-        let bytes = bytes.to_vec();
-        let (net, skipped, body) = tokio::task::spawn_blocking(move || {
-            let v: serde_json::Value =
-                serde_json::from_slice(&bytes).map_err(|e| import_error(ImportError::GeoJson(e.to_string())))?;
-            let (net, skipped) = doorstep_streets::streets::network_from_geojson(&v)
-                .map_err(|e| import_error(ImportError::GeoJson(e)))?;
+        let extent = self.store.extent(st.campaign()).await?;
+        let bounds = extent.map(|(s, w, n, e)| {
+            let dlat = STREETS_MARGIN_M / 111_132.0;
+            let dlon = STREETS_MARGIN_M / (111_132.0 * s.abs().max(n.abs()).min(89.0).to_radians().cos().max(0.01));
+            (s - dlat, w - dlon, n + dlat, e + dlon)
+        });
+        let size = match &source {
+            NetworkSource::Bytes(b) => b.len() as u64,
+            NetworkSource::File(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+        };
+        let (net, stats, format, body) = tokio::task::spawn_blocking(move || {
+            let (net, stats, format) =
+                crate::networks::read(&source, bounds).map_err(|e| import_error(ImportError::Streets(e)))?;
             let body = serde_json::to_string(&net).expect("serialisable");
-            Ok::<_, ServiceError>((net, skipped, body))
+            Ok::<_, ServiceError>((net, stats, format, body))
         })
         .await
         .map_err(crate::error::ServiceError::internal)??;
         let touched = self.store.set_street_network(st.campaign(), &body, net.edges.len() as u64).await?;
-        let detail = serde_json::json!({ "bytes": size, "edges": net.edges.len() });
+        let km = (net.edges.iter().map(|e| e.length_m).sum::<f64>() / 100.0).round() / 10.0;
+        let detail = serde_json::json!({ "bytes": size, "edges": net.edges.len(), "format": format });
         self.record_staff(st, "import.streets", None, detail).await?;
-        Ok(StreetsImported { nodes: net.nodes.len(), edges: net.edges.len(), skipped, turfs_touched: touched.len() })
+        let notices = if extent.is_none() { vec![STREETS_BEFORE_ADDRESSES.to_string()] } else { vec![] };
+        Ok(StreetsImported {
+            format,
+            nodes: net.nodes.len(),
+            edges: net.edges.len(),
+            km,
+            lines: stats.lines,
+            skipped: stats.not_lines,
+            not_walkable: stats.not_walkable,
+            outside: stats.outside,
+            notices,
+            turfs_touched: touched.len(),
+        })
     }
 
     // ----- turfs ---------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ pub mod intake;
 pub mod live;
 pub mod metrics;
 pub mod model;
+pub mod networks;
 pub mod observe;
 pub mod openapi;
 pub mod people;

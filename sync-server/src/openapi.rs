@@ -96,6 +96,9 @@ pub fn bodies(spec: &RouteSpec) -> Shapes {
         ("POST", "/api/v1/import/streets.geojson") => {
             shapes(Media("application/geo+json"), 200, json::<crate::intake::StreetsImported>())
         }
+        ("POST", "/api/v1/import/streets") => {
+            shapes(Media("application/octet-stream"), 200, json::<crate::intake::StreetsImported>())
+        }
         ("POST", "/api/v1/turfs/cut") => {
             shapes(json::<crate::intake::CutRequest>(), 200, json::<crate::intake::CutResponse>())
         }

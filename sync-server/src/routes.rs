@@ -183,6 +183,12 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "POST",
+        path: "/api/v1/import/streets",
+        access: Access::Coordinator,
+        summary: "import the street network from any file it is published in: GeoJSON, OpenStreetMap .osm.pbf, IGN BD TOPO GeoPackage (recognised by its first bytes; walkable ways near the campaign's addresses kept)",
+    },
+    RouteSpec {
+        method: "POST",
         path: "/api/v1/turfs/cut",
         access: Access::Coordinator,
         summary: "cut every address not yet in a turf (and turfs to re-cut) into turfs along streets",

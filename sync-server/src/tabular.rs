@@ -40,6 +40,8 @@ pub enum ImportError {
     Csv(String),
     #[error("unreadable GeoJSON: {0}")]
     GeoJson(String),
+    #[error("unreadable street network: {0}")]
+    Streets(String),
     #[error("mapping names field {0:?}, which does not exist (fields: {1})")]
     UnknownField(String, String),
     #[error("mapping names column {0:?}, which is not in the file")]

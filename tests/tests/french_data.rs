@@ -61,3 +61,137 @@ async fn a_multi_commune_file_keeps_every_address() {
     assert_eq!(addresses.len(), by_number.len(), "each shared address is there, in every commune");
     assert_eq!(store.cut_candidates(&campaign.id, &[]).await.unwrap().len(), distinct.len());
 }
+
+/// A service on a real SQLite file with one campaign and its coordinator.
+async fn campaign_service(id: &str) -> (tempfile::TempDir, Service, doorstep_server::model::Staff) {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(dir.path().join("s.db")).unwrap());
+    let service = Service::new(store.clone());
+    let mut campaign = doorstep_tests::campaign();
+    campaign.id = id.into();
+    service.create_campaign(&campaign).await.unwrap();
+    let user = User {
+        id: "coord".into(),
+        campaign_id: id.into(),
+        role: Role::Coordinator,
+        display_name: "C".into(),
+        team_id: None,
+    };
+    store.create_user(&user).await.unwrap();
+    (dir, service, doorstep_tests::coordinator(id))
+}
+
+fn nodes_of(net: &doorstep_protocol::StreetNetwork) -> Vec<(i64, i64)> {
+    let mut v: Vec<(i64, i64)> =
+        net.nodes.iter().map(|n| ((n[0] * 1e7).round() as i64, (n[1] * 1e7).round() as i64)).collect();
+    v.sort();
+    v
+}
+
+/// An OpenStreetMap `.osm.pbf` extract (Helsinki's, rebuilt by scripts/make-network-excerpts.sh)
+/// gives the same network as the GeoJSON of the same ways: walkable ways only (`foot=no` left out
+/// and counted), ways sharing a node joined.
+#[tokio::test]
+async fn an_osm_pbf_extract_imports_walkable_ways() {
+    let root = doorstep_tests::repo_root();
+    // (Helsinki's addresses are outside France, so a French campaign has none: the whole
+    // extract is kept.)
+    let (_dir, service, st) = campaign_service("helsinki").await;
+
+    let pbf = std::fs::read(root.join("data/helsinki/fi_helsinki_streets.osm.pbf")).unwrap();
+    let r = service.import_streets(&st, &pbf).await.unwrap();
+    assert_eq!(r.format, doorstep_server::networks::NetworkFormat::OsmPbf);
+    let geo: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("data/helsinki/fi_helsinki_streets.geojson")).unwrap())
+            .unwrap();
+    let foot_no = geo["features"].as_array().unwrap().iter().filter(|f| f["properties"]["foot"] == "no").count();
+    assert_eq!(foot_no, 34, "the extract has ways closed to pedestrians");
+    assert_eq!(r.not_walkable, foot_no);
+    assert_eq!((r.lines, r.outside), (2461 - foot_no, 0));
+    assert_eq!(r.notices.len(), 1);
+    assert!(r.km > 80.0 && r.km < 93.0, "{} km", r.km);
+
+    // The same ways from GeoJSON: the same network, node for node.
+    let (from_geojson, stats) = doorstep_core::streets::network_from_geojson(&geo).unwrap();
+    assert_eq!(stats.not_walkable, foot_no);
+    let (from_pbf, _, _) = doorstep_server::networks::read(
+        &doorstep_server::networks::NetworkSource::File(root.join("data/helsinki/fi_helsinki_streets.osm.pbf")),
+        None,
+    )
+    .unwrap();
+    assert_eq!(from_pbf.edges.len(), from_geojson.edges.len());
+    assert_eq!(nodes_of(&from_pbf), nodes_of(&from_geojson));
+    let km = |n: &doorstep_protocol::StreetNetwork| n.edges.iter().map(|e| e.length_m).sum::<f64>() / 1000.0;
+    assert!((km(&from_pbf) - km(&from_geojson)).abs() < 0.01, "{} vs {}", km(&from_pbf), km(&from_geojson));
+    assert!(from_pbf.edges.iter().any(|e| e.name.as_deref() == Some("Erottajankatu")));
+}
+
+/// IGN BD TOPO's `troncon_de_route` in its GeoPackage (Lambert-93, LINESTRING Z; Nantes centre,
+/// rebuilt by scripts/make-network-excerpts.sh): reprojected to WGS84 within a centimetre of the
+/// same sections' GeoJSON, named by the Base Adresse Nationale's street names, so that the
+/// addresses find their street.
+#[tokio::test]
+async fn a_bd_topo_geopackage_imports_in_wgs84() {
+    let root = doorstep_tests::repo_root();
+    let (_dir, service, st) = campaign_service("nantes").await;
+    // Before any address: the whole file is kept, and the coordinator is told.
+    let gpkg = std::fs::read(root.join("data/nantes/fr_nantes_centre_troncon_de_route.gpkg")).unwrap();
+    let early = service.import_streets(&st, &gpkg).await.unwrap();
+    assert_eq!(early.format, doorstep_server::networks::NetworkFormat::BdtopoGpkg);
+    assert_eq!(early.notices.len(), 1, "{:?}", early.notices);
+    assert_eq!((early.lines, early.outside, early.not_walkable), (3695, 0, 0));
+    assert!((early.km - 169.0).abs() < 1.5, "{} km", early.km);
+
+    let addresses = std::fs::read(root.join("data/nantes/fr_nantes_centre_addresses.csv")).unwrap();
+    service.import_file(&st, &addresses, false, HashMap::new()).await.unwrap();
+    let r = service
+        .import_streets_from(
+            &st,
+            doorstep_server::networks::NetworkSource::File(
+                root.join("data/nantes/fr_nantes_centre_troncon_de_route.gpkg"),
+            ),
+        )
+        .await
+        .unwrap();
+    assert!(r.notices.is_empty());
+    assert_eq!(r.lines + r.outside, 3695);
+
+    let (gp, _, _) =
+        doorstep_server::networks::read(&doorstep_server::networks::NetworkSource::Bytes(gpkg.clone()), None).unwrap();
+    let geo: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("data/nantes/fr_nantes_centre_streets.geojson")).unwrap())
+            .unwrap();
+    let (gj, _) = doorstep_core::streets::network_from_geojson(&geo).unwrap();
+    assert_eq!(gp.nodes.len(), gj.nodes.len(), "sections that meet still share a node after the projection");
+    assert_eq!(gp.edges.len(), gj.edges.len());
+    // Node for node (both in file order), within a centimetre.
+    let worst = gp
+        .nodes
+        .iter()
+        .zip(&gj.nodes)
+        .map(|(a, b)| {
+            let kx = 111_132.0 * a[1].to_radians().cos();
+            (((a[0] - b[0]) * kx).powi(2) + ((a[1] - b[1]) * 111_132.0).powi(2)).sqrt()
+        })
+        .fold(0.0f64, f64::max);
+    assert!(worst < 0.01, "worst node moved {worst} m");
+    // Names are the BAN's (what the addresses say), classes from nature and importance.
+    let named = gp.edges.iter().filter(|e| e.name.is_some()).count();
+    assert!(named * 10 > gp.edges.len() * 6, "{named} of {} named", gp.edges.len());
+    assert!(gp.edges.iter().any(|e| e.name.as_deref() == Some("Rue de Strasbourg")));
+    assert!(gp.edges.iter().any(|e| e.class.as_deref() == Some("steps")));
+    // Something else in a GeoPackage is refused, naming what it holds.
+    let other = tempfile::tempdir().unwrap();
+    let path = other.path().join("x.gpkg");
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute_batch(
+        "CREATE TABLE gpkg_contents(table_name TEXT); INSERT INTO gpkg_contents VALUES ('batiment');
+         CREATE TABLE gpkg_geometry_columns(table_name TEXT, column_name TEXT, srs_id INTEGER);",
+    )
+    .unwrap();
+    drop(db);
+    let e = service.import_streets(&st, &std::fs::read(&path).unwrap()).await.unwrap_err();
+    assert!(e.message.contains("troncon_de_route") && e.message.contains("batiment"), "{}", e.message);
+    let e = service.import_streets(&st, b"not a network").await.unwrap_err();
+    assert!(e.message.contains("GeoJSON") && e.message.contains("PBF"), "{}", e.message);
+}

@@ -289,6 +289,11 @@ pub trait StoreOps: ServerStore {
         let (c, b) = (campaign_id.to_string(), b.to_vec());
         typed(self, move |tx| Box::pin(async move { ops::campaign::set_station_boundaries(tx, &c, &b).await })).await
     }
+    /// The bounding box (south, west, north, east) of the campaign's buildings, if it has any.
+    async fn extent(&self, campaign_id: &str) -> StoreResult<Option<(f64, f64, f64, f64)>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::campaign::extent(tx, &c).await })).await
+    }
     async fn stations(&self, campaign_id: &str) -> StoreResult<Vec<StationRow>> {
         let c = campaign_id.to_string();
         typed(self, move |tx| Box::pin(async move { ops::campaign::stations(tx, &c).await })).await

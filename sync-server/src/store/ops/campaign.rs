@@ -151,6 +151,16 @@ pub async fn stations(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<Sta
         .collect()
 }
 
+/// The bounding box (south, west, north, east) of the campaign's buildings, if it has any.
+pub async fn extent(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Option<(f64, f64, f64, f64)>> {
+    let rows = tx.rows(SELECT_EXTENT, &vals![campaign_id]).await?;
+    let Some(r) = rows.first() else { return Ok(None) };
+    if r[4].int()? == 0 {
+        return Ok(None);
+    }
+    Ok(Some((r[0].float()?, r[1].float()?, r[2].float()?, r[3].float()?)))
+}
+
 pub async fn station_doors(
     tx: &mut dyn Tx,
     campaign_id: &str,
@@ -207,6 +217,8 @@ pub async fn campaigns_past_retention(tx: &mut dyn Tx, now_ms: i64) -> StoreResu
 
 // ----- its SQL (the same text on both backends; see `store::sql`) -----
 
+const SELECT_EXTENT: &str =
+    "SELECT MIN(lat), MIN(lon), MAX(lat), MAX(lon), COUNT(*) FROM buildings WHERE campaign_id = $1";
 const INSERT_CAMPAIGN: &str =
     "INSERT INTO campaigns(id, name, mode, result_codes, survey, retention_until_ms, created_ms)
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING";
