@@ -29,7 +29,9 @@ pub const FIELDS: &[(&str, &[&str])] = &[
     ("street_prefix", &["streetprefix"]),
     ("street_type", &["streettype"]),
     ("street_suffix", &["streetsuffix"]),
-    ("address", &["address", "adresse", "address1", "addressline1", "voteraddress"]),
+    // A full address line; a geocoder's label (`geo_adresse`, `result_label`) also carries the
+    // postcode and commune after the street, split off when those columns are empty.
+    ("address", &["address", "adresse", "address1", "addressline1", "voteraddress", "geoadresse", "resultlabel"]),
     ("apartment", &["aptno", "apt", "apartment", "appartement", "logement", "porte", "unit"]),
     ("apartment_type", &["apttype"]),
     ("floor", &["floor", "etage"]),
@@ -37,10 +39,33 @@ pub const FIELDS: &[(&str, &[&str])] = &[
     ("postcode", &["postcode", "codepostal", "cp", "zip", "zip5", "zipcode", "postalcode"]),
     ("city", &["city", "commune", "ville", "nomcommune"]),
     // The INSEE code of the commune (BAN `code_insee`, municipal files' `code_commune`, …).
-    ("city_code", &["citycode", "codeinsee", "insee", "codecommune", "depcom", "inseecode", "codecommuneinsee"]),
+    (
+        "city_code",
+        &["citycode", "codeinsee", "insee", "codecommune", "depcom", "inseecode", "codecommuneinsee", "codecommuneref"],
+    ),
     ("lat", &["lat", "latitude"]),
     ("lon", &["lon", "lng", "long", "longitude"]),
-    ("polling_station", &["pollingstation", "bureau", "bureaudevote", "bv", "codebv", "precinct", "precinctname"]),
+    // The REU address file names the bureau `id_brut_bv_reu` (`69123_101`: commune and bureau).
+    (
+        "polling_station",
+        &[
+            "pollingstation",
+            "bureau",
+            "bureaudevote",
+            "bv",
+            "codebv",
+            "precinct",
+            "precinctname",
+            "idbrutbvreu",
+            "idbrutbv",
+            "codebureauvote",
+            "idbv",
+        ],
+    ),
+    // What a geocoder found (BAN: `housenumber`, `street`, `locality`, `municipality`) and how sure
+    // it was (0–1): the REU address file and any file geocoded through the BAN carry both.
+    ("geocode_type", &["geotype", "resulttype"]),
+    ("geocode_score", &["geoscore", "resultscore"]),
     ("person_id", &["vanid", "voterfilevanid", "personid", "idelecteur", "numeroelecteur"]),
     ("first_name", &["firstname", "prenom", "prenoms"]),
     ("last_name", &["lastname", "nom", "nomdusage", "nomnaissance"]),
@@ -73,6 +98,10 @@ pub struct Parsed {
     /// [`KEEP_APART_M`] away from it: kept as a building of their own, never merged.
     pub kept_apart: Vec<DuplicateRow>,
 }
+
+/// A geocoded row below this score is refused: the BAN geocoder's own threshold for a sure match
+/// is about 0.5, under it the point is often in another street or commune.
+pub const MIN_GEOCODE_SCORE: f64 = 0.5;
 
 /// Two rows with the same address in the same commune are one building only when their points
 /// are within this distance; farther apart they stay two buildings (and are listed).
@@ -192,6 +221,23 @@ fn split_address(line: &str) -> (String, String) {
     }
 }
 
+/// Splits a geocoder's label, `12 Rue de la Paix 69002 Lyon`, into the address line, the postcode
+/// and the commune; a line with no five-digit postcode after its first word is returned whole.
+fn split_label(label: &str) -> (String, Option<(String, String)>) {
+    let words: Vec<&str> = label.split_whitespace().collect();
+    let at = words
+        .iter()
+        .enumerate()
+        .skip(1)
+        .rev()
+        .find(|(i, w)| *i + 1 < words.len() && w.len() == 5 && w.chars().all(|c| c.is_ascii_digit()))
+        .map(|(i, _)| i);
+    match at {
+        Some(i) => (words[..i].join(" "), Some((words[i].to_string(), words[i + 1..].join(" ")))),
+        None => (label.trim().to_string(), None),
+    }
+}
+
 struct Builder<'a> {
     campaign_id: &'a str,
     mode: CampaignMode,
@@ -219,6 +265,8 @@ const TEXT_FIELDS: &[&str] = &[
     "entrance",
     "first_name",
     "floor",
+    "geocode_score",
+    "geocode_type",
     "house_number",
     "house_number_suffix",
     "last_name",
@@ -255,12 +303,35 @@ impl Builder<'_> {
         if parts.len() > 1 {
             street = parts.join(" ");
         }
+        let (mut postcode, mut city) = (get("postcode"), get("city"));
         if street.is_empty() {
-            let (n, s) = split_address(&get("address"));
+            let (line, rest) = split_label(&get("address"));
+            if let Some((p, c)) = rest {
+                if postcode.is_empty() {
+                    postcode = p;
+                }
+                if city.is_empty() {
+                    city = c;
+                }
+            }
+            let (n, s) = split_address(&line);
             if number.is_empty() {
                 number = n;
             }
             street = s;
+        }
+        let kind = get("geocode_type");
+        if !kind.is_empty() && kind != "housenumber" {
+            return Err(format!(
+                "géocodée à « {kind} », pas au numéro : pas de porte où frapper / geocoded to the {kind}, not to a house number"
+            ));
+        }
+        if let Ok(score) = get("geocode_score").replace(',', ".").parse::<f64>()
+            && score < MIN_GEOCODE_SCORE
+        {
+            return Err(format!(
+                "géocodage incertain (score {score:.2} < {MIN_GEOCODE_SCORE}) / uncertain geocoding (score {score:.2})"
+            ));
         }
         let suffix = get("house_number_suffix");
         if !suffix.is_empty() {
@@ -289,12 +360,11 @@ impl Builder<'_> {
                 "à plus de 20 km de toute autre adresse du fichier ({lat}, {lon}) / over 20 km from every other address of the file"
             ));
         }
-        let postcode = get("postcode");
         // An address belongs to its commune: "1 Allée des Camélias" in five communes is five
         // buildings. The INSEE code says which commune; without one, its name and postcode do.
         let city_code = get("city_code");
         let commune = if city_code.is_empty() {
-            format!("{}|{}", normalise(&get("city")), normalise(&postcode))
+            format!("{}|{}", normalise(&city), normalise(&postcode))
         } else {
             format!("insee:{}", normalise(&city_code))
         };
@@ -326,7 +396,7 @@ impl Builder<'_> {
                 street: street.trim().to_string(),
                 house_number: number.trim().to_string(),
                 postcode,
-                city: get("city"),
+                city,
                 polling_station: (!station.is_empty()).then_some(station),
                 lat,
                 lon,
@@ -571,6 +641,24 @@ pub fn parse_geojson(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Case table: a geocoder's label split into address line, postcode and commune.
+    #[test]
+    fn labels_split_case_table() {
+        let some = |l: &str, p: &str, c: &str| (l.to_string(), Some((p.to_string(), c.to_string())));
+        let cases = [
+            ("12 Rue de la Paix 69002 Lyon", some("12 Rue de la Paix", "69002", "Lyon")),
+            ("3 bis Avenue du 8 Mai 1945 13015 Marseille", some("3 bis Avenue du 8 Mai 1945", "13015", "Marseille")),
+            ("Rue des Fargues 69001 Lyon", some("Rue des Fargues", "69001", "Lyon")),
+            ("1 Rue X 44000 Saint-Herblain Cedex", some("1 Rue X", "44000", "Saint-Herblain Cedex")),
+            ("12 Rue de la Paix", ("12 Rue de la Paix".to_string(), None)),
+            ("69001 Lyon", ("69001 Lyon".to_string(), None)),
+            ("10 Rue 75001", ("10 Rue 75001".to_string(), None)),
+        ];
+        for (label, want) in cases {
+            assert_eq!(split_label(label), want, "{label}");
+        }
+    }
 
     fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()

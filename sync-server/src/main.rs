@@ -51,8 +51,9 @@ enum Command {
         #[arg(long)]
         keep_until: Option<String>,
     },
-    /// Import a file into a campaign: addresses (CSV or GeoJSON points), streets (GeoJSON lines),
-    /// results (CSV per polling station) or stations (GeoJSON boundaries).
+    /// Import a file into a campaign: addresses (CSV or GeoJSON points; BAN, REU, VAN layouts),
+    /// streets (GeoJSON lines, OpenStreetMap .osm.pbf, IGN BD TOPO GeoPackage), results (CSV per
+    /// polling station) or stations (GeoJSON boundaries).
     Import {
         #[arg(value_enum)]
         kind: ImportArg,

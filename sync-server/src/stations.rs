@@ -15,9 +15,28 @@ use crate::store::StationsPlaced;
 use crate::store::StoreOps;
 use crate::targeting::{self, Formula, StationResults, station_key};
 
-/// Station property names tried, in order, for a boundary's id (normalised).
-const BOUNDARY_ID_PROPERTIES: &[&str] =
-    &["numbureau", "bureau", "codebv", "codebureau", "bv", "numerobureau", "id", "code", "nom"];
+/// Station property names tried, in order, for a boundary's id (normalised): first the national
+/// ids that carry the commune (Etalab's contours: `codeBureauVote` = `69123_0101`, `id_bv`), then
+/// a town's own numbering.
+const BOUNDARY_ID_PROPERTIES: &[&str] = &[
+    "codebureauvote",
+    "idbv",
+    "idbrutbvreu",
+    "numbureau",
+    "bureau",
+    "codebv",
+    "codebureau",
+    "bv",
+    "numerobureauvote",
+    "numerobureau",
+    "id",
+    "code",
+    "nom",
+];
+
+/// Properties naming a boundary's commune (INSEE code): a bare bureau number is prefixed with it,
+/// so that "bureau 1" of two communes are two stations.
+const BOUNDARY_COMMUNE_PROPERTIES: &[&str] = &["codecommune", "codeinsee", "insee", "depcom"];
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ResultsImported {
@@ -168,9 +187,16 @@ impl Service {
                         _ => None,
                     })
                 };
-                match &wanted {
+                let id = match &wanted {
                     Some(w) => by(w),
                     None => BOUNDARY_ID_PROPERTIES.iter().find_map(|n| by(n)),
+                }?;
+                let bare = !id.trim().contains(['_', '-', ' ']);
+                match BOUNDARY_COMMUNE_PROPERTIES.iter().find_map(|n| by(n)) {
+                    Some(commune) if bare && commune.trim().len() == 5 => {
+                        Some(format!("{}_{}", commune.trim(), id.trim()))
+                    }
+                    _ => Some(id),
                 }
             });
             match (id, targeting::bbox(g)) {

@@ -63,7 +63,9 @@ async fn a_multi_commune_file_keeps_every_address() {
 }
 
 /// A service on a real SQLite file with one campaign and its coordinator.
-async fn campaign_service(id: &str) -> (tempfile::TempDir, Service, doorstep_server::model::Staff) {
+async fn campaign_service(
+    id: &str,
+) -> (tempfile::TempDir, Service, doorstep_server::model::Staff, Arc<dyn ServerStore>) {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(dir.path().join("s.db")).unwrap());
     let service = Service::new(store.clone());
@@ -78,7 +80,7 @@ async fn campaign_service(id: &str) -> (tempfile::TempDir, Service, doorstep_ser
         team_id: None,
     };
     store.create_user(&user).await.unwrap();
-    (dir, service, doorstep_tests::coordinator(id))
+    (dir, service, doorstep_tests::coordinator(id), store)
 }
 
 fn nodes_of(net: &doorstep_protocol::StreetNetwork) -> Vec<(i64, i64)> {
@@ -96,7 +98,7 @@ async fn an_osm_pbf_extract_imports_walkable_ways() {
     let root = doorstep_tests::repo_root();
     // (Helsinki's addresses are outside France, so a French campaign has none: the whole
     // extract is kept.)
-    let (_dir, service, st) = campaign_service("helsinki").await;
+    let (_dir, service, st, _) = campaign_service("helsinki").await;
 
     let pbf = std::fs::read(root.join("data/helsinki/fi_helsinki_streets.osm.pbf")).unwrap();
     let r = service.import_streets(&st, &pbf).await.unwrap();
@@ -133,7 +135,7 @@ async fn an_osm_pbf_extract_imports_walkable_ways() {
 #[tokio::test]
 async fn a_bd_topo_geopackage_imports_in_wgs84() {
     let root = doorstep_tests::repo_root();
-    let (_dir, service, st) = campaign_service("nantes").await;
+    let (_dir, service, st, _) = campaign_service("nantes").await;
     // Before any address: the whole file is kept, and the coordinator is told.
     let gpkg = std::fs::read(root.join("data/nantes/fr_nantes_centre_troncon_de_route.gpkg")).unwrap();
     let early = service.import_streets(&st, &gpkg).await.unwrap();
@@ -194,4 +196,54 @@ async fn a_bd_topo_geopackage_imports_in_wgs84() {
     assert!(e.message.contains("troncon_de_route") && e.message.contains("batiment"), "{}", e.message);
     let e = service.import_streets(&st, b"not a network").await.unwrap_err();
     assert!(e.message.contains("GeoJSON") && e.message.contains("PBF"), "{}", e.message);
+}
+
+/// The national files, end to end, in their published layouts (excerpts in data/france/, built by
+/// scripts/make-french-excerpts.py): the REU address → bureau file brings doors with their bureau
+/// (rows geocoded only to the street or with a low score refused, each listed with its line),
+/// Etalab's national bureau contours and the Ministry's national per-bureau results (Latin-1,
+/// several départements) meet them on the same key, commune + bureau.
+#[tokio::test]
+async fn the_national_files_import_and_match() {
+    let root = doorstep_tests::repo_root().join("data/france");
+    let (_dir, service, st, store) = campaign_service("lyon-1er").await;
+    let reu = std::fs::read(root.join("reu_adresses_bureaux_lyon1.csv")).unwrap();
+    let e = service.import_file(&st, &reu, false, HashMap::new()).await.unwrap_err();
+    assert!(e.message.starts_with("4 ligne(s) invalide(s)"), "{}", e.message);
+    let skip = HashMap::from([("skip_invalid".to_string(), "true".to_string())]);
+    let r = service.import_file(&st, &reu, false, skip).await.unwrap();
+    assert_eq!(r.rows, 304);
+    let refused: Vec<usize> = r.errors.iter().map(|e| e.line).collect();
+    assert_eq!(refused, vec![302, 303, 304, 305], "{:?}", r.errors);
+    assert!(r.errors[0].reason.contains("street") && r.errors[2].reason.contains("municipality"), "{:?}", r.errors);
+    assert!(r.errors[3].reason.contains("0.38"), "{:?}", r.errors);
+    assert_eq!(r.imported.doors as usize + r.duplicates.len(), 300, "every located row is a door or a listed merge");
+    // The label was split: street without postcode and commune; the postcode kept.
+    let doors = store.cut_candidates("lyon-1er", &[]).await.unwrap();
+    let grande_cote = doors.iter().find(|c| c.street == "Montée de la Grande Côte" && c.house_number == "112").unwrap();
+    assert_eq!(grande_cote.polling_station.as_deref(), Some("69123_101"));
+    assert!(doors.iter().all(|c| !c.street.contains("Lyon") && !c.street.contains("6900")));
+
+    let contours = std::fs::read(root.join("contours_bureaux_lyon1.geojson")).unwrap();
+    let s = service.import_stations(&st, &contours, HashMap::new()).await.unwrap();
+    assert_eq!((s.stations, s.skipped), (12, 0));
+
+    let results = std::fs::read(root.join("resultats_burvot_t1_excerpt.txt")).unwrap();
+    assert!(std::str::from_utf8(&results).is_err(), "the Ministry's file is Latin-1");
+    let res = service.import_results(&st, &results, HashMap::new()).await.unwrap();
+    assert_eq!(res.stations, 15);
+    assert!(res.errors.is_empty(), "{:?}", res.errors);
+    assert!(res.stations_without_results.is_empty(), "{:?}", res.stations_without_results);
+    let mut elsewhere = res.results_without_doors.clone();
+    elsewhere.sort();
+    assert_eq!(elsewhere, vec!["01001-1", "2A001-1", "44001-1"], "other départements' bureau 0001 stay apart");
+    assert!(res.lists.iter().any(|l| l.contains("MÉLENCHON")), "{:?}", res.lists);
+
+    let stations = service.stations(&st).await.unwrap();
+    let with_doors: Vec<_> = stations.iter().filter(|s| s.doors > 0).collect();
+    assert_eq!(with_doors.len(), 12);
+    for s in &with_doors {
+        assert!(s.has_results && s.has_boundary, "{s:?}");
+        assert!(s.registered.unwrap() > 300, "{s:?}");
+    }
 }
