@@ -266,8 +266,18 @@ pub async fn cut(service: &Service, campaign: &str, req: CutRequest) -> CliResul
                 ("secteurs / turfs", r.turfs.len().to_string()),
                 ("cible / target (doors)", r.target_doors.to_string()),
                 ("à ±10 % / within ±10 %", rep.within_10pct.to_string()),
+                (
+                    "  hors îlots et bureaux trop petits / islands and small stations apart",
+                    format!("{} sur {}", rep.within_10pct_unconstrained, r.turfs.len() - rep.constrained),
+                ),
                 ("écart max / max deviation", format!("{:.1} %", rep.max_deviation * 100.0)),
-                ("non connexes / not connected", rep.disconnected.to_string()),
+                (
+                    match rep.walk_gap_limit_m {
+                        Some(_) => "non connexes (pas > 250 m) / not connected (step > 250 m)",
+                        None => "non connexes / not connected",
+                    },
+                    rep.disconnected.to_string(),
+                ),
                 ("îlots rattachés / islands joined", format!("{} ({} portes)", rep.islands_joined, rep.island_doors)),
                 ("loin de toute rue / far from a street", rep.far_from_street.len().to_string()),
                 ("longs côtés coupés / long sides split", rep.long_sides_split.to_string()),
@@ -277,6 +287,12 @@ pub async fn cut(service: &Service, campaign: &str, req: CutRequest) -> CliResul
             ]
         )
     );
+    for g in &rep.gaps {
+        println!(
+            "  {} : un pas de {:.0} m (îlot rattaché) / a {:.0} m step (island joined)",
+            g.turf_id, g.gap_m, g.gap_m
+        );
+    }
     for notice in &r.notices {
         println!("⚠ {notice}");
     }

@@ -163,13 +163,6 @@ fn isolated_lines(points: &[(usize, f64, f64)]) -> HashSet<usize> {
         .collect()
 }
 
-/// A row's point, when it parses (the same reading as the import's).
-fn point_of(get: &dyn Fn(&str) -> String) -> Option<(f64, f64)> {
-    let lat = get("lat").replace(',', ".").parse::<f64>().ok()?;
-    let lon = get("lon").replace(',', ".").parse::<f64>().ok()?;
-    (lat.is_finite() && lon.is_finite()).then_some((lat, lon))
-}
-
 /// Metres between two WGS84 points (equirectangular: exact enough within a town).
 fn metres(lat0: f64, lon0: f64, lat: f64, lon: f64) -> f64 {
     let kx = 111_132.0 * lat.to_radians().cos();
@@ -243,7 +236,6 @@ struct Builder<'a> {
     mode: CampaignMode,
     out: Parsed,
     buildings: HashMap<String, usize>,
-    doors: HashSet<String>,
     entrances: HashSet<String>,
     people: HashSet<String>,
     /// Per door: the line that brought it and its coordinates.
@@ -450,17 +442,16 @@ impl Builder<'_> {
             Some(_) => {}
             None => {
                 self.first_seen.insert(door_id.clone(), (line, lat, lon));
+                // (first_seen holds every door once: no second set of the same ids.)
+                self.out.import.doors.push(Door {
+                    id: door_id.clone(),
+                    building_id: building_id.clone(),
+                    entrance_id,
+                    floor: floor_n,
+                    label: apt,
+                    safety_flags: vec![],
+                });
             }
-        }
-        if self.doors.insert(door_id.clone()) {
-            self.out.import.doors.push(Door {
-                id: door_id.clone(),
-                building_id: building_id.clone(),
-                entrance_id,
-                floor: floor_n,
-                label: apt,
-                safety_flags: vec![],
-            });
         }
         if no_person {
             return Ok(());
@@ -504,7 +495,6 @@ fn builder(campaign_id: &str, mode: CampaignMode) -> Builder<'_> {
         mode,
         out: Parsed::default(),
         buildings: HashMap::new(),
-        doors: HashSet::new(),
         entrances: HashSet::new(),
         people: HashSet::new(),
         first_seen: HashMap::new(),
@@ -535,18 +525,26 @@ pub fn parse_csv(
     let cols = resolve(&header, mapping)?;
     require(&cols)?;
     let mut b = builder(campaign_id, mode);
-    let records: Vec<Result<csv::StringRecord, csv::Error>> = reader.records().collect();
-    let points: Vec<(usize, f64, f64)> = records
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| {
-            let rec = r.as_ref().ok()?;
-            let get = |f: &str| cols.get(f).and_then(|&at| rec.get(at)).unwrap_or("").trim().to_string();
-            point_of(&get).map(|(lat, lon)| (i + 2, lat, lon))
-        })
-        .collect();
+    // Two readings of the text, no record kept in between: the points first (for rows far from
+    // all others), then the rows (a million kept records cost more to allocate than to re-read).
+    let (lat_at, lon_at) = (cols["lat"], cols["lon"]);
+    let mut points: Vec<(usize, f64, f64)> = Vec::new();
+    let mut rec = csv::StringRecord::new();
+    let mut i = 0usize;
+    while reader.read_record(&mut rec).unwrap_or(true) {
+        let num = |at: usize| rec.get(at).and_then(|v| v.trim().replace(',', ".").parse::<f64>().ok());
+        if let (Some(lat), Some(lon)) = (num(lat_at), num(lon_at))
+            && lat.is_finite()
+            && lon.is_finite()
+        {
+            points.push((i + 2, lat, lon));
+        }
+        i += 1;
+    }
     b.isolated = isolated_lines(&points);
-    for (i, rec) in records.into_iter().enumerate() {
+    drop(points);
+    let (mut reader, _) = csv_reader(&text)?;
+    for (i, rec) in reader.records().enumerate() {
         let line = i + 2;
         match rec {
             Ok(rec) => {

@@ -127,7 +127,7 @@ pub struct CutResponse {
 }
 
 /// Said when a campaign is cut without a street network.
-pub const NO_STREETS_NOTICE: &str = "Aucun réseau de rues importé : les secteurs sont découpés à vol d'oiseau, sans tenir compte des rues (importez les rues de la commune, GeoJSON de l'IGN BD TOPO ou d'OpenStreetMap, puis redécoupez) / No street network imported: turfs are cut as the crow flies, ignoring streets (import the town's streets, then cut again)";
+pub const NO_STREETS_NOTICE: &str = "Aucun réseau de rues importé : les secteurs sont découpés à vol d'oiseau, sans tenir compte des rues (importez les rues de la commune — GeoPackage BD TOPO de l'IGN, extrait OpenStreetMap .osm.pbf ou GeoJSON — puis redécoupez) ; un secteur est dit connexe quand aucun pas de plus de 250 m ne sépare ses adresses / No street network imported: turfs are cut as the crow flies, ignoring streets (import the town's streets — IGN BD TOPO GeoPackage, OpenStreetMap .osm.pbf or GeoJSON — then cut again); a turf counts as connected when no step over 250 m separates its addresses";
 
 /// The cut's report, with building ids for what the coordinator should check.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
@@ -143,6 +143,25 @@ pub struct CutSummary {
     pub small_by_constraint: usize,
     pub street_network: bool,
     pub buildings_without_station: usize,
+    /// Turfs whose part cannot be split evenly within ±10 % (an island, a small or awkward
+    /// station): balance is not asked of them.
+    pub constrained: usize,
+    /// Turfs within ±10 % among the others.
+    pub within_10pct_unconstrained: usize,
+    /// Without a street network: the walking gap a turf may hold, in metres (connected means no
+    /// straight step longer than this between its buildings).
+    pub walk_gap_limit_m: Option<f64>,
+    /// Without a street network: the longest step inside any turf, in metres.
+    pub max_gap_m: Option<f64>,
+    /// Without a street network: each turf with a longer step than the limit, and that step.
+    pub gaps: Vec<TurfGap>,
+}
+
+/// A turf holding a walking gap longer than the limit (an island joined to it, usually).
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct TurfGap {
+    pub turf_id: String,
+    pub gap_m: f64,
 }
 
 pub(crate) fn import_error(e: ImportError) -> ServiceError {
@@ -199,7 +218,8 @@ impl Service {
         // the database between two parts instead of waiting for the whole file; the import is
         // idempotent (rows already there are kept), so one cut short finishes by running it again.
         let mut imported = ImportCounts::default();
-        for part in parsed.import.into_parts(IMPORT_PART_BUILDINGS) {
+        let parts = parsed.import.into_parts(IMPORT_PART_BUILDINGS);
+        for part in parts {
             imported.add(self.store.import(&campaign.id, &part).await?);
         }
         // Many new rows: fresh statistics so the dashboard's plans stay narrow.
@@ -349,7 +369,7 @@ impl Service {
         let notices = if r.street_network { vec![] } else { vec![NO_STREETS_NOTICE.to_string()] };
         Ok(CutResponse {
             notices,
-            turfs: new.into_iter().map(|t| t.id).collect(),
+            turfs: new.iter().map(|t| t.id.clone()).collect(),
             buildings: candidates.len(),
             dissolved: recut,
             target_doors: target,
@@ -365,6 +385,11 @@ impl Service {
                 small_by_constraint: r.small_by_constraint,
                 street_network: r.street_network,
                 buildings_without_station: without_station,
+                constrained: r.constrained,
+                within_10pct_unconstrained: r.within_10pct_unconstrained,
+                walk_gap_limit_m: (!r.street_network).then_some(doorstep_streets::cut::WALK_GAP_M),
+                max_gap_m: (!r.street_network).then_some(r.max_gap_m.round()),
+                gaps: r.gaps.iter().map(|&(t, gap_m)| TurfGap { turf_id: new[t].id.clone(), gap_m }).collect(),
             },
         })
     }

@@ -246,6 +246,10 @@ async fn admin(command: Command) -> Result<(), String> {
     }
 }
 
+/// mimalloc rather than glibc's allocator (see Cargo.toml): measured on a million-address import.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

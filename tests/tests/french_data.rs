@@ -247,3 +247,59 @@ async fn the_national_files_import_and_match() {
         assert!(s.registered.unwrap() > 300, "{s:?}");
     }
 }
+
+/// Cuts without a street network (issue 20, item 6), on Lyon's 31,160 addresses: balance among
+/// the turfs that can be balanced ≥ 99 %, "connected" stated as a walking gap (250 m) and every
+/// turf with a longer step listed by id; by station, no turf crosses a bureau and at least as many
+/// turfs are within ±10 % as when each bureau is split evenly.
+#[tokio::test]
+async fn cuts_without_streets_are_balanced_and_say_their_gaps() {
+    let root = doorstep_tests::repo_root();
+    let bytes = std::fs::read(root.join("data/lyon/lyon_addresses_with_bureau_2012.csv")).unwrap();
+    for by_station in [false, true] {
+        let (dir, service, st, _) = campaign_service("lyon").await;
+        service.import_file(&st, &bytes, false, HashMap::new()).await.unwrap();
+        let req = doorstep_server::intake::CutRequest {
+            target_doors: Some(80),
+            by_station,
+            ..serde_json::from_str("{}").unwrap()
+        };
+        let r = service.cut_turfs(&st, req).await.unwrap();
+        let rep = &r.report;
+        assert!(!rep.street_network);
+        assert_eq!(rep.walk_gap_limit_m, Some(250.0));
+        assert_eq!(rep.gaps.len(), rep.disconnected, "every turf with a gap is listed");
+        assert!(rep.gaps.iter().all(|g| g.gap_m > 250.0 && r.turfs.contains(&g.turf_id)), "{:?}", rep.gaps);
+        assert!(rep.max_gap_m.unwrap() >= rep.gaps.iter().map(|g| g.gap_m).fold(0.0, f64::max));
+        let db = rusqlite::Connection::open(dir.path().join("s.db")).unwrap();
+        if by_station {
+            let crossing: i64 = db
+                .query_row(
+                    "SELECT COUNT(*) FROM (SELECT turf_id FROM buildings GROUP BY turf_id
+                     HAVING COUNT(DISTINCT COALESCE(polling_station, '')) > 1)",
+                    [],
+                    |row| row.get(0),
+                )
+                .unwrap();
+            assert_eq!(crossing, 0, "no turf crosses a bureau");
+            // The baseline: each bureau split evenly into round(doors / 80) turfs.
+            let mut stmt = db.prepare("SELECT COUNT(*) FROM buildings GROUP BY polling_station").unwrap();
+            let doors: Vec<i64> = stmt.query_map([], |row| row.get(0)).unwrap().map(Result::unwrap).collect();
+            let even: usize = doors
+                .iter()
+                .map(|&d| {
+                    let k = ((d as f64 / 80.0).round() as usize).max(1);
+                    if ((d as f64 / k as f64) - 80.0).abs() <= 8.0 { k } else { 0 }
+                })
+                .sum();
+            assert!(rep.within_10pct >= even, "{} within ±10 % vs {even} for an even split", rep.within_10pct);
+        } else {
+            let others = r.turfs.len() - rep.constrained;
+            assert!(
+                rep.within_10pct_unconstrained * 100 >= others * 99,
+                "{} of {others}",
+                rep.within_10pct_unconstrained
+            );
+        }
+    }
+}

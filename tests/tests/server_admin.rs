@@ -255,6 +255,10 @@ fn sample(w: &World, r: &RouteSpec, inside: bool) -> Option<(String, Vec<u8>)> {
             unscoped(json(serde_json::json!({"type":"FeatureCollection","features":[
             {"type":"Feature","geometry":{"type":"LineString","coordinates":[[-1.5565,47.2134],[-1.5555,47.2134]]},"properties":{"name":"Rue Neuve"}}]})))
         }
+        ("POST", "/api/v1/import/streets") => unscoped(
+            std::fs::read(doorstep_tests::repo_root().join("data/nantes/fr_nantes_centre_troncon_de_route.gpkg"))
+                .unwrap(),
+        ),
         ("POST", "/api/v1/turfs/cut") => unscoped(json(serde_json::json!({"target_doors": 20}))),
         ("POST", "/api/v1/import/results.csv") => {
             unscoped(b"bureau,inscrits,votants,exprimes,liste,voix\n1,500,300,290,A,200\n1,500,300,290,B,90\n".to_vec())

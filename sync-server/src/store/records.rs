@@ -168,31 +168,57 @@ pub struct Import {
 
 impl Import {
     /// The import cut into parts of at most `buildings` buildings, each carrying its buildings'
-    /// entrances, doors, households and people, in the file's order. Moves the rows (no copy: an
-    /// import can hold a million of them).
-    pub fn into_parts(self, buildings: usize) -> Vec<Import> {
+    /// entrances, doors, households and people, in the order of their ids. Moves the rows (no
+    /// copy: an import can hold a million of them).
+    ///
+    /// Ids are hashes, so in the file's order each part's rows would land all over the id
+    /// indexes and every part's commit would rewrite hundreds of pages; in id order a part fills a
+    /// few neighbouring pages of each index.
+    pub fn into_parts(mut self, buildings: usize) -> Vec<Import> {
         use std::collections::HashMap;
+        self.buildings.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        self.doors.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        self.entrances.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        self.households.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        self.people.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         let per = buildings.max(1);
-        let mut part_of: HashMap<String, usize> = HashMap::new();
         let mut parts: Vec<Import> = Vec::new();
+        // The last building id of each part: a row's part is found by binary search on its
+        // building's id (no map of a million cloned ids).
+        let mut last_ids: Vec<String> = Vec::new();
         for (i, b) in self.buildings.into_iter().enumerate() {
             if i % per == 0 {
                 parts.push(Import::default());
+                last_ids.push(String::new());
             }
-            part_of.insert(b.id.clone(), parts.len() - 1);
+            *last_ids.last_mut().expect("pushed") = b.id.clone();
             parts.last_mut().expect("pushed").buildings.push(b);
         }
         if parts.is_empty() {
             parts.push(Import::default());
         }
         let last = parts.len() - 1;
+        // A building id names a part when a part holds it; else (a row about a building already
+        // stored) the last part takes the row.
+        let part_of = |parts: &[Import], id: &str| -> usize {
+            let p = last_ids.partition_point(|l| l.as_str() < id);
+            if p < parts.len() && parts[p].buildings.binary_search_by(|b| b.id.as_str().cmp(id)).is_ok() {
+                p
+            } else {
+                last
+            }
+        };
         for e in self.entrances {
-            parts[*part_of.get(&e.building_id).unwrap_or(&last)].entrances.push(e);
+            let p = part_of(&parts, &e.building_id);
+            parts[p].entrances.push(e);
         }
         let mut door_part: HashMap<String, usize> = HashMap::new();
+        let with_households = !self.households.is_empty();
         for d in self.doors {
-            let p = *part_of.get(&d.building_id).unwrap_or(&last);
-            door_part.insert(d.id.clone(), p);
+            let p = part_of(&parts, &d.building_id);
+            if with_households {
+                door_part.insert(d.id.clone(), p);
+            }
             parts[p].doors.push(d);
         }
         let mut household_part: HashMap<String, usize> = HashMap::new();

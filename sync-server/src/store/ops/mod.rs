@@ -99,7 +99,9 @@ pub(crate) async fn owners<'a>(
     select: &str,
     ids: impl IntoIterator<Item = &'a str>,
 ) -> StoreResult<HashMap<String, (String, Option<String>)>> {
-    let ids: Vec<&str> = ids.into_iter().collect::<HashSet<_>>().into_iter().collect();
+    let mut ids: Vec<&str> = ids.into_iter().collect::<HashSet<_>>().into_iter().collect();
+    // In id order: each batch reads neighbouring pages of the id index.
+    ids.sort_unstable();
     let mut out = HashMap::new();
     for chunk in ids.chunks(500) {
         let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
