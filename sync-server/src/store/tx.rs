@@ -24,6 +24,8 @@ pub enum Val {
     Float(f64),
     Text(String),
     Bool(bool),
+    /// A column of values as one array parameter (PostgreSQL only: `unnest($1::text[], …)`).
+    Array(Vec<Val>),
 }
 
 impl Val {
@@ -118,6 +120,11 @@ pub trait Tx: Send {
     async fn exec(&mut self, sql: &str, params: &[Val]) -> StoreResult<u64>;
     /// Runs a query; returns every row.
     async fn rows(&mut self, sql: &str, params: &[Val]) -> StoreResult<Vec<Row>>;
+    /// Whether array parameters ([`Val::Array`]) work: PostgreSQL's, where a batch of rows goes
+    /// in as one array per column (`unnest`) instead of a statement of thousands of parameters.
+    fn arrays(&self) -> bool {
+        false
+    }
     /// The first row, if any.
     async fn row(&mut self, sql: &str, params: &[Val]) -> StoreResult<Option<Row>> {
         Ok(self.rows(sql, params).await?.into_iter().next())
@@ -142,6 +149,9 @@ impl rusqlite::ToSql for Val {
             Val::Float(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
             Val::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
             Val::Bool(b) => ToSqlOutput::Borrowed(ValueRef::Integer(i64::from(*b))),
+            Val::Array(_) => {
+                return Err(rusqlite::Error::ToSqlConversionFailure("arrays are for PostgreSQL only".into()));
+            }
         })
     }
 }
@@ -202,6 +212,7 @@ impl ToSql for Val {
             (Val::Text(s), _) => s.to_sql(ty, out),
             (Val::Bool(b), &Type::BOOL) => b.to_sql(ty, out),
             (Val::Bool(b), _) => i64::from(*b).to_sql(ty, out),
+            (Val::Array(items), _) => items.to_sql(ty, out),
         }
     }
     fn accepts(ty: &Type) -> bool {
@@ -215,6 +226,9 @@ impl ToSql for Val {
                 | Type::VARCHAR
                 | Type::BOOL
                 | Type::UNKNOWN
+                | Type::TEXT_ARRAY
+                | Type::FLOAT8_ARRAY
+                | Type::INT8_ARRAY
         )
     }
     to_sql_checked!();
@@ -235,6 +249,9 @@ fn pg_val(row: &tokio_postgres::Row, i: usize) -> StoreResult<Val> {
 
 #[async_trait]
 impl Tx for PgTx<'_> {
+    fn arrays(&self) -> bool {
+        true
+    }
     async fn exec(&mut self, sql: &str, params: &[Val]) -> StoreResult<u64> {
         let p: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
         Ok(self.0.execute(sql, &p).await?)
