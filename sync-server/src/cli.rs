@@ -188,7 +188,15 @@ pub async fn import(
                 eprintln!("{n}");
             }
             vec![
-                ("format", format!("{:?}", r.format)),
+                (
+                    "format",
+                    match r.format {
+                        crate::networks::NetworkFormat::Geojson => "GeoJSON",
+                        crate::networks::NetworkFormat::OsmPbf => "OpenStreetMap PBF",
+                        crate::networks::NetworkFormat::BdtopoGpkg => "IGN BD TOPO (GeoPackage)",
+                    }
+                    .to_string(),
+                ),
                 ("voies gardées / ways kept", r.lines.to_string()),
                 ("nœuds / nodes", r.nodes.to_string()),
                 ("tronçons / segments", r.edges.to_string()),
