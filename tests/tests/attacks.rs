@@ -400,3 +400,44 @@ async fn the_csv_export_neutralises_formulas() {
     }
     assert!(csv.contains("\"'=HYPERLINK") && csv.contains("\"'\tcmd"), "neutralised with a quote");
 }
+
+/// The street network is the campaign's, changed by its coordinator only (issue 20's new import
+/// route): a volunteer's phone, a captain and no token are refused over HTTP and the network stays
+/// as it was; a file that only looks like a GeoPackage, or is nothing known, is a clear 4xx.
+#[tokio::test]
+async fn only_the_coordinator_replaces_the_streets() {
+    let s = server().await;
+    let phone = s.phone(0, "phone-streets").await;
+    let gpkg =
+        std::fs::read(doorstep_tests::repo_root().join("data/nantes/fr_nantes_centre_troncon_de_route.gpkg")).unwrap();
+    let post = |token: Option<String>, body: Vec<u8>| {
+        let mut rb = s.http.post(format!("{}/api/v1/import/streets", s.base)).body(body);
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        async move {
+            let r = rb.send().await.unwrap();
+            (r.status(), r.text().await.unwrap())
+        }
+    };
+    let (_, before) = s.send("GET", "/api/v1/map/streets", Some(s.coordinator()), None).await;
+    for token in [Some(phone.token.clone()), Some(s.captain("capitaine-nord").to_string()), None] {
+        let (st, body) = post(token.clone(), gpkg.clone()).await;
+        assert!(st == StatusCode::FORBIDDEN || st == StatusCode::UNAUTHORIZED, "{token:?}: {st} {body}");
+    }
+    let (_, after) = s.send("GET", "/api/v1/map/streets", Some(s.coordinator()), None).await;
+    assert_eq!(before, after, "the network is unchanged");
+
+    let mut fake = b"SQLite format 3\0".to_vec();
+    fake.extend(std::iter::repeat_n(0u8, 4096));
+    for body in [fake, b"\x00\x00\x00\x0eOSMHeader garbage".to_vec(), b"<osm/>".to_vec()] {
+        let (st, text) = post(Some(s.coordinator().to_string()), body).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{text}");
+        assert!(text.contains("bad_import"), "{text}");
+    }
+    let (_, still) = s.send("GET", "/api/v1/map/streets", Some(s.coordinator()), None).await;
+    assert_eq!(before, still, "a refused file changes nothing");
+    let (st, text) = post(Some(s.coordinator().to_string()), gpkg).await;
+    assert_eq!(st, StatusCode::OK, "{text}");
+    assert!(text.contains("bdtopo_gpkg"), "{text}");
+}

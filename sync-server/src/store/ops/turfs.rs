@@ -12,6 +12,18 @@ pub async fn create_turf(
     team_id: Option<&str>,
     building_ids: &[String],
 ) -> StoreResult<()> {
+    insert_turf(tx, campaign_id, turf_id, name, team_id).await?;
+    place_buildings(tx, campaign_id, building_ids.iter().map(|b| (b.as_str(), turf_id)).collect()).await
+}
+
+/// A new turf's row, at version 1; its team must be of the campaign.
+async fn insert_turf(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    turf_id: &str,
+    name: &str,
+    team_id: Option<&str>,
+) -> StoreResult<()> {
     if turf(tx, turf_id).await?.is_some() {
         return Err(StoreError::Conflict(format!("turf {turf_id}")));
     }
@@ -19,26 +31,48 @@ pub async fn create_turf(
         team_in(tx, campaign_id, team).await?;
     }
     tx.exec(INSERT_TURF_V2, &vals![turf_id, campaign_id, name, team_id]).await?;
-    // In batches: a cut of a million doors is a few thousand statements, not two per building.
-    let owners = building_owners(tx, building_ids.iter().map(String::as_str)).await?;
-    let mut seen = std::collections::HashSet::new();
-    for b in building_ids {
-        match owners.get(b) {
-            Some((c, None)) if c == campaign_id && seen.insert(b) => {}
-            Some((c, _)) if c == campaign_id => {
-                return Err(StoreError::Conflict(format!("building {b} is already in a turf")));
-            }
-            _ => return Err(StoreError::Missing { kind: "building", id: b.clone() }),
-        }
+    Ok(())
+}
+
+/// Puts each (building, turf) in its new turf, in building id order, 500 to a statement: a cut of
+/// a million doors touches each page of the buildings once instead of once a turf. Only buildings
+/// of this campaign in no turf are placed; a building named twice, already in a turf or unknown
+/// refuses the whole change (the caller's transaction rolls back).
+async fn place_buildings(tx: &mut dyn Tx, campaign_id: &str, mut pairs: Vec<(&str, &str)>) -> StoreResult<()> {
+    pairs.sort_unstable();
+    if let Some(w) = pairs.windows(2).find(|w| w[0].0 == w[1].0) {
+        return Err(StoreError::Conflict(format!("building {} is named twice", w[0].0)));
     }
-    for chunk in building_ids.chunks(500) {
-        // Every id was checked to be of this campaign above; by primary key only (with the
-        // campaign in the filter, SQLite walked the campaign's index instead).
-        let list: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
-        let sql = format!("UPDATE buildings SET turf_id = $1 WHERE id IN ({})", list.join(", "));
-        let mut params = vec![Val::from(turf_id)];
-        params.extend(chunk.iter().map(Val::from));
-        tx.exec(&sql, &params).await?;
+    for chunk in pairs.chunks(500) {
+        // `columnN` names a VALUES list's columns in both SQLite and PostgreSQL; SQLite numbers
+        // `$N` parameters in order of appearance, so the campaign comes last.
+        let values: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2)).collect();
+        let sql = format!(
+            "UPDATE buildings SET turf_id = v.column2 FROM (VALUES {}) AS v
+             WHERE buildings.id = v.column1 AND buildings.campaign_id = ${} AND buildings.turf_id IS NULL",
+            values.join(", "),
+            2 * chunk.len() + 1
+        );
+        let mut params: Vec<Val> = chunk.iter().flat_map(|(b, t)| [Val::from(*b), Val::from(*t)]).collect();
+        params.push(Val::from(campaign_id));
+        if tx.exec(&sql, &params).await? as usize == chunk.len() {
+            continue;
+        }
+        // Fewer rows changed than were sent: the owners say which building was wrong.
+        let owners = building_owners(tx, chunk.iter().map(|p| p.0)).await?;
+        for (b, t) in chunk {
+            match owners.get(*b) {
+                Some((c, Some(now))) if c == campaign_id && now == t => {}
+                Some((c, Some(_))) if c == campaign_id => {
+                    return Err(StoreError::Conflict(format!("building {b} is already in a turf")));
+                }
+                Some((c, None)) if c == campaign_id => {
+                    return Err(StoreError::Conflict(format!("building {b} changed while it was placed")));
+                }
+                _ => return Err(StoreError::Missing { kind: "building", id: b.to_string() }),
+            }
+        }
+        return Err(StoreError::Conflict("a building changed while it was placed".into()));
     }
     Ok(())
 }
@@ -185,59 +219,11 @@ pub async fn apply_cut(tx: &mut dyn Tx, campaign_id: &str, dissolve: &[String], 
             tx.exec(q, &vals![t]).await?;
         }
     }
-    // Every turf row, then every building checked and placed in id order, 500 to a statement:
-    // a cut of a million doors touches each page of the buildings once instead of once a turf.
-    let mut teams_checked = std::collections::HashSet::new();
     for t in turfs {
-        if turf(tx, &t.id).await?.is_some() {
-            return Err(StoreError::Conflict(format!("turf {}", t.id)));
-        }
-        if let Some(team) = t.team_id.as_deref()
-            && teams_checked.insert(team)
-        {
-            team_in(tx, campaign_id, team).await?;
-        }
-        tx.exec(INSERT_TURF_V2, &vals![&t.id, campaign_id, &t.name, t.team_id.as_deref()]).await?;
+        insert_turf(tx, campaign_id, &t.id, &t.name, t.team_id.as_deref()).await?;
     }
-    let mut pairs: Vec<(&str, &str)> =
-        turfs.iter().flat_map(|t| t.buildings.iter().map(move |b| (b.as_str(), t.id.as_str()))).collect();
-    pairs.sort_unstable();
-    if let Some(w) = pairs.windows(2).find(|w| w[0].0 == w[1].0) {
-        return Err(StoreError::Conflict(format!("building {} is in two new turfs", w[0].0)));
-    }
-    for chunk in pairs.chunks(500) {
-        // `columnN` names a VALUES list's columns in both SQLite and PostgreSQL. Only buildings of
-        // this campaign in no turf are placed; when fewer rows change than were sent, the owners
-        // say which building was wrong (and the transaction is rolled back).
-        // (SQLite numbers `$N` parameters in order of appearance: the campaign comes last.)
-        let values: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2)).collect();
-        let sql = format!(
-            "UPDATE buildings SET turf_id = v.column2 FROM (VALUES {}) AS v
-             WHERE buildings.id = v.column1 AND buildings.campaign_id = ${} AND buildings.turf_id IS NULL",
-            values.join(", "),
-            2 * chunk.len() + 1
-        );
-        let mut params: Vec<Val> = chunk.iter().flat_map(|(b, t)| [Val::from(*b), Val::from(*t)]).collect();
-        params.push(Val::from(campaign_id));
-        if tx.exec(&sql, &params).await? as usize == chunk.len() {
-            continue;
-        }
-        let owners = building_owners(tx, chunk.iter().map(|p| p.0)).await?;
-        for (b, t) in chunk {
-            match owners.get(*b) {
-                Some((c, Some(now))) if c == campaign_id && now == t => {}
-                Some((c, Some(_))) if c == campaign_id => {
-                    return Err(StoreError::Conflict(format!("building {b} is already in a turf")));
-                }
-                Some((c, None)) if c == campaign_id => {
-                    return Err(StoreError::Conflict(format!("building {b} changed during the cut")));
-                }
-                _ => return Err(StoreError::Missing { kind: "building", id: b.to_string() }),
-            }
-        }
-        return Err(StoreError::Conflict("a building changed during the cut".into()));
-    }
-    Ok(())
+    let pairs = turfs.iter().flat_map(|t| t.buildings.iter().map(move |b| (b.as_str(), t.id.as_str()))).collect();
+    place_buildings(tx, campaign_id, pairs).await
 }
 
 pub async fn building_turf(tx: &mut dyn Tx, building_id: &str) -> StoreResult<Option<String>> {
