@@ -688,10 +688,14 @@ fn units_by_name(buildings: &[CutBuilding], opts: CutOptions) -> UnitGraph {
         }
     }
     // Each building with its four nearest buildings of other units, within 250 m.
+    // Cell by cell, so that one cell's queries read the same neighbouring cells.
     let grid = Grid::new(&xy, 60.0);
-    for (i, &p) in xy.iter().enumerate() {
-        for j in grid.nearest(&xy, p, 4, 250.0, |j| unit_of[j] != unit_of[i]) {
-            edges.push((unit_of[i], unit_of[j]));
+    for cell in grid.cells.values() {
+        for &(x, y, i) in cell {
+            let i = i as usize;
+            for j in grid.nearest((x, y), 4, 250.0, |j| unit_of[j] != unit_of[i]) {
+                edges.push((unit_of[i], unit_of[j]));
+            }
         }
     }
     finish_graph(buildings, &proj, units, side_of, &station_of, edges, opts.by_station)
@@ -754,7 +758,7 @@ fn join_islands(g: &mut UnitGraph, target: u32, by_station: bool, report: &mut C
         for &u in &of_comp[c] {
             let p = xy[u as usize];
             let st = g.station[u as usize];
-            for v in grid.nearest(&xy, p, 1, f64::INFINITY, |v| {
+            for v in grid.nearest(p, 1, f64::INFINITY, |v| {
                 uf.find_const(comp[v] as usize) != root && (!by_station || g.station[v] == st)
             }) {
                 let d = (xy[v].0 - p.0).powi(2) + (xy[v].1 - p.1).powi(2);
@@ -1364,10 +1368,35 @@ impl UnionFind {
     }
 }
 
+/// A multiply-and-rotate hasher for the grid's cell keys (the standard SipHash took a third of
+/// the nearest-neighbour queries of a million-building cut; the keys are not attacker-chosen).
+#[derive(Default, Clone, Copy)]
+struct CellHasher(u64);
+
+impl std::hash::Hasher for CellHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_i64(&mut self, v: i64) {
+        self.write_u64(v as u64);
+    }
+}
+
+/// Per cell, its points with their coordinates (read together: no jump to a far array per point).
+type CellMap = HashMap<(i64, i64), Vec<(f64, f64, u32)>, std::hash::BuildHasherDefault<CellHasher>>;
+
 /// A uniform grid over points, for nearest-neighbour queries.
 struct Grid {
     cell: f64,
-    cells: HashMap<(i64, i64), Vec<u32>>,
+    cells: CellMap,
     /// Occupied cells' bounds: an unbounded search stops once its rings cover them.
     lo: (i64, i64),
     hi: (i64, i64),
@@ -1375,9 +1404,13 @@ struct Grid {
 
 impl Grid {
     fn new(xy: &[(f64, f64)], cell: f64) -> Self {
-        let mut cells: HashMap<(i64, i64), Vec<u32>> = HashMap::new();
+        let mut cells = CellMap::default();
         for (i, p) in xy.iter().enumerate() {
-            cells.entry(((p.0 / cell).floor() as i64, (p.1 / cell).floor() as i64)).or_default().push(i as u32);
+            cells.entry(((p.0 / cell).floor() as i64, (p.1 / cell).floor() as i64)).or_default().push((
+                p.0,
+                p.1,
+                i as u32,
+            ));
         }
         let (mut lo, mut hi) = ((i64::MAX, i64::MAX), (i64::MIN, i64::MIN));
         for &(x, y) in cells.keys() {
@@ -1387,17 +1420,19 @@ impl Grid {
         Self { cell, cells, lo, hi }
     }
 
-    /// Up to `k` nearest points within `max_d` that pass `ok`, nearest first.
+    /// Up to `k` nearest points within `max_d` that pass `ok`, nearest first (ties: lower index).
     fn nearest(
         &self,
-        xy: &[(f64, f64)],
         p: (f64, f64),
         k: usize,
         max_d: f64,
         ok: impl Fn(usize) -> bool,
     ) -> Vec<usize> {
         let (cx, cy) = ((p.0 / self.cell).floor() as i64, (p.1 / self.cell).floor() as i64);
-        let mut found: Vec<(f64, usize)> = Vec::new();
+        // The k best so far, nearest first, as (squared distance, index): kept by insertion
+        // (k is small; sorting every candidate of a dense ring cost most of a big cut).
+        let mut found: Vec<(f64, usize)> = Vec::with_capacity(k + 1);
+        let max_d2 = max_d * max_d;
         let cover = (cx - self.lo.0).max(self.hi.0 - cx).max(cy - self.lo.1).max(self.hi.1 - cy).max(0);
         let max_ring = if max_d.is_finite() { ((max_d / self.cell).ceil() as i64 + 1).min(cover) } else { cover };
         let mut r = 0i64;
@@ -1407,20 +1442,22 @@ impl Grid {
                 let mut x = cx - r;
                 while x <= cx + r {
                     if let Some(v) = self.cells.get(&(x, y)) {
-                        for &i in v {
+                        for &(px, py, i) in v {
                             let i = i as usize;
-                            let d = ((xy[i].0 - p.0).powi(2) + (xy[i].1 - p.1).powi(2)).sqrt();
-                            if d <= max_d && ok(i) {
-                                found.push((d, i));
+                            let d2 = (px - p.0).powi(2) + (py - p.1).powi(2);
+                            if d2 > max_d2 || (found.len() == k && (d2, i) >= found[k - 1]) || !ok(i) {
+                                continue;
                             }
+                            let at = found.partition_point(|&(fd, fi)| (fd, fi) < (d2, i));
+                            found.insert(at, (d2, i));
+                            found.truncate(k);
                         }
                     }
                     x += step;
                 }
             }
-            found.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            found.truncate(k);
-            if found.len() == k && found[k - 1].0 <= r as f64 * self.cell {
+            let reach = r as f64 * self.cell;
+            if found.len() == k && found[k - 1].0 <= reach * reach {
                 break;
             }
             r += 1;

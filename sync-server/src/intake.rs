@@ -312,7 +312,9 @@ impl Service {
         let mut recut = req.recut.clone();
         recut.sort();
         recut.dedup();
+        let started = std::time::Instant::now();
         let candidates = self.store.cut_candidates(st.campaign(), &recut).await?;
+        let loaded = started.elapsed();
         let buildings: Vec<doorstep_streets::cut::CutBuilding> = candidates
             .iter()
             .map(|c| doorstep_streets::cut::CutBuilding {
@@ -342,6 +344,7 @@ impl Service {
         })
         .await
         .map_err(|e| ServiceError::internal(format!("cut: {e}")))?;
+        let planned = started.elapsed();
         let existing: std::collections::HashSet<String> =
             self.store.turf_summaries(st.campaign()).await?.into_iter().map(|s| s.turf.id).collect();
         let mut number = 0usize;
@@ -362,7 +365,17 @@ impl Service {
             });
         }
         self.store.apply_cut(st.campaign(), &recut, &new).await?;
+        let written = started.elapsed();
         self.store.optimize().await?;
+        tracing::info!(
+            buildings = candidates.len(),
+            turfs = new.len(),
+            load_ms = loaded.as_millis() as u64,
+            plan_ms = (planned - loaded).as_millis() as u64,
+            write_ms = (written - planned).as_millis() as u64,
+            optimize_ms = (started.elapsed() - written).as_millis() as u64,
+            "turfs cut"
+        );
         let r = plan.report;
         let detail = serde_json::json!({ "turfs": new.len(), "dissolved": recut, "target_doors": target });
         self.record_staff(st, "turfs.cut", None, detail).await?;
