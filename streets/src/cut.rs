@@ -1406,11 +1406,10 @@ impl Grid {
     fn new(xy: &[(f64, f64)], cell: f64) -> Self {
         let mut cells = CellMap::default();
         for (i, p) in xy.iter().enumerate() {
-            cells.entry(((p.0 / cell).floor() as i64, (p.1 / cell).floor() as i64)).or_default().push((
-                p.0,
-                p.1,
-                i as u32,
-            ));
+            cells
+                .entry(((p.0 / cell).floor() as i64, (p.1 / cell).floor() as i64))
+                .or_default()
+                .push((p.0, p.1, i as u32));
         }
         let (mut lo, mut hi) = ((i64::MAX, i64::MAX), (i64::MIN, i64::MIN));
         for &(x, y) in cells.keys() {
@@ -1421,13 +1420,7 @@ impl Grid {
     }
 
     /// Up to `k` nearest points within `max_d` that pass `ok`, nearest first (ties: lower index).
-    fn nearest(
-        &self,
-        p: (f64, f64),
-        k: usize,
-        max_d: f64,
-        ok: impl Fn(usize) -> bool,
-    ) -> Vec<usize> {
+    fn nearest(&self, p: (f64, f64), k: usize, max_d: f64, ok: impl Fn(usize) -> bool) -> Vec<usize> {
         let (cx, cy) = ((p.0 / self.cell).floor() as i64, (p.1 / self.cell).floor() as i64);
         // The k best so far, nearest first, as (squared distance, index): kept by insertion
         // (k is small; sorting every candidate of a dense ring cost most of a big cut).
@@ -1530,7 +1523,17 @@ mod tests {
         let edges: Vec<(u32, u32)> = (0..30).map(|i| (i, i + 1)).collect();
         let g = graph_of(&w, &edges);
         // 13 units (104 doors), 11 (88), 7 (56): 248 doors, 82.7 each on average.
-        let mut part: Vec<u32> = (0..31).map(|u| if u < 13 { 0 } else if u < 24 { 1 } else { 2 }).collect();
+        let mut part: Vec<u32> = (0..31)
+            .map(|u| {
+                if u < 13 {
+                    0
+                } else if u < 24 {
+                    1
+                } else {
+                    2
+                }
+            })
+            .collect();
         let goals = [248.0 / 3.0; 3];
         balance(&g, &mut part, &goals, 80);
         for t in 0..3 {

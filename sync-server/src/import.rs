@@ -143,11 +143,11 @@ fn cell(lat: f64, lon: f64) -> (i64, i64) {
 /// The lines whose point has no other row of the file within about 20 km (a file of at least
 /// [`ISOLATION_MIN_ROWS`] rows): an address 700 km from the campaign is a mistake to show, not a
 /// door to route to.
-fn isolated_lines(points: &[(usize, f64, f64)]) -> HashSet<usize> {
+fn isolated_lines(points: &[(usize, f64, f64)]) -> foldhash::HashSet<usize> {
     if points.len() < ISOLATION_MIN_ROWS {
-        return HashSet::new();
+        return Default::default();
     }
-    let mut counts: HashMap<(i64, i64), usize> = HashMap::new();
+    let mut counts: foldhash::HashMap<(i64, i64), usize> = Default::default();
     for (_, lat, lon) in points {
         *counts.entry(cell(*lat, *lon)).or_default() += 1;
     }
@@ -179,9 +179,12 @@ fn fnv(s: &str) -> String {
 }
 
 /// Resolves which column index fills each field.
-fn resolve(header: &[String], mapping: &HashMap<String, String>) -> Result<HashMap<&'static str, usize>, ImportError> {
+/// Field → column. Looked up for every field of every row: foldhash, not SipHash.
+type Columns = foldhash::HashMap<&'static str, usize>;
+
+fn resolve(header: &[String], mapping: &HashMap<String, String>) -> Result<Columns, ImportError> {
     let names: Vec<&'static str> = FIELDS.iter().map(|(f, _)| *f).collect();
-    let mut out = mapped_columns(header, mapping, &names)?;
+    let mut out: Columns = mapped_columns(header, mapping, &names)?.into_iter().collect();
     for (field, aliases) in FIELDS {
         if out.contains_key(field) {
             continue;
@@ -235,15 +238,17 @@ struct Builder<'a> {
     campaign_id: &'a str,
     mode: CampaignMode,
     out: Parsed,
-    buildings: HashMap<String, usize>,
-    entrances: HashSet<String>,
-    people: HashSet<String>,
+    // Maps of a million keys or more: foldhash (seeded per map) instead of SipHash, which took
+    // a tenth of a million-row import.
+    buildings: foldhash::HashMap<String, usize>,
+    entrances: foldhash::HashSet<String>,
+    people: foldhash::HashSet<String>,
     /// Per door: the line that brought it and its coordinates.
-    first_seen: HashMap<String, (usize, f64, f64)>,
+    first_seen: foldhash::HashMap<String, (usize, f64, f64)>,
     /// Per address key (street, number, commune): the line that first gave it and its point.
-    first_of_address: HashMap<String, (usize, f64, f64)>,
+    first_of_address: foldhash::HashMap<String, (usize, f64, f64)>,
     /// Lines far from every other row of the file ([`isolated_lines`]).
-    isolated: HashSet<usize>,
+    isolated: foldhash::HashSet<usize>,
 }
 
 /// The text fields of an address or voter-file row.
@@ -494,16 +499,16 @@ fn builder(campaign_id: &str, mode: CampaignMode) -> Builder<'_> {
         campaign_id,
         mode,
         out: Parsed::default(),
-        buildings: HashMap::new(),
-        entrances: HashSet::new(),
-        people: HashSet::new(),
-        first_seen: HashMap::new(),
-        first_of_address: HashMap::new(),
-        isolated: HashSet::new(),
+        buildings: Default::default(),
+        entrances: Default::default(),
+        people: Default::default(),
+        first_seen: Default::default(),
+        first_of_address: Default::default(),
+        isolated: Default::default(),
     }
 }
 
-fn require(cols: &HashMap<&'static str, usize>) -> Result<(), ImportError> {
+fn require(cols: &Columns) -> Result<(), ImportError> {
     if !cols.contains_key("street") && !cols.contains_key("address") {
         return Err(ImportError::Missing("the street (or a full address line)", "street"));
     }
@@ -544,10 +549,12 @@ pub fn parse_csv(
     b.isolated = isolated_lines(&points);
     drop(points);
     let (mut reader, _) = csv_reader(&text)?;
-    for (i, rec) in reader.records().enumerate() {
-        let line = i + 2;
-        match rec {
-            Ok(rec) => {
+    let mut line = 1;
+    loop {
+        line += 1;
+        match reader.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {
                 let get = |f: &str| cols.get(f).and_then(|&at| rec.get(at)).unwrap_or("").trim().to_string();
                 b.row(line, &get);
             }
@@ -564,7 +571,7 @@ pub fn parse_csv(
     Ok(b.out)
 }
 
-fn described(cols: &HashMap<&'static str, usize>, header: &[String]) -> Vec<(String, String)> {
+fn described(cols: &Columns, header: &[String]) -> Vec<(String, String)> {
     FIELDS.iter().filter_map(|(f, _)| cols.get(f).map(|&at| (f.to_string(), header[at].clone()))).collect()
 }
 

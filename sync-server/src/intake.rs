@@ -3,6 +3,7 @@
 //! so that the API and the CLI record the same lines. Parsing is `import`'s (pure, run on the
 //! blocking pool); cutting is `doorstep_streets::cut`'s.
 
+use futures_util::StreamExt;
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
@@ -170,6 +171,8 @@ pub(crate) fn import_error(e: ImportError) -> ServiceError {
 
 /// Buildings written per transaction by an import.
 pub const IMPORT_PART_BUILDINGS: usize = 500;
+/// Parts of an import written at once (see [`Service::import_file`]).
+const IMPORT_PARTS_IN_FLIGHT: usize = 2;
 
 impl Service {
     // ----- imports -------------------------------------------------------------------------------
@@ -217,11 +220,22 @@ impl Service {
         // Written in parts, each its own transaction, so that phones' pushes and other writers get
         // the database between two parts instead of waiting for the whole file; the import is
         // idempotent (rows already there are kept), so one cut short finishes by running it again.
+        // Two parts in flight: on PostgreSQL one is parsed, sent and written by one connection
+        // while the other commits (one at a time left both cores half idle); on SQLite the second
+        // waits for the single writer. Parts hold different buildings, and a part bumps the turfs
+        // it touches in id order, so two never wait on each other in a cycle.
         let mut imported = ImportCounts::default();
         let parts = parsed.import.into_parts(IMPORT_PART_BUILDINGS);
-        for part in parts {
-            imported.add(self.store.import(&campaign.id, &part).await?);
+        let campaign_id = campaign.id.as_str();
+        let mut written = futures_util::stream::iter(
+            parts.into_iter().map(|part| async move { self.store.import(campaign_id, &part).await }),
+        )
+        .buffer_unordered(IMPORT_PARTS_IN_FLIGHT);
+        while let Some(counts) = written.next().await {
+            imported.add(counts?);
         }
+        drop(written);
+        imported.turfs_touched.sort();
         // Many new rows: fresh statistics so the dashboard's plans stay narrow.
         self.store.optimize().await?;
         let action = if geojson { "import.addresses_geojson" } else { "import.addresses_csv" };

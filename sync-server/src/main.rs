@@ -352,13 +352,20 @@ async fn main() -> std::process::ExitCode {
         | Command::Cut { .. }
         | Command::Rank { .. }
         | Command::SetPassword { .. }
-        | Command::Export { .. }) => match admin(c).await {
-            Ok(()) => std::process::ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("doorstep-server : erreur / error: {e}");
-                std::process::ExitCode::FAILURE
+        | Command::Export { .. }) => {
+            // The coordinator's commands print their own summary; their log lines (the cut's
+            // step times, say) only when asked for with RUST_LOG.
+            if std::env::var_os("RUST_LOG").is_some() {
+                doorstep_server::observe::init_logs("text");
             }
-        },
+            match admin(c).await {
+                Ok(()) => std::process::ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("doorstep-server : erreur / error: {e}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
         Command::TestFixture { database, relaxed_limits } => match test_fixture(&database, relaxed_limits).await {
             Ok(()) => std::process::ExitCode::SUCCESS,
             Err(e) => {

@@ -6,58 +6,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::ops;
+use super::ops::{self, insert_new};
 use super::records::{Import, ImportCounts, StoreError, StoreResult, TurfOp};
 use super::tx::{Tx, Val};
-
-const CHUNK: usize = 500;
-
-/// `INSERT INTO {table} VALUES …` for every row (each `width` values), skipping ids already
-/// present; returns the ids that were added.
-async fn insert_new(tx: &mut dyn Tx, table: &str, types: &[&str], rows: Vec<Vec<Val>>) -> StoreResult<HashSet<String>> {
-    let width = types.len();
-    let mut added = HashSet::new();
-    if tx.arrays() {
-        // PostgreSQL: one array per column and one short statement per batch (planning a
-        // statement of 5,000 parameters each time cost most of a million-row import).
-        for chunk in rows.chunks(CHUNK * 10) {
-            let mut columns: Vec<Vec<Val>> = vec![Vec::with_capacity(chunk.len()); width];
-            for row in chunk {
-                for (c, v) in row.iter().enumerate() {
-                    columns[c].push(v.clone());
-                }
-            }
-            let arrays: Vec<String> = types.iter().enumerate().map(|(i, t)| format!("${}::{t}[]", i + 1)).collect();
-            let sql = format!(
-                "INSERT INTO {table} SELECT * FROM unnest({}) ON CONFLICT (id) DO NOTHING RETURNING id",
-                arrays.join(", ")
-            );
-            let params: Vec<Val> = columns.into_iter().map(Val::Array).collect();
-            for r in tx.rows(&sql, &params).await? {
-                added.insert(r[0].text()?);
-            }
-        }
-        return Ok(added);
-    }
-    for chunk in rows.chunks(CHUNK) {
-        let mut sql = format!("INSERT INTO {table} VALUES ");
-        let mut params = Vec::with_capacity(chunk.len() * width);
-        for (i, row) in chunk.iter().enumerate() {
-            debug_assert_eq!(row.len(), width);
-            sql.push_str(if i == 0 { "(" } else { ", (" });
-            for (j, v) in row.iter().enumerate() {
-                params.push(v.clone());
-                sql.push_str(&format!("{}${}", if j == 0 { "" } else { ", " }, params.len()));
-            }
-            sql.push(')');
-        }
-        sql.push_str(" ON CONFLICT (id) DO NOTHING RETURNING id");
-        for r in tx.rows(&sql, &params).await? {
-            added.insert(r[0].text()?);
-        }
-    }
-    Ok(added)
-}
 
 const ENTRANCE_OWNERS: &str =
     "SELECT e.id, b.campaign_id, b.turf_id FROM entrances e JOIN buildings b ON b.id = e.building_id WHERE e.id IN";
@@ -111,14 +62,19 @@ pub async fn import(tx: &mut dyn Tx, campaign_id: &str, i: &Import) -> StoreResu
     )
     .await?;
     n.buildings = added.len() as u64;
-    // Every building referred to (or kept): its campaign and turf.
+    // Every building referred to (or kept): its campaign and turf. The buildings this part just
+    // added are this campaign's and in no turf: only the others are looked up.
     let referred = i
         .buildings
         .iter()
         .map(|b| b.id.as_str())
         .chain(i.entrances.iter().map(|e| e.building_id.as_str()))
-        .chain(i.doors.iter().map(|d| d.building_id.as_str()));
-    let buildings = ops::building_owners(tx, referred).await?;
+        .chain(i.doors.iter().map(|d| d.building_id.as_str()))
+        .filter(|id| !added.contains(*id));
+    let mut buildings = ops::building_owners(tx, referred).await?;
+    for id in &added {
+        buildings.insert(id.clone(), (campaign_id.to_string(), None));
+    }
     for b in i.buildings.iter().filter(|b| !added.contains(&b.id)) {
         owned(&buildings, &b.id, campaign_id, "building")?;
         n.existing += 1;

@@ -175,53 +175,39 @@ impl Import {
     /// indexes and every part's commit would rewrite hundreds of pages; in id order a part fills a
     /// few neighbouring pages of each index.
     pub fn into_parts(mut self, buildings: usize) -> Vec<Import> {
-        use std::collections::HashMap;
+        // Buildings in id order across the import; the other rows only within their part (a few
+        // hundred rows to sort instead of a million).
         self.buildings.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-        self.doors.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-        self.entrances.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-        self.households.sort_unstable_by(|a, b| a.id.cmp(&b.id));
-        self.people.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         let per = buildings.max(1);
-        let mut parts: Vec<Import> = Vec::new();
-        // The last building id of each part: a row's part is found by binary search on its
-        // building's id (no map of a million cloned ids).
-        let mut last_ids: Vec<String> = Vec::new();
-        for (i, b) in self.buildings.into_iter().enumerate() {
-            if i % per == 0 {
-                parts.push(Import::default());
-                last_ids.push(String::new());
-            }
-            *last_ids.last_mut().expect("pushed") = b.id.clone();
-            parts.last_mut().expect("pushed").buildings.push(b);
-        }
-        if parts.is_empty() {
-            parts.push(Import::default());
-        }
-        let last = parts.len() - 1;
-        // A building id names a part when a part holds it; else (a row about a building already
-        // stored) the last part takes the row.
-        let part_of = |parts: &[Import], id: &str| -> usize {
-            let p = last_ids.partition_point(|l| l.as_str() < id);
-            if p < parts.len() && parts[p].buildings.binary_search_by(|b| b.id.as_str().cmp(id)).is_ok() {
-                p
-            } else {
-                last
-            }
+        let count = self.buildings.len().div_ceil(per).max(1);
+        let last = count - 1;
+        // Each row's part, by its building's id (a building already stored, in no part: the last
+        // part takes the row). One map of borrowed ids, dropped before the rows move.
+        let (entrance_part, door_part_of): (Vec<usize>, Vec<usize>) = {
+            let part_of: foldhash::HashMap<&str, usize> =
+                self.buildings.iter().enumerate().map(|(i, b)| (b.id.as_str(), i / per)).collect();
+            let of = |id: &str| part_of.get(id).copied().unwrap_or(last);
+            (
+                self.entrances.iter().map(|e| of(&e.building_id)).collect(),
+                self.doors.iter().map(|d| of(&d.building_id)).collect(),
+            )
         };
-        for e in self.entrances {
-            let p = part_of(&parts, &e.building_id);
+        let mut parts: Vec<Import> = (0..count).map(|_| Import::default()).collect();
+        for (i, b) in self.buildings.into_iter().enumerate() {
+            parts[i / per].buildings.push(b);
+        }
+        for (e, p) in self.entrances.into_iter().zip(entrance_part) {
             parts[p].entrances.push(e);
         }
-        let mut door_part: HashMap<String, usize> = HashMap::new();
+        let mut door_part: foldhash::HashMap<String, usize> = Default::default();
         let with_households = !self.households.is_empty();
-        for d in self.doors {
-            let p = part_of(&parts, &d.building_id);
+        for (d, p) in self.doors.into_iter().zip(door_part_of) {
             if with_households {
                 door_part.insert(d.id.clone(), p);
             }
             parts[p].doors.push(d);
         }
-        let mut household_part: HashMap<String, usize> = HashMap::new();
+        let mut household_part: foldhash::HashMap<String, usize> = Default::default();
         for h in self.households {
             let p = *door_part.get(&h.door_id).unwrap_or(&last);
             household_part.insert(h.id.clone(), p);
@@ -229,6 +215,12 @@ impl Import {
         }
         for person in self.people {
             parts[*household_part.get(&person.household_id).unwrap_or(&last)].people.push(person);
+        }
+        for part in &mut parts {
+            part.entrances.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+            part.doors.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+            part.households.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+            part.people.sort_unstable_by(|a, b| a.id.cmp(&b.id));
         }
         parts
     }
@@ -517,6 +509,7 @@ mod tests {
         for p in &parts {
             assert_eq!(p.doors.len(), p.buildings.len() * 2);
             assert!(p.doors.iter().all(|d| p.buildings.iter().any(|b| b.id == d.building_id)));
+            assert!(p.doors.windows(2).all(|w| w[0].id < w[1].id), "doors in id order within their part");
         }
         assert_eq!(Import::default().into_parts(2).len(), 1, "an empty import is one empty part");
     }

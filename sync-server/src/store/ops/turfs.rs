@@ -34,7 +34,8 @@ async fn insert_turf(
     Ok(())
 }
 
-/// Puts each (building, turf) in its new turf, in building id order, 500 to a statement: a cut of
+/// Puts each (building, turf) in its new turf, in building id order, 500 to a statement (5,000 on
+/// PostgreSQL, as arrays): a cut of
 /// a million doors touches each page of the buildings once instead of once a turf. Only buildings
 /// of this campaign in no turf are placed; a building named twice, already in a turf or unknown
 /// refuses the whole change (the caller's transaction rolls back).
@@ -43,18 +44,23 @@ async fn place_buildings(tx: &mut dyn Tx, campaign_id: &str, mut pairs: Vec<(&st
     if let Some(w) = pairs.windows(2).find(|w| w[0].0 == w[1].0) {
         return Err(StoreError::Conflict(format!("building {} is named twice", w[0].0)));
     }
-    for chunk in pairs.chunks(500) {
-        // `columnN` names a VALUES list's columns in both SQLite and PostgreSQL; SQLite numbers
-        // `$N` parameters in order of appearance, so the campaign comes last.
-        let values: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2)).collect();
-        let sql = format!(
-            "UPDATE buildings SET turf_id = v.column2 FROM (VALUES {}) AS v
-             WHERE buildings.id = v.column1 AND buildings.campaign_id = ${} AND buildings.turf_id IS NULL",
-            values.join(", "),
-            2 * chunk.len() + 1
-        );
-        let mut params: Vec<Val> = chunk.iter().flat_map(|(b, t)| [Val::from(*b), Val::from(*t)]).collect();
-        params.push(Val::from(campaign_id));
+    let batch = if tx.arrays() { 5000 } else { 500 };
+    for chunk in pairs.chunks(batch) {
+        let (sql, params) = if tx.arrays() {
+            // PostgreSQL: two arrays, one short statement planned the same way every time (a
+            // VALUES list of a thousand parameters was planned anew for each batch).
+            let sql = "UPDATE buildings SET turf_id = v.t FROM unnest($1::text[], $2::text[]) AS v(b, t)
+                 WHERE buildings.id = v.b AND buildings.campaign_id = $3 AND buildings.turf_id IS NULL"
+                .to_string();
+            let params = vec![
+                Val::Array(chunk.iter().map(|(b, _)| Val::from(*b)).collect()),
+                Val::Array(chunk.iter().map(|(_, t)| Val::from(*t)).collect()),
+                Val::from(campaign_id),
+            ];
+            (sql, params)
+        } else {
+            values_update(chunk, campaign_id)
+        };
         if tx.exec(&sql, &params).await? as usize == chunk.len() {
             continue;
         }
@@ -75,6 +81,22 @@ async fn place_buildings(tx: &mut dyn Tx, campaign_id: &str, mut pairs: Vec<(&st
         return Err(StoreError::Conflict("a building changed while it was placed".into()));
     }
     Ok(())
+}
+
+/// SQLite's form of a batch of placements: one `UPDATE … FROM (VALUES …)`.
+fn values_update(chunk: &[(&str, &str)], campaign_id: &str) -> (String, Vec<Val>) {
+    // `columnN` names a VALUES list's columns; SQLite numbers `$N` parameters in order of
+    // appearance, so the campaign comes last.
+    let values: Vec<String> = (0..chunk.len()).map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2)).collect();
+    let sql = format!(
+        "UPDATE buildings SET turf_id = v.column2 FROM (VALUES {}) AS v
+         WHERE buildings.id = v.column1 AND buildings.campaign_id = ${} AND buildings.turf_id IS NULL",
+        values.join(", "),
+        2 * chunk.len() + 1
+    );
+    let mut params: Vec<Val> = chunk.iter().flat_map(|(b, t)| [Val::from(*b), Val::from(*t)]).collect();
+    params.push(Val::from(campaign_id));
+    (sql, params)
 }
 
 pub async fn assign_turf(
@@ -219,8 +241,38 @@ pub async fn apply_cut(tx: &mut dyn Tx, campaign_id: &str, dissolve: &[String], 
             tx.exec(q, &vals![t]).await?;
         }
     }
-    for t in turfs {
-        insert_turf(tx, campaign_id, &t.id, &t.name, t.team_id.as_deref()).await?;
+    // The turfs in batches (a cut of a million doors makes twelve thousand): each team checked
+    // once, an id already taken (or named twice) refuses the whole cut.
+    let mut teams: Vec<&str> = turfs.iter().filter_map(|t| t.team_id.as_deref()).collect();
+    teams.sort_unstable();
+    teams.dedup();
+    for team in teams {
+        team_in(tx, campaign_id, team).await?;
+    }
+    let rows = turfs
+        .iter()
+        .map(|t| {
+            vec![
+                Val::from(&t.id),
+                Val::from(campaign_id),
+                Val::from(&t.name),
+                Val::Int(1),
+                Val::Null,
+                Val::Null,
+                Val::from(t.team_id.clone()),
+            ]
+        })
+        .collect();
+    let added = insert_new(
+        tx,
+        "turfs(id, campaign_id, name, version, volunteer_id, lease_expires_ms, team_id)",
+        &["text", "text", "text", "int8", "text", "int8", "text"],
+        rows,
+    )
+    .await?;
+    let mut seen = HashSet::new();
+    if let Some(t) = turfs.iter().find(|t| !added.contains(&t.id) || !seen.insert(t.id.as_str())) {
+        return Err(StoreError::Conflict(format!("turf {}", t.id)));
     }
     let pairs = turfs.iter().flat_map(|t| t.buildings.iter().map(move |b| (b.as_str(), t.id.as_str()))).collect();
     place_buildings(tx, campaign_id, pairs).await
