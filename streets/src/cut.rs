@@ -1368,30 +1368,11 @@ impl UnionFind {
     }
 }
 
-/// A multiply-and-rotate hasher for the grid's cell keys (the standard SipHash took a third of
-/// the nearest-neighbour queries of a million-building cut; the keys are not attacker-chosen).
-#[derive(Default, Clone, Copy)]
-struct CellHasher(u64);
-
-impl std::hash::Hasher for CellHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_i64(&mut self, v: i64) {
-        self.write_u64(v as u64);
-    }
-}
-
 /// Per cell, its points with their coordinates (read together: no jump to a far array per point).
-type CellMap = HashMap<(i64, i64), Vec<(f64, f64, u32)>, std::hash::BuildHasherDefault<CellHasher>>;
+/// foldhash with its fixed seed: cell keys are not chosen by anyone, and a fixed seed keeps the
+/// cell-by-cell order, and so the cut, the same from run to run (SipHash took a third of the
+/// nearest-neighbour queries of a million-building cut).
+type CellMap = HashMap<(i64, i64), Vec<(f64, f64, u32)>, foldhash::fast::FixedState>;
 
 /// A uniform grid over points, for nearest-neighbour queries.
 struct Grid {
