@@ -1036,29 +1036,9 @@ impl<'a> Turfs<'a> {
         (self.g.x[u] - cx).powi(2) + (self.g.y[u] - cy).powi(2)
     }
 
-    /// Whether turf `a` stays connected once `u` leaves it.
+    /// Whether turf `a` stays connected once `u` leaves it (nothing hangs on `u` alone).
     fn connected_without(&mut self, a: usize, u: usize) -> bool {
-        let g = self.g;
-        self.stamp += 2;
-        let (inside, seen) = (self.stamp - 1, self.stamp);
-        for &x in &self.members[a] {
-            self.mark[x as usize] = inside;
-        }
-        self.mark[u] = 0;
-        let start = self.members[a].iter().copied().find(|&x| x as usize != u).expect("more than one");
-        self.mark[start as usize] = seen;
-        self.stack.push(start);
-        let mut reached = 1;
-        while let Some(x) = self.stack.pop() {
-            for &y in g.neighbours(x as usize) {
-                if self.mark[y as usize] == inside {
-                    self.mark[y as usize] = seen;
-                    reached += 1;
-                    self.stack.push(y);
-                }
-            }
-        }
-        reached + 1 == self.members[a].len()
+        self.group_leaving(a, u).0.len() == 1
     }
 
     fn move_unit(&mut self, u: usize, b: usize) {
