@@ -33,6 +33,8 @@ pub const FAR_FROM_STREET_M: f64 = 150.0;
 const EMPTY_LINK_M: f64 = 150.0;
 /// Without a network: a gap this long between consecutive numbers of one street side starts a new unit.
 const RUN_GAP_M: f64 = 80.0;
+/// Buildings from which a cut's neighbour search is shared between two cores.
+const PARALLEL_FROM: usize = 50_000;
 /// Without a network, a turf is connected when its buildings can be walked with no straight step
 /// longer than this (the longest edge of their minimum spanning tree).
 pub const WALK_GAP_M: f64 = 250.0;
@@ -649,7 +651,8 @@ fn units_by_name(buildings: &[CutBuilding], opts: CutOptions) -> UnitGraph {
             (b.street.trim().to_lowercase(), side, station, house_number_key(&b.house_number), i as u32)
         })
         .collect();
-    keyed.sort();
+    // Keys end with the building's index: unique, so an unstable sort gives the one order.
+    keyed.sort_unstable();
     let mut groups: Vec<Vec<u32>> = Vec::new();
     let mut side_of = vec![0u32; buildings.len()];
     let mut sides = 0u32;
@@ -688,15 +691,36 @@ fn units_by_name(buildings: &[CutBuilding], opts: CutOptions) -> UnitGraph {
         }
     }
     // Each building with its four nearest buildings of other units, within 250 m.
-    // Cell by cell, so that one cell's queries read the same neighbouring cells.
+    // Cell by cell, so that one cell's queries read the same neighbouring cells; the cells shared
+    // between two cores on a large cut (the edges are sorted afterwards: same graph either way).
     let grid = Grid::new(&xy, 60.0);
-    for cell in grid.cells.values() {
-        for &(x, y, i) in cell {
-            let i = i as usize;
-            for j in grid.nearest((x, y), 4, 250.0, |j| unit_of[j] != unit_of[i]) {
-                edges.push((unit_of[i], unit_of[j]));
+    let cells: Vec<&Vec<(f64, f64, u32)>> = grid.cells.values().collect();
+    let near = |cells: &[&Vec<(f64, f64, u32)>]| {
+        let mut out = Vec::new();
+        for cell in cells {
+            for &(x, y, i) in cell.iter() {
+                let i = i as usize;
+                let start = out.len();
+                for j in grid.nearest((x, y), 4, 250.0, |j| unit_of[j] != unit_of[i]) {
+                    let e = (unit_of[i], unit_of[j]);
+                    if !out[start..].contains(&e) {
+                        out.push(e);
+                    }
+                }
             }
         }
+        out
+    };
+    if buildings.len() >= PARALLEL_FROM {
+        let (a, b) = cells.split_at(cells.len() / 2);
+        let (ea, eb) = std::thread::scope(|sc| {
+            let h = sc.spawn(|| near(b));
+            (near(a), h.join().expect("a neighbour worker"))
+        });
+        edges.extend(ea);
+        edges.extend(eb);
+    } else {
+        edges.extend(near(&cells));
     }
     finish_graph(buildings, &proj, units, side_of, &station_of, edges, opts.by_station)
 }

@@ -352,9 +352,19 @@ impl Service {
         let net = self.network(st.campaign()).await?;
         let opts = doorstep_streets::cut::CutOptions { target, by_station: req.by_station };
         let plan = tokio::task::spawn_blocking(move || {
+            // Each step's start, for `RUST_LOG=debug` (where a large cut spends its time).
+            let begun = std::time::Instant::now();
+            let mut step = String::new();
+            let mut progress = move |s: &str, f: f64| {
+                if s != step {
+                    tracing::debug!(step = s, ms = begun.elapsed().as_millis() as u64, "cut step");
+                    step = s.to_string();
+                }
+                progress(s, f)
+            };
             progress("réseau", 0.0);
             let graph = net.as_deref().and_then(doorstep_streets::streets::StreetGraph::new);
-            doorstep_streets::cut::plan_with_progress(&buildings, graph.as_ref(), opts, &mut *progress)
+            doorstep_streets::cut::plan_with_progress(&buildings, graph.as_ref(), opts, &mut progress)
         })
         .await
         .map_err(|e| ServiceError::internal(format!("cut: {e}")))?;

@@ -379,6 +379,83 @@ async fn recut_stations_and_targeting(s: Arc<dyn ServerStore>) {
     assert_eq!(s.targeting("nantes-2026").await.unwrap(), Some(f));
 }
 
+/// A first cut of a large import (50,000 buildings: on SQLite, placed with the turf index dropped
+/// and built again): a cut naming an unknown building changes nothing, the good cut places every
+/// building once, and turfs are found by their buildings afterwards (a re-cut of one works).
+async fn a_large_first_cut_places_every_building_once(s: Arc<dyn ServerStore>) {
+    use doorstep_server::store::NewTurf;
+    const N: usize = 50_000;
+    let (campaign, template, _, _) = server_import(1);
+    s.create_campaign(&campaign, NOW).await.unwrap();
+    let mut buildings = Vec::with_capacity(N);
+    let mut doors = Vec::with_capacity(N);
+    for i in 0..N {
+        let mut b = template[0].clone();
+        b.id = format!("big-b{i:06}");
+        b.house_number = format!("{}", i + 1);
+        b.lat += (i / 250) as f64 * 1e-4;
+        b.lon += (i % 250) as f64 * 1e-4;
+        doors.push(doorstep_protocol::Door {
+            id: format!("{}-door", b.id),
+            building_id: b.id.clone(),
+            entrance_id: None,
+            floor: None,
+            label: "porte".into(),
+            safety_flags: vec![],
+        });
+        buildings.push(b);
+    }
+    s.import(&campaign.id, &doorstep_tests::import_of(&buildings, &[], &doors)).await.unwrap();
+    let turf = |k: usize, ids: &[doorstep_protocol::Building]| NewTurf {
+        id: format!("big-t{k:04}"),
+        name: format!("Secteur {k}"),
+        team_id: None,
+        buildings: ids.iter().map(|b| b.id.clone()).collect(),
+    };
+    let mut turfs: Vec<NewTurf> = buildings.chunks(100).enumerate().map(|(k, c)| turf(k, c)).collect();
+    // One building nobody imported, at the very end: the whole cut is refused.
+    turfs.last_mut().unwrap().buildings.push("nowhere".into());
+    let err = s.apply_cut(&campaign.id, &[], &turfs).await.unwrap_err();
+    assert!(matches!(err, StoreError::Missing { .. }), "{err:?}");
+    assert_eq!(s.cut_candidates(&campaign.id, &[]).await.unwrap().len(), N, "nothing placed");
+    assert!(s.turf("big-t0000").await.unwrap().is_none(), "no turf made");
+    turfs.last_mut().unwrap().buildings.pop();
+    s.apply_cut(&campaign.id, &[], &turfs).await.unwrap();
+    assert!(s.cut_candidates(&campaign.id, &[]).await.unwrap().is_empty(), "every building placed");
+    for k in [0, 250, 499] {
+        let p = s.turf_package(&format!("big-t{k:04}")).await.unwrap().unwrap();
+        let mut got: Vec<String> = p.buildings.iter().map(|b| b.id.clone()).collect();
+        got.sort();
+        let want: Vec<String> = buildings[k * 100..(k + 1) * 100].iter().map(|b| b.id.clone()).collect();
+        assert_eq!(got, want, "turf {k}");
+    }
+    let again = s.cut_candidates(&campaign.id, &["big-t0007".into()]).await.unwrap();
+    assert_eq!(again.len(), 100);
+    let split = [turf(900, &buildings[700..750]), turf(901, &buildings[750..800])];
+    s.apply_cut(&campaign.id, &["big-t0007".into()], &split).await.unwrap();
+    assert_eq!(s.turf_package("big-t0901").await.unwrap().unwrap().buildings.len(), 50);
+}
+
+/// On SQLite the large cut above leaves the turf index in place (dropped and built again inside
+/// its transaction, and never dropped by the refused cut).
+#[tokio::test]
+async fn a_large_first_cut_on_sqlite_keeps_the_turf_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.db");
+    let s: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(&path).unwrap());
+    a_large_first_cut_places_every_building_once(s.clone()).await;
+    drop(s);
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let sql: String = c
+        .query_row("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'buildings_turf'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(sql, doorstep_server::store::sql::CREATE_BUILDINGS_TURF);
+    let plan: String = c
+        .query_row("EXPLAIN QUERY PLAN SELECT id FROM buildings WHERE turf_id = 'big-t0001'", [], |r| r.get(3))
+        .unwrap();
+    assert!(plan.contains("buildings_turf"), "{plan}");
+}
+
 /// Schema v5–v6 on both backends: logins, device sync times, campaign doors, overlap reviews, and
 /// an audit log that the database itself refuses to change or delete.
 async fn logins_dashboard_reads_and_an_append_only_audit_log(s: Arc<dyn ServerStore>) {
@@ -833,6 +910,7 @@ conformance!(
     logins_dashboard_reads_and_an_append_only_audit_log,
     retention_purge_strips_personal_data,
     dashboard_aggregates_equal_their_definitions,
+    a_large_first_cut_places_every_building_once,
 );
 
 /// A database made by the first published schema and upgraded in place has the same schema as a

@@ -6,6 +6,10 @@
 //! named parameters that rusqlite binds by position in that same order.
 //! Types are the common subset (TEXT, BIGINT, DOUBLE PRECISION, BOOLEAN as 0/1 in SQLite).
 
+/// The index of buildings by turf (schema version 1; a large first cut on SQLite drops it and
+/// builds it again, `store::ops::turfs`).
+pub const CREATE_BUILDINGS_TURF: &str = "CREATE INDEX buildings_turf ON buildings(turf_id)";
+
 /// Schema, version 1. Each backend runs it inside its migration step.
 pub const SCHEMA_V1: &[&str] = &[
     "CREATE TABLE campaigns (
@@ -29,7 +33,7 @@ pub const SCHEMA_V1: &[&str] = &[
         id TEXT PRIMARY KEY, campaign_id TEXT NOT NULL REFERENCES campaigns(id), turf_id TEXT REFERENCES turfs(id),
         street TEXT NOT NULL, house_number TEXT NOT NULL, postcode TEXT NOT NULL, city TEXT NOT NULL,
         polling_station TEXT, lat DOUBLE PRECISION NOT NULL, lon DOUBLE PRECISION NOT NULL)",
-    "CREATE INDEX buildings_turf ON buildings(turf_id)",
+    CREATE_BUILDINGS_TURF,
     "CREATE TABLE entrances (
         id TEXT PRIMARY KEY, building_id TEXT NOT NULL REFERENCES buildings(id), label TEXT NOT NULL,
         digicode TEXT, interphone TEXT, caretaker TEXT, notes TEXT)",

@@ -45,6 +45,19 @@ async fn place_buildings(tx: &mut dyn Tx, campaign_id: &str, mut pairs: Vec<(&st
         return Err(StoreError::Conflict(format!("building {} is named twice", w[0].0)));
     }
     let batch = if tx.arrays() { 5000 } else { 500 };
+    // SQLite: placing most of the table at once (the first cut of a large import) goes faster
+    // without the turf index, built again once at the end in the same transaction (a million
+    // buildings: 6.3–7.0 s → 3.8 s). Readers keep their snapshot, so nothing waits on it; on
+    // PostgreSQL dropping the index would lock the table against every reader, so it never does.
+    let table_rows = if !tx.arrays() && pairs.len() >= REBUILD_TURF_INDEX_FROM {
+        tx.row(COUNT_BUILDINGS, &[]).await?.map_or(Ok(0), |r| r[0].int())?
+    } else {
+        0
+    };
+    let rebuild = !tx.arrays() && rebuild_turf_index(pairs.len(), table_rows);
+    if rebuild {
+        tx.exec(DROP_BUILDINGS_TURF, &[]).await?;
+    }
     for chunk in pairs.chunks(batch) {
         let (sql, params) = if tx.arrays() {
             // PostgreSQL: two arrays, one short statement planned the same way every time (a
@@ -80,7 +93,20 @@ async fn place_buildings(tx: &mut dyn Tx, campaign_id: &str, mut pairs: Vec<(&st
         }
         return Err(StoreError::Conflict("a building changed while it was placed".into()));
     }
+    if rebuild {
+        tx.exec(crate::store::sql::CREATE_BUILDINGS_TURF, &[]).await?;
+    }
     Ok(())
+}
+
+/// Placements from which rebuilding the turf index can pay.
+const REBUILD_TURF_INDEX_FROM: usize = 50_000;
+
+/// Whether to place `placing` buildings with the turf index dropped and built again: only when
+/// they are many and at least half the table (all campaigns' buildings), since building the index
+/// again reads every row.
+fn rebuild_turf_index(placing: usize, table_rows: i64) -> bool {
+    placing >= REBUILD_TURF_INDEX_FROM && placing as i64 * 2 >= table_rows
 }
 
 /// SQLite's form of a batch of placements: one `UPDATE … FROM (VALUES …)`.
@@ -368,6 +394,10 @@ pub async fn in_scope(
 
 // ----- its SQL (the same text on both backends; see `store::sql`) -----
 
+const COUNT_BUILDINGS: &str = "SELECT count(*) FROM buildings";
+
+const DROP_BUILDINGS_TURF: &str = "DROP INDEX buildings_turf";
+
 const SET_BUILDING_TURF: &str = "UPDATE buildings SET turf_id = $1 WHERE id = $2 AND campaign_id = $3";
 
 const SELECT_TURF_OPS: &str = "SELECT version, body FROM turf_ops WHERE turf_id = $1 AND version > $2 ORDER BY version";
@@ -437,3 +467,27 @@ const SELECT_TURF_HOUSEHOLDS: &str = "SELECT h.id, h.door_id FROM households h J
 const SELECT_TURF_PEOPLE: &str = "SELECT p.id, p.household_id, p.display_name, p.birth_year FROM people p
      JOIN households h ON h.id = p.household_id JOIN doors d ON d.id = h.door_id
      JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = $1 ORDER BY p.id";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// When a cut places buildings with the turf index dropped and built again.
+    #[test]
+    fn the_turf_index_is_rebuilt_only_for_large_placements_of_most_of_the_table() {
+        // (buildings placed, buildings in the table, rebuild)
+        let cases: &[(usize, i64, bool)] = &[
+            (0, 0, false),
+            (80, 1_000_000, false),       // a re-cut of one turf
+            (49_999, 50_000, false),      // small: the index is cheap to update
+            (50_000, 50_000, true),       // a first cut of a mid-sized import
+            (999_880, 1_000_000, true),   // the million-address first cut
+            (500_000, 1_000_000, true),   // half the table
+            (500_000, 1_000_001, false),  // less than half: rebuilding reads too much
+            (100_000, 10_000_000, false), // one campaign among many
+        ];
+        for &(placing, rows, want) in cases {
+            assert_eq!(rebuild_turf_index(placing, rows), want, "{placing} of {rows}");
+        }
+    }
+}
