@@ -90,6 +90,67 @@ fn nodes_of(net: &doorstep_protocol::StreetNetwork) -> Vec<(i64, i64)> {
     v
 }
 
+/// A protobuf varint.
+fn varint(mut v: u64, out: &mut Vec<u8>) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// One PBF block: its length, its header (`type`, `datasize`) and the blob.
+fn pbf_block(kind: &str, blob: &[u8], out: &mut Vec<u8>) {
+    let mut header = vec![0x0a];
+    varint(kind.len() as u64, &mut header);
+    header.extend_from_slice(kind.as_bytes());
+    header.push(0x18);
+    varint(blob.len() as u64, &mut header);
+    out.extend_from_slice(&(header.len() as u32).to_be_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(blob);
+}
+
+/// A street file that inflates far beyond its size (a "zip bomb" made as an OpenStreetMap
+/// extract: 100 kB that decompress to a 200 MB string table) is refused with a clear error and
+/// never inflated whole: the PBF reader stops each block at 32 MB, so the block ends early and
+/// is reported as broken (inflated whole, a string table with no ways would read as an empty
+/// network).
+#[test]
+fn an_osm_pbf_bomb_is_refused_without_inflating_it() {
+    use std::io::Write;
+    const INFLATED: u64 = 200 << 20;
+    // PrimitiveBlock { stringtable: StringTable { s: [200 MB of zeros] } }, compressed as it is
+    // written (never held whole).
+    let mut inner = vec![0x0a];
+    varint(INFLATED, &mut inner);
+    let mut block = vec![0x0a];
+    varint(INFLATED + inner.len() as u64, &mut block);
+    block.extend_from_slice(&inner);
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    z.write_all(&block).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..(INFLATED >> 20) {
+        z.write_all(&zeros).unwrap();
+    }
+    let zlib = z.finish().unwrap();
+    assert!(zlib.len() < 1 << 20, "{} bytes", zlib.len());
+    let mut file = Vec::new();
+    // An empty header block (raw), then the data block (raw_size, zlib_data).
+    pbf_block("OSMHeader", &[0x0a, 0x00, 0x10, 0x00], &mut file);
+    let mut blob = vec![0x10];
+    varint(INFLATED + block.len() as u64, &mut blob);
+    blob.push(0x1a);
+    varint(zlib.len() as u64, &mut blob);
+    blob.extend_from_slice(&zlib);
+    pbf_block("OSMData", &blob, &mut file);
+    assert_eq!(doorstep_server::networks::sniff(&file[..64]), doorstep_server::networks::NetworkFormat::OsmPbf);
+    let err = doorstep_server::networks::read(&doorstep_server::networks::NetworkSource::Bytes(file), None)
+        .map(|(net, stats, _)| (net.edges.len(), stats.lines))
+        .unwrap_err();
+    assert!(err.starts_with("OpenStreetMap PBF:"), "{err}");
+}
+
 /// An OpenStreetMap `.osm.pbf` extract (Helsinki's, rebuilt by scripts/make-network-excerpts.sh)
 /// gives the same network as the GeoJSON of the same ways: walkable ways only (`foot=no` left out
 /// and counted), ways sharing a node joined.
