@@ -66,6 +66,21 @@ pub struct StationsImported {
     pub buildings_ambiguous: Vec<String>,
 }
 
+/// A GeoJSON FeatureCollection of station boundaries, each geometry kept as its text.
+#[derive(Deserialize)]
+struct BoundaryFile<'a> {
+    #[serde(borrow)]
+    features: Vec<BoundaryFeature<'a>>,
+}
+
+#[derive(Deserialize)]
+struct BoundaryFeature<'a> {
+    #[serde(borrow, default)]
+    geometry: Option<&'a serde_json::value::RawValue>,
+    #[serde(default)]
+    properties: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
 /// One station as the dashboard shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StationView {
@@ -167,18 +182,18 @@ impl Service {
     ) -> Result<StationsImported, ServiceError> {
         st.require_coordinator()?;
         let _running = self.metrics.import("stations");
-        let v: serde_json::Value =
-            serde_json::from_slice(bytes).map_err(|e| import_error(ImportError::GeoJson(e.to_string())))?;
-        let features = v["features"]
-            .as_array()
-            .ok_or_else(|| import_error(ImportError::GeoJson("expected a FeatureCollection with features".into())))?;
+        // Each geometry stays the text it was (borrowed from the body, parsed alone for its
+        // bounds): a national file of 645 MB read into one JSON tree took several times its size.
+        let file: BoundaryFile<'_> = serde_json::from_slice(bytes).map_err(|e| {
+            import_error(ImportError::GeoJson(format!("expected a FeatureCollection with features: {e}")))
+        })?;
         let wanted = mapping.get("id").map(|s| normalise(s));
         let mut boundaries = Vec::new();
         let mut skipped = 0;
         let mut seen = std::collections::HashSet::new();
-        for f in features {
-            let g = &f["geometry"];
-            let props = f["properties"].as_object();
+        for f in &file.features {
+            let g = f.geometry.map(|raw| raw.get()).unwrap_or("null");
+            let props = f.properties.as_ref();
             let id = props.and_then(|p| {
                 let by = |name: &str| {
                     p.iter().find(|(k, _)| normalise(k) == name).and_then(|(_, v)| match v {
@@ -199,13 +214,16 @@ impl Service {
                     _ => Some(id),
                 }
             });
-            match (id, targeting::bbox(g)) {
+            let geometry = serde_json::from_str::<serde_json::Value>(g).ok();
+            let bounds = geometry.as_ref().and_then(targeting::Area::of).map(|a| a.bbox);
+            match (id, bounds) {
                 (Some(id), Some(_)) => {
                     let id = station_key(&id);
                     if !seen.insert(id.clone()) {
                         return Err(import_error(ImportError::GeoJson(format!("station {id} has two boundaries"))));
                     }
-                    boundaries.push((id, g.to_string()));
+                    // Stored compact, as written by serde_json (a pretty-printed file's spaces dropped).
+                    boundaries.push((id, geometry.map(|v| v.to_string()).unwrap_or_default()));
                 }
                 _ => skipped += 1,
             }

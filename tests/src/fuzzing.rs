@@ -149,11 +149,10 @@ pub fn results_csv(data: &[u8]) {
 pub fn stations_geojson(data: &[u8]) {
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) else { return };
     for f in v["features"].as_array().into_iter().flatten() {
-        let g = &f["geometry"];
-        if let Some((a, b, c, d)) = doorstep_server::targeting::bbox(g) {
-            let (lat, lon) = ((a + c) / 2.0, (b + d) / 2.0);
-            let _ = doorstep_server::targeting::contains(g, lat, lon);
-            let _ = doorstep_server::targeting::depth(g, lat, lon);
+        if let Some(a) = doorstep_server::targeting::Area::of(&f["geometry"]) {
+            let (lon, lat) = ((a.bbox.0 + a.bbox.2) / 2.0, (a.bbox.1 + a.bbox.3) / 2.0);
+            let _ = a.contains(lat, lon);
+            let _ = a.depth(lat, lon);
         }
     }
 }

@@ -99,41 +99,27 @@ pub async fn set_station_boundaries(
     for (id, geometry) in boundaries {
         tx.exec(UPSERT_STATION_BOUNDARY, &vals![campaign_id, id.as_str(), geometry.as_str()]).await?;
     }
-    type Shape = (String, serde_json::Value, (f64, f64, f64, f64));
-    let shapes: Vec<Shape> = boundaries
+    // Facts (the buildings with no station), the decision (a pure function), then the writes.
+    let areas: Vec<(String, crate::targeting::Area)> = boundaries
         .iter()
-        .filter_map(|(id, g)| {
-            let v: serde_json::Value = serde_json::from_str(g).ok()?;
-            let b = crate::targeting::bbox(&v)?;
-            Some((id.clone(), v, b))
-        })
+        .filter_map(|(id, g)| Some((id.clone(), crate::targeting::Area::of(&serde_json::from_str(g).ok()?)?)))
         .collect();
-    let mut out = StationsPlaced::default();
-    for r in tx.rows(SELECT_UNSTATIONED, &vals![campaign_id]).await? {
-        let (id, lat, lon, turf) = (r[0].text()?, r[1].float()?, r[2].float()?, r[3].opt_text()?);
-        let holding: Vec<&Shape> = shapes
-            .iter()
-            .filter(|(_, g, b)| {
-                (b.0..=b.2).contains(&lon) && (b.1..=b.3).contains(&lat) && crate::targeting::contains(g, lat, lon)
-            })
-            .collect();
-        if holding.len() > 1 {
-            out.ambiguous.push(id.clone());
-        }
-        let found = holding.into_iter().max_by(|a, b| {
-            crate::targeting::depth(&a.1, lat, lon)
-                .total_cmp(&crate::targeting::depth(&b.1, lat, lon))
-                .then(b.0.cmp(&a.0))
-        });
-        match (found, turf) {
-            (Some(_), Some(_)) => out.in_turfs.push(id),
-            (Some((station, _, _)), None) => {
-                tx.exec(SET_BUILDING_STATION, &vals![station.as_str(), id.as_str()]).await?;
-                out.assigned += 1;
-            }
-            (None, _) => out.outside.push(id),
-        }
+    let buildings = tx
+        .rows(SELECT_UNSTATIONED, &vals![campaign_id])
+        .await?
+        .iter()
+        .map(|r| Ok((r[0].text()?, r[1].float()?, r[2].float()?, r[3].opt_text()?.is_some())))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let plan = crate::targeting::place_in_areas(&areas, &buildings);
+    for (building, station) in &plan.assign {
+        tx.exec(SET_BUILDING_STATION, &vals![station.as_str(), building.as_str()]).await?;
     }
+    let out = StationsPlaced {
+        assigned: plan.assign.len() as u64,
+        outside: plan.outside,
+        in_turfs: plan.in_turfs,
+        ambiguous: plan.ambiguous,
+    };
     Ok(out)
 }
 
