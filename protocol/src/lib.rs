@@ -13,6 +13,7 @@ pub mod checksum;
 pub mod join_link;
 pub mod knock;
 pub mod merge;
+pub mod session;
 pub mod status;
 pub mod sync;
 pub mod turf;
@@ -22,6 +23,7 @@ pub use campaign::*;
 pub use checksum::turf_checksum;
 pub use join_link::{JoinLink, JoinLinkError};
 pub use knock::*;
+pub use session::*;
 pub use sync::*;
 pub use turf::*;
 pub use validate::{

@@ -7,12 +7,16 @@
 //! - [`package`]: whether a turf package may be applied on a phone;
 //! - [`report`]: whether a knock report may be written (`check_report`), report ids, clock bounds,
 //!   the building → door fan-out;
-//! - [`text`]: control characters and lengths of stored text.
+//! - [`text`]: control characters and lengths of stored text;
+//! - [`session`]: canvass sessions and sign-up events;
+//! - [`handoff`]: the lease a captain's phone hands to a volunteer's phone with no network.
 
 pub mod answers;
+pub mod handoff;
 pub mod package;
 pub mod report;
 pub mod script;
+pub mod session;
 pub mod text;
 
 pub use answers::{ValidationError, validate_answers, validate_lat_lon, validate_position, visible_questions};

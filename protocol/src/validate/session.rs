@@ -1,0 +1,362 @@
+//! Sessions: whether a session may be published, what a sign-up event does to a volunteer's
+//! standing, who did not come, and whether a phone is at the meeting point. The phone decides with
+//! what it holds (its own clock, the last count of places it pulled); the server decides again
+//! with its own facts when the event arrives, by the same function.
+
+use crate::session::{Attendance, Session, SignupEvent, SignupKind, Visibility};
+use crate::validate::answers::validate_lat_lon;
+use crate::validate::report::is_report_id;
+use crate::validate::text::{TextError, TextKind, check_text};
+
+/// Longest session: a day.
+pub const MAX_SESSION_MS: i64 = 24 * 3_600_000;
+/// Most volunteers a session takes.
+pub const MAX_CAPACITY: u32 = 500;
+/// Most turfs a session covers (what a captain may hand out).
+pub const MAX_SESSION_TURFS: usize = 200;
+/// A phone this close to the meeting point may be checked in by the captain without the code.
+pub const CHECKIN_RADIUS_M: f64 = 150.0;
+
+/// Why a session cannot be published.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    #[error("la séance finit avant de commencer / a session must end after it starts")]
+    EndsBeforeStart,
+    #[error("une séance dure au plus 24 h / a session lasts at most 24 hours")]
+    TooLong,
+    #[error("capacité entre 1 et {MAX_CAPACITY} / capacity must be between 1 and {MAX_CAPACITY}")]
+    Capacity,
+    #[error("au moins un capitaine / a session needs a captain")]
+    NoCaptain,
+    #[error("au plus {MAX_SESSION_TURFS} secteurs / at most {MAX_SESSION_TURFS} turfs")]
+    TooManyTurfs,
+    #[error("une séance d'équipe nomme son équipe / a team session names its team")]
+    TeamMissing,
+    #[error("point de rendez-vous invalide / meeting point out of range")]
+    MeetingPoint,
+    #[error(transparent)]
+    Text(#[from] TextError),
+}
+
+/// Whether a session may be published (by a coordinator or captain, online).
+pub fn check_session(s: &Session) -> Result<(), SessionError> {
+    check_text("id", &s.id, TextKind::Id)?;
+    check_text("title", &s.title, TextKind::Name)?;
+    check_text("meeting_text", &s.meeting_text, TextKind::Free)?;
+    for c in &s.captains {
+        check_text("captains", c, TextKind::Id)?;
+    }
+    for t in &s.turfs {
+        check_text("turfs", t, TextKind::Id)?;
+    }
+    if s.end_ms <= s.start_ms {
+        return Err(SessionError::EndsBeforeStart);
+    }
+    if s.end_ms - s.start_ms > MAX_SESSION_MS {
+        return Err(SessionError::TooLong);
+    }
+    if s.capacity == 0 || s.capacity > MAX_CAPACITY {
+        return Err(SessionError::Capacity);
+    }
+    if s.captains.is_empty() {
+        return Err(SessionError::NoCaptain);
+    }
+    if s.turfs.len() > MAX_SESSION_TURFS {
+        return Err(SessionError::TooManyTurfs);
+    }
+    if s.visibility == Visibility::Team && s.team_id.is_none() {
+        return Err(SessionError::TeamMissing);
+    }
+    validate_lat_lon(s.meeting_lat, s.meeting_lon).map_err(|_| SessionError::MeetingPoint)?;
+    Ok(())
+}
+
+/// What the one deciding knows when a sign-up event is decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignupFacts {
+    /// The decider's clock (the phone's own, or the server's when the event arrives).
+    pub now_ms: i64,
+    pub session_end_ms: i64,
+    pub session_cancelled: bool,
+    pub capacity: u32,
+    /// Places taken by other volunteers (signed up, confirmed or checked in).
+    pub taken_by_others: u32,
+    /// The volunteer's standing before this event.
+    pub current: Option<Attendance>,
+    /// Whether the volunteer may see the session at all (its team, or its campaign).
+    pub may_see: bool,
+}
+
+/// Why a sign-up event changes nothing. The phone shows the reason; the server answers it as a
+/// rejection (never retried).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SignupError {
+    #[error("l'identifiant n'est pas un UUIDv7 en minuscules / id must be a lowercase UUIDv7")]
+    BadId,
+    #[error("séance inconnue / unknown session")]
+    Unknown,
+    #[error("séance terminée / the session is over")]
+    Over,
+    #[error("séance annulée / the session was called off")]
+    CalledOff,
+    #[error("séance complète / the session is full")]
+    Full,
+    #[error("pas inscrit à cette séance / not signed up for this session")]
+    NotSignedUp,
+    #[error("déjà accueilli : rien à annuler / already checked in")]
+    CheckedIn,
+}
+
+impl SignupError {
+    /// Stable machine-readable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            SignupError::BadId => "bad_id",
+            SignupError::Unknown => "unknown_session",
+            SignupError::Over => "session_over",
+            SignupError::CalledOff => "session_called_off",
+            SignupError::Full => "session_full",
+            SignupError::NotSignedUp => "not_signed_up",
+            SignupError::CheckedIn => "checked_in",
+        }
+    }
+}
+
+/// The volunteer's standing after `e`. Replaying an event gives the same standing (signing up
+/// twice, confirming twice, cancelling twice); check-in is not a volunteer's event (the captain's
+/// phone records it).
+pub fn decide_signup(e: &SignupEvent, f: &SignupFacts) -> Result<Attendance, SignupError> {
+    use Attendance::*;
+    if !is_report_id(&e.id) {
+        return Err(SignupError::BadId);
+    }
+    if !f.may_see {
+        // Never say more about a session one may not see than about one that does not exist.
+        return Err(SignupError::Unknown);
+    }
+    let over = f.now_ms >= f.session_end_ms;
+    match (e.kind, f.current) {
+        // Standing that an event cannot move.
+        (_, Some(NoShow)) => Err(SignupError::Over),
+        (SignupKind::SignUp | SignupKind::Confirm, Some(CheckedIn)) => Ok(CheckedIn),
+        (SignupKind::Cancel, Some(CheckedIn)) => Err(SignupError::CheckedIn),
+        _ if over => Err(SignupError::Over),
+        (SignupKind::Cancel, _) => Ok(Cancelled),
+        _ if f.session_cancelled => Err(SignupError::CalledOff),
+        (SignupKind::SignUp, Some(s @ (SignedUp | Confirmed))) => Ok(s),
+        (SignupKind::SignUp, None | Some(Cancelled)) => {
+            if f.taken_by_others >= f.capacity {
+                Err(SignupError::Full)
+            } else {
+                Ok(SignedUp)
+            }
+        }
+        (SignupKind::Confirm, Some(SignedUp | Confirmed)) => Ok(Confirmed),
+        (SignupKind::Confirm, None | Some(Cancelled)) => Err(SignupError::NotSignedUp),
+    }
+}
+
+/// The standing once the session is over: signed up or confirmed and never checked in is a
+/// no-show; everything else stays.
+pub fn standing_after(current: Attendance, now_ms: i64, session_end_ms: i64) -> Attendance {
+    match current {
+        Attendance::SignedUp | Attendance::Confirmed if now_ms >= session_end_ms => Attendance::NoShow,
+        other => other,
+    }
+}
+
+/// Whether a phone at `(lat, lon)` is within [`CHECKIN_RADIUS_M`] of the meeting point
+/// (equirectangular distance: exact to the metre at this range).
+pub fn at_meeting_point(s: &Session, lat: f64, lon: f64) -> bool {
+    const M_PER_DEG: f64 = 111_195.0;
+    let k = s.meeting_lat.to_radians().cos();
+    let (dx, dy) = ((lon - s.meeting_lon) * k * M_PER_DEG, (lat - s.meeting_lat) * M_PER_DEG);
+    (dx * dx + dy * dy).sqrt() <= CHECKIN_RADIUS_M
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn session() -> Session {
+        Session {
+            id: "s-marche-nord".into(),
+            campaign_id: "nantes-2026".into(),
+            title: "Samedi matin, quartier nord".into(),
+            start_ms: 1_780_000_000_000,
+            end_ms: 1_780_000_000_000 + 3 * 3_600_000,
+            meeting_lat: 47.2184,
+            meeting_lon: -1.5536,
+            meeting_text: "Devant le marché, côté fontaine".into(),
+            capacity: 12,
+            captains: vec!["cap".into()],
+            turfs: vec!["t1".into(), "t2".into()],
+            team_id: None,
+            visibility: Visibility::Campaign,
+            cancelled: false,
+        }
+    }
+
+    /// Every rule of a session's publication, one row each.
+    #[test]
+    fn session_rules() {
+        type Edit = fn(&mut Session);
+        let cases: &[(&str, Edit, Option<SessionError>)] = &[
+            ("as made", |_| {}, None),
+            ("ends at its start", |s| s.end_ms = s.start_ms, Some(SessionError::EndsBeforeStart)),
+            ("ends before", |s| s.end_ms = s.start_ms - 1, Some(SessionError::EndsBeforeStart)),
+            ("a whole day", |s| s.end_ms = s.start_ms + MAX_SESSION_MS, None),
+            ("longer than a day", |s| s.end_ms = s.start_ms + MAX_SESSION_MS + 1, Some(SessionError::TooLong)),
+            ("no place", |s| s.capacity = 0, Some(SessionError::Capacity)),
+            ("too many places", |s| s.capacity = MAX_CAPACITY + 1, Some(SessionError::Capacity)),
+            ("the most places", |s| s.capacity = MAX_CAPACITY, None),
+            ("no captain", |s| s.captains.clear(), Some(SessionError::NoCaptain)),
+            ("no turf yet", |s| s.turfs.clear(), None),
+            (
+                "too many turfs",
+                |s| s.turfs = (0..=MAX_SESSION_TURFS).map(|i| format!("t{i}")).collect(),
+                Some(SessionError::TooManyTurfs),
+            ),
+            ("team session without its team", |s| s.visibility = Visibility::Team, Some(SessionError::TeamMissing)),
+            (
+                "team session with its team",
+                |s| {
+                    s.visibility = Visibility::Team;
+                    s.team_id = Some("nord".into());
+                },
+                None,
+            ),
+            ("meeting point off the globe", |s| s.meeting_lat = 91.0, Some(SessionError::MeetingPoint)),
+            ("meeting point not a number", |s| s.meeting_lon = f64::NAN, Some(SessionError::MeetingPoint)),
+            (
+                "a title on two lines",
+                |s| s.title = "Samedi\nmatin".into(),
+                Some(SessionError::Text(TextError::ControlCharacter { field: "title".into() })),
+            ),
+            ("meeting text on two lines", |s| s.meeting_text = "Devant le marché\ncôté fontaine".into(), None),
+        ];
+        for (name, edit, want) in cases {
+            let mut s = session();
+            edit(&mut s);
+            assert_eq!(check_session(&s).err(), *want, "{name}");
+        }
+    }
+
+    fn event(kind: SignupKind) -> SignupEvent {
+        SignupEvent {
+            id: "0190a0b0-0000-7000-8000-000000000001".into(),
+            session_id: "s-marche-nord".into(),
+            volunteer_id: "lea".into(),
+            device_id: "dev-lea".into(),
+            kind,
+            at_ms: 1_779_990_000_000,
+        }
+    }
+
+    /// Every way a sign-up event is decided, one row each: (event, standing before, facts changed,
+    /// outcome).
+    #[test]
+    fn signup_rules() {
+        use Attendance::*;
+        use SignupKind::*;
+        let before_end = 1_780_000_000_000;
+        let facts = |current: Option<Attendance>| SignupFacts {
+            now_ms: before_end,
+            session_end_ms: before_end + 3_600_000,
+            session_cancelled: false,
+            capacity: 12,
+            taken_by_others: 3,
+            current,
+            may_see: true,
+        };
+        type Edit = fn(&mut SignupFacts);
+        let none: Edit = |_| {};
+        let full: Edit = |f| f.taken_by_others = 12;
+        let over: Edit = |f| f.now_ms = f.session_end_ms;
+        let off: Edit = |f| f.session_cancelled = true;
+        let hidden: Edit = |f| f.may_see = false;
+        type Row = (SignupKind, Option<Attendance>, Edit, Result<Attendance, SignupError>);
+        let cases: &[Row] = &[
+            (SignUp, None, none, Ok(SignedUp)),
+            (SignUp, Some(SignedUp), none, Ok(SignedUp)),
+            (SignUp, Some(Confirmed), none, Ok(Confirmed)),
+            (SignUp, Some(Cancelled), none, Ok(SignedUp)),
+            (SignUp, Some(CheckedIn), none, Ok(CheckedIn)),
+            (SignUp, None, full, Err(SignupError::Full)),
+            (SignUp, Some(SignedUp), full, Ok(SignedUp)), // a replay keeps its place
+            (SignUp, Some(Cancelled), full, Err(SignupError::Full)),
+            (SignUp, None, over, Err(SignupError::Over)),
+            (SignUp, None, off, Err(SignupError::CalledOff)),
+            (SignUp, None, hidden, Err(SignupError::Unknown)),
+            (SignUp, Some(NoShow), none, Err(SignupError::Over)),
+            (Confirm, Some(SignedUp), none, Ok(Confirmed)),
+            (Confirm, Some(Confirmed), none, Ok(Confirmed)),
+            (Confirm, Some(CheckedIn), none, Ok(CheckedIn)),
+            (Confirm, None, none, Err(SignupError::NotSignedUp)),
+            (Confirm, Some(Cancelled), none, Err(SignupError::NotSignedUp)),
+            (Confirm, Some(SignedUp), off, Err(SignupError::CalledOff)),
+            (Confirm, Some(SignedUp), over, Err(SignupError::Over)),
+            (Cancel, Some(SignedUp), none, Ok(Cancelled)),
+            (Cancel, Some(Confirmed), none, Ok(Cancelled)),
+            (Cancel, Some(Cancelled), none, Ok(Cancelled)),
+            (Cancel, None, none, Ok(Cancelled)), // a cancel whose sign-up was refused
+            (Cancel, Some(SignedUp), off, Ok(Cancelled)), // called off: cancelling is still fine
+            (Cancel, Some(SignedUp), full, Ok(Cancelled)),
+            (Cancel, Some(CheckedIn), none, Err(SignupError::CheckedIn)),
+            (Cancel, Some(SignedUp), over, Err(SignupError::Over)),
+            (Cancel, Some(NoShow), none, Err(SignupError::Over)),
+            (Cancel, None, hidden, Err(SignupError::Unknown)),
+        ];
+        for (kind, current, edit, want) in cases {
+            let mut f = facts(*current);
+            edit(&mut f);
+            assert_eq!(decide_signup(&event(*kind), &f), *want, "{kind:?} from {current:?}");
+        }
+        let mut bad = event(SignUp);
+        bad.id = "not-a-uuid".into();
+        assert_eq!(decide_signup(&bad, &facts(None)), Err(SignupError::BadId));
+    }
+
+    /// Deciding an event again from the standing it produced changes nothing (replay-safe).
+    #[test]
+    fn every_signup_decision_is_a_fixed_point() {
+        use Attendance::*;
+        for kind in [SignupKind::SignUp, SignupKind::Confirm, SignupKind::Cancel] {
+            for current in [None, Some(SignedUp), Some(Confirmed), Some(CheckedIn), Some(Cancelled), Some(NoShow)] {
+                for taken in [0, 11, 12] {
+                    let f = SignupFacts {
+                        now_ms: 0,
+                        session_end_ms: 10,
+                        session_cancelled: false,
+                        capacity: 12,
+                        taken_by_others: taken,
+                        current,
+                        may_see: true,
+                    };
+                    if let Ok(next) = decide_signup(&event(kind), &f) {
+                        let again = SignupFacts { current: Some(next), ..f };
+                        assert_eq!(decide_signup(&event(kind), &again), Ok(next), "{kind:?} {current:?} {taken}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn no_shows_and_the_meeting_point() {
+        use Attendance::*;
+        for (current, after) in
+            [(SignedUp, NoShow), (Confirmed, NoShow), (CheckedIn, CheckedIn), (Cancelled, Cancelled), (NoShow, NoShow)]
+        {
+            assert_eq!(standing_after(current, 10, 10), after);
+            assert_eq!(standing_after(current, 9, 10), current, "not over yet");
+        }
+        let s = session();
+        // 0.001° of latitude is 111 m; of longitude at 47° N, 76 m.
+        assert!(at_meeting_point(&s, s.meeting_lat, s.meeting_lon));
+        assert!(at_meeting_point(&s, s.meeting_lat + 0.001, s.meeting_lon + 0.001));
+        assert!(!at_meeting_point(&s, s.meeting_lat + 0.0014, s.meeting_lon));
+        assert!(at_meeting_point(&s, s.meeting_lat, s.meeting_lon + 0.0019));
+        assert!(!at_meeting_point(&s, s.meeting_lat, s.meeting_lon + 0.0021));
+    }
+}
