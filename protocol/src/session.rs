@@ -74,6 +74,17 @@ pub struct SignupEvent {
     pub at_ms: i64,
 }
 
+/// A phone's sign-up events, pushed from its outbox (answered like a knock push: one
+/// [`crate::PushItemResult`] per event).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SignupPush {
+    pub protocol: u32,
+    pub device_id: String,
+    pub events: Vec<SignupEvent>,
+}
+
 /// Where a volunteer stands with a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

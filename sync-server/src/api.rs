@@ -43,6 +43,10 @@ fn handler(spec: &RouteSpec) -> MethodRouter<Service> {
         ("POST", "/api/v1/join") => post(join),
         ("POST", "/api/v1/sync/push") => post(push),
         ("POST", "/api/v1/sync/pull") => post(pull),
+        ("GET", "/api/v1/sync/sessions") => get(volunteer_sessions),
+        ("POST", "/api/v1/sync/signups") => post(push_signups),
+        ("GET", "/api/v1/sessions") => get(sessions),
+        ("POST", "/api/v1/sessions") => post(create_session),
         ("POST", "/api/v1/sync/wiped") => post(wiped),
         ("GET", "/api/v1/held") => get(held),
         ("POST", "/api/v1/held/{report_id}/review") => post(review_held),
@@ -350,6 +354,31 @@ async fn push(
     // Authenticate before reading the body: an anonymous caller learns nothing about its shape.
     let ApiJson(req) = ApiJson::<PushRequest>::from_request(body, &()).await?;
     Ok(Json(s.push(&session, req).await?))
+}
+
+async fn volunteer_sessions(State(s): State<Service>, Caller(session): Caller) -> Result<impl IntoResponse, HttpError> {
+    Ok(Json(s.volunteer_sessions(&session).await?))
+}
+
+async fn push_signups(
+    State(s): State<Service>,
+    Caller(session): Caller,
+    body: Request,
+) -> Result<impl IntoResponse, HttpError> {
+    let ApiJson(req) = ApiJson::<doorstep_protocol::SignupPush>::from_request(body, &()).await?;
+    Ok(Json(s.push_signups(&session, req).await?))
+}
+
+async fn sessions(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<impl IntoResponse, HttpError> {
+    Ok(Json(s.sessions(&st).await?))
+}
+
+async fn create_session(
+    State(s): State<Service>,
+    StaffCaller(st): StaffCaller,
+    req: Request,
+) -> Result<impl IntoResponse, HttpError> {
+    Ok((StatusCode::CREATED, Json(s.create_session(&st, body(req).await?).await?)))
 }
 
 async fn pull(

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod canvass;
 pub mod cli;
 pub use doorstep_streets::cut;
 pub mod dashboard;

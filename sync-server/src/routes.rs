@@ -122,6 +122,30 @@ pub const ROUTES: &[RouteSpec] = &[
         summary: "pull the volunteer's turfs: buckets (package or delta), removed, wipe",
     },
     RouteSpec {
+        method: "GET",
+        path: "/api/v1/sync/sessions",
+        access: Access::Device,
+        summary: "the canvass sessions the volunteer may see, with their standing and places left",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/sync/signups",
+        access: Access::Device,
+        summary: "push sign-up, confirmation and cancellation events; per-item accepted / duplicate / rejected",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/sessions",
+        access: Access::Staff,
+        summary: "canvass sessions not over yet, with their standings counted (a captain: their teams' and campaign-wide)",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/sessions",
+        access: Access::Staff,
+        summary: "publish a canvass session (a captain: a session of a team they lead, as one of its captains)",
+    },
+    RouteSpec {
         method: "POST",
         path: "/api/v1/sync/wiped",
         access: Access::Device,

@@ -76,7 +76,7 @@ pub struct DeviceSession {
 /// A staff (captain, coordinator) API token lives this long.
 pub const STAFF_TOKEN_LIFETIME_MS: i64 = 30 * 86_400_000;
 
-fn check_protocol(p: u32) -> Result<(), ServiceError> {
+pub(crate) fn check_protocol(p: u32) -> Result<(), ServiceError> {
     if p != PROTOCOL_VERSION {
         return Err(ServiceError::invalid(
             "unsupported_protocol",

@@ -235,6 +235,22 @@ fn sample(w: &World, r: &RouteSpec, inside: bool) -> Option<(String, Vec<u8>)> {
         }
         ("POST", "/api/v1/sync/pull") => unscoped(json(serde_json::json!({"protocol":1}))),
         ("POST", "/api/v1/sync/wiped") => unscoped(vec![]),
+        ("GET", "/api/v1/sync/sessions") | ("GET", "/api/v1/sessions") => unscoped(vec![]),
+        ("POST", "/api/v1/sync/signups") => {
+            unscoped(json(serde_json::json!({"protocol":1,"device_id":"dev-a","events":[]})))
+        }
+        // A session of the captain's own team, captained by them; or of the other team.
+        ("POST", "/api/v1/sessions") => {
+            let captain = if inside { "cap-nord" } else { "cap-sud" };
+            scoped(
+                r.path.into(),
+                json(serde_json::json!({
+                    "id": format!("s-{team}"), "campaign_id": "ignored", "title": "Samedi matin",
+                    "start_ms": 1_780_000_000_000i64, "end_ms": 1_780_010_000_000i64,
+                    "meeting_lat": 47.2184, "meeting_lon": -1.5536, "meeting_text": "Devant le marché",
+                    "capacity": 12, "captains": [captain], "turfs": [turf], "team_id": team, "visibility": "team"})),
+            )
+        }
         ("GET", "/api/v1/held") => unscoped(vec![]),
         ("POST", "/api/v1/held/{report_id}/review") => {
             let id = if inside { &w.held_north } else { &w.held_south };
@@ -916,4 +932,77 @@ async fn a_selection_of_doors_moves_together_within_the_captains_reach() {
     let (st, r) = post(coord, serde_json::json!({ "door_ids": doors_of(38), "to_turf": "t4" })).await;
     assert_eq!(st, StatusCode::OK, "{r}");
     assert_eq!(turf_of(38).await.as_deref(), Some("t4"));
+}
+
+/// Canvass sessions over HTTP (issue 17): the coordinator publishes, volunteer A sees the
+/// sessions they may see with the places left, signs up from the phone's outbox (a replay is a
+/// duplicate, a full session refuses), and another team's session stays unknown to them.
+#[tokio::test]
+async fn sessions_and_signups_over_http() {
+    let w = world().await;
+    let (vol, coord) = (w.tokens[1].2.clone().unwrap(), w.tokens[3].2.clone().unwrap());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let session = |id: &str, team: Option<&str>, capacity: u32| {
+        serde_json::json!({
+            "id": id, "campaign_id": "x", "title": "Samedi matin, quartier nord",
+            "start_ms": now + 3_600_000, "end_ms": now + 4 * 3_600_000,
+            "meeting_lat": 47.2184, "meeting_lon": -1.5536, "meeting_text": "Devant le marché",
+            "capacity": capacity, "captains": ["cap-nord"], "turfs": ["t1"], "team_id": team,
+            "visibility": if team.is_some() { "team" } else { "campaign" }})
+        .to_string()
+        .into_bytes()
+    };
+    let (st, b) = call(&w.app, "POST", "/api/v1/sessions", Some(&coord), session("s-marche", None, 1)).await;
+    assert_eq!(st, StatusCode::CREATED, "{}", String::from_utf8_lossy(&b));
+    let (st, _) = call(&w.app, "POST", "/api/v1/sessions", Some(&coord), session("s-sud", Some("sud"), 5)).await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, b) = call(&w.app, "POST", "/api/v1/sessions", Some(&coord), session("s-marche", None, 1)).await;
+    assert_eq!((st, code_of(&b).as_str()), (StatusCode::CONFLICT, "conflict"));
+    let mut bad: serde_json::Value = serde_json::from_slice(&session("s-bad", None, 1)).unwrap();
+    bad["end_ms"] = bad["start_ms"].clone();
+    let (st, b) = call(&w.app, "POST", "/api/v1/sessions", Some(&coord), bad.to_string().into_bytes()).await;
+    assert_eq!((st, code_of(&b).as_str()), (StatusCode::BAD_REQUEST, "bad_session"));
+
+    let (st, b) = call(&w.app, "GET", "/api/v1/sync/sessions", Some(&vol), vec![]).await;
+    assert_eq!(st, StatusCode::OK);
+    let seen: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    let ids: Vec<&str> = seen.as_array().unwrap().iter().map(|v| v["session"]["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["s-marche"], "the south team's session is not shown to a north volunteer");
+    assert_eq!((seen[0]["places_left"].as_u64(), seen[0]["standing"].is_null()), (Some(1), true));
+
+    let event = |n: u32, session: &str, kind: &str| {
+        serde_json::json!({"id": format!("0190a0b0-0000-7000-8000-{n:012}"), "session_id": session,
+            "volunteer_id": "vol-a", "device_id": "dev-a", "kind": kind, "at_ms": now})
+    };
+    let push = |events: Vec<serde_json::Value>, device: &str| {
+        serde_json::json!({"protocol": 1, "device_id": device, "events": events}).to_string().into_bytes()
+    };
+    let statuses = |b: &[u8]| -> Vec<String> {
+        let r: PushResponse = serde_json::from_slice(b).unwrap();
+        r.results
+            .into_iter()
+            .map(|i| match i.status {
+                doorstep_protocol::ItemStatus::Rejected { code, .. } => code.unwrap(),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    };
+    let body = push(vec![event(1, "s-marche", "sign_up"), event(2, "s-sud", "sign_up")], "dev-a");
+    let (st, b) = call(&w.app, "POST", "/api/v1/sync/signups", Some(&vol), body.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+    assert_eq!(statuses(&b), ["Accepted", "unknown_session"]);
+    let (_, b) = call(&w.app, "POST", "/api/v1/sync/signups", Some(&vol), body).await;
+    assert_eq!(statuses(&b), ["Duplicate", "unknown_session"], "a replay changes nothing");
+    let (st, b) = call(&w.app, "POST", "/api/v1/sync/signups", Some(&vol), push(vec![], "dev-b")).await;
+    assert_eq!((st, code_of(&b).as_str()), (StatusCode::FORBIDDEN, "forbidden"), "another device's outbox");
+
+    let (_, b) = call(&w.app, "GET", "/api/v1/sync/sessions", Some(&vol), vec![]).await;
+    let seen: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!((seen[0]["standing"].as_str(), seen[0]["places_left"].as_u64()), (Some("signed_up"), Some(0)));
+    let (_, b) = call(&w.app, "GET", "/api/v1/sessions", Some(&coord), vec![]).await;
+    let listed: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(listed[0]["session"]["id"], "s-marche");
+    assert_eq!(listed[0]["signed_up"], 1);
+    // The campaign is the coordinator's, whatever the body said.
+    assert_eq!(listed[0]["session"]["campaign_id"], "nantes-2026");
 }

@@ -379,6 +379,105 @@ async fn recut_stations_and_targeting(s: Arc<dyn ServerStore>) {
     assert_eq!(s.targeting("nantes-2026").await.unwrap(), Some(f));
 }
 
+/// Canvass sessions on both backends (issue 17): publication, sign-up events decided by the rule
+/// book with the facts the storage gathers — a replay is a duplicate, the same id with another
+/// body a conflict, a full session refuses, a cancellation frees the place, a team session is
+/// unknown to others, nothing is taken once the session is over.
+async fn sessions_signups_and_replays(s: Arc<dyn ServerStore>) {
+    use doorstep_protocol::{Attendance, ItemStatus, Session, SignupEvent, SignupKind, Visibility};
+    seed(s.as_ref()).await;
+    s.create_user(&user("cap", Role::Captain)).await.unwrap();
+    let hour = 3_600_000;
+    let session = Session {
+        id: "s1".into(),
+        campaign_id: "nantes-2026".into(),
+        title: "Samedi matin".into(),
+        start_ms: NOW + hour,
+        end_ms: NOW + 4 * hour,
+        meeting_lat: 47.2184,
+        meeting_lon: -1.5536,
+        meeting_text: "Devant le marché".into(),
+        capacity: 1,
+        captains: vec!["cap".into()],
+        turfs: vec!["t1".into()],
+        team_id: None,
+        visibility: Visibility::Campaign,
+        cancelled: false,
+    };
+    s.create_session(&session, "cap", NOW).await.unwrap();
+    assert!(matches!(s.create_session(&session, "cap", NOW).await, Err(StoreError::Conflict(_))));
+    assert_eq!(s.session("s1").await.unwrap(), Some(session.clone()));
+    let team_session =
+        Session { id: "s2".into(), visibility: Visibility::Team, team_id: Some("nord".into()), ..session.clone() };
+    s.create_session(&team_session, "cap", NOW).await.unwrap();
+
+    let event = |n: u32, who: &str, session: &str, kind: SignupKind| SignupEvent {
+        id: format!("0190a0b0-0000-7000-8000-{n:012}"),
+        session_id: session.into(),
+        volunteer_id: who.into(),
+        device_id: format!("dev-{who}"),
+        kind,
+        at_ms: NOW,
+    };
+    let (a, b) = (user("vol-a", Role::Volunteer), user("vol-b", Role::Volunteer));
+    let status = |r: Vec<doorstep_protocol::PushItemResult>| -> Vec<String> {
+        r.into_iter()
+            .map(|i| match i.status {
+                ItemStatus::Rejected { code, .. } => code.unwrap(),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    };
+    let e1 = event(1, "vol-a", "s1", SignupKind::SignUp);
+    assert_eq!(status(s.record_signups(&a, "dev-vol-a", std::slice::from_ref(&e1), NOW).await.unwrap()), ["Accepted"]);
+    assert_eq!(status(s.record_signups(&a, "dev-vol-a", std::slice::from_ref(&e1), NOW).await.unwrap()), ["Duplicate"]);
+    let conflicting = SignupEvent { kind: SignupKind::Cancel, ..e1.clone() };
+    assert_eq!(status(s.record_signups(&a, "dev-vol-a", &[conflicting], NOW).await.unwrap()), ["id_conflict"]);
+    // One place: vol-b is refused until vol-a cancels; both in one push each, in order.
+    let pushed = s
+        .record_signups(
+            &b,
+            "dev-vol-b",
+            &[event(2, "vol-b", "s1", SignupKind::SignUp), event(3, "vol-a", "s1", SignupKind::Cancel)],
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status(pushed), ["session_full", "wrong_sender"]);
+    let pushed = s.record_signups(&a, "dev-vol-a", &[event(4, "vol-a", "s1", SignupKind::Cancel)], NOW).await.unwrap();
+    assert_eq!(status(pushed), ["Accepted"]);
+    let pushed = s
+        .record_signups(
+            &b,
+            "dev-vol-b",
+            &[event(5, "vol-b", "s1", SignupKind::SignUp), event(6, "vol-b", "s1", SignupKind::Confirm)],
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status(pushed), ["Accepted", "Accepted"]);
+    // A team session is unknown to a volunteer of no team.
+    let pushed = s.record_signups(&a, "dev-vol-a", &[event(7, "vol-a", "s2", SignupKind::SignUp)], NOW).await.unwrap();
+    assert_eq!(status(pushed), ["unknown_session"]);
+    let pushed =
+        s.record_signups(&a, "dev-vol-a", &[event(8, "vol-a", "nowhere", SignupKind::SignUp)], NOW).await.unwrap();
+    assert_eq!(status(pushed), ["unknown_session"]);
+
+    assert_eq!(s.standings("vol-a").await.unwrap(), vec![("s1".to_string(), Attendance::Cancelled)]);
+    assert_eq!(s.standings("vol-b").await.unwrap(), vec![("s1".to_string(), Attendance::Confirmed)]);
+    let listed = s.campaign_sessions("nantes-2026", NOW).await.unwrap();
+    assert_eq!(listed.iter().map(|c| c.session.id.as_str()).collect::<Vec<_>>(), ["s1", "s2"]);
+    let c = &listed[0];
+    assert_eq!((c.signed_up, c.confirmed, c.checked_in, c.cancelled), (0, 1, 0, 1));
+    // Over: nothing is taken, and the session is no longer listed.
+    let late = s
+        .record_signups(&a, "dev-vol-a", &[event(9, "vol-a", "s1", SignupKind::SignUp)], NOW + 4 * hour)
+        .await
+        .unwrap();
+    assert_eq!(status(late), ["session_over"]);
+    assert!(s.campaign_sessions("nantes-2026", NOW + 4 * hour).await.unwrap().is_empty());
+}
+
 /// A first cut of a large import (50,000 buildings: on SQLite, placed with the turf index dropped
 /// and built again): a cut naming an unknown building changes nothing, the good cut places every
 /// building once, and turfs are found by their buildings afterwards (a re-cut of one works).
@@ -911,6 +1010,7 @@ conformance!(
     retention_purge_strips_personal_data,
     dashboard_aggregates_equal_their_definitions,
     a_large_first_cut_places_every_building_once,
+    sessions_signups_and_replays,
 );
 
 /// A database made by the first published schema and upgraded in place has the same schema as a

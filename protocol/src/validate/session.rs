@@ -156,6 +156,44 @@ pub fn decide_signup(e: &SignupEvent, f: &SignupFacts) -> Result<Attendance, Sig
     }
 }
 
+/// SHA-256 of a sign-up event as pushed (its JSON), hex: the same id with another body is an id
+/// conflict, never a silent duplicate.
+pub fn signup_hash(e: &SignupEvent) -> String {
+    use sha2::{Digest, Sha256};
+    let bytes = serde_json::to_vec(e).expect("an event serialises");
+    Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// How the server answers one pushed sign-up event, and the standing to store (`None`: nothing
+/// changes). `held_hash` is the hash of an event already held under the same id; `sender` is the
+/// token's volunteer and device.
+pub fn signup_outcome(
+    e: &SignupEvent,
+    held_hash: Option<&str>,
+    sender: (&str, &str),
+    f: &SignupFacts,
+) -> (crate::sync::ItemStatus, Option<Attendance>) {
+    use crate::sync::ItemStatus;
+    let reject = |reason: String, code: &str| (ItemStatus::Rejected { reason, code: Some(code.into()) }, None);
+    if (e.volunteer_id.as_str(), e.device_id.as_str()) != sender {
+        return reject(
+            "événement fait par un autre appareil ou bénévole / event made by another device or volunteer".into(),
+            "wrong_sender",
+        );
+    }
+    match held_hash {
+        Some(h) if h == signup_hash(e) => (ItemStatus::Duplicate, None),
+        Some(_) => reject(
+            "même identifiant, contenu différent / this id was already used for a different event".into(),
+            "id_conflict",
+        ),
+        None => match decide_signup(e, f) {
+            Ok(a) => (ItemStatus::Accepted, Some(a)),
+            Err(err) => reject(err.to_string(), err.code()),
+        },
+    }
+}
+
 /// The standing once the session is over: signed up or confirmed and never checked in is a
 /// no-show; everything else stays.
 pub fn standing_after(current: Attendance, now_ms: i64, session_end_ms: i64) -> Attendance {
@@ -315,6 +353,38 @@ pub(crate) mod tests {
         let mut bad = event(SignUp);
         bad.id = "not-a-uuid".into();
         assert_eq!(decide_signup(&bad, &facts(None)), Err(SignupError::BadId));
+    }
+
+    /// What the server answers a pushed event: accepted with its standing, a replay as a
+    /// duplicate, the same id with another body or someone else's event as a rejection.
+    #[test]
+    fn pushed_signup_outcomes() {
+        use crate::sync::ItemStatus;
+        let f = SignupFacts {
+            now_ms: 0,
+            session_end_ms: 10,
+            session_cancelled: false,
+            capacity: 12,
+            taken_by_others: 12,
+            current: None,
+            may_see: true,
+        };
+        let e = event(SignupKind::SignUp);
+        let me = ("lea", "dev-lea");
+        let code = |s: ItemStatus| match s {
+            ItemStatus::Rejected { code, .. } => code.unwrap(),
+            other => format!("{other:?}"),
+        };
+        let open = SignupFacts { taken_by_others: 0, ..f.clone() };
+        assert_eq!(signup_outcome(&e, None, me, &open), (ItemStatus::Accepted, Some(Attendance::SignedUp)));
+        // A replay stays a duplicate, even now that the session is full.
+        assert_eq!(signup_outcome(&e, Some(&signup_hash(&e)), me, &f), (ItemStatus::Duplicate, None));
+        let other = SignupEvent { kind: SignupKind::Cancel, ..e.clone() };
+        assert_eq!(code(signup_outcome(&other, Some(&signup_hash(&e)), me, &open).0), "id_conflict");
+        assert_eq!(code(signup_outcome(&e, None, ("noe", "dev-lea"), &open).0), "wrong_sender");
+        assert_eq!(code(signup_outcome(&e, None, ("lea", "dev-noe"), &open).0), "wrong_sender");
+        assert_eq!(code(signup_outcome(&e, None, me, &f).0), "session_full");
+        assert_ne!(signup_hash(&e), signup_hash(&other));
     }
 
     /// Deciding an event again from the standing it produced changes nothing (replay-safe).

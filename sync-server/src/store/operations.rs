@@ -274,6 +274,37 @@ pub trait StoreOps: ServerStore {
         let (c, r) = (campaign_id.to_string(), recut.to_vec());
         typed(self, move |tx| Box::pin(async move { ops::turfs::cut_candidates(tx, &c, &r).await })).await
     }
+    /// Publishes a canvass session; an id already taken is a conflict.
+    async fn create_session(&self, s: &doorstep_protocol::Session, created_by: &str, now_ms: i64) -> StoreResult<()> {
+        let (s, by) = (s.clone(), created_by.to_string());
+        typed(self, move |tx| Box::pin(async move { ops::sessions::create_session(tx, &s, &by, now_ms).await })).await
+    }
+    async fn session(&self, id: &str) -> StoreResult<Option<doorstep_protocol::Session>> {
+        let id = id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::sessions::session(tx, &id).await })).await
+    }
+    /// The campaign's sessions not over at `from_ms`, soonest first, with their standings counted.
+    async fn campaign_sessions(&self, campaign_id: &str, from_ms: i64) -> StoreResult<Vec<SessionCounts>> {
+        let c = campaign_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::sessions::campaign_sessions(tx, &c, from_ms).await })).await
+    }
+    /// A volunteer's standing with each session they have one with.
+    async fn standings(&self, volunteer_id: &str) -> StoreResult<Vec<(String, doorstep_protocol::Attendance)>> {
+        let v = volunteer_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::sessions::standings(tx, &v).await })).await
+    }
+    /// Decides and records a phone's sign-up events, in order, in one transaction.
+    async fn record_signups(
+        &self,
+        volunteer: &User,
+        device_id: &str,
+        events: &[doorstep_protocol::SignupEvent],
+        now_ms: i64,
+    ) -> StoreResult<Vec<doorstep_protocol::PushItemResult>> {
+        let (u, d, e) = (volunteer.clone(), device_id.to_string(), events.to_vec());
+        typed(self, move |tx| Box::pin(async move { ops::sessions::record_signups(tx, &u, &d, &e, now_ms).await }))
+            .await
+    }
     /// Replaces the turfs to re-cut by the new ones, in one transaction.
     async fn apply_cut(&self, campaign_id: &str, dissolve: &[String], turfs: &[NewTurf]) -> StoreResult<()> {
         let (c, d, t) = (campaign_id.to_string(), dissolve.to_vec(), turfs.to_vec());

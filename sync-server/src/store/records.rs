@@ -149,6 +149,16 @@ pub struct Team {
     pub captains: Vec<String>,
 }
 
+/// A canvass session with its volunteers' standings counted.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, schemars::JsonSchema)]
+pub struct SessionCounts {
+    pub session: doorstep_protocol::Session,
+    pub signed_up: u32,
+    pub confirmed: u32,
+    pub checked_in: u32,
+    pub cancelled: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TurfSummary {
     pub turf: TurfRow,

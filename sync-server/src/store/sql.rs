@@ -178,9 +178,26 @@ pub const SCHEMA_V8: &[&str] = &[
     "ALTER TABLE devices ADD COLUMN wiped_ms BIGINT",
 ];
 
+/// Schema, version 9: canvass sessions (issue 17) — each session as published (its JSON, with the
+/// columns reads filter on), every volunteer's standing with it, and the sign-up events accepted
+/// from phones (by their device-made id and body hash: a replay is a duplicate).
+pub const SCHEMA_V9: &[&str] = &[
+    "CREATE TABLE canvass_sessions (
+        id TEXT PRIMARY KEY, campaign_id TEXT NOT NULL REFERENCES campaigns(id), body TEXT NOT NULL,
+        start_ms BIGINT NOT NULL, end_ms BIGINT NOT NULL, team_id TEXT, visibility TEXT NOT NULL,
+        cancelled BOOLEAN NOT NULL, created_by TEXT NOT NULL, created_ms BIGINT NOT NULL)",
+    "CREATE INDEX canvass_sessions_campaign ON canvass_sessions(campaign_id, end_ms)",
+    "CREATE TABLE session_signups (
+        session_id TEXT NOT NULL REFERENCES canvass_sessions(id), volunteer_id TEXT NOT NULL REFERENCES users(id),
+        state TEXT NOT NULL, updated_ms BIGINT NOT NULL, PRIMARY KEY (session_id, volunteer_id))",
+    "CREATE TABLE signup_events (
+        id TEXT PRIMARY KEY, session_id TEXT NOT NULL REFERENCES canvass_sessions(id), volunteer_id TEXT NOT NULL,
+        device_id TEXT NOT NULL, body_hash TEXT NOT NULL, state TEXT NOT NULL, received_ms BIGINT NOT NULL)",
+];
+
 /// Every schema version, in order; index + 1 is the version it brings the database to.
 pub const MIGRATIONS: &[&[&str]] =
-    &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8];
+    &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8, SCHEMA_V9];
 
 /// Whether a migration statement runs on this backend (`"sqlite"` or `"postgres"`).
 pub fn runs_on(stmt: &str, backend: &str) -> bool {

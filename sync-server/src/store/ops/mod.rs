@@ -13,6 +13,7 @@ use crate::vals;
 pub mod campaign;
 pub mod people;
 pub mod reports;
+pub mod sessions;
 pub mod turfs;
 
 pub(crate) fn json<T: serde::Serialize>(v: &T) -> String {

@@ -1,0 +1,183 @@
+//! Canvass sessions (issue 17): publication, the sessions of a campaign with their counts, and
+//! the sign-up events pushed by phones — the facts each event needs gathered here, the decision
+//! made by the rule book (`validate::session::signup_outcome`), the result written in the same
+//! transaction.
+
+use doorstep_protocol::validate::session::{SignupFacts, signup_hash, signup_outcome};
+use doorstep_protocol::{Attendance, ItemStatus, PushItemResult, Session, SignupEvent, Visibility};
+
+use super::*;
+
+fn visibility_text(v: Visibility) -> &'static str {
+    match v {
+        Visibility::Team => "team",
+        Visibility::Campaign => "campaign",
+        Visibility::Public => "public",
+    }
+}
+
+pub(crate) fn attendance_text(a: Attendance) -> &'static str {
+    match a {
+        Attendance::SignedUp => "signed_up",
+        Attendance::Confirmed => "confirmed",
+        Attendance::CheckedIn => "checked_in",
+        Attendance::Cancelled => "cancelled",
+        Attendance::NoShow => "no_show",
+    }
+}
+
+fn attendance_of(s: &str) -> StoreResult<Attendance> {
+    Ok(match s {
+        "signed_up" => Attendance::SignedUp,
+        "confirmed" => Attendance::Confirmed,
+        "checked_in" => Attendance::CheckedIn,
+        "cancelled" => Attendance::Cancelled,
+        "no_show" => Attendance::NoShow,
+        other => return Err(StoreError::Corrupt(format!("attendance {other:?}"))),
+    })
+}
+
+/// Publishes a session; an id already taken is a conflict.
+pub async fn create_session(tx: &mut dyn Tx, s: &Session, created_by: &str, now_ms: i64) -> StoreResult<()> {
+    if tx.row(SELECT_SESSION, &vals![s.id.as_str()]).await?.is_some() {
+        return Err(StoreError::Conflict(format!("session {}", s.id)));
+    }
+    tx.exec(
+        INSERT_SESSION,
+        &vals![
+            s.id.as_str(),
+            s.campaign_id.as_str(),
+            json(s),
+            s.start_ms,
+            s.end_ms,
+            s.team_id.clone(),
+            visibility_text(s.visibility),
+            Val::Bool(s.cancelled),
+            created_by,
+            now_ms
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn session(tx: &mut dyn Tx, id: &str) -> StoreResult<Option<Session>> {
+    tx.row(SELECT_SESSION, &vals![id]).await?.map(|r| parse("session", &r[0].text()?)).transpose()
+}
+
+/// The campaign's sessions not yet over at `from_ms`, soonest first, each with its standings
+/// counted: `(session, signed up, confirmed, checked in, cancelled)`.
+pub async fn campaign_sessions(tx: &mut dyn Tx, campaign_id: &str, from_ms: i64) -> StoreResult<Vec<SessionCounts>> {
+    let mut out = Vec::new();
+    for r in tx.rows(SELECT_CAMPAIGN_SESSIONS, &vals![campaign_id, from_ms]).await? {
+        out.push(SessionCounts {
+            session: parse("session", &r[0].text()?)?,
+            signed_up: r[1].int()? as u32,
+            confirmed: r[2].int()? as u32,
+            checked_in: r[3].int()? as u32,
+            cancelled: r[4].int()? as u32,
+        });
+    }
+    Ok(out)
+}
+
+/// A volunteer's standing with each session they have one with.
+pub async fn standings(tx: &mut dyn Tx, volunteer_id: &str) -> StoreResult<Vec<(String, Attendance)>> {
+    tx.rows(SELECT_STANDINGS, &vals![volunteer_id])
+        .await?
+        .iter()
+        .map(|r| Ok((r[0].text()?, attendance_of(&r[1].text()?)?)))
+        .collect()
+}
+
+/// Decides and records a phone's sign-up events, in order (a sign-up then a cancel in one push
+/// both count). `volunteer` is the token's user, `device_id` its device.
+pub async fn record_signups(
+    tx: &mut dyn Tx,
+    volunteer: &User,
+    device_id: &str,
+    events: &[SignupEvent],
+    now_ms: i64,
+) -> StoreResult<Vec<PushItemResult>> {
+    let mut out = Vec::with_capacity(events.len());
+    for e in events {
+        // Facts: an event held under this id, the session as the volunteer may see it, their
+        // standing and the places others took.
+        let held: Option<String> =
+            tx.row(SELECT_SIGNUP_EVENT, &vals![e.id.as_str()]).await?.map(|r| r[0].text()).transpose()?;
+        let session = match session(tx, &e.session_id).await? {
+            Some(s) if s.campaign_id == volunteer.campaign_id => Some(s),
+            _ => None,
+        };
+        let current = tx
+            .row(SELECT_STANDING, &vals![e.session_id.as_str(), volunteer.id.as_str()])
+            .await?
+            .map(|r| attendance_of(&r[0].text()?))
+            .transpose()?;
+        let taken = tx.row(COUNT_TAKEN_BY_OTHERS, &vals![e.session_id.as_str(), volunteer.id.as_str()]).await?;
+        let taken_by_others = taken.map_or(Ok(0), |r| r[0].int())? as u32;
+        let facts = SignupFacts {
+            now_ms,
+            session_end_ms: session.as_ref().map_or(i64::MIN, |s| s.end_ms),
+            session_cancelled: session.as_ref().is_some_and(|s| s.cancelled),
+            capacity: session.as_ref().map_or(0, |s| s.capacity),
+            taken_by_others,
+            current,
+            may_see: session.as_ref().is_some_and(|s| match s.visibility {
+                Visibility::Team => s.team_id.is_some() && s.team_id == volunteer.team_id,
+                Visibility::Campaign | Visibility::Public => true,
+            }),
+        };
+        // Decision, then what it says to write.
+        let (status, standing) = signup_outcome(e, held.as_deref(), (&volunteer.id, device_id), &facts);
+        if let (ItemStatus::Accepted, Some(a)) = (&status, standing) {
+            let state = attendance_text(a);
+            tx.exec(
+                INSERT_SIGNUP_EVENT,
+                &vals![
+                    e.id.as_str(),
+                    e.session_id.as_str(),
+                    volunteer.id.as_str(),
+                    device_id,
+                    signup_hash(e),
+                    state,
+                    now_ms
+                ],
+            )
+            .await?;
+            tx.exec(UPSERT_STANDING, &vals![e.session_id.as_str(), volunteer.id.as_str(), state, now_ms]).await?;
+        }
+        out.push(PushItemResult { id: e.id.clone(), status, notice: None });
+    }
+    Ok(out)
+}
+
+const INSERT_SESSION: &str =
+    "INSERT INTO canvass_sessions(id, campaign_id, body, start_ms, end_ms, team_id, visibility,
+    cancelled, created_by, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+const SELECT_SESSION: &str = "SELECT body FROM canvass_sessions WHERE id = $1";
+
+const SELECT_CAMPAIGN_SESSIONS: &str = "SELECT s.body,
+    (SELECT count(*) FROM session_signups g WHERE g.session_id = s.id AND g.state = 'signed_up'),
+    (SELECT count(*) FROM session_signups g WHERE g.session_id = s.id AND g.state = 'confirmed'),
+    (SELECT count(*) FROM session_signups g WHERE g.session_id = s.id AND g.state = 'checked_in'),
+    (SELECT count(*) FROM session_signups g WHERE g.session_id = s.id AND g.state = 'cancelled')
+    FROM canvass_sessions s WHERE s.campaign_id = $1 AND s.end_ms > $2 ORDER BY s.start_ms, s.id";
+
+const SELECT_STANDINGS: &str =
+    "SELECT session_id, state FROM session_signups WHERE volunteer_id = $1 ORDER BY session_id";
+
+const SELECT_STANDING: &str = "SELECT state FROM session_signups WHERE session_id = $1 AND volunteer_id = $2";
+
+const COUNT_TAKEN_BY_OTHERS: &str = "SELECT count(*) FROM session_signups WHERE session_id = $1 AND volunteer_id <> $2
+    AND state IN ('signed_up', 'confirmed', 'checked_in')";
+
+const SELECT_SIGNUP_EVENT: &str = "SELECT body_hash FROM signup_events WHERE id = $1";
+
+const INSERT_SIGNUP_EVENT: &str = "INSERT INTO signup_events(id, session_id, volunteer_id, device_id, body_hash, state,
+    received_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+const UPSERT_STANDING: &str =
+    "INSERT INTO session_signups(session_id, volunteer_id, state, updated_ms) VALUES ($1, $2, $3, $4)
+    ON CONFLICT (session_id, volunteer_id) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms";
