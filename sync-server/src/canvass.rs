@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use doorstep_protocol::validate::session::check_session;
+use doorstep_protocol::validate::session::{check_session, may_see};
 use doorstep_protocol::{
     Attendance, PROTOCOL_VERSION, PushItemResult, PushResponse, Session, SignupEvent, SignupPush, Visibility,
 };
@@ -25,15 +25,6 @@ pub struct VolunteerSession {
     pub standing: Option<Attendance>,
     /// Places left (capacity less those signed up, confirmed or checked in).
     pub places_left: u32,
-}
-
-/// Whether a volunteer may see a session.
-fn may_see(volunteer: &User, s: &Session) -> bool {
-    s.campaign_id == volunteer.campaign_id
-        && match s.visibility {
-            Visibility::Team => s.team_id.is_some() && s.team_id == volunteer.team_id,
-            Visibility::Campaign | Visibility::Public => true,
-        }
 }
 
 impl Service {
@@ -100,7 +91,7 @@ impl Service {
             .campaign_sessions(&me.campaign_id, (self.now)())
             .await?
             .into_iter()
-            .filter(|c| may_see(&me, &c.session))
+            .filter(|c| may_see(&c.session, &me.campaign_id, me.team_id.as_deref()))
             .map(|c| {
                 let taken = c.signed_up + c.confirmed + c.checked_in;
                 VolunteerSession {

@@ -469,6 +469,23 @@ async fn sessions_signups_and_replays(s: Arc<dyn ServerStore>) {
     assert_eq!(listed.iter().map(|c| c.session.id.as_str()).collect::<Vec<_>>(), ["s1", "s2"]);
     let c = &listed[0];
     assert_eq!((c.signed_up, c.confirmed, c.checked_in, c.cancelled), (0, 1, 0, 1));
+    // The last place of a session, taken by two phones at once: exactly one gets it (on
+    // PostgreSQL the two transactions run side by side on two connections).
+    for round in 0..5u32 {
+        let id = format!("race{round}");
+        s.create_session(&Session { id: id.clone(), capacity: 1, ..session.clone() }, "cap", NOW).await.unwrap();
+        let (ea, eb) = (
+            event(100 + 2 * round, "vol-a", &id, SignupKind::SignUp),
+            event(101 + 2 * round, "vol-b", &id, SignupKind::SignUp),
+        );
+        let (ra, rb) = tokio::join!(
+            s.record_signups(&a, "dev-vol-a", std::slice::from_ref(&ea), NOW),
+            s.record_signups(&b, "dev-vol-b", std::slice::from_ref(&eb), NOW)
+        );
+        let mut got = [status(ra.unwrap()), status(rb.unwrap())].concat();
+        got.sort();
+        assert_eq!(got, ["Accepted", "session_full"], "round {round}");
+    }
     // Over: nothing is taken, and the session is no longer listed.
     let late = s
         .record_signups(&a, "dev-vol-a", &[event(9, "vol-a", "s1", SignupKind::SignUp)], NOW + 4 * hour)

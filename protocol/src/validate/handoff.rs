@@ -148,7 +148,11 @@ pub fn check_chain(s: &SignedHandoff, campaign_key: &str) -> Result<(), HandoffE
     if h.issued_ms < g.not_before_ms || h.issued_ms >= g.expires_ms {
         return Err(HandoffError::OutsideGrant);
     }
-    if h.expires_ms <= h.issued_ms || h.expires_ms - h.issued_ms > MAX_HANDOFF_MS || h.expires_ms > g.expires_ms {
+    // (Saturating: a grant is signed by the server, yet no arithmetic here trusts its numbers.)
+    if h.expires_ms <= h.issued_ms
+        || h.expires_ms.saturating_sub(h.issued_ms) > MAX_HANDOFF_MS
+        || h.expires_ms > g.expires_ms
+    {
         return Err(HandoffError::LeaseTooLong);
     }
     Ok(())
@@ -342,6 +346,14 @@ mod tests {
                 || {
                     let g = SessionGrant { expires_ms: T0 + 24 * HOUR, ..grant() };
                     signed(Handoff { expires_ms: T0 + MAX_HANDOFF_MS + 1, ..handoff() }, g)
+                },
+                Err(HandoffError::LeaseTooLong),
+            ),
+            (
+                "times at the ends of i64, under a grant as wide",
+                || {
+                    let g = SessionGrant { not_before_ms: i64::MIN, expires_ms: i64::MAX, ..grant() };
+                    signed(Handoff { issued_ms: i64::MIN, expires_ms: i64::MAX, ..handoff() }, g)
                 },
                 Err(HandoffError::LeaseTooLong),
             ),

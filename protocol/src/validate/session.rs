@@ -5,7 +5,7 @@
 
 use crate::session::{Attendance, Session, SignupEvent, SignupKind, Visibility};
 use crate::validate::answers::validate_lat_lon;
-use crate::validate::report::is_report_id;
+use crate::validate::report::{MAX_DEVICE_TIME_MS, is_report_id};
 use crate::validate::text::{TextError, TextKind, check_text};
 
 /// Longest session: a day.
@@ -20,6 +20,10 @@ pub const CHECKIN_RADIUS_M: f64 = 150.0;
 /// Why a session cannot be published.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SessionError {
+    #[error("identifiant de séance vide / a session needs an id")]
+    EmptyId,
+    #[error("dates hors limites / session times out of range")]
+    BadTime,
     #[error("la séance finit avant de commencer / a session must end after it starts")]
     EndsBeforeStart,
     #[error("une séance dure au plus 24 h / a session lasts at most 24 hours")]
@@ -49,6 +53,13 @@ pub fn check_session(s: &Session) -> Result<(), SessionError> {
     for t in &s.turfs {
         check_text("turfs", t, TextKind::Id)?;
     }
+    if s.id.is_empty() {
+        return Err(SessionError::EmptyId);
+    }
+    let in_range = |t: i64| (0..=MAX_DEVICE_TIME_MS).contains(&t);
+    if !in_range(s.start_ms) || !in_range(s.end_ms) {
+        return Err(SessionError::BadTime);
+    }
     if s.end_ms <= s.start_ms {
         return Err(SessionError::EndsBeforeStart);
     }
@@ -69,6 +80,16 @@ pub fn check_session(s: &Session) -> Result<(), SessionError> {
     }
     validate_lat_lon(s.meeting_lat, s.meeting_lon).map_err(|_| SessionError::MeetingPoint)?;
     Ok(())
+}
+
+/// Whether a volunteer (of `campaign_id`, in team `team_id` if any) may see a session: a team
+/// session its team's volunteers; a campaign or public one every volunteer of the campaign.
+pub fn may_see(s: &Session, campaign_id: &str, team_id: Option<&str>) -> bool {
+    s.campaign_id == campaign_id
+        && match s.visibility {
+            Visibility::Team => s.team_id.is_some() && s.team_id.as_deref() == team_id,
+            Visibility::Campaign | Visibility::Public => true,
+        }
 }
 
 /// What the one deciding knows when a sign-up event is decided.
@@ -243,6 +264,11 @@ pub(crate) mod tests {
             ("as made", |_| {}, None),
             ("ends at its start", |s| s.end_ms = s.start_ms, Some(SessionError::EndsBeforeStart)),
             ("ends before", |s| s.end_ms = s.start_ms - 1, Some(SessionError::EndsBeforeStart)),
+            ("no id", |s| s.id.clear(), Some(SessionError::EmptyId)),
+            // Found by schemathesis: the duration overflowed.
+            ("starts at the dawn of i64", |s| s.start_ms = i64::MIN, Some(SessionError::BadTime)),
+            ("ends at the end of i64", |s| s.end_ms = i64::MAX, Some(SessionError::BadTime)),
+            ("before 1970", |s| s.start_ms = -1, Some(SessionError::BadTime)),
             ("a whole day", |s| s.end_ms = s.start_ms + MAX_SESSION_MS, None),
             ("longer than a day", |s| s.end_ms = s.start_ms + MAX_SESSION_MS + 1, Some(SessionError::TooLong)),
             ("no place", |s| s.capacity = 0, Some(SessionError::Capacity)),
@@ -409,6 +435,30 @@ pub(crate) mod tests {
                     }
                 }
             }
+        }
+    }
+
+    /// Who sees a session: (visibility, session's team, volunteer's campaign, volunteer's team).
+    #[test]
+    fn who_sees_a_session() {
+        let cases: &[(Visibility, Option<&str>, &str, Option<&str>, bool)] = &[
+            (Visibility::Campaign, None, "nantes-2026", None, true),
+            (Visibility::Campaign, None, "nantes-2026", Some("sud"), true),
+            (Visibility::Public, None, "nantes-2026", None, true),
+            (Visibility::Campaign, None, "lyon-2027", None, false), // another campaign's volunteer
+            (Visibility::Public, None, "lyon-2027", None, false),
+            (Visibility::Team, Some("nord"), "nantes-2026", Some("nord"), true),
+            (Visibility::Team, Some("nord"), "nantes-2026", Some("sud"), false),
+            (Visibility::Team, Some("nord"), "nantes-2026", None, false),
+            (Visibility::Team, None, "nantes-2026", None, false), // never published (check_session)
+        ];
+        for &(visibility, team, campaign, volunteer_team, want) in cases {
+            let s = Session { visibility, team_id: team.map(str::to_string), ..session() };
+            assert_eq!(
+                may_see(&s, campaign, volunteer_team),
+                want,
+                "{visibility:?} {team:?} {campaign} {volunteer_team:?}"
+            );
         }
     }
 

@@ -3,7 +3,7 @@
 //! made by the rule book (`validate::session::signup_outcome`), the result written in the same
 //! transaction.
 
-use doorstep_protocol::validate::session::{SignupFacts, signup_hash, signup_outcome};
+use doorstep_protocol::validate::session::{SignupFacts, may_see, signup_hash, signup_outcome};
 use doorstep_protocol::{Attendance, ItemStatus, PushItemResult, Session, SignupEvent, Visibility};
 
 use super::*;
@@ -101,6 +101,10 @@ pub async fn record_signups(
 ) -> StoreResult<Vec<PushItemResult>> {
     let mut out = Vec::with_capacity(events.len());
     for e in events {
+        // The session's row locked first (PostgreSQL: until commit; SQLite writes one at a time
+        // anyway): two phones taking the last place at once are decided one after the other, the
+        // second seeing the first's place taken.
+        tx.exec(LOCK_SESSION, &vals![e.session_id.as_str()]).await?;
         // Facts: an event held under this id, the session as the volunteer may see it, their
         // standing and the places others took.
         let held: Option<String> =
@@ -123,10 +127,7 @@ pub async fn record_signups(
             capacity: session.as_ref().map_or(0, |s| s.capacity),
             taken_by_others,
             current,
-            may_see: session.as_ref().is_some_and(|s| match s.visibility {
-                Visibility::Team => s.team_id.is_some() && s.team_id == volunteer.team_id,
-                Visibility::Campaign | Visibility::Public => true,
-            }),
+            may_see: session.as_ref().is_some_and(|s| may_see(s, &volunteer.campaign_id, volunteer.team_id.as_deref())),
         };
         // Decision, then what it says to write.
         let (status, standing) = signup_outcome(e, held.as_deref(), (&volunteer.id, device_id), &facts);
@@ -155,6 +156,8 @@ pub async fn record_signups(
 const INSERT_SESSION: &str =
     "INSERT INTO canvass_sessions(id, campaign_id, body, start_ms, end_ms, team_id, visibility,
     cancelled, created_by, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+const LOCK_SESSION: &str = "UPDATE canvass_sessions SET end_ms = end_ms WHERE id = $1";
 
 const SELECT_SESSION: &str = "SELECT body FROM canvass_sessions WHERE id = $1";
 
