@@ -441,7 +441,8 @@ pub(crate) mod tests {
     /// Who sees a session: (visibility, session's team, volunteer's campaign, volunteer's team).
     #[test]
     fn who_sees_a_session() {
-        let cases: &[(Visibility, Option<&str>, &str, Option<&str>, bool)] = &[
+        type Row<'a> = (Visibility, Option<&'a str>, &'a str, Option<&'a str>, bool);
+        let cases: &[Row] = &[
             (Visibility::Campaign, None, "nantes-2026", None, true),
             (Visibility::Campaign, None, "nantes-2026", Some("sud"), true),
             (Visibility::Public, None, "nantes-2026", None, true),
