@@ -82,7 +82,12 @@ impl Service {
 
     /// The sessions a volunteer's phone shows: those not over that they may see, with their
     /// standing and the places left.
+    /// A revoked device (until it acknowledges its wipe) sees none: where and when the team meets
+    /// is not for a lost phone.
     pub async fn volunteer_sessions(&self, dev: &DeviceSession) -> Result<Vec<VolunteerSession>, ServiceError> {
+        if dev.revoked {
+            return Ok(Vec::new());
+        }
         let me = self.device_user(dev).await?;
         let standings: std::collections::HashMap<String, Attendance> =
             self.store.standings(&me.id).await?.into_iter().collect();

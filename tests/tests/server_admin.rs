@@ -1005,4 +1005,17 @@ async fn sessions_and_signups_over_http() {
     assert_eq!(listed[0]["signed_up"], 1);
     // The campaign is the coordinator's, whatever the body said.
     assert_eq!(listed[0]["session"]["campaign_id"], "nantes-2026");
+
+    // A lost phone, revoked: it no longer learns where the team meets, and its events change
+    // nothing.
+    let (st, _) = call(&w.app, "POST", "/api/v1/devices/dev-a/revoke", Some(&coord), vec![]).await;
+    assert!(st.is_success(), "{st}");
+    let (st, b) = call(&w.app, "GET", "/api/v1/sync/sessions", Some(&vol), vec![]).await;
+    assert_eq!((st, String::from_utf8_lossy(&b).as_ref()), (StatusCode::OK, "[]"));
+    let body = push(vec![event(3, "s-marche", "cancel")], "dev-a");
+    let (_, b) = call(&w.app, "POST", "/api/v1/sync/signups", Some(&vol), body).await;
+    assert_eq!(statuses(&b), ["revoked"]);
+    let (_, b) = call(&w.app, "GET", "/api/v1/sessions", Some(&coord), vec![]).await;
+    let listed: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!((listed[0]["signed_up"].as_u64(), listed[0]["cancelled"].as_u64()), (Some(1), Some(0)));
 }
