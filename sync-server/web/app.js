@@ -13,7 +13,7 @@ const TEXT = {
     coordinator: 'coordination', captain: "chef d'équipe",
     doors: 'Portes', knocked: 'Frappées', contacted: 'Contacts', contact_rate: 'Taux de contact', knocks: 'Passages',
     doors_per_hour: 'Passages / heure', last_sync: 'Dernière synchro', overlaps: 'Chevauchements', hours: 'Heures',
-    campaign: 'Campagne', teams: 'Équipes', turfs: 'Secteurs', volunteers: 'Bénévoles', timeline: 'Passages dans le temps',
+    campaign: 'Campagne', teams: 'Équipes', turfs: 'Secteurs', volunteers: 'Bénévoles', timeline: 'Passages dans le temps', no_knocks_yet: 'Aucun passage pour l’instant',
     name: 'Nom', team: 'Équipe', holder: 'Bénévole', progress: 'Avancement', never: 'jamais', none: '—',
     status_untouched: 'à frapper', status_attempted: 'tentée', status_contacted: 'contact', status_finished: 'terminée',
     status_do_not_return: 'ne pas revenir',
@@ -51,7 +51,7 @@ const TEXT = {
     coordinator: 'coordinator', captain: 'captain',
     doors: 'Doors', knocked: 'Knocked', contacted: 'Contacts', contact_rate: 'Contact rate', knocks: 'Knocks',
     doors_per_hour: 'Knocks / hour', last_sync: 'Last sync', overlaps: 'Overlaps', hours: 'Hours',
-    campaign: 'Campaign', teams: 'Teams', turfs: 'Turfs', volunteers: 'Volunteers', timeline: 'Knocks over time',
+    campaign: 'Campaign', teams: 'Teams', turfs: 'Turfs', volunteers: 'Volunteers', timeline: 'Knocks over time', no_knocks_yet: 'No knock yet',
     name: 'Name', team: 'Team', holder: 'Volunteer', progress: 'Progress', never: 'never', none: '—',
     status_untouched: 'to knock', status_attempted: 'attempted', status_contacted: 'contact', status_finished: 'finished',
     status_do_not_return: 'do not return',
@@ -562,7 +562,9 @@ function chart(p) {
   const label = document.createElementNS('http://www.w3.org/2000/svg', 'text');
   label.setAttribute('x', pad);
   label.setAttribute('y', 10);
-  label.textContent = `max ${max}`;
+  // An empty chart says so, rather than a scale of nothing ("max 1").
+  const none = data.every((b) => !b.knocks);
+  label.textContent = none ? t('no_knocks_yet') : `max ${max}`;
   svg.append(label);
   return svg;
 }

@@ -15,6 +15,9 @@ try {
   // This campaign has addresses but no street network: the dashboard says so plainly.
   check(await page.locator('#no-streets').isVisible(), 'a campaign without streets is told so');
   check(/Aucun réseau de rues.*vol d'oiseau/.test(await page.textContent('#no-streets')), 'in French, first, saying what it means');
+  // Nobody has knocked yet: the timeline says so rather than drawing a scale of nothing.
+  const chartText = await page.textContent('svg.chart');
+  check(chartText.includes('Aucun passage pour l’instant') && !chartText.includes('max'), `an empty timeline says so: ${JSON.stringify(chartText)}`);
 
   // Darker is higher priority: the fill follows the priority, highest darkest.
   const c = await page.evaluate(() => window.doorstepState.choropleth);
