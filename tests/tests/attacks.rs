@@ -441,3 +441,106 @@ async fn only_the_coordinator_replaces_the_streets() {
     assert_eq!(st, StatusCode::OK, "{text}");
     assert!(text.contains("bdtopo_gpkg"), "{text}");
 }
+
+/// Pushes sign-up events; per item its code when refused, else its status.
+async fn signups(s: &Server, p: &Phone, events: Vec<Value>) -> Vec<String> {
+    let body = json!({"protocol": 1, "device_id": p.device, "events": events});
+    let (st, r) = s.send("POST", "/api/v1/sync/signups", Some(&p.token), Some(body)).await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| match status(i) {
+            (st, "") => st.to_string(),
+            (_, code) => code.to_string(),
+        })
+        .collect()
+}
+
+/// Canvass sessions (issue 17) against strangers and wrong clocks, over HTTP: a volunteer of
+/// another team, a captain of another team, another campaign's coordinator, a phone whose clock
+/// is a year off, and a stolen phone once revoked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_resist_strangers_and_wrong_clocks() {
+    let s = server().await;
+    let (nord, sud) = (s.phone(0, "dev-nord").await, s.phone(5, "dev-sud").await);
+    let hour = 3_600_000;
+    let session = |id: &str, captain: &str, turf: &str| {
+        json!({"id": id, "campaign_id": "demo-nantes", "title": "Samedi matin, équipe sud",
+            "start_ms": s.now() + hour, "end_ms": s.now() + 3 * hour,
+            "meeting_lat": 47.2137, "meeting_lon": -1.5575, "meeting_text": "Place Royale, côté fontaine",
+            "capacity": 8, "captains": [captain], "turfs": [turf], "team_id": "sud", "visibility": "team"})
+    };
+    // The north captain cannot publish for the south team; the south captain can.
+    let (st, b) = s
+        .send(
+            "POST",
+            "/api/v1/sessions",
+            Some(s.captain("capitaine-nord")),
+            Some(session("s-sud", "capitaine-nord", &sud.turf)),
+        )
+        .await;
+    assert_eq!((st, b["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{b}");
+    let (st, b) = s
+        .send(
+            "POST",
+            "/api/v1/sessions",
+            Some(s.captain("capitaine-sud")),
+            Some(session("s-sud", "capitaine-sud", &sud.turf)),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED, "{b}");
+
+    let event = |n: u32, p: &Phone, kind: &str, at_ms: i64| {
+        json!({"id": uuid::Uuid::from_u128(0x0190a0b0_0000_7000_8000_000000000000 + u128::from(n)).to_string(),
+            "session_id": "s-sud", "volunteer_id": p.volunteer, "device_id": p.device, "kind": kind, "at_ms": at_ms})
+    };
+    // A volunteer of the north team neither sees the south's session nor signs up to it.
+    let (_, listed) = s.send("GET", "/api/v1/sync/sessions", Some(&nord.token), None).await;
+    assert_eq!(listed, json!([]));
+    assert_eq!(signups(&s, &nord, vec![event(1, &nord, "sign_up", s.now())]).await, ["unknown_session"]);
+
+    // A phone whose clock is a year ahead: decided by the server's clock, so accepted now…
+    assert_eq!(signups(&s, &sud, vec![event(2, &sud, "sign_up", s.now() + 365 * 24 * hour)]).await, ["accepted"]);
+    let (_, listed) = s.send("GET", "/api/v1/sync/sessions", Some(&sud.token), None).await;
+    assert_eq!(
+        (listed[0]["session"]["id"].as_str(), listed[0]["standing"].as_str()),
+        (Some("s-sud"), Some("signed_up"))
+    );
+    // …and a year behind once the session is over: still over.
+    s.advance(3 * hour);
+    assert_eq!(signups(&s, &sud, vec![event(3, &sud, "cancel", s.now() - 365 * 24 * hour)]).await, ["session_over"]);
+
+    // Another campaign's coordinator sees none of it and cannot borrow this campaign's turfs or
+    // captains.
+    let (st, other) = s
+        .send(
+            "POST",
+            "/api/v1/campaigns",
+            Some(s.coordinator()),
+            Some(json!({"id": "lyon-2027", "name": "Lyon",
+            "mode": "address_only", "coordinator_id": "coord-lyon", "coordinator_name": "L"})),
+        )
+        .await;
+    assert!(st.is_success(), "{other}");
+    let lyon = other["token"].as_str().unwrap();
+    let (_, listed) = s.send("GET", "/api/v1/sessions", Some(lyon), None).await;
+    assert_eq!(listed, json!([]));
+    let mut borrowed = session("s-lyon", "coord-lyon", &sud.turf);
+    borrowed["team_id"] = Value::Null;
+    borrowed["visibility"] = json!("campaign");
+    let (st, b) = s.send("POST", "/api/v1/sessions", Some(lyon), Some(borrowed.clone())).await;
+    assert_eq!((st, b["code"].as_str()), (StatusCode::BAD_REQUEST, Some("unknown_turf")), "{b}");
+    borrowed["turfs"] = json!([]);
+    borrowed["captains"] = json!(["capitaine-sud"]);
+    let (st, b) = s.send("POST", "/api/v1/sessions", Some(lyon), Some(borrowed)).await;
+    assert_eq!((st, b["code"].as_str()), (StatusCode::BAD_REQUEST, Some("not_a_captain")), "{b}");
+
+    // A stolen phone, revoked: it learns nothing more and changes nothing.
+    let (st, b) = s.send("POST", "/api/v1/devices/dev-sud/revoke", Some(s.coordinator()), None).await;
+    assert!(st.is_success(), "{b}");
+    let (_, listed) = s.send("GET", "/api/v1/sync/sessions", Some(&sud.token), None).await;
+    assert_eq!(listed, json!([]));
+    assert_eq!(signups(&s, &sud, vec![event(4, &sud, "cancel", s.now())]).await, ["revoked"]);
+}
