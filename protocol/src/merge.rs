@@ -64,6 +64,12 @@ pub struct BatchFacts {
     pub held_ever: HashSet<String>,
     /// `(building, turf)`: the building was in that turf before it moved.
     pub was_in: HashSet<(String, String)>,
+    /// Turfs a captain's phone handed to the sender's volunteer with no network, by hand-offs the
+    /// server accepted (`validate::handoff`): held, as if the captain had assigned them online.
+    pub handed: HashSet<String>,
+    /// Turfs handed to the sender's volunteer by hand-offs the server refused (a captain not
+    /// entitled, a turf outside the session): knocks made under them are held for review.
+    pub refused: HashSet<String>,
 }
 
 /// What the storage writes for a report.
@@ -85,12 +91,31 @@ pub struct Write {
     pub personal_dropped: bool,
 }
 
+/// Why a report is kept aside for a captain instead of counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Held {
+    /// The device was revoked.
+    Revoked,
+    /// Made under a lease handed from a captain's phone that the server refused.
+    LeaseRefused,
+}
+
+impl Held {
+    /// What the device is told, and what the review list shows.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Held::Revoked => HELD_REVOKED,
+            Held::LeaseRefused => HELD_LEASE_REFUSED,
+        }
+    }
+}
+
 /// One report's fate.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     Accept(Write),
-    /// Kept aside for a captain: the device was revoked.
-    Hold(Write),
+    /// Kept aside for a captain, not counted until one accepts it.
+    Hold(Write, Held),
     Duplicate,
     Reject(ReportError),
 }
@@ -102,6 +127,9 @@ pub const NOTICE_CLOCK: &str = "clock_untrusted";
 /// Why a report is held.
 pub const HELD_REVOKED: &str =
     "appareil révoqué : en attente de validation par un capitaine / device revoked: held for a captain's review";
+/// Why a report made under a refused hand-off is held.
+pub const HELD_LEASE_REFUSED: &str = "bail remis hors connexion refusé : en attente de validation par un capitaine / \
+     lease handed offline was refused: held for a captain's review";
 
 impl Decision {
     /// The answer the device gets, and a notice it may show.
@@ -117,7 +145,7 @@ impl Decision {
                 };
                 (ItemStatus::Accepted, notice.map(str::to_string))
             }
-            Decision::Hold(_) => (ItemStatus::Held { reason: HELD_REVOKED.into() }, None),
+            Decision::Hold(_, why) => (ItemStatus::Held { reason: why.reason().into() }, None),
             Decision::Duplicate => (ItemStatus::Duplicate, None),
             Decision::Reject(e) => (ItemStatus::Rejected { reason: e.to_string(), code: Some(e.code().into()) }, None),
         }
@@ -140,7 +168,7 @@ pub fn plan(facts: &BatchFacts, reports: &[KnockReport]) -> Vec<Decision> {
         .map(|r| {
             let hash = body_hash(r);
             let decision = decide(facts, &in_batch, r, &hash);
-            if matches!(decision, Decision::Accept(_) | Decision::Hold(_)) {
+            if matches!(decision, Decision::Accept(_) | Decision::Hold(..)) {
                 in_batch.insert(r.id.as_str(), (hash, Corrected::of(r)));
             }
             decision
@@ -189,11 +217,17 @@ fn decide_new(
     let place = facts.places.get(&r.target).ok_or(ReportError::UnknownTarget)?;
     let was_in = place.turf_now.as_deref() == Some(r.turf_id.as_str())
         || facts.was_in.contains(&(place.building_id.clone(), r.turf_id.clone()));
-    if !facts.held_ever.contains(&r.turf_id) || !was_in {
+    let held = facts.held_ever.contains(&r.turf_id) || facts.handed.contains(&r.turf_id);
+    // A lease the captain was not entitled to give: what was done under it is kept for review.
+    let under_refused = !held && facts.refused.contains(&r.turf_id);
+    if !(held || under_refused) || !was_in {
         return Err(ReportError::OutOfScope);
     }
-    let overlap = place.turf_now.as_deref() != Some(r.turf_id.as_str())
-        || place.holder_now.as_deref() != Some(sender.user_id.as_str());
+    // A street handed from a captain's phone moves to a turf of the volunteer's own when the
+    // server records it: its knocks, made under the session's turf, are no overlap.
+    let moved_with_lease = facts.handed.contains(&r.turf_id);
+    let overlap = place.holder_now.as_deref() != Some(sender.user_id.as_str())
+        || (place.turf_now.as_deref() != Some(r.turf_id.as_str()) && !moved_with_lease);
     let mut stored = r.clone();
     let past_retention = facts.retention_until_ms.is_some_and(|t| facts.received_ms >= t);
     let personal_dropped = past_retention && (!stored.answers.is_empty() || stored.note.is_some());
@@ -213,7 +247,13 @@ fn decide_new(
         clock_untrusted,
         personal_dropped,
     };
-    Ok(if sender.revoked { Decision::Hold(write) } else { Decision::Accept(write) })
+    Ok(if sender.revoked {
+        Decision::Hold(write, Held::Revoked)
+    } else if under_refused {
+        Decision::Hold(write, Held::LeaseRefused)
+    } else {
+        Decision::Accept(write)
+    })
 }
 
 #[cfg(test)]
@@ -323,7 +363,8 @@ mod tests {
             Decision::Accept(w) if w.personal_dropped => "accepted, personal data dropped".into(),
             Decision::Accept(w) if w.clock_untrusted => "accepted, clock untrusted".into(),
             Decision::Accept(_) => "accepted".into(),
-            Decision::Hold(_) => "held".into(),
+            Decision::Hold(_, Held::Revoked) => "held".into(),
+            Decision::Hold(_, Held::LeaseRefused) => "held: lease refused".into(),
             Decision::Duplicate => "duplicate".into(),
             Decision::Reject(e) => format!("rejected: {}", e.code()),
         }
@@ -518,6 +559,58 @@ mod tests {
                 vec!["rejected: bad_text"],
             ),
             ("no sender", |f| f.sender = None, vec![report(1, door("d1"))], vec!["rejected: wrong_sender"]),
+            (
+                "a turf handed from a captain's phone, accepted",
+                |f| {
+                    f.handed.insert("t2".into());
+                    f.places.get_mut(&door("d3")).unwrap().holder_now = Some("v1".into());
+                },
+                vec![with(1, door("d3"), &|r| r.turf_id = "t2".into())],
+                vec!["accepted"],
+            ),
+            (
+                "a street handed from a captain's phone, moved to the volunteer's own turf since",
+                |f| {
+                    f.handed.insert("t2".into());
+                    *f.places.get_mut(&door("d3")).unwrap() = place("b3", Some("t9"), Some("v1"));
+                    f.was_in.insert(("b3".into(), "t2".into()));
+                },
+                vec![with(1, door("d3"), &|r| r.turf_id = "t2".into())],
+                vec!["accepted"],
+            ),
+            (
+                "a turf handed from a captain's phone, handed to someone else since",
+                |f| {
+                    f.handed.insert("t2".into());
+                },
+                vec![with(1, door("d3"), &|r| r.turf_id = "t2".into())],
+                vec!["accepted, overlap"],
+            ),
+            (
+                "a turf handed by a hand-off the server refused",
+                |f| {
+                    f.refused.insert("t2".into());
+                },
+                vec![with(1, door("d3"), &|r| r.turf_id = "t2".into()), report(2, door("d1"))],
+                vec!["held: lease refused", "accepted"],
+            ),
+            (
+                "a refused hand-off's turf, a door never in it",
+                |f| {
+                    f.refused.insert("t2".into());
+                },
+                vec![with(1, door("d1"), &|r| r.turf_id = "t2".into())],
+                vec!["rejected: out_of_scope"],
+            ),
+            (
+                "a refused hand-off, from a revoked device",
+                |f| {
+                    f.refused.insert("t2".into());
+                    f.sender.as_mut().unwrap().revoked = true;
+                },
+                vec![with(1, door("d3"), &|r| r.turf_id = "t2".into())],
+                vec!["held"],
+            ),
         ];
         for (name, tweak, batch, want) in cases {
             let mut f = facts();

@@ -157,3 +157,28 @@ pub struct SignedHandoff {
     pub signature: String,
     pub grant: SignedGrant,
 }
+
+/// A captain's phone asks for its grant for a session: the public half of a key pair it made
+/// and keeps (the private half never leaves the phone).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct GrantRequest {
+    pub protocol: u32,
+    pub device_id: String,
+    pub session_id: String,
+    /// Ed25519 public key, 32 bytes, base64url without padding.
+    pub public_key: String,
+}
+
+/// Hand-offs pushed by a phone that gave or received them (answered like a knock push, one
+/// [`crate::PushItemResult`] per hand-off: accepted, duplicate, held — recorded but refused, the
+/// knocks made under it held for review — or rejected and not recorded).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct HandoffPush {
+    pub protocol: u32,
+    pub device_id: String,
+    pub handoffs: Vec<SignedHandoff>,
+}

@@ -45,6 +45,10 @@ fn handler(spec: &RouteSpec) -> MethodRouter<Service> {
         ("POST", "/api/v1/sync/pull") => post(pull),
         ("GET", "/api/v1/sync/sessions") => get(volunteer_sessions),
         ("POST", "/api/v1/sync/signups") => post(push_signups),
+        ("GET", "/api/v1/sync/keys") => get(campaign_keys),
+        ("POST", "/api/v1/sync/grants") => post(grant),
+        ("POST", "/api/v1/sync/handoffs") => post(push_handoffs),
+        ("POST", "/api/v1/me/phone") => post(phone_code),
         ("GET", "/api/v1/sessions") => get(sessions),
         ("POST", "/api/v1/sessions") => post(create_session),
         ("POST", "/api/v1/sync/wiped") => post(wiped),
@@ -367,6 +371,32 @@ async fn push_signups(
 ) -> Result<impl IntoResponse, HttpError> {
     let ApiJson(req) = ApiJson::<doorstep_protocol::SignupPush>::from_request(body, &()).await?;
     Ok(Json(s.push_signups(&session, req).await?))
+}
+
+async fn campaign_keys(State(s): State<Service>, Caller(session): Caller) -> Result<impl IntoResponse, HttpError> {
+    Ok(Json(s.campaign_keys(&session).await?))
+}
+
+async fn grant(
+    State(s): State<Service>,
+    Caller(session): Caller,
+    body: Request,
+) -> Result<impl IntoResponse, HttpError> {
+    let ApiJson(req) = ApiJson::<doorstep_protocol::GrantRequest>::from_request(body, &()).await?;
+    Ok(Json(s.grant(&session, req).await?))
+}
+
+async fn push_handoffs(
+    State(s): State<Service>,
+    Caller(session): Caller,
+    body: Request,
+) -> Result<impl IntoResponse, HttpError> {
+    let ApiJson(req) = ApiJson::<doorstep_protocol::HandoffPush>::from_request(body, &()).await?;
+    Ok(Json(s.push_handoffs(&session, req).await?))
+}
+
+async fn phone_code(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<impl IntoResponse, HttpError> {
+    Ok((StatusCode::CREATED, Json(s.phone_code(&st).await?)))
 }
 
 async fn sessions(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<impl IntoResponse, HttpError> {

@@ -5,9 +5,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use doorstep_protocol::validate::handoff::{self, HandoffError, HandoffOutcome};
 use doorstep_protocol::validate::session::{check_session, may_see};
 use doorstep_protocol::{
-    Attendance, PROTOCOL_VERSION, PushItemResult, PushResponse, Session, SignupEvent, SignupPush, Visibility,
+    Attendance, GrantRequest, HandoffPush, PROTOCOL_VERSION, PushItemResult, PushResponse, Session, SignedGrant,
+    SignupEvent, SignupPush, Visibility,
 };
 
 use crate::error::ServiceError;
@@ -17,6 +21,24 @@ use crate::store::{Role, SessionCounts, StoreOps, User};
 
 /// Most sign-up events in one push.
 pub const MAX_SIGNUPS_PER_PUSH: usize = 200;
+/// Most hand-offs in one push (a captain hands out a few dozen in a morning).
+pub const MAX_HANDOFFS_PER_PUSH: usize = 100;
+
+/// What a phone needs to check hand-offs with no network: the campaign's public key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CampaignKeys {
+    pub campaign_id: String,
+    /// Ed25519, 32 bytes, base64url without padding: signs the grants of captains' devices.
+    pub campaign_key: String,
+}
+
+/// A one-time code for a captain's (or coordinator's) own phone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct PhoneCode {
+    pub user_id: String,
+    pub join_code: String,
+    pub expires_ms: i64,
+}
 
 /// A session as a volunteer's phone sees it: the session and the volunteer's standing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -80,8 +102,8 @@ impl Service {
             .collect())
     }
 
-    /// The sessions a volunteer's phone shows: those not over that they may see, with their
-    /// standing and the places left.
+    /// The sessions a phone shows: those not over that its volunteer may see (a captain's phone:
+    /// also those they captain), with their standing and the places left.
     /// A revoked device (until it acknowledges its wipe) sees none: where and when the team meets
     /// is not for a lost phone.
     pub async fn volunteer_sessions(&self, dev: &DeviceSession) -> Result<Vec<VolunteerSession>, ServiceError> {
@@ -96,7 +118,9 @@ impl Service {
             .campaign_sessions(&me.campaign_id, (self.now)())
             .await?
             .into_iter()
-            .filter(|c| may_see(&c.session, &me.campaign_id, me.team_id.as_deref()))
+            .filter(|c| {
+                may_see(&c.session, &me.campaign_id, me.team_id.as_deref()) || c.session.captains.contains(&me.id)
+            })
             .map(|c| {
                 let taken = c.signed_up + c.confirmed + c.checked_in;
                 VolunteerSession {
@@ -153,5 +177,119 @@ impl Service {
             .await?
             .filter(|u| u.campaign_id == dev.device.campaign_id)
             .ok_or_else(|| ServiceError::forbidden("unknown volunteer"))
+    }
+
+    /// The campaign's signing key, made the first time it is needed (Ed25519; the private half
+    /// never leaves the server's database).
+    async fn campaign_signing_key(&self, campaign_id: &str) -> Result<(Vec<u8>, String), ServiceError> {
+        let fresh = handoff::new_key().ok_or_else(|| ServiceError::internal("no randomness for a key"))?;
+        let public =
+            handoff::public_key_of(&fresh).ok_or_else(|| ServiceError::internal("a new key has a public half"))?;
+        let (pkcs8, public) =
+            self.store.campaign_key(campaign_id, (&B64.encode(&fresh), &public), (self.now)()).await?;
+        let pkcs8 = B64.decode(pkcs8).map_err(|_| ServiceError::internal("the campaign's key is unreadable"))?;
+        Ok((pkcs8, public))
+    }
+
+    /// The campaign's public key, for a phone to check hand-offs offline.
+    pub async fn campaign_keys(&self, dev: &DeviceSession) -> Result<CampaignKeys, ServiceError> {
+        let (_, campaign_key) = self.campaign_signing_key(&dev.device.campaign_id).await?;
+        Ok(CampaignKeys { campaign_id: dev.device.campaign_id.clone(), campaign_key })
+    }
+
+    /// A one-time join code for the caller's own phone: a captain's phone signs hand-offs with a
+    /// key of its own, vouched for by the server per session (`POST /api/v1/sync/grants`).
+    pub async fn phone_code(&self, st: &Staff) -> Result<PhoneCode, ServiceError> {
+        let code = crate::auth::new_join_code();
+        let expires_ms = (self.now)() + crate::service::JOIN_CODE_LIFETIME_MS;
+        self.store
+            .create_join_code(&crate::auth::hash_secret(&crate::auth::normalise_code(&code)), &st.user.id, expires_ms)
+            .await?;
+        self.record_staff(st, "phone.code", Some(&st.user.id), serde_json::json!({})).await?;
+        Ok(PhoneCode { user_id: st.user.id.clone(), join_code: code, expires_ms })
+    }
+
+    /// Gives a captain's phone its grant for a session: the server's signature over the phone's
+    /// public key, the session and a window (`validate::handoff::decide_grant`). Audited.
+    pub async fn grant(&self, dev: &DeviceSession, req: GrantRequest) -> Result<SignedGrant, ServiceError> {
+        crate::service::check_protocol(req.protocol)?;
+        if req.device_id != dev.device.device_id {
+            return Err(ServiceError::forbidden("device_id does not match the token"));
+        }
+        if dev.revoked {
+            return Err(ServiceError::unauthenticated(
+                "token_revoked",
+                "ce jeton a été révoqué / this token was revoked",
+            ));
+        }
+        let me = self.device_user(dev).await?;
+        let session =
+            self.store.session(&req.session_id).await?.filter(|s| s.campaign_id == me.campaign_id).ok_or_else(
+                || ServiceError::not_found(format!("séance inconnue / unknown session {}", req.session_id)),
+            )?;
+        let grant = handoff::decide_grant(&session, &me.id, &dev.device.device_id, &req.public_key, (self.now)())
+            .map_err(|e| match e {
+                HandoffError::NotCaptain => ServiceError::forbidden(e.to_string()),
+                _ => ServiceError::invalid(e.code(), e.to_string()),
+            })?;
+        let (pkcs8, _) = self.campaign_signing_key(&me.campaign_id).await?;
+        let signed = handoff::sign_grant(&pkcs8, grant)
+            .ok_or_else(|| ServiceError::internal("the campaign's key does not sign"))?;
+        self.store.record_grant(&signed.grant, (self.now)()).await?;
+        let device = Some(dev.device.device_id.as_str());
+        let detail =
+            serde_json::json!({ "not_before_ms": signed.grant.not_before_ms, "expires_ms": signed.grant.expires_ms });
+        self.record(&me.campaign_id, &me.id, device, "session.grant", Some(&session.id), detail).await?;
+        Ok(signed)
+    }
+
+    /// Hand-offs brought in by either phone of a pair: each decided by the rule book, recorded
+    /// once, and (accepted, still open) applied as if the captain had assigned the lease online.
+    /// A revoked phone's hand-offs change nothing.
+    pub async fn push_handoffs(&self, dev: &DeviceSession, req: HandoffPush) -> Result<PushResponse, ServiceError> {
+        crate::service::check_protocol(req.protocol)?;
+        if req.device_id != dev.device.device_id {
+            return Err(ServiceError::forbidden("device_id does not match the token"));
+        }
+        if req.handoffs.len() > MAX_HANDOFFS_PER_PUSH {
+            return Err(ServiceError::too_large(
+                "too_many_items",
+                format!("at most {MAX_HANDOFFS_PER_PUSH} hand-offs per push"),
+            ));
+        }
+        let now = (self.now)();
+        if dev.revoked {
+            let status = doorstep_protocol::ItemStatus::Rejected {
+                reason: "appareil révoqué / device revoked".into(),
+                code: Some("revoked".into()),
+            };
+            let results = req
+                .handoffs
+                .iter()
+                .map(|h| PushItemResult { id: h.handoff.id.clone(), status: status.clone(), notice: None })
+                .collect();
+            return Ok(PushResponse { protocol: PROTOCOL_VERSION, results, server_time_ms: now });
+        }
+        let me = self.device_user(dev).await?;
+        let (_, key) = self.campaign_signing_key(&me.campaign_id).await?;
+        let recorded = self
+            .store
+            .record_handoffs(&me.campaign_id, &key, (&dev.device.device_id, &me.id), &req.handoffs, now)
+            .await?;
+        let mut counts: std::collections::BTreeMap<&str, u64> = Default::default();
+        for o in &recorded.outcomes {
+            let k = match o {
+                HandoffOutcome::Accept => "accepted",
+                HandoffOutcome::Duplicate => "duplicate",
+                HandoffOutcome::Refuse(e) | HandoffOutcome::Reject(e) => e.code(),
+            };
+            *counts.entry(k).or_default() += 1;
+        }
+        let device = Some(dev.device.device_id.as_str());
+        self.record(&me.campaign_id, &me.id, device, "handoff.push", None, serde_json::json!(counts)).await?;
+        if !recorded.turfs_touched.is_empty() {
+            self.announce(&me.campaign_id, "turfs", recorded.turfs_touched.clone(), None, 0, None).await;
+        }
+        Ok(PushResponse { protocol: PROTOCOL_VERSION, results: recorded.results, server_time_ms: now })
     }
 }

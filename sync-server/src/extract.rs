@@ -23,20 +23,27 @@ pub enum Access {
     Any,
     /// A volunteer's device token.
     Device,
-    /// A captain or a coordinator.
+    /// A phone's token, whoever holds the phone: a volunteer's, or a captain's joined with a
+    /// code of their own (the captain's side of the offline hand-off). Never a staff API token
+    /// or a dashboard session.
+    Phone,
+    /// A captain or a coordinator, by an API token or the dashboard (never from a phone: a lost
+    /// captain's phone is not a key to the staff API).
     Staff,
     /// A coordinator's token (the whole campaign).
     Coordinator,
 }
 
 impl Access {
-    /// Whether a token of this role may call a route with this access.
-    pub fn admits(self, role: Role) -> bool {
+    /// Whether a token of this role may call a route with this access; `phone`: the token is a
+    /// phone's (a volunteer's always is).
+    pub fn admits(self, role: Role, phone: bool) -> bool {
         match self {
             Access::Public | Access::Any => true,
-            Access::Device => role == Role::Volunteer,
-            Access::Staff => role != Role::Volunteer,
-            Access::Coordinator => role == Role::Coordinator,
+            Access::Device => role == Role::Volunteer && phone,
+            Access::Phone => phone,
+            Access::Staff => role != Role::Volunteer && !phone,
+            Access::Coordinator => role == Role::Coordinator && !phone,
         }
     }
 }
@@ -91,11 +98,12 @@ pub(crate) async fn session(
     let s = device_session(service, headers).await?;
     // The request's span says which campaign it served (never who, never the token).
     tracing::Span::current().record("campaign", s.device.campaign_id.as_str());
-    // A revoked phone in its grace period reaches push, pull and the wipe acknowledgement only.
-    if s.revoked && access != Access::Device {
+    // A revoked phone in its grace period reaches the phones' routes only (push, pull, the wipe
+    // acknowledgement; what they answer a revoked phone is theirs to say).
+    if s.revoked && !matches!(access, Access::Device | Access::Phone) {
         return Err(HttpError::unauthorized("token_revoked", "ce jeton a été révoqué / this token was revoked"));
     }
-    if !access.admits(s.role) {
+    if !access.admits(s.role, s.is_phone()) {
         return Err(HttpError::forbidden(format!("a {} may not do this", s.role.as_str())));
     }
     Ok(s)

@@ -188,16 +188,19 @@ impl Service {
             .device_owner(device_id)
             .await?
             .ok_or_else(|| ServiceError::not_found(format!("appareil inconnu / unknown device {device_id}")))?;
-        // Staff tokens and dashboard sessions are never devices: only a volunteer's phone is.
+        // Staff tokens and dashboard sessions are never devices: only a phone is (a volunteer's,
+        // or a captain's that hands out work offline).
         let user = self
             .store
             .user(&owner)
             .await?
-            .filter(|u| u.campaign_id == st.campaign() && u.role == Role::Volunteer)
+            .filter(|u| u.campaign_id == st.campaign())
             .filter(|_| !crate::service::RESERVED_DEVICE_PREFIXES.iter().any(|p| device_id.starts_with(p)));
         let Some(user) = user else { return Err(ServiceError::not_found(format!("unknown device {device_id}"))) };
-        let reachable =
-            st.is_coordinator() || (user.role == Role::Volunteer && st.reaches_team(user.team_id.as_deref()));
+        // A coordinator revokes any phone; a captain their teams' volunteers' and their own.
+        let reachable = st.is_coordinator()
+            || user.id == st.user.id
+            || (user.role == Role::Volunteer && st.reaches_team(user.team_id.as_deref()));
         if !reachable {
             return Err(outside());
         }

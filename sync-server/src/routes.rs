@@ -124,8 +124,32 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: "GET",
         path: "/api/v1/sync/sessions",
-        access: Access::Device,
-        summary: "the canvass sessions the volunteer may see, with their standing and places left",
+        access: Access::Phone,
+        summary: "the canvass sessions the phone's volunteer may see (a captain's phone: also those they captain), with their standing and places left",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/sync/keys",
+        access: Access::Phone,
+        summary: "the campaign's public key, to check offline hand-offs with no network",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/sync/grants",
+        access: Access::Phone,
+        summary: "a captain's phone gets the server's grant over its own key for a session it captains",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/sync/handoffs",
+        access: Access::Phone,
+        summary: "push hand-offs given or received offline; per-item accepted / duplicate / held (refused: knocks under it held) / rejected",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/me/phone",
+        access: Access::Staff,
+        summary: "a one-time join code for the caller's own phone (a captain hands out work from it offline)",
     },
     RouteSpec {
         method: "POST",

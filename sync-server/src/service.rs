@@ -73,6 +73,13 @@ pub struct DeviceSession {
     pub role: Role,
 }
 
+impl DeviceSession {
+    /// A phone's token (joined with a code), not a staff API token or a dashboard session.
+    pub fn is_phone(&self) -> bool {
+        !RESERVED_DEVICE_PREFIXES.iter().any(|p| self.device.device_id.starts_with(p))
+    }
+}
+
 /// A staff (captain, coordinator) API token lives this long.
 pub const STAFF_TOKEN_LIFETIME_MS: i64 = 30 * 86_400_000;
 
@@ -291,7 +298,7 @@ impl Service {
             self.metrics.report(match d {
                 Decision::Accept(w) if w.overlap => "accepted_overlap",
                 Decision::Accept(_) => "accepted",
-                Decision::Hold(_) => "held",
+                Decision::Hold(..) => "held",
                 Decision::Duplicate => "duplicate",
                 Decision::Reject(_) => "rejected",
             });
@@ -318,7 +325,7 @@ impl Service {
             let volunteer = Some(s.device.user_id.clone());
             self.announce(&campaign.id, "sync", turfs, volunteer, accepted.len(), position).await;
         }
-        if decisions.iter().any(|d| matches!(d, Decision::Hold(_))) {
+        if decisions.iter().any(|d| matches!(d, Decision::Hold(..))) {
             self.announce(&campaign.id, "held", vec![], Some(s.device.user_id.clone()), 0, None).await;
         }
         Ok(PushResponse {
@@ -549,7 +556,7 @@ fn push_audit(id: &str, sender: &Sender, now: i64, decisions: &[Decision]) -> cr
         let k = match d {
             Decision::Accept(w) if w.overlap => "accepted_overlap",
             Decision::Accept(_) => "accepted",
-            Decision::Hold(_) => "held",
+            Decision::Hold(..) => "held",
             Decision::Duplicate => "duplicate",
             Decision::Reject(e) => {
                 *refused.entry(e.code()).or_default() += 1;

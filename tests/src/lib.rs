@@ -496,7 +496,7 @@ fn ingested(d: &doorstep_protocol::merge::Decision) -> Ingested {
     use doorstep_protocol::merge::Decision;
     match d {
         Decision::Accept(w) => Ingested::Accepted { overlap: w.overlap },
-        Decision::Hold(_) => Ingested::Held,
+        Decision::Hold(..) => Ingested::Held,
         Decision::Duplicate => Ingested::Duplicate,
         Decision::Reject(e) => Ingested::Rejected(e.code()),
     }

@@ -125,6 +125,24 @@ async fn world() -> World {
     }
     store.assign_turf("t1", Some("vol-a"), None).await.unwrap();
     store.assign_turf("t2", Some("vol-b"), None).await.unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let session = doorstep_protocol::Session {
+        id: "s-monde".into(),
+        campaign_id: CAMPAIGN.into(),
+        title: "Samedi matin".into(),
+        start_ms: now + 48 * 3_600_000,
+        end_ms: now + 51 * 3_600_000,
+        meeting_lat: 47.2184,
+        meeting_lon: -1.5536,
+        meeting_text: "Devant le marché".into(),
+        capacity: 12,
+        captains: vec!["cap-nord".into()],
+        turfs: vec!["t2".into()],
+        team_id: Some("sud".into()),
+        visibility: doorstep_protocol::Visibility::Team,
+        cancelled: false,
+    };
+    service.create_session(&co, session).await.unwrap();
     // Past results with lists A and B, so that a formula can name them.
     let results = b"bureau,inscrits,votants,exprimes,liste,voix\n1,500,300,290,A,200\n1,500,300,290,B,90\n";
     service.import_results(&co, results, Default::default()).await.unwrap();
@@ -239,6 +257,14 @@ fn sample(w: &World, r: &RouteSpec, inside: bool) -> Option<(String, Vec<u8>)> {
         ("POST", "/api/v1/sync/signups") => {
             unscoped(json(serde_json::json!({"protocol":1,"device_id":"dev-a","events":[]})))
         }
+        ("GET", "/api/v1/sync/keys") => unscoped(vec![]),
+        ("POST", "/api/v1/sync/handoffs") => {
+            unscoped(json(serde_json::json!({"protocol":1,"device_id":"dev-a","handoffs":[]})))
+        }
+        // The world's session is captained by cap-nord: a volunteer's phone gets no grant.
+        ("POST", "/api/v1/sync/grants") => unscoped(json(serde_json::json!({
+            "protocol":1,"device_id":"dev-a","session_id":"s-monde","public_key":"A".repeat(43)}))),
+        ("POST", "/api/v1/me/phone") => unscoped(vec![]),
         // A session of the captain's own team, captained by them; or of the other team.
         ("POST", "/api/v1/sessions") => {
             let captain = if inside { "cap-nord" } else { "cap-sud" };
@@ -344,7 +370,11 @@ async fn role_by_route_by_scope_matrix_from_the_route_table() {
                     // A public route may refuse what it is given (a wrong join code), never for want of a token.
                     (Access::Public, _) => assert!(st.is_success() || !code.ends_with("_token"), "{what}"),
                     (_, None) => assert_eq!(st, StatusCode::UNAUTHORIZED, "{what}"),
-                    (access, Some(role)) if !access.admits(*role) => {
+                    (access, Some(role)) if !access.admits(*role, *role == Role::Volunteer) => {
+                        assert_eq!((st, code.as_str()), (StatusCode::FORBIDDEN, "forbidden"), "{what}")
+                    }
+                    // Only a session's captains get a grant for it, and no volunteer captains one.
+                    (_, Some(Role::Volunteer)) if (r.method, r.path) == ("POST", "/api/v1/sync/grants") => {
                         assert_eq!((st, code.as_str()), (StatusCode::FORBIDDEN, "forbidden"), "{what}")
                     }
                     // Signing out is for dashboard sessions (a cookie): an API token is refused, not
@@ -1018,4 +1048,194 @@ async fn sessions_and_signups_over_http() {
     let (_, b) = call(&w.app, "GET", "/api/v1/sessions", Some(&coord), vec![]).await;
     let listed: serde_json::Value = serde_json::from_slice(&b).unwrap();
     assert_eq!((listed[0]["signed_up"].as_u64(), listed[0]["cancelled"].as_u64()), (Some(1), Some(0)));
+}
+
+/// The offline hand-off over HTTP, with both phones' steps done as the phones do them (the same
+/// rule-book functions): a captain's own phone joins, gets its grant, signs leases; the
+/// volunteer's phone checks them offline, then brings them in. Accepted, replayed by the other
+/// phone, over scope (the knocks under it held for review), forged, a street moved to a turf of
+/// the volunteer's own, a revoked captain's phone.
+#[tokio::test]
+async fn offline_handoffs_over_http() {
+    use doorstep_protocol::validate::handoff::{
+        self, check_received, from_qr, new_key, public_key_of, sign_handoff, to_qr,
+    };
+    use doorstep_protocol::{Handoff, ItemStatus, SignedGrant};
+    let w = world().await;
+    let (vol, cap, coord) =
+        (w.tokens[1].2.clone().unwrap(), w.tokens[2].2.clone().unwrap(), w.tokens[3].2.clone().unwrap());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let hour = 3_600_000;
+    let json = |v: serde_json::Value| v.to_string().into_bytes();
+    let session = |id: &str, captain: &str, turfs: &[&str]| {
+        json(serde_json::json!({
+            "id": id, "campaign_id": "x", "title": "Samedi matin, quartier nord",
+            "start_ms": now - 2 * hour, "end_ms": now + 2 * hour,
+            "meeting_lat": 47.2184, "meeting_lon": -1.5536, "meeting_text": "Devant le marché",
+            "capacity": 12, "captains": [captain], "turfs": turfs, "team_id": null, "visibility": "campaign"}))
+    };
+    for (id, captain, turfs) in [("s-samedi", "cap-nord", vec!["t1", "t4"]), ("s-autre", "cap-sud", vec!["t2"])] {
+        let (st, b) = call(&w.app, "POST", "/api/v1/sessions", Some(&coord), session(id, captain, &turfs)).await;
+        assert_eq!(st, StatusCode::CREATED, "{}", String::from_utf8_lossy(&b));
+    }
+
+    // The captain's own phone joins with a code the captain asked for.
+    let (st, b) = call(&w.app, "POST", "/api/v1/me/phone", Some(&cap), vec![]).await;
+    assert_eq!(st, StatusCode::CREATED, "{}", String::from_utf8_lossy(&b));
+    let code = serde_json::from_slice::<serde_json::Value>(&b).unwrap()["join_code"].as_str().unwrap().to_string();
+    let (st, b) = call(
+        &w.app,
+        "POST",
+        "/api/v1/join",
+        None,
+        json(serde_json::json!({"protocol": 1, "code": code, "device_id": "cap-phone"})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+    let phone = serde_json::from_slice::<serde_json::Value>(&b).unwrap()["token"].as_str().unwrap().to_string();
+    // A captain's phone is no key to the staff API, and pulls no turf.
+    for (m, p) in [("GET", "/api/v1/turfs"), ("POST", "/api/v1/sync/pull")] {
+        let (st, b) = call(&w.app, m, p, Some(&phone), json(serde_json::json!({"protocol": 1}))).await;
+        assert_eq!((st, code_of(&b).as_str()), (StatusCode::FORBIDDEN, "forbidden"), "{m} {p}");
+    }
+    // Both phones learn the campaign's key: the same.
+    let key_of = |token: String| {
+        let app = w.app.clone();
+        async move {
+            let (st, b) = call(&app, "GET", "/api/v1/sync/keys", Some(&token), vec![]).await;
+            assert_eq!(st, StatusCode::OK);
+            serde_json::from_slice::<serde_json::Value>(&b).unwrap()["campaign_key"].as_str().unwrap().to_string()
+        }
+    };
+    let campaign_key = key_of(phone.clone()).await;
+    assert_eq!(key_of(vol.clone()).await, campaign_key);
+    assert_eq!(campaign_key.len(), 43);
+    // The captain's phone sees the session it captains; gets a grant for its own key there, and
+    // none for another captain's session.
+    let (_, b) = call(&w.app, "GET", "/api/v1/sync/sessions", Some(&phone), vec![]).await;
+    assert!(String::from_utf8_lossy(&b).contains("s-samedi"));
+    let device_key = new_key().unwrap();
+    let grant_req = |session: &str| {
+        json(serde_json::json!({"protocol": 1, "device_id": "cap-phone", "session_id": session,
+            "public_key": public_key_of(&device_key).unwrap()}))
+    };
+    let (st, b) = call(&w.app, "POST", "/api/v1/sync/grants", Some(&phone), grant_req("s-autre")).await;
+    assert_eq!((st, code_of(&b).as_str()), (StatusCode::FORBIDDEN, "forbidden"));
+    let (st, b) = call(&w.app, "POST", "/api/v1/sync/grants", Some(&phone), grant_req("s-samedi")).await;
+    assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+    let grant: SignedGrant = serde_json::from_slice(&b).unwrap();
+    assert_eq!(
+        (grant.grant.captain_id.as_str(), grant.grant.expires_ms),
+        ("cap-nord", now + 2 * hour + handoff::GRANT_AFTER_MS)
+    );
+
+    // Offline: the captain's phone signs leases; the volunteer's phone scans and checks them.
+    let lease = |n: u32, turf: &str, street: Option<&str>, issued: i64, expires: i64| {
+        let h = Handoff {
+            id: format!("0190a0b0-0000-7000-8000-{n:012}"),
+            session_id: "s-samedi".into(),
+            captain_id: "cap-nord".into(),
+            device_id: "cap-phone".into(),
+            volunteer_id: "vol-a".into(),
+            turf_id: turf.into(),
+            street: street.map(Into::into),
+            issued_ms: issued,
+            expires_ms: expires,
+        };
+        let s = sign_handoff(&device_key, h, grant.clone()).unwrap();
+        let scanned = from_qr(&to_qr(&s).unwrap()).unwrap();
+        assert_eq!(scanned, s);
+        scanned
+    };
+    let whole = lease(1, "t4", None, now - 60_000, now + hour);
+    assert_eq!(check_received(&whole, &campaign_key, "vol-a", now), Ok(()));
+    let over = lease(2, "t2", None, now - 60_000, now + hour);
+    assert_eq!(
+        check_received(&over, &campaign_key, "vol-a", now),
+        Ok(()),
+        "the phone cannot tell: only the session can"
+    );
+    let mut forged = lease(3, "t4", None, now - 60_000, now + hour);
+    forged.handoff.volunteer_id = "vol-c".into();
+    let push = |items: Vec<&doorstep_protocol::SignedHandoff>, device: &str| {
+        json(serde_json::json!({"protocol": 1, "device_id": device, "handoffs": items}))
+    };
+    let statuses = |b: &[u8]| -> Vec<String> {
+        let r: PushResponse = serde_json::from_slice(b).unwrap();
+        r.results
+            .into_iter()
+            .map(|i| match i.status {
+                ItemStatus::Rejected { code, .. } => code.unwrap(),
+                ItemStatus::Held { .. } => "held".into(),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    };
+    // The volunteer's phone syncs first.
+    let (st, b) =
+        call(&w.app, "POST", "/api/v1/sync/handoffs", Some(&vol), push(vec![&whole, &over, &forged], "dev-a")).await;
+    assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+    assert_eq!(statuses(&b), ["Accepted", "held", "wrong_sender"], "forged for vol-c: not vol-a's to bring");
+    // Then the captain's: the same leases are duplicates; the forged one is refused by signature.
+    let (_, b) =
+        call(&w.app, "POST", "/api/v1/sync/handoffs", Some(&phone), push(vec![&whole, &over, &forged], "cap-phone"))
+            .await;
+    assert_eq!(statuses(&b), ["Duplicate", "Duplicate", "handoff_forged"]);
+    // The turf is the volunteer's until the lease ends, as if the captain had assigned it online,
+    // and the volunteer counts as checked in.
+    let (_, b) = call(&w.app, "GET", "/api/v1/turfs", Some(&coord), vec![]).await;
+    let turfs: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    let t4 = turfs.as_array().unwrap().iter().find(|t| t["id"] == "t4").unwrap();
+    assert_eq!((t4["volunteer_id"].as_str(), t4["lease_expires_ms"].as_i64()), (Some("vol-a"), Some(now + hour)));
+    let (_, b) = call(&w.app, "GET", "/api/v1/sessions", Some(&coord), vec![]).await;
+    let listed: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    let samedi = listed.as_array().unwrap().iter().find(|s| s["session"]["id"] == "s-samedi").unwrap();
+    assert_eq!(samedi["checked_in"], 1);
+
+    // Knocks: under the accepted lease counted; under the refused one held for review, not lost.
+    let store = w.service.store.clone();
+    let door_of = |turf: &str| {
+        let s = store.clone();
+        let t = turf.to_string();
+        async move { s.turf_package(&t).await.unwrap().unwrap().doors[0].id.clone() }
+    };
+    let knocks = vec![
+        doorstep_tests::report(101, CAMPAIGN, "t4", &door_of("t4").await, "vol-a", "dev-a"),
+        doorstep_tests::report(102, CAMPAIGN, "t2", &door_of("t2").await, "vol-a", "dev-a"),
+    ];
+    let body = serde_json::to_vec(&PushRequest { protocol: 1, device_id: "dev-a".into(), reports: knocks }).unwrap();
+    let (st, b) = call(&w.app, "POST", "/api/v1/sync/push", Some(&vol), body).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(statuses(&b), ["Accepted", "held"]);
+    let (_, b) = call(&w.app, "GET", "/api/v1/held", Some(&coord), vec![]).await;
+    let held: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    let mine = held.as_array().unwrap().iter().find(|h| h["report"]["id"] == "0190a0b0-0000-7000-8000-000000000102");
+    assert!(mine.unwrap()["reason"].as_str().unwrap().contains("bail"), "{held}");
+
+    // A street of t1 handed to vol-a: moved into a turf of its own, held until the lease ends,
+    // and added to the session's turfs.
+    let street = w.street_t1.clone();
+    let by_street = lease(4, "t1", Some(&street), now - 60_000, now + hour);
+    let (_, b) = call(&w.app, "POST", "/api/v1/sync/handoffs", Some(&phone), push(vec![&by_street], "cap-phone")).await;
+    assert_eq!(statuses(&b), ["Accepted"]);
+    let (_, b) = call(&w.app, "GET", "/api/v1/turfs", Some(&coord), vec![]).await;
+    let turfs: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    let moved = turfs.as_array().unwrap().iter().find(|t| t["name"].as_str().unwrap().starts_with(&street)).unwrap();
+    assert_eq!(moved["volunteer_id"], "vol-a");
+    assert!(moved["buildings"].as_u64().unwrap() > 0);
+    let session_now = store.session("s-samedi").await.unwrap().unwrap();
+    assert!(session_now.turfs.contains(&moved["id"].as_str().unwrap().to_string()), "{:?}", session_now.turfs);
+
+    // The captain's phone is lost and revoked: it is dead at once, and a lease it signed that
+    // arrives afterwards is refused (knocks under it held), never taken.
+    let (st, b) = call(&w.app, "POST", "/api/v1/devices/cap-phone/revoke", Some(&coord), vec![]).await;
+    assert!(st.is_success(), "{st} {}", String::from_utf8_lossy(&b));
+    let (st, b) = call(&w.app, "GET", "/api/v1/sync/keys", Some(&phone), vec![]).await;
+    assert_eq!((st, code_of(&b).as_str()), (StatusCode::UNAUTHORIZED, "token_revoked"));
+    let late = lease(5, "t4", None, now - 30_000, now + hour);
+    let (_, b) = call(&w.app, "POST", "/api/v1/sync/handoffs", Some(&vol), push(vec![&late], "dev-a")).await;
+    assert_eq!(statuses(&b), ["held"]);
+    // And another phone's outbox is not the volunteer's to push.
+    let (st, b) = call(&w.app, "POST", "/api/v1/sync/handoffs", Some(&vol), push(vec![], "cap-phone")).await;
+    assert_eq!((st, code_of(&b).as_str()), (StatusCode::FORBIDDEN, "forbidden"));
 }

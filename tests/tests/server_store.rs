@@ -912,6 +912,118 @@ async fn dashboard_aggregates_equal_their_definitions(s: Arc<dyn ServerStore>) {
     }
 }
 
+/// The offline hand-off on both backends (issue 17): the campaign's key is made once (two
+/// candidates: the first kept); a hand-off is recorded once whichever phone brings it (the two at
+/// once: one accepted, one duplicate); an accepted open lease is assigned until its end; an
+/// expired one is recorded, not assigned, and its knocks count; a refused one holds the knocks
+/// made under it for review (gathered by each backend's own push facts).
+async fn handoffs_record_once_and_hold_refused_knocks(s: Arc<dyn ServerStore>) {
+    use doorstep_protocol::validate::handoff::{decide_grant, new_key, public_key_of, sign_grant, sign_handoff};
+    use doorstep_protocol::{Handoff, ItemStatus, Session, Visibility};
+    let (ids, doors) = seed(s.as_ref()).await;
+    s.create_user(&user("cap", Role::Captain)).await.unwrap();
+    s.create_turf("nantes-2026", "t3", "Tournée 3", None, &[]).await.unwrap();
+    s.move_buildings("nantes-2026", &ids[25..26], "t3").await.unwrap();
+    let hour = 3_600_000;
+    let session = Session {
+        id: "s1".into(),
+        campaign_id: "nantes-2026".into(),
+        title: "Samedi matin".into(),
+        start_ms: NOW - hour,
+        end_ms: NOW + 3 * hour,
+        meeting_lat: 47.2184,
+        meeting_lon: -1.5536,
+        meeting_text: "Devant le marché".into(),
+        capacity: 10,
+        captains: vec!["cap".into()],
+        turfs: vec!["t1".into(), "t3".into()],
+        team_id: None,
+        visibility: Visibility::Campaign,
+        cancelled: false,
+    };
+    s.create_session(&session, "cap", NOW).await.unwrap();
+    let campaign_pkcs8 = new_key().unwrap();
+    let campaign_pub = public_key_of(&campaign_pkcs8).unwrap();
+    let first = s.campaign_key("nantes-2026", ("first", &campaign_pub), NOW).await.unwrap();
+    let second = s.campaign_key("nantes-2026", ("second", "other"), NOW).await.unwrap();
+    assert_eq!((first.0.as_str(), second), ("first", ("first".to_string(), campaign_pub.clone())));
+
+    let device_key = new_key().unwrap();
+    let grant = decide_grant(&session, "cap", "dev-cap", &public_key_of(&device_key).unwrap(), NOW).unwrap();
+    let grant = sign_grant(&campaign_pkcs8, grant).unwrap();
+    s.record_grant(&grant.grant, NOW).await.unwrap();
+    s.record_grant(&grant.grant, NOW).await.unwrap();
+    let lease = |n: u32, turf: &str, to: &str, issued: i64, expires: i64| {
+        let h = Handoff {
+            id: format!("0190a0b0-0000-7000-8000-{n:012}"),
+            session_id: "s1".into(),
+            captain_id: "cap".into(),
+            device_id: "dev-cap".into(),
+            volunteer_id: to.into(),
+            turf_id: turf.into(),
+            street: None,
+            issued_ms: issued,
+            expires_ms: expires,
+        };
+        sign_handoff(&device_key, h, grant.clone()).unwrap()
+    };
+    let status = |r: &doorstep_server::store::ops::handoffs::HandoffsRecorded| -> Vec<String> {
+        r.results
+            .iter()
+            .map(|i| match &i.status {
+                ItemStatus::Rejected { code, .. } => code.clone().unwrap(),
+                ItemStatus::Held { .. } => "held".into(),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    };
+    let open = lease(1, "t1", "vol-b", NOW - 60_000, NOW + hour);
+    let over = lease(2, "t2", "vol-a", NOW - 60_000, NOW + hour);
+    let expired = lease(3, "t3", "vol-a", NOW - 90 * 60_000, NOW - 30 * 60_000);
+    let cap = ("dev-cap", "cap");
+    let three = [open.clone(), over.clone(), expired.clone()];
+    let got = s.record_handoffs("nantes-2026", &campaign_pub, cap, &three, NOW).await.unwrap();
+    assert_eq!(status(&got), ["Accepted", "held", "Accepted"]);
+    assert_eq!(got.turfs_touched, ["t1"], "only the open lease is assigned");
+    let again =
+        s.record_handoffs("nantes-2026", &campaign_pub, ("dev-vol-b", "vol-b"), std::slice::from_ref(&open), NOW);
+    assert_eq!(status(&again.await.unwrap()), ["Duplicate"]);
+    let t1 = s.turf("t1").await.unwrap().unwrap();
+    assert_eq!((t1.volunteer_id.as_deref(), t1.lease_expires_ms), (Some("vol-b"), Some(NOW + hour)));
+    assert_eq!(s.turf("t3").await.unwrap().unwrap().volunteer_id, None);
+    assert_eq!(s.standings("vol-b").await.unwrap(), vec![("s1".to_string(), doorstep_protocol::Attendance::CheckedIn)]);
+
+    // Both phones of a pair bring a new hand-off at the same moment: recorded once.
+    let both = lease(4, "t1", "vol-b", NOW, NOW + hour);
+    let (x, y) = tokio::join!(
+        s.record_handoffs("nantes-2026", &campaign_pub, cap, std::slice::from_ref(&both), NOW),
+        s.record_handoffs("nantes-2026", &campaign_pub, ("dev-vol-b", "vol-b"), std::slice::from_ref(&both), NOW),
+    );
+    let mut two = [status(&x.unwrap()).remove(0), status(&y.unwrap()).remove(0)];
+    two.sort();
+    assert_eq!(two, ["Accepted", "Duplicate"]);
+
+    // Knocks: under the expired accepted lease counted (the turf went back to nobody: flagged);
+    // under the refused one held, never lost; a turf never handed nor held refused.
+    let door_in = |b: &str| doors.iter().find(|d| d.starts_with(b)).unwrap().clone();
+    let a = device("vol-a");
+    let got = ingest(
+        &*s,
+        &a,
+        &[report(10, "t3", &door_in(&ids[25]), "vol-a"), report(11, "t2", &door_in(&ids[21]), "vol-a")],
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(got, vec![Ingested::Accepted { overlap: true }, Ingested::Held]);
+    let held = s.held_reports("nantes-2026").await.unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].reason, doorstep_protocol::merge::HELD_LEASE_REFUSED);
+    let b = device("vol-b");
+    let got = ingest(&*s, &b, &[report(13, "t3", &door_in(&ids[25]), "vol-b")], NOW).await.unwrap();
+    assert_eq!(got, vec![Ingested::Rejected("out_of_scope")]);
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -1028,6 +1140,7 @@ conformance!(
     dashboard_aggregates_equal_their_definitions,
     a_large_first_cut_places_every_building_once,
     sessions_signups_and_replays,
+    handoffs_record_once_and_hold_refused_knocks,
 );
 
 /// A database made by the first published schema and upgraded in place has the same schema as a

@@ -16,7 +16,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
 
 use crate::session::{Handoff, Session, SessionGrant, SignedGrant, SignedHandoff};
+use crate::sync::ItemStatus;
 use crate::validate::report::is_report_id;
+use crate::validate::text::{TextKind, check_text};
 
 /// Longest lease a captain's phone may hand out.
 pub const MAX_HANDOFF_MS: i64 = 12 * 3_600_000;
@@ -51,6 +53,20 @@ pub enum HandoffError {
     NotCaptain,
     #[error("secteur hors de la séance / turf not in this session")]
     OutOfScope,
+    #[error(
+        "remis par un autre appareil que celui du capitaine ou du bénévole / sent by neither the captain's nor the volunteer's device"
+    )]
+    WrongSender,
+    #[error("même identifiant, contenu différent / this id was already used for a different hand-off")]
+    IdConflict,
+    #[error("appareil du capitaine révoqué / the captain's device was revoked")]
+    CaptainRevoked,
+    #[error("bénévole inconnu dans cette campagne / no such volunteer in this campaign")]
+    UnknownVolunteer,
+    #[error("séance annulée / session called off")]
+    CalledOff,
+    #[error("clé publique illisible (32 octets en base64url attendus) / public key must be 32 bytes of base64url")]
+    BadKey,
 }
 
 impl HandoffError {
@@ -68,6 +84,12 @@ impl HandoffError {
             HandoffError::NotForMe => "not_for_me",
             HandoffError::NotCaptain => "not_captain",
             HandoffError::OutOfScope => "out_of_scope",
+            HandoffError::WrongSender => "wrong_sender",
+            HandoffError::IdConflict => "id_conflict",
+            HandoffError::CaptainRevoked => "captain_revoked",
+            HandoffError::UnknownVolunteer => "unknown_volunteer",
+            HandoffError::CalledOff => "session_called_off",
+            HandoffError::BadKey => "bad_key",
         }
     }
 }
@@ -106,6 +128,13 @@ pub fn handoff_bytes(h: &Handoff) -> Vec<u8> {
     out
 }
 
+/// A new Ed25519 key, as its PKCS#8 document: the campaign's key on the server, a captain's
+/// phone's key for its grants.
+pub fn new_key() -> Option<Vec<u8>> {
+    let rng = ring::rand::SystemRandom::new();
+    Ed25519KeyPair::generate_pkcs8(&rng).ok().map(|d| d.as_ref().to_vec())
+}
+
 /// Signs with an Ed25519 key given as its PKCS#8 document (what `ring` generates); `None` if the
 /// document is not an Ed25519 key.
 pub fn sign(pkcs8: &[u8], bytes: &[u8]) -> Option<String> {
@@ -134,6 +163,12 @@ fn verifies(public_key: &str, bytes: &[u8], signature: &str) -> bool {
 pub fn check_chain(s: &SignedHandoff, campaign_key: &str) -> Result<(), HandoffError> {
     let (h, g) = (&s.handoff, &s.grant.grant);
     if !is_report_id(&h.id) {
+        return Err(HandoffError::Malformed);
+    }
+    let ids = [&h.session_id, &h.captain_id, &h.device_id, &h.volunteer_id, &h.turf_id];
+    if ids.iter().any(|v| v.is_empty() || check_text("id", v, TextKind::Id).is_err())
+        || h.street.as_deref().is_some_and(|v| v.is_empty() || check_text("street", v, TextKind::Name).is_err())
+    {
         return Err(HandoffError::Malformed);
     }
     if !verifies(campaign_key, &grant_bytes(g), &s.grant.signature) {
@@ -186,6 +221,125 @@ pub fn check_scope(h: &Handoff, session: &Session) -> Result<(), HandoffError> {
         return Err(HandoffError::OutOfScope);
     }
     Ok(())
+}
+
+/// How long before a session a captain's grant opens, and how long after its end it lasts (the
+/// last streets handed out are finished after the session's official end).
+pub const GRANT_BEFORE_MS: i64 = 3_600_000;
+pub const GRANT_AFTER_MS: i64 = 4 * 3_600_000;
+
+/// The grant the server gives a captain's device for a session, or why not: only a captain of the
+/// session, for a session not called off and not long over, for a well-formed Ed25519 key.
+/// `now_ms` is the server's clock. The caller signs it ([`sign_grant`]).
+pub fn decide_grant(
+    session: &Session,
+    captain_id: &str,
+    device_id: &str,
+    public_key: &str,
+    now_ms: i64,
+) -> Result<SessionGrant, HandoffError> {
+    if !session.captains.iter().any(|c| c == captain_id) {
+        return Err(HandoffError::NotCaptain);
+    }
+    if session.cancelled {
+        return Err(HandoffError::CalledOff);
+    }
+    let expires_ms = session.end_ms.saturating_add(GRANT_AFTER_MS);
+    if now_ms >= expires_ms {
+        return Err(HandoffError::Expired);
+    }
+    if B64.decode(public_key).map_or(true, |k| k.len() != 32) {
+        return Err(HandoffError::BadKey);
+    }
+    Ok(SessionGrant {
+        campaign_id: session.campaign_id.clone(),
+        session_id: session.id.clone(),
+        captain_id: captain_id.to_string(),
+        device_id: device_id.to_string(),
+        public_key: public_key.to_string(),
+        not_before_ms: session.start_ms.saturating_sub(GRANT_BEFORE_MS),
+        expires_ms,
+    })
+}
+
+/// What the server knows when a hand-off arrives, gathered by its storage.
+#[derive(Debug, Clone, Default)]
+pub struct HandoffFacts {
+    /// The campaign's public key (every signature chain starts there).
+    pub campaign_key: String,
+    /// The body hash of a hand-off already recorded under this id.
+    pub held_hash: Option<String>,
+    /// The hand-off's session, if it is the campaign's.
+    pub session: Option<Session>,
+    /// The device that signed it was revoked (a stolen captain's phone hands out nothing).
+    pub captain_revoked: bool,
+    /// The volunteer it names is a volunteer of the campaign.
+    pub volunteer_known: bool,
+}
+
+/// What the server does with a pushed hand-off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandoffOutcome {
+    /// Recorded before (a replay from the same phone, or the other phone of the pair).
+    Duplicate,
+    /// Not a hand-off the campaign's keys made, or not the sender's to push: not recorded.
+    Reject(HandoffError),
+    /// Recorded and applied, as if the captain had made the lease online.
+    Accept,
+    /// Recorded and refused: the captain was not entitled to it; knocks made under it are held
+    /// for review, never lost.
+    Refuse(HandoffError),
+}
+
+impl HandoffOutcome {
+    /// The answer the phone gets.
+    pub fn status(self) -> ItemStatus {
+        match self {
+            HandoffOutcome::Duplicate => ItemStatus::Duplicate,
+            HandoffOutcome::Accept => ItemStatus::Accepted,
+            HandoffOutcome::Reject(e) => ItemStatus::Rejected { reason: e.to_string(), code: Some(e.code().into()) },
+            HandoffOutcome::Refuse(e) => ItemStatus::Held {
+                reason: format!(
+                    "bail refusé ({e}) : les passages faits sous ce bail attendent un capitaine / lease refused: knocks under it await a captain's review"
+                ),
+            },
+        }
+    }
+}
+
+/// SHA-256 of a signed hand-off as pushed (its JSON), hex.
+pub fn handoff_hash(s: &SignedHandoff) -> String {
+    use sha2::{Digest, Sha256};
+    let bytes = serde_json::to_vec(s).expect("a hand-off serialises");
+    Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Decides a pushed hand-off. `sender` is the token's `(device, user)`: the captain's device that
+/// signed it or the volunteer it names — either phone of the pair may bring it in first.
+pub fn handoff_outcome(s: &SignedHandoff, sender: (&str, &str), f: &HandoffFacts) -> HandoffOutcome {
+    let h = &s.handoff;
+    if sender.0 != h.device_id && sender.1 != h.volunteer_id {
+        return HandoffOutcome::Reject(HandoffError::WrongSender);
+    }
+    match &f.held_hash {
+        Some(held) if *held == handoff_hash(s) => return HandoffOutcome::Duplicate,
+        Some(_) => return HandoffOutcome::Reject(HandoffError::IdConflict),
+        None => {}
+    }
+    if let Err(e) = check_chain(s, &f.campaign_key) {
+        return HandoffOutcome::Reject(e);
+    }
+    let refused = match &f.session {
+        None => Some(HandoffError::NotCaptain),
+        Some(session) => check_scope(h, session).err().or(session.cancelled.then_some(HandoffError::CalledOff)),
+    };
+    let refused = refused
+        .or(f.captain_revoked.then_some(HandoffError::CaptainRevoked))
+        .or((!f.volunteer_known).then_some(HandoffError::UnknownVolunteer));
+    match refused {
+        Some(e) => HandoffOutcome::Refuse(e),
+        None => HandoffOutcome::Accept,
+    }
 }
 
 /// The QR text of a hand-off: [`QR_PREFIX`] and the base64url of its JSON.
@@ -428,5 +582,163 @@ mod tests {
         assert_eq!(from_qr(&"A".repeat(MAX_QR_CHARS + 1)), Err(HandoffError::TooLong));
         let long = Handoff { street: Some("x".repeat(1_000)), ..handoff() };
         assert_eq!(to_qr(&signed(long, grant())), Err(HandoffError::TooLong));
+    }
+
+    /// Every way the server decides a pushed hand-off, one row each: (name, the sender, how the
+    /// facts differ, how the hand-off differs, the outcome).
+    #[test]
+    fn pushed_handoff_rules() {
+        let base = || HandoffFacts {
+            campaign_key: public_key_of(&key(1)).unwrap(),
+            held_hash: None,
+            session: Some(session()),
+            captain_revoked: false,
+            volunteer_known: true,
+        };
+        type Tweak = fn(&mut HandoffFacts);
+        type Make = fn() -> SignedHandoff;
+        let keep: Tweak = |_| {};
+        let made: Make = || signed(handoff(), grant());
+        let captain = ("dev-cap", "cap");
+        let volunteer = ("dev-lea", "lea");
+        use HandoffOutcome::*;
+        type Row<'a> = (&'a str, (&'a str, &'a str), Tweak, Make, HandoffOutcome);
+        let cases: &[Row] = &[
+            ("from the captain's phone", captain, keep, made, Accept),
+            ("from the volunteer's phone", volunteer, keep, made, Accept),
+            ("from a third phone", ("dev-noe", "noe"), keep, made, Reject(HandoffError::WrongSender)),
+            ("from the captain's other phone", ("dev-cap-2", "cap"), keep, made, Reject(HandoffError::WrongSender)),
+            (
+                "recorded before, the same body (the other phone of the pair)",
+                volunteer,
+                |f| f.held_hash = Some(handoff_hash(&signed(handoff(), grant()))),
+                made,
+                Duplicate,
+            ),
+            (
+                "recorded before with another body",
+                captain,
+                |f| f.held_hash = Some("0".repeat(64)),
+                made,
+                Reject(HandoffError::IdConflict),
+            ),
+            (
+                "a grant the campaign's key did not sign",
+                volunteer,
+                keep,
+                || sign_handoff(&key(2), handoff(), sign_grant(&key(9), grant()).unwrap()).unwrap(),
+                Reject(HandoffError::ForgedGrant),
+            ),
+            (
+                "changed after signing",
+                volunteer,
+                keep,
+                || {
+                    let mut s = signed(handoff(), grant());
+                    s.handoff.turf_id = "t2".into();
+                    s
+                },
+                Reject(HandoffError::ForgedHandoff),
+            ),
+            (
+                "an expired lease is still recorded (knocks made while it was open count)",
+                volunteer,
+                keep,
+                || signed(Handoff { issued_ms: T0 - 30 * 60_000, expires_ms: T0 - 60_000, ..handoff() }, grant()),
+                Accept,
+            ),
+            (
+                "a control character in the street",
+                captain,
+                keep,
+                || signed(Handoff { street: Some("Rue\u{7}".into()), ..handoff() }, grant()),
+                Reject(HandoffError::Malformed),
+            ),
+            (
+                "an empty turf id",
+                captain,
+                keep,
+                || signed(Handoff { turf_id: String::new(), ..handoff() }, grant()),
+                Reject(HandoffError::Malformed),
+            ),
+            (
+                "a turf the session does not cover",
+                volunteer,
+                keep,
+                || signed(Handoff { turf_id: "t9".into(), ..handoff() }, grant()),
+                Refuse(HandoffError::OutOfScope),
+            ),
+            (
+                "a captain no longer of the session",
+                volunteer,
+                |f| f.session.as_mut().unwrap().captains = vec!["autre".into()],
+                made,
+                Refuse(HandoffError::NotCaptain),
+            ),
+            ("a session not of the campaign", volunteer, |f| f.session = None, made, Refuse(HandoffError::NotCaptain)),
+            (
+                "a session called off",
+                volunteer,
+                |f| f.session.as_mut().unwrap().cancelled = true,
+                made,
+                Refuse(HandoffError::CalledOff),
+            ),
+            (
+                "the captain's phone revoked",
+                volunteer,
+                |f| f.captain_revoked = true,
+                made,
+                Refuse(HandoffError::CaptainRevoked),
+            ),
+            (
+                "a volunteer not of the campaign",
+                captain,
+                |f| f.volunteer_known = false,
+                made,
+                Refuse(HandoffError::UnknownVolunteer),
+            ),
+        ];
+        for (name, sender, tweak, make, want) in cases {
+            let mut f = base();
+            tweak(&mut f);
+            assert_eq!(handoff_outcome(&make(), *sender, &f), *want, "{name}");
+        }
+        assert_eq!(Accept.status(), ItemStatus::Accepted);
+        assert!(matches!(Refuse(HandoffError::OutOfScope).status(), ItemStatus::Held { .. }));
+        assert!(matches!(
+            Reject(HandoffError::ForgedGrant).status(),
+            ItemStatus::Rejected { code: Some(c), .. } if c == "grant_forged"
+        ));
+    }
+
+    /// Who gets a grant for a session, and its window.
+    #[test]
+    fn grant_rules() {
+        let s = session();
+        let pk = public_key_of(&key(2)).unwrap();
+        let g = decide_grant(&s, "cap", "dev-cap", &pk, s.start_ms - HOUR).unwrap();
+        assert_eq!((g.not_before_ms, g.expires_ms), (s.start_ms - GRANT_BEFORE_MS, s.end_ms + GRANT_AFTER_MS));
+        assert_eq!(
+            (g.session_id.as_str(), g.device_id.as_str(), g.public_key.as_str()),
+            (s.id.as_str(), "dev-cap", pk.as_str())
+        );
+        let cases: &[(&str, Session, &str, &str, i64, HandoffError)] = &[
+            ("not a captain of it", s.clone(), "lea", &pk, s.start_ms, HandoffError::NotCaptain),
+            ("called off", Session { cancelled: true, ..s.clone() }, "cap", &pk, s.start_ms, HandoffError::CalledOff),
+            ("long over", s.clone(), "cap", &pk, s.end_ms + GRANT_AFTER_MS, HandoffError::Expired),
+            ("a key of 31 bytes", s.clone(), "cap", &B64.encode([7u8; 31]), s.start_ms, HandoffError::BadKey),
+            ("not base64url", s.clone(), "cap", "pas une clé!", s.start_ms, HandoffError::BadKey),
+        ];
+        for (name, session, who, key, now, want) in cases {
+            assert_eq!(decide_grant(session, who, "dev-cap", key, *now), Err(*want), "{name}");
+        }
+        // A grant the server signs opens the chain a phone checks.
+        let signed = sign_handoff(
+            &key(2),
+            Handoff { session_id: s.id.clone(), issued_ms: s.start_ms, expires_ms: s.start_ms + HOUR, ..handoff() },
+            sign_grant(&key(1), g).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(check_chain(&signed, &public_key_of(&key(1)).unwrap()), Ok(()));
     }
 }

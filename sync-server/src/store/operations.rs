@@ -305,6 +305,43 @@ pub trait StoreOps: ServerStore {
         typed(self, move |tx| Box::pin(async move { ops::sessions::record_signups(tx, &u, &d, &e, now_ms).await }))
             .await
     }
+    /// The campaign's signing key `(pkcs8, public)`, storing `candidate` if it has none yet.
+    async fn campaign_key(
+        &self,
+        campaign_id: &str,
+        candidate: (&str, &str),
+        now_ms: i64,
+    ) -> StoreResult<(String, String)> {
+        let (c, k, p) = (campaign_id.to_string(), candidate.0.to_string(), candidate.1.to_string());
+        typed(self, move |tx| Box::pin(async move { ops::handoffs::campaign_key(tx, &c, (&k, &p), now_ms).await }))
+            .await
+    }
+    /// Keeps the grant given to a captain's device for a session.
+    async fn record_grant(&self, grant: &doorstep_protocol::SessionGrant, now_ms: i64) -> StoreResult<()> {
+        let g = grant.clone();
+        typed(self, move |tx| Box::pin(async move { ops::handoffs::record_grant(tx, &g, now_ms).await })).await
+    }
+    /// Decides, records and applies pushed hand-offs, in order, in one transaction.
+    async fn record_handoffs(
+        &self,
+        campaign_id: &str,
+        campaign_key: &str,
+        sender: (&str, &str),
+        items: &[doorstep_protocol::SignedHandoff],
+        now_ms: i64,
+    ) -> StoreResult<ops::handoffs::HandoffsRecorded> {
+        let (c, k, d, u, i) = (
+            campaign_id.to_string(),
+            campaign_key.to_string(),
+            sender.0.to_string(),
+            sender.1.to_string(),
+            items.to_vec(),
+        );
+        typed(self, move |tx| {
+            Box::pin(async move { ops::handoffs::record_handoffs(tx, &c, &k, (&d, &u), &i, now_ms).await })
+        })
+        .await
+    }
     /// Replaces the turfs to re-cut by the new ones, in one transaction.
     async fn apply_cut(&self, campaign_id: &str, dissolve: &[String], turfs: &[NewTurf]) -> StoreResult<()> {
         let (c, d, t) = (campaign_id.to_string(), dissolve.to_vec(), turfs.to_vec());

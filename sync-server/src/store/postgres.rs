@@ -326,6 +326,9 @@ impl ServerStore for PgStore {
         let turf_ids: Vec<&str> = reports.iter().map(|r| r.turf_id.as_str()).collect();
         f.held_ever =
             tx.query(HELD_EVER_ANY, &[&input.sender.user_id, &turf_ids]).await?.iter().map(|r| r.get(0)).collect();
+        for r in tx.query(HANDOFF_STATUS_ANY, &[&input.sender.user_id, &turf_ids]).await? {
+            super::push::handoff_fact(&mut f, r.get::<_, &str>(0), r.get::<_, &str>(1));
+        }
         let located: Vec<&str> = f.places.values().map(|p| p.building_id.as_str()).collect();
         f.was_in = tx.query(WAS_IN_TURF_ANY, &[&located]).await?.iter().map(|r| (r.get(0), r.get(1))).collect();
         let mut decisions = (input.plan)(&f, reports);

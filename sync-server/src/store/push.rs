@@ -52,9 +52,9 @@ pub(crate) fn write_vals(w: &Write, sender: &Sender, received_ms: i64) -> Vec<Va
 /// device's last sync, the audit line.
 pub(crate) async fn finish(tx: &mut dyn Tx, input: &PushInput, decisions: &[Decision]) -> StoreResult<()> {
     for d in decisions {
-        if let Decision::Hold(w) = d {
+        if let Decision::Hold(w, why) = d {
             let mut v = write_vals(w, &input.sender, input.received_ms);
-            v.push(Val::from(doorstep_protocol::merge::HELD_REVOKED));
+            v.push(Val::from(why.reason()));
             tx.exec(INSERT_HELD, &v).await?;
         }
     }
@@ -66,6 +66,15 @@ pub(crate) async fn finish(tx: &mut dyn Tx, input: &PushInput, decisions: &[Deci
     )
     .await?;
     Ok(())
+}
+
+/// Files a recorded hand-off of `turf` to the sender's volunteer among the facts.
+pub(crate) fn handoff_fact(f: &mut BatchFacts, turf: &str, status: &str) {
+    if status == "accepted" {
+        f.handed.insert(turf.to_string());
+    } else {
+        f.refused.insert(turf.to_string());
+    }
 }
 
 /// Gathers the facts of a batch one id at a time.
@@ -107,6 +116,9 @@ pub(crate) async fn facts_rowwise(
     for t in &turfs {
         if tx.row(HELD_EVER, &vals![*t, input.sender.user_id.as_str()]).await?.is_some() {
             f.held_ever.insert(t.to_string());
+        }
+        for r in tx.rows(HANDOFF_STATUS, &vals![*t, input.sender.user_id.as_str()]).await? {
+            handoff_fact(&mut f, t, &r[0].text()?);
         }
     }
     let pairs: HashSet<(String, String)> = reports

@@ -195,9 +195,31 @@ pub const SCHEMA_V9: &[&str] = &[
         device_id TEXT NOT NULL, body_hash TEXT NOT NULL, state TEXT NOT NULL, received_ms BIGINT NOT NULL)",
 ];
 
+/// Version 10 (issue 17, the offline hand-off): each campaign's signing key (Ed25519, PKCS#8 in
+/// base64url; its public half goes to every phone), the grants given to captains' devices per
+/// session (the public key each device signs hand-offs with), and the hand-offs phones pushed,
+/// accepted or refused (a refused one holds the knocks made under it for review).
+pub const SCHEMA_V10: &[&str] = &[
+    "CREATE TABLE campaign_keys (
+        campaign_id TEXT PRIMARY KEY REFERENCES campaigns(id), pkcs8 TEXT NOT NULL, public_key TEXT NOT NULL,
+        created_ms BIGINT NOT NULL)",
+    "CREATE TABLE session_grants (
+        session_id TEXT NOT NULL REFERENCES canvass_sessions(id), device_id TEXT NOT NULL,
+        captain_id TEXT NOT NULL, public_key TEXT NOT NULL, not_before_ms BIGINT NOT NULL,
+        expires_ms BIGINT NOT NULL, issued_ms BIGINT NOT NULL, PRIMARY KEY (session_id, device_id))",
+    "CREATE TABLE handoffs (
+        id TEXT PRIMARY KEY, campaign_id TEXT NOT NULL REFERENCES campaigns(id),
+        session_id TEXT NOT NULL, captain_id TEXT NOT NULL, device_id TEXT NOT NULL,
+        volunteer_id TEXT NOT NULL, turf_id TEXT NOT NULL, street TEXT, issued_ms BIGINT NOT NULL,
+        expires_ms BIGINT NOT NULL, body TEXT NOT NULL, body_hash TEXT NOT NULL, status TEXT NOT NULL,
+        code TEXT, received_ms BIGINT NOT NULL, received_from TEXT NOT NULL, applied_turf TEXT)",
+    "CREATE INDEX handoffs_volunteer ON handoffs(volunteer_id, turf_id)",
+    "CREATE INDEX handoffs_session ON handoffs(session_id)",
+];
+
 /// Every schema version, in order; index + 1 is the version it brings the database to.
 pub const MIGRATIONS: &[&[&str]] =
-    &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8, SCHEMA_V9];
+    &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8, SCHEMA_V9, SCHEMA_V10];
 
 /// Whether a migration statement runs on this backend (`"sqlite"` or `"postgres"`).
 pub fn runs_on(stmt: &str, backend: &str) -> bool {
@@ -308,6 +330,12 @@ pub const LOCATE_PEOPLE_ANY: &str = "SELECT p.id, b.id, d.id, b.turf_id, t.volun
 
 /// Scope of a report: did its volunteer ever hold the turf it names, and was its building ever in it?
 pub const HELD_EVER: &str = "SELECT 1 FROM turf_holders WHERE turf_id = $1 AND volunteer_id = $2";
+
+/// The hand-offs from captains' phones recorded for a turf and a volunteer (`accepted` or `refused`).
+pub const HANDOFF_STATUS: &str = "SELECT status FROM handoffs WHERE turf_id = $1 AND volunteer_id = $2";
+
+pub const HANDOFF_STATUS_ANY: &str =
+    "SELECT turf_id, status FROM handoffs WHERE volunteer_id = $1 AND turf_id = ANY($2)";
 
 pub const WAS_IN_TURF: &str = "SELECT 1 FROM building_moves WHERE building_id = $1 AND from_turf = $2";
 

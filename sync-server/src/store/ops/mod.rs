@@ -11,6 +11,7 @@ use super::tx::{Row, Tx, Val};
 use crate::vals;
 
 pub mod campaign;
+pub mod handoffs;
 pub mod people;
 pub mod reports;
 pub mod sessions;
