@@ -40,6 +40,15 @@ pub enum CoreError {
     BadMessage(String),
     #[error("serialisation error: {0}")]
     Json(#[from] serde_json::Error),
+    /// A hand-off refused by the rule book (`validate::handoff`), as the server would refuse it.
+    #[error("remise refusée / hand-off refused: {0}")]
+    Handoff(doorstep_protocol::validate::handoff::HandoffError),
+    /// A door of a session's turf held sealed: no captain handed it to this phone (yet, or any more).
+    #[error("porte d'une séance pas encore remise par un capitaine / this door has not been handed to you: {0}")]
+    Sealed(String),
+    /// Something that needs the network first (the campaign's key, a captain's grant).
+    #[error("à faire avec du réseau d'abord / needs a sync first: {0}")]
+    NeedsSync(String),
 }
 
 impl From<doorstep_protocol::validate::PackageError> for CoreError {

@@ -20,6 +20,7 @@ pub mod views;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{CoreError, Result};
 pub use status::DoorStatus;
+pub use store::handoffs::{HandoffCode, LeaseView};
 pub use store::{OpenOptions, PullSummary, Store};
 pub use views::*;
 

@@ -135,6 +135,9 @@ pub struct TurfSummary {
     pub doors: u32,
     pub lease_expires_ms: Option<i64>,
     pub has_street_network: bool,
+    /// A canvass session's turf held sealed: nothing in it may be knocked until a captain's
+    /// hand-off opens it (or a street of it).
+    pub sealed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use doorstep_core::sync::http::HttpTransport;
 use doorstep_core::sync::{JoinInfo, RetryPolicy, SyncPhase, SyncProgress, SyncReport, TransportError};
 use doorstep_core::{
-    AckSummary, ApplySummary, CoreError, DoorStatus, KnockDraft, KnockInput, KnockView, PairSide, PurgeSummary,
-    RouteProgress, Store, SyncStatus, TurfSummary,
+    AckSummary, ApplySummary, CoreError, DoorStatus, HandoffCode, KnockDraft, KnockInput, KnockView, LeaseView,
+    PairSide, PurgeSummary, RouteProgress, Store, SyncStatus, TurfSummary,
 };
 use doorstep_protocol::{Answer, Position, ResultCode, SurveyScript, Target};
 
@@ -87,7 +87,10 @@ impl From<CoreError> for FieldError {
             | CoreError::UnknownResultCode(_)
             | CoreError::Report(_)
             | CoreError::ResultLevelMismatch { .. }
-            | CoreError::CorrectionTargetMismatch(_) => FieldError::InvalidInput { reason },
+            | CoreError::CorrectionTargetMismatch(_)
+            | CoreError::Handoff(_)
+            | CoreError::Sealed(_)
+            | CoreError::NeedsSync(_) => FieldError::InvalidInput { reason },
             CoreError::UnknownId { .. } => FieldError::UnknownId { reason },
             CoreError::BadPackage(_) | CoreError::UnsupportedPackageFormat { .. } | CoreError::BadMessage(_) => {
                 FieldError::BadPackage { reason }
@@ -231,6 +234,29 @@ impl FieldStore {
     pub fn is_wiped(&self) -> Result<bool> {
         Ok(self.inner.is_wiped()?)
     }
+
+    /// A captain's phone with no network hands a turf, or one street of it, to a volunteer: the
+    /// QR text to show and the lease.
+    pub fn give_handoff(
+        &self,
+        session_id: String,
+        volunteer_id: String,
+        turf_id: String,
+        street: Option<String>,
+        minutes: u32,
+    ) -> Result<HandoffCode> {
+        Ok(self.inner.give_handoff(&session_id, &volunteer_id, &turf_id, street, minutes)?)
+    }
+
+    /// A volunteer's phone scans a captain's code: checked offline, the sealed turf or street opens.
+    pub fn receive_handoff(&self, qr_text: String) -> Result<LeaseView> {
+        Ok(self.inner.receive_handoff(&qr_text)?)
+    }
+
+    /// The leases this phone gave or received, newest first.
+    pub fn leases(&self) -> Result<Vec<LeaseView>> {
+        Ok(self.inner.leases()?)
+    }
 }
 
 #[uniffi::export(async_runtime = "tokio")]
@@ -238,6 +264,14 @@ impl FieldStore {
     /// Joins a campaign at `server_url` with a one-time code.
     pub async fn join(&self, server_url: String, code: String) -> Result<JoinInfo> {
         Ok(doorstep_core::sync::join(&self.inner, &server_url, &code).await?)
+    }
+
+    /// A captain's phone, online before the session, gets its grant to hand out that session's
+    /// streets offline later.
+    pub async fn request_grant(&self, server_url: String, token: String, session_id: String) -> Result<i64> {
+        let transport = HttpTransport::new(&server_url, Some(token))?;
+        let g = doorstep_core::sync::request_grant(&self.inner, &transport, &session_id).await??;
+        Ok(g.grant.expires_ms)
     }
 
     /// Pushes the outbox then pulls, retrying network failures with backoff.

@@ -64,6 +64,13 @@ pub struct PushResponse {
 pub struct HeldTurf {
     pub turf_id: String,
     pub version: u64,
+    /// Held sealed (see [`PullBucket::staged`]).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub staged: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Pull: "here is what I hold; send me what changed". The cursor is opaque to the device: it sends
@@ -101,6 +108,13 @@ pub struct PullBucket {
     /// replaces what it held for the turf with this list. `None` from servers that do not send it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub door_facts: Option<Vec<DoorFact>>,
+    /// A turf of a canvass session the volunteer signed up to (or captains), held **sealed**:
+    /// nothing in it may be knocked until a captain's hand-off opens it (or the turf is assigned),
+    /// so that a street can be handed at the meeting point with no network. Sent from 24 hours
+    /// before the session, without households or people (they come with the lease). A phone
+    /// that held the turf sealed and now holds it (or the reverse) gets the whole package.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub staged: bool,
 }
 
 /// One report on one door, as door status needs it ([`crate::status::door_status`]).

@@ -112,13 +112,13 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: "POST",
         path: "/api/v1/sync/push",
-        access: Access::Device,
+        access: Access::Phone,
         summary: "push knock reports; per-item accepted / duplicate / rejected",
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/sync/pull",
-        access: Access::Device,
+        access: Access::Phone,
         summary: "pull the volunteer's turfs: buckets (package or delta), removed, wipe",
     },
     RouteSpec {
@@ -172,7 +172,7 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: "POST",
         path: "/api/v1/sync/wiped",
-        access: Access::Device,
+        access: Access::Phone,
         summary: "a revoked phone acknowledges its wipe: its token answers 401 from now on",
     },
     RouteSpec {

@@ -186,7 +186,9 @@ impl Service {
             .ok_or_else(|| ServiceError::unauthenticated("bad_token", "the token's user no longer exists"))?
             .role;
         if let Some(at) = device.revoked_ms {
-            let dead = role != Role::Volunteer || device.wiped_ms.is_some() || now >= at + REVOKED_GRACE_MS;
+            // A phone (a volunteer's, or a captain's own) may still push what it holds.
+            let phone = !RESERVED_DEVICE_PREFIXES.iter().any(|p| device.device_id.starts_with(p));
+            let dead = !phone || device.wiped_ms.is_some() || now >= at + REVOKED_GRACE_MS;
             if dead {
                 return Err(ServiceError::unauthenticated(
                     "token_revoked",
@@ -372,9 +374,25 @@ impl Service {
                 server_time_ms: now,
             });
         }
-        let held: HashMap<&str, u64> = req.held.iter().map(|h| (h.turf_id.as_str(), h.version)).collect();
+        // What the phone holds open; a turf it holds sealed is not held for an open bucket (it
+        // lacks the people), and the reverse.
+        let held: HashMap<&str, u64> =
+            req.held.iter().filter(|h| !h.staged).map(|h| (h.turf_id.as_str(), h.version)).collect();
+        let held_sealed: HashMap<&str, u64> =
+            req.held.iter().filter(|h| h.staged).map(|h| (h.turf_id.as_str(), h.version)).collect();
         let turfs = self.store.turfs_of(&s.device.user_id, now).await?;
-        let mut buckets = Vec::with_capacity(turfs.len());
+        let sealed = self.staged_turfs(s, &turfs, now).await?;
+        let mut buckets = Vec::with_capacity(turfs.len() + sealed.len());
+        for t in &sealed {
+            let mut b = self.sealed_bucket(t, held_sealed.get(t.id.as_str()).copied()).await?;
+            b.door_facts = Some(self.door_facts(t, &s.device.device_id).await?);
+            if b.package.is_some() {
+                let detail = serde_json::json!({ "kind": "sealed", "version": b.version });
+                let (campaign, device) = (&s.device.campaign_id, Some(s.device.device_id.as_str()));
+                self.record(campaign, &s.device.user_id, device, "turf.download", Some(&t.id), detail).await?;
+            }
+            buckets.push(b);
+        }
         for t in &turfs {
             let mut b = self.bucket(t, held.get(t.id.as_str()).copied()).await?;
             b.door_facts = Some(self.door_facts(t, &s.device.device_id).await?);
@@ -387,8 +405,12 @@ impl Service {
             }
             buckets.push(b);
         }
-        let removed =
-            req.held.iter().filter(|h| !turfs.iter().any(|t| t.id == h.turf_id)).map(|h| h.turf_id.clone()).collect();
+        let removed = req
+            .held
+            .iter()
+            .filter(|h| !turfs.iter().chain(&sealed).any(|t| t.id == h.turf_id))
+            .map(|h| h.turf_id.clone())
+            .collect();
         let versions: Vec<(String, u64)> = buckets.iter().map(|b| (b.turf_id.clone(), b.version)).collect();
         Ok(PullResponse {
             protocol: PROTOCOL_VERSION,
@@ -397,6 +419,59 @@ impl Service {
             removed,
             wipe: false,
             server_time_ms: now,
+        })
+    }
+
+    /// The turfs the phone holds sealed: those of the sessions it is involved in now
+    /// (`validate::session::stages`), less those its user holds.
+    async fn staged_turfs(
+        &self,
+        s: &DeviceSession,
+        held: &[crate::store::TurfRow],
+        now: i64,
+    ) -> Result<Vec<crate::store::TurfRow>, ServiceError> {
+        use doorstep_protocol::validate::{handoff::GRANT_AFTER_MS, session::stages};
+        let user = &s.device.user_id;
+        let standings: HashMap<String, doorstep_protocol::Attendance> =
+            self.store.standings(user).await?.into_iter().collect();
+        let sessions = self.store.campaign_sessions(&s.device.campaign_id, now.saturating_sub(GRANT_AFTER_MS)).await?;
+        let mut ids: Vec<&String> = sessions
+            .iter()
+            .filter(|c| stages(&c.session, user, standings.get(&c.session.id).copied(), now))
+            .flat_map(|c| &c.session.turfs)
+            .filter(|id| !held.iter().any(|t| &t.id == *id))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(t) = self.store.turf(id).await?.filter(|t| t.campaign_id == s.device.campaign_id) {
+                out.push(t);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A sealed turf's bucket: the package without households or people (minimisation: names come
+    /// with the lease), always whole when the phone's version differs (no delta).
+    async fn sealed_bucket(&self, t: &crate::store::TurfRow, held: Option<u64>) -> Result<PullBucket, ServiceError> {
+        let mut pkg = self.package(&t.id).await?.ok_or_else(|| ServiceError::not_found("turf vanished"))?;
+        pkg.households.clear();
+        pkg.people.clear();
+        // Whoever holds it now is not the phone's business; the phone keeps it as long as the
+        // server lists it.
+        pkg.turf.volunteer_id = String::new();
+        pkg.turf.lease_expires_ms = None;
+        let checksum = turf_checksum(&pkg);
+        let version = pkg.turf.version;
+        Ok(PullBucket {
+            turf_id: t.id.clone(),
+            version,
+            checksum,
+            package: (held != Some(version)).then_some(pkg),
+            delta: None,
+            door_facts: None,
+            staged: true,
         })
     }
 
@@ -460,6 +535,7 @@ impl Service {
                 package: None,
                 delta: None,
                 door_facts: None,
+                staged: false,
             });
         }
         let pkg = self.package(&t.id).await?.ok_or_else(|| ServiceError::not_found("turf vanished"))?;
@@ -467,8 +543,15 @@ impl Service {
         let checksum = turf_checksum(&pkg);
         self.store.set_checksum(&t.id, pkg.turf.version, &checksum).await?;
         let version = pkg.turf.version;
-        let mut bucket =
-            PullBucket { turf_id: t.id.clone(), version, checksum, package: None, delta: None, door_facts: None };
+        let mut bucket = PullBucket {
+            turf_id: t.id.clone(),
+            version,
+            checksum,
+            package: None,
+            delta: None,
+            door_facts: None,
+            staged: false,
+        };
         match held {
             Some(h) if h == version => {}
             Some(h) if h > 0 && h < version => {

@@ -634,7 +634,7 @@ async fn script_edits_are_versioned_and_reach_devices() {
     let (st, b) = call(&w.app, "PUT", "/api/v1/campaign/script", Some(&coord), body).await;
     assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
     assert_eq!(serde_json::from_slice::<serde_json::Value>(&b).unwrap()["version"], 2);
-    let held = vec![HeldTurf { turf_id: "t1".into(), version: v1 }];
+    let held = vec![HeldTurf { turf_id: "t1".into(), version: v1, staged: false }];
     let next = w.service.pull(&dev, PullRequest { protocol: 1, cursor: None, held }).await.unwrap();
     let delta = next.buckets[0].delta.as_ref().expect("a delta, not the whole turf");
     assert!(next.buckets[0].package.is_none());
@@ -1093,11 +1093,24 @@ async fn offline_handoffs_over_http() {
     .await;
     assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
     let phone = serde_json::from_slice::<serde_json::Value>(&b).unwrap()["token"].as_str().unwrap().to_string();
-    // A captain's phone is no key to the staff API, and pulls no turf.
-    for (m, p) in [("GET", "/api/v1/turfs"), ("POST", "/api/v1/sync/pull")] {
-        let (st, b) = call(&w.app, m, p, Some(&phone), json(serde_json::json!({"protocol": 1}))).await;
+    // A captain's phone is no key to the staff API.
+    for (m, p) in [("GET", "/api/v1/turfs"), ("POST", "/api/v1/turfs/t1/return")] {
+        let (st, b) = call(&w.app, m, p, Some(&phone), vec![]).await;
         assert_eq!((st, code_of(&b).as_str()), (StatusCode::FORBIDDEN, "forbidden"), "{m} {p}");
     }
+    // It holds the session's turfs sealed (to hand out with no network), without names.
+    let (st, b) =
+        call(&w.app, "POST", "/api/v1/sync/pull", Some(&phone), json(serde_json::json!({"protocol": 1}))).await;
+    assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+    let pulled: PullResponse = serde_json::from_slice(&b).unwrap();
+    let sealed: Vec<(&str, bool)> = pulled.buckets.iter().map(|b| (b.turf_id.as_str(), b.staged)).collect();
+    assert_eq!(sealed, [("t1", true), ("t4", true)]);
+    assert!(
+        pulled
+            .buckets
+            .iter()
+            .all(|b| b.package.as_ref().is_some_and(|p| p.people.is_empty() && p.turf.volunteer_id.is_empty()))
+    );
     // Both phones learn the campaign's key: the same.
     let key_of = |token: String| {
         let app = w.app.clone();
@@ -1230,8 +1243,11 @@ async fn offline_handoffs_over_http() {
     // arrives afterwards is refused (knocks under it held), never taken.
     let (st, b) = call(&w.app, "POST", "/api/v1/devices/cap-phone/revoke", Some(&coord), vec![]).await;
     assert!(st.is_success(), "{st} {}", String::from_utf8_lossy(&b));
-    let (st, b) = call(&w.app, "GET", "/api/v1/sync/keys", Some(&phone), vec![]).await;
+    let (st, b) = call(&w.app, "POST", "/api/v1/sync/grants", Some(&phone), grant_req("s-samedi")).await;
     assert_eq!((st, code_of(&b).as_str()), (StatusCode::UNAUTHORIZED, "token_revoked"));
+    let (_, b) =
+        call(&w.app, "POST", "/api/v1/sync/pull", Some(&phone), json(serde_json::json!({"protocol": 1}))).await;
+    assert!(serde_json::from_slice::<PullResponse>(&b).unwrap().wipe, "its next pull wipes it");
     let late = lease(5, "t4", None, now - 30_000, now + hour);
     let (_, b) = call(&w.app, "POST", "/api/v1/sync/handoffs", Some(&vol), push(vec![&late], "dev-a")).await;
     assert_eq!(statuses(&b), ["held"]);

@@ -78,8 +78,8 @@ async fn join_pull_push_and_replay() {
     assert_eq!(doorstep_protocol::turf_checksum(&pkg), r.buckets[0].checksum);
     // Holding the current version (and a turf it must drop): nothing to send, one removed.
     let held = vec![
-        HeldTurf { turf_id: "t1".into(), version: pkg.turf.version },
-        HeldTurf { turf_id: "t2".into(), version: 1 },
+        HeldTurf { turf_id: "t1".into(), version: pkg.turf.version, staged: false },
+        HeldTurf { turf_id: "t2".into(), version: 1, staged: false },
     ];
     let mut req = pull(held);
     req.cursor = Some(r.cursor.clone());

@@ -234,6 +234,11 @@ impl Store {
         let mono = self.clock.monotonic_ms();
         self.write(|tx| {
             let at = resolve(tx, &input.target)?;
+            // A session's turf held sealed is knocked only under a lease handed to this phone.
+            if !super::handoffs::may_knock(tx, &at.turf_id, &at.building_id, now)? {
+                return Err(CoreError::Sealed(at.turf_id.clone()));
+            }
+            let volunteer_id = super::handoffs::knocker(tx, &at.volunteer_id)?;
             let campaign = load_campaign(tx, &at.campaign_id)?;
             let code = campaign
                 .result_code(&input.result_code)
@@ -277,7 +282,7 @@ impl Store {
                 monotonic_ms: mono,
                 position: input.position,
                 plausibility,
-                volunteer_id: at.volunteer_id.clone(),
+                volunteer_id,
                 device_id: self.device_id.clone(),
             };
             // The rule book the server applies too: refused here, nothing is written.

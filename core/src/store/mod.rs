@@ -4,6 +4,7 @@
 //! call returns.
 
 mod drafts;
+pub mod handoffs;
 mod knocks;
 pub mod pull;
 mod routes;

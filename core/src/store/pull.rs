@@ -128,8 +128,10 @@ impl Store {
     /// What the device holds, for a pull request.
     pub fn held_turfs(&self) -> Result<Vec<HeldTurf>> {
         self.read(|c| {
-            Ok(c.prepare("SELECT id, version FROM turfs ORDER BY id")?
-                .query_map([], |r| Ok(HeldTurf { turf_id: r.get(0)?, version: r.get::<_, i64>(1)? as u64 }))?
+            Ok(c.prepare("SELECT id, version, staged FROM turfs ORDER BY id")?
+                .query_map([], |r| {
+                    Ok(HeldTurf { turf_id: r.get(0)?, version: r.get::<_, i64>(1)? as u64, staged: r.get(2)? })
+                })?
                 .collect::<Result<_, _>>()?)
         })
     }
@@ -199,6 +201,14 @@ impl Store {
                         )));
                     }
                     self.apply_turf_package_value(p)?;
+                    // Sealed (a session's turf, until a lease opens it) or open, as the server says.
+                    self.write(|tx| {
+                        tx.execute(
+                            "UPDATE turfs SET staged = ?1 WHERE id = ?2",
+                            rusqlite::params![b.staged, b.turf_id],
+                        )?;
+                        Ok(())
+                    })?;
                     let held = turf_checksum(&self.export_turf(&b.turf_id)?);
                     if held != b.checksum {
                         return Err(CoreError::BadMessage(format!(

@@ -152,6 +152,34 @@ pub const MIGRATIONS: &[&str] = &[
     ) STRICT, WITHOUT ROWID;
     CREATE INDEX door_facts_door ON door_facts(door_id);
     "#,
+    // 4: canvass sessions' offline hand-off (issue 17). A turf held sealed (a session's, before a
+    // captain hands it out); the grants this phone got as a session's captain; the hand-offs it
+    // gave or received, each an outbox row until the server answers (a self-hand-off is both).
+    r#"
+    ALTER TABLE turfs ADD COLUMN staged INTEGER NOT NULL DEFAULT 0;
+
+    CREATE TABLE grants (
+        session_id  TEXT PRIMARY KEY,
+        body        TEXT NOT NULL,         -- JSON SignedGrant
+        received_ms INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE handoffs (
+        id           TEXT NOT NULL,
+        direction    TEXT NOT NULL CHECK (direction IN ('given', 'received')),
+        session_id   TEXT NOT NULL,
+        volunteer_id TEXT NOT NULL,
+        turf_id      TEXT NOT NULL,
+        street       TEXT,
+        issued_ms    INTEGER NOT NULL,
+        expires_ms   INTEGER NOT NULL,
+        body         TEXT NOT NULL,        -- JSON SignedHandoff, exactly as pushed
+        state        TEXT NOT NULL CHECK (state IN ('pending', 'accepted', 'duplicate', 'held', 'rejected')),
+        reason       TEXT,
+        updated_ms   INTEGER NOT NULL,
+        PRIMARY KEY (id, direction)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 pub fn current_version() -> i64 {

@@ -312,7 +312,7 @@ impl Store {
             let mut st = c.prepare(
                 "SELECT t.id, t.name, t.campaign_id, c.name, t.version, t.lease_expires_ms, t.street_network IS NOT NULL,
                    (SELECT count(*) FROM buildings b WHERE b.turf_id = t.id),
-                   (SELECT count(*) FROM doors d JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = t.id)
+                   (SELECT count(*) FROM doors d JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = t.id), t.staged
                  FROM turfs t JOIN campaigns c ON c.id = t.campaign_id ORDER BY t.name, t.id",
             )?;
             let rows = st.query_map([], |r| {
@@ -326,6 +326,7 @@ impl Store {
                     has_street_network: r.get(6)?,
                     buildings: r.get::<_, i64>(7)? as u32,
                     doors: r.get::<_, i64>(8)? as u32,
+                    sealed: r.get(9)?,
                 })
             })?;
             Ok(rows.collect::<Result<_, _>>()?)

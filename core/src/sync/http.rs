@@ -39,8 +39,23 @@ impl HttpTransport {
         self.post("/api/v1/join", req).await
     }
 
+    /// A captain's phone asks the server to vouch for its hand-off key for a session.
+    pub async fn grant(
+        &self,
+        req: &doorstep_protocol::GrantRequest,
+    ) -> Result<doorstep_protocol::SignedGrant, TransportError> {
+        self.post("/api/v1/sync/grants", req).await
+    }
+
     async fn post<Q: Serialize, R: DeserializeOwned>(&self, path: &str, body: &Q) -> Result<R, TransportError> {
-        let mut rb = self.client.post(format!("{}{path}", self.base)).json(body);
+        self.send(self.client.post(format!("{}{path}", self.base)).json(body)).await
+    }
+
+    async fn get<R: DeserializeOwned>(&self, path: &str) -> Result<R, TransportError> {
+        self.send(self.client.get(format!("{}{path}", self.base))).await
+    }
+
+    async fn send<R: DeserializeOwned>(&self, mut rb: reqwest::RequestBuilder) -> Result<R, TransportError> {
         if let Some(t) = &self.token {
             rb = rb.bearer_auth(t);
         }
@@ -82,5 +97,12 @@ impl Transport for HttpTransport {
     async fn ack_wipe(&self) -> Result<(), TransportError> {
         let _: serde_json::Value = self.post("/api/v1/sync/wiped", &serde_json::json!({})).await?;
         Ok(())
+    }
+    async fn push_handoffs(&self, request: &doorstep_protocol::HandoffPush) -> Result<PushResponse, TransportError> {
+        self.post("/api/v1/sync/handoffs", request).await
+    }
+    async fn campaign_key(&self) -> Result<Option<String>, TransportError> {
+        let keys: serde_json::Value = self.get("/api/v1/sync/keys").await?;
+        Ok(keys["campaign_key"].as_str().map(str::to_string))
     }
 }

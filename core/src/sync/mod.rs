@@ -61,6 +61,18 @@ pub trait Transport: Send + Sync {
     fn ack_wipe(&self) -> impl Future<Output = std::result::Result<(), TransportError>> + Send {
         async { Ok(()) }
     }
+    /// Pushes the hand-offs this phone gave or received (issue 17). Transports that cannot carry
+    /// them refuse (the sync only calls this when some are pending).
+    fn push_handoffs(
+        &self,
+        _request: &doorstep_protocol::HandoffPush,
+    ) -> impl Future<Output = std::result::Result<PushResponse, TransportError>> + Send {
+        async { Err(TransportError::Refused("this transport carries no hand-offs".into())) }
+    }
+    /// The campaign's public key, when the transport can fetch it.
+    fn campaign_key(&self) -> impl Future<Output = std::result::Result<Option<String>, TransportError>> + Send {
+        async { Ok(None) }
+    }
 }
 
 #[cfg(test)]
@@ -193,6 +205,16 @@ pub async fn sync_once<T: Transport>(
     report: &mut SyncReport,
 ) -> Result<std::result::Result<(), TransportError>> {
     progress.on_progress(SyncPhase::Pushing, store.pending_count()?, attempt);
+    // Leases first: the knocks made under a lease handed offline are judged by it.
+    let leases = store.export_pending_handoffs()?;
+    if !leases.handoffs.is_empty() {
+        match transport.push_handoffs(&leases).await {
+            Ok(resp) => {
+                store.apply_handoff_response(&resp)?;
+            }
+            Err(e) => return Ok(Err(e)),
+        }
+    }
     let run = push_outbox(store, transport, 200, |pending| progress.on_progress(SyncPhase::Pushing, pending, attempt))
         .await?;
     report.accepted += run.ack.accepted;
@@ -208,6 +230,13 @@ pub async fn sync_once<T: Transport>(
         Err(e) => return Ok(Err(e)),
     };
     report.pull = store.apply_pull(&resp)?;
+    // The campaign's key, once: what lets this phone take a lease with no network later.
+    if !report.pull.wiped
+        && store.campaign_key()?.is_none()
+        && let Ok(Some(key)) = transport.campaign_key().await
+    {
+        store.set_campaign_key(&key)?;
+    }
     // Wiped with nothing left unacknowledged: the token may die now. If this is lost, the
     // server's grace period ends it anyway.
     if report.pull.wiped && report.pull.reports_kept_pending == 0 {
@@ -271,5 +300,37 @@ pub async fn join(store: &Store, base: &str, code: &str) -> std::result::Result<
             device_id: store.device_id().to_string(),
         })
         .await?;
+    // Who this phone belongs to: a sealed turf's knocks are made in this name.
+    store.set_identity(&r.volunteer_id).map_err(|e| TransportError::Refused(format!("store: {e}")))?;
     Ok(JoinInfo { token: r.token, volunteer_id: r.volunteer_id, campaign_id: r.campaign_id, expires_ms: r.expires_ms })
+}
+
+/// A captain's phone, online before the session, gets the server's grant over its own hand-off
+/// key for a session it captains (and the campaign's key if it has none yet), so that it can hand
+/// out streets later with no network.
+pub async fn request_grant(
+    store: &Store,
+    transport: &http::HttpTransport,
+    session_id: &str,
+) -> Result<std::result::Result<doorstep_protocol::SignedGrant, TransportError>> {
+    if store.campaign_key()?.is_none() {
+        match transport.campaign_key().await {
+            Ok(Some(k)) => store.set_campaign_key(&k)?,
+            Ok(None) => {}
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    let req = doorstep_protocol::GrantRequest {
+        protocol: PROTOCOL_VERSION,
+        device_id: store.device_id().to_string(),
+        session_id: session_id.to_string(),
+        public_key: store.handoff_public_key()?,
+    };
+    match transport.grant(&req).await {
+        Ok(g) => {
+            store.save_grant(&g)?;
+            Ok(Ok(g))
+        }
+        Err(e) => Ok(Err(e)),
+    }
 }

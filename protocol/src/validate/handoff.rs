@@ -135,6 +135,16 @@ pub fn new_key() -> Option<Vec<u8>> {
     Ed25519KeyPair::generate_pkcs8(&rng).ok().map(|d| d.as_ref().to_vec())
 }
 
+/// A key document as text (base64url), for a store that keeps text.
+pub fn encode_key(pkcs8: &[u8]) -> String {
+    B64.encode(pkcs8)
+}
+
+/// The key document back from [`encode_key`]'s text.
+pub fn decode_key(text: &str) -> Option<Vec<u8>> {
+    B64.decode(text).ok()
+}
+
 /// Signs with an Ed25519 key given as its PKCS#8 document (what `ring` generates); `None` if the
 /// document is not an Ed25519 key.
 pub fn sign(pkcs8: &[u8], bytes: &[u8]) -> Option<String> {
@@ -154,6 +164,11 @@ fn verifies(public_key: &str, bytes: &[u8], signature: &str) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether a grant is signed by the campaign's key (the first link of every chain).
+pub fn grant_verifies(g: &SignedGrant, campaign_key: &str) -> bool {
+    verifies(campaign_key, &grant_bytes(&g.grant), &g.signature)
 }
 
 /// The chain: the grant is the server's (for this campaign's key), the hand-off names that grant's

@@ -224,6 +224,22 @@ pub fn standing_after(current: Attendance, now_ms: i64, session_end_ms: i64) -> 
     }
 }
 
+/// How long before a session its turfs are sent sealed to the phones of those signed up and of
+/// its captains.
+pub const STAGE_BEFORE_MS: i64 = 24 * 3_600_000;
+
+/// Whether a user's phone holds a session's turfs sealed now: the session is not called off, it
+/// starts within [`STAGE_BEFORE_MS`] or has started, its captains' grants still run
+/// ([`crate::validate::handoff::GRANT_AFTER_MS`] after its end), and the user captains it or
+/// stands signed up, confirmed or checked in.
+pub fn stages(s: &Session, user_id: &str, standing: Option<Attendance>, now_ms: i64) -> bool {
+    let window =
+        s.start_ms.saturating_sub(STAGE_BEFORE_MS)..s.end_ms.saturating_add(crate::validate::handoff::GRANT_AFTER_MS);
+    let involved = s.captains.iter().any(|c| c == user_id)
+        || matches!(standing, Some(Attendance::SignedUp | Attendance::Confirmed | Attendance::CheckedIn));
+    !s.cancelled && window.contains(&now_ms) && involved
+}
+
 /// Whether a phone at `(lat, lon)` is within [`CHECKIN_RADIUS_M`] of the meeting point
 /// (equirectangular distance: exact to the metre at this range).
 pub fn at_meeting_point(s: &Session, lat: f64, lon: f64) -> bool {
@@ -479,5 +495,35 @@ pub(crate) mod tests {
         assert!(!at_meeting_point(&s, s.meeting_lat + 0.0014, s.meeting_lon));
         assert!(at_meeting_point(&s, s.meeting_lat, s.meeting_lon + 0.0019));
         assert!(!at_meeting_point(&s, s.meeting_lat, s.meeting_lon + 0.0021));
+    }
+
+    /// Who holds a session's turfs sealed, and when.
+    #[test]
+    fn staging_rules() {
+        let s = session();
+        let hour = 3_600_000;
+        let after = crate::validate::handoff::GRANT_AFTER_MS;
+        let cases: &[(&str, &str, Option<Attendance>, i64, bool)] = &[
+            ("signed up, the day before", "lea", Some(Attendance::SignedUp), s.start_ms - 20 * hour, true),
+            ("signed up, two days before", "lea", Some(Attendance::SignedUp), s.start_ms - 48 * hour, false),
+            ("confirmed, during", "lea", Some(Attendance::Confirmed), s.start_ms + hour, true),
+            (
+                "checked in, after the end, while grants run",
+                "lea",
+                Some(Attendance::CheckedIn),
+                s.end_ms + after - 1,
+                true,
+            ),
+            ("checked in, once grants ended", "lea", Some(Attendance::CheckedIn), s.end_ms + after, false),
+            ("cancelled", "lea", Some(Attendance::Cancelled), s.start_ms, false),
+            ("a no-show", "lea", Some(Attendance::NoShow), s.start_ms, false),
+            ("never signed up", "lea", None, s.start_ms, false),
+            ("its captain", "cap", None, s.start_ms, true),
+        ];
+        for (name, who, standing, now, want) in cases {
+            assert_eq!(stages(&s, who, *standing, *now), *want, "{name}");
+        }
+        let off = Session { cancelled: true, ..s.clone() };
+        assert!(!stages(&off, "cap", None, s.start_ms), "called off");
     }
 }

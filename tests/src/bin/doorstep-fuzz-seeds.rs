@@ -74,6 +74,7 @@ fn main() {
                     supersedes: None,
                     outcome: doorstep_protocol::Outcome::Finished,
                 }]),
+                staged: false,
             },
             PullBucket {
                 turf_id: "other".into(),
@@ -82,6 +83,7 @@ fn main() {
                 package: Some(package.clone()),
                 delta: None,
                 door_facts: None,
+                staged: true,
             },
         ],
         removed: vec!["gone".into()],

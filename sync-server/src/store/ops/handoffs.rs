@@ -85,7 +85,7 @@ pub async fn record_handoffs(
             .as_ref()
             .map(user_from)
             .transpose()?
-            .is_some_and(|u| u.campaign_id == campaign_id && u.role == Role::Volunteer);
+            .is_some_and(|u| u.campaign_id == campaign_id && matches!(u.role, Role::Volunteer | Role::Captain));
         let facts = HandoffFacts {
             campaign_key: campaign_key.to_string(),
             held_hash,

@@ -139,7 +139,7 @@ pub async fn assign_turf(
             .as_ref()
             .map(user_from)
             .transpose()?
-            .filter(|u| u.campaign_id == t.campaign_id && u.role == Role::Volunteer)
+            .filter(|u| u.campaign_id == t.campaign_id && matches!(u.role, Role::Volunteer | Role::Captain))
             .ok_or_else(|| StoreError::Missing { kind: "volunteer", id: v.to_string() })?;
         tx.exec(INSERT_HOLDER, &vals![turf_id, &u.id]).await?;
     }
