@@ -46,6 +46,9 @@ pub enum CoreError {
     /// A door of a session's turf held sealed: no captain handed it to this phone (yet, or any more).
     #[error("porte d'une séance pas encore remise par un capitaine / this door has not been handed to you: {0}")]
     Sealed(String),
+    /// A sign-up refused by the rule book (`validate::session`), as the server would refuse it.
+    #[error("inscription refusée / sign-up refused: {0}")]
+    Signup(doorstep_protocol::validate::session::SignupError),
     /// Something that needs the network first (the campaign's key, a captain's grant).
     #[error("à faire avec du réseau d'abord / needs a sync first: {0}")]
     NeedsSync(String),

@@ -21,6 +21,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{CoreError, Result};
 pub use status::DoorStatus;
 pub use store::handoffs::{HandoffCode, LeaseView};
+pub use store::sessions::{ListedSession, SessionView};
 pub use store::{OpenOptions, PullSummary, Store};
 pub use views::*;
 

@@ -9,9 +9,9 @@ use doorstep_core::sync::http::HttpTransport;
 use doorstep_core::sync::{JoinInfo, RetryPolicy, SyncPhase, SyncProgress, SyncReport, TransportError};
 use doorstep_core::{
     AckSummary, ApplySummary, CoreError, DoorStatus, HandoffCode, KnockDraft, KnockInput, KnockView, LeaseView,
-    PairSide, PurgeSummary, RouteProgress, Store, SyncStatus, TurfSummary,
+    PairSide, PurgeSummary, RouteProgress, SessionView, Store, SyncStatus, TurfSummary,
 };
-use doorstep_protocol::{Answer, Position, ResultCode, SurveyScript, Target};
+use doorstep_protocol::{Answer, Position, ResultCode, SignupKind, SurveyScript, Target};
 
 uniffi::setup_scaffolding!("doorstep");
 
@@ -90,6 +90,7 @@ impl From<CoreError> for FieldError {
             | CoreError::CorrectionTargetMismatch(_)
             | CoreError::Handoff(_)
             | CoreError::Sealed(_)
+            | CoreError::Signup(_)
             | CoreError::NeedsSync(_) => FieldError::InvalidInput { reason },
             CoreError::UnknownId { .. } => FieldError::UnknownId { reason },
             CoreError::BadPackage(_) | CoreError::UnsupportedPackageFormat { .. } | CoreError::BadMessage(_) => {
@@ -251,6 +252,16 @@ impl FieldStore {
     /// A volunteer's phone scans a captain's code: checked offline, the sealed turf or street opens.
     pub fn receive_handoff(&self, qr_text: String) -> Result<LeaseView> {
         Ok(self.inner.receive_handoff(&qr_text)?)
+    }
+
+    /// The canvass sessions this phone knows (from its last sync), soonest first.
+    pub fn sessions(&self) -> Result<Vec<SessionView>> {
+        Ok(self.inner.sessions()?)
+    }
+
+    /// Signs up for a session, confirms or cancels, with no network (pushed at the next sync).
+    pub fn sign_up(&self, session_id: String, kind: SignupKind) -> Result<SessionView> {
+        Ok(self.inner.sign_up(&session_id, kind)?)
     }
 
     /// The leases this phone gave or received, newest first.

@@ -9,7 +9,7 @@ use doorstep_core::sync::http::HttpTransport;
 use doorstep_core::sync::{RetryPolicy, request_grant, sync};
 use doorstep_core::{CoreError, KnockInput, Store};
 use doorstep_protocol::validate::handoff::HandoffError;
-use doorstep_protocol::{Session, SignupEvent, SignupKind, SignupPush, Target, Visibility};
+use doorstep_protocol::{Attendance, Session, SignupKind, Target, Visibility};
 use doorstep_server::service::Service;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{Role, ServerStore, StoreOps, User};
@@ -115,23 +115,17 @@ async fn a_captain_offline_hands_a_street_to_a_volunteer_offline() {
     let lea_join = doorstep_core::sync::join(&lea_phone, &base, &lea_code).await.unwrap();
     assert_eq!((cap_join.volunteer_id.as_str(), lea_join.volunteer_id.as_str()), ("cap", "lea"));
     let cap_net = HttpTransport::new(&base, Some(cap_join.token)).unwrap();
-    let lea_net = HttpTransport::new(&base, Some(lea_join.token.clone())).unwrap();
-    let dev = service.authenticate(&lea_join.token).await.unwrap();
-    let signup = SignupPush {
-        protocol: 1,
-        device_id: lea_phone.device_id().into(),
-        events: vec![SignupEvent {
-            id: uuid::Uuid::now_v7().to_string(),
-            session_id: "s-samedi".into(),
-            volunteer_id: "lea".into(),
-            device_id: lea_phone.device_id().into(),
-            kind: SignupKind::SignUp,
-            at_ms: now,
-        }],
-    };
-    assert_eq!(
-        service.push_signups(&dev, signup).await.unwrap().results[0].status,
-        doorstep_protocol::ItemStatus::Accepted
+    let lea_net = HttpTransport::new(&base, Some(lea_join.token)).unwrap();
+    // Léa's phone lists the session and signs up with no network: decided on the phone by the
+    // rule book, kept in the outbox, pushed at the next sync.
+    let first = sync(&lea_phone, &lea_net, policy(), &()).await.unwrap().unwrap();
+    assert_eq!(first.pull.turfs_updated, 0, "nothing to hold before signing up");
+    let listed = lea_phone.sessions().unwrap();
+    assert_eq!((listed.len(), listed[0].standing, listed[0].places_left), (1, None, 12));
+    let signed = lea_phone.sign_up("s-samedi", SignupKind::SignUp).unwrap();
+    assert_eq!((signed.standing, signed.places_left, signed.pending), (Some(Attendance::SignedUp), 11, true));
+    assert!(
+        matches!(lea_phone.sign_up("s-samedi", SignupKind::Confirm), Ok(v) if v.standing == Some(Attendance::Confirmed))
     );
     for (phone, net) in [(&cap_phone, &cap_net), (&lea_phone, &lea_net)] {
         let r = sync(phone, net, policy(), &()).await.unwrap().unwrap();
@@ -140,6 +134,9 @@ async fn a_captain_offline_hands_a_street_to_a_volunteer_offline() {
         assert_eq!((turfs.len(), turfs[0].id.as_str(), turfs[0].sealed), (1, "t1", true));
         assert!(phone.campaign_key().unwrap().is_some());
     }
+    let after = lea_phone.sessions().unwrap();
+    assert_eq!((after[0].standing, after[0].pending, after[0].places_left), (Some(Attendance::Confirmed), false, 11));
+    assert!(cap_phone.sessions().unwrap()[0].captain);
     request_grant(&cap_phone, &cap_net, "s-samedi").await.unwrap().unwrap();
     // Sealed: nothing is knocked before a captain hands it out.
     let pkg = lea_phone.export_turf("t1").unwrap();
@@ -199,7 +196,7 @@ async fn a_captain_offline_hands_a_street_to_a_volunteer_offline() {
     assert!(cap_states.iter().all(|s| s == "accepted" || s == "duplicate"), "{cap_states:?}");
     assert!(cap_states.contains(&"duplicate".to_string()), "Léa brought hers in first: {cap_states:?}");
     let standings = store.standings("lea").await.unwrap();
-    assert_eq!(standings, vec![("s-samedi".to_string(), doorstep_protocol::Attendance::CheckedIn)]);
+    assert_eq!(standings, vec![("s-samedi".to_string(), Attendance::CheckedIn)]);
 
     // After one more sync each phone holds what the server says: its street as a turf of its
     // own (open), the rest of the session's turf still sealed; the checksums agree.

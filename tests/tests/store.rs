@@ -685,13 +685,18 @@ fn a_store_of_the_previous_schema_upgrades_in_place_and_keeps_its_knocks() {
         store.record_knock(knock(&door, "refused")).unwrap();
     }
     {
-        // Back to schema 2, as the previous release left it.
+        // Back to schema 2, as an older release left it (each later step undone).
         let c = rusqlite::Connection::open(dir.path().join("field.db")).unwrap();
-        c.execute_batch("DROP TABLE door_facts").unwrap();
+        c.execute_batch(
+            "DROP TABLE door_facts; DROP TABLE grants; DROP TABLE handoffs; DROP TABLE sessions;
+             DROP TABLE signup_outbox; ALTER TABLE turfs DROP COLUMN staged;",
+        )
+        .unwrap();
         c.pragma_update(None, "user_version", 2).unwrap();
     }
     let (store, _) = open(&dir);
-    assert_eq!(store.schema_version().unwrap(), 3);
+    assert_eq!(store.schema_version().unwrap(), doorstep_core::store::schema::current_version());
+    assert!(!store.turfs().unwrap()[0].sealed, "a turf of before is open");
     assert_eq!(store.pending_count().unwrap(), 1);
     assert_eq!(store.door_status(&door).unwrap(), DoorStatus::Finished);
     assert_eq!(store.route_progress("t1").unwrap().doors_knocked, 1);

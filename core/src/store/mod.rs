@@ -9,6 +9,7 @@ mod knocks;
 pub mod pull;
 mod routes;
 pub mod schema;
+pub mod sessions;
 pub use pull::PullSummary;
 mod turfs;
 

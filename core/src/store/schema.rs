@@ -180,6 +180,27 @@ pub const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (id, direction)
     ) STRICT, WITHOUT ROWID;
     "#,
+    // 5: canvass sessions as the phone last heard of them, and the volunteer's sign-up events,
+    // written offline into an outbox like knocks (issue 17).
+    r#"
+    CREATE TABLE sessions (
+        id          TEXT PRIMARY KEY,
+        body        TEXT NOT NULL,         -- JSON Session
+        standing    TEXT,                  -- the server's, at the last fetch
+        places_left INTEGER NOT NULL,
+        local       TEXT,                  -- the standing with this phone's pending events
+        fetched_ms  INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE signup_outbox (
+        id         TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        body       TEXT NOT NULL,          -- JSON SignupEvent, exactly as pushed
+        state      TEXT NOT NULL CHECK (state IN ('pending', 'accepted', 'duplicate', 'rejected')),
+        reason     TEXT,
+        updated_ms INTEGER NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 pub fn current_version() -> i64 {

@@ -101,6 +101,12 @@ impl Transport for HttpTransport {
     async fn push_handoffs(&self, request: &doorstep_protocol::HandoffPush) -> Result<PushResponse, TransportError> {
         self.post("/api/v1/sync/handoffs", request).await
     }
+    async fn push_signups(&self, request: &doorstep_protocol::SignupPush) -> Result<PushResponse, TransportError> {
+        self.post("/api/v1/sync/signups", request).await
+    }
+    async fn sessions(&self) -> Result<Option<Vec<crate::store::sessions::ListedSession>>, TransportError> {
+        Ok(Some(self.get("/api/v1/sync/sessions").await?))
+    }
     async fn campaign_key(&self) -> Result<Option<String>, TransportError> {
         let keys: serde_json::Value = self.get("/api/v1/sync/keys").await?;
         Ok(keys["campaign_key"].as_str().map(str::to_string))

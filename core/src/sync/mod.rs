@@ -69,6 +69,21 @@ pub trait Transport: Send + Sync {
     ) -> impl Future<Output = std::result::Result<PushResponse, TransportError>> + Send {
         async { Err(TransportError::Refused("this transport carries no hand-offs".into())) }
     }
+    /// Pushes the volunteer's sign-up events. Transports that cannot carry them refuse (the sync
+    /// only calls this when some are pending).
+    fn push_signups(
+        &self,
+        _request: &doorstep_protocol::SignupPush,
+    ) -> impl Future<Output = std::result::Result<PushResponse, TransportError>> + Send {
+        async { Err(TransportError::Refused("this transport carries no sign-ups".into())) }
+    }
+    /// The sessions this phone may see, when the transport can fetch them.
+    fn sessions(
+        &self,
+    ) -> impl Future<Output = std::result::Result<Option<Vec<crate::store::sessions::ListedSession>>, TransportError>> + Send
+    {
+        async { Ok(None) }
+    }
     /// The campaign's public key, when the transport can fetch it.
     fn campaign_key(&self) -> impl Future<Output = std::result::Result<Option<String>, TransportError>> + Send {
         async { Ok(None) }
@@ -215,6 +230,15 @@ pub async fn sync_once<T: Transport>(
             Err(e) => return Ok(Err(e)),
         }
     }
+    let signups = store.export_pending_signups()?;
+    if !signups.events.is_empty() {
+        match transport.push_signups(&signups).await {
+            Ok(resp) => {
+                store.apply_signup_response(&resp)?;
+            }
+            Err(e) => return Ok(Err(e)),
+        }
+    }
     let run = push_outbox(store, transport, 200, |pending| progress.on_progress(SyncPhase::Pushing, pending, attempt))
         .await?;
     report.accepted += run.ack.accepted;
@@ -230,6 +254,13 @@ pub async fn sync_once<T: Transport>(
         Err(e) => return Ok(Err(e)),
     };
     report.pull = store.apply_pull(&resp)?;
+    // The sessions it may see, with the standings its events gave (a failure here is no failure
+    // of the sync: the list is refreshed next time).
+    if !report.pull.wiped
+        && let Ok(Some(listed)) = transport.sessions().await
+    {
+        store.apply_sessions(&listed)?;
+    }
     // The campaign's key, once: what lets this phone take a lease with no network later.
     if !report.pull.wiped
         && store.campaign_key()?.is_none()

@@ -1,0 +1,220 @@
+//! Canvass sessions on the phone (issue 17): the sessions the server last listed for this phone,
+//! and the volunteer's sign-up, confirmation and cancellation, decided here by the rule book
+//! (`validate::session::decide_signup`, the server's own rule) with what the phone knows, written
+//! offline into an outbox like knocks, and decided again by the server when pushed.
+
+use doorstep_protocol::validate::session::{SignupFacts, decide_signup};
+use doorstep_protocol::{
+    Attendance, ItemStatus, PROTOCOL_VERSION, PushResponse, Session, SignupEvent, SignupKind, SignupPush,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Store, meta_get};
+use crate::error::{CoreError, Result};
+
+/// A session as the app lists it.
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct SessionView {
+    pub id: String,
+    pub title: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub meeting_lat: f64,
+    pub meeting_lon: f64,
+    pub meeting_text: String,
+    pub capacity: u32,
+    /// Places left when the server last said, less this phone's own pending sign-up.
+    pub places_left: u32,
+    pub cancelled: bool,
+    /// The volunteer's standing, with what this phone has not pushed yet.
+    pub standing: Option<Attendance>,
+    /// A sign-up event of this phone is waiting for the network.
+    pub pending: bool,
+    /// This phone's user captains it.
+    pub captain: bool,
+}
+
+/// One session and the volunteer's standing, as `GET /api/v1/sync/sessions` lists it.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct ListedSession {
+    pub session: Session,
+    pub standing: Option<Attendance>,
+    pub places_left: u32,
+}
+
+fn attendance_text(a: Attendance) -> &'static str {
+    match a {
+        Attendance::SignedUp => "signed_up",
+        Attendance::Confirmed => "confirmed",
+        Attendance::CheckedIn => "checked_in",
+        Attendance::Cancelled => "cancelled",
+        Attendance::NoShow => "no_show",
+    }
+}
+
+fn attendance_of(s: &str) -> Option<Attendance> {
+    Some(match s {
+        "signed_up" => Attendance::SignedUp,
+        "confirmed" => Attendance::Confirmed,
+        "checked_in" => Attendance::CheckedIn,
+        "cancelled" => Attendance::Cancelled,
+        "no_show" => Attendance::NoShow,
+        _ => return None,
+    })
+}
+
+fn takes_place(a: Option<Attendance>) -> bool {
+    matches!(a, Some(Attendance::SignedUp | Attendance::Confirmed | Attendance::CheckedIn))
+}
+
+fn view(c: &Connection, id: &str) -> Result<SessionView> {
+    let (body, server, places_left, local): (String, Option<String>, i64, Option<String>) = c
+        .query_row("SELECT body, standing, places_left, local FROM sessions WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .optional()?
+        .ok_or_else(|| CoreError::unknown("session", id))?;
+    let s: Session = serde_json::from_str(&body)?;
+    let (server, local) = (server.as_deref().and_then(attendance_of), local.as_deref().and_then(attendance_of));
+    let pending: bool = c.query_row(
+        "SELECT EXISTS (SELECT 1 FROM signup_outbox WHERE session_id = ?1 AND state = 'pending')",
+        [id],
+        |r| r.get(0),
+    )?;
+    let mut left = places_left.max(0) as u32;
+    match (takes_place(server), takes_place(local)) {
+        (false, true) => left = left.saturating_sub(1),
+        (true, false) => left += 1,
+        _ => {}
+    }
+    let me = meta_get(c, "user_id")?.unwrap_or_default();
+    Ok(SessionView {
+        captain: s.captains.contains(&me),
+        id: s.id,
+        title: s.title,
+        start_ms: s.start_ms,
+        end_ms: s.end_ms,
+        meeting_lat: s.meeting_lat,
+        meeting_lon: s.meeting_lon,
+        meeting_text: s.meeting_text,
+        capacity: s.capacity,
+        places_left: left,
+        cancelled: s.cancelled,
+        standing: local,
+        pending,
+    })
+}
+
+impl Store {
+    /// Replaces the sessions the phone knows with the server's list (after its pending events
+    /// were pushed: the server's standing then includes them).
+    pub fn apply_sessions(&self, listed: &[ListedSession]) -> Result<()> {
+        let now = self.clock.now_ms();
+        self.write(|tx| {
+            // What this phone did and has not pushed stays its local standing.
+            let kept: std::collections::HashMap<String, Option<String>> = tx
+                .prepare(
+                    "SELECT id, local FROM sessions WHERE id IN
+                       (SELECT session_id FROM signup_outbox WHERE state = 'pending')",
+                )?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?;
+            tx.execute("DELETE FROM sessions", [])?;
+            for l in listed {
+                let standing = l.standing.map(attendance_text).map(str::to_string);
+                let local = kept.get(&l.session.id).cloned().unwrap_or_else(|| standing.clone());
+                tx.execute(
+                    "INSERT INTO sessions(id, body, standing, places_left, local, fetched_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![l.session.id, serde_json::to_string(&l.session)?, standing, l.places_left, local, now],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The sessions the phone knows, soonest first.
+    pub fn sessions(&self) -> Result<Vec<SessionView>> {
+        self.read(|c| {
+            let ids: Vec<String> = c
+                .prepare("SELECT id FROM sessions ORDER BY json_extract(body, '$.start_ms'), id")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            ids.iter().map(|id| view(c, id)).collect()
+        })
+    }
+
+    /// Signs up for a session, confirms or cancels, with no network: decided by the rule book
+    /// with what the phone knows (refused: nothing written, the reason said), written to the
+    /// outbox, durable when this returns.
+    pub fn sign_up(&self, session_id: &str, kind: SignupKind) -> Result<SessionView> {
+        let now = self.clock.now_ms();
+        self.write(|tx| {
+            let me = meta_get(tx, "user_id")?.ok_or_else(|| CoreError::NeedsSync("join first".into()))?;
+            let before = view(tx, session_id)?;
+            let (body, server, places_left): (String, Option<String>, i64) =
+                tx.query_row("SELECT body, standing, places_left FROM sessions WHERE id = ?1", [session_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+            let s: Session = serde_json::from_str(&body)?;
+            // The places others hold, by the server's last word (its count included this user's).
+            let mine_at_server = u32::from(takes_place(server.as_deref().and_then(attendance_of)));
+            let facts = SignupFacts {
+                now_ms: now,
+                session_end_ms: s.end_ms,
+                session_cancelled: s.cancelled,
+                capacity: s.capacity,
+                taken_by_others: s.capacity.saturating_sub(places_left.max(0) as u32 + mine_at_server),
+                current: before.standing,
+                may_see: true,
+            };
+            let e = SignupEvent {
+                id: uuid::Uuid::now_v7().to_string(),
+                session_id: session_id.to_string(),
+                volunteer_id: me,
+                device_id: self.device_id.clone(),
+                kind,
+                at_ms: now,
+            };
+            let standing = decide_signup(&e, &facts).map_err(CoreError::Signup)?;
+            tx.execute(
+                "INSERT INTO signup_outbox(id, session_id, body, state, updated_ms) VALUES (?1, ?2, ?3, 'pending', ?4)",
+                params![e.id, session_id, serde_json::to_string(&e)?, now],
+            )?;
+            tx.execute("UPDATE sessions SET local = ?1 WHERE id = ?2", params![attendance_text(standing), session_id])?;
+            view(tx, session_id)
+        })
+    }
+
+    /// The sign-up events not yet answered, for a push (oldest first).
+    pub fn export_pending_signups(&self) -> Result<SignupPush> {
+        self.read(|c| {
+            let bodies: Vec<String> = c
+                .prepare("SELECT body FROM signup_outbox WHERE state = 'pending' ORDER BY id LIMIT 200")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let events = bodies.iter().map(|b| serde_json::from_str(b)).collect::<Result<_, _>>()?;
+            Ok(SignupPush { protocol: PROTOCOL_VERSION, device_id: self.device_id.clone(), events })
+        })
+    }
+
+    /// The server's answers to a sign-up push.
+    pub fn apply_signup_response(&self, resp: &PushResponse) -> Result<u32> {
+        let now = self.clock.now_ms();
+        self.write(|tx| {
+            let mut n = 0;
+            for r in &resp.results {
+                let (state, reason) = match &r.status {
+                    ItemStatus::Accepted | ItemStatus::Held { .. } => ("accepted", None),
+                    ItemStatus::Duplicate => ("duplicate", None),
+                    ItemStatus::Rejected { reason, .. } => ("rejected", Some(reason.clone())),
+                };
+                n += tx.execute(
+                    "UPDATE signup_outbox SET state = ?1, reason = ?2, updated_ms = ?3 WHERE id = ?4 AND state = 'pending'",
+                    params![state, reason, now, r.id],
+                )? as u32;
+            }
+            Ok(n)
+        })
+    }
+}
