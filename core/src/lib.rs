@@ -20,7 +20,7 @@ pub mod views;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{CoreError, Result};
 pub use status::DoorStatus;
-pub use store::handoffs::{HandoffCode, LeaseView};
+pub use store::handoffs::{HandoffCode, LeaseView, StreetDoors};
 pub use store::sessions::{ListedSession, SessionView};
 pub use store::{OpenOptions, PullSummary, Store};
 pub use views::*;

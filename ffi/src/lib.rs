@@ -9,7 +9,7 @@ use doorstep_core::sync::http::HttpTransport;
 use doorstep_core::sync::{JoinInfo, RetryPolicy, SyncPhase, SyncProgress, SyncReport, TransportError};
 use doorstep_core::{
     AckSummary, ApplySummary, CoreError, DoorStatus, HandoffCode, KnockDraft, KnockInput, KnockView, LeaseView,
-    PairSide, PurgeSummary, RouteProgress, SessionView, Store, SyncStatus, TurfSummary,
+    PairSide, PurgeSummary, RouteProgress, SessionView, Store, StreetDoors, SyncStatus, TurfSummary,
 };
 use doorstep_protocol::{Answer, Position, ResultCode, SignupKind, SurveyScript, Target};
 
@@ -83,14 +83,16 @@ impl From<CoreError> for FieldError {
         match e {
             CoreError::NotOurStore { .. } | CoreError::NewerSchema { .. } => FieldError::NotOurStore { reason },
             CoreError::WrongKey(_) => FieldError::Encryption { reason },
+            // The rule book's refusals of a lease or a sign-up start with their stable code, so
+            // that a screen can say it in its own words: `not_for_me: …`.
+            CoreError::Handoff(h) => FieldError::InvalidInput { reason: format!("{}: {reason}", h.code()) },
+            CoreError::Signup(s) => FieldError::InvalidInput { reason: format!("{}: {reason}", s.code()) },
+            CoreError::Sealed(_) => FieldError::InvalidInput { reason: format!("sealed: {reason}") },
             CoreError::Invalid(_)
             | CoreError::UnknownResultCode(_)
             | CoreError::Report(_)
             | CoreError::ResultLevelMismatch { .. }
             | CoreError::CorrectionTargetMismatch(_)
-            | CoreError::Handoff(_)
-            | CoreError::Sealed(_)
-            | CoreError::Signup(_)
             | CoreError::NeedsSync(_) => FieldError::InvalidInput { reason },
             CoreError::UnknownId { .. } => FieldError::UnknownId { reason },
             CoreError::BadPackage(_) | CoreError::UnsupportedPackageFormat { .. } | CoreError::BadMessage(_) => {
@@ -262,6 +264,11 @@ impl FieldStore {
     /// Signs up for a session, confirms or cancels, with no network (pushed at the next sync).
     pub fn sign_up(&self, session_id: String, kind: SignupKind) -> Result<SessionView> {
         Ok(self.inner.sign_up(&session_id, kind)?)
+    }
+
+    /// The streets of a turf this phone holds, with their doors (the captain's hand-out screen).
+    pub fn turf_streets(&self, turf_id: String) -> Result<Vec<StreetDoors>> {
+        Ok(self.inner.turf_streets(&turf_id)?)
     }
 
     /// The leases this phone gave or received, newest first.

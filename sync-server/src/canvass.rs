@@ -292,4 +292,63 @@ impl Service {
         }
         Ok(PushResponse { protocol: PROTOCOL_VERSION, results: recorded.results, server_time_ms: now })
     }
+
+    // ----- sealed turfs: what a pull sends for the sessions a phone is involved in -------------
+
+    /// The turfs the phone holds sealed: those of the sessions it is involved in now
+    /// (`validate::session::stages`), less those its user holds.
+    pub(crate) async fn staged_turfs(
+        &self,
+        s: &DeviceSession,
+        held: &[crate::store::TurfRow],
+        now: i64,
+    ) -> Result<Vec<crate::store::TurfRow>, ServiceError> {
+        use doorstep_protocol::validate::{handoff::GRANT_AFTER_MS, session::stages};
+        let user = &s.device.user_id;
+        let standings: std::collections::HashMap<String, Attendance> =
+            self.store.standings(user).await?.into_iter().collect();
+        let sessions = self.store.campaign_sessions(&s.device.campaign_id, now.saturating_sub(GRANT_AFTER_MS)).await?;
+        let mut ids: Vec<&String> = sessions
+            .iter()
+            .filter(|c| stages(&c.session, user, standings.get(&c.session.id).copied(), now))
+            .flat_map(|c| &c.session.turfs)
+            .filter(|id| !held.iter().any(|t| &t.id == *id))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(t) = self.store.turf(id).await?.filter(|t| t.campaign_id == s.device.campaign_id) {
+                out.push(t);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A sealed turf's bucket: the package without households or people (minimisation: names come
+    /// with the lease), always whole when the phone's version differs (no delta).
+    pub(crate) async fn sealed_bucket(
+        &self,
+        t: &crate::store::TurfRow,
+        held: Option<u64>,
+    ) -> Result<doorstep_protocol::PullBucket, ServiceError> {
+        let mut pkg = self.package(&t.id).await?.ok_or_else(|| ServiceError::not_found("turf vanished"))?;
+        pkg.households.clear();
+        pkg.people.clear();
+        // Whoever holds it now is not the phone's business; the phone keeps it as long as the
+        // server lists it.
+        pkg.turf.volunteer_id = String::new();
+        pkg.turf.lease_expires_ms = None;
+        let checksum = doorstep_protocol::turf_checksum(&pkg);
+        let version = pkg.turf.version;
+        Ok(doorstep_protocol::PullBucket {
+            turf_id: t.id.clone(),
+            version,
+            checksum,
+            package: (held != Some(version)).then_some(pkg),
+            delta: None,
+            door_facts: None,
+            staged: true,
+        })
+    }
 }

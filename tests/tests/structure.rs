@@ -90,7 +90,9 @@ fn resolve(modules: &BTreeSet<String>, from: &str, base: &str, segs: &[String]) 
         }
     }
     found
-        .or_else(|| (!prefix.is_empty() && base == "super").then(|| prefix[..prefix.len() - segs.len()].join("/")))
+        .or_else(|| {
+            (!prefix.is_empty() && base == "super").then(|| prefix[..prefix.len().saturating_sub(segs.len())].join("/"))
+        })
         .filter(|m| !m.is_empty() && modules.contains(m))
 }
 

@@ -35,6 +35,15 @@ pub struct LeaseView {
     pub doors: u32,
 }
 
+/// One street of a turf and its doors, for the captain's hand-out screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct StreetDoors {
+    pub street: String,
+    pub buildings: u32,
+    pub doors: u32,
+}
+
 /// The QR text a captain's phone shows, and the lease it carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
@@ -268,6 +277,25 @@ impl Store {
             check_received(&s, &key, &me(tx)?, now).map_err(refused)?;
             insert(tx, &s, "received", now)?;
             lease_view(tx, &s.handoff.id, "received")
+        })
+    }
+
+    /// The streets of a turf this phone holds (open or sealed), by name, with their doors: what a
+    /// captain picks from to hand out.
+    pub fn turf_streets(&self, turf_id: &str) -> Result<Vec<StreetDoors>> {
+        self.read(|c| {
+            Ok(c.prepare(
+                "SELECT b.street, count(DISTINCT b.id), count(d.id) FROM buildings b LEFT JOIN doors d ON d.building_id = b.id
+                 WHERE b.turf_id = ?1 GROUP BY b.street ORDER BY b.street",
+            )?
+            .query_map([turf_id], |r| {
+                Ok(StreetDoors {
+                    street: r.get(0)?,
+                    buildings: r.get::<_, i64>(1)? as u32,
+                    doors: r.get::<_, i64>(2)? as u32,
+                })
+            })?
+            .collect::<Result<_, _>>()?)
         })
     }
 

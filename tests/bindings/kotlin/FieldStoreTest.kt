@@ -73,7 +73,7 @@ class FieldStoreTest {
     fun a_walkRecordCorrectCloseReopen() {
         var store = openStore(path)
         assertEquals(36, store.deviceId().length)
-        assertEquals(3L, store.schemaVersion()) // the device store's migrations
+        assertEquals(5L, store.schemaVersion()) // the device store's migrations
         val summary = store.applyTurfPackage(fixture)
         assertEquals("kt", summary.turfId)
         assertEquals(120u, summary.buildings)
@@ -205,6 +205,44 @@ class FieldStoreTest {
             val once = runBlocking { store.syncOnce(url, joined.token, listener) }
             assertEquals(Triple(1u, 0u, 0u), Triple(once.attempts, once.accepted, once.pendingAfter))
             assertFailsWith<FieldException.Refused> { unwrapped { runBlocking { store.sync(url, "forged-token", listener) } } }
+
+            // Issue 17 through the bindings: a captain's own phone, a session, a sign-up with no
+            // network, the grant, a street handed by QR text and received.
+            val coordinator = Regex("\"coordinator_token\":\"([^\"]+)\"").find(line)!!.groupValues[1]
+            val http = java.net.http.HttpClient.newHttpClient()
+            fun post(path: String, token: String, body: String?): String {
+                val b = java.net.http.HttpRequest.newBuilder(java.net.URI.create(url + path)).header("Authorization", "Bearer $token")
+                val req = if (body == null) b.POST(java.net.http.HttpRequest.BodyPublishers.noBody())
+                else b.header("Content-Type", "application/json").POST(java.net.http.HttpRequest.BodyPublishers.ofString(body))
+                val r = http.send(req.build(), java.net.http.HttpResponse.BodyHandlers.ofString())
+                assertTrue(r.statusCode() in 200..201, "$path: ${r.body()}")
+                return r.body()
+            }
+            fun field(json: String, key: String) = Regex("\"$key\":\"([^\"]+)\"").find(json)!!.groupValues[1]
+            val capToken = field(post("/api/v1/invitations", coordinator, """{"name":"Cap","user_id":"cap-kt","role":"captain"}"""), "token")
+            val phoneCode = field(post("/api/v1/me/phone", capToken, null), "join_code")
+            val now = System.currentTimeMillis()
+            post("/api/v1/sessions", coordinator, """{"id":"s-kt","campaign_id":"x","title":"Samedi","start_ms":${now - 600_000},
+                "end_ms":${now + 7_200_000},"meeting_lat":47.2184,"meeting_lon":-1.5536,"meeting_text":"Devant le marché",
+                "capacity":5,"captains":["cap-kt"],"turfs":["$turf"],"team_id":null,"visibility":"campaign"}""")
+            runBlocking { store.sync(url, joined.token, listener) }
+            assertEquals(listOf("s-kt"), store.sessions().map { it.id })
+            val signed = store.signUp("s-kt", uniffi.doorstep_protocol.SignupKind.SIGN_UP)
+            assertEquals(uniffi.doorstep_protocol.Attendance.SIGNED_UP, signed.standing)
+            assertTrue(signed.pending)
+            runBlocking { store.sync(url, joined.token, listener) }
+            val captain = openStore(File(dir, "captain.db").path)
+            val capJoin = runBlocking { captain.join(url, phoneCode) }
+            runBlocking { captain.sync(url, capJoin.token, listener) }
+            assertTrue(runBlocking { captain.requestGrant(url, capJoin.token, "s-kt") } > now)
+            val street = captain.turfStreets(turf).first()
+            assertTrue(street.doors > 0u)
+            val handed = captain.giveHandoff("s-kt", joined.volunteerId, turf, street.street, 60u)
+            assertTrue(handed.qrText.startsWith("DSH1."))
+            val lease = store.receiveHandoff(handed.qrText)
+            assertEquals(street.street, lease.street)
+            assertEquals(listOf("received"), store.leases().map { it.direction })
+            assertFailsWith<FieldException.InvalidInput> { unwrapped { store.receiveHandoff("pas un code") } }
         } finally {
             server.destroy()
             server.waitFor()

@@ -18,7 +18,7 @@ import unittest
 from doorstep_bindings import doorstep
 from doorstep_bindings.doorstep import FieldError, FieldStore, SyncListener
 from doorstep_bindings.doorstep_core import KnockDraft, KnockInput, PairSide, ReceiptState, SyncPhase
-from doorstep_bindings.doorstep_protocol import Answer, AnswerValue, DoorStatus, Position, Target
+from doorstep_bindings.doorstep_protocol import Answer, AnswerValue, Attendance, DoorStatus, Position, SignupKind, Target
 
 FIXTURE = os.environ["DOORSTEP_FIXTURE"]
 CALLED = set()
@@ -68,7 +68,7 @@ class FieldStoreTest(unittest.TestCase):
     def test_walk_record_correct_close_reopen(self):
         store = open_store(self.path)
         self.assertEqual(len(store.device_id()), 36)
-        self.assertEqual(store.schema_version(), 3)  # the device store's migrations
+        self.assertEqual(store.schema_version(), 5)  # the device store's migrations
         summary = store.apply_turf_package(self.package)
         self.assertEqual(summary.turf_id, "py")
         self.assertEqual(summary.buildings, 120)
@@ -225,6 +225,45 @@ class FieldStoreTest(unittest.TestCase):
             self.assertEqual((once.attempts, once.accepted, once.pending_after), (1, 0, 0))
             with self.assertRaises(FieldError.Refused):
                 asyncio.run(store.sync(info["url"], "forged-token", Listener()))
+
+            # Issue 17 through the bindings: a captain's own phone, a session, a sign-up with no
+            # network, the grant, a street handed by QR text and received.
+            import time
+            import urllib.request
+
+            def post(path, token, body=None):
+                data = None if body is None else json.dumps(body).encode()
+                req = urllib.request.Request(info["url"] + path, data=data or b"", method="POST",
+                                             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+                with urllib.request.urlopen(req) as r:
+                    return json.loads(r.read())
+
+            coordinator = info["coordinator_token"]
+            cap_token = post("/api/v1/invitations", coordinator, {"name": "Cap", "user_id": "cap-py", "role": "captain"})["token"]
+            phone_code = post("/api/v1/me/phone", cap_token)["join_code"]
+            now = int(time.time() * 1000)
+            post("/api/v1/sessions", coordinator, {
+                "id": "s-py", "campaign_id": "x", "title": "Samedi", "start_ms": now - 600_000, "end_ms": now + 7_200_000,
+                "meeting_lat": 47.2184, "meeting_lon": -1.5536, "meeting_text": "Devant le marché", "capacity": 5,
+                "captains": ["cap-py"], "turfs": [turf], "team_id": None, "visibility": "campaign"})
+            asyncio.run(store.sync(info["url"], joined.token, Listener()))
+            self.assertEqual([s.id for s in store.sessions()], ["s-py"])
+            signed = store.sign_up("s-py", SignupKind.SIGN_UP)
+            self.assertEqual((signed.standing, signed.pending), (Attendance.SIGNED_UP, True))
+            with self.assertRaises(FieldError.UnknownId):
+                store.sign_up("nowhere", SignupKind.SIGN_UP)
+            asyncio.run(store.sync(info["url"], joined.token, Listener()))
+            captain = open_store(os.path.join(self.dir, "captain.db"))
+            cap_join = asyncio.run(captain.join(info["url"], phone_code))
+            asyncio.run(captain.sync(info["url"], cap_join.token, Listener()))
+            self.assertGreater(asyncio.run(captain.request_grant(info["url"], cap_join.token, "s-py")), now)
+            street = captain.turf_streets(turf)[0]
+            self.assertGreater(street.doors, 0)
+            handed = captain.give_handoff("s-py", joined.volunteer_id, turf, street.street, 60)
+            self.assertTrue(handed.qr_text.startswith("DSH1."))
+            lease = store.receive_handoff(handed.qr_text)
+            self.assertEqual(lease.street, street.street)
+            self.assertEqual([l.direction for l in store.leases()], ["received"])
         finally:
             server.terminate()
             server.wait(timeout=30)

@@ -114,7 +114,8 @@ class KnockFormViewModel(
             _state.value = ui.copy(saved = view, error = null)
             view
         } catch (e: FieldException.InvalidInput) {
-            fail(Msg.NOT_SAVED.text(app.lang, e.reason))
+            if (refusalCode(e) == "sealed") fail(Msg.DOOR_SEALED.text(app.lang))
+            else fail(Msg.NOT_SAVED.text(app.lang, e.reason))
         } catch (e: FieldException.UnknownId) {
             fail(Msg.NOT_SAVED.text(app.lang, e.reason))
         }

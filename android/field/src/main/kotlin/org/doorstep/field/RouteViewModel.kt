@@ -17,6 +17,8 @@ data class TurfRow(
     val knocked: Int,
     /** `jusqu'au 02/12 18:00`, or null without a lease end. */
     val lease: String?,
+    /** A session's turf held sealed: its doors open when the captain hands a street of it. */
+    val sealed: Boolean = false,
 )
 
 /** The volunteer's turfs: what they hold on this phone and how far along each is. */
@@ -37,7 +39,9 @@ class TurfListViewModel(private val app: FieldApp) {
                 campaign = t.campaignName,
                 doors = t.doors.toInt(),
                 knocked = p.doorsKnocked.toInt(),
-                lease = t.leaseExpiresMs?.let { Msg.LEASE_UNTIL.text(app.lang, shortTime(it, app.lang)) },
+                lease = if (t.sealed) Msg.SEALED.text(app.lang)
+                else t.leaseExpiresMs?.let { Msg.LEASE_UNTIL.text(app.lang, shortTime(it, app.lang)) },
+                sealed = t.sealed,
             )
         }
     }

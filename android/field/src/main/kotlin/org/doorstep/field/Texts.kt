@@ -49,6 +49,40 @@ enum class Msg(val fr: String, val en: String) {
     LAST_SYNC("dernière synchro %s", "last sync %s"),
     PENDING("%d en attente", "%d pending"),
     LEASE_UNTIL("jusqu'au %s", "until %s"),
+    SEALED("à recevoir du capitaine", "to be handed by the captain"),
+    DOOR_SEALED(
+        "Cette rue ne vous a pas été remise : demandez-la au capitaine de la séance.",
+        "This street has not been handed to you: ask the session's captain.",
+    ),
+    PLACES_LEFT("%d place(s) restante(s)", "%d place(s) left"),
+    SESSION_FULL_SHORT("complet", "full"),
+    SESSION_FULL("La séance est complète.", "The session is full."),
+    SESSION_OVER("La séance est terminée.", "The session is over."),
+    SESSION_CALLED_OFF("La séance est annulée.", "The session was called off."),
+    SESSION_CHECKED_IN("Vous avez déjà été accueilli : rien à annuler.", "You were already checked in: nothing to cancel."),
+    SESSION_NOT_SIGNED_UP("Inscrivez-vous d'abord.", "Sign up first."),
+    STANDING_SIGNED_UP("inscrit", "signed up"),
+    STANDING_CONFIRMED("confirmé", "confirmed"),
+    STANDING_CHECKED_IN("accueilli", "checked in"),
+    STANDING_CANCELLED("annulé", "cancelled"),
+    STANDING_NO_SHOW("absent", "no-show"),
+    GRANT_REFUSED(
+        "Le serveur ne vous a pas autorisé à remettre les rues de cette séance.",
+        "The server did not let you hand out this session's streets.",
+    ),
+    HANDED_TO("%s (%d portes) confiée à %s jusqu'au %s", "%s (%d doors) handed to %s until %s"),
+    LEASE_OPENED("%s ouverte : %d portes jusqu'au %s", "%s opened: %d doors until %s"),
+    LEASE_NOT_FOR_ME("Ce code est destiné à un autre bénévole.", "This code is for another volunteer."),
+    LEASE_EXPIRED("Ce code a expiré : demandez-en un nouveau au capitaine.", "This code has expired: ask the captain for a new one."),
+    LEASE_UNREADABLE("Ce n'est pas un code de remise Doorstep.", "This is not a Doorstep hand-off code."),
+    LEASE_FORGED(
+        "Code refusé : il ne vient pas d'un capitaine de la campagne.",
+        "Code refused: it does not come from a captain of the campaign.",
+    ),
+    LEASE_NEEDS_SYNC(
+        "Synchronisez une fois avec du réseau avant de recevoir une rue.",
+        "Sync once with a network before receiving a street.",
+    ),
     ;
 
     fun text(lang: Lang, vararg args: Any?): String = (if (lang == Lang.FR) fr else en).format(*args)

@@ -419,4 +419,94 @@ class FieldViewModelsTest {
         assertEquals("Not home", KnockFormViewModel(app, "kv", Target.Door(door.id), doorHasPeople = true).state.value.results.first { it.code == "not_home" }.label)
         app.close()
     }
+
+    private fun jsonField(json: String, key: String): String =
+        assertNotNull(Regex("\"$key\":\"([^\"]+)\"").find(json), "$key in $json").groupValues[1]
+
+    /**
+     * Issue 17 on the JVM: a volunteer signs up for a session with no network (the view model
+     * shows it pending, then sent); the session's turf arrives sealed; the captain's own phone gets
+     * its grant, then hands a street by QR code with no network; the volunteer's phone opens that
+     * street only, knocks, and the knock reaches the server once.
+     */
+    @Test
+    fun z_sessionsSignUpOfflineAndACaptainsHandOutWithNoNetwork() {
+        val (st1, cap) = staff("POST", "/api/v1/invitations", """{"name":"Capitaine K","user_id":"cap-k","role":"captain"}""")
+        assertTrue(st1 in 200..201, cap)
+        val capToken = jsonField(cap, "token")
+        val phoneReq = HttpRequest.newBuilder(URI.create("$url/api/v1/me/phone")).header("Authorization", "Bearer $capToken")
+            .POST(HttpRequest.BodyPublishers.noBody()).build()
+        val phone = http.send(phoneReq, HttpResponse.BodyHandlers.ofString())
+        assertEquals(201, phone.statusCode(), phone.body())
+        val turf = invites[4].turf
+        val now = System.currentTimeMillis()
+        val (st2, session) = staff(
+            "POST", "/api/v1/sessions",
+            """{"id":"s-jvm","campaign_id":"x","title":"Samedi matin, quartier nord","start_ms":${now - 600_000},
+               "end_ms":${now + 3 * 3_600_000},"meeting_lat":47.2184,"meeting_lon":-1.5536,"meeting_text":"Devant le marché",
+               "capacity":10,"captains":["cap-k"],"turfs":["$turf"],"team_id":null,"visibility":"campaign"}""",
+        )
+        assertEquals(201, st2, session)
+        val (st3, vol) = staff("POST", "/api/v1/invitations", """{"name":"Karim","user_id":"vol-k"}""")
+        assertTrue(st3 in 200..201, vol)
+
+        val volunteer = newApp("vol-k")
+        assertNull(runBlocking { volunteer.join(jsonField(vol, "join_code"), url) })
+        val volSync = SyncController(volunteer)
+        assertIs<SyncOutcome.Done>(runBlocking { volSync.syncNow() })
+        val sessions = SessionsViewModel(volunteer).apply { refresh() }
+        val row = sessions.rows.value.single { it.id == "s-jvm" }
+        assertEquals("10 place(s) restante(s)", row.places)
+        assertTrue(row.canSignUp && !row.canCancel && row.standing == null, "$row")
+        // No network: the sign-up is decided and kept on the phone.
+        sessions.signUp("s-jvm")
+        val signed = sessions.rows.value.single { it.id == "s-jvm" }
+        assertEquals(Triple("inscrit", true, "9 place(s) restante(s)"), Triple(signed.standing, signed.pending, signed.places))
+        assertTrue(signed.canConfirm && signed.canCancel && !signed.canSignUp, "$signed")
+        assertIs<SyncOutcome.Done>(runBlocking { volSync.syncNow() })
+        assertFalse(sessions.apply { refresh() }.rows.value.single { it.id == "s-jvm" }.pending)
+        val sealed = TurfListViewModel(volunteer).apply { refresh() }.rows.value.single { it.id == turf }
+        assertTrue(sealed.sealed, "$sealed")
+        assertEquals("à recevoir du capitaine", sealed.lease)
+
+        // The captain's own phone: joined with the code it asked for, synced, granted.
+        val captain = newApp("cap-k")
+        assertNull(runBlocking { captain.join(jsonField(phone.body(), "join_code"), url) })
+        assertIs<SyncOutcome.Done>(runBlocking { SyncController(captain).syncNow() })
+        val handOut = HandOutViewModel(captain, "s-jvm")
+        assertTrue(runBlocking { handOut.prepare() }, handOut.state.value.message)
+        assertTrue(handOut.state.value.turfs.any { it.id == turf && it.sealed })
+        handOut.chooseTurf(turf)
+        val street = handOut.state.value.streets.first()
+        // From here on, neither phone has a network.
+        handOut.give("vol-k", turf, street.street)
+        val qr = assertNotNull(handOut.state.value.qrText, handOut.state.value.message)
+        assertTrue(handOut.state.value.given!!.startsWith("${street.street} (${street.doors} portes) confiée à vol-k jusqu'au "), handOut.state.value.given)
+
+        val receive = LeaseReceiveViewModel(volunteer)
+        receive.scan("https://example.org")
+        assertEquals(Msg.LEASE_UNREADABLE.fr, receive.state.value.error)
+        receive.scan(qr)
+        assertNull(receive.state.value.error, receive.state.value.error)
+        assertTrue(receive.state.value.opened!!.startsWith("${street.street} ouverte : ${street.doors} portes jusqu'au "), receive.state.value.opened)
+
+        // The volunteer knocks a door of that street; a door of another street stays sealed.
+        val route = RouteViewModel(volunteer, turf).apply { start(here) }
+        val stops = route.state.value.stops
+        val mine = stops.first { it.street == street.street }.doors.first().id
+        val other = stops.firstOrNull { it.street != street.street }?.doors?.first()?.id
+        val form = KnockFormViewModel(volunteer, turf, Target.Door(mine))
+        form.chooseResult("not_home")
+        val k = assertNotNull(form.submit(here), form.state.value.error)
+        if (other != null) {
+            val refused = KnockFormViewModel(volunteer, turf, Target.Door(other))
+            refused.chooseResult("not_home")
+            assertNull(refused.submit(here))
+            assertEquals(Msg.DOOR_SEALED.fr, refused.state.value.error)
+        }
+        // Back online: the lease goes first, then the knock; once on the server.
+        assertIs<SyncOutcome.Done>(runBlocking { volSync.syncNow() })
+        assertEquals(listOf(1), onServer(listOf(k.id)))
+        assertEquals("accepted", volunteer.store.leases().single().state)
+    }
 }
