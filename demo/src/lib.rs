@@ -8,7 +8,7 @@ use std::time::Duration;
 use doorstep_core::store::OpenOptions;
 use doorstep_core::sync::http::HttpTransport;
 use doorstep_core::sync::{RetryPolicy, sync};
-use doorstep_core::{KnockInput, ManualClock, Store};
+use doorstep_core::{Clock as _, KnockInput, ManualClock, Store};
 use doorstep_protocol::{Answer, AnswerValue, JoinRequest, PROTOCOL_VERSION, Position, Target};
 
 /// Time between two doors on the phone's own clock: walking to the door, waiting, talking — about
@@ -81,4 +81,133 @@ pub async fn volunteer(
     }
     let _ = sync(&store, &transport, RetryPolicy::default(), &()).await;
     Ok(())
+}
+
+/// What the demo's canvass session did.
+#[derive(Debug, Default)]
+pub struct SessionDay {
+    pub signed_up: usize,
+    pub handed: Vec<(String, String)>,
+    pub knocks: usize,
+}
+
+async fn joined_phone(
+    base: &str,
+    path: PathBuf,
+    code: &str,
+    clock: Arc<ManualClock>,
+) -> Result<(Store, HttpTransport), String> {
+    let store = Store::open_with(path, OpenOptions { clock, ..OpenOptions::default() }).map_err(|e| e.to_string())?;
+    let j = doorstep_core::sync::join(&store, base, code).await.map_err(|e| e.to_string())?;
+    let net = HttpTransport::new(base, Some(j.token)).map_err(|e| e.to_string())?;
+    sync(&store, &net, RetryPolicy::default(), &()).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+    Ok((store, net))
+}
+
+/// What [`session_day`] plays: where the server is, where the phones keep their files, the
+/// session and its turf, the captain's phone code, the volunteers `(user id, join code)`, when the
+/// phones' clocks start, the real time between two knocks, and the knocks each.
+pub struct SessionPlan {
+    pub base: String,
+    pub dir: PathBuf,
+    pub session_id: String,
+    pub turf: String,
+    pub captain_code: String,
+    pub volunteers: Vec<(String, String)>,
+    pub start_ms: i64,
+    pub pace: Duration,
+    pub knocks: usize,
+}
+
+/// A canvass session played with real phones (issue 17): the volunteers sign up from their phones
+/// and receive the session's turf sealed; the captain's own phone gets its grant; then, at the
+/// meeting point with no network, the captain hands each volunteer a street of the turf by QR
+/// code; they knock it at walking pace (each phone's clock from `start_ms`) and sync.
+pub async fn session_day(plan: SessionPlan) -> Result<SessionDay, String> {
+    let SessionPlan { base, dir, session_id, turf, captain_code, volunteers, start_ms, pace, knocks } = plan;
+    let mut day = SessionDay::default();
+    let captain_clock = Arc::new(ManualClock::new(start_ms, 3_600_000));
+    let (captain, captain_net) =
+        joined_phone(&base, dir.join("captain.db"), &captain_code, captain_clock.clone()).await?;
+    doorstep_core::sync::request_grant(&captain, &captain_net, &session_id)
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let mut phones = Vec::new();
+    for (i, (id, code)) in volunteers.iter().enumerate() {
+        let clock = Arc::new(ManualClock::new(start_ms, 3_600_000));
+        let (phone, net) = joined_phone(&base, dir.join(format!("session-{i}.db")), code, clock.clone()).await?;
+        phone.sign_up(&session_id, doorstep_protocol::SignupKind::SignUp).map_err(|e| e.to_string())?;
+        sync(&phone, &net, RetryPolicy::default(), &()).await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?;
+        day.signed_up += 1;
+        phones.push((id.clone(), phone, net, clock));
+    }
+    // At the meeting point, no network: one street each, the streets with the most doors first.
+    let mut streets = captain.turf_streets(&turf).map_err(|e| e.to_string())?;
+    streets.sort_by(|a, b| b.doors.cmp(&a.doors).then(a.street.cmp(&b.street)));
+    captain_clock.advance(10 * 60_000);
+    for ((id, phone, _, clock), street) in phones.iter().zip(&streets) {
+        let code = captain
+            .give_handoff(&session_id, id, &turf, Some(street.street.clone()), 180)
+            .map_err(|e| e.to_string())?;
+        clock.set_wall(captain_clock.now_ms() + 60_000);
+        phone.receive_handoff(&code.qr_text).map_err(|e| e.to_string())?;
+        day.handed.push((id.clone(), street.street.clone()));
+    }
+    // Each knocks their street at walking pace, syncing every five doors.
+    let mut tasks = Vec::new();
+    for ((_, phone, net, clock), (_, street)) in phones.into_iter().zip(day.handed.clone()) {
+        tasks.push(tokio::spawn(async move {
+            let pkg = phone.export_turf(&turf_of(&phone, &street)?).map_err(|e| e.to_string())?;
+            let on: Vec<&str> = pkg.buildings.iter().filter(|b| b.street == street).map(|b| b.id.as_str()).collect();
+            let doors: Vec<String> = pkg
+                .doors
+                .iter()
+                .filter(|d| on.contains(&d.building_id.as_str()))
+                .take(knocks)
+                .map(|d| d.id.clone())
+                .collect();
+            for (n, d) in doors.iter().enumerate() {
+                let code = if n % 3 == 1 { "contact_made" } else { "not_home" };
+                let answers = if code == "contact_made" {
+                    vec![Answer { question_id: "consent".into(), value: AnswerValue::YesNo { value: false } }]
+                } else {
+                    vec![]
+                };
+                phone
+                    .record_knock(KnockInput {
+                        target: Target::Door { id: d.clone() },
+                        result_code: code.into(),
+                        answers,
+                        note: None,
+                        safety_flags: vec![],
+                        position: None,
+                    })
+                    .map_err(|e| e.to_string())?;
+                if n % 5 == 4 {
+                    let _ = sync(&phone, &net, RetryPolicy::default(), &()).await;
+                }
+                tokio::time::sleep(pace).await;
+                clock.advance(walk_ms(n));
+            }
+            let _ = sync(&phone, &net, RetryPolicy::default(), &()).await;
+            Ok::<usize, String>(doors.len())
+        }));
+    }
+    for t in tasks {
+        day.knocks += t.await.map_err(|e| e.to_string())??;
+    }
+    let _ = sync(&captain, &captain_net, RetryPolicy::default(), &()).await;
+    Ok(day)
+}
+
+/// The turf a phone holds a street in (the session's, sealed, until a sync moves the street to a
+/// turf of the volunteer's own).
+fn turf_of(phone: &Store, street: &str) -> Result<String, String> {
+    for t in phone.turfs().map_err(|e| e.to_string())? {
+        if phone.turf_streets(&t.id).map_err(|e| e.to_string())?.iter().any(|s| s.street == street) {
+            return Ok(t.id);
+        }
+    }
+    Err(format!("no turf holds {street}"))
 }

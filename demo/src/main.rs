@@ -84,6 +84,7 @@ async fn run_demo(
         println!("  {vol:<12} {code}  → {turf}");
     }
     let phones = tempdir_for_phones()?;
+    let session = canvass_session(&service, &store, &seeded, &base, &phones, pace_ms).await?;
     let mut tasks = Vec::new();
     for (i, (_, code, turf)) in volunteers.iter().enumerate() {
         let dir = phones.join(format!("phone-{i:02}"));
@@ -156,6 +157,24 @@ async fn run_demo(
     for t in tasks {
         t.await.map_err(|e| e.to_string())??;
     }
+    let day = session.await.map_err(|e| e.to_string())??;
+    for (who, street) in &day.handed {
+        println!("  séance : « {street} » remise hors connexion par le téléphone du capitaine à {who}");
+    }
+    let coord =
+        staff_of(&service, &store, &seeded.coordinator_token, doorstep_server::store::Role::Coordinator).await?;
+    let sessions = service.sessions(&coord).await.map_err(|e| e.message)?;
+    if let Some(r) = sessions.iter().find(|r| r.counts.session.id == "seance-samedi-matin") {
+        println!(
+            "Séance « {} » : {} inscrits, {} accueillis, {} présents, {} portes sous ses baux, {} conversations.",
+            r.counts.session.title,
+            r.counts.signed_up + r.counts.confirmed + r.counts.checked_in,
+            r.counts.checked_in,
+            r.attended,
+            r.doors,
+            r.contacts
+        );
+    }
     let reports = store.reports(&campaign).await.map_err(|e| e.to_string())?;
     println!("Terminé : {} passages sur le serveur, chacun une seule fois.", reports.len());
     if exit_when_done {
@@ -164,6 +183,100 @@ async fn run_demo(
     }
     println!("Le serveur continue ({base}) ; Ctrl-C pour arrêter.");
     server.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())
+}
+
+/// The staff member behind an API token.
+async fn staff_of(
+    service: &Service,
+    store: &Arc<dyn ServerStore>,
+    token: &str,
+    role: doorstep_server::store::Role,
+) -> Result<doorstep_server::admin::Staff, String> {
+    let device = store
+        .device(&doorstep_server::auth::hash_secret(token))
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("a staff token of the seed")?;
+    let session = doorstep_server::service::DeviceSession { device, revoked: false, role };
+    service.staff(&session).await.map_err(|e| e.message)
+}
+
+/// The demo's canvass session (issue 17) on two turfs no volunteer holds: "Samedi matin" started
+/// two hours ago at a meeting point of the first turf; two more volunteers sign up from their
+/// phones, the north captain's own phone hands each a street with no network, and they knock at
+/// walking pace. Runs beside the ten volunteers; returns its task.
+async fn canvass_session(
+    service: &Service,
+    store: &Arc<dyn ServerStore>,
+    seeded: &doorstep_server::demo::Seeded,
+    base: &str,
+    phones: &std::path::Path,
+    pace_ms: u64,
+) -> Result<tokio::task::JoinHandle<Result<doorstep_demo::SessionDay, String>>, String> {
+    use doorstep_server::store::Role;
+    let campaign = doorstep_server::demo::demo_campaign().id;
+    let coord = staff_of(service, store, &seeded.coordinator_token, Role::Coordinator).await?;
+    let (captain_id, captain_token) = seeded.captain_tokens[0].clone();
+    let captain = staff_of(service, store, &captain_token, Role::Captain).await?;
+    let held: Vec<&str> = seeded.volunteers.iter().map(|(_, _, t)| t.as_str()).collect();
+    let free = store
+        .turf_summaries(&campaign)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .find(|t| !held.contains(&t.turf.id.as_str()) && t.doors >= 20)
+        .ok_or("a turf nobody holds")?;
+    let pkg = service.turf_package(&free.turf.id).await.map_err(|e| e.to_string())?.ok_or("the session's turf")?;
+    let meet = pkg.buildings.first().ok_or("a building")?;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_err(|e| e.to_string())?;
+    let start = now.as_millis() as i64 - 2 * 3_600_000;
+    let session = doorstep_protocol::Session {
+        id: "seance-samedi-matin".into(),
+        campaign_id: campaign.clone(),
+        title: "Samedi matin, porte-à-porte".into(),
+        start_ms: start,
+        end_ms: start + 3 * 3_600_000,
+        meeting_lat: meet.lat,
+        meeting_lon: meet.lon,
+        meeting_text: format!("Devant le {} {}", meet.house_number, meet.street),
+        capacity: 12,
+        captains: vec![captain_id],
+        turfs: vec![free.turf.id.clone()],
+        team_id: None,
+        visibility: doorstep_protocol::Visibility::Campaign,
+        cancelled: false,
+    };
+    service.create_session(&coord, session.clone()).await.map_err(|e| e.message)?;
+    let mut volunteers = Vec::new();
+    for (id, name) in [("benevole-seance-1", "Inès (séance)"), ("benevole-seance-2", "Malik (séance)")] {
+        let req = doorstep_server::people::InviteRequest {
+            name: name.into(),
+            user_id: Some(id.into()),
+            role: Role::Volunteer,
+            team_id: None,
+        };
+        let inv = service.invite(&coord, req).await.map_err(|e| e.message)?;
+        volunteers.push((id.to_string(), inv.join_code.ok_or("a join code")?));
+    }
+    let captain_code = service.phone_code(&captain).await.map_err(|e| e.message)?.join_code;
+    println!(
+        "Séance « {} » ({}), rendez-vous {} : deux bénévoles s'inscrivent depuis leur téléphone ; le capitaine leur remet une rue chacun sans réseau.",
+        session.title, free.turf.id, session.meeting_text
+    );
+    let dir = phones.join("session");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let pace = std::time::Duration::from_millis(pace_ms);
+    Ok(tokio::spawn(doorstep_demo::session_day(doorstep_demo::SessionPlan {
+        base: base.to_string(),
+        dir,
+        session_id: session.id,
+        turf: free.turf.id,
+        captain_code,
+        volunteers,
+        start_ms: start + 5 * 60_000,
+        pace,
+        knocks: 15,
+    })))
 }
 
 fn tempdir_for_phones() -> Result<std::path::PathBuf, String> {

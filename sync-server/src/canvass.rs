@@ -21,8 +21,53 @@ use crate::store::{Role, SessionCounts, StoreOps, User};
 
 /// Most sign-up events in one push.
 pub const MAX_SIGNUPS_PER_PUSH: usize = 200;
+/// How long after its end a session stays on the dashboard's list.
+pub const SESSIONS_LOOKBACK_MS: i64 = 14 * 86_400_000;
 /// Most hand-offs in one push (a captain hands out a few dozen in a morning).
 pub const MAX_HANDOFFS_PER_PUSH: usize = 100;
+
+/// A session on the dashboard: its standings counted, and attendance **measured, not typed**: a
+/// volunteer attended if they knocked at least one door under a lease of the session.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct SessionReport {
+    #[serde(flatten)]
+    pub counts: SessionCounts,
+    /// By the server's clock: `upcoming`, `ongoing`, `over` or `called_off`.
+    pub phase: &'static str,
+    /// Volunteers who knocked at least one door under a lease of the session.
+    pub attended: u32,
+    /// Doors knocked under its leases (a building-level knock counts once for the building).
+    pub doors: u32,
+    /// Of those, doors where a conversation took place.
+    pub contacts: u32,
+    /// Once the session is over: signed up (not cancelled) and never knocked under its leases.
+    pub no_shows: Option<u32>,
+    /// `no_shows` over those signed up (not cancelled); none before the end or with nobody signed up.
+    pub no_show_rate: Option<f64>,
+}
+
+/// The figures of [`SessionReport`] from a session's standings (`(volunteer, state)`) and the
+/// knocks under its leases (`(volunteer, door, contact)`); `over`: the session has ended.
+pub fn attendance(
+    standings: &[(String, String)],
+    knocks: &[(String, String, bool)],
+    over: bool,
+) -> (u32, u32, u32, Option<u32>, Option<f64>) {
+    use std::collections::{BTreeMap, BTreeSet};
+    let attended: BTreeSet<&str> = knocks.iter().map(|(v, _, _)| v.as_str()).collect();
+    let mut doors: BTreeMap<&str, bool> = BTreeMap::new();
+    for (_, d, contact) in knocks {
+        *doors.entry(d.as_str()).or_default() |= *contact;
+    }
+    let registered: Vec<&str> = standings
+        .iter()
+        .filter(|(_, s)| matches!(s.as_str(), "signed_up" | "confirmed" | "checked_in" | "no_show"))
+        .map(|(v, _)| v.as_str())
+        .collect();
+    let no_shows = over.then(|| registered.iter().filter(|v| !attended.contains(*v)).count() as u32);
+    let rate = no_shows.filter(|_| !registered.is_empty()).map(|n| f64::from(n) / registered.len() as f64);
+    (attended.len() as u32, doors.len() as u32, doors.values().filter(|c| **c).count() as u32, no_shows, rate)
+}
 
 /// What a phone needs to check hand-offs with no network: the campaign's public key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -88,18 +133,44 @@ impl Service {
 
     /// The sessions not over yet that a staff member reaches: all of the campaign's for a
     /// coordinator; for a captain, those of their teams, those they captain, and campaign-wide ones.
-    pub async fn sessions(&self, st: &Staff) -> Result<Vec<SessionCounts>, ServiceError> {
-        let all = self.store.campaign_sessions(st.campaign(), (self.now)()).await?;
-        Ok(all
-            .into_iter()
-            .filter(|c| {
-                let s = &c.session;
-                st.is_coordinator()
-                    || s.visibility != Visibility::Team
-                    || st.reaches_team(s.team_id.as_deref())
-                    || s.captains.contains(&st.user.id)
-            })
-            .collect())
+    /// Sessions ended within [`SESSIONS_LOOKBACK_MS`] are listed too, for their attendance.
+    pub async fn sessions(&self, st: &Staff) -> Result<Vec<SessionReport>, ServiceError> {
+        let now = (self.now)();
+        let all = self.store.campaign_sessions(st.campaign(), now.saturating_sub(SESSIONS_LOOKBACK_MS)).await?;
+        let campaign =
+            self.store.campaign(st.campaign()).await?.ok_or_else(|| ServiceError::not_found("campaign vanished"))?;
+        let mut out = Vec::new();
+        for c in all {
+            let s = &c.session;
+            let reached = st.is_coordinator()
+                || s.visibility != Visibility::Team
+                || st.reaches_team(s.team_id.as_deref())
+                || s.captains.contains(&st.user.id);
+            if !reached {
+                continue;
+            }
+            let (standings, work) = self.store.session_work(&s.id).await?;
+            let knocks: Vec<(String, String, bool)> = work
+                .into_iter()
+                .map(|(v, d, code)| {
+                    let contact =
+                        campaign.result_code(&code).is_some_and(|c| c.outcome == doorstep_protocol::Outcome::Contacted);
+                    (v, d, contact)
+                })
+                .collect();
+            let (attended, doors, contacts, no_shows, no_show_rate) = attendance(&standings, &knocks, now >= s.end_ms);
+            let phase = if s.cancelled {
+                "called_off"
+            } else if now < s.start_ms {
+                "upcoming"
+            } else if now < s.end_ms {
+                "ongoing"
+            } else {
+                "over"
+            };
+            out.push(SessionReport { counts: c, phase, attended, doors, contacts, no_shows, no_show_rate });
+        }
+        Ok(out)
     }
 
     /// The sessions a phone shows: those not over that its volunteer may see (a captain's phone:
@@ -350,5 +421,24 @@ impl Service {
             door_facts: None,
             staged: true,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::attendance;
+
+    /// Attendance is measured: one row per case.
+    #[test]
+    fn attendance_is_measured_not_typed() {
+        let st = |v: &str, s: &str| (v.to_string(), s.to_string());
+        let k = |v: &str, d: &str, c: bool| (v.to_string(), d.to_string(), c);
+        let standings =
+            vec![st("lea", "checked_in"), st("noe", "confirmed"), st("ana", "cancelled"), st("tom", "signed_up")];
+        let knocks = vec![k("lea", "d1", false), k("lea", "d1", true), k("lea", "d2", false), k("walk-in", "d3", true)];
+        // Léa and a walk-in knocked; Noé and Tom never did; Ana cancelled.
+        assert_eq!(attendance(&standings, &knocks, true), (2, 3, 2, Some(2), Some(2.0 / 3.0)));
+        assert_eq!(attendance(&standings, &knocks, false), (2, 3, 2, None, None), "not over: no no-shows yet");
+        assert_eq!(attendance(&[], &[], true), (0, 0, 0, Some(0), None), "nobody signed up: no rate");
     }
 }

@@ -8,6 +8,11 @@ const TEXT = {
     login_name: 'Identifiant', password: 'Mot de passe', sign_in: 'Se connecter', sign_out: 'Se déconnecter',
     other_language: 'English', map: 'Carte', views: 'Vues', selection: 'Sélection', tab_progress: 'Progression', tab_results: 'Résultats',
     tab_turfs: 'Secteurs', tab_people: 'Bénévoles', tab_overlaps: 'À vérifier', cancel: 'Annuler', confirm: 'Confirmer',
+    tab_sessions: 'Séances', sessions: 'Séances de porte-à-porte', no_sessions: 'Aucune séance prévue ni récente.',
+    session_title: 'Séance', session_when: 'Horaire', meeting: 'Rendez-vous', signed_up: 'Inscrits', checked_in: 'Accueillis',
+    attended: 'Présents', session_doors: 'Portes', session_contacts: 'Conversations', no_show_rate: 'Absents',
+    attended_help: 'Présent : a frappé au moins une porte sous un bail remis pendant la séance. Absents : inscrits non venus, une fois la séance finie.',
+    called_off: 'annulée', upcoming: 'à venir', ongoing: 'en cours', over: 'terminée',
     live_on: 'En direct', live_off: 'Hors ligne', live_error: 'Reconnexion…',
     no_streets: "Aucun réseau de rues n'est importé : les secteurs sont découpés et les itinéraires calculés à vol d'oiseau, sans tenir compte des rues. Importez les rues de la commune (GeoPackage BD TOPO de l'IGN, extrait OpenStreetMap .osm.pbf ou GeoJSON), puis redécoupez.",
     coordinator: 'coordination', captain: "chef d'équipe",
@@ -46,6 +51,11 @@ const TEXT = {
     login_name: 'Login', password: 'Password', sign_in: 'Sign in', sign_out: 'Sign out',
     other_language: 'Français', map: 'Map', views: 'Views', selection: 'Selection', tab_progress: 'Progress', tab_results: 'Results',
     tab_turfs: 'Turfs', tab_people: 'Volunteers', tab_overlaps: 'To review', cancel: 'Cancel', confirm: 'Confirm',
+    tab_sessions: 'Sessions', sessions: 'Canvass sessions', no_sessions: 'No session planned or recent.',
+    session_title: 'Session', session_when: 'When', meeting: 'Meeting point', signed_up: 'Signed up', checked_in: 'Checked in',
+    attended: 'Attended', session_doors: 'Doors', session_contacts: 'Conversations', no_show_rate: 'No-shows',
+    attended_help: 'Attended: knocked at least one door under a lease handed out in the session. No-shows: signed up and did not come, once the session is over.',
+    called_off: 'called off', upcoming: 'upcoming', ongoing: 'ongoing', over: 'over',
     live_on: 'Live', live_off: 'Offline', live_error: 'Reconnecting…',
     no_streets: 'No street network imported: turfs are cut and routes computed as the crow flies, ignoring streets. Import the town\'s streets (IGN BD TOPO GeoPackage, OpenStreetMap .osm.pbf extract or GeoJSON), then cut again.',
     coordinator: 'coordinator', captain: 'captain',
@@ -526,6 +536,8 @@ function renderView() {
   else if (v === 'turfs') el.replaceChildren(...turfsView().filter(Boolean));
   else if (v === 'people') el.replaceChildren(...peopleView().filter(Boolean));
   else if (v === 'overlaps') overlapsView(el);
+  else if (v === 'sessions') sessionsView(el);
+  drawMeetingPoints(v === 'sessions' ? state.sessions : []);
 }
 
 function statCards(s) {
@@ -821,6 +833,58 @@ function peopleView() {
     { label: t('name'), value: (r) => r.name }, { label: t('team'), value: (r) => team(r.team_id) },
     { label: t('knocks'), num: true, value: (r) => num(r.stats.knocks) }, { label: t('last_sync'), value: (r) => when(r.stats.last_sync_ms) },
     { label: t('devices'), value: devices }], p.volunteers), h('h2', {}, t('invite')), form, result];
+}
+
+// Sessions -----------------------------------------------------------------------------------------
+
+// The day a session falls on, as a heading of the calendar: "samedi 12 décembre".
+const day = (ms) => new Date(ms).toLocaleDateString(state.lang === 'en' ? 'en-GB' : 'fr-FR', { weekday: 'long', day: 'numeric', month: 'long' });
+const hour = (ms) => new Date(ms).toLocaleTimeString(state.lang === 'en' ? 'en-GB' : 'fr-FR', { hour: '2-digit', minute: '2-digit' });
+
+async function sessionsView(el) {
+  let list;
+  try { list = await api('GET', '/api/v1/sessions'); } catch (e) { fail(e); return; }
+  state.sessions = list;
+  drawMeetingPoints(state.view === 'sessions' ? list : []);
+  if (!list.length) { el.replaceChildren(h('h2', {}, t('sessions')), h('p', { class: 'muted', id: 'no-sessions' }, t('no_sessions'))); return; }
+  // The server's clock says where a session stands (the browser's may be wrong).
+  const phase = (s) => t({ called_off: 'called_off', upcoming: 'upcoming', ongoing: 'ongoing', over: 'over' }[s.phase] || 'upcoming');
+  // One card per session, grouped by day (a calendar), soonest first: what it is, then its figures.
+  const figure = (key, value, label) => h('div', { class: 'stat' }, h('b', { 'data-figure': key }, value), h('span', {}, label));
+  const card = (r) => h('article', { class: 'session', 'data-session': r.session.id },
+    h('h4', {}, r.session.title, ' ', h('span', { class: 'muted' }, `(${phase(r)})`)),
+    h('p', { class: 'muted' }, `${hour(r.session.start_ms)}–${hour(r.session.end_ms)} · ${t('meeting')} : ${r.session.meeting_text}`),
+    h('div', { class: 'stats' },
+      figure('signed_up', num(r.signed_up + r.confirmed + r.checked_in), t('signed_up')),
+      figure('checked_in', num(r.checked_in), t('checked_in')),
+      figure('attended', num(r.attended), t('attended')),
+      figure('doors', num(r.doors), t('session_doors')),
+      figure('contacts', num(r.contacts), t('session_contacts')),
+      figure('no_shows', r.no_show_rate === null || r.no_show_rate === undefined ? '—' : `${pct(r.no_show_rate)} (${num(r.no_shows)})`, t('no_show_rate'))));
+  const days = [];
+  for (const r of list) {
+    const d = day(r.session.start_ms);
+    if (!days.length || days[days.length - 1][0] !== d) days.push([d, []]);
+    days[days.length - 1][1].push(r);
+  }
+  el.replaceChildren(h('h2', {}, t('sessions')),
+    ...days.flatMap(([d, rows]) => [h('h3', { class: 'day' }, d), ...rows.map(card)]),
+    h('p', { class: 'muted' }, t('attended_help')));
+}
+
+// The meeting points on the map while the sessions tab is open.
+let meetingLayer = null;
+function drawMeetingPoints(list) {
+  if (!map) return;
+  if (!meetingLayer) meetingLayer = L.layerGroup().addTo(map);
+  meetingLayer.clearLayers();
+  state.counts.meetings = (list || []).length;
+  for (const r of list || []) {
+    const s = r.session;
+    // Purple, larger, ringed: a meeting point, never to be taken for a door's status.
+    L.circleMarker([s.meeting_lat, s.meeting_lon], { renderer, radius: 11, color: '#202124', weight: 3, fillColor: s.cancelled ? '#9aa0a6' : '#8e24aa', fillOpacity: 0.95 })
+      .bindTooltip(`${t('meeting')} · ${s.title} · ${hour(s.start_ms)} · ${s.meeting_text}`).addTo(meetingLayer);
+  }
 }
 
 async function revoke(deviceId) {

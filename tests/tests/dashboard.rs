@@ -713,6 +713,93 @@ async fn coordinator_sees_the_station_choropleth_in_chromium() {
     browser_script("stations.mjs", &env, &["5-choropleth.png"]).await;
 }
 
+/// A canvass session on the dashboard (issue 17), played with real phones over loopback: two
+/// volunteers sign up from their phones; the captain's own phone gets its grant and, with no
+/// network, hands a street of the session's turf to the first; she knocks three doors and syncs;
+/// the second never comes; the session ends. `tests/browser/sessions.mjs` reads the sessions tab:
+/// 2 signed up, 1 checked in, 1 attended, 3 doors, a no-show rate of 50 %. Screenshot
+/// `8-sessions.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coordinator_follows_a_sessions_attendance_in_chromium() {
+    let _one_browser_at_a_time = BROWSER.lock().await;
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "Debian's chromium is missing: apt-get install chromium"
+    );
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let http = http_client();
+    let (cap_id, cap_token) = s.seeded.captain_tokens[0].clone();
+    let turf = s.seeded.volunteers[1].2.clone();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let title = "Samedi matin, marché de Talensac";
+    let session = json!({"id": "s-talensac", "campaign_id": "x", "title": title, "start_ms": now - 600_000,
+        "end_ms": now + 3 * 3_600_000, "meeting_lat": 47.2225, "meeting_lon": -1.5580,
+        "meeting_text": "Devant les halles", "capacity": 8, "captains": [cap_id], "turfs": [turf],
+        "team_id": null, "visibility": "campaign"});
+    let r = http
+        .post(format!("{}/api/v1/sessions", s.base))
+        .bearer_auth(&s.seeded.coordinator_token)
+        .json(&session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+    let joined = |name: &str, code: String| {
+        let (base, path) = (s.base.clone(), dir.path().join(format!("{name}.db")));
+        async move {
+            let store = Store::open(path, None).unwrap();
+            let j = doorstep_core::sync::join(&store, &base, &code).await.unwrap();
+            let net = HttpTransport::new(&base, Some(j.token)).unwrap();
+            sync(&store, &net, RetryPolicy::default(), &()).await.unwrap().unwrap();
+            (store, net)
+        }
+    };
+    // Two volunteers sign up from their phones (offline, then sync).
+    let (lea, lea_net) = joined("lea", s.seeded.volunteers[2].1.clone()).await;
+    let (noe, noe_net) = joined("noe", s.seeded.volunteers[3].1.clone()).await;
+    for (p, net) in [(&lea, &lea_net), (&noe, &noe_net)] {
+        p.sign_up("s-talensac", doorstep_protocol::SignupKind::SignUp).unwrap();
+        sync(p, net, RetryPolicy::default(), &()).await.unwrap().unwrap();
+    }
+    // The captain's own phone.
+    let code: serde_json::Value = http
+        .post(format!("{}/api/v1/me/phone", s.base))
+        .bearer_auth(&cap_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (cap, cap_net) = joined("captain", code["join_code"].as_str().unwrap().to_string()).await;
+    doorstep_core::sync::request_grant(&cap, &cap_net, "s-talensac").await.unwrap().unwrap();
+    // No network: a street handed by QR, three doors knocked.
+    let street = cap.turf_streets(&turf).unwrap().into_iter().find(|st| st.doors >= 3).unwrap().street;
+    let qr = cap.give_handoff("s-talensac", &s.seeded.volunteers[2].0, &turf, Some(street.clone()), 120).unwrap();
+    lea.receive_handoff(&qr.qr_text).unwrap();
+    let pkg = lea.export_turf(&turf).unwrap();
+    let on: Vec<&str> = pkg.buildings.iter().filter(|b| b.street == street).map(|b| b.id.as_str()).collect();
+    let doors: Vec<String> =
+        pkg.doors.iter().filter(|d| on.contains(&d.building_id.as_str())).take(3).map(|d| d.id.clone()).collect();
+    for d in &doors {
+        lea.record_knock(knock_at(d, "not_home", vec![], None)).unwrap();
+    }
+    let r = sync(&lea, &lea_net, RetryPolicy::default(), &()).await.unwrap().unwrap();
+    assert_eq!((r.accepted, r.pending_after), (3, 0));
+    // The session ends.
+    s.advance(4 * 3_600_000);
+    let password = s.password("coordinatrice");
+    let env = [
+        ("BASE_URL", s.base.as_str()),
+        ("LOGIN", "coordinatrice"),
+        ("PASSWORD", password.as_str()),
+        ("SESSION_TITLE", title),
+        ("SESSION_DOORS", "3"),
+    ];
+    browser_script("sessions.mjs", &env, &["8-sessions.png"]).await;
+}
+
 /// Runs a browser script of `tests/browser` to its `DONE` line (every check prints `ok …` or
 /// `FAIL …`), then checks its screenshots were saved in `tests/out/dashboard/`.
 async fn browser_script(script: &str, env: &[(&str, &str)], screenshots: &[&str]) {

@@ -342,6 +342,15 @@ pub trait StoreOps: ServerStore {
         })
         .await
     }
+    /// A session's standings and the knocks made under its accepted leases (attendance).
+    #[allow(clippy::type_complexity)]
+    async fn session_work(
+        &self,
+        session_id: &str,
+    ) -> StoreResult<(Vec<(String, String)>, Vec<(String, String, String)>)> {
+        let id = session_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::handoffs::session_work(tx, &id).await })).await
+    }
     /// Replaces the turfs to re-cut by the new ones, in one transaction.
     async fn apply_cut(&self, campaign_id: &str, dissolve: &[String], turfs: &[NewTurf]) -> StoreResult<()> {
         let (c, d, t) = (campaign_id.to_string(), dissolve.to_vec(), turfs.to_vec());

@@ -141,6 +141,29 @@ pub async fn record_handoffs(
     Ok(out)
 }
 
+/// What attendance is measured from, for one session: each volunteer's standing, and every knock
+/// made under an accepted lease of the session (`(volunteer, door or building, result code)`:
+/// by the lease's volunteer, on its turf or the turf its street moved to, between its issue and
+/// its expiry by the time the knock counts as made).
+pub async fn session_work(
+    tx: &mut dyn Tx,
+    session_id: &str,
+) -> StoreResult<(Vec<(String, String)>, Vec<(String, String, String)>)> {
+    let standings = tx
+        .rows(SELECT_SESSION_STANDINGS, &vals![session_id])
+        .await?
+        .iter()
+        .map(|r| Ok((r[0].text()?, r[1].text()?)))
+        .collect::<StoreResult<_>>()?;
+    let knocks = tx
+        .rows(SELECT_KNOCKS_UNDER_LEASES, &vals![session_id])
+        .await?
+        .iter()
+        .map(|r| Ok((r[0].text()?, r[1].text()?, r[2].text()?)))
+        .collect::<StoreResult<_>>()?;
+    Ok((standings, knocks))
+}
+
 /// Applies an accepted, still open lease; returns the turf the volunteer now holds for it.
 async fn apply(
     tx: &mut dyn Tx,
@@ -171,6 +194,13 @@ async fn apply(
     tx.exec(UPDATE_SESSION_BODY, &vals![json(&grown), session.id.as_str()]).await?;
     Ok(Some(id))
 }
+
+const SELECT_SESSION_STANDINGS: &str = "SELECT volunteer_id, state FROM session_signups WHERE session_id = $1";
+
+const SELECT_KNOCKS_UNDER_LEASES: &str = "SELECT r.volunteer_id, COALESCE(r.door_id, r.building_id), r.result_code
+    FROM handoffs h JOIN reports r ON r.volunteer_id = h.volunteer_id
+      AND (r.turf_id = h.turf_id OR r.turf_id = h.applied_turf) AND r.at_ms >= h.issued_ms AND r.at_ms < h.expires_ms
+    WHERE h.session_id = $1 AND h.status = 'accepted'";
 
 const LOCK_SESSION: &str = "UPDATE canvass_sessions SET end_ms = end_ms WHERE id = $1";
 
