@@ -84,7 +84,7 @@ async fn run_demo(
         println!("  {vol:<12} {code}  → {turf}");
     }
     let phones = tempdir_for_phones()?;
-    let session = canvass_session(&service, &store, &seeded, &base, &phones, pace_ms).await?;
+    let session = canvass_session(&service, &store, &seeded, &base, &phones, pace_ms, knocks.min(15)).await?;
     let mut tasks = Vec::new();
     for (i, (_, code, turf)) in volunteers.iter().enumerate() {
         let dir = phones.join(format!("phone-{i:02}"));
@@ -166,7 +166,7 @@ async fn run_demo(
     let sessions = service.sessions(&coord).await.map_err(|e| e.message)?;
     if let Some(r) = sessions.iter().find(|r| r.counts.session.id == "seance-samedi-matin") {
         println!(
-            "Séance « {} » : {} inscrits, {} accueillis, {} présents, {} portes sous ses baux, {} conversations.",
+            "Bilan de la séance « {} » : {} inscrits, {} accueillis, {} présents, {} portes sous ses baux, {} conversations.",
             r.counts.session.title,
             r.counts.signed_up + r.counts.confirmed + r.counts.checked_in,
             r.counts.checked_in,
@@ -212,6 +212,7 @@ async fn canvass_session(
     base: &str,
     phones: &std::path::Path,
     pace_ms: u64,
+    knocks: usize,
 ) -> Result<tokio::task::JoinHandle<Result<doorstep_demo::SessionDay, String>>, String> {
     use doorstep_server::store::Role;
     let campaign = doorstep_server::demo::demo_campaign().id;
@@ -275,7 +276,7 @@ async fn canvass_session(
         volunteers,
         start_ms: start + 5 * 60_000,
         pace,
-        knocks: 15,
+        knocks,
     })))
 }
 

@@ -1,6 +1,7 @@
 //! The README's main command, in its fast form: the demo seeds a campaign from the real Nantes
-//! addresses, runs ten simulated volunteers (the real core over real HTTP) and every knock arrives
-//! on the server exactly once.
+//! addresses, runs ten simulated volunteers (the real core over real HTTP) and a canvass session
+//! with two more, handed a street each offline by the captain's phone; every knock arrives on the
+//! server exactly once.
 
 #[test]
 fn demo_runs_and_every_knock_arrives_once() {
@@ -16,5 +17,12 @@ fn demo_runs_and_every_knock_arrives_once() {
     // 7,933 rows; two addresses appear twice in the open data and are merged into one building each.
     assert!(String::from_utf8_lossy(&out.stderr).contains("7931 adresses réelles"));
     assert!(stdout.contains("capitaine-nord déplace"), "{stdout}");
-    assert!(stdout.contains("Terminé : 120 passages sur le serveur"), "{stdout}");
+    // The canvass session: two volunteers signed up, each handed a street with no network by the
+    // captain's phone; their knocks arrive too, once.
+    let line = stdout.lines().find(|l| l.starts_with("Bilan de la séance « Samedi matin")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(line.contains(" : 2 inscrits, 2 accueillis, 2 présents, "), "{line}");
+    let doors: usize = line.split(" présents, ").nth(1).and_then(|r| r.split(' ').next()).unwrap().parse().unwrap();
+    assert!(doors > 0 && doors <= 24, "{line}");
+    assert_eq!(stdout.matches("remise hors connexion par le téléphone du capitaine").count(), 2, "{stdout}");
+    assert!(stdout.contains(&format!("Terminé : {} passages sur le serveur", 120 + doors)), "{stdout}");
 }

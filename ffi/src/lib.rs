@@ -271,6 +271,21 @@ impl FieldStore {
         Ok(self.inner.turf_streets(&turf_id)?)
     }
 
+    /// A captain's phone: the check-in code to show at the meeting point for `minutes`.
+    pub fn checkin_code(&self, session_id: String, minutes: u32) -> Result<String> {
+        Ok(self.inner.checkin_code(&session_id, minutes)?)
+    }
+
+    /// A volunteer's phone scans the captain's check-in code, with no network.
+    pub fn check_in(&self, qr_text: String) -> Result<SessionView> {
+        Ok(self.inner.check_in(&qr_text)?)
+    }
+
+    /// A captain's phone checks in a volunteer it sees at the meeting point.
+    pub fn confirm_check_in(&self, session_id: String, volunteer_id: String) -> Result<()> {
+        Ok(self.inner.confirm_check_in(&session_id, &volunteer_id)?)
+    }
+
     /// The leases this phone gave or received, newest first.
     pub fn leases(&self) -> Result<Vec<LeaseView>> {
         Ok(self.inner.leases()?)

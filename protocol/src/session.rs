@@ -59,6 +59,9 @@ pub enum SignupKind {
     /// "I'm still coming" (answering the day-before reminder).
     Confirm,
     Cancel,
+    /// At the meeting point: the volunteer's phone scanned the captain's check-in code (its text
+    /// in `proof`), or a captain of the session confirmed the volunteer on their own phone.
+    CheckIn,
 }
 
 /// One sign-up event. The id is made on the device (a lowercase UUIDv7, like a report's): the
@@ -74,6 +77,9 @@ pub struct SignupEvent {
     pub kind: SignupKind,
     /// Device time when the volunteer acted (shown; decisions use the time of the one deciding).
     pub at_ms: i64,
+    /// A check-in's proof: the text of the captain's check-in code the volunteer's phone scanned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
 }
 
 /// A phone's sign-up events, pushed from its outbox (answered like a knock push: one
@@ -184,4 +190,30 @@ pub struct HandoffPush {
     pub protocol: u32,
     pub device_id: String,
     pub handoffs: Vec<SignedHandoff>,
+}
+
+/// What a captain's phone shows at the meeting point for volunteers to scan and be checked in:
+/// "this session, this captain's phone, open from then to then" (at most 4 hours), signed by the
+/// phone's key under its grant, like a hand-off. The same code checks in anyone who scans it
+/// while it is open; what it proves is presence where the captain shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CheckinPass {
+    pub session_id: String,
+    pub captain_id: String,
+    pub device_id: String,
+    pub issued_ms: i64,
+    pub expires_ms: i64,
+}
+
+/// A check-in code: the pass, the captain's phone's signature over it, and the grant that vouches
+/// for that phone's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SignedCheckinPass {
+    pub pass: CheckinPass,
+    pub signature: String,
+    pub grant: SignedGrant,
 }

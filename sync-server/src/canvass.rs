@@ -239,7 +239,8 @@ impl Service {
                 .collect());
         }
         let me = self.device_user(dev).await?;
-        Ok(self.store.record_signups(&me, &dev.device.device_id, events, (self.now)()).await?)
+        let (_, key) = self.campaign_signing_key(&me.campaign_id).await?;
+        Ok(self.store.record_signups(&me, &dev.device.device_id, events, &key, (self.now)()).await?)
     }
 
     async fn device_user(&self, dev: &DeviceSession) -> Result<User, ServiceError> {

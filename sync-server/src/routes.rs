@@ -154,8 +154,8 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: "POST",
         path: "/api/v1/sync/signups",
-        access: Access::Device,
-        summary: "push sign-up, confirmation and cancellation events; per-item accepted / duplicate / rejected",
+        access: Access::Phone,
+        summary: "push sign-up, confirmation, cancellation and check-in events (a captain's phone: check-ins of others); per-item accepted / duplicate / rejected",
     },
     RouteSpec {
         method: "GET",

@@ -149,7 +149,13 @@ async fn a_captain_offline_hands_a_street_to_a_volunteer_offline() {
     let d2 = doors_on(&lea_phone, "t1", &s2);
     assert!(matches!(lea_phone.record_knock(knock(&d1[0])), Err(CoreError::Sealed(_))));
 
-    // At the meeting point, no network at all: the captain hands s1 to Léa and keeps s2.
+    // At the meeting point, no network at all: Léa scans the captain's check-in code; a code
+    // that is not one is refused and changes nothing.
+    let checkin = cap_phone.checkin_code("s-samedi", 60).unwrap();
+    assert!(matches!(lea_phone.check_in("DSC1.bonjour"), Err(CoreError::Handoff(HandoffError::Malformed))));
+    let checked = lea_phone.check_in(&checkin).unwrap();
+    assert_eq!((checked.standing, checked.pending), (Some(Attendance::CheckedIn), true));
+    // Then the captain hands s1 to Léa and keeps s2.
     let code = cap_phone.give_handoff("s-samedi", "lea", "t1", Some(s1.clone()), 180).unwrap();
     assert!(code.qr_text.len() <= 1_200, "{} chars", code.qr_text.len());
     cap_phone.give_handoff("s-samedi", "cap", "t1", Some(s2.clone()), 180).unwrap();

@@ -418,6 +418,7 @@ async fn sessions_signups_and_replays(s: Arc<dyn ServerStore>) {
         device_id: format!("dev-{who}"),
         kind,
         at_ms: NOW,
+        proof: None,
     };
     let (a, b) = (user("vol-a", Role::Volunteer), user("vol-b", Role::Volunteer));
     let status = |r: Vec<doorstep_protocol::PushItemResult>| -> Vec<String> {
@@ -429,38 +430,48 @@ async fn sessions_signups_and_replays(s: Arc<dyn ServerStore>) {
             .collect()
     };
     let e1 = event(1, "vol-a", "s1", SignupKind::SignUp);
-    assert_eq!(status(s.record_signups(&a, "dev-vol-a", std::slice::from_ref(&e1), NOW).await.unwrap()), ["Accepted"]);
-    assert_eq!(status(s.record_signups(&a, "dev-vol-a", std::slice::from_ref(&e1), NOW).await.unwrap()), ["Duplicate"]);
+    assert_eq!(
+        status(s.record_signups(&a, "dev-vol-a", std::slice::from_ref(&e1), "", NOW).await.unwrap()),
+        ["Accepted"]
+    );
+    assert_eq!(
+        status(s.record_signups(&a, "dev-vol-a", std::slice::from_ref(&e1), "", NOW).await.unwrap()),
+        ["Duplicate"]
+    );
     let conflicting = SignupEvent { kind: SignupKind::Cancel, ..e1.clone() };
-    assert_eq!(status(s.record_signups(&a, "dev-vol-a", &[conflicting], NOW).await.unwrap()), ["id_conflict"]);
+    assert_eq!(status(s.record_signups(&a, "dev-vol-a", &[conflicting], "", NOW).await.unwrap()), ["id_conflict"]);
     // One place: vol-b is refused until vol-a cancels; both in one push each, in order.
     let pushed = s
         .record_signups(
             &b,
             "dev-vol-b",
             &[event(2, "vol-b", "s1", SignupKind::SignUp), event(3, "vol-a", "s1", SignupKind::Cancel)],
+            "",
             NOW,
         )
         .await
         .unwrap();
     assert_eq!(status(pushed), ["session_full", "wrong_sender"]);
-    let pushed = s.record_signups(&a, "dev-vol-a", &[event(4, "vol-a", "s1", SignupKind::Cancel)], NOW).await.unwrap();
+    let pushed =
+        s.record_signups(&a, "dev-vol-a", &[event(4, "vol-a", "s1", SignupKind::Cancel)], "", NOW).await.unwrap();
     assert_eq!(status(pushed), ["Accepted"]);
     let pushed = s
         .record_signups(
             &b,
             "dev-vol-b",
             &[event(5, "vol-b", "s1", SignupKind::SignUp), event(6, "vol-b", "s1", SignupKind::Confirm)],
+            "",
             NOW,
         )
         .await
         .unwrap();
     assert_eq!(status(pushed), ["Accepted", "Accepted"]);
     // A team session is unknown to a volunteer of no team.
-    let pushed = s.record_signups(&a, "dev-vol-a", &[event(7, "vol-a", "s2", SignupKind::SignUp)], NOW).await.unwrap();
+    let pushed =
+        s.record_signups(&a, "dev-vol-a", &[event(7, "vol-a", "s2", SignupKind::SignUp)], "", NOW).await.unwrap();
     assert_eq!(status(pushed), ["unknown_session"]);
     let pushed =
-        s.record_signups(&a, "dev-vol-a", &[event(8, "vol-a", "nowhere", SignupKind::SignUp)], NOW).await.unwrap();
+        s.record_signups(&a, "dev-vol-a", &[event(8, "vol-a", "nowhere", SignupKind::SignUp)], "", NOW).await.unwrap();
     assert_eq!(status(pushed), ["unknown_session"]);
 
     assert_eq!(s.standings("vol-a").await.unwrap(), vec![("s1".to_string(), Attendance::Cancelled)]);
@@ -479,8 +490,8 @@ async fn sessions_signups_and_replays(s: Arc<dyn ServerStore>) {
             event(101 + 2 * round, "vol-b", &id, SignupKind::SignUp),
         );
         let (ra, rb) = tokio::join!(
-            s.record_signups(&a, "dev-vol-a", std::slice::from_ref(&ea), NOW),
-            s.record_signups(&b, "dev-vol-b", std::slice::from_ref(&eb), NOW)
+            s.record_signups(&a, "dev-vol-a", std::slice::from_ref(&ea), "", NOW),
+            s.record_signups(&b, "dev-vol-b", std::slice::from_ref(&eb), "", NOW)
         );
         let mut got = [status(ra.unwrap()), status(rb.unwrap())].concat();
         got.sort();
@@ -488,11 +499,23 @@ async fn sessions_signups_and_replays(s: Arc<dyn ServerStore>) {
     }
     // Over: nothing is taken, and the session is no longer listed.
     let late = s
-        .record_signups(&a, "dev-vol-a", &[event(9, "vol-a", "s1", SignupKind::SignUp)], NOW + 4 * hour)
+        .record_signups(&a, "dev-vol-a", &[event(9, "vol-a", "s1", SignupKind::SignUp)], "", NOW + 4 * hour)
         .await
         .unwrap();
     assert_eq!(status(late), ["session_over"]);
     assert!(s.campaign_sessions("nantes-2026", NOW + 4 * hour).await.unwrap().is_empty());
+    // At the meeting point: the session's captain checks vol-b in from their own phone; vol-a's
+    // phone cannot check itself in without a captain's code, nor check vol-b in.
+    let cap = user("cap", Role::Captain);
+    let by_captain = SignupEvent { device_id: "dev-cap".into(), ..event(20, "vol-b", "s1", SignupKind::CheckIn) };
+    assert_eq!(status(s.record_signups(&cap, "dev-cap", &[by_captain], "", NOW).await.unwrap()), ["Accepted"]);
+    assert!(s.standings("vol-b").await.unwrap().contains(&("s1".to_string(), Attendance::CheckedIn)));
+    let own = event(21, "vol-a", "s1", SignupKind::CheckIn);
+    let for_b = SignupEvent { device_id: "dev-vol-a".into(), ..event(22, "vol-b", "s1", SignupKind::CheckIn) };
+    assert_eq!(
+        status(s.record_signups(&a, "dev-vol-a", &[own, for_b], "", NOW).await.unwrap()),
+        ["checkin_unproven", "wrong_sender"]
+    );
 }
 
 /// A first cut of a large import (50,000 buildings: on SQLite, placed with the turf index dropped

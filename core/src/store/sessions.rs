@@ -167,6 +167,8 @@ impl Store {
                 taken_by_others: s.capacity.saturating_sub(places_left.max(0) as u32 + mine_at_server),
                 current: before.standing,
                 may_see: true,
+                checkin_proven: false,
+                sender_captains: false,
             };
             let e = SignupEvent {
                 id: uuid::Uuid::now_v7().to_string(),
@@ -175,6 +177,7 @@ impl Store {
                 device_id: self.device_id.clone(),
                 kind,
                 at_ms: now,
+                proof: None,
             };
             let standing = decide_signup(&e, &facts).map_err(CoreError::Signup)?;
             tx.execute(
@@ -183,6 +186,112 @@ impl Store {
             )?;
             tx.execute("UPDATE sessions SET local = ?1 WHERE id = ?2", params![attendance_text(standing), session_id])?;
             view(tx, session_id)
+        })
+    }
+
+    /// A captain's phone shows this code at the meeting point for `minutes` (at most 4 hours):
+    /// whoever scans it while it is open is checked in. Made with no network, from the grant.
+    pub fn checkin_code(&self, session_id: &str, minutes: u32) -> Result<String> {
+        let now = self.clock.now_ms();
+        let public = self.handoff_public_key()?;
+        self.read(|c| {
+            let body: String = c
+                .query_row("SELECT body FROM grants WHERE session_id = ?1", [session_id], |r| r.get(0))
+                .optional()?
+                .ok_or_else(|| CoreError::NeedsSync(format!("the grant for session {session_id}")))?;
+            let grant: doorstep_protocol::SignedGrant = serde_json::from_str(&body)?;
+            if grant.grant.public_key != public {
+                return Err(CoreError::Handoff(doorstep_protocol::validate::handoff::HandoffError::GrantMismatch));
+            }
+            let doc = meta_get(c, "handoff_key")?
+                .and_then(|t| doorstep_protocol::validate::handoff::decode_key(&t))
+                .ok_or_else(|| CoreError::BadMessage("the hand-off key is gone".into()))?;
+            let expires = now
+                .saturating_add(i64::from(minutes.max(1)) * 60_000)
+                .min(now.saturating_add(doorstep_protocol::validate::handoff::MAX_CHECKIN_MS))
+                .min(grant.grant.expires_ms);
+            let pass = doorstep_protocol::CheckinPass {
+                session_id: session_id.to_string(),
+                captain_id: grant.grant.captain_id.clone(),
+                device_id: self.device_id.clone(),
+                issued_ms: now,
+                expires_ms: expires,
+            };
+            let signed = doorstep_protocol::validate::handoff::sign_checkin(&doc, pass, grant)
+                .ok_or_else(|| CoreError::BadMessage("cannot sign".into()))?;
+            doorstep_protocol::validate::handoff::checkin_to_qr(&signed).map_err(CoreError::Handoff)
+        })
+    }
+
+    /// A volunteer's phone scans the captain's check-in code, with no network: checked against the
+    /// campaign's key (a code of a session this phone knows, open now), decided by the rule book,
+    /// written to the outbox with the code as its proof.
+    pub fn check_in(&self, qr_text: &str) -> Result<SessionView> {
+        use doorstep_protocol::validate::handoff::{check_checkin, read_checkin};
+        let now = self.clock.now_ms();
+        let pass = read_checkin(qr_text).map_err(CoreError::Handoff)?;
+        self.write(|tx| {
+            let key = meta_get(tx, "campaign_key")?.ok_or_else(|| CoreError::NeedsSync("the campaign's key".into()))?;
+            check_checkin(qr_text, &key, &pass.pass.session_id, now).map_err(CoreError::Handoff)?;
+            let me = meta_get(tx, "user_id")?.ok_or_else(|| CoreError::NeedsSync("join first".into()))?;
+            let before = view(tx, &pass.pass.session_id)?;
+            let body: String =
+                tx.query_row("SELECT body FROM sessions WHERE id = ?1", [&pass.pass.session_id], |r| r.get(0))?;
+            let s: Session = serde_json::from_str(&body)?;
+            let facts = SignupFacts {
+                now_ms: now,
+                session_end_ms: s.end_ms,
+                session_cancelled: s.cancelled,
+                capacity: s.capacity,
+                taken_by_others: 0,
+                current: before.standing,
+                may_see: true,
+                checkin_proven: true,
+                sender_captains: false,
+            };
+            let e = SignupEvent {
+                id: uuid::Uuid::now_v7().to_string(),
+                session_id: s.id.clone(),
+                volunteer_id: me,
+                device_id: self.device_id.clone(),
+                kind: SignupKind::CheckIn,
+                at_ms: now,
+                proof: Some(qr_text.trim().to_string()),
+            };
+            let standing = decide_signup(&e, &facts).map_err(CoreError::Signup)?;
+            tx.execute(
+                "INSERT INTO signup_outbox(id, session_id, body, state, updated_ms) VALUES (?1, ?2, ?3, 'pending', ?4)",
+                params![e.id, s.id, serde_json::to_string(&e)?, now],
+            )?;
+            tx.execute("UPDATE sessions SET local = ?1 WHERE id = ?2", params![attendance_text(standing), s.id])?;
+            view(tx, &s.id)
+        })
+    }
+
+    /// A captain's phone checks a volunteer in (one it sees at the meeting point), with no network:
+    /// written to the outbox; the server takes it from a captain of the session only.
+    pub fn confirm_check_in(&self, session_id: &str, volunteer_id: &str) -> Result<()> {
+        let now = self.clock.now_ms();
+        self.write(|tx| {
+            let me = meta_get(tx, "user_id")?.ok_or_else(|| CoreError::NeedsSync("join first".into()))?;
+            if !view(tx, session_id)?.captain {
+                return Err(CoreError::Signup(doorstep_protocol::validate::session::SignupError::Unproven));
+            }
+            let e = SignupEvent {
+                id: uuid::Uuid::now_v7().to_string(),
+                session_id: session_id.to_string(),
+                volunteer_id: volunteer_id.to_string(),
+                device_id: self.device_id.clone(),
+                kind: SignupKind::CheckIn,
+                at_ms: now,
+                proof: None,
+            };
+            let _ = me;
+            tx.execute(
+                "INSERT INTO signup_outbox(id, session_id, body, state, updated_ms) VALUES (?1, ?2, ?3, 'pending', ?4)",
+                params![e.id, session_id, serde_json::to_string(&e)?, now],
+            )?;
+            Ok(())
         })
     }
 

@@ -180,3 +180,33 @@ func shortTime(_ ms: Int64, _ lang: Lang) -> String {
     f.dateFormat = lang == .fr ? "dd/MM HH:mm" : "d MMM HH:mm"
     return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
 }
+
+// Check-in (mirror of SessionsViewModel.checkIn and HandOutViewModel.showCheckinCode /
+// confirmCheckIn in Kotlin). NEVER COMPILED HERE.
+extension SessionsViewModel {
+    public func checkIn(_ qrText: String, app: FieldApp) throws {
+        do {
+            _ = try app.store().checkIn(qrText: qrText)
+            message = nil
+        } catch {
+            let fr = app.lang == .fr
+            message = switch refusalCode(error) {
+            case "lease_expired": fr ? "Ce code d'accueil n'est plus valable : demandez au capitaine de l'afficher à nouveau." : "This check-in code is no longer valid: ask the captain to show it again."
+            case "handoff_malformed", "handoff_too_long": fr ? "Ce n'est pas un code d'accueil Doorstep." : "This is not a Doorstep check-in code."
+            case "session_over": SessionMsg.sessionOver.text(app.lang)
+            case "session_called_off": SessionMsg.calledOff.text(app.lang)
+            default: SessionMsg.leaseForged.text(app.lang)
+            }
+        }
+        try refresh()
+    }
+}
+
+extension HandOutViewModel {
+    public func checkinCode(app: FieldApp, minutes: UInt32 = 60) throws -> String {
+        try app.store().checkinCode(sessionId: sessionId, minutes: minutes)
+    }
+    public func confirmCheckIn(app: FieldApp, volunteerId: String) throws {
+        try app.store().confirmCheckIn(sessionId: sessionId, volunteerId: volunteerId)
+    }
+}

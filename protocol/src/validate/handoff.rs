@@ -15,7 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use ring::signature::{ED25519, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
 
-use crate::session::{Handoff, Session, SessionGrant, SignedGrant, SignedHandoff};
+use crate::session::{CheckinPass, Handoff, Session, SessionGrant, SignedCheckinPass, SignedGrant, SignedHandoff};
 use crate::sync::ItemStatus;
 use crate::validate::report::is_report_id;
 use crate::validate::text::{TextKind, check_text};
@@ -126,6 +126,87 @@ pub fn handoff_bytes(h: &Handoff) -> Vec<u8> {
     field(&mut out, &h.issued_ms.to_be_bytes());
     field(&mut out, &h.expires_ms.to_be_bytes());
     out
+}
+
+/// The check-in code's QR prefix.
+pub const CHECKIN_PREFIX: &str = "DSC1.";
+/// Longest a check-in code stays open.
+pub const MAX_CHECKIN_MS: i64 = 4 * 3_600_000;
+
+/// The bytes a captain's phone signs for a check-in pass.
+pub fn checkin_bytes(p: &CheckinPass) -> Vec<u8> {
+    let mut out = b"doorstep/checkin/v1".to_vec();
+    for v in [&p.session_id, &p.captain_id, &p.device_id] {
+        field(&mut out, v.as_bytes());
+    }
+    field(&mut out, &p.issued_ms.to_be_bytes());
+    field(&mut out, &p.expires_ms.to_be_bytes());
+    out
+}
+
+/// Signs a check-in pass with the captain phone's key (the captain's phone does this).
+pub fn sign_checkin(device_pkcs8: &[u8], pass: CheckinPass, grant: SignedGrant) -> Option<SignedCheckinPass> {
+    let signature = sign(device_pkcs8, &checkin_bytes(&pass))?;
+    Some(SignedCheckinPass { pass, signature, grant })
+}
+
+/// Whether a check-in code proves presence at `session_id`'s meeting point at `at_ms`: the chain
+/// holds (the grant is the campaign's, names the pass's session, captain and phone, and that
+/// phone signed the pass), the pass is within the grant's window and at most
+/// [`MAX_CHECKIN_MS`] long, and open at `at_ms`. The same on the phone and on the server.
+pub fn check_checkin(
+    text: &str,
+    campaign_key: &str,
+    session_id: &str,
+    at_ms: i64,
+) -> Result<CheckinPass, HandoffError> {
+    let s = read_checkin(text)?;
+    let (p, g) = (&s.pass, &s.grant.grant);
+    if !grant_verifies(&s.grant, campaign_key) {
+        return Err(HandoffError::ForgedGrant);
+    }
+    if (&p.session_id, &p.captain_id, &p.device_id) != (&g.session_id, &g.captain_id, &g.device_id) {
+        return Err(HandoffError::GrantMismatch);
+    }
+    if !verifies(&g.public_key, &checkin_bytes(p), &s.signature) {
+        return Err(HandoffError::ForgedHandoff);
+    }
+    if p.issued_ms < g.not_before_ms || p.issued_ms >= g.expires_ms {
+        return Err(HandoffError::OutsideGrant);
+    }
+    if p.expires_ms <= p.issued_ms
+        || p.expires_ms.saturating_sub(p.issued_ms) > MAX_CHECKIN_MS
+        || p.expires_ms > g.expires_ms
+    {
+        return Err(HandoffError::LeaseTooLong);
+    }
+    if p.session_id != session_id {
+        return Err(HandoffError::OutOfScope);
+    }
+    if !(p.issued_ms..p.expires_ms).contains(&at_ms) {
+        return Err(HandoffError::Expired);
+    }
+    Ok(s.pass)
+}
+
+/// Reads a scanned check-in code (not yet checked: [`check_checkin`] does).
+pub fn read_checkin(text: &str) -> Result<SignedCheckinPass, HandoffError> {
+    if text.len() > MAX_QR_CHARS {
+        return Err(HandoffError::TooLong);
+    }
+    let body = text.trim().strip_prefix(CHECKIN_PREFIX).ok_or(HandoffError::Malformed)?;
+    let json = B64.decode(body).map_err(|_| HandoffError::Malformed)?;
+    serde_json::from_slice(&json).map_err(|_| HandoffError::Malformed)
+}
+
+/// The QR text of a check-in code.
+pub fn checkin_to_qr(s: &SignedCheckinPass) -> Result<String, HandoffError> {
+    let json = serde_json::to_vec(s).map_err(|_| HandoffError::Malformed)?;
+    let text = format!("{CHECKIN_PREFIX}{}", B64.encode(json));
+    if text.len() > MAX_QR_CHARS {
+        return Err(HandoffError::TooLong);
+    }
+    Ok(text)
 }
 
 /// A new Ed25519 key, as its PKCS#8 document: the campaign's key on the server, a captain's
@@ -755,5 +836,60 @@ mod tests {
         )
         .unwrap();
         assert_eq!(check_chain(&signed, &public_key_of(&key(1)).unwrap()), Ok(()));
+    }
+
+    /// A check-in code proves presence: every way one is judged, one row each.
+    #[test]
+    fn checkin_rules() {
+        let campaign_key = public_key_of(&key(1)).unwrap();
+        let pass = || CheckinPass {
+            session_id: "s-marche-nord".into(),
+            captain_id: "cap".into(),
+            device_id: "dev-cap".into(),
+            issued_ms: T0,
+            expires_ms: T0 + 2 * HOUR,
+        };
+        let code = |p: CheckinPass, g: SessionGrant, device_key: u8| {
+            checkin_to_qr(&sign_checkin(&key(device_key), p, sign_grant(&key(1), g).unwrap()).unwrap()).unwrap()
+        };
+        let good = code(pass(), grant(), 2);
+        assert!(good.starts_with(CHECKIN_PREFIX) && good.len() < 900, "{} chars", good.len());
+        assert_eq!(check_checkin(&good, &campaign_key, "s-marche-nord", T0 + HOUR), Ok(pass()));
+        let cases: &[(&str, String, &str, i64, HandoffError)] = &[
+            ("another session", good.clone(), "s-autre", T0 + HOUR, HandoffError::OutOfScope),
+            ("before it opens", good.clone(), "s-marche-nord", T0 - 1, HandoffError::Expired),
+            ("once it closed", good.clone(), "s-marche-nord", T0 + 2 * HOUR, HandoffError::Expired),
+            ("signed by another phone", code(pass(), grant(), 3), "s-marche-nord", T0, HandoffError::ForgedHandoff),
+            (
+                "a grant of another session",
+                code(pass(), SessionGrant { session_id: "s-autre".into(), ..grant() }, 2),
+                "s-marche-nord",
+                T0,
+                HandoffError::GrantMismatch,
+            ),
+            (
+                "open longer than allowed",
+                code(CheckinPass { expires_ms: T0 + MAX_CHECKIN_MS + 1, ..pass() }, grant(), 2),
+                "s-marche-nord",
+                T0,
+                HandoffError::LeaseTooLong,
+            ),
+            (
+                "a hand-off code",
+                to_qr(&signed(handoff(), grant())).unwrap(),
+                "s-marche-nord",
+                T0,
+                HandoffError::Malformed,
+            ),
+            ("anything else", "bonjour".into(), "s-marche-nord", T0, HandoffError::Malformed),
+        ];
+        for (name, text, session, at, want) in cases {
+            assert_eq!(check_checkin(text, &campaign_key, session, *at), Err(*want), "{name}");
+        }
+        let forged = sign_checkin(&key(2), pass(), sign_grant(&key(9), grant()).unwrap()).unwrap();
+        assert_eq!(
+            check_checkin(&checkin_to_qr(&forged).unwrap(), &campaign_key, "s-marche-nord", T0),
+            Err(HandoffError::ForgedGrant)
+        );
     }
 }

@@ -106,6 +106,20 @@ pub struct SignupFacts {
     pub current: Option<Attendance>,
     /// Whether the volunteer may see the session at all (its team, or its campaign).
     pub may_see: bool,
+    /// For a check-in: its proof holds ([`checkin_proven`]).
+    pub checkin_proven: bool,
+    /// The one pushing the event is a captain of the session (who may check others in).
+    pub sender_captains: bool,
+}
+
+/// Whether a check-in event is proven: confirmed by a captain of the session on their own phone,
+/// or carrying the text of a check-in code of this session open when the volunteer scanned it
+/// (`validate::handoff::check_checkin`, with the campaign's key).
+pub fn checkin_proven(e: &SignupEvent, campaign_key: &str, sender_captains: bool) -> bool {
+    match &e.proof {
+        None => sender_captains,
+        Some(text) => crate::validate::handoff::check_checkin(text, campaign_key, &e.session_id, e.at_ms).is_ok(),
+    }
 }
 
 /// Why a sign-up event changes nothing. The phone shows the reason; the server answers it as a
@@ -126,6 +140,8 @@ pub enum SignupError {
     NotSignedUp,
     #[error("déjà accueilli : rien à annuler / already checked in")]
     CheckedIn,
+    #[error("accueil sans code du capitaine valable / check-in without a valid code from the captain")]
+    Unproven,
 }
 
 impl SignupError {
@@ -139,6 +155,7 @@ impl SignupError {
             SignupError::Full => "session_full",
             SignupError::NotSignedUp => "not_signed_up",
             SignupError::CheckedIn => "checked_in",
+            SignupError::Unproven => "checkin_unproven",
         }
     }
 }
@@ -159,11 +176,14 @@ pub fn decide_signup(e: &SignupEvent, f: &SignupFacts) -> Result<Attendance, Sig
     match (e.kind, f.current) {
         // Standing that an event cannot move.
         (_, Some(NoShow)) => Err(SignupError::Over),
-        (SignupKind::SignUp | SignupKind::Confirm, Some(CheckedIn)) => Ok(CheckedIn),
+        (SignupKind::SignUp | SignupKind::Confirm | SignupKind::CheckIn, Some(CheckedIn)) => Ok(CheckedIn),
         (SignupKind::Cancel, Some(CheckedIn)) => Err(SignupError::CheckedIn),
         _ if over => Err(SignupError::Over),
         (SignupKind::Cancel, _) => Ok(Cancelled),
         _ if f.session_cancelled => Err(SignupError::CalledOff),
+        // Someone at the meeting point is checked in, signed up or not (a walk-in), full or not.
+        (SignupKind::CheckIn, _) if f.checkin_proven => Ok(CheckedIn),
+        (SignupKind::CheckIn, _) => Err(SignupError::Unproven),
         (SignupKind::SignUp, Some(s @ (SignedUp | Confirmed))) => Ok(s),
         (SignupKind::SignUp, None | Some(Cancelled)) => {
             if f.taken_by_others >= f.capacity {
@@ -187,7 +207,7 @@ pub fn signup_hash(e: &SignupEvent) -> String {
 
 /// How the server answers one pushed sign-up event, and the standing to store (`None`: nothing
 /// changes). `held_hash` is the hash of an event already held under the same id; `sender` is the
-/// token's volunteer and device.
+/// token's user and device.
 pub fn signup_outcome(
     e: &SignupEvent,
     held_hash: Option<&str>,
@@ -196,7 +216,9 @@ pub fn signup_outcome(
 ) -> (crate::sync::ItemStatus, Option<Attendance>) {
     use crate::sync::ItemStatus;
     let reject = |reason: String, code: &str| (ItemStatus::Rejected { reason, code: Some(code.into()) }, None);
-    if (e.volunteer_id.as_str(), e.device_id.as_str()) != sender {
+    // A volunteer pushes their own events; a session's captain may also check others in.
+    let for_another = e.volunteer_id != sender.0 && e.kind == SignupKind::CheckIn && f.sender_captains;
+    if e.device_id != sender.1 || (e.volunteer_id != sender.0 && !for_another) {
         return reject(
             "événement fait par un autre appareil ou bénévole / event made by another device or volunteer".into(),
             "wrong_sender",
@@ -330,6 +352,7 @@ pub(crate) mod tests {
             device_id: "dev-lea".into(),
             kind,
             at_ms: 1_779_990_000_000,
+            proof: None,
         }
     }
 
@@ -348,6 +371,8 @@ pub(crate) mod tests {
             taken_by_others: 3,
             current,
             may_see: true,
+            checkin_proven: true,
+            sender_captains: false,
         };
         type Edit = fn(&mut SignupFacts);
         let none: Edit = |_| {};
@@ -355,6 +380,7 @@ pub(crate) mod tests {
         let over: Edit = |f| f.now_ms = f.session_end_ms;
         let off: Edit = |f| f.session_cancelled = true;
         let hidden: Edit = |f| f.may_see = false;
+        let unproven: Edit = |f| f.checkin_proven = false;
         type Row = (SignupKind, Option<Attendance>, Edit, Result<Attendance, SignupError>);
         let cases: &[Row] = &[
             (SignUp, None, none, Ok(SignedUp)),
@@ -386,6 +412,17 @@ pub(crate) mod tests {
             (Cancel, Some(SignedUp), over, Err(SignupError::Over)),
             (Cancel, Some(NoShow), none, Err(SignupError::Over)),
             (Cancel, None, hidden, Err(SignupError::Unknown)),
+            (CheckIn, Some(SignedUp), none, Ok(CheckedIn)),
+            (CheckIn, Some(Confirmed), none, Ok(CheckedIn)),
+            (CheckIn, None, none, Ok(CheckedIn)), // a walk-in
+            (CheckIn, None, full, Ok(CheckedIn)), // there in person: a full session takes them in
+            (CheckIn, Some(Cancelled), none, Ok(CheckedIn)),
+            (CheckIn, Some(CheckedIn), unproven, Ok(CheckedIn)), // a replay
+            (CheckIn, Some(SignedUp), unproven, Err(SignupError::Unproven)),
+            (CheckIn, Some(SignedUp), over, Err(SignupError::Over)),
+            (CheckIn, Some(SignedUp), off, Err(SignupError::CalledOff)),
+            (CheckIn, Some(NoShow), none, Err(SignupError::Over)),
+            (CheckIn, None, hidden, Err(SignupError::Unknown)),
         ];
         for (kind, current, edit, want) in cases {
             let mut f = facts(*current);
@@ -410,6 +447,8 @@ pub(crate) mod tests {
             taken_by_others: 12,
             current: None,
             may_see: true,
+            checkin_proven: false,
+            sender_captains: false,
         };
         let e = event(SignupKind::SignUp);
         let me = ("lea", "dev-lea");
@@ -427,13 +466,21 @@ pub(crate) mod tests {
         assert_eq!(code(signup_outcome(&e, None, ("lea", "dev-noe"), &open).0), "wrong_sender");
         assert_eq!(code(signup_outcome(&e, None, me, &f).0), "session_full");
         assert_ne!(signup_hash(&e), signup_hash(&other));
+        // A captain of the session checks Léa in from their own phone; nobody else may.
+        let by_captain = SignupEvent { device_id: "dev-cap".into(), ..event(SignupKind::CheckIn) };
+        let captains = SignupFacts { sender_captains: true, checkin_proven: true, ..open.clone() };
+        assert_eq!(signup_outcome(&by_captain, None, ("cap", "dev-cap"), &captains).1, Some(Attendance::CheckedIn));
+        let not_captain = SignupFacts { sender_captains: false, ..captains.clone() };
+        assert_eq!(code(signup_outcome(&by_captain, None, ("cap", "dev-cap"), &not_captain).0), "wrong_sender");
+        let signs_up_for_her = SignupEvent { device_id: "dev-cap".into(), ..event(SignupKind::SignUp) };
+        assert_eq!(code(signup_outcome(&signs_up_for_her, None, ("cap", "dev-cap"), &captains).0), "wrong_sender");
     }
 
     /// Deciding an event again from the standing it produced changes nothing (replay-safe).
     #[test]
     fn every_signup_decision_is_a_fixed_point() {
         use Attendance::*;
-        for kind in [SignupKind::SignUp, SignupKind::Confirm, SignupKind::Cancel] {
+        for kind in [SignupKind::SignUp, SignupKind::Confirm, SignupKind::Cancel, SignupKind::CheckIn] {
             for current in [None, Some(SignedUp), Some(Confirmed), Some(CheckedIn), Some(Cancelled), Some(NoShow)] {
                 for taken in [0, 11, 12] {
                     let f = SignupFacts {
@@ -444,6 +491,8 @@ pub(crate) mod tests {
                         taken_by_others: taken,
                         current,
                         may_see: true,
+                        checkin_proven: true,
+                        sender_captains: false,
                     };
                     if let Ok(next) = decide_signup(&event(kind), &f) {
                         let again = SignupFacts { current: Some(next), ..f };

@@ -299,10 +299,11 @@ pub trait StoreOps: ServerStore {
         volunteer: &User,
         device_id: &str,
         events: &[doorstep_protocol::SignupEvent],
+        campaign_key: &str,
         now_ms: i64,
     ) -> StoreResult<Vec<doorstep_protocol::PushItemResult>> {
-        let (u, d, e) = (volunteer.clone(), device_id.to_string(), events.to_vec());
-        typed(self, move |tx| Box::pin(async move { ops::sessions::record_signups(tx, &u, &d, &e, now_ms).await }))
+        let (u, d, e, k) = (volunteer.clone(), device_id.to_string(), events.to_vec(), campaign_key.to_string());
+        typed(self, move |tx| Box::pin(async move { ops::sessions::record_signups(tx, &u, &d, &e, &k, now_ms).await }))
             .await
     }
     /// The campaign's signing key `(pkcs8, public)`, storing `candidate` if it has none yet.

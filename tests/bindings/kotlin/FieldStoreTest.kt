@@ -243,6 +243,10 @@ class FieldStoreTest {
             assertEquals(street.street, lease.street)
             assertEquals(listOf("received"), store.leases().map { it.direction })
             assertFailsWith<FieldException.InvalidInput> { unwrapped { store.receiveHandoff("pas un code") } }
+            val checkedIn = store.checkIn(captain.checkinCode("s-kt", 30u))
+            assertEquals(uniffi.doorstep_protocol.Attendance.CHECKED_IN, checkedIn.standing)
+            captain.confirmCheckIn("s-kt", joined.volunteerId)
+            runBlocking { captain.sync(url, capJoin.token, listener) }
         } finally {
             server.destroy()
             server.waitFor()

@@ -264,6 +264,10 @@ class FieldStoreTest(unittest.TestCase):
             lease = store.receive_handoff(handed.qr_text)
             self.assertEqual(lease.street, street.street)
             self.assertEqual([l.direction for l in store.leases()], ["received"])
+            checked = store.check_in(captain.checkin_code("s-py", 30))
+            self.assertEqual(checked.standing, Attendance.CHECKED_IN)
+            captain.confirm_check_in("s-py", joined.volunteer_id)
+            asyncio.run(captain.sync(info["url"], cap_join.token, Listener()))
         finally:
             server.terminate()
             server.wait(timeout=30)

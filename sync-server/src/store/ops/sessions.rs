@@ -3,7 +3,7 @@
 //! made by the rule book (`validate::session::signup_outcome`), the result written in the same
 //! transaction.
 
-use doorstep_protocol::validate::session::{SignupFacts, may_see, signup_hash, signup_outcome};
+use doorstep_protocol::validate::session::{SignupFacts, checkin_proven, may_see, signup_hash, signup_outcome};
 use doorstep_protocol::{Attendance, ItemStatus, PushItemResult, Session, SignupEvent, Visibility};
 
 use super::*;
@@ -91,12 +91,14 @@ pub async fn standings(tx: &mut dyn Tx, volunteer_id: &str) -> StoreResult<Vec<(
 }
 
 /// Decides and records a phone's sign-up events, in order (a sign-up then a cancel in one push
-/// both count). `volunteer` is the token's user, `device_id` its device.
+/// both count). `sender` is the token's user, `device_id` its device: a volunteer's own events, or
+/// a session captain's check-ins of others; `campaign_key` checks check-in codes.
 pub async fn record_signups(
     tx: &mut dyn Tx,
-    volunteer: &User,
+    sender: &User,
     device_id: &str,
     events: &[SignupEvent],
+    campaign_key: &str,
     now_ms: i64,
 ) -> StoreResult<Vec<PushItemResult>> {
     let mut out = Vec::with_capacity(events.len());
@@ -110,16 +112,28 @@ pub async fn record_signups(
         let held: Option<String> =
             tx.row(SELECT_SIGNUP_EVENT, &vals![e.id.as_str()]).await?.map(|r| r[0].text()).transpose()?;
         let session = match session(tx, &e.session_id).await? {
-            Some(s) if s.campaign_id == volunteer.campaign_id => Some(s),
+            Some(s) if s.campaign_id == sender.campaign_id => Some(s),
             _ => None,
         };
+        // Whom the event is about: the sender, or (a captain's check-in) a volunteer of the campaign.
+        let subject = if e.volunteer_id == sender.id {
+            Some(sender.clone())
+        } else {
+            tx.row(SELECT_USER, &vals![e.volunteer_id.as_str()])
+                .await?
+                .as_ref()
+                .map(user_from)
+                .transpose()?
+                .filter(|u| u.campaign_id == sender.campaign_id)
+        };
         let current = tx
-            .row(SELECT_STANDING, &vals![e.session_id.as_str(), volunteer.id.as_str()])
+            .row(SELECT_STANDING, &vals![e.session_id.as_str(), e.volunteer_id.as_str()])
             .await?
             .map(|r| attendance_of(&r[0].text()?))
             .transpose()?;
-        let taken = tx.row(COUNT_TAKEN_BY_OTHERS, &vals![e.session_id.as_str(), volunteer.id.as_str()]).await?;
+        let taken = tx.row(COUNT_TAKEN_BY_OTHERS, &vals![e.session_id.as_str(), e.volunteer_id.as_str()]).await?;
         let taken_by_others = taken.map_or(Ok(0), |r| r[0].int())? as u32;
+        let sender_captains = session.as_ref().is_some_and(|s| s.captains.contains(&sender.id));
         let facts = SignupFacts {
             now_ms,
             session_end_ms: session.as_ref().map_or(i64::MIN, |s| s.end_ms),
@@ -127,10 +141,15 @@ pub async fn record_signups(
             capacity: session.as_ref().map_or(0, |s| s.capacity),
             taken_by_others,
             current,
-            may_see: session.as_ref().is_some_and(|s| may_see(s, &volunteer.campaign_id, volunteer.team_id.as_deref())),
+            may_see: match (&session, &subject) {
+                (Some(s), Some(u)) => may_see(s, &u.campaign_id, u.team_id.as_deref()) || sender_captains,
+                _ => false,
+            },
+            checkin_proven: checkin_proven(e, campaign_key, sender_captains),
+            sender_captains,
         };
         // Decision, then what it says to write.
-        let (status, standing) = signup_outcome(e, held.as_deref(), (&volunteer.id, device_id), &facts);
+        let (status, standing) = signup_outcome(e, held.as_deref(), (&sender.id, device_id), &facts);
         if let (ItemStatus::Accepted, Some(a)) = (&status, standing) {
             let state = attendance_text(a);
             tx.exec(
@@ -138,7 +157,7 @@ pub async fn record_signups(
                 &vals![
                     e.id.as_str(),
                     e.session_id.as_str(),
-                    volunteer.id.as_str(),
+                    e.volunteer_id.as_str(),
                     device_id,
                     signup_hash(e),
                     state,
@@ -146,7 +165,7 @@ pub async fn record_signups(
                 ],
             )
             .await?;
-            tx.exec(UPSERT_STANDING, &vals![e.session_id.as_str(), volunteer.id.as_str(), state, now_ms]).await?;
+            tx.exec(UPSERT_STANDING, &vals![e.session_id.as_str(), e.volunteer_id.as_str(), state, now_ms]).await?;
         }
         out.push(PushItemResult { id: e.id.clone(), status, notice: None });
     }

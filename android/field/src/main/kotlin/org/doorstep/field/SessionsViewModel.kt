@@ -45,6 +45,23 @@ class SessionsViewModel(private val app: FieldApp) {
         _rows.value = if (app.state.value is AppState.Ready) app.store.sessions().map(::row) else emptyList()
     }
 
+    /** At the meeting point, with no network: scans the captain's check-in code. */
+    fun checkIn(qrText: String) {
+        _message.value = try {
+            app.store.checkIn(qrText)
+            null
+        } catch (e: FieldException) {
+            when (refusalCode(e)) {
+                "lease_expired" -> Msg.CHECKIN_EXPIRED.text(app.lang)
+                "handoff_malformed", "handoff_too_long" -> Msg.CHECKIN_UNREADABLE.text(app.lang)
+                "session_over" -> Msg.SESSION_OVER.text(app.lang)
+                "session_called_off" -> Msg.SESSION_CALLED_OFF.text(app.lang)
+                else -> Msg.LEASE_FORGED.text(app.lang)
+            }
+        }
+        refresh()
+    }
+
     fun signUp(id: String) = act(id, SignupKind.SIGN_UP)
     fun confirm(id: String) = act(id, SignupKind.CONFIRM)
     fun cancel(id: String) = act(id, SignupKind.CANCEL)
@@ -140,6 +157,20 @@ class HandOutViewModel(private val app: FieldApp, val sessionId: String) {
 
     fun chooseTurf(turfId: String) {
         _state.value = _state.value.copy(streets = app.store.turfStreets(turfId))
+    }
+
+    /** With no network: the check-in code to show at the meeting point (open `minutes`). */
+    fun showCheckinCode(minutes: Int = 60) {
+        _state.value = try {
+            _state.value.copy(qrText = app.store.checkinCode(sessionId, minutes.toUInt()), given = Msg.CHECKIN_SHOWN.text(app.lang), message = null)
+        } catch (e: FieldException) {
+            _state.value.copy(qrText = null, message = Msg.REFUSED.text(app.lang, (e as? FieldException.InvalidInput)?.reason ?: e.toString()))
+        }
+    }
+
+    /** With no network: checks in a volunteer the captain sees at the meeting point. */
+    fun confirmCheckIn(volunteerId: String) {
+        app.store.confirmCheckIn(sessionId, volunteerId)
     }
 
     /** With no network: signs the lease and shows its QR code. `street` null hands the whole turf. */

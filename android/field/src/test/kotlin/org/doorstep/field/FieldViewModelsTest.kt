@@ -478,7 +478,14 @@ class FieldViewModelsTest {
         assertTrue(handOut.state.value.turfs.any { it.id == turf && it.sealed })
         handOut.chooseTurf(turf)
         val street = handOut.state.value.streets.first()
-        // From here on, neither phone has a network.
+        // From here on, neither phone has a network. The volunteer scans the check-in code.
+        handOut.showCheckinCode(60)
+        val checkin = assertNotNull(handOut.state.value.qrText, handOut.state.value.message)
+        sessions.checkIn("pas un code")
+        assertEquals(Msg.CHECKIN_UNREADABLE.fr, sessions.message.value)
+        sessions.checkIn(checkin)
+        assertNull(sessions.message.value, sessions.message.value)
+        assertEquals("accueilli", sessions.rows.value.single { it.id == "s-jvm" }.standing)
         handOut.give("vol-k", turf, street.street)
         val qr = assertNotNull(handOut.state.value.qrText, handOut.state.value.message)
         assertTrue(handOut.state.value.given!!.startsWith("${street.street} (${street.doors} portes) confiée à vol-k jusqu'au "), handOut.state.value.given)
