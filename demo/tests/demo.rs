@@ -19,7 +19,10 @@ fn demo_runs_and_every_knock_arrives_once() {
     assert!(stdout.contains("capitaine-nord déplace"), "{stdout}");
     // The canvass session: two volunteers signed up, each handed a street with no network by the
     // captain's phone; their knocks arrive too, once.
-    let line = stdout.lines().find(|l| l.starts_with("Bilan de la séance « Samedi matin")).unwrap_or_else(|| panic!("{stdout}"));
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("Bilan de la séance « Samedi matin"))
+        .unwrap_or_else(|| panic!("{stdout}"));
     assert!(line.contains(" : 2 inscrits, 2 accueillis, 2 présents, "), "{line}");
     let doors: usize = line.split(" présents, ").nth(1).and_then(|r| r.split(' ').next()).unwrap().parse().unwrap();
     assert!(doors > 0 && doors <= 24, "{line}");
