@@ -609,6 +609,56 @@ async fn van_import_cut_assign_and_people_reach_the_device() {
     let rows: serde_json::Value = serde_json::from_slice(&b).unwrap();
     let k: doorstep_protocol::KnockReport = serde_json::from_value(rows[0]["report"].clone()).unwrap();
     assert_eq!(k.target, Target::Person { id: person });
+
+    // A canvass session on that turf (issue 17): Kim signs up, and her phone holds the turf
+    // sealed — its addresses and doors, **no voter's name** (they come with a lease, if ever).
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let (_, b) = call(
+        &w.app,
+        "POST",
+        "/api/v1/invitations",
+        Some(&token),
+        br#"{"name":"Cap","user_id":"cap-van","role":"captain"}"#.to_vec(),
+    )
+    .await;
+    assert!(serde_json::from_slice::<serde_json::Value>(&b).unwrap()["token"].is_string());
+    let session = serde_json::json!({"id": "s-van", "campaign_id": "x", "title": "Samedi", "start_ms": now + 3_600_000,
+        "end_ms": now + 4 * 3_600_000, "meeting_lat": 47.2130, "meeting_lon": -1.5560, "meeting_text": "Devant la mairie",
+        "capacity": 5, "captains": ["cap-van"], "turfs": [turf], "team_id": null, "visibility": "campaign"});
+    let (st, b) = call(&w.app, "POST", "/api/v1/sessions", Some(&token), session.to_string().into_bytes()).await;
+    assert_eq!(st, StatusCode::CREATED, "{}", String::from_utf8_lossy(&b));
+    let (_, b) =
+        call(&w.app, "POST", "/api/v1/invitations", Some(&token), br#"{"name":"Kim","user_id":"kim"}"#.to_vec()).await;
+    let kim_code = serde_json::from_slice::<serde_json::Value>(&b).unwrap()["join_code"].as_str().unwrap().to_string();
+    let kim = w
+        .service
+        .join(doorstep_protocol::JoinRequest { protocol: 1, code: kim_code, device_id: "dev-kim".into() })
+        .await
+        .unwrap();
+    let kim = w.service.authenticate(&kim.token).await.unwrap();
+    let signup = doorstep_protocol::SignupPush {
+        protocol: 1,
+        device_id: "dev-kim".into(),
+        events: vec![doorstep_protocol::SignupEvent {
+            id: uuid::Uuid::now_v7().to_string(),
+            session_id: "s-van".into(),
+            volunteer_id: "kim".into(),
+            device_id: "dev-kim".into(),
+            kind: doorstep_protocol::SignupKind::SignUp,
+            at_ms: now,
+            proof: None,
+        }],
+    };
+    let r = w.service.push_signups(&kim, signup).await.unwrap();
+    assert_eq!(r.results[0].status, doorstep_protocol::ItemStatus::Accepted);
+    let pull = w.service.pull(&kim, PullRequest { protocol: 1, cursor: None, held: vec![] }).await.unwrap();
+    assert_eq!(pull.buckets.len(), 1);
+    let sealed = pull.buckets[0].package.as_ref().unwrap();
+    assert!(pull.buckets[0].staged);
+    assert_eq!((sealed.buildings.len(), sealed.doors.len()), (2, 2));
+    assert!(sealed.people.is_empty() && sealed.households.is_empty(), "no voter's name on a sealed turf");
+    assert!(!serde_json::to_string(&pull).unwrap().contains("Martin"), "no name anywhere in the pull");
+    assert_eq!((sealed.turf.volunteer_id.as_str(), sealed.turf.lease_expires_ms), ("", None), "nor who holds it");
 }
 
 /// Editing the script: devices get version 2 on their next pull (as a delta), reports made with
@@ -1184,6 +1234,35 @@ async fn offline_handoffs_over_http() {
             })
             .collect()
     };
+    // Check-in: a code of this session open when scanned checks in; the same code scanned after
+    // it closed, used for another session, or no code at all, does not; nor may a volunteer check
+    // someone else in.
+    let pass = |issued: i64, expires: i64| {
+        let p = doorstep_protocol::CheckinPass {
+            session_id: "s-samedi".into(),
+            captain_id: "cap-nord".into(),
+            device_id: "cap-phone".into(),
+            issued_ms: issued,
+            expires_ms: expires,
+        };
+        handoff::checkin_to_qr(&handoff::sign_checkin(&device_key, p, grant.clone()).unwrap()).unwrap()
+    };
+    let checkin = |n: u32, session: &str, who: &str, proof: Option<String>| {
+        serde_json::json!({"id": format!("0190a0b0-0000-7000-8000-{n:012}"), "session_id": session,
+            "volunteer_id": who, "device_id": "dev-a", "kind": "check_in", "at_ms": now, "proof": proof})
+    };
+    let events = vec![
+        checkin(30, "s-samedi", "vol-a", Some(pass(now - 2 * hour, now - hour))),
+        checkin(31, "s-autre", "vol-a", Some(pass(now - 60_000, now + hour))),
+        checkin(32, "s-samedi", "vol-a", None),
+        checkin(33, "s-samedi", "vol-c", Some(pass(now - 60_000, now + hour))),
+        checkin(34, "s-samedi", "vol-a", Some(pass(now - 60_000, now + hour))),
+    ];
+    let body = json(serde_json::json!({"protocol": 1, "device_id": "dev-a", "events": events}));
+    let (st, b) = call(&w.app, "POST", "/api/v1/sync/signups", Some(&vol), body).await;
+    assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+    assert_eq!(statuses(&b), ["checkin_unproven", "checkin_unproven", "checkin_unproven", "wrong_sender", "Accepted"]);
+
     // The volunteer's phone syncs first.
     let (st, b) =
         call(&w.app, "POST", "/api/v1/sync/handoffs", Some(&vol), push(vec![&whole, &over, &forged], "dev-a")).await;
@@ -1238,6 +1317,17 @@ async fn offline_handoffs_over_http() {
     assert!(moved["buildings"].as_u64().unwrap() > 0);
     let session_now = store.session("s-samedi").await.unwrap().unwrap();
     assert!(session_now.turfs.contains(&moved["id"].as_str().unwrap().to_string()), "{:?}", session_now.turfs);
+
+    // A grant a phone signed for itself (not with the campaign's key): refused, recorded nowhere.
+    let own_key = new_key().unwrap();
+    let self_granted = sign_handoff(
+        &device_key,
+        Handoff { id: "0190a0b0-0000-7000-8000-000000000006".into(), ..whole.handoff.clone() },
+        handoff::sign_grant(&own_key, grant.grant.clone()).unwrap(),
+    )
+    .unwrap();
+    let (_, b) = call(&w.app, "POST", "/api/v1/sync/handoffs", Some(&vol), push(vec![&self_granted], "dev-a")).await;
+    assert_eq!(statuses(&b), ["grant_forged"]);
 
     // The captain's phone is lost and revoked: it is dead at once, and a lease it signed that
     // arrives afterwards is refused (knocks under it held), never taken.
