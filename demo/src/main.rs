@@ -201,7 +201,7 @@ async fn staff_of(
     service.staff(&session).await.map_err(|e| e.message)
 }
 
-/// The demo's canvass session (issue 17) on two turfs no volunteer holds: "Samedi matin" started
+/// The demo's canvass session (issue 17) on a turf no volunteer holds: a morning session started
 /// two hours ago at a meeting point of the first turf; two more volunteers sign up from their
 /// phones, the north captain's own phone hands each a street with no network, and they knock at
 /// walking pace. Runs beside the ten volunteers; returns its task.
@@ -234,7 +234,7 @@ async fn canvass_session(
     let session = doorstep_protocol::Session {
         id: "seance-samedi-matin".into(),
         campaign_id: campaign.clone(),
-        title: "Samedi matin, porte-à-porte".into(),
+        title: "Matinée de porte-à-porte".into(),
         start_ms: start,
         end_ms: start + 3 * 3_600_000,
         meeting_lat: meet.lat,

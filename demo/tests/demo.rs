@@ -21,7 +21,7 @@ fn demo_runs_and_every_knock_arrives_once() {
     // captain's phone; their knocks arrive too, once.
     let line = stdout
         .lines()
-        .find(|l| l.starts_with("Bilan de la séance « Samedi matin"))
+        .find(|l| l.starts_with("Bilan de la séance « Matinée de porte-à-porte"))
         .unwrap_or_else(|| panic!("{stdout}"));
     assert!(line.contains(" : 2 inscrits, 2 accueillis, 2 présents, "), "{line}");
     let doors: usize = line.split(" présents, ").nth(1).and_then(|r| r.split(' ').next()).unwrap().parse().unwrap();

@@ -46,6 +46,7 @@ fn handler(spec: &RouteSpec) -> MethodRouter<Service> {
         ("GET", "/api/v1/sync/sessions") => get(volunteer_sessions),
         ("POST", "/api/v1/sync/signups") => post(push_signups),
         ("GET", "/api/v1/sync/keys") => get(campaign_keys),
+        ("GET", "/api/v1/sessions/{session_id}/calendar.ics") => get(session_calendar),
         ("POST", "/api/v1/sync/grants") => post(grant),
         ("POST", "/api/v1/sync/handoffs") => post(push_handoffs),
         ("POST", "/api/v1/me/phone") => post(phone_code),
@@ -371,6 +372,25 @@ async fn push_signups(
 ) -> Result<impl IntoResponse, HttpError> {
     let ApiJson(req) = ApiJson::<doorstep_protocol::SignupPush>::from_request(body, &()).await?;
     Ok(Json(s.push_signups(&session, req).await?))
+}
+
+async fn session_calendar(
+    State(s): State<Service>,
+    Caller(session): Caller,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, HttpError> {
+    let ics = s.session_calendar(&session, &id).await?;
+    let name = format!(
+        "attachment; filename=\"seance-{}.ics\"",
+        id.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_")
+    );
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/calendar; charset=utf-8".to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, name),
+        ],
+        ics,
+    ))
 }
 
 async fn campaign_keys(State(s): State<Service>, Caller(session): Caller) -> Result<impl IntoResponse, HttpError> {

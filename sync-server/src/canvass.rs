@@ -69,6 +69,77 @@ pub fn attendance(
     (attended.len() as u32, doors.len() as u32, doors.values().filter(|c| **c).count() as u32, no_shows, rate)
 }
 
+/// The reminder plan every session gets in its calendar file: a day and two hours before.
+pub const REMINDERS_BEFORE_MS: [i64; 2] = [24 * 3_600_000, 2 * 3_600_000];
+
+/// A session as an iCalendar file (RFC 5545) for the phone's or the coordinator's calendar: one
+/// event in UTC, its meeting point as `LOCATION` and `GEO`, called off as `STATUS:CANCELLED`, and
+/// an alarm for each step of the reminder plan. Written here rather than with a crate: one event
+/// of eight properties, escaped and folded as the RFC says, is shorter than a dependency's glue.
+pub fn session_ics(s: &Session, now_ms: i64) -> String {
+    fn utc(ms: i64) -> String {
+        chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().format("%Y%m%dT%H%M%SZ").to_string()
+    }
+    fn text(v: &str) -> String {
+        let mut out = String::with_capacity(v.len());
+        for c in v.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                ';' => out.push_str("\\;"),
+                ',' => out.push_str("\\,"),
+                '\n' => out.push_str("\\n"),
+                '\r' => {}
+                c => out.push(c),
+            }
+        }
+        out
+    }
+    // Content lines longer than 75 octets are folded: CRLF and a space, never inside a character.
+    fn fold(line: &str, out: &mut String) {
+        let mut width = 0;
+        for c in line.chars() {
+            if width + c.len_utf8() > 75 {
+                out.push_str("\r\n ");
+                width = 1;
+            }
+            out.push(c);
+            width += c.len_utf8();
+        }
+        out.push_str("\r\n");
+    }
+    let mut lines = vec![
+        "BEGIN:VCALENDAR".to_string(),
+        "VERSION:2.0".into(),
+        "PRODID:-//Doorstep//Seances//FR".into(),
+        "CALSCALE:GREGORIAN".into(),
+        "METHOD:PUBLISH".into(),
+        "BEGIN:VEVENT".into(),
+        format!("UID:{}@{}.doorstep", text(&s.id), text(&s.campaign_id)),
+        format!("DTSTAMP:{}", utc(now_ms)),
+        format!("DTSTART:{}", utc(s.start_ms)),
+        format!("DTEND:{}", utc(s.end_ms)),
+        format!("SUMMARY:{}", text(&s.title)),
+        format!("LOCATION:{}", text(&s.meeting_text)),
+        format!("GEO:{:.6};{:.6}", s.meeting_lat, s.meeting_lon),
+        format!("STATUS:{}", if s.cancelled { "CANCELLED" } else { "CONFIRMED" }),
+    ];
+    for before in REMINDERS_BEFORE_MS {
+        lines.extend([
+            "BEGIN:VALARM".to_string(),
+            "ACTION:DISPLAY".into(),
+            format!("DESCRIPTION:{}", text(&format!("Rappel : {}", s.title))),
+            format!("TRIGGER:-PT{}H", before / 3_600_000),
+            "END:VALARM".into(),
+        ]);
+    }
+    lines.extend(["END:VEVENT".to_string(), "END:VCALENDAR".into()]);
+    let mut out = String::new();
+    for l in &lines {
+        fold(l, &mut out);
+    }
+    out
+}
+
 /// What a phone needs to check hand-offs with no network: the campaign's public key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CampaignKeys {
@@ -281,6 +352,32 @@ impl Service {
         Ok(PhoneCode { user_id: st.user.id.clone(), join_code: code, expires_ms })
     }
 
+    /// A session's calendar file, for a staff member who reaches it or a phone that may see it
+    /// (a revoked phone: none).
+    pub async fn session_calendar(&self, dev: &DeviceSession, session_id: &str) -> Result<String, ServiceError> {
+        let unknown = || ServiceError::not_found(format!("séance inconnue / unknown session {session_id}"));
+        let s = self
+            .store
+            .session(session_id)
+            .await?
+            .filter(|s| s.campaign_id == dev.device.campaign_id)
+            .ok_or_else(unknown)?;
+        let visible = if dev.is_phone() {
+            let me = self.device_user(dev).await?;
+            !dev.revoked && (may_see(&s, &me.campaign_id, me.team_id.as_deref()) || s.captains.contains(&me.id))
+        } else {
+            let st = self.staff(dev).await.map_err(|e| ServiceError::forbidden(e.message))?;
+            st.is_coordinator()
+                || s.visibility != Visibility::Team
+                || st.reaches_team(s.team_id.as_deref())
+                || s.captains.contains(&st.user.id)
+        };
+        if !visible {
+            return Err(unknown());
+        }
+        Ok(session_ics(&s, (self.now)()))
+    }
+
     /// Gives a captain's phone its grant for a session: the server's signature over the phone's
     /// public key, the session and a window (`validate::handoff::decide_grant`). Audited.
     pub async fn grant(&self, dev: &DeviceSession, req: GrantRequest) -> Result<SignedGrant, ServiceError> {
@@ -427,7 +524,41 @@ impl Service {
 
 #[cfg(test)]
 mod tests {
-    use super::attendance;
+    use super::{attendance, session_ics};
+
+    /// The calendar file: CRLF lines of at most 75 octets, text escaped, UTC times, the plan's
+    /// two alarms, a called-off session said so.
+    #[test]
+    fn a_session_as_icalendar() {
+        let s = doorstep_protocol::Session {
+            id: "s-marche".into(),
+            campaign_id: "nantes-2026".into(),
+            title: "Samedi matin, marché; quartier nord — une très longue description pour éprouver le pliage".into(),
+            start_ms: 1_780_380_000_000,
+            end_ms: 1_780_390_800_000,
+            meeting_lat: 47.2184,
+            meeting_lon: -1.5536,
+            meeting_text: "Devant le marché\ncôté fontaine".into(),
+            capacity: 12,
+            captains: vec!["cap".into()],
+            turfs: vec![],
+            team_id: None,
+            visibility: doorstep_protocol::Visibility::Campaign,
+            cancelled: false,
+        };
+        let ics = session_ics(&s, 1_780_000_000_000);
+        assert!(ics.starts_with("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n") && ics.ends_with("END:VCALENDAR\r\n"));
+        assert!(ics.split("\r\n").all(|l| l.len() <= 75), "{ics}");
+        assert!(!ics.replace("\r\n", "").contains('\n'), "no bare line feed");
+        let unfolded = ics.replace("\r\n ", "");
+        assert!(unfolded.contains("DTSTART:20260602T060000Z\r\nDTEND:20260602T090000Z\r\n"), "{unfolded}");
+        assert!(unfolded.contains("SUMMARY:Samedi matin\\, marché\\; quartier nord — une très longue"), "{unfolded}");
+        assert!(unfolded.contains("LOCATION:Devant le marché\\ncôté fontaine\r\n"), "{unfolded}");
+        assert!(unfolded.contains("GEO:47.218400;-1.553600") && unfolded.contains("STATUS:CONFIRMED"));
+        assert_eq!((unfolded.matches("TRIGGER:-PT24H").count(), unfolded.matches("TRIGGER:-PT2H").count()), (1, 1));
+        let off = doorstep_protocol::Session { cancelled: true, ..s };
+        assert!(session_ics(&off, 0).contains("STATUS:CANCELLED"));
+    }
 
     /// Attendance is measured: one row per case.
     #[test]

@@ -81,6 +81,7 @@ pub fn bodies(spec: &RouteSpec) -> Shapes {
         ("POST", "/api/v1/sync/wiped") => shapes(Empty, 200, json::<p::WipeAck>()),
         ("GET", "/api/v1/sync/sessions") => shapes(Empty, 200, json::<Vec<crate::canvass::VolunteerSession>>()),
         ("POST", "/api/v1/sync/signups") => shapes(json::<p::SignupPush>(), 200, json::<p::PushResponse>()),
+        ("GET", "/api/v1/sessions/{session_id}/calendar.ics") => shapes(Empty, 200, Media("text/calendar")),
         ("GET", "/api/v1/sync/keys") => shapes(Empty, 200, json::<crate::canvass::CampaignKeys>()),
         ("POST", "/api/v1/sync/grants") => shapes(json::<p::GrantRequest>(), 200, json::<p::SignedGrant>()),
         ("POST", "/api/v1/sync/handoffs") => shapes(json::<p::HandoffPush>(), 200, json::<p::PushResponse>()),

@@ -129,6 +129,12 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "GET",
+        path: "/api/v1/sessions/{session_id}/calendar.ics",
+        access: Access::Any,
+        summary: "a session as an iCalendar file with its reminder alarms (staff who reach it, phones that may see it)",
+    },
+    RouteSpec {
+        method: "GET",
         path: "/api/v1/sync/keys",
         access: Access::Phone,
         summary: "the campaign's public key, to check offline hand-offs with no network",

@@ -28,6 +28,8 @@ try {
   const panel = await page.locator('#panel').boundingBox();
   check(box.x + box.width <= panel.x + panel.width + 1, `every figure fits the panel (${Math.round(box.x + box.width)} ≤ ${Math.round(panel.x + panel.width)})`);
   check(/Présent : a frappé au moins une porte/.test(text), 'what "attended" means is said on the page');
+  const ics = await page.evaluate(async (href) => (await fetch(href)).text(), await card.locator('a[download]').getAttribute('href'));
+  check(ics.startsWith('BEGIN:VCALENDAR') && ics.includes('TRIGGER:-PT2H'), 'the card links the session\'s calendar file, alarms included');
   const markers = await page.evaluate(() => window.doorstepState.counts.meetings);
   check(markers === 1, `the meeting point is on the map (${markers} marker)`);
   await shot(page, '8-sessions.png');

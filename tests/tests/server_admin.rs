@@ -258,6 +258,9 @@ fn sample(w: &World, r: &RouteSpec, inside: bool) -> Option<(String, Vec<u8>)> {
             unscoped(json(serde_json::json!({"protocol":1,"device_id":"dev-a","events":[]})))
         }
         ("GET", "/api/v1/sync/keys") => unscoped(vec![]),
+        ("GET", "/api/v1/sessions/{session_id}/calendar.ics") => {
+            unscoped(vec![]).map(|_| ("/api/v1/sessions/s-monde/calendar.ics".to_string(), vec![]))
+        }
         ("POST", "/api/v1/sync/handoffs") => {
             unscoped(json(serde_json::json!({"protocol":1,"device_id":"dev-a","handoffs":[]})))
         }
@@ -372,6 +375,10 @@ async fn role_by_route_by_scope_matrix_from_the_route_table() {
                     (_, None) => assert_eq!(st, StatusCode::UNAUTHORIZED, "{what}"),
                     (access, Some(role)) if !access.admits(*role, *role == Role::Volunteer) => {
                         assert_eq!((st, code.as_str()), (StatusCode::FORBIDDEN, "forbidden"), "{what}")
+                    }
+                    // The world's session is the south team's: a north volunteer's phone does not see it.
+                    (_, Some(Role::Volunteer)) if r.path == "/api/v1/sessions/{session_id}/calendar.ics" => {
+                        assert_eq!((st, code.as_str()), (StatusCode::NOT_FOUND, "not_found"), "{what}")
                     }
                     // Only a session's captains get a grant for it, and no volunteer captains one.
                     (_, Some(Role::Volunteer)) if (r.method, r.path) == ("POST", "/api/v1/sync/grants") => {
@@ -1173,6 +1180,13 @@ async fn offline_handoffs_over_http() {
     let campaign_key = key_of(phone.clone()).await;
     assert_eq!(key_of(vol.clone()).await, campaign_key);
     assert_eq!(campaign_key.len(), 43);
+    // Each phone may add the session to its calendar (its reminder plan as alarms).
+    for token in [&phone, &vol] {
+        let (st, b) = call(&w.app, "GET", "/api/v1/sessions/s-samedi/calendar.ics", Some(token), vec![]).await;
+        let ics = String::from_utf8_lossy(&b).replace("\r\n ", "");
+        assert_eq!(st, StatusCode::OK, "{ics}");
+        assert!(ics.contains("SUMMARY:Samedi matin\\, quartier nord") && ics.contains("TRIGGER:-PT24H"), "{ics}");
+    }
     // The captain's phone sees the session it captains; gets a grant for its own key there, and
     // none for another captain's session.
     let (_, b) = call(&w.app, "GET", "/api/v1/sync/sessions", Some(&phone), vec![]).await;
