@@ -107,6 +107,28 @@ pub enum Attendance {
     NoShow,
 }
 
+impl Attendance {
+    /// Every standing, in the order a session goes through them.
+    pub const ALL: [Attendance; 5] =
+        [Attendance::SignedUp, Attendance::Confirmed, Attendance::CheckedIn, Attendance::Cancelled, Attendance::NoShow];
+
+    /// Its stable text, as on the wire and in the stores: `signed_up`, `checked_in`, …
+    pub fn code(self) -> &'static str {
+        match self {
+            Attendance::SignedUp => "signed_up",
+            Attendance::Confirmed => "confirmed",
+            Attendance::CheckedIn => "checked_in",
+            Attendance::Cancelled => "cancelled",
+            Attendance::NoShow => "no_show",
+        }
+    }
+
+    /// The standing a stable text names.
+    pub fn from_code(s: &str) -> Option<Attendance> {
+        Attendance::ALL.into_iter().find(|a| a.code() == s)
+    }
+}
+
 /// What the server gives one captain's device for one session: the public half of a key pair
 /// whose private half only that device holds, attested by the server's signature (with the
 /// campaign's key, which every phone receives when it joins), so that a volunteer's phone that

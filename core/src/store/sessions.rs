@@ -43,27 +43,6 @@ pub struct ListedSession {
     pub places_left: u32,
 }
 
-fn attendance_text(a: Attendance) -> &'static str {
-    match a {
-        Attendance::SignedUp => "signed_up",
-        Attendance::Confirmed => "confirmed",
-        Attendance::CheckedIn => "checked_in",
-        Attendance::Cancelled => "cancelled",
-        Attendance::NoShow => "no_show",
-    }
-}
-
-fn attendance_of(s: &str) -> Option<Attendance> {
-    Some(match s {
-        "signed_up" => Attendance::SignedUp,
-        "confirmed" => Attendance::Confirmed,
-        "checked_in" => Attendance::CheckedIn,
-        "cancelled" => Attendance::Cancelled,
-        "no_show" => Attendance::NoShow,
-        _ => return None,
-    })
-}
-
 fn takes_place(a: Option<Attendance>) -> bool {
     matches!(a, Some(Attendance::SignedUp | Attendance::Confirmed | Attendance::CheckedIn))
 }
@@ -76,7 +55,8 @@ fn view(c: &Connection, id: &str) -> Result<SessionView> {
         .optional()?
         .ok_or_else(|| CoreError::unknown("session", id))?;
     let s: Session = serde_json::from_str(&body)?;
-    let (server, local) = (server.as_deref().and_then(attendance_of), local.as_deref().and_then(attendance_of));
+    let (server, local) =
+        (server.as_deref().and_then(Attendance::from_code), local.as_deref().and_then(Attendance::from_code));
     let pending: bool = c.query_row(
         "SELECT EXISTS (SELECT 1 FROM signup_outbox WHERE session_id = ?1 AND state = 'pending')",
         [id],
@@ -122,7 +102,7 @@ impl Store {
                 .collect::<Result<_, _>>()?;
             tx.execute("DELETE FROM sessions", [])?;
             for l in listed {
-                let standing = l.standing.map(attendance_text).map(str::to_string);
+                let standing = l.standing.map(|a| a.code().to_string());
                 let local = kept.get(&l.session.id).cloned().unwrap_or_else(|| standing.clone());
                 tx.execute(
                     "INSERT INTO sessions(id, body, standing, places_left, local, fetched_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -158,7 +138,7 @@ impl Store {
                 })?;
             let s: Session = serde_json::from_str(&body)?;
             // The places others hold, by the server's last word (its count included this user's).
-            let mine_at_server = u32::from(takes_place(server.as_deref().and_then(attendance_of)));
+            let mine_at_server = u32::from(takes_place(server.as_deref().and_then(Attendance::from_code)));
             let facts = SignupFacts {
                 now_ms: now,
                 session_end_ms: s.end_ms,
@@ -184,7 +164,7 @@ impl Store {
                 "INSERT INTO signup_outbox(id, session_id, body, state, updated_ms) VALUES (?1, ?2, ?3, 'pending', ?4)",
                 params![e.id, session_id, serde_json::to_string(&e)?, now],
             )?;
-            tx.execute("UPDATE sessions SET local = ?1 WHERE id = ?2", params![attendance_text(standing), session_id])?;
+            tx.execute("UPDATE sessions SET local = ?1 WHERE id = ?2", params![standing.code(), session_id])?;
             view(tx, session_id)
         })
     }
@@ -263,7 +243,7 @@ impl Store {
                 "INSERT INTO signup_outbox(id, session_id, body, state, updated_ms) VALUES (?1, ?2, ?3, 'pending', ?4)",
                 params![e.id, s.id, serde_json::to_string(&e)?, now],
             )?;
-            tx.execute("UPDATE sessions SET local = ?1 WHERE id = ?2", params![attendance_text(standing), s.id])?;
+            tx.execute("UPDATE sessions SET local = ?1 WHERE id = ?2", params![standing.code(), s.id])?;
             view(tx, &s.id)
         })
     }

@@ -575,4 +575,14 @@ pub(crate) mod tests {
         let off = Session { cancelled: true, ..s.clone() };
         assert!(!stages(&off, "cap", None, s.start_ms), "called off");
     }
+
+    /// A standing's stable text is its wire name, and reads back.
+    #[test]
+    fn attendance_codes_are_the_wire_names() {
+        for a in Attendance::ALL {
+            assert_eq!(serde_json::to_value(a).unwrap(), a.code());
+            assert_eq!(Attendance::from_code(a.code()), Some(a));
+        }
+        assert_eq!(Attendance::from_code("present"), None);
+    }
 }

@@ -16,25 +16,8 @@ fn visibility_text(v: Visibility) -> &'static str {
     }
 }
 
-pub(crate) fn attendance_text(a: Attendance) -> &'static str {
-    match a {
-        Attendance::SignedUp => "signed_up",
-        Attendance::Confirmed => "confirmed",
-        Attendance::CheckedIn => "checked_in",
-        Attendance::Cancelled => "cancelled",
-        Attendance::NoShow => "no_show",
-    }
-}
-
 fn attendance_of(s: &str) -> StoreResult<Attendance> {
-    Ok(match s {
-        "signed_up" => Attendance::SignedUp,
-        "confirmed" => Attendance::Confirmed,
-        "checked_in" => Attendance::CheckedIn,
-        "cancelled" => Attendance::Cancelled,
-        "no_show" => Attendance::NoShow,
-        other => return Err(StoreError::Corrupt(format!("attendance {other:?}"))),
-    })
+    Attendance::from_code(s).ok_or_else(|| StoreError::Corrupt(format!("attendance {s:?}")))
 }
 
 /// Publishes a session; an id already taken is a conflict.
@@ -151,7 +134,7 @@ pub async fn record_signups(
         // Decision, then what it says to write.
         let (status, standing) = signup_outcome(e, held.as_deref(), (&sender.id, device_id), &facts);
         if let (ItemStatus::Accepted, Some(a)) = (&status, standing) {
-            let state = attendance_text(a);
+            let state = a.code();
             tx.exec(
                 INSERT_SIGNUP_EVENT,
                 &vals![
