@@ -1332,6 +1332,13 @@ async fn offline_handoffs_over_http() {
     let session_now = store.session("s-samedi").await.unwrap().unwrap();
     assert!(session_now.turfs.contains(&moved["id"].as_str().unwrap().to_string()), "{:?}", session_now.turfs);
 
+    // A captain's phone whose clock is a year ahead signs a lease "for next year": outside its
+    // grant, refused, recorded nowhere (and one a year behind likewise).
+    let year = 365 * 24 * hour;
+    let ahead = lease(7, "t4", None, now + year, now + year + hour);
+    let behind = lease(8, "t4", None, now - year, now - year + hour);
+    let (_, b) = call(&w.app, "POST", "/api/v1/sync/handoffs", Some(&vol), push(vec![&ahead, &behind], "dev-a")).await;
+    assert_eq!(statuses(&b), ["outside_grant", "outside_grant"]);
     // A grant a phone signed for itself (not with the campaign's key): refused, recorded nowhere.
     let own_key = new_key().unwrap();
     let self_granted = sign_handoff(

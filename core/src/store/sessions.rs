@@ -253,7 +253,10 @@ impl Store {
     pub fn confirm_check_in(&self, session_id: &str, volunteer_id: &str) -> Result<()> {
         let now = self.clock.now_ms();
         self.write(|tx| {
-            let me = meta_get(tx, "user_id")?.ok_or_else(|| CoreError::NeedsSync("join first".into()))?;
+            // (`captain` compares the session's captains with this phone's user: joined first.)
+            if meta_get(tx, "user_id")?.is_none() {
+                return Err(CoreError::NeedsSync("join first".into()));
+            }
             if !view(tx, session_id)?.captain {
                 return Err(CoreError::Signup(doorstep_protocol::validate::session::SignupError::Unproven));
             }
@@ -266,7 +269,6 @@ impl Store {
                 at_ms: now,
                 proof: None,
             };
-            let _ = me;
             tx.execute(
                 "INSERT INTO signup_outbox(id, session_id, body, state, updated_ms) VALUES (?1, ?2, ?3, 'pending', ?4)",
                 params![e.id, session_id, serde_json::to_string(&e)?, now],
