@@ -251,6 +251,7 @@ async fn canvass_session(
     let mut volunteers = Vec::new();
     for (id, name) in [("benevole-seance-1", "Inès (séance)"), ("benevole-seance-2", "Malik (séance)")] {
         let req = doorstep_server::people::InviteRequest {
+            email: None,
             name: name.into(),
             user_id: Some(id.into()),
             role: Role::Volunteer,

@@ -239,3 +239,20 @@ pub struct SignedCheckinPass {
     pub signature: String,
     pub grant: SignedGrant,
 }
+
+/// A session reminder shown by the app (`GET /api/v1/sync/reminders`): the server plans it when
+/// the volunteer signs up (`validate::reminder`) and serves it once due, at every sync until the
+/// session ends; the phone shows each id once.
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct AppReminder {
+    /// `<session id>:<kind>`: stable, so a reminder served twice is shown once.
+    pub id: String,
+    pub session_id: String,
+    /// `day_before`, `two_hours` or `late`.
+    pub kind: String,
+    pub due_ms: i64,
+    /// Its text, in French: "Rappel : demain à 10 h — « Marché de Talensac », devant la fontaine".
+    pub text: String,
+}

@@ -46,6 +46,9 @@ fn handler(spec: &RouteSpec) -> MethodRouter<Service> {
         ("GET", "/api/v1/sync/sessions") => get(volunteer_sessions),
         ("POST", "/api/v1/sync/signups") => post(push_signups),
         ("GET", "/api/v1/sync/keys") => get(campaign_keys),
+        ("GET", "/api/v1/sync/reminders") => get(app_reminders),
+        ("GET", "/p/{session_id}") => get(public_page),
+        ("POST", "/p/{session_id}") => post(public_signup),
         ("GET", "/api/v1/sessions/{session_id}/calendar.ics") => get(session_calendar),
         ("POST", "/api/v1/sync/grants") => post(grant),
         ("POST", "/api/v1/sync/handoffs") => post(push_handoffs),
@@ -391,6 +394,44 @@ async fn session_calendar(
         ],
         ics,
     ))
+}
+
+async fn app_reminders(State(s): State<Service>, Caller(session): Caller) -> Result<impl IntoResponse, HttpError> {
+    Ok(Json(s.app_reminders(&session).await?))
+}
+
+/// The public page's headers: HTML with no script at all, its own inline style only.
+fn public_html(status: axum::http::StatusCode, html: String) -> axum::response::Response {
+    (
+        status,
+        [
+            (axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+            ),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+async fn public_page(State(s): State<Service>, Path(id): Path<String>) -> Result<impl IntoResponse, HttpError> {
+    let (status, html) = s.public_page(&id).await?;
+    Ok(public_html(status, html))
+}
+
+async fn public_signup(
+    State(s): State<Service>,
+    Path(id): Path<String>,
+    body: Request,
+) -> Result<impl IntoResponse, HttpError> {
+    let client = body.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let axum::Form(form) = axum::Form::<crate::public::PublicForm>::from_request(body, &())
+        .await
+        .map_err(|e| HttpError::new(e.status(), "bad_form", e.body_text()))?;
+    let (status, html) = s.public_signup(&id, form, client).await?;
+    Ok(public_html(status, html))
 }
 
 async fn campaign_keys(State(s): State<Service>, Caller(session): Caller) -> Result<impl IntoResponse, HttpError> {

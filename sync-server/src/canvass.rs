@@ -264,7 +264,7 @@ impl Service {
                 may_see(&c.session, &me.campaign_id, me.team_id.as_deref()) || c.session.captains.contains(&me.id)
             })
             .map(|c| {
-                let taken = c.signed_up + c.confirmed + c.checked_in;
+                let taken = c.signed_up + c.confirmed + c.checked_in + c.public;
                 VolunteerSession {
                     standing: standings.get(&c.session.id).copied(),
                     places_left: c.session.capacity.saturating_sub(taken),
@@ -314,7 +314,7 @@ impl Service {
         Ok(self.store.record_signups(&me, &dev.device.device_id, events, &key, (self.now)()).await?)
     }
 
-    async fn device_user(&self, dev: &DeviceSession) -> Result<User, ServiceError> {
+    pub(crate) async fn device_user(&self, dev: &DeviceSession) -> Result<User, ServiceError> {
         self.store
             .user(&dev.device.user_id)
             .await?
@@ -324,7 +324,7 @@ impl Service {
 
     /// The campaign's signing key, made the first time it is needed (Ed25519; the private half
     /// never leaves the server's database).
-    async fn campaign_signing_key(&self, campaign_id: &str) -> Result<(Vec<u8>, String), ServiceError> {
+    pub(crate) async fn campaign_signing_key(&self, campaign_id: &str) -> Result<(Vec<u8>, String), ServiceError> {
         let fresh = handoff::new_key().ok_or_else(|| ServiceError::internal("no randomness for a key"))?;
         let public =
             handoff::public_key_of(&fresh).ok_or_else(|| ServiceError::internal("a new key has a public half"))?;

@@ -120,7 +120,13 @@ pub async fn seed(service: &Service, store: &Arc<dyn ServerStore>) -> Result<See
         let inv = service
             .invite(
                 &staff,
-                InviteRequest { name: name.into(), user_id: Some(id.into()), role: Role::Captain, team_id: None },
+                InviteRequest {
+                    email: None,
+                    name: name.into(),
+                    user_id: Some(id.into()),
+                    role: Role::Captain,
+                    team_id: None,
+                },
             )
             .await
             .map_err(|e| e.message)?;
@@ -138,6 +144,7 @@ pub async fn seed(service: &Service, store: &Arc<dyn ServerStore>) -> Result<See
             .invite(
                 &staff,
                 InviteRequest {
+                    email: None,
                     name: format!("Bénévole {i}"),
                     user_id: Some(vol.clone()),
                     role: Role::Volunteer,

@@ -34,6 +34,18 @@ enum Command {
         /// Log lines as `text` (default) or `json`; `RUST_LOG` filters them (default `info`).
         #[arg(long, default_value = "text")]
         log_format: String,
+        /// The SMTP relay for e-mail reminders of sessions: `smtp://host:25` (a local relay),
+        /// `smtp://user:password@host:587?tls=required` or `smtps://…:465`; read from the
+        /// environment so that a password stays out of the process list. Without one, e-mail
+        /// reminders wait (the app's are shown anyway).
+        #[arg(long, env = "DOORSTEP_SMTP_URL", hide_env_values = true)]
+        smtp_url: Option<String>,
+        /// The sender of e-mail reminders, e.g. `Nantes en commun <seances@exemple.fr>`.
+        #[arg(long, env = "DOORSTEP_MAIL_FROM", default_value = "Doorstep <noreply@localhost>")]
+        mail_from: String,
+        /// How often the reminder sender runs, in seconds.
+        #[arg(long, default_value_t = 30)]
+        reminder_every_s: u64,
     },
     /// Create a campaign and its coordinator; prints the coordinator's API token.
     CreateCampaign {
@@ -254,7 +266,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { database, listen, tile_url, metrics_listen, log_format } => {
+        Command::Serve {
+            database,
+            listen,
+            tile_url,
+            metrics_listen,
+            log_format,
+            smtp_url,
+            mail_from,
+            reminder_every_s,
+        } => {
             doorstep_server::observe::init_logs(&log_format);
             let store = match doorstep_server::cli::open_store(&database).await {
                 Ok(s) => s,
@@ -276,6 +297,15 @@ async fn main() -> std::process::ExitCode {
             tracing::info!(url = %format!("http://{address}"), database = backend, "doorstep-server listening");
             let mut service = Service::new(store);
             service.tile_url = tile_url;
+            if let Some(url) = smtp_url {
+                match doorstep_server::mail::Mailer::new(&url, &mail_from) {
+                    Ok(m) => service.mailer = Some(m),
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot use the SMTP relay");
+                        return std::process::ExitCode::FAILURE;
+                    }
+                }
+            }
             if let Some(at) = metrics_listen {
                 match tokio::net::TcpListener::bind(&at).await {
                     Ok(l) => {
@@ -309,6 +339,20 @@ async fn main() -> std::process::ExitCode {
                     }
                 }
             });
+            // The reminder sender: due e-mail reminders every half minute (each row claimed before it
+            // is sent, so several server processes never send one twice).
+            let sender = service.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(std::time::Duration::from_secs(reminder_every_s.max(1)));
+                loop {
+                    every.tick().await;
+                    match sender.deliver_reminders().await {
+                        Ok(d) if d != Default::default() => tracing::info!(?d, "reminders"),
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e.message, "reminders failed"),
+                    }
+                }
+            });
             let app = api::app(service).into_make_service_with_connect_info::<std::net::SocketAddr>();
             if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(doorstep_server::shutdown_signal()).await
             {
@@ -328,11 +372,14 @@ async fn main() -> std::process::ExitCode {
             match service.purge_expired_campaigns().await {
                 Ok(done) => {
                     println!(
-                        "| campagne / campaign | réponses effacées / reports stripped | personnes / people | appareils révoqués / devices revoked |"
+                        "| campagne / campaign | réponses effacées / reports stripped | personnes / people | appareils révoqués / devices revoked | inscriptions publiques / public sign-ups |"
                     );
-                    println!("|---|---:|---:|---:|");
+                    println!("|---|---:|---:|---:|---:|");
                     for (c, n) in &done {
-                        println!("| {c} | {} | {} | {} |", n.reports_stripped, n.people_deleted, n.devices_revoked);
+                        println!(
+                            "| {c} | {} | {} | {} | {} |",
+                            n.reports_stripped, n.people_deleted, n.devices_revoked, n.public_signups_deleted
+                        );
                     }
                     if done.is_empty() {
                         println!(

@@ -36,6 +36,9 @@ pub struct InviteRequest {
     pub role: Role,
     #[serde(default)]
     pub team_id: Option<String>,
+    /// Where session reminders go by e-mail (optional; the app shows them anyway).
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 fn volunteer() -> Role {
@@ -119,6 +122,12 @@ impl Service {
         if req.role != Role::Volunteer {
             st.require_coordinator()?;
         }
+        let email = match req.email.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+            Some(e) => Some(crate::public::check_email(e).ok_or_else(|| {
+                ServiceError::invalid("bad_email", "adresse e-mail invalide / invalid e-mail address")
+            })?),
+            None => None,
+        };
         let team = match (&req.team_id, &st.teams) {
             (Some(t), _) => Some(t.clone()),
             (None, Some(ts)) if req.role == Role::Volunteer => ts.first().cloned(),
@@ -146,6 +155,9 @@ impl Service {
             .map_err(|_| {
                 ServiceError::new(crate::error::Failure::Conflict, "conflict", format!("user {user_id} exists"))
             })?;
+        if email.is_some() {
+            self.store.set_email(&user_id, email.as_deref()).await?;
+        }
         if let Some(t) = &team
             && req.role != Role::Coordinator
         {

@@ -135,6 +135,24 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "GET",
+        path: "/api/v1/sync/reminders",
+        access: Access::Phone,
+        summary: "the phone's volunteer's session reminders that are due (shown once each by the app), for sessions not over",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/p/{session_id}",
+        access: Access::Public,
+        summary: "a public session's sign-up page (HTML, French): for supporters without an account",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/p/{session_id}",
+        access: Access::Public,
+        summary: "a public sign-up (form: name, email or phone, consent, token); rate limited per address; answers the page",
+    },
+    RouteSpec {
+        method: "GET",
         path: "/api/v1/sync/keys",
         access: Access::Phone,
         summary: "the campaign's public key, to check offline hand-offs with no network",

@@ -57,6 +57,8 @@ pub struct Service {
     pub(crate) rate: Arc<crate::ratelimit::Limiter>,
     /// What the server counts (served by `serve --metrics-listen`).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The campaign's SMTP relay for e-mail reminders (`serve --smtp-url`); none: they wait.
+    pub mailer: Option<crate::mail::Mailer>,
 }
 
 impl std::fmt::Debug for Service {
@@ -110,6 +112,7 @@ impl Service {
             rate_limits: Default::default(),
             rate: Default::default(),
             metrics: Default::default(),
+            mailer: None,
         }
     }
 

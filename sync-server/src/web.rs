@@ -93,7 +93,10 @@ pub async fn guard(State(s): State<Service>, req: Request, next: Next) -> Respon
         return e.into_response();
     }
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if !safe && let Err(e) = check_write(req.headers()) {
+    // The public sign-up pages read no cookie: a signed-in coordinator's cookie does not make
+    // them need a CSRF token (their own form token and the Origin check guard them).
+    let public = req.uri().path().starts_with("/p/");
+    if !safe && let Err(e) = check_write(req.headers(), public) {
         return e.into_response();
     }
     let mut r = next.run(req).await;
@@ -133,7 +136,7 @@ fn check_rate(s: &Service, req: &Request) -> Result<(), HttpError> {
     })
 }
 
-fn check_write(headers: &HeaderMap) -> Result<(), HttpError> {
+fn check_write(headers: &HeaderMap, public: bool) -> Result<(), HttpError> {
     if let Some(origin) = headers.get(header::ORIGIN) {
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
         let from = origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, rest)| rest);
@@ -141,7 +144,7 @@ fn check_write(headers: &HeaderMap) -> Result<(), HttpError> {
             return Err(HttpError::forbidden("requête d'un autre site refusée / request from another site refused"));
         }
     }
-    if headers.contains_key(header::AUTHORIZATION) {
+    if headers.contains_key(header::AUTHORIZATION) || public {
         return Ok(());
     }
     let cookie = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(cookie_token);

@@ -63,7 +63,7 @@ fn server() -> &'static Mutex<Server> {
             store.create_turf(&campaign.id, "fz", "Fuzz", None, &ids).await.unwrap();
             let staff = crate::coordinator(&campaign.id);
             store.create_user(&staff.user).await.unwrap();
-            let invite = doorstep_server::people::InviteRequest {
+            let invite = doorstep_server::people::InviteRequest { email: None,
                 name: "V".into(),
                 user_id: Some("vol".into()),
                 role: doorstep_server::store::Role::Volunteer,

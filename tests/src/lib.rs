@@ -7,6 +7,7 @@ use std::path::PathBuf;
 pub mod dashboard_reference;
 pub mod faultproxy;
 pub mod fuzzing;
+pub mod smtp;
 
 use doorstep_protocol::{
     Building, Campaign, CampaignMode, Door, Entrance, Household, Person, Question, QuestionKind, ShowWhen,

@@ -68,6 +68,7 @@ async fn a_captain_offline_hands_a_street_to_a_volunteer_offline() {
     };
     store.create_user(&co.user).await.unwrap();
     let invite = |id: &str, role: Role| doorstep_server::people::InviteRequest {
+        email: None,
         name: id.into(),
         user_id: Some(id.into()),
         role,

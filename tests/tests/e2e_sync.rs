@@ -87,6 +87,7 @@ async fn twenty_devices_offline_reassignment_and_revocation() {
         .invite(
             &co,
             doorstep_server::people::InviteRequest {
+                email: None,
                 name: "Nour".into(),
                 user_id: Some("cap-nord".into()),
                 role: doorstep_server::store::Role::Captain,
@@ -114,6 +115,7 @@ async fn twenty_devices_offline_reassignment_and_revocation() {
             .invite(
                 &co,
                 doorstep_server::people::InviteRequest {
+                    email: None,
                     name: format!("Bénévole {i}"),
                     user_id: Some(vol.clone()),
                     role: doorstep_server::store::Role::Volunteer,

@@ -140,6 +140,7 @@ async fn acknowledged_knocks_survive_a_bad_network_and_kill_9() {
             store.create_turf(&campaign.id, &turf, &format!("Tournée {i}"), None, &ids).await.unwrap();
             let vol = format!("vol-{i:02}");
             let invite = InviteRequest {
+                email: None,
                 name: format!("Bénévole {i}"),
                 user_id: Some(vol.clone()),
                 role: Role::Volunteer,

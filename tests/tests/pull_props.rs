@@ -54,8 +54,13 @@ async fn run(ops: Vec<Op>) {
     for (i, t) in TURFS.iter().enumerate() {
         store.create_turf(&campaign.id, t, t, None, &ids[i * 10..(i + 1) * 10]).await.unwrap();
     }
-    let invite =
-        InviteRequest { name: "A".into(), user_id: Some("vol-a".into()), role: Role::Volunteer, team_id: None };
+    let invite = InviteRequest {
+        email: None,
+        name: "A".into(),
+        user_id: Some("vol-a".into()),
+        role: Role::Volunteer,
+        team_id: None,
+    };
     let code = service.invite(&co, invite).await.unwrap().join_code.unwrap();
     for t in &TURFS[..2] {
         service.assign(&co, t, AssignRequest { volunteer_id: "vol-a".into(), lease_days: None }).await.unwrap();

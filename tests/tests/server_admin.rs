@@ -79,7 +79,13 @@ async fn world() -> World {
         let inv = service
             .invite(
                 &co,
-                InviteRequest { name: cap.into(), user_id: Some(cap.into()), role: Role::Captain, team_id: None },
+                InviteRequest {
+                    email: None,
+                    name: cap.into(),
+                    user_id: Some(cap.into()),
+                    role: Role::Captain,
+                    team_id: None,
+                },
             )
             .await
             .unwrap();
@@ -103,6 +109,7 @@ async fn world() -> World {
             .invite(
                 &co,
                 InviteRequest {
+                    email: None,
                     name: vol.into(),
                     user_id: Some(vol.into()),
                     role: Role::Volunteer,
@@ -257,7 +264,9 @@ fn sample(w: &World, r: &RouteSpec, inside: bool) -> Option<(String, Vec<u8>)> {
         ("POST", "/api/v1/sync/signups") => {
             unscoped(json(serde_json::json!({"protocol":1,"device_id":"dev-a","events":[]})))
         }
-        ("GET", "/api/v1/sync/keys") => unscoped(vec![]),
+        ("GET", "/api/v1/sync/keys") | ("GET", "/api/v1/sync/reminders") => unscoped(vec![]),
+        ("GET", "/p/{session_id}") => unscoped(vec![]).map(|_| ("/p/s-monde".to_string(), vec![])),
+        ("POST", "/p/{session_id}") => unscoped(vec![]).map(|_| ("/p/s-monde".to_string(), b"name=A".to_vec())),
         ("GET", "/api/v1/sessions/{session_id}/calendar.ics") => {
             unscoped(vec![]).map(|_| ("/api/v1/sessions/s-monde/calendar.ics".to_string(), vec![]))
         }
@@ -506,6 +515,7 @@ async fn lists_and_writes_are_scoped() {
         .invite(
             &co,
             InviteRequest {
+                email: None,
                 name: "x".into(),
                 user_id: Some("cap-sud-2".into()),
                 role: Role::Captain,

@@ -1047,6 +1047,110 @@ async fn handoffs_record_once_and_hold_refused_knocks(s: Arc<dyn ServerStore>) {
     assert_eq!(got, vec![Ingested::Rejected("out_of_scope")]);
 }
 
+/// Reminders and public sign-ups (issue 17) on both backends: a sign-up plans its rows in the
+/// same transaction, a replay plans none, a cancel then a new sign-up re-arms dropped rows; one
+/// claim wins; public sign-ups take places, never twice per contact, never past capacity; a
+/// retention purge erases them and drops what was not sent.
+async fn reminders_and_public_signups(s: Arc<dyn ServerStore>) {
+    use doorstep_protocol::validate::reminder::{Channel, RowState};
+    use doorstep_protocol::{ItemStatus, Session, SignupEvent, SignupKind, Visibility};
+    use doorstep_server::store::ops::sessions::{PublicOutcome, PublicSignup};
+    seed(s.as_ref()).await;
+    s.create_user(&user("cap", Role::Captain)).await.unwrap();
+    s.set_email("vol-a", Some("a@exemple.fr")).await.unwrap();
+    let hour = 3_600_000;
+    let session = Session {
+        id: "s1".into(),
+        campaign_id: "nantes-2026".into(),
+        title: "Marché".into(),
+        start_ms: NOW + 72 * hour,
+        end_ms: NOW + 75 * hour,
+        meeting_lat: 47.2184,
+        meeting_lon: -1.5536,
+        meeting_text: "Devant le marché".into(),
+        capacity: 3,
+        captains: vec!["cap".into()],
+        turfs: vec!["t1".into()],
+        team_id: None,
+        visibility: Visibility::Public,
+        cancelled: false,
+    };
+    s.create_session(&session, "cap", NOW).await.unwrap();
+    let event = |id: &str, who: &str, kind: SignupKind| SignupEvent {
+        id: id.into(),
+        session_id: "s1".into(),
+        volunteer_id: who.into(),
+        device_id: format!("dev-{who}"),
+        kind,
+        at_ms: NOW,
+        proof: None,
+    };
+    let a = user("vol-a", Role::Volunteer);
+    let up = event("0190a000-0000-7000-8000-000000000001", "vol-a", SignupKind::SignUp);
+    let r = s.record_signups(&a, "dev-vol-a", &[up.clone()], "", NOW).await.unwrap();
+    assert_eq!(r[0].status, ItemStatus::Accepted);
+    let rows = s.session_reminders("s1").await.unwrap();
+    assert_eq!(rows.len(), 4, "app and e-mail, day before and two hours: {rows:?}");
+    s.record_signups(&a, "dev-vol-a", &[up], "", NOW).await.unwrap();
+    assert_eq!(s.session_reminders("s1").await.unwrap(), rows, "a replay plans nothing");
+    let cancel = event("0190a000-0000-7000-8000-000000000002", "vol-a", SignupKind::Cancel);
+    s.record_signups(&a, "dev-vol-a", &[cancel], "", NOW + 1).await.unwrap();
+    // The sender drops the cancelled person's rows when they fall due; here by hand, then a new
+    // sign-up re-arms them.
+    let due = s.due_reminders(Channel::Email, NOW + 48 * hour, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].standing, Some(doorstep_protocol::Attendance::Cancelled));
+    assert_eq!((due[0].name.as_str(), due[0].email.as_deref()), ("vol-a", Some("a@exemple.fr")));
+    s.finish_reminder(&due[0], RowState::Dropped, due[0].due_ms, Some("not_signed_up"), NOW + 48 * hour).await.unwrap();
+    let again = event("0190a000-0000-7000-8000-000000000003", "vol-a", SignupKind::SignUp);
+    s.record_signups(&a, "dev-vol-a", &[again], "", NOW + 2).await.unwrap();
+    let states: Vec<String> = s.session_reminders("s1").await.unwrap().into_iter().map(|r| r.3).collect();
+    assert!(states.iter().all(|st| st == "pending"), "re-armed: {states:?}");
+    // One claim wins.
+    let due = s.due_reminders(Channel::Email, NOW + 48 * hour, 10).await.unwrap();
+    assert!(s.claim_reminder(&due[0], NOW + 48 * hour).await.unwrap());
+    assert!(!s.claim_reminder(&due[0], NOW + 48 * hour).await.unwrap());
+    assert!(s.due_reminders(Channel::Email, NOW + 48 * hour + 60_000, 10).await.unwrap().is_empty(), "claimed");
+    let reclaimed = s.due_reminders(Channel::Email, NOW + 48 * hour + 11 * 60_000, 10).await.unwrap();
+    assert_eq!(reclaimed.len(), 1, "a claim older than the timeout is taken back");
+    // Public sign-ups: places counted with volunteers' (1 taken of 3).
+    let public = |id: &str, email: Option<&str>, phone: Option<&str>| PublicSignup {
+        id: id.into(),
+        session_id: "s1".into(),
+        name: "Zoé".into(),
+        email: email.map(str::to_string),
+        phone: phone.map(str::to_string),
+        consent_text: "J'accepte".into(),
+    };
+    let rec = |p: PublicSignup| {
+        let s = s.clone();
+        async move { s.record_public_signup(&p, NOW).await.unwrap() }
+    };
+    assert_eq!(rec(public("p1", Some("z@exemple.fr"), None)).await, PublicOutcome::Recorded);
+    assert_eq!(rec(public("p2", Some("z@exemple.fr"), Some("+33612345678"))).await, PublicOutcome::AlreadyThere);
+    assert_eq!(rec(public("p3", None, Some("+33612345678"))).await, PublicOutcome::Recorded);
+    assert_eq!(rec(public("p4", None, Some("+33600000000"))).await, PublicOutcome::Full);
+    assert_eq!(rec(public("p5", Some("x@exemple.fr"), None)).await, PublicOutcome::Full);
+    let b = user("vol-b", Role::Volunteer);
+    let late = event("0190a000-0000-7000-8000-000000000004", "vol-b", SignupKind::SignUp);
+    let r = s.record_signups(&b, "dev-vol-b", &[late], "", NOW).await.unwrap();
+    assert!(matches!(r[0].status, ItemStatus::Rejected { .. }), "the public took the last places: {:?}", r[0].status);
+    let counts = s.campaign_sessions("nantes-2026", NOW).await.unwrap();
+    assert_eq!((counts[0].signed_up, counts[0].public), (1, 2));
+    let mut other = session.clone();
+    other.id = "s2".into();
+    other.visibility = Visibility::Campaign;
+    s.create_session(&other, "cap", NOW).await.unwrap();
+    let mut closed = public("p6", Some("y@exemple.fr"), None);
+    closed.session_id = "s2".into();
+    assert_eq!(rec(closed).await, PublicOutcome::Closed, "a session not open to the public");
+    let n = s.purge_personal_data("nantes-2026", NOW).await.unwrap();
+    assert_eq!(n.public_signups_deleted, 2);
+    assert!(s.due_reminders(Channel::Email, NOW + 100 * hour, 10).await.unwrap().is_empty());
+    let after: Vec<String> = s.session_reminders("s1").await.unwrap().into_iter().map(|r| r.3).collect();
+    assert!(after.iter().all(|st| st == "dropped"), "{after:?}");
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -1164,6 +1268,7 @@ conformance!(
     a_large_first_cut_places_every_building_once,
     sessions_signups_and_replays,
     handoffs_record_once_and_hold_refused_knocks,
+    reminders_and_public_signups,
 );
 
 /// A database made by the first published schema and upgraded in place has the same schema as a

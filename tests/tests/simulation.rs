@@ -214,6 +214,7 @@ async fn simulate(seed: u64, devices: usize, steps: usize) -> Vec<String> {
         let ids: Vec<String> = buildings[i * PER_TURF..(i + 1) * PER_TURF].iter().map(|b| b.id.clone()).collect();
         store.create_turf(&campaign.id, &turf, &format!("Tournée {i}"), None, &ids).await.unwrap();
         let invite = InviteRequest {
+            email: None,
             name: format!("B{i}"),
             user_id: Some(format!("v{i}")),
             role: Role::Volunteer,

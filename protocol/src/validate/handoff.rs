@@ -238,7 +238,8 @@ pub fn public_key_of(pkcs8: &[u8]) -> Option<String> {
     Ed25519KeyPair::from_pkcs8(pkcs8).ok().map(|k| B64.encode(k.public_key().as_ref()))
 }
 
-fn verifies(public_key: &str, bytes: &[u8], signature: &str) -> bool {
+/// Whether `signature` (base64url) is `public_key`'s Ed25519 signature over `bytes`.
+pub fn verifies(public_key: &str, bytes: &[u8], signature: &str) -> bool {
     match (B64.decode(public_key), B64.decode(signature)) {
         (Ok(pk), Ok(sig)) if pk.len() == 32 && sig.len() == 64 => {
             UnparsedPublicKey::new(&ED25519, pk).verify(bytes, &sig).is_ok()

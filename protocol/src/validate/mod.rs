@@ -9,11 +9,13 @@
 //!   the building → door fan-out;
 //! - [`text`]: control characters and lengths of stored text;
 //! - [`session`]: canvass sessions and sign-up events;
-//! - [`handoff`]: the lease a captain's phone hands to a volunteer's phone with no network.
+//! - [`handoff`]: the lease a captain's phone hands to a volunteer's phone with no network;
+//! - [`reminder`]: which session reminders a person gets, and when a due one is sent.
 
 pub mod answers;
 pub mod handoff;
 pub mod package;
+pub mod reminder;
 pub mod report;
 pub mod script;
 pub mod session;

@@ -352,6 +352,65 @@ pub trait StoreOps: ServerStore {
         let id = session_id.to_string();
         typed(self, move |tx| Box::pin(async move { ops::handoffs::session_work(tx, &id).await })).await
     }
+    /// Sets (or clears) a volunteer's e-mail address for reminders.
+    async fn set_email(&self, user_id: &str, email: Option<&str>) -> StoreResult<()> {
+        let (u, e) = (user_id.to_string(), email.map(str::to_string));
+        typed(self, move |tx| Box::pin(async move { ops::reminders::set_email(tx, &u, e.as_deref()).await })).await
+    }
+    /// Records a public sign-up and plans its reminders, in one transaction.
+    async fn record_public_signup(
+        &self,
+        p: &ops::sessions::PublicSignup,
+        now_ms: i64,
+    ) -> StoreResult<ops::sessions::PublicOutcome> {
+        let p = p.clone();
+        typed(self, move |tx| Box::pin(async move { ops::sessions::record_public_signup(tx, &p, now_ms).await })).await
+    }
+    /// Reminders claimed by a sender that died go back to pending; then the due ones of a channel.
+    async fn due_reminders(
+        &self,
+        channel: doorstep_protocol::validate::reminder::Channel,
+        now_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<ops::reminders::DueReminder>> {
+        typed(self, move |tx| {
+            Box::pin(async move {
+                ops::reminders::reclaim(tx, now_ms).await?;
+                ops::reminders::due(tx, channel, now_ms, limit).await
+            })
+        })
+        .await
+    }
+    /// Claims a due reminder for sending: true for exactly one caller, across processes.
+    async fn claim_reminder(&self, r: &ops::reminders::DueReminder, now_ms: i64) -> StoreResult<bool> {
+        let r = r.clone();
+        typed(self, move |tx| Box::pin(async move { ops::reminders::claim(tx, &r, now_ms).await })).await
+    }
+    /// Moves a reminder on (sent, dropped, pending again or failed).
+    async fn finish_reminder(
+        &self,
+        r: &ops::reminders::DueReminder,
+        state: doorstep_protocol::validate::reminder::RowState,
+        due_ms: i64,
+        error: Option<&str>,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let (r, e) = (r.clone(), error.map(str::to_string));
+        typed(self, move |tx| {
+            Box::pin(async move { ops::reminders::finish(tx, &r, state, due_ms, e.as_deref(), now_ms).await })
+        })
+        .await
+    }
+    /// A volunteer's in-app reminders due by now for sessions not over.
+    async fn app_reminders(&self, volunteer_id: &str, now_ms: i64) -> StoreResult<Vec<ops::reminders::DueReminder>> {
+        let v = volunteer_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::reminders::app_reminders(tx, &v, now_ms).await })).await
+    }
+    /// Every reminder row of a session: `(person, kind, channel, state)`.
+    async fn session_reminders(&self, session_id: &str) -> StoreResult<Vec<(String, String, String, String)>> {
+        let id = session_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::reminders::session_reminders(tx, &id).await })).await
+    }
     /// Replaces the turfs to re-cut by the new ones, in one transaction.
     async fn apply_cut(&self, campaign_id: &str, dissolve: &[String], turfs: &[NewTurf]) -> StoreResult<()> {
         let (c, d, t) = (campaign_id.to_string(), dissolve.to_vec(), turfs.to_vec());

@@ -157,6 +157,8 @@ pub struct SessionCounts {
     pub confirmed: u32,
     pub checked_in: u32,
     pub cancelled: u32,
+    /// Supporters signed up on the public page (no account; they take places too).
+    pub public: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -413,6 +415,8 @@ pub struct PurgeCounts {
     pub reports_stripped: u64,
     pub people_deleted: u64,
     pub devices_revoked: u64,
+    /// Sign-ups from the public page erased (volunteers' e-mail addresses go with them).
+    pub public_signups_deleted: u64,
 }
 
 /// A door of the campaign with where it stands (the dashboard's map and progress).

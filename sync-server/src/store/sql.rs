@@ -217,9 +217,29 @@ pub const SCHEMA_V10: &[&str] = &[
     "CREATE INDEX handoffs_session ON handoffs(session_id)",
 ];
 
+/// Version 11 (issue 17, reminders and the public sign-up page): volunteers' e-mail addresses
+/// (for reminders), sign-ups of supporters without an account (their consent text recorded with
+/// each), and every reminder planned: one row per (session, person, kind, channel), its state
+/// moving forward only (pending → sending → sent | failed | dropped), so that retries and
+/// restarts send none twice and lose none.
+pub const SCHEMA_V11: &[&str] = &[
+    "CREATE TABLE user_contacts (user_id TEXT PRIMARY KEY REFERENCES users(id), email TEXT)",
+    "CREATE TABLE public_signups (
+        id TEXT PRIMARY KEY, session_id TEXT NOT NULL REFERENCES canvass_sessions(id), name TEXT NOT NULL,
+        email TEXT, phone TEXT, consent_text TEXT NOT NULL, state TEXT NOT NULL, created_ms BIGINT NOT NULL)",
+    "CREATE INDEX public_signups_session ON public_signups(session_id)",
+    "CREATE TABLE reminders (
+        session_id TEXT NOT NULL REFERENCES canvass_sessions(id), person TEXT NOT NULL, kind TEXT NOT NULL,
+        channel TEXT NOT NULL, due_ms BIGINT NOT NULL, state TEXT NOT NULL, attempts BIGINT NOT NULL,
+        claimed_ms BIGINT, sent_ms BIGINT, error TEXT, PRIMARY KEY (session_id, person, kind, channel))",
+    "CREATE INDEX reminders_due ON reminders(state, due_ms)",
+];
+
 /// Every schema version, in order; index + 1 is the version it brings the database to.
-pub const MIGRATIONS: &[&[&str]] =
-    &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8, SCHEMA_V9, SCHEMA_V10];
+pub const MIGRATIONS: &[&[&str]] = &[
+    SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8, SCHEMA_V9, SCHEMA_V10,
+    SCHEMA_V11,
+];
 
 /// Whether a migration statement runs on this backend (`"sqlite"` or `"postgres"`).
 pub fn runs_on(stmt: &str, backend: &str) -> bool {

@@ -13,6 +13,7 @@ use crate::vals;
 pub mod campaign;
 pub mod handoffs;
 pub mod people;
+pub mod reminders;
 pub mod reports;
 pub mod sessions;
 pub mod turfs;

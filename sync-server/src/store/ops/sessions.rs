@@ -59,6 +59,7 @@ pub async fn campaign_sessions(tx: &mut dyn Tx, campaign_id: &str, from_ms: i64)
             confirmed: r[2].int()? as u32,
             checked_in: r[3].int()? as u32,
             cancelled: r[4].int()? as u32,
+            public: r[5].int()? as u32,
         });
     }
     Ok(out)
@@ -114,8 +115,7 @@ pub async fn record_signups(
             .await?
             .map(|r| attendance_of(&r[0].text()?))
             .transpose()?;
-        let taken = tx.row(COUNT_TAKEN_BY_OTHERS, &vals![e.session_id.as_str(), e.volunteer_id.as_str()]).await?;
-        let taken_by_others = taken.map_or(Ok(0), |r| r[0].int())? as u32;
+        let taken_by_others = places_taken(tx, &e.session_id, &e.volunteer_id).await?;
         let sender_captains = session.as_ref().is_some_and(|s| s.captains.contains(&sender.id));
         let facts = SignupFacts {
             now_ms,
@@ -149,17 +149,99 @@ pub async fn record_signups(
             )
             .await?;
             tx.exec(UPSERT_STANDING, &vals![e.session_id.as_str(), e.volunteer_id.as_str(), state, now_ms]).await?;
+            // Reminders planned in the same transaction: none lost if the answer is.
+            if let Some(s) = &session {
+                let channels = super::reminders::volunteer_channels(tx, &e.volunteer_id).await?;
+                super::reminders::plan_for(tx, s, &e.volunteer_id, Some(a), &channels, now_ms).await?;
+            }
         }
         out.push(PushItemResult { id: e.id.clone(), status, notice: None });
     }
     Ok(out)
 }
 
+/// Places taken in a session by everyone but `volunteer_id` (`""`: by everyone): volunteers
+/// signed up, confirmed or checked in, and supporters signed up on the public page.
+pub async fn places_taken(tx: &mut dyn Tx, session_id: &str, volunteer_id: &str) -> StoreResult<u32> {
+    let taken = tx.row(COUNT_TAKEN_BY_OTHERS, &vals![session_id, volunteer_id]).await?;
+    Ok(taken.map_or(Ok(0), |r| r[0].int())? as u32)
+}
+
+/// A public sign-up, checked by the service (name, contact, consent text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicSignup {
+    pub id: String,
+    pub session_id: String,
+    pub name: String,
+    pub email: Option<String>,
+    /// E.164.
+    pub phone: Option<String>,
+    pub consent_text: String,
+}
+
+/// What became of a public sign-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublicOutcome {
+    Recorded,
+    /// The same e-mail or phone number is already signed up for this session: nothing written.
+    AlreadyThere,
+    Full,
+    /// The session is not open to the public (unknown, not public, called off or over).
+    Closed,
+}
+
+/// Records a public sign-up: the session locked (the last place goes to one), the same contact
+/// never twice, places counted with volunteers'; its e-mail reminders planned with it.
+pub async fn record_public_signup(tx: &mut dyn Tx, p: &PublicSignup, now_ms: i64) -> StoreResult<PublicOutcome> {
+    tx.exec(LOCK_SESSION, &vals![p.session_id.as_str()]).await?;
+    let Some(session) = session(tx, &p.session_id).await? else {
+        return Ok(PublicOutcome::Closed);
+    };
+    if session.visibility != doorstep_protocol::Visibility::Public || session.cancelled || session.end_ms <= now_ms {
+        return Ok(PublicOutcome::Closed);
+    }
+    let same = tx
+        .row(SELECT_SAME_CONTACT, &vals![p.session_id.as_str(), p.email.clone(), p.phone.clone()])
+        .await?
+        .map_or(Ok(0), |r| r[0].int())?;
+    if same > 0 {
+        return Ok(PublicOutcome::AlreadyThere);
+    }
+    if places_taken(tx, &p.session_id, "").await? >= session.capacity {
+        return Ok(PublicOutcome::Full);
+    }
+    tx.exec(
+        INSERT_PUBLIC_SIGNUP,
+        &vals![
+            p.id.as_str(),
+            p.session_id.as_str(),
+            p.name.as_str(),
+            p.email.clone(),
+            p.phone.clone(),
+            p.consent_text.as_str(),
+            now_ms
+        ],
+    )
+    .await?;
+    let channels: &[doorstep_protocol::validate::reminder::Channel] =
+        if p.email.is_some() { &[doorstep_protocol::validate::reminder::Channel::Email] } else { &[] };
+    super::reminders::plan_for(
+        tx,
+        &session,
+        &format!("{}{}", super::reminders::PUBLIC_PREFIX, p.id),
+        Some(Attendance::SignedUp),
+        channels,
+        now_ms,
+    )
+    .await?;
+    Ok(PublicOutcome::Recorded)
+}
+
 const INSERT_SESSION: &str =
     "INSERT INTO canvass_sessions(id, campaign_id, body, start_ms, end_ms, team_id, visibility,
     cancelled, created_by, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
-const LOCK_SESSION: &str = "UPDATE canvass_sessions SET end_ms = end_ms WHERE id = $1";
+pub(crate) const LOCK_SESSION: &str = "UPDATE canvass_sessions SET end_ms = end_ms WHERE id = $1";
 
 const SELECT_SESSION: &str = "SELECT body FROM canvass_sessions WHERE id = $1";
 
@@ -167,7 +249,8 @@ const SELECT_CAMPAIGN_SESSIONS: &str = "SELECT s.body,
     (SELECT count(*) FROM session_signups g WHERE g.session_id = s.id AND g.state = 'signed_up'),
     (SELECT count(*) FROM session_signups g WHERE g.session_id = s.id AND g.state = 'confirmed'),
     (SELECT count(*) FROM session_signups g WHERE g.session_id = s.id AND g.state = 'checked_in'),
-    (SELECT count(*) FROM session_signups g WHERE g.session_id = s.id AND g.state = 'cancelled')
+    (SELECT count(*) FROM session_signups g WHERE g.session_id = s.id AND g.state = 'cancelled'),
+    (SELECT count(*) FROM public_signups p WHERE p.session_id = s.id AND p.state = 'signed_up')
     FROM canvass_sessions s WHERE s.campaign_id = $1 AND s.end_ms > $2 ORDER BY s.start_ms, s.id";
 
 const SELECT_STANDINGS: &str =
@@ -175,8 +258,9 @@ const SELECT_STANDINGS: &str =
 
 const SELECT_STANDING: &str = "SELECT state FROM session_signups WHERE session_id = $1 AND volunteer_id = $2";
 
-const COUNT_TAKEN_BY_OTHERS: &str = "SELECT count(*) FROM session_signups WHERE session_id = $1 AND volunteer_id <> $2
-    AND state IN ('signed_up', 'confirmed', 'checked_in')";
+const COUNT_TAKEN_BY_OTHERS: &str = "SELECT (SELECT count(*) FROM session_signups WHERE session_id = $1
+    AND volunteer_id <> $2 AND state IN ('signed_up', 'confirmed', 'checked_in'))
+    + (SELECT count(*) FROM public_signups WHERE session_id = $1 AND state = 'signed_up')";
 
 const SELECT_SIGNUP_EVENT: &str = "SELECT body_hash FROM signup_events WHERE id = $1";
 
@@ -186,3 +270,10 @@ const INSERT_SIGNUP_EVENT: &str = "INSERT INTO signup_events(id, session_id, vol
 const UPSERT_STANDING: &str =
     "INSERT INTO session_signups(session_id, volunteer_id, state, updated_ms) VALUES ($1, $2, $3, $4)
     ON CONFLICT (session_id, volunteer_id) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms";
+
+const SELECT_SAME_CONTACT: &str = "SELECT count(*) FROM public_signups WHERE session_id = $1 AND state = 'signed_up'
+    AND ((email IS NOT NULL AND email = $2) OR (phone IS NOT NULL AND phone = $3))";
+
+const INSERT_PUBLIC_SIGNUP: &str =
+    "INSERT INTO public_signups(id, session_id, name, email, phone, consent_text, state, created_ms)
+    VALUES ($1, $2, $3, $4, $5, $6, 'signed_up', $7)";
