@@ -1087,7 +1087,7 @@ async fn reminders_and_public_signups(s: Arc<dyn ServerStore>) {
     };
     let a = user("vol-a", Role::Volunteer);
     let up = event("0190a000-0000-7000-8000-000000000001", "vol-a", SignupKind::SignUp);
-    let r = s.record_signups(&a, "dev-vol-a", &[up.clone()], "", NOW).await.unwrap();
+    let r = s.record_signups(&a, "dev-vol-a", std::slice::from_ref(&up), "", NOW).await.unwrap();
     assert_eq!(r[0].status, ItemStatus::Accepted);
     let rows = s.session_reminders("s1").await.unwrap();
     assert_eq!(rows.len(), 4, "app and e-mail, day before and two hours: {rows:?}");
