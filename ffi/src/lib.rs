@@ -11,7 +11,7 @@ use doorstep_core::{
     AckSummary, ApplySummary, CoreError, DoorStatus, HandoffCode, KnockDraft, KnockInput, KnockView, LeaseView,
     PairSide, PurgeSummary, RouteProgress, SessionView, Store, StreetDoors, SyncStatus, TurfSummary,
 };
-use doorstep_protocol::{Answer, Position, ResultCode, SignupKind, SurveyScript, Target};
+use doorstep_protocol::{Answer, AppReminder, Position, ResultCode, SignupKind, SurveyScript, Target};
 
 uniffi::setup_scaffolding!("doorstep");
 
@@ -259,6 +259,16 @@ impl FieldStore {
     /// The canvass sessions this phone knows (from its last sync), soonest first.
     pub fn sessions(&self) -> Result<Vec<SessionView>> {
         Ok(self.inner.sessions()?)
+    }
+
+    /// The session reminders to show now ("Rappel : demain à 10 h — …"), each until dismissed.
+    pub fn reminders(&self) -> Result<Vec<AppReminder>> {
+        Ok(self.inner.reminders()?)
+    }
+
+    /// The volunteer saw a reminder: it is not shown again.
+    pub fn dismiss_reminder(&self, id: String) -> Result<()> {
+        Ok(self.inner.dismiss_reminder(&id)?)
     }
 
     /// Signs up for a session, confirms or cancels, with no network (pushed at the next sync).

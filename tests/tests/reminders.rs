@@ -436,3 +436,47 @@ async fn the_public_page_records_consent_and_turns_abuse_away() {
         assert!(!text.contains("Yanis") && !text.contains("612345678") && !text.contains("bot2@"), "{text}");
     }
 }
+
+/// The phone's side: the reminders come down with the sync, are shown until dismissed, and a
+/// reminder served again at the next sync is not shown again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_shows_each_reminder_once() {
+    use doorstep_core::clock::ManualClock;
+    use doorstep_core::store::OpenOptions;
+    use doorstep_core::sync::http::HttpTransport;
+    use doorstep_core::sync::{RetryPolicy, sync};
+    let (w, people) = world(10).await;
+    let (_, code, _) = &people[0];
+    let clock = Arc::new(ManualClock::new(w.start - 72 * H, 1_000));
+    let phone = doorstep_core::Store::open_with(
+        w._dir.path().join("lea.db"),
+        OpenOptions { clock: clock.clone(), ..Default::default() },
+    )
+    .unwrap();
+    let joined = doorstep_core::sync::join(&phone, &w.base, code).await.unwrap();
+    let net = HttpTransport::new(&w.base, Some(joined.token)).unwrap();
+    let policy = RetryPolicy {
+        first_delay: std::time::Duration::from_millis(5),
+        max_delay: std::time::Duration::from_millis(50),
+        max_attempts: 3,
+    };
+    sync(&phone, &net, policy.clone(), &()).await.unwrap().unwrap();
+    phone.sign_up("s-marche", SignupKind::SignUp).unwrap();
+    sync(&phone, &net, policy.clone(), &()).await.unwrap().unwrap();
+    assert!(phone.reminders().unwrap().is_empty(), "nothing due three days before");
+    w.set(w.start - 24 * H);
+    clock.set_wall(w.start - 24 * H);
+    sync(&phone, &net, policy.clone(), &()).await.unwrap().unwrap();
+    let shown = phone.reminders().unwrap();
+    assert_eq!(shown.len(), 1);
+    assert_eq!((shown[0].id.as_str(), shown[0].kind.as_str()), ("s-marche:day_before", "day_before"));
+    assert!(shown[0].text.contains("demain à 10 h"), "{}", shown[0].text);
+    phone.dismiss_reminder(&shown[0].id).unwrap();
+    sync(&phone, &net, policy.clone(), &()).await.unwrap().unwrap();
+    assert!(phone.reminders().unwrap().is_empty(), "served again, not shown again");
+    w.set(w.start - 2 * H);
+    clock.set_wall(w.start - 2 * H);
+    sync(&phone, &net, policy, &()).await.unwrap().unwrap();
+    let kinds: Vec<String> = phone.reminders().unwrap().into_iter().map(|r| r.kind).collect();
+    assert_eq!(kinds, ["two_hours"]);
+}

@@ -201,6 +201,18 @@ pub const MIGRATIONS: &[&str] = &[
         updated_ms INTEGER NOT NULL
     ) STRICT;
     "#,
+    // 6: session reminders the server served (issue 17), each shown once: a reminder served again
+    // at the next sync keeps its row and its `shown_ms`.
+    r#"
+    CREATE TABLE reminders (
+        id         TEXT PRIMARY KEY,       -- <session id>:<kind>
+        session_id TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        due_ms     INTEGER NOT NULL,
+        text       TEXT NOT NULL,
+        shown_ms   INTEGER
+    ) STRICT;
+    "#,
 ];
 
 pub fn current_version() -> i64 {

@@ -113,6 +113,51 @@ impl Store {
         })
     }
 
+    /// Keeps the reminders the server served (issue 17): new ones wait to be shown; one served
+    /// again keeps its state (shown once); one of a session the phone no longer lists goes.
+    pub fn apply_reminders(&self, served: &[doorstep_protocol::AppReminder]) -> Result<()> {
+        self.write(|tx| {
+            for r in served {
+                tx.execute(
+                    "INSERT INTO reminders(id, session_id, kind, due_ms, text) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (id) DO UPDATE SET text = excluded.text, due_ms = excluded.due_ms",
+                    params![r.id, r.session_id, r.kind, r.due_ms, r.text],
+                )?;
+            }
+            tx.execute("DELETE FROM reminders WHERE session_id NOT IN (SELECT id FROM sessions)", [])?;
+            Ok(())
+        })
+    }
+
+    /// The reminders to show now (served, not yet dismissed), oldest first.
+    pub fn reminders(&self) -> Result<Vec<doorstep_protocol::AppReminder>> {
+        self.read(|c| {
+            c.prepare(
+                "SELECT id, session_id, kind, due_ms, text FROM reminders WHERE shown_ms IS NULL ORDER BY due_ms, id",
+            )?
+            .query_map([], |r| {
+                Ok(doorstep_protocol::AppReminder {
+                    id: r.get(0)?,
+                    session_id: r.get(1)?,
+                    kind: r.get(2)?,
+                    due_ms: r.get(3)?,
+                    text: r.get(4)?,
+                })
+            })?
+            .collect::<Result<_, _>>()
+            .map_err(Into::into)
+        })
+    }
+
+    /// The volunteer has seen a reminder: it is not shown again, even when served again.
+    pub fn dismiss_reminder(&self, id: &str) -> Result<()> {
+        let now = self.clock.now_ms();
+        self.write(|tx| {
+            tx.execute("UPDATE reminders SET shown_ms = ?1 WHERE id = ?2 AND shown_ms IS NULL", params![now, id])?;
+            Ok(())
+        })
+    }
+
     /// The sessions the phone knows, soonest first.
     pub fn sessions(&self) -> Result<Vec<SessionView>> {
         self.read(|c| {

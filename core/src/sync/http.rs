@@ -107,6 +107,9 @@ impl Transport for HttpTransport {
     async fn sessions(&self) -> Result<Option<Vec<crate::store::sessions::ListedSession>>, TransportError> {
         Ok(Some(self.get("/api/v1/sync/sessions").await?))
     }
+    async fn reminders(&self) -> Result<Option<Vec<doorstep_protocol::AppReminder>>, TransportError> {
+        Ok(Some(self.get("/api/v1/sync/reminders").await?))
+    }
     async fn campaign_key(&self) -> Result<Option<String>, TransportError> {
         let keys: serde_json::Value = self.get("/api/v1/sync/keys").await?;
         Ok(keys["campaign_key"].as_str().map(str::to_string))

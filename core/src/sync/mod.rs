@@ -84,6 +84,13 @@ pub trait Transport: Send + Sync {
     {
         async { Ok(None) }
     }
+    /// The volunteer's due session reminders, when the transport can fetch them.
+    fn reminders(
+        &self,
+    ) -> impl Future<Output = std::result::Result<Option<Vec<doorstep_protocol::AppReminder>>, TransportError>> + Send
+    {
+        async { Ok(None) }
+    }
     /// The campaign's public key, when the transport can fetch it.
     fn campaign_key(&self) -> impl Future<Output = std::result::Result<Option<String>, TransportError>> + Send {
         async { Ok(None) }
@@ -260,6 +267,10 @@ pub async fn sync_once<T: Transport>(
         && let Ok(Some(listed)) = transport.sessions().await
     {
         store.apply_sessions(&listed)?;
+        // …and the reminders due for them (each shown once, however often served).
+        if let Ok(Some(served)) = transport.reminders().await {
+            store.apply_reminders(&served)?;
+        }
     }
     // The campaign's key, once: what lets this phone take a lease with no network later.
     if !report.pull.wiped

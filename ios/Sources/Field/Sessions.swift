@@ -58,13 +58,22 @@ public struct SessionRow: Identifiable {
 public final class SessionsViewModel: ObservableObject {
     @Published public private(set) var rows: [SessionRow] = []
     @Published public private(set) var message: String?
+    /// Session reminders to show above the list (the server's French text), until dismissed.
+    @Published public private(set) var reminders: [AppReminder] = []
     private let app: FieldApp
 
     public init(app: FieldApp) { self.app = app }
 
     public func refresh() throws {
-        guard case .ready = app.state else { rows = []; return }
+        guard case .ready = app.state else { rows = []; reminders = []; return }
         rows = try app.store().sessions().map(row)
+        reminders = try app.store().reminders()
+    }
+
+    /// Read: not shown again, even when the server serves it again.
+    public func dismissReminder(_ id: String) throws {
+        try app.store().dismissReminder(id: id)
+        try refresh()
     }
 
     public func signUp(_ id: String) throws { try act(id, .signUp) }

@@ -73,7 +73,7 @@ class FieldStoreTest {
     fun a_walkRecordCorrectCloseReopen() {
         var store = openStore(path)
         assertEquals(36, store.deviceId().length)
-        assertEquals(5L, store.schemaVersion()) // the device store's migrations
+        assertEquals(6L, store.schemaVersion()) // the device store's migrations
         val summary = store.applyTurfPackage(fixture)
         assertEquals("kt", summary.turfId)
         assertEquals(120u, summary.buildings)
@@ -231,6 +231,20 @@ class FieldStoreTest {
             assertEquals(uniffi.doorstep_protocol.Attendance.SIGNED_UP, signed.standing)
             assertTrue(signed.pending)
             runBlocking { store.sync(url, joined.token, listener) }
+            // A session in an hour: a late sign-up's reminder comes with the next sync, until dismissed.
+            post("/api/v1/sessions", coordinator, """{"id":"s-kt-bientot","campaign_id":"x","title":"Tout à l'heure","start_ms":${now + 3_600_000},
+                "end_ms":${now + 7_200_000},"meeting_lat":47.2184,"meeting_lon":-1.5536,"meeting_text":"Place Royale",
+                "capacity":5,"captains":["cap-kt"],"turfs":[],"team_id":null,"visibility":"campaign"}""")
+            runBlocking { store.sync(url, joined.token, listener) }
+            assertEquals(emptyList(), store.reminders())
+            store.signUp("s-kt-bientot", uniffi.doorstep_protocol.SignupKind.SIGN_UP)
+            runBlocking { store.sync(url, joined.token, listener) }
+            val reminders = store.reminders()
+            assertEquals(listOf("s-kt-bientot:late"), reminders.map { it.id })
+            assertTrue(reminders[0].text.contains("« Tout à l'heure », Place Royale"), reminders[0].text)
+            store.dismissReminder(reminders[0].id)
+            runBlocking { store.sync(url, joined.token, listener) }
+            assertEquals(emptyList(), store.reminders())
             val captain = openStore(File(dir, "captain.db").path)
             val capJoin = runBlocking { captain.join(url, phoneCode) }
             runBlocking { captain.sync(url, capJoin.token, listener) }

@@ -68,7 +68,7 @@ class FieldStoreTest(unittest.TestCase):
     def test_walk_record_correct_close_reopen(self):
         store = open_store(self.path)
         self.assertEqual(len(store.device_id()), 36)
-        self.assertEqual(store.schema_version(), 5)  # the device store's migrations
+        self.assertEqual(store.schema_version(), 6)  # the device store's migrations
         summary = store.apply_turf_package(self.package)
         self.assertEqual(summary.turf_id, "py")
         self.assertEqual(summary.buildings, 120)
@@ -253,6 +253,22 @@ class FieldStoreTest(unittest.TestCase):
             with self.assertRaises(FieldError.UnknownId):
                 store.sign_up("nowhere", SignupKind.SIGN_UP)
             asyncio.run(store.sync(info["url"], joined.token, Listener()))
+            # A session in an hour: signing up this late brings its reminder at the next sync,
+            # shown until dismissed, never again after.
+            post("/api/v1/sessions", coordinator, {
+                "id": "s-py-bientot", "campaign_id": "x", "title": "Tout à l'heure", "start_ms": now + 3_600_000,
+                "end_ms": now + 7_200_000, "meeting_lat": 47.2184, "meeting_lon": -1.5536, "meeting_text": "Place Royale",
+                "capacity": 5, "captains": ["cap-py"], "turfs": [], "team_id": None, "visibility": "campaign"})
+            asyncio.run(store.sync(info["url"], joined.token, Listener()))
+            self.assertEqual(store.reminders(), [])
+            store.sign_up("s-py-bientot", SignupKind.SIGN_UP)
+            asyncio.run(store.sync(info["url"], joined.token, Listener()))
+            reminders = store.reminders()
+            self.assertEqual([(r.id, r.kind) for r in reminders], [("s-py-bientot:late", "late")])
+            self.assertIn("« Tout à l'heure », Place Royale", reminders[0].text)
+            store.dismiss_reminder(reminders[0].id)
+            asyncio.run(store.sync(info["url"], joined.token, Listener()))
+            self.assertEqual(store.reminders(), [])
             captain = open_store(os.path.join(self.dir, "captain.db"))
             cap_join = asyncio.run(captain.join(info["url"], phone_code))
             asyncio.run(captain.sync(info["url"], cap_join.token, Listener()))

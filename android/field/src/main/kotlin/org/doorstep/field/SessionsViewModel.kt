@@ -33,6 +33,9 @@ data class SessionRow(
     val canCancel: Boolean,
 )
 
+/** A session reminder on the sessions screen. */
+data class ReminderRow(val id: String, val sessionId: String, val text: String)
+
 /** The sessions the volunteer may see, and their sign-up, confirmation or cancellation — offline. */
 class SessionsViewModel(private val app: FieldApp) {
     private val _rows = MutableStateFlow<List<SessionRow>>(emptyList())
@@ -41,8 +44,20 @@ class SessionsViewModel(private val app: FieldApp) {
     /** Why the last action changed nothing, in the volunteer's language. */
     val message: StateFlow<String?> = _message
 
+    private val _reminders = MutableStateFlow<List<ReminderRow>>(emptyList())
+    /** Session reminders to show above the list (the server's text, in French), until dismissed. */
+    val reminders: StateFlow<List<ReminderRow>> = _reminders
+
     fun refresh() {
-        _rows.value = if (app.state.value is AppState.Ready) app.store.sessions().map(::row) else emptyList()
+        val ready = app.state.value is AppState.Ready
+        _rows.value = if (ready) app.store.sessions().map(::row) else emptyList()
+        _reminders.value = if (ready) app.store.reminders().map { ReminderRow(it.id, it.sessionId, it.text) } else emptyList()
+    }
+
+    /** The volunteer has read a reminder: it is not shown again, even when the server serves it again. */
+    fun dismissReminder(id: String) {
+        app.store.dismissReminder(id)
+        refresh()
     }
 
     /** At the meeting point, with no network: scans the captain's check-in code. */

@@ -465,6 +465,24 @@ class FieldViewModelsTest {
         assertTrue(signed.canConfirm && signed.canCancel && !signed.canSignUp, "$signed")
         assertIs<SyncOutcome.Done>(runBlocking { volSync.syncNow() })
         assertFalse(sessions.apply { refresh() }.rows.value.single { it.id == "s-jvm" }.pending)
+        // A session in an hour, signed up for late: its reminder shows after the next sync, once.
+        val (st4, soon) = staff(
+            "POST", "/api/v1/sessions",
+            """{"id":"s-jvm-bientot","campaign_id":"x","title":"Tout à l'heure","start_ms":${now + 3_600_000},
+               "end_ms":${now + 7_200_000},"meeting_lat":47.2184,"meeting_lon":-1.5536,"meeting_text":"Place Royale",
+               "capacity":10,"captains":["cap-k"],"turfs":[],"team_id":null,"visibility":"campaign"}""",
+        )
+        assertEquals(201, st4, soon)
+        assertIs<SyncOutcome.Done>(runBlocking { volSync.syncNow() })
+        sessions.signUp("s-jvm-bientot")
+        assertEquals(emptyList(), sessions.reminders.value)
+        assertIs<SyncOutcome.Done>(runBlocking { volSync.syncNow() })
+        val reminder = sessions.apply { refresh() }.reminders.value.single()
+        assertEquals("s-jvm-bientot", reminder.sessionId)
+        assertTrue(reminder.text.startsWith("Rappel : ") && reminder.text.endsWith("« Tout à l'heure », Place Royale"), reminder.text)
+        sessions.dismissReminder(reminder.id)
+        assertIs<SyncOutcome.Done>(runBlocking { volSync.syncNow() })
+        assertEquals(emptyList(), sessions.apply { refresh() }.reminders.value)
         val sealed = TurfListViewModel(volunteer).apply { refresh() }.rows.value.single { it.id == turf }
         assertTrue(sealed.sealed, "$sealed")
         assertEquals("à recevoir du capitaine", sealed.lease)
