@@ -689,7 +689,7 @@ fn a_store_of_the_previous_schema_upgrades_in_place_and_keeps_its_knocks() {
         let c = rusqlite::Connection::open(dir.path().join("field.db")).unwrap();
         c.execute_batch(
             "DROP TABLE door_facts; DROP TABLE grants; DROP TABLE handoffs; DROP TABLE sessions;
-             DROP TABLE signup_outbox; ALTER TABLE turfs DROP COLUMN staged;",
+             DROP TABLE signup_outbox; DROP TABLE reminders; ALTER TABLE turfs DROP COLUMN staged;",
         )
         .unwrap();
         c.pragma_update(None, "user_version", 2).unwrap();
