@@ -410,6 +410,8 @@ fn public_html(status: axum::http::StatusCode, html: String) -> axum::response::
                 axum::http::header::CONTENT_SECURITY_POLICY,
                 "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
             ),
+            // Its form is sent with its origin (the write guard checks it); nothing leaves for other sites.
+            (axum::http::header::REFERRER_POLICY, "same-origin"),
         ],
         html,
     )

@@ -800,6 +800,56 @@ async fn coordinator_follows_a_sessions_attendance_in_chromium() {
     browser_script("sessions.mjs", &env, &["8-sessions.png"]).await;
 }
 
+/// A session's public sign-up page (issue 17) in Chromium: a supporter without an account reads
+/// it, fills it like a person (more than three seconds on the page), ticks the consent box and is
+/// thanked; the coordinator then sees the sign-up on the session's card, "without an account".
+/// Screenshots `9-public-signup.png`, `10-public-thanks.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supporter_signs_up_on_a_public_page_in_chromium() {
+    let _one_browser_at_a_time = BROWSER.lock().await;
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "Debian's chromium is missing: apt-get install chromium"
+    );
+    let s = server().await;
+    let http = http_client();
+    let (cap_id, _) = s.seeded.captain_tokens[0].clone();
+    let turf = s.seeded.volunteers[1].2.clone();
+    // In two days, on the hour.
+    let start = (s.clock.load(std::sync::atomic::Ordering::SeqCst) / 3_600_000 + 48) * 3_600_000;
+    let title = "Marché de Talensac, ouvert à tous";
+    let session = json!({"id": "s-public", "campaign_id": "x", "title": title, "start_ms": start,
+        "end_ms": start + 3 * 3_600_000, "meeting_lat": 47.2225, "meeting_lon": -1.5580,
+        "meeting_text": "Devant les halles", "capacity": 8, "captains": [cap_id], "turfs": [turf],
+        "team_id": null, "visibility": "public"});
+    let r = http
+        .post(format!("{}/api/v1/sessions", s.base))
+        .bearer_auth(&s.seeded.coordinator_token)
+        .json(&session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+    // The server's clock runs with real time while the browser fills the form.
+    let clock = s.clock.clone();
+    let ticking = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            clock.fetch_add(100, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let password = s.password("coordinatrice");
+    let env = [
+        ("BASE_URL", s.base.as_str()),
+        ("LOGIN", "coordinatrice"),
+        ("PASSWORD", password.as_str()),
+        ("SESSION_ID", "s-public"),
+        ("SESSION_TITLE", title),
+    ];
+    browser_script("public_signup.mjs", &env, &["9-public-signup.png", "10-public-thanks.png"]).await;
+    ticking.abort();
+}
+
 /// Runs a browser script of `tests/browser` to its `DONE` line (every check prints `ok …` or
 /// `FAIL …`), then checks its screenshots were saved in `tests/out/dashboard/`.
 async fn browser_script(script: &str, env: &[(&str, &str)], screenshots: &[&str]) {
