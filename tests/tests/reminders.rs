@@ -460,19 +460,19 @@ async fn a_phone_shows_each_reminder_once() {
         max_delay: std::time::Duration::from_millis(50),
         max_attempts: 3,
     };
-    sync(&phone, &net, policy.clone(), &()).await.unwrap().unwrap();
+    sync(&phone, &net, policy, &()).await.unwrap().unwrap();
     phone.sign_up("s-marche", SignupKind::SignUp).unwrap();
-    sync(&phone, &net, policy.clone(), &()).await.unwrap().unwrap();
+    sync(&phone, &net, policy, &()).await.unwrap().unwrap();
     assert!(phone.reminders().unwrap().is_empty(), "nothing due three days before");
     w.set(w.start - 24 * H);
     clock.set_wall(w.start - 24 * H);
-    sync(&phone, &net, policy.clone(), &()).await.unwrap().unwrap();
+    sync(&phone, &net, policy, &()).await.unwrap().unwrap();
     let shown = phone.reminders().unwrap();
     assert_eq!(shown.len(), 1);
     assert_eq!((shown[0].id.as_str(), shown[0].kind.as_str()), ("s-marche:day_before", "day_before"));
     assert!(shown[0].text.contains("demain à 10 h"), "{}", shown[0].text);
     phone.dismiss_reminder(&shown[0].id).unwrap();
-    sync(&phone, &net, policy.clone(), &()).await.unwrap().unwrap();
+    sync(&phone, &net, policy, &()).await.unwrap().unwrap();
     assert!(phone.reminders().unwrap().is_empty(), "served again, not shown again");
     w.set(w.start - 2 * H);
     clock.set_wall(w.start - 2 * H);
