@@ -27,6 +27,8 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 # …and in Debian's Firefox ESR (driven over WebDriver BiDi: no geckodriver).
 [ -x /usr/bin/firefox-esr ] || need_apt+=(firefox-esr)
 command -v npm >/dev/null || need_apt+=(npm)
+# The paper walk sheets' test rasterises their PDF (pdftoppm) and reads its text (pdftotext).
+command -v pdftoppm >/dev/null || need_apt+=(poppler-utils)
 if [ ${#need_apt[@]} -gt 0 ]; then
   step "apt-get install ${need_apt[*]}"
   command -v apt-get >/dev/null || { echo "apt-get not found: install ${need_apt[*]} by hand" >&2; exit 1; }

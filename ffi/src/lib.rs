@@ -15,6 +15,13 @@ use doorstep_protocol::{Answer, AppReminder, Position, ResultCode, SignupKind, S
 
 uniffi::setup_scaffolding!("doorstep");
 
+/// A door found from a paper walk sheet's code.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SheetDoorRef {
+    pub turf_id: String,
+    pub door_id: String,
+}
+
 /// What the app can act on. Every variant carries a readable reason (named `reason`, not
 /// `message`, which would clash with `Throwable.message` in Kotlin).
 #[derive(Debug, thiserror::Error, uniffi::Error)]
@@ -279,6 +286,13 @@ impl FieldStore {
     /// The streets of a turf this phone holds, with their doors (the captain's hand-out screen).
     pub fn turf_streets(&self, turf_id: String) -> Result<Vec<StreetDoors>> {
         Ok(self.inner.turf_streets(&turf_id)?)
+    }
+
+    /// The door a paper walk sheet's QR code names (or a code typed in, with its turf): the turf
+    /// and door ids, to open its result form. Unknown if this phone does not hold it.
+    pub fn door_from_sheet(&self, text: String, turf_id: Option<String>) -> Result<SheetDoorRef> {
+        let (turf_id, door_id) = self.inner.door_from_sheet(&text, turf_id.as_deref())?;
+        Ok(SheetDoorRef { turf_id, door_id })
     }
 
     /// A captain's phone: the check-in code to show at the meeting point for `minutes`.

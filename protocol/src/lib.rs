@@ -10,6 +10,7 @@
 
 pub mod campaign;
 pub mod checksum;
+pub mod door_code;
 pub mod join_link;
 pub mod knock;
 pub mod merge;

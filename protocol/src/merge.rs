@@ -70,6 +70,10 @@ pub struct BatchFacts {
     /// Turfs handed to the sender's volunteer by hand-offs the server refused (a captain not
     /// entitled, a turf outside the session): knocks made under them are held for review.
     pub refused: HashSet<String>,
+    /// Turfs whose paper walk sheets a captain or coordinator who reaches them is typing in from
+    /// the dashboard (the service checked their reach): in scope like held turfs, and no overlap
+    /// for being typed by someone who never held them.
+    pub typed_for: HashSet<String>,
 }
 
 /// What the storage writes for a report.
@@ -217,7 +221,8 @@ fn decide_new(
     let place = facts.places.get(&r.target).ok_or(ReportError::UnknownTarget)?;
     let was_in = place.turf_now.as_deref() == Some(r.turf_id.as_str())
         || facts.was_in.contains(&(place.building_id.clone(), r.turf_id.clone()));
-    let held = facts.held_ever.contains(&r.turf_id) || facts.handed.contains(&r.turf_id);
+    let typed = facts.typed_for.contains(&r.turf_id);
+    let held = facts.held_ever.contains(&r.turf_id) || facts.handed.contains(&r.turf_id) || typed;
     // A lease the captain was not entitled to give: what was done under it is kept for review.
     let under_refused = !held && facts.refused.contains(&r.turf_id);
     if !(held || under_refused) || !was_in {
@@ -226,8 +231,12 @@ fn decide_new(
     // A street handed from a captain's phone moves to a turf of the volunteer's own when the
     // server records it: its knocks, made under the session's turf, are no overlap.
     let moved_with_lease = facts.handed.contains(&r.turf_id);
-    let overlap = place.holder_now.as_deref() != Some(sender.user_id.as_str())
-        || (place.turf_now.as_deref() != Some(r.turf_id.as_str()) && !moved_with_lease);
+    let overlap = if typed {
+        place.turf_now.as_deref() != Some(r.turf_id.as_str())
+    } else {
+        place.holder_now.as_deref() != Some(sender.user_id.as_str())
+            || (place.turf_now.as_deref() != Some(r.turf_id.as_str()) && !moved_with_lease)
+    };
     let mut stored = r.clone();
     let past_retention = facts.retention_until_ms.is_some_and(|t| facts.received_ms >= t);
     let personal_dropped = past_retention && (!stored.answers.is_empty() || stored.note.is_some());
@@ -559,6 +568,22 @@ mod tests {
                 vec!["rejected: bad_text"],
             ),
             ("no sender", |f| f.sender = None, vec![report(1, door("d1"))], vec!["rejected: wrong_sender"]),
+            (
+                "a paper sheet of t2 typed in by staff who reach it: in scope, no overlap",
+                |f| {
+                    f.typed_for.insert("t2".into());
+                },
+                vec![with(1, door("d3"), &|r| r.turf_id = "t2".into())],
+                vec!["accepted"],
+            ),
+            (
+                "a paper row naming another turf than the sheet typed in",
+                |f| {
+                    f.typed_for.insert("t2".into());
+                },
+                vec![with(1, door("d3"), &|r| r.turf_id = "t3".into())],
+                vec!["rejected: out_of_scope"],
+            ),
             (
                 "a turf handed from a captain's phone, accepted",
                 |f| {

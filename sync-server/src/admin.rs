@@ -168,7 +168,7 @@ impl Service {
         })
     }
 
-    async fn turf_in_scope(&self, st: &Staff, turf_id: &str) -> Result<TurfRow, ServiceError> {
+    pub(crate) async fn turf_in_scope(&self, st: &Staff, turf_id: &str) -> Result<TurfRow, ServiceError> {
         let t = self
             .store
             .turf(turf_id)

@@ -47,6 +47,8 @@ fn handler(spec: &RouteSpec) -> MethodRouter<Service> {
         ("POST", "/api/v1/sync/signups") => post(push_signups),
         ("GET", "/api/v1/sync/keys") => get(campaign_keys),
         ("GET", "/api/v1/sync/reminders") => get(app_reminders),
+        ("GET", "/api/v1/turfs/{turf_id}/sheet.pdf") => get(walk_sheet),
+        ("POST", "/api/v1/turfs/{turf_id}/paper") => post(type_paper),
         ("GET", "/p/{session_id}") => get(public_page),
         ("POST", "/p/{session_id}") => post(public_signup),
         ("GET", "/api/v1/sessions/{session_id}/calendar.ics") => get(session_calendar),
@@ -394,6 +396,35 @@ async fn session_calendar(
         ],
         ics,
     ))
+}
+
+async fn walk_sheet(
+    State(s): State<Service>,
+    StaffCaller(st): StaffCaller,
+    Path(turf): Path<String>,
+) -> Result<impl IntoResponse, HttpError> {
+    let pdf = s.walk_sheet(&st, &turf).await?;
+    let name = format!(
+        "attachment; filename=\"porte-a-porte-{}.pdf\"",
+        turf.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_")
+    );
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/pdf".to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, name),
+        ],
+        pdf,
+    ))
+}
+
+async fn type_paper(
+    State(s): State<Service>,
+    StaffCaller(st): StaffCaller,
+    Path(turf): Path<String>,
+    body: Request,
+) -> Result<impl IntoResponse, HttpError> {
+    let ApiJson(req) = ApiJson::<crate::paper::PaperRequest>::from_request(body, &()).await?;
+    Ok(Json(s.type_paper(&st, &turf, req).await?))
 }
 
 async fn app_reminders(State(s): State<Service>, Caller(session): Caller) -> Result<impl IntoResponse, HttpError> {

@@ -82,6 +82,10 @@ pub fn bodies(spec: &RouteSpec) -> Shapes {
         ("GET", "/api/v1/sync/sessions") => shapes(Empty, 200, json::<Vec<crate::canvass::VolunteerSession>>()),
         ("POST", "/api/v1/sync/signups") => shapes(json::<p::SignupPush>(), 200, json::<p::PushResponse>()),
         ("GET", "/api/v1/sessions/{session_id}/calendar.ics") => shapes(Empty, 200, Media("text/calendar")),
+        ("GET", "/api/v1/turfs/{turf_id}/sheet.pdf") => shapes(Empty, 200, Media("application/pdf")),
+        ("POST", "/api/v1/turfs/{turf_id}/paper") => {
+            shapes(json::<crate::paper::PaperRequest>(), 200, json::<Vec<crate::paper::PaperRowResult>>())
+        }
         ("GET", "/api/v1/sync/reminders") => shapes(Empty, 200, json::<Vec<p::AppReminder>>()),
         ("GET", "/p/{session_id}") => shapes(Empty, 200, Media("text/html")),
         ("POST", "/p/{session_id}") => shapes(Media("application/x-www-form-urlencoded"), 200, Media("text/html")),
@@ -208,11 +212,16 @@ pub fn document() -> Value {
             ok["content"] = c;
         }
         responses.insert(sh.status.to_string(), ok);
-        responses.insert(
-            "4XX".into(),
+        // The public sign-up pages answer their refusals as a page (the form again, with why);
+        // the guards before them (rate limit, unreadable form) answer JSON like every route.
+        let refusal = if r.path.starts_with("/p/") {
+            json!({"description": "refused: the page again, saying why in French; or a JSON error from the guards",
+                   "content": {"text/html": {"schema": {"type": "string"}}, "application/json": {"schema": error.clone()}}})
+        } else {
             json!({"description": "refused: the body says why (a stable code, a message in French and English)",
-                   "content": {"application/json": {"schema": error}}}),
-        );
+                   "content": {"application/json": {"schema": error}}})
+        };
+        responses.insert("4XX".into(), refusal);
         let mut op = json!({"summary": r.summary, "operationId": operation_id(r), "responses": responses});
         if let Some(c) = content(&mut g, sh.request) {
             op["requestBody"] = json!({"required": true, "content": c});

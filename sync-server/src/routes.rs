@@ -320,6 +320,18 @@ pub const ROUTES: &[RouteSpec] = &[
         summary: "every door of a turf with its status derived from all reports",
     },
     RouteSpec {
+        method: "GET",
+        path: "/api/v1/turfs/{turf_id}/sheet.pdf",
+        access: Access::Staff,
+        summary: "the turf's paper walk sheet (PDF): doors in walking order, tick boxes, a QR code and a 6-character code per door; audited",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/turfs/{turf_id}/paper",
+        access: Access::Staff,
+        summary: "results ticked on the turf's paper sheet, typed by door code: each row a report through the push's path, marked paper",
+    },
+    RouteSpec {
         method: "POST",
         path: "/api/v1/turfs/{turf_id}/assign",
         access: Access::Staff,

@@ -22,7 +22,7 @@ pub const MAX_PUSH_ITEMS: usize = 500;
 /// acknowledges its wipe first; then its token answers 401 everywhere.
 pub const REVOKED_GRACE_MS: i64 = 72 * 3_600_000;
 /// Device ids the server makes for its own tokens: a phone may not join under them.
-pub const RESERVED_DEVICE_PREFIXES: &[&str] = &["staff:", "session:"];
+pub const RESERVED_DEVICE_PREFIXES: &[&str] = &["staff:", "session:", crate::paper::PAPER_PREFIX];
 /// A device token lives this long (a campaign season), then the volunteer joins again.
 pub const TOKEN_LIFETIME_MS: i64 = 120 * 86_400_000;
 /// A join code must be used within this time.
@@ -295,6 +295,7 @@ impl Service {
             retention_until_ms: campaign.retention_until_ms,
             plan: doorstep_protocol::merge::plan,
             audit: Box::new(move |decisions| push_audit(&audit_id, &audit_sender, now, decisions)),
+            typed_for: Default::default(),
         };
         let held_db = std::time::Instant::now();
         let decisions = self.store.push(input, &req.reports).await?;
@@ -582,7 +583,7 @@ impl Service {
 
 /// The push's audit line: the device, counts per outcome, and why reports were refused (codes
 /// only, never content).
-fn push_audit(id: &str, sender: &Sender, now: i64, decisions: &[Decision]) -> crate::store::AuditEntry {
+pub(crate) fn push_audit(id: &str, sender: &Sender, now: i64, decisions: &[Decision]) -> crate::store::AuditEntry {
     let mut counts: std::collections::BTreeMap<&str, u64> = Default::default();
     let mut refused: std::collections::BTreeMap<&str, u64> = Default::default();
     for d in decisions {

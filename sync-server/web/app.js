@@ -12,7 +12,7 @@ const TEXT = {
     session_title: 'Séance', session_when: 'Horaire', meeting: 'Rendez-vous', signed_up: 'Inscrits', checked_in: 'Accueillis',
     attended: 'Présents', session_doors: 'Portes', session_contacts: 'Conversations', no_show_rate: 'Absents',
     attended_help: 'Présent : a frappé au moins une porte sous un bail remis pendant la séance. Absents : inscrits non venus, une fois la séance finie.',
-    called_off: 'annulée', upcoming: 'à venir', ongoing: 'en cours', over: 'terminée', calendar_file: 'agenda (.ics)', public_page: 'page d’inscription publique', without_account: (n) => `dont ${n} sans compte`,
+    called_off: 'annulée', upcoming: 'à venir', ongoing: 'en cours', over: 'terminée', calendar_file: 'agenda (.ics)', sheet_pdf: 'feuille papier (PDF)', type_paper: 'Saisir le papier', paper_title: 'Résultats de la feuille papier', paper_code: 'Code de la porte', paper_result: 'Résultat', paper_note: 'Note', paper_walked: 'Jour du passage', paper_more: 'Ajouter des lignes', paper_before: 'déjà saisi', paper_done: (a, d) => `${a} résultat(s) enregistré(s)${d ? `, ${d} déjà saisi(s)` : ''}`, paper_refused: (line, m) => `ligne ${line} : ${m}`, public_page: 'page d’inscription publique', without_account: (n) => `dont ${n} sans compte`,
     live_on: 'En direct', live_off: 'Hors ligne', live_error: 'Reconnexion…',
     no_streets: "Aucun réseau de rues n'est importé : les secteurs sont découpés et les itinéraires calculés à vol d'oiseau, sans tenir compte des rues. Importez les rues de la commune (GeoPackage BD TOPO de l'IGN, extrait OpenStreetMap .osm.pbf ou GeoJSON), puis redécoupez.",
     coordinator: 'coordination', captain: "chef d'équipe",
@@ -55,7 +55,7 @@ const TEXT = {
     session_title: 'Session', session_when: 'When', meeting: 'Meeting point', signed_up: 'Signed up', checked_in: 'Checked in',
     attended: 'Attended', session_doors: 'Doors', session_contacts: 'Conversations', no_show_rate: 'No-shows',
     attended_help: 'Attended: knocked at least one door under a lease handed out in the session. No-shows: signed up and did not come, once the session is over.',
-    called_off: 'called off', upcoming: 'upcoming', ongoing: 'ongoing', over: 'over', calendar_file: 'calendar (.ics)', public_page: 'public sign-up page', without_account: (n) => `${n} without an account`,
+    called_off: 'called off', upcoming: 'upcoming', ongoing: 'ongoing', over: 'over', calendar_file: 'calendar (.ics)', sheet_pdf: 'paper sheet (PDF)', type_paper: 'Type in paper', paper_title: 'Results from the paper sheet', paper_code: 'Door code', paper_result: 'Result', paper_note: 'Note', paper_walked: 'Day walked', paper_more: 'Add rows', paper_before: 'typed before', paper_done: (a, d) => `${a} result(s) recorded${d ? `, ${d} typed before` : ''}`, paper_refused: (line, m) => `row ${line}: ${m}`, public_page: 'public sign-up page', without_account: (n) => `${n} without an account`,
     live_on: 'Live', live_off: 'Offline', live_error: 'Reconnecting…',
     no_streets: 'No street network imported: turfs are cut and routes computed as the crow flies, ignoring streets. Import the town\'s streets (IGN BD TOPO GeoPackage, OpenStreetMap .osm.pbf extract or GeoJSON), then cut again.',
     coordinator: 'coordinator', captain: 'captain',
@@ -681,7 +681,9 @@ function turfsView() {
     ...statCols().slice(0, 2),
     { label: '', value: (r) => h('div', { class: 'row-actions' },
       h('button', { type: 'button', class: 'secondary', onclick: () => assignTurf(r) }, t('assign')),
-      r.volunteer_id ? h('button', { type: 'button', class: 'secondary', onclick: () => returnTurf(r) }, t('return_turf')) : null) },
+      r.volunteer_id ? h('button', { type: 'button', class: 'secondary', onclick: () => returnTurf(r) }, t('return_turf')) : null,
+      h('a', { href: `/api/v1/turfs/${encodeURIComponent(r.id)}/sheet.pdf`, download: '', 'data-sheet': r.id }, t('sheet_pdf')),
+      h('button', { type: 'button', class: 'secondary', 'data-paper': r.id, onclick: () => typePaper(r) }, t('type_paper'))) },
   ], rows, { selected: (r) => r.id === state.selectedTurf })];
   if (state.selectedTurf) {
     const bs = state.buildings.filter((b) => b.turf_id === state.selectedTurf);
@@ -798,6 +800,50 @@ function assignTurf(turf) {
     await api('POST', `/api/v1/turfs/${encodeURIComponent(turf.id)}/assign`, { volunteer_id: to.value, lease_days: Number(days.value) });
     toast(t('assigned'));
     await refresh();
+  });
+}
+
+/**
+ * The grid for a turf's paper sheet: one row per door ticked, by the code printed beside it, with
+ * the result numbered as on the sheet's legend. Rows the server could not read stay, with why.
+ */
+function typePaper(turf) {
+  const codes = state.campaign?.result_codes || [];
+  const grid = h('tbody', {});
+  const addRows = (n) => {
+    for (let i = 0; i < n; i++) {
+      const line = grid.children.length + 1;
+      grid.append(h('tr', { 'data-line': line },
+        h('td', {}, h('input', { class: 'paper-code', 'aria-label': `${t('paper_code')} ${line}`, maxlength: 9, size: 8, autocomplete: 'off', spellcheck: 'false' })),
+        h('td', {}, h('select', { class: 'paper-result', 'aria-label': `${t('paper_result')} ${line}` },
+          codes.map((c, i) => h('option', { value: String(i + 1) }, `${i + 1} ${codeLabel(c.code)}`)))),
+        h('td', {}, h('input', { class: 'paper-note', 'aria-label': `${t('paper_note')} ${line}`, maxlength: 200 })),
+        h('td', { class: 'paper-status muted' }, '')));
+    }
+  };
+  addRows(8);
+  const walked = h('input', { id: 'paper-walked', type: 'date', value: new Date().toISOString().slice(0, 10) });
+  const more = h('button', { type: 'button', class: 'secondary', onclick: () => addRows(8) }, t('paper_more'));
+  dialog(`${t('paper_title')} — ${turf.name}`, [h('label', { for: 'paper-walked' }, t('paper_walked')), walked,
+    h('table', { class: 'paper-grid' }, h('thead', {}, h('tr', {}, h('th', {}, t('paper_code')), h('th', {}, t('paper_result')), h('th', {}, t('paper_note')), h('th', {}, ''))), grid),
+    more], async () => {
+    const lines = [...grid.children].filter((tr) => tr.querySelector('.paper-code').value.trim() && !tr.dataset.done);
+    if (!lines.length) throw new Error(t('paper_code'));
+    const rows = lines.map((tr) => ({ code: tr.querySelector('.paper-code').value, result: tr.querySelector('.paper-result').value,
+      note: tr.querySelector('.paper-note').value || null }));
+    const walkedMs = walked.value ? Date.parse(`${walked.value}T12:00:00`) : undefined;
+    const answer = await api('POST', `/api/v1/turfs/${encodeURIComponent(turf.id)}/paper`, { rows, walked_ms: walkedMs });
+    let accepted = 0; let duplicate = 0; const refused = [];
+    answer.forEach((r, i) => {
+      const tr = lines[i];
+      tr.querySelector('.paper-status').textContent = r.status === 'rejected' ? r.message : r.status === 'accepted' ? '✓' : t('paper_before');
+      if (r.status === 'accepted') accepted++;
+      if (r.status === 'duplicate') duplicate++;
+      if (r.status === 'rejected') refused.push(t('paper_refused', tr.dataset.line, r.message)); else tr.dataset.done = '1';
+    });
+    toast(t('paper_done', accepted, duplicate));
+    await refresh();
+    if (refused.length) throw new Error(refused.join(' · '));
   });
 }
 

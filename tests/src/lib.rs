@@ -480,6 +480,7 @@ pub async fn push_input(
         campaigns,
         retention_until_ms: campaign.retention_until_ms,
         plan: doorstep_protocol::merge::plan,
+        typed_for: Default::default(),
         audit: Box::new(move |d| doorstep_server::store::AuditEntry {
             id: uuid::Uuid::now_v7().to_string(),
             at_ms: now,

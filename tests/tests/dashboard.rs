@@ -850,6 +850,58 @@ async fn a_supporter_signs_up_on_a_public_page_in_chromium() {
     ticking.abort();
 }
 
+/// A turf's paper sheet typed in on the dashboard (issue 17) in Chromium: the sheet downloads as
+/// a PDF; two rows typed by door code are recorded (and counted), a third with a code of no door
+/// of the sheet stays with why. Screenshot `11-paper.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coordinator_types_a_paper_sheet_in_chromium() {
+    let _one_browser_at_a_time = BROWSER.lock().await;
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "Debian's chromium is missing: apt-get install chromium"
+    );
+    let s = server().await;
+    let http = http_client();
+    let turf = s.seeded.volunteers[1].2.clone();
+    let doors: Value = http
+        .get(format!("{}/api/v1/turfs/{turf}/doors", s.base))
+        .bearer_auth(&s.seeded.coordinator_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<String> =
+        doors.as_array().unwrap().iter().map(|d| d["door_id"].as_str().unwrap().to_string()).collect();
+    assert!(ids.len() > 10);
+    let codes = doorstep_protocol::door_code::door_codes(ids.iter().map(String::as_str));
+    let turfs: Value = http
+        .get(format!("{}/api/v1/turfs", s.base))
+        .bearer_auth(&s.seeded.coordinator_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let name = turfs.as_array().unwrap().iter().find(|t| t["id"] == turf.as_str()).unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let password = s.password("coordinatrice");
+    let env = [
+        ("BASE_URL", s.base.as_str()),
+        ("LOGIN", "coordinatrice"),
+        ("PASSWORD", password.as_str()),
+        ("TURF", turf.as_str()),
+        ("TURF_NAME", name.as_str()),
+        ("CODE_A", codes[&ids[0]].as_str()),
+        ("CODE_B", codes[&ids[5]].as_str()),
+    ];
+    browser_script("paper.mjs", &env, &["11-paper.png"]).await;
+}
+
 /// Runs a browser script of `tests/browser` to its `DONE` line (every check prints `ok …` or
 /// `FAIL …`), then checks its screenshots were saved in `tests/out/dashboard/`.
 async fn browser_script(script: &str, env: &[(&str, &str)], screenshots: &[&str]) {

@@ -333,6 +333,11 @@ fn sample(w: &World, r: &RouteSpec, inside: bool) -> Option<(String, Vec<u8>)> {
         | ("GET", "/api/v1/export/reports.json")
         | ("GET", "/api/v1/export/reports.csv") => unscoped(vec![]),
         ("GET", "/api/v1/turfs/{turf_id}/doors") => scoped(format!("/api/v1/turfs/{turf}/doors"), vec![]),
+        ("GET", "/api/v1/turfs/{turf_id}/sheet.pdf") => scoped(format!("/api/v1/turfs/{turf}/sheet.pdf"), vec![]),
+        ("POST", "/api/v1/turfs/{turf_id}/paper") => scoped(
+            format!("/api/v1/turfs/{turf}/paper"),
+            json(serde_json::json!({"rows": [{"code": "000000", "result": "1"}]})),
+        ),
         ("POST", "/api/v1/turfs/{turf_id}/assign") => scoped(
             format!("/api/v1/turfs/{turf}/assign"),
             json(serde_json::json!({"volunteer_id": vol, "lease_days": 7})),

@@ -299,6 +299,28 @@ impl Store {
         })
     }
 
+    /// The door a paper walk sheet's QR code (or its typed code, with the turf) names, if this
+    /// phone holds it: `(turf id, door id)`, to open that door's result form. The codes are
+    /// computed from the turf's doors as the server printed them (`door_code::door_codes`).
+    pub fn door_from_sheet(&self, text: &str, turf_id: Option<&str>) -> Result<(String, String)> {
+        use doorstep_protocol::door_code;
+        let (turf, code) = match (door_code::read_qr(text), turf_id, door_code::normalise(text)) {
+            (Some(tc), _, _) => tc,
+            (None, Some(t), Some(code)) => (t.to_string(), code),
+            _ => return Err(crate::error::CoreError::unknown("door code", text)),
+        };
+        let ids: Vec<String> = self.read(|c| {
+            Ok(c.prepare("SELECT d.id FROM doors d JOIN buildings b ON b.id = d.building_id WHERE b.turf_id = ?1")?
+                .query_map([&turf], |r| r.get(0))?
+                .collect::<Result<_, _>>()?)
+        })?;
+        door_code::door_codes(ids.iter().map(String::as_str))
+            .into_iter()
+            .find(|(_, c)| *c == code)
+            .map(|(door, _)| (turf.clone(), door))
+            .ok_or_else(|| crate::error::CoreError::unknown("door code", format!("{turf}/{code}")))
+    }
+
     /// Every lease this phone gave or received, newest first.
     pub fn leases(&self) -> Result<Vec<LeaseView>> {
         self.read(|c| {

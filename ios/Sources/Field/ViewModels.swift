@@ -130,3 +130,11 @@ public final class KnockFormViewModel: ObservableObject {
         }
     }
 }
+
+/// A paper walk sheet's QR code (or a door code typed in, with its turf) opens that door's knock
+/// form; nil when this phone does not hold the door. Mirrors `knockFormFromSheet` of `:field`.
+@MainActor
+public func knockFormFromSheet(app: FieldApp, scanned: String, turfId: String? = nil) -> KnockFormViewModel? {
+    guard let store = try? app.store(), let door = try? store.doorFromSheet(text: scanned, turfId: turfId) else { return nil }
+    return try? KnockFormViewModel(app: app, turfId: door.turfId, target: .door(id: door.doorId))
+}

@@ -88,6 +88,8 @@ pub struct PushInput {
     pub retention_until_ms: Option<i64>,
     pub plan: fn(&BatchFacts, &[KnockReport]) -> Vec<Decision>,
     pub audit: AuditOf,
+    /// Turfs whose paper sheets staff who reach them are typing in (`BatchFacts::typed_for`).
+    pub typed_for: std::collections::HashSet<String>,
 }
 
 impl std::fmt::Debug for PushInput {
@@ -103,6 +105,7 @@ impl PushInput {
             received_ms: self.received_ms,
             campaigns: self.campaigns.clone(),
             retention_until_ms: self.retention_until_ms,
+            typed_for: self.typed_for.clone(),
             ..Default::default()
         }
     }

@@ -93,6 +93,16 @@ class FieldStoreTest {
         assertTrue(first.address.contains("Nantes"), first.address)
         val door = first.doors[0].id
         val here = Position(first.lat, first.lon, 4.0)
+        // A paper walk sheet's QR code opens this door: its code computed here independently
+        // (SHA-256 of a tag, the door id and a 0 salt; 30 bits in Crockford's base 32).
+        val digest = java.security.MessageDigest.getInstance("SHA-256")
+            .digest("doorstep-door-code-v1\u0000".toByteArray() + door.toByteArray() + byteArrayOf(0, 0, 0, 0))
+        val bits = (0 until 5).fold(0L) { acc, i -> (acc shl 8) or (digest[i].toLong() and 0xff) } shr 10
+        val code = (0 until 6).map { "0123456789ABCDEFGHJKMNPQRSTVWXYZ"[((bits shr (25 - 5 * it)) and 31).toInt()] }.joinToString("")
+        val found = store.doorFromSheet("doorstep://porte/kt/$code", null)
+        assertEquals("kt" to door, found.turfId to found.doorId)
+        assertEquals(door, store.doorFromSheet(code.lowercase(), "kt").doorId)
+        assertFailsWith<FieldException.UnknownId> { unwrapped { store.doorFromSheet("doorstep://porte/kt/000000", null) } }
         val k1 = store.recordKnock(knock(door, "not_home", position = here))
         assertEquals(ReceiptState.Pending, k1.receipt)
         assertEquals(DoorStatus.ATTEMPTED, store.doorStatus(door))

@@ -7,6 +7,7 @@ is wrapped in a recorder, and the last test compares what was called with the ge
 
 import asyncio
 import inspect
+import hashlib
 import json
 import subprocess
 import math
@@ -93,6 +94,16 @@ class FieldStoreTest(unittest.TestCase):
         self.assertIn("Nantes", first.address)
         door = first.doors[0].id
         here = Position(lat=first.lat, lon=first.lon, accuracy_m=4.0)
+        # A paper walk sheet's QR code opens this door: its code computed here independently
+        # (SHA-256 of a tag, the door id and a 0 salt; 30 bits in Crockford's base 32).
+        digest = hashlib.sha256(b"doorstep-door-code-v1\0" + door.encode() + (0).to_bytes(4, "big")).digest()
+        bits = int.from_bytes(digest[:5], "big") >> 10
+        code = "".join("0123456789ABCDEFGHJKMNPQRSTVWXYZ"[(bits >> (25 - 5 * i)) & 31] for i in range(6))
+        found = store.door_from_sheet(f"doorstep://porte/py/{code}", None)
+        self.assertEqual((found.turf_id, found.door_id), ("py", door))
+        self.assertEqual(store.door_from_sheet(code.lower(), "py").door_id, door)
+        with self.assertRaises(FieldError.UnknownId):
+            store.door_from_sheet("doorstep://porte/py/000000", None)
 
         k1 = store.record_knock(knock(door, "not_home", position=here))
         self.assertEqual(k1.receipt, ReceiptState.PENDING())

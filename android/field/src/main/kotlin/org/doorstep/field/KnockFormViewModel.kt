@@ -152,3 +152,16 @@ class KnockFormViewModel(
         return ui.copy(questions = questions)
     }
 }
+
+/**
+ * A paper walk sheet's QR code (or a door code typed in, with its turf) opens that door's knock
+ * form: the volunteer who printed their sheet, or a captain typing it in on a phone. Null when
+ * this phone does not hold the door (another turf's sheet, a code misread).
+ */
+fun knockFormFromSheet(app: FieldApp, scanned: String, turfId: String? = null): KnockFormViewModel? =
+    try {
+        val door = app.store.doorFromSheet(scanned, turfId)
+        KnockFormViewModel(app, door.turfId, Target.Door(door.doorId))
+    } catch (e: FieldException) {
+        null
+    }
