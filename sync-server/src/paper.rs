@@ -21,7 +21,7 @@ use crate::service::Service;
 use crate::store::PushInput;
 
 /// The device id prefix of reports typed from paper.
-pub const PAPER_PREFIX: &str = "paper:";
+pub use crate::service::PAPER_DEVICE_PREFIX as PAPER_PREFIX;
 /// Most rows in one submission (a sheet of 1,000 doors).
 pub const MAX_ROWS: usize = 1_000;
 

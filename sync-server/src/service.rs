@@ -22,7 +22,9 @@ pub const MAX_PUSH_ITEMS: usize = 500;
 /// acknowledges its wipe first; then its token answers 401 everywhere.
 pub const REVOKED_GRACE_MS: i64 = 72 * 3_600_000;
 /// Device ids the server makes for its own tokens: a phone may not join under them.
-pub const RESERVED_DEVICE_PREFIXES: &[&str] = &["staff:", "session:", crate::paper::PAPER_PREFIX];
+pub const RESERVED_DEVICE_PREFIXES: &[&str] = &["staff:", "session:", PAPER_DEVICE_PREFIX];
+/// The device id prefix of reports typed in from paper walk sheets (`paper:<who typed it>`).
+pub const PAPER_DEVICE_PREFIX: &str = "paper:";
 /// A device token lives this long (a campaign season), then the volunteer joins again.
 pub const TOKEN_LIFETIME_MS: i64 = 120 * 86_400_000;
 /// A join code must be used within this time.

@@ -1,7 +1,9 @@
 //! Deterministic simulation of the sync protocol: several phones (real core stores on real files)
 //! and the server (the real router on a real SQLite file, called in process), with one seeded
 //! generator deciding everything: which phone acts, knocks, syncs, crash-restarts, clocks set a
-//! year off or jumping, partitions, a captain moving streets between phones' turfs, and on every
+//! year off or jumping, partitions, a captain moving streets between phones' turfs, volunteers
+//! signing up for, confirming and cancelling a canvass session of three places from their phones'
+//! outboxes (issue 17: four phones race for them), and on every
 //! message whether it is dropped, its answer lost after the server committed, delivered twice, or
 //! held back and delivered later out of order. Time is tokio's paused clock, so retries cost
 //! nothing and nothing depends on the machine's speed.
@@ -10,7 +12,9 @@
 //! the server exactly once, and nothing else from that phone; each phone holds exactly the
 //! buildings the server assigns it; door statuses agree with the server's on every door a phone
 //! holds (streets moved to it from other phones included); each phone's
-//! hybrid logical clock only moved forward whatever its wall clock did. A run's trace (no random
+//! hybrid logical clock only moved forward whatever its wall clock did; each phone's standing with
+//! the session is the server's, no sign-up event is recorded twice, and the session never holds
+//! more than its places. A run's trace (no random
 //! ids in it) is the same every time for a seed: the test runs its first seed twice to prove it.
 //!
 //! A failing seed prints its replay command, `DOORSTEP_SIM_SEED=<seed> cargo test -p
@@ -35,6 +39,10 @@ use doorstep_server::store::{Role, ServerStore};
 const REGRESSION_SEEDS: &[u64] = &[1, 2, 3, 4];
 const PER_TURF: usize = 12;
 const YEAR_MS: i64 = 365 * 24 * 3600 * 1000;
+/// The simulated session: five years after the phones' clocks start (so that a clock set a year
+/// ahead now and then still sees it coming), three places.
+const SESSION_START_MS: i64 = 1_780_000_000_000 + 5 * YEAR_MS;
+const SESSION_PLACES: u32 = 3;
 
 struct Rng(u64);
 
@@ -54,13 +62,16 @@ impl Rng {
     }
 }
 
+/// A message held back: the token, the method, the path and the body.
+type Held = (String, &'static str, &'static str, Vec<u8>);
+
 /// What every phone's network shares: the generator, the server, messages held back.
 struct Net {
     rng: Mutex<Rng>,
     app: axum::Router,
     healthy: Mutex<bool>,
     partitioned: Mutex<BTreeSet<usize>>,
-    held: Mutex<Vec<(String, &'static str, Vec<u8>)>>,
+    held: Mutex<Vec<Held>>,
     trace: Mutex<Vec<String>>,
     faults: Mutex<BTreeMap<&'static str, u64>>,
 }
@@ -84,8 +95,13 @@ struct SimTransport {
 }
 
 impl SimTransport {
-    async fn deliver(&self, path: &'static str, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
-        let (status, answer) = doorstep_tests::call(&self.net.app, "POST", path, Some(&self.token), body).await;
+    async fn deliver(
+        &self,
+        method: &'static str,
+        path: &'static str,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, TransportError> {
+        let (status, answer) = doorstep_tests::call(&self.net.app, method, path, Some(&self.token), body).await;
         if status.is_success() {
             Ok(answer)
         } else if status.is_server_error() {
@@ -96,7 +112,7 @@ impl SimTransport {
     }
 
     /// One request through the simulated network.
-    async fn send(&self, path: &'static str, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
+    async fn send(&self, method: &'static str, path: &'static str, body: Vec<u8>) -> Result<Vec<u8>, TransportError> {
         let healthy = *self.net.healthy.lock().unwrap();
         if !healthy && self.net.partitioned.lock().unwrap().contains(&self.device) {
             self.net.fault("partitioned");
@@ -113,9 +129,9 @@ impl SimTransport {
                 None
             }
         };
-        if let Some((token, p, b)) = late {
+        if let Some((token, m, p, b)) = late {
             self.net.fault("reordered");
-            let _ = doorstep_tests::call(&self.net.app, "POST", p, Some(&token), b).await;
+            let _ = doorstep_tests::call(&self.net.app, m, p, Some(&token), b).await;
         }
         let roll = if healthy { 1.0 } else { (self.net.rng.lock().unwrap().next() % 1000) as f64 / 1000.0 };
         if roll < 0.10 {
@@ -123,30 +139,38 @@ impl SimTransport {
             Err(TransportError::Unavailable("dropped".into()))
         } else if roll < 0.20 {
             self.net.fault("answer lost");
-            self.deliver(path, body).await?;
+            self.deliver(method, path, body).await?;
             Err(TransportError::Unavailable("answer lost".into()))
         } else if roll < 0.27 {
             self.net.fault("duplicated");
-            let _ = self.deliver(path, body.clone()).await;
-            self.deliver(path, body).await
+            let _ = self.deliver(method, path, body.clone()).await;
+            self.deliver(method, path, body).await
         } else if roll < 0.33 {
             self.net.fault("held");
-            self.net.held.lock().unwrap().push((self.token.clone(), path, body));
+            self.net.held.lock().unwrap().push((self.token.clone(), method, path, body));
             Err(TransportError::Unavailable("held".into()))
         } else {
-            self.deliver(path, body).await
+            self.deliver(method, path, body).await
         }
     }
 }
 
 impl Transport for SimTransport {
     async fn push(&self, r: &PushRequest) -> Result<PushResponse, TransportError> {
-        let b = self.send("/api/v1/sync/push", serde_json::to_vec(r).unwrap()).await?;
+        let b = self.send("POST", "/api/v1/sync/push", serde_json::to_vec(r).unwrap()).await?;
         serde_json::from_slice(&b).map_err(|e| TransportError::Unavailable(e.to_string()))
     }
     async fn pull(&self, r: &PullRequest) -> Result<PullResponse, TransportError> {
-        let b = self.send("/api/v1/sync/pull", serde_json::to_vec(r).unwrap()).await?;
+        let b = self.send("POST", "/api/v1/sync/pull", serde_json::to_vec(r).unwrap()).await?;
         serde_json::from_slice(&b).map_err(|e| TransportError::Unavailable(e.to_string()))
+    }
+    async fn push_signups(&self, r: &doorstep_protocol::SignupPush) -> Result<PushResponse, TransportError> {
+        let b = self.send("POST", "/api/v1/sync/signups", serde_json::to_vec(r).unwrap()).await?;
+        serde_json::from_slice(&b).map_err(|e| TransportError::Unavailable(e.to_string()))
+    }
+    async fn sessions(&self) -> Result<Option<Vec<doorstep_core::store::sessions::ListedSession>>, TransportError> {
+        let b = self.send("GET", "/api/v1/sync/sessions", Vec::new()).await?;
+        serde_json::from_slice(&b).map(Some).map_err(|e| TransportError::Unavailable(e.to_string()))
     }
 }
 
@@ -208,6 +232,34 @@ async fn simulate(seed: u64, devices: usize, steps: usize) -> Vec<String> {
         trace: Mutex::new(Vec::new()),
         faults: Mutex::new(BTreeMap::new()),
     });
+    // A canvass session of three places, for the four phones to race for (issue 17).
+    store
+        .create_user(&doorstep_server::store::User {
+            id: "cap".into(),
+            campaign_id: campaign.id.clone(),
+            role: Role::Captain,
+            display_name: "Capitaine".into(),
+            team_id: None,
+        })
+        .await
+        .unwrap();
+    let session = doorstep_protocol::Session {
+        id: "s-sim".into(),
+        campaign_id: campaign.id.clone(),
+        title: "Samedi matin".into(),
+        start_ms: SESSION_START_MS,
+        end_ms: SESSION_START_MS + 3 * 3_600_000,
+        meeting_lat: buildings[0].lat,
+        meeting_lon: buildings[0].lon,
+        meeting_text: "Devant le marché".into(),
+        capacity: SESSION_PLACES,
+        captains: vec!["cap".into()],
+        turfs: vec![],
+        team_id: None,
+        visibility: doorstep_protocol::Visibility::Campaign,
+        cancelled: false,
+    };
+    service.create_session(&co, session).await.unwrap();
     let mut phones = Vec::new();
     for i in 0..devices {
         let turf = format!("s{i:02}");
@@ -233,6 +285,7 @@ async fn simulate(seed: u64, devices: usize, steps: usize) -> Vec<String> {
             })
             .await
             .unwrap();
+        st.set_identity(&join.volunteer_id).unwrap();
         let transport = SimTransport { device: i, token: join.token, net: net.clone() };
         phones.push(Phone { store: Some(st), path, clock, transport, turf, recorded: Vec::new() });
     }
@@ -335,6 +388,21 @@ async fn simulate(seed: u64, devices: usize, steps: usize) -> Vec<String> {
                     format!("{step} d{d} move {street} to d{to}: {}", status.as_u16())
                 }
             }
+            90..=95 => {
+                // Sign up, confirm or cancel, offline: decided on the phone, kept in its outbox.
+                let kind = [
+                    doorstep_protocol::SignupKind::SignUp,
+                    doorstep_protocol::SignupKind::SignUp,
+                    doorstep_protocol::SignupKind::Confirm,
+                    doorstep_protocol::SignupKind::Cancel,
+                ][rng.below(4)];
+                match p.store().sign_up("s-sim", kind) {
+                    Ok(v) => format!("{step} d{d} {kind:?}: {:?} pending={}", v.standing, v.pending),
+                    Err(e) => {
+                        format!("{step} d{d} {kind:?} refused: {e:?}")
+                    }
+                }
+            }
             _ => {
                 let ms = 60_000 * (1 + rng.below(30)) as u64;
                 for q in &phones {
@@ -428,6 +496,30 @@ async fn simulate(seed: u64, devices: usize, steps: usize) -> Vec<String> {
         assert!(hlcs.windows(2).all(|w| w[0] < w[1]), "seed {seed}: phone {d}'s HLC went backwards");
     }
     assert_eq!(differing, 0, "seed {seed}: door statuses differ ({} streets moved)", moved_streets.len());
+    // The session: each phone's standing is the server's, with nothing pending; no event twice;
+    // never more taken than its places.
+    let conn = rusqlite::Connection::open(dir.path().join("server.db")).unwrap();
+    let standing_on_server = |v: &str| -> Option<String> {
+        conn.query_row("SELECT state FROM session_signups WHERE session_id = 's-sim' AND volunteer_id = ?1", [v], |r| {
+            r.get(0)
+        })
+        .ok()
+    };
+    let mut signed = 0;
+    for (d, p) in phones.iter().enumerate() {
+        let mine = p.store().sessions().unwrap().into_iter().find(|v| v.id == "s-sim");
+        let mine = mine.unwrap_or_else(|| panic!("seed {seed}: phone {d} lists the session"));
+        assert!(!mine.pending, "seed {seed}: phone {d}'s sign-up still pending");
+        let server = standing_on_server(&format!("v{d}"));
+        assert_eq!(mine.standing.map(|a| a.code().to_string()), server, "seed {seed}: phone {d}'s standing");
+        signed += usize::from(matches!(server.as_deref(), Some("signed_up" | "confirmed" | "checked_in")));
+    }
+    assert!(signed <= SESSION_PLACES as usize, "seed {seed}: {signed} places taken of {SESSION_PLACES}");
+    let (events, distinct): (i64, i64) = conn
+        .query_row("SELECT count(*), count(DISTINCT id) FROM signup_events", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap();
+    assert_eq!(events, distinct, "seed {seed}: a sign-up event recorded twice");
+    net.note(format!("session: {signed} of {SESSION_PLACES} places taken, {events} events"));
     assert!(per_device.is_empty(), "seed {seed}: reports from no simulated phone");
     let faults = net.faults.lock().unwrap().clone();
     let mut trace = std::mem::take(&mut *net.trace.lock().unwrap());
