@@ -56,6 +56,15 @@ DATABASE_URL=${DATABASE_URL:-$(bash scripts/ensure-postgres.sh)}
 export DATABASE_URL
 echo "DATABASE_URL=$DATABASE_URL"
 
+# Each clone is built from a new path, so its workspace crates get new artifact names in the shared
+# target dir and earlier runs' copies are never used again (one machine filled its disk with them):
+# prune test binaries, workspace libraries and incremental state older than half a day.
+if [ -d "${CARGO_TARGET_DIR:-target}/debug/deps" ]; then
+  step "prune what earlier runs left in ${CARGO_TARGET_DIR:-target}"
+  find "${CARGO_TARGET_DIR:-target}/debug/deps" -maxdepth 1 -type f \( -executable ! -name '*.so' -o -name 'libdoorstep*' \) -mmin +720 -delete 2>/dev/null || true
+  rm -rf "${CARGO_TARGET_DIR:-target}/debug/incremental"
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 step "cargo clippy (warnings are errors)"
