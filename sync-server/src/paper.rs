@@ -22,6 +22,8 @@ use crate::store::PushInput;
 
 /// The device id prefix of reports typed from paper.
 pub use crate::service::PAPER_DEVICE_PREFIX as PAPER_PREFIX;
+/// How old a sheet may be when typed in.
+pub const MAX_SHEET_AGE_MS: i64 = 365 * 86_400_000;
 /// Most rows in one submission (a sheet of 1,000 doors).
 pub const MAX_ROWS: usize = 1_000;
 
@@ -90,9 +92,18 @@ impl Service {
         let campaign = self.campaign_of(st).await?;
         let pkg = self.store.turf_package(turf_id).await?.ok_or_else(|| ServiceError::not_found("turf"))?;
         let now = (self.now)();
+        // A sheet walked in the past year (schemathesis sent i64::MIN, which overflowed below).
+        if let Some(w) = req.walked_ms
+            && !(now - MAX_SHEET_AGE_MS..=now).contains(&w)
+        {
+            return Err(ServiceError::invalid(
+                "bad_walked_ms",
+                "le jour du passage doit être dans l'année écoulée / the day walked must be within the past year",
+            ));
+        }
         // Paper says the day, not the hour: every row counts at the start of the day walked
         // (UTC), so the same sheet typed again is the same reports.
-        let walked = req.walked_ms.unwrap_or(now).min(now).div_euclid(86_400_000) * 86_400_000;
+        let walked = req.walked_ms.unwrap_or(now).div_euclid(86_400_000) * 86_400_000;
         let codes = door_code::door_codes(pkg.doors.iter().map(|d| d.id.as_str()));
         let door_of: HashMap<&str, &str> = codes.iter().map(|(d, c)| (c.as_str(), d.as_str())).collect();
         let device_id = format!("{PAPER_PREFIX}{}", st.user.id);

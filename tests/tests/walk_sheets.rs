@@ -186,6 +186,13 @@ async fn paper_results_typed_by_code_count_once() {
         teams: Some(vec![]),
     };
     assert!(w.service.type_paper(&cap, "t-talensac", req()).await.is_err());
+    // A day walked out of range (schemathesis sent i64::MIN once): a clear refusal.
+    for walked in [i64::MIN, -1, i64::MAX, 0] {
+        let mut r = req();
+        r.walked_ms = Some(walked);
+        let e = w.service.type_paper(&w.co, "t-talensac", r).await.unwrap_err();
+        assert_eq!(e.code, "bad_walked_ms", "{walked}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
