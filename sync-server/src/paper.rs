@@ -92,9 +92,10 @@ impl Service {
         let campaign = self.campaign_of(st).await?;
         let pkg = self.store.turf_package(turf_id).await?.ok_or_else(|| ServiceError::not_found("turf"))?;
         let now = (self.now)();
-        // A sheet walked in the past year (schemathesis sent i64::MIN, which overflowed below).
+        // A sheet walked in the past year (schemathesis sent i64::MIN, which overflowed below);
+        // "today" as the dashboard sends it (noon, the browser's time) may be hours ahead of now.
         if let Some(w) = req.walked_ms
-            && !(now - MAX_SHEET_AGE_MS..=now).contains(&w)
+            && !(now - MAX_SHEET_AGE_MS..=now + 86_400_000).contains(&w)
         {
             return Err(ServiceError::invalid(
                 "bad_walked_ms",
@@ -103,7 +104,7 @@ impl Service {
         }
         // Paper says the day, not the hour: every row counts at the start of the day walked
         // (UTC), so the same sheet typed again is the same reports.
-        let walked = req.walked_ms.unwrap_or(now).div_euclid(86_400_000) * 86_400_000;
+        let walked = req.walked_ms.unwrap_or(now).min(now).div_euclid(86_400_000) * 86_400_000;
         let codes = door_code::door_codes(pkg.doors.iter().map(|d| d.id.as_str()));
         let door_of: HashMap<&str, &str> = codes.iter().map(|(d, c)| (c.as_str(), d.as_str())).collect();
         let device_id = format!("{PAPER_PREFIX}{}", st.user.id);

@@ -186,8 +186,13 @@ async fn paper_results_typed_by_code_count_once() {
         teams: Some(vec![]),
     };
     assert!(w.service.type_paper(&cap, "t-talensac", req()).await.is_err());
-    // A day walked out of range (schemathesis sent i64::MIN once): a clear refusal.
-    for walked in [i64::MIN, -1, i64::MAX, 0] {
+    // A day walked out of range (schemathesis sent i64::MIN once): a clear refusal. Today, sent
+    // as the dashboard sends it (noon, the browser's clock), is the day walked.
+    let mut today = req();
+    today.walked_ms = Some(now_ms() + 6 * 3_600_000);
+    let t = w.service.type_paper(&w.co, "t-talensac", today).await.unwrap();
+    assert_eq!(t[0].status, "duplicate", "typed earlier today: {t:?}");
+    for walked in [i64::MIN, -1, i64::MAX, 0, now_ms() + 2 * 86_400_000] {
         let mut r = req();
         r.walked_ms = Some(walked);
         let e = w.service.type_paper(&w.co, "t-talensac", r).await.unwrap_err();
@@ -264,4 +269,8 @@ async fn a_voter_file_sheet_prints_the_residents() {
     for n in &names {
         assert!(text.contains(n.as_str()), "{n} printed at their door");
     }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
 }
