@@ -313,6 +313,12 @@ async fn reminders_are_sent_once_each_through_failures_crashes_and_restarts() {
     let rows = w.rows().await;
     assert!(rows.values().all(|s| s != RowState::Sending.code()), "no row left claimed: {rows:?}");
 
+    // A stolen phone, revoked: over HTTP it is served no reminder any more (Léa had one).
+    assert!(!w.app_reminders(&lea_t).await.is_empty());
+    let co = doorstep_tests::coordinator(&doorstep_tests::campaign().id);
+    assert!(w.service().revoke(&co, &tokens["lea"].1).await.unwrap());
+    assert!(w.app_reminders(&lea_t).await.is_empty(), "a revoked phone learns nothing of the session");
+
     // Once the session has started nothing more goes: a row still pending is dropped.
     w.set(w.start + 1);
     let d = w.service().deliver_reminders().await.unwrap();
