@@ -57,6 +57,7 @@ fn handler(spec: &RouteSpec) -> MethodRouter<Service> {
         ("POST", "/api/v1/me/phone") => post(phone_code),
         ("GET", "/api/v1/sessions") => get(sessions),
         ("POST", "/api/v1/sessions") => post(create_session),
+        ("PUT", "/api/v1/sessions/{session_id}") => put(edit_session),
         ("POST", "/api/v1/sync/wiped") => post(wiped),
         ("GET", "/api/v1/held") => get(held),
         ("POST", "/api/v1/held/{report_id}/review") => post(review_held),
@@ -503,6 +504,15 @@ async fn create_session(
     req: Request,
 ) -> Result<impl IntoResponse, HttpError> {
     Ok((StatusCode::CREATED, Json(s.create_session(&st, body(req).await?).await?)))
+}
+
+async fn edit_session(
+    State(s): State<Service>,
+    StaffCaller(st): StaffCaller,
+    Path(id): Path<String>,
+    req: Request,
+) -> Result<impl IntoResponse, HttpError> {
+    Ok(Json(s.edit_session(&st, &id, body(req).await?).await?))
 }
 
 async fn pull(

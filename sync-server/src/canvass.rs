@@ -180,6 +180,55 @@ impl Service {
                 ));
             }
         }
+        self.check_session_refs(st, &s).await?;
+        self.store.create_session(&s, &st.user.id, (self.now)()).await?;
+        self.record_staff(st, "session.create", Some(&s.id), serde_json::json!({ "turfs": s.turfs.len() })).await?;
+        Ok(s)
+    }
+
+    /// Edits a published session (`PUT /api/v1/sessions/{id}`): a coordinator any of the campaign's;
+    /// a captain only a session of a team they lead that they captain (and it stays a team
+    /// session). The rule book decides what may change (`validate::session::check_edit`: the same
+    /// times, a called-off session not reopened, no fewer places than taken). A captain taken off
+    /// hands out nothing more: their hand-offs are refused from then on (and what was knocked
+    /// under them held for review).
+    pub async fn edit_session(&self, st: &Staff, id: &str, mut s: Session) -> Result<Session, ServiceError> {
+        if s.id != id {
+            return Err(ServiceError::invalid("id_mismatch", "the body's id is not the path's"));
+        }
+        s.campaign_id = st.campaign().to_string();
+        let old = self
+            .store
+            .session(id)
+            .await?
+            .filter(|o| o.campaign_id == st.campaign())
+            .ok_or_else(|| ServiceError::not_found("no such session"))?;
+        if !st.is_coordinator() {
+            let own = |x: &Session| x.visibility == Visibility::Team && st.reaches_team(x.team_id.as_deref());
+            if !own(&old) || !own(&s) || !old.captains.contains(&st.user.id) {
+                return Err(ServiceError::forbidden(
+                    "un capitaine modifie les séances de ses équipes, dont il est capitaine / a captain edits sessions of the teams they lead, that they captain",
+                ));
+            }
+        }
+        self.check_session_refs(st, &s).await?;
+        let old = match self.store.edit_session(&s).await? {
+            Ok(old) => old,
+            Err(e) => return Err(ServiceError::invalid(edit_code(&e), e.to_string())),
+        };
+        let detail = serde_json::json!({
+            "called_off": s.cancelled && !old.cancelled,
+            "captains": s.captains,
+            "turfs": s.turfs.len(),
+            "capacity": s.capacity,
+        });
+        self.record_staff(st, "session.edit", Some(&s.id), detail).await?;
+        Ok(s)
+    }
+
+    /// What a session names must be the campaign's and within the staff member's reach: its team,
+    /// its captains (captains or coordinators), its turfs.
+    async fn check_session_refs(&self, st: &Staff, s: &Session) -> Result<(), ServiceError> {
         if let Some(team) = &s.team_id
             && !self.store.teams(st.campaign()).await?.iter().any(|t| &t.id == team)
         {
@@ -197,9 +246,7 @@ impl Service {
                 _ => return Err(ServiceError::invalid("unknown_turf", format!("turf {t} is not within reach"))),
             }
         }
-        self.store.create_session(&s, &st.user.id, (self.now)()).await?;
-        self.record_staff(st, "session.create", Some(&s.id), serde_json::json!({ "turfs": s.turfs.len() })).await?;
-        Ok(s)
+        Ok(())
     }
 
     /// The sessions not over yet that a staff member reaches: all of the campaign's for a
@@ -450,7 +497,7 @@ impl Service {
             let k = match o {
                 HandoffOutcome::Accept => "accepted",
                 HandoffOutcome::Duplicate => "duplicate",
-                HandoffOutcome::Refuse(e) | HandoffOutcome::Reject(e) => e.code(),
+                HandoffOutcome::Refuse(e) | HandoffOutcome::Reject(e) | HandoffOutcome::Replay(e) => e.code(),
             };
             *counts.entry(k).or_default() += 1;
         }
@@ -519,6 +566,18 @@ impl Service {
             door_facts: None,
             staged: true,
         })
+    }
+}
+
+/// The error code of a refused edit.
+fn edit_code(e: &doorstep_protocol::validate::session::SessionError) -> &'static str {
+    use doorstep_protocol::validate::session::SessionError as E;
+    match e {
+        E::TimesFixed => "session_times_fixed",
+        E::CalledOffFinal => "session_called_off",
+        E::BelowTaken { .. } => "capacity_below_taken",
+        E::Identity => "session_identity",
+        _ => "bad_session",
     }
 }
 

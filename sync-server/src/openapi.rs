@@ -95,6 +95,7 @@ pub fn bodies(spec: &RouteSpec) -> Shapes {
         ("POST", "/api/v1/me/phone") => shapes(Empty, 201, json::<crate::canvass::PhoneCode>()),
         ("GET", "/api/v1/sessions") => shapes(Empty, 200, json::<Vec<crate::canvass::SessionReport>>()),
         ("POST", "/api/v1/sessions") => shapes(json::<p::Session>(), 201, json::<p::Session>()),
+        ("PUT", "/api/v1/sessions/{session_id}") => shapes(json::<p::Session>(), 200, json::<p::Session>()),
         ("GET", "/api/v1/held") => shapes(Empty, 200, json::<Vec<s::HeldReport>>()),
         ("POST", "/api/v1/held/{report_id}/review") => shapes(json::<api::HeldReview>(), 200, json::<s::HeldReport>()),
         ("GET", "/api/v1/me") => shapes(Empty, 200, json::<model::Me>()),

@@ -194,6 +194,12 @@ pub const ROUTES: &[RouteSpec] = &[
         summary: "publish a canvass session (a captain: a session of a team they lead, as one of its captains)",
     },
     RouteSpec {
+        method: "PUT",
+        path: "/api/v1/sessions/{session_id}",
+        access: Access::Staff,
+        summary: "edit a session or call it off: title, meeting point, places (never fewer than taken), captains, turfs; its times are fixed (a captain: a session of a team they lead that they captain)",
+    },
+    RouteSpec {
         method: "POST",
         path: "/api/v1/sync/wiped",
         access: Access::Phone,

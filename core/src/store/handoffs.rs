@@ -127,10 +127,10 @@ pub(crate) fn may_knock(c: &Connection, turf_id: &str, building_id: &str, now: i
     }
     Ok(c.prepare_cached(
         "SELECT EXISTS (SELECT 1 FROM handoffs h, buildings b WHERE b.id = ?2 AND h.direction = 'received'
-           AND h.turf_id = ?1 AND (h.street IS NULL OR h.street = b.street) AND h.issued_ms <= ?3 AND ?3 < h.expires_ms
+           AND h.turf_id = ?1 AND (h.street IS NULL OR h.street = b.street) AND h.issued_ms - ?4 <= ?3 AND ?3 < h.expires_ms
            AND h.state IN ('pending', 'accepted', 'duplicate'))",
     )?
-    .query_row(params![turf_id, building_id, now], |r| r.get(0))?)
+    .query_row(params![turf_id, building_id, now, doorstep_protocol::validate::handoff::CLOCK_SKEW_MS], |r| r.get(0))?)
 }
 
 /// Who knocks on a turf: its holder, or this phone's user on a sealed turf opened by a lease.

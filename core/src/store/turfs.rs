@@ -386,9 +386,14 @@ fn purge_turf(tx: &Transaction<'_>, turf_id: &str) -> Result<PurgeSummary> {
         "SELECT count(*) FROM knocks k JOIN outbox o ON o.knock_id = k.id WHERE k.turf_id = ?1 AND o.state = 'pending'",
         turf_id,
     )?;
-    // Push first, then purge: only settled reports go.
+    // Push first, then purge: only settled reports go — those made on this turf or on its
+    // buildings, unless their building is still held in another turf here (a street handed out
+    // from a session's turf lives on in a turf of its own: the door's status there rests on them;
+    // the deterministic simulation found a knocked door shown untouched).
     let reports_removed = tx.execute(
-        "DELETE FROM knocks WHERE turf_id = ?1 AND id IN (SELECT knock_id FROM outbox WHERE state <> 'pending')",
+        "DELETE FROM knocks WHERE (turf_id = ?1 OR building_id IN (SELECT id FROM buildings WHERE turf_id = ?1))
+           AND id IN (SELECT knock_id FROM outbox WHERE state <> 'pending')
+           AND building_id NOT IN (SELECT id FROM buildings WHERE turf_id <> ?1)",
         [turf_id],
     )? as u32;
     tx.execute("DELETE FROM buildings WHERE turf_id = ?1", [turf_id])?;

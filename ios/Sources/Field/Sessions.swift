@@ -7,7 +7,7 @@ import Foundation
 public enum SessionMsg {
     case placesLeft(Int), full, sessionFull, sessionOver, calledOff, alreadyCheckedIn, notSignedUp
     case standing(Attendance), grantRefused, handedTo(String, Int, String, String), leaseOpened(String, Int, String)
-    case leaseNotForMe, leaseExpired, leaseUnreadable, leaseForged, leaseNeedsSync, doorSealed, sealed
+    case leaseNotForMe, leaseExpired, clocksDiffer, leaseUnreadable, leaseForged, leaseNeedsSync, doorSealed, sealed
 
     public func text(_ lang: Lang) -> String {
         let fr = lang == .fr
@@ -32,6 +32,7 @@ public enum SessionMsg {
         case .leaseOpened(let what, let n, let until): return fr ? "\(what) ouverte : \(n) portes jusqu'au \(until)" : "\(what) opened: \(n) doors until \(until)"
         case .leaseNotForMe: return fr ? "Ce code est destiné à un autre bénévole." : "This code is for another volunteer."
         case .leaseExpired: return fr ? "Ce code a expiré : demandez-en un nouveau au capitaine." : "This code has expired: ask the captain for a new one."
+        case .clocksDiffer: return fr ? "L'heure de ce téléphone et celle du capitaine diffèrent de plus de 10 minutes : mettez-les à l'heure, puis scannez à nouveau." : "This phone's clock and the captain's differ by more than 10 minutes: set them right, then scan again."
         case .leaseUnreadable: return fr ? "Ce n'est pas un code de remise Doorstep." : "This is not a Doorstep hand-off code."
         case .leaseForged: return fr ? "Code refusé : il ne vient pas d'un capitaine de la campagne." : "Code refused: it does not come from a captain of the campaign."
         case .leaseNeedsSync: return fr ? "Synchronisez une fois avec du réseau avant de recevoir une rue." : "Sync once with a network before receiving a street."
@@ -172,6 +173,7 @@ public final class LeaseReceiveViewModel: ObservableObject {
             let m: SessionMsg = switch refusalCode(error) {
             case "not_for_me": .leaseNotForMe
             case "lease_expired": .leaseExpired
+            case "lease_not_yet": .clocksDiffer
             case "handoff_malformed", "handoff_too_long": .leaseUnreadable
             case "grant_forged", "handoff_forged", "grant_mismatch", "outside_grant", "lease_too_long": .leaseForged
             default: .leaseNeedsSync
@@ -201,6 +203,7 @@ extension SessionsViewModel {
             let fr = app.lang == .fr
             message = switch refusalCode(error) {
             case "lease_expired": fr ? "Ce code d'accueil n'est plus valable : demandez au capitaine de l'afficher à nouveau." : "This check-in code is no longer valid: ask the captain to show it again."
+            case "lease_not_yet": SessionMsg.clocksDiffer.text(app.lang)
             case "handoff_malformed", "handoff_too_long": fr ? "Ce n'est pas un code d'accueil Doorstep." : "This is not a Doorstep check-in code."
             case "session_over": SessionMsg.sessionOver.text(app.lang)
             case "session_called_off": SessionMsg.calledOff.text(app.lang)

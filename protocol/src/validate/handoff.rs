@@ -22,6 +22,11 @@ use crate::validate::text::{TextKind, check_text};
 
 /// Longest lease a captain's phone may hand out.
 pub const MAX_HANDOFF_MS: i64 = 12 * 3_600_000;
+/// How far two phones' clocks may differ at the meeting point: a lease issued by a captain's phone
+/// whose clock runs up to this much ahead of the volunteer's opens at once, and a knock made in
+/// that margin counts as made under it (the deterministic simulation found a lease scanned from a
+/// phone two seconds ahead refused as not open).
+pub const CLOCK_SKEW_MS: i64 = 10 * 60_000;
 /// Longest QR text accepted (a QR code of version 25 at the lowest correction holds about 1,270
 /// bytes; phones scan that reliably from a screen).
 pub const MAX_QR_CHARS: usize = 1_200;
@@ -47,6 +52,10 @@ pub enum HandoffError {
     LeaseTooLong,
     #[error("bail expiré / lease expired")]
     Expired,
+    #[error(
+        "bail pas encore ouvert : l'heure de ce téléphone et celle du capitaine diffèrent de plus de 10 minutes / lease not open yet: this phone's clock and the captain's differ by more than 10 minutes"
+    )]
+    NotYet,
     #[error("bail destiné à un autre bénévole / lease for another volunteer")]
     NotForMe,
     #[error("ce capitaine n'encadre pas cette séance / not a captain of this session")]
@@ -81,6 +90,7 @@ impl HandoffError {
             HandoffError::OutsideGrant => "outside_grant",
             HandoffError::LeaseTooLong => "lease_too_long",
             HandoffError::Expired => "lease_expired",
+            HandoffError::NotYet => "lease_not_yet",
             HandoffError::NotForMe => "not_for_me",
             HandoffError::NotCaptain => "not_captain",
             HandoffError::OutOfScope => "out_of_scope",
@@ -91,6 +101,33 @@ impl HandoffError {
             HandoffError::CalledOff => "session_called_off",
             HandoffError::BadKey => "bad_key",
         }
+    }
+
+    /// The error a stable code names (a refusal recorded by the server, read back).
+    pub fn from_code(code: &str) -> Option<Self> {
+        use HandoffError::*;
+        [
+            Malformed,
+            TooLong,
+            ForgedGrant,
+            ForgedHandoff,
+            GrantMismatch,
+            OutsideGrant,
+            LeaseTooLong,
+            Expired,
+            NotYet,
+            NotForMe,
+            NotCaptain,
+            OutOfScope,
+            WrongSender,
+            IdConflict,
+            CaptainRevoked,
+            UnknownVolunteer,
+            CalledOff,
+            BadKey,
+        ]
+        .into_iter()
+        .find(|e| e.code() == code)
     }
 }
 
@@ -183,8 +220,11 @@ pub fn check_checkin(
     if p.session_id != session_id {
         return Err(HandoffError::OutOfScope);
     }
-    if !(p.issued_ms..p.expires_ms).contains(&at_ms) {
+    if at_ms >= p.expires_ms {
         return Err(HandoffError::Expired);
+    }
+    if at_ms < p.issued_ms.saturating_sub(CLOCK_SKEW_MS) {
+        return Err(HandoffError::NotYet);
     }
     Ok(s.pass)
 }
@@ -290,9 +330,10 @@ pub fn check_chain(s: &SignedHandoff, campaign_key: &str) -> Result<(), HandoffE
     Ok(())
 }
 
-/// Whether the lease covers a moment (a knock's time): from its issue to its expiry.
+/// Whether the lease covers a moment (a knock's time, by the knocking phone's clock): from its
+/// issue (less [`CLOCK_SKEW_MS`]: the captain's clock may run ahead) to its expiry.
 pub fn open_at(h: &Handoff, t_ms: i64) -> bool {
-    (h.issued_ms..h.expires_ms).contains(&t_ms)
+    (h.issued_ms.saturating_sub(CLOCK_SKEW_MS)..h.expires_ms).contains(&t_ms)
 }
 
 /// What the volunteer's phone checks when it scans a hand-off: the chain, that the lease is for
@@ -302,8 +343,11 @@ pub fn check_received(s: &SignedHandoff, campaign_key: &str, me: &str, now_ms: i
     if s.handoff.volunteer_id != me {
         return Err(HandoffError::NotForMe);
     }
-    if !open_at(&s.handoff, now_ms) {
+    if now_ms >= s.handoff.expires_ms {
         return Err(HandoffError::Expired);
+    }
+    if !open_at(&s.handoff, now_ms) {
+        return Err(HandoffError::NotYet);
     }
     Ok(())
 }
@@ -366,6 +410,8 @@ pub struct HandoffFacts {
     pub campaign_key: String,
     /// The body hash of a hand-off already recorded under this id.
     pub held_hash: Option<String>,
+    /// Why that recorded hand-off was refused, if it was (a replay is answered as the first time).
+    pub held_refusal: Option<HandoffError>,
     /// The hand-off's session, if it is the campaign's.
     pub session: Option<Session>,
     /// The device that signed it was revoked (a stolen captain's phone hands out nothing).
@@ -377,8 +423,11 @@ pub struct HandoffFacts {
 /// What the server does with a pushed hand-off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HandoffOutcome {
-    /// Recorded before (a replay from the same phone, or the other phone of the pair).
+    /// Recorded before and accepted (a replay from the same phone, or the other phone of the pair).
     Duplicate,
+    /// Recorded before and refused: answered as refused again (a phone whose first answer was lost
+    /// learns it all the same, and stops knocking under it), nothing recorded anew.
+    Replay(HandoffError),
     /// Not a hand-off the campaign's keys made, or not the sender's to push: not recorded.
     Reject(HandoffError),
     /// Recorded and applied, as if the captain had made the lease online.
@@ -395,7 +444,7 @@ impl HandoffOutcome {
             HandoffOutcome::Duplicate => ItemStatus::Duplicate,
             HandoffOutcome::Accept => ItemStatus::Accepted,
             HandoffOutcome::Reject(e) => ItemStatus::Rejected { reason: e.to_string(), code: Some(e.code().into()) },
-            HandoffOutcome::Refuse(e) => ItemStatus::Held {
+            HandoffOutcome::Refuse(e) | HandoffOutcome::Replay(e) => ItemStatus::Held {
                 reason: format!(
                     "bail refusé ({e}) : les passages faits sous ce bail attendent un capitaine / lease refused: knocks under it await a captain's review"
                 ),
@@ -419,7 +468,9 @@ pub fn handoff_outcome(s: &SignedHandoff, sender: (&str, &str), f: &HandoffFacts
         return HandoffOutcome::Reject(HandoffError::WrongSender);
     }
     match &f.held_hash {
-        Some(held) if *held == handoff_hash(s) => return HandoffOutcome::Duplicate,
+        Some(held) if *held == handoff_hash(s) => {
+            return f.held_refusal.map_or(HandoffOutcome::Duplicate, HandoffOutcome::Replay);
+        }
         Some(_) => return HandoffOutcome::Reject(HandoffError::IdConflict),
         None => {}
     }
@@ -629,6 +680,16 @@ mod tests {
                 Err(HandoffError::Expired),
             ),
             (
+                "issued by a captain's phone ten minutes ahead of this one",
+                || signed(Handoff { issued_ms: T0 + 40 * 60_000, ..handoff() }, grant()),
+                Ok(()),
+            ),
+            (
+                "issued by a captain's phone more than ten minutes ahead",
+                || signed(Handoff { issued_ms: T0 + 40 * 60_000 + 1, ..handoff() }, grant()),
+                Err(HandoffError::NotYet),
+            ),
+            (
                 "not a device-made id",
                 || signed(Handoff { id: "h1".into(), ..handoff() }, grant()),
                 Err(HandoffError::Malformed),
@@ -660,7 +721,8 @@ mod tests {
         }
         let h = handoff();
         assert!(open_at(&h, h.issued_ms) && open_at(&h, h.expires_ms - 1));
-        assert!(!open_at(&h, h.issued_ms - 1) && !open_at(&h, h.expires_ms));
+        assert!(open_at(&h, h.issued_ms - CLOCK_SKEW_MS), "the captain's clock ahead by the margin");
+        assert!(!open_at(&h, h.issued_ms - CLOCK_SKEW_MS - 1) && !open_at(&h, h.expires_ms));
     }
 
     /// The QR text round-trips, stays small enough to scan, and anything else a camera may read
@@ -688,6 +750,7 @@ mod tests {
         let base = || HandoffFacts {
             campaign_key: public_key_of(&key(1)).unwrap(),
             held_hash: None,
+            held_refusal: None,
             session: Some(session()),
             captain_revoked: false,
             volunteer_known: true,
@@ -711,6 +774,16 @@ mod tests {
                 |f| f.held_hash = Some(handoff_hash(&signed(handoff(), grant()))),
                 made,
                 Duplicate,
+            ),
+            (
+                "recorded before and refused, the same body (its first answer lost)",
+                captain,
+                |f| {
+                    f.held_hash = Some(handoff_hash(&signed(handoff(), grant())));
+                    f.held_refusal = Some(HandoffError::NotCaptain);
+                },
+                made,
+                Replay(HandoffError::NotCaptain),
             ),
             (
                 "recorded before with another body",
@@ -809,6 +882,36 @@ mod tests {
     }
 
     /// Who gets a grant for a session, and its window.
+    /// Every refusal's code reads back as that refusal; an unknown code as none.
+    #[test]
+    fn codes_read_back() {
+        use HandoffError::*;
+        let all = [
+            Malformed,
+            TooLong,
+            ForgedGrant,
+            ForgedHandoff,
+            GrantMismatch,
+            OutsideGrant,
+            LeaseTooLong,
+            Expired,
+            NotYet,
+            NotForMe,
+            NotCaptain,
+            OutOfScope,
+            WrongSender,
+            IdConflict,
+            CaptainRevoked,
+            UnknownVolunteer,
+            CalledOff,
+            BadKey,
+        ];
+        for e in all {
+            assert_eq!(HandoffError::from_code(e.code()), Some(e), "{e:?}");
+        }
+        assert_eq!(HandoffError::from_code("accepted"), None);
+    }
+
     #[test]
     fn grant_rules() {
         let s = session();
@@ -856,9 +959,11 @@ mod tests {
         let good = code(pass(), grant(), 2);
         assert!(good.starts_with(CHECKIN_PREFIX) && good.len() < 900, "{} chars", good.len());
         assert_eq!(check_checkin(&good, &campaign_key, "s-marche-nord", T0 + HOUR), Ok(pass()));
+        // Scanned from a phone whose clock is behind the captain's, within the margin.
+        assert_eq!(check_checkin(&good, &campaign_key, "s-marche-nord", T0 - CLOCK_SKEW_MS), Ok(pass()));
         let cases: &[(&str, String, &str, i64, HandoffError)] = &[
             ("another session", good.clone(), "s-autre", T0 + HOUR, HandoffError::OutOfScope),
-            ("before it opens", good.clone(), "s-marche-nord", T0 - 1, HandoffError::Expired),
+            ("before it opens, by more than the clocks' margin", good.clone(), "s-marche-nord", T0 - CLOCK_SKEW_MS - 1, HandoffError::NotYet),
             ("once it closed", good.clone(), "s-marche-nord", T0 + 2 * HOUR, HandoffError::Expired),
             ("signed by another phone", code(pass(), grant(), 3), "s-marche-nord", T0, HandoffError::ForgedHandoff),
             (

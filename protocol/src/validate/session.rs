@@ -38,6 +38,14 @@ pub enum SessionError {
     TeamMissing,
     #[error("point de rendez-vous invalide / meeting point out of range")]
     MeetingPoint,
+    #[error("les horaires d'une séance publiée ne changent pas : annulez-la et publiez-en une autre / a published session's times do not change: call it off and publish another")]
+    TimesFixed,
+    #[error("une séance annulée le reste / a called-off session stays called off")]
+    CalledOffFinal,
+    #[error("{taken} places déjà prises : la capacité ne descend pas en dessous / {taken} places already taken: capacity cannot go below")]
+    BelowTaken { taken: u32 },
+    #[error("une séance garde son identifiant, sa campagne et son équipe / a session keeps its id, campaign and team")]
+    Identity,
     #[error(transparent)]
     Text(#[from] TextError),
 }
@@ -79,6 +87,31 @@ pub fn check_session(s: &Session) -> Result<(), SessionError> {
         return Err(SessionError::TeamMissing);
     }
     validate_lat_lon(s.meeting_lat, s.meeting_lon).map_err(|_| SessionError::MeetingPoint)?;
+    Ok(())
+}
+
+/// Whether a published session may become `new` (an edit by a coordinator or one of its captains,
+/// online), `taken` places being held now (volunteers signed up, confirmed or checked in, and
+/// supporters signed up on the public page). What is published is kept: the same id, campaign and
+/// team; the same times (phones offline hold them, reminders are planned on them: moving a session
+/// is calling it off and publishing another); a called-off session is not reopened; capacity never
+/// below the places taken. Everything else may change: title, meeting point, capacity, captains
+/// (a captain taken off hands out nothing more: their hand-offs are refused from then on), turfs,
+/// visibility, calling it off.
+pub fn check_edit(old: &Session, new: &Session, taken: u32) -> Result<(), SessionError> {
+    check_session(new)?;
+    if (&old.id, &old.campaign_id, &old.team_id) != (&new.id, &new.campaign_id, &new.team_id) {
+        return Err(SessionError::Identity);
+    }
+    if (old.start_ms, old.end_ms) != (new.start_ms, new.end_ms) {
+        return Err(SessionError::TimesFixed);
+    }
+    if old.cancelled && !new.cancelled {
+        return Err(SessionError::CalledOffFinal);
+    }
+    if !new.cancelled && new.capacity < taken {
+        return Err(SessionError::BelowTaken { taken });
+    }
     Ok(())
 }
 
@@ -342,6 +375,54 @@ pub(crate) mod tests {
             edit(&mut s);
             assert_eq!(check_session(&s).err(), *want, "{name}");
         }
+    }
+
+    /// Every rule of a session's edit, one row each: (edit, places taken, outcome).
+    #[test]
+    fn edit_rules() {
+        type Edit = fn(&mut Session);
+        let cases: &[(&str, Edit, u32, Option<SessionError>)] = &[
+            ("unchanged", |_| {}, 5, None),
+            ("a new title and meeting text", |s| s.title = "Samedi, quartier nord".into(), 5, None),
+            ("another captain instead", |s| s.captains = vec!["cap2".into()], 5, None),
+            ("no captain left", |s| s.captains.clear(), 0, Some(SessionError::NoCaptain)),
+            ("a turf taken off", |s| s.turfs = vec!["t1".into()], 5, None),
+            ("more places", |s| s.capacity = 20, 12, None),
+            ("as many places as taken", |s| s.capacity = 5, 5, None),
+            ("fewer places than taken", |s| s.capacity = 4, 5, Some(SessionError::BelowTaken { taken: 5 })),
+            (
+                "called off with fewer places",
+                |s| {
+                    s.cancelled = true;
+                    s.capacity = 1;
+                },
+                5,
+                None,
+            ),
+            ("called off", |s| s.cancelled = true, 5, None),
+            ("moved an hour later", |s| s.start_ms += 3_600_000, 0, Some(SessionError::TimesFixed)),
+            ("ends later", |s| s.end_ms += 3_600_000, 0, Some(SessionError::TimesFixed)),
+            ("another id", |s| s.id = "s-autre".into(), 0, Some(SessionError::Identity)),
+            ("another campaign", |s| s.campaign_id = "lyon".into(), 0, Some(SessionError::Identity)),
+            (
+                "moved to a team",
+                |s| {
+                    s.team_id = Some("nord".into());
+                },
+                0,
+                Some(SessionError::Identity),
+            ),
+            ("a broken title", |s| s.title = "a\nb".into(), 0, Some(SessionError::Text(TextError::ControlCharacter { field: "title".into() }))),
+        ];
+        for (name, edit, taken, want) in cases {
+            let mut s = session();
+            edit(&mut s);
+            assert_eq!(check_edit(&session(), &s, *taken).err(), *want, "{name}");
+        }
+        // A called-off session is not reopened.
+        let off = Session { cancelled: true, ..session() };
+        assert_eq!(check_edit(&off, &session(), 0).err(), Some(SessionError::CalledOffFinal));
+        assert_eq!(check_edit(&off, &off, 0).err(), None);
     }
 
     fn event(kind: SignupKind) -> SignupEvent {

@@ -279,6 +279,15 @@ pub trait StoreOps: ServerStore {
         let (s, by) = (s.clone(), created_by.to_string());
         typed(self, move |tx| Box::pin(async move { ops::sessions::create_session(tx, &s, &by, now_ms).await })).await
     }
+    /// Edits a published session as the rule book allows (`validate::session::check_edit`);
+    /// returns the session as it was, or why not.
+    async fn edit_session(
+        &self,
+        s: &doorstep_protocol::Session,
+    ) -> StoreResult<Result<doorstep_protocol::Session, doorstep_protocol::validate::session::SessionError>> {
+        let s = s.clone();
+        typed(self, move |tx| Box::pin(async move { ops::sessions::edit_session(tx, &s).await })).await
+    }
     async fn session(&self, id: &str) -> StoreResult<Option<doorstep_protocol::Session>> {
         let id = id.to_string();
         typed(self, move |tx| Box::pin(async move { ops::sessions::session(tx, &id).await })).await

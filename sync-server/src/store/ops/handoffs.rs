@@ -3,7 +3,7 @@
 //! decision made by the rule book (`validate::handoff::handoff_outcome`), the result written and
 //! applied (the lease assigned as if the captain had made it online) in the same transaction.
 
-use doorstep_protocol::validate::handoff::{HandoffFacts, HandoffOutcome, handoff_hash, handoff_outcome};
+use doorstep_protocol::validate::handoff::{HandoffError, HandoffFacts, HandoffOutcome, handoff_hash, handoff_outcome};
 use doorstep_protocol::{PushItemResult, Session, SessionGrant, SignedHandoff};
 
 use super::*;
@@ -73,7 +73,16 @@ pub async fn record_handoffs(
         // The session's row locked first (PostgreSQL, until commit): the two phones of a pair
         // bringing the same hand-off at once are decided one after the other.
         tx.exec(LOCK_SESSION, &vals![h.session_id.as_str()]).await?;
-        let held_hash = tx.row(SELECT_HANDOFF, &vals![h.id.as_str()]).await?.map(|r| r[0].text()).transpose()?;
+        let held = tx.row(SELECT_HANDOFF, &vals![h.id.as_str()]).await?;
+        let held_hash = held.as_ref().map(|r| r[0].text()).transpose()?;
+        let held_refusal = match &held {
+            Some(r) if r[1].text()? == "refused" => Some(
+                r[2].opt_text()?
+                    .and_then(|c| HandoffError::from_code(&c))
+                    .ok_or_else(|| StoreError::Corrupt(format!("hand-off {} refused without a known code", h.id)))?,
+            ),
+            _ => None,
+        };
         let session = match super::sessions::session(tx, &h.session_id).await? {
             Some(x) if x.campaign_id == campaign_id => Some(x),
             _ => None,
@@ -89,6 +98,7 @@ pub async fn record_handoffs(
         let facts = HandoffFacts {
             campaign_key: campaign_key.to_string(),
             held_hash,
+            held_refusal,
             session: session.clone(),
             captain_revoked,
             volunteer_known,
@@ -143,8 +153,8 @@ pub async fn record_handoffs(
 
 /// What attendance is measured from, for one session: each volunteer's standing, and every knock
 /// made under an accepted lease of the session (`(volunteer, door or building, result code)`:
-/// by the lease's volunteer, on its turf or the turf its street moved to, between its issue and
-/// its expiry by the time the knock counts as made).
+/// by the lease's volunteer, on its turf or the turf its street moved to, between its issue (less
+/// the clock margin, `CLOCK_SKEW_MS`) and its expiry by the time the knock counts as made).
 pub async fn session_work(
     tx: &mut dyn Tx,
     session_id: &str,
@@ -156,7 +166,7 @@ pub async fn session_work(
         .map(|r| Ok((r[0].text()?, r[1].text()?)))
         .collect::<StoreResult<_>>()?;
     let knocks = tx
-        .rows(SELECT_KNOCKS_UNDER_LEASES, &vals![session_id])
+        .rows(SELECT_KNOCKS_UNDER_LEASES, &vals![session_id, doorstep_protocol::validate::handoff::CLOCK_SKEW_MS])
         .await?
         .iter()
         .map(|r| Ok((r[0].text()?, r[1].text()?, r[2].text()?)))
@@ -199,7 +209,7 @@ const SELECT_SESSION_STANDINGS: &str = "SELECT volunteer_id, state FROM session_
 
 const SELECT_KNOCKS_UNDER_LEASES: &str = "SELECT r.volunteer_id, COALESCE(r.door_id, r.building_id), r.result_code
     FROM handoffs h JOIN reports r ON r.volunteer_id = h.volunteer_id
-      AND (r.turf_id = h.turf_id OR r.turf_id = h.applied_turf) AND r.at_ms >= h.issued_ms AND r.at_ms < h.expires_ms
+      AND (r.turf_id = h.turf_id OR r.turf_id = h.applied_turf) AND r.at_ms >= h.issued_ms - $2 AND r.at_ms < h.expires_ms
     WHERE h.session_id = $1 AND h.status = 'accepted'";
 
 const LOCK_SESSION: &str = "UPDATE canvass_sessions SET end_ms = end_ms WHERE id = $1";
@@ -214,7 +224,7 @@ const UPSERT_GRANT: &str = "INSERT INTO session_grants(session_id, device_id, ca
     captain_id = excluded.captain_id, public_key = excluded.public_key, not_before_ms = excluded.not_before_ms,
     expires_ms = excluded.expires_ms, issued_ms = excluded.issued_ms";
 
-const SELECT_HANDOFF: &str = "SELECT body_hash FROM handoffs WHERE id = $1";
+const SELECT_HANDOFF: &str = "SELECT body_hash, status, code FROM handoffs WHERE id = $1";
 
 const DEVICE_REVOKED: &str = "SELECT 1 FROM devices WHERE device_id = $1 AND revoked_ms IS NOT NULL";
 

@@ -3,7 +3,7 @@
 //! made by the rule book (`validate::session::signup_outcome`), the result written in the same
 //! transaction.
 
-use doorstep_protocol::validate::session::{SignupFacts, checkin_proven, may_see, signup_hash, signup_outcome};
+use doorstep_protocol::validate::session::{SessionError, SignupFacts, check_edit, checkin_proven, may_see, signup_hash, signup_outcome};
 use doorstep_protocol::{Attendance, ItemStatus, PushItemResult, Session, SignupEvent, Visibility};
 
 use super::*;
@@ -42,6 +42,25 @@ pub async fn create_session(tx: &mut dyn Tx, s: &Session, created_by: &str, now_
     )
     .await?;
     Ok(())
+}
+
+/// Edits a published session: the old one locked and read, the places taken counted, the rule
+/// book's `check_edit` deciding, the new body written — in one transaction, so that a sign-up
+/// racing the edit sees one or the other. `Ok(Err(_))`: refused, nothing written; `Ok(Ok(old))`:
+/// written, the session as it was returned (for the audit).
+pub async fn edit_session(tx: &mut dyn Tx, new: &Session) -> StoreResult<Result<Session, SessionError>> {
+    tx.exec(LOCK_SESSION, &vals![new.id.as_str()]).await?;
+    let old = session(tx, &new.id).await?.ok_or_else(|| StoreError::Missing { kind: "session", id: new.id.clone() })?;
+    let taken = places_taken(tx, &new.id, "").await?;
+    if let Err(e) = check_edit(&old, new, taken) {
+        return Ok(Err(e));
+    }
+    tx.exec(
+        UPDATE_SESSION,
+        &vals![json(new), visibility_text(new.visibility), Val::Bool(new.cancelled), new.id.as_str()],
+    )
+    .await?;
+    Ok(Ok(old))
 }
 
 pub async fn session(tx: &mut dyn Tx, id: &str) -> StoreResult<Option<Session>> {
@@ -242,6 +261,8 @@ const INSERT_SESSION: &str =
     cancelled, created_by, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
 pub(crate) const LOCK_SESSION: &str = "UPDATE canvass_sessions SET end_ms = end_ms WHERE id = $1";
+
+const UPDATE_SESSION: &str = "UPDATE canvass_sessions SET body = $1, visibility = $2, cancelled = $3 WHERE id = $4";
 
 const SELECT_SESSION: &str = "SELECT body FROM canvass_sessions WHERE id = $1";
 

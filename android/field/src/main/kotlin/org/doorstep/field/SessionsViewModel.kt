@@ -68,6 +68,7 @@ class SessionsViewModel(private val app: FieldApp) {
         } catch (e: FieldException) {
             when (refusalCode(e)) {
                 "lease_expired" -> Msg.CHECKIN_EXPIRED.text(app.lang)
+                "lease_not_yet" -> Msg.CLOCKS_DIFFER.text(app.lang)
                 "handoff_malformed", "handoff_too_long" -> Msg.CHECKIN_UNREADABLE.text(app.lang)
                 "session_over" -> Msg.SESSION_OVER.text(app.lang)
                 "session_called_off" -> Msg.SESSION_CALLED_OFF.text(app.lang)
@@ -222,6 +223,7 @@ class LeaseReceiveViewModel(private val app: FieldApp) {
                 error = when (refusalCode(e)) {
                     "not_for_me" -> Msg.LEASE_NOT_FOR_ME
                     "lease_expired" -> Msg.LEASE_EXPIRED
+                    "lease_not_yet" -> Msg.CLOCKS_DIFFER
                     "handoff_malformed", "handoff_too_long" -> Msg.LEASE_UNREADABLE
                     "grant_forged", "handoff_forged", "grant_mismatch", "outside_grant", "lease_too_long" -> Msg.LEASE_FORGED
                     else -> Msg.LEASE_NEEDS_SYNC

@@ -76,6 +76,7 @@ enum class Msg(val fr: String, val en: String) {
     HANDED_TO("%s (%d portes) confiée à %s jusqu'au %s", "%s (%d doors) handed to %s until %s"),
     LEASE_OPENED("%s ouverte : %d portes jusqu'au %s", "%s opened: %d doors until %s"),
     LEASE_NOT_FOR_ME("Ce code est destiné à un autre bénévole.", "This code is for another volunteer."),
+    CLOCKS_DIFFER("L'heure de ce téléphone et celle du capitaine diffèrent de plus de 10 minutes : mettez-les à l'heure, puis scannez à nouveau.", "This phone's clock and the captain's differ by more than 10 minutes: set them right, then scan again."),
     LEASE_EXPIRED("Ce code a expiré : demandez-en un nouveau au capitaine.", "This code has expired: ask the captain for a new one."),
     LEASE_UNREADABLE("Ce n'est pas un code de remise Doorstep.", "This is not a Doorstep hand-off code."),
     LEASE_FORGED(
