@@ -12,7 +12,7 @@ const TEXT = {
     session_title: 'Séance', session_when: 'Horaire', meeting: 'Rendez-vous', signed_up: 'Inscrits', checked_in: 'Accueillis',
     attended: 'Présents', session_doors: 'Portes', session_contacts: 'Conversations', no_show_rate: 'Absents',
     attended_help: 'Présent : a frappé au moins une porte sous un bail remis pendant la séance. Absents : inscrits non venus, une fois la séance finie.',
-    called_off: 'annulée', upcoming: 'à venir', ongoing: 'en cours', over: 'terminée', calendar_file: 'agenda (.ics)', sheet_pdf: 'feuille papier (PDF)', type_paper: 'Saisir le papier', paper_title: 'Résultats de la feuille papier', paper_code: 'Code de la porte', paper_result: 'Résultat', paper_note: 'Note', paper_walked: 'Jour du passage', paper_more: 'Ajouter des lignes', paper_before: 'déjà saisi', paper_done: (a, d) => `${a} résultat(s) enregistré(s)${d ? `, ${d} déjà saisi(s)` : ''}`, paper_refused: (line, m) => `ligne ${line} : ${m}`, public_page: 'page d’inscription publique', without_account: (n) => `dont ${n} sans compte`,
+    called_off: 'annulée', upcoming: 'à venir', ongoing: 'en cours', over: 'terminée', calendar_file: 'agenda (.ics)', sheet_pdf: 'feuille papier (PDF)', type_paper: 'Saisir le papier', paper_title: 'Résultats de la feuille papier', paper_code: 'Code de la porte', paper_result: 'Résultat', paper_note: 'Note', paper_walked: 'Jour du passage', paper_more: 'Ajouter des lignes', paper_before: 'déjà saisi', paper_done: (a, d) => `${a} résultat(s) enregistré(s)${d ? `, ${d} déjà saisi(s)` : ''}`, paper_refused: (line, m) => `ligne ${line} : ${m}`, public_page: 'page d’inscription publique', without_account: (n) => `dont ${n} sans compte`, places: 'Places', save_places: 'Enregistrer', call_off: 'Annuler la séance', call_off_confirm: (title) => `Annuler « ${title} » ? Les inscrits la verront annulée et ne recevront plus de rappel ; une séance annulée ne se rouvre pas.`, session_saved: 'Séance mise à jour.', session_called_off: 'Séance annulée.',
     live_on: 'En direct', live_off: 'Hors ligne', live_error: 'Reconnexion…',
     no_streets: "Aucun réseau de rues n'est importé : les secteurs sont découpés et les itinéraires calculés à vol d'oiseau, sans tenir compte des rues. Importez les rues de la commune (GeoPackage BD TOPO de l'IGN, extrait OpenStreetMap .osm.pbf ou GeoJSON), puis redécoupez.",
     coordinator: 'coordination', captain: "chef d'équipe",
@@ -55,7 +55,7 @@ const TEXT = {
     session_title: 'Session', session_when: 'When', meeting: 'Meeting point', signed_up: 'Signed up', checked_in: 'Checked in',
     attended: 'Attended', session_doors: 'Doors', session_contacts: 'Conversations', no_show_rate: 'No-shows',
     attended_help: 'Attended: knocked at least one door under a lease handed out in the session. No-shows: signed up and did not come, once the session is over.',
-    called_off: 'called off', upcoming: 'upcoming', ongoing: 'ongoing', over: 'over', calendar_file: 'calendar (.ics)', sheet_pdf: 'paper sheet (PDF)', type_paper: 'Type in paper', paper_title: 'Results from the paper sheet', paper_code: 'Door code', paper_result: 'Result', paper_note: 'Note', paper_walked: 'Day walked', paper_more: 'Add rows', paper_before: 'typed before', paper_done: (a, d) => `${a} result(s) recorded${d ? `, ${d} typed before` : ''}`, paper_refused: (line, m) => `row ${line}: ${m}`, public_page: 'public sign-up page', without_account: (n) => `${n} without an account`,
+    called_off: 'called off', upcoming: 'upcoming', ongoing: 'ongoing', over: 'over', calendar_file: 'calendar (.ics)', sheet_pdf: 'paper sheet (PDF)', type_paper: 'Type in paper', paper_title: 'Results from the paper sheet', paper_code: 'Door code', paper_result: 'Result', paper_note: 'Note', paper_walked: 'Day walked', paper_more: 'Add rows', paper_before: 'typed before', paper_done: (a, d) => `${a} result(s) recorded${d ? `, ${d} typed before` : ''}`, paper_refused: (line, m) => `row ${line}: ${m}`, public_page: 'public sign-up page', without_account: (n) => `${n} without an account`, places: 'Places', save_places: 'Save', call_off: 'Call the session off', call_off_confirm: (title) => `Call off “${title}”? Those signed up will see it called off and get no more reminders; a called-off session is not reopened.`, session_saved: 'Session updated.', session_called_off: 'Session called off.',
     live_on: 'Live', live_off: 'Offline', live_error: 'Reconnecting…',
     no_streets: 'No street network imported: turfs are cut and routes computed as the crow flies, ignoring streets. Import the town\'s streets (IGN BD TOPO GeoPackage, OpenStreetMap .osm.pbf extract or GeoJSON), then cut again.',
     coordinator: 'coordinator', captain: 'captain',
@@ -901,7 +901,7 @@ async function sessionsView(el) {
     h('h4', {}, r.session.title, ' ', h('span', { class: 'muted' }, `(${phase(r)})`)),
     h('p', { class: 'muted' }, `${hour(r.session.start_ms)}–${hour(r.session.end_ms)} · ${t('meeting')} : ${r.session.meeting_text} · `,
       h('a', { href: `/api/v1/sessions/${encodeURIComponent(r.session.id)}/calendar.ics`, download: '' }, t('calendar_file')),
-      r.session.visibility === 'public' ? [' · ', h('a', { href: `/p/${encodeURIComponent(r.session.id)}`, target: '_blank', rel: 'noopener', 'data-public-page': '' }, t('public_page'))] : null),
+      r.session.visibility === 'public' && !r.session.cancelled ? [' · ', h('a', { href: `/p/${encodeURIComponent(r.session.id)}`, target: '_blank', rel: 'noopener', 'data-public-page': '' }, t('public_page'))] : null),
     h('div', { class: 'stats' },
       figure('signed_up', num(r.signed_up + r.confirmed + r.checked_in + (r.public || 0)),
         r.public ? [t('signed_up'), h('small', { 'data-figure': 'public' }, ` (${t('without_account', r.public)})`)] : t('signed_up')),
@@ -909,7 +909,8 @@ async function sessionsView(el) {
       figure('attended', num(r.attended), t('attended')),
       figure('doors', num(r.doors), t('session_doors')),
       figure('contacts', num(r.contacts), t('session_contacts')),
-      figure('no_shows', r.no_show_rate === null || r.no_show_rate === undefined ? '—' : `${pct(r.no_show_rate)} (${num(r.no_shows)})`, t('no_show_rate'))));
+      figure('no_shows', r.no_show_rate === null || r.no_show_rate === undefined ? '—' : `${pct(r.no_show_rate)} (${num(r.no_shows)})`, t('no_show_rate'))),
+    sessionActions(r));
   const days = [];
   for (const r of list) {
     const d = day(r.session.start_ms);
@@ -919,6 +920,28 @@ async function sessionsView(el) {
   el.replaceChildren(h('h2', {}, t('sessions')),
     ...days.flatMap(([d, rows]) => [h('h3', { class: 'day' }, d), ...rows.map(card)]),
     h('p', { class: 'muted' }, t('attended_help')));
+}
+
+// What a coordinator (or one of the session's captains) may change on a session not over: its
+// places, or calling it off. The server decides (never fewer places than taken; called off is
+// final) and its refusal is shown as it says it.
+function sessionActions(r) {
+  const me = state.session.me;
+  const s = r.session;
+  if (r.phase === 'called_off' || r.phase === 'over') return null;
+  if (me.role !== 'coordinator' && !(me.role === 'captain' && s.captains.includes(me.user_id))) return null;
+  const places = h('input', { type: 'number', min: '1', max: '500', value: String(s.capacity), 'data-places': '', 'aria-label': t('places') });
+  const save = async (changed, done) => {
+    try {
+      await api('PUT', `/api/v1/sessions/${encodeURIComponent(s.id)}`, { ...s, ...changed });
+      toast(t(done));
+      renderView();
+    } catch (e) { fail(e); }
+  };
+  return h('form', { class: 'session-actions', onsubmit: (e) => { e.preventDefault(); save({ capacity: Number(places.value) }, 'session_saved'); } },
+    h('label', {}, `${t('places')} `, places), ' ', h('button', { type: 'submit', 'data-save-places': '' }, t('save_places')), ' ',
+    h('button', { type: 'button', class: 'danger', 'data-call-off': '',
+      onclick: () => { if (window.confirm(t('call_off_confirm', s.title))) save({ cancelled: true }, 'session_called_off'); } }, t('call_off')));
 }
 
 // The meeting points on the map while the sessions tab is open.

@@ -44,6 +44,29 @@ try {
   check(signed === '1' && pub === '(dont 1 sans compte)', `1 signed up, without an account: ${signed} ${pub}`);
   const link = await card.locator('[data-public-page]').getAttribute('href');
   check(link === `/p/${SESSION_ID}`, `the card links the public page: ${link}`);
+
+  // The coordinator gives the session two more places: the public page says so.
+  await card.locator('[data-places]').fill('10');
+  await card.locator('[data-save-places]').click();
+  await page.waitForFunction(() => document.querySelector('#toast')?.textContent.includes('Séance mise à jour.'));
+  await shot(page, '12-session-places.png');
+  const pub2 = await browser.newPage();
+  await pub2.goto(`${BASE_URL}/p/${SESSION_ID}`);
+  check((await pub2.textContent('main')).includes('Il reste 9 places'), 'ten places, one taken: nine left on the public page');
+  // Then calls it off, after saying yes to the question; the card says so and offers nothing
+  // more; the public page no longer takes sign-ups.
+  const card2 = page.locator('#view-sessions article.session', { hasText: SESSION_TITLE });
+  let asked = '';
+  page.once('dialog', (d) => { asked = d.message(); d.accept(); });
+  await card2.locator('[data-call-off]').click();
+  await page.waitForFunction((title) => [...document.querySelectorAll('#view-sessions article.session')]
+    .some((a) => a.textContent.includes(title) && a.textContent.includes('(annulée)')), SESSION_TITLE);
+  check(asked.includes(`Annuler « ${SESSION_TITLE} » ?`) && asked.includes('ne se rouvre pas'), `asked first, in French: ${asked}`);
+  check(await page.locator('#view-sessions article.session', { hasText: SESSION_TITLE }).locator('[data-call-off]').count() === 0, 'no action left on a called-off session');
+  check(await page.locator('#view-sessions article.session', { hasText: SESSION_TITLE }).locator('[data-public-page]').count() === 0, 'no public page link once called off');
+  await shot(page, '13-session-called-off.png');
+  const closed = await pub2.goto(`${BASE_URL}/p/${SESSION_ID}`);
+  check(closed.status() === 404 && (await pub2.textContent('main')).includes("n'est plus ouverte aux inscriptions"), 'the public page is closed');
   check(problems.length === 0, `no script error and no content-security-policy violation ${JSON.stringify(problems)}`);
   console.log('DONE');
 } catch (e) {

@@ -536,6 +536,20 @@ async fn sessions_resist_strangers_and_wrong_clocks() {
     borrowed["captains"] = json!(["capitaine-sud"]);
     let (st, b) = s.send("POST", "/api/v1/sessions", Some(lyon), Some(borrowed)).await;
     assert_eq!((st, b["code"].as_str()), (StatusCode::BAD_REQUEST, Some("not_a_captain")), "{b}");
+    // Nor call off this campaign's session, nor edit it: no such session, as far as they know.
+    let mut off = session("s-sud", "capitaine-sud", &sud.turf);
+    off["cancelled"] = json!(true);
+    let (st, b) = s.send("PUT", "/api/v1/sessions/s-sud", Some(lyon), Some(off.clone())).await;
+    assert_eq!((st, b["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{b}");
+    // The north captain cannot call off the south's session either; the south's own captain can
+    // edit it (a place more), and it stands.
+    let (st, b) = s.send("PUT", "/api/v1/sessions/s-sud", Some(s.captain("capitaine-nord")), Some(off)).await;
+    assert_eq!((st, b["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{b}");
+    let (_, mine) = s.send("GET", "/api/v1/sessions", Some(s.captain("capitaine-sud")), None).await;
+    let mut more = mine.as_array().unwrap().iter().find(|x| x["session"]["id"] == "s-sud").unwrap()["session"].clone();
+    more["capacity"] = json!(9);
+    let (st, b) = s.send("PUT", "/api/v1/sessions/s-sud", Some(s.captain("capitaine-sud")), Some(more)).await;
+    assert_eq!((st, b["cancelled"].as_bool(), b["capacity"].as_u64()), (StatusCode::OK, Some(false), Some(9)), "{b}");
 
     // A stolen phone, revoked: it learns nothing more and changes nothing.
     let (st, b) = s.send("POST", "/api/v1/devices/dev-sud/revoke", Some(s.coordinator()), None).await;

@@ -846,7 +846,12 @@ async fn a_supporter_signs_up_on_a_public_page_in_chromium() {
         ("SESSION_ID", "s-public"),
         ("SESSION_TITLE", title),
     ];
-    browser_script("public_signup.mjs", &env, &["9-public-signup.png", "10-public-thanks.png"]).await;
+    browser_script(
+        "public_signup.mjs",
+        &env,
+        &["9-public-signup.png", "10-public-thanks.png", "12-session-places.png", "13-session-called-off.png"],
+    )
+    .await;
     ticking.abort();
 }
 

@@ -21,6 +21,8 @@ const CAMPAIGN: &str = "nantes-2026";
 
 struct World {
     app: axum::Router,
+    session_north: doorstep_protocol::Session,
+    session_south: doorstep_protocol::Session,
     service: Service,
     /// anonymous, volunteer A's device, the north captain, the coordinator.
     tokens: Vec<(&'static str, Option<Role>, Option<String>)>,
@@ -132,13 +134,13 @@ async fn world() -> World {
     }
     store.assign_turf("t1", Some("vol-a"), None).await.unwrap();
     store.assign_turf("t2", Some("vol-b"), None).await.unwrap();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
     let session = doorstep_protocol::Session {
         id: "s-monde".into(),
         campaign_id: CAMPAIGN.into(),
         title: "Samedi matin".into(),
-        start_ms: now + 48 * 3_600_000,
-        end_ms: now + 51 * 3_600_000,
+        // Fixed times (every world the same: the matrix's edits send them back unchanged).
+        start_ms: 1_900_000_000_000,
+        end_ms: 1_900_000_000_000 + 3 * 3_600_000,
         meeting_lat: 47.2184,
         meeting_lon: -1.5536,
         meeting_text: "Devant le marché".into(),
@@ -149,7 +151,16 @@ async fn world() -> World {
         visibility: doorstep_protocol::Visibility::Team,
         cancelled: false,
     };
-    service.create_session(&co, session).await.unwrap();
+    service.create_session(&co, session.clone()).await.unwrap();
+    // A session of the north team, captained by cap-nord: one they may edit.
+    let north = doorstep_protocol::Session {
+        id: "s-nord-samedi".into(),
+        captains: vec!["cap-nord".into()],
+        turfs: vec!["t1".into()],
+        team_id: Some("nord".into()),
+        ..session.clone()
+    };
+    service.create_session(&co, north.clone()).await.unwrap();
     // Past results with lists A and B, so that a formula can name them.
     let results = b"bureau,inscrits,votants,exprimes,liste,voix\n1,500,300,290,A,200\n1,500,300,290,B,90\n";
     service.import_results(&co, results, Default::default()).await.unwrap();
@@ -208,6 +219,8 @@ async fn world() -> World {
         overlap_south: overlaps[1].clone(),
         held_north: held[0].clone(),
         held_south: held[1].clone(),
+        session_north: north,
+        session_south: session,
         service,
         _dir: dir,
     }
@@ -288,6 +301,13 @@ fn sample(w: &World, r: &RouteSpec, inside: bool) -> Option<(String, Vec<u8>)> {
                     "meeting_lat": 47.2184, "meeting_lon": -1.5536, "meeting_text": "Devant le marché",
                     "capacity": 12, "captains": [captain], "turfs": [turf], "team_id": team, "visibility": "team"})),
             )
+        }
+        // An edit of the captain's own team's session, or of the other team's (which they
+        // captain, but do not lead): more places.
+        ("PUT", "/api/v1/sessions/{session_id}") => {
+            let s = if inside { &w.session_north } else { &w.session_south };
+            let edited = doorstep_protocol::Session { capacity: 20, ..s.clone() };
+            scoped(format!("/api/v1/sessions/{}", s.id), json(serde_json::to_value(&edited).unwrap()))
         }
         ("GET", "/api/v1/held") => unscoped(vec![]),
         ("POST", "/api/v1/held/{report_id}/review") => {
@@ -1069,7 +1089,7 @@ async fn sessions_and_signups_over_http() {
     assert_eq!(st, StatusCode::OK);
     let seen: serde_json::Value = serde_json::from_slice(&b).unwrap();
     let ids: Vec<&str> = seen.as_array().unwrap().iter().map(|v| v["session"]["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["s-marche"], "the south team's session is not shown to a north volunteer");
+    assert_eq!(ids, ["s-marche", "s-nord-samedi"], "the south team's session is not shown to a north volunteer");
     assert_eq!((seen[0]["places_left"].as_u64(), seen[0]["standing"].is_null()), (Some(1), true));
 
     let event = |n: u32, session: &str, kind: &str| {
@@ -1107,6 +1127,49 @@ async fn sessions_and_signups_over_http() {
     assert_eq!(listed[0]["signed_up"], 1);
     // The campaign is the coordinator's, whatever the body said.
     assert_eq!(listed[0]["session"]["campaign_id"], "nantes-2026");
+
+    // Edits: what the rule book allows (one place is taken, the times are fixed, the path names
+    // the session), then calling it off, which is final; the phone sees it called off.
+    let put = |id: &str, v: &serde_json::Value, token: &str| {
+        let (app, path, body, token) =
+            (w.app.clone(), format!("/api/v1/sessions/{id}"), v.to_string().into_bytes(), token.to_string());
+        async move { call(&app, "PUT", &path, Some(&token), body).await }
+    };
+    let mut edited = listed[0]["session"].clone();
+    edited["capacity"] = 0.into();
+    let (st, b) = put("s-marche", &edited, &coord).await;
+    assert_eq!((st, code_of(&b).as_str()), (StatusCode::BAD_REQUEST, "bad_session"));
+    edited["capacity"] = 3.into();
+    edited["start_ms"] = (now + 2 * 3_600_000).into();
+    let (st, b) = put("s-marche", &edited, &coord).await;
+    assert_eq!((st, code_of(&b).as_str()), (StatusCode::BAD_REQUEST, "session_times_fixed"));
+    edited["start_ms"] = listed[0]["session"]["start_ms"].clone();
+    let (st, b) = put("s-sud", &edited, &coord).await;
+    assert_eq!((st, code_of(&b).as_str()), (StatusCode::BAD_REQUEST, "id_mismatch"));
+    let (st, b) = put("s-marche", &edited, &vol).await;
+    assert_eq!((st, code_of(&b).as_str()), (StatusCode::FORBIDDEN, "forbidden"), "a volunteer edits nothing");
+    edited["id"] = "s-nulle-part".into();
+    let (st, b) = put("s-nulle-part", &edited, &coord).await;
+    assert_eq!((st, code_of(&b).as_str()), (StatusCode::NOT_FOUND, "not_found"));
+    edited["id"] = "s-marche".into();
+    let (st, b) = put("s-marche", &edited, &coord).await;
+    assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+    let (_, b) = call(&w.app, "GET", "/api/v1/sync/sessions", Some(&vol), vec![]).await;
+    let seen: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(seen[0]["places_left"].as_u64(), Some(2), "three places, one taken");
+    edited["capacity"] = 1.into();
+    edited["cancelled"] = true.into();
+    let (st, _) = put("s-marche", &edited, &coord).await;
+    assert_eq!(st, StatusCode::OK);
+    edited["cancelled"] = false.into();
+    let (st, b) = put("s-marche", &edited, &coord).await;
+    assert_eq!((st, code_of(&b).as_str()), (StatusCode::BAD_REQUEST, "session_called_off"));
+    let (_, b) = call(&w.app, "GET", "/api/v1/sync/sessions", Some(&vol), vec![]).await;
+    let seen: serde_json::Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(seen[0]["session"]["cancelled"], true, "the phone sees it called off");
+    let (_, b) = call(&w.app, "GET", "/api/v1/audit", Some(&coord), vec![]).await;
+    let audit = String::from_utf8_lossy(&b);
+    assert_eq!(audit.matches("session.edit").count(), 2, "each edit made is in the audit, none refused: {audit}");
 
     // A lost phone, revoked: it no longer learns where the team meets, and its events change
     // nothing.
@@ -1297,11 +1360,13 @@ async fn offline_handoffs_over_http() {
         call(&w.app, "POST", "/api/v1/sync/handoffs", Some(&vol), push(vec![&whole, &over, &forged], "dev-a")).await;
     assert_eq!(st, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
     assert_eq!(statuses(&b), ["Accepted", "held", "wrong_sender"], "forged for vol-c: not vol-a's to bring");
-    // Then the captain's: the same leases are duplicates; the forged one is refused by signature.
+    // Then the captain's: the accepted lease is a duplicate, the refused one is answered refused
+    // again (a phone whose first answer was lost learns it all the same); the forged one is
+    // refused by signature.
     let (_, b) =
         call(&w.app, "POST", "/api/v1/sync/handoffs", Some(&phone), push(vec![&whole, &over, &forged], "cap-phone"))
             .await;
-    assert_eq!(statuses(&b), ["Duplicate", "Duplicate", "handoff_forged"]);
+    assert_eq!(statuses(&b), ["Duplicate", "held", "handoff_forged"]);
     // The turf is the volunteer's until the lease ends, as if the captain had assigned it online,
     // and the volunteer counts as checked in.
     let (_, b) = call(&w.app, "GET", "/api/v1/turfs", Some(&coord), vec![]).await;

@@ -1011,6 +1011,9 @@ async fn handoffs_record_once_and_hold_refused_knocks(s: Arc<dyn ServerStore>) {
     let again =
         s.record_handoffs("nantes-2026", &campaign_pub, ("dev-vol-b", "vol-b"), std::slice::from_ref(&open), NOW);
     assert_eq!(status(&again.await.unwrap()), ["Duplicate"]);
+    // The refused one brought again (its first answer lost): answered refused again, not recorded twice.
+    let again = s.record_handoffs("nantes-2026", &campaign_pub, cap, std::slice::from_ref(&over), NOW);
+    assert_eq!(status(&again.await.unwrap()), ["held"]);
     let t1 = s.turf("t1").await.unwrap().unwrap();
     assert_eq!((t1.volunteer_id.as_deref(), t1.lease_expires_ms), (Some("vol-b"), Some(NOW + hour)));
     assert_eq!(s.turf("t3").await.unwrap().unwrap().volunteer_id, None);
@@ -1045,6 +1048,22 @@ async fn handoffs_record_once_and_hold_refused_knocks(s: Arc<dyn ServerStore>) {
     let b = device("vol-b");
     let got = ingest(&*s, &b, &[report(13, "t3", &door_in(&ids[25]), "vol-b")], NOW).await.unwrap();
     assert_eq!(got, vec![Ingested::Rejected("out_of_scope")]);
+
+    // The coordinator takes the captain off the session: the captain's phone, offline, goes on
+    // handing out; what it hands out now is refused. An edit the rule book refuses writes nothing.
+    let mut edited = s.session("s1").await.unwrap().unwrap();
+    edited.captains = vec!["cap2".into()];
+    let moved = doorstep_protocol::Session { start_ms: edited.start_ms + 1, ..edited.clone() };
+    assert_eq!(
+        s.edit_session(&moved).await.unwrap(),
+        Err(doorstep_protocol::validate::session::SessionError::TimesFixed)
+    );
+    assert_eq!(s.session("s1").await.unwrap().unwrap().captains, ["cap"]);
+    assert!(s.edit_session(&edited).await.unwrap().is_ok());
+    assert_eq!(s.session("s1").await.unwrap(), Some(edited));
+    let late = lease(5, "t2", "vol-a", NOW, NOW + hour);
+    let got = s.record_handoffs("nantes-2026", &campaign_pub, cap, std::slice::from_ref(&late), NOW).await.unwrap();
+    assert_eq!(status(&got), ["held"]);
 }
 
 /// Reminders and public sign-ups (issue 17) on both backends: a sign-up plans its rows in the

@@ -318,7 +318,11 @@ async fn simulate(seed: u64, devices: usize, steps: usize) -> Vec<String> {
         team_id: None,
     };
     store
-        .create_user(&doorstep_server::store::User { id: "cap2".into(), display_name: "Relève".into(), ..cap_user.clone() })
+        .create_user(&doorstep_server::store::User {
+            id: "cap2".into(),
+            display_name: "Relève".into(),
+            ..cap_user.clone()
+        })
         .await
         .unwrap();
     let hand = doorstep_protocol::Session {
@@ -607,7 +611,12 @@ async fn simulate(seed: u64, devices: usize, steps: usize) -> Vec<String> {
                         Ok(l) => {
                             assert!(!c.forged, "seed {seed}: a forged code opened doors on d{}", c.to);
                             let k = knock_on_street(&mut phones[c.to], &l, &mut rng, seed);
-                            format!("{step} d{} scans: lease {} opens {} doors{k}", c.to, l.street.clone().unwrap_or_default(), l.doors)
+                            format!(
+                                "{step} d{} scans: lease {} opens {} doors{k}",
+                                c.to,
+                                l.street.clone().unwrap_or_default(),
+                                l.doors
+                            )
                         }
                         Err(doorstep_core::CoreError::Handoff(e)) => {
                             if c.forged {
@@ -626,7 +635,12 @@ async fn simulate(seed: u64, devices: usize, steps: usize) -> Vec<String> {
                                         r.results[0]
                                     );
                                 }
-                                format!("{step} d{} scans a forged code: {}; pushed anyway: {}", c.to, e.code(), if sent.is_ok() { "rejected" } else { "lost" })
+                                format!(
+                                    "{step} d{} scans a forged code: {}; pushed anyway: {}",
+                                    c.to,
+                                    e.code(),
+                                    if sent.is_ok() { "rejected" } else { "lost" }
+                                )
                             } else {
                                 format!("{step} d{} scans: {}", c.to, e.code())
                             }
@@ -747,10 +761,7 @@ async fn simulate(seed: u64, devices: usize, steps: usize) -> Vec<String> {
     // Hand-offs as the server decided them.
     let server_leases: BTreeMap<String, String> = {
         let mut q = conn.prepare("SELECT id, status FROM handoffs").unwrap();
-        q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
+        q.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).unwrap().map(Result::unwrap).collect()
     };
     let mut lease_ids = BTreeSet::new();
     let mut differing = 0;
@@ -779,11 +790,15 @@ async fn simulate(seed: u64, devices: usize, steps: usize) -> Vec<String> {
         // Every hand-off the phone gave or received stands as the server decided it.
         for l in p.store().leases().unwrap() {
             let server = server_leases.get(&l.id).map(String::as_str);
-            let agrees = match (l.state.as_str(), server) {
-                ("accepted" | "duplicate", Some("accepted")) | ("held", Some("refused")) => true,
-                _ => false,
-            };
-            assert!(agrees, "seed {seed}: phone {d}'s lease ({} to {}): phone {}, server {server:?}", l.direction, l.volunteer_id, l.state);
+            let agrees = matches!(
+                (l.state.as_str(), server),
+                ("accepted" | "duplicate", Some("accepted")) | ("held", Some("refused"))
+            );
+            assert!(
+                agrees,
+                "seed {seed}: phone {d}'s lease ({} to {}): phone {}, server {server:?}",
+                l.direction, l.volunteer_id, l.state
+            );
             lease_ids.insert(l.id);
         }
         // Holdings: exactly the turfs the server gives this phone, open (its volunteer's, leases
@@ -969,7 +984,12 @@ fn tamper(qr: &str) -> String {
 }
 
 /// A volunteer who has just opened a street goes and knocks one of its doors.
-fn knock_on_street(p: &mut Phone, lease: &doorstep_core::store::handoffs::LeaseView, rng: &mut Rng, seed: u64) -> String {
+fn knock_on_street(
+    p: &mut Phone,
+    lease: &doorstep_core::store::handoffs::LeaseView,
+    rng: &mut Rng,
+    seed: u64,
+) -> String {
     let Ok(pkg) = p.store().export_turf(&lease.turf_id) else { return String::new() };
     let on: BTreeSet<&str> = pkg
         .buildings

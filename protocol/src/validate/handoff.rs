@@ -963,7 +963,13 @@ mod tests {
         assert_eq!(check_checkin(&good, &campaign_key, "s-marche-nord", T0 - CLOCK_SKEW_MS), Ok(pass()));
         let cases: &[(&str, String, &str, i64, HandoffError)] = &[
             ("another session", good.clone(), "s-autre", T0 + HOUR, HandoffError::OutOfScope),
-            ("before it opens, by more than the clocks' margin", good.clone(), "s-marche-nord", T0 - CLOCK_SKEW_MS - 1, HandoffError::NotYet),
+            (
+                "before it opens, by more than the clocks' margin",
+                good.clone(),
+                "s-marche-nord",
+                T0 - CLOCK_SKEW_MS - 1,
+                HandoffError::NotYet,
+            ),
             ("once it closed", good.clone(), "s-marche-nord", T0 + 2 * HOUR, HandoffError::Expired),
             ("signed by another phone", code(pass(), grant(), 3), "s-marche-nord", T0, HandoffError::ForgedHandoff),
             (

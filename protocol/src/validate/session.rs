@@ -38,11 +38,15 @@ pub enum SessionError {
     TeamMissing,
     #[error("point de rendez-vous invalide / meeting point out of range")]
     MeetingPoint,
-    #[error("les horaires d'une séance publiée ne changent pas : annulez-la et publiez-en une autre / a published session's times do not change: call it off and publish another")]
+    #[error(
+        "les horaires d'une séance publiée ne changent pas : annulez-la et publiez-en une autre / a published session's times do not change: call it off and publish another"
+    )]
     TimesFixed,
     #[error("une séance annulée le reste / a called-off session stays called off")]
     CalledOffFinal,
-    #[error("{taken} places déjà prises : la capacité ne descend pas en dessous / {taken} places already taken: capacity cannot go below")]
+    #[error(
+        "{taken} places déjà prises : la capacité ne descend pas en dessous / {taken} places already taken: capacity cannot go below"
+    )]
     BelowTaken { taken: u32 },
     #[error("une séance garde son identifiant, sa campagne et son équipe / a session keeps its id, campaign and team")]
     Identity,
@@ -412,7 +416,12 @@ pub(crate) mod tests {
                 0,
                 Some(SessionError::Identity),
             ),
-            ("a broken title", |s| s.title = "a\nb".into(), 0, Some(SessionError::Text(TextError::ControlCharacter { field: "title".into() }))),
+            (
+                "a broken title",
+                |s| s.title = "a\nb".into(),
+                0,
+                Some(SessionError::Text(TextError::ControlCharacter { field: "title".into() })),
+            ),
         ];
         for (name, edit, taken, want) in cases {
             let mut s = session();

@@ -3,7 +3,9 @@
 //! made by the rule book (`validate::session::signup_outcome`), the result written in the same
 //! transaction.
 
-use doorstep_protocol::validate::session::{SessionError, SignupFacts, check_edit, checkin_proven, may_see, signup_hash, signup_outcome};
+use doorstep_protocol::validate::session::{
+    SessionError, SignupFacts, check_edit, checkin_proven, may_see, signup_hash, signup_outcome,
+};
 use doorstep_protocol::{Attendance, ItemStatus, PushItemResult, Session, SignupEvent, Visibility};
 
 use super::*;
