@@ -49,6 +49,9 @@ pub enum CoreError {
     /// A sign-up refused by the rule book (`validate::session`), as the server would refuse it.
     #[error("inscription refusée / sign-up refused: {0}")]
     Signup(doorstep_protocol::validate::session::SignupError),
+    /// A message event refused by the rule book (`validate::message`), as the server would.
+    #[error("message refusé / message refused: {0}")]
+    Message(doorstep_protocol::validate::message::MessageError),
     /// Something that needs the network first (the campaign's key, a captain's grant).
     #[error("à faire avec du réseau d'abord / needs a sync first: {0}")]
     NeedsSync(String),

@@ -10,6 +10,7 @@ use doorstep_core::sync::{JoinInfo, RetryPolicy, SyncPhase, SyncProgress, SyncRe
 use doorstep_core::{
     AckSummary, ApplySummary, CoreError, DoorStatus, HandoffCode, KnockDraft, KnockInput, KnockView, LeaseView,
     PairSide, PurgeSummary, RouteProgress, SessionView, Store, StreetDoors, SyncStatus, TurfSummary,
+    store::messages::{ChannelSummary, ThreadMessage},
 };
 use doorstep_protocol::{Answer, AppReminder, Position, ResultCode, SignupKind, SurveyScript, Target};
 
@@ -94,6 +95,7 @@ impl From<CoreError> for FieldError {
             // that a screen can say it in its own words: `not_for_me: …`.
             CoreError::Handoff(h) => FieldError::InvalidInput { reason: format!("{}: {reason}", h.code()) },
             CoreError::Signup(s) => FieldError::InvalidInput { reason: format!("{}: {reason}", s.code()) },
+            CoreError::Message(m) => FieldError::InvalidInput { reason: format!("{}: {reason}", m.code()) },
             CoreError::Sealed(_) => FieldError::InvalidInput { reason: format!("sealed: {reason}") },
             CoreError::Invalid(_)
             | CoreError::UnknownResultCode(_)
@@ -313,6 +315,44 @@ impl FieldStore {
     /// The leases this phone gave or received, newest first.
     pub fn leases(&self) -> Result<Vec<LeaseView>> {
         Ok(self.inner.leases()?)
+    }
+
+    /// The team's channels as the server last described them (issue 18), with what was read here.
+    pub fn channels(&self) -> Result<Vec<ChannelSummary>> {
+        Ok(self.inner.channels()?)
+    }
+
+    /// A channel's messages: those placed by the server in its order, then this phone's pending.
+    pub fn thread(&self, channel_id: String) -> Result<Vec<ThreadMessage>> {
+        Ok(self.inner.thread(&channel_id)?)
+    }
+
+    /// Writes a message with no network (pending until the next sync), optionally pointing at a
+    /// door (`door_id`) or a street (`street` with its `turf_id`).
+    pub fn post_message(
+        &self,
+        channel_id: String,
+        body: String,
+        door_id: Option<String>,
+        street: Option<String>,
+        turf_id: Option<String>,
+    ) -> Result<ThreadMessage> {
+        let reference = match (door_id, street, turf_id) {
+            (Some(door_id), _, _) => Some(doorstep_protocol::MessageRef::Door { door_id }),
+            (None, Some(street), Some(turf_id)) => Some(doorstep_protocol::MessageRef::Street { turf_id, street }),
+            _ => None,
+        };
+        Ok(self.inner.post_message(&channel_id, &body, reference)?)
+    }
+
+    /// Marks the channel read up to its last message (the marker only rises).
+    pub fn mark_read(&self, channel_id: String) -> Result<()> {
+        Ok(self.inner.mark_read(&channel_id)?)
+    }
+
+    /// A captain pins a message (`None`: unpins), with no network.
+    pub fn pin_message(&self, channel_id: String, message_id: Option<String>) -> Result<()> {
+        Ok(self.inner.pin_message(&channel_id, message_id)?)
     }
 }
 

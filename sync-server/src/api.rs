@@ -45,6 +45,10 @@ fn handler(spec: &RouteSpec) -> MethodRouter<Service> {
         ("POST", "/api/v1/sync/pull") => post(pull),
         ("GET", "/api/v1/sync/sessions") => get(volunteer_sessions),
         ("POST", "/api/v1/sync/signups") => post(push_signups),
+        ("POST", "/api/v1/sync/messages") => post(push_messages),
+        ("POST", "/api/v1/sync/feed") => post(phone_feed),
+        ("POST", "/api/v1/messages/feed") => post(staff_feed),
+        ("POST", "/api/v1/messages") => post(staff_message),
         ("GET", "/api/v1/sync/keys") => get(campaign_keys),
         ("GET", "/api/v1/sync/reminders") => get(app_reminders),
         ("GET", "/api/v1/turfs/{turf_id}/sheet.pdf") => get(walk_sheet),
@@ -378,6 +382,36 @@ async fn push_signups(
 ) -> Result<impl IntoResponse, HttpError> {
     let ApiJson(req) = ApiJson::<doorstep_protocol::SignupPush>::from_request(body, &()).await?;
     Ok(Json(s.push_signups(&session, req).await?))
+}
+
+async fn push_messages(
+    State(s): State<Service>,
+    Caller(session): Caller,
+    body: Request,
+) -> Result<impl IntoResponse, HttpError> {
+    let ApiJson(req) = ApiJson::<doorstep_protocol::MessagePush>::from_request(body, &()).await?;
+    Ok(Json(s.push_messages(&session, req).await?))
+}
+
+async fn phone_feed(State(s): State<Service>, Caller(session): Caller, body: Request) -> Result<impl IntoResponse, HttpError> {
+    let ApiJson(req) = ApiJson::<doorstep_protocol::MessageSince>::from_request(body, &()).await?;
+    Ok(Json(s.phone_feed(&session, req).await?))
+}
+
+async fn staff_feed(
+    State(s): State<Service>,
+    StaffCaller(st): StaffCaller,
+    req: Request,
+) -> Result<impl IntoResponse, HttpError> {
+    Ok(Json(s.staff_feed(&st, body(req).await?).await?))
+}
+
+async fn staff_message(
+    State(s): State<Service>,
+    StaffCaller(st): StaffCaller,
+    req: Request,
+) -> Result<impl IntoResponse, HttpError> {
+    Ok((StatusCode::CREATED, Json(s.staff_message(&st, body(req).await?).await?)))
 }
 
 async fn session_calendar(

@@ -23,6 +23,7 @@ pub mod import;
 pub mod intake;
 pub mod live;
 pub mod mail;
+pub mod messages;
 pub mod metrics;
 pub mod model;
 pub mod networks;

@@ -38,6 +38,38 @@ impl Service {
             at_ms: (self.now)(),
             campaign_id: campaign_id.to_string(),
             teams,
+            channel_id: None,
+            seq: None,
+            users: vec![],
+            everyone: false,
+        };
+        let _ = self.live.send(event);
+    }
+
+    /// Announces a new message in a channel to the dashboards that reach it: a team's (`teams`),
+    /// named people (`users`), or everyone of the campaign.
+    pub(crate) fn announce_to(
+        &self,
+        campaign_id: &str,
+        channel_id: &str,
+        seq: u64,
+        teams: Vec<Option<String>>,
+        users: Vec<String>,
+        everyone: bool,
+    ) {
+        let event = LiveEvent {
+            kind: "message",
+            turf_ids: vec![],
+            volunteer_id: None,
+            reports: 0,
+            position: None,
+            at_ms: (self.now)(),
+            campaign_id: campaign_id.to_string(),
+            teams,
+            channel_id: Some(channel_id.to_string()),
+            seq: Some(seq),
+            users,
+            everyone,
         };
         let _ = self.live.send(event);
     }
@@ -61,6 +93,10 @@ impl Service {
                             at_ms: 0,
                             campaign_id: st.campaign().to_string(),
                             teams: vec![],
+                            channel_id: None,
+                            seq: None,
+                            users: vec![],
+                            everyone: false,
                         };
                         return Some((e, (rx, st)));
                     }

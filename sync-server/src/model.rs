@@ -65,11 +65,25 @@ pub struct LiveEvent {
     /// The teams of the turfs touched (`None`: a turf of no team).
     #[serde(skip)]
     pub teams: Vec<Option<String>>,
+    /// A new message (`message`): its channel and place; the page fetches what it may read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    /// Who else it reaches: the people of a direct channel, a session's captains.
+    #[serde(skip)]
+    pub users: Vec<String>,
+    /// It reaches every staff member of the campaign (the announcements).
+    #[serde(skip)]
+    pub everyone: bool,
 }
 
 impl LiveEvent {
     pub fn reaches(&self, st: &Staff) -> bool {
         self.campaign_id == st.campaign()
-            && (st.is_coordinator() || self.teams.iter().any(|t| st.reaches_team(t.as_deref())))
+            && (st.is_coordinator()
+                || self.everyone
+                || self.users.contains(&st.user.id)
+                || self.teams.iter().any(|t| st.reaches_team(t.as_deref())))
     }
 }

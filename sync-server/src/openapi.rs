@@ -81,6 +81,12 @@ pub fn bodies(spec: &RouteSpec) -> Shapes {
         ("POST", "/api/v1/sync/wiped") => shapes(Empty, 200, json::<p::WipeAck>()),
         ("GET", "/api/v1/sync/sessions") => shapes(Empty, 200, json::<Vec<crate::canvass::VolunteerSession>>()),
         ("POST", "/api/v1/sync/signups") => shapes(json::<p::SignupPush>(), 200, json::<p::PushResponse>()),
+        ("POST", "/api/v1/sync/messages") => shapes(json::<p::MessagePush>(), 200, json::<p::PushResponse>()),
+        ("POST", "/api/v1/sync/feed") => shapes(json::<p::MessageSince>(), 200, json::<p::MessageFeed>()),
+        ("POST", "/api/v1/messages/feed") => shapes(json::<p::MessageSince>(), 200, json::<p::MessageFeed>()),
+        ("POST", "/api/v1/messages") => {
+            shapes(json::<crate::messages::StaffMessage>(), 201, json::<serde_json::Value>())
+        }
         ("GET", "/api/v1/sessions/{session_id}/calendar.ics") => shapes(Empty, 200, Media("text/calendar")),
         ("GET", "/api/v1/turfs/{turf_id}/sheet.pdf") => shapes(Empty, 200, Media("application/pdf")),
         ("POST", "/api/v1/turfs/{turf_id}/paper") => {

@@ -182,6 +182,30 @@ pub const ROUTES: &[RouteSpec] = &[
         summary: "push sign-up, confirmation, cancellation and check-in events (a captain's phone: check-ins of others); per-item accepted / duplicate / rejected",
     },
     RouteSpec {
+        method: "POST",
+        path: "/api/v1/sync/messages",
+        access: Access::Phone,
+        summary: "push team message events from the phone's outbox (post, read marker, pin, unpin); per-item accepted / duplicate / rejected",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/sync/feed",
+        access: Access::Phone,
+        summary: "the channels the phone's person reads and the messages after the places it holds (a page per channel)",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/messages/feed",
+        access: Access::Staff,
+        summary: "the channels the staff member reads (a captain's inbox: their teams, sessions, direct messages) and the messages after the places given",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/messages",
+        access: Access::Staff,
+        summary: "write, read, pin or unpin in a channel from the dashboard, under the same rules as a phone",
+    },
+    RouteSpec {
         method: "GET",
         path: "/api/v1/sessions",
         access: Access::Staff,

@@ -278,6 +278,16 @@ fn sample(w: &World, r: &RouteSpec, inside: bool) -> Option<(String, Vec<u8>)> {
             unscoped(json(serde_json::json!({"protocol":1,"device_id":"dev-a","events":[]})))
         }
         ("GET", "/api/v1/sync/keys") | ("GET", "/api/v1/sync/reminders") => unscoped(vec![]),
+        ("POST", "/api/v1/sync/messages") => {
+            unscoped(json(serde_json::json!({"protocol":1,"device_id":"dev-a","events":[]})))
+        }
+        ("POST", "/api/v1/sync/feed") | ("POST", "/api/v1/messages/feed") => {
+            unscoped(json(serde_json::json!({"protocol":1})))
+        }
+        // A message to the captain's own team's channel, or to the other team's.
+        ("POST", "/api/v1/messages") => {
+            scoped(r.path.into(), json(serde_json::json!({"channel_id": format!("team:{team}"), "action": {"kind": "post", "body": "Rendez-vous 10 h"}})))
+        }
         ("GET", "/p/{session_id}") => unscoped(vec![]).map(|_| ("/p/s-monde".to_string(), vec![])),
         ("POST", "/p/{session_id}") => unscoped(vec![]).map(|_| ("/p/s-monde".to_string(), b"name=A".to_vec())),
         ("GET", "/api/v1/sessions/{session_id}/calendar.ics") => {
@@ -417,6 +427,10 @@ async fn role_by_route_by_scope_matrix_from_the_route_table() {
                     // Only a session's captains get a grant for it, and no volunteer captains one.
                     (_, Some(Role::Volunteer)) if (r.method, r.path) == ("POST", "/api/v1/sync/grants") => {
                         assert_eq!((st, code.as_str()), (StatusCode::FORBIDDEN, "forbidden"), "{what}")
+                    }
+                    // Another team's channel is unknown to a captain who does not lead it: nothing said.
+                    (_, Some(Role::Captain)) if (r.method, r.path) == ("POST", "/api/v1/messages") && !inside => {
+                        assert_eq!((st, code.as_str()), (StatusCode::NOT_FOUND, "not_found"), "{what}")
                     }
                     // Signing out is for dashboard sessions (a cookie): an API token is refused, not
                     // revoked by its own holder's mistake.

@@ -1170,6 +1170,122 @@ async fn reminders_and_public_signups(s: Arc<dyn ServerStore>) {
     assert!(after.iter().all(|st| st == "dropped"), "{after:?}");
 }
 
+/// Team messages (issue 18) on both backends: posts placed 1, 2, 3… per channel, a replay a
+/// duplicate (placed once), the same id with another body refused; who reads which channel (a
+/// team's volunteer, the captain who leads it, not another team's volunteer; a direct channel
+/// between a volunteer and their captain, not with another team's volunteer); the read marker only
+/// rises; a captain pins; the feed pages; two phones posting to one channel at once get two places;
+/// past retention nothing comes back.
+async fn messages_order_replays_and_reach(s: Arc<dyn ServerStore>) {
+    use doorstep_protocol::{ChannelRef, ItemStatus, MessageAction, MessageEvent};
+    use doorstep_server::store::Team;
+    seed(s.as_ref()).await;
+    s.create_user(&user("cap", Role::Captain)).await.unwrap();
+    for (team, name) in [("nord", "Équipe nord"), ("sud", "Équipe sud")] {
+        s.create_team(&Team { id: team.into(), campaign_id: "nantes-2026".into(), name: name.into(), captains: vec![] })
+            .await
+            .unwrap();
+    }
+    s.add_member("nantes-2026", "nord", "cap").await.unwrap();
+    s.add_member("nantes-2026", "nord", "vol-a").await.unwrap();
+    s.add_member("nantes-2026", "sud", "vol-b").await.unwrap();
+    let (a, b, cap) = (
+        s.user("vol-a").await.unwrap().unwrap(),
+        s.user("vol-b").await.unwrap().unwrap(),
+        s.user("cap").await.unwrap().unwrap(),
+    );
+    let ev = |n: u32, by: &str, channel: &str, action: MessageAction| MessageEvent {
+        id: format!("0190a0b0-0000-7000-8000-{n:012}"),
+        channel_id: channel.into(),
+        author_id: by.into(),
+        device_id: format!("dev-{by}"),
+        at_ms: NOW,
+        action,
+    };
+    let say = |text: &str| MessageAction::Post { body: text.into(), reference: None };
+    let status = |r: &doorstep_server::store::ops::messages::MessagesRecorded| -> Vec<String> {
+        r.results
+            .iter()
+            .map(|i| match &i.status {
+                ItemStatus::Rejected { code, .. } => code.clone().unwrap(),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    };
+    let push = |me: &User, events: Vec<MessageEvent>| {
+        let (s, me) = (s.clone(), me.clone());
+        async move { s.record_messages(&me, &format!("dev-{}", me.id), &events, false, false, NOW).await.unwrap() }
+    };
+    let first = ev(1, "vol-a", "team:nord", say("On se retrouve où ?"));
+    let r = push(&a, vec![first.clone(), ev(2, "vol-a", "team:nord", say("Devant le marché ?"))]).await;
+    assert_eq!(status(&r), ["Accepted", "Accepted"]);
+    assert_eq!(r.posted, [("team:nord".to_string(), 1), ("team:nord".to_string(), 2)]);
+    let r = push(&a, vec![first.clone()]).await;
+    assert_eq!((status(&r), r.posted.len()), (vec!["Duplicate".to_string()], 0), "a replay is placed once");
+    let other = MessageEvent { action: say("autre chose"), ..first.clone() };
+    assert_eq!(status(&push(&a, vec![other]).await), ["id_conflict"]);
+    // Another team's volunteer: the channel is unknown to them; the captain who leads it writes.
+    assert_eq!(status(&push(&b, vec![ev(3, "vol-b", "team:nord", say("coucou"))]).await), ["unknown_channel"]);
+    assert_eq!(status(&push(&cap, vec![ev(4, "cap", "team:nord", say("Rendez-vous 10 h"))]).await), ["Accepted"]);
+    // Direct: a volunteer and their captain; not a volunteer of another team.
+    let dm = ChannelRef::direct("vol-a", "cap").id();
+    assert_eq!(status(&push(&a, vec![ev(5, "vol-a", &dm, say("Je serai en retard"))]).await), ["Accepted"]);
+    let dm_b = ChannelRef::direct("vol-b", "cap").id();
+    assert_eq!(status(&push(&b, vec![ev(6, "vol-b", &dm_b, say("bonjour"))]).await), ["unknown_channel"]);
+    // Pins: the captain, a message of this channel; not a volunteer.
+    let captains_id = "0190a0b0-0000-7000-8000-000000000004".to_string();
+    let pin = |n, by: &str| ev(n, by, "team:nord", MessageAction::Pin { message_id: captains_id.clone() });
+    assert_eq!(status(&push(&a, vec![pin(7, "vol-a")]).await), ["not_allowed"]);
+    assert_eq!(status(&push(&cap, vec![pin(8, "cap")]).await), ["Accepted"]);
+    // The read marker only rises, never past the last message.
+    let read_a = |n, up_to| ev(n, "vol-a", "team:nord", MessageAction::Read { up_to });
+    assert_eq!(status(&push(&a, vec![read_a(9, 99), read_a(10, 1)]).await), ["Accepted", "Accepted"]);
+    let since = std::collections::BTreeMap::new();
+    let (views, msgs, more) = s.message_feed(&a, &since, false, NOW, 86_400_000).await.unwrap();
+    let nord = views.iter().find(|v| v.id == "team:nord").unwrap();
+    assert_eq!((nord.last_seq, nord.read_seq, nord.can_post, nord.can_pin), (3, 3, true, false));
+    assert_eq!(nord.pinned.as_ref().map(|m| m.body.as_str()), Some("Rendez-vous 10 h"));
+    assert_eq!(nord.title, "Équipe nord");
+    assert!(!more);
+    let ids: Vec<&str> = views.iter().map(|v| v.id.as_str()).collect();
+    assert_eq!(ids, ["team:nord", "announce", dm.as_str()], "vol-a reads their team, the announcements, their captain");
+    let order: Vec<(String, u64)> = msgs.iter().filter(|m| m.channel_id == "team:nord").map(|m| (m.author_name.clone(), m.seq)).collect();
+    assert_eq!(order, [("vol-a".to_string(), 1), ("vol-a".to_string(), 2), ("cap".to_string(), 3)]);
+    // "Lu par": the captain's message was read by vol-a.
+    let (views, _, _) = s.message_feed(&cap, &since, false, NOW, 86_400_000).await.unwrap();
+    let nord = views.iter().find(|v| v.id == "team:nord").unwrap();
+    assert_eq!((nord.can_pin, nord.read_by.clone()), (true, vec![doorstep_protocol::ReadCount { seq: 3, readers: 1 }]));
+    assert!(views.iter().any(|v| v.id == dm), "the captain sees the direct channel vol-a opened");
+    let (views_b, msgs_b, _) = s.message_feed(&b, &since, false, NOW, 86_400_000).await.unwrap();
+    assert!(!views_b.iter().any(|v| v.id == "team:nord" || v.id == dm), "nothing of the north for vol-b");
+    assert!(msgs_b.iter().all(|m| m.channel_id != "team:nord"));
+    // Since what a phone holds: only what is newer.
+    let since_2: std::collections::BTreeMap<String, u64> = [("team:nord".to_string(), 2)].into();
+    let (_, newer, _) = s.message_feed(&a, &since_2, false, NOW, 86_400_000).await.unwrap();
+    assert_eq!(newer.iter().filter(|m| m.channel_id == "team:nord").map(|m| m.seq).collect::<Vec<_>>(), [3]);
+    // Two phones post to one channel at once: two places, no gap, none shared.
+    for round in 0..4u32 {
+        let (x, y) = tokio::join!(
+            push(&a, vec![ev(100 + 2 * round, "vol-a", "team:nord", say("a"))]),
+            push(&cap, vec![ev(101 + 2 * round, "cap", "team:nord", say("c"))])
+        );
+        assert_eq!((status(&x), status(&y)), (vec!["Accepted".to_string()], vec!["Accepted".to_string()]));
+    }
+    let (_, all, _) = s.message_feed(&a, &since, false, NOW, 86_400_000).await.unwrap();
+    let seqs: Vec<u64> = all.iter().filter(|m| m.channel_id == "team:nord").map(|m| m.seq).collect();
+    assert_eq!(seqs, (1..=11).collect::<Vec<u64>>());
+    // Past retention: nothing comes back, nothing new is written; the purge erases the messages.
+    let (_, none, _) = s.message_feed(&a, &since, true, NOW, 86_400_000).await.unwrap();
+    assert!(none.is_empty());
+    let late_event = [ev(200, "vol-a", "team:nord", say("encore"))];
+    let late = s.record_messages(&a, "dev-vol-a", &late_event, false, true, NOW).await.unwrap();
+    assert_eq!(status(&late), ["retention_over"]);
+    let n = s.purge_personal_data("nantes-2026", NOW).await.unwrap();
+    assert_eq!(n.messages_deleted, 12);
+    let (views, gone, _) = s.message_feed(&a, &since, false, NOW, 86_400_000).await.unwrap();
+    assert!(gone.is_empty() && views.iter().all(|v| v.pinned.is_none()));
+}
+
 macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -1273,6 +1389,7 @@ async fn merge_rules_hold_on_both_backends(s: Arc<dyn ServerStore>) {
 
 conformance!(
     merge_rules_hold_on_both_backends,
+    messages_order_replays_and_reach,
     campaigns_and_conflicts,
     join_codes_are_single_use_and_expire,
     turfs_packages_and_leases,

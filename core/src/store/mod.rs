@@ -6,6 +6,7 @@
 mod drafts;
 pub mod handoffs;
 mod knocks;
+pub mod messages;
 pub mod pull;
 mod routes;
 pub mod schema;

@@ -213,6 +213,39 @@ pub const MIGRATIONS: &[&str] = &[
         shown_ms   INTEGER
     ) STRICT;
     "#,
+    // 7: team messages (issue 18). The channels as the server last described them (in its
+    // order), their messages (`seq` NULL while only this phone has it), the message events written
+    // here (an outbox like the knocks'), and this person's read marks made here since.
+    r#"
+    CREATE TABLE channels (
+        id         TEXT PRIMARY KEY,
+        body       TEXT NOT NULL,          -- JSON ChannelView
+        position   INTEGER NOT NULL,
+        fetched_ms INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE messages (
+        id         TEXT PRIMARY KEY,
+        channel_id TEXT NOT NULL,
+        seq        INTEGER,
+        body       TEXT NOT NULL           -- JSON Message
+    ) STRICT;
+    CREATE INDEX messages_channel ON messages(channel_id, seq);
+
+    CREATE TABLE message_outbox (
+        id         TEXT PRIMARY KEY,
+        channel_id TEXT NOT NULL,
+        body       TEXT NOT NULL,          -- JSON MessageEvent, exactly as pushed
+        state      TEXT NOT NULL CHECK (state IN ('pending', 'accepted', 'duplicate', 'rejected')),
+        reason     TEXT,
+        updated_ms INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE read_marks (
+        channel_id TEXT PRIMARY KEY,
+        seq        INTEGER NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 pub fn current_version() -> i64 {

@@ -104,6 +104,15 @@ impl Transport for HttpTransport {
     async fn push_signups(&self, request: &doorstep_protocol::SignupPush) -> Result<PushResponse, TransportError> {
         self.post("/api/v1/sync/signups", request).await
     }
+    async fn push_messages(&self, request: &doorstep_protocol::MessagePush) -> Result<PushResponse, TransportError> {
+        self.post("/api/v1/sync/messages", request).await
+    }
+    async fn message_feed(
+        &self,
+        request: &doorstep_protocol::MessageSince,
+    ) -> Result<Option<doorstep_protocol::MessageFeed>, TransportError> {
+        Ok(Some(self.post("/api/v1/sync/feed", request).await?))
+    }
     async fn sessions(&self) -> Result<Option<Vec<crate::store::sessions::ListedSession>>, TransportError> {
         Ok(Some(self.get("/api/v1/sync/sessions").await?))
     }

@@ -91,6 +91,22 @@ pub trait Transport: Send + Sync {
     {
         async { Ok(None) }
     }
+    /// Pushes the person's message events. Transports that cannot carry them refuse (the sync
+    /// only calls this when some are pending).
+    fn push_messages(
+        &self,
+        _request: &doorstep_protocol::MessagePush,
+    ) -> impl Future<Output = std::result::Result<PushResponse, TransportError>> + Send {
+        async { Err(TransportError::Refused("this transport carries no messages".into())) }
+    }
+    /// The person's channels and the messages after what the phone holds, when the transport can
+    /// fetch them.
+    fn message_feed(
+        &self,
+        _request: &doorstep_protocol::MessageSince,
+    ) -> impl Future<Output = std::result::Result<Option<doorstep_protocol::MessageFeed>, TransportError>> + Send {
+        async { Ok(None) }
+    }
     /// The campaign's public key, when the transport can fetch it.
     fn campaign_key(&self) -> impl Future<Output = std::result::Result<Option<String>, TransportError>> + Send {
         async { Ok(None) }
@@ -246,6 +262,15 @@ pub async fn sync_once<T: Transport>(
             Err(e) => return Ok(Err(e)),
         }
     }
+    let messages = store.export_pending_messages()?;
+    if !messages.events.is_empty() {
+        match transport.push_messages(&messages).await {
+            Ok(resp) => {
+                store.apply_message_response(&resp)?;
+            }
+            Err(e) => return Ok(Err(e)),
+        }
+    }
     let run = push_outbox(store, transport, 200, |pending| progress.on_progress(SyncPhase::Pushing, pending, attempt))
         .await?;
     report.accepted += run.ack.accepted;
@@ -270,6 +295,21 @@ pub async fn sync_once<T: Transport>(
         // …and the reminders due for them (each shown once, however often served).
         if let Ok(Some(served)) = transport.reminders().await {
             store.apply_reminders(&served)?;
+        }
+    }
+    // The team's messages after what the phone holds, a few pages at most per sync (a failure
+    // here is no failure of the sync: they come next time).
+    if !report.pull.wiped {
+        for _ in 0..5 {
+            match transport.message_feed(&store.message_since()?).await {
+                Ok(Some(feed)) => {
+                    store.apply_feed(&feed)?;
+                    if !feed.more {
+                        break;
+                    }
+                }
+                _ => break,
+            }
         }
     }
     // The campaign's key, once: what lets this phone take a lease with no network later.

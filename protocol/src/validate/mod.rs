@@ -10,10 +10,12 @@
 //! - [`text`]: control characters and lengths of stored text;
 //! - [`session`]: canvass sessions and sign-up events;
 //! - [`handoff`]: the lease a captain's phone hands to a volunteer's phone with no network;
-//! - [`reminder`]: which session reminders a person gets, and when a due one is sent.
+//! - [`reminder`]: which session reminders a person gets, and when a due one is sent;
+//! - [`message`]: team messages — who reads, writes and pins which channel, the read marker.
 
 pub mod answers;
 pub mod handoff;
+pub mod message;
 pub mod package;
 pub mod reminder;
 pub mod report;

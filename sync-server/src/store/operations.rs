@@ -279,6 +279,46 @@ pub trait StoreOps: ServerStore {
         let (s, by) = (s.clone(), created_by.to_string());
         typed(self, move |tx| Box::pin(async move { ops::sessions::create_session(tx, &s, &by, now_ms).await })).await
     }
+    /// Decides and records a person's message events, in order, in one transaction.
+    async fn record_messages(
+        &self,
+        me: &User,
+        device_id: &str,
+        events: &[doorstep_protocol::MessageEvent],
+        revoked: bool,
+        past_retention: bool,
+        now_ms: i64,
+    ) -> StoreResult<ops::messages::MessagesRecorded> {
+        let (u, d, e) = (me.clone(), device_id.to_string(), events.to_vec());
+        typed(self, move |tx| {
+            Box::pin(async move { ops::messages::record_messages(tx, &u, &d, &e, revoked, past_retention, now_ms).await })
+        })
+        .await
+    }
+    /// The channels a person reads, as they see them, and the messages after `since`.
+    async fn message_feed(
+        &self,
+        me: &User,
+        since: &std::collections::BTreeMap<String, u64>,
+        past_retention: bool,
+        now_ms: i64,
+        lookback_ms: i64,
+    ) -> StoreResult<(Vec<doorstep_protocol::ChannelView>, Vec<doorstep_protocol::Message>, bool)> {
+        let (u, since) = (me.clone(), since.clone());
+        crate::store::typed_read(self, move |tx| {
+            Box::pin(async move { ops::messages::feed(tx, &u, &since, past_retention, now_ms, lookback_ms).await })
+        })
+        .await
+    }
+    /// Who a person is to a channel (for the live dashboards' filter).
+    async fn channel_reach(
+        &self,
+        me: &User,
+        channel: &doorstep_protocol::ChannelRef,
+    ) -> StoreResult<doorstep_protocol::validate::message::Reach> {
+        let (u, c) = (me.clone(), channel.clone());
+        crate::store::typed_read(self, move |tx| Box::pin(async move { ops::messages::reach(tx, &u, &c).await })).await
+    }
     /// Edits a published session as the rule book allows (`validate::session::check_edit`);
     /// returns the session as it was, or why not.
     async fn edit_session(

@@ -420,6 +420,8 @@ pub struct PurgeCounts {
     pub devices_revoked: u64,
     /// Sign-ups from the public page erased (volunteers' e-mail addresses go with them).
     pub public_signups_deleted: u64,
+    /// Team messages erased.
+    pub messages_deleted: u64,
 }
 
 /// A door of the campaign with where it stands (the dashboard's map and progress).

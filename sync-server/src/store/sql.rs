@@ -235,11 +235,74 @@ pub const SCHEMA_V11: &[&str] = &[
     "CREATE INDEX reminders_due ON reminders(state, due_ms)",
 ];
 
+/// Version 12 (issue 18, team messages): each channel's row (its last place `seq`, the pinned
+/// message, the pair of a direct channel), the messages in the order the server placed them, every
+/// message event recorded once under its device-made id (a replay is a duplicate), and each
+/// person's read marker per channel (it only rises).
+pub const SCHEMA_V12: &[&str] = &[
+    "CREATE TABLE channels (
+        campaign_id TEXT NOT NULL REFERENCES campaigns(id), id TEXT NOT NULL, last_seq BIGINT NOT NULL,
+        pinned TEXT, a TEXT, b TEXT, created_ms BIGINT NOT NULL, PRIMARY KEY (campaign_id, id))",
+    "CREATE INDEX channels_a ON channels(campaign_id, a)",
+    "CREATE INDEX channels_b ON channels(campaign_id, b)",
+    "CREATE TABLE messages (
+        id TEXT PRIMARY KEY, campaign_id TEXT NOT NULL, channel_id TEXT NOT NULL, seq BIGINT NOT NULL,
+        author_id TEXT NOT NULL, device_id TEXT NOT NULL, body TEXT NOT NULL, reference TEXT,
+        written_ms BIGINT NOT NULL, received_ms BIGINT NOT NULL, UNIQUE (campaign_id, channel_id, seq))",
+    "CREATE TABLE message_events (
+        id TEXT PRIMARY KEY, campaign_id TEXT NOT NULL, channel_id TEXT NOT NULL, author_id TEXT NOT NULL,
+        device_id TEXT NOT NULL, kind TEXT NOT NULL, body_hash TEXT NOT NULL, received_ms BIGINT NOT NULL)",
+    "CREATE TABLE read_markers (
+        campaign_id TEXT NOT NULL, channel_id TEXT NOT NULL, user_id TEXT NOT NULL, seq BIGINT NOT NULL,
+        updated_ms BIGINT NOT NULL, PRIMARY KEY (campaign_id, channel_id, user_id))",
+];
+
 /// Every schema version, in order; index + 1 is the version it brings the database to.
 pub const MIGRATIONS: &[&[&str]] = &[
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8, SCHEMA_V9, SCHEMA_V10,
-    SCHEMA_V11,
+    SCHEMA_V11, SCHEMA_V12,
 ];
+
+/// Whether a statement's placeholders come in order of first use (`$1` first, then `$2`…): SQLite
+/// binds them by position in that order, so `$2` before `$1` would bind the wrong values (it did
+/// once: a session's attendance counted nothing). Checked on every statement in debug builds.
+pub fn placeholders_in_order(sql: &str) -> bool {
+    let b = sql.as_bytes();
+    let mut next = 1u32;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'$' {
+            let start = i + 1;
+            let mut j = start;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            if let Ok(n) = sql[start..j].parse::<u32>() {
+                if n == next {
+                    next += 1;
+                } else if n > next {
+                    return false;
+                }
+            }
+            i = j.max(start);
+        } else {
+            i += 1;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod placeholder_tests {
+    #[test]
+    fn placeholders_in_order_of_first_use() {
+        use super::placeholders_in_order as ok;
+        assert!(ok("SELECT 1 WHERE a = $1 AND b = $2 AND c = $1"));
+        assert!(ok("SELECT 1"));
+        assert!(!ok("SELECT 1 WHERE a = $2 AND b = $1"));
+        assert!(!ok("SELECT 1 WHERE a = $1 AND b = $3"));
+    }
+}
 
 /// Whether a migration statement runs on this backend (`"sqlite"` or `"postgres"`).
 pub fn runs_on(stmt: &str, backend: &str) -> bool {

@@ -160,9 +160,11 @@ impl rusqlite::ToSql for Val {
 #[async_trait]
 impl Tx for SqliteTx<'_> {
     async fn exec(&mut self, sql: &str, params: &[Val]) -> StoreResult<u64> {
+        debug_assert!(super::sql::placeholders_in_order(sql), "placeholders out of order of first use: {sql}");
         Ok(self.0.prepare_cached(sql)?.execute(rusqlite::params_from_iter(params))? as u64)
     }
     async fn rows(&mut self, sql: &str, params: &[Val]) -> StoreResult<Vec<Row>> {
+        debug_assert!(super::sql::placeholders_in_order(sql), "placeholders out of order of first use: {sql}");
         let mut st = self.0.prepare_cached(sql)?;
         let n = st.column_count();
         let mut rows = st.query(rusqlite::params_from_iter(params))?;

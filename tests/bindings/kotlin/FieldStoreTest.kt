@@ -12,6 +12,7 @@ import org.junit.Test
 import org.junit.runners.MethodSorters
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
+import kotlin.test.assertFalse
 import kotlin.test.assertNotEquals
 import kotlin.test.assertNull
 import kotlin.test.assertTrue
@@ -73,7 +74,7 @@ class FieldStoreTest {
     fun a_walkRecordCorrectCloseReopen() {
         var store = openStore(path)
         assertEquals(36, store.deviceId().length)
-        assertEquals(6L, store.schemaVersion()) // the device store's migrations
+        assertEquals(7L, store.schemaVersion()) // the device store's migrations
         val summary = store.applyTurfPackage(fixture)
         assertEquals("kt", summary.turfId)
         assertEquals(120u, summary.buildings)
@@ -271,6 +272,21 @@ class FieldStoreTest {
             assertEquals(uniffi.doorstep_protocol.Attendance.CHECKED_IN, checkedIn.standing)
             captain.confirmCheckIn("s-kt", joined.volunteerId)
             runBlocking { captain.sync(url, capJoin.token, listener) }
+
+            // Issue 18 through the bindings: the channels, a message written with no network
+            // (pending, then sent), read; what a volunteer may not do is refused by the rule book.
+            val channels = store.channels()
+            val announce = channels.first { it.id == "announce" }
+            assertFalse(announce.canPost)
+            assertFailsWith<FieldException.InvalidInput> { unwrapped { store.postMessage("announce", "Salut", null, null, null) } }
+            val ch = channels.first { it.canPost }.id
+            val written = store.postMessage(ch, "La rue est faite", null, street.street, turf)
+            assertEquals(Pair("pending", street.street), Pair(written.state, written.street))
+            runBlocking { store.sync(url, joined.token, listener) }
+            assertEquals(listOf("sent"), store.thread(ch).map { it.state })
+            store.markRead(ch)
+            assertEquals(0u, store.channels().first { it.id == ch }.unread)
+            assertFailsWith<FieldException.InvalidInput> { unwrapped { store.pinMessage(ch, written.id) } }
         } finally {
             server.destroy()
             server.waitFor()

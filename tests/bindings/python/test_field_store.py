@@ -69,7 +69,7 @@ class FieldStoreTest(unittest.TestCase):
     def test_walk_record_correct_close_reopen(self):
         store = open_store(self.path)
         self.assertEqual(len(store.device_id()), 36)
-        self.assertEqual(store.schema_version(), 6)  # the device store's migrations
+        self.assertEqual(store.schema_version(), 7)  # the device store's migrations
         summary = store.apply_turf_package(self.package)
         self.assertEqual(summary.turf_id, "py")
         self.assertEqual(summary.buildings, 120)
@@ -295,6 +295,22 @@ class FieldStoreTest(unittest.TestCase):
             self.assertEqual(checked.standing, Attendance.CHECKED_IN)
             captain.confirm_check_in("s-py", joined.volunteer_id)
             asyncio.run(captain.sync(info["url"], cap_join.token, Listener()))
+            # Issue 18 through the bindings: the channels, a message written with no network
+            # (pending, then sent), read; what a volunteer may not do is refused by the rule book.
+            channels = store.channels()
+            announce = next(c for c in channels if c.id == "announce")
+            self.assertFalse(announce.can_post)
+            with self.assertRaises(FieldError.InvalidInput):
+                store.post_message("announce", "Salut", None, None, None)
+            ch = next(c for c in channels if c.can_post).id
+            written = store.post_message(ch, "Attention, chien au 12", None, street.street, turf)
+            self.assertEqual((written.state, written.street), ("pending", street.street))
+            asyncio.run(store.sync(info["url"], joined.token, Listener()))
+            self.assertEqual([m.state for m in store.thread(ch)], ["sent"])
+            store.mark_read(ch)
+            self.assertEqual(next(c for c in store.channels() if c.id == ch).unread, 0)
+            with self.assertRaises(FieldError.InvalidInput):
+                store.pin_message(ch, written.id)
         finally:
             server.terminate()
             server.wait(timeout=30)

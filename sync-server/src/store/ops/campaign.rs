@@ -195,6 +195,7 @@ pub async fn purge_personal_data(tx: &mut dyn Tx, campaign_id: &str, now_ms: i64
     counts.people_deleted = tx.exec(DELETE_CAMPAIGN_PEOPLE, &vals![campaign_id]).await?;
     counts.devices_revoked = tx.exec(REVOKE_CAMPAIGN_VOLUNTEERS, &vals![now_ms, campaign_id]).await?;
     counts.public_signups_deleted = super::reminders::purge(tx, campaign_id).await?;
+    counts.messages_deleted = super::messages::purge(tx, campaign_id).await?;
     Ok(counts)
 }
 

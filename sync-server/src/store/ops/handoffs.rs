@@ -209,8 +209,8 @@ const SELECT_SESSION_STANDINGS: &str = "SELECT volunteer_id, state FROM session_
 
 const SELECT_KNOCKS_UNDER_LEASES: &str = "SELECT r.volunteer_id, COALESCE(r.door_id, r.building_id), r.result_code
     FROM handoffs h JOIN reports r ON r.volunteer_id = h.volunteer_id
-      AND (r.turf_id = h.turf_id OR r.turf_id = h.applied_turf) AND r.at_ms >= h.issued_ms - $2 AND r.at_ms < h.expires_ms
-    WHERE h.session_id = $1 AND h.status = 'accepted'";
+    WHERE h.session_id = $1 AND h.status = 'accepted' AND (r.turf_id = h.turf_id OR r.turf_id = h.applied_turf)
+      AND r.at_ms >= h.issued_ms - $2 AND r.at_ms < h.expires_ms";
 
 const LOCK_SESSION: &str = "UPDATE canvass_sessions SET end_ms = end_ms WHERE id = $1";
 

@@ -12,6 +12,7 @@ use crate::vals;
 
 pub mod campaign;
 pub mod handoffs;
+pub mod messages;
 pub mod people;
 pub mod reminders;
 pub mod reports;
