@@ -62,7 +62,8 @@ impl ChannelRef {
         }
         let rest = id.strip_prefix("dm:")?;
         let (n, pair) = rest.split_once(':')?;
-        if n.is_empty() || n.len() > 3 || !n.bytes().all(|c| c.is_ascii_digit()) || (n.len() > 1 && n.starts_with('0')) {
+        if n.is_empty() || n.len() > 3 || !n.bytes().all(|c| c.is_ascii_digit()) || (n.len() > 1 && n.starts_with('0'))
+        {
             return None;
         }
         let n: usize = n.parse().ok()?;
@@ -95,9 +96,13 @@ pub enum MessageAction {
         reference: Option<MessageRef>,
     },
     /// "I have read up to `up_to`": one rising marker per person and channel.
-    Read { up_to: u64 },
+    Read {
+        up_to: u64,
+    },
     /// A captain pins the day's instructions (one pinned message per channel).
-    Pin { message_id: String },
+    Pin {
+        message_id: String,
+    },
     Unpin,
 }
 

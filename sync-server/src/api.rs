@@ -393,7 +393,11 @@ async fn push_messages(
     Ok(Json(s.push_messages(&session, req).await?))
 }
 
-async fn phone_feed(State(s): State<Service>, Caller(session): Caller, body: Request) -> Result<impl IntoResponse, HttpError> {
+async fn phone_feed(
+    State(s): State<Service>,
+    Caller(session): Caller,
+    body: Request,
+) -> Result<impl IntoResponse, HttpError> {
     let ApiJson(req) = ApiJson::<doorstep_protocol::MessageSince>::from_request(body, &()).await?;
     Ok(Json(s.phone_feed(&session, req).await?))
 }

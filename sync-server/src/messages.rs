@@ -75,7 +75,13 @@ impl Service {
         crate::service::check_protocol(req.protocol)?;
         let now = (self.now)();
         if dev.revoked {
-            return Ok(MessageFeed { protocol: PROTOCOL_VERSION, channels: vec![], messages: vec![], more: false, server_time_ms: now });
+            return Ok(MessageFeed {
+                protocol: PROTOCOL_VERSION,
+                channels: vec![],
+                messages: vec![],
+                more: false,
+                server_time_ms: now,
+            });
         }
         let me = self.device_user(dev).await?;
         self.feed_of(&me, &req).await

@@ -14,11 +14,7 @@ use doorstep_protocol::validate::message::MessageError;
 use serde_json::{Value, json};
 
 fn policy() -> RetryPolicy {
-    RetryPolicy {
-        first_delay: Duration::from_millis(5),
-        max_delay: Duration::from_millis(50),
-        max_attempts: 3,
-    }
+    RetryPolicy { first_delay: Duration::from_millis(5), max_delay: Duration::from_millis(50), max_attempts: 3 }
 }
 
 async fn phone(base: &str, dir: &std::path::Path, name: &str, code: &str) -> (Store, HttpTransport) {
@@ -43,7 +39,10 @@ fn listen(base: &str, token: &str) -> tokio::sync::mpsc::UnboundedReceiver<(Inst
                 let ev = block.lines().find_map(|l| l.strip_prefix("event: ")).unwrap_or("");
                 let data = block.lines().find_map(|l| l.strip_prefix("data: ")).unwrap_or("null");
                 if ev == "message" || ev == "ready" {
-                    let _ = tx.send((Instant::now(), json!({ "event": ev, "data": serde_json::from_str::<Value>(data).unwrap() })));
+                    let _ = tx.send((
+                        Instant::now(),
+                        json!({ "event": ev, "data": serde_json::from_str::<Value>(data).unwrap() }),
+                    ));
                 }
             }
         }
@@ -51,7 +50,10 @@ fn listen(base: &str, token: &str) -> tokio::sync::mpsc::UnboundedReceiver<(Inst
     rx
 }
 
-async fn next_message(rx: &mut tokio::sync::mpsc::UnboundedReceiver<(Instant, Value)>, within: Duration) -> Option<(Instant, Value)> {
+async fn next_message(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<(Instant, Value)>,
+    within: Duration,
+) -> Option<(Instant, Value)> {
     loop {
         match tokio::time::timeout(within, rx.recv()).await {
             Ok(Some((t, v))) if v["event"] == "message" => return Some((t, v["data"].clone())),
@@ -107,17 +109,21 @@ async fn two_offline_phones_exchange_messages_through_the_server() {
     sync(&noe, &noe_net, policy(), &()).await.unwrap().unwrap();
     let mut heard = Vec::new();
     for _ in 0..3 {
-        let (t, v) = next_message(&mut north_stream, Duration::from_secs(10)).await.expect("the north captain hears of it");
+        let (t, v) =
+            next_message(&mut north_stream, Duration::from_secs(10)).await.expect("the north captain hears of it");
         heard.push((t.duration_since(t0), v));
     }
     let t1 = Instant::now();
     sync(&lea, &lea_net, policy(), &()).await.unwrap().unwrap();
     for _ in 0..3 {
-        let (t, v) = next_message(&mut north_stream, Duration::from_secs(10)).await.expect("the north captain hears of it");
+        let (t, v) =
+            next_message(&mut north_stream, Duration::from_secs(10)).await.expect("the north captain hears of it");
         heard.push((t.duration_since(t1), v));
     }
     let worst = heard.iter().map(|(d, _)| *d).max().unwrap();
-    println!("a message written offline reached the captain's live stream {worst:?} after its author's reconnect (worst of 6)");
+    println!(
+        "a message written offline reached the captain's live stream {worst:?} after its author's reconnect (worst of 6)"
+    );
     let seqs: Vec<u64> = heard.iter().map(|(_, v)| v["seq"].as_u64().unwrap()).collect();
     assert_eq!(seqs, [1, 2, 3, 4, 5, 6]);
     assert!(heard.iter().all(|(_, v)| v["channel_id"] == "team:nord" && v.get("body").is_none()), "no text in events");
@@ -144,22 +150,29 @@ async fn two_offline_phones_exchange_messages_through_the_server() {
     assert_eq!(lea.channels().unwrap()[0].unread, 0);
     sync(&lea, &lea_net, policy(), &()).await.unwrap().unwrap();
     sync(&noe, &noe_net, policy(), &()).await.unwrap().unwrap();
-    let read_by: Vec<u32> = noe.thread("team:nord").unwrap().into_iter().filter(|m| m.mine).map(|m| m.read_by).collect();
+    let read_by: Vec<u32> =
+        noe.thread("team:nord").unwrap().into_iter().filter(|m| m.mine).map(|m| m.read_by).collect();
     assert_eq!(read_by, [1, 1, 1], "lu par 1");
 
     // The captain answers from the dashboard and pins the answer; a volunteer cannot pin.
     let http = reqwest::Client::new();
-    let post = |body: Value| {
-        http.post(format!("{}/api/v1/messages", d.base)).bearer_auth(&cap_token).json(&body).send()
-    };
-    let r = post(json!({"channel_id": "team:nord", "action": {"kind": "post", "body": "Rendez-vous 10 h devant le marché"}})).await.unwrap();
+    let post =
+        |body: Value| http.post(format!("{}/api/v1/messages", d.base)).bearer_auth(&cap_token).json(&body).send();
+    let r = post(
+        json!({"channel_id": "team:nord", "action": {"kind": "post", "body": "Rendez-vous 10 h devant le marché"}}),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status(), 201);
     let pinned_id = r.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
     let r = post(json!({"channel_id": "team:nord", "action": {"kind": "pin", "message_id": pinned_id}})).await.unwrap();
     assert_eq!(r.status(), 201);
     let r = post(json!({"channel_id": "team:sud", "action": {"kind": "post", "body": "?"}})).await.unwrap();
     assert_eq!(r.status(), 404, "another team's channel is unknown to the north captain");
-    assert!(matches!(noe.pin_message("team:nord", Some(pinned_id.clone())), Err(CoreError::Message(MessageError::NotAllowed))));
+    assert!(matches!(
+        noe.pin_message("team:nord", Some(pinned_id.clone())),
+        Err(CoreError::Message(MessageError::NotAllowed))
+    ));
     sync(&noe, &noe_net, policy(), &()).await.unwrap().unwrap();
     let nord = noe.channels().unwrap().into_iter().find(|c| c.id == "team:nord").unwrap();
     assert_eq!(nord.pinned.as_deref(), Some("Rendez-vous 10 h devant le marché"));
@@ -178,7 +191,13 @@ async fn two_offline_phones_exchange_messages_through_the_server() {
         .json()
         .await
         .unwrap();
-    let in_dm: Vec<&str> = feed["messages"].as_array().unwrap().iter().filter(|m| m["channel_id"] == dm.as_str()).map(|m| m["body"].as_str().unwrap()).collect();
+    let in_dm: Vec<&str> = feed["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["channel_id"] == dm.as_str())
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
     assert_eq!(in_dm, ["Je serai en retard de 10 minutes"]);
     sync(&noe, &noe_net, policy(), &()).await.unwrap().unwrap();
     assert!(!ids(&noe).contains(&dm));

@@ -285,9 +285,12 @@ fn sample(w: &World, r: &RouteSpec, inside: bool) -> Option<(String, Vec<u8>)> {
             unscoped(json(serde_json::json!({"protocol":1})))
         }
         // A message to the captain's own team's channel, or to the other team's.
-        ("POST", "/api/v1/messages") => {
-            scoped(r.path.into(), json(serde_json::json!({"channel_id": format!("team:{team}"), "action": {"kind": "post", "body": "Rendez-vous 10 h"}})))
-        }
+        ("POST", "/api/v1/messages") => scoped(
+            r.path.into(),
+            json(
+                serde_json::json!({"channel_id": format!("team:{team}"), "action": {"kind": "post", "body": "Rendez-vous 10 h"}}),
+            ),
+        ),
         ("GET", "/p/{session_id}") => unscoped(vec![]).map(|_| ("/p/s-monde".to_string(), vec![])),
         ("POST", "/p/{session_id}") => unscoped(vec![]).map(|_| ("/p/s-monde".to_string(), b"name=A".to_vec())),
         ("GET", "/api/v1/sessions/{session_id}/calendar.ics") => {

@@ -1182,9 +1182,14 @@ async fn messages_order_replays_and_reach(s: Arc<dyn ServerStore>) {
     seed(s.as_ref()).await;
     s.create_user(&user("cap", Role::Captain)).await.unwrap();
     for (team, name) in [("nord", "Équipe nord"), ("sud", "Équipe sud")] {
-        s.create_team(&Team { id: team.into(), campaign_id: "nantes-2026".into(), name: name.into(), captains: vec![] })
-            .await
-            .unwrap();
+        s.create_team(&Team {
+            id: team.into(),
+            campaign_id: "nantes-2026".into(),
+            name: name.into(),
+            captains: vec![],
+        })
+        .await
+        .unwrap();
     }
     s.add_member("nantes-2026", "nord", "cap").await.unwrap();
     s.add_member("nantes-2026", "nord", "vol-a").await.unwrap();
@@ -1249,7 +1254,8 @@ async fn messages_order_replays_and_reach(s: Arc<dyn ServerStore>) {
     assert!(!more);
     let ids: Vec<&str> = views.iter().map(|v| v.id.as_str()).collect();
     assert_eq!(ids, ["team:nord", "announce", dm.as_str()], "vol-a reads their team, the announcements, their captain");
-    let order: Vec<(String, u64)> = msgs.iter().filter(|m| m.channel_id == "team:nord").map(|m| (m.author_name.clone(), m.seq)).collect();
+    let order: Vec<(String, u64)> =
+        msgs.iter().filter(|m| m.channel_id == "team:nord").map(|m| (m.author_name.clone(), m.seq)).collect();
     assert_eq!(order, [("vol-a".to_string(), 1), ("vol-a".to_string(), 2), ("cap".to_string(), 3)]);
     // "Lu par": the captain's message was read by vol-a.
     let (views, _, _) = s.message_feed(&cap, &since, false, NOW, 86_400_000).await.unwrap();

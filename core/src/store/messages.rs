@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use doorstep_protocol::validate::message::check_on_phone;
 use doorstep_protocol::{
-    ChannelView, ItemStatus, Message, MessageAction, MessageEvent, MessageFeed, MessagePush, MessageRef,
-    MessageSince, PROTOCOL_VERSION, PushResponse,
+    ChannelView, ItemStatus, Message, MessageAction, MessageEvent, MessageFeed, MessagePush, MessageRef, MessageSince,
+    PROTOCOL_VERSION, PushResponse,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -59,6 +59,9 @@ pub struct ThreadMessage {
     pub written_ms: i64,
 }
 
+/// A thread's row: the message's JSON, its place, its outbox state and reason.
+type ThreadRow = (String, Option<i64>, Option<String>, Option<String>);
+
 fn kind_of(v: &ChannelView) -> &'static str {
     match v.channel {
         doorstep_protocol::ChannelRef::Team { .. } => "team",
@@ -69,8 +72,7 @@ fn kind_of(v: &ChannelView) -> &'static str {
 }
 
 fn channel_view(c: &Connection, id: &str) -> Result<Option<ChannelView>> {
-    let body: Option<String> =
-        c.query_row("SELECT body FROM channels WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+    let body: Option<String> = c.query_row("SELECT body FROM channels WHERE id = ?1", [id], |r| r.get(0)).optional()?;
     body.map(|b| serde_json::from_str(&b).map_err(CoreError::from)).transpose()
 }
 
@@ -155,10 +157,7 @@ impl Store {
     /// when this returns), shown at once as pending.
     pub fn post_message(&self, channel_id: &str, body: &str, reference: Option<MessageRef>) -> Result<ThreadMessage> {
         let e = self.write_event(channel_id, MessageAction::Post { body: body.to_string(), reference })?;
-        self.thread(channel_id)?
-            .into_iter()
-            .find(|m| m.id == e.id)
-            .ok_or_else(|| CoreError::unknown("message", &e.id))
+        self.thread(channel_id)?.into_iter().find(|m| m.id == e.id).ok_or_else(|| CoreError::unknown("message", &e.id))
     }
 
     /// "Read up to here": the channel's last message this phone holds. The marker only rises;
@@ -166,11 +165,8 @@ impl Store {
     pub fn mark_read(&self, channel_id: &str) -> Result<()> {
         let (current, last) = self.read(|c| {
             let v = channel_view(c, channel_id)?.ok_or_else(|| CoreError::unknown("channel", channel_id))?;
-            let held: Option<i64> = c.query_row(
-                "SELECT max(seq) FROM messages WHERE channel_id = ?1",
-                [channel_id],
-                |r| r.get(0),
-            )?;
+            let held: Option<i64> =
+                c.query_row("SELECT max(seq) FROM messages WHERE channel_id = ?1", [channel_id], |r| r.get(0))?;
             Ok((read_seq(c, &v)?, held.unwrap_or(0).max(0) as u64))
         })?;
         if doorstep_protocol::validate::message::next_marker(current, last, last).is_none() {
@@ -200,8 +196,10 @@ impl Store {
     pub fn channels(&self) -> Result<Vec<ChannelSummary>> {
         self.read(|c| {
             let me = meta_get(c, "user_id")?.unwrap_or_default();
-            let bodies: Vec<String> =
-                c.prepare("SELECT body FROM channels ORDER BY position")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            let bodies: Vec<String> = c
+                .prepare("SELECT body FROM channels ORDER BY position")?
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
             let mut out = Vec::with_capacity(bodies.len());
             for b in bodies {
                 let v: ChannelView = serde_json::from_str(&b)?;
@@ -244,7 +242,7 @@ impl Store {
                 Some(v) => v.read_by.iter().map(|r| (r.seq, r.readers)).collect(),
                 None => BTreeMap::new(),
             };
-            let rows: Vec<(String, Option<i64>, Option<String>, Option<String>)> = c
+            let rows: Vec<ThreadRow> = c
                 .prepare(
                     "SELECT m.body, m.seq, o.state, o.reason FROM messages m LEFT JOIN message_outbox o ON o.id = m.id
                      WHERE m.channel_id = ?1 ORDER BY m.seq IS NULL, m.seq, m.id",

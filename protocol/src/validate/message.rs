@@ -268,8 +268,22 @@ mod tests {
             assert_eq!(ChannelRef::parse(id), Some(c), "{id}");
         }
         for bad in [
-            "", "team:", "session:", "dm:", "dm:0:ab", "dm:1:a", "dm:2:ab", "dm:1:ba", "dm:1:aa", "dm:01:ab", "dm:x:ab",
-            "dm:1:é", "dm:1000:ab", "announce:x", "teams:nord", "Team:nord",
+            "",
+            "team:",
+            "session:",
+            "dm:",
+            "dm:0:ab",
+            "dm:1:a",
+            "dm:2:ab",
+            "dm:1:ba",
+            "dm:1:aa",
+            "dm:01:ab",
+            "dm:x:ab",
+            "dm:1:é",
+            "dm:1000:ab",
+            "announce:x",
+            "teams:nord",
+            "Team:nord",
         ] {
             assert_eq!(ChannelRef::parse(bad), None, "{bad:?}");
         }
@@ -325,38 +339,158 @@ mod tests {
         use MessageOutcome::*;
         let cases: &[(&str, Make, &MessageFacts, Tweak, MessageOutcome)] = &[
             ("a post by a member", hello, &member, keep, Post),
-            ("a post with a street", || {
-                let mut e = hello();
-                e.action = MessageAction::Post {
-                    body: "La rue Bisson est faite".into(),
-                    reference: Some(MessageRef::Street { turf_id: "t1".into(), street: "Rue Bisson".into() }),
-                };
-                e
-            }, &member, keep, Post),
+            (
+                "a post with a street",
+                || {
+                    let mut e = hello();
+                    e.action = MessageAction::Post {
+                        body: "La rue Bisson est faite".into(),
+                        reference: Some(MessageRef::Street { turf_id: "t1".into(), street: "Rue Bisson".into() }),
+                    };
+                    e
+                },
+                &member,
+                keep,
+                Post,
+            ),
             ("a replay", hello, &member, |f| f.held_hash = Some(event_hash(&hello())), Duplicate),
-            ("the same id, another body", hello, &member, |f| f.held_hash = Some("0".repeat(64)), Reject(MessageError::IdConflict)),
-            ("from another device", || MessageEvent { device_id: "dev-other".into(), ..hello() }, &member, keep, Reject(MessageError::WrongSender)),
-            ("in someone else's name", || MessageEvent { author_id: "noe".into(), ..hello() }, &member, keep, Reject(MessageError::WrongSender)),
-            ("not a device-made id", || MessageEvent { id: "m1".into(), ..hello() }, &member, keep, Reject(MessageError::Malformed)),
-            ("not a channel", || MessageEvent { channel_id: "tout le monde".into(), ..hello() }, &member, keep, Reject(MessageError::Malformed)),
+            (
+                "the same id, another body",
+                hello,
+                &member,
+                |f| f.held_hash = Some("0".repeat(64)),
+                Reject(MessageError::IdConflict),
+            ),
+            (
+                "from another device",
+                || MessageEvent { device_id: "dev-other".into(), ..hello() },
+                &member,
+                keep,
+                Reject(MessageError::WrongSender),
+            ),
+            (
+                "in someone else's name",
+                || MessageEvent { author_id: "noe".into(), ..hello() },
+                &member,
+                keep,
+                Reject(MessageError::WrongSender),
+            ),
+            (
+                "not a device-made id",
+                || MessageEvent { id: "m1".into(), ..hello() },
+                &member,
+                keep,
+                Reject(MessageError::Malformed),
+            ),
+            (
+                "not a channel",
+                || MessageEvent { channel_id: "tout le monde".into(), ..hello() },
+                &member,
+                keep,
+                Reject(MessageError::Malformed),
+            ),
             ("blank", || post("team:nord", " \n\t "), &member, keep, Reject(MessageError::Empty)),
-            ("too long", || post("team:nord", &"a".repeat(2001)), &member, keep, Reject(MessageError::Text(TextError::TooLong { field: "body".into(), max: 2000 }))),
+            (
+                "too long",
+                || post("team:nord", &"a".repeat(2001)),
+                &member,
+                keep,
+                Reject(MessageError::Text(TextError::TooLong { field: "body".into(), max: 2000 })),
+            ),
             ("on several lines", || post("team:nord", "Attention :\nchien au 12"), &member, keep, Post),
-            ("with an escape character", || post("team:nord", "\u{1b}[2J"), &member, keep, Reject(MessageError::Text(TextError::ControlCharacter { field: "body".into() }))),
-            ("written before 1970", || MessageEvent { at_ms: -1, ..hello() }, &member, keep, Reject(MessageError::BadTime)),
+            (
+                "with an escape character",
+                || post("team:nord", "\u{1b}[2J"),
+                &member,
+                keep,
+                Reject(MessageError::Text(TextError::ControlCharacter { field: "body".into() })),
+            ),
+            (
+                "written before 1970",
+                || MessageEvent { at_ms: -1, ..hello() },
+                &member,
+                keep,
+                Reject(MessageError::BadTime),
+            ),
             ("from a revoked phone", hello, &member, |f| f.revoked = true, Reject(MessageError::Revoked)),
-            ("to a channel they do not read", hello, &member, |f| f.reach.member = false, Reject(MessageError::UnknownChannel)),
-            ("after the campaign's retention date", hello, &member, |f| f.past_retention = true, Reject(MessageError::RetentionOver)),
-            ("read further", || MessageEvent { action: MessageAction::Read { up_to: 7 }, ..hello() }, &member, keep, Read(Some(7))),
-            ("read past the last message", || MessageEvent { action: MessageAction::Read { up_to: 99 }, ..hello() }, &member, keep, Read(Some(10))),
-            ("read back (never goes back)", || MessageEvent { action: MessageAction::Read { up_to: 2 }, ..hello() }, &member, keep, Read(None)),
-            ("read after retention (still recorded)", || MessageEvent { action: MessageAction::Read { up_to: 7 }, ..hello() }, &member, |f| f.past_retention = true, Read(Some(7))),
-            ("a volunteer pins", || MessageEvent { action: MessageAction::Pin { message_id: ID.into() }, ..hello() }, &member, |f| f.pin_target_in_channel = true, Reject(MessageError::NotAllowed)),
-            ("a captain pins", || MessageEvent { action: MessageAction::Pin { message_id: ID.into() }, ..hello() }, &captain, |f| f.pin_target_in_channel = true, Pin),
-            ("a captain pins another channel's message", || MessageEvent { action: MessageAction::Pin { message_id: ID.into() }, ..hello() }, &captain, keep, Reject(MessageError::UnknownMessage)),
+            (
+                "to a channel they do not read",
+                hello,
+                &member,
+                |f| f.reach.member = false,
+                Reject(MessageError::UnknownChannel),
+            ),
+            (
+                "after the campaign's retention date",
+                hello,
+                &member,
+                |f| f.past_retention = true,
+                Reject(MessageError::RetentionOver),
+            ),
+            (
+                "read further",
+                || MessageEvent { action: MessageAction::Read { up_to: 7 }, ..hello() },
+                &member,
+                keep,
+                Read(Some(7)),
+            ),
+            (
+                "read past the last message",
+                || MessageEvent { action: MessageAction::Read { up_to: 99 }, ..hello() },
+                &member,
+                keep,
+                Read(Some(10)),
+            ),
+            (
+                "read back (never goes back)",
+                || MessageEvent { action: MessageAction::Read { up_to: 2 }, ..hello() },
+                &member,
+                keep,
+                Read(None),
+            ),
+            (
+                "read after retention (still recorded)",
+                || MessageEvent { action: MessageAction::Read { up_to: 7 }, ..hello() },
+                &member,
+                |f| f.past_retention = true,
+                Read(Some(7)),
+            ),
+            (
+                "a volunteer pins",
+                || MessageEvent { action: MessageAction::Pin { message_id: ID.into() }, ..hello() },
+                &member,
+                |f| f.pin_target_in_channel = true,
+                Reject(MessageError::NotAllowed),
+            ),
+            (
+                "a captain pins",
+                || MessageEvent { action: MessageAction::Pin { message_id: ID.into() }, ..hello() },
+                &captain,
+                |f| f.pin_target_in_channel = true,
+                Pin,
+            ),
+            (
+                "a captain pins another channel's message",
+                || MessageEvent { action: MessageAction::Pin { message_id: ID.into() }, ..hello() },
+                &captain,
+                keep,
+                Reject(MessageError::UnknownMessage),
+            ),
             ("a captain unpins", || MessageEvent { action: MessageAction::Unpin, ..hello() }, &captain, keep, Unpin),
-            ("a volunteer posts an announcement", || post("announce", "Meeting ce soir"), &member, keep, Reject(MessageError::NotAllowed)),
-            ("a coordinator posts an announcement", || post("announce", "Meeting ce soir"), &member, |f| f.reach.coordinator = true, Post),
+            (
+                "a volunteer posts an announcement",
+                || post("announce", "Meeting ce soir"),
+                &member,
+                keep,
+                Reject(MessageError::NotAllowed),
+            ),
+            (
+                "a coordinator posts an announcement",
+                || post("announce", "Meeting ce soir"),
+                &member,
+                |f| f.reach.coordinator = true,
+                Post,
+            ),
         ];
         for (what, make, base, tweak, want) in cases {
             let mut f = (*base).clone();

@@ -291,7 +291,9 @@ pub trait StoreOps: ServerStore {
     ) -> StoreResult<ops::messages::MessagesRecorded> {
         let (u, d, e) = (me.clone(), device_id.to_string(), events.to_vec());
         typed(self, move |tx| {
-            Box::pin(async move { ops::messages::record_messages(tx, &u, &d, &e, revoked, past_retention, now_ms).await })
+            Box::pin(
+                async move { ops::messages::record_messages(tx, &u, &d, &e, revoked, past_retention, now_ms).await },
+            )
         })
         .await
     }

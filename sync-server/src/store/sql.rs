@@ -292,18 +292,6 @@ pub fn placeholders_in_order(sql: &str) -> bool {
     true
 }
 
-#[cfg(test)]
-mod placeholder_tests {
-    #[test]
-    fn placeholders_in_order_of_first_use() {
-        use super::placeholders_in_order as ok;
-        assert!(ok("SELECT 1 WHERE a = $1 AND b = $2 AND c = $1"));
-        assert!(ok("SELECT 1"));
-        assert!(!ok("SELECT 1 WHERE a = $2 AND b = $1"));
-        assert!(!ok("SELECT 1 WHERE a = $1 AND b = $3"));
-    }
-}
-
 /// Whether a migration statement runs on this backend (`"sqlite"` or `"postgres"`).
 pub fn runs_on(stmt: &str, backend: &str) -> bool {
     match stmt.trim_start().strip_prefix("/*").and_then(|r| r.split_once("*/")) {
@@ -453,3 +441,15 @@ pub const INSERT_REPORT: &str =
        supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon, body_hash, at_ms)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
      ON CONFLICT (id) DO NOTHING";
+
+#[cfg(test)]
+mod placeholder_tests {
+    #[test]
+    fn placeholders_in_order_of_first_use() {
+        use super::placeholders_in_order as ok;
+        assert!(ok("SELECT 1 WHERE a = $1 AND b = $2 AND c = $1"));
+        assert!(ok("SELECT 1"));
+        assert!(!ok("SELECT 1 WHERE a = $2 AND b = $1"));
+        assert!(!ok("SELECT 1 WHERE a = $1 AND b = $3"));
+    }
+}

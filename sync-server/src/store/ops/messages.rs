@@ -4,9 +4,7 @@
 //! its channel's next `seq` under the channel's row lock — and the feed a person reads.
 
 use doorstep_protocol::validate::message::{MessageFacts, MessageOutcome, Reach, event_hash, message_outcome};
-use doorstep_protocol::{
-    ChannelRef, ChannelView, Message, MessageAction, MessageEvent, PushItemResult, ReadCount,
-};
+use doorstep_protocol::{ChannelRef, ChannelView, Message, MessageAction, MessageEvent, PushItemResult, ReadCount};
 
 use super::*;
 
@@ -23,7 +21,13 @@ pub struct MessagesRecorded {
 }
 
 async fn user_in(tx: &mut dyn Tx, campaign_id: &str, id: &str) -> StoreResult<Option<User>> {
-    Ok(tx.row(SELECT_USER, &vals![id]).await?.as_ref().map(user_from).transpose()?.filter(|u| u.campaign_id == campaign_id))
+    Ok(tx
+        .row(SELECT_USER, &vals![id])
+        .await?
+        .as_ref()
+        .map(user_from)
+        .transpose()?
+        .filter(|u| u.campaign_id == campaign_id))
 }
 
 async fn leads(tx: &mut dyn Tx, team_id: &str, user_id: &str) -> StoreResult<bool> {
@@ -118,8 +122,10 @@ pub async fn record_messages(
                 .transpose()?
                 .unwrap_or(0) as u64;
             if let MessageAction::Pin { message_id } = &e.action {
-                f.pin_target_in_channel =
-                    tx.row(SELECT_IN_CHANNEL, &vals![message_id.as_str(), campaign, e.channel_id.as_str()]).await?.is_some();
+                f.pin_target_in_channel = tx
+                    .row(SELECT_IN_CHANNEL, &vals![message_id.as_str(), campaign, e.channel_id.as_str()])
+                    .await?
+                    .is_some();
             }
         }
         let outcome = message_outcome(e, (device_id, me.id.as_str()), &f);
@@ -205,10 +211,18 @@ fn message_from(r: &Row) -> StoreResult<Message> {
 /// sessions they are signed up to or captain that ended less than `lookback_ms` ago (a
 /// coordinator: all of those), the announcements, the direct channels they have written or been
 /// written in, and — for a volunteer — the direct channel with each captain of their team.
-pub async fn channels_of(tx: &mut dyn Tx, me: &User, now_ms: i64, lookback_ms: i64) -> StoreResult<Vec<(ChannelRef, String)>> {
+pub async fn channels_of(
+    tx: &mut dyn Tx,
+    me: &User,
+    now_ms: i64,
+    lookback_ms: i64,
+) -> StoreResult<Vec<(ChannelRef, String)>> {
     let campaign = me.campaign_id.as_str();
     let mut out: Vec<(ChannelRef, String)> = Vec::new();
-    for r in tx.rows(SELECT_TEAMS_OF, &vals![campaign, me.id.as_str(), me.team_id.clone(), me.role == Role::Coordinator]).await? {
+    for r in tx
+        .rows(SELECT_TEAMS_OF, &vals![campaign, me.id.as_str(), me.team_id.clone(), me.role == Role::Coordinator])
+        .await?
+    {
         out.push((ChannelRef::Team { team_id: r[0].text()? }, r[1].text()?));
     }
     for c in super::sessions::campaign_sessions(tx, campaign, now_ms - lookback_ms).await? {
@@ -264,8 +278,12 @@ pub async fn feed(
             Some(row) => (row[0].int()? as u64, row[1].opt_text()?),
             None => (0, None),
         };
-        let read_seq =
-            tx.row(SELECT_MARKER, &vals![campaign, id.as_str(), me.id.as_str()]).await?.map(|r| r[0].int()).transpose()?.unwrap_or(0);
+        let read_seq = tx
+            .row(SELECT_MARKER, &vals![campaign, id.as_str(), me.id.as_str()])
+            .await?
+            .map(|r| r[0].int())
+            .transpose()?
+            .unwrap_or(0);
         let mut pinned = None;
         let mut read_by = Vec::new();
         if !past_retention {
@@ -331,7 +349,8 @@ const SELECT_MESSAGE: &str = "SELECT m.id, m.channel_id, m.seq, m.author_id, COA
 const SELECT_AFTER: &str = "SELECT m.id, m.channel_id, m.seq, m.author_id, COALESCE(u.display_name, ''), m.body,
     m.reference, m.written_ms, m.received_ms FROM messages m LEFT JOIN users u ON u.id = m.author_id
     WHERE m.campaign_id = $1 AND m.channel_id = $2 AND m.seq > $3 ORDER BY m.seq LIMIT $4";
-const SELECT_READ_COUNTS: &str = "SELECT m.seq, (SELECT count(*) FROM read_markers r WHERE r.campaign_id = m.campaign_id
+const SELECT_READ_COUNTS: &str =
+    "SELECT m.seq, (SELECT count(*) FROM read_markers r WHERE r.campaign_id = m.campaign_id
       AND r.channel_id = m.channel_id AND r.user_id <> m.author_id AND r.seq >= m.seq)
     FROM messages m WHERE m.campaign_id = $1 AND m.channel_id = $2 AND m.author_id = $3 ORDER BY m.seq DESC LIMIT $4";
 const SELECT_TEAMS_OF: &str = "SELECT t.id, t.name FROM teams t WHERE t.campaign_id = $1
