@@ -89,6 +89,10 @@ pub struct SessionDay {
     pub signed_up: usize,
     pub handed: Vec<(String, String)>,
     pub knocks: usize,
+    /// The session's channel as the captain's phone shows it at the end: `(author, text)`, in the
+    /// server's order, and the pinned message.
+    pub messages: Vec<(String, String)>,
+    pub pinned: Option<String>,
 }
 
 async fn joined_phone(
@@ -146,6 +150,12 @@ pub async fn session_day(plan: SessionPlan) -> Result<SessionDay, String> {
     let mut streets = captain.turf_streets(&turf).map_err(|e| e.to_string())?;
     streets.sort_by(|a, b| b.doors.cmp(&a.doors).then(a.street.cmp(&b.street)));
     captain_clock.advance(10 * 60_000);
+    // The day's instructions, written and pinned on the captain's phone with no network.
+    let channel = format!("session:{session_id}");
+    let note = captain
+        .post_message(&channel, "Rendez-vous ici à 12 h 30 pour le bilan. Attention au chien du 12.", None)
+        .map_err(|e| e.to_string())?;
+    captain.pin_message(&channel, Some(note.id)).map_err(|e| e.to_string())?;
     for ((id, phone, _, clock), street) in phones.iter().zip(&streets) {
         let code = captain
             .give_handoff(&session_id, id, &turf, Some(street.street.clone()), 180)
@@ -157,6 +167,7 @@ pub async fn session_day(plan: SessionPlan) -> Result<SessionDay, String> {
     // Each knocks their street at walking pace, syncing every five doors.
     let mut tasks = Vec::new();
     for ((_, phone, net, clock), (_, street)) in phones.into_iter().zip(day.handed.clone()) {
+        let session = session_id.clone();
         tasks.push(tokio::spawn(async move {
             let pkg = phone.export_turf(&turf_of(&phone, &street)?).map_err(|e| e.to_string())?;
             let on: Vec<&str> = pkg.buildings.iter().filter(|b| b.street == street).map(|b| b.id.as_str()).collect();
@@ -190,6 +201,11 @@ pub async fn session_day(plan: SessionPlan) -> Result<SessionDay, String> {
                 tokio::time::sleep(pace).await;
                 clock.advance(walk_ms(n));
             }
+            // Done: said to the team, pointing at the street, offline first and sent with the sync.
+            let turf_id = turf_of(&phone, &street).unwrap_or_default();
+            let done = format!("{street} : {} portes frappées.", doors.len());
+            let reference = Some(doorstep_protocol::MessageRef::Street { turf_id, street: street.clone() });
+            phone.post_message(&format!("session:{}", session), &done, reference).map_err(|e| e.to_string())?;
             let _ = sync(&phone, &net, RetryPolicy::default(), &()).await;
             Ok::<usize, String>(doors.len())
         }));
@@ -198,6 +214,15 @@ pub async fn session_day(plan: SessionPlan) -> Result<SessionDay, String> {
         day.knocks += t.await.map_err(|e| e.to_string())??;
     }
     let _ = sync(&captain, &captain_net, RetryPolicy::default(), &()).await;
+    let _ = sync(&captain, &captain_net, RetryPolicy::default(), &()).await;
+    day.messages = captain
+        .thread(&channel)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|m| (if m.mine { "capitaine".to_string() } else { m.author_name }, m.body))
+        .collect();
+    day.pinned =
+        captain.channels().map_err(|e| e.to_string())?.into_iter().find(|c| c.id == channel).and_then(|c| c.pinned);
     Ok(day)
 }
 

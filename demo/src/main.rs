@@ -161,6 +161,12 @@ async fn run_demo(
     for (who, street) in &day.handed {
         println!("  séance : « {street} » remise hors connexion par le téléphone du capitaine à {who}");
     }
+    for (who, text) in &day.messages {
+        println!("  messages de la séance — {who} : {text}");
+    }
+    if let Some(p) = &day.pinned {
+        println!("  épinglé par le capitaine : {p}");
+    }
     let coord =
         staff_of(&service, &store, &seeded.coordinator_token, doorstep_server::store::Role::Coordinator).await?;
     let sessions = service.sessions(&coord).await.map_err(|e| e.message)?;

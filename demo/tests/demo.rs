@@ -1,7 +1,7 @@
 //! The README's main command, in its fast form: the demo seeds a campaign from the real Nantes
 //! addresses, runs ten simulated volunteers (the real core over real HTTP) and a canvass session
-//! with two more, handed a street each offline by the captain's phone; every knock arrives on the
-//! server exactly once.
+//! with two more, handed a street each offline by the captain's phone, who exchange messages in
+//! the session's channel; every knock arrives on the server exactly once.
 
 #[test]
 fn demo_runs_and_every_knock_arrives_once() {
@@ -27,5 +27,11 @@ fn demo_runs_and_every_knock_arrives_once() {
     let doors: usize = line.split(" présents, ").nth(1).and_then(|r| r.split(' ').next()).unwrap().parse().unwrap();
     assert!(doors > 0 && doors <= 24, "{line}");
     assert_eq!(stdout.matches("remise hors connexion par le téléphone du capitaine").count(), 2, "{stdout}");
+    // Team messages (issue 18): the captain's instructions written and pinned offline, and each
+    // volunteer's "street done", all in the session's channel on the captain's phone, once each.
+    assert_eq!(stdout.matches("  messages de la séance — ").count(), 3, "{stdout}");
+    assert_eq!(stdout.matches("portes frappées.").count(), 2, "{stdout}");
+    assert!(stdout.contains("messages de la séance — capitaine : Rendez-vous ici à 12 h 30"), "{stdout}");
+    assert!(stdout.contains("épinglé par le capitaine : Rendez-vous ici à 12 h 30"), "{stdout}");
     assert!(stdout.contains(&format!("Terminé : {} passages sur le serveur", 120 + doors)), "{stdout}");
 }

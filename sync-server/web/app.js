@@ -8,6 +8,7 @@ const TEXT = {
     login_name: 'Identifiant', password: 'Mot de passe', sign_in: 'Se connecter', sign_out: 'Se déconnecter',
     other_language: 'English', map: 'Carte', views: 'Vues', selection: 'Sélection', tab_progress: 'Progression', tab_results: 'Résultats',
     tab_turfs: 'Secteurs', tab_people: 'Bénévoles', tab_overlaps: 'À vérifier', cancel: 'Annuler', confirm: 'Confirmer',
+    tab_messages: 'Messages', no_channels: 'Aucun canal.', write_to: (c) => `Écrire à « ${c} »…`, send: 'Envoyer', pin: 'Épingler', unpin: 'Désépingler', pinned: 'Épinglé', read_by: (n) => `lu par ${n}`, you: 'vous', no_messages: 'Aucun message pour l’instant.', new_message: (c) => `Nouveau message : ${c}`, message_to_door: 'porte', message_to_street: 'rue', kind_team: 'Équipe', kind_session: 'Séance', kind_announcements: 'Annonces', kind_direct: 'Message direct',
     tab_sessions: 'Séances', sessions: 'Séances de porte-à-porte', no_sessions: 'Aucune séance prévue ni récente.',
     session_title: 'Séance', session_when: 'Horaire', meeting: 'Rendez-vous', signed_up: 'Inscrits', checked_in: 'Accueillis',
     attended: 'Présents', session_doors: 'Portes', session_contacts: 'Conversations', no_show_rate: 'Absents',
@@ -51,6 +52,7 @@ const TEXT = {
     login_name: 'Login', password: 'Password', sign_in: 'Sign in', sign_out: 'Sign out',
     other_language: 'Français', map: 'Map', views: 'Views', selection: 'Selection', tab_progress: 'Progress', tab_results: 'Results',
     tab_turfs: 'Turfs', tab_people: 'Volunteers', tab_overlaps: 'To review', cancel: 'Cancel', confirm: 'Confirm',
+    tab_messages: 'Messages', no_channels: 'No channel.', write_to: (c) => `Write to “${c}”…`, send: 'Send', pin: 'Pin', unpin: 'Unpin', pinned: 'Pinned', read_by: (n) => `read by ${n}`, you: 'you', no_messages: 'No message yet.', new_message: (c) => `New message: ${c}`, message_to_door: 'door', message_to_street: 'street', kind_team: 'Team', kind_session: 'Session', kind_announcements: 'Announcements', kind_direct: 'Direct message',
     tab_sessions: 'Sessions', sessions: 'Canvass sessions', no_sessions: 'No session planned or recent.',
     session_title: 'Session', session_when: 'When', meeting: 'Meeting point', signed_up: 'Signed up', checked_in: 'Checked in',
     attended: 'Attended', session_doors: 'Doors', session_contacts: 'Conversations', no_show_rate: 'No-shows',
@@ -95,7 +97,7 @@ const STATUSES = ['untouched', 'attempted', 'contacted', 'finished', 'do_not_ret
 const state = {
   // French first: English when chosen (remembered on this browser).
   lang: localStorage.getItem('doorstep.lang') || 'fr',
-  session: null, view: 'progress', progress: null, buildings: [], streets: null, stations: [], campaign: null,
+  msg: { since: {}, channels: [], messages: {}, open: null }, session: null, view: 'progress', progress: null, buildings: [], streets: null, stations: [], campaign: null,
   selectedTurf: null, addressListOpen: false, choropleth: [], selection: new Set(), selecting: false, events: null, refreshTimer: null, counts: { streets: 0, buildings: 0, updates: 0, stations: 0 },
 };
 window.doorstepState = state; // read by the browser tests
@@ -478,6 +480,15 @@ function listen() {
     scheduleRefresh();
   });
   es.addEventListener('turfs', scheduleRefresh);
+  es.addEventListener('message', (ev) => {
+    const e = JSON.parse(ev.data);
+    state.msg.heard = (state.msg.heard || 0) + 1;
+    loadMessages().then(() => {
+      const c = state.msg.channels.find((x) => x.id === e.channel_id);
+      if (state.view !== 'messages' || state.msg.open !== e.channel_id) toast(t('new_message', c ? c.title : e.channel_id));
+      if (state.view === 'messages') messagesView($('view-messages'));
+    }).catch(fail);
+  });
   es.addEventListener('lagged', scheduleRefresh);
   es.onerror = () => {
     setLive('error');
@@ -500,6 +511,8 @@ async function start() {
   fitMap();
   drawStations();
   api('GET', '/api/v1/stations').then((s) => { state.stations = s.stations || s; }).catch(() => {});
+  // The messages tab's badge counts what is unread from the start.
+  loadMessages().catch(() => {});
   listen();
   setTimeout(() => map.invalidateSize(), 50);
 }
@@ -537,6 +550,7 @@ function renderView() {
   else if (v === 'people') el.replaceChildren(...peopleView().filter(Boolean));
   else if (v === 'overlaps') overlapsView(el);
   else if (v === 'sessions') sessionsView(el);
+  else if (v === 'messages') messagesView(el);
   drawMeetingPoints(v === 'sessions' ? state.sessions : []);
 }
 
@@ -942,6 +956,76 @@ function sessionActions(r) {
     h('label', {}, `${t('places')} `, places), ' ', h('button', { type: 'submit', 'data-save-places': '' }, t('save_places')), ' ',
     h('button', { type: 'button', class: 'danger', 'data-call-off': '',
       onclick: () => { if (window.confirm(t('call_off_confirm', s.title))) save({ cancelled: true }, 'session_called_off'); } }, t('call_off')));
+}
+
+// Messages -----------------------------------------------------------------------------------------
+
+// The staff member's channels and what is new in them since the last load (the same feed as a
+// phone's: `POST /api/v1/messages/feed` with the last place held per channel).
+async function loadMessages() {
+  const m = state.msg;
+  const feed = await api('POST', '/api/v1/messages/feed', { protocol: 1, since: m.since });
+  m.channels = feed.channels;
+  for (const x of feed.messages) {
+    const list = (m.messages[x.channel_id] = m.messages[x.channel_id] || []);
+    if (!list.some((y) => y.id === x.id)) list.push(x);
+    m.since[x.channel_id] = Math.max(m.since[x.channel_id] || 0, x.seq);
+  }
+  for (const list of Object.values(m.messages)) list.sort((a, b) => a.seq - b.seq);
+  const unread = m.channels.reduce((n, c) => n + unreadIn(c), 0);
+  $('message-badge').hidden = !unread;
+  $('message-badge').textContent = unread;
+  if (feed.more) return loadMessages();
+}
+
+// Messages after the reader's marker, their own excepted.
+const unreadIn = (c) => (state.msg.messages[c.id] || []).filter((x) => x.seq > c.read_seq && x.author_id !== state.session.me.user_id).length;
+
+async function messageAction(channelId, action) {
+  await api('POST', '/api/v1/messages', { channel_id: channelId, action });
+  await loadMessages();
+}
+
+async function messagesView(el) {
+  const m = state.msg;
+  try { await loadMessages(); } catch (e) { fail(e); return; }
+  if (!m.channels.length) { el.replaceChildren(h('h2', {}, t('tab_messages')), h('p', { class: 'muted' }, t('no_channels'))); return; }
+  if (!m.open || !m.channels.some((c) => c.id === m.open)) m.open = m.channels[0].id;
+  const open = m.channels.find((c) => c.id === m.open);
+  const list = m.messages[open.id] || [];
+  // Opening a channel reads it up to its last message (the marker only rises).
+  if (list.length && open.read_seq < list[list.length - 1].seq) {
+    await messageAction(open.id, { kind: 'read', up_to: list[list.length - 1].seq }).catch(fail);
+    open.read_seq = list[list.length - 1].seq;
+  }
+  const readBy = Object.fromEntries((open.read_by || []).map((r) => [r.seq, r.readers]));
+  const me = state.session.me.user_id;
+  const tabs = h('ul', { class: 'channels', role: 'list' }, m.channels.map((c) => {
+    const n = unreadIn(c);
+    return h('li', {}, h('button', { type: 'button', class: c.id === open.id ? 'channel open' : 'channel', 'data-channel': c.id,
+      'aria-current': c.id === open.id ? 'true' : null, onclick: () => { m.open = c.id; messagesView(el); } },
+    // Teams and the announcements say what they are in their title; sessions and people do not.
+    c.channel.kind === 'session' || c.channel.kind === 'direct' ? [h('small', { class: 'muted' }, t('kind_' + c.channel.kind)), ' '] : null,
+    c.title, n ? [' ', h('span', { class: 'badge' }, n)] : null));
+  }));
+  const ref = (x) => x.reference ? h('small', { class: 'muted' }, ` · ${x.reference.kind === 'door' ? t('message_to_door') : t('message_to_street')} ${x.reference.street || x.reference.door_id}`) : null;
+  const bubble = (x) => h('li', { class: x.author_id === me ? 'message mine' : 'message', 'data-seq': x.seq },
+    h('div', { class: 'meta' }, h('b', {}, x.author_id === me ? t('you') : x.author_name), ' ', h('small', { class: 'muted' }, when(x.received_ms)), ref(x),
+      x.author_id === me && readBy[x.seq] ? h('small', { class: 'muted', 'data-read-by': '' }, ` · ${t('read_by', readBy[x.seq])}`) : null,
+      open.can_pin ? h('button', { type: 'button', class: 'link', 'data-pin': x.id,
+        onclick: () => messageAction(open.id, open.pinned?.id === x.id ? { kind: 'unpin' } : { kind: 'pin', message_id: x.id }).then(() => messagesView(el)).catch(fail) },
+      open.pinned?.id === x.id ? t('unpin') : t('pin')) : null),
+    h('p', { class: 'body' }, x.body));
+  const text = h('textarea', { rows: '2', maxlength: '2000', 'data-compose': '', placeholder: t('write_to', open.title), 'aria-label': t('write_to', open.title) });
+  const composer = open.can_post ? h('form', { class: 'composer', onsubmit: (ev) => {
+    ev.preventDefault();
+    if (!text.value.trim()) return;
+    messageAction(open.id, { kind: 'post', body: text.value }).then(() => { text.value = ''; messagesView(el); }).catch(fail);
+  } }, text, h('button', { type: 'submit', 'data-send': '' }, t('send'))) : null;
+  el.replaceChildren(...[h('h2', {}, t('tab_messages')), tabs,
+    open.pinned ? h('aside', { class: 'pinned', 'data-pinned': '' }, h('b', {}, `${t('pinned')} · `), open.pinned.body) : null,
+    list.length ? h('ol', { class: 'thread', 'data-thread': open.id }, list.map(bubble)) : h('p', { class: 'muted' }, t('no_messages')),
+    composer].filter(Boolean));
 }
 
 // The meeting points on the map while the sessions tab is open.

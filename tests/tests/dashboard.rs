@@ -855,6 +855,65 @@ async fn a_supporter_signs_up_on_a_public_page_in_chromium() {
     ticking.abort();
 }
 
+/// Team messages on the dashboard (issue 18) in Chromium: a north volunteer's phone writes in the
+/// team's channel with no network and syncs; the north captain sees one unread message, opens the
+/// Messages tab, answers and pins the answer; the coordinator's message arrives live on the open
+/// page. Then the phone syncs: the captain's answer and the coordinator's message are there, in
+/// the server's order, the answer pinned; the phone reads, and the captain's answer says "lu par 1".
+/// Screenshot `14-messages.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_captain_reads_and_answers_team_messages_in_chromium() {
+    let _one_browser_at_a_time = BROWSER.lock().await;
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "Debian's chromium is missing: apt-get install chromium"
+    );
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("phone.db"), None).unwrap();
+    let join = doorstep_core::sync::join(&store, &s.base, &s.seeded.volunteers[0].1).await.unwrap();
+    let net = HttpTransport::new(&s.base, Some(join.token)).unwrap();
+    sync(&store, &net, RetryPolicy::default(), &()).await.unwrap().unwrap();
+    let phone_text = "La rue Bisson est faite, on passe rue Crébillon ?";
+    store.post_message("team:nord", phone_text, None).unwrap();
+    sync(&store, &net, RetryPolicy::default(), &()).await.unwrap().unwrap();
+    let (reply, live) = ("Oui, et attention au chien du 12", "Pot à 13 h au local");
+    let password = s.password("capitaine-nord");
+    let env = [
+        ("BASE_URL", s.base.as_str()),
+        ("LOGIN", "capitaine-nord"),
+        ("PASSWORD", password.as_str()),
+        ("COORD_TOKEN", s.seeded.coordinator_token.as_str()),
+        ("PHONE_TEXT", phone_text),
+        ("REPLY", reply),
+        ("LIVE_TEXT", live),
+    ];
+    browser_script("messages.mjs", &env, &["14-messages.png"]).await;
+    sync(&store, &net, RetryPolicy::default(), &()).await.unwrap().unwrap();
+    let thread: Vec<(String, String)> =
+        store.thread("team:nord").unwrap().into_iter().map(|m| (m.body, m.state)).collect();
+    let want: Vec<(String, String)> =
+        [phone_text, reply, live].iter().map(|b| (b.to_string(), "sent".to_string())).collect();
+    assert_eq!(thread, want);
+    let nord = store.channels().unwrap().into_iter().find(|c| c.id == "team:nord").unwrap();
+    assert_eq!((nord.pinned.as_deref(), nord.unread), (Some(reply), 2));
+    store.mark_read("team:nord").unwrap();
+    sync(&store, &net, RetryPolicy::default(), &()).await.unwrap().unwrap();
+    let captain = &s.seeded.captain_tokens[0].1;
+    let feed: Value = http_client()
+        .post(format!("{}/api/v1/messages/feed", s.base))
+        .bearer_auth(captain)
+        .json(&json!({"protocol": 1}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let nord = feed["channels"].as_array().unwrap().iter().find(|c| c["id"] == "team:nord").unwrap();
+    assert_eq!(nord["read_by"], json!([{"seq": 2, "readers": 1}]), "the captain's answer: lu par 1");
+}
+
 /// A turf's paper sheet typed in on the dashboard (issue 17) in Chromium: the sheet downloads as
 /// a PDF; two rows typed by door code are recorded (and counted), a third with a code of no door
 /// of the sheet stays with why. Screenshot `11-paper.png`.

@@ -446,6 +446,59 @@ class FieldViewModelsTest {
      * street only, knocks, and the knock reaches the server once.
      */
     @Test
+    fun h_teamMessagesWrittenOfflineThenSentAndRead() {
+        // A team of two volunteers and its captain, made by the coordinator.
+        val (s1, c) = staff("POST", "/api/v1/invitations", """{"name":"Capitaine M","user_id":"cap-m","role":"captain"}""")
+        assertTrue(s1 in 200..201, c)
+        val (s2, t) = staff("POST", "/api/v1/teams", """{"id":"m","name":"Équipe M","captains":["cap-m"]}""")
+        assertTrue(s2 in 200..201, t)
+        val apps = listOf("vol-m1" to "Maëlle", "vol-m2" to "Malik").map { (id, name) ->
+            val (st, inv) = staff("POST", "/api/v1/invitations", """{"name":"$name","user_id":"$id","team_id":"m"}""")
+            assertTrue(st in 200..201, inv)
+            val app = newApp(id)
+            assertNull(runBlocking { app.join(jsonField(inv, "join_code"), url) })
+            assertIs<SyncOutcome.Done>(runBlocking { SyncController(app).syncNow() })
+            app
+        }
+        val (one, two) = apps
+        val m1 = MessagesViewModel(one).apply { refresh() }
+        assertEquals(
+            listOf(Pair("Équipe", "Équipe M"), Pair("Annonces", "Annonces"), Pair("Message direct", "Capitaine M")),
+            m1.channels.value.map { it.kind to it.title },
+        )
+        // No network: written, shown at once as waiting; what the rule book refuses is said.
+        m1.open("team:m")
+        assertFalse(m1.send("   "))
+        assertEquals(Msg.MESSAGE_EMPTY.fr, m1.thread.value.error)
+        assertTrue(m1.send("On se retrouve où ?"))
+        assertEquals(listOf("vous" to "en attente"), m1.thread.value.messages.map { it.author to it.status })
+        m1.pin(m1.thread.value.messages[0].id)
+        assertEquals(Msg.MESSAGE_NOT_ALLOWED.fr, m1.thread.value.error)
+        m1.open("announce")
+        assertFalse(m1.thread.value.canPost)
+        assertFalse(m1.send("Salut tout le monde"))
+        assertEquals(Msg.MESSAGE_NOT_ALLOWED.fr, m1.thread.value.error)
+        m1.open("team:nowhere")
+        assertEquals(Msg.MESSAGE_NO_CHANNEL.fr, m1.thread.value.error)
+        // Back online: sent; the other phone gets it, unread until opened.
+        assertIs<SyncOutcome.Done>(runBlocking { SyncController(one).syncNow() })
+        m1.open("team:m")
+        assertEquals(listOf("envoyé"), m1.thread.value.messages.map { it.status })
+        assertIs<SyncOutcome.Done>(runBlocking { SyncController(two).syncNow() })
+        val m2 = MessagesViewModel(two).apply { refresh() }
+        assertEquals(1, m2.channels.value.single { it.id == "team:m" }.unread)
+        assertEquals("On se retrouve où ?", m2.channels.value.single { it.id == "team:m" }.last)
+        m2.open("team:m")
+        assertEquals(listOf(Triple("Maëlle", "On se retrouve où ?", null as String?)), m2.thread.value.messages.map { Triple(it.author, it.body, it.status) })
+        assertEquals(0, m2.channels.value.single { it.id == "team:m" }.unread)
+        // Malik's phone says it read; once both have synced, Maëlle's message says so.
+        assertIs<SyncOutcome.Done>(runBlocking { SyncController(two).syncNow() })
+        assertIs<SyncOutcome.Done>(runBlocking { SyncController(one).syncNow() })
+        m1.refresh()
+        assertEquals(listOf("lu par 1"), m1.thread.value.messages.map { it.status })
+    }
+
+    @Test
     fun z_sessionsSignUpOfflineAndACaptainsHandOutWithNoNetwork() {
         val (st1, cap) = staff("POST", "/api/v1/invitations", """{"name":"Capitaine K","user_id":"cap-k","role":"captain"}""")
         assertTrue(st1 in 200..201, cap)

@@ -1,0 +1,138 @@
+package org.doorstep.field
+
+import kotlinx.coroutines.flow.MutableStateFlow
+import kotlinx.coroutines.flow.StateFlow
+import uniffi.doorstep.FieldException
+import uniffi.doorstep_core.ChannelSummary
+import uniffi.doorstep_core.ThreadMessage
+
+/** One line of the channel list. */
+data class ChannelRow(
+    val id: String,
+    /** `Équipe`, `Séance`, `Annonces`, `Message direct`. */
+    val kind: String,
+    val title: String,
+    val unread: Int,
+    /** The last message's text, for the list. */
+    val last: String?,
+    val canPost: Boolean,
+)
+
+/** One message of a thread, as the screen shows it. */
+data class MessageRow(
+    val id: String,
+    /** The author's name, or `vous`. */
+    val author: String,
+    val body: String,
+    val mine: Boolean,
+    /** For one's own messages: `en attente`, `envoyé`, `lu par 2` or `refusé : …`; null for others'. */
+    val status: String?,
+    val pinned: Boolean,
+    /** What it points at: a door id, or a street (with its turf). */
+    val doorId: String?,
+    val street: String?,
+    val turfId: String?,
+)
+
+/** The open thread and its composer. */
+data class ThreadUi(
+    val channelId: String? = null,
+    val title: String = "",
+    val pinned: String? = null,
+    val messages: List<MessageRow> = emptyList(),
+    val canPost: Boolean = false,
+    val canPin: Boolean = false,
+    /** Why the last action changed nothing, in the volunteer's language. */
+    val error: String? = null,
+)
+
+/**
+ * The team's channels and one open thread: reading, writing (with no network: the message shows
+ * at once as `en attente`, then `envoyé` once synced, then `lu par n`), pinning for a captain.
+ * Everything goes through the phone's store; the sync carries it.
+ */
+class MessagesViewModel(private val app: FieldApp) {
+    private val _channels = MutableStateFlow<List<ChannelRow>>(emptyList())
+    val channels: StateFlow<List<ChannelRow>> = _channels
+    private val _thread = MutableStateFlow(ThreadUi())
+    val thread: StateFlow<ThreadUi> = _thread
+
+    private fun kind(c: ChannelSummary): String = when (c.kind) {
+        "team" -> Msg.KIND_TEAM
+        "session" -> Msg.KIND_SESSION
+        "announcements" -> Msg.KIND_ANNOUNCEMENTS
+        else -> Msg.KIND_DIRECT
+    }.text(app.lang)
+
+    /** Reloads the list and the open thread from the store (after a sync, say). */
+    fun refresh() {
+        val ready = app.state.value is AppState.Ready
+        val list = if (ready) app.store.channels() else emptyList()
+        _channels.value = list.map { ChannelRow(it.id, kind(it), it.title, it.unread.toInt(), it.last, it.canPost) }
+        _thread.value.channelId?.let { id -> show(id, list.firstOrNull { it.id == id }, null) }
+    }
+
+    /** Opens a channel: its messages, and everything in it read (the marker only rises). */
+    fun open(channelId: String) {
+        val c = app.store.channels().firstOrNull { it.id == channelId }
+        if (c != null) app.store.markRead(channelId)
+        show(channelId, c, if (c == null) Msg.MESSAGE_NO_CHANNEL.text(app.lang) else null)
+        _channels.value = app.store.channels().map { ChannelRow(it.id, kind(it), it.title, it.unread.toInt(), it.last, it.canPost) }
+    }
+
+    private fun status(m: ThreadMessage): String? = when {
+        !m.mine -> null
+        m.state == "pending" -> Msg.MESSAGE_PENDING.text(app.lang)
+        m.state == "rejected" -> Msg.MESSAGE_REFUSED.text(app.lang, m.reason ?: "")
+        m.readBy > 0u -> Msg.MESSAGE_READ_BY.text(app.lang, m.readBy.toInt())
+        else -> Msg.MESSAGE_SENT.text(app.lang)
+    }
+
+    private fun show(channelId: String, c: ChannelSummary?, error: String?) {
+        val messages = app.store.thread(channelId).map { m ->
+            MessageRow(
+                id = m.id,
+                author = if (m.mine) Msg.YOU.text(app.lang) else m.authorName,
+                body = m.body,
+                mine = m.mine,
+                status = status(m),
+                pinned = c?.pinned != null && c.pinned == m.body,
+                doorId = m.doorId,
+                street = m.street,
+                turfId = m.turfId,
+            )
+        }
+        _thread.value = ThreadUi(channelId, c?.title ?: "", c?.pinned, messages, c?.canPost ?: false, c?.canPin ?: false, error)
+    }
+
+    private fun refused(e: FieldException): String = when (refusalCode(e)) {
+        "empty_message" -> Msg.MESSAGE_EMPTY
+        "bad_text" -> Msg.MESSAGE_TOO_LONG
+        "not_allowed" -> Msg.MESSAGE_NOT_ALLOWED
+        else -> Msg.MESSAGE_NO_CHANNEL
+    }.text(app.lang)
+
+    /** Writes in the open thread, with or without a network; returns whether it was kept. */
+    fun send(text: String, doorId: String? = null, street: String? = null, turfId: String? = null): Boolean {
+        val id = _thread.value.channelId ?: return false
+        return try {
+            app.store.postMessage(id, text, doorId, street, turfId)
+            refresh()
+            true
+        } catch (e: FieldException) {
+            _thread.value = _thread.value.copy(error = refused(e))
+            false
+        }
+    }
+
+    /** A captain pins a message of the open thread (null: unpins). */
+    fun pin(messageId: String?) {
+        val id = _thread.value.channelId ?: return
+        try {
+            app.store.pinMessage(id, messageId)
+            _thread.value = _thread.value.copy(error = null)
+        } catch (e: FieldException) {
+            _thread.value = _thread.value.copy(error = refused(e))
+        }
+    }
+}
