@@ -558,3 +558,90 @@ async fn sessions_resist_strangers_and_wrong_clocks() {
     assert_eq!(listed, json!([]));
     assert_eq!(signups(&s, &sud, vec![event(4, &sud, "cancel", s.now())]).await, ["revoked"]);
 }
+
+/// Team messages (issue 18) against strangers, over HTTP: a phone writing in another's name or
+/// from another device, into another team's channel or two other people's conversation; another
+/// campaign's coordinator; a stolen phone once revoked. None of it is written, and nothing of the
+/// north team's conversation comes back to any of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_resist_strangers() {
+    let s = server().await;
+    let (nord, sud) = (s.phone(0, "dev-nord").await, s.phone(5, "dev-sud").await);
+    let event = |n: u32, p: &Phone, author: &str, channel: &str| {
+        json!({"id": uuid::Uuid::from_u128(0x0190a0b0_0000_7000_8000_000000000000 + u128::from(n)).to_string(),
+            "channel_id": channel, "author_id": author, "device_id": p.device, "at_ms": s.now(),
+            "action": {"kind": "post", "body": "Rendez-vous au local"}})
+    };
+    let push = |p: &Phone, events: Vec<Value>| {
+        let body = json!({"protocol": 1, "device_id": p.device, "events": events});
+        let (s, token) = (&s, p.token.clone());
+        async move {
+            let (st, r) = s.send("POST", "/api/v1/sync/messages", Some(&token), Some(body)).await;
+            assert_eq!(st, StatusCode::OK, "{r}");
+            r["results"].as_array().unwrap().iter().map(|i| status(i).1.to_string()).collect::<Vec<_>>()
+        }
+    };
+    // The north phone writes in its team's channel: taken. The south phone cannot write there, nor
+    // in the north phone's name, nor in the north volunteer's conversation with their captain.
+    assert_eq!(push(&nord, vec![event(1, &nord, &nord.volunteer, "team:nord")]).await, [""]);
+    let dm = doorstep_protocol::ChannelRef::direct(&nord.volunteer, "capitaine-nord").id();
+    assert_eq!(
+        push(
+            &sud,
+            vec![
+                event(2, &sud, &sud.volunteer, "team:nord"),
+                event(3, &sud, &nord.volunteer, "team:sud"),
+                event(4, &sud, &sud.volunteer, &dm),
+            ]
+        )
+        .await,
+        ["unknown_channel", "wrong_sender", "unknown_channel"]
+    );
+    // Another device's outbox is not this token's to push.
+    let body = json!({"protocol": 1, "device_id": nord.device, "events": []});
+    let (st, b) = s.send("POST", "/api/v1/sync/messages", Some(&sud.token), Some(body)).await;
+    assert_eq!((st, b["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{b}");
+    // Nothing of the north's conversation in the south phone's feed.
+    let (_, feed) = s.send("POST", "/api/v1/sync/feed", Some(&sud.token), Some(json!({"protocol": 1}))).await;
+    let text = feed.to_string();
+    assert!(!text.contains("team:nord") && !text.contains("Rendez-vous au local"), "{text}");
+
+    // Another campaign's coordinator: the north's channel does not exist for them.
+    let (st, other) = s
+        .send(
+            "POST",
+            "/api/v1/campaigns",
+            Some(s.coordinator()),
+            Some(json!({"id": "lyon-2027", "name": "Lyon",
+            "mode": "address_only", "coordinator_id": "coord-lyon", "coordinator_name": "L"})),
+        )
+        .await;
+    assert!(st.is_success(), "{other}");
+    let lyon = other["token"].as_str().unwrap();
+    let write = json!({"channel_id": "team:nord", "action": {"kind": "post", "body": "Bonjour de Lyon"}});
+    let (st, b) = s.send("POST", "/api/v1/messages", Some(lyon), Some(write)).await;
+    assert_eq!((st, b["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{b}");
+    let dm_lyon = json!({"channel_id": doorstep_protocol::ChannelRef::direct("coord-lyon", &nord.volunteer).id(),
+        "action": {"kind": "post", "body": "Bonjour"}});
+    let (st, _) = s.send("POST", "/api/v1/messages", Some(lyon), Some(dm_lyon)).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "a person of another campaign is nobody to talk to");
+    let (_, feed) = s.send("POST", "/api/v1/messages/feed", Some(lyon), Some(json!({"protocol": 1}))).await;
+    assert!(!feed.to_string().contains("Rendez-vous au local"));
+    // The north captain may not pin in the south's channel, nor in the announcements post.
+    let pin = json!({"channel_id": "team:sud", "action": {"kind": "unpin"}});
+    let (st, _) = s.send("POST", "/api/v1/messages", Some(s.captain("capitaine-nord")), Some(pin)).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let ann = json!({"channel_id": "announce", "action": {"kind": "post", "body": "Annonce"}});
+    let (st, b) = s.send("POST", "/api/v1/messages", Some(s.captain("capitaine-nord")), Some(ann)).await;
+    assert_eq!((st, b["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{b}");
+
+    // A stolen phone, revoked: it writes nothing more and reads nothing.
+    let (st, b) = s.send("POST", "/api/v1/devices/dev-nord/revoke", Some(s.coordinator()), None).await;
+    assert!(st.is_success(), "{b}");
+    assert_eq!(push(&nord, vec![event(5, &nord, &nord.volunteer, "team:nord")]).await, ["revoked"]);
+    let (_, feed) = s.send("POST", "/api/v1/sync/feed", Some(&nord.token), Some(json!({"protocol": 1}))).await;
+    assert_eq!(
+        (feed["channels"].as_array().map(Vec::len), feed["messages"].as_array().map(Vec::len)),
+        (Some(0), Some(0))
+    );
+}
