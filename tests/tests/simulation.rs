@@ -9,7 +9,8 @@
 //! pushed by an attacker, leases expiring as time passes, volunteers checked in by the captain's
 //! code) while the coordinator may take the captain off that session, take its turf off or call it
 //! off mid-run (the captain's later hand-offs refused by the server, what was knocked under them
-//! held for review), and on every
+//! held for review), volunteers and the captain writing team messages and marking them read from
+//! their outboxes (issue 18: in their team's channel and the session's), and on every
 //! message whether it is dropped, its answer lost after the server committed, delivered twice, or
 //! held back and delivered later out of order. Time is tokio's paused clock, so retries cost
 //! nothing and nothing depends on the machine's speed.
@@ -24,7 +25,9 @@
 //! refused and so shown), none pending, nothing forged recorded, no hand-off on the server that no
 //! phone made; each phone holds, open or sealed, exactly the turfs the server gives it, each with
 //! the server's buildings; every knock made under a refused lease is held on the server, none
-//! lost. A run's trace (no random
+//! lost; every message written is on the server exactly once or shown refused on its phone, each
+//! channel's places run 1, 2, 3… with no gap, every phone shows every channel it holds exactly as
+//! the server orders it, and each read marker is the phone's own. A run's trace (no random
 //! ids in it) is the same every time for a seed: the test runs its first seed twice to prove it.
 //!
 //! A failing seed prints its replay command, `DOORSTEP_SIM_SEED=<seed> cargo test -p
@@ -49,8 +52,9 @@ use doorstep_server::store::{Role, ServerStore};
 /// Seeds that once failed and a few more, run in CI: 2, 4 and 6 found a knocked door shown
 /// untouched after a session's turf left the phone (its knocks purged while their street lived on
 /// in a lease's turf); 7 a knock held for review counted on its phone; 13 holds five knocks made
-/// under refused leases.
-const REGRESSION_SEEDS: &[u64] = &[1, 2, 3, 4, 6, 7, 13];
+/// under refused leases; 16 a phone that went quiet before another phone's message arrived (the
+/// sync now says how many messages it brought, and quiet means none).
+const REGRESSION_SEEDS: &[u64] = &[1, 2, 3, 4, 6, 7, 13, 16];
 const PER_TURF: usize = 12;
 const YEAR_MS: i64 = 365 * 24 * 3600 * 1000;
 /// The simulated session: five years after the phones' clocks start (so that a clock set a year
@@ -196,6 +200,17 @@ impl Transport for SimTransport {
         let b = self.send("POST", "/api/v1/sync/handoffs", serde_json::to_vec(r).unwrap()).await?;
         serde_json::from_slice(&b).map_err(|e| TransportError::Unavailable(e.to_string()))
     }
+    async fn push_messages(&self, r: &doorstep_protocol::MessagePush) -> Result<PushResponse, TransportError> {
+        let b = self.send("POST", "/api/v1/sync/messages", serde_json::to_vec(r).unwrap()).await?;
+        serde_json::from_slice(&b).map_err(|e| TransportError::Unavailable(e.to_string()))
+    }
+    async fn message_feed(
+        &self,
+        r: &doorstep_protocol::MessageSince,
+    ) -> Result<Option<doorstep_protocol::MessageFeed>, TransportError> {
+        let b = self.send("POST", "/api/v1/sync/feed", serde_json::to_vec(r).unwrap()).await?;
+        serde_json::from_slice(&b).map(Some).map_err(|e| TransportError::Unavailable(e.to_string()))
+    }
     async fn campaign_key(&self) -> Result<Option<String>, TransportError> {
         let b = self.send("GET", "/api/v1/sync/keys", Vec::new()).await?;
         let keys: serde_json::Value =
@@ -214,6 +229,8 @@ struct Phone {
     /// The turf assigned to its volunteer (the captain has none).
     turf: Option<String>,
     recorded: Vec<String>,
+    /// Messages written on this phone.
+    posted: Vec<String>,
 }
 
 /// A hand-off code on its way from the captain's phone to a volunteer's (shown, then scanned at
@@ -335,6 +352,13 @@ async fn simulate(seed: u64, devices: usize, steps: usize) -> Vec<String> {
         ..session_template(&campaign.id, buildings[0].lat, buildings[0].lon)
     };
     service.create_session(&co, hand).await.unwrap();
+    // One team of the four volunteers, led by the captain: its channel carries team messages.
+    let team = doorstep_server::people::TeamRequest {
+        id: "sim".into(),
+        name: "Équipe sim".into(),
+        captains: vec!["cap".into()],
+    };
+    service.create_team(&co, team).await.unwrap();
     let mut phones = Vec::new();
     for i in 0..devices {
         let turf = format!("s{i:02}");
@@ -345,7 +369,7 @@ async fn simulate(seed: u64, devices: usize, steps: usize) -> Vec<String> {
             name: format!("B{i}"),
             user_id: Some(format!("v{i}")),
             role: Role::Volunteer,
-            team_id: None,
+            team_id: Some("sim".into()),
         };
         let code = service.invite(&co, invite).await.unwrap().join_code.unwrap();
         store.assign_turf(&turf, Some(&format!("v{i}")), None).await.unwrap();
@@ -363,7 +387,16 @@ async fn simulate(seed: u64, devices: usize, steps: usize) -> Vec<String> {
         st.set_identity(&join.volunteer_id).unwrap();
         let transport = SimTransport { device: i, token: join.token, net: net.clone() };
         let user = format!("v{i}");
-        phones.push(Phone { store: Some(st), path, clock, transport, user, turf: Some(turf), recorded: Vec::new() });
+        phones.push(Phone {
+            store: Some(st),
+            path,
+            clock,
+            transport,
+            user,
+            turf: Some(turf),
+            recorded: Vec::new(),
+            posted: Vec::new(),
+        });
     }
     // The captain's own phone, joined with a code the captain asked for.
     {
@@ -390,6 +423,7 @@ async fn simulate(seed: u64, devices: usize, steps: usize) -> Vec<String> {
             user: "cap".into(),
             turf: None,
             recorded: Vec::new(),
+            posted: Vec::new(),
         });
     }
     let captain = devices;
@@ -427,7 +461,7 @@ async fn simulate(seed: u64, devices: usize, steps: usize) -> Vec<String> {
     let mut moved_streets = BTreeSet::new();
     for step in 0..steps {
         let d = rng.below(devices + 1);
-        let action = rng.below(112);
+        let action = rng.below(120);
         let p = &mut phones[d];
         let line = match action {
             0..=39 => {
@@ -657,6 +691,36 @@ async fn simulate(seed: u64, devices: usize, steps: usize) -> Vec<String> {
                     Ok(Err(e)) | Err(e) => format!("{step} d{d} check-in refused: {e}"),
                 }
             }
+            112..=116 => {
+                // A message, written with or without a network: in a channel the phone may write in.
+                let mut open: Vec<String> =
+                    p.store().channels().unwrap().into_iter().filter(|c| c.can_post).map(|c| c.id).collect();
+                open.sort();
+                if open.is_empty() {
+                    format!("{step} d{d} message: no channel")
+                } else {
+                    let ch = open[rng.below(open.len())].clone();
+                    let text = format!("message {step} de d{d}");
+                    match p.store().post_message(&ch, &text, None) {
+                        Ok(m) => {
+                            p.posted.push(m.id);
+                            format!("{step} d{d} writes in {ch}")
+                        }
+                        Err(e) => panic!("seed {seed}: a message the phone allowed itself failed: {e:?}"),
+                    }
+                }
+            }
+            117..=118 => {
+                let mut held: Vec<String> = p.store().channels().unwrap().into_iter().map(|c| c.id).collect();
+                held.sort();
+                if held.is_empty() {
+                    format!("{step} d{d} reads: no channel")
+                } else {
+                    let ch = held[rng.below(held.len())].clone();
+                    p.store().mark_read(&ch).unwrap();
+                    format!("{step} d{d} reads {ch}")
+                }
+            }
             _ => {
                 // Once a run, maybe: the coordinator takes the captain off the session, takes its
                 // first turf off, or calls it off — the captain's phone, offline, goes on handing out.
@@ -710,10 +774,19 @@ async fn simulate(seed: u64, devices: usize, steps: usize) -> Vec<String> {
             for round in 0..10 {
                 let r = sync(p.store(), &p.transport, policy(), &()).await.unwrap().unwrap();
                 net.note(format!(
-                    "heal {pass} d{d} round {round}: acc={} dup={} upd={} rm={} pending={}",
-                    r.accepted, r.duplicate, r.pull.turfs_updated, r.pull.turfs_removed, r.pending_after
+                    "heal {pass} d{d} round {round}: acc={} dup={} upd={} rm={} msg={} pending={}",
+                    r.accepted,
+                    r.duplicate,
+                    r.pull.turfs_updated,
+                    r.pull.turfs_removed,
+                    r.messages_received,
+                    r.pending_after
                 ));
-                if r.pending_after == 0 && r.pull.turfs_updated == 0 && r.pull.turfs_removed == 0 {
+                if r.pending_after == 0
+                    && r.pull.turfs_updated == 0
+                    && r.pull.turfs_removed == 0
+                    && r.messages_received == 0
+                {
                     quiet = true;
                     break;
                 }
@@ -893,6 +966,70 @@ async fn simulate(seed: u64, devices: usize, steps: usize) -> Vec<String> {
         held_reasons.len()
     ));
     assert!(per_device.is_empty(), "seed {seed}: reports from no simulated phone");
+    // Team messages: each channel's places run 1, 2, 3… with no gap; every message written is on
+    // the server exactly once, or shown refused on its phone and not on the server; every phone
+    // shows every channel it holds exactly as the server orders it; its read marker is its own.
+    let mut q = conn
+        .prepare("SELECT channel_id, count(*), max(seq), count(DISTINCT seq) FROM messages GROUP BY channel_id")
+        .unwrap();
+    let places: Vec<(String, i64, i64, i64)> =
+        q.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).unwrap().map(Result::unwrap).collect();
+    for (ch, n, max, distinct) in &places {
+        assert!(n == max && n == distinct, "seed {seed}: {ch}: {n} messages, last place {max}, {distinct} distinct");
+    }
+    let on_server = |id: &str| -> i64 {
+        conn.query_row("SELECT count(*) FROM messages WHERE id = ?1", [id], |r| r.get(0)).unwrap()
+    };
+    let (mut written, mut refused) = (0, 0);
+    for (d, p) in phones.iter().enumerate() {
+        let phone_db = rusqlite::Connection::open(&p.path).unwrap();
+        for id in &p.posted {
+            let state: String =
+                phone_db.query_row("SELECT state FROM message_outbox WHERE id = ?1", [id], |r| r.get(0)).unwrap();
+            let n = on_server(id);
+            match state.as_str() {
+                "accepted" | "duplicate" => {
+                    assert_eq!(n, 1, "seed {seed}: phone {d}'s message {id} on the server once")
+                }
+                "rejected" => {
+                    assert_eq!(n, 0, "seed {seed}: phone {d}'s refused message {id} is not on the server");
+                    refused += 1;
+                }
+                other => panic!("seed {seed}: phone {d}'s message {id} still {other}"),
+            }
+            written += 1;
+        }
+        for c in p.store().channels().unwrap() {
+            let mine: Vec<(String, Option<u64>)> = p
+                .store()
+                .thread(&c.id)
+                .unwrap()
+                .into_iter()
+                .filter(|m| m.state != "rejected")
+                .map(|m| (m.id, m.seq))
+                .collect();
+            let mut q = conn.prepare("SELECT id, seq FROM messages WHERE channel_id = ?1 ORDER BY seq").unwrap();
+            let theirs: Vec<(String, Option<u64>)> = q
+                .query_map([&c.id], |r| Ok((r.get::<_, String>(0)?, Some(r.get::<_, i64>(1)? as u64))))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert_eq!(mine, theirs, "seed {seed}: phone {d} shows {} as the server orders it", c.id);
+            let local: Option<i64> =
+                phone_db.query_row("SELECT seq FROM read_marks WHERE channel_id = ?1", [&c.id], |r| r.get(0)).ok();
+            let server: Option<i64> = conn
+                .query_row(
+                    "SELECT seq FROM read_markers WHERE channel_id = ?1 AND user_id = ?2",
+                    [c.id.as_str(), p.user.as_str()],
+                    |r| r.get(0),
+                )
+                .ok();
+            if let Some(local) = local {
+                assert_eq!(server, Some(local), "seed {seed}: phone {d}'s read marker in {}", c.id);
+            }
+        }
+    }
+    net.note(format!("messages: {written} written, {refused} refused, channels {places:?}"));
     let faults = net.faults.lock().unwrap().clone();
     let mut trace = std::mem::take(&mut *net.trace.lock().unwrap());
     trace.push(format!("faults {faults:?}"));

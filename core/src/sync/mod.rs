@@ -231,6 +231,8 @@ pub struct SyncReport {
     pub rejected: u32,
     pub pull: PullSummary,
     pub pending_after: u32,
+    /// Team messages this sync brought (new, or this phone's own now placed by the server).
+    pub messages_received: u32,
 }
 
 /// Pushes the outbox then pulls, once. Errors from the network come back as `Err(TransportError)`
@@ -262,11 +264,18 @@ pub async fn sync_once<T: Transport>(
             Err(e) => return Ok(Err(e)),
         }
     }
-    let messages = store.export_pending_messages()?;
-    if !messages.events.is_empty() {
+    // Team messages, in batches of 200 until none is waiting (a batch the server answers nothing
+    // for would loop: stop then, and try again next time).
+    loop {
+        let messages = store.export_pending_messages()?;
+        if messages.events.is_empty() {
+            break;
+        }
         match transport.push_messages(&messages).await {
             Ok(resp) => {
-                store.apply_message_response(&resp)?;
+                if store.apply_message_response(&resp)? == 0 {
+                    break;
+                }
             }
             Err(e) => return Ok(Err(e)),
         }
@@ -303,7 +312,7 @@ pub async fn sync_once<T: Transport>(
         for _ in 0..5 {
             match transport.message_feed(&store.message_since()?).await {
                 Ok(Some(feed)) => {
-                    store.apply_feed(&feed)?;
+                    report.messages_received += store.apply_feed(&feed)?;
                     if !feed.more {
                         break;
                     }
