@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use doorstep_protocol::validate::message::check_on_phone;
 use doorstep_protocol::{
-    ChannelView, ItemStatus, Message, MessageAction, MessageEvent, MessageFeed, MessagePush, MessageRef, MessageSince,
+    ChannelView, Message, MessageAction, MessageEvent, MessageFeed, MessagePush, MessageRef, MessageSince,
     PROTOCOL_VERSION, PushResponse,
 };
 use rusqlite::{Connection, OptionalExtension, params};
@@ -317,11 +317,7 @@ impl Store {
     /// The message events not yet answered, for a push (oldest first).
     pub fn export_pending_messages(&self) -> Result<MessagePush> {
         self.read(|c| {
-            let bodies: Vec<String> = c
-                .prepare("SELECT body FROM message_outbox WHERE state = 'pending' ORDER BY id LIMIT 200")?
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            let events = bodies.iter().map(|b| serde_json::from_str(b)).collect::<Result<_, _>>()?;
+            let events = super::pending_events(c, "message_outbox")?;
             Ok(MessagePush { protocol: PROTOCOL_VERSION, device_id: self.device_id.clone(), events })
         })
     }
@@ -329,21 +325,7 @@ impl Store {
     /// The server's answers to a message push.
     pub fn apply_message_response(&self, resp: &PushResponse) -> Result<u32> {
         let now = self.clock.now_ms();
-        self.write(|tx| {
-            let mut n = 0;
-            for r in &resp.results {
-                let (state, reason) = match &r.status {
-                    ItemStatus::Accepted | ItemStatus::Held { .. } => ("accepted", None),
-                    ItemStatus::Duplicate => ("duplicate", None),
-                    ItemStatus::Rejected { reason, .. } => ("rejected", Some(reason.clone())),
-                };
-                n += tx.execute(
-                    "UPDATE message_outbox SET state = ?1, reason = ?2, updated_ms = ?3 WHERE id = ?4 AND state = 'pending'",
-                    params![state, reason, now, r.id],
-                )? as u32;
-            }
-            Ok(n)
-        })
+        self.write(|tx| super::apply_answers(tx, "message_outbox", resp, now))
     }
 
     /// Message events waiting for the network.

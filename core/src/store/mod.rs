@@ -195,3 +195,37 @@ pub(crate) fn meta_set(tx: &Transaction<'_>, key: &str, value: &str) -> Result<(
     .execute([key, value])?;
     Ok(())
 }
+
+/// The events of an outbox table (`signup_outbox`, `message_outbox`) not yet answered, oldest
+/// first, at most 200, as they are pushed.
+pub(crate) fn pending_events<T: serde::de::DeserializeOwned>(c: &Connection, table: &str) -> Result<Vec<T>> {
+    let bodies: Vec<String> = c
+        .prepare(&format!("SELECT body FROM {table} WHERE state = 'pending' ORDER BY id LIMIT 200"))?
+        .query_map([], |r| r.get(0))?
+        .collect::<std::result::Result<_, _>>()?;
+    bodies.iter().map(|b| Ok(serde_json::from_str(b)?)).collect()
+}
+
+/// Files the server's answers to a push of an outbox table's events: each pending event becomes
+/// accepted (held counts as accepted: the server has it), duplicate or rejected with its reason.
+/// Returns how many were pending.
+pub(crate) fn apply_answers(
+    tx: &Transaction<'_>,
+    table: &str,
+    resp: &doorstep_protocol::PushResponse,
+    now: i64,
+) -> Result<u32> {
+    use doorstep_protocol::ItemStatus;
+    let mut n = 0;
+    let sql =
+        format!("UPDATE {table} SET state = ?1, reason = ?2, updated_ms = ?3 WHERE id = ?4 AND state = 'pending'");
+    for r in &resp.results {
+        let (state, reason) = match &r.status {
+            ItemStatus::Accepted | ItemStatus::Held { .. } => ("accepted", None),
+            ItemStatus::Duplicate => ("duplicate", None),
+            ItemStatus::Rejected { reason, .. } => ("rejected", Some(reason.clone())),
+        };
+        n += tx.execute(&sql, rusqlite::params![state, reason, now, r.id])? as u32;
+    }
+    Ok(n)
+}

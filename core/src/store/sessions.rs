@@ -4,9 +4,7 @@
 //! offline into an outbox like knocks, and decided again by the server when pushed.
 
 use doorstep_protocol::validate::session::{SignupFacts, decide_signup};
-use doorstep_protocol::{
-    Attendance, ItemStatus, PROTOCOL_VERSION, PushResponse, Session, SignupEvent, SignupKind, SignupPush,
-};
+use doorstep_protocol::{Attendance, PROTOCOL_VERSION, PushResponse, Session, SignupEvent, SignupKind, SignupPush};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Store, meta_get};
@@ -325,11 +323,7 @@ impl Store {
     /// The sign-up events not yet answered, for a push (oldest first).
     pub fn export_pending_signups(&self) -> Result<SignupPush> {
         self.read(|c| {
-            let bodies: Vec<String> = c
-                .prepare("SELECT body FROM signup_outbox WHERE state = 'pending' ORDER BY id LIMIT 200")?
-                .query_map([], |r| r.get(0))?
-                .collect::<Result<_, _>>()?;
-            let events = bodies.iter().map(|b| serde_json::from_str(b)).collect::<Result<_, _>>()?;
+            let events = super::pending_events(c, "signup_outbox")?;
             Ok(SignupPush { protocol: PROTOCOL_VERSION, device_id: self.device_id.clone(), events })
         })
     }
@@ -337,20 +331,6 @@ impl Store {
     /// The server's answers to a sign-up push.
     pub fn apply_signup_response(&self, resp: &PushResponse) -> Result<u32> {
         let now = self.clock.now_ms();
-        self.write(|tx| {
-            let mut n = 0;
-            for r in &resp.results {
-                let (state, reason) = match &r.status {
-                    ItemStatus::Accepted | ItemStatus::Held { .. } => ("accepted", None),
-                    ItemStatus::Duplicate => ("duplicate", None),
-                    ItemStatus::Rejected { reason, .. } => ("rejected", Some(reason.clone())),
-                };
-                n += tx.execute(
-                    "UPDATE signup_outbox SET state = ?1, reason = ?2, updated_ms = ?3 WHERE id = ?4 AND state = 'pending'",
-                    params![state, reason, now, r.id],
-                )? as u32;
-            }
-            Ok(n)
-        })
+        self.write(|tx| super::apply_answers(tx, "signup_outbox", resp, now))
     }
 }

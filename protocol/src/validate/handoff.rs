@@ -103,8 +103,8 @@ impl HandoffError {
         }
     }
 
-    /// The error a stable code names (a refusal recorded by the server, read back).
-    pub fn from_code(code: &str) -> Option<Self> {
+    /// Every refusal, once.
+    pub const ALL: [HandoffError; 18] = {
         use HandoffError::*;
         [
             Malformed,
@@ -126,8 +126,11 @@ impl HandoffError {
             CalledOff,
             BadKey,
         ]
-        .into_iter()
-        .find(|e| e.code() == code)
+    };
+
+    /// The error a stable code names (a refusal recorded by the server, read back).
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.code() == code)
     }
 }
 
@@ -885,27 +888,11 @@ mod tests {
     /// Every refusal's code reads back as that refusal; an unknown code as none.
     #[test]
     fn codes_read_back() {
-        use HandoffError::*;
-        let all = [
-            Malformed,
-            TooLong,
-            ForgedGrant,
-            ForgedHandoff,
-            GrantMismatch,
-            OutsideGrant,
-            LeaseTooLong,
-            Expired,
-            NotYet,
-            NotForMe,
-            NotCaptain,
-            OutOfScope,
-            WrongSender,
-            IdConflict,
-            CaptainRevoked,
-            UnknownVolunteer,
-            CalledOff,
-            BadKey,
-        ];
+        let all = HandoffError::ALL;
+        let mut codes: Vec<&str> = all.iter().map(|e| e.code()).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), all.len(), "every code names one refusal");
         for e in all {
             assert_eq!(HandoffError::from_code(e.code()), Some(e), "{e:?}");
         }
