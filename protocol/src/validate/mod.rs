@@ -11,12 +11,14 @@
 //! - [`session`]: canvass sessions and sign-up events;
 //! - [`handoff`]: the lease a captain's phone hands to a volunteer's phone with no network;
 //! - [`reminder`]: which session reminders a person gets, and when a due one is sent;
-//! - [`message`]: team messages — who reads, writes and pins which channel, the read marker.
+//! - [`message`]: team messages — who reads, writes and pins which channel, the read marker;
+//! - [`people`]: volunteer pages (who sees which field) and coopains (a link both sides accept).
 
 pub mod answers;
 pub mod handoff;
 pub mod message;
 pub mod package;
+pub mod people;
 pub mod reminder;
 pub mod report;
 pub mod script;
