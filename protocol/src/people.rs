@@ -91,8 +91,13 @@ pub enum CoopainStep {
 #[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
 pub enum PeopleAction {
     /// Replaces the page's settings (the last one written wins, by the order the server got them).
-    Profile { settings: ProfileSettings },
-    Coopain { user_id: String, step: CoopainStep },
+    Profile {
+        settings: ProfileSettings,
+    },
+    Coopain {
+        user_id: String,
+        step: CoopainStep,
+    },
 }
 
 /// One event about a person. The id is made on the device (a lowercase UUIDv7).

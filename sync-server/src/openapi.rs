@@ -87,6 +87,22 @@ pub fn bodies(spec: &RouteSpec) -> Shapes {
         ("POST", "/api/v1/messages") => {
             shapes(json::<crate::messages::StaffMessage>(), 201, json::<serde_json::Value>())
         }
+        ("GET", "/api/v1/sync/people") => shapes(Empty, 200, json::<p::PeopleView>()),
+        ("POST", "/api/v1/sync/people") => shapes(json::<p::PeoplePush>(), 200, json::<p::PushResponse>()),
+        ("GET", "/api/v1/sync/people/{user_id}") | ("GET", "/api/v1/people/{user_id}") => {
+            shapes(Empty, 200, json::<p::VolunteerPage>())
+        }
+        ("GET", "/api/v1/sync/people/{user_id}/photo") | ("GET", "/api/v1/people/{user_id}/photo") => {
+            shapes(Empty, 200, Media("image/jpeg"))
+        }
+        ("PUT", "/api/v1/sync/me/photo") => shapes(Media("image/jpeg"), 200, json::<p::VolunteerPage>()),
+        ("DELETE", "/api/v1/sync/me/photo") => shapes(Empty, 200, json::<p::VolunteerPage>()),
+        ("GET", "/api/v1/sync/me/export") | ("GET", "/api/v1/people/{user_id}/export") => {
+            shapes(Empty, 200, json::<serde_json::Value>())
+        }
+        ("POST", "/api/v1/sync/me/delete") => {
+            shapes(json::<crate::pages::DeleteRequest>(), 200, json::<crate::pages::DeleteResponse>())
+        }
         ("GET", "/api/v1/sessions/{session_id}/calendar.ics") => shapes(Empty, 200, Media("text/calendar")),
         ("GET", "/api/v1/turfs/{turf_id}/sheet.pdf") => shapes(Empty, 200, Media("application/pdf")),
         ("POST", "/api/v1/turfs/{turf_id}/paper") => {

@@ -207,6 +207,67 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "GET",
+        path: "/api/v1/sync/people",
+        access: Access::Phone,
+        summary: "the phone's people: its own page (with its settings), its coopains and asks, its team's pages",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/sync/people",
+        access: Access::Phone,
+        summary: "push people events from the phone's outbox (page settings, coopain ask / accept / end); per-item accepted / duplicate / rejected",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/sync/people/{user_id}",
+        access: Access::Phone,
+        summary: "a person's page as the phone's person may see it (each field by its visibility; nobody outside the campaign)",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/sync/people/{user_id}/photo",
+        access: Access::Phone,
+        summary: "a person's photo (JPEG, 256 px) if the phone's person may see it",
+    },
+    RouteSpec {
+        method: "PUT",
+        path: "/api/v1/sync/me/photo",
+        access: Access::Phone,
+        summary: "set one's photo (JPEG or PNG, at most 8 MiB): stored square, 256 px, re-encoded without any metadata",
+    },
+    RouteSpec { method: "DELETE", path: "/api/v1/sync/me/photo", access: Access::Phone, summary: "remove one's photo" },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/sync/me/export",
+        access: Access::Phone,
+        summary: "all one's own data in one JSON document (GDPR articles 15 and 20); audited",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/sync/me/delete",
+        access: Access::Phone,
+        summary: "delete one's own account (GDPR article 17; confirm: SUPPRIMER): personal rows removed, devices revoked, one audit line without personal data",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/people/{user_id}",
+        access: Access::Staff,
+        summary: "a volunteer's page as the staff member may see it (the dashboard's volunteer page)",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/people/{user_id}/photo",
+        access: Access::Staff,
+        summary: "a volunteer's photo if the staff member may see it",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/people/{user_id}/export",
+        access: Access::Coordinator,
+        summary: "a person's data in one JSON document, to answer their written request (GDPR article 15); audited",
+    },
+    RouteSpec {
+        method: "GET",
         path: "/api/v1/sessions",
         access: Access::Staff,
         summary: "canvass sessions not over yet, with their standings counted (a captain: their teams' and campaign-wide)",
@@ -433,7 +494,13 @@ pub const ROUTES: &[RouteSpec] = &[
 
 /// Body limit of a route: imports take whole files, everything else 4 MiB.
 pub fn body_limit(spec: &RouteSpec) -> usize {
-    if spec.path.starts_with("/api/v1/import/") { MAX_IMPORT_BYTES } else { MAX_BODY_BYTES }
+    if spec.path.starts_with("/api/v1/import/") {
+        MAX_IMPORT_BYTES
+    } else if spec.path == "/api/v1/sync/me/photo" {
+        crate::photo::MAX_PHOTO_BYTES + 1024
+    } else {
+        MAX_BODY_BYTES
+    }
 }
 
 /// The method of a spec as an `http::Method`.

@@ -134,6 +134,10 @@ async fn world() -> World {
     }
     store.assign_turf("t1", Some("vol-a"), None).await.unwrap();
     store.assign_turf("t2", Some("vol-b"), None).await.unwrap();
+    // Both volunteers have a photo on their page (shown to the whole campaign by default).
+    for v in ["vol-a", "vol-b"] {
+        store.set_photo(v, Some("/9j/2Q==".to_string()), 1_780_000_000_000).await.unwrap();
+    }
     let session = doorstep_protocol::Session {
         id: "s-monde".into(),
         campaign_id: CAMPAIGN.into(),
@@ -391,6 +395,26 @@ fn sample(w: &World, r: &RouteSpec, inside: bool) -> Option<(String, Vec<u8>)> {
             scoped(r.path.into(), json(serde_json::json!({"name": "Nouvelle", "team_id": team})))
         }
         ("POST", "/api/v1/devices/{device_id}/revoke") => scoped(format!("/api/v1/devices/{dev}/revoke"), vec![]),
+        // Pages are the campaign's (each field by its visibility): no team scope to cross.
+        ("GET", "/api/v1/sync/people") | ("GET", "/api/v1/sync/me/export") | ("DELETE", "/api/v1/sync/me/photo") => {
+            unscoped(vec![])
+        }
+        ("POST", "/api/v1/sync/people") => {
+            unscoped(json(serde_json::json!({"protocol":1,"device_id":"dev-a","events":[]})))
+        }
+        ("GET", "/api/v1/sync/people/{user_id}")
+        | ("GET", "/api/v1/sync/people/{user_id}/photo")
+        | ("GET", "/api/v1/people/{user_id}")
+        | ("GET", "/api/v1/people/{user_id}/photo")
+        | ("GET", "/api/v1/people/{user_id}/export") => {
+            unscoped(vec![]).map(|_| (r.path.replace("{user_id}", "vol-b"), vec![]))
+        }
+        ("PUT", "/api/v1/sync/me/photo") => unscoped({
+            let mut png = Vec::new();
+            image::RgbImage::new(4, 3).write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+            png
+        }),
+        ("POST", "/api/v1/sync/me/delete") => unscoped(json(serde_json::json!({"confirm": "SUPPRIMER"}))),
         (m, p) => panic!("route {m} {p} has no sample request in this test: add one"),
     }
 }

@@ -3,9 +3,7 @@
 //! only when both sides said yes ([`coopain_next`]). The phone checks an event before writing it
 //! ([`check_event`]); the server decides again with its own facts ([`people_outcome`]).
 
-use crate::people::{
-    CoopainState, CoopainStep, PeopleAction, PeopleEvent, ProfileSettings, VolunteerPage, Audience,
-};
+use crate::people::{Audience, CoopainState, CoopainStep, PeopleAction, PeopleEvent, ProfileSettings, VolunteerPage};
 use crate::sync::ItemStatus;
 use crate::validate::report::{MAX_DEVICE_TIME_MS, is_report_id};
 use crate::validate::text::{TextError, TextKind, check_text};
@@ -111,8 +109,9 @@ pub struct PageFacts {
     pub sessions_attended: u32,
     pub doors: u32,
     pub conversations: u32,
-    /// Newest first, already worded ([`activity_line`]).
-    pub activity: Vec<String>,
+    /// Streets knocked lately, most recent first: (doors, street), worded by [`page`] with the
+    /// name the viewer sees ([`activity_line`]).
+    pub activity: Vec<(u32, String)>,
 }
 
 /// The page a viewer sees: each field the viewer may not see is left out; the viewer's own page
@@ -124,6 +123,8 @@ pub fn page(f: &PageFacts, r: &Relation, coopain: Option<CoopainState>) -> Volun
     let shown_name = name.clone().or_else(|| pseudonym.clone()).unwrap_or_else(|| "Bénévole".to_string());
     VolunteerPage {
         user_id: f.user_id.clone(),
+        activity: shown(v.activity, r)
+            .then(|| f.activity.iter().map(|(n, street)| activity_line(&shown_name, *n, street)).collect()),
         shown_name,
         name,
         pseudonym,
@@ -134,7 +135,6 @@ pub fn page(f: &PageFacts, r: &Relation, coopain: Option<CoopainState>) -> Volun
         sessions_attended: shown(v.sessions, r).then_some(f.sessions_attended),
         doors: shown(v.figures, r).then_some(f.doors),
         conversations: shown(v.figures, r).then_some(f.conversations),
-        activity: shown(v.activity, r).then(|| f.activity.clone()),
         coopain: if r.me { None } else { coopain },
         settings: r.me.then(|| f.settings.clone()),
     }
@@ -291,8 +291,27 @@ pub fn people_outcome(e: &PeopleEvent, sender: (&str, &str), f: &PeopleFacts) ->
 /// A street in running French text: its type in lower case ("Rue Bisson" → "rue Bisson").
 pub fn street_in_text(street: &str) -> String {
     const TYPES: &[&str] = &[
-        "Rue", "Avenue", "Boulevard", "Place", "Chemin", "Impasse", "Allée", "Quai", "Cours", "Montée", "Route",
-        "Passage", "Square", "Sentier", "Rond-point", "Voie", "Cité", "Résidence", "Parvis", "Esplanade", "Promenade",
+        "Rue",
+        "Avenue",
+        "Boulevard",
+        "Place",
+        "Chemin",
+        "Impasse",
+        "Allée",
+        "Quai",
+        "Cours",
+        "Montée",
+        "Route",
+        "Passage",
+        "Square",
+        "Sentier",
+        "Rond-point",
+        "Voie",
+        "Cité",
+        "Résidence",
+        "Parvis",
+        "Esplanade",
+        "Promenade",
     ];
     let first = street.split(' ').next().unwrap_or_default();
     if TYPES.contains(&first) {
@@ -377,7 +396,7 @@ mod tests {
             sessions_attended: 3,
             doors: 120,
             conversations: 31,
-            activity: vec![activity_line("Léa", 40, "Rue Bisson")],
+            activity: vec![(40, "Rue Bisson".into())],
         };
         let stranger = page(&f, &rel(false, false, false, false), None);
         assert_eq!(stranger.shown_name, "Léa M.");
@@ -387,7 +406,7 @@ mod tests {
         assert_eq!((stranger.doors, stranger.sessions_attended, stranger.activity.as_ref()), (None, None, None));
         assert_eq!(stranger.settings, None);
         let pal = page(&f, &rel(false, false, false, true), Some(CoopainState::Linked));
-        assert_eq!(pal.activity.unwrap(), vec!["Léa a frappé 40 portes rue Bisson".to_string()]);
+        assert_eq!(pal.activity.unwrap(), vec!["Léa M. a frappé 40 portes rue Bisson".to_string()]);
         assert_eq!(pal.coopain, Some(CoopainState::Linked));
         let mate = page(&f, &rel(false, false, true, false), None);
         assert_eq!((mate.shown_name.as_str(), mate.doors, mate.conversations), ("Léa Martin", Some(120), Some(31)));
@@ -460,7 +479,9 @@ mod tests {
                 "a control character",
                 ctrl_pseudo,
                 known.clone(),
-                PeopleOutcome::Reject(PeopleError::Text(TextError::ControlCharacter { field: "pseudonym".to_string() })),
+                PeopleOutcome::Reject(PeopleError::Text(TextError::ControlCharacter {
+                    field: "pseudonym".to_string(),
+                })),
             ),
             ("an id that is not the device's", bad_id, known.clone(), PeopleOutcome::Reject(PeopleError::Malformed)),
             ("a time out of range", bad_time, known.clone(), PeopleOutcome::Reject(PeopleError::BadTime)),
@@ -477,7 +498,12 @@ mod tests {
                 with(&|f| f.held_hash = Some("x".into())),
                 PeopleOutcome::Reject(PeopleError::IdConflict),
             ),
-            ("a revoked device", profile.clone(), with(&|f| f.revoked = true), PeopleOutcome::Reject(PeopleError::Revoked)),
+            (
+                "a revoked device",
+                profile.clone(),
+                with(&|f| f.revoked = true),
+                PeopleOutcome::Reject(PeopleError::Revoked),
+            ),
             (
                 "asking a stranger (another campaign's, or nobody)",
                 coopain(CoopainStep::Ask),
@@ -514,12 +540,7 @@ mod tests {
                 }),
                 PeopleOutcome::Link(Some(CoopainState::Linked)),
             ),
-            (
-                "an ask",
-                coopain(CoopainStep::Ask),
-                known.clone(),
-                PeopleOutcome::Link(Some(CoopainState::AskedByMe)),
-            ),
+            ("an ask", coopain(CoopainStep::Ask), known.clone(), PeopleOutcome::Link(Some(CoopainState::AskedByMe))),
             (
                 "accepting nothing",
                 coopain(CoopainStep::Accept),
@@ -541,7 +562,10 @@ mod tests {
     fn activity_lines_read_as_french() {
         assert_eq!(activity_line("Léa", 40, "Rue Bisson"), "Léa a frappé 40 portes rue Bisson");
         assert_eq!(activity_line("Sam", 1, "Place Bellecour"), "Sam a frappé 1 porte place Bellecour");
-        assert_eq!(activity_line("Sam", 3, "Grande Rue de la Croix-Rousse"), "Sam a frappé 3 portes Grande Rue de la Croix-Rousse");
+        assert_eq!(
+            activity_line("Sam", 3, "Grande Rue de la Croix-Rousse"),
+            "Sam a frappé 3 portes Grande Rue de la Croix-Rousse"
+        );
     }
 
     proptest! {

@@ -548,6 +548,68 @@ pub trait StoreOps: ServerStore {
         })
         .await
     }
+    /// A person's page as `viewer` sees it (`None`: nobody of that id in the viewer's campaign).
+    async fn person_page(
+        &self,
+        viewer: &User,
+        person_id: &str,
+        now_ms: i64,
+    ) -> StoreResult<Option<doorstep_protocol::VolunteerPage>> {
+        let (v, p) = (viewer.clone(), person_id.to_string());
+        crate::store::typed_read(self, move |tx| {
+            Box::pin(async move { ops::pages::page_for(tx, &v, &p, now_ms).await })
+        })
+        .await
+    }
+    /// A phone's people: its own page, its coopains and asks, its team.
+    async fn people_view(&self, me: &User, now_ms: i64) -> StoreResult<PeoplePages> {
+        let u = me.clone();
+        crate::store::typed_read(self, move |tx| Box::pin(async move { ops::pages::people_view(tx, &u, now_ms).await }))
+            .await
+    }
+    /// Decides and records a person's people events (page settings, coopain steps), in one transaction.
+    async fn record_people(
+        &self,
+        me: &User,
+        device_id: &str,
+        events: &[doorstep_protocol::PeopleEvent],
+        revoked: bool,
+        now_ms: i64,
+    ) -> StoreResult<Vec<doorstep_protocol::PushItemResult>> {
+        let (u, d, e) = (me.clone(), device_id.to_string(), events.to_vec());
+        typed(self, move |tx| Box::pin(async move { ops::pages::record_people(tx, &u, &d, &e, revoked, now_ms).await }))
+            .await
+    }
+    /// A person's photo (base64 JPEG) if `viewer` may see it.
+    async fn person_photo(&self, viewer: &User, person_id: &str, now_ms: i64) -> StoreResult<Option<String>> {
+        let (v, p) = (viewer.clone(), person_id.to_string());
+        crate::store::typed_read(self, move |tx| {
+            Box::pin(async move {
+                match ops::pages::page_for(tx, &v, &p, now_ms).await? {
+                    Some(page) if page.has_photo => ops::pages::photo(tx, &p).await,
+                    _ => Ok(None),
+                }
+            })
+        })
+        .await
+    }
+    /// Sets (or with `None` removes) a person's photo, already resized and re-encoded.
+    async fn set_photo(&self, user_id: &str, jpeg_b64: Option<String>, now_ms: i64) -> StoreResult<()> {
+        let u = user_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::pages::set_photo(tx, &u, jpeg_b64.as_deref(), now_ms).await }))
+            .await
+    }
+    /// Everything held about a person (their export), read in one snapshot.
+    async fn personal_data(&self, me: &User) -> StoreResult<serde_json::Value> {
+        let u = me.clone();
+        crate::store::typed_read(self, move |tx| Box::pin(async move { ops::erasure::personal_data(tx, &u).await }))
+            .await
+    }
+    /// Deletes a person's account, with its audit line, in one transaction.
+    async fn erase_person(&self, me: &User, now_ms: i64, audit_id: &str) -> StoreResult<ops::erasure::ErasureCounts> {
+        let (u, a) = (me.clone(), audit_id.to_string());
+        typed(self, move |tx| Box::pin(async move { ops::erasure::erase(tx, &u, now_ms, &a).await })).await
+    }
 }
 
 impl<T: ServerStore + ?Sized> StoreOps for T {}

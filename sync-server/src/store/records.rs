@@ -533,3 +533,7 @@ mod tests {
         assert_eq!(Import::default().into_parts(2).len(), 1, "an empty import is one empty part");
     }
 }
+
+/// A phone's people as the storage finds them: its own page, its coopains and asks, its team.
+pub type PeoplePages =
+    (doorstep_protocol::VolunteerPage, Vec<doorstep_protocol::VolunteerPage>, Vec<doorstep_protocol::VolunteerPage>);

@@ -257,10 +257,31 @@ pub const SCHEMA_V12: &[&str] = &[
         updated_ms BIGINT NOT NULL, PRIMARY KEY (campaign_id, channel_id, user_id))",
 ];
 
+/// Version 13 (issue 18, the team's people): a volunteer's page (its settings as JSON, a photo
+/// resized and re-encoded by the server, base64 JPEG), coopain links (one row per pair, `a < b`;
+/// `asked_by` the side that asked, NULL once both said yes), the people events accepted from
+/// phones (by their device-made id and body hash: a replay is a duplicate), and the time an
+/// account was deleted by its owner (its row stays, emptied of personal data, for the ids the
+/// campaign's results still carry).
+pub const SCHEMA_V13: &[&str] = &[
+    "ALTER TABLE users ADD COLUMN deleted_ms BIGINT",
+    "CREATE TABLE profiles (
+        user_id TEXT PRIMARY KEY REFERENCES users(id), settings TEXT NOT NULL, photo TEXT, photo_ms BIGINT,
+        updated_ms BIGINT NOT NULL)",
+    "CREATE TABLE coopains (
+        campaign_id TEXT NOT NULL REFERENCES campaigns(id), a TEXT NOT NULL, b TEXT NOT NULL, asked_by TEXT,
+        updated_ms BIGINT NOT NULL, PRIMARY KEY (campaign_id, a, b))",
+    "CREATE INDEX coopains_b ON coopains(campaign_id, b)",
+    "CREATE TABLE people_events (
+        id TEXT PRIMARY KEY, campaign_id TEXT NOT NULL, author_id TEXT NOT NULL, device_id TEXT NOT NULL,
+        kind TEXT NOT NULL, body_hash TEXT NOT NULL, received_ms BIGINT NOT NULL)",
+    "CREATE INDEX reports_volunteer ON reports(volunteer_id)",
+];
+
 /// Every schema version, in order; index + 1 is the version it brings the database to.
 pub const MIGRATIONS: &[&[&str]] = &[
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8, SCHEMA_V9, SCHEMA_V10,
-    SCHEMA_V11, SCHEMA_V12,
+    SCHEMA_V11, SCHEMA_V12, SCHEMA_V13,
 ];
 
 /// Whether a statement's placeholders come in order of first use (`$1` first, then `$2`…): SQLite

@@ -11,8 +11,10 @@ use super::tx::{Row, Tx, Val};
 use crate::vals;
 
 pub mod campaign;
+pub mod erasure;
 pub mod handoffs;
 pub mod messages;
+pub mod pages;
 pub mod people;
 pub mod reminders;
 pub mod reports;

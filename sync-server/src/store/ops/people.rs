@@ -137,8 +137,7 @@ pub async fn device_owner(tx: &mut dyn Tx, device_id: &str) -> StoreResult<Optio
 const SELECT_DEVICE: &str = "SELECT d.device_id, d.user_id, u.campaign_id, d.expires_ms, d.revoked_ms, d.wiped_ms
      FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = $1";
 
-const SELECT_USERS: &str =
-    "SELECT id, campaign_id, role, display_name, team_id FROM users WHERE campaign_id = $1 ORDER BY id";
+const SELECT_USERS: &str = "SELECT id, campaign_id, role, display_name, team_id FROM users WHERE campaign_id = $1 AND deleted_ms IS NULL ORDER BY id";
 
 const SET_USER_TEAM: &str = "UPDATE users SET team_id = $1 WHERE id = $2";
 

@@ -1,0 +1,306 @@
+//! The team's people (issue 18): the facts a volunteer's page is made of (counted from the reports
+//! and standings, never typed), who a viewer is to a person, coopain links, and the people events
+//! phones push — decided by `validate::people::people_outcome` and recorded in one transaction.
+
+use doorstep_protocol::validate::people::{
+    PageFacts, PeopleFacts, PeopleOutcome, Relation, event_hash, page, people_outcome,
+};
+use doorstep_protocol::{
+    CoopainState, Outcome, PeopleAction, PeopleEvent, ProfileSettings, PushItemResult, VolunteerPage,
+};
+
+use super::*;
+
+/// How far back the activity line looks.
+pub const ACTIVITY_WINDOW_MS: i64 = 7 * 86_400_000;
+/// Most streets on an activity line.
+const ACTIVITY_STREETS: usize = 5;
+
+/// A person of the campaign whose account was not deleted.
+pub async fn live_user(tx: &mut dyn Tx, campaign_id: &str, id: &str) -> StoreResult<Option<User>> {
+    tx.row(SELECT_LIVE_USER, &vals![id, campaign_id]).await?.as_ref().map(user_from).transpose()
+}
+
+/// A page's settings and whether it has a photo.
+pub async fn profile(tx: &mut dyn Tx, user_id: &str) -> StoreResult<(ProfileSettings, bool)> {
+    match tx.row(SELECT_PROFILE, &vals![user_id]).await? {
+        Some(r) => Ok((parse("profile settings", &r[0].text()?)?, r[1].opt_int()?.is_some())),
+        None => Ok((ProfileSettings::default(), false)),
+    }
+}
+
+/// The photo (base64 JPEG), if any.
+pub async fn photo(tx: &mut dyn Tx, user_id: &str) -> StoreResult<Option<String>> {
+    Ok(tx.row(SELECT_PHOTO, &vals![user_id]).await?.map(|r| r[0].opt_text()).transpose()?.flatten())
+}
+
+pub async fn set_photo(tx: &mut dyn Tx, user_id: &str, jpeg_b64: Option<&str>, now_ms: i64) -> StoreResult<()> {
+    let settings = json(&ProfileSettings::default());
+    let at = jpeg_b64.map(|_| now_ms);
+    tx.exec(UPSERT_PHOTO, &vals![user_id, settings, jpeg_b64, at, now_ms]).await?;
+    Ok(())
+}
+
+/// The link between two people, seen from `me`.
+pub async fn link(tx: &mut dyn Tx, campaign_id: &str, me: &str, other: &str) -> StoreResult<Option<CoopainState>> {
+    let (a, b) = if me < other { (me, other) } else { (other, me) };
+    let Some(r) = tx.row(SELECT_LINK, &vals![campaign_id, a, b]).await? else { return Ok(None) };
+    Ok(Some(match r[0].opt_text()? {
+        None => CoopainState::Linked,
+        Some(by) if by == me => CoopainState::AskedByMe,
+        Some(_) => CoopainState::AskedByThem,
+    }))
+}
+
+/// Every link of a person: (the other, where it stands seen from the person).
+pub async fn links(tx: &mut dyn Tx, campaign_id: &str, me: &str) -> StoreResult<Vec<(String, CoopainState)>> {
+    let rows = tx.rows(SELECT_LINKS_OF, &vals![campaign_id, me]).await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let (a, b, by) = (r[0].text()?, r[1].text()?, r[2].opt_text()?);
+        let other = if a == me { b } else { a };
+        let state = match by {
+            None => CoopainState::Linked,
+            Some(by) if by == me => CoopainState::AskedByMe,
+            Some(_) => CoopainState::AskedByThem,
+        };
+        out.push((other, state));
+    }
+    Ok(out)
+}
+
+async fn leads(tx: &mut dyn Tx, team_id: &str, user_id: &str) -> StoreResult<bool> {
+    Ok(tx.row(SELECT_LEADS_TEAM, &vals![team_id, user_id]).await?.is_some())
+}
+
+/// Who `viewer` is to `person` (both of one campaign), and where their link stands.
+pub async fn relation(tx: &mut dyn Tx, viewer: &User, person: &User) -> StoreResult<(Relation, Option<CoopainState>)> {
+    let link =
+        if viewer.id == person.id { None } else { link(tx, &viewer.campaign_id, &viewer.id, &person.id).await? };
+    let team = match (&viewer.team_id, &person.team_id) {
+        (Some(a), Some(b)) if a == b => true,
+        (_, Some(t)) if viewer.role == Role::Captain && leads(tx, t, &viewer.id).await? => true,
+        (Some(t), _) if person.role == Role::Captain => leads(tx, t, &person.id).await?,
+        _ => false,
+    };
+    let r = Relation {
+        me: viewer.id == person.id,
+        coordinator: viewer.role == Role::Coordinator,
+        team,
+        coopain: link == Some(CoopainState::Linked),
+    };
+    Ok((r, link))
+}
+
+/// What a page is made of: teams, sessions checked in to, doors knocked and conversations (from
+/// the reports: a door counts once, a conversation if any of its reports was one), the streets
+/// knocked in the last week.
+pub async fn page_facts(tx: &mut dyn Tx, person: &User, now_ms: i64) -> StoreResult<PageFacts> {
+    let (settings, has_photo) = profile(tx, &person.id).await?;
+    let teams = tx
+        .rows(SELECT_TEAM_NAMES, &vals![person.id.as_str()])
+        .await?
+        .iter()
+        .map(|r| r[0].text())
+        .collect::<StoreResult<_>>()?;
+    let sessions =
+        tx.row(COUNT_CHECKED_IN, &vals![person.id.as_str()]).await?.map(|r| r[0].int()).transpose()?.unwrap_or(0);
+    let codes: HashMap<String, Outcome> =
+        match tx.row(SELECT_CAMPAIGN_CODES, &vals![person.campaign_id.as_str()]).await? {
+            Some(r) => parse::<Vec<doorstep_protocol::ResultCode>>("result codes", &r[0].text()?)?
+                .into_iter()
+                .map(|c| (c.code, c.outcome))
+                .collect(),
+            None => HashMap::new(),
+        };
+    let mut doors: HashMap<String, bool> = HashMap::new();
+    // street → (doors lately, the latest knock)
+    let mut lately: HashMap<String, (HashSet<String>, i64)> = HashMap::new();
+    let since = now_ms - ACTIVITY_WINDOW_MS;
+    for r in tx.rows(SELECT_KNOCKS_OF, &vals![person.id.as_str(), person.campaign_id.as_str()]).await? {
+        let (door, code, received, street) = (r[0].text()?, r[1].text()?, r[2].int()?, r[3].text()?);
+        *doors.entry(door.clone()).or_default() |= codes.get(&code) == Some(&Outcome::Contacted);
+        if received >= since {
+            let e = lately.entry(street).or_insert_with(|| (HashSet::new(), received));
+            e.0.insert(door);
+            e.1 = e.1.max(received);
+        }
+    }
+    let mut streets: Vec<(i64, u32, String)> = lately.into_iter().map(|(s, (d, at))| (at, d.len() as u32, s)).collect();
+    streets.sort_by(|x, y| y.0.cmp(&x.0).then_with(|| x.2.cmp(&y.2)));
+    Ok(PageFacts {
+        user_id: person.id.clone(),
+        name: person.display_name.clone(),
+        role: person.role.as_str().to_string(),
+        has_photo,
+        settings,
+        teams,
+        sessions_attended: sessions as u32,
+        doors: doors.len() as u32,
+        conversations: doors.values().filter(|c| **c).count() as u32,
+        activity: streets.into_iter().take(ACTIVITY_STREETS).map(|(_, n, s)| (n, s)).collect(),
+    })
+}
+
+/// A person's page as `viewer` sees it; `None` if there is no such person in the viewer's
+/// campaign (or their account was deleted).
+pub async fn page_for(
+    tx: &mut dyn Tx,
+    viewer: &User,
+    person_id: &str,
+    now_ms: i64,
+) -> StoreResult<Option<VolunteerPage>> {
+    let Some(person) = live_user(tx, &viewer.campaign_id, person_id).await? else { return Ok(None) };
+    let (r, link) = relation(tx, viewer, &person).await?;
+    let facts = page_facts(tx, &person, now_ms).await?;
+    Ok(Some(page(&facts, &r, link)))
+}
+
+/// What a phone holds about its people: its own page, its coopains and asks, its team.
+pub async fn people_view(
+    tx: &mut dyn Tx,
+    me: &User,
+    now_ms: i64,
+) -> StoreResult<(VolunteerPage, Vec<VolunteerPage>, Vec<VolunteerPage>)> {
+    let mine = page_for(tx, me, &me.id, now_ms)
+        .await?
+        .ok_or_else(|| StoreError::Missing { kind: "user", id: me.id.clone() })?;
+    let mut coopains = Vec::new();
+    let mut seen: HashSet<String> = HashSet::from([me.id.clone()]);
+    for (other, _) in links(tx, &me.campaign_id, &me.id).await? {
+        if let Some(p) = page_for(tx, me, &other, now_ms).await? {
+            seen.insert(other);
+            coopains.push(p);
+        }
+    }
+    let mut team = Vec::new();
+    let ids: Vec<String> = tx
+        .rows(SELECT_TEAM_PEOPLE, &vals![me.id.as_str(), me.campaign_id.as_str()])
+        .await?
+        .iter()
+        .map(|r| r[0].text())
+        .collect::<StoreResult<_>>()?;
+    for id in ids {
+        if seen.insert(id.clone())
+            && let Some(p) = page_for(tx, me, &id, now_ms).await?
+        {
+            team.push(p);
+        }
+    }
+    coopains.sort_by(|a, b| a.shown_name.cmp(&b.shown_name));
+    team.sort_by(|a, b| a.shown_name.cmp(&b.shown_name));
+    Ok((mine, coopains, team))
+}
+
+/// Decides and records a person's people events, in order, in one transaction.
+pub async fn record_people(
+    tx: &mut dyn Tx,
+    me: &User,
+    device_id: &str,
+    events: &[PeopleEvent],
+    revoked: bool,
+    now_ms: i64,
+) -> StoreResult<Vec<PushItemResult>> {
+    let campaign = me.campaign_id.as_str();
+    let mut out = Vec::with_capacity(events.len());
+    for e in events {
+        let held_hash = tx.row(SELECT_PEOPLE_EVENT, &vals![e.id.as_str()]).await?.map(|r| r[0].text()).transpose()?;
+        let mut f =
+            PeopleFacts { held_hash, revoked, author_coordinator: me.role == Role::Coordinator, ..Default::default() };
+        if let PeopleAction::Coopain { user_id, .. } = &e.action {
+            let other = live_user(tx, campaign, user_id).await?;
+            f.other_known = other.is_some();
+            f.other_coordinator = other.as_ref().is_some_and(|o| o.role == Role::Coordinator);
+            if other.is_some() {
+                f.link = link(tx, campaign, &me.id, user_id).await?;
+            }
+            f.author_links = tx
+                .row(COUNT_LINKS, &vals![campaign, me.id.as_str()])
+                .await?
+                .map(|r| r[0].int())
+                .transpose()?
+                .unwrap_or(0) as u32;
+        }
+        let outcome = people_outcome(e, (device_id, me.id.as_str()), &f);
+        match (&outcome, &e.action) {
+            (PeopleOutcome::Profile, PeopleAction::Profile { settings }) => {
+                tx.exec(UPSERT_PROFILE, &vals![me.id.as_str(), json(settings), now_ms]).await?;
+            }
+            (PeopleOutcome::Link(next), PeopleAction::Coopain { user_id, .. }) => {
+                let (a, b) = if me.id < *user_id {
+                    (me.id.as_str(), user_id.as_str())
+                } else {
+                    (user_id.as_str(), me.id.as_str())
+                };
+                match next {
+                    None => {
+                        tx.exec(DELETE_LINK, &vals![campaign, a, b]).await?;
+                    }
+                    Some(s) => {
+                        // Stored from the author's side: who asked, or nobody once linked.
+                        let asked_by = match s {
+                            CoopainState::Linked => None,
+                            CoopainState::AskedByMe => Some(me.id.as_str()),
+                            CoopainState::AskedByThem => Some(user_id.as_str()),
+                        };
+                        tx.exec(UPSERT_LINK, &vals![campaign, a, b, asked_by, now_ms]).await?;
+                    }
+                }
+            }
+            _ => {}
+        }
+        if !matches!(outcome, PeopleOutcome::Duplicate | PeopleOutcome::Reject(_)) {
+            let kind = match e.action {
+                PeopleAction::Profile { .. } => "profile",
+                PeopleAction::Coopain { .. } => "coopain",
+            };
+            tx.exec(
+                INSERT_PEOPLE_EVENT,
+                &vals![e.id.as_str(), campaign, me.id.as_str(), device_id, kind, event_hash(e), now_ms],
+            )
+            .await?;
+        }
+        out.push(PushItemResult { id: e.id.clone(), status: outcome.status(), notice: None });
+    }
+    Ok(out)
+}
+
+const SELECT_LIVE_USER: &str = "SELECT id, campaign_id, role, display_name, team_id FROM users
+     WHERE id = $1 AND campaign_id = $2 AND deleted_ms IS NULL";
+const SELECT_PROFILE: &str = "SELECT settings, photo_ms FROM profiles WHERE user_id = $1";
+const SELECT_PHOTO: &str = "SELECT photo FROM profiles WHERE user_id = $1";
+const UPSERT_PHOTO: &str =
+    "INSERT INTO profiles(user_id, settings, photo, photo_ms, updated_ms) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (user_id) DO UPDATE SET photo = $3, photo_ms = $4, updated_ms = $5";
+const UPSERT_PROFILE: &str = "INSERT INTO profiles(user_id, settings, updated_ms) VALUES ($1, $2, $3)
+     ON CONFLICT (user_id) DO UPDATE SET settings = $2, updated_ms = $3";
+const SELECT_LINK: &str = "SELECT asked_by FROM coopains WHERE campaign_id = $1 AND a = $2 AND b = $3";
+const SELECT_LINKS_OF: &str =
+    "SELECT a, b, asked_by FROM coopains WHERE campaign_id = $1 AND (a = $2 OR b = $2) ORDER BY a, b";
+/// A person's links and pending asks of their own (asks they received do not count).
+const COUNT_LINKS: &str = "SELECT COUNT(*) FROM coopains WHERE campaign_id = $1 AND (a = $2 OR b = $2)
+     AND (asked_by IS NULL OR asked_by = $2)";
+const UPSERT_LINK: &str = "INSERT INTO coopains(campaign_id, a, b, asked_by, updated_ms) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (campaign_id, a, b) DO UPDATE SET asked_by = $4, updated_ms = $5";
+const DELETE_LINK: &str = "DELETE FROM coopains WHERE campaign_id = $1 AND a = $2 AND b = $3";
+const SELECT_LEADS_TEAM: &str = "SELECT 1 FROM team_captains WHERE team_id = $1 AND user_id = $2";
+const SELECT_TEAM_NAMES: &str =
+    "SELECT name FROM teams WHERE id IN (SELECT team_id FROM team_captains WHERE user_id = $1)
+     OR id IN (SELECT team_id FROM users WHERE id = $1 AND team_id IS NOT NULL) ORDER BY name";
+const COUNT_CHECKED_IN: &str = "SELECT COUNT(*) FROM session_signups WHERE volunteer_id = $1 AND state = 'checked_in'";
+const SELECT_CAMPAIGN_CODES: &str = "SELECT result_codes FROM campaigns WHERE id = $1";
+const SELECT_KNOCKS_OF: &str = "SELECT COALESCE(r.door_id, r.building_id), r.result_code, r.received_ms, b.street
+     FROM reports r JOIN buildings b ON b.id = r.building_id WHERE r.volunteer_id = $1 AND r.campaign_id = $2";
+/// The people of a person's teams: the volunteers of the team they belong to or lead, and the
+/// captains who lead those teams.
+const SELECT_TEAM_PEOPLE: &str =
+    "SELECT u.id FROM users u WHERE u.id <> $1 AND u.campaign_id = $2 AND u.deleted_ms IS NULL AND (
+       u.team_id IN (SELECT team_id FROM users WHERE id = $1 AND team_id IS NOT NULL)
+       OR u.team_id IN (SELECT team_id FROM team_captains WHERE user_id = $1)
+       OR u.id IN (SELECT c.user_id FROM team_captains c WHERE c.team_id IN (SELECT team_id FROM users WHERE id = $1)
+                   OR c.team_id IN (SELECT team_id FROM team_captains WHERE user_id = $1)))
+     ORDER BY u.id";
+const SELECT_PEOPLE_EVENT: &str = "SELECT body_hash FROM people_events WHERE id = $1";
+const INSERT_PEOPLE_EVENT: &str =
+    "INSERT INTO people_events(id, campaign_id, author_id, device_id, kind, body_hash, received_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
