@@ -52,6 +52,12 @@ pub enum CoreError {
     /// A message event refused by the rule book (`validate::message`), as the server would.
     #[error("message refusé / message refused: {0}")]
     Message(doorstep_protocol::validate::message::MessageError),
+    /// A people event refused by the rule book (`validate::people`), as the server would.
+    #[error("refusé / refused: {0}")]
+    People(doorstep_protocol::validate::people::PeopleError),
+    /// Something this phone holds has not reached the server: pushed first, then deleted.
+    #[error("{0} élément(s) pas encore envoyé(s) : synchronisez d'abord / {0} item(s) not yet sent: sync first")]
+    Unsent(u32),
     /// Something that needs the network first (the campaign's key, a captain's grant).
     #[error("à faire avec du réseau d'abord / needs a sync first: {0}")]
     NeedsSync(String),

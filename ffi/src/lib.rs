@@ -96,6 +96,8 @@ impl From<CoreError> for FieldError {
             CoreError::Handoff(h) => FieldError::InvalidInput { reason: format!("{}: {reason}", h.code()) },
             CoreError::Signup(s) => FieldError::InvalidInput { reason: format!("{}: {reason}", s.code()) },
             CoreError::Message(m) => FieldError::InvalidInput { reason: format!("{}: {reason}", m.code()) },
+            CoreError::People(p) => FieldError::InvalidInput { reason: format!("{}: {reason}", p.code()) },
+            CoreError::Unsent(_) => FieldError::InvalidInput { reason: format!("unsent: {reason}") },
             CoreError::Sealed(_) => FieldError::InvalidInput { reason: format!("sealed: {reason}") },
             CoreError::Invalid(_)
             | CoreError::UnknownResultCode(_)
@@ -354,6 +356,21 @@ impl FieldStore {
     pub fn pin_message(&self, channel_id: String, message_id: Option<String>) -> Result<()> {
         Ok(self.inner.pin_message(&channel_id, message_id)?)
     }
+
+    /// The people screens: this person's page and settings, their coopains and asks, their team.
+    pub fn people(&self) -> Result<doorstep_core::store::people::PeopleSnapshot> {
+        Ok(self.inner.people()?)
+    }
+
+    /// Replaces this person's page settings, offline (pushed at the next sync).
+    pub fn set_profile(&self, settings: doorstep_protocol::ProfileSettings) -> Result<()> {
+        Ok(self.inner.set_profile(settings)?)
+    }
+
+    /// Asks, accepts or ends a coopain link, offline (pushed at the next sync).
+    pub fn coopain(&self, user_id: String, step: doorstep_protocol::CoopainStep) -> Result<()> {
+        Ok(self.inner.coopain(&user_id, step)?)
+    }
 }
 
 #[uniffi::export(async_runtime = "tokio")]
@@ -369,6 +386,34 @@ impl FieldStore {
         let transport = HttpTransport::new(&server_url, Some(token))?;
         let g = doorstep_core::sync::request_grant(&self.inner, &transport, &session_id).await??;
         Ok(g.grant.expires_ms)
+    }
+
+    /// All this person's data held by the server, one JSON document to save or share.
+    pub async fn export_my_data(&self, server_url: String, token: String) -> Result<String> {
+        Ok(HttpTransport::new(&server_url, Some(token))?.export_my_data().await?)
+    }
+
+    /// Deletes this person's account: pushes everything first (refused while anything is
+    /// unsent), then the server deletes it and this phone is wiped.
+    pub async fn delete_account(
+        &self,
+        server_url: String,
+        token: String,
+        confirm: String,
+    ) -> Result<doorstep_core::sync::AccountDeleted> {
+        let transport = HttpTransport::new(&server_url, Some(token))?;
+        Ok(doorstep_core::sync::delete_account(&self.inner, &transport, &confirm).await??)
+    }
+
+    /// Sets this person's photo (JPEG or PNG); the server keeps a 256 px copy without metadata.
+    /// Returns whether the page now has a photo.
+    pub async fn set_photo(&self, server_url: String, token: String, image: Vec<u8>) -> Result<bool> {
+        Ok(HttpTransport::new(&server_url, Some(token))?.set_photo(image).await?.has_photo)
+    }
+
+    /// A person's photo (JPEG), if this person may see it.
+    pub async fn photo(&self, server_url: String, token: String, user_id: String) -> Result<Vec<u8>> {
+        Ok(HttpTransport::new(&server_url, Some(token))?.photo(&user_id).await?)
     }
 
     /// Pushes the outbox then pulls, retrying network failures with backoff.

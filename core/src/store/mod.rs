@@ -7,6 +7,7 @@ mod drafts;
 pub mod handoffs;
 mod knocks;
 pub mod messages;
+pub mod people;
 pub mod pull;
 mod routes;
 pub mod schema;

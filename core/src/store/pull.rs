@@ -120,7 +120,8 @@ fn wipe(tx: &Transaction<'_>) -> Result<u32> {
          DELETE FROM route_stops; DELETE FROM drafts; DELETE FROM buildings; DELETE FROM turfs;
          DELETE FROM campaigns WHERE id NOT IN (SELECT campaign_id FROM knocks);
          DELETE FROM channels; DELETE FROM read_marks;
-         DELETE FROM messages WHERE id NOT IN (SELECT id FROM message_outbox WHERE state = 'pending');",
+         DELETE FROM messages WHERE id NOT IN (SELECT id FROM message_outbox WHERE state = 'pending');
+         DELETE FROM people_view; DELETE FROM people_outbox WHERE state <> 'pending';",
     )?;
     meta_set(tx, "wiped", "1")?;
     Ok(kept)

@@ -246,6 +246,24 @@ pub const MIGRATIONS: &[&str] = &[
         seq        INTEGER NOT NULL
     ) STRICT;
     "#,
+    // 8: the team's people (issue 18). What the server last said about this person's page, their
+    // coopains and team (one row), and the people events written here (page settings, coopain
+    // steps: an outbox like the knocks').
+    r#"
+    CREATE TABLE people_view (
+        id         INTEGER PRIMARY KEY CHECK (id = 1),
+        body       TEXT NOT NULL,          -- JSON PeopleView
+        fetched_ms INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE people_outbox (
+        id         TEXT PRIMARY KEY,
+        body       TEXT NOT NULL,          -- JSON PeopleEvent, exactly as pushed
+        state      TEXT NOT NULL CHECK (state IN ('pending', 'accepted', 'duplicate', 'rejected')),
+        reason     TEXT,
+        updated_ms INTEGER NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 pub fn current_version() -> i64 {

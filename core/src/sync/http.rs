@@ -47,6 +47,43 @@ impl HttpTransport {
         self.post("/api/v1/sync/grants", req).await
     }
 
+    /// All this person's data held by the server, as the JSON document it sends (GDPR articles
+    /// 15 and 20): the app offers to save or share it.
+    pub async fn export_my_data(&self) -> Result<String, TransportError> {
+        let v: serde_json::Value = self.get("/api/v1/sync/me/export").await?;
+        Ok(serde_json::to_string_pretty(&v).expect("JSON serialises"))
+    }
+
+    /// Asks the server to delete this person's account (`doorstep_core::sync::delete_account`
+    /// pushes everything first).
+    pub async fn delete_me(&self, confirm: &str) -> Result<serde_json::Value, TransportError> {
+        self.post("/api/v1/sync/me/delete", &serde_json::json!({ "confirm": confirm })).await
+    }
+
+    /// Sets this person's photo (JPEG or PNG): the server keeps a 256 px copy without metadata.
+    pub async fn set_photo(&self, image: Vec<u8>) -> Result<doorstep_protocol::VolunteerPage, TransportError> {
+        self.send(
+            self.client
+                .put(format!("{}/api/v1/sync/me/photo", self.base))
+                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .body(image),
+        )
+        .await
+    }
+
+    /// A person's photo (JPEG), if this person may see it.
+    pub async fn photo(&self, user_id: &str) -> Result<Vec<u8>, TransportError> {
+        let mut rb = self.client.get(format!("{}/api/v1/sync/people/{user_id}/photo", self.base));
+        if let Some(t) = &self.token {
+            rb = rb.bearer_auth(t);
+        }
+        let r = rb.send().await.map_err(|e| TransportError::Unavailable(e.to_string()))?;
+        if !r.status().is_success() {
+            return Err(TransportError::Refused(format!("photo: {}", r.status())));
+        }
+        Ok(r.bytes().await.map_err(|e| TransportError::Unavailable(e.to_string()))?.to_vec())
+    }
+
     async fn post<Q: Serialize, R: DeserializeOwned>(&self, path: &str, body: &Q) -> Result<R, TransportError> {
         self.send(self.client.post(format!("{}{path}", self.base)).json(body)).await
     }
@@ -118,6 +155,12 @@ impl Transport for HttpTransport {
     }
     async fn reminders(&self) -> Result<Option<Vec<doorstep_protocol::AppReminder>>, TransportError> {
         Ok(Some(self.get("/api/v1/sync/reminders").await?))
+    }
+    async fn push_people(&self, request: &doorstep_protocol::PeoplePush) -> Result<PushResponse, TransportError> {
+        self.post("/api/v1/sync/people", request).await
+    }
+    async fn people_view(&self) -> Result<Option<doorstep_protocol::PeopleView>, TransportError> {
+        Ok(Some(self.get("/api/v1/sync/people").await?))
     }
     async fn campaign_key(&self) -> Result<Option<String>, TransportError> {
         let keys: serde_json::Value = self.get("/api/v1/sync/keys").await?;

@@ -107,6 +107,19 @@ pub trait Transport: Send + Sync {
     ) -> impl Future<Output = std::result::Result<Option<doorstep_protocol::MessageFeed>, TransportError>> + Send {
         async { Ok(None) }
     }
+    /// Pushes the person's people events (page settings, coopain steps).
+    fn push_people(
+        &self,
+        _request: &doorstep_protocol::PeoplePush,
+    ) -> impl Future<Output = std::result::Result<PushResponse, TransportError>> + Send {
+        async { Err(TransportError::Refused("this transport carries no people events".into())) }
+    }
+    /// The person's page, coopains and team, when the transport can fetch them.
+    fn people_view(
+        &self,
+    ) -> impl Future<Output = std::result::Result<Option<doorstep_protocol::PeopleView>, TransportError>> + Send {
+        async { Ok(None) }
+    }
     /// The campaign's public key, when the transport can fetch it.
     fn campaign_key(&self) -> impl Future<Output = std::result::Result<Option<String>, TransportError>> + Send {
         async { Ok(None) }
@@ -280,6 +293,15 @@ pub async fn sync_once<T: Transport>(
             Err(e) => return Ok(Err(e)),
         }
     }
+    let people = store.export_pending_people()?;
+    if !people.events.is_empty() {
+        match transport.push_people(&people).await {
+            Ok(resp) => {
+                store.apply_people_response(&resp)?;
+            }
+            Err(e) => return Ok(Err(e)),
+        }
+    }
     let run = push_outbox(store, transport, 200, |pending| progress.on_progress(SyncPhase::Pushing, pending, attempt))
         .await?;
     report.accepted += run.ack.accepted;
@@ -320,6 +342,12 @@ pub async fn sync_once<T: Transport>(
                 _ => break,
             }
         }
+    }
+    // The person's page, coopains and team (refreshed next time if this fails).
+    if !report.pull.wiped
+        && let Ok(Some(v)) = transport.people_view().await
+    {
+        store.apply_people_view(&v)?;
     }
     // The campaign's key, once: what lets this phone take a lease with no network later.
     if !report.pull.wiped
@@ -394,6 +422,47 @@ pub async fn join(store: &Store, base: &str, code: &str) -> std::result::Result<
     // Who this phone belongs to: a sealed turf's knocks are made in this name.
     store.set_identity(&r.volunteer_id).map_err(|e| TransportError::Refused(format!("store: {e}")))?;
     Ok(JoinInfo { token: r.token, volunteer_id: r.volunteer_id, campaign_id: r.campaign_id, expires_ms: r.expires_ms })
+}
+
+/// What deleting one's account did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct AccountDeleted {
+    /// The phone's store was wiped as well.
+    pub wiped: bool,
+    pub turfs_returned: u64,
+    pub messages_emptied: u64,
+}
+
+/// Deletes this person's account (GDPR article 17), push first: everything written here is
+/// pushed (one sync); if anything is still waiting, nothing is deleted (`CoreError::Unsent`).
+/// Then the server deletes the account and revokes every device, and a last pull wipes this
+/// phone. `confirm` is what the person typed (`SUPPRIMER`).
+pub async fn delete_account(
+    store: &Store,
+    transport: &http::HttpTransport,
+    confirm: &str,
+) -> Result<std::result::Result<AccountDeleted, TransportError>> {
+    let mut report = SyncReport::default();
+    if let Err(e) = sync_once(store, transport, &(), 1, &mut report).await? {
+        return Ok(Err(e));
+    }
+    let unsent = store.unsent_total()?;
+    if unsent > 0 {
+        return Err(CoreError::Unsent(unsent));
+    }
+    let done = match transport.delete_me(confirm).await {
+        Ok(d) => d,
+        Err(e) => return Ok(Err(e)),
+    };
+    // The device is revoked now: this pull wipes it (nothing is pending, so nothing is kept).
+    let mut after = SyncReport::default();
+    let wiped = matches!(sync_once(store, transport, &(), 1, &mut after).await?, Ok(())) && after.pull.wiped;
+    Ok(Ok(AccountDeleted {
+        wiped,
+        turfs_returned: done["turfs_returned"].as_u64().unwrap_or(0),
+        messages_emptied: done["messages_emptied"].as_u64().unwrap_or(0),
+    }))
 }
 
 /// A captain's phone, online before the session, gets the server's grant over its own hand-off

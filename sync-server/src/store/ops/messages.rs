@@ -21,13 +21,7 @@ pub struct MessagesRecorded {
 }
 
 async fn user_in(tx: &mut dyn Tx, campaign_id: &str, id: &str) -> StoreResult<Option<User>> {
-    Ok(tx
-        .row(SELECT_USER, &vals![id])
-        .await?
-        .as_ref()
-        .map(user_from)
-        .transpose()?
-        .filter(|u| u.campaign_id == campaign_id))
+    super::pages::live_user(tx, campaign_id, id).await
 }
 
 async fn leads(tx: &mut dyn Tx, team_id: &str, user_id: &str) -> StoreResult<bool> {
@@ -77,7 +71,10 @@ pub async fn reach(tx: &mut dyn Tx, me: &User, channel: &ChannelRef) -> StoreRes
                 Some(t) if me.role == Role::Captain => leads(tx, t, &me.id).await?,
                 _ => false,
             };
-            r.pair_allowed = coordinator || them.role == Role::Coordinator || my_captain || their_captain;
+            // …and two coopains (both said yes).
+            let coopains = super::pages::link(tx, &me.campaign_id, &me.id, &them.id).await?
+                == Some(doorstep_protocol::CoopainState::Linked);
+            r.pair_allowed = coordinator || them.role == Role::Coordinator || my_captain || their_captain || coopains;
         }
     }
     Ok(r)
@@ -210,7 +207,8 @@ fn message_from(r: &Row) -> StoreResult<Message> {
 /// The channels `me` reads: their team's, the teams they lead (a coordinator: every team's), the
 /// sessions they are signed up to or captain that ended less than `lookback_ms` ago (a
 /// coordinator: all of those), the announcements, the direct channels they have written or been
-/// written in, and — for a volunteer — the direct channel with each captain of their team.
+/// written in, and the direct channels with each captain of their team (a volunteer) and with
+/// each coopain.
 pub async fn channels_of(
     tx: &mut dyn Tx,
     me: &User,
@@ -241,6 +239,11 @@ pub async fn channels_of(
     if let Some(team) = &me.team_id {
         for r in tx.rows(SELECT_CAPTAINS_OF, &vals![team.as_str()]).await? {
             others.push(r[0].text()?);
+        }
+    }
+    for (other, state) in super::pages::links(tx, campaign, &me.id).await? {
+        if state == doorstep_protocol::CoopainState::Linked {
+            others.push(other);
         }
     }
     others.sort();
