@@ -1393,9 +1393,132 @@ async fn merge_rules_hold_on_both_backends(s: Arc<dyn ServerStore>) {
     assert_eq!(log.iter().filter(|e| e.action == "sync.push").count(), 9);
 }
 
+/// Issue 18, on both backends: a page's settings and a coopain link through people events (a
+/// replay a duplicate, an accept with no ask refused, a link only after both yeses), a page as a
+/// teammate and as another team see it, the figures counted from the reports, the export holding
+/// every section, and a deletion that keeps the reports and the audit line and nothing personal.
+async fn pages_coopains_export_and_erasure(s: Arc<dyn ServerStore>) {
+    use doorstep_protocol::{
+        Audience, CoopainState, CoopainStep, FieldVisibility, ItemStatus, PeopleAction, PeopleEvent, ProfileSettings,
+    };
+    let (ids, doors) = seed(s.as_ref()).await;
+    let in_t1 = |i: usize| doors.iter().find(|d| d.starts_with(&ids[i])).unwrap().clone();
+    let (d0, d1) = (in_t1(0), in_t1(1));
+    s.create_user(&user("vol-c", Role::Volunteer)).await.unwrap();
+    for team in ["nord", "sud"] {
+        s.create_team(&doorstep_server::store::Team {
+            id: team.into(),
+            campaign_id: "nantes-2026".into(),
+            name: team.into(),
+            captains: vec![],
+        })
+        .await
+        .unwrap();
+    }
+    s.add_member("nantes-2026", "nord", "vol-a").await.unwrap();
+    s.add_member("nantes-2026", "nord", "vol-c").await.unwrap();
+    s.add_member("nantes-2026", "sud", "vol-b").await.unwrap();
+    let u = |id: &str| {
+        let s = s.clone();
+        let id = id.to_string();
+        async move { s.user(&id).await.unwrap().unwrap() }
+    };
+    let (a, b, c) = (u("vol-a").await, u("vol-b").await, u("vol-c").await);
+    let ev = |n: u32, by: &str, action: PeopleAction| PeopleEvent {
+        id: format!("0190a0b0-0000-7000-9000-{n:012}"),
+        author_id: by.into(),
+        device_id: format!("dev-{by}"),
+        at_ms: NOW,
+        action,
+    };
+    let codes = |r: Vec<doorstep_protocol::PushItemResult>| -> Vec<String> {
+        r.iter()
+            .map(|i| match &i.status {
+                ItemStatus::Rejected { code, .. } => code.clone().unwrap(),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    };
+    let settings = ProfileSettings {
+        pseudonym: Some("A.".into()),
+        bio: Some("Le samedi".into()),
+        visibility: FieldVisibility { name: Audience::Team, ..FieldVisibility::default() },
+    };
+    let profile = ev(1, "vol-a", PeopleAction::Profile { settings: settings.clone() });
+    let ask = ev(2, "vol-a", PeopleAction::Coopain { user_id: "vol-c".into(), step: CoopainStep::Ask });
+    let got = s.record_people(&a, "dev-vol-a", &[profile.clone(), ask.clone(), profile.clone()], false, NOW).await;
+    assert_eq!(codes(got.unwrap()), ["Accepted", "Accepted", "Duplicate"]);
+    let wrong = ev(3, "vol-b", PeopleAction::Coopain { user_id: "vol-a".into(), step: CoopainStep::Accept });
+    assert_eq!(codes(s.record_people(&b, "dev-vol-b", &[wrong], false, NOW).await.unwrap()), ["no_ask"]);
+    let stranger = ev(4, "vol-b", PeopleAction::Coopain { user_id: "nobody".into(), step: CoopainStep::Ask });
+    assert_eq!(codes(s.record_people(&b, "dev-vol-b", &[stranger], false, NOW).await.unwrap()), ["unknown_person"]);
+    let (me_a, coop_a, _) = s.people_view(&a, NOW).await.unwrap();
+    assert_eq!(me_a.settings.as_ref(), Some(&settings));
+    assert_eq!(coop_a[0].coopain, Some(CoopainState::AskedByMe));
+    let accept = ev(5, "vol-c", PeopleAction::Coopain { user_id: "vol-a".into(), step: CoopainStep::Accept });
+    assert_eq!(codes(s.record_people(&c, "dev-vol-c", &[accept], false, NOW).await.unwrap()), ["Accepted"]);
+    // vol-a knocks two doors of t1 (the first twice).
+    for (n, door) in [(1u32, &d0), (2, &d1), (3, &d0)] {
+        let got = ingest(&*s, &device("vol-a"), &[report(n, "t1", door, "vol-a")], NOW).await.unwrap();
+        assert_eq!(got, vec![Ingested::Accepted { overlap: false }]);
+    }
+    // A teammate and coopain sees the name, the figures and the activity; another team the pseudonym only.
+    let seen_by_c = s.person_page(&c, "vol-a", NOW + 1).await.unwrap().unwrap();
+    assert_eq!(
+        (seen_by_c.shown_name.as_str(), seen_by_c.doors, seen_by_c.coopain),
+        ("vol-a", Some(2), Some(CoopainState::Linked))
+    );
+    assert_eq!(seen_by_c.activity.as_ref().map(Vec::len), Some(1), "{seen_by_c:?}");
+    let seen_by_b = s.person_page(&b, "vol-a", NOW + 1).await.unwrap().unwrap();
+    assert_eq!((seen_by_b.shown_name.as_str(), seen_by_b.doors, seen_by_b.activity.as_ref()), ("A.", None, None));
+    // A photo, shown to the campaign.
+    s.set_photo("vol-a", Some("/9j/2Q==".into()), NOW).await.unwrap();
+    assert_eq!(s.person_photo(&b, "vol-a", NOW).await.unwrap().as_deref(), Some("/9j/2Q=="));
+    // The export holds every section.
+    let data = s.personal_data(&a).await.unwrap();
+    for section in [
+        "account",
+        "page",
+        "teams",
+        "sessions",
+        "reports",
+        "messages",
+        "read_markers",
+        "coopains",
+        "devices",
+        "handoffs",
+        "audit",
+    ] {
+        assert!(data.get(section).is_some(), "{section} in {data}");
+    }
+    assert_eq!(data["reports"].as_array().unwrap().len(), 3);
+    assert_eq!(data["teams"][0]["name"], "nord");
+    assert_eq!(data["page"]["photo_jpeg_base64"], "/9j/2Q==");
+    // The deletion: turf returned, link and page gone, reports kept, one audit line.
+    let n = s.erase_person(&a, NOW + 2, "audit-erase-1").await.unwrap();
+    assert_eq!((n.turfs_returned, n.coopains_removed), (1, 1));
+    assert!(s.person_page(&c, "vol-a", NOW + 3).await.unwrap().is_none());
+    assert!(s.people_view(&c, NOW + 3).await.unwrap().1.is_empty(), "the link went with the account");
+    assert!(s.person_photo(&b, "vol-a", NOW + 3).await.unwrap().is_none());
+    assert_eq!(s.turf("t1").await.unwrap().unwrap().volunteer_id, None);
+    let left = s.personal_data(&s.user("vol-a").await.unwrap().unwrap()).await.unwrap();
+    assert_eq!(left["account"]["name"], "Compte supprimé");
+    assert!(left["page"]["photo_jpeg_base64"].is_null() && left["coopains"].as_array().unwrap().is_empty());
+    assert_eq!(left["reports"].as_array().unwrap().len(), 3, "the campaign's results stay");
+    let log = s.audit_log("nantes-2026", i64::MAX, 100).await.unwrap();
+    let line = log.iter().find(|e| e.action == "account.delete").unwrap();
+    assert_eq!((line.actor.as_str(), line.subject.as_deref()), ("vol-a", Some("vol-a")));
+    assert!(!users_listed(&*s).await.contains(&"vol-a".to_string()));
+}
+
+async fn users_listed(s: &dyn ServerStore) -> Vec<String> {
+    s.users("nantes-2026").await.unwrap().into_iter().map(|u| u.id).collect()
+}
+
 conformance!(
     merge_rules_hold_on_both_backends,
     messages_order_replays_and_reach,
+    pages_coopains_export_and_erasure,
     campaigns_and_conflicts,
     join_codes_are_single_use_and_expire,
     turfs_packages_and_leases,

@@ -422,6 +422,8 @@ pub struct PurgeCounts {
     pub public_signups_deleted: u64,
     /// Team messages erased.
     pub messages_deleted: u64,
+    /// Volunteer pages (settings, photos) and coopain links erased.
+    pub pages_deleted: u64,
 }
 
 /// A door of the campaign with where it stands (the dashboard's map and progress).

@@ -196,6 +196,7 @@ pub async fn purge_personal_data(tx: &mut dyn Tx, campaign_id: &str, now_ms: i64
     counts.devices_revoked = tx.exec(REVOKE_CAMPAIGN_VOLUNTEERS, &vals![now_ms, campaign_id]).await?;
     counts.public_signups_deleted = super::reminders::purge(tx, campaign_id).await?;
     counts.messages_deleted = super::messages::purge(tx, campaign_id).await?;
+    counts.pages_deleted = super::pages::purge(tx, campaign_id).await?;
     Ok(counts)
 }
 

@@ -265,6 +265,18 @@ pub async fn record_people(
     Ok(out)
 }
 
+/// Past the campaign's retention date: every page (settings, photo), coopain link and people
+/// event of the campaign goes. Returns the pages and links removed.
+pub async fn purge(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<u64> {
+    let pages = tx.exec(PURGE_PROFILES, &vals![campaign_id]).await?;
+    let links = tx.exec(PURGE_LINKS, &vals![campaign_id]).await?;
+    tx.exec(PURGE_PEOPLE_EVENTS, &vals![campaign_id]).await?;
+    Ok(pages + links)
+}
+
+const PURGE_PROFILES: &str = "DELETE FROM profiles WHERE user_id IN (SELECT id FROM users WHERE campaign_id = $1)";
+const PURGE_LINKS: &str = "DELETE FROM coopains WHERE campaign_id = $1";
+const PURGE_PEOPLE_EVENTS: &str = "DELETE FROM people_events WHERE campaign_id = $1";
 const SELECT_LIVE_USER: &str = "SELECT id, campaign_id, role, display_name, team_id FROM users
      WHERE id = $1 AND campaign_id = $2 AND deleted_ms IS NULL";
 const SELECT_PROFILE: &str = "SELECT settings, photo_ms FROM profiles WHERE user_id = $1";
