@@ -15,8 +15,6 @@ use crate::store::{Role, User};
 
 /// Most people events in one push.
 pub const MAX_PEOPLE_PER_PUSH: usize = 100;
-/// What a volunteer types to delete their account (the app asks for it).
-pub const DELETE_CONFIRMATION: &str = "SUPPRIMER";
 
 /// A volunteer's request to delete their account.
 #[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
@@ -170,11 +168,8 @@ impl Service {
     /// device revoked in one transaction with its audit line. Coordinators hand the campaign
     /// over instead: their account is not deleted from a phone.
     pub async fn delete_me(&self, dev: &DeviceSession, req: DeleteRequest) -> Result<DeleteResponse, ServiceError> {
-        if req.confirm != DELETE_CONFIRMATION {
-            return Err(ServiceError::invalid(
-                "confirmation_required",
-                "tapez SUPPRIMER pour confirmer / type SUPPRIMER to confirm",
-            ));
+        if let Err(e) = doorstep_protocol::validate::people::check_delete_confirmation(&req.confirm) {
+            return Err(ServiceError::invalid(e.code(), e.to_string()));
         }
         let me = self.live_device_user(dev).await?;
         if me.role == Role::Coordinator {

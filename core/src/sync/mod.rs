@@ -443,6 +443,7 @@ pub async fn delete_account(
     transport: &http::HttpTransport,
     confirm: &str,
 ) -> Result<std::result::Result<AccountDeleted, TransportError>> {
+    doorstep_protocol::validate::people::check_delete_confirmation(confirm).map_err(CoreError::People)?;
     let mut report = SyncReport::default();
     if let Err(e) = sync_once(store, transport, &(), 1, &mut report).await? {
         return Ok(Err(e));

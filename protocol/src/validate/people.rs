@@ -45,6 +45,8 @@ pub enum PeopleError {
     IdConflict,
     #[error("appareil révoqué / this device was revoked")]
     Revoked,
+    #[error("tapez SUPPRIMER pour confirmer / type SUPPRIMER to confirm")]
+    NotConfirmed,
 }
 
 impl PeopleError {
@@ -64,6 +66,7 @@ impl PeopleError {
             PeopleError::TooMany => "too_many_coopains",
             PeopleError::IdConflict => "id_conflict",
             PeopleError::Revoked => "revoked",
+            PeopleError::NotConfirmed => "confirmation_required",
         }
     }
 }
@@ -243,6 +246,15 @@ impl PeopleOutcome {
             _ => ItemStatus::Accepted,
         }
     }
+}
+
+/// What a person types to delete their account.
+pub const DELETE_CONFIRMATION: &str = "SUPPRIMER";
+
+/// Whether a deletion is confirmed: exactly `SUPPRIMER` (the phone checks before it syncs; the
+/// server again before it deletes).
+pub fn check_delete_confirmation(typed: &str) -> Result<(), PeopleError> {
+    if typed == DELETE_CONFIRMATION { Ok(()) } else { Err(PeopleError::NotConfirmed) }
 }
 
 /// SHA-256 of a people event as pushed (its JSON), hex.
@@ -430,7 +442,8 @@ mod tests {
     fn coopain_steps() {
         use CoopainState::*;
         use CoopainStep::*;
-        let table: &[(Option<CoopainState>, CoopainStep, Result<Option<CoopainState>, PeopleError>, &str)] = &[
+        type Row = (Option<CoopainState>, CoopainStep, Result<Option<CoopainState>, PeopleError>, &'static str);
+        let table: &[Row] = &[
             (None, Ask, Ok(Some(AskedByMe)), "an ask waits for the other"),
             (Some(AskedByThem), Accept, Ok(Some(Linked)), "accepting their ask links"),
             (Some(AskedByThem), Ask, Ok(Some(Linked)), "both asked (offline, at once): linked"),
@@ -556,6 +569,14 @@ mod tests {
             PeopleOutcome::Reject(PeopleError::WrongSender),
             "another device's event"
         );
+    }
+
+    #[test]
+    fn a_deletion_is_confirmed_by_typing_supprimer() {
+        assert_eq!(check_delete_confirmation("SUPPRIMER"), Ok(()));
+        for typed in ["supprimer", "oui", "", " SUPPRIMER"] {
+            assert_eq!(check_delete_confirmation(typed), Err(PeopleError::NotConfirmed), "{typed:?}");
+        }
     }
 
     #[test]

@@ -494,6 +494,10 @@ pub(crate) fn campaign_from_row(
     })
 }
 
+/// A phone's people as the storage finds them: its own page, its coopains and asks, its team.
+pub type PeoplePages =
+    (doorstep_protocol::VolunteerPage, Vec<doorstep_protocol::VolunteerPage>, Vec<doorstep_protocol::VolunteerPage>);
+
 #[cfg(test)]
 mod tests {
     use doorstep_protocol::{Building, Door};
@@ -535,7 +539,3 @@ mod tests {
         assert_eq!(Import::default().into_parts(2).len(), 1, "an empty import is one empty part");
     }
 }
-
-/// A phone's people as the storage finds them: its own page, its coopains and asks, its team.
-pub type PeoplePages =
-    (doorstep_protocol::VolunteerPage, Vec<doorstep_protocol::VolunteerPage>, Vec<doorstep_protocol::VolunteerPage>);

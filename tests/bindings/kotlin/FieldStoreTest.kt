@@ -29,6 +29,10 @@ import uniffi.doorstep_core.KnockInput
 import uniffi.doorstep_core.PairSide
 import uniffi.doorstep_core.ReceiptState
 import uniffi.doorstep_protocol.Answer
+import uniffi.doorstep_protocol.Audience
+import uniffi.doorstep_protocol.CoopainStep
+import uniffi.doorstep_protocol.FieldVisibility
+import uniffi.doorstep_protocol.ProfileSettings
 import uniffi.doorstep_protocol.AnswerValue
 import uniffi.doorstep_protocol.Position
 import uniffi.doorstep_protocol.Target
@@ -74,7 +78,7 @@ class FieldStoreTest {
     fun a_walkRecordCorrectCloseReopen() {
         var store = openStore(path)
         assertEquals(36, store.deviceId().length)
-        assertEquals(7L, store.schemaVersion()) // the device store's migrations
+        assertEquals(8L, store.schemaVersion()) // the device store's migrations
         val summary = store.applyTurfPackage(fixture)
         assertEquals("kt", summary.turfId)
         assertEquals(120u, summary.buildings)
@@ -287,6 +291,38 @@ class FieldStoreTest {
             store.markRead(ch)
             assertEquals(0u, store.channels().first { it.id == ch }.unread)
             assertFailsWith<FieldException.InvalidInput> { unwrapped { store.pinMessage(ch, written.id) } }
+            // Issue 18 again: a page's settings and a coopain link, written offline; a photo (made
+            // by the JDK's ImageIO), the export, and the deletion of the account (pushed first, then
+            // the phone wiped).
+            val twoCode = field(post("/api/v1/invitations", coordinator, """{"name":"Deux","user_id":"vol-kt2"}"""), "join_code")
+            val two = openStore(File(dir, "two.db").path)
+            val twoJoin = runBlocking { two.join(url, twoCode) }
+            val everyone = FieldVisibility(Audience.CAMPAIGN, Audience.CAMPAIGN, Audience.CAMPAIGN, Audience.CAMPAIGN,
+                Audience.TEAM, Audience.TEAM, Audience.COOPAINS)
+            store.setProfile(ProfileSettings("Kt", "Le samedi", everyone))
+            assertFailsWith<FieldException.InvalidInput> { unwrapped { store.coopain("vol-kt2", CoopainStep.ACCEPT) } }
+            store.coopain("vol-kt2", CoopainStep.ASK)
+            assertEquals(Pair("Kt", 2u), Pair(store.people().settings.pseudonym, store.people().pending))
+            runBlocking { store.sync(url, joined.token, listener) }
+            runBlocking { two.sync(url, twoJoin.token, listener) }
+            assertEquals(listOf(Pair(joined.volunteerId, "asked_by_them")), two.people().coopains.map { Pair(it.userId, it.coopain) })
+            two.coopain(joined.volunteerId, CoopainStep.ACCEPT)
+            runBlocking { two.sync(url, twoJoin.token, listener) }
+            runBlocking { store.sync(url, joined.token, listener) }
+            assertEquals(listOf("linked"), store.people().coopains.map { it.coopain })
+            val png = java.io.ByteArrayOutputStream().also {
+                val img = java.awt.image.BufferedImage(40, 30, java.awt.image.BufferedImage.TYPE_INT_RGB)
+                javax.imageio.ImageIO.write(img, "png", it)
+            }.toByteArray()
+            assertTrue(runBlocking { store.setPhoto(url, joined.token, png) })
+            val jpeg = runBlocking { two.photo(url, twoJoin.token, joined.volunteerId) }
+            assertEquals(listOf(0xFF.toByte(), 0xD8.toByte()), jpeg.take(2))
+            val exported = runBlocking { store.exportMyData(url, joined.token) }
+            assertTrue(exported.contains("\"doorstep.personal-data/1\""), exported.take(200))
+            assertFailsWith<FieldException.InvalidInput> { unwrapped { runBlocking { store.deleteAccount(url, joined.token, "non") } } }
+            val gone = runBlocking { store.deleteAccount(url, joined.token, "SUPPRIMER") }
+            assertTrue(gone.wiped)
+            assertEquals(0, store.turfs().size)
         } finally {
             server.destroy()
             server.waitFor()

@@ -19,7 +19,8 @@ import unittest
 from doorstep_bindings import doorstep
 from doorstep_bindings.doorstep import FieldError, FieldStore, SyncListener
 from doorstep_bindings.doorstep_core import KnockDraft, KnockInput, PairSide, ReceiptState, SyncPhase
-from doorstep_bindings.doorstep_protocol import Answer, AnswerValue, Attendance, DoorStatus, Position, SignupKind, Target
+from doorstep_bindings.doorstep_protocol import (Answer, AnswerValue, Attendance, Audience, CoopainStep, DoorStatus, FieldVisibility,
+                                                 Position, ProfileSettings, SignupKind, Target)
 
 FIXTURE = os.environ["DOORSTEP_FIXTURE"]
 CALLED = set()
@@ -39,6 +40,19 @@ class Recorder:
                 return attr(*args, **kwargs)
             return call
         return attr
+
+
+def tiny_png(w, h):
+    """A small PNG written by hand (zlib and CRCs from the standard library)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = b"".join(b"\x00" + bytes(v for x in range(w) for v in (x * 5 % 256, y * 7 % 256, 90)) for y in range(h))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 def open_store(path, key=None):
@@ -69,7 +83,7 @@ class FieldStoreTest(unittest.TestCase):
     def test_walk_record_correct_close_reopen(self):
         store = open_store(self.path)
         self.assertEqual(len(store.device_id()), 36)
-        self.assertEqual(store.schema_version(), 7)  # the device store's migrations
+        self.assertEqual(store.schema_version(), 8)  # the device store's migrations
         summary = store.apply_turf_package(self.package)
         self.assertEqual(summary.turf_id, "py")
         self.assertEqual(summary.buildings, 120)
@@ -311,6 +325,39 @@ class FieldStoreTest(unittest.TestCase):
             self.assertEqual(next(c for c in store.channels() if c.id == ch).unread, 0)
             with self.assertRaises(FieldError.InvalidInput):
                 store.pin_message(ch, written.id)
+            # Issue 18 again: a page's settings and a coopain link, written offline; a photo, the
+            # export, and the deletion of the account (pushed first, then the phone wiped).
+            two_code = post("/api/v1/invitations", coordinator, {"name": "Deux", "user_id": "vol-py2"})["join_code"]
+            two = open_store(os.path.join(self.dir, "two.db"))
+            two_join = asyncio.run(two.join(info["url"], two_code))
+            everyone = FieldVisibility(name=Audience.CAMPAIGN, photo=Audience.CAMPAIGN, bio=Audience.CAMPAIGN,
+                                       teams=Audience.CAMPAIGN, sessions=Audience.TEAM, figures=Audience.TEAM,
+                                       activity=Audience.COOPAINS)
+            store.set_profile(ProfileSettings(pseudonym="Py", bio="Le samedi", visibility=everyone))
+            with self.assertRaises(FieldError.InvalidInput):
+                store.coopain("vol-py2", CoopainStep.ACCEPT)
+            store.coopain("vol-py2", CoopainStep.ASK)
+            mine = store.people()
+            self.assertEqual((mine.settings.pseudonym, mine.pending), ("Py", 2))
+            asyncio.run(store.sync(info["url"], joined.token, Listener()))
+            asyncio.run(two.sync(info["url"], two_join.token, Listener()))
+            asked = two.people().coopains
+            self.assertEqual([(c.user_id, c.coopain) for c in asked], [(joined.volunteer_id, "asked_by_them")])
+            two.coopain(joined.volunteer_id, CoopainStep.ACCEPT)
+            asyncio.run(two.sync(info["url"], two_join.token, Listener()))
+            asyncio.run(store.sync(info["url"], joined.token, Listener()))
+            self.assertEqual([c.coopain for c in store.people().coopains], ["linked"])
+            self.assertTrue(asyncio.run(store.set_photo(info["url"], joined.token, tiny_png(40, 30))))
+            jpeg = asyncio.run(two.photo(info["url"], two_join.token, joined.volunteer_id))
+            self.assertEqual(jpeg[:2], b"\xff\xd8")
+            exported = json.loads(asyncio.run(store.export_my_data(info["url"], joined.token)))
+            self.assertEqual(exported["format"], "doorstep.personal-data/1")
+            self.assertEqual(exported["data"]["page"]["settings"]["pseudonym"], "Py")
+            with self.assertRaises(FieldError.InvalidInput):
+                asyncio.run(store.delete_account(info["url"], joined.token, "non"))
+            gone = asyncio.run(store.delete_account(info["url"], joined.token, "SUPPRIMER"))
+            self.assertTrue(gone.wiped)
+            self.assertEqual(store.turfs(), [])
         finally:
             server.terminate()
             server.wait(timeout=30)

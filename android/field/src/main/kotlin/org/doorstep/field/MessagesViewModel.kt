@@ -93,7 +93,8 @@ class MessagesViewModel(private val app: FieldApp) {
             MessageRow(
                 id = m.id,
                 author = if (m.mine) Msg.YOU.text(app.lang) else m.authorName,
-                body = m.body,
+                // Emptied by its author's account deletion (GDPR article 17).
+                body = m.body.ifEmpty { Msg.MESSAGE_DELETED.text(app.lang) },
                 mine = m.mine,
                 status = status(m),
                 pinned = c?.pinned != null && c.pinned == m.body,

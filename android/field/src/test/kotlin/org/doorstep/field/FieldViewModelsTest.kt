@@ -498,6 +498,53 @@ class FieldViewModelsTest {
         assertEquals(listOf("lu par 1"), m1.thread.value.messages.map { it.status })
     }
 
+    /**
+     * Issue 18 on the JVM: two volunteers of a team become coopains with no network (one asks, the
+     * other accepts, each shown at once as waiting), their page settings are saved offline, and
+     * what the rule book refuses is said in French.
+     */
+    @Test
+    fun i_coopainsAskedAndAcceptedOffline() {
+        val (s2, t) = staff("POST", "/api/v1/teams", """{"id":"p","name":"Équipe P","captains":[]}""")
+        assertTrue(s2 in 200..201, t)
+        val apps = listOf("vol-p1" to "Paula", "vol-p2" to "Pierre").map { (id, name) ->
+            val (st, inv) = staff("POST", "/api/v1/invitations", """{"name":"$name","user_id":"$id","team_id":"p"}""")
+            assertTrue(st in 200..201, inv)
+            val app = newApp(id)
+            assertNull(runBlocking { app.join(jsonField(inv, "join_code"), url) })
+            assertIs<SyncOutcome.Done>(runBlocking { SyncController(app).syncNow() })
+            app
+        }
+        val (paula, pierre) = apps
+        val p1 = PeopleViewModel(paula).apply { refresh() }
+        assertEquals("Paula", p1.state.value.me?.name)
+        assertEquals(listOf(Triple("Pierre", "Bénévole", "ask")), p1.state.value.team.map { Triple(it.name, it.role, it.action) })
+        // No network: accepting what nobody asked is refused; the ask shows at once, waiting.
+        assertFalse(p1.accept("vol-p2"))
+        assertEquals(Msg.COOPAIN_NO_ASK.fr, p1.state.value.error)
+        assertTrue(p1.ask("vol-p2"))
+        assertEquals(listOf(Triple("Pierre", "Demande envoyée", true)), p1.state.value.coopains.map { Triple(it.name, it.link, it.pending) })
+        assertFalse(p1.save("x".repeat(41), null, PeopleViewModel.DEFAULT_VISIBILITY))
+        assertEquals(Msg.PROFILE_BAD_PSEUDONYM.fr, p1.state.value.error)
+        assertTrue(p1.save("Paula L.", "Le samedi matin", PeopleViewModel.DEFAULT_VISIBILITY))
+        assertEquals(Pair("Paula L.", 2), Pair(p1.state.value.settings?.pseudonym, p1.state.value.waiting))
+        assertIs<SyncOutcome.Done>(runBlocking { SyncController(paula).syncNow() })
+        assertIs<SyncOutcome.Done>(runBlocking { SyncController(pierre).syncNow() })
+        val p2 = PeopleViewModel(pierre).apply { refresh() }
+        val ask = p2.state.value.coopains.single()
+        assertEquals(Triple("Paula", "Vous propose d'être coopains", "accept"), Triple(ask.name, ask.link, ask.action))
+        assertEquals("Le samedi matin", ask.bio)
+        assertTrue(p2.accept("vol-p1"))
+        assertIs<SyncOutcome.Done>(runBlocking { SyncController(pierre).syncNow() })
+        assertIs<SyncOutcome.Done>(runBlocking { SyncController(paula).syncNow() })
+        p1.refresh()
+        assertEquals(listOf(Pair("Coopains", false)), p1.state.value.coopains.map { it.link to it.pending })
+        assertEquals("0 portes · 0 conversations", p1.state.value.coopains[0].figures)
+        // Coopains share a direct channel.
+        val m = MessagesViewModel(paula).apply { refresh() }
+        assertTrue(m.channels.value.any { it.kind == "Message direct" && it.title == "Pierre" }, "${m.channels.value}")
+    }
+
     @Test
     fun z_sessionsSignUpOfflineAndACaptainsHandOutWithNoNetwork() {
         val (st1, cap) = staff("POST", "/api/v1/invitations", """{"name":"Capitaine K","user_id":"cap-k","role":"captain"}""")
