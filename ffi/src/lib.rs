@@ -388,6 +388,13 @@ impl FieldStore {
         Ok(g.grant.expires_ms)
     }
 
+    /// While the app is open and online: waits up to `wait_ms` (at most 25 s) for the team's
+    /// messages and keeps them; returns how many came. Called again in a loop in the foreground.
+    pub async fn listen_messages(&self, server_url: String, token: String, wait_ms: u64) -> Result<u32> {
+        let transport = HttpTransport::new(&server_url, Some(token))?;
+        Ok(doorstep_core::sync::listen_messages(&self.inner, &transport, wait_ms).await??)
+    }
+
     /// All this person's data held by the server, one JSON document to save or share.
     pub async fn export_my_data(&self, server_url: String, token: String) -> Result<String> {
         Ok(HttpTransport::new(&server_url, Some(token))?.export_my_data().await?)

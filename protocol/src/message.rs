@@ -181,6 +181,22 @@ pub struct ChannelView {
     pub read_by: Vec<ReadCount>,
 }
 
+/// A phone online waiting for its team's messages (a long poll): what it holds, and how long
+/// it waits at most (the server caps it at [`MAX_MESSAGE_WAIT_MS`]). The answer is a
+/// [`MessageFeed`] as soon as there is something after what it holds, or an empty one at the end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct MessageWait {
+    pub protocol: u32,
+    #[serde(default)]
+    pub since: std::collections::BTreeMap<String, u64>,
+    pub wait_ms: u64,
+}
+
+/// Longest wait of a [`MessageWait`]: under the phones' and proxies' idle timeouts.
+pub const MAX_MESSAGE_WAIT_MS: u64 = 25_000;
+
 /// What a phone asks for: for each channel it holds, the last `seq` it has.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

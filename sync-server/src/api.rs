@@ -47,6 +47,7 @@ fn handler(spec: &RouteSpec) -> MethodRouter<Service> {
         ("POST", "/api/v1/sync/signups") => post(push_signups),
         ("POST", "/api/v1/sync/messages") => post(push_messages),
         ("POST", "/api/v1/sync/feed") => post(phone_feed),
+        ("POST", "/api/v1/sync/feed/wait") => post(wait_feed),
         ("POST", "/api/v1/messages/feed") => post(staff_feed),
         ("POST", "/api/v1/messages") => post(staff_message),
         ("GET", "/api/v1/sync/people") => get(crate::pages_http::people_view),
@@ -411,6 +412,15 @@ async fn phone_feed(
 ) -> Result<impl IntoResponse, HttpError> {
     let ApiJson(req) = ApiJson::<doorstep_protocol::MessageSince>::from_request(body, &()).await?;
     Ok(Json(s.phone_feed(&session, req).await?))
+}
+
+async fn wait_feed(
+    State(s): State<Service>,
+    Caller(session): Caller,
+    body: Request,
+) -> Result<impl IntoResponse, HttpError> {
+    let ApiJson(req) = ApiJson::<doorstep_protocol::MessageWait>::from_request(body, &()).await?;
+    Ok(Json(s.wait_feed(&session, req).await?))
 }
 
 async fn staff_feed(

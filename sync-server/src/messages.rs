@@ -6,8 +6,8 @@
 
 use doorstep_protocol::validate::message::MessageError;
 use doorstep_protocol::{
-    ChannelRef, ItemStatus, MessageAction, MessageEvent, MessageFeed, MessagePush, MessageSince, PROTOCOL_VERSION,
-    PushResponse,
+    ChannelRef, ItemStatus, MessageAction, MessageEvent, MessageFeed, MessagePush, MessageSince, MessageWait,
+    PROTOCOL_VERSION, PushResponse,
 };
 use serde::Deserialize;
 
@@ -85,6 +85,44 @@ impl Service {
         }
         let me = self.device_user(dev).await?;
         self.feed_of(&me, &req).await
+    }
+
+    /// A phone online waits for its team's messages (a long poll): subscribed first, then its
+    /// feed after what it holds is read; if that brings nothing, the first message that lands in
+    /// one of its channels (or the end of the wait) brings the feed again. Nothing lands between
+    /// the subscription and the read unseen.
+    pub async fn wait_feed(&self, dev: &DeviceSession, req: MessageWait) -> Result<MessageFeed, ServiceError> {
+        crate::service::check_protocol(req.protocol)?;
+        if dev.revoked {
+            return Err(ServiceError::forbidden("appareil révoqué / this device was revoked"));
+        }
+        let me = self.device_user(dev).await?;
+        let since = MessageSince { protocol: req.protocol, since: req.since };
+        let mut rx = self.live.subscribe();
+        let first = self.feed_of(&me, &since).await?;
+        if !first.messages.is_empty() {
+            return Ok(first);
+        }
+        let deadline = tokio::time::Instant::now()
+            + std::time::Duration::from_millis(req.wait_ms.min(doorstep_protocol::MAX_MESSAGE_WAIT_MS));
+        loop {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Err(_) => return Ok(first),
+                Ok(Ok(ev)) => {
+                    if ev.kind != "message" || ev.campaign_id != me.campaign_id {
+                        continue;
+                    }
+                    let Some(c) = ev.channel_id.as_deref().and_then(ChannelRef::parse) else { continue };
+                    let reach = self.store.channel_reach(&me, &c).await?;
+                    if doorstep_protocol::validate::message::may_read(&c, &reach) {
+                        return self.feed_of(&me, &since).await;
+                    }
+                }
+                // Too slow to follow every event: read the feed rather than miss one.
+                Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => return self.feed_of(&me, &since).await,
+                Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => return Ok(first),
+            }
+        }
     }
 
     /// A staff member's feed, for the dashboard's messages tab.

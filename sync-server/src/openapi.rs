@@ -83,6 +83,7 @@ pub fn bodies(spec: &RouteSpec) -> Shapes {
         ("POST", "/api/v1/sync/signups") => shapes(json::<p::SignupPush>(), 200, json::<p::PushResponse>()),
         ("POST", "/api/v1/sync/messages") => shapes(json::<p::MessagePush>(), 200, json::<p::PushResponse>()),
         ("POST", "/api/v1/sync/feed") => shapes(json::<p::MessageSince>(), 200, json::<p::MessageFeed>()),
+        ("POST", "/api/v1/sync/feed/wait") => shapes(json::<p::MessageWait>(), 200, json::<p::MessageFeed>()),
         ("POST", "/api/v1/messages/feed") => shapes(json::<p::MessageSince>(), 200, json::<p::MessageFeed>()),
         ("POST", "/api/v1/messages") => {
             shapes(json::<crate::messages::StaffMessage>(), 201, json::<serde_json::Value>())

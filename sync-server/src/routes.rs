@@ -195,6 +195,12 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "POST",
+        path: "/api/v1/sync/feed/wait",
+        access: Access::Phone,
+        summary: "a phone online waits for its team's messages (long poll, at most 25 s): the feed after the places it holds as soon as a message lands in one of its channels",
+    },
+    RouteSpec {
+        method: "POST",
         path: "/api/v1/messages/feed",
         access: Access::Staff,
         summary: "the channels the staff member reads (a captain's inbox: their teams, sessions, direct messages) and the messages after the places given",

@@ -645,3 +645,93 @@ async fn messages_resist_strangers() {
         (Some(0), Some(0))
     );
 }
+
+/// Volunteer pages and one's own data (issue 18) against strangers, over HTTP: a phone pushing
+/// coopain steps or a page in another's name or for another device; asking someone of another
+/// campaign; another campaign's coordinator reading a page, a photo or an export; a captain
+/// exporting; a stolen phone once revoked reading pages, exporting, or deleting the account it
+/// was stolen from. None of it answers anything about the person.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_and_personal_data_resist_strangers() {
+    let s = server().await;
+    let (nord, sud) = (s.phone(0, "dev-nord").await, s.phone(5, "dev-sud").await);
+    let event = |n: u32, p: &Phone, author: &str, action: Value| {
+        json!({"id": uuid::Uuid::from_u128(0x0190a0b0_0000_7000_9000_000000000000 + u128::from(n)).to_string(),
+            "author_id": author, "device_id": p.device, "at_ms": s.now(), "action": action})
+    };
+    let push = |p: &Phone, events: Vec<Value>| {
+        let body = json!({"protocol": 1, "device_id": p.device, "events": events});
+        let (s, token) = (&s, p.token.clone());
+        async move {
+            let (st, r) = s.send("POST", "/api/v1/sync/people", Some(&token), Some(body)).await;
+            assert_eq!(st, StatusCode::OK, "{r}");
+            r["results"].as_array().unwrap().iter().map(|i| status(i).1.to_string()).collect::<Vec<_>>()
+        }
+    };
+    let page = json!({"kind": "profile", "settings": {"pseudonym": "Nord", "bio": "Secret du nord",
+        "visibility": {"name": "only_me", "photo": "only_me", "bio": "coopains", "teams": "only_me",
+                       "sessions": "only_me", "figures": "only_me", "activity": "only_me"}}});
+    assert_eq!(push(&nord, vec![event(1, &nord, &nord.volunteer, page.clone())]).await, [""]);
+    // The south phone: a page in the north volunteer's name, an accept of an ask nobody made, an
+    // ask to someone of no campaign of theirs; and another device's outbox.
+    let accept = json!({"kind": "coopain", "user_id": nord.volunteer, "step": "accept"});
+    let lyon_ask = json!({"kind": "coopain", "user_id": "coord-lyon", "step": "ask"});
+    assert_eq!(
+        push(
+            &sud,
+            vec![
+                event(2, &sud, &nord.volunteer, page),
+                event(3, &sud, &sud.volunteer, accept),
+                event(4, &sud, &sud.volunteer, lyon_ask)
+            ]
+        )
+        .await,
+        ["wrong_sender", "no_ask", "unknown_person"]
+    );
+    let body = json!({"protocol": 1, "device_id": nord.device, "events": []});
+    let (st, _) = s.send("POST", "/api/v1/sync/people", Some(&sud.token), Some(body)).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    // The south volunteer sees the pseudonym and nothing the north volunteer keeps for themself.
+    let (st, p) = s.send("GET", &format!("/api/v1/sync/people/{}", nord.volunteer), Some(&sud.token), None).await;
+    assert_eq!(st, StatusCode::OK);
+    let text = p.to_string();
+    assert_eq!(p["shown_name"], "Nord");
+    assert!(!text.contains("Secret du nord") && !text.contains("Bénévole 0") && p["teams"].is_null(), "{text}");
+
+    // Another campaign's coordinator: no page, no photo, no export of this campaign's people.
+    let (st, other) = s
+        .send(
+            "POST",
+            "/api/v1/campaigns",
+            Some(s.coordinator()),
+            Some(json!({"id": "lyon-2027", "name": "Lyon",
+            "mode": "address_only", "coordinator_id": "coord-lyon", "coordinator_name": "L"})),
+        )
+        .await;
+    assert!(st.is_success(), "{other}");
+    let lyon = other["token"].as_str().unwrap().to_string();
+    for path in ["", "/photo", "/export"] {
+        let (st, b) = s.send("GET", &format!("/api/v1/people/{}{path}", nord.volunteer), Some(&lyon), None).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{path}: {b}");
+    }
+    // A captain does not export anyone's data: that is the coordinators' answer to a request.
+    let (st, _) = s
+        .send("GET", &format!("/api/v1/people/{}/export", nord.volunteer), Some(s.captain("capitaine-nord")), None)
+        .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+
+    // A stolen phone, revoked: it reads no page, exports nothing, deletes nothing.
+    let (st, b) = s.send("POST", "/api/v1/devices/dev-nord/revoke", Some(s.coordinator()), None).await;
+    assert!(st.is_success(), "{b}");
+    for (method, path, body) in [
+        ("GET", "/api/v1/sync/people".to_string(), None),
+        ("GET", format!("/api/v1/sync/people/{}", sud.volunteer), None),
+        ("GET", "/api/v1/sync/me/export".to_string(), None),
+        ("POST", "/api/v1/sync/me/delete".to_string(), Some(json!({"confirm": "SUPPRIMER"}))),
+    ] {
+        let (st, b) = s.send(method, &path, Some(&nord.token), body).await;
+        assert_eq!(st, StatusCode::FORBIDDEN, "{method} {path}: {b}");
+    }
+    let (st, p) = s.send("GET", &format!("/api/v1/people/{}", nord.volunteer), Some(s.coordinator()), None).await;
+    assert_eq!((st, p["shown_name"].as_str()), (StatusCode::OK, Some("Bénévole 0")), "the account is still there: {p}");
+}

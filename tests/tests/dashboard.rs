@@ -1115,3 +1115,72 @@ fn http_client() -> reqwest::Client {
     doorstep_core::sync::http::HttpTransport::new("http://127.0.0.1:9", None).expect("the core's HTTP client");
     reqwest::Client::new()
 }
+
+/// Issue 18 in Chromium: a volunteer's phone sets a photo, a pseudonym and a few words and knocks
+/// four doors; the coordinator opens the volunteer's page from the volunteers' tab (photo, words,
+/// figures from the reports) and exports the volunteer's data; the audit log says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_coordinator_opens_a_volunteers_page_in_chromium() {
+    let _one_browser_at_a_time = BROWSER.lock().await;
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "Debian's chromium is missing: apt-get install chromium"
+    );
+    let s = server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("phone.db"), None).unwrap();
+    let (vol, code, turf) = s.seeded.volunteers[0].clone();
+    let join = doorstep_core::sync::join(&store, &s.base, &code).await.unwrap();
+    let net = HttpTransport::new(&s.base, Some(join.token)).unwrap();
+    sync(&store, &net, RetryPolicy::default(), &()).await.unwrap().unwrap();
+    let bio = "Étudiante, dispo le samedi matin";
+    store
+        .set_profile(doorstep_protocol::ProfileSettings {
+            pseudonym: Some("B. Zéro".into()),
+            bio: Some(bio.into()),
+            visibility: doorstep_protocol::FieldVisibility::default(),
+        })
+        .unwrap();
+    let route = store.compute_route(&turf, None, None, false).unwrap();
+    for door in route.remaining.iter().flat_map(|s| &s.doors).take(4) {
+        store
+            .record_knock(doorstep_core::KnockInput {
+                target: doorstep_protocol::Target::Door { id: door.id.clone() },
+                result_code: "not_home".into(),
+                answers: vec![],
+                note: None,
+                safety_flags: vec![],
+                position: None,
+            })
+            .unwrap();
+    }
+    sync(&store, &net, RetryPolicy::default(), &()).await.unwrap().unwrap();
+    // A square photo from a wide picture: the server crops and re-encodes it.
+    let mut png = Vec::new();
+    image::RgbImage::from_fn(600, 400, |x, y| image::Rgb([(x % 200) as u8 + 40, (y % 120) as u8 + 60, 160]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    assert!(net.set_photo(png).await.unwrap().has_photo);
+    let password = s.password("coordinatrice");
+    let env = [
+        ("BASE_URL", s.base.as_str()),
+        ("LOGIN", "coordinatrice"),
+        ("PASSWORD", password.as_str()),
+        ("VOLUNTEER_ID", vol.as_str()),
+        ("VOLUNTEER_NAME", "Bénévole 0"),
+        ("BIO", bio),
+        ("DOORS", "4"),
+    ];
+    browser_script("people.mjs", &env, &["15-volunteer-page.png"]).await;
+    let audit: Value = http_client()
+        .get(format!("{}/api/v1/audit", s.base))
+        .bearer_auth(&s.seeded.coordinator_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let exported = audit.as_array().unwrap().iter().filter(|a| a["action"] == "data.export").count();
+    assert_eq!(exported, 1, "the coordinator's export is in the audit log");
+}

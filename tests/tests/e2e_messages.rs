@@ -216,3 +216,49 @@ async fn two_offline_phones_exchange_messages_through_the_server() {
     sync(&sud, &sud_net, policy(), &()).await.unwrap().unwrap();
     assert!(sud.thread("team:nord").unwrap().is_empty());
 }
+
+/// Live while online (issue 18): a phone with the app open waits for its team's messages (a long
+/// poll); another phone of the team, offline until now, syncs a message; the waiting phone has it
+/// without a sync, in the server's order. A phone of another team waiting at the same time gets
+/// nothing of it, and its wait ends empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_online_gets_team_messages_live() {
+    let d = doorstep_tests::demo_server(Default::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let vols = &d.seeded.volunteers;
+    let (lea, lea_net) = phone(&d.base, dir.path(), "lea", &vols[0].1).await;
+    let (noe, noe_net) = phone(&d.base, dir.path(), "noe", &vols[1].1).await;
+    let (sud, sud_net) = phone(&d.base, dir.path(), "sud", &vols[5].1).await;
+    // Noé writes with no network.
+    noe.post_message("team:nord", "Je suis en bas de la rue, j'arrive", None).unwrap();
+    // Léa's app is open: it waits (up to 20 s); so does the south phone's.
+    let lea = std::sync::Arc::new(lea);
+    let waiting = {
+        let (lea, net) = (lea.clone(), lea_net.clone());
+        tokio::spawn(async move {
+            let n = doorstep_core::sync::listen_messages(&lea, &net, 20_000).await.unwrap().unwrap();
+            (n, Instant::now())
+        })
+    };
+    let sud = std::sync::Arc::new(sud);
+    let south_waiting = {
+        let (sud, net) = (sud.clone(), sud_net.clone());
+        tokio::spawn(async move { doorstep_core::sync::listen_messages(&sud, &net, 1_500).await.unwrap().unwrap() })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    sync(&noe, &noe_net, policy(), &()).await.unwrap().unwrap();
+    let synced = Instant::now();
+    let (n, got) = tokio::time::timeout(Duration::from_secs(20), waiting).await.expect("the wait ends").unwrap();
+    assert_eq!(n, 1, "the message came while Léa was online, without a sync");
+    let thread = lea.thread("team:nord").unwrap();
+    assert_eq!(thread.last().unwrap().body, "Je suis en bas de la rue, j'arrive");
+    assert_eq!(thread.last().unwrap().seq, Some(1));
+    eprintln!("live: {} ms from Noé's sync to Léa's phone", got.saturating_duration_since(synced).as_millis());
+    assert_eq!(south_waiting.await.unwrap(), 0, "another team's phone hears nothing of it");
+    assert!(sud.thread("team:nord").unwrap().is_empty());
+    // Something already there is answered at once, whatever the wait.
+    noe.post_message("team:nord", "C'est bon, je vous vois", None).unwrap();
+    sync(&noe, &noe_net, policy(), &()).await.unwrap().unwrap();
+    let n = doorstep_core::sync::listen_messages(&lea, &lea_net, 20_000).await.unwrap().unwrap();
+    assert_eq!(n, 1);
+}

@@ -288,6 +288,8 @@ fn sample(w: &World, r: &RouteSpec, inside: bool) -> Option<(String, Vec<u8>)> {
         ("POST", "/api/v1/sync/feed") | ("POST", "/api/v1/messages/feed") => {
             unscoped(json(serde_json::json!({"protocol":1})))
         }
+        // No wait: the answer comes at once.
+        ("POST", "/api/v1/sync/feed/wait") => unscoped(json(serde_json::json!({"protocol":1, "wait_ms": 0}))),
         // A message to the captain's own team's channel, or to the other team's.
         ("POST", "/api/v1/messages") => scoped(
             r.path.into(),

@@ -1474,6 +1474,29 @@ async fn pages_coopains_export_and_erasure(s: Arc<dyn ServerStore>) {
     // A photo, shown to the campaign.
     s.set_photo("vol-a", Some("/9j/2Q==".into()), NOW).await.unwrap();
     assert_eq!(s.person_photo(&b, "vol-a", NOW).await.unwrap().as_deref(), Some("/9j/2Q=="));
+    // vol-b (another team) and vol-a become coopains: their direct channel and vol-a's message in
+    // it carry the pseudonym, the name vol-a keeps for their team.
+    let ask_b = ev(6, "vol-b", PeopleAction::Coopain { user_id: "vol-a".into(), step: CoopainStep::Ask });
+    let ok_a = ev(7, "vol-a", PeopleAction::Coopain { user_id: "vol-b".into(), step: CoopainStep::Accept });
+    assert_eq!(codes(s.record_people(&b, "dev-vol-b", &[ask_b], false, NOW).await.unwrap()), ["Accepted"]);
+    assert_eq!(codes(s.record_people(&a, "dev-vol-a", &[ok_a], false, NOW).await.unwrap()), ["Accepted"]);
+    let dm = doorstep_protocol::ChannelRef::direct("vol-a", "vol-b").id();
+    let post = doorstep_protocol::MessageEvent {
+        id: "0190a0b0-0000-7000-9000-000000000099".into(),
+        channel_id: dm.clone(),
+        author_id: "vol-a".into(),
+        device_id: "dev-vol-a".into(),
+        at_ms: NOW,
+        action: doorstep_protocol::MessageAction::Post { body: "Coucou".into(), reference: None },
+    };
+    let placed = s.record_messages(&a, "dev-vol-a", &[post], false, false, NOW).await.unwrap();
+    assert_eq!(placed.posted.len(), 1, "coopains may write to each other");
+    let (channels, messages, _) = s.message_feed(&b, &Default::default(), false, NOW, 14 * 86_400_000).await.unwrap();
+    let dm_view = channels.iter().find(|c| c.id == dm).expect("the coopains' channel");
+    assert_eq!(dm_view.title, "A.");
+    assert_eq!(messages.iter().find(|m| m.channel_id == dm).unwrap().author_name, "A.");
+    let (_, messages_c, _) = s.message_feed(&c, &Default::default(), false, NOW, 14 * 86_400_000).await.unwrap();
+    assert!(messages_c.iter().all(|m| m.channel_id != dm), "nobody else reads it");
     // The export holds every section.
     let data = s.personal_data(&a).await.unwrap();
     for section in [
@@ -1496,9 +1519,11 @@ async fn pages_coopains_export_and_erasure(s: Arc<dyn ServerStore>) {
     assert_eq!(data["page"]["photo_jpeg_base64"], "/9j/2Q==");
     // The deletion: turf returned, link and page gone, reports kept, one audit line.
     let n = s.erase_person(&a, NOW + 2, "audit-erase-1").await.unwrap();
-    assert_eq!((n.turfs_returned, n.coopains_removed), (1, 1));
+    assert_eq!((n.turfs_returned, n.coopains_removed, n.messages_emptied), (1, 2, 1));
     assert!(s.person_page(&c, "vol-a", NOW + 3).await.unwrap().is_none());
     assert!(s.people_view(&c, NOW + 3).await.unwrap().1.is_empty(), "the link went with the account");
+    let (_, after, _) = s.message_feed(&b, &Default::default(), false, NOW, 14 * 86_400_000).await.unwrap();
+    assert!(after.iter().all(|m| m.channel_id != dm), "a gone account's conversation is nobody's channel any more");
     assert!(s.person_photo(&b, "vol-a", NOW + 3).await.unwrap().is_none());
     assert_eq!(s.turf("t1").await.unwrap().unwrap().volunteer_id, None);
     let left = s.personal_data(&s.user("vol-a").await.unwrap().unwrap()).await.unwrap();

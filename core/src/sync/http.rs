@@ -47,6 +47,15 @@ impl HttpTransport {
         self.post("/api/v1/sync/grants", req).await
     }
 
+    /// Waits (at most `wait_ms`, capped by the server) for the team's messages after what the
+    /// phone holds: the feed as soon as there is one.
+    pub async fn wait_feed(
+        &self,
+        request: &doorstep_protocol::MessageWait,
+    ) -> Result<doorstep_protocol::MessageFeed, TransportError> {
+        self.post("/api/v1/sync/feed/wait", request).await
+    }
+
     /// All this person's data held by the server, as the JSON document it sends (GDPR articles
     /// 15 and 20): the app offers to save or share it.
     pub async fn export_my_data(&self) -> Result<String, TransportError> {

@@ -424,6 +424,22 @@ pub async fn join(store: &Store, base: &str, code: &str) -> std::result::Result<
     Ok(JoinInfo { token: r.token, volunteer_id: r.volunteer_id, campaign_id: r.campaign_id, expires_ms: r.expires_ms })
 }
 
+/// While the app is open and online: waits up to `wait_ms` for the team's messages and keeps
+/// what comes (messages live, not only at each sync). Returns how many arrived (0: none in the
+/// wait). The app calls it again in a loop while it is in the foreground.
+pub async fn listen_messages(
+    store: &Store,
+    transport: &http::HttpTransport,
+    wait_ms: u64,
+) -> Result<std::result::Result<u32, TransportError>> {
+    let since = store.message_since()?.since;
+    let req = doorstep_protocol::MessageWait { protocol: PROTOCOL_VERSION, since, wait_ms };
+    match transport.wait_feed(&req).await {
+        Ok(feed) => Ok(Ok(store.apply_feed(&feed)?)),
+        Err(e) => Ok(Err(e)),
+    }
+}
+
 /// What deleting one's account did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]

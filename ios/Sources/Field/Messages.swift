@@ -138,3 +138,18 @@ public final class MessagesViewModel: ObservableObject {
         }
     }
 }
+
+extension MessagesViewModel {
+    /// Mirror of MessagesViewModel.listen (Kotlin): while the screen is open and online, waits up
+    /// to `waitMs` for the team's messages and shows them; -1 on a network failure.
+    public func listen(waitMs: UInt64 = 25_000) async -> Int {
+        guard let creds = app.credentials() else { return -1 }
+        do {
+            let n = try await app.store().listenMessages(serverUrl: creds.serverUrl, token: creds.token, waitMs: waitMs)
+            if n > 0 { try? refresh() }
+            return Int(n)
+        } catch {
+            return -1
+        }
+    }
+}

@@ -288,6 +288,7 @@ class FieldStoreTest {
             assertEquals(Pair("pending", street.street), Pair(written.state, written.street))
             runBlocking { store.sync(url, joined.token, listener) }
             assertEquals(listOf("sent"), store.thread(ch).map { it.state })
+            assertEquals(0u, runBlocking { store.listenMessages(url, joined.token, 0uL) })
             store.markRead(ch)
             assertEquals(0u, store.channels().first { it.id == ch }.unread)
             assertFailsWith<FieldException.InvalidInput> { unwrapped { store.pinMessage(ch, written.id) } }

@@ -321,6 +321,8 @@ class FieldStoreTest(unittest.TestCase):
             self.assertEqual((written.state, written.street), ("pending", street.street))
             asyncio.run(store.sync(info["url"], joined.token, Listener()))
             self.assertEqual([m.state for m in store.thread(ch)], ["sent"])
+            # Nothing new: a wait of 0 ms answers at once with nothing.
+            self.assertEqual(asyncio.run(store.listen_messages(info["url"], joined.token, 0)), 0)
             store.mark_read(ch)
             self.assertEqual(next(c for c in store.channels() if c.id == ch).unread, 0)
             with self.assertRaises(FieldError.InvalidInput):

@@ -256,7 +256,8 @@ pub async fn channels_of(
         if let Some(them) = user_in(tx, campaign, &other).await?
             && doorstep_protocol::validate::message::may_read(&c, &reach(tx, me, &c).await?)
         {
-            out.push((c, them.display_name));
+            let title = super::pages::ShownNames::default().shown(tx, me, &them.id, &them.display_name).await?;
+            out.push((c, title));
         }
     }
     Ok(out)
@@ -274,6 +275,7 @@ pub async fn feed(
 ) -> StoreResult<(Vec<ChannelView>, Vec<Message>, bool)> {
     let campaign = me.campaign_id.as_str();
     let (mut views, mut messages, mut more) = (Vec::new(), Vec::new(), false);
+    let mut names = super::pages::ShownNames::default();
     for (c, title) in channels_of(tx, me, now_ms, lookback_ms).await? {
         let id = c.id();
         let r = reach(tx, me, &c).await?;
@@ -304,6 +306,9 @@ pub async fn feed(
                 messages.push(message_from(row)?);
             }
         }
+        if let Some(p) = pinned.as_mut() {
+            p.author_name = names.shown(tx, me, &p.author_id, &p.author_name).await?;
+        }
         views.push(ChannelView {
             id,
             can_post: doorstep_protocol::validate::message::may_post(&c, &r),
@@ -315,6 +320,10 @@ pub async fn feed(
             pinned,
             read_by,
         });
+    }
+    // Each author by the name this reader may see (a pseudonym where the name is kept from them).
+    for m in &mut messages {
+        m.author_name = names.shown(tx, me, &m.author_id, &m.author_name).await?;
     }
     Ok((views, messages, more))
 }

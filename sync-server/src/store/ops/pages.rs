@@ -142,6 +142,44 @@ pub async fn page_facts(tx: &mut dyn Tx, person: &User, now_ms: i64) -> StoreRes
     })
 }
 
+/// The names people are shown by to one viewer (their name, or their pseudonym where they keep
+/// their name from this viewer), each looked up once.
+#[derive(Debug, Default)]
+pub struct ShownNames(HashMap<String, String>);
+
+impl ShownNames {
+    /// The name `person_id` is shown by to `viewer`; `stored` (the name as the caller has it) for
+    /// the viewer themself and for an account that is gone.
+    pub async fn shown(
+        &mut self,
+        tx: &mut dyn Tx,
+        viewer: &User,
+        person_id: &str,
+        stored: &str,
+    ) -> StoreResult<String> {
+        if person_id == viewer.id {
+            return Ok(stored.to_string());
+        }
+        if let Some(n) = self.0.get(person_id) {
+            return Ok(n.clone());
+        }
+        let name = match live_user(tx, &viewer.campaign_id, person_id).await? {
+            Some(person) => {
+                let (settings, _) = profile(tx, person_id).await?;
+                let (r, _) = relation(tx, viewer, &person).await?;
+                if doorstep_protocol::validate::people::name_shown(settings.visibility.name, &r) {
+                    person.display_name
+                } else {
+                    settings.pseudonym.unwrap_or_else(|| "Bénévole".to_string())
+                }
+            }
+            None => stored.to_string(),
+        };
+        self.0.insert(person_id.to_string(), name.clone());
+        Ok(name)
+    }
+}
+
 /// A person's page as `viewer` sees it; `None` if there is no such person in the viewer's
 /// campaign (or their account was deleted).
 pub async fn page_for(

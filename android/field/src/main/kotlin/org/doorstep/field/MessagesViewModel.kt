@@ -64,6 +64,22 @@ class MessagesViewModel(private val app: FieldApp) {
         else -> Msg.KIND_DIRECT
     }.text(app.lang)
 
+    /**
+     * While the screen is open and online: waits up to [waitMs] for the team's messages (the
+     * server answers as soon as one lands) and shows them. The shell calls it in a loop from its
+     * foreground scope; a network failure returns -1 (the loop backs off; the sync still runs).
+     */
+    suspend fun listen(waitMs: Long = 25_000): Int {
+        val creds = app.credentials() ?: return -1
+        val n = try {
+            app.store.listenMessages(creds.serverUrl, creds.token, waitMs.toULong()).toInt()
+        } catch (e: FieldException) {
+            return -1
+        }
+        if (n > 0) refresh()
+        return n
+    }
+
     /** Reloads the list and the open thread from the store (after a sync, say). */
     fun refresh() {
         val ready = app.state.value is AppState.Ready

@@ -13,6 +13,9 @@ import java.net.http.HttpClient
 import java.net.http.HttpRequest
 import java.net.http.HttpResponse
 import java.nio.file.Files
+import kotlinx.coroutines.async
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.runBlocking
 import org.junit.AfterClass
 import org.junit.BeforeClass
@@ -496,6 +499,17 @@ class FieldViewModelsTest {
         assertIs<SyncOutcome.Done>(runBlocking { SyncController(one).syncNow() })
         m1.refresh()
         assertEquals(listOf("lu par 1"), m1.thread.value.messages.map { it.status })
+        // Live while the screen is open: Malik's phone waits; Maëlle's answer lands in it.
+        val live = runBlocking {
+            val waiting = async(Dispatchers.IO) { m2.listen(20_000) }
+            delay(300)
+            m1.open("team:m")
+            assertTrue(m1.send("Je vous rejoins rue Bisson"))
+            assertIs<SyncOutcome.Done>(SyncController(one).syncNow())
+            waiting.await()
+        }
+        assertEquals(1, live)
+        assertEquals("Je vous rejoins rue Bisson", m2.thread.value.messages.last().body)
     }
 
     /**
