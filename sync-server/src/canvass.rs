@@ -163,6 +163,10 @@ pub struct VolunteerSession {
     pub standing: Option<Attendance>,
     /// Places left (capacity less those signed up, confirmed or checked in).
     pub places_left: u32,
+    /// The volunteer's coopains who are going (signed up, confirmed or checked in), by the names
+    /// the volunteer may see: "Léa y va" pairs them before the day.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub coopains: Vec<String>,
 }
 
 impl Service {
@@ -302,6 +306,10 @@ impl Service {
         let me = self.device_user(dev).await?;
         let standings: std::collections::HashMap<String, Attendance> =
             self.store.standings(&me.id).await?.into_iter().collect();
+        let mut going: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+        for (session, name) in self.store.coopains_going(&me).await? {
+            going.entry(session).or_default().push(name);
+        }
         Ok(self
             .store
             .campaign_sessions(&me.campaign_id, (self.now)())
@@ -314,6 +322,7 @@ impl Service {
                 let taken = c.signed_up + c.confirmed + c.checked_in + c.public;
                 VolunteerSession {
                     standing: standings.get(&c.session.id).copied(),
+                    coopains: going.remove(&c.session.id).unwrap_or_default(),
                     places_left: c.session.capacity.saturating_sub(taken),
                     session: c.session,
                 }

@@ -167,6 +167,27 @@ async fn pages_coopains_photo_export_and_deletion_end_to_end() {
         .unwrap();
     assert!(!feed["channels"].as_array().unwrap().iter().any(|c| c["id"] == dm.as_str()), "{feed}");
 
+    // Coopains see each other on a session's sign-ups: Noé signs up, Léa reads his name on it.
+    let start = d.clock.load(std::sync::atomic::Ordering::SeqCst) + 86_400_000;
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/sessions", d.base))
+        .bearer_auth(&d.seeded.coordinator_token)
+        .json(&json!({"id": "s-duo", "campaign_id": "x", "title": "Samedi, quartier nord", "start_ms": start,
+            "end_ms": start + 10_800_000, "meeting_lat": 47.2184, "meeting_lon": -1.5536, "meeting_text": "Devant le marché",
+            "capacity": 10, "captains": ["capitaine-nord"], "turfs": [], "team_id": "nord", "visibility": "team"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    sync(&noe, &noe_net, policy(), &()).await.unwrap().unwrap();
+    noe.sign_up("s-duo", doorstep_protocol::SignupKind::SignUp).unwrap();
+    sync(&noe, &noe_net, policy(), &()).await.unwrap().unwrap();
+    sync(&lea, &lea_net, policy(), &()).await.unwrap().unwrap();
+    let duo = lea.sessions().unwrap().into_iter().find(|s| s.id == "s-duo").unwrap();
+    let noe_name = lea.people().unwrap().coopains.iter().find(|c| c.user_id == noe_id).unwrap().name.clone();
+    assert_eq!(duo.coopains, vec![noe_name], "Léa sees her coopain is going");
+    assert!(noe.sessions().unwrap().iter().all(|s| s.coopains.is_empty()), "Léa is not going: nobody on Noé's list");
+
     // A camera photo: stored square, 256 px, without the EXIF block and its GPS position.
     let jpeg = camera_jpeg();
     assert!(has(&jpeg, b"GPSLatitude"));

@@ -247,8 +247,8 @@ pub const MIGRATIONS: &[&str] = &[
     ) STRICT;
     "#,
     // 8: the team's people (issue 18). What the server last said about this person's page, their
-    // coopains and team (one row), and the people events written here (page settings, coopain
-    // steps: an outbox like the knocks').
+    // coopains and team (one row), the people events written here (page settings, coopain steps:
+    // an outbox like the knocks'), and the coopains going to each session.
     r#"
     CREATE TABLE people_view (
         id         INTEGER PRIMARY KEY CHECK (id = 1),
@@ -263,6 +263,9 @@ pub const MIGRATIONS: &[&str] = &[
         reason     TEXT,
         updated_ms INTEGER NOT NULL
     ) STRICT;
+
+    -- The coopains going to each session, as the server last listed them (JSON array of names).
+    ALTER TABLE sessions ADD COLUMN coopains TEXT;
     "#,
 ];
 

@@ -31,6 +31,8 @@ pub struct SessionView {
     pub pending: bool,
     /// This phone's user captains it.
     pub captain: bool,
+    /// Their coopains who are going ("Léa, Noé"), as the server last said.
+    pub coopains: Vec<String>,
 }
 
 /// One session and the volunteer's standing, as `GET /api/v1/sync/sessions` lists it.
@@ -39,6 +41,8 @@ pub struct ListedSession {
     pub session: Session,
     pub standing: Option<Attendance>,
     pub places_left: u32,
+    #[serde(default)]
+    pub coopains: Vec<String>,
 }
 
 fn takes_place(a: Option<Attendance>) -> bool {
@@ -46,9 +50,9 @@ fn takes_place(a: Option<Attendance>) -> bool {
 }
 
 fn view(c: &Connection, id: &str) -> Result<SessionView> {
-    let (body, server, places_left, local): (String, Option<String>, i64, Option<String>) = c
-        .query_row("SELECT body, standing, places_left, local FROM sessions WHERE id = ?1", [id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    let (body, server, places_left, local, coopains): (String, Option<String>, i64, Option<String>, Option<String>) = c
+        .query_row("SELECT body, standing, places_left, local, coopains FROM sessions WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
         })
         .optional()?
         .ok_or_else(|| CoreError::unknown("session", id))?;
@@ -69,6 +73,7 @@ fn view(c: &Connection, id: &str) -> Result<SessionView> {
     let me = meta_get(c, "user_id")?.unwrap_or_default();
     Ok(SessionView {
         captain: s.captains.contains(&me),
+        coopains: coopains.map(|j| serde_json::from_str(&j)).transpose()?.unwrap_or_default(),
         id: s.id,
         title: s.title,
         start_ms: s.start_ms,
@@ -103,8 +108,17 @@ impl Store {
                 let standing = l.standing.map(|a| a.code().to_string());
                 let local = kept.get(&l.session.id).cloned().unwrap_or_else(|| standing.clone());
                 tx.execute(
-                    "INSERT INTO sessions(id, body, standing, places_left, local, fetched_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![l.session.id, serde_json::to_string(&l.session)?, standing, l.places_left, local, now],
+                    "INSERT INTO sessions(id, body, standing, places_left, local, fetched_ms, coopains)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                    params![
+                        l.session.id,
+                        serde_json::to_string(&l.session)?,
+                        standing,
+                        l.places_left,
+                        local,
+                        now,
+                        serde_json::to_string(&l.coopains)?
+                    ],
                 )?;
             }
             Ok(())

@@ -12,7 +12,8 @@
 //! - [`handoff`]: the lease a captain's phone hands to a volunteer's phone with no network;
 //! - [`reminder`]: which session reminders a person gets, and when a due one is sent;
 //! - [`message`]: team messages — who reads, writes and pins which channel, the read marker;
-//! - [`people`]: volunteer pages (who sees which field) and coopains (a link both sides accept).
+//! - [`people`]: volunteer pages (who sees which field) and coopains (a link both sides accept);
+//! - [`sms`]: the SMS compliance gate — consent, STOP, quiet hours and holidays, the L49 silence.
 
 pub mod answers;
 pub mod handoff;
@@ -23,6 +24,7 @@ pub mod reminder;
 pub mod report;
 pub mod script;
 pub mod session;
+pub mod sms;
 pub mod text;
 
 pub use answers::{ValidationError, validate_answers, validate_lat_lon, validate_position, visible_questions};

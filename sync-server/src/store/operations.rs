@@ -580,6 +580,12 @@ pub trait StoreOps: ServerStore {
         typed(self, move |tx| Box::pin(async move { ops::pages::record_people(tx, &u, &d, &e, revoked, now_ms).await }))
             .await
     }
+    /// The sessions a person's coopains are going to: (session, the coopain's name as they see it).
+    async fn coopains_going(&self, me: &User) -> StoreResult<Vec<(String, String)>> {
+        let u = me.clone();
+        crate::store::typed_read(self, move |tx| Box::pin(async move { ops::pages::coopains_going(tx, &u).await }))
+            .await
+    }
     /// A person's photo (base64 JPEG) if `viewer` may see it.
     async fn person_photo(&self, viewer: &User, person_id: &str, now_ms: i64) -> StoreResult<Option<String>> {
         let (v, p) = (viewer.clone(), person_id.to_string());

@@ -180,6 +180,20 @@ impl ShownNames {
     }
 }
 
+/// The sessions `me`'s coopains are going to (signed up, confirmed or checked in): (session,
+/// the coopain's name as `me` may see it), sorted by name within a session.
+pub async fn coopains_going(tx: &mut dyn Tx, me: &User) -> StoreResult<Vec<(String, String)>> {
+    let rows = tx.rows(SELECT_COOPAINS_GOING, &vals![me.campaign_id.as_str(), me.id.as_str()]).await?;
+    let mut names = ShownNames::default();
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let (session, who, stored) = (r[0].text()?, r[1].text()?, r[2].text()?);
+        out.push((session, names.shown(tx, me, &who, &stored).await?));
+    }
+    out.sort();
+    Ok(out)
+}
+
 /// A person's page as `viewer` sees it; `None` if there is no such person in the viewer's
 /// campaign (or their account was deleted).
 pub async fn page_for(
@@ -350,6 +364,11 @@ const SELECT_TEAM_PEOPLE: &str =
        OR u.id IN (SELECT c.user_id FROM team_captains c WHERE c.team_id IN (SELECT team_id FROM users WHERE id = $1)
                    OR c.team_id IN (SELECT team_id FROM team_captains WHERE user_id = $1)))
      ORDER BY u.id";
+const SELECT_COOPAINS_GOING: &str = "SELECT s.session_id, s.volunteer_id, u.display_name FROM session_signups s
+     JOIN users u ON u.id = s.volunteer_id
+     JOIN coopains c ON c.campaign_id = $1 AND c.asked_by IS NULL
+       AND ((c.a = $2 AND c.b = s.volunteer_id) OR (c.b = $2 AND c.a = s.volunteer_id))
+     WHERE s.state IN ('signed_up', 'confirmed', 'checked_in') AND u.deleted_ms IS NULL";
 const SELECT_PEOPLE_EVENT: &str = "SELECT body_hash FROM people_events WHERE id = $1";
 const INSERT_PEOPLE_EVENT: &str =
     "INSERT INTO people_events(id, campaign_id, author_id, device_id, kind, body_hash, received_ms)

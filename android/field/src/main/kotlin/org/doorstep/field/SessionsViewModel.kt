@@ -31,6 +31,8 @@ data class SessionRow(
     val canSignUp: Boolean,
     val canConfirm: Boolean,
     val canCancel: Boolean,
+    /** `Avec Léa, Noé` when coopains are going; null otherwise. */
+    val withCoopains: String? = null,
 )
 
 /** A session reminder on the sessions screen. */
@@ -116,6 +118,7 @@ class SessionsViewModel(private val app: FieldApp) {
             canSignUp = !over && !s.cancelled && !s.captain && !active && standing != Attendance.CHECKED_IN && s.placesLeft > 0u,
             canConfirm = !over && !s.cancelled && standing == Attendance.SIGNED_UP,
             canCancel = !over && active,
+            withCoopains = s.coopains.takeIf { it.isNotEmpty() }?.let { Msg.WITH_COOPAINS.text(app.lang, it.joinToString(", ")) },
         )
     }
 

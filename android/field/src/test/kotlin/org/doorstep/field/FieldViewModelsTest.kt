@@ -519,7 +519,9 @@ class FieldViewModelsTest {
      */
     @Test
     fun i_coopainsAskedAndAcceptedOffline() {
-        val (s2, t) = staff("POST", "/api/v1/teams", """{"id":"p","name":"Équipe P","captains":[]}""")
+        val (s1, c) = staff("POST", "/api/v1/invitations", """{"name":"Capitaine P","user_id":"cap-p","role":"captain"}""")
+        assertTrue(s1 in 200..201, c)
+        val (s2, t) = staff("POST", "/api/v1/teams", """{"id":"p","name":"Équipe P","captains":["cap-p"]}""")
         assertTrue(s2 in 200..201, t)
         val apps = listOf("vol-p1" to "Paula", "vol-p2" to "Pierre").map { (id, name) ->
             val (st, inv) = staff("POST", "/api/v1/invitations", """{"name":"$name","user_id":"$id","team_id":"p"}""")
@@ -530,9 +532,14 @@ class FieldViewModelsTest {
             app
         }
         val (paula, pierre) = apps
+        // Paula synced before Pierre joined: once more, and her team lists him.
+        assertIs<SyncOutcome.Done>(runBlocking { SyncController(paula).syncNow() })
         val p1 = PeopleViewModel(paula).apply { refresh() }
         assertEquals("Paula", p1.state.value.me?.name)
-        assertEquals(listOf(Triple("Pierre", "Bénévole", "ask")), p1.state.value.team.map { Triple(it.name, it.role, it.action) })
+        assertEquals(
+            listOf(Triple("Capitaine P", "Capitaine", "ask"), Triple("Pierre", "Bénévole", "ask")),
+            p1.state.value.team.map { Triple(it.name, it.role, it.action) },
+        )
         // No network: accepting what nobody asked is refused; the ask shows at once, waiting.
         assertFalse(p1.accept("vol-p2"))
         assertEquals(Msg.COOPAIN_NO_ASK.fr, p1.state.value.error)
@@ -557,6 +564,21 @@ class FieldViewModelsTest {
         // Coopains share a direct channel.
         val m = MessagesViewModel(paula).apply { refresh() }
         assertTrue(m.channels.value.any { it.kind == "Message direct" && it.title == "Pierre" }, "${m.channels.value}")
+        // …and see each other on a session's sign-ups: Pierre signs up, Paula reads "Avec Pierre".
+        val now = System.currentTimeMillis()
+        val (st, session) = staff(
+            "POST", "/api/v1/sessions",
+            """{"id":"s-p","campaign_id":"x","title":"Dimanche, marché","start_ms":${now + 86_400_000},
+               "end_ms":${now + 90_000_000},"meeting_lat":47.2184,"meeting_lon":-1.5536,"meeting_text":"Place du marché",
+               "capacity":10,"captains":["cap-p"],"turfs":[],"team_id":"p","visibility":"team"}""",
+        )
+        assertEquals(201, st, session)
+        assertIs<SyncOutcome.Done>(runBlocking { SyncController(pierre).syncNow() })
+        SessionsViewModel(pierre).apply { refresh(); signUp("s-p") }
+        assertIs<SyncOutcome.Done>(runBlocking { SyncController(pierre).syncNow() })
+        assertIs<SyncOutcome.Done>(runBlocking { SyncController(paula).syncNow() })
+        val seen = SessionsViewModel(paula).apply { refresh() }.rows.value.single { it.id == "s-p" }
+        assertEquals("Avec Pierre", seen.withCoopains)
     }
 
     @Test
