@@ -153,3 +153,28 @@ extension MessagesViewModel {
         }
     }
 }
+
+/// Mirror of MapTarget (Kotlin): where a message points, on a turf this phone holds.
+public struct MapTarget: Equatable {
+    public let turfId: String
+    public let doorId, street: String?
+}
+
+extension MessagesViewModel {
+    /// Mirror of MessagesViewModel.target (Kotlin): tap a message → the turf and the door or street.
+    public func target(messageId: String) -> MapTarget? {
+        guard let m = messages.first(where: { $0.id == messageId }) else { return nil }
+        guard let turfs = try? app.store().turfs() else { return nil }
+        if let street = m.street, let turf = m.turfId {
+            return turfs.contains { $0.id == turf } ? MapTarget(turfId: turf, doorId: nil, street: street) : nil
+        }
+        guard let door = m.doorId else { return nil }
+        for t in turfs {
+            guard let p = try? app.store().routeProgress(turfId: t.id) else { continue }
+            if (p.remaining + p.done).contains(where: { $0.doors.contains { $0.id == door } }) {
+                return MapTarget(turfId: t.id, doorId: door, street: nil)
+            }
+        }
+        return nil
+    }
+}

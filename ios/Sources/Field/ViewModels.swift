@@ -10,6 +10,8 @@ public final class RouteViewModel: ObservableObject {
     @Published public private(set) var doorsKnocked = 0, doorsTotal = 0, walkMetres = 0
     @Published public var message: String?
     @Published public private(set) var gone = false
+    /// Buildings a team message pointed at, marked on the map (mirror of RouteUi.focus).
+    @Published public private(set) var focus: [String] = []
     public let turfId: String
     private let app: FieldApp
     private var turfName: String
@@ -34,6 +36,16 @@ public final class RouteViewModel: ObservableObject {
             message = Msg.stopMoved(before.address).text(app.lang)
         }
         show(p)
+    }
+
+    /// Mirror of RouteViewModel.focus (Kotlin): marks a message's door or street on the map.
+    @discardableResult
+    public func focus(_ target: MapTarget) throws -> Bool {
+        let p = try app.store().routeProgress(turfId: turfId)
+        focus = (p.remaining + p.done).filter { stop in
+            (target.doorId.map { d in stop.doors.contains { $0.id == d } } ?? false) || (target.street.map { stop.street == $0 } ?? false)
+        }.map { $0.buildingId }
+        return !focus.isEmpty
     }
 
     public func household(doorId: String) throws -> [PersonView] {

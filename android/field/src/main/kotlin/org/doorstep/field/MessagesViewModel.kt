@@ -35,6 +35,9 @@ data class MessageRow(
 )
 
 /** The open thread and its composer. */
+/** Where a message points: a door or a street, on a turf this phone holds. */
+data class MapTarget(val turfId: String, val doorId: String?, val street: String?)
+
 data class ThreadUi(
     val channelId: String? = null,
     val title: String = "",
@@ -78,6 +81,23 @@ class MessagesViewModel(private val app: FieldApp) {
         }
         if (n > 0) refresh()
         return n
+    }
+
+    /**
+     * Where a message of the open thread points (tap → map): its street's turf, or the turf of
+     * this phone that holds its door. Null when it points nowhere this phone can show.
+     */
+    fun target(messageId: String): MapTarget? {
+        val m = _thread.value.messages.firstOrNull { it.id == messageId } ?: return null
+        if (m.street != null && m.turfId != null) {
+            return MapTarget(m.turfId, null, m.street).takeIf { t -> app.store.turfs().any { it.id == t.turfId } }
+        }
+        val door = m.doorId ?: return null
+        val turf = app.store.turfs().firstOrNull { t ->
+            val p = app.store.routeProgress(t.id)
+            (p.remaining + p.done).any { stop -> stop.doors.any { it.id == door } }
+        } ?: return null
+        return MapTarget(turf.id, door, null)
     }
 
     /** Reloads the list and the open thread from the store (after a sync, say). */

@@ -62,6 +62,8 @@ data class RouteUi(
     val message: String? = null,
     /** The turf is no longer on this phone. */
     val gone: Boolean = false,
+    /** Buildings a message pointed at (a door, a street): the map centres on them and marks them. */
+    val focus: List<String> = emptyList(),
 )
 
 class RouteViewModel(private val app: FieldApp, val turfId: String) {
@@ -92,6 +94,21 @@ class RouteViewModel(private val app: FieldApp, val turfId: String) {
             (progress.remaining + progress.done).any { it.buildingId == before.buildingId }
         val message = if (stillHere) _state.value.message else Msg.STOP_MOVED.text(app.lang, before!!.address)
         show(progress, message)
+    }
+
+    /**
+     * Opens what a team message points at (issue 18): the building of a door, or every building of
+     * a street, marked on the turf map. Returns false (and marks nothing) when it is not on this
+     * turf any more.
+     */
+    fun focus(target: MapTarget): Boolean {
+        val p = app.store.routeProgress(turfId)
+        val stops = p.remaining + p.done
+        val ids = stops.filter { stop ->
+            (target.doorId != null && stop.doors.any { it.id == target.doorId }) || (target.street != null && stop.street == target.street)
+        }.map { it.buildingId }
+        _state.value = _state.value.copy(focus = ids)
+        return ids.isNotEmpty()
     }
 
     fun dismissMessage() {

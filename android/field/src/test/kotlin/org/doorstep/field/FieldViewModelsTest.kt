@@ -510,6 +510,25 @@ class FieldViewModelsTest {
         }
         assertEquals(1, live)
         assertEquals("Je vous rejoins rue Bisson", m2.thread.value.messages.last().body)
+        // A message pointing at a street opens it on the map: its buildings, marked.
+        val (st, inv) = staff("POST", "/api/v1/invitations", """{"name":"Mona","user_id":"vol-m3","team_id":"m"}""")
+        assertTrue(st in 200..201, inv)
+        val three = newApp("vol-m3")
+        assertNull(runBlocking { three.join(jsonField(inv, "join_code"), url) })
+        val turf = invites[3].turf
+        val (sa, assigned) = staff("POST", "/api/v1/turfs/$turf/assign", """{"volunteer_id":"vol-m3","lease_days":7}""")
+        assertTrue(sa in 200..201, assigned)
+        assertIs<SyncOutcome.Done>(runBlocking { SyncController(three).syncNow() })
+        val route = RouteViewModel(three, turf).apply { start(here) }
+        val street = route.state.value.next!!.street
+        three.store.postMessage("team:m", "Attention au chien", null, street, turf)
+        val m3 = MessagesViewModel(three).apply { refresh(); open("team:m") }
+        val target = assertNotNull(m3.target(m3.thread.value.messages.last().id))
+        assertEquals(MapTarget(turf, null, street), target)
+        assertTrue(route.focus(target))
+        assertTrue(route.state.value.focus.isNotEmpty())
+        assertTrue(route.state.value.focus.contains(route.state.value.next!!.buildingId))
+        assertNull(m3.target(m3.thread.value.messages.first().id), "a message pointing nowhere opens nothing")
     }
 
     /**
