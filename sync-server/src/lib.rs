@@ -41,6 +41,8 @@ pub mod routes;
 pub mod service;
 pub mod session;
 pub mod sheets;
+pub mod sms;
+pub mod sms_http;
 pub mod stations;
 pub mod store;
 pub mod tabular;

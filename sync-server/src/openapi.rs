@@ -104,6 +104,21 @@ pub fn bodies(spec: &RouteSpec) -> Shapes {
         ("POST", "/api/v1/sync/me/delete") => {
             shapes(json::<crate::pages::DeleteRequest>(), 200, json::<crate::pages::DeleteResponse>())
         }
+        ("GET", "/api/v1/sms/settings") => shapes(Empty, 200, json::<Option<crate::store::ops::sms::SmsSettings>>()),
+        ("PUT", "/api/v1/sms/settings") => {
+            shapes(json::<crate::store::ops::sms::SmsSettings>(), 200, json::<crate::store::ops::sms::SmsSettings>())
+        }
+        ("POST", "/api/v1/sms/consents") => {
+            shapes(json::<crate::sms::ConsentImport>(), 200, json::<serde_json::Value>())
+        }
+        ("POST", "/api/v1/sms/preview") => {
+            shapes(json::<crate::sms::SmsRequest>(), 200, json::<crate::sms::SmsPreview>())
+        }
+        ("POST", "/api/v1/sms/send") => {
+            shapes(json::<crate::sms::SmsRequest>(), 202, json::<crate::sms::SmsSendReport>())
+        }
+        ("GET", "/api/v1/sms/inbox") => shapes(Empty, 200, json::<Vec<crate::store::ops::sms::InboundRow>>()),
+        ("GET", "/api/v1/sms/optouts") => shapes(Empty, 200, json::<Vec<serde_json::Value>>()),
         ("GET", "/api/v1/sessions/{session_id}/calendar.ics") => shapes(Empty, 200, Media("text/calendar")),
         ("GET", "/api/v1/turfs/{turf_id}/sheet.pdf") => shapes(Empty, 200, Media("application/pdf")),
         ("POST", "/api/v1/turfs/{turf_id}/paper") => {

@@ -274,6 +274,48 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "GET",
+        path: "/api/v1/sms/settings",
+        access: Access::Staff,
+        summary: "the campaign's SMS settings: how texts are signed, the polling days (the L49 silence), the segment budget",
+    },
+    RouteSpec {
+        method: "PUT",
+        path: "/api/v1/sms/settings",
+        access: Access::Coordinator,
+        summary: "set the campaign's SMS settings",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/sms/consents",
+        access: Access::Coordinator,
+        summary: "record consents collected elsewhere (numbers, the purpose, the text agreed to); the opt-out list stands",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/sms/preview",
+        access: Access::Staff,
+        summary: "the compliance gate's verdict on every recipient of a text to a team or a session, nothing sent",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/sms/send",
+        access: Access::Staff,
+        summary: "queue a text to a team or a session: only what the gate lets through, each once under the request's idempotency key; refusals logged",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/sms/inbox",
+        access: Access::Coordinator,
+        summary: "replies received (a STOP is on the opt-out list already)",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/sms/optouts",
+        access: Access::Coordinator,
+        summary: "the campaign's opt-out list",
+    },
+    RouteSpec {
+        method: "GET",
         path: "/api/v1/sessions",
         access: Access::Staff,
         summary: "canvass sessions not over yet, with their standings counted (a captain: their teams' and campaign-wide)",

@@ -134,6 +134,19 @@ async fn world() -> World {
     }
     store.assign_turf("t1", Some("vol-a"), None).await.unwrap();
     store.assign_turf("t2", Some("vol-b"), None).await.unwrap();
+    // SMS is set up (issue 19): how texts are signed, a polling day, a budget.
+    doorstep_server::store::SmsStore::set_sms_settings(
+        &*store,
+        CAMPAIGN,
+        &doorstep_server::store::ops::sms::SmsSettings {
+            sender_name: "Équipe Nord".into(),
+            election_days: vec![doorstep_protocol::validate::sms::Day { year: 2027, month: 4, day: 11 }],
+            max_segments: 2,
+        },
+        1_780_000_000_000,
+    )
+    .await
+    .unwrap();
     // Both volunteers have a photo on their page (shown to the whole campaign by default).
     for v in ["vol-a", "vol-b"] {
         store.set_photo(v, Some("/9j/2Q==".to_string()), 1_780_000_000_000).await.unwrap();
@@ -417,6 +430,19 @@ fn sample(w: &World, r: &RouteSpec, inside: bool) -> Option<(String, Vec<u8>)> {
             png
         }),
         ("POST", "/api/v1/sync/me/delete") => unscoped(json(serde_json::json!({"confirm": "SUPPRIMER"}))),
+        ("GET", "/api/v1/sms/settings") | ("GET", "/api/v1/sms/inbox") | ("GET", "/api/v1/sms/optouts") => {
+            unscoped(vec![])
+        }
+        ("PUT", "/api/v1/sms/settings") => unscoped(json(serde_json::json!({"sender_name": "Équipe Nord",
+            "election_days": [{"year": 2027, "month": 4, "day": 11}], "max_segments": 2}))),
+        ("POST", "/api/v1/sms/consents") => unscoped(json(serde_json::json!({"purpose": "team_news",
+            "consent_text": "J'accepte de recevoir les SMS de mon équipe.", "numbers": ["06 12 34 56 78"]}))),
+        // A text to the captain's own team, or to the other team.
+        ("POST", "/api/v1/sms/preview") | ("POST", "/api/v1/sms/send") => scoped(
+            r.path.into(),
+            json(serde_json::json!({"audience": {"kind": "team", "team_id": team}, "purpose": "team_news",
+                "body": "Équipe Nord : rendez-vous 10 h. STOP au 36180", "idempotency_key": "k-1"})),
+        ),
         (m, p) => panic!("route {m} {p} has no sample request in this test: add one"),
     }
 }

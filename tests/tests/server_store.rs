@@ -1540,10 +1540,103 @@ async fn users_listed(s: &dyn ServerStore) -> Vec<String> {
     s.users("nantes-2026").await.unwrap().into_iter().map(|u| u.id).collect()
 }
 
+/// Issue 19, on both backends: SMS settings; an audience with each number's consents and
+/// opt-out; texts queued once under their idempotency key (a retry queues nothing); a reply that is
+/// only STOP opts the number out in the same transaction (a provider's retry of it changes
+/// nothing), a text the gate let through before the STOP is not queued after it, and a consent
+/// recorded later does not lift the opt-out.
+async fn sms_consents_optouts_outbox_and_stop(s: Arc<dyn ServerStore>) {
+    use doorstep_protocol::validate::sms::{Day, SmsPurpose};
+    use doorstep_server::store::SmsStore;
+    use doorstep_server::store::ops::sms::SmsSettings;
+    seed(s.as_ref()).await;
+    s.create_team(&doorstep_server::store::Team {
+        id: "nord".into(),
+        campaign_id: "nantes-2026".into(),
+        name: "Nord".into(),
+        captains: vec![],
+    })
+    .await
+    .unwrap();
+    s.add_member("nantes-2026", "nord", "vol-a").await.unwrap();
+    s.add_member("nantes-2026", "nord", "vol-b").await.unwrap();
+    let settings = SmsSettings {
+        sender_name: "Équipe Nord".into(),
+        election_days: vec![Day { year: 2027, month: 4, day: 11 }],
+        max_segments: 2,
+    };
+    assert_eq!(s.sms_settings("nantes-2026").await.unwrap(), None);
+    s.set_sms_settings("nantes-2026", &settings, NOW).await.unwrap();
+    assert_eq!(s.sms_settings("nantes-2026").await.unwrap(), Some(settings));
+    let (na, nb) = ("+33612345678".to_string(), "+33698765432".to_string());
+    s.set_phone("vol-a", Some(na.clone())).await.unwrap();
+    s.set_phone("vol-b", Some(nb.clone())).await.unwrap();
+    s.record_consents("nantes-2026", &[(na.clone(), SmsPurpose::TeamNews, "J'accepte.".into())], "import", NOW)
+        .await
+        .unwrap();
+    let facts = |s: Arc<dyn ServerStore>| async move {
+        s.sms_audience("nantes-2026", Some("nord".into()), None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|(r, consents, out)| (r.user_id.unwrap(), r.number.unwrap(), consents, out))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        facts(s.clone()).await,
+        vec![
+            ("vol-a".to_string(), na.clone(), vec![SmsPurpose::TeamNews], false),
+            ("vol-b".to_string(), nb.clone(), vec![], false)
+        ]
+    );
+    let allowed = vec![("k1-a".to_string(), na.clone(), 1u32, "gsm7")];
+    let refused = vec![("k1-b".to_string(), nb.clone(), vec!["no_consent"])];
+    let q = |allowed: Vec<_>, refused: Vec<_>| {
+        let s = s.clone();
+        async move {
+            s.sms_queue("nantes-2026", SmsPurpose::TeamNews, "Équipe Nord : 10 h. STOP", "cap", &allowed, &refused, NOW)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(q(allowed.clone(), refused.clone()).await, (1, 0));
+    assert_eq!(q(allowed.clone(), refused.clone()).await, (0, 0), "a retry queues nothing twice");
+    assert_eq!(s.sms_outbox("nantes-2026").await.unwrap().len(), 1);
+    // STOP from vol-a's number; the provider sends it twice.
+    assert_eq!(s.sms_record_inbound("in-1", "nantes-2026", &na, "Stop", true, NOW).await.unwrap(), (true, true));
+    assert_eq!(s.sms_record_inbound("in-1", "nantes-2026", &na, "Stop", true, NOW).await.unwrap(), (false, false));
+    assert_eq!(
+        s.sms_record_inbound("in-2", "nantes-2026", &nb, "Je serai là", false, NOW).await.unwrap(),
+        (true, false)
+    );
+    // A text the gate let through before the STOP is not queued after it.
+    assert_eq!(q(vec![("k2-a".to_string(), na.clone(), 1, "gsm7")], vec![]).await, (0, 1));
+    // A consent recorded later does not lift the opt-out.
+    s.record_consents(
+        "nantes-2026",
+        &[(na.clone(), SmsPurpose::TeamNews, "J'accepte encore.".into())],
+        "import",
+        NOW + 1,
+    )
+    .await
+    .unwrap();
+    assert!(facts(s.clone()).await[0].3, "still opted out");
+    let optouts = s.sms_optouts("nantes-2026").await.unwrap();
+    assert_eq!(
+        optouts.iter().map(|(n, src, _)| (n.as_str(), src.as_str())).collect::<Vec<_>>(),
+        [(na.as_str(), "stop")]
+    );
+    let inbox = s.sms_inbox("nantes-2026", 10).await.unwrap();
+    let states: Vec<(&str, &str)> = inbox.iter().map(|r| (r.id.as_str(), r.state.as_str())).collect();
+    assert_eq!(states.len(), 2);
+    assert!(states.contains(&("in-1", "opted_out")) && states.contains(&("in-2", "unread")), "{states:?}");
+}
+
 conformance!(
     merge_rules_hold_on_both_backends,
     messages_order_replays_and_reach,
     pages_coopains_export_and_erasure,
+    sms_consents_optouts_outbox_and_stop,
     campaigns_and_conflicts,
     join_codes_are_single_use_and_expire,
     turfs_packages_and_leases,

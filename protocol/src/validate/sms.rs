@@ -107,6 +107,41 @@ pub fn zone_of(number: &str) -> Option<Zone> {
     len_ok.then_some(zone)
 }
 
+/// A French number as people write it ("06 12 34 56 78", "+33 6 12…", "0033 6…", "0690 12 34 56")
+/// in E.164 form, or `None` if it is not one. Overseas mobiles written nationally get their
+/// territory's code (0690/0691 Guadeloupe, 0696/0697 Martinique, 0694 Guyane, 0692/0693 La
+/// Réunion, 0639 Mayotte).
+pub fn normalise_number(written: &str) -> Option<String> {
+    let mut digits = String::new();
+    let mut plus = false;
+    for (i, c) in written.trim().chars().enumerate() {
+        match c {
+            '+' if i == 0 => plus = true,
+            '0'..='9' => digits.push(c),
+            ' ' | '.' | '-' | '(' | ')' | '\u{a0}' => {}
+            _ => return None,
+        }
+    }
+    let e164 = if plus {
+        format!("+{digits}")
+    } else if let Some(rest) = digits.strip_prefix("00") {
+        format!("+{rest}")
+    } else if digits.len() == 10 && digits.starts_with('0') {
+        let national = &digits[1..];
+        let code = match &digits[..4] {
+            "0690" | "0691" => "590",
+            "0696" | "0697" => "596",
+            "0694" => "594",
+            "0692" | "0693" | "0639" => "262",
+            _ => "33",
+        };
+        format!("+{code}{national}")
+    } else {
+        return None;
+    };
+    zone_of(&e164).map(|_| e164)
+}
+
 /// A calendar date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -541,6 +576,27 @@ mod tests {
             assert_eq!(zone_of(n), *want, "{n}");
         }
         assert_eq!(Zone::Guyane.tz_name(), "America/Cayenne");
+    }
+
+    #[test]
+    fn numbers_as_people_write_them() {
+        let table: &[(&str, Option<&str>)] = &[
+            ("06 12 34 56 78", Some("+33612345678")),
+            ("06.12.34.56.78", Some("+33612345678")),
+            ("+33 6 12 34 56 78", Some("+33612345678")),
+            ("0033612345678", Some("+33612345678")),
+            ("0690 12 34 56", Some("+590690123456")),
+            ("0692 12 34 56", Some("+262692123456")),
+            ("0639 12 34 56", Some("+262639123456")),
+            ("612345678", None),
+            ("06 12 34 56", None),
+            ("+49 151 1234 5678", None),
+            ("06-12-34-56-7x", None),
+            ("", None),
+        ];
+        for (w, want) in table {
+            assert_eq!(normalise_number(w).as_deref(), *want, "{w:?}");
+        }
     }
 
     #[test]

@@ -11,12 +11,14 @@ pub mod ops;
 pub mod postgres;
 pub mod push;
 pub mod records;
+pub mod sms_store;
 pub mod sql;
 pub mod sqlite;
 pub mod tx;
 
 pub use operations::StoreOps;
 pub use records::*;
+pub use sms_store::SmsStore;
 
 use async_trait::async_trait;
 use doorstep_protocol::merge::Decision;

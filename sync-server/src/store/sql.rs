@@ -278,10 +278,42 @@ pub const SCHEMA_V13: &[&str] = &[
     "CREATE INDEX reports_volunteer ON reports(volunteer_id)",
 ];
 
+/// Version 14 (issue 19, SMS): volunteers' phone numbers (E.164), each campaign's SMS settings
+/// (how its texts are signed, its polling days, its segment budget), consents per number and
+/// purpose with the text the person agreed to, the opt-out list (never undone by an import), the
+/// outbox of texts (its id the idempotency key: a text is queued once, whatever the retries),
+/// replies received (STOP among them), and every text the gate refused with its reasons.
+pub const SCHEMA_V14: &[&str] = &[
+    "ALTER TABLE user_contacts ADD COLUMN phone TEXT",
+    "CREATE TABLE sms_settings (
+        campaign_id TEXT PRIMARY KEY REFERENCES campaigns(id), sender_name TEXT NOT NULL,
+        election_days TEXT NOT NULL, max_segments BIGINT NOT NULL, updated_ms BIGINT NOT NULL)",
+    "CREATE TABLE sms_consents (
+        campaign_id TEXT NOT NULL REFERENCES campaigns(id), number TEXT NOT NULL, purpose TEXT NOT NULL,
+        consent_text TEXT NOT NULL, source TEXT NOT NULL, given_ms BIGINT NOT NULL,
+        PRIMARY KEY (campaign_id, number, purpose))",
+    "CREATE TABLE sms_optouts (
+        campaign_id TEXT NOT NULL REFERENCES campaigns(id), number TEXT NOT NULL, source TEXT NOT NULL,
+        at_ms BIGINT NOT NULL, PRIMARY KEY (campaign_id, number))",
+    "CREATE TABLE sms_outbox (
+        id TEXT PRIMARY KEY, campaign_id TEXT NOT NULL REFERENCES campaigns(id), number TEXT NOT NULL,
+        purpose TEXT NOT NULL, body TEXT NOT NULL, state TEXT NOT NULL, segments BIGINT NOT NULL,
+        encoding TEXT NOT NULL, created_by TEXT NOT NULL, created_ms BIGINT NOT NULL, claimed_ms BIGINT,
+        sent_ms BIGINT, provider TEXT, provider_id TEXT, attempts BIGINT NOT NULL, error TEXT)",
+    "CREATE INDEX sms_outbox_state ON sms_outbox(state, created_ms)",
+    "CREATE TABLE sms_inbound (
+        id TEXT PRIMARY KEY, campaign_id TEXT NOT NULL REFERENCES campaigns(id), number TEXT NOT NULL,
+        body TEXT NOT NULL, received_ms BIGINT NOT NULL, state TEXT NOT NULL, stop BOOLEAN NOT NULL)",
+    "CREATE INDEX sms_inbound_campaign ON sms_inbound(campaign_id, received_ms)",
+    "CREATE TABLE sms_refusals (
+        id TEXT PRIMARY KEY, campaign_id TEXT NOT NULL REFERENCES campaigns(id), number TEXT NOT NULL,
+        purpose TEXT NOT NULL, codes TEXT NOT NULL, actor TEXT NOT NULL, at_ms BIGINT NOT NULL)",
+];
+
 /// Every schema version, in order; index + 1 is the version it brings the database to.
 pub const MIGRATIONS: &[&[&str]] = &[
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8, SCHEMA_V9, SCHEMA_V10,
-    SCHEMA_V11, SCHEMA_V12, SCHEMA_V13,
+    SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14,
 ];
 
 /// Whether a statement's placeholders come in order of first use (`$1` first, then `$2`…): SQLite

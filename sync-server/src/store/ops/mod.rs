@@ -19,6 +19,7 @@ pub mod people;
 pub mod reminders;
 pub mod reports;
 pub mod sessions;
+pub mod sms;
 pub mod turfs;
 
 pub(crate) fn json<T: serde::Serialize>(v: &T) -> String {

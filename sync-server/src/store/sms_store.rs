@@ -1,0 +1,139 @@
+//! The SMS operations (issue 19) as async calls on any [`ServerStore`]: each runs one function
+//! of [`super::ops::sms`] in one transaction of the backend, or on a read snapshot.
+
+use async_trait::async_trait;
+use doorstep_protocol::validate::sms::SmsPurpose;
+
+use super::ops::sms::{InboundRow, Queued, Recipient, SmsSettings};
+use super::{ServerStore, StoreResult, ops, typed, typed_read};
+
+/// A text the gate let through, to queue: (idempotency key, number, its segments, its encoding).
+pub type ToQueue = (String, String, u32, &'static str);
+/// A text the gate refused, to log: (id, number, its refusal codes).
+pub type ToRefuse = (String, String, Vec<&'static str>);
+
+#[async_trait]
+pub trait SmsStore: ServerStore {
+    async fn sms_settings(&self, campaign_id: &str) -> StoreResult<Option<SmsSettings>> {
+        let c = campaign_id.to_string();
+        typed_read(self, move |tx| Box::pin(async move { ops::sms::settings(tx, &c).await })).await
+    }
+    async fn set_sms_settings(&self, campaign_id: &str, s: &SmsSettings, now_ms: i64) -> StoreResult<()> {
+        let (c, s) = (campaign_id.to_string(), s.clone());
+        typed(self, move |tx| Box::pin(async move { ops::sms::set_settings(tx, &c, &s, now_ms).await })).await
+    }
+    async fn set_phone(&self, user_id: &str, number: Option<String>) -> StoreResult<()> {
+        let u = user_id.to_string();
+        typed(self, move |tx| Box::pin(async move { ops::sms::set_phone(tx, &u, number.as_deref()).await })).await
+    }
+    /// Records consents, several numbers at once (an import of a sign-up sheet), in one transaction.
+    async fn record_consents(
+        &self,
+        campaign_id: &str,
+        rows: &[(String, SmsPurpose, String)],
+        source: &str,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let (c, rows, src) = (campaign_id.to_string(), rows.to_vec(), source.to_string());
+        typed(self, move |tx| {
+            Box::pin(async move {
+                for (number, purpose, text) in &rows {
+                    ops::sms::record_consent(tx, &c, number, *purpose, text, &src, now_ms).await?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+    async fn sms_opt_out(&self, campaign_id: &str, number: &str, source: &str, now_ms: i64) -> StoreResult<bool> {
+        let (c, n, s) = (campaign_id.to_string(), number.to_string(), source.to_string());
+        typed(self, move |tx| Box::pin(async move { ops::sms::opt_out(tx, &c, &n, &s, now_ms).await })).await
+    }
+    async fn sms_optouts(&self, campaign_id: &str) -> StoreResult<Vec<(String, String, i64)>> {
+        let c = campaign_id.to_string();
+        typed_read(self, move |tx| Box::pin(async move { ops::sms::optouts(tx, &c).await })).await
+    }
+    /// An audience and, for each number in it, its consents and whether it opted out — in one
+    /// snapshot, so the gate decides on facts of one moment.
+    async fn sms_audience(
+        &self,
+        campaign_id: &str,
+        team: Option<String>,
+        session: Option<String>,
+    ) -> StoreResult<Vec<(Recipient, Vec<SmsPurpose>, bool)>> {
+        let c = campaign_id.to_string();
+        typed_read(self, move |tx| {
+            Box::pin(async move {
+                let mut out = Vec::new();
+                for r in ops::sms::audience(tx, &c, team.as_deref(), session.as_deref()).await? {
+                    let (consents, opted) = match &r.number {
+                        Some(n) => ops::sms::number_facts(tx, &c, n).await?,
+                        None => (vec![], false),
+                    };
+                    out.push((r, consents, opted));
+                }
+                Ok(out)
+            })
+        })
+        .await
+    }
+    /// Queues the texts the gate let through and logs those it refused, in one transaction; the
+    /// opt-out list is read again inside it, so a STOP that landed since the gate decided wins.
+    /// Returns how many were queued new (a retried request queues nothing twice).
+    #[allow(clippy::too_many_arguments)]
+    async fn sms_queue(
+        &self,
+        campaign_id: &str,
+        purpose: SmsPurpose,
+        body: &str,
+        actor: &str,
+        allowed: &[ToQueue],
+        refused: &[ToRefuse],
+        now_ms: i64,
+    ) -> StoreResult<(u32, u32)> {
+        let (c, b, a) = (campaign_id.to_string(), body.to_string(), actor.to_string());
+        let (allowed, refused) = (allowed.to_vec(), refused.to_vec());
+        typed(self, move |tx| {
+            Box::pin(async move {
+                let (mut queued, mut late_stops) = (0, 0);
+                for (id, number, segments, encoding) in &allowed {
+                    if ops::sms::number_facts(tx, &c, number).await?.1 {
+                        ops::sms::record_refusal(tx, id, &c, number, purpose, &["opted_out"], &a, now_ms).await?;
+                        late_stops += 1;
+                        continue;
+                    }
+                    let q = ops::sms::enqueue(tx, id, &c, number, purpose, &b, *segments, encoding, &a, now_ms).await?;
+                    queued += u32::from(q == Queued::New);
+                }
+                for (id, number, codes) in &refused {
+                    ops::sms::record_refusal(tx, id, &c, number, purpose, codes, &a, now_ms).await?;
+                }
+                Ok((queued, late_stops))
+            })
+        })
+        .await
+    }
+    async fn sms_record_inbound(
+        &self,
+        id: &str,
+        campaign_id: &str,
+        number: &str,
+        body: &str,
+        stop: bool,
+        now_ms: i64,
+    ) -> StoreResult<(bool, bool)> {
+        let (i, c, n, b) = (id.to_string(), campaign_id.to_string(), number.to_string(), body.to_string());
+        typed(self, move |tx| Box::pin(async move { ops::sms::record_inbound(tx, &i, &c, &n, &b, stop, now_ms).await }))
+            .await
+    }
+    async fn sms_inbox(&self, campaign_id: &str, limit: i64) -> StoreResult<Vec<InboundRow>> {
+        let c = campaign_id.to_string();
+        typed_read(self, move |tx| Box::pin(async move { ops::sms::inbox(tx, &c, limit).await })).await
+    }
+    async fn sms_outbox(&self, campaign_id: &str) -> StoreResult<Vec<(String, String, String, String, u32)>> {
+        let c = campaign_id.to_string();
+        typed_read(self, move |tx| Box::pin(async move { ops::sms::outbox(tx, &c).await })).await
+    }
+}
+
+impl<T: ServerStore + ?Sized> SmsStore for T {}

@@ -1,0 +1,142 @@
+//! Issue 19 over real HTTP on loopback (the demo's seeded server on an SQLite file, its clock moved
+//! by the test): the compliance gate on every recipient of a captain's text to their team — its
+//! verdict per person in the preview, what a send queues (once, whatever the retries), every
+//! refusal said — at a permitted hour, at night, on a Sunday, on the eve of the vote; another
+//! team's captain is refused; a STOP opts out and the next send skips the number.
+
+use doorstep_protocol::validate::sms::SmsPurpose;
+use doorstep_server::store::SmsStore;
+use serde_json::{Value, json};
+
+async fn call(base: &str, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+    let c = reqwest::Client::new();
+    let mut rb = c.request(method.parse().unwrap(), format!("{base}{path}")).bearer_auth(token);
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let r = rb.send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+/// Epoch ms of a Paris wall time (winter, UTC+1).
+fn paris(y: i32, m: u32, d: u32, h: u32) -> i64 {
+    let days = doorstep_protocol::validate::sms::Day { year: y, month: m, day: d }.to_days();
+    days * 86_400_000 + i64::from(h) * 3_600_000 - 3_600_000
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gate_decides_every_text_of_a_captain() {
+    let d = doorstep_tests::demo_server(Default::default()).await;
+    let coord = d.seeded.coordinator_token.clone();
+    let (cap, cap_token) = d.seeded.captain_tokens[0].clone();
+    assert_eq!(cap, "capitaine-nord");
+    let south = d.seeded.captain_tokens[1].1.clone();
+    // Not set up yet: said so.
+    let text = json!({"audience": {"kind": "team", "team_id": "nord"}, "purpose": "team_news",
+        "body": "Équipe Martin : rendez-vous samedi 10 h au local. STOP au 36180"});
+    let (st, b) = call(&d.base, "POST", "/api/v1/sms/preview", &cap_token, Some(text.clone())).await;
+    assert_eq!((st, b["code"].as_str()), (409, Some("sms_not_set_up")), "{b}");
+    let (st, b) = call(
+        &d.base,
+        "PUT",
+        "/api/v1/sms/settings",
+        &coord,
+        Some(json!({"sender_name": "Équipe Martin",
+        "election_days": [{"year": 2026, "month": 12, "day": 20}], "max_segments": 2})),
+    )
+    .await;
+    assert_eq!(st, 200, "{b}");
+    // The north team's first three volunteers gave numbers; two consented to team news.
+    let vols = &d.seeded.volunteers;
+    let store = doorstep_server::store::sqlite::SqliteStore::open(&d.db).unwrap();
+    let numbers = ["06 11 22 33 01", "06 11 22 33 02", "06 11 22 33 03"];
+    for (i, n) in numbers.iter().enumerate() {
+        let e164 = doorstep_protocol::validate::sms::normalise_number(n).unwrap();
+        store.set_phone(&vols[i].0, Some(e164)).await.unwrap();
+    }
+    let (st, b) = call(&d.base, "POST", "/api/v1/sms/consents", &coord, Some(json!({"purpose": "team_news",
+        "consent_text": "J'accepte de recevoir par SMS les nouvelles de mon équipe.", "numbers": [numbers[0], numbers[1]]}))).await;
+    assert_eq!((st, b["recorded"].as_u64()), (200, Some(2)), "{b}");
+    let (st, _) = call(
+        &d.base,
+        "POST",
+        "/api/v1/sms/consents",
+        &coord,
+        Some(json!({"purpose": "team_news",
+        "consent_text": "x", "numbers": ["12"]})),
+    )
+    .await;
+    assert_eq!(st, 400, "an unreadable number refuses the import");
+
+    // Tuesday 8 December 2026, 15:00 in Paris: the two who consented may get it.
+    d.clock.store(paris(2026, 12, 8, 15), std::sync::atomic::Ordering::SeqCst);
+    let (st, p) = call(&d.base, "POST", "/api/v1/sms/preview", &cap_token, Some(text.clone())).await;
+    assert_eq!(st, 200, "{p}");
+    assert_eq!(
+        (p["allowed"].as_u64(), p["encoding"].as_str(), p["segments"].as_u64()),
+        (Some(2), Some("gsm7"), Some(1)),
+        "{p}"
+    );
+    let rows = p["recipients"].as_array().unwrap();
+    let no_consent = rows.iter().find(|r| r["number"].as_str().is_some_and(|n| n.ends_with("33 03"))).unwrap();
+    assert_eq!(no_consent["refusals"][0]["code"], "no_consent");
+    let no_number = rows.iter().filter(|r| r["number"].is_null()).count();
+    assert!(no_number >= 1, "volunteers without a number are listed, refused: {p}");
+    assert!(!p.to_string().contains("0611223301") && !p.to_string().contains("+33611223301"), "numbers are masked");
+
+    // Sent: queued once, whatever the retries.
+    let send = json!({"audience": {"kind": "team", "team_id": "nord"}, "purpose": "team_news",
+        "body": "Équipe Martin : rendez-vous samedi 10 h au local. STOP au 36180", "idempotency_key": "rdv-samedi"});
+    let (st, r) = call(&d.base, "POST", "/api/v1/sms/send", &cap_token, Some(send.clone())).await;
+    assert_eq!((st, r["queued"].as_u64()), (202, Some(2)), "{r}");
+    let (_, again) = call(&d.base, "POST", "/api/v1/sms/send", &cap_token, Some(send.clone())).await;
+    assert_eq!(again["queued"].as_u64(), Some(0), "a retry queues nothing twice: {again}");
+    let mut no_key = send.clone();
+    no_key["idempotency_key"] = Value::Null;
+    let (st, b) = call(&d.base, "POST", "/api/v1/sms/send", &cap_token, Some(no_key)).await;
+    assert_eq!((st, b["code"].as_str()), (400, Some("idempotency_key_required")));
+    // The south captain may not text the north team.
+    let (st, _) = call(&d.base, "POST", "/api/v1/sms/preview", &south, Some(text.clone())).await;
+    assert_eq!(st, 403);
+
+    // At night, on a Sunday, on the eve of the vote: nobody.
+    for (when, code) in [
+        (paris(2026, 12, 8, 21), "quiet_hours"),
+        (paris(2026, 12, 13, 11), "sunday"),
+        (paris(2026, 12, 19, 11), "electoral_silence"),
+        (paris(2026, 12, 20, 19), "electoral_silence"),
+    ] {
+        d.clock.store(when, std::sync::atomic::Ordering::SeqCst);
+        let (_, p) = call(&d.base, "POST", "/api/v1/sms/preview", &cap_token, Some(text.clone())).await;
+        assert_eq!(p["allowed"].as_u64(), Some(0), "{code}: {p}");
+        let first = &p["recipients"][0]["refusals"];
+        assert!(first.as_array().unwrap().iter().any(|r| r["code"] == code), "{code}: {first}");
+    }
+    // A text without the sender's name and without STOP, with an emoji: every reason said.
+    d.clock.store(paris(2026, 12, 8, 15), std::sync::atomic::Ordering::SeqCst);
+    let bare = json!({"audience": {"kind": "team", "team_id": "nord"}, "purpose": "team_news", "body": "Rdv 10 h 🙂"});
+    let (_, p) = call(&d.base, "POST", "/api/v1/sms/preview", &cap_token, Some(bare)).await;
+    assert_eq!(p["encoding"], "ucs2");
+    let codes: Vec<&str> =
+        p["recipients"][0]["refusals"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"no_sender_identity") && codes.contains(&"no_stop_mention"), "{codes:?}");
+
+    // A STOP from the first number (as the provider's webhook will hand it over): opted out; the
+    // next text skips it.
+    let first = doorstep_protocol::validate::sms::normalise_number(numbers[0]).unwrap();
+    assert_eq!(
+        store
+            .sms_record_inbound("prov-1", "demo-nantes", &first, "STOP", true, paris(2026, 12, 8, 16))
+            .await
+            .unwrap()
+            .1,
+        doorstep_protocol::validate::sms::is_stop_word("STOP")
+    );
+    let (_, optouts) = call(&d.base, "GET", "/api/v1/sms/optouts", &coord, None).await;
+    assert_eq!(optouts.as_array().map(Vec::len), Some(1), "{optouts}");
+    let mut next = send.clone();
+    next["idempotency_key"] = json!("rdv-dimanche");
+    let (_, r) = call(&d.base, "POST", "/api/v1/sms/send", &cap_token, Some(next)).await;
+    assert_eq!(r["queued"].as_u64(), Some(1), "only the one who did not say STOP: {r}");
+    let _ = SmsPurpose::TeamNews;
+}
