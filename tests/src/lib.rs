@@ -7,6 +7,7 @@ use std::path::PathBuf;
 pub mod dashboard_reference;
 pub mod faultproxy;
 pub mod fuzzing;
+pub mod sms_double;
 pub mod smtp;
 
 use doorstep_protocol::{

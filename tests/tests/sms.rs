@@ -140,3 +140,108 @@ async fn the_gate_decides_every_text_of_a_captain() {
     assert_eq!(r["queued"].as_u64(), Some(1), "only the one who did not say STOP: {r}");
     let _ = SmsPurpose::TeamNews;
 }
+
+/// Queued texts go through a Twilio-compatible provider (a double on loopback speaking its API),
+/// each once: a 429 stops the round and loses nothing; a text whose answer is lost after the
+/// provider took it is `unknown` and never resent (the double counts what it took); a refusal is
+/// explained in French; a text queued at 19:55 waits for the morning; a STOP after queueing wins.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_texts_go_once_through_a_twilio_compatible_provider() {
+    use doorstep_server::sms_provider::TwilioRest;
+    use doorstep_tests::sms_double::{Mode, TwilioDouble};
+    use std::sync::atomic::Ordering;
+    let d = doorstep_tests::demo_server(Default::default()).await;
+    let coord = d.seeded.coordinator_token.clone();
+    let cap_token = d.seeded.captain_tokens[0].1.clone();
+    let (st, _) = call(
+        &d.base,
+        "PUT",
+        "/api/v1/sms/settings",
+        &coord,
+        Some(json!({"sender_name": "Équipe Martin",
+        "election_days": [{"year": 2026, "month": 12, "day": 20}], "max_segments": 2})),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let store = std::sync::Arc::new(doorstep_server::store::sqlite::SqliteStore::open(&d.db).unwrap());
+    let numbers = ["06 11 22 33 01", "06 11 22 33 02", "06 11 22 33 03"];
+    for (i, n) in numbers.iter().enumerate() {
+        let e164 = doorstep_protocol::validate::sms::normalise_number(n).unwrap();
+        store.set_phone(&d.seeded.volunteers[i].0, Some(e164)).await.unwrap();
+    }
+    let (st, _) = call(
+        &d.base,
+        "POST",
+        "/api/v1/sms/consents",
+        &coord,
+        Some(json!({"purpose": "team_news",
+        "consent_text": "J'accepte de recevoir par SMS les nouvelles de mon équipe.", "numbers": numbers})),
+    )
+    .await;
+    assert_eq!(st, 200);
+    // The sender: a service on the same database, on the test's clock.
+    let mut sender = doorstep_server::service::Service::new(store.clone());
+    let clock = d.clock.clone();
+    sender.now = std::sync::Arc::new(move || clock.load(Ordering::SeqCst));
+    let double = TwilioDouble::start().await;
+    let provider = TwilioRest::new(
+        &double.base,
+        &double.sid,
+        &double.token,
+        "EquipeMartin",
+        std::time::Duration::from_millis(500),
+    )
+    .unwrap();
+    let text = |key: &str| {
+        json!({"audience": {"kind": "team", "team_id": "nord"}, "purpose": "team_news",
+        "body": "Équipe Martin : rendez-vous samedi 10 h au local. STOP au 36180", "idempotency_key": key})
+    };
+
+    d.clock.store(paris(2026, 12, 8, 15), Ordering::SeqCst);
+    let (_, r) = call(&d.base, "POST", "/api/v1/sms/send", &cap_token, Some(text("samedi"))).await;
+    assert_eq!(r["queued"].as_u64(), Some(3), "{r}");
+    // Round 1: the provider says 429 at once: nothing sent, nothing lost.
+    double.then(&[Mode::Throttle]);
+    let rep = sender.dispatch_sms(&provider, 10).await.unwrap();
+    assert!(rep.throttled && rep.sent == 0, "{rep:?}");
+    assert!(double.taken().is_empty());
+    // Round 2: the first is taken and its answer lost; the second refused (invalid number); the
+    // third sent.
+    double.then(&[Mode::TakeThenHang(std::time::Duration::from_secs(3)), Mode::Reject("21211"), Mode::Accept]);
+    let rep = sender.dispatch_sms(&provider, 10).await.unwrap();
+    assert_eq!((rep.unknown, rep.failed, rep.sent), (1, 1, 1), "{rep:?}");
+    assert_eq!(double.taken().len(), 2, "the provider took two: the lost answer and the accepted one");
+    // Round 3: nothing left to send — the text whose answer was lost is not sent again.
+    let before = double.requests();
+    let rep = sender.dispatch_sms(&provider, 10).await.unwrap();
+    assert_eq!((rep.sent, rep.unknown), (0, 0), "{rep:?}");
+    assert_eq!(double.requests(), before, "no request at all");
+    let states: Vec<String> = store.sms_outbox("demo-nantes").await.unwrap().into_iter().map(|r| r.3).collect();
+    let mut sorted = states.clone();
+    sorted.sort();
+    assert_eq!(sorted, ["failed", "sent", "unknown"]);
+    let taken = double.taken();
+    assert!(taken.iter().all(|(_, from, body)| from == "EquipeMartin" && body.contains("STOP")), "{taken:?}");
+    let failed = rusqlite::Connection::open(&d.db)
+        .unwrap()
+        .query_row("SELECT error FROM sms_outbox WHERE state = 'failed'", [], |r| r.get::<_, String>(0))
+        .unwrap();
+    assert!(failed.contains("numéro invalide"), "explained in French: {failed}");
+
+    // Queued at 19:55, sent at 20:30? No: it waits for the morning.
+    d.clock.store(paris(2026, 12, 8, 19) + 55 * 60_000, Ordering::SeqCst);
+    let (_, r) = call(&d.base, "POST", "/api/v1/sms/send", &cap_token, Some(text("soir"))).await;
+    assert_eq!(r["queued"].as_u64(), Some(3), "{r}");
+    // …and the third volunteer answers STOP in between.
+    let third = doorstep_protocol::validate::sms::normalise_number(numbers[2]).unwrap();
+    let third_before = double.taken().iter().filter(|(to, _, _)| *to == third).count();
+    store.sms_record_inbound("in-stop", "demo-nantes", &third, "Stop", true, paris(2026, 12, 8, 20)).await.unwrap();
+    d.clock.store(paris(2026, 12, 8, 20) + 30 * 60_000, Ordering::SeqCst);
+    let rep = sender.dispatch_sms(&provider, 10).await.unwrap();
+    assert_eq!((rep.sent, rep.held, rep.refused), (0, 2, 1), "night: two wait, the STOP is refused: {rep:?}");
+    d.clock.store(paris(2026, 12, 9, 9), Ordering::SeqCst);
+    let rep = sender.dispatch_sms(&provider, 10).await.unwrap();
+    assert_eq!(rep.sent, 2, "the morning after: {rep:?}");
+    let to_third = double.taken().iter().filter(|(to, _, _)| *to == third).count();
+    assert_eq!(to_third, third_before, "nothing more to the number that said STOP");
+}

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use doorstep_protocol::validate::sms::SmsPurpose;
 
-use super::ops::sms::{InboundRow, Queued, Recipient, SmsSettings};
+use super::ops::sms::{InboundRow, OutboxRow, Queued, Recipient, SmsSettings};
 use super::{ServerStore, StoreResult, ops, typed, typed_read};
 
 /// A text the gate let through, to queue: (idempotency key, number, its segments, its encoding).
@@ -129,6 +129,39 @@ pub trait SmsStore: ServerStore {
     async fn sms_inbox(&self, campaign_id: &str, limit: i64) -> StoreResult<Vec<InboundRow>> {
         let c = campaign_id.to_string();
         typed_read(self, move |tx| Box::pin(async move { ops::sms::inbox(tx, &c, limit).await })).await
+    }
+    /// Turns texts stuck in `sending` since before `before_ms` into `unknown`, then claims up to
+    /// `limit` pending ones.
+    async fn sms_claim(&self, before_ms: i64, limit: i64, now_ms: i64) -> StoreResult<(u64, Vec<OutboxRow>)> {
+        typed(self, move |tx| {
+            Box::pin(async move {
+                let stale = ops::sms::reclaim_stale(tx, before_ms).await?;
+                Ok((stale, ops::sms::claim_due(tx, limit, now_ms).await?))
+            })
+        })
+        .await
+    }
+    /// A number's consents and opt-out, read at send time.
+    async fn sms_number_facts(&self, campaign_id: &str, number: &str) -> StoreResult<(Vec<SmsPurpose>, bool)> {
+        let (c, n) = (campaign_id.to_string(), number.to_string());
+        typed_read(self, move |tx| Box::pin(async move { ops::sms::number_facts(tx, &c, &n).await })).await
+    }
+    async fn sms_finish(
+        &self,
+        id: &str,
+        state: &'static str,
+        provider: Option<&'static str>,
+        provider_id: Option<String>,
+        error: Option<String>,
+        now_ms: i64,
+    ) -> StoreResult<()> {
+        let i = id.to_string();
+        typed(self, move |tx| {
+            Box::pin(async move {
+                ops::sms::finish_text(tx, &i, state, provider, provider_id.as_deref(), error.as_deref(), now_ms).await
+            })
+        })
+        .await
     }
     async fn sms_outbox(&self, campaign_id: &str) -> StoreResult<Vec<(String, String, String, String, u32)>> {
         let c = campaign_id.to_string();

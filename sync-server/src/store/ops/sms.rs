@@ -233,6 +233,81 @@ pub async fn outbox(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<(Stri
         .collect()
 }
 
+/// A queued text, claimed for sending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub id: String,
+    pub campaign_id: String,
+    pub number: String,
+    pub purpose: SmsPurpose,
+    pub body: String,
+    pub attempts: u32,
+}
+
+/// Claims up to `limit` pending texts (oldest first): `pending` → `sending`, one winner per row
+/// across processes.
+pub async fn claim_due(tx: &mut dyn Tx, limit: i64, now_ms: i64) -> StoreResult<Vec<OutboxRow>> {
+    let mut out = Vec::new();
+    for r in tx.rows(SELECT_PENDING, &vals![limit]).await? {
+        let id = r[0].text()?;
+        if tx.exec(CLAIM_TEXT, &vals![now_ms, id.as_str()]).await? == 0 {
+            continue;
+        }
+        let purpose = purpose_from(&r[3].text()?).ok_or_else(|| StoreError::Corrupt(format!("sms purpose of {id}")))?;
+        out.push(OutboxRow {
+            id,
+            campaign_id: r[1].text()?,
+            number: r[2].text()?,
+            purpose,
+            body: r[4].text()?,
+            attempts: r[5].int()? as u32,
+        });
+    }
+    Ok(out)
+}
+
+/// Ends a claimed text: `sent` (with the provider's id), `failed`, `refused` (by the gate at
+/// send time), `unknown` (perhaps sent: never again by itself), or back to `pending` (certainly
+/// not sent, or not its hour yet).
+pub async fn finish_text(
+    tx: &mut dyn Tx,
+    id: &str,
+    state: &str,
+    provider: Option<&str>,
+    provider_id: Option<&str>,
+    error: Option<&str>,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let sent = (state == "sent").then_some(now_ms);
+    tx.exec(
+        FINISH_TEXT,
+        &vals![
+            state,
+            provider.map(str::to_string),
+            provider_id.map(str::to_string),
+            error.map(str::to_string),
+            sent,
+            id
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Texts claimed longer ago than `before_ms` whose sender died mid-send: perhaps sent, so
+/// `unknown` — never back to pending.
+pub async fn reclaim_stale(tx: &mut dyn Tx, before_ms: i64) -> StoreResult<u64> {
+    tx.exec(STALE_TO_UNKNOWN, &vals![before_ms]).await
+}
+
+const SELECT_PENDING: &str = "SELECT id, campaign_id, number, purpose, body, attempts FROM sms_outbox
+     WHERE state = 'pending' ORDER BY created_ms, id LIMIT $1";
+const CLAIM_TEXT: &str = "UPDATE sms_outbox SET state = 'sending', claimed_ms = $1, attempts = attempts + 1 WHERE id = $2 AND state = 'pending'";
+const FINISH_TEXT: &str = "UPDATE sms_outbox SET state = $1, provider = $2, provider_id = $3, error = $4, sent_ms = $5,
+       claimed_ms = NULL WHERE id = $6 AND state = 'sending'";
+const STALE_TO_UNKNOWN: &str =
+    "UPDATE sms_outbox SET state = 'unknown', error = 'the sender stopped mid-send', claimed_ms = NULL
+     WHERE state = 'sending' AND claimed_ms < $1";
 const SELECT_SETTINGS: &str =
     "SELECT sender_name, election_days, max_segments FROM sms_settings WHERE campaign_id = $1";
 const UPSERT_SETTINGS: &str =
