@@ -39,7 +39,8 @@ pub struct FieldVisibility {
     pub sessions: Audience,
     /// Doors knocked and conversations.
     pub figures: Audience,
-    /// The activity line ("Léa a frappé 40 portes rue Bisson").
+    /// The activity line ("Léa a frappé 40 portes rue Bisson") and the turfs they hold now (so
+    /// that coopains pair up on a turf, each walking one side).
     pub activity: Audience,
 }
 
@@ -171,6 +172,9 @@ pub struct VolunteerPage {
     /// Newest first: "Léa a frappé 40 portes rue Bisson".
     #[serde(default)]
     pub activity: Option<Vec<String>>,
+    /// The turfs they hold now, by name (shown with the activity).
+    #[serde(default)]
+    pub turfs: Option<Vec<String>>,
     /// Where the viewer stands with them (`None`: no link, or the viewer's own page).
     #[serde(default)]
     pub coopain: Option<CoopainState>,

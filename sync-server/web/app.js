@@ -9,7 +9,7 @@ const TEXT = {
     other_language: 'English', map: 'Carte', views: 'Vues', selection: 'Sélection', tab_progress: 'Progression', tab_results: 'Résultats',
     tab_turfs: 'Secteurs', tab_people: 'Bénévoles', tab_overlaps: 'À vérifier', cancel: 'Annuler', confirm: 'Confirmer',
     tab_messages: 'Messages', no_channels: 'Aucun canal.', write_to: (c) => `Écrire à « ${c} »…`, send: 'Envoyer', pin: 'Épingler', unpin: 'Désépingler', pinned: 'Épinglé', read_by: (n) => `lu par ${n}`, you: 'vous', no_messages: 'Aucun message pour l’instant.', new_message: (c) => `Nouveau message : ${c}`, message_to_door: 'porte', message_to_street: 'rue', kind_team: 'Équipe', kind_session: 'Séance', kind_announcements: 'Annonces', kind_direct: 'Message direct',
-    page_role: { volunteer: 'Bénévole', captain: 'Capitaine', coordinator: 'Coordinateur' }, page_teams: 'Équipes', page_sessions: 'Séances (présent)', page_doors: 'Portes frappées', page_conversations: 'Conversations', page_activity: 'Ces sept derniers jours', page_hidden: 'Ce que ce bénévole ne montre pas n’apparaît pas ici.', page_export: 'Exporter ses données (RGPD)', page_exported: 'Données exportées.', page_close: 'Fermer', open_page: (n) => `Voir la page de ${n}`,
+    page_role: { volunteer: 'Bénévole', captain: 'Capitaine', coordinator: 'Coordinateur' }, page_teams: 'Équipes', page_sessions: 'Séances (présent)', page_doors: 'Portes frappées', page_conversations: 'Conversations', page_turfs: 'Secteurs tenus', page_activity: 'Ces sept derniers jours', page_hidden: 'Ce que ce bénévole ne montre pas n’apparaît pas ici.', page_export: 'Exporter ses données (RGPD)', page_exported: 'Données exportées.', page_close: 'Fermer', open_page: (n) => `Voir la page de ${n}`,
     tab_sessions: 'Séances', sessions: 'Séances de porte-à-porte', no_sessions: 'Aucune séance prévue ni récente.',
     session_title: 'Séance', session_when: 'Horaire', meeting: 'Rendez-vous', signed_up: 'Inscrits', checked_in: 'Accueillis',
     attended: 'Présents', session_doors: 'Portes', session_contacts: 'Conversations', no_show_rate: 'Absents',
@@ -54,7 +54,7 @@ const TEXT = {
     other_language: 'Français', map: 'Map', views: 'Views', selection: 'Selection', tab_progress: 'Progress', tab_results: 'Results',
     tab_turfs: 'Turfs', tab_people: 'Volunteers', tab_overlaps: 'To review', cancel: 'Cancel', confirm: 'Confirm',
     tab_messages: 'Messages', no_channels: 'No channel.', write_to: (c) => `Write to “${c}”…`, send: 'Send', pin: 'Pin', unpin: 'Unpin', pinned: 'Pinned', read_by: (n) => `read by ${n}`, you: 'you', no_messages: 'No message yet.', new_message: (c) => `New message: ${c}`, message_to_door: 'door', message_to_street: 'street', kind_team: 'Team', kind_session: 'Session', kind_announcements: 'Announcements', kind_direct: 'Direct message',
-    page_role: { volunteer: 'Volunteer', captain: 'Captain', coordinator: 'Coordinator' }, page_teams: 'Teams', page_sessions: 'Sessions (attended)', page_doors: 'Doors knocked', page_conversations: 'Conversations', page_activity: 'These last seven days', page_hidden: 'What this volunteer does not show does not appear here.', page_export: 'Export their data (GDPR)', page_exported: 'Data exported.', page_close: 'Close', open_page: (n) => `Open ${n}'s page`,
+    page_role: { volunteer: 'Volunteer', captain: 'Captain', coordinator: 'Coordinator' }, page_teams: 'Teams', page_sessions: 'Sessions (attended)', page_doors: 'Doors knocked', page_conversations: 'Conversations', page_turfs: 'Turfs held', page_activity: 'These last seven days', page_hidden: 'What this volunteer does not show does not appear here.', page_export: 'Export their data (GDPR)', page_exported: 'Data exported.', page_close: 'Close', open_page: (n) => `Open ${n}'s page`,
     tab_sessions: 'Sessions', sessions: 'Canvass sessions', no_sessions: 'No session planned or recent.',
     session_title: 'Session', session_when: 'When', meeting: 'Meeting point', signed_up: 'Signed up', checked_in: 'Checked in',
     attended: 'Attended', session_doors: 'Doors', session_contacts: 'Conversations', no_show_rate: 'No-shows',
@@ -908,6 +908,7 @@ async function volunteerPage(id) {
   add(t('page_teams'), p.teams && (p.teams.length ? p.teams.join(', ') : t('none')));
   add(t('page_sessions'), p.sessions_attended === undefined || p.sessions_attended === null ? null : num(p.sessions_attended));
   add(t('page_doors'), p.doors === undefined || p.doors === null ? null : num(p.doors));
+  add(t('page_turfs'), p.turfs && p.turfs.length ? p.turfs.join(', ') : null);
   add(t('page_conversations'), p.conversations === undefined || p.conversations === null ? null : num(p.conversations));
   const body = [
     h('div', { class: 'page-head' },

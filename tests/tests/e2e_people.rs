@@ -135,6 +135,7 @@ async fn pages_coopains_photo_export_and_deletion_end_to_end() {
     let line = &lea_card.activity[0];
     assert!(line.starts_with(&format!("{lea_name} a frappé 3 portes ")), "{line}");
     assert!(!line.contains(" Rue ") && !line.contains(" Boulevard "), "the street's type in lower case: {line}");
+    assert_eq!(lea_card.turfs.len(), 1, "Noé sees the turf Léa holds, to pair up on it: {:?}", lea_card.turfs);
 
     // The south volunteer, another team and no coopain, sees the pseudonym and no figures.
     let (st, page) = get(&d.base, &format!("/api/v1/sync/people/{lea_id}"), &sud_token).await;

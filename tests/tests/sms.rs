@@ -24,6 +24,33 @@ fn paris(y: i32, m: u32, d: u32, h: u32) -> i64 {
     days * 86_400_000 + i64::from(h) * 3_600_000 - 3_600_000
 }
 
+/// The numbers the north team's first three volunteers gave.
+const NUMBERS: [&str; 3] = ["06 11 22 33 01", "06 11 22 33 02", "06 11 22 33 03"];
+
+/// Sets SMS up on the demo campaign (the signature, a polling day on 20 December 2026) and gives
+/// the north team's first three volunteers their numbers; `consenting` of them consent to team
+/// news. Returns a store on the server's database file.
+async fn set_up(
+    d: &doorstep_tests::DemoServer,
+    consenting: usize,
+) -> std::sync::Arc<doorstep_server::store::sqlite::SqliteStore> {
+    let coord = &d.seeded.coordinator_token;
+    let settings = json!({"sender_name": "Équipe Martin",
+        "election_days": [{"year": 2026, "month": 12, "day": 20}], "max_segments": 2});
+    let (st, b) = call(&d.base, "PUT", "/api/v1/sms/settings", coord, Some(settings)).await;
+    assert_eq!(st, 200, "{b}");
+    let store = std::sync::Arc::new(doorstep_server::store::sqlite::SqliteStore::open(&d.db).unwrap());
+    for (i, n) in NUMBERS.iter().enumerate() {
+        let e164 = doorstep_protocol::validate::sms::normalise_number(n).unwrap();
+        store.set_phone(&d.seeded.volunteers[i].0, Some(e164)).await.unwrap();
+    }
+    let consent = json!({"purpose": "team_news", "numbers": &NUMBERS[..consenting],
+        "consent_text": "J'accepte de recevoir par SMS les nouvelles de mon équipe."});
+    let (st, b) = call(&d.base, "POST", "/api/v1/sms/consents", coord, Some(consent)).await;
+    assert_eq!((st, b["recorded"].as_u64()), (200, Some(consenting as u64)), "{b}");
+    store
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gate_decides_every_text_of_a_captain() {
     let d = doorstep_tests::demo_server(Default::default()).await;
@@ -36,27 +63,9 @@ async fn the_gate_decides_every_text_of_a_captain() {
         "body": "Équipe Martin : rendez-vous samedi 10 h au local. STOP au 36180"});
     let (st, b) = call(&d.base, "POST", "/api/v1/sms/preview", &cap_token, Some(text.clone())).await;
     assert_eq!((st, b["code"].as_str()), (409, Some("sms_not_set_up")), "{b}");
-    let (st, b) = call(
-        &d.base,
-        "PUT",
-        "/api/v1/sms/settings",
-        &coord,
-        Some(json!({"sender_name": "Équipe Martin",
-        "election_days": [{"year": 2026, "month": 12, "day": 20}], "max_segments": 2})),
-    )
-    .await;
-    assert_eq!(st, 200, "{b}");
     // The north team's first three volunteers gave numbers; two consented to team news.
-    let vols = &d.seeded.volunteers;
-    let store = doorstep_server::store::sqlite::SqliteStore::open(&d.db).unwrap();
-    let numbers = ["06 11 22 33 01", "06 11 22 33 02", "06 11 22 33 03"];
-    for (i, n) in numbers.iter().enumerate() {
-        let e164 = doorstep_protocol::validate::sms::normalise_number(n).unwrap();
-        store.set_phone(&vols[i].0, Some(e164)).await.unwrap();
-    }
-    let (st, b) = call(&d.base, "POST", "/api/v1/sms/consents", &coord, Some(json!({"purpose": "team_news",
-        "consent_text": "J'accepte de recevoir par SMS les nouvelles de mon équipe.", "numbers": [numbers[0], numbers[1]]}))).await;
-    assert_eq!((st, b["recorded"].as_u64()), (200, Some(2)), "{b}");
+    let store = set_up(&d, 2).await;
+    let numbers = NUMBERS;
     let (st, _) = call(
         &d.base,
         "POST",
@@ -151,34 +160,9 @@ async fn queued_texts_go_once_through_a_twilio_compatible_provider() {
     use doorstep_tests::sms_double::{Mode, TwilioDouble};
     use std::sync::atomic::Ordering;
     let d = doorstep_tests::demo_server(Default::default()).await;
-    let coord = d.seeded.coordinator_token.clone();
     let cap_token = d.seeded.captain_tokens[0].1.clone();
-    let (st, _) = call(
-        &d.base,
-        "PUT",
-        "/api/v1/sms/settings",
-        &coord,
-        Some(json!({"sender_name": "Équipe Martin",
-        "election_days": [{"year": 2026, "month": 12, "day": 20}], "max_segments": 2})),
-    )
-    .await;
-    assert_eq!(st, 200);
-    let store = std::sync::Arc::new(doorstep_server::store::sqlite::SqliteStore::open(&d.db).unwrap());
-    let numbers = ["06 11 22 33 01", "06 11 22 33 02", "06 11 22 33 03"];
-    for (i, n) in numbers.iter().enumerate() {
-        let e164 = doorstep_protocol::validate::sms::normalise_number(n).unwrap();
-        store.set_phone(&d.seeded.volunteers[i].0, Some(e164)).await.unwrap();
-    }
-    let (st, _) = call(
-        &d.base,
-        "POST",
-        "/api/v1/sms/consents",
-        &coord,
-        Some(json!({"purpose": "team_news",
-        "consent_text": "J'accepte de recevoir par SMS les nouvelles de mon équipe.", "numbers": numbers})),
-    )
-    .await;
-    assert_eq!(st, 200);
+    let store = set_up(&d, 3).await;
+    let numbers = NUMBERS;
     // The sender: a service on the same database, on the test's clock.
     let mut sender = doorstep_server::service::Service::new(store.clone());
     let clock = d.clock.clone();

@@ -30,6 +30,8 @@ pub struct PersonCard {
     pub conversations: Option<u32>,
     /// "Léa a frappé 40 portes rue Bisson", newest first (coopains, by default).
     pub activity: Vec<String>,
+    /// The turfs they hold now (coopains, by default): where to join them.
+    pub turfs: Vec<String>,
     /// `linked`, `asked_by_me`, `asked_by_them`, or none.
     pub coopain: Option<String>,
     /// A step written here is waiting for the network.
@@ -72,6 +74,7 @@ fn card(p: &VolunteerPage, coopain: Option<CoopainState>, pending: bool) -> Pers
         doors: p.doors,
         conversations: p.conversations,
         activity: p.activity.clone().unwrap_or_default(),
+        turfs: p.turfs.clone().unwrap_or_default(),
         coopain: coopain.map(|s| state_code(s).to_string()),
         pending,
     }

@@ -31,6 +31,8 @@ public struct PersonRow: Identifiable {
     public let userId, name, role: String
     public let bio, figures: String?
     public let activity: [String]
+    /// "Sur le secteur …" (mirror of PersonRow.where).
+    public let place: String?
     public let link, action: String?
     public let pending, hasPhoto: Bool
 }
@@ -66,7 +68,9 @@ public final class PeopleViewModel: ObservableObject {
         let action: String? = p.coopain == nil ? "ask" : (p.coopain == "asked_by_them" ? "accept" : nil)
         let figures = p.doors.map { PeopleMsg.figures(Int($0), Int(p.conversations ?? 0)).text(app.lang) }
         return PersonRow(userId: p.userId, name: p.name, role: role(p.role), bio: p.bio, figures: figures,
-                         activity: p.activity, link: link, action: action, pending: p.pending, hasPhoto: p.hasPhoto)
+                         activity: p.activity,
+                         place: p.turfs.isEmpty ? nil : (app.lang == .fr ? "Sur le secteur " : "On turf ") + p.turfs.joined(separator: ", "),
+                         link: link, action: action, pending: p.pending, hasPhoto: p.hasPhoto)
     }
 
     public func refresh(error: String? = nil) {

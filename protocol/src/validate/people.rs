@@ -115,6 +115,8 @@ pub struct PageFacts {
     /// Streets knocked lately, most recent first: (doors, street), worded by [`page`] with the
     /// name the viewer sees ([`activity_line`]).
     pub activity: Vec<(u32, String)>,
+    /// The turfs they hold now, by name.
+    pub turfs: Vec<String>,
 }
 
 /// The page a viewer sees: each field the viewer may not see is left out; the viewer's own page
@@ -138,6 +140,7 @@ pub fn page(f: &PageFacts, r: &Relation, coopain: Option<CoopainState>) -> Volun
         sessions_attended: shown(v.sessions, r).then_some(f.sessions_attended),
         doors: shown(v.figures, r).then_some(f.doors),
         conversations: shown(v.figures, r).then_some(f.conversations),
+        turfs: shown(v.activity, r).then(|| f.turfs.clone()),
         coopain: if r.me { None } else { coopain },
         settings: r.me.then(|| f.settings.clone()),
     }
@@ -409,6 +412,7 @@ mod tests {
             doors: 120,
             conversations: 31,
             activity: vec![(40, "Rue Bisson".into())],
+            turfs: vec!["Bisson – Zola".into()],
         };
         let stranger = page(&f, &rel(false, false, false, false), None);
         assert_eq!(stranger.shown_name, "Léa M.");
@@ -420,6 +424,8 @@ mod tests {
         let pal = page(&f, &rel(false, false, false, true), Some(CoopainState::Linked));
         assert_eq!(pal.activity.unwrap(), vec!["Léa M. a frappé 40 portes rue Bisson".to_string()]);
         assert_eq!(pal.coopain, Some(CoopainState::Linked));
+        assert_eq!(pal.turfs.unwrap(), vec!["Bisson – Zola".to_string()], "a coopain sees where to join");
+        assert_eq!(stranger.turfs, None);
         let mate = page(&f, &rel(false, false, true, false), None);
         assert_eq!((mate.shown_name.as_str(), mate.doors, mate.conversations), ("Léa Martin", Some(120), Some(31)));
         let mine = page(&f, &rel(true, false, false, false), Some(CoopainState::Linked));

@@ -128,7 +128,14 @@ pub async fn page_facts(tx: &mut dyn Tx, person: &User, now_ms: i64) -> StoreRes
     }
     let mut streets: Vec<(i64, u32, String)> = lately.into_iter().map(|(s, (d, at))| (at, d.len() as u32, s)).collect();
     streets.sort_by(|x, y| y.0.cmp(&x.0).then_with(|| x.2.cmp(&y.2)));
+    let turfs = tx
+        .rows(SELECT_HELD_TURF_NAMES, &vals![person.id.as_str(), now_ms])
+        .await?
+        .iter()
+        .map(|r| r[0].text())
+        .collect::<StoreResult<_>>()?;
     Ok(PageFacts {
+        turfs,
         user_id: person.id.clone(),
         name: person.display_name.clone(),
         role: person.role.as_str().to_string(),
@@ -369,6 +376,9 @@ const SELECT_COOPAINS_GOING: &str = "SELECT s.session_id, s.volunteer_id, u.disp
      JOIN coopains c ON c.campaign_id = $1 AND c.asked_by IS NULL
        AND ((c.a = $2 AND c.b = s.volunteer_id) OR (c.b = $2 AND c.a = s.volunteer_id))
      WHERE s.state IN ('signed_up', 'confirmed', 'checked_in') AND u.deleted_ms IS NULL";
+/// Turfs a person holds now (a lease not expired).
+const SELECT_HELD_TURF_NAMES: &str = "SELECT name FROM turfs WHERE volunteer_id = $1
+     AND (lease_expires_ms IS NULL OR lease_expires_ms > $2) ORDER BY name";
 const SELECT_PEOPLE_EVENT: &str = "SELECT body_hash FROM people_events WHERE id = $1";
 const INSERT_PEOPLE_EVENT: &str =
     "INSERT INTO people_events(id, campaign_id, author_id, device_id, kind, body_hash, received_ms)

@@ -20,6 +20,8 @@ data class PersonRow(
     val figures: String?,
     /** "Léa a frappé 40 portes rue Bisson" (coopains, by default). */
     val activity: List<String>,
+    /** "Sur le secteur Bisson – Zola": where to join them (coopains, by default). */
+    val where: String? = null,
     /** `Coopains`, `Demande envoyée`, `Vous demande`, or null. */
     val link: String?,
     /** What the button does: `ask`, `accept`, or null (already linked or asked). */
@@ -61,6 +63,7 @@ class PeopleViewModel(private val app: FieldApp) {
         bio = p.bio,
         figures = p.doors?.let { d -> Msg.PERSON_FIGURES.text(app.lang, d.toInt(), (p.conversations ?: 0u).toInt()) },
         activity = p.activity,
+        where = p.turfs.takeIf { it.isNotEmpty() }?.let { Msg.PERSON_ON_TURFS.text(app.lang, it.joinToString(", ")) },
         link = when (p.coopain) {
             "linked" -> Msg.COOPAIN_LINKED
             "asked_by_me" -> Msg.COOPAIN_ASKED

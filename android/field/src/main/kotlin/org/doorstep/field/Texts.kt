@@ -87,6 +87,7 @@ enum class Msg(val fr: String, val en: String) {
     PERSON_FIGURES("%d portes · %d conversations", "%d doors · %d conversations"),
     COOPAIN_LINKED("Coopains", "Coopains"),
     WITH_COOPAINS("Avec %s", "With %s"),
+    PERSON_ON_TURFS("Sur le secteur %s", "On turf %s"),
     COOPAIN_ASKED("Demande envoyée", "Ask sent"),
     COOPAIN_ASKS_YOU("Vous propose d'être coopains", "Asks to be coopains"),
     COOPAIN_NO_ASK("Aucune demande à accepter : synchronisez.", "No ask to accept: sync."),
