@@ -46,6 +46,19 @@ enum Command {
         /// How often the reminder sender runs, in seconds.
         #[arg(long, default_value_t = 30)]
         reminder_every_s: u64,
+        /// A Twilio-compatible SMS API for the texts the outbox holds: `https://api.twilio.com`
+        /// (or a provider copying its API). With `--sms-account` and the auth token in
+        /// `DOORSTEP_SMS_TOKEN`; without them, texts wait in the outbox. (Per-campaign credentials,
+        /// SMPP and OVHcloud come with issue 19's next slices.)
+        #[arg(long, env = "DOORSTEP_SMS_URL")]
+        sms_url: Option<String>,
+        #[arg(long, env = "DOORSTEP_SMS_ACCOUNT")]
+        sms_account: Option<String>,
+        #[arg(long, env = "DOORSTEP_SMS_TOKEN", hide_env_values = true)]
+        sms_token: Option<String>,
+        /// The sender shown on texts: a number or an alphanumeric id (11 characters at most).
+        #[arg(long, env = "DOORSTEP_SMS_FROM", default_value = "Doorstep")]
+        sms_from: String,
     },
     /// Create a campaign and its coordinator; prints the coordinator's API token.
     CreateCampaign {
@@ -275,6 +288,10 @@ async fn main() -> std::process::ExitCode {
             smtp_url,
             mail_from,
             reminder_every_s,
+            sms_url,
+            sms_account,
+            sms_token,
+            sms_from,
         } => {
             doorstep_server::observe::init_logs(&log_format);
             let store = match doorstep_server::cli::open_store(&database).await {
@@ -353,6 +370,35 @@ async fn main() -> std::process::ExitCode {
                     }
                 }
             });
+            // The SMS sender: the outbox through the provider every 5 s (claimed rows: several
+            // processes never send one twice; a lost answer is never resent).
+            if let (Some(url), Some(account), Some(token)) = (sms_url, sms_account, sms_token) {
+                let provider = match doorstep_server::sms_provider::TwilioRest::new(
+                    &url,
+                    &account,
+                    &token,
+                    &sms_from,
+                    std::time::Duration::from_secs(20),
+                ) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot use the SMS provider");
+                        return std::process::ExitCode::FAILURE;
+                    }
+                };
+                let texts = service.clone();
+                tokio::spawn(async move {
+                    let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+                    loop {
+                        every.tick().await;
+                        match texts.dispatch_sms(&provider, 100).await {
+                            Ok(d) if d != Default::default() => tracing::info!(?d, "sms"),
+                            Ok(_) => {}
+                            Err(e) => tracing::error!(error = %e.message, "sms sending failed"),
+                        }
+                    }
+                });
+            }
             let app = api::app(service).into_make_service_with_connect_info::<std::net::SocketAddr>();
             if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(doorstep_server::shutdown_signal()).await
             {

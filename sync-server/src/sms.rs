@@ -49,8 +49,10 @@ pub struct RecipientVerdict {
     /// The number with its middle hidden (`+33 6 •• •• 56 78`); none if the person gave none.
     pub number: Option<String>,
     pub allowed: bool,
-    /// Every reason it may not go, in French and English, with its code.
+    /// Every reason it may not go, with its code.
     pub refusals: Vec<SmsRefusal>,
+    /// The same reasons as the sender reads them ("hors des heures permises … / outside …").
+    pub reasons: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
@@ -226,6 +228,7 @@ impl Service {
                 name: r.name.clone(),
                 number: r.number.as_deref().map(mask),
                 allowed: v.allowed(),
+                reasons: v.refusals.iter().map(ToString::to_string).collect(),
                 refusals: v.refusals.clone(),
             };
             out.push((shown, r.number, v));

@@ -89,6 +89,10 @@ async fn the_gate_decides_every_text_of_a_captain() {
     let rows = p["recipients"].as_array().unwrap();
     let no_consent = rows.iter().find(|r| r["number"].as_str().is_some_and(|n| n.ends_with("33 03"))).unwrap();
     assert_eq!(no_consent["refusals"][0]["code"], "no_consent");
+    assert!(
+        no_consent["reasons"][0].as_str().unwrap().starts_with("aucun consentement"),
+        "said in French: {no_consent}"
+    );
     let no_number = rows.iter().filter(|r| r["number"].is_null()).count();
     assert!(no_number >= 1, "volunteers without a number are listed, refused: {p}");
     assert!(!p.to_string().contains("0611223301") && !p.to_string().contains("+33611223301"), "numbers are masked");
