@@ -735,3 +735,87 @@ async fn pages_and_personal_data_resist_strangers() {
     let (st, p) = s.send("GET", &format!("/api/v1/people/{}", nord.volunteer), Some(s.coordinator()), None).await;
     assert_eq!((st, p["shown_name"].as_str()), (StatusCode::OK, Some("Bénévole 0")), "the account is still there: {p}");
 }
+
+/// SMS (issue 19) against strangers, over HTTP: another campaign's coordinator previews, sends,
+/// reads the inbox or the opt-out list of this campaign's team — nothing of it exists for them;
+/// a volunteer's phone token is no staff key; a text to a team that does not exist is not found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sms_resists_strangers() {
+    let s = server().await;
+    let nord = s.phone(0, "dev-nord").await;
+    let settings = json!({"sender_name": "Équipe Nord", "election_days": [], "max_segments": 2});
+    let (st, b) = s.send("PUT", "/api/v1/sms/settings", Some(s.coordinator()), Some(settings)).await;
+    assert!(st.is_success(), "{b}");
+    let (st, other) = s
+        .send(
+            "POST",
+            "/api/v1/campaigns",
+            Some(s.coordinator()),
+            Some(json!({"id": "lyon-2027", "name": "Lyon",
+            "mode": "address_only", "coordinator_id": "coord-lyon", "coordinator_name": "L"})),
+        )
+        .await;
+    assert!(st.is_success(), "{other}");
+    let lyon = other["token"].as_str().unwrap().to_string();
+    let text = json!({"audience": {"kind": "team", "team_id": "nord"}, "purpose": "team_news",
+        "body": "Équipe Nord : 10 h. STOP au 36180", "idempotency_key": "k"});
+    // Lyon has no SMS settings and no team "nord": nothing to preview or send.
+    for path in ["/api/v1/sms/preview", "/api/v1/sms/send"] {
+        let (st, b) = s.send("POST", path, Some(&lyon), Some(text.clone())).await;
+        assert!(st == StatusCode::NOT_FOUND || st == StatusCode::CONFLICT, "{path}: {st} {b}");
+        assert!(!b.to_string().contains("Bénévole"), "{b}");
+    }
+    let (_, inbox) = s.send("GET", "/api/v1/sms/inbox", Some(&lyon), None).await;
+    assert_eq!(inbox, json!([]));
+    let (_, outs) = s.send("GET", "/api/v1/sms/optouts", Some(&lyon), None).await;
+    assert_eq!(outs, json!([]));
+    // A volunteer's phone is no staff key.
+    let (st, _) = s.send("POST", "/api/v1/sms/preview", Some(&nord.token), Some(text.clone())).await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    // A team that is not there.
+    let mut nowhere = text.clone();
+    nowhere["audience"]["team_id"] = json!("nulle-part");
+    let (st, _) = s.send("POST", "/api/v1/sms/preview", Some(s.coordinator()), Some(nowhere)).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+/// A phone whose clock is a year ahead (issue 18): its messages and its people events are taken
+/// (their time is the phone's, shown; the order is the server's), placed after what came before,
+/// and a time outside the protocol's bounds is refused with its reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clock_a_year_off_changes_no_order() {
+    let s = server().await;
+    let (a, b) = (s.phone(0, "dev-a").await, s.phone(1, "dev-b").await);
+    let year = 365 * 86_400_000i64;
+    let msg = |n: u32, p: &Phone, at: i64, body: &str| {
+        json!({"protocol": 1, "device_id": p.device, "events": [{
+            "id": uuid::Uuid::from_u128(0x0190a0b0_0000_7000_a000_000000000000 + u128::from(n)).to_string(),
+            "channel_id": "team:nord", "author_id": p.volunteer, "device_id": p.device, "at_ms": at,
+            "action": {"kind": "post", "body": body}}]})
+    };
+    let (st, r) = s.send("POST", "/api/v1/sync/messages", Some(&a.token), Some(msg(1, &a, s.now(), "d'abord"))).await;
+    assert_eq!((st, status(&r["results"][0]).1), (StatusCode::OK, ""), "{r}");
+    let (_, r) =
+        s.send("POST", "/api/v1/sync/messages", Some(&b.token), Some(msg(2, &b, s.now() - year, "ensuite"))).await;
+    assert_eq!(status(&r["results"][0]).1, "", "a clock a year behind is taken: {r}");
+    let (_, r) =
+        s.send("POST", "/api/v1/sync/messages", Some(&b.token), Some(msg(3, &b, s.now() + year, "enfin"))).await;
+    assert_eq!(status(&r["results"][0]).1, "", "a clock a year ahead is taken: {r}");
+    let (_, r) = s.send("POST", "/api/v1/sync/messages", Some(&b.token), Some(msg(4, &b, -5, "jamais"))).await;
+    assert_eq!(status(&r["results"][0]).1, "bad_time", "{r}");
+    let (_, feed) = s.send("POST", "/api/v1/sync/feed", Some(&a.token), Some(json!({"protocol": 1}))).await;
+    let bodies: Vec<&str> = feed["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["channel_id"] == "team:nord")
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["d'abord", "ensuite", "enfin"], "the server's order, whatever the clocks");
+    // A people event a year ahead: taken.
+    let page = json!({"protocol": 1, "device_id": b.device, "events": [{
+        "id": "0190a0b0-0000-7000-a000-000000000099", "author_id": b.volunteer, "device_id": b.device,
+        "at_ms": s.now() + year, "action": {"kind": "profile", "settings": {"pseudonym": "B."}}}]});
+    let (_, r) = s.send("POST", "/api/v1/sync/people", Some(&b.token), Some(page)).await;
+    assert_eq!(status(&r["results"][0]).1, "", "{r}");
+}

@@ -4,7 +4,6 @@
 //! refusal said — at a permitted hour, at night, on a Sunday, on the eve of the vote; another
 //! team's captain is refused; a STOP opts out and the next send skips the number.
 
-use doorstep_protocol::validate::sms::SmsPurpose;
 use doorstep_server::store::SmsStore;
 use serde_json::{Value, json};
 
@@ -151,7 +150,6 @@ async fn the_gate_decides_every_text_of_a_captain() {
     next["idempotency_key"] = json!("rdv-dimanche");
     let (_, r) = call(&d.base, "POST", "/api/v1/sms/send", &cap_token, Some(next)).await;
     assert_eq!(r["queued"].as_u64(), Some(1), "only the one who did not say STOP: {r}");
-    let _ = SmsPurpose::TeamNews;
 }
 
 /// Queued texts go through a Twilio-compatible provider (a double on loopback speaking its API),
