@@ -46,19 +46,16 @@ enum Command {
         /// How often the reminder sender runs, in seconds.
         #[arg(long, default_value_t = 30)]
         reminder_every_s: u64,
-        /// A Twilio-compatible SMS API for the texts the outbox holds: `https://api.twilio.com`
-        /// (or a provider copying its API). With `--sms-account` and the auth token in
-        /// `DOORSTEP_SMS_TOKEN`; without them, texts wait in the outbox. (Per-campaign credentials,
-        /// SMPP and OVHcloud come with issue 19's next slices.)
-        #[arg(long, env = "DOORSTEP_SMS_URL")]
-        sms_url: Option<String>,
-        #[arg(long, env = "DOORSTEP_SMS_ACCOUNT")]
-        sms_account: Option<String>,
-        #[arg(long, env = "DOORSTEP_SMS_TOKEN", hide_env_values = true)]
-        sms_token: Option<String>,
-        /// The sender shown on texts: a number or an alphanumeric id (11 characters at most).
-        #[arg(long, env = "DOORSTEP_SMS_FROM", default_value = "Doorstep")]
-        sms_from: String,
+        /// The server's key that seals SMS providers' secrets (created on first use, mode 0600;
+        /// `DOORSTEP_SECRET_KEY` overrides it). Keep it apart from the database's backups: a
+        /// database copied without it opens no secret. Default: beside an SQLite database, else
+        /// `doorstep-secret.key`.
+        #[arg(long)]
+        secret_key_file: Option<std::path::PathBuf>,
+        /// This server as providers reach it (`https://terrain.example.fr`): Twilio posts replies
+        /// and delivery states to `{public-url}/api/v1/sms/hooks/twilio/{campaign}`.
+        #[arg(long, env = "DOORSTEP_PUBLIC_URL")]
+        public_url: Option<String>,
     },
     /// Create a campaign and its coordinator; prints the coordinator's API token.
     CreateCampaign {
@@ -288,10 +285,8 @@ async fn main() -> std::process::ExitCode {
             smtp_url,
             mail_from,
             reminder_every_s,
-            sms_url,
-            sms_account,
-            sms_token,
-            sms_from,
+            secret_key_file,
+            public_url,
         } => {
             doorstep_server::observe::init_logs(&log_format);
             let store = match doorstep_server::cli::open_store(&database).await {
@@ -314,6 +309,21 @@ async fn main() -> std::process::ExitCode {
             tracing::info!(url = %format!("http://{address}"), database = backend, "doorstep-server listening");
             let mut service = Service::new(store);
             service.tile_url = tile_url;
+            service.public_url = public_url;
+            let key_file = secret_key_file.unwrap_or_else(|| {
+                if database.starts_with("postgres") {
+                    "doorstep-secret.key".into()
+                } else {
+                    format!("{database}.key").into()
+                }
+            });
+            match doorstep_server::sms_credentials::Sealer::load_or_create(&key_file) {
+                Ok(k) => service.sms_keys = Some(std::sync::Arc::new(k)),
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read or create the server's secret key");
+                    return std::process::ExitCode::FAILURE;
+                }
+            }
             if let Some(url) = smtp_url {
                 match doorstep_server::mail::Mailer::new(&url, &mail_from) {
                     Ok(m) => service.mailer = Some(m),
@@ -370,35 +380,21 @@ async fn main() -> std::process::ExitCode {
                     }
                 }
             });
-            // The SMS sender: the outbox through the provider every 5 s (claimed rows: several
-            // processes never send one twice; a lost answer is never resent).
-            if let (Some(url), Some(account), Some(token)) = (sms_url, sms_account, sms_token) {
-                let provider = match doorstep_server::sms_provider::TwilioRest::new(
-                    &url,
-                    &account,
-                    &token,
-                    &sms_from,
-                    std::time::Duration::from_secs(20),
-                ) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot use the SMS provider");
-                        return std::process::ExitCode::FAILURE;
+            // The SMS sender: every campaign's outbox through its own provider every 5 s, and
+            // its receipts and replies (claimed rows: several processes never send one twice; a
+            // lost answer is never resent).
+            let texts = doorstep_server::sms_dispatch::SmsSender::new(service.clone());
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+                loop {
+                    every.tick().await;
+                    match texts.round(100).await {
+                        Ok(d) if d != Default::default() => tracing::info!(?d, "sms"),
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e.message, "sms sending failed"),
                     }
-                };
-                let texts = service.clone();
-                tokio::spawn(async move {
-                    let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
-                    loop {
-                        every.tick().await;
-                        match texts.dispatch_sms(&provider, 100).await {
-                            Ok(d) if d != Default::default() => tracing::info!(?d, "sms"),
-                            Ok(_) => {}
-                            Err(e) => tracing::error!(error = %e.message, "sms sending failed"),
-                        }
-                    }
-                });
-            }
+                }
+            });
             let app = api::app(service).into_make_service_with_connect_info::<std::net::SocketAddr>();
             if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(doorstep_server::shutdown_signal()).await
             {

@@ -119,6 +119,16 @@ pub fn bodies(spec: &RouteSpec) -> Shapes {
         }
         ("GET", "/api/v1/sms/inbox") => shapes(Empty, 200, json::<Vec<crate::store::ops::sms::InboundRow>>()),
         ("GET", "/api/v1/sms/optouts") => shapes(Empty, 200, json::<Vec<serde_json::Value>>()),
+        ("GET", "/api/v1/sms/provider") => shapes(Empty, 200, json::<Option<crate::sms_credentials::ProviderView>>()),
+        ("PUT", "/api/v1/sms/provider") => shapes(
+            json::<crate::sms_credentials::ProviderSettings>(),
+            200,
+            json::<crate::sms_credentials::ProviderView>(),
+        ),
+        ("GET", "/api/v1/sms/outbox") => shapes(Empty, 200, json::<Vec<crate::sms::OutboxView>>()),
+        ("PUT", "/api/v1/sms/inbox/{id}") => shapes(json::<serde_json::Value>(), 204, Empty),
+        ("GET", "/api/v1/sms/expenses") => shapes(Empty, 200, json::<Vec<crate::sms::ExpenseLine>>()),
+        ("POST", "/api/v1/sms/hooks/twilio/{campaign_id}") => shapes(Empty, 204, Empty),
         ("GET", "/api/v1/sessions/{session_id}/calendar.ics") => shapes(Empty, 200, Media("text/calendar")),
         ("GET", "/api/v1/turfs/{turf_id}/sheet.pdf") => shapes(Empty, 200, Media("application/pdf")),
         ("POST", "/api/v1/turfs/{turf_id}/paper") => {

@@ -316,6 +316,42 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "GET",
+        path: "/api/v1/sms/provider",
+        access: Access::Coordinator,
+        summary: "the campaign's SMS provider (never its secret)",
+    },
+    RouteSpec {
+        method: "PUT",
+        path: "/api/v1/sms/provider",
+        access: Access::Coordinator,
+        summary: "set the campaign's SMS provider (Twilio-compatible, SMPP or OVHcloud); the secret is sealed, never shown again",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/sms/outbox",
+        access: Access::Coordinator,
+        summary: "every queued text and its delivery state, explained in French",
+    },
+    RouteSpec {
+        method: "PUT",
+        path: "/api/v1/sms/inbox/{id}",
+        access: Access::Coordinator,
+        summary: "mark a reply unread, needing a reply, or handled",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/sms/expenses",
+        access: Access::Coordinator,
+        summary: "texts, segments and cost per provider and day, for the campaign's accounts (`?format=csv`)",
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/sms/hooks/twilio/{campaign_id}",
+        access: Access::Public,
+        summary: "Twilio's replies and delivery states, taken only with the campaign's valid X-Twilio-Signature",
+    },
+    RouteSpec {
+        method: "GET",
         path: "/api/v1/sessions",
         access: Access::Staff,
         summary: "canvass sessions not over yet, with their standings counted (a captain: their teams' and campaign-wide)",

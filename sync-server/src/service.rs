@@ -61,6 +61,11 @@ pub struct Service {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The campaign's SMTP relay for e-mail reminders (`serve --smtp-url`); none: they wait.
     pub mailer: Option<crate::mail::Mailer>,
+    /// The server's key for SMS providers' secrets (`serve --secret-key-file`); none: no provider
+    /// can be set.
+    pub sms_keys: Option<Arc<crate::sms_credentials::Sealer>>,
+    /// This server as the outside world reaches it (`https://terrain.example.fr`), for webhooks.
+    pub public_url: Option<String>,
 }
 
 impl std::fmt::Debug for Service {
@@ -115,6 +120,8 @@ impl Service {
             rate: Default::default(),
             metrics: Default::default(),
             mailer: None,
+            sms_keys: None,
+            public_url: None,
         }
     }
 

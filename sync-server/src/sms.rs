@@ -82,6 +82,63 @@ pub struct InboundOutcome {
     pub new: bool,
     /// It was only a stop word: the number is on the opt-out list now.
     pub stop: bool,
+    /// This reply put the number on the list (it was not on it before).
+    pub opted_out: bool,
+}
+
+/// A state a person gives a reply in the team inbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InboxState {
+    Unread,
+    NeedsReply,
+    Handled,
+}
+
+/// One queued text as its sender follows it.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct OutboxView {
+    pub id: String,
+    /// Masked.
+    pub number: String,
+    pub purpose: String,
+    /// `pending`, `sending`, `sent`, `delivered`, `undelivered`, `failed`, `refused`, `unknown`.
+    pub state: String,
+    /// What the state means, in French.
+    pub meaning: String,
+    /// The provider's or the gate's reason, explained.
+    pub error: Option<String>,
+    pub provider: Option<String>,
+    pub sent_ms: Option<i64>,
+}
+
+/// One line of the expense export: a provider's texts of one day (Paris time).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct ExpenseLine {
+    /// `2026-12-08`.
+    pub day: String,
+    pub provider: String,
+    pub texts: u32,
+    pub segments: u32,
+    /// Texts whose answer was lost: perhaps billed, counted in.
+    pub uncertain: u32,
+    /// In thousandths of a cent.
+    pub cost_millicents: i64,
+}
+
+/// What a text's state means, for the sender.
+pub fn state_meaning(state: &str) -> &'static str {
+    match state {
+        "pending" => "en attente (heure permise, débit ou nouvel essai)",
+        "sending" => "en cours d'envoi",
+        "sent" => "remis à l'opérateur",
+        "delivered" => "reçu sur le téléphone",
+        "undelivered" => "non remis au téléphone",
+        "failed" => "refusé par l'opérateur",
+        "refused" => "bloqué par les règles d'envoi",
+        "unknown" => "envoi incertain : l'opérateur l'a peut-être reçu — jamais renvoyé automatiquement",
+        _ => "état inconnu",
+    }
 }
 
 /// Consents to record (an import of a sign-up sheet on paper, with the text people signed).
@@ -292,13 +349,112 @@ impl Service {
         provider_message_id: &str,
         from: &str,
         body: &str,
+        provider: &str,
     ) -> Result<InboundOutcome, ServiceError> {
         let number =
             normalise_number(from).ok_or_else(|| invalid("bad_number", "numéro illisible / not a French number"))?;
         let stop = is_stop_word(body);
-        let (new, _) =
-            self.store.sms_record_inbound(provider_message_id, campaign_id, &number, body, stop, (self.now)()).await?;
-        Ok(InboundOutcome { new, stop })
+        let now = (self.now)();
+        let (new, opted_out) =
+            self.store.sms_record_inbound(provider_message_id, campaign_id, &number, body, stop, provider, now).await?;
+        Ok(InboundOutcome { new, stop, opted_out })
+    }
+
+    /// Queues the one confirmation a STOP gets (its id from the reply's, so a provider's retry
+    /// queues nothing more), through the gate like every text.
+    pub(crate) async fn queue_stop_confirmation(
+        &self,
+        campaign_id: &str,
+        reply_id: &str,
+        from: &str,
+    ) -> Result<(), ServiceError> {
+        let (Some(settings), Some(number)) = (self.store.sms_settings(campaign_id).await?, normalise_number(from))
+        else {
+            return Ok(());
+        };
+        let body = doorstep_protocol::validate::sms::stop_confirmation(&settings.sender_name);
+        let now = (self.now)();
+        let (consents, opted_out) = self.store.sms_number_facts(campaign_id, &number).await?;
+        let facts = SmsFacts {
+            consents,
+            opted_out,
+            criteria: vec![],
+            minor: false,
+            local: local_time(now, &number),
+            election_days: settings.election_days,
+            sender_name: settings.sender_name,
+            max_segments: settings.max_segments.max(1),
+        };
+        let purpose = SmsPurpose::StopConfirmation;
+        let v = gate(&SmsDraft { to: number.clone(), body: body.clone(), purpose }, &facts);
+        let id = format!("stop-{reply_id}");
+        let enc = if v.encoding == doorstep_protocol::validate::sms::Encoding::Gsm7 { "gsm7" } else { "ucs2" };
+        let (allowed, refused) = if v.allowed() {
+            (vec![(id, number, v.segments, enc)], vec![])
+        } else {
+            (vec![], vec![(id, number, v.refusals.iter().map(SmsRefusal::code).collect())])
+        };
+        self.store.sms_queue(campaign_id, purpose, &body, "stop", &allowed, &refused, now).await?;
+        Ok(())
+    }
+
+    /// Marks a reply in the team inbox (a coordinator): unread, needs a reply, handled.
+    pub async fn set_inbox_state(&self, st: &Staff, id: &str, state: InboxState) -> Result<(), ServiceError> {
+        st.require_coordinator()?;
+        let code = match state {
+            InboxState::Unread => "unread",
+            InboxState::NeedsReply => "needs_reply",
+            InboxState::Handled => "handled",
+        };
+        if !self.store.sms_set_inbound_state(st.campaign(), id, code, &st.user.id).await? {
+            return Err(ServiceError::not_found("réponse inconnue / no such reply"));
+        }
+        Ok(())
+    }
+
+    /// Every queued text and where it stands (a coordinator).
+    pub async fn sms_outbox_view(&self, st: &Staff) -> Result<Vec<OutboxView>, ServiceError> {
+        st.require_coordinator()?;
+        Ok(self
+            .store
+            .sms_outbox_lines(st.campaign(), 1000)
+            .await?
+            .into_iter()
+            .map(|(id, number, purpose, state, error, provider, sent_ms)| OutboxView {
+                id,
+                number: mask(&number),
+                purpose,
+                meaning: state_meaning(&state).to_string(),
+                state,
+                error,
+                provider,
+                sent_ms,
+            })
+            .collect())
+    }
+
+    /// What the providers may bill, per provider and day (Paris time), for the campaign's accounts.
+    pub async fn sms_expenses(&self, st: &Staff) -> Result<Vec<ExpenseLine>, ServiceError> {
+        st.require_coordinator()?;
+        let mut lines: Vec<ExpenseLine> = Vec::new();
+        for (provider, at_ms, segments, cost, state) in self.store.sms_billed(st.campaign()).await? {
+            let d = local_time(at_ms, "+33100000000").day;
+            let day = format!("{:04}-{:02}-{:02}", d.year, d.month, d.day);
+            let i = match lines.iter().position(|l| l.day == day && l.provider == provider) {
+                Some(i) => i,
+                None => {
+                    lines.push(ExpenseLine { day, provider, texts: 0, segments: 0, uncertain: 0, cost_millicents: 0 });
+                    lines.len() - 1
+                }
+            };
+            let l = &mut lines[i];
+            l.texts += 1;
+            l.segments += segments;
+            l.uncertain += u32::from(state == "unknown");
+            l.cost_millicents += cost.unwrap_or(0);
+        }
+        lines.sort_by(|a, b| (&a.day, &a.provider).cmp(&(&b.day, &b.provider)));
+        Ok(lines)
     }
 
     /// The replies (a coordinator's team inbox).

@@ -9,13 +9,20 @@
 //! provider certainly took nothing; `unknown` when the answer was lost — perhaps sent, so never
 //! resent by itself. A sender that dies mid-send leaves its claims `unknown` too, not pending.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use doorstep_protocol::validate::sms::{SmsDraft, SmsFacts, SmsRefusal, gate};
 use serde::Serialize;
 
 use crate::error::ServiceError;
 use crate::service::Service;
-use crate::sms_provider::{SmsProvider, Submission, SubmitError};
+use crate::sms_provider::{ProviderEvent, SmsProvider, Submission, SubmitError};
 use crate::store::SmsStore;
+use crate::store::ops::sms_providers::ProviderRow;
+
+/// Receipts are awaited this long after a text went (then it stays `sent`).
+pub const RECEIPT_WINDOW_MS: i64 = 3 * 86_400_000;
 
 /// A claim older than this belongs to a sender that died: its texts become `unknown`.
 pub const CLAIM_TIMEOUT_MS: i64 = 5 * 60_000;
@@ -38,6 +45,28 @@ pub struct DispatchReport {
     pub stale: u32,
     /// The provider asked to slow down: the round stopped there.
     pub throttled: bool,
+    /// Delivery receipts recorded.
+    pub receipts: u32,
+    /// Replies recorded (STOPs among them).
+    pub replies: u32,
+    /// Providers that could not be reached for their receipts and replies this round.
+    pub unreachable: u32,
+}
+
+impl DispatchReport {
+    fn add(&mut self, o: &DispatchReport) {
+        self.sent += o.sent;
+        self.held += o.held;
+        self.refused += o.refused;
+        self.failed += o.failed;
+        self.retry += o.retry;
+        self.unknown += o.unknown;
+        self.stale += o.stale;
+        self.throttled |= o.throttled;
+        self.receipts += o.receipts;
+        self.replies += o.replies;
+        self.unreachable += o.unreachable;
+    }
 }
 
 fn timing_only(r: &[SmsRefusal]) -> bool {
@@ -50,15 +79,61 @@ fn timing_only(r: &[SmsRefusal]) -> bool {
 }
 
 impl Service {
-    /// One round: up to `limit` queued texts through `provider`.
-    pub async fn dispatch_sms(&self, provider: &dyn SmsProvider, limit: i64) -> Result<DispatchReport, ServiceError> {
+    /// Records what a provider reported: receipts settle their texts (explained in French when a
+    /// text did not arrive), replies go to the inbox, a STOP opts out at once and — unless the
+    /// provider answers STOPs itself — queues its one confirmation.
+    pub async fn apply_sms_events(
+        &self,
+        campaign_id: &str,
+        provider: &str,
+        provider_confirms: bool,
+        events: Vec<ProviderEvent>,
+    ) -> Result<DispatchReport, ServiceError> {
+        let mut rep = DispatchReport::default();
+        for e in events {
+            match e {
+                ProviderEvent::Receipt { provider_id, delivered, code } => {
+                    let error = code.map(|c| match SubmitError::explained(&c) {
+                        Some(why) => format!("non remis : {why} ({c})"),
+                        None => format!("non remis ({c})"),
+                    });
+                    let n = self
+                        .store
+                        .sms_receipt(campaign_id, provider, &provider_id, delivered, error, (self.now)())
+                        .await?;
+                    rep.receipts += n as u32;
+                }
+                ProviderEvent::Inbound { id, from, body } => {
+                    let Ok(out) = self.receive_sms(campaign_id, &id, &from, &body, provider).await else {
+                        tracing::warn!(provider, "a reply from an unreadable number was dropped");
+                        continue;
+                    };
+                    rep.replies += u32::from(out.new);
+                    if out.opted_out && !provider_confirms {
+                        self.queue_stop_confirmation(campaign_id, &id, &from).await?;
+                    }
+                }
+            }
+        }
+        Ok(rep)
+    }
+
+    /// One round for one campaign: up to `limit` queued texts through `provider`, each segment
+    /// billed at `price_millicents`.
+    pub async fn dispatch_sms(
+        &self,
+        campaign_id: &str,
+        provider: &dyn SmsProvider,
+        price_millicents: Option<i64>,
+        limit: i64,
+    ) -> Result<DispatchReport, ServiceError> {
         let now = (self.now)();
-        let (stale, rows) = self.store.sms_claim(now - CLAIM_TIMEOUT_MS, limit, now).await?;
+        let (stale, rows) = self.store.sms_claim(campaign_id, now - CLAIM_TIMEOUT_MS, limit, now).await?;
         let mut rep = DispatchReport { stale: stale as u32, ..DispatchReport::default() };
         let mut rows = rows.into_iter();
         for row in rows.by_ref() {
             let Some(settings) = self.store.sms_settings(&row.campaign_id).await? else {
-                self.store.sms_finish(&row.id, "pending", None, None, Some("sms not set up".into()), now).await?;
+                self.store.sms_finish(&row.id, "pending", None, None, Some("sms not set up".into()), None, now).await?;
                 rep.held += 1;
                 continue;
             };
@@ -77,10 +152,10 @@ impl Service {
             if !v.allowed() {
                 let codes = v.refusals.iter().map(SmsRefusal::code).collect::<Vec<_>>().join(",");
                 if timing_only(&v.refusals) {
-                    self.store.sms_finish(&row.id, "pending", None, None, Some(codes), now).await?;
+                    self.store.sms_finish(&row.id, "pending", None, None, Some(codes), None, now).await?;
                     rep.held += 1;
                 } else {
-                    self.store.sms_finish(&row.id, "refused", None, None, Some(codes), now).await?;
+                    self.store.sms_finish(&row.id, "refused", None, None, Some(codes), None, now).await?;
                     rep.refused += 1;
                 }
                 continue;
@@ -89,32 +164,92 @@ impl Service {
             let name = Some(provider.name());
             match provider.submit(&sub).await {
                 Ok(pid) => {
-                    self.store.sms_finish(&row.id, "sent", name, Some(pid), None, now).await?;
+                    self.store.sms_finish(&row.id, "sent", name, Some(pid), None, price_millicents, now).await?;
                     rep.sent += 1;
                 }
                 Err(e @ SubmitError::Rejected { .. }) => {
-                    self.store.sms_finish(&row.id, "failed", name, None, Some(e.to_string()), now).await?;
+                    self.store.sms_finish(&row.id, "failed", name, None, Some(e.to_string()), None, now).await?;
                     rep.failed += 1;
                 }
                 Err(e @ SubmitError::NotSent(_)) => {
-                    self.store.sms_finish(&row.id, "pending", name, None, Some(e.to_string()), now).await?;
+                    self.store.sms_finish(&row.id, "pending", name, None, Some(e.to_string()), None, now).await?;
                     rep.retry += 1;
                 }
                 Err(e @ SubmitError::Throttled { .. }) => {
-                    self.store.sms_finish(&row.id, "pending", name, None, Some(e.to_string()), now).await?;
+                    self.store.sms_finish(&row.id, "pending", name, None, Some(e.to_string()), None, now).await?;
                     rep.throttled = true;
                     break;
                 }
                 Err(e @ SubmitError::Unknown(_)) => {
-                    self.store.sms_finish(&row.id, "unknown", name, None, Some(e.to_string()), now).await?;
+                    let why = Some(e.to_string());
+                    self.store.sms_finish(&row.id, "unknown", name, None, why, price_millicents, now).await?;
                     rep.unknown += 1;
                 }
             }
         }
         // Throttled: what was claimed and not tried goes back to wait.
         for row in rows {
-            self.store.sms_finish(&row.id, "pending", None, None, None, now).await?;
+            self.store.sms_finish(&row.id, "pending", None, None, None, None, now).await?;
         }
         Ok(rep)
+    }
+}
+
+/// The sender of every campaign's texts: each campaign through its own provider, the provider
+/// kept between rounds (an SMPP session stays bound, so replies reach it) and rebuilt when its
+/// coordinator changes it.
+pub struct SmsSender {
+    service: Service,
+    pool: tokio::sync::Mutex<HashMap<String, (ProviderRow, Arc<dyn SmsProvider>)>>,
+}
+
+impl SmsSender {
+    pub fn new(service: Service) -> SmsSender {
+        SmsSender { service, pool: Default::default() }
+    }
+
+    /// One round over every campaign with a provider: its receipts and replies, then up to
+    /// `limit` of its queued texts.
+    pub async fn round(&self, limit: i64) -> Result<DispatchReport, ServiceError> {
+        let mut total = DispatchReport::default();
+        for campaign in self.service.store.sms_provider_campaigns().await? {
+            let Some((row, provider)) = self.provider(&campaign).await? else { continue };
+            let now = (self.service.now)();
+            let awaiting =
+                self.service.store.sms_awaiting_receipts(&campaign, provider.name(), now - RECEIPT_WINDOW_MS).await?;
+            match provider.events(&awaiting).await {
+                Ok(events) => {
+                    let r =
+                        self.service.apply_sms_events(&campaign, provider.name(), row.confirms_stop, events).await?;
+                    total.add(&r);
+                }
+                Err(e) => {
+                    tracing::warn!(campaign, provider = provider.name(), error = %e, "provider unreachable");
+                    total.unreachable += 1;
+                }
+            }
+            let r = self.service.dispatch_sms(&campaign, provider.as_ref(), Some(row.price_millicents), limit).await?;
+            total.add(&r);
+        }
+        Ok(total)
+    }
+
+    async fn provider(&self, campaign: &str) -> Result<Option<(ProviderRow, Arc<dyn SmsProvider>)>, ServiceError> {
+        let current = self.service.store.sms_provider(campaign).await?;
+        let mut pool = self.pool.lock().await;
+        match (current, pool.get(campaign)) {
+            (None, _) => {
+                pool.remove(campaign);
+                Ok(None)
+            }
+            (Some(row), Some((kept, p))) if *kept == row => Ok(Some((row, p.clone()))),
+            (Some(_), _) => {
+                let built = self.service.provider_for(campaign).await?;
+                if let Some((row, p)) = &built {
+                    pool.insert(campaign.to_string(), (row.clone(), p.clone()));
+                }
+                Ok(built)
+            }
+        }
     }
 }

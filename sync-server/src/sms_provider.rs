@@ -1,6 +1,8 @@
-//! The providers that carry texts (issue 19): one interface ([`SmsProvider`]) and, first, the
-//! Twilio-compatible REST back-end (Twilio itself, and the providers that copy its API). SMPP 3.4
-//! and OVHcloud's API come next behind the same interface.
+//! The providers that carry texts (issue 19): one interface ([`SmsProvider`]) and three back-ends —
+//! the Twilio-compatible REST API here (Twilio itself, and the providers that copy its API), SMPP
+//! 3.4 ([`crate::sms_smpp`]) and OVHcloud's API ([`crate::sms_ovh`]). What comes back from a
+//! provider — delivery receipts and replies — arrives as [`ProviderEvent`]s: gathered on the SMPP
+//! session, fetched from OVHcloud, pushed by Twilio to a webhook this module checks the signature of.
 //!
 //! What an error means for the outbox is decided here, once, because it decides whether a text
 //! could be sent twice: [`SubmitError::NotSent`] is certain the provider took nothing (the
@@ -54,6 +56,15 @@ impl SubmitError {
     }
 }
 
+/// What a provider reports back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderEvent {
+    /// The text the provider knows by `provider_id` reached the phone, or never will.
+    Receipt { provider_id: String, delivered: bool, code: Option<String> },
+    /// A reply: `id` is the provider's id for it (a reply is recorded once).
+    Inbound { id: String, from: String, body: String },
+}
+
 /// A provider that carries texts.
 #[async_trait::async_trait]
 pub trait SmsProvider: Send + Sync {
@@ -61,6 +72,44 @@ pub trait SmsProvider: Send + Sync {
     fn name(&self) -> &'static str;
     /// Submits one text; `Ok` carries the provider's id for it.
     async fn submit(&self, s: &Submission) -> Result<String, SubmitError>;
+    /// Receipts and replies since the last call. `awaiting` holds the provider's ids of texts sent
+    /// without a receipt yet, for providers whose receipts are fetched. Twilio pushes its own to
+    /// the webhook instead: nothing here.
+    async fn events(&self, _awaiting: &[String]) -> Result<Vec<ProviderEvent>, String> {
+        Ok(vec![])
+    }
+}
+
+/// Twilio's webhook signature (`X-Twilio-Signature`): base64 of HMAC-SHA1, keyed with the auth
+/// token, over the URL Twilio called followed by every form field's name and value, sorted by name.
+pub fn twilio_signature(auth_token: &str, url: &str, form: &[(String, String)]) -> String {
+    use base64::Engine as _;
+    let mut fields: Vec<&(String, String)> = form.iter().collect();
+    fields.sort();
+    let mut data = url.to_string();
+    for (k, v) in fields {
+        data.push_str(k);
+        data.push_str(v);
+    }
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, auth_token.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(ring::hmac::sign(&key, data.as_bytes()).as_ref())
+}
+
+/// What one of Twilio's webhook calls says: a status callback or a reply.
+pub fn twilio_event(form: &[(String, String)]) -> Option<ProviderEvent> {
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let sid = get("MessageSid").or_else(|| get("SmsSid"))?;
+    if let Some(status) = get("MessageStatus").or_else(|| get("SmsStatus")) {
+        let delivered = match status.as_str() {
+            "delivered" | "read" => true,
+            "undelivered" | "failed" => false,
+            // queued, sending, sent, received…: not final.
+            _ if get("Body").is_none() => return None,
+            _ => return Some(ProviderEvent::Inbound { id: sid, from: get("From")?, body: get("Body")? }),
+        };
+        return Some(ProviderEvent::Receipt { provider_id: sid, delivered, code: get("ErrorCode") });
+    }
+    Some(ProviderEvent::Inbound { id: sid, from: get("From")?, body: get("Body")? })
 }
 
 /// A Twilio-compatible REST API: `POST {base}/2010-04-01/Accounts/{sid}/Messages.json` with HTTP
@@ -72,6 +121,8 @@ pub struct TwilioRest {
     auth_token: String,
     /// The sender: a number or an alphanumeric sender id ("EquipeMartin").
     from: String,
+    /// Where Twilio posts the texts' delivery states (this server's webhook), if it can be reached.
+    status_callback: Option<String>,
 }
 
 impl std::fmt::Debug for TwilioRest {
@@ -106,7 +157,14 @@ impl TwilioRest {
             account_sid: account_sid.to_string(),
             auth_token: auth_token.to_string(),
             from: from.to_string(),
+            status_callback: None,
         })
+    }
+
+    /// Asks Twilio to post each text's delivery state to `url` (the campaign's webhook).
+    pub fn with_status_callback(mut self, url: Option<String>) -> Self {
+        self.status_callback = url;
+        self
     }
 }
 
@@ -117,11 +175,14 @@ impl SmsProvider for TwilioRest {
     }
 
     async fn submit(&self, s: &Submission) -> Result<String, SubmitError> {
-        let form = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("To", &s.to)
-            .append_pair("From", &self.from)
-            .append_pair("Body", &s.body)
-            .finish();
+        let form = {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("To", &s.to).append_pair("From", &self.from).append_pair("Body", &s.body);
+            if let Some(cb) = &self.status_callback {
+                form.append_pair("StatusCallback", cb);
+            }
+            form.finish()
+        };
         let url = format!("{}/2010-04-01/Accounts/{}/Messages.json", self.base, self.account_sid);
         let sent = self
             .client

@@ -30,6 +30,15 @@ pub enum SmsPurpose {
     TeamNews,
     /// The follow-up a voter asked for at the door.
     DoorFollowUp,
+    /// The one answer a STOP gets ([`stop_confirmation`]): it goes to the number that just opted
+    /// out, needs no consent and no STOP mention, and may go at any hour (it answers the person's
+    /// own message) — but not inside the L49 silence, and it names its sender.
+    StopConfirmation,
+}
+
+/// The words of the one confirmation a STOP gets (when the provider does not send its own).
+pub fn stop_confirmation(sender_name: &str) -> String {
+    format!("{} : c'est noté, vous ne recevrez plus de SMS de notre part.", sender_name.trim())
 }
 
 /// Where a number rings: metropolitan France or an overseas territory (its clock and holidays).
@@ -259,6 +268,46 @@ pub enum Encoding {
 const GSM7_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
 const GSM7_EXTENDED: &str = "^{}\\[~]|€\u{c}";
 
+/// Decodes text in the GSM 03.38 default alphabet, one septet per byte (as SMPP carries it with
+/// `data_coding` 0): an escape (0x1B) then a byte gives an extended character; what no table holds
+/// becomes U+FFFD.
+pub fn gsm7_decode(bytes: &[u8]) -> String {
+    const EXTENDED_CODES: [u8; 10] = [0x14, 0x28, 0x29, 0x2F, 0x3C, 0x3D, 0x3E, 0x40, 0x65, 0x0A];
+    let basic: Vec<char> = GSM7_BASIC.chars().collect();
+    let extended: Vec<char> = GSM7_EXTENDED.chars().collect();
+    let mut out = String::with_capacity(bytes.len());
+    let mut it = bytes.iter();
+    while let Some(&b) = it.next() {
+        if b == 0x1B {
+            let next = it.next().copied().unwrap_or(0);
+            let c = EXTENDED_CODES.iter().position(|&x| x == next).map(|i| extended[i]);
+            out.push(c.unwrap_or('\u{fffd}'));
+        } else {
+            // The table skips 0x1B itself: indexes above it are one lower.
+            let i = if b > 0x1B { b as usize - 1 } else { b as usize };
+            out.push(basic.get(i).copied().unwrap_or('\u{fffd}'));
+        }
+    }
+    out
+}
+
+/// Encodes text in the GSM 03.38 default alphabet, one septet per byte; `None` if a character
+/// is not in it (the text then goes as UCS-2).
+pub fn gsm7_encode(text: &str) -> Option<Vec<u8>> {
+    const EXTENDED_CODES: [u8; 10] = [0x14, 0x28, 0x29, 0x2F, 0x3C, 0x3D, 0x3E, 0x40, 0x65, 0x0A];
+    let mut out = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        if let Some(i) = GSM7_BASIC.chars().position(|x| x == c) {
+            out.push(if i >= 0x1B { i as u8 + 1 } else { i as u8 });
+        } else if let Some(i) = GSM7_EXTENDED.chars().position(|x| x == c) {
+            out.extend_from_slice(&[0x1B, EXTENDED_CODES[i]]);
+        } else {
+            return None;
+        }
+    }
+    Some(out)
+}
+
 /// The encoding a text needs and how many segments it takes.
 pub fn segments(body: &str) -> (Encoding, u32) {
     let mut septets = 0u32;
@@ -446,10 +495,12 @@ pub fn gate(d: &SmsDraft, f: &SmsFacts) -> SmsVerdict {
     if zone.is_none() {
         no.push(SmsRefusal::BadNumber);
     }
-    if f.opted_out {
+    // The answer to a STOP goes to the number that said it, at once, and only says it is done.
+    let answer = d.purpose == SmsPurpose::StopConfirmation;
+    if f.opted_out && !answer {
         no.push(SmsRefusal::OptedOut);
     }
-    if !f.consents.contains(&d.purpose) {
+    if !f.consents.contains(&d.purpose) && !answer {
         no.push(SmsRefusal::NoConsent);
     }
     for c in &f.criteria {
@@ -461,13 +512,13 @@ pub fn gate(d: &SmsDraft, f: &SmsFacts) -> SmsVerdict {
         no.push(SmsRefusal::Minor);
     }
     let (day, hour) = (f.local.day, f.local.hour);
-    if !(SEND_FROM_HOUR..SEND_UNTIL_HOUR).contains(&hour) {
+    if !(SEND_FROM_HOUR..SEND_UNTIL_HOUR).contains(&hour) && !answer {
         no.push(SmsRefusal::QuietHours);
     }
-    if day.weekday() == 6 {
+    if day.weekday() == 6 && !answer {
         no.push(SmsRefusal::Sunday);
     }
-    if let Some(name) = holiday(zone.unwrap_or(Zone::Metropole), day) {
+    if let Some(name) = holiday(zone.unwrap_or(Zone::Metropole), day).filter(|_| !answer) {
         no.push(SmsRefusal::Holiday { name: name.to_string() });
     }
     let silent = f.election_days.iter().any(|vote| day == vote.plus(-1) || (day == *vote && hour < POLLS_CLOSE_HOUR));
@@ -478,7 +529,7 @@ pub fn gate(d: &SmsDraft, f: &SmsFacts) -> SmsVerdict {
     if sender.is_empty() || !d.body.contains(sender) {
         no.push(SmsRefusal::NoSenderIdentity);
     }
-    if !mentions_stop(&d.body) {
+    if !mentions_stop(&d.body) && !answer {
         no.push(SmsRefusal::NoStopMention);
     }
     let (encoding, segments) = segments(&d.body);
@@ -717,12 +768,49 @@ mod tests {
                 }),
                 vec!["opted_out", "no_consent", "quiet_hours", "sunday", "no_sender_identity", "no_stop_mention"],
             ),
+            (
+                "the answer to a STOP: to the opted-out number, without consent, at night, on a Sunday",
+                SmsDraft {
+                    to: "+33612345678".into(),
+                    body: stop_confirmation(SENDER),
+                    purpose: SmsPurpose::StopConfirmation,
+                },
+                with(&|f| {
+                    f.opted_out = true;
+                    f.consents.clear();
+                    f.local = LocalTime { day: day(2027, 3, 14), hour: 23, minute: 0 };
+                }),
+                vec![],
+            ),
+            (
+                "the answer to a STOP waits out the L49 silence and names its sender",
+                SmsDraft {
+                    to: "+33612345678".into(),
+                    body: "C'est noté.".into(),
+                    purpose: SmsPurpose::StopConfirmation,
+                },
+                with(&|f| f.local = LocalTime { day: day(2027, 4, 10), hour: 9, minute: 0 }),
+                vec!["electoral_silence", "no_sender_identity"],
+            ),
         ];
         for (what, d, f, want) in table {
             assert_eq!(codes(&gate(&d, &f)), want, "{what}");
         }
         // The election's eve: the whole day, from midnight.
         assert_eq!(codes(&gate(&draft("+33612345678", BODY), &at(day(2027, 4, 10), 8))), ["electoral_silence"]);
+    }
+
+    #[test]
+    fn gsm7_both_ways() {
+        for text in ["Équipe Martin : 10 h, 5 € ! STOP", "@£$ {ok} [x] ~|^\\ ÄÖÑÜ§¿äöñüà", ""] {
+            let bytes = gsm7_encode(text).unwrap();
+            assert_eq!(gsm7_decode(&bytes), text);
+        }
+        assert_eq!(gsm7_encode("STOP").unwrap(), b"STOP", "ASCII letters are themselves");
+        assert_eq!(gsm7_encode("é").unwrap(), [0x05]);
+        assert_eq!(gsm7_encode("€").unwrap(), [0x1B, 0x65]);
+        assert_eq!(gsm7_encode("🙂"), None);
+        assert_eq!(gsm7_decode(&[0x1B, 0x00]), "\u{fffd}");
     }
 
     fn any_day() -> impl Strategy<Value = Day> {

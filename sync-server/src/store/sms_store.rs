@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use doorstep_protocol::validate::sms::SmsPurpose;
 
 use super::ops::sms::{InboundRow, OutboxRow, Queued, Recipient, SmsSettings};
+use super::ops::sms_providers::{Billed, OutboxLine, ProviderRow};
 use super::{ServerStore, StoreResult, ops, typed, typed_read};
 
 /// A text the gate let through, to queue: (idempotency key, number, its segments, its encoding).
@@ -97,7 +98,8 @@ pub trait SmsStore: ServerStore {
             Box::pin(async move {
                 let (mut queued, mut late_stops) = (0, 0);
                 for (id, number, segments, encoding) in &allowed {
-                    if ops::sms::number_facts(tx, &c, number).await?.1 {
+                    let answer = purpose == SmsPurpose::StopConfirmation;
+                    if !answer && ops::sms::number_facts(tx, &c, number).await?.1 {
                         ops::sms::record_refusal(tx, id, &c, number, purpose, &["opted_out"], &a, now_ms).await?;
                         late_stops += 1;
                         continue;
@@ -113,6 +115,9 @@ pub trait SmsStore: ServerStore {
         })
         .await
     }
+    /// Records a reply (once, by the provider's id); a STOP opts out in the same transaction.
+    /// Returns (new reply, newly opted out).
+    #[allow(clippy::too_many_arguments)]
     async fn sms_record_inbound(
         &self,
         id: &str,
@@ -120,11 +125,15 @@ pub trait SmsStore: ServerStore {
         number: &str,
         body: &str,
         stop: bool,
+        provider: &str,
         now_ms: i64,
     ) -> StoreResult<(bool, bool)> {
-        let (i, c, n, b) = (id.to_string(), campaign_id.to_string(), number.to_string(), body.to_string());
-        typed(self, move |tx| Box::pin(async move { ops::sms::record_inbound(tx, &i, &c, &n, &b, stop, now_ms).await }))
-            .await
+        let (i, c, n, b, p) =
+            (id.to_string(), campaign_id.to_string(), number.to_string(), body.to_string(), provider.to_string());
+        typed(self, move |tx| {
+            Box::pin(async move { ops::sms::record_inbound(tx, &i, &c, &n, &b, stop, &p, now_ms).await })
+        })
+        .await
     }
     async fn sms_inbox(&self, campaign_id: &str, limit: i64) -> StoreResult<Vec<InboundRow>> {
         let c = campaign_id.to_string();
@@ -132,11 +141,18 @@ pub trait SmsStore: ServerStore {
     }
     /// Turns texts stuck in `sending` since before `before_ms` into `unknown`, then claims up to
     /// `limit` pending ones.
-    async fn sms_claim(&self, before_ms: i64, limit: i64, now_ms: i64) -> StoreResult<(u64, Vec<OutboxRow>)> {
+    async fn sms_claim(
+        &self,
+        campaign_id: &str,
+        before_ms: i64,
+        limit: i64,
+        now_ms: i64,
+    ) -> StoreResult<(u64, Vec<OutboxRow>)> {
+        let c = campaign_id.to_string();
         typed(self, move |tx| {
             Box::pin(async move {
                 let stale = ops::sms::reclaim_stale(tx, before_ms).await?;
-                Ok((stale, ops::sms::claim_due(tx, limit, now_ms).await?))
+                Ok((stale, ops::sms::claim_due(tx, &c, limit, now_ms).await?))
             })
         })
         .await
@@ -153,15 +169,80 @@ pub trait SmsStore: ServerStore {
         provider: Option<&'static str>,
         provider_id: Option<String>,
         error: Option<String>,
+        price_millicents: Option<i64>,
         now_ms: i64,
     ) -> StoreResult<()> {
         let i = id.to_string();
         typed(self, move |tx| {
             Box::pin(async move {
-                ops::sms::finish_text(tx, &i, state, provider, provider_id.as_deref(), error.as_deref(), now_ms).await
+                ops::sms::finish_text(
+                    tx,
+                    &i,
+                    state,
+                    provider,
+                    provider_id.as_deref(),
+                    error.as_deref(),
+                    price_millicents,
+                    now_ms,
+                )
+                .await
             })
         })
         .await
+    }
+    async fn sms_provider(&self, campaign_id: &str) -> StoreResult<Option<ProviderRow>> {
+        let c = campaign_id.to_string();
+        typed_read(self, move |tx| Box::pin(async move { ops::sms_providers::provider(tx, &c).await })).await
+    }
+    async fn set_sms_provider(&self, campaign_id: &str, p: &ProviderRow, now_ms: i64) -> StoreResult<()> {
+        let (c, p) = (campaign_id.to_string(), p.clone());
+        typed(self, move |tx| Box::pin(async move { ops::sms_providers::set_provider(tx, &c, &p, now_ms).await })).await
+    }
+    async fn sms_provider_campaigns(&self) -> StoreResult<Vec<String>> {
+        typed_read(self, move |tx| Box::pin(async move { ops::sms_providers::provider_campaigns(tx).await })).await
+    }
+    #[allow(clippy::too_many_arguments)]
+    async fn sms_receipt(
+        &self,
+        campaign_id: &str,
+        provider: &str,
+        provider_id: &str,
+        delivered: bool,
+        error: Option<String>,
+        now_ms: i64,
+    ) -> StoreResult<u64> {
+        let (c, p, i) = (campaign_id.to_string(), provider.to_string(), provider_id.to_string());
+        typed(self, move |tx| {
+            Box::pin(
+                async move { ops::sms_providers::receipt(tx, &c, &p, &i, delivered, error.as_deref(), now_ms).await },
+            )
+        })
+        .await
+    }
+    async fn sms_awaiting_receipts(
+        &self,
+        campaign_id: &str,
+        provider: &str,
+        since_ms: i64,
+    ) -> StoreResult<Vec<String>> {
+        let (c, p) = (campaign_id.to_string(), provider.to_string());
+        typed_read(self, move |tx| {
+            Box::pin(async move { ops::sms_providers::awaiting_receipts(tx, &c, &p, since_ms).await })
+        })
+        .await
+    }
+    async fn sms_set_inbound_state(&self, campaign_id: &str, id: &str, state: &str, by: &str) -> StoreResult<bool> {
+        let (c, i, s, b) = (campaign_id.to_string(), id.to_string(), state.to_string(), by.to_string());
+        typed(self, move |tx| Box::pin(async move { ops::sms_providers::set_inbound_state(tx, &c, &i, &s, &b).await }))
+            .await
+    }
+    async fn sms_billed(&self, campaign_id: &str) -> StoreResult<Vec<Billed>> {
+        let c = campaign_id.to_string();
+        typed_read(self, move |tx| Box::pin(async move { ops::sms_providers::billed(tx, &c).await })).await
+    }
+    async fn sms_outbox_lines(&self, campaign_id: &str, limit: i64) -> StoreResult<Vec<OutboxLine>> {
+        let c = campaign_id.to_string();
+        typed_read(self, move |tx| Box::pin(async move { ops::sms_providers::outbox_lines(tx, &c, limit).await })).await
     }
     async fn sms_outbox(&self, campaign_id: &str) -> StoreResult<Vec<(String, String, String, String, u32)>> {
         let c = campaign_id.to_string();

@@ -310,10 +310,26 @@ pub const SCHEMA_V14: &[&str] = &[
         purpose TEXT NOT NULL, codes TEXT NOT NULL, actor TEXT NOT NULL, at_ms BIGINT NOT NULL)",
 ];
 
+/// Version 15 (issue 19, providers): each campaign's SMS provider (its kind, endpoint, account and
+/// sender in clear; its secret sealed with the server's key, never stored in clear), delivery
+/// receipts on the outbox (found by the provider's id), the provider a reply came through, and who
+/// handled a reply in the team inbox.
+pub const SCHEMA_V15: &[&str] = &[
+    "CREATE TABLE sms_providers (
+        campaign_id TEXT PRIMARY KEY REFERENCES campaigns(id), kind TEXT NOT NULL, endpoint TEXT NOT NULL,
+        account TEXT NOT NULL, sender TEXT NOT NULL, sealed_secret TEXT NOT NULL,
+        price_millicents BIGINT NOT NULL, confirms_stop BOOLEAN NOT NULL, updated_ms BIGINT NOT NULL)",
+    "CREATE INDEX sms_outbox_provider ON sms_outbox(provider, provider_id)",
+    "ALTER TABLE sms_outbox ADD COLUMN receipt_ms BIGINT",
+    "ALTER TABLE sms_outbox ADD COLUMN cost_millicents BIGINT",
+    "ALTER TABLE sms_inbound ADD COLUMN provider TEXT",
+    "ALTER TABLE sms_inbound ADD COLUMN handled_by TEXT",
+];
+
 /// Every schema version, in order; index + 1 is the version it brings the database to.
 pub const MIGRATIONS: &[&[&str]] = &[
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8, SCHEMA_V9, SCHEMA_V10,
-    SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14,
+    SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14, SCHEMA_V15,
 ];
 
 /// Whether a statement's placeholders come in order of first use (`$1` first, then `$2`…): SQLite

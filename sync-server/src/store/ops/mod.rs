@@ -20,6 +20,7 @@ pub mod reminders;
 pub mod reports;
 pub mod sessions;
 pub mod sms;
+pub mod sms_providers;
 pub mod turfs;
 
 pub(crate) fn json<T: serde::Serialize>(v: &T) -> String {

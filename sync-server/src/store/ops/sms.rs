@@ -52,11 +52,12 @@ pub fn purpose_code(p: SmsPurpose) -> &'static str {
         SmsPurpose::SessionReminder => "session_reminder",
         SmsPurpose::TeamNews => "team_news",
         SmsPurpose::DoorFollowUp => "door_follow_up",
+        SmsPurpose::StopConfirmation => "stop_confirmation",
     }
 }
 
 fn purpose_from(code: &str) -> Option<SmsPurpose> {
-    [SmsPurpose::SessionReminder, SmsPurpose::TeamNews, SmsPurpose::DoorFollowUp]
+    [SmsPurpose::SessionReminder, SmsPurpose::TeamNews, SmsPurpose::DoorFollowUp, SmsPurpose::StopConfirmation]
         .into_iter()
         .find(|p| purpose_code(*p) == code)
 }
@@ -192,6 +193,7 @@ pub async fn record_refusal(
 
 /// Records a reply once (by the provider's id); a reply that is only a stop word opts the number
 /// out in the same transaction. Returns (new reply, newly opted out).
+#[allow(clippy::too_many_arguments)]
 pub async fn record_inbound(
     tx: &mut dyn Tx,
     id: &str,
@@ -199,10 +201,11 @@ pub async fn record_inbound(
     number: &str,
     body: &str,
     stop: bool,
+    provider: &str,
     now_ms: i64,
 ) -> StoreResult<(bool, bool)> {
     let state = if stop { "opted_out" } else { "unread" };
-    let new = tx.exec(INSERT_INBOUND, &vals![id, campaign_id, number, body, now_ms, state, stop]).await? > 0;
+    let new = tx.exec(INSERT_INBOUND, &vals![id, campaign_id, number, body, now_ms, state, stop, provider]).await? > 0;
     let opted = new && stop && opt_out(tx, campaign_id, number, "stop", now_ms).await?;
     Ok((new, opted))
 }
@@ -246,9 +249,9 @@ pub struct OutboxRow {
 
 /// Claims up to `limit` pending texts (oldest first): `pending` → `sending`, one winner per row
 /// across processes.
-pub async fn claim_due(tx: &mut dyn Tx, limit: i64, now_ms: i64) -> StoreResult<Vec<OutboxRow>> {
+pub async fn claim_due(tx: &mut dyn Tx, campaign_id: &str, limit: i64, now_ms: i64) -> StoreResult<Vec<OutboxRow>> {
     let mut out = Vec::new();
-    for r in tx.rows(SELECT_PENDING, &vals![limit]).await? {
+    for r in tx.rows(SELECT_PENDING, &vals![campaign_id, limit]).await? {
         let id = r[0].text()?;
         if tx.exec(CLAIM_TEXT, &vals![now_ms, id.as_str()]).await? == 0 {
             continue;
@@ -276,9 +279,12 @@ pub async fn finish_text(
     provider: Option<&str>,
     provider_id: Option<&str>,
     error: Option<&str>,
+    price_millicents: Option<i64>,
     now_ms: i64,
 ) -> StoreResult<()> {
-    let sent = (state == "sent").then_some(now_ms);
+    let sent = matches!(state, "sent" | "unknown").then_some(now_ms);
+    // What the provider may bill: a text it took (sent), or perhaps took (unknown), per segment.
+    let price = price_millicents.filter(|_| matches!(state, "sent" | "unknown"));
     tx.exec(
         FINISH_TEXT,
         &vals![
@@ -287,6 +293,7 @@ pub async fn finish_text(
             provider_id.map(str::to_string),
             error.map(str::to_string),
             sent,
+            price,
             id
         ],
     )
@@ -301,10 +308,10 @@ pub async fn reclaim_stale(tx: &mut dyn Tx, before_ms: i64) -> StoreResult<u64> 
 }
 
 const SELECT_PENDING: &str = "SELECT id, campaign_id, number, purpose, body, attempts FROM sms_outbox
-     WHERE state = 'pending' ORDER BY created_ms, id LIMIT $1";
+     WHERE campaign_id = $1 AND state = 'pending' ORDER BY created_ms, id LIMIT $2";
 const CLAIM_TEXT: &str = "UPDATE sms_outbox SET state = 'sending', claimed_ms = $1, attempts = attempts + 1 WHERE id = $2 AND state = 'pending'";
 const FINISH_TEXT: &str = "UPDATE sms_outbox SET state = $1, provider = $2, provider_id = $3, error = $4, sent_ms = $5,
-       claimed_ms = NULL WHERE id = $6 AND state = 'sending'";
+       cost_millicents = segments * $6, claimed_ms = NULL WHERE id = $7 AND state = 'sending'";
 const STALE_TO_UNKNOWN: &str =
     "UPDATE sms_outbox SET state = 'unknown', error = 'the sender stopped mid-send', claimed_ms = NULL
      WHERE state = 'sending' AND claimed_ms < $1";
@@ -339,8 +346,9 @@ const INSERT_OUTBOX: &str = "INSERT INTO sms_outbox(id, campaign_id, number, pur
      ON CONFLICT (id) DO NOTHING";
 const INSERT_REFUSAL: &str = "INSERT INTO sms_refusals(id, campaign_id, number, purpose, codes, actor, at_ms)
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING";
-const INSERT_INBOUND: &str = "INSERT INTO sms_inbound(id, campaign_id, number, body, received_ms, state, stop)
-     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING";
+const INSERT_INBOUND: &str =
+    "INSERT INTO sms_inbound(id, campaign_id, number, body, received_ms, state, stop, provider)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING";
 const SELECT_INBOX: &str = "SELECT id, number, body, received_ms, state FROM sms_inbound WHERE campaign_id = $1
      ORDER BY received_ms DESC, id LIMIT $2";
 const SELECT_OUTBOX: &str =
