@@ -215,13 +215,14 @@ impl Service {
     }
 
     /// The campaign's provider, its secret opened, ready to send (`None` without one).
+    /// `timeout`: how long a submission's answer is awaited before the text counts as `unknown`.
     pub async fn provider_for(
         &self,
         campaign_id: &str,
+        timeout: Duration,
     ) -> Result<Option<(ProviderRow, Arc<dyn SmsProvider>)>, ServiceError> {
         let Some(row) = self.store.sms_provider(campaign_id).await? else { return Ok(None) };
         let secret = self.sealer()?.open(campaign_id, &row.sealed_secret).map_err(|e| ServiceError::internal(&e))?;
-        let timeout = Duration::from_secs(20);
         let p: Arc<dyn SmsProvider> = match row.kind.as_str() {
             "twilio" => Arc::new(
                 crate::sms_provider::TwilioRest::new(&row.endpoint, &row.account, &secret, &row.sender, timeout)

@@ -201,11 +201,13 @@ impl Service {
 pub struct SmsSender {
     service: Service,
     pool: tokio::sync::Mutex<HashMap<String, (ProviderRow, Arc<dyn SmsProvider>)>>,
+    /// How long a submission's answer is awaited before the text counts as `unknown` (20 s).
+    pub timeout: std::time::Duration,
 }
 
 impl SmsSender {
     pub fn new(service: Service) -> SmsSender {
-        SmsSender { service, pool: Default::default() }
+        SmsSender { service, pool: Default::default(), timeout: std::time::Duration::from_secs(20) }
     }
 
     /// One round over every campaign with a provider: its receipts and replies, then up to
@@ -244,7 +246,7 @@ impl SmsSender {
             }
             (Some(row), Some((kept, p))) if *kept == row => Ok(Some((row, p.clone()))),
             (Some(_), _) => {
-                let built = self.service.provider_for(campaign).await?;
+                let built = self.service.provider_for(campaign, self.timeout).await?;
                 if let Some((row, p)) = &built {
                     pool.insert(campaign.to_string(), (row.clone(), p.clone()));
                 }

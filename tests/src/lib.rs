@@ -7,6 +7,8 @@ use std::path::PathBuf;
 pub mod dashboard_reference;
 pub mod faultproxy;
 pub mod fuzzing;
+pub mod ovh_double;
+pub mod smpp_double;
 pub mod sms_double;
 pub mod smtp;
 
@@ -513,6 +515,9 @@ pub struct DemoServer {
     pub clock: std::sync::Arc<std::sync::atomic::AtomicI64>,
     pub db: std::path::PathBuf,
     pub dir: tempfile::TempDir,
+    /// The server's service (its clock, its key for providers' secrets), to run background work
+    /// such as the SMS sender beside the HTTP server.
+    pub service: doorstep_server::service::Service,
 }
 
 pub async fn demo_server(limits: doorstep_server::ratelimit::RateLimits) -> DemoServer {
@@ -532,9 +537,13 @@ pub async fn demo_server(limits: doorstep_server::ratelimit::RateLimits) -> Demo
     let seeded = doorstep_server::demo::seed(&service, &store).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = doorstep_server::api::app(service).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    service.public_url = Some(base.clone());
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).unwrap();
+    service.sms_keys = Some(Arc::new(doorstep_server::sms_credentials::Sealer::from_key(key)));
+    let app = doorstep_server::api::app(service.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     // The core's transport installs the process's rustls provider (ring), which reqwest needs.
     doorstep_core::sync::http::HttpTransport::new(&base, None).unwrap();
-    DemoServer { base, seeded, clock, db, dir }
+    DemoServer { base, seeded, clock, db, dir, service }
 }

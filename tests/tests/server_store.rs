@@ -1603,10 +1603,16 @@ async fn sms_consents_optouts_outbox_and_stop(s: Arc<dyn ServerStore>) {
     assert_eq!(q(allowed.clone(), refused.clone()).await, (0, 0), "a retry queues nothing twice");
     assert_eq!(s.sms_outbox("nantes-2026").await.unwrap().len(), 1);
     // STOP from vol-a's number; the provider sends it twice.
-    assert_eq!(s.sms_record_inbound("in-1", "nantes-2026", &na, "Stop", true, NOW).await.unwrap(), (true, true));
-    assert_eq!(s.sms_record_inbound("in-1", "nantes-2026", &na, "Stop", true, NOW).await.unwrap(), (false, false));
     assert_eq!(
-        s.sms_record_inbound("in-2", "nantes-2026", &nb, "Je serai là", false, NOW).await.unwrap(),
+        s.sms_record_inbound("in-1", "nantes-2026", &na, "Stop", true, "smpp", NOW).await.unwrap(),
+        (true, true)
+    );
+    assert_eq!(
+        s.sms_record_inbound("in-1", "nantes-2026", &na, "Stop", true, "smpp", NOW).await.unwrap(),
+        (false, false)
+    );
+    assert_eq!(
+        s.sms_record_inbound("in-2", "nantes-2026", &nb, "Je serai là", false, "smpp", NOW).await.unwrap(),
         (true, false)
     );
     // A text the gate let through before the STOP is not queued after it.

@@ -29,7 +29,7 @@ const NUMBERS: [&str; 3] = ["06 11 22 33 01", "06 11 22 33 02", "06 11 22 33 03"
 /// Sets SMS up on the demo campaign (the signature, a polling day on 20 December 2026) and gives
 /// the north team's first three volunteers their numbers; `consenting` of them consent to team
 /// news. Returns a store on the server's database file.
-async fn set_up(
+pub(crate) async fn set_up(
     d: &doorstep_tests::DemoServer,
     consenting: usize,
 ) -> std::sync::Arc<doorstep_server::store::sqlite::SqliteStore> {
@@ -138,7 +138,7 @@ async fn the_gate_decides_every_text_of_a_captain() {
     let first = doorstep_protocol::validate::sms::normalise_number(numbers[0]).unwrap();
     assert_eq!(
         store
-            .sms_record_inbound("prov-1", "demo-nantes", &first, "STOP", true, paris(2026, 12, 8, 16))
+            .sms_record_inbound("prov-1", "demo-nantes", &first, "STOP", true, "twilio", paris(2026, 12, 8, 16))
             .await
             .unwrap()
             .1,
@@ -152,82 +152,201 @@ async fn the_gate_decides_every_text_of_a_captain() {
     assert_eq!(r["queued"].as_u64(), Some(1), "only the one who did not say STOP: {r}");
 }
 
-/// Queued texts go through a Twilio-compatible provider (a double on loopback speaking its API),
-/// each once: a 429 stops the round and loses nothing; a text whose answer is lost after the
-/// provider took it is `unknown` and never resent (the double counts what it took); a refusal is
-/// explained in French; a text queued at 19:55 waits for the morning; a STOP after queueing wins.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn queued_texts_go_once_through_a_twilio_compatible_provider() {
-    use doorstep_server::sms_provider::TwilioRest;
-    use doorstep_tests::sms_double::{Mode, TwilioDouble};
+/// Runs the sender until `done` holds (receipts and replies come back asynchronously), at most 5 s.
+async fn rounds_until(
+    sender: &doorstep_server::sms_dispatch::SmsSender,
+    done: impl AsyncFn() -> bool,
+) -> doorstep_server::sms_dispatch::DispatchReport {
+    let mut total = doorstep_server::sms_dispatch::DispatchReport::default();
+    for _ in 0..100 {
+        let r = sender.round(50).await.unwrap();
+        total.sent += r.sent;
+        total.receipts += r.receipts;
+        total.replies += r.replies;
+        if done().await {
+            return total;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("not done after 5 s: {total:?}");
+}
+
+fn outbox_states(db: &std::path::Path) -> Vec<(String, String, Option<String>)> {
+    let c = rusqlite::Connection::open(db).unwrap();
+    let mut st = c.prepare("SELECT number, state, error FROM sms_outbox ORDER BY created_ms, id").unwrap();
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().map(Result::unwrap).collect()
+}
+
+/// The same suite against each provider's double on loopback: the campaign's provider set over
+/// HTTP (its secret sealed, never shown, never in the audit); submit; throttling loses nothing;
+/// a lost answer is `unknown` and never resent; a refused number explained in French; delivery
+/// receipts settle texts (delivered, or not with the reason); a long UCS-2 text arrives whole; a
+/// STOP opts out at once and gets one confirmation; a reply that only contains the word waits
+/// in the inbox for a person; the next send skips the opted-out number; a text queued at 19:55
+/// waits for the morning; the expense export counts what the provider took.
+async fn provider_suite(double: &dyn doorstep_tests::sms_double::SmsDouble) {
+    use doorstep_tests::sms_double::Mode;
     use std::sync::atomic::Ordering;
     let d = doorstep_tests::demo_server(Default::default()).await;
+    let coord = d.seeded.coordinator_token.clone();
     let cap_token = d.seeded.captain_tokens[0].1.clone();
-    let store = set_up(&d, 3).await;
-    let numbers = NUMBERS;
-    // The sender: a service on the same database, on the test's clock.
-    let mut sender = doorstep_server::service::Service::new(store.clone());
-    let clock = d.clock.clone();
-    sender.now = std::sync::Arc::new(move || clock.load(Ordering::SeqCst));
-    let double = TwilioDouble::start().await;
-    let provider = TwilioRest::new(
-        &double.base,
-        &double.sid,
-        &double.token,
-        "EquipeMartin",
-        std::time::Duration::from_millis(500),
-    )
-    .unwrap();
-    let text = |key: &str| {
-        json!({"audience": {"kind": "team", "team_id": "nord"}, "purpose": "team_news",
-        "body": "Équipe Martin : rendez-vous samedi 10 h au local. STOP au 36180", "idempotency_key": key})
+    set_up(&d, 3).await;
+    let kind = double.kind();
+
+    // The provider, set by the coordinator: the secret never comes back, nor sits in clear.
+    let settings = double.settings();
+    let secret = settings["secret"].as_str().unwrap().to_string();
+    let (st, view) = call(&d.base, "PUT", "/api/v1/sms/provider", &coord, Some(settings.clone())).await;
+    assert_eq!((st, view["secret_set"].as_bool()), (200, Some(true)), "{kind}: {view}");
+    let (_, shown) = call(&d.base, "GET", "/api/v1/sms/provider", &coord, None).await;
+    assert!(!view.to_string().contains(&secret) && !shown.to_string().contains(&secret), "{kind}: {shown}");
+    let (st, _) = call(&d.base, "GET", "/api/v1/sms/provider", &cap_token, None).await;
+    assert_eq!(st, 403, "a captain does not see the provider");
+    let raw = std::fs::read(&d.db).unwrap();
+    assert!(
+        !raw.windows(secret.len()).any(|w| w == secret.as_bytes()),
+        "{kind}: the secret is not in the database file"
+    );
+    if kind == "twilio" {
+        let hook = d.service.twilio_webhook("demo-nantes").unwrap();
+        assert_eq!(view["webhook"].as_str(), Some(hook.as_str()));
+        double.set_webhook(&hook);
+    }
+    let mut sender = doorstep_server::sms_dispatch::SmsSender::new(d.service.clone());
+    sender.timeout = std::time::Duration::from_millis(500);
+    let text = |key: &str, body: &str| {
+        json!({"audience": {"kind": "team", "team_id": "nord"}, "purpose": "team_news", "body": body,
+            "idempotency_key": key})
     };
+    const BODY: &str = "Équipe Martin : rendez-vous samedi 10 h au local. STOP au 36180";
 
     d.clock.store(paris(2026, 12, 8, 15), Ordering::SeqCst);
-    let (_, r) = call(&d.base, "POST", "/api/v1/sms/send", &cap_token, Some(text("samedi"))).await;
-    assert_eq!(r["queued"].as_u64(), Some(3), "{r}");
-    // Round 1: the provider says 429 at once: nothing sent, nothing lost.
+    let (_, r) = call(&d.base, "POST", "/api/v1/sms/send", &cap_token, Some(text("a", BODY))).await;
+    assert_eq!(r["queued"].as_u64(), Some(3), "{kind}: {r}");
+    // Throttled at once: nothing sent, nothing lost.
     double.then(&[Mode::Throttle]);
-    let rep = sender.dispatch_sms(&provider, 10).await.unwrap();
-    assert!(rep.throttled && rep.sent == 0, "{rep:?}");
-    assert!(double.taken().is_empty());
-    // Round 2: the first is taken and its answer lost; the second refused (invalid number); the
-    // third sent.
-    double.then(&[Mode::TakeThenHang(std::time::Duration::from_secs(3)), Mode::Reject("21211"), Mode::Accept]);
-    let rep = sender.dispatch_sms(&provider, 10).await.unwrap();
-    assert_eq!((rep.unknown, rep.failed, rep.sent), (1, 1, 1), "{rep:?}");
-    assert_eq!(double.taken().len(), 2, "the provider took two: the lost answer and the accepted one");
-    // Round 3: nothing left to send — the text whose answer was lost is not sent again.
+    let rep = sender.round(10).await.unwrap();
+    assert!(rep.throttled && rep.sent == 0, "{kind}: {rep:?}");
+    assert!(double.taken().is_empty(), "{kind}");
+    // The first taken and its answer lost; the second's number refused; the third sent.
+    double.then(&[Mode::TakeThenHang(std::time::Duration::from_secs(2)), Mode::RejectNumber, Mode::Accept]);
+    let rep = sender.round(10).await.unwrap();
+    assert_eq!((rep.unknown, rep.failed, rep.sent), (1, 1, 1), "{kind}: {rep:?}");
+    assert_eq!(double.taken().len(), 2, "{kind}: the lost answer's text and the accepted one");
     let before = double.requests();
-    let rep = sender.dispatch_sms(&provider, 10).await.unwrap();
-    assert_eq!((rep.sent, rep.unknown), (0, 0), "{rep:?}");
-    assert_eq!(double.requests(), before, "no request at all");
-    let states: Vec<String> = store.sms_outbox("demo-nantes").await.unwrap().into_iter().map(|r| r.3).collect();
-    let mut sorted = states.clone();
+    let rep = rounds_until(&sender, async || outbox_states(&d.db).iter().any(|s| s.1 == "delivered")).await;
+    assert_eq!(rep.sent, 0, "{kind}: nothing resent: {rep:?}");
+    assert_eq!(double.requests(), before, "{kind}: no submission at all");
+    let states = outbox_states(&d.db);
+    let mut sorted: Vec<&str> = states.iter().map(|s| s.1.as_str()).collect();
     sorted.sort();
-    assert_eq!(sorted, ["failed", "sent", "unknown"]);
+    assert_eq!(sorted, ["delivered", "failed", "unknown"], "{kind}: {states:?}");
+    let failed = states.iter().find(|s| s.1 == "failed").unwrap();
+    assert!(failed.2.as_deref().unwrap_or("").contains("numéro invalide"), "{kind}: explained: {failed:?}");
     let taken = double.taken();
-    assert!(taken.iter().all(|(_, from, body)| from == "EquipeMartin" && body.contains("STOP")), "{taken:?}");
-    let failed = rusqlite::Connection::open(&d.db)
-        .unwrap()
-        .query_row("SELECT error FROM sms_outbox WHERE state = 'failed'", [], |r| r.get::<_, String>(0))
-        .unwrap();
-    assert!(failed.contains("numéro invalide"), "explained in French: {failed}");
+    assert!(taken.iter().all(|(_, from, body)| from == "EqMartin" && body == BODY), "{kind}: {taken:?}");
 
-    // Queued at 19:55, sent at 20:30? No: it waits for the morning.
+    // A long text in UCS-2 (an œ): two segments, one text on the phone; a receipt says one of
+    // the three never arrived.
+    let long =
+        "Équipe Martin : cœur de campagne samedi, 10 h au local, puis porte-à-porte rue des Olivettes. STOP au 36180";
+    double.then(&[Mode::AcceptUndelivered, Mode::Accept, Mode::Accept]);
+    let (_, r) = call(&d.base, "POST", "/api/v1/sms/send", &cap_token, Some(text("b", long))).await;
+    assert_eq!(r["queued"].as_u64(), Some(3), "{kind}: {r}");
+    rounds_until(&sender, async || {
+        outbox_states(&d.db).iter().filter(|s| s.1 == "delivered" || s.1 == "undelivered").count() == 4
+    })
+    .await;
+    let states = outbox_states(&d.db);
+    assert_eq!(states.iter().filter(|s| s.1 == "undelivered").count(), 1, "{kind}: {states:?}");
+    assert!(double.taken().iter().filter(|t| t.2 == long).count() == 3, "{kind}: whole: {:?}", double.taken());
+
+    // A STOP: opted out at once, one confirmation; "stop, …" in a sentence waits for a person.
+    let third = doorstep_protocol::validate::sms::normalise_number(NUMBERS[2]).unwrap();
+    let second = doorstep_protocol::validate::sms::normalise_number(NUMBERS[1]).unwrap();
+    let asked = std::time::Instant::now();
+    double.reply(&third, "Stop").await;
+    double.reply(&second, "stop, je serai en retard samedi").await;
+    let base = d.base.clone();
+    let c2 = coord.clone();
+    rounds_until(&sender, async || {
+        let (_, o) = call(&base, "GET", "/api/v1/sms/optouts", &c2, None).await;
+        o.as_array().is_some_and(|a| a.len() == 1)
+    })
+    .await;
+    let stop_to_optout = asked.elapsed();
+    println!("{kind}: STOP to opt-out, end to end: {} ms", stop_to_optout.as_millis());
+    rounds_until(&sender, async || double.taken().iter().any(|t| t.0 == third && t.2.contains("c'est noté"))).await;
+    for _ in 0..3 {
+        sender.round(10).await.unwrap();
+    }
+    let confirmations = double.taken().iter().filter(|t| t.0 == third && t.2.contains("c'est noté")).count();
+    assert_eq!(confirmations, 1, "{kind}: one confirmation");
+    let (_, inbox) = call(&d.base, "GET", "/api/v1/sms/inbox", &coord, None).await;
+    let person = inbox.as_array().unwrap().iter().find(|m| m["body"].as_str().unwrap().contains("retard")).unwrap();
+    assert_eq!(person["state"], "unread", "{kind}: {inbox}");
+    let id = person["id"].as_str().unwrap();
+    let (st, _) =
+        call(&d.base, "PUT", &format!("/api/v1/sms/inbox/{id}"), &coord, Some(json!({"state": "needs_reply"}))).await;
+    assert_eq!(st, 204);
+    let (_, inbox) = call(&d.base, "GET", "/api/v1/sms/inbox", &coord, None).await;
+    assert!(inbox.to_string().contains("needs_reply"), "{kind}: {inbox}");
+
+    // The next text skips the number that said STOP; queued at 19:55, it waits for the morning.
     d.clock.store(paris(2026, 12, 8, 19) + 55 * 60_000, Ordering::SeqCst);
-    let (_, r) = call(&d.base, "POST", "/api/v1/sms/send", &cap_token, Some(text("soir"))).await;
-    assert_eq!(r["queued"].as_u64(), Some(3), "{r}");
-    // …and the third volunteer answers STOP in between.
-    let third = doorstep_protocol::validate::sms::normalise_number(numbers[2]).unwrap();
-    let third_before = double.taken().iter().filter(|(to, _, _)| *to == third).count();
-    store.sms_record_inbound("in-stop", "demo-nantes", &third, "Stop", true, paris(2026, 12, 8, 20)).await.unwrap();
+    let (_, r) = call(&d.base, "POST", "/api/v1/sms/send", &cap_token, Some(text("c", BODY))).await;
+    assert_eq!(r["queued"].as_u64(), Some(2), "{kind}: {r}");
     d.clock.store(paris(2026, 12, 8, 20) + 30 * 60_000, Ordering::SeqCst);
-    let rep = sender.dispatch_sms(&provider, 10).await.unwrap();
-    assert_eq!((rep.sent, rep.held, rep.refused), (0, 2, 1), "night: two wait, the STOP is refused: {rep:?}");
+    let rep = sender.round(10).await.unwrap();
+    assert_eq!((rep.sent, rep.held), (0, 2), "{kind}: night: {rep:?}");
     d.clock.store(paris(2026, 12, 9, 9), Ordering::SeqCst);
-    let rep = sender.dispatch_sms(&provider, 10).await.unwrap();
-    assert_eq!(rep.sent, 2, "the morning after: {rep:?}");
-    let to_third = double.taken().iter().filter(|(to, _, _)| *to == third).count();
-    assert_eq!(to_third, third_before, "nothing more to the number that said STOP");
+    let rep = sender.round(10).await.unwrap();
+    assert_eq!(rep.sent, 2, "{kind}: the morning after: {rep:?}");
+    let to_third = double.taken().iter().filter(|t| t.0 == third && !t.2.contains("c'est noté")).count();
+    assert_eq!(to_third, 2, "{kind}: nothing more to the number that said STOP (texts a and b only)");
+
+    // The delivery states, explained; the expense export.
+    let (_, outbox) = call(&d.base, "GET", "/api/v1/sms/outbox", &coord, None).await;
+    assert!(outbox.to_string().contains("jamais renvoyé"), "{kind}: {outbox}");
+    let (_, exp) = call(&d.base, "GET", "/api/v1/sms/expenses", &coord, None).await;
+    let lines = exp.as_array().unwrap();
+    assert!(lines.iter().all(|l| l["provider"] == kind), "{kind}: {exp}");
+    let texts: u64 = lines.iter().map(|l| l["texts"].as_u64().unwrap()).sum();
+    // a: unknown + sent; b: 3; the confirmation; c: 2.
+    assert_eq!(texts, 8, "{kind}: {exp}");
+    let segments: u64 = lines.iter().map(|l| l["segments"].as_u64().unwrap()).sum();
+    let cost: i64 = lines.iter().map(|l| l["cost_millicents"].as_i64().unwrap()).sum();
+    assert_eq!(cost, segments as i64 * settings["price_millicents"].as_i64().unwrap(), "{kind}: {exp}");
+    assert_eq!(lines.iter().map(|l| l["uncertain"].as_u64().unwrap()).sum::<u64>(), 1);
+    let csv = reqwest::Client::new()
+        .get(format!("{}/api/v1/sms/expenses?format=csv", d.base))
+        .bearer_auth(&coord)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(csv.starts_with("jour;fournisseur;sms;segments;incertains;montant_eur\n2026-12-08;"), "{csv}");
+    let audit = rusqlite::Connection::open(&d.db)
+        .unwrap()
+        .query_row("SELECT group_concat(detail, ' ') FROM audit_log", [], |r| r.get::<_, Option<String>>(0))
+        .unwrap()
+        .unwrap_or_default();
+    assert!(audit.contains(kind) && !audit.contains(&secret), "{kind}: the audit names the provider, not its secret");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_provider_suite_against_a_twilio_double() {
+    provider_suite(&doorstep_tests::sms_double::TwilioDouble::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_provider_suite_against_an_smpp_message_centre() {
+    provider_suite(&doorstep_tests::smpp_double::SmppDouble::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_provider_suite_against_an_ovhcloud_double() {
+    provider_suite(&doorstep_tests::ovh_double::OvhDouble::start().await).await;
 }

@@ -312,7 +312,8 @@ pub const SCHEMA_V14: &[&str] = &[
 
 /// Version 15 (issue 19, providers): each campaign's SMS provider (its kind, endpoint, account and
 /// sender in clear; its secret sealed with the server's key, never stored in clear), delivery
-/// receipts on the outbox (found by the provider's id), the provider a reply came through, and who
+/// receipts on the outbox (found by the provider's id; one that overtakes the send's own record
+/// waits in `sms_early_receipts`), the provider a reply came through, and who
 /// handled a reply in the team inbox.
 pub const SCHEMA_V15: &[&str] = &[
     "CREATE TABLE sms_providers (
@@ -320,6 +321,9 @@ pub const SCHEMA_V15: &[&str] = &[
         account TEXT NOT NULL, sender TEXT NOT NULL, sealed_secret TEXT NOT NULL,
         price_millicents BIGINT NOT NULL, confirms_stop BOOLEAN NOT NULL, updated_ms BIGINT NOT NULL)",
     "CREATE INDEX sms_outbox_provider ON sms_outbox(provider, provider_id)",
+    "CREATE TABLE sms_early_receipts (
+        campaign_id TEXT NOT NULL, provider TEXT NOT NULL, provider_id TEXT NOT NULL, state TEXT NOT NULL,
+        error TEXT, at_ms BIGINT NOT NULL, PRIMARY KEY (campaign_id, provider, provider_id))",
     "ALTER TABLE sms_outbox ADD COLUMN receipt_ms BIGINT",
     "ALTER TABLE sms_outbox ADD COLUMN cost_millicents BIGINT",
     "ALTER TABLE sms_inbound ADD COLUMN provider TEXT",

@@ -298,6 +298,9 @@ pub async fn finish_text(
         ],
     )
     .await?;
+    if let (Some(p), Some(pid), "sent") = (provider, provider_id, state) {
+        super::sms_providers::apply_early_receipt(tx, id, p, pid).await?;
+    }
     Ok(())
 }
 

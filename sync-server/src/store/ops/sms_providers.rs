@@ -73,7 +73,32 @@ pub async fn receipt(
     now_ms: i64,
 ) -> StoreResult<u64> {
     let state = if delivered { "delivered" } else { "undelivered" };
-    tx.exec(RECEIPT, &vals![state, error.map(str::to_string), now_ms, campaign_id, provider, provider_id]).await
+    let n =
+        tx.exec(RECEIPT, &vals![state, error.map(str::to_string), now_ms, campaign_id, provider, provider_id]).await?;
+    if n == 0 {
+        // A receipt can overtake the send's own record (a webhook posted the instant the
+        // provider answered): it waits for it. A duplicate of one already applied waits forever,
+        // harmlessly.
+        tx.exec(INSERT_EARLY, &vals![campaign_id, provider, provider_id, state, error.map(str::to_string), now_ms])
+            .await?;
+    }
+    Ok(n)
+}
+
+/// Applies a receipt that arrived before its text was recorded as sent (called as it is).
+pub async fn apply_early_receipt(
+    tx: &mut dyn Tx,
+    outbox_id: &str,
+    provider: &str,
+    provider_id: &str,
+) -> StoreResult<()> {
+    let Some(c) = tx.row(SELECT_CAMPAIGN_OF, &vals![outbox_id]).await? else { return Ok(()) };
+    let campaign = c[0].text()?;
+    let Some(r) = tx.row(SELECT_EARLY, &vals![campaign.as_str(), provider, provider_id]).await? else { return Ok(()) };
+    let (state, error, at) = (r[0].text()?, r[1].opt_text()?, r[2].int()?);
+    tx.exec(RECEIPT, &vals![state, error, at, campaign.as_str(), provider, provider_id]).await?;
+    tx.exec(DELETE_EARLY, &vals![campaign.as_str(), provider, provider_id]).await?;
+    Ok(())
 }
 
 /// The provider's ids of texts sent since `since_ms` that have no receipt yet (for providers
@@ -142,6 +167,13 @@ const UPSERT_PROVIDER: &str = "INSERT INTO sms_providers(campaign_id, kind, endp
 const SELECT_PROVIDER_CAMPAIGNS: &str = "SELECT campaign_id FROM sms_providers ORDER BY campaign_id";
 const RECEIPT: &str = "UPDATE sms_outbox SET state = $1, error = $2, receipt_ms = $3
      WHERE campaign_id = $4 AND provider = $5 AND provider_id = $6 AND state IN ('sent', 'unknown')";
+const INSERT_EARLY: &str = "INSERT INTO sms_early_receipts(campaign_id, provider, provider_id, state, error, at_ms)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (campaign_id, provider, provider_id) DO NOTHING";
+const SELECT_CAMPAIGN_OF: &str = "SELECT campaign_id FROM sms_outbox WHERE id = $1";
+const SELECT_EARLY: &str = "SELECT state, error, at_ms FROM sms_early_receipts
+     WHERE campaign_id = $1 AND provider = $2 AND provider_id = $3";
+const DELETE_EARLY: &str =
+    "DELETE FROM sms_early_receipts WHERE campaign_id = $1 AND provider = $2 AND provider_id = $3";
 const SELECT_AWAITING: &str = "SELECT provider_id FROM sms_outbox
      WHERE campaign_id = $1 AND provider = $2 AND state = 'sent' AND sent_ms >= $3 AND provider_id IS NOT NULL
      ORDER BY sent_ms LIMIT 500";
