@@ -234,7 +234,7 @@ impl Service {
                 crate::sms_ovh::Ovh::new(&row.endpoint, &row.account, &secret, &row.sender, timeout)
                     .map_err(|e| ServiceError::internal(&e))?,
             ),
-            other => return Err(ServiceError::internal(&format!("unknown provider kind {other}"))),
+            other => return Err(ServiceError::internal(format!("unknown provider kind {other}"))),
         };
         Ok(Some((row, p)))
     }

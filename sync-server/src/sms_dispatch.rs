@@ -198,9 +198,12 @@ impl Service {
 /// The sender of every campaign's texts: each campaign through its own provider, the provider
 /// kept between rounds (an SMPP session stays bound, so replies reach it) and rebuilt when its
 /// coordinator changes it.
+/// A campaign's provider as built from its row (rebuilt when the row changes).
+type Kept = (ProviderRow, Arc<dyn SmsProvider>);
+
 pub struct SmsSender {
     service: Service,
-    pool: tokio::sync::Mutex<HashMap<String, (ProviderRow, Arc<dyn SmsProvider>)>>,
+    pool: tokio::sync::Mutex<HashMap<String, Kept>>,
     /// How long a submission's answer is awaited before the text counts as `unknown` (20 s).
     pub timeout: std::time::Duration,
 }
@@ -236,7 +239,7 @@ impl SmsSender {
         Ok(total)
     }
 
-    async fn provider(&self, campaign: &str) -> Result<Option<(ProviderRow, Arc<dyn SmsProvider>)>, ServiceError> {
+    async fn provider(&self, campaign: &str) -> Result<Option<Kept>, ServiceError> {
         let current = self.service.store.sms_provider(campaign).await?;
         let mut pool = self.pool.lock().await;
         match (current, pool.get(campaign)) {

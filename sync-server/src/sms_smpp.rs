@@ -123,7 +123,7 @@ fn receipt_of(d: &rusmpp::pdus::DeliverSm) -> Option<(String, bool, Option<Strin
             _ => {}
         }
     }
-    let err = field("err").filter(|e| e.trim_start_matches('0') != "");
+    let err = field("err").filter(|e| !e.trim_start_matches('0').is_empty());
     Some((id?, state?, err))
 }
 

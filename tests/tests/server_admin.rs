@@ -60,7 +60,9 @@ fn coordinator(service: &Service) -> Staff {
 async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(dir.path().join("s.db")).unwrap());
-    let service = Service::new(store.clone());
+    let mut service = Service::new(store.clone());
+    service.sms_keys = Some(Arc::new(doorstep_server::sms_credentials::Sealer::from_key([3; 32])));
+    service.public_url = Some("https://terrain.example.fr".into());
     let (campaign, buildings, entrances, doors) = doorstep_tests::server_import(40);
     service.create_campaign(&campaign).await.unwrap();
     store.import(&campaign.id, &doorstep_tests::import_of(&buildings, &entrances, &doors)).await.unwrap();
@@ -143,6 +145,19 @@ async fn world() -> World {
             election_days: vec![doorstep_protocol::validate::sms::Day { year: 2027, month: 4, day: 11 }],
             max_segments: 2,
         },
+        1_780_000_000_000,
+    )
+    .await
+    .unwrap();
+    // A reply in the team inbox.
+    doorstep_server::store::SmsStore::sms_record_inbound(
+        &*store,
+        "in-1",
+        CAMPAIGN,
+        "+33612345678",
+        "Je serai là samedi",
+        false,
+        "twilio",
         1_780_000_000_000,
     )
     .await
@@ -430,9 +445,21 @@ fn sample(w: &World, r: &RouteSpec, inside: bool) -> Option<(String, Vec<u8>)> {
             png
         }),
         ("POST", "/api/v1/sync/me/delete") => unscoped(json(serde_json::json!({"confirm": "SUPPRIMER"}))),
-        ("GET", "/api/v1/sms/settings") | ("GET", "/api/v1/sms/inbox") | ("GET", "/api/v1/sms/optouts") => {
-            unscoped(vec![])
+        ("GET", "/api/v1/sms/settings")
+        | ("GET", "/api/v1/sms/inbox")
+        | ("GET", "/api/v1/sms/optouts")
+        | ("GET", "/api/v1/sms/provider")
+        | ("GET", "/api/v1/sms/outbox")
+        | ("GET", "/api/v1/sms/expenses") => unscoped(vec![]),
+        ("PUT", "/api/v1/sms/provider") => unscoped(json(serde_json::json!({"kind": "smpp",
+            "endpoint": "127.0.0.1:2775", "account": "nord", "sender": "EqNord", "secret": "mot-de-passe"}))),
+        ("PUT", "/api/v1/sms/inbox/{id}") => {
+            unscoped(vec![]).map(|_| ("/api/v1/sms/inbox/in-1".into(), json(serde_json::json!({"state": "handled"}))))
         }
+        // Twilio's webhook: public, and without the campaign's signature it takes nothing.
+        ("POST", "/api/v1/sms/hooks/twilio/{campaign_id}") => unscoped(vec![]).map(|_| {
+            (format!("/api/v1/sms/hooks/twilio/{CAMPAIGN}"), b"MessageSid=SM1&From=%2B33612345678&Body=STOP".to_vec())
+        }),
         ("PUT", "/api/v1/sms/settings") => unscoped(json(serde_json::json!({"sender_name": "Équipe Nord",
             "election_days": [{"year": 2027, "month": 4, "day": 11}], "max_segments": 2}))),
         ("POST", "/api/v1/sms/consents") => unscoped(json(serde_json::json!({"purpose": "team_news",

@@ -1638,11 +1638,66 @@ async fn sms_consents_optouts_outbox_and_stop(s: Arc<dyn ServerStore>) {
     assert!(states.contains(&("in-1", "opted_out")) && states.contains(&("in-2", "unread")), "{states:?}");
 }
 
+/// Issue 19's providers on both backends: a campaign's provider row (the sealed secret as given),
+/// claims per campaign, a receipt that overtakes its send waits for it, a receipt settles a text
+/// once, inbox states (a STOP stays handled by itself), what the providers may bill.
+async fn sms_providers_receipts_and_expenses(s: Arc<dyn ServerStore>) {
+    use doorstep_protocol::validate::sms::SmsPurpose;
+    use doorstep_server::store::SmsStore;
+    use doorstep_server::store::ops::sms_providers::ProviderRow;
+    seed(s.as_ref()).await;
+    assert_eq!(s.sms_provider("nantes-2026").await.unwrap(), None);
+    let row = ProviderRow {
+        kind: "smpp".into(),
+        endpoint: "127.0.0.1:2775".into(),
+        account: "nord".into(),
+        sender: "EqNord".into(),
+        sealed_secret: "c2NlbGzDqQ==".into(),
+        price_millicents: 4_500,
+        confirms_stop: false,
+    };
+    s.set_sms_provider("nantes-2026", &row, NOW).await.unwrap();
+    assert_eq!(s.sms_provider("nantes-2026").await.unwrap(), Some(row.clone()));
+    assert_eq!(s.sms_provider_campaigns().await.unwrap(), ["nantes-2026"]);
+    let allowed = vec![
+        ("t-1".to_string(), "+33611111111".to_string(), 2u32, "gsm7"),
+        ("t-2".to_string(), "+33622222222".to_string(), 1u32, "gsm7"),
+    ];
+    s.sms_queue("nantes-2026", SmsPurpose::TeamNews, "Équipe Nord : 10 h. STOP", "cap", &allowed, &[], NOW)
+        .await
+        .unwrap();
+    let (_, claimed) = s.sms_claim("other-campaign", NOW - 1, 10, NOW).await.unwrap();
+    assert!(claimed.is_empty(), "claims are per campaign");
+    let (_, claimed) = s.sms_claim("nantes-2026", NOW - 1, 10, NOW).await.unwrap();
+    assert_eq!(claimed.len(), 2);
+    // t-1's receipt overtakes its send's record: it waits, then applies.
+    assert_eq!(s.sms_receipt("nantes-2026", "smpp", "smsc-1", true, None, NOW).await.unwrap(), 0);
+    s.sms_finish("t-1", "sent", Some("smpp"), Some("smsc-1".into()), None, Some(4_500), NOW).await.unwrap();
+    s.sms_finish("t-2", "unknown", Some("smpp"), None, Some("lost".into()), Some(4_500), NOW).await.unwrap();
+    let states: Vec<(String, String)> =
+        s.sms_outbox("nantes-2026").await.unwrap().into_iter().map(|r| (r.0, r.3)).collect();
+    assert_eq!(states, [("t-1".to_string(), "delivered".to_string()), ("t-2".into(), "unknown".into())]);
+    assert_eq!(s.sms_receipt("nantes-2026", "smpp", "smsc-1", false, None, NOW).await.unwrap(), 0, "settled once");
+    assert!(s.sms_awaiting_receipts("nantes-2026", "smpp", NOW - 1).await.unwrap().is_empty());
+    // Billed: both (the unknown perhaps), per segment.
+    let billed = s.sms_billed("nantes-2026").await.unwrap();
+    assert_eq!(billed.iter().map(|b| (b.2, b.3)).collect::<Vec<_>>(), [(2, Some(9_000)), (1, Some(4_500))]);
+    // The inbox.
+    s.sms_record_inbound("in-1", "nantes-2026", "+33611111111", "STOP", true, "smpp", NOW).await.unwrap();
+    s.sms_record_inbound("in-2", "nantes-2026", "+33622222222", "Merci", false, "smpp", NOW).await.unwrap();
+    assert!(s.sms_set_inbound_state("nantes-2026", "in-2", "needs_reply", "coord").await.unwrap());
+    assert!(!s.sms_set_inbound_state("nantes-2026", "in-1", "unread", "coord").await.unwrap(), "a STOP stays");
+    assert!(!s.sms_set_inbound_state("lyon", "in-2", "handled", "coord").await.unwrap(), "another campaign's");
+    let inbox = s.sms_inbox("nantes-2026", 10).await.unwrap();
+    assert!(inbox.iter().any(|r| r.id == "in-2" && r.state == "needs_reply"), "{inbox:?}");
+}
+
 conformance!(
     merge_rules_hold_on_both_backends,
     messages_order_replays_and_reach,
     pages_coopains_export_and_erasure,
     sms_consents_optouts_outbox_and_stop,
+    sms_providers_receipts_and_expenses,
     campaigns_and_conflicts,
     join_codes_are_single_use_and_expire,
     turfs_packages_and_leases,

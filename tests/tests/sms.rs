@@ -350,3 +350,51 @@ async fn the_provider_suite_against_an_smpp_message_centre() {
 async fn the_provider_suite_against_an_ovhcloud_double() {
     provider_suite(&doorstep_tests::ovh_double::OvhDouble::start().await).await;
 }
+
+/// Twilio's webhook is public: without the campaign's own signature it takes nothing — no
+/// signature, another token's, a signature for another URL, a campaign without Twilio.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_twilio_webhook_takes_nothing_without_the_campaigns_signature() {
+    use doorstep_server::sms_provider::twilio_signature;
+    use doorstep_tests::sms_double::SmsDouble as _;
+    let d = doorstep_tests::demo_server(Default::default()).await;
+    let coord = d.seeded.coordinator_token.clone();
+    set_up(&d, 3).await;
+    let double = doorstep_tests::sms_double::TwilioDouble::start().await;
+    let (st, _) = call(&d.base, "PUT", "/api/v1/sms/provider", &coord, Some(double.settings())).await;
+    assert_eq!(st, 200);
+    let hook = d.service.twilio_webhook("demo-nantes").unwrap();
+    let number = doorstep_protocol::validate::sms::normalise_number(NUMBERS[0]).unwrap();
+    let fields = vec![
+        ("MessageSid".to_string(), "SMattack".to_string()),
+        ("From".to_string(), number.clone()),
+        ("Body".to_string(), "STOP".to_string()),
+    ];
+    let post = |url: String, sig: Option<String>| {
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields.iter()).finish();
+        async move {
+            let mut rb = reqwest::Client::new().post(url).header("content-type", "application/x-www-form-urlencoded");
+            if let Some(s) = sig {
+                rb = rb.header("x-twilio-signature", s);
+            }
+            rb.body(body).send().await.unwrap().status().as_u16()
+        }
+    };
+    let other = format!("{}/api/v1/sms/hooks/twilio/another-campaign", d.base);
+    for (what, url, sig) in [
+        ("no signature", hook.clone(), None),
+        ("another token", hook.clone(), Some(twilio_signature("someone-else", &hook, &fields))),
+        ("signed for another URL", hook.clone(), Some(twilio_signature(&double.token, &other, &fields))),
+        ("a campaign without Twilio", other.clone(), Some(twilio_signature(&double.token, &other, &fields))),
+    ] {
+        assert_eq!(post(url, sig).await, 403, "{what}");
+    }
+    let (_, optouts) = call(&d.base, "GET", "/api/v1/sms/optouts", &coord, None).await;
+    assert_eq!(optouts.as_array().map(Vec::len), Some(0), "nothing taken: {optouts}");
+    let (_, inbox) = call(&d.base, "GET", "/api/v1/sms/inbox", &coord, None).await;
+    assert_eq!(inbox.as_array().map(Vec::len), Some(0));
+    // The provider's own post: taken.
+    assert_eq!(post(hook.clone(), Some(twilio_signature(&double.token, &hook, &fields))).await, 204);
+    let (_, optouts) = call(&d.base, "GET", "/api/v1/sms/optouts", &coord, None).await;
+    assert_eq!(optouts.as_array().map(Vec::len), Some(1), "{optouts}");
+}

@@ -162,6 +162,7 @@ pub trait SmsStore: ServerStore {
         let (c, n) = (campaign_id.to_string(), number.to_string());
         typed_read(self, move |tx| Box::pin(async move { ops::sms::number_facts(tx, &c, &n).await })).await
     }
+    #[allow(clippy::too_many_arguments)]
     async fn sms_finish(
         &self,
         id: &str,

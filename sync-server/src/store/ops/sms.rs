@@ -272,6 +272,7 @@ pub async fn claim_due(tx: &mut dyn Tx, campaign_id: &str, limit: i64, now_ms: i
 /// Ends a claimed text: `sent` (with the provider's id), `failed`, `refused` (by the gate at
 /// send time), `unknown` (perhaps sent: never again by itself), or back to `pending` (certainly
 /// not sent, or not its hour yet).
+#[allow(clippy::too_many_arguments)]
 pub async fn finish_text(
     tx: &mut dyn Tx,
     id: &str,
