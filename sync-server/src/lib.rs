@@ -38,6 +38,7 @@ pub mod public;
 pub mod ratelimit;
 pub mod reminders;
 pub mod routes;
+pub mod sealer;
 pub mod service;
 pub mod session;
 pub mod sheets;

@@ -63,7 +63,7 @@ pub struct Service {
     pub mailer: Option<crate::mail::Mailer>,
     /// The server's key for SMS providers' secrets (`serve --secret-key-file`); none: no provider
     /// can be set.
-    pub sms_keys: Option<Arc<crate::sms_credentials::Sealer>>,
+    pub sms_keys: Option<Arc<crate::sealer::Sealer>>,
     /// This server as the outside world reaches it (`https://terrain.example.fr`), for webhooks.
     pub public_url: Option<String>,
 }
