@@ -53,7 +53,10 @@ async fn run_demo(
         let _ = std::fs::remove_file(format!("{database}{suffix}"));
     }
     let store: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(database).map_err(|e| e.to_string())?);
-    let service = Service::new(store.clone());
+    let mut service = Service::new(store.clone());
+    // The key that seals SMS providers' secrets, beside the demo's database.
+    let key = doorstep_server::sealer::Sealer::load_or_create(std::path::Path::new(&format!("{database}.key")))?;
+    service.sms_keys = Some(Arc::new(key));
     let seeded = doorstep_server::demo::seed(&service, &store).await?;
     let volunteers = seeded.volunteers.clone();
     let listener =
@@ -181,6 +184,7 @@ async fn run_demo(
             r.contacts
         );
     }
+    sms_reminders(&service, &store, &seeded).await?;
     let reports = store.reports(&campaign).await.map_err(|e| e.to_string())?;
     println!("Terminé : {} passages sur le serveur, chacun une seule fois.", reports.len());
     if exit_when_done {
@@ -189,6 +193,111 @@ async fn run_demo(
     }
     println!("Le serveur continue ({base}) ; Ctrl-C pour arrêter.");
     server.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())
+}
+
+/// The next weekday that is not a public holiday, 10:00 in Paris (11:00 in summer): texts may go.
+fn next_permitted_morning() -> i64 {
+    use doorstep_protocol::validate::sms::{Day, Zone, holiday};
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+    let mut day = Day::from_days(now.div_euclid(86_400_000)).plus(1);
+    while day.weekday() == 6 || holiday(Zone::Metropole, day).is_some() {
+        day = day.plus(1);
+    }
+    day.to_days() * 86_400_000 + 9 * 3_600_000
+}
+
+/// Session reminders by SMS (issue 19) through a local SMPP message centre: the coordinator sets
+/// the campaign's texts up (signature, polling day, the provider with its password sealed), the
+/// session's two sign-ups gave numbers and one consented to reminders; the captain's reminder goes
+/// through the compliance gate (the other is refused, said why), the sender submits it over SMPP,
+/// the centre's receipt comes back; then the volunteer answers STOP.
+async fn sms_reminders(
+    service: &Service,
+    store: &Arc<dyn ServerStore>,
+    seeded: &doorstep_server::demo::Seeded,
+) -> Result<(), String> {
+    use doorstep_protocol::validate::sms::{Day, SmsPurpose};
+    use doorstep_server::store::{Role, SmsStore};
+    use doorstep_tests::sms_double::SmsDouble as _;
+    let centre = doorstep_tests::smpp_double::SmppDouble::start().await;
+    let mut texts = service.clone();
+    let morning = next_permitted_morning();
+    texts.now = Arc::new(move || morning);
+    let coord = staff_of(&texts, store, &seeded.coordinator_token, Role::Coordinator).await?;
+    let captain = staff_of(&texts, store, &seeded.captain_tokens[0].1, Role::Captain).await?;
+    let polling = Day::from_days(morning.div_euclid(86_400_000)).plus(60);
+    let settings = doorstep_server::store::ops::sms::SmsSettings {
+        sender_name: "Équipe Martin".into(),
+        election_days: vec![polling],
+        max_segments: 2,
+    };
+    texts.set_sms_settings(&coord, settings).await.map_err(|e| e.message)?;
+    let provider = doorstep_server::sms_credentials::ProviderSettings {
+        kind: "smpp".into(),
+        endpoint: centre.addr.clone(),
+        account: centre.system_id.clone(),
+        sender: "EqMartin".into(),
+        secret: centre.password.clone(),
+        price_millicents: 4_500,
+        confirms_stop: false,
+    };
+    texts.set_sms_provider(&coord, provider).await.map_err(|e| e.message)?;
+    let campaign = doorstep_server::demo::demo_campaign().id;
+    for (user, number) in [("benevole-seance-1", "+33611223344"), ("benevole-seance-2", "+33611223355")] {
+        store.set_phone(user, Some(number.into())).await.map_err(|e| e.to_string())?;
+    }
+    let consent = vec![(
+        "+33611223344".to_string(),
+        SmsPurpose::SessionReminder,
+        "J'accepte de recevoir par SMS les rappels des séances où je m'inscris.".to_string(),
+    )];
+    store.record_consents(&campaign, &consent, "app", morning).await.map_err(|e| e.to_string())?;
+    let req = doorstep_server::sms::SmsRequest {
+        audience: doorstep_server::sms::SmsAudience::Session { session_id: "seance-samedi-matin".into() },
+        purpose: SmsPurpose::SessionReminder,
+        body: "Équipe Martin : demain 10 h, porte-à-porte, rendez-vous au point habituel. STOP au 36180".into(),
+        idempotency_key: Some("rappel-seance-samedi".into()),
+    };
+    let preview = texts.sms_preview(&captain, req.clone()).await.map_err(|e| e.message)?;
+    let day = Day::from_days(morning.div_euclid(86_400_000));
+    println!(
+        "SMS (horloge de la démo : {:02}/{:02}/{} à 10 h) — rappel du capitaine aux inscrits de la séance :",
+        day.day, day.month, day.year
+    );
+    for r in &preview.recipients {
+        let verdict = if r.allowed { "envoyé".to_string() } else { format!("refusé : {}", r.reasons.join(" ; ")) };
+        println!("  {} ({}) — {verdict}", r.name, r.number.as_deref().unwrap_or("pas de numéro"));
+    }
+    texts.sms_send(&captain, req).await.map_err(|e| e.message)?;
+    let sender = doorstep_server::sms_dispatch::SmsSender::new(texts.clone());
+    let mut receipts = 0;
+    for _ in 0..50 {
+        let r = sender.round(100).await.map_err(|e| e.message)?;
+        receipts += r.receipts;
+        if receipts > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let taken = centre.taken();
+    println!(
+        "  centre SMPP local : {} SMS reçu(s) de « {} », {} accusé(s) de réception",
+        taken.len(),
+        taken.first().map_or("", |t| t.1.as_str()),
+        receipts
+    );
+    centre.reply("+33611223344", "Stop").await;
+    for _ in 0..50 {
+        sender.round(100).await.map_err(|e| e.message)?;
+        if centre.taken().len() > taken.len() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let optouts = texts.sms_optouts(&coord).await.map_err(|e| e.message)?;
+    let answer = centre.taken().last().map(|t| t.2.clone()).unwrap_or_default();
+    println!("  Inès répond « Stop » : {} numéro sur la liste d'opposition ; réponse : « {answer} »", optouts.len());
+    Ok(())
 }
 
 /// The staff member behind an API token.
