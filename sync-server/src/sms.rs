@@ -160,7 +160,7 @@ fn mask(number: &str) -> String {
 }
 
 /// The wall time at a number's territory.
-pub(crate) fn local_time(now_ms: i64, number: &str) -> LocalTime {
+pub fn local_time(now_ms: i64, number: &str) -> LocalTime {
     let tz =
         zone_of(number).and_then(|z| chrono_tz::Tz::from_str(z.tz_name()).ok()).unwrap_or(chrono_tz::Europe::Paris);
     let t = tz.timestamp_millis_opt(now_ms).single().unwrap_or_else(|| tz.timestamp_millis_opt(0).unwrap());

@@ -218,24 +218,30 @@ impl SmsSender {
     pub async fn round(&self, limit: i64) -> Result<DispatchReport, ServiceError> {
         let mut total = DispatchReport::default();
         for campaign in self.service.store.sms_provider_campaigns().await? {
-            let Some((row, provider)) = self.provider(&campaign).await? else { continue };
-            let now = (self.service.now)();
-            let awaiting =
-                self.service.store.sms_awaiting_receipts(&campaign, provider.name(), now - RECEIPT_WINDOW_MS).await?;
-            match provider.events(&awaiting).await {
-                Ok(events) => {
-                    let r =
-                        self.service.apply_sms_events(&campaign, provider.name(), row.confirms_stop, events).await?;
-                    total.add(&r);
-                }
-                Err(e) => {
-                    tracing::warn!(campaign, provider = provider.name(), error = %e, "provider unreachable");
-                    total.unreachable += 1;
-                }
-            }
-            let r = self.service.dispatch_sms(&campaign, provider.as_ref(), Some(row.price_millicents), limit).await?;
-            total.add(&r);
+            total.add(&self.round_for(&campaign, limit).await?);
         }
+        Ok(total)
+    }
+
+    /// One round for one campaign: its receipts and replies, then up to `limit` of its texts.
+    pub async fn round_for(&self, campaign: &str, limit: i64) -> Result<DispatchReport, ServiceError> {
+        let mut total = DispatchReport::default();
+        let Some((row, provider)) = self.provider(campaign).await? else { return Ok(total) };
+        let now = (self.service.now)();
+        let awaiting =
+            self.service.store.sms_awaiting_receipts(campaign, provider.name(), now - RECEIPT_WINDOW_MS).await?;
+        match provider.events(&awaiting).await {
+            Ok(events) => {
+                let r = self.service.apply_sms_events(campaign, provider.name(), row.confirms_stop, events).await?;
+                total.add(&r);
+            }
+            Err(e) => {
+                tracing::warn!(campaign, provider = provider.name(), error = %e, "provider unreachable");
+                total.unreachable += 1;
+            }
+        }
+        let r = self.service.dispatch_sms(campaign, provider.as_ref(), Some(row.price_millicents), limit).await?;
+        total.add(&r);
         Ok(total)
     }
 

@@ -398,3 +398,200 @@ async fn the_twilio_webhook_takes_nothing_without_the_campaigns_signature() {
     let (_, optouts) = call(&d.base, "GET", "/api/v1/sms/optouts", &coord, None).await;
     assert_eq!(optouts.as_array().map(Vec::len), Some(1), "{optouts}");
 }
+
+/// One step of a random history.
+#[derive(Debug, Clone)]
+enum Step {
+    Consent(usize, doorstep_protocol::validate::sms::SmsPurpose),
+    Stop(usize),
+    /// A later import of the same numbers' consents (it must not lift a STOP).
+    Import(usize, doorstep_protocol::validate::sms::SmsPurpose),
+    Send(doorstep_protocol::validate::sms::SmsPurpose),
+    Dispatch,
+    /// The campaign moves to the other provider.
+    Switch,
+    /// The clock moves on by this many minutes.
+    Wait(i64),
+}
+
+/// Issue 19's "done when": random interleavings of consent, STOP, import, send, dispatch and
+/// provider switch (between the loopback SMPP centre and the OVHcloud double, both real protocols)
+/// on a real SQLite store, with the clock wandering over nights, Sundays, holidays and the eve of
+/// the vote; after every dispatch, every text a provider took is checked against the history: 0
+/// to a number that had said STOP, 0 without consent for its purpose, 0 outside 08:00–20:00 or on
+/// a Sunday or public holiday, 0 in the L49 window, and one confirmation per STOP at most. A short
+/// form here (`DOORSTEP_SMS_CASES`, default 40); the long run outside CI:
+/// `DOORSTEP_SMS_CASES=100000 cargo test --release -p doorstep-tests --test sms interleavings -- --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interleavings_never_text_an_opted_out_number_without_consent_or_out_of_hours() {
+    use doorstep_protocol::validate::sms::{Day, SmsPurpose, Zone, holiday, stop_confirmation};
+    use doorstep_server::sms_provider::ProviderEvent;
+    use doorstep_server::store::{Role, ServerStore, StoreOps, Team, User};
+    use doorstep_tests::sms_double::SmsDouble;
+    use std::collections::{HashMap, HashSet};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
+    let cases: u64 = std::env::var("DOORSTEP_SMS_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(40);
+    let seed0: u64 = std::env::var("DOORSTEP_SMS_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or(0x5EED_0019);
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn ServerStore> =
+        Arc::new(doorstep_server::store::sqlite::SqliteStore::open(dir.path().join("props.db")).unwrap());
+    let smpp = doorstep_tests::smpp_double::SmppDouble::start().await;
+    let ovh = doorstep_tests::ovh_double::OvhDouble::start().await;
+    let doubles: [&dyn SmsDouble; 2] = [&smpp, &ovh];
+    let clock = Arc::new(AtomicI64::new(0));
+    let mut service = doorstep_server::service::Service::new(store.clone());
+    let c = clock.clone();
+    service.now = Arc::new(move || c.load(Ordering::SeqCst));
+    service.sms_keys = Some(Arc::new(doorstep_server::sealer::Sealer::from_key([5; 32])));
+    let numbers = ["+33611000001", "+33611000002", "+590690000003"];
+    let purposes = [SmsPurpose::SessionReminder, SmsPurpose::TeamNews];
+    let body_of = |p: SmsPurpose| {
+        let what = if p == SmsPurpose::SessionReminder { "rappel de séance" } else { "nouvelles de l'équipe" };
+        format!("Équipe Martin : {what}, samedi 10 h. STOP au 36180")
+    };
+    let mut rng = seed0;
+    let mut next = move |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    let (mut sends_checked, mut confirmations) = (0u64, 0u64);
+    for case in 0..cases {
+        let campaign = format!("c{case}");
+        let (mut cp, ..) = doorstep_tests::server_import(1);
+        cp.id = campaign.clone();
+        store.create_campaign(&cp, 0).await.unwrap();
+        let coord = User {
+            id: format!("{campaign}-coord"),
+            campaign_id: campaign.clone(),
+            role: Role::Coordinator,
+            display_name: "Coordinatrice".into(),
+            team_id: None,
+        };
+        store.create_user(&coord).await.unwrap();
+        let team =
+            Team { id: format!("{campaign}-t"), campaign_id: campaign.clone(), name: "Nord".into(), captains: vec![] };
+        store.create_team(&team).await.unwrap();
+        for (i, n) in numbers.iter().enumerate() {
+            let u = User {
+                id: format!("{campaign}-v{i}"),
+                campaign_id: campaign.clone(),
+                role: Role::Volunteer,
+                display_name: format!("Bénévole {i}"),
+                team_id: Some(team.id.clone()),
+            };
+            store.create_user(&u).await.unwrap();
+            store.set_phone(&u.id, Some((*n).into())).await.unwrap();
+        }
+        let staff = doorstep_server::model::Staff { user: coord.clone(), teams: None };
+        // Start somewhere in 2027, any hour; a polling day within the next fortnight.
+        let start = Day { year: 2027, month: 1, day: 4 }.plus(next(300) as i64).to_days() * 86_400_000
+            + next(24) as i64 * 3_600_000;
+        clock.store(start, Ordering::SeqCst);
+        let vote = Day::from_days(start.div_euclid(86_400_000)).plus(1 + next(14) as i64);
+        let settings = doorstep_server::store::ops::sms::SmsSettings {
+            sender_name: "Équipe Martin".into(),
+            election_days: vec![vote],
+            max_segments: 2,
+        };
+        service.set_sms_settings(&staff, settings).await.unwrap();
+        let mut current = next(2) as usize;
+        let set_provider = |i: usize| {
+            let mut s: doorstep_server::sms_credentials::ProviderSettings =
+                serde_json::from_value(doubles[i].settings()).unwrap();
+            s.confirms_stop = false;
+            s
+        };
+        service.set_sms_provider(&staff, set_provider(current)).await.unwrap();
+        let sender = doorstep_server::sms_dispatch::SmsSender::new(service.clone());
+        let mut consented: HashSet<(usize, SmsPurpose)> = HashSet::new();
+        let mut stopped: HashSet<usize> = HashSet::new();
+        let mut history = Vec::new();
+        let mut seen: [usize; 2] = [doubles[0].taken().len(), doubles[1].taken().len()];
+        let mut confirmed: HashMap<String, u32> = HashMap::new();
+        for k in 0..(10 + next(20)) {
+            let step = match next(16) {
+                0..=2 => Step::Consent(next(3) as usize, purposes[next(2) as usize]),
+                3 => Step::Stop(next(3) as usize),
+                4 => Step::Import(next(3) as usize, purposes[next(2) as usize]),
+                5..=7 => Step::Send(purposes[next(2) as usize]),
+                8 => Step::Switch,
+                9..=11 => Step::Wait(next(12 * 60) as i64),
+                _ => Step::Dispatch,
+            };
+            history.push(step.clone());
+            let now = clock.load(Ordering::SeqCst);
+            match step {
+                Step::Consent(i, p) | Step::Import(i, p) => {
+                    let source = if matches!(step, Step::Import(..)) { "import" } else { "app" };
+                    store
+                        .record_consents(&campaign, &[(numbers[i].into(), p, "J'accepte.".into())], source, now)
+                        .await
+                        .unwrap();
+                    consented.insert((i, p));
+                }
+                Step::Stop(i) => {
+                    let e = ProviderEvent::Inbound {
+                        id: format!("{campaign}-in-{k}"),
+                        from: numbers[i].into(),
+                        body: "Stop".into(),
+                    };
+                    service.apply_sms_events(&campaign, doubles[current].kind(), false, vec![e]).await.unwrap();
+                    stopped.insert(i);
+                }
+                Step::Send(p) => {
+                    let req = doorstep_server::sms::SmsRequest {
+                        audience: doorstep_server::sms::SmsAudience::Team { team_id: team.id.clone() },
+                        purpose: p,
+                        body: body_of(p),
+                        idempotency_key: Some(format!("k{k}")),
+                    };
+                    service.sms_send(&staff, req).await.unwrap();
+                }
+                Step::Switch => {
+                    current = 1 - current;
+                    service.set_sms_provider(&staff, set_provider(current)).await.unwrap();
+                }
+                Step::Wait(min) => {
+                    clock.fetch_add(min * 60_000, Ordering::SeqCst);
+                }
+                Step::Dispatch => {
+                    sender.round_for(&campaign, 50).await.unwrap();
+                }
+            }
+            // What the providers took since: each against the history at this moment.
+            let now = clock.load(Ordering::SeqCst);
+            for (j, d) in doubles.iter().enumerate() {
+                let taken = d.taken();
+                for (to, _, body) in &taken[seen[j]..] {
+                    let i = numbers.iter().position(|n| n == to).unwrap_or_else(|| panic!("case {case}: to {to}"));
+                    if body == &stop_confirmation("Équipe Martin") {
+                        *confirmed.entry(to.clone()).or_default() += 1;
+                        confirmations += 1;
+                        assert!(stopped.contains(&i), "case {case}: a confirmation without a STOP: {history:?}");
+                        continue;
+                    }
+                    sends_checked += 1;
+                    let local = doorstep_server::sms::local_time(now, to);
+                    let why = format!("case {case} (seed {seed0}), {to} at {local:?}: {history:?}");
+                    assert!(!stopped.contains(&i), "sent after STOP: {why}");
+                    let p = purposes.iter().find(|p| body_of(**p) == *body).unwrap_or_else(|| panic!("{why}"));
+                    assert!(consented.contains(&(i, *p)), "sent without consent for {p:?}: {why}");
+                    assert!((8..20).contains(&local.hour), "quiet hours: {why}");
+                    assert!(local.day.weekday() != 6, "Sunday: {why}");
+                    let zone = doorstep_protocol::validate::sms::zone_of(to).unwrap_or(Zone::Metropole);
+                    assert!(holiday(zone, local.day).is_none(), "holiday: {why}");
+                    assert!(!(local.day == vote.plus(-1) || (local.day == vote && local.hour < 20)), "L49: {why}");
+                }
+                seen[j] = taken.len();
+            }
+        }
+        assert!(confirmed.values().all(|n| *n <= 1), "case {case}: one confirmation per STOP: {confirmed:?}");
+    }
+    println!(
+        "{cases} histories: {sends_checked} texts taken by the providers, each checked; {confirmations} STOP confirmations"
+    );
+    assert!(cases < 20 || sends_checked > 0, "the histories sent something");
+}
