@@ -16,6 +16,9 @@ pub struct KnockInput {
     /// Safety flags to add to the door (they persist for the next visit).
     pub safety_flags: Vec<SafetyFlag>,
     pub position: Option<Position>,
+    /// The voter asked for a follow-up text and agreed to these words (issue 19).
+    #[cfg_attr(feature = "uniffi", uniffi(default = None))]
+    pub follow_up: Option<doorstep_protocol::FollowUp>,
 }
 
 /// Where a report stands with the server.

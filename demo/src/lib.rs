@@ -71,6 +71,7 @@ pub async fn volunteer(
                 note: None,
                 safety_flags: vec![],
                 position: Some(Position { lat: stop.lat, lon: stop.lon, accuracy_m: Some(8.0) }),
+                follow_up: None,
             })
             .map_err(|e| e.to_string())?;
         if n % 5 == 4 {
@@ -193,6 +194,7 @@ pub async fn session_day(plan: SessionPlan) -> Result<SessionDay, String> {
                         note: None,
                         safety_flags: vec![],
                         position: None,
+                        follow_up: None,
                     })
                     .map_err(|e| e.to_string())?;
                 if n % 5 == 4 {

@@ -230,6 +230,7 @@ async fn sms_reminders(
         sender_name: "Équipe Martin".into(),
         election_days: vec![polling],
         max_segments: 2,
+        follow_up_body: None,
     };
     texts.set_sms_settings(&coord, settings).await.map_err(|e| e.message)?;
     let provider = doorstep_server::sms_credentials::ProviderSettings {

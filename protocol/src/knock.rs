@@ -95,6 +95,20 @@ pub enum PlausibilityFlag {
     NoPosition,
 }
 
+/// A voter's request at the door for a follow-up text (issue 19), with the words they agreed to:
+/// recorded offline in the knock; the server keeps it apart from the report (the number never sits
+/// in the reports) and the text goes only after sync, only with this consent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+#[serde(deny_unknown_fields)]
+pub struct FollowUp {
+    /// The number as the volunteer typed it (`06 12 34 56 78`).
+    pub number: String,
+    /// The consent as the app showed it to the voter, word for word.
+    pub consent_text: String,
+}
+
 /// The fact sent to the server. Immutable once written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -127,4 +141,7 @@ pub struct KnockReport {
     pub plausibility: Vec<PlausibilityFlag>,
     pub volunteer_id: String,
     pub device_id: String,
+    /// The voter asked for a follow-up text (issue 19).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<FollowUp>,
 }

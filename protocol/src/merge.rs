@@ -93,6 +93,8 @@ pub struct Write {
     pub clock_untrusted: bool,
     /// Answers or a note were dropped because the campaign is past its retention date.
     pub personal_dropped: bool,
+    /// The voter's follow-up request, taken out of the stored report (issue 19).
+    pub follow_up: Option<crate::FollowUp>,
 }
 
 /// Why a report is kept aside for a captain instead of counted.
@@ -238,11 +240,15 @@ fn decide_new(
             || (place.turf_now.as_deref() != Some(r.turf_id.as_str()) && !moved_with_lease)
     };
     let mut stored = r.clone();
+    // A follow-up's number is kept apart from the report (the server's follow-up list), never in it.
+    let mut follow_up = stored.follow_up.take();
     let past_retention = facts.retention_until_ms.is_some_and(|t| facts.received_ms >= t);
-    let personal_dropped = past_retention && (!stored.answers.is_empty() || stored.note.is_some());
+    let personal_dropped =
+        past_retention && (!stored.answers.is_empty() || stored.note.is_some() || follow_up.is_some());
     if past_retention {
         stored.answers.clear();
         stored.note = None;
+        follow_up = None;
     }
     let (at_ms, clock_untrusted) = report_time(r.hlc.millis, facts.received_ms);
     let write = Write {
@@ -255,6 +261,7 @@ fn decide_new(
         at_ms,
         clock_untrusted,
         personal_dropped,
+        follow_up,
     };
     Ok(if sender.revoked {
         Decision::Hold(write, Held::Revoked)
@@ -323,6 +330,7 @@ mod tests {
             plausibility: vec![],
             volunteer_id: "v1".into(),
             device_id: "dev1".into(),
+            follow_up: None,
         }
     }
 

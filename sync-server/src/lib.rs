@@ -45,6 +45,7 @@ pub mod sheets;
 pub mod sms;
 pub mod sms_credentials;
 pub mod sms_dispatch;
+pub mod sms_follow_up;
 pub mod sms_http;
 pub mod sms_ovh;
 pub mod sms_provider;

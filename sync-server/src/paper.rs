@@ -170,6 +170,7 @@ impl Service {
                     plausibility: vec![],
                     volunteer_id: st.user.id.clone(),
                     device_id: device_id.clone(),
+                    follow_up: None,
                 },
             ));
             out.push(PaperRowResult { code, door_id: Some(door.to_string()), status: String::new(), message: None });

@@ -51,6 +51,8 @@ pub struct DispatchReport {
     pub replies: u32,
     /// Providers that could not be reached for their receipts and replies this round.
     pub unreachable: u32,
+    /// Door follow-ups turned into queued texts.
+    pub follow_ups: u32,
 }
 
 impl DispatchReport {
@@ -66,6 +68,7 @@ impl DispatchReport {
         self.receipts += o.receipts;
         self.replies += o.replies;
         self.unreachable += o.unreachable;
+        self.follow_ups += o.follow_ups;
     }
 }
 
@@ -227,6 +230,10 @@ impl SmsSender {
     pub async fn round_for(&self, campaign: &str, limit: i64) -> Result<DispatchReport, ServiceError> {
         let mut total = DispatchReport::default();
         let Some((row, provider)) = self.provider(campaign).await? else { return Ok(total) };
+        // Follow-ups voters asked for at the door, synced since: queued through the gate.
+        let (follow_ups, aside) = self.service.queue_door_follow_ups(campaign).await?;
+        total.follow_ups += follow_ups;
+        total.refused += aside;
         let now = (self.service.now)();
         let awaiting =
             self.service.store.sms_awaiting_receipts(campaign, provider.name(), now - RECEIPT_WINDOW_MS).await?;

@@ -292,6 +292,7 @@ pub fn report(
         plausibility: vec![],
         volunteer_id: volunteer.into(),
         device_id: device.into(),
+        follow_up: None,
     }
 }
 

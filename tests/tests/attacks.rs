@@ -125,6 +125,7 @@ fn forge(s: &Server, p: &Phone, door: &str, code: &str) -> KnockReport {
         plausibility: vec![],
         volunteer_id: p.volunteer.clone(),
         device_id: p.device.clone(),
+        follow_up: None,
     }
 }
 

@@ -139,6 +139,7 @@ fn knock_at(door: &str, result: &str, answers: Vec<Answer>, position: Option<Pos
         note: None,
         safety_flags: vec![],
         position,
+        follow_up: None,
     }
 }
 
@@ -1151,6 +1152,7 @@ async fn a_coordinator_opens_a_volunteers_page_in_chromium() {
                 note: None,
                 safety_flags: vec![],
                 position: None,
+                follow_up: None,
             })
             .unwrap();
     }

@@ -30,6 +30,7 @@ fn knock(door: &str) -> KnockInput {
         note: None,
         safety_flags: vec![],
         position: None,
+        follow_up: None,
     }
 }
 

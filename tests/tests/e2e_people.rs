@@ -104,6 +104,7 @@ async fn pages_coopains_photo_export_and_deletion_end_to_end() {
             note: None,
             safety_flags: vec![],
             position: None,
+            follow_up: None,
         })
         .unwrap();
     }
@@ -230,6 +231,7 @@ async fn pages_coopains_photo_export_and_deletion_end_to_end() {
         note: None,
         safety_flags: vec![],
         position: None,
+        follow_up: None,
     })
     .unwrap();
     // A wrong confirmation deletes nothing.

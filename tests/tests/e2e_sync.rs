@@ -155,6 +155,7 @@ async fn twenty_devices_offline_reassignment_and_revocation() {
                 note: None,
                 safety_flags: vec![],
                 position: None,
+                follow_up: None,
             });
             made.entry(i).or_default().push(k.unwrap().id);
         }
@@ -191,6 +192,7 @@ async fn twenty_devices_offline_reassignment_and_revocation() {
                 note: None,
                 safety_flags: vec![],
                 position: None,
+                follow_up: None,
             })
             .unwrap();
         made.entry(0).or_default().push(k.id);

@@ -100,6 +100,7 @@ async fn logs_and_metrics_describe_requests_without_personal_data() {
             note: Some("note secrète".into()),
             safety_flags: vec![],
             position: None,
+            follow_up: None,
         };
         phone.record_knock(k).unwrap();
     }

@@ -213,6 +213,7 @@ impl World {
             plausibility: vec![],
             volunteer_id: self.volunteer.clone(),
             device_id: self.phone.device_id().to_string(),
+            follow_up: None,
         }
     }
 
@@ -247,6 +248,7 @@ impl World {
                 note: c.note.clone(),
                 safety_flags: vec![],
                 position: c.position,
+                follow_up: None,
             };
             let supersedes = match c.correction {
                 1 => made.iter().rev().find(|(_, t)| *t == target).map(|(id, _)| id.clone()),
@@ -300,6 +302,7 @@ fn the_phone_refuses_exactly_what_the_server_refuses() {
         note: None,
         safety_flags: vec![],
         position: None,
+        follow_up: None,
     };
     w.phone.record_knock(plain).expect("a plain knock is accepted by the phone");
     let cases = std::env::var("DOORSTEP_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24);

@@ -144,6 +144,7 @@ async fn world() -> World {
             sender_name: "Équipe Nord".into(),
             election_days: vec![doorstep_protocol::validate::sms::Day { year: 2027, month: 4, day: 11 }],
             max_segments: 2,
+            follow_up_body: None,
         },
         1_780_000_000_000,
     )
@@ -738,6 +739,7 @@ async fn van_import_cut_assign_and_people_reach_the_device() {
             note: None,
             safety_flags: vec![],
             position: None,
+            follow_up: None,
         })
         .unwrap();
     let batch = phone.export_pending_batch(100).unwrap();

@@ -1564,6 +1564,7 @@ async fn sms_consents_optouts_outbox_and_stop(s: Arc<dyn ServerStore>) {
         sender_name: "Équipe Nord".into(),
         election_days: vec![Day { year: 2027, month: 4, day: 11 }],
         max_segments: 2,
+        follow_up_body: None,
     };
     assert_eq!(s.sms_settings("nantes-2026").await.unwrap(), None);
     s.set_sms_settings("nantes-2026", &settings, NOW).await.unwrap();

@@ -486,6 +486,7 @@ async fn simulate(seed: u64, devices: usize, steps: usize) -> Vec<String> {
                         note: None,
                         safety_flags: vec![],
                         position: None,
+                        follow_up: None,
                     });
                     match made {
                         Ok(k) => {
@@ -1148,6 +1149,7 @@ fn knock_on_street(
         note: None,
         safety_flags: vec![],
         position: None,
+        follow_up: None,
     });
     match made {
         Ok(k) => {

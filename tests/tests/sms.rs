@@ -495,6 +495,7 @@ async fn interleavings_never_text_an_opted_out_number_without_consent_or_out_of_
             sender_name: "Équipe Martin".into(),
             election_days: vec![vote],
             max_segments: 2,
+            follow_up_body: None,
         };
         service.set_sms_settings(&staff, settings).await.unwrap();
         let mut current = next(2) as usize;
@@ -594,4 +595,93 @@ async fn interleavings_never_text_an_opted_out_number_without_consent_or_out_of_
         "{cases} histories: {sends_checked} texts taken by the providers, each checked; {confirmations} STOP confirmations"
     );
     assert!(cases < 20 || sends_checked > 0, "the histories sent something");
+}
+
+/// The follow-up a voter asks for at the door: recorded offline in the knock with the words they
+/// agreed to (a number the rule book cannot read is refused on the phone, nothing written); nothing
+/// goes before the phone syncs; after it, one text through the campaign's provider that says
+/// where it comes from, with the consent filed under the report; the number never sits in the
+/// server's copy of the report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follow_up_asked_at_the_door_goes_after_sync_with_its_consent() {
+    use doorstep_core::sync::http::HttpTransport;
+    use doorstep_core::sync::{RetryPolicy, sync};
+    use doorstep_core::{CoreError, KnockInput, Store};
+    use doorstep_protocol::{Answer, AnswerValue, FollowUp, Target};
+    use doorstep_tests::sms_double::SmsDouble as _;
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+    let d = doorstep_tests::demo_server(Default::default()).await;
+    let coord = d.seeded.coordinator_token.clone();
+    set_up(&d, 0).await;
+    let settings = json!({"sender_name": "Équipe Martin",
+        "election_days": [{"year": 2026, "month": 12, "day": 20}], "max_segments": 2,
+        "follow_up_body": "Notre programme : equipe-martin.fr/programme. STOP au 36180"});
+    let (st, b) = call(&d.base, "PUT", "/api/v1/sms/settings", &coord, Some(settings)).await;
+    assert_eq!(st, 200, "{b}");
+    let centre = doorstep_tests::smpp_double::SmppDouble::start().await;
+    let (st, _) = call(&d.base, "PUT", "/api/v1/sms/provider", &coord, Some(centre.settings())).await;
+    assert_eq!(st, 200);
+    let sender = doorstep_server::sms_dispatch::SmsSender::new(d.service.clone());
+    d.clock.store(paris(2026, 12, 8, 15), Ordering::SeqCst);
+
+    let dir = tempfile::tempdir().unwrap();
+    let (_, code, turf) = d.seeded.volunteers[0].clone();
+    let phone = Store::open(dir.path().join("lea.db"), None).unwrap();
+    let join = doorstep_core::sync::join(&phone, &d.base, &code).await.unwrap();
+    let net = HttpTransport::new(&d.base, Some(join.token.clone())).unwrap();
+    let policy =
+        RetryPolicy { first_delay: Duration::from_millis(5), max_delay: Duration::from_millis(50), max_attempts: 3 };
+    sync(&phone, &net, policy.clone(), &()).await.unwrap().unwrap();
+    let route = phone.compute_route(&turf, None, None, false).unwrap();
+    let doors: Vec<String> = route.remaining.iter().flat_map(|s| &s.doors).take(2).map(|d| d.id.clone()).collect();
+    let knock = |door: &str, number: &str| KnockInput {
+        target: Target::Door { id: door.into() },
+        result_code: "contact_made".into(),
+        answers: vec![Answer { question_id: "consent".into(), value: AnswerValue::YesNo { value: false } }],
+        note: None,
+        safety_flags: vec![],
+        position: None,
+        follow_up: Some(FollowUp {
+            number: number.into(),
+            consent_text: "J'accepte de recevoir un SMS de suivi de l'Équipe Martin.".into(),
+        }),
+    };
+    // Offline: a number no text can reach is refused on the phone, nothing written.
+    let bad = phone.record_knock(knock(&doors[0], "12 34")).unwrap_err();
+    assert!(matches!(bad, CoreError::Report(ref e) if e.code() == "bad_follow_up_number"), "{bad:?}");
+    assert_eq!(phone.unsent_total().unwrap(), 0);
+    let kept = phone.record_knock(knock(&doors[0], "06 98 76 54 32")).unwrap();
+    let rep = sender.round(10).await.unwrap();
+    assert_eq!((rep.follow_ups, rep.sent), (0, 0), "nothing before the phone syncs: {rep:?}");
+    sync(&phone, &net, policy, &()).await.unwrap().unwrap();
+    let rep = sender.round(10).await.unwrap();
+    assert_eq!((rep.follow_ups, rep.sent), (1, 1), "{rep:?}");
+    let taken = centre.taken();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].0, "+33698765432");
+    assert!(
+        taken[0].2.starts_with("Équipe Martin : suite à notre passage à votre porte le ")
+            && taken[0].2.ends_with("Notre programme : equipe-martin.fr/programme. STOP au 36180"),
+        "says where it comes from: {}",
+        taken[0].2
+    );
+    for _ in 0..3 {
+        sender.round(10).await.unwrap();
+    }
+    assert_eq!(centre.taken().len(), 1, "once");
+    let db = rusqlite::Connection::open(&d.db).unwrap();
+    let (text, source): (String, String) = db
+        .query_row(
+            "SELECT consent_text, source FROM sms_consents WHERE number = '+33698765432' AND purpose = 'door_follow_up'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (text.as_str(), source),
+        ("J'accepte de recevoir un SMS de suivi de l'Équipe Martin.", format!("door:{}", kept.id))
+    );
+    let body: String = db.query_row("SELECT body FROM reports WHERE id = ?1", [&kept.id], |r| r.get(0)).unwrap();
+    assert!(!body.contains("98 76") && !body.contains("98765432") && !body.contains("follow_up"), "{body}");
 }

@@ -31,6 +31,7 @@ fn knock(door: &str, code: &str) -> KnockInput {
         note: None,
         safety_flags: vec![],
         position: None,
+        follow_up: None,
     }
 }
 

@@ -284,6 +284,7 @@ impl Store {
                 plausibility,
                 volunteer_id,
                 device_id: self.device_id.clone(),
+                follow_up: input.follow_up.clone(),
             };
             // The rule book the server applies too: refused here, nothing is written.
             check_report(&campaign, &report, corrected.as_ref()).map_err(|e| match e {

@@ -63,6 +63,10 @@ pub enum ReportError {
     UnknownTarget,
     #[error("porte hors de vos secteurs / door outside any turf you held")]
     OutOfScope,
+    #[error("numéro du suivi par SMS illisible (un numéro français) / the follow-up's number is not a French number")]
+    BadFollowUpNumber,
+    #[error("suivi par SMS sans le texte du consentement / a follow-up needs the consent text the voter agreed to")]
+    FollowUpWithoutConsent,
 }
 
 impl ReportError {
@@ -85,6 +89,8 @@ impl ReportError {
             ReportError::IdConflict => "id_conflict",
             ReportError::UnknownTarget => "unknown_target",
             ReportError::OutOfScope => "out_of_scope",
+            ReportError::BadFollowUpNumber => "bad_follow_up_number",
+            ReportError::FollowUpWithoutConsent => "follow_up_without_consent",
         }
     }
 }
@@ -150,6 +156,16 @@ pub fn check_report(campaign: &Campaign, r: &KnockReport, corrected: Option<&Cor
     }
     if let Some(n) = &r.note {
         check_text("note", n, TextKind::Free)?;
+    }
+    // A follow-up text asked for at the door: a number a text can reach, and the words agreed to.
+    if let Some(f) = &r.follow_up {
+        if f.consent_text.trim().is_empty() {
+            return Err(ReportError::FollowUpWithoutConsent);
+        }
+        check_text("follow_up.consent_text", &f.consent_text, TextKind::Free)?;
+        if crate::validate::sms::normalise_number(&f.number).is_none() {
+            return Err(ReportError::BadFollowUpNumber);
+        }
     }
     if r.campaign_id != campaign.id {
         return Err(ReportError::WrongCampaign);
@@ -224,6 +240,7 @@ mod tests {
             plausibility: vec![],
             volunteer_id: "v1".into(),
             device_id: "dev1".into(),
+            follow_up: None,
         }
     }
 

@@ -57,6 +57,19 @@ pub(crate) async fn finish(tx: &mut dyn Tx, input: &PushInput, decisions: &[Deci
             v.push(Val::from(why.reason()));
             tx.exec(INSERT_HELD, &v).await?;
         }
+        // A follow-up text the voter asked for at the door (issue 19): their consent recorded and
+        // the request filed, in the push's own transaction (a counted report, not a held one).
+        if let Decision::Accept(w) = d
+            && let Some(f) = &w.follow_up
+            && let Some(number) = doorstep_protocol::validate::sms::normalise_number(&f.number)
+        {
+            let campaign = input.sender.campaign_id.as_str();
+            let source = format!("door:{}", w.report.id);
+            let purpose = doorstep_protocol::validate::sms::SmsPurpose::DoorFollowUp;
+            super::ops::sms::record_consent(tx, campaign, &number, purpose, &f.consent_text, &source, w.at_ms).await?;
+            let v = vals![w.report.id.as_str(), campaign, number, input.sender.user_id.as_str(), w.at_ms];
+            tx.exec(INSERT_FOLLOW_UP, &v).await?;
+        }
     }
     tx.exec(TOUCH_DEVICE, &vals![input.received_ms, input.sender.device_id.as_str()]).await?;
     let e = (input.audit)(decisions);
@@ -67,6 +80,10 @@ pub(crate) async fn finish(tx: &mut dyn Tx, input: &PushInput, decisions: &[Deci
     .await?;
     Ok(())
 }
+
+const INSERT_FOLLOW_UP: &str =
+    "INSERT INTO sms_follow_ups(report_id, campaign_id, number, volunteer_id, asked_ms, state)
+     VALUES ($1, $2, $3, $4, $5, 'waiting') ON CONFLICT (report_id) DO NOTHING";
 
 /// Files a recorded hand-off of `turf` to the sender's volunteer among the facts.
 pub(crate) fn handoff_fact(f: &mut BatchFacts, turf: &str, status: &str) {

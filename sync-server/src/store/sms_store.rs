@@ -237,6 +237,17 @@ pub trait SmsStore: ServerStore {
         typed(self, move |tx| Box::pin(async move { ops::sms_providers::set_inbound_state(tx, &c, &i, &s, &b).await }))
             .await
     }
+    async fn sms_waiting_follow_ups(&self, campaign_id: &str) -> StoreResult<Vec<(String, String, i64)>> {
+        let c = campaign_id.to_string();
+        typed_read(self, move |tx| Box::pin(async move { ops::sms_providers::waiting_follow_ups(tx, &c).await })).await
+    }
+    async fn sms_set_follow_up(&self, report_id: &str, state: &str, codes: Option<String>) -> StoreResult<()> {
+        let (r, s) = (report_id.to_string(), state.to_string());
+        typed(self, move |tx| {
+            Box::pin(async move { ops::sms_providers::set_follow_up(tx, &r, &s, codes.as_deref()).await })
+        })
+        .await
+    }
     async fn sms_billed(&self, campaign_id: &str) -> StoreResult<Vec<Billed>> {
         let c = campaign_id.to_string();
         typed_read(self, move |tx| Box::pin(async move { ops::sms_providers::billed(tx, &c).await })).await

@@ -314,7 +314,8 @@ pub const SCHEMA_V14: &[&str] = &[
 /// sender in clear; its secret sealed with the server's key, never stored in clear), delivery
 /// receipts on the outbox (found by the provider's id; one that overtakes the send's own record
 /// waits in `sms_early_receipts`), the provider a reply came through, and who
-/// handled a reply in the team inbox.
+/// handled a reply in the team inbox; the follow-up texts voters asked for at the door (their
+/// number kept here, apart from the report) and the campaign's words for them.
 pub const SCHEMA_V15: &[&str] = &[
     "CREATE TABLE sms_providers (
         campaign_id TEXT PRIMARY KEY REFERENCES campaigns(id), kind TEXT NOT NULL, endpoint TEXT NOT NULL,
@@ -328,6 +329,11 @@ pub const SCHEMA_V15: &[&str] = &[
     "ALTER TABLE sms_outbox ADD COLUMN cost_millicents BIGINT",
     "ALTER TABLE sms_inbound ADD COLUMN provider TEXT",
     "ALTER TABLE sms_inbound ADD COLUMN handled_by TEXT",
+    "ALTER TABLE sms_settings ADD COLUMN follow_up_body TEXT",
+    "CREATE TABLE sms_follow_ups (
+        report_id TEXT PRIMARY KEY, campaign_id TEXT NOT NULL REFERENCES campaigns(id), number TEXT NOT NULL,
+        volunteer_id TEXT NOT NULL, asked_ms BIGINT NOT NULL, state TEXT NOT NULL, codes TEXT)",
+    "CREATE INDEX sms_follow_ups_waiting ON sms_follow_ups(campaign_id, state)",
 ];
 
 /// Every schema version, in order; index + 1 is the version it brings the database to.

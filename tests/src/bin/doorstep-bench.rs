@@ -98,6 +98,7 @@ fn main() {
             note: Some("Boîte aux lettres pleine".into()),
             safety_flags: vec![],
             position: Some(Position { lat: *lat, lon: *lon, accuracy_m: Some(8.0) }),
+            follow_up: None,
         };
         let t = Instant::now();
         let k = store.record_knock(input).unwrap();

@@ -67,6 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 note: None,
                 safety_flags: vec![],
                 position: here,
+                follow_up: None,
             })?;
             first_knock.get_or_insert((k.id, door.id.clone(), here));
         }
@@ -82,6 +83,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 note: Some("Correction : refus poli".into()),
                 safety_flags: vec![],
                 position: here,
+                follow_up: None,
             },
         )?;
         println!(

@@ -56,6 +56,7 @@ async fn main() {
                 note: None,
                 safety_flags: vec![],
                 position: None,
+                follow_up: None,
             })
             .unwrap();
         }

@@ -60,6 +60,7 @@ fn reports(n: usize, doors: &[String]) -> Vec<KnockReport> {
             plausibility: vec![],
             volunteer_id: "vol-bench".into(),
             device_id: "dev-bench".into(),
+            follow_up: None,
         })
         .collect()
 }

@@ -50,6 +50,7 @@ async fn main() {
         sender_name: "Équipe Martin".into(),
         election_days: vec![Day { year: 2027, month: 3, day: 14 }],
         max_segments: 2,
+        follow_up_body: None,
     };
     store.set_sms_settings(&c, &settings, NOW).await.unwrap();
     let consents: Vec<(String, SmsPurpose, String)> = (0..texts + stops)

@@ -58,6 +58,7 @@ async fn main() {
                 note: Some(format!("{tag} passage {done}")),
                 safety_flags: vec![],
                 position: Some(Position { lat, lon, accuracy_m: Some(8.0) }),
+                follow_up: None,
             })
             .expect("record knock");
         say(&format!("ACK {}", k.id));

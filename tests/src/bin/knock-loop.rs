@@ -31,6 +31,7 @@ fn main() {
                 note: Some(format!("passage {i}")),
                 safety_flags: vec![],
                 position: Some(Position { lat: *lat, lon: *lon, accuracy_m: Some(8.0) }),
+                follow_up: None,
             })
             .expect("record knock");
         writeln!(out, "{}", k.id).unwrap();

@@ -17,6 +17,11 @@ pub struct SmsSettings {
     pub election_days: Vec<Day>,
     /// Most segments a text may take.
     pub max_segments: u32,
+    /// The words of the follow-up text a voter asks for at the door (issue 19): sent after
+    /// "{sender_name} : suite à notre passage à votre porte le {date}." Without them, follow-ups
+    /// wait. They must offer STOP.
+    #[serde(default)]
+    pub follow_up_body: Option<String>,
 }
 
 /// Someone an audience reaches: a volunteer (`user_id`) or a public sign-up (`None`), with a
@@ -68,13 +73,15 @@ pub async fn settings(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Option<
         sender_name: r[0].text()?,
         election_days: parse("election days", &r[1].text()?)?,
         max_segments: r[2].int()? as u32,
+        follow_up_body: r[3].opt_text()?,
     }))
 }
 
 pub async fn set_settings(tx: &mut dyn Tx, campaign_id: &str, s: &SmsSettings, now_ms: i64) -> StoreResult<()> {
     let days = json(&s.election_days);
-    tx.exec(UPSERT_SETTINGS, &vals![campaign_id, s.sender_name.as_str(), days, i64::from(s.max_segments), now_ms])
-        .await?;
+    let v =
+        vals![campaign_id, s.sender_name.as_str(), days, i64::from(s.max_segments), now_ms, s.follow_up_body.clone()];
+    tx.exec(UPSERT_SETTINGS, &v).await?;
     Ok(())
 }
 
@@ -320,11 +327,11 @@ const STALE_TO_UNKNOWN: &str =
     "UPDATE sms_outbox SET state = 'unknown', error = 'the sender stopped mid-send', claimed_ms = NULL
      WHERE state = 'sending' AND claimed_ms < $1";
 const SELECT_SETTINGS: &str =
-    "SELECT sender_name, election_days, max_segments FROM sms_settings WHERE campaign_id = $1";
+    "SELECT sender_name, election_days, max_segments, follow_up_body FROM sms_settings WHERE campaign_id = $1";
 const UPSERT_SETTINGS: &str =
-    "INSERT INTO sms_settings(campaign_id, sender_name, election_days, max_segments, updated_ms)
-     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (campaign_id) DO UPDATE
-     SET sender_name = $2, election_days = $3, max_segments = $4, updated_ms = $5";
+    "INSERT INTO sms_settings(campaign_id, sender_name, election_days, max_segments, updated_ms, follow_up_body)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (campaign_id) DO UPDATE
+     SET sender_name = $2, election_days = $3, max_segments = $4, updated_ms = $5, follow_up_body = $6";
 const UPSERT_PHONE: &str =
     "INSERT INTO user_contacts(user_id, phone) VALUES ($1, $2) ON CONFLICT (user_id) DO UPDATE SET phone = $2";
 const UPSERT_CONSENT: &str = "INSERT INTO sms_consents(campaign_id, number, purpose, consent_text, source, given_ms)

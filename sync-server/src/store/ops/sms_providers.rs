@@ -158,6 +158,24 @@ pub async fn outbox_lines(tx: &mut dyn Tx, campaign_id: &str, limit: i64) -> Sto
         .collect()
 }
 
+/// A follow-up asked for at the door and not yet turned into a text: (report id, number, asked at).
+pub async fn waiting_follow_ups(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<(String, String, i64)>> {
+    tx.rows(SELECT_WAITING_FOLLOW_UPS, &vals![campaign_id])
+        .await?
+        .iter()
+        .map(|r| Ok((r[0].text()?, r[1].text()?, r[2].int()?)))
+        .collect()
+}
+
+/// A follow-up's outcome: `queued`, or `refused` with the gate's codes.
+pub async fn set_follow_up(tx: &mut dyn Tx, report_id: &str, state: &str, codes: Option<&str>) -> StoreResult<()> {
+    tx.exec(SET_FOLLOW_UP, &vals![state, codes.map(str::to_string), report_id]).await?;
+    Ok(())
+}
+
+const SELECT_WAITING_FOLLOW_UPS: &str = "SELECT report_id, number, asked_ms FROM sms_follow_ups
+     WHERE campaign_id = $1 AND state = 'waiting' ORDER BY asked_ms, report_id LIMIT 500";
+const SET_FOLLOW_UP: &str = "UPDATE sms_follow_ups SET state = $1, codes = $2 WHERE report_id = $3";
 const SELECT_PROVIDER: &str = "SELECT kind, endpoint, account, sender, sealed_secret, price_millicents, confirms_stop
      FROM sms_providers WHERE campaign_id = $1";
 const UPSERT_PROVIDER: &str = "INSERT INTO sms_providers(campaign_id, kind, endpoint, account, sender, sealed_secret,
