@@ -99,9 +99,9 @@ impl From<CoreError> for FieldError {
             CoreError::People(p) => FieldError::InvalidInput { reason: format!("{}: {reason}", p.code()) },
             CoreError::Unsent(_) => FieldError::InvalidInput { reason: format!("unsent: {reason}") },
             CoreError::Sealed(_) => FieldError::InvalidInput { reason: format!("sealed: {reason}") },
+            CoreError::Report(r) => FieldError::InvalidInput { reason: format!("{}: {reason}", r.code()) },
             CoreError::Invalid(_)
             | CoreError::UnknownResultCode(_)
-            | CoreError::Report(_)
             | CoreError::ResultLevelMismatch { .. }
             | CoreError::CorrectionTargetMismatch(_)
             | CoreError::NeedsSync(_) => FieldError::InvalidInput { reason },

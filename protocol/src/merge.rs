@@ -670,4 +670,19 @@ mod tests {
         let (status, notice) = Decision::Accept(w).answer();
         assert_eq!((status, notice.as_deref()), (ItemStatus::Accepted, Some(NOTICE_PERSONAL_DROPPED)));
     }
+
+    #[test]
+    fn a_follow_up_is_kept_apart_from_the_report_and_dropped_past_retention() {
+        let follow = crate::FollowUp { number: "06 12 34 56 78".into(), consent_text: "J'accepte.".into() };
+        let mut f = facts();
+        let mut r = report(1, door("d1"));
+        r.follow_up = Some(follow.clone());
+        f.places.insert(r.target.clone(), place("b1", Some("t1"), Some("v1")));
+        let Some(Decision::Accept(w)) = plan(&f, std::slice::from_ref(&r)).pop() else { panic!("not accepted") };
+        assert_eq!((w.report.follow_up.as_ref(), w.follow_up.as_ref()), (None, Some(&follow)), "apart");
+        assert_eq!(w.body_hash, body_hash(&r), "the hash is of what was pushed");
+        f.retention_until_ms = Some(NOW - 1);
+        let Some(Decision::Accept(w)) = plan(&f, std::slice::from_ref(&r)).pop() else { panic!("not accepted") };
+        assert_eq!((w.follow_up, w.personal_dropped), (None, true), "past retention: nothing personal kept");
+    }
 }

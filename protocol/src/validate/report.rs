@@ -270,6 +270,8 @@ mod tests {
     #[test]
     fn case_table() {
         use ReportError as E;
+        let follow =
+            |number: &str, consent: &str| crate::FollowUp { number: number.into(), consent_text: consent.into() };
         let c = campaign();
         let mine =
             Corrected { volunteer_id: "v1".into(), campaign_id: "c1".into(), target: Target::Door { id: "d1".into() } };
@@ -365,6 +367,30 @@ mod tests {
                 with(&|r| r.supersedes = Some(B.into())),
                 Some(Corrected { target: Target::Door { id: "d2".into() }, ..mine.clone() }),
                 Err(E::CorrectionTargetMismatch),
+            ),
+            (
+                "a follow-up text asked for at the door, with its consent",
+                with(&|r| r.follow_up = Some(follow("06 12 34 56 78", "J'accepte un SMS de suivi."))),
+                None,
+                Ok(()),
+            ),
+            (
+                "a follow-up to an overseas number",
+                with(&|r| r.follow_up = Some(follow("+590 690 12 34 56", "J'accepte."))),
+                None,
+                Ok(()),
+            ),
+            (
+                "a follow-up to a number no text reaches",
+                with(&|r| r.follow_up = Some(follow("12 34", "J'accepte."))),
+                None,
+                Err(E::BadFollowUpNumber),
+            ),
+            (
+                "a follow-up without the consent's words",
+                with(&|r| r.follow_up = Some(follow("06 12 34 56 78", "  "))),
+                None,
+                Err(E::FollowUpWithoutConsent),
             ),
         ];
         for (name, r, corrected, want) in cases {

@@ -20,7 +20,7 @@ from doorstep_bindings import doorstep
 from doorstep_bindings.doorstep import FieldError, FieldStore, SyncListener
 from doorstep_bindings.doorstep_core import KnockDraft, KnockInput, PairSide, ReceiptState, SyncPhase
 from doorstep_bindings.doorstep_protocol import (Answer, AnswerValue, Attendance, Audience, CoopainStep, DoorStatus, FieldVisibility,
-                                                 Position, ProfileSettings, SignupKind, Target)
+                                                 FollowUp, Position, ProfileSettings, SignupKind, Target)
 
 FIXTURE = os.environ["DOORSTEP_FIXTURE"]
 CALLED = set()
@@ -196,6 +196,14 @@ class FieldStoreTest(unittest.TestCase):
         self.assertIn("not offered", str(e.exception))
         with self.assertRaises(FieldError.UnknownId):
             store.record_knock(knock("nowhere", "not_home"))
+        # A follow-up text asked for at the door (issue 19): a number no text reaches is refused
+        # with the rule book's code; the knock input leaves it out by default.
+        asked = knock(door, "not_home")
+        self.assertIsNone(asked.follow_up)
+        asked.follow_up = FollowUp(number="12 34", consent_text="J'accepte un SMS de suivi.")
+        with self.assertRaises(FieldError.InvalidInput) as e:
+            store.record_knock(asked)
+        self.assertIn("reason=\"bad_follow_up_number: ", str(e.exception))
         with self.assertRaises(FieldError.BadPackage):
             store.apply_turf_package(self.package[: len(self.package) // 3])
         with self.assertRaises(FieldError.OutOfDate):

@@ -8,6 +8,7 @@ import uniffi.doorstep_core.KnockInput
 import uniffi.doorstep_core.KnockView
 import uniffi.doorstep_protocol.Answer
 import uniffi.doorstep_protocol.AnswerValue
+import uniffi.doorstep_protocol.FollowUp
 import uniffi.doorstep_protocol.Outcome
 import uniffi.doorstep_protocol.Position
 import uniffi.doorstep_protocol.Question
@@ -37,6 +38,11 @@ data class KnockFormUi(
     val restoredDraft: Boolean = false,
     /** Set when correcting an earlier knock: its id. */
     val correcting: String? = null,
+    /**
+     * The voter asked for a follow-up text: the number typed, and the consent words shown to them
+     * (sent with the knock, word for word). Null: no follow-up.
+     */
+    val followUp: FollowUp? = null,
     val error: String? = null,
     val saved: KnockView? = null,
 )
@@ -97,6 +103,16 @@ class KnockFormViewModel(
 
     fun setNote(text: String) = change { it.copy(note = text) }
 
+    /**
+     * The voter asks for a follow-up text at [number] after reading [consentShown] (the campaign's
+     * words, or by default [Msg.FOLLOW_UP_CONSENT]): recorded with the knock, offline; the text
+     * goes only once the phone has synced.
+     */
+    fun askFollowUp(number: String, consentShown: String = Msg.FOLLOW_UP_CONSENT.text(app.lang)) =
+        change { it.copy(followUp = FollowUp(number.trim(), consentShown)) }
+
+    fun cancelFollowUp() = change { it.copy(followUp = null) }
+
     fun toggleSafetyFlag(flag: SafetyFlag) = change {
         it.copy(safetyFlags = if (flag in it.safetyFlags) it.safetyFlags - flag else it.safetyFlags + flag)
     }
@@ -107,15 +123,18 @@ class KnockFormViewModel(
         val code = ui.resultCode ?: return fail(Msg.NEED_RESULT.text(app.lang))
         ui.questions.firstOrNull { it.missing }?.let { return fail(Msg.REQUIRED.text(app.lang, it.text)) }
         val visible = ui.questions.mapNotNull { q -> q.answer?.let { Answer(q.question.id, it) } }
-        val input = KnockInput(target, code, visible, ui.note.ifBlank { null }, ui.safetyFlags, position)
+        val input = KnockInput(target, code, visible, ui.note.ifBlank { null }, ui.safetyFlags, position, ui.followUp)
         return try {
             val view = if (ui.correcting != null) store.correctKnock(ui.correcting, input) else store.recordKnock(input)
             store.discardDraft(target)
             _state.value = ui.copy(saved = view, error = null)
             view
         } catch (e: FieldException.InvalidInput) {
-            if (refusalCode(e) == "sealed") fail(Msg.DOOR_SEALED.text(app.lang))
-            else fail(Msg.NOT_SAVED.text(app.lang, e.reason))
+            when (refusalCode(e)) {
+                "sealed" -> fail(Msg.DOOR_SEALED.text(app.lang))
+                "bad_follow_up_number" -> fail(Msg.FOLLOW_UP_BAD_NUMBER.text(app.lang))
+                else -> fail(Msg.NOT_SAVED.text(app.lang, e.reason))
+            }
         } catch (e: FieldException.UnknownId) {
             fail(Msg.NOT_SAVED.text(app.lang, e.reason))
         }

@@ -45,6 +45,14 @@ enum class Msg(val fr: String, val en: String) {
     NEED_RESULT("Choisissez un résultat.", "Choose a result."),
     REQUIRED("Réponse obligatoire : %s", "Answer required: %s"),
     NOT_SAVED("Passage non enregistré : %s", "Knock not saved: %s"),
+    FOLLOW_UP_CONSENT(
+        "J'accepte de recevoir un SMS de suivi de la campagne à ce numéro. Je peux répondre STOP à tout moment.",
+        "I agree to receive one follow-up text from the campaign at this number. I can reply STOP at any time.",
+    ),
+    FOLLOW_UP_BAD_NUMBER(
+        "Numéro de suivi illisible : un numéro français (06 12 34 56 78, +590 690…).",
+        "The follow-up number is not a French number (06 12 34 56 78, +590 690…).",
+    ),
     NEVER_SYNCED("jamais synchronisé", "never synced"),
     LAST_SYNC("dernière synchro %s", "last sync %s"),
     PENDING("%d en attente", "%d pending"),

@@ -210,6 +210,14 @@ class FieldViewModelsTest {
         form.answer("consent", AnswerValue.YesNo(false))
         assertEquals(listOf("consent"), form.state.value.questions.map { it.question.id })
         form.answer("consent", AnswerValue.YesNo(true))
+        // The voter asks for a follow-up text (issue 19): a number no text reaches is refused on
+        // the phone, in the volunteer's words; the right one goes with the knock, offline.
+        form.askFollowUp("12 34")
+        assertNull(form.submit(here))
+        assertEquals(Msg.FOLLOW_UP_BAD_NUMBER.fr, form.state.value.error)
+        assertEquals(0u, app.store.pendingCount())
+        form.askFollowUp(" 06 98 76 54 32 ")
+        assertEquals(Msg.FOLLOW_UP_CONSENT.fr, form.state.value.followUp!!.consentText)
         val k = assertNotNull(form.submit(here), form.state.value.error)
         assertEquals(k.answers.map { it.questionId }, form.state.value.questions.filter { it.answer != null }.map { it.question.id })
         assertNull(app.store.loadDraft(Target.Door(door)), "the draft goes with the knock")
