@@ -4,7 +4,7 @@ import Foundation
 public enum Msg {
     case offline, syncInterrupted(Int), serverBusy(Int64), refused(String), revoked, revokedPending(Int)
     case stopMoved(String), turfRemoved(String), badJoinLink, joinRefused, noNetwork, needResult, required(String)
-    case notSaved(String), pending(Int), neverSynced, lastSync(String)
+    case notSaved(String), pending(Int), neverSynced, lastSync(String), followUpConsent, followUpBadNumber
 
     public func text(_ lang: Lang) -> String {
         let fr = lang == .fr
@@ -26,6 +26,8 @@ public enum Msg {
         case .pending(let n): return fr ? "\(n) en attente" : "\(n) pending"
         case .neverSynced: return fr ? "jamais synchronisé" : "never synced"
         case .lastSync(let t): return fr ? "dernière synchro \(t)" : "last sync \(t)"
+        case .followUpConsent: return fr ? "J'accepte de recevoir un SMS de suivi de la campagne à ce numéro. Je peux répondre STOP à tout moment." : "I agree to receive one follow-up text from the campaign at this number. I can reply STOP at any time."
+        case .followUpBadNumber: return fr ? "Numéro de suivi illisible : un numéro français (06 12 34 56 78, +590 690…)." : "The follow-up number is not a French number (06 12 34 56 78, +590 690…)."
         }
     }
 }

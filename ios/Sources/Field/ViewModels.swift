@@ -75,6 +75,8 @@ public final class KnockFormViewModel: ObservableObject {
     @Published public var note = "" { didSet { saveDraft() } }
     @Published public private(set) var restoredDraft = false
     @Published public private(set) var error: String?
+    /// The voter asked for a follow-up text (issue 19): the number and the consent words shown.
+    @Published public private(set) var followUp: FollowUp?
     public let target: Target
     private let app: FieldApp
     private let turfId: String
@@ -108,16 +110,28 @@ public final class KnockFormViewModel: ObservableObject {
         changed()
     }
 
+    /// The voter asks for a follow-up text at `number` after reading `consentShown`: recorded with
+    /// the knock, offline; the text goes only once the phone has synced.
+    public func askFollowUp(_ number: String, consentShown: String? = nil) {
+        followUp = FollowUp(number: number.trimmingCharacters(in: .whitespaces), consentText: consentShown ?? Msg.followUpConsent.text(app.lang))
+        error = nil
+    }
+
+    public func cancelFollowUp() { followUp = nil }
+
     public func submit(position: Position?) -> KnockView? {
         guard let code = resultCode else { error = Msg.needResult.text(app.lang); return nil }
         if let q = questions.first(where: { $0.missing }) { error = Msg.required(q.text).text(app.lang); return nil }
         let visible = questions.compactMap { q in q.answer.map { Answer(questionId: q.question.id, value: $0) } }
-        let input = KnockInput(target: target, resultCode: code, answers: visible, note: note.isEmpty ? nil : note, safetyFlags: [], position: position)
+        let input = KnockInput(target: target, resultCode: code, answers: visible, note: note.isEmpty ? nil : note, safetyFlags: [], position: position, followUp: followUp)
         do {
             let store = try app.store()
             let view = try correcting.map { try store.correctKnock(originalId: $0, input: input) } ?? store.recordKnock(input: input)
             _ = try store.discardDraft(target: target)
             return view
+        } catch FieldError.InvalidInput(let reason) where reason.hasPrefix("bad_follow_up_number:") {
+            self.error = Msg.followUpBadNumber.text(app.lang)
+            return nil
         } catch {
             self.error = Msg.notSaved("\(error)").text(app.lang)
             return nil
