@@ -4,6 +4,7 @@
 
 const TEXT = {
   fr: {
+    tab_sms: 'SMS', sms_title: 'SMS aux bénévoles', sms_not_set_up: 'Les SMS ne sont pas réglés : signature, dates du scrutin et fournisseur (coordination).', sms_audience: 'Destinataires', sms_purpose: 'Objet', sms_body: 'Texte', sms_purposes: { session_reminder: 'Rappel de séance', team_news: 'Nouvelles de l’équipe' }, sms_team: (n) => n, sms_session: (n) => `Séance « ${n} »`, sms_gave_no_number: 'n’a pas donné de numéro', sms_check: 'Vérifier', sms_send: 'Envoyer', sms_segments: (enc, n) => `${n} SMS (${enc === 'gsm7' ? '160 caractères' : 'accents ou emoji : 70 caractères'} par SMS)`, sms_verdicts: (a, r) => `${a} autorisé(s), ${r} refusé(s)`, sms_allowed: 'autorisé', sms_no_number: 'pas de numéro', sms_queued: (q, r) => `${q} SMS en file d’envoi${r ? `, ${r} refusé(s)` : ''}.`, sms_hint: 'Chaque texte passe les règles : consentement, liste STOP, 8 h – 20 h chez le destinataire, ni dimanche ni jour férié, silence de la veille du scrutin, signature et mention STOP.', sms_inbox: 'Réponses', sms_no_replies: 'Aucune réponse.', sms_state: { unread: 'non lu', needs_reply: 'à répondre', handled: 'traité', opted_out: 'STOP (retiré)' }, sms_optouts: 'Liste d’opposition (STOP)', sms_no_optouts: 'Personne n’a répondu STOP.', sms_outbox: 'Envois', sms_expenses: 'Dépenses', sms_expenses_csv: 'Exporter pour la comptabilité (CSV)', sms_day: 'Jour', sms_provider: 'Fournisseur', sms_texts: 'SMS', sms_segments_col: 'Segments', sms_uncertain: 'Incertains', sms_cost: 'Montant', sms_number: 'Numéro', sms_received: 'Reçu', sms_source: 'Origine', sms_status: 'État', sms_provider_set: (k, a) => `Fournisseur : ${k} (${a})`, sms_no_provider: 'Aucun fournisseur réglé : les SMS attendent dans la file.',
     skip: 'Aller au contenu', login_intro: "Tableau de bord des coordinateurs et chefs d'équipe.",
     login_name: 'Identifiant', password: 'Mot de passe', sign_in: 'Se connecter', sign_out: 'Se déconnecter',
     other_language: 'English', map: 'Carte', views: 'Vues', selection: 'Sélection', tab_progress: 'Progression', tab_results: 'Résultats',
@@ -49,6 +50,7 @@ const TEXT = {
     definitions: 'Contact : une conversation. Taux : portes avec contact / portes frappées. Heures : sessions de porte-à-porte de chaque bénévole, additionnées (pauses de plus de 30 min exclues) ; passages / heure par heure-bénévole, affichés après 15 min de porte-à-porte.',
   },
   en: {
+    tab_sms: 'SMS', sms_title: 'Texts to volunteers', sms_not_set_up: 'Texts are not set up: sender name, polling days and provider (coordinators).', sms_audience: 'Recipients', sms_purpose: 'Purpose', sms_body: 'Text', sms_purposes: { session_reminder: 'Session reminder', team_news: 'Team news' }, sms_team: (n) => n, sms_session: (n) => `Session “${n}”`, sms_gave_no_number: 'gave no number', sms_check: 'Check', sms_send: 'Send', sms_segments: (enc, n) => `${n} text(s) (${enc === 'gsm7' ? '160 characters' : 'accents or emoji: 70 characters'} each)`, sms_verdicts: (a, r) => `${a} allowed, ${r} refused`, sms_allowed: 'allowed', sms_no_number: 'no number', sms_queued: (q, r) => `${q} text(s) queued${r ? `, ${r} refused` : ''}.`, sms_hint: 'Every text passes the rules: consent, the STOP list, 08:00–20:00 at the recipient’s, no Sundays or holidays, the eve-of-vote silence, the sender’s name and the STOP mention.', sms_inbox: 'Replies', sms_no_replies: 'No reply.', sms_state: { unread: 'unread', needs_reply: 'needs a reply', handled: 'handled', opted_out: 'STOP (removed)' }, sms_optouts: 'Opt-out list (STOP)', sms_no_optouts: 'Nobody replied STOP.', sms_outbox: 'Sent', sms_expenses: 'Expenses', sms_expenses_csv: 'Export for the accounts (CSV)', sms_day: 'Day', sms_provider: 'Provider', sms_texts: 'Texts', sms_segments_col: 'Segments', sms_uncertain: 'Uncertain', sms_cost: 'Amount', sms_number: 'Number', sms_received: 'Received', sms_source: 'Source', sms_status: 'State', sms_provider_set: (k, a) => `Provider: ${k} (${a})`, sms_no_provider: 'No provider set: texts wait in the queue.',
     skip: 'Skip to content', login_intro: 'Dashboard for coordinators and team captains.',
     login_name: 'Login', password: 'Password', sign_in: 'Sign in', sign_out: 'Sign out',
     other_language: 'Français', map: 'Map', views: 'Views', selection: 'Selection', tab_progress: 'Progress', tab_results: 'Results',
@@ -553,6 +555,7 @@ function renderView() {
   else if (v === 'overlaps') overlapsView(el);
   else if (v === 'sessions') sessionsView(el);
   else if (v === 'messages') messagesView(el);
+  else if (v === 'sms') smsView(el);
   drawMeetingPoints(v === 'sessions' ? state.sessions : []);
 }
 
@@ -998,6 +1001,98 @@ function sessionActions(r) {
     h('label', {}, `${t('places')} `, places), ' ', h('button', { type: 'submit', 'data-save-places': '' }, t('save_places')), ' ',
     h('button', { type: 'button', class: 'danger', 'data-call-off': '',
       onclick: () => { if (window.confirm(t('call_off_confirm', s.title))) save({ cancelled: true }, 'session_called_off'); } }, t('call_off')));
+}
+
+// SMS (issue 19) ------------------------------------------------------------------------------------
+
+// Compose a text to a team or a session, see the compliance gate's verdict on every recipient
+// before anything goes (the server's own preview: numbers masked, every reason said), then send
+// under one idempotency key (a double click or a retry queues nothing twice). Coordinators also see
+// the replies (with their state), the STOP list, each text's delivery state and the expenses.
+const smsDraft = { key: null };
+async function smsView(el) {
+  const me = state.session.me;
+  const coordinator = me.role === 'coordinator';
+  let settings, sessions;
+  try {
+    [settings, sessions] = await Promise.all([api('GET', '/api/v1/sms/settings'), api('GET', '/api/v1/sessions')]);
+  } catch (e) { fail(e); return; }
+  const parts = [h('h2', {}, t('sms_title'))];
+  if (!settings) parts.push(h('p', { class: 'notice', id: 'sms-not-set-up' }, t('sms_not_set_up')));
+  const audiences = [
+    ...state.progress.teams.map((x) => [JSON.stringify({ kind: 'team', team_id: x.id }), t('sms_team', x.name)]),
+    ...sessions.filter((r) => r.phase !== 'over' && r.phase !== 'called_off')
+      .map((r) => [JSON.stringify({ kind: 'session', session_id: r.session.id }), t('sms_session', r.session.title)]),
+  ];
+  const audience = h('select', { id: 'sms-audience' }, audiences.map(([v, l]) => h('option', { value: v }, l)));
+  const purpose = h('select', { id: 'sms-purpose' }, ['session_reminder', 'team_news'].map((p) => h('option', { value: p }, t('sms_purposes')[p])));
+  const body = h('textarea', { id: 'sms-body', rows: '3', maxlength: '700' });
+  body.value = settings ? `${settings.sender_name} : ` : '';
+  const verdict = h('div', { id: 'sms-verdict', 'aria-live': 'polite' });
+  const request = () => ({ audience: JSON.parse(audience.value), purpose: purpose.value, body: body.value });
+  const fresh = () => { smsDraft.key = null; verdict.replaceChildren(); };
+  for (const x of [audience, purpose, body]) x.addEventListener('input', fresh);
+  const check = async () => {
+    try {
+      const p = await api('POST', '/api/v1/sms/preview', request());
+      verdict.replaceChildren(
+        h('p', { id: 'sms-summary' }, `${t('sms_verdicts', p.allowed, p.refused)} · ${t('sms_segments', p.encoding, p.segments)}`),
+        table([
+          { label: t('name'), value: (r) => r.name },
+          { label: t('sms_number'), value: (r) => r.number || t('sms_no_number') },
+          { label: t('sms_status'), value: (r) => (r.allowed ? h('span', { class: 'ok' }, t('sms_allowed'))
+            : h('span', { class: 'bad', 'data-refused': '' }, r.number ? r.reasons.map(serverText).join(' ; ') : t('sms_gave_no_number'))) },
+        ], p.recipients));
+      return p;
+    } catch (e) { fail(e); return null; }
+  };
+  const send = async () => {
+    smsDraft.key = smsDraft.key || (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()));
+    try {
+      const r = await api('POST', '/api/v1/sms/send', { ...request(), idempotency_key: smsDraft.key });
+      toast(t('sms_queued', r.queued, r.refused));
+      if (coordinator) renderView();
+    } catch (e) { fail(e); }
+  };
+  parts.push(h('form', { class: 'sms-compose', onsubmit: (ev) => { ev.preventDefault(); check(); } },
+    h('label', { for: 'sms-audience' }, t('sms_audience')), audience,
+    h('label', { for: 'sms-purpose' }, t('sms_purpose')), purpose,
+    h('label', { for: 'sms-body' }, t('sms_body')), body,
+    h('p', { class: 'muted' }, t('sms_hint')),
+    h('p', {}, h('button', { type: 'submit', id: 'sms-check' }, t('sms_check')), ' ',
+      h('button', { type: 'button', id: 'sms-send', onclick: send }, t('sms_send')))), verdict);
+  if (coordinator) {
+    let inbox, optouts, outbox, expenses, provider;
+    try {
+      [inbox, optouts, outbox, expenses, provider] = await Promise.all(['inbox', 'optouts', 'outbox', 'expenses', 'provider']
+        .map((x) => api('GET', `/api/v1/sms/${x}`)));
+    } catch (e) { fail(e); return; }
+    parts.push(h('p', { class: 'muted', id: 'sms-provider' }, provider ? t('sms_provider_set', provider.kind, provider.sender) : t('sms_no_provider')));
+    const stateSel = (m) => (m.state === 'opted_out' ? t('sms_state').opted_out : h('select', {
+      'data-reply': m.id, 'aria-label': t('sms_status'),
+      onchange: async (ev) => { try { await api('PUT', `/api/v1/sms/inbox/${encodeURIComponent(m.id)}`, { state: ev.target.value }); } catch (e) { fail(e); } },
+    }, ['unread', 'needs_reply', 'handled'].map((s) => h('option', { value: s, selected: s === m.state ? '' : undefined }, t('sms_state')[s]))));
+    parts.push(h('h3', {}, t('sms_inbox')), inbox.length ? table([
+      { label: t('sms_received'), value: (m) => when(m.received_ms) },
+      { label: t('sms_number'), value: (m) => m.number },
+      { label: t('sms_body'), value: (m) => m.body },
+      { label: t('sms_status'), value: stateSel }], inbox) : h('p', { class: 'muted' }, t('sms_no_replies')));
+    parts.push(h('h3', {}, t('sms_outbox')), outbox.length ? table([
+      { label: t('sms_number'), value: (r) => r.number },
+      { label: t('sms_purpose'), value: (r) => t('sms_purposes')[r.purpose] || r.purpose },
+      { label: t('sms_status'), value: (r) => h('span', { 'data-state': r.state }, r.meaning) },
+      { label: t('sms_source'), value: (r) => r.error ? serverText(r.error) : (r.provider || t('none')) }], outbox) : h('p', { class: 'muted' }, t('none')));
+    parts.push(h('h3', {}, t('sms_optouts')), optouts.length ? table([
+      { label: t('sms_number'), value: (o) => o.number }, { label: t('sms_source'), value: (o) => o.source }, { label: t('sms_received'), value: (o) => when(o.at_ms) }], optouts)
+      : h('p', { class: 'muted' }, t('sms_no_optouts')));
+    const euros = (mc) => new Intl.NumberFormat(state.lang === 'en' ? 'en-GB' : 'fr-FR', { style: 'currency', currency: 'EUR', maximumFractionDigits: 4 }).format(mc / 100000);
+    parts.push(h('h3', {}, t('sms_expenses')), expenses.length ? table([
+      { label: t('sms_day'), value: (l) => l.day }, { label: t('sms_provider'), value: (l) => l.provider },
+      { label: t('sms_texts'), num: true, value: (l) => num(l.texts) }, { label: t('sms_segments_col'), num: true, value: (l) => num(l.segments) },
+      { label: t('sms_uncertain'), num: true, value: (l) => num(l.uncertain) }, { label: t('sms_cost'), num: true, value: (l) => euros(l.cost_millicents) }], expenses) : h('p', { class: 'muted' }, t('none')),
+    h('p', {}, h('a', { href: '/api/v1/sms/expenses?format=csv', download: 'depenses-sms.csv', id: 'sms-expenses-csv' }, t('sms_expenses_csv'))));
+  }
+  el.replaceChildren(...parts);
 }
 
 // Messages -----------------------------------------------------------------------------------------

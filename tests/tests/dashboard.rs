@@ -25,6 +25,7 @@ struct Server {
     clock: Arc<AtomicI64>,
     db: std::path::PathBuf,
     _dir: tempfile::TempDir,
+    service: doorstep_server::service::Service,
 }
 
 impl Server {
@@ -43,7 +44,7 @@ async fn server() -> Server {
 
 async fn server_with(limits: doorstep_server::ratelimit::RateLimits) -> Server {
     let d = doorstep_tests::demo_server(limits).await;
-    Server { base: d.base, seeded: d.seeded, clock: d.clock, db: d.db, _dir: d.dir }
+    Server { base: d.base, seeded: d.seeded, clock: d.clock, db: d.db, _dir: d.dir, service: d.service }
 }
 
 /// The browser tests take turns: two cores, and each browser wants both.
@@ -1185,4 +1186,82 @@ async fn a_coordinator_opens_a_volunteers_page_in_chromium() {
         .unwrap();
     let exported = audit.as_array().unwrap().iter().filter(|a| a["action"] == "data.export").count();
     assert_eq!(exported, 1, "the coordinator's export is in the audit log");
+}
+
+/// A coordinator texts the north team from the dashboard's SMS tab in Chromium (issue 19): the
+/// compliance gate's verdict on every recipient before anything goes (two allowed, one refused
+/// for want of consent, said in French), the send queued once, a reply in the team inbox marked
+/// "to answer", each text's delivery state, the STOP list and the expenses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_coordinator_texts_a_team_in_chromium() {
+    use doorstep_server::store::SmsStore;
+    use doorstep_tests::sms_double::SmsDouble as _;
+    let _one_browser_at_a_time = BROWSER.lock().await;
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "Debian's chromium is missing: apt-get install chromium"
+    );
+    let s = server().await;
+    // Tuesday 8 December 2026, 15:00 in Paris (UTC+1): texts may go.
+    let at =
+        doorstep_protocol::validate::sms::Day { year: 2026, month: 12, day: 8 }.to_days() * 86_400_000 + 14 * 3_600_000;
+    s.clock.store(at, Ordering::SeqCst);
+    let coord = s.seeded.coordinator_token.clone();
+    let put = |path: &str, body: Value| {
+        let (base, coord) = (s.base.clone(), coord.clone());
+        let path = path.to_string();
+        async move {
+            let r = http_client().put(format!("{base}{path}")).bearer_auth(&coord).json(&body).send().await.unwrap();
+            assert!(r.status().is_success(), "{path}: {}", r.text().await.unwrap());
+        }
+    };
+    put(
+        "/api/v1/sms/settings",
+        json!({"sender_name": "Équipe Martin",
+        "election_days": [{"year": 2027, "month": 3, "day": 14}], "max_segments": 2}),
+    )
+    .await;
+    let centre = doorstep_tests::smpp_double::SmppDouble::start().await;
+    put("/api/v1/sms/provider", centre.settings()).await;
+    let store = doorstep_server::store::sqlite::SqliteStore::open(&s.db).unwrap();
+    let numbers = ["+33611223301", "+33611223302", "+33611223303"];
+    for (i, n) in numbers.iter().enumerate() {
+        store.set_phone(&s.seeded.volunteers[i].0, Some((*n).into())).await.unwrap();
+    }
+    let r = http_client()
+        .post(format!("{}/api/v1/sms/consents", s.base))
+        .bearer_auth(&coord)
+        .json(&json!({"purpose": "team_news", "numbers": &numbers[..2],
+            "consent_text": "J'accepte de recevoir par SMS les nouvelles de mon équipe."}))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+    // A reply is waiting in the inbox.
+    let sender = doorstep_server::sms_dispatch::SmsSender::new(s.service.clone());
+    sender.round(10).await.unwrap();
+    centre.reply(numbers[0], "Je serai là samedi, avec mon voisin").await;
+    for _ in 0..100 {
+        if sender.round(10).await.unwrap().replies > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let password = s.password("coordinatrice");
+    let env = [("BASE_URL", s.base.as_str()), ("LOGIN", "coordinatrice"), ("PASSWORD", password.as_str())];
+    browser_script("sms.mjs", &env, &["16-sms.png"]).await;
+    // What the page did, as the server has it: two texts queued once, the reply to answer.
+    let outbox = store.sms_outbox("demo-nantes").await.unwrap();
+    assert_eq!(outbox.len(), 2, "{outbox:?}");
+    let inbox = store.sms_inbox("demo-nantes", 10).await.unwrap();
+    assert_eq!(inbox[0].state, "needs_reply", "{inbox:?}");
+    // Sent: the page's second look shows their delivery states and the expenses.
+    for _ in 0..100 {
+        sender.round(10).await.unwrap();
+        if centre.taken().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(centre.taken().len(), 2);
 }

@@ -632,7 +632,7 @@ async fn a_follow_up_asked_at_the_door_goes_after_sync_with_its_consent() {
     let net = HttpTransport::new(&d.base, Some(join.token.clone())).unwrap();
     let policy =
         RetryPolicy { first_delay: Duration::from_millis(5), max_delay: Duration::from_millis(50), max_attempts: 3 };
-    sync(&phone, &net, policy.clone(), &()).await.unwrap().unwrap();
+    sync(&phone, &net, policy, &()).await.unwrap().unwrap();
     let route = phone.compute_route(&turf, None, None, false).unwrap();
     let doors: Vec<String> = route.remaining.iter().flat_map(|s| &s.doors).take(2).map(|d| d.id.clone()).collect();
     let knock = |door: &str, number: &str| KnockInput {
