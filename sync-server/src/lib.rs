@@ -49,6 +49,7 @@ pub mod sms_follow_up;
 pub mod sms_http;
 pub mod sms_ovh;
 pub mod sms_provider;
+pub mod sms_reminders;
 pub mod sms_smpp;
 pub mod stations;
 pub mod store;

@@ -378,6 +378,12 @@ async fn main() -> std::process::ExitCode {
                         Ok(_) => {}
                         Err(e) => tracing::error!(error = %e.message, "reminders failed"),
                     }
+                    // Reminders by text go to the SMS outbox (the SMS sender sends them).
+                    match sender.deliver_sms_reminders().await {
+                        Ok(d) if d != Default::default() => tracing::info!(?d, "sms reminders"),
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e.message, "sms reminders failed"),
+                    }
                 }
             });
             // The SMS sender: every campaign's outbox through its own provider every 5 s, and

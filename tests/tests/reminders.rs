@@ -486,3 +486,81 @@ async fn a_phone_shows_each_reminder_once() {
     let kinds: Vec<String> = phone.reminders().unwrap().into_iter().map(|r| r.kind).collect();
     assert_eq!(kinds, ["two_hours"]);
 }
+
+/// Session reminders by text (issue 19): a volunteer who gave a number and consented to session
+/// reminders gets the `sms` channel planned with their sign-up (one who did not consent gets none);
+/// when due, the reminder becomes one text in the SMS outbox through the compliance gate and the
+/// campaign's provider carries it (a loopback SMPP message centre); after a STOP the next reminder
+/// is dropped with its reason, nothing sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reminders_by_text_go_through_the_gate_and_the_provider() {
+    use doorstep_protocol::validate::sms::{Day, SmsPurpose};
+    use doorstep_server::store::SmsStore;
+    use doorstep_tests::sms_double::SmsDouble as _;
+    let (w, people) = world(10).await;
+    let campaign = doorstep_tests::server_import(1).0.id;
+    let mut s = w.service();
+    s.sms_keys = Some(Arc::new(doorstep_server::sealer::Sealer::from_key([4; 32])));
+    let co = doorstep_tests::coordinator(&campaign);
+    let settings = doorstep_server::store::ops::sms::SmsSettings {
+        sender_name: "Nantes en commun".into(),
+        election_days: vec![Day { year: 2027, month: 3, day: 14 }],
+        max_segments: 2,
+        follow_up_body: None,
+    };
+    s.set_sms_settings(&co, settings).await.unwrap();
+    let centre = doorstep_tests::smpp_double::SmppDouble::start().await;
+    let provider: doorstep_server::sms_credentials::ProviderSettings =
+        serde_json::from_value(centre.settings()).unwrap();
+    s.set_sms_provider(&co, provider).await.unwrap();
+    w.store.set_phone("lea", Some("+33611000001".into())).await.unwrap();
+    w.store.set_phone("max", Some("+33611000002".into())).await.unwrap();
+    let consent = vec![("+33611000001".to_string(), SmsPurpose::SessionReminder, "J'accepte les rappels.".to_string())];
+    w.store.record_consents(&campaign, &consent, "app", w.start - 80 * H).await.unwrap();
+    for (id, code, device) in people.iter().filter(|p| p.0 == "lea" || p.0 == "max") {
+        let token = w.join(code.clone(), device).await;
+        w.signup(&token, id, device, SignupKind::SignUp).await;
+    }
+    let rows = w.rows().await;
+    let sms: Vec<_> = rows.keys().filter(|(_, _, c)| c == Channel::Sms.code()).collect();
+    assert!(!sms.is_empty() && sms.iter().all(|(p, _, _)| p == "lea"), "only the one who consented: {rows:?}");
+    // The day before, 10:00 in Paris: the reminder is queued, then sent.
+    w.set(w.start - 24 * H);
+    let done = s.deliver_sms_reminders().await.unwrap();
+    let why = rusqlite::Connection::open(w._dir.path().join("server.db"))
+        .unwrap()
+        .query_row("SELECT group_concat(COALESCE(error, '-'), ',') FROM reminders WHERE channel = 'sms'", [], |r| {
+            r.get::<_, Option<String>>(0)
+        })
+        .unwrap();
+    assert_eq!(done.sent, 1, "{done:?} {why:?}");
+    assert_eq!(s.deliver_sms_reminders().await.unwrap().sent, 0, "once");
+    let sender = doorstep_server::sms_dispatch::SmsSender::new(s.clone());
+    assert_eq!(sender.round(10).await.unwrap().sent, 1);
+    let taken = centre.taken();
+    assert_eq!(taken.len(), 1);
+    assert_eq!(taken[0].0, "+33611000001");
+    assert!(
+        taken[0]
+            .2
+            .starts_with("Nantes en commun : rappel, c'est demain - \"Marché de Talensac\", samedi 12 décembre 10 h")
+            && taken[0].2.contains("devant la halle")
+            && taken[0].2.contains("STOP"),
+        "{}",
+        taken[0].2
+    );
+    // Léa answers STOP: her two-hours reminder is dropped, said why, nothing sent.
+    let stop = doorstep_server::sms_provider::ProviderEvent::Inbound {
+        id: "in-1".into(),
+        from: "+33611000001".into(),
+        body: "STOP".into(),
+    };
+    s.apply_sms_events(&campaign, "smpp", true, vec![stop]).await.unwrap();
+    w.set(w.start - 2 * H);
+    let done = s.deliver_sms_reminders().await.unwrap();
+    assert_eq!((done.sent, done.dropped), (0, 1), "{done:?}");
+    sender.round(10).await.unwrap();
+    assert_eq!(centre.taken().len(), 1, "nothing after the STOP");
+    let rows = w.rows().await;
+    assert_eq!(rows[&("lea".to_string(), "two_hours".to_string(), "sms".to_string())], RowState::Dropped.code());
+}

@@ -62,15 +62,19 @@ pub enum Channel {
     App,
     /// An e-mail through the campaign's SMTP relay (a volunteer or a public sign-up with an address).
     Email,
+    /// A text through the campaign's SMS provider (issue 19): a volunteer who gave a number and
+    /// consented to session reminders by text; it passes the compliance gate when it is due.
+    Sms,
 }
 
 impl Channel {
-    pub const ALL: [Channel; 2] = [Channel::App, Channel::Email];
+    pub const ALL: [Channel; 3] = [Channel::App, Channel::Email, Channel::Sms];
 
     pub fn code(self) -> &'static str {
         match self {
             Channel::App => "app",
             Channel::Email => "email",
+            Channel::Sms => "sms",
         }
     }
 

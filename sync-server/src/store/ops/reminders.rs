@@ -25,6 +25,8 @@ pub struct DueReminder {
     pub name: String,
     pub email: Option<String>,
     pub state: RowState,
+    /// A volunteer's number (E.164), for the SMS channel.
+    pub phone: Option<String>,
 }
 
 fn existing_rows(rows: &[Row]) -> StoreResult<Vec<(Kind, Channel, RowState)>> {
@@ -56,10 +58,22 @@ pub async fn plan_for(
     Ok(planned.len())
 }
 
-/// The channels that reach a volunteer: the app always, e-mail when they gave an address.
+/// The channels that reach a volunteer: the app always, e-mail when they gave an address, a text
+/// when they gave a number that consented to session reminders and never said STOP.
 pub async fn volunteer_channels(tx: &mut dyn Tx, user_id: &str) -> StoreResult<Vec<Channel>> {
-    let email = tx.row(SELECT_CONTACT, &vals![user_id]).await?.map(|r| r[0].opt_text()).transpose()?.flatten();
-    Ok(if email.is_some() { vec![Channel::App, Channel::Email] } else { vec![Channel::App] })
+    let row = tx.row(SELECT_CONTACT, &vals![user_id]).await?;
+    let email = row.as_ref().map(|r| r[0].opt_text()).transpose()?.flatten();
+    let phone = row.as_ref().map(|r| r[1].opt_text()).transpose()?.flatten();
+    let mut out = vec![Channel::App];
+    if email.is_some() {
+        out.push(Channel::Email);
+    }
+    if let Some(n) = phone
+        && tx.row(SELECT_SMS_REMINDABLE, &vals![user_id, n]).await?.is_some()
+    {
+        out.push(Channel::Sms);
+    }
+    Ok(out)
 }
 
 pub async fn set_email(tx: &mut dyn Tx, user_id: &str, email: Option<&str>) -> StoreResult<()> {
@@ -98,6 +112,7 @@ fn due_from(r: &Row) -> StoreResult<DueReminder> {
             let s = r[9].text()?;
             RowState::from_code(&s).ok_or_else(|| StoreError::Corrupt(format!("reminder state {s}")))?
         },
+        phone: r[10].opt_text()?,
     })
 }
 
@@ -173,7 +188,10 @@ const UPSERT_REMINDER: &str =
     ON CONFLICT (session_id, person, kind, channel) DO UPDATE SET due_ms = excluded.due_ms, state = 'pending',
     attempts = 0, claimed_ms = NULL, error = NULL WHERE reminders.state = 'dropped'";
 
-const SELECT_CONTACT: &str = "SELECT email FROM user_contacts WHERE user_id = $1";
+const SELECT_CONTACT: &str = "SELECT email, phone FROM user_contacts WHERE user_id = $1";
+const SELECT_SMS_REMINDABLE: &str = "SELECT 1 FROM users u JOIN sms_consents k ON k.campaign_id = u.campaign_id
+     WHERE u.id = $1 AND k.number = $2 AND k.purpose = 'session_reminder'
+       AND NOT EXISTS (SELECT 1 FROM sms_optouts o WHERE o.campaign_id = u.campaign_id AND o.number = $2)";
 
 const UPSERT_CONTACT: &str = "INSERT INTO user_contacts(user_id, email) VALUES ($1, $2)
     ON CONFLICT (user_id) DO UPDATE SET email = excluded.email";
@@ -186,7 +204,7 @@ const RECLAIM: &str =
 macro_rules! due_columns {
     () => {
         "SELECT s.body, r.person, r.kind, r.channel, r.due_ms, r.attempts,
-    COALESCE(g.state, p.state), COALESCE(u.display_name, p.name), COALESCE(c.email, p.email), r.state
+    COALESCE(g.state, p.state), COALESCE(u.display_name, p.name), COALESCE(c.email, p.email), r.state, c.phone
     FROM reminders r JOIN canvass_sessions s ON s.id = r.session_id
     LEFT JOIN session_signups g ON g.session_id = r.session_id AND g.volunteer_id = r.person
     LEFT JOIN users u ON u.id = r.person
