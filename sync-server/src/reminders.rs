@@ -30,7 +30,7 @@ pub struct Delivered {
 }
 
 const DAYS: [&str; 7] = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"];
-const MONTHS: [&str; 12] = [
+pub(crate) const MONTHS: [&str; 12] = [
     "janvier",
     "février",
     "mars",

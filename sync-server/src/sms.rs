@@ -168,6 +168,11 @@ pub fn local_time(now_ms: i64, number: &str) -> LocalTime {
     LocalTime { day: Day { year: t.year(), month: t.month(), day: t.day() }, hour: t.hour(), minute: t.minute() }
 }
 
+/// An encoding as the outbox stores it.
+pub(crate) fn encoding_code(e: doorstep_protocol::validate::sms::Encoding) -> &'static str {
+    if e == doorstep_protocol::validate::sms::Encoding::Gsm7 { "gsm7" } else { "ucs2" }
+}
+
 fn invalid(code: &'static str, msg: &str) -> ServiceError {
     ServiceError::invalid(code, msg.to_string())
 }
@@ -374,28 +379,40 @@ impl Service {
         };
         let body = doorstep_protocol::validate::sms::stop_confirmation(&settings.sender_name);
         let now = (self.now)();
-        let (consents, opted_out) = self.store.sms_number_facts(campaign_id, &number).await?;
-        let facts = SmsFacts {
-            consents,
-            opted_out,
-            criteria: vec![],
-            minor: false,
-            local: local_time(now, &number),
-            election_days: settings.election_days,
-            sender_name: settings.sender_name,
-            max_segments: settings.max_segments.max(1),
-        };
         let purpose = SmsPurpose::StopConfirmation;
-        let v = gate(&SmsDraft { to: number.clone(), body: body.clone(), purpose }, &facts);
+        let v = self.gate_one(campaign_id, &settings, &number, &body, purpose, &[]).await?;
         let id = format!("stop-{reply_id}");
-        let enc = if v.encoding == doorstep_protocol::validate::sms::Encoding::Gsm7 { "gsm7" } else { "ucs2" };
         let (allowed, refused) = if v.allowed() {
-            (vec![(id, number, v.segments, enc)], vec![])
+            (vec![(id, number, v.segments, encoding_code(v.encoding))], vec![])
         } else {
             (vec![], vec![(id, number, v.refusals.iter().map(SmsRefusal::code).collect())])
         };
         self.store.sms_queue(campaign_id, purpose, &body, "stop", &allowed, &refused, now).await?;
         Ok(())
+    }
+
+    /// The gate on one text to one number now, fed by what the storage holds for that number.
+    pub(crate) async fn gate_one(
+        &self,
+        campaign_id: &str,
+        settings: &SmsSettings,
+        number: &str,
+        body: &str,
+        purpose: SmsPurpose,
+        criteria: &[&str],
+    ) -> Result<SmsVerdict, ServiceError> {
+        let (consents, opted_out) = self.store.sms_number_facts(campaign_id, number).await?;
+        let facts = SmsFacts {
+            consents,
+            opted_out,
+            criteria: criteria.iter().map(|c| c.to_string()).collect(),
+            minor: false,
+            local: local_time((self.now)(), number),
+            election_days: settings.election_days.clone(),
+            sender_name: settings.sender_name.clone(),
+            max_segments: settings.max_segments,
+        };
+        Ok(gate(&SmsDraft { to: number.to_string(), body: body.to_string(), purpose }, &facts))
     }
 
     /// Marks a reply in the team inbox (a coordinator): unread, needs a reply, handled.

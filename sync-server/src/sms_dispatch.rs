@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use doorstep_protocol::validate::sms::{SmsDraft, SmsFacts, SmsRefusal, gate};
+use doorstep_protocol::validate::sms::SmsRefusal;
 use serde::Serialize;
 
 use crate::error::ServiceError;
@@ -72,7 +72,8 @@ impl DispatchReport {
     }
 }
 
-fn timing_only(r: &[SmsRefusal]) -> bool {
+/// Whether every refusal is about the moment (it may go later), none about the text or the person.
+pub(crate) fn timing_only(r: &[SmsRefusal]) -> bool {
     r.iter().all(|r| {
         matches!(
             r,
@@ -140,18 +141,7 @@ impl Service {
                 rep.held += 1;
                 continue;
             };
-            let (consents, opted_out) = self.store.sms_number_facts(&row.campaign_id, &row.number).await?;
-            let facts = SmsFacts {
-                consents,
-                opted_out,
-                criteria: vec![],
-                minor: false,
-                local: crate::sms::local_time(now, &row.number),
-                election_days: settings.election_days,
-                sender_name: settings.sender_name,
-                max_segments: settings.max_segments,
-            };
-            let v = gate(&SmsDraft { to: row.number.clone(), body: row.body.clone(), purpose: row.purpose }, &facts);
+            let v = self.gate_one(&row.campaign_id, &settings, &row.number, &row.body, row.purpose, &[]).await?;
             if !v.allowed() {
                 let codes = v.refusals.iter().map(SmsRefusal::code).collect::<Vec<_>>().join(",");
                 if timing_only(&v.refusals) {

@@ -7,26 +7,11 @@
 //! like every text. A request the gate refuses only for its hour waits in the outbox for a
 //! permitted one; one it refuses for anything else is set aside with its reasons.
 
-use doorstep_protocol::validate::sms::{SmsDraft, SmsFacts, SmsPurpose, SmsRefusal, gate};
+use doorstep_protocol::validate::sms::{SmsPurpose, SmsRefusal};
 
 use crate::error::ServiceError;
 use crate::service::Service;
 use crate::store::SmsStore;
-
-const MONTHS: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
 
 /// The follow-up's words: where it comes from (the visit, its day), then the campaign's text.
 pub fn follow_up_text(sender_name: &str, asked_ms: i64, number: &str, body: &str) -> String {
@@ -35,7 +20,7 @@ pub fn follow_up_text(sender_name: &str, asked_ms: i64, number: &str, body: &str
         "{} : suite à notre passage à votre porte le {} {}. {}",
         sender_name.trim(),
         d.day,
-        MONTHS[(d.month as usize).clamp(1, 12) - 1],
+        crate::reminders::MONTHS[(d.month as usize).clamp(1, 12) - 1],
         body.trim()
     )
 }
@@ -51,34 +36,14 @@ impl Service {
         let (mut queued, mut aside) = (0, 0);
         for (report_id, number, asked_ms) in self.store.sms_waiting_follow_ups(campaign_id).await? {
             let text = follow_up_text(&settings.sender_name, asked_ms, &number, &body);
-            let (consents, opted_out) = self.store.sms_number_facts(campaign_id, &number).await?;
-            let facts = SmsFacts {
-                consents,
-                opted_out,
-                criteria: vec!["door_follow_up".into()],
-                minor: false,
-                local: crate::sms::local_time(now, &number),
-                election_days: settings.election_days.clone(),
-                sender_name: settings.sender_name.clone(),
-                max_segments: settings.max_segments,
-            };
             let purpose = SmsPurpose::DoorFollowUp;
-            let v = gate(&SmsDraft { to: number.clone(), body: text.clone(), purpose }, &facts);
-            let timing_only = v.refusals.iter().all(|r| {
-                matches!(
-                    r,
-                    SmsRefusal::QuietHours
-                        | SmsRefusal::Sunday
-                        | SmsRefusal::Holiday { .. }
-                        | SmsRefusal::ElectoralSilence
-                )
-            });
+            let v = self.gate_one(campaign_id, &settings, &number, &text, purpose, &["door_follow_up"]).await?;
+            let timing_only = crate::sms_dispatch::timing_only(&v.refusals);
             let id = format!("door-{report_id}");
             let codes: Vec<&'static str> = v.refusals.iter().map(SmsRefusal::code).collect();
             if v.allowed() || timing_only {
                 // Queued now; the sender holds it until its hour (it gates again at send time).
-                let enc = if v.encoding == doorstep_protocol::validate::sms::Encoding::Gsm7 { "gsm7" } else { "ucs2" };
-                let allowed = vec![(id, number, v.segments, enc)];
+                let allowed = vec![(id, number, v.segments, crate::sms::encoding_code(v.encoding))];
                 let (n, stopped) =
                     self.store.sms_queue(campaign_id, purpose, &text, "door", &allowed, &[], now).await?;
                 let state = if stopped > 0 { "refused" } else { "queued" };

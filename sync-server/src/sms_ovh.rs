@@ -83,12 +83,7 @@ impl Ovh {
         let (Some(ak), Some(as_), Some(ck)) = (parts.next(), parts.next(), parts.next()) else {
             return Err("OVHcloud : la clé doit être « application_key:application_secret:consumer_key »".into());
         };
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(timeout)
-            .build()
-            .map_err(|e| e.to_string())?;
+        let client = crate::sms_provider::http_client(timeout)?;
         Ok(Ovh {
             client,
             base: base.trim_end_matches('/').to_string(),

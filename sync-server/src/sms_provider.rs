@@ -143,14 +143,19 @@ struct TwilioError {
     message: Option<String>,
 }
 
+/// The HTTP client of the REST back-ends: rustls with ring, 5 s to connect, `timeout` in all.
+pub(crate) fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(timeout)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
 impl TwilioRest {
     pub fn new(base: &str, account_sid: &str, auth_token: &str, from: &str, timeout: Duration) -> Result<Self, String> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(timeout)
-            .build()
-            .map_err(|e| e.to_string())?;
+        let client = http_client(timeout)?;
         Ok(TwilioRest {
             client,
             base: base.trim_end_matches('/').to_string(),

@@ -6,7 +6,7 @@
 //! is dropped with its reasons, never held: a late reminder is worse than none.
 
 use doorstep_protocol::validate::reminder::{self, Channel, Kind, RowState, SendDecision};
-use doorstep_protocol::validate::sms::{SmsDraft, SmsFacts, SmsPurpose, SmsRefusal, gate};
+use doorstep_protocol::validate::sms::{SmsPurpose, SmsRefusal};
 
 use crate::error::ServiceError;
 use crate::reminders::Delivered;
@@ -63,23 +63,11 @@ impl Service {
                 continue; // another process has it
             }
             let body = reminder_text(r.kind, &r.session, &settings.sender_name);
-            let (consents, opted_out) = self.store.sms_number_facts(&campaign, &number).await?;
-            let facts = SmsFacts {
-                consents,
-                opted_out,
-                criteria: vec!["session".into()],
-                minor: false,
-                local: crate::sms::local_time(now, &number),
-                election_days: settings.election_days.clone(),
-                sender_name: settings.sender_name.clone(),
-                max_segments: settings.max_segments,
-            };
             let purpose = SmsPurpose::SessionReminder;
-            let v = gate(&SmsDraft { to: number.clone(), body: body.clone(), purpose }, &facts);
+            let v = self.gate_one(&campaign, &settings, &number, &body, purpose, &["session"]).await?;
             let id = format!("rem-{}", crate::reminders::message_id(&r).trim_end_matches("@doorstep.invalid"));
             if v.allowed() {
-                let enc = if v.encoding == doorstep_protocol::validate::sms::Encoding::Gsm7 { "gsm7" } else { "ucs2" };
-                let allowed = vec![(id, number, v.segments, enc)];
+                let allowed = vec![(id, number, v.segments, crate::sms::encoding_code(v.encoding))];
                 let (_, stopped) =
                     self.store.sms_queue(&campaign, purpose, &body, "reminders", &allowed, &[], now).await?;
                 if stopped > 0 {
