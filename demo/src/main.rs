@@ -266,7 +266,9 @@ async fn sms_reminders(
         day.day, day.month, day.year
     );
     for r in &preview.recipients {
-        let verdict = if r.allowed { "envoyé".to_string() } else { format!("refusé : {}", r.reasons.join(" ; ")) };
+        // French first: each reason is "français / English".
+        let reasons: Vec<&str> = r.reasons.iter().map(|x| x.split(" / ").next().unwrap_or(x)).collect();
+        let verdict = if r.allowed { "envoyé".to_string() } else { format!("refusé : {}", reasons.join(" ; ")) };
         println!("  {} ({}) — {verdict}", r.name, r.number.as_deref().unwrap_or("pas de numéro"));
     }
     texts.sms_send(&captain, req).await.map_err(|e| e.message)?;
