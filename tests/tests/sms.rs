@@ -685,3 +685,55 @@ async fn a_follow_up_asked_at_the_door_goes_after_sync_with_its_consent() {
     let body: String = db.query_row("SELECT body FROM reports WHERE id = ?1", [&kept.id], |r| r.get(0)).unwrap();
     assert!(!body.contains("98 76") && !body.contains("98765432") && !body.contains("follow_up"), "{body}");
 }
+
+/// Never twice, through the fault proxy on the provider link: the provider takes the text and the
+/// link is cut before its answer comes back (HTTP for Twilio, the SMPP session after its bind) —
+/// the text is `unknown`, and however many rounds follow with the link healthy again, no second
+/// submission is made.
+async fn cut_link_suite(double: &dyn doorstep_tests::sms_double::SmsDouble, upstream: &str, cut_after: usize) {
+    use doorstep_tests::faultproxy::{FaultProxy, Plan};
+    use std::sync::atomic::Ordering;
+    let d = doorstep_tests::demo_server(Default::default()).await;
+    let coord = d.seeded.coordinator_token.clone();
+    let cap = d.seeded.captain_tokens[0].1.clone();
+    set_up(&d, 1).await;
+    let proxy = FaultProxy::start(upstream.parse().unwrap(), Plan::Pass).await.unwrap();
+    let mut settings = double.settings();
+    let via = proxy.url();
+    settings["endpoint"] =
+        json!(if double.kind() == "smpp" { via.trim_start_matches("http://").to_string() } else { via });
+    let (st, _) = call(&d.base, "PUT", "/api/v1/sms/provider", &coord, Some(settings)).await;
+    assert_eq!(st, 200);
+    let mut sender = doorstep_server::sms_dispatch::SmsSender::new(d.service.clone());
+    sender.timeout = std::time::Duration::from_secs(2);
+    d.clock.store(paris(2026, 12, 8, 15), Ordering::SeqCst);
+    let text = json!({"audience": {"kind": "team", "team_id": "nord"}, "purpose": "team_news",
+        "body": "Équipe Martin : rendez-vous samedi 10 h au local. STOP au 36180", "idempotency_key": "cut"});
+    let (_, r) = call(&d.base, "POST", "/api/v1/sms/send", &cap, Some(text)).await;
+    assert_eq!(r["queued"].as_u64(), Some(1), "{r}");
+    proxy.set_plan(Plan::Cut(cut_after));
+    let rep = sender.round(10).await.unwrap();
+    assert_eq!((rep.unknown, rep.sent), (1, 0), "{}: {rep:?}", double.kind());
+    assert_eq!(double.taken().len(), 1, "{}: the provider took it", double.kind());
+    assert!(proxy.stats().cut.load(Ordering::Relaxed) >= 1);
+    proxy.set_plan(Plan::Pass);
+    let before = double.requests();
+    for _ in 0..5 {
+        sender.round(10).await.unwrap();
+    }
+    assert_eq!(double.requests(), before, "{}: no second submission", double.kind());
+    assert_eq!(double.taken().len(), 1);
+    let states: Vec<String> = outbox_states(&d.db).into_iter().map(|s| s.1).collect();
+    assert_eq!(states, ["unknown"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_link_never_sends_twice_over_http_or_smpp() {
+    let twilio = doorstep_tests::sms_double::TwilioDouble::start().await;
+    let upstream = twilio.base.trim_start_matches("http://").to_string();
+    // HTTP: the request reaches Twilio, not one byte of its answer comes back.
+    cut_link_suite(&twilio, &upstream, 0).await;
+    let smpp = doorstep_tests::smpp_double::SmppDouble::start().await;
+    // SMPP: the bind's answer (27 bytes) passes, the submit's is cut after its first byte.
+    cut_link_suite(&smpp, &smpp.addr.clone(), 28).await;
+}
