@@ -36,11 +36,21 @@ struct Link {
     out: mpsc::UnboundedSender<Command>,
     waiting: Waiting,
     dead: Arc<std::sync::atomic::AtomicBool>,
+    /// The reader owns the socket's read half: stopped with the link, so a link replaced (a dead
+    /// session, a provider changed) closes its socket instead of leaving it open on both sides.
+    reader: tokio::task::JoinHandle<()>,
 }
 
 impl Link {
     fn alive(&self) -> bool {
         !self.dead.load(Ordering::SeqCst) && !self.out.is_closed()
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        // The writer ends when `out` goes; the reader is stopped here: the socket closes.
+        self.reader.abort();
     }
 }
 
@@ -170,7 +180,7 @@ impl Smpp {
         // own requests answered.
         let (w, ev, o, dead_r) = (waiting.clone(), self.events.clone(), out.clone(), dead.clone());
         let system_id = self.system_id.clone();
-        tokio::spawn(async move {
+        let reader = tokio::spawn(async move {
             while let Some(Ok(cmd)) = stream.next().await {
                 let seq = cmd.sequence_number();
                 match cmd.pdu() {
@@ -213,7 +223,7 @@ impl Smpp {
             // Whoever still waits learns the link is gone (their sender is dropped).
             w.lock().unwrap().clear();
         });
-        let link = Link { out, waiting, dead };
+        let link = Link { out, waiting, dead, reader };
         let bind = BindTransceiver::builder()
             .system_id(c_string(&self.system_id).map_err(SubmitError::NotSent)?)
             .password(c_string(&self.password).map_err(SubmitError::NotSent)?)

@@ -175,12 +175,14 @@ impl SmppDouble {
                 }
                 Some(Pdu::Unbind) => {
                     let _ = out.send(Command::new(CommandStatus::EsmeRok, seq, Pdu::UnbindResp));
-                    return;
+                    break;
                 }
                 // deliver_sm_resp, enquire_link_resp: nothing to do.
                 _ => {}
             }
         }
+        // The peer left: this session's writer goes too (its socket closes).
+        self.centre.lock().unwrap().sessions.retain(|s| !s.same_channel(&out));
     }
 
     /// Records a part; a text is taken when its last part arrives. Returns the part's message id.

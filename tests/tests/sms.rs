@@ -458,7 +458,13 @@ async fn interleavings_never_text_an_opted_out_number_without_consent_or_out_of_
         rng % n
     };
     let (mut sends_checked, mut confirmations) = (0u64, 0u64);
+    // Open files of this process: a provider's session left open per history would pile up.
+    let open_files = || std::fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0);
+    let mut files_at_start = 0;
     for case in 0..cases {
+        if case == 2 {
+            files_at_start = open_files();
+        }
         let campaign = format!("c{case}");
         let (mut cp, ..) = doorstep_tests::server_import(1);
         cp.id = campaign.clone();
@@ -595,6 +601,11 @@ async fn interleavings_never_text_an_opted_out_number_without_consent_or_out_of_
         "{cases} histories: {sends_checked} texts taken by the providers, each checked; {confirmations} STOP confirmations"
     );
     assert!(cases < 20 || sends_checked > 0, "the histories sent something");
+    if cases > 20 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let files = open_files();
+        assert!(files < files_at_start + 40, "open files grow with the histories: {files_at_start} → {files}");
+    }
 }
 
 /// The follow-up a voter asks for at the door: recorded offline in the knock with the words they
