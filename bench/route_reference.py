@@ -71,7 +71,7 @@ def main():
             % (case.get("city", "nantes"), case["n"], ours, case["ours"]["ms"], ft_len, lk_len, best, ours / best,
                conv, 100 * (1 - ours / conv))
         )
-        if "ours_round_trip" in case:
+        if case.get("ours_round_trip"):
             # Round trip back to the start: plain closed tours for both references.
             closed = [[int(round(x)) for x in row] for row in m]
             ft_tour = fast_tsp.find_tour(closed, seconds)

@@ -12,7 +12,7 @@ pub mod hlc;
 pub mod plausibility;
 /// Door status is shared with the server: see `doorstep_protocol::status`.
 pub use doorstep_protocol::status;
-pub use doorstep_streets::{route, streets};
+pub use doorstep_streets::{misplaced, route, streets};
 pub mod store;
 pub mod sync;
 pub mod views;

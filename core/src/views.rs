@@ -96,6 +96,38 @@ pub struct RouteStop {
     pub walk_from_previous_m: f64,
     pub entrances: Vec<EntranceView>,
     pub doors: Vec<DoorView>,
+    /// Set when the stop's position cannot be right (issue 22): say so to the volunteer.
+    pub misplaced: Option<MisplacedView>,
+}
+
+/// A door whose position cannot be right: why (`null_island`, `outside_area`,
+/// `far_from_streets`), how far, and whether it was walked on its street by its address (or last).
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "uniffi", derive(uniffi::Record))]
+pub struct MisplacedView {
+    pub why: String,
+    pub distance_m: f64,
+    pub placed_on_street: bool,
+    /// `Adresse mal placée : à 2,1 km de toute rue` (and where it was walked).
+    pub message: String,
+}
+
+impl MisplacedView {
+    pub fn new(why: &str, distance_m: f64, placed_on_street: bool) -> Self {
+        use doorstep_streets::misplaced::{Misplaced, Why};
+        let w = match why {
+            "null_island" => Why::NullIsland,
+            "outside_area" => Why::OutsideArea,
+            _ => Why::FarFromStreets,
+        };
+        let mut message = Misplaced { why: w, distance_m }.message_fr();
+        message.push_str(if placed_on_street {
+            " ; placée sur sa rue d'après son numéro"
+        } else {
+            " ; gardée pour la fin du parcours"
+        });
+        Self { why: why.to_string(), distance_m, placed_on_street, message }
+    }
 }
 
 impl RouteStop {

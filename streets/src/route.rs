@@ -15,8 +15,8 @@ use std::collections::HashMap;
 pub const SEGMENT_GAP_M: f64 = 120.0;
 /// 2-opt stops after this many full passes even if it still improves (bounds the worst case).
 const MAX_PASSES: usize = 40;
-/// Along streets, turfs up to this many stops are then improved stop by stop (2-opt and moving
-/// runs of one to three stops): the door-to-door distance matrix grows with the square.
+/// Along streets, turfs up to this many stops are ordered on a door-to-door matrix (it grows with
+/// the square); larger ones on distances computed pair by pair, by the same moves.
 pub const POINT_LEVEL_MAX: usize = 1500;
 
 #[derive(Debug, Clone)]
@@ -141,8 +141,6 @@ struct Oriented {
 /// (last); the start is `2n`.
 enum Metric {
     Straight(Vec<(f64, f64)>),
-    /// Row-major, `(2n + 1)²`, walked along streets.
-    Matrix(Vec<f64>, usize),
     /// A stop-to-stop matrix (`k²`, row 0 the start) and, per end point, its row.
     Indexed(Vec<f64>, usize, Vec<usize>),
 }
@@ -151,7 +149,6 @@ impl Metric {
     fn d(&self, a: usize, b: usize) -> f64 {
         match self {
             Metric::Straight(xy) => dist(xy[a], xy[b]),
-            Metric::Matrix(m, n) => m[a * n + b],
             Metric::Indexed(m, k, idx) => m[idx[a] * k + idx[b]],
         }
     }
@@ -175,6 +172,55 @@ pub fn walking_order_on(
 /// Like [`walking_order_on`]; with `round_trip` the walk ends near the start (the walk back
 /// counts), otherwise wherever is shortest.
 pub fn walking_order_ending(
+    points: &[RoutePoint],
+    start: Option<(f64, f64)>,
+    graph: Option<&crate::streets::StreetGraph>,
+    round_trip: bool,
+) -> Vec<usize> {
+    plan(points, start, graph, round_trip).order
+}
+
+/// A route and what it says of doors whose position cannot be right.
+#[derive(Debug, Clone)]
+pub struct RoutePlan {
+    /// Indices into the points, each once; the doors placed [`Placement::Last`] come last.
+    pub order: Vec<usize>,
+    /// Per point, its flag ([`crate::misplaced::check`]).
+    pub misplaced: Vec<Option<crate::misplaced::Misplaced>>,
+    /// Per point, where it was walked.
+    pub placement: Vec<Placement>,
+}
+
+pub use crate::misplaced::Placement;
+
+/// Orders the points as [`walking_order_ending`] does, after setting aside the doors whose
+/// position cannot be right: those whose street is known are walked there (by their address),
+/// the others after every other door; none of them pulls the route.
+pub fn plan(
+    points: &[RoutePoint],
+    start: Option<(f64, f64)>,
+    graph: Option<&crate::streets::StreetGraph>,
+    round_trip: bool,
+) -> RoutePlan {
+    let misplaced = crate::misplaced::check(points, graph);
+    let placement = crate::misplaced::place(points, &misplaced, graph);
+    let (mut routed, mut at, mut last) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, (p, pl)) in points.iter().zip(&placement).enumerate() {
+        match *pl {
+            Placement::AsIs => routed.push(p.clone()),
+            Placement::OnStreet(lat, lon) => routed.push(RoutePoint { lat, lon, ..p.clone() }),
+            Placement::Last => {
+                last.push(i);
+                continue;
+            }
+        }
+        at.push(i);
+    }
+    let order = order_points(&routed, start, graph, round_trip).into_iter().map(|j| at[j]).chain(last).collect();
+    RoutePlan { order, misplaced, placement }
+}
+
+fn order_points(
     points: &[RoutePoint],
     start: Option<(f64, f64)>,
     graph: Option<&crate::streets::StreetGraph>,
@@ -212,11 +258,15 @@ pub fn walking_order_ending(
             Metric::Indexed(m, k, idx)
         }
         Some(g) => {
+            // Thousands of stops: stop by stop too, on distances computed pair by pair.
+            let (slat, slon) = latlon(start_xy);
             let grid = g.snapper();
-            let snaps: Vec<crate::streets::Snap> =
-                ends.iter().map(|&xy| latlon(xy)).map(|(lat, lon)| grid.snap(lat, lon)).collect();
-            let m = g.matrix(&snaps);
-            Metric::Matrix(m, 2 * n + 1)
+            let mut snaps = vec![grid.snap(slat, slon)];
+            snaps.extend(points.iter().map(|p| grid.snap(p.lat, p.lon)));
+            let pm = g.point_metric(&snaps);
+            let xy: Vec<(f64, f64)> =
+                std::iter::once(start_xy).chain(points.iter().map(|p| proj.xy(p.lat, p.lon))).collect();
+            return route_by_pairs(&pm, &xy, round_trip);
         }
     };
     let mut tour = nearest_neighbour(n, &metric);
@@ -267,33 +317,58 @@ const KICKS_PER_STOP: usize = 1;
 /// around the stops the kick touched (neighbour lists, a queue of stops to look at), keep the
 /// result only when the whole walk got shorter. Deterministic (a fixed-seed xorshift).
 fn perturb_and_improve(m: &[f64], k: usize, order: &mut Vec<usize>, round_trip: bool, kicks: usize, seed: u64) {
-    let n = order.len();
-    if n < 8 {
-        return;
-    }
     let d = |a: usize, b: usize| m[a * k + b];
-    let end = round_trip.then_some(0usize);
-    const NEAR: usize = 8;
-    let near: Vec<Vec<usize>> = (0..k)
+    let near = exact_near(&d, k, 8);
+    iterated_search(&d, &near, order, round_trip, kicks, seed, false);
+}
+
+/// Each row's `count` nearest other rows by `d`, nearest first, scanning every row.
+fn exact_near(d: &impl Fn(usize, usize) -> f64, k: usize, count: usize) -> Vec<Vec<usize>> {
+    (0..k)
         .map(|r| {
             let mut v: Vec<usize> = (0..k).filter(|&c| c != r).collect();
-            if v.len() > NEAR {
-                v.select_nth_unstable_by(NEAR, |&a, &b| d(r, a).total_cmp(&d(r, b)));
-                v.truncate(NEAR);
+            if v.len() > count {
+                v.select_nth_unstable_by(count, |&a, &b| d(r, a).total_cmp(&d(r, b)));
+                v.truncate(count);
             }
             v.sort_by(|&a, &b| d(r, a).total_cmp(&d(r, b)));
             v
         })
-        .collect();
+        .collect()
+}
+
+/// The iterated local search of [`perturb_and_improve`] on any distance (`d` between rows, row 0
+/// the start, row `i + 1` point `i`) with given neighbour lists. With `settle_first`, the whole
+/// path is first improved by the same moves from every stop. The walk's length is kept by
+/// adding each move's gain, so a kick costs what it touches plus one copy of the path.
+fn iterated_search(
+    d: &impl Fn(usize, usize) -> f64,
+    near: &[Vec<usize>],
+    order: &mut Vec<usize>,
+    round_trip: bool,
+    kicks: usize,
+    seed: u64,
+    settle_first: bool,
+) {
+    let n = order.len();
+    let k = n + 1;
+    let end = round_trip.then_some(0usize);
     let mut p: Vec<usize> = std::iter::once(0).chain(order.iter().map(|i| i + 1)).collect();
     let mut pos = vec![0usize; k];
     for (at, &r) in p.iter().enumerate() {
         pos[r] = at;
     }
-    let length = |p: &[usize]| -> f64 {
-        p.windows(2).map(|w| d(w[0], w[1])).sum::<f64>() + end.map_or(0.0, |e| d(p[p.len() - 1], e))
-    };
-    let mut best = length(&p);
+    let mut queue: Vec<usize> = Vec::new();
+    let mut queued = vec![false; k];
+    if settle_first {
+        queue.extend((0..k).rev());
+        queued.iter_mut().for_each(|q| *q = true);
+        local_search(d, end, near, &mut p, &mut pos, &mut queue, &mut queued);
+    }
+    if n < 8 {
+        *order = p[1..].iter().map(|r| r - 1).collect();
+        return;
+    }
     let mut rng: u64 = 0x9E37_79B9_7F4A_7C15 ^ (k as u64) ^ seed.wrapping_mul(0xD1B5_4A32_D192_ED03);
     let mut next_rand = |bound: usize| -> usize {
         rng ^= rng << 13;
@@ -301,10 +376,11 @@ fn perturb_and_improve(m: &[f64], k: usize, order: &mut Vec<usize>, round_trip: 
         rng ^= rng << 17;
         (rng % bound as u64) as usize
     };
-    let mut queue: Vec<usize> = Vec::new();
-    let mut queued = vec![false; k];
+    // What follows row p[at] on the walk: the next stop, the start again, or nothing.
+    let after = |p: &[usize], at: usize| p.get(at + 1).copied().or(end);
+    let link = |a: usize, b: Option<usize>| b.map_or(0.0, |b| d(a, b));
+    let mut saved = p.clone();
     for _ in 0..kicks {
-        let saved = p.clone();
         // Swap p[a..b] and p[b..c], runs of 1–10 stops, a ≥ 1 (the start stays first).
         let a = 1 + next_rand(n - 2);
         let b = (a + 1 + next_rand(10)).min(n);
@@ -312,6 +388,10 @@ fn perturb_and_improve(m: &[f64], k: usize, order: &mut Vec<usize>, round_trip: 
         if b >= c {
             continue;
         }
+        let beyond = after(&p, c - 1);
+        let before = d(p[a - 1], p[a]) + d(p[b - 1], p[b]) + link(p[c - 1], beyond);
+        let kicked = d(p[a - 1], p[b]) + d(p[c - 1], p[a]) + link(p[b - 1], beyond);
+        saved.copy_from_slice(&p);
         p[a..c].rotate_left(b - a);
         for (at, &r) in p.iter().enumerate().take(c).skip(a) {
             pos[r] = at;
@@ -324,18 +404,165 @@ fn perturb_and_improve(m: &[f64], k: usize, order: &mut Vec<usize>, round_trip: 
                 queue.push(r);
             }
         }
-        local_search(&d, end, &near, &mut p, &mut pos, &mut queue, &mut queued);
-        let l = length(&p);
-        if l + 1e-6 < best {
-            best = l;
-        } else {
-            p.copy_from_slice(&saved);
-            for (at, &r) in p.iter().enumerate() {
-                pos[r] = at;
-            }
+        let gained = local_search(d, end, near, &mut p, &mut pos, &mut queue, &mut queued);
+        if kicked - before - gained < -1e-6 {
+            continue;
+        }
+        p.copy_from_slice(&saved);
+        for (at, &r) in p.iter().enumerate() {
+            pos[r] = at;
         }
     }
     *order = p[1..].iter().map(|r| r - 1).collect();
+}
+
+/// Thousands of stops along streets: no matrix (distances pair by pair, [`PointMetric`]), each
+/// stop's neighbours among its nearest in a straight line, a nearest-neighbour start, then the
+/// same moves as for smaller turfs from every stop and the same kicks, on two seeds (two cores)
+/// keeping the shorter walk.
+///
+/// [`PointMetric`]: crate::streets::PointMetric
+fn route_by_pairs(pm: &crate::streets::PointMetric<'_>, xy: &[(f64, f64)], round_trip: bool) -> Vec<usize> {
+    let k = xy.len();
+    let d = |a: usize, b: usize| pm.d(a, b);
+    let near = near_by_grid(&d, xy, 10, 24);
+    let first = nearest_by_lists(&d, xy, &near);
+    let kicks = KICKS_PER_STOP * k / 2;
+    let run = |seed: u64| {
+        let mut o = first.clone();
+        iterated_search(&d, &near, &mut o, round_trip, kicks, seed, true);
+        let len = path_length_by(&d, &o, round_trip);
+        (len, o)
+    };
+    let (a, b) = std::thread::scope(|sc| {
+        let h = sc.spawn(|| run(2));
+        let a = run(1);
+        (a, h.join().expect("a route worker"))
+    });
+    if b.0 + 1e-6 < a.0 { b.1 } else { a.1 }
+}
+
+/// Each row's `count` nearest rows by `d` among its `pool` nearest in a straight line (a grid).
+fn near_by_grid(d: &impl Fn(usize, usize) -> f64, xy: &[(f64, f64)], count: usize, pool: usize) -> Vec<Vec<usize>> {
+    let grid = Grid::new(xy, pool);
+    (0..xy.len())
+        .map(|r| {
+            let mut v = grid.nearest(xy, r, pool);
+            v.sort_by(|&a, &b| d(r, a).total_cmp(&d(r, b)));
+            v.truncate(count);
+            v
+        })
+        .collect()
+}
+
+/// Nearest neighbour from the start (row 0) through the neighbour lists, the nearest remaining
+/// stop in a straight line when every neighbour is walked already. Point indices.
+fn nearest_by_lists(d: &impl Fn(usize, usize) -> f64, xy: &[(f64, f64)], near: &[Vec<usize>]) -> Vec<usize> {
+    let k = xy.len();
+    let mut used = vec![false; k];
+    used[0] = true;
+    let mut left: Vec<usize> = (1..k).collect();
+    let (mut here, mut out) = (0usize, Vec::with_capacity(k - 1));
+    while out.len() < k - 1 {
+        let next = near[here].iter().copied().filter(|&c| !used[c]).min_by(|&a, &b| d(here, a).total_cmp(&d(here, b)));
+        let c = next.unwrap_or_else(|| {
+            left.retain(|&c| !used[c]);
+            *left
+                .iter()
+                .min_by(|&&a, &&b| dist(xy[here], xy[a]).total_cmp(&dist(xy[here], xy[b])))
+                .expect("a stop left")
+        });
+        used[c] = true;
+        out.push(c - 1);
+        here = c;
+    }
+    out
+}
+
+fn path_length_by(d: &impl Fn(usize, usize) -> f64, order: &[usize], round_trip: bool) -> f64 {
+    let mut here = 0;
+    let mut total = 0.0;
+    for &i in order {
+        total += d(here, i + 1);
+        here = i + 1;
+    }
+    if round_trip { total + d(here, 0) } else { total }
+}
+
+/// A uniform grid over points, for their nearest neighbours in a straight line.
+struct Grid {
+    cell: f64,
+    x0: f64,
+    y0: f64,
+    nx: usize,
+    ny: usize,
+    cells: Vec<Vec<usize>>,
+}
+
+impl Grid {
+    fn new(xy: &[(f64, f64)], per_cell: usize) -> Self {
+        let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
+        for &(x, y) in xy {
+            x0 = x0.min(x);
+            y0 = y0.min(y);
+            x1 = x1.max(x);
+            y1 = y1.max(y);
+        }
+        let area = ((x1 - x0) * (y1 - y0)).max(1.0);
+        let cell = (area * per_cell as f64 / xy.len() as f64).sqrt().max(1.0);
+        let nx = (((x1 - x0) / cell) as usize + 1).min(4096);
+        let ny = (((y1 - y0) / cell) as usize + 1).min(4096);
+        let mut cells = vec![Vec::new(); nx * ny];
+        let mut g = Self { cell, x0, y0, nx, ny, cells: Vec::new() };
+        for (i, &p) in xy.iter().enumerate() {
+            let (cx, cy) = g.cell_of(p);
+            cells[cy * nx + cx].push(i);
+        }
+        g.cells = cells;
+        g
+    }
+
+    fn cell_of(&self, p: (f64, f64)) -> (usize, usize) {
+        let cx = (((p.0 - self.x0) / self.cell).max(0.0) as usize).min(self.nx - 1);
+        let cy = (((p.1 - self.y0) / self.cell).max(0.0) as usize).min(self.ny - 1);
+        (cx, cy)
+    }
+
+    /// The `count` points nearest point `r` (itself left out), by rings of cells.
+    fn nearest(&self, xy: &[(f64, f64)], r: usize, count: usize) -> Vec<usize> {
+        let (cx, cy) = self.cell_of(xy[r]);
+        let mut found: Vec<(f64, usize)> = Vec::new();
+        let max_ring = self.nx.max(self.ny) as i64;
+        for ring in 0..=max_ring {
+            for y in cy as i64 - ring..=cy as i64 + ring {
+                if y < 0 || y >= self.ny as i64 {
+                    continue;
+                }
+                let edge = y == cy as i64 - ring || y == cy as i64 + ring;
+                let step = if edge { 1 } else { (2 * ring).max(1) };
+                let mut x = cx as i64 - ring;
+                while x <= cx as i64 + ring {
+                    if x >= 0 && x < self.nx as i64 {
+                        for &i in &self.cells[y as usize * self.nx + x as usize] {
+                            if i != r {
+                                found.push((dist(xy[r], xy[i]), i));
+                            }
+                        }
+                    }
+                    x += step;
+                }
+            }
+            // Points beyond this ring are at least `ring` cells away.
+            if found.len() >= count {
+                found.sort_by(|a, b| a.0.total_cmp(&b.0));
+                if found[count - 1].0 <= ring as f64 * self.cell {
+                    break;
+                }
+            }
+        }
+        found.sort_by(|a, b| a.0.total_cmp(&b.0));
+        found.into_iter().take(count).map(|f| f.1).collect()
+    }
 }
 
 /// First-improvement 2-opt and or-opt moves around the queued stops until none improves.
@@ -347,8 +574,9 @@ fn local_search(
     pos: &mut [usize],
     queue: &mut Vec<usize>,
     queued: &mut [bool],
-) {
+) -> f64 {
     let n = p.len();
+    let mut gained = 0.0;
     let push = |r: usize, queue: &mut Vec<usize>, queued: &mut [bool]| {
         if !queued[r] {
             queued[r] = true;
@@ -386,7 +614,7 @@ fn local_search(
                 let old = d(p[x - 1], p[x]) + after.map_or(0.0, |e| d(p[y], e));
                 let new = d(p[x - 1], p[y]) + after.map_or(0.0, |e| d(p[x], e));
                 if new + 1e-6 < old {
-                    done = Some((x, y));
+                    done = Some((x, y, old - new));
                     break;
                 }
             }
@@ -394,7 +622,8 @@ fn local_search(
                 break;
             }
         }
-        if let Some((x, y)) = done {
+        if let Some((x, y, g)) = done {
+            gained += g;
             p[x..=y].reverse();
             for (at, &r) in p.iter().enumerate().take(y + 1).skip(x) {
                 pos[r] = at;
@@ -430,14 +659,15 @@ fn local_search(
                         let (u, v) = if rev { (last, first) } else { (first, last) };
                         let cost = d(p[jj], u) + after.map_or(0.0, |e| d(v, e)) - after.map_or(0.0, |e| d(p[jj], e));
                         if cost + 1e-6 < gain {
-                            moved = Some((len, jj, rev));
+                            moved = Some((len, jj, rev, gain - cost));
                             break 'runs;
                         }
                     }
                 }
             }
         }
-        if let Some((len, jj, rev)) = moved {
+        if let Some((len, jj, rev, g)) = moved {
+            gained += g;
             // Move p[i..i + len] after p[jj], within the slice (rotations, no allocation).
             let (lo, hi) = if jj < i { (jj + 1, i + len) } else { (i, jj + 1) };
             if jj < i {
@@ -461,6 +691,7 @@ fn local_search(
             }
         }
     }
+    gained
 }
 
 /// Nearest neighbour stop by stop from the start (row 0) on a `k × k` matrix.

@@ -48,6 +48,8 @@ pub struct StreetGraph {
     edges: Vec<(usize, usize, f64)>,
     /// Per edge: its street (an index into `streets`, names compared as written) and crossing cost.
     street_of: Vec<Option<usize>>,
+    /// Street names (lower case, spaces collapsed) to their index in `street_of`.
+    names: std::collections::HashMap<String, usize>,
     crossing: Vec<f64>,
     adj: Vec<Vec<(usize, f64)>>,
     /// The same graph with chains of degree-2 nodes contracted: searches run between junctions.
@@ -204,16 +206,32 @@ impl StreetGraph {
             adj[a].push((b, len));
             adj[b].push((a, len));
             let next = names.len();
-            street_of.push(
-                e.name.as_ref().filter(|n| !n.is_empty()).map(|n| *names.entry(n.to_lowercase()).or_insert(next)),
-            );
+            street_of
+                .push(e.name.as_ref().filter(|n| !n.is_empty()).map(|n| *names.entry(street_key(n)).or_insert(next)));
             crossing.push(crossing_cost_m(e.class.as_deref()));
         }
         if edges.is_empty() {
             return None;
         }
         let chains = Chains::build(xy.len(), &edges, &adj_edges);
-        Some(Self { lat0, lon0, kx, xy, edges, street_of, crossing, adj, chains })
+        Some(Self { lat0, lon0, kx, xy, edges, street_of, names, crossing, adj, chains })
+    }
+
+    /// A point in the middle of the street named `name` (its edge nearest the centre of all its
+    /// edges), as (lat, lon); `None` when no edge bears that name.
+    pub fn street_point(&self, name: &str) -> Option<(f64, f64)> {
+        let idx = *self.names.get(&street_key(name))?;
+        let mids: Vec<(f64, f64)> = (0..self.edges.len())
+            .filter(|&e| self.street_of[e] == Some(idx))
+            .map(|e| {
+                let (a, b, _) = self.edges[e];
+                ((self.xy[a].0 + self.xy[b].0) / 2.0, (self.xy[a].1 + self.xy[b].1) / 2.0)
+            })
+            .collect();
+        let n = mids.len() as f64;
+        let c = (mids.iter().map(|m| m.0).sum::<f64>() / n, mids.iter().map(|m| m.1).sum::<f64>() / n);
+        let m = mids.into_iter().min_by(|a, b| dist(*a, c).total_cmp(&dist(*b, c)))?;
+        Some((self.lat0 + m.1 / M_PER_DEG_LAT, self.lon0 + m.0 / self.kx))
     }
 
     pub fn project(&self, lat: f64, lon: f64) -> (f64, f64) {
@@ -285,11 +303,27 @@ impl StreetGraph {
         to.iter().map(|s| self.finish(&w.best, from, s)).collect()
     }
 
-    /// The symmetric matrix of walking distances between every pair of `snaps`, row-major:
-    /// junction-to-junction distances from a contraction hierarchy over the junctions the points
-    /// need, then each pair through its points' block ends.
+    /// The symmetric matrix of walking distances between every pair of `snaps`, row-major (see
+    /// [`Self::point_metric`]).
     pub fn matrix(&self, snaps: &[Snap]) -> Vec<f64> {
+        let pm = self.point_metric(snaps);
         let k = snaps.len();
+        let mut m = vec![0.0; k * k];
+        for i in 0..k {
+            for j in i + 1..k {
+                let d = pm.d(i, j);
+                m[i * k + j] = d;
+                m[j * k + i] = d;
+            }
+        }
+        m
+    }
+
+    /// Walking distances between `snaps`, each pair computed when asked in constant time:
+    /// junction-to-junction distances from a contraction hierarchy over the junctions the points
+    /// need, then each pair through its points' block ends. Holds junctions², not points²: what
+    /// routes thousands of doors (many doors share a block).
+    pub fn point_metric(&self, snaps: &[Snap]) -> PointMetric<'_> {
         // Each point lies on a chain between two junctions; many points share chains. Searches run
         // from the junctions at the ends of the points' chains, and a point-to-point distance is
         // the best of the four ways through its chain ends (or along a shared chain).
@@ -314,24 +348,7 @@ impl StreetGraph {
                 (c, slot(a), pos, slot(b), len - pos)
             })
             .collect();
-        let mut m = vec![0.0; k * k];
-        for i in 0..k {
-            let (ci, ai, da, bi, db) = ends[i];
-            for j in i + 1..k {
-                let (cj, aj, ea, bj, eb) = ends[j];
-                let mut along = (da + dj[ai * nj + aj] + ea)
-                    .min(da + dj[ai * nj + bj] + eb)
-                    .min(db + dj[bi * nj + aj] + ea)
-                    .min(db + dj[bi * nj + bj] + eb);
-                if ci == cj {
-                    along = along.min((at[i].1 - at[j].1).abs());
-                }
-                let d = self.total(along, &snaps[i], &snaps[j]);
-                m[i * k + j] = d;
-                m[j * k + i] = d;
-            }
-        }
-        m
+        PointMetric { g: self, snaps: snaps.to_vec(), pos: at.iter().map(|a| a.1).collect(), ends, dj, nj }
     }
 
     /// Dijkstra on the full graph from `from` until the nodes the targets need are settled.
@@ -371,6 +388,52 @@ impl StreetGraph {
             dist(from.xy, s.xy) * OFF_NETWORK_FACTOR
         }
     }
+}
+
+/// Walking distances between snapped points, computed pair by pair ([`StreetGraph::point_metric`]).
+pub struct PointMetric<'g> {
+    g: &'g StreetGraph,
+    snaps: Vec<Snap>,
+    pos: Vec<f64>,
+    ends: Vec<(usize, usize, f64, usize, f64)>,
+    dj: Vec<f64>,
+    nj: usize,
+}
+
+impl PointMetric<'_> {
+    /// How many points.
+    pub fn len(&self) -> usize {
+        self.snaps.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.snaps.is_empty()
+    }
+
+    /// The walking distance from point `i` to point `j`, metres.
+    pub fn d(&self, i: usize, j: usize) -> f64 {
+        if i == j {
+            return 0.0;
+        }
+        let (i, j) = (i.min(j), i.max(j));
+        let nj = self.nj;
+        let (ci, ai, da, bi, db) = self.ends[i];
+        let (cj, aj, ea, bj, eb) = self.ends[j];
+        let dj = &self.dj;
+        let mut along = (da + dj[ai * nj + aj] + ea)
+            .min(da + dj[ai * nj + bj] + eb)
+            .min(db + dj[bi * nj + aj] + ea)
+            .min(db + dj[bi * nj + bj] + eb);
+        if ci == cj {
+            along = along.min((self.pos[i] - self.pos[j]).abs());
+        }
+        self.g.total(along, &self.snaps[i], &self.snaps[j])
+    }
+}
+
+/// A street name as compared: lower case, runs of spaces made one.
+fn street_key(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
 }
 
 /// A uniform grid over a [`StreetGraph`]'s edges: each query looks at rings of cells around the

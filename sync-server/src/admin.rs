@@ -84,6 +84,16 @@ pub struct DoorView {
     pub last_knock_ms: Option<i64>,
     pub knocks: u32,
     pub overlaps: u32,
+    /// When the door's position cannot be right (issue 22): why (`null_island`, `outside_area`,
+    /// `far_from_streets`), how far, and the words the volunteer reads.
+    pub misplaced: Option<MisplacedDoor>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct MisplacedDoor {
+    pub why: String,
+    pub distance_m: f64,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
@@ -275,8 +285,33 @@ impl Service {
     pub async fn turf_doors(&self, st: &Staff, turf_id: &str) -> Result<Vec<DoorView>, ServiceError> {
         self.turf_in_scope(st, turf_id).await?;
         let campaign = self.campaign_of(st).await?;
-        let pkg = self.store.turf_package(turf_id).await?.ok_or_else(|| ServiceError::not_found("turf"))?;
+        let pkg = self.package(turf_id).await?.ok_or_else(|| ServiceError::not_found("turf"))?;
         let (facts, _) = self.store.turf_facts(turf_id).await?;
+        // The same check the phone makes before routing: on the package's own streets.
+        let graph = pkg.street_network.as_ref().and_then(doorstep_streets::streets::StreetGraph::new);
+        let points: Vec<doorstep_streets::route::RoutePoint> = pkg
+            .buildings
+            .iter()
+            .map(|b| doorstep_streets::route::RoutePoint {
+                street: b.street.clone(),
+                house_number: b.house_number.clone(),
+                lat: b.lat,
+                lon: b.lon,
+            })
+            .collect();
+        let flags = doorstep_streets::misplaced::check(&points, graph.as_ref());
+        let misplaced: HashMap<&str, MisplacedDoor> = pkg
+            .buildings
+            .iter()
+            .zip(&flags)
+            .filter_map(|(b, f)| {
+                f.map(|f| {
+                    let door =
+                        MisplacedDoor { why: f.why.code().into(), distance_m: f.distance_m, message: f.message_fr() };
+                    (b.id.as_str(), door)
+                })
+            })
+            .collect();
         let mut by_door: HashMap<&str, Vec<&crate::store::ReportFact>> = HashMap::new();
         let doors_of: HashMap<&str, Vec<&str>> = pkg.doors.iter().fold(HashMap::new(), |mut m, d| {
             m.entry(d.building_id.as_str()).or_default().push(d.id.as_str());
@@ -324,6 +359,7 @@ impl Service {
                     last_knock_ms: last.map(|r| r.at_ms),
                     knocks: reports.len() as u32,
                     overlaps: reports.iter().filter(|r| r.overlap).count() as u32,
+                    misplaced: misplaced.get(d.building_id.as_str()).cloned(),
                 }
             })
             .collect())

@@ -181,7 +181,20 @@ impl Service {
     /// Buildings within reach with their doors' status, for the map.
     pub async fn map_buildings(&self, st: &Staff) -> Result<Vec<MapBuilding>, ServiceError> {
         let (_, q) = self.dash_query(st).await?;
-        Ok(typed_read(&*self.store, move |tx| Box::pin(async move { dash::building_doors(tx, &q).await })).await?)
+        let mut all =
+            typed_read(&*self.store, move |tx| Box::pin(async move { dash::building_doors(tx, &q).await })).await?;
+        // Positions that cannot be right, turf by turf (the doors in no turf together).
+        let mut by_turf: HashMap<Option<String>, Vec<usize>> = HashMap::new();
+        for (i, b) in all.iter().enumerate() {
+            by_turf.entry(b.turf_id.clone()).or_default().push(i);
+        }
+        for rows in by_turf.values() {
+            let pts: Vec<(f64, f64)> = rows.iter().map(|&i| (all[i].lat, all[i].lon)).collect();
+            for (&i, f) in rows.iter().zip(doorstep_streets::misplaced::by_position(&pts)) {
+                all[i].misplaced = f.map(|f| f.message_fr());
+            }
+        }
+        Ok(all)
     }
 
     /// Progress per campaign, team, turf and volunteer, and the timeline.
@@ -461,7 +474,7 @@ impl Service {
         if pts.is_empty() {
             return Ok(doorstep_protocol::StreetNetwork { nodes: vec![], edges: vec![] });
         }
-        Ok(doorstep_streets::streets::clip(&net, &pts, 300.0))
+        Ok(doorstep_streets::streets::clip(&net, &doorstep_streets::misplaced::clip_points(&pts), 300.0))
     }
 }
 

@@ -568,7 +568,10 @@ impl Service {
         if let Some(net) = self.network(&pkg.campaign.id).await?
             && !pkg.buildings.is_empty()
         {
+            // Around the doors whose position can be right: a failed geocode at (0, 0) or a door
+            // far outside the turf must not pull half a country's streets into the package.
             let pts: Vec<(f64, f64)> = pkg.buildings.iter().map(|b| (b.lat, b.lon)).collect();
+            let pts = doorstep_streets::misplaced::clip_points(&pts);
             pkg.street_network = Some(doorstep_streets::streets::clip(&net, &pts, NETWORK_MARGIN_M));
         }
         Ok(Some(pkg))

@@ -32,6 +32,7 @@ const TEXT = {
     move_to: 'Vers le bénévole', move_to_turf: 'ou vers le secteur', choose: '— choisir —',
     select_mode: 'Sélectionner', select_help: 'Cliquez des adresses ou tracez un rectangle sur la carte ; ou cochez-les dans la liste d’un secteur.',
     selected: (n, d) => `${n} adresse(s) sélectionnée(s) · ${d} porte(s)`, move_selection: 'Déplacer la sélection', clear_selection: 'Vider',
+    misplaced_title: (n) => n > 1 ? `${n} adresses mal placées : elles ne sont pas sur la carte ; la tournée les place sur leur rue d'après leur numéro, ou à la fin` : `1 adresse mal placée : elle n'est pas sur la carte ; la tournée la place sur sa rue d'après son numéro, ou à la fin`,
     addresses_of: 'Adresses du secteur', select_street: (s) => `Sélectionner toute la rue ${s}`,
     moved: (n, to) => `${n} adresse(s) déplacée(s) vers ${to}`, assign: 'Attribuer', return_turf: 'Rendre',
     assign_turf: 'Attribuer le secteur', lease_days: 'Durée (jours)', assigned: 'Secteur attribué', returned: 'Secteur rendu',
@@ -78,6 +79,7 @@ const TEXT = {
     move_to: 'To volunteer', move_to_turf: 'or to turf', choose: '— choose —',
     select_mode: 'Select', select_help: 'Click addresses or draw a rectangle on the map; or tick them in a turf\'s list.',
     selected: (n, d) => `${n} address(es) selected · ${d} door(s)`, move_selection: 'Move the selection', clear_selection: 'Clear',
+    misplaced_title: (n) => `${n} misplaced address${n > 1 ? 'es' : ''}: not on the map; the route places them on their street by their number, or last`,
     addresses_of: 'Addresses of the turf', select_street: (s) => `Select the whole street ${s}`,
     moved: (n, to) => `${n} address(es) moved to ${to}`, assign: 'Assign', return_turf: 'Return',
     assign_turf: 'Assign the turf', lease_days: 'Lease (days)', assigned: 'Turf assigned', returned: 'Turf returned',
@@ -350,6 +352,8 @@ function drawBuildings() {
   const byTurf = new Map();
   markers.clear();
   for (const b of state.buildings) {
+    // A position that cannot be right (at (0, 0), far outside its turf) is listed, not drawn.
+    if (b.misplaced) continue;
     const m = L.circleMarker([b.lat, b.lon], { renderer, fillColor: colour(b.status), fillOpacity: 0.95, ...markerStyle(b) });
     m.building = b;
     markers.set(b.id, m);
@@ -429,7 +433,7 @@ async function drawStations() {
 }
 
 function fitMap() {
-  const pts = state.buildings.map((b) => [b.lat, b.lon]);
+  const pts = state.buildings.filter((b) => !b.misplaced).map((b) => [b.lat, b.lon]);
   if (pts.length) map.fitBounds(L.latLngBounds(pts).pad(0.05));
 }
 
@@ -714,9 +718,17 @@ function turfsView() {
         { label: t('knocked'), value: (s) => bar(s.doors ? s.knocked / s.doors : 0) },
         { label: '', value: (s) => h('button', { type: 'button', class: 'secondary', 'data-street': s.street, onclick: () => moveStreet(state.selectedTurf, s.street) }, t('move')) }],
       [...streets.values()].sort((a, b) => a.street.localeCompare(b.street))),
-      addressList(bs)));
+      misplacedList(bs), addressList(bs)));
   }
   return out;
+}
+
+/** The turf's addresses whose position cannot be right, each with what is wrong (issue 22). */
+function misplacedList(bs) {
+  const bad = bs.filter((b) => b.misplaced);
+  if (!bad.length) return null;
+  return h('div', { class: 'warning', id: 'misplaced', role: 'note' }, h('strong', {}, t('misplaced_title', bad.length)),
+    h('ul', {}, bad.map((b) => h('li', { 'data-misplaced': b.id }, `${b.house_number} ${b.street} — ${b.misplaced}`))));
 }
 
 /** The turf's addresses with a box each (keyboard and phone friendly), grouped by street. */
@@ -746,7 +758,7 @@ function addressList(bs) {
 function selectTurf(id) {
   state.selectedTurf = id;
   drawBuildings();
-  const pts = state.buildings.filter((b) => b.turf_id === id).map((b) => [b.lat, b.lon]);
+  const pts = state.buildings.filter((b) => b.turf_id === id && !b.misplaced).map((b) => [b.lat, b.lon]);
   if (pts.length) map.fitBounds(L.latLngBounds(pts).pad(0.2), { animate: false });
   renderView();
   $('streets')?.querySelector('button')?.focus();

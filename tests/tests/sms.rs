@@ -748,3 +748,146 @@ async fn a_cut_link_never_sends_twice_over_http_or_smpp() {
     // SMPP: the bind's answer (27 bytes) passes, the submit's is cut after its first byte.
     cut_link_suite(&smpp, &smpp.addr.clone(), 28).await;
 }
+
+/// Issue 19's endpoints against strangers, over HTTP: another campaign's coordinator sees none of
+/// this campaign's provider, outbox, inbox or expenses, cannot mark its replies, and their own
+/// provider changes nothing here; their provider's signature opens no door into this campaign's
+/// webhook; a captain, a volunteer's phone and a revoked phone reach none of the coordinator's
+/// SMS pages.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn providers_outbox_inbox_and_expenses_resist_strangers() {
+    use doorstep_server::sms_provider::twilio_signature;
+    use doorstep_tests::sms_double::SmsDouble as _;
+    let d = doorstep_tests::demo_server(Default::default()).await;
+    let coord = d.seeded.coordinator_token.clone();
+    let cap_token = d.seeded.captain_tokens[0].1.clone();
+    set_up(&d, 3).await;
+    let double = doorstep_tests::sms_double::TwilioDouble::start().await;
+    let (st, _) = call(&d.base, "PUT", "/api/v1/sms/provider", &coord, Some(double.settings())).await;
+    assert_eq!(st, 200);
+    let hook = d.service.twilio_webhook("demo-nantes").unwrap();
+    double.set_webhook(&hook);
+    let sender = doorstep_server::sms_dispatch::SmsSender::new(d.service.clone());
+    d.clock.store(paris(2026, 12, 8, 15), std::sync::atomic::Ordering::SeqCst);
+    let text = json!({"audience": {"kind": "team", "team_id": "nord"}, "purpose": "team_news",
+        "body": "Équipe Martin : rendez-vous samedi 10 h au local. STOP au 36180", "idempotency_key": "a"});
+    let (_, r) = call(&d.base, "POST", "/api/v1/sms/send", &cap_token, Some(text)).await;
+    assert_eq!(r["queued"].as_u64(), Some(3), "{r}");
+    rounds_until(&sender, async || outbox_states(&d.db).iter().all(|s| s.1 == "delivered")).await;
+    let first = doorstep_protocol::validate::sms::normalise_number(NUMBERS[0]).unwrap();
+    double.reply(&first, "Bonjour, je viendrai samedi avec ma sœur").await;
+    let (base, c2) = (d.base.clone(), coord.clone());
+    rounds_until(&sender, async || {
+        call(&base, "GET", "/api/v1/sms/inbox", &c2, None).await.1.as_array().is_some_and(|a| a.len() == 1)
+    })
+    .await;
+    let (_, inbox) = call(&d.base, "GET", "/api/v1/sms/inbox", &coord, None).await;
+    let reply_id = inbox[0]["id"].as_str().unwrap().to_string();
+    let (_, expenses) = call(&d.base, "GET", "/api/v1/sms/expenses", &coord, None).await;
+    assert_eq!(expenses.as_array().map(Vec::len), Some(1), "{expenses}");
+    let (_, outbox) = call(&d.base, "GET", "/api/v1/sms/outbox", &coord, None).await;
+    assert_eq!(outbox.as_array().map(Vec::len), Some(3), "{outbox}");
+
+    // Another campaign's coordinator.
+    let (st, other) = call(
+        &d.base,
+        "POST",
+        "/api/v1/campaigns",
+        &coord,
+        Some(json!({"id": "lyon-2027", "name": "Lyon", "mode": "address_only",
+            "coordinator_id": "coord-lyon", "coordinator_name": "L"})),
+    )
+    .await;
+    assert!((200..300).contains(&st), "{other}");
+    let lyon = other["token"].as_str().unwrap().to_string();
+    let (st, p) = call(&d.base, "GET", "/api/v1/sms/provider", &lyon, None).await;
+    assert!(st == 200 || st == 404, "{st} {p}");
+    assert!(!p.to_string().contains(&double.sid) && !p.to_string().contains(&double.base), "{p}");
+    for path in ["/api/v1/sms/outbox", "/api/v1/sms/inbox", "/api/v1/sms/expenses", "/api/v1/sms/optouts"] {
+        let (st, b) = call(&d.base, "GET", path, &lyon, None).await;
+        assert_eq!((st, b.clone()), (200, json!([])), "{path}");
+    }
+    let csv = reqwest::Client::new()
+        .get(format!("{}/api/v1/sms/expenses?format=csv", d.base))
+        .bearer_auth(&lyon)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv.lines().count(), 1, "the header alone: {csv}");
+    let (st, _) =
+        call(&d.base, "PUT", &format!("/api/v1/sms/inbox/{reply_id}"), &lyon, Some(json!({"state": "handled"}))).await;
+    assert_eq!(st, 404, "another campaign's reply does not exist for Lyon");
+    // Lyon's own provider (a Twilio account of theirs): this campaign's stays as it was.
+    let mut theirs = double.settings();
+    theirs["account"] = json!("AC99999999999999999999999999999999");
+    theirs["secret"] = json!("lyon-token");
+    let (st, _) = call(&d.base, "PUT", "/api/v1/sms/provider", &lyon, Some(theirs)).await;
+    assert_eq!(st, 200);
+    let (_, ours) = call(&d.base, "GET", "/api/v1/sms/provider", &coord, None).await;
+    assert_eq!(ours["account"].as_str(), Some(double.sid.as_str()), "{ours}");
+    // Lyon's signature opens no door into this campaign's webhook; on their own it lands in theirs.
+    let fields = vec![
+        ("MessageSid".to_string(), "SMlyon".to_string()),
+        ("From".to_string(), first.clone()),
+        ("Body".to_string(), "STOP".to_string()),
+    ];
+    let post = |url: String, token: &str| {
+        let sig = twilio_signature(token, &url, &fields);
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields.iter()).finish();
+        async move {
+            let r = reqwest::Client::new()
+                .post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("x-twilio-signature", sig)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            r.status().as_u16()
+        }
+    };
+    assert_eq!(post(hook.clone(), "lyon-token").await, 403);
+    let lyon_hook = d.service.twilio_webhook("lyon-2027").unwrap();
+    assert_eq!(post(lyon_hook, "lyon-token").await, 204);
+    let (_, ours) = call(&d.base, "GET", "/api/v1/sms/optouts", &coord, None).await;
+    assert_eq!(ours, json!([]), "Lyon's STOP is Lyon's");
+    let (_, theirs) = call(&d.base, "GET", "/api/v1/sms/optouts", &lyon, None).await;
+    assert_eq!(theirs.as_array().map(Vec::len), Some(1), "{theirs}");
+
+    // A captain, a volunteer's phone, a revoked phone: none of the coordinator's SMS pages.
+    let join = |i: usize, device: &'static str| {
+        let (base, code) = (d.base.clone(), d.seeded.volunteers[i].1.clone());
+        async move {
+            let r = reqwest::Client::new()
+                .post(format!("{base}/api/v1/join"))
+                .json(&json!({"protocol": 1, "code": code, "device_id": device}))
+                .send()
+                .await
+                .unwrap();
+            r.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_string()
+        }
+    };
+    let phone = join(0, "dev-sms-a").await;
+    let revoked = join(1, "dev-sms-b").await;
+    let (st, _) = call(&d.base, "POST", "/api/v1/devices/dev-sms-b/revoke", &coord, None).await;
+    assert_eq!(st, 200);
+    let pages: [(&str, String, Option<Value>); 5] = [
+        ("GET", "/api/v1/sms/provider".into(), None),
+        ("PUT", "/api/v1/sms/provider".into(), Some(double.settings())),
+        ("GET", "/api/v1/sms/outbox".into(), None),
+        ("PUT", format!("/api/v1/sms/inbox/{reply_id}"), Some(json!({"state": "handled"}))),
+        ("GET", "/api/v1/sms/expenses".into(), None),
+    ];
+    for (who, token) in [("captain", &cap_token), ("phone", &phone), ("revoked phone", &revoked)] {
+        for (method, path, body) in &pages {
+            let (st, b) = call(&d.base, method, path, token, body.clone()).await;
+            assert!(st == 401 || st == 403, "{who} {method} {path}: {st} {b}");
+            assert!(!b.to_string().contains("+336"), "{who} {method} {path}: {b}");
+        }
+    }
+    let (_, inbox) = call(&d.base, "GET", "/api/v1/sms/inbox", &coord, None).await;
+    assert_eq!(inbox[0]["state"], "unread", "nobody else marked it: {inbox}");
+}

@@ -692,7 +692,8 @@ fn a_store_of_the_previous_schema_upgrades_in_place_and_keeps_its_knocks() {
             "DROP TABLE door_facts; DROP TABLE grants; DROP TABLE handoffs; DROP TABLE sessions;
              DROP TABLE signup_outbox; DROP TABLE reminders; ALTER TABLE turfs DROP COLUMN staged;
              DROP TABLE channels; DROP TABLE messages; DROP TABLE message_outbox; DROP TABLE read_marks;
-             DROP TABLE people_view; DROP TABLE people_outbox;",
+             DROP TABLE people_view; DROP TABLE people_outbox; ALTER TABLE route_stops DROP COLUMN misplaced_why;
+             ALTER TABLE route_stops DROP COLUMN misplaced_m; ALTER TABLE route_stops DROP COLUMN placed_on_street;",
         )
         .unwrap();
         c.pragma_update(None, "user_version", 2).unwrap();

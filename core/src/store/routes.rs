@@ -12,7 +12,7 @@ use super::knocks::{facts_by_door, reported_flags_by_door};
 use crate::error::{CoreError, Result};
 use crate::route::{self, Parity, RoutePoint};
 use crate::status::door_status;
-use crate::views::{DoorView, EntranceView, PairSide, PersonView, RouteProgress, RouteStop};
+use crate::views::{DoorView, EntranceView, MisplacedView, PairSide, PersonView, RouteProgress, RouteStop};
 
 struct BuildingRow {
     id: String,
@@ -111,23 +111,60 @@ impl Store {
             let graph = net
                 .and_then(|n| serde_json::from_str::<doorstep_protocol::StreetNetwork>(&n).ok())
                 .and_then(|n| crate::streets::StreetGraph::new(&n));
-            let order = route::walking_order_ending(&points, start.map(|p| (p.lat, p.lon)), graph.as_ref(), round_trip);
+            let plan = route::plan(&points, start.map(|p| (p.lat, p.lon)), graph.as_ref(), round_trip);
+            // Where each stop is walked: its own position, or on its street when its own cannot be
+            // right; a door placed nowhere is walked last and the walk to it is not counted.
+            let at = |i: usize| match plan.placement[i] {
+                route::Placement::OnStreet(lat, lon) => Some((lat, lon)),
+                route::Placement::AsIs => Some((points[i].lat, points[i].lon)),
+                route::Placement::Last => None,
+            };
+            let order = &plan.order;
             // The walk to each stop, kept with the route: along streets when there are some.
             let walks: Vec<Option<f64>> = match &graph {
                 Some(g) => {
-                    let snaps: Vec<_> = order.iter().map(|&i| g.snap(points[i].lat, points[i].lon)).collect();
+                    let snaps: Vec<_> = order.iter().map(|&i| at(i).map(|(lat, lon)| g.snap(lat, lon))).collect();
                     std::iter::once(None)
-                        .chain(snaps.windows(2).map(|w| Some(g.distances(&w[0], &[w[1]])[0])))
+                        .chain(snaps.windows(2).map(|w| match (&w[0], &w[1]) {
+                            (Some(a), Some(b)) => Some(g.distances(a, &[*b])[0]),
+                            _ => Some(0.0),
+                        }))
                         .collect()
                 }
-                None => vec![None; order.len()],
+                None => {
+                    let mut prev: Option<(f64, f64)> = None;
+                    order
+                        .iter()
+                        .map(|&i| {
+                            let here = at(i);
+                            let walk = match (prev, here) {
+                                (Some(a), Some(b)) => Some(crate::plausibility::distance_m(a.0, a.1, b.0, b.1)),
+                                (Some(_), None) => Some(0.0),
+                                (None, _) => None,
+                            };
+                            prev = here.or(prev);
+                            walk
+                        })
+                        .collect()
+                }
             };
             tx.execute("DELETE FROM route_stops WHERE turf_id = ?1", [turf_id])?;
             let mut ins = tx.prepare_cached(
-                "INSERT INTO route_stops(turf_id, position, building_id, walk_m) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO route_stops(turf_id, position, building_id, walk_m, misplaced_why, misplaced_m, placed_on_street)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
-            for (pos, i) in order.iter().enumerate() {
-                ins.execute(params![turf_id, pos as i64, rows[*i].id, walks[pos]])?;
+            for (pos, &i) in order.iter().enumerate() {
+                let flag = plan.misplaced[i];
+                let on_street = matches!(plan.placement[i], route::Placement::OnStreet(..));
+                ins.execute(params![
+                    turf_id,
+                    pos as i64,
+                    rows[i].id,
+                    walks[pos],
+                    flag.map(|f| f.why.code()),
+                    flag.map(|f| f.distance_m),
+                    on_street
+                ])?;
             }
             Ok(())
         })?;
@@ -152,12 +189,22 @@ impl Store {
 
 fn build_progress(c: &Connection, turf_id: &str) -> Result<RouteProgress> {
     let by_id: HashMap<String, BuildingRow> = buildings(c, turf_id)?.into_iter().map(|b| (b.id.clone(), b)).collect();
-    let stops_kept: Vec<(String, Option<f64>)> = c
-        .prepare_cached("SELECT building_id, walk_m FROM route_stops WHERE turf_id = ?1 ORDER BY position")?
-        .query_map([turf_id], |r| Ok((r.get(0)?, r.get(1)?)))?
+    type Kept = (String, Option<f64>, Option<String>, Option<f64>, bool);
+    let stops_kept: Vec<Kept> = c
+        .prepare_cached(
+            "SELECT building_id, walk_m, misplaced_why, misplaced_m, placed_on_street FROM route_stops
+             WHERE turf_id = ?1 ORDER BY position",
+        )?
+        .query_map([turf_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
         .collect::<Result<_, _>>()?;
-    let walks: HashMap<String, f64> = stops_kept.iter().filter_map(|(b, w)| w.map(|w| (b.clone(), w))).collect();
-    let order: Vec<String> = stops_kept.into_iter().map(|(b, _)| b).collect();
+    let walks: HashMap<String, f64> = stops_kept.iter().filter_map(|k| k.1.map(|w| (k.0.clone(), w))).collect();
+    let mut flags: HashMap<String, MisplacedView> = HashMap::new();
+    for (b, _, why, m, on_street) in &stops_kept {
+        if let (Some(why), Some(m)) = (why, m) {
+            flags.insert(b.clone(), MisplacedView::new(why, *m, *on_street));
+        }
+    }
+    let order: Vec<String> = stops_kept.into_iter().map(|k| k.0).collect();
     let facts = facts_by_door(c, turf_id)?;
     let reported_flags = reported_flags_by_door(c, turf_id)?;
 
@@ -257,6 +304,7 @@ fn build_progress(c: &Connection, turf_id: &str) -> Result<RouteProgress> {
             walk_from_previous_m: walk,
             entrances: entrances.remove(bid).unwrap_or_default(),
             doors,
+            misplaced: flags.remove(bid),
         });
     }
     let doors_total = stops.iter().map(|s| s.doors.len() as u32).sum();

@@ -267,6 +267,12 @@ pub const MIGRATIONS: &[&str] = &[
     -- The coopains going to each session, as the server last listed them (JSON array of names).
     ALTER TABLE sessions ADD COLUMN coopains TEXT;
     "#,
+    r#"
+    -- Stops whose position cannot be right (issue 22): why, how far, walked on their street or last.
+    ALTER TABLE route_stops ADD COLUMN misplaced_why TEXT;
+    ALTER TABLE route_stops ADD COLUMN misplaced_m REAL;
+    ALTER TABLE route_stops ADD COLUMN placed_on_street INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 pub fn current_version() -> i64 {

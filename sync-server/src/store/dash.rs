@@ -279,6 +279,9 @@ pub struct MapBuilding {
     /// The least advanced door's status: a building is done when every door is.
     pub status: DoorStatus,
     pub door_ids: Vec<String>,
+    /// Set when the building's position cannot be right (issue 22: at (0, 0), or far outside the
+    /// rest of its turf): what the coordinator reads; such a building is not drawn where it says.
+    pub misplaced: Option<String>,
 }
 
 pub async fn building_doors(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<MapBuilding>> {
@@ -303,6 +306,7 @@ pub async fn building_doors(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<M
                 contacted: r[8].int()? as u32,
                 status: status_of_rank(r[9].int()?),
                 door_ids,
+                misplaced: None,
             })
         })
         .collect()

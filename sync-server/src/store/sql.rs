@@ -336,10 +336,14 @@ pub const SCHEMA_V15: &[&str] = &[
     "CREATE INDEX sms_follow_ups_waiting ON sms_follow_ups(campaign_id, state)",
 ];
 
+/// Version 16: the sender claims each campaign's pending texts and lists its outbox by campaign,
+/// state and age; without this index every claim scanned every campaign's pending texts.
+pub const SCHEMA_V16: &[&str] = &["CREATE INDEX sms_outbox_campaign ON sms_outbox(campaign_id, state, created_ms)"];
+
 /// Every schema version, in order; index + 1 is the version it brings the database to.
 pub const MIGRATIONS: &[&[&str]] = &[
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8, SCHEMA_V9, SCHEMA_V10,
-    SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14, SCHEMA_V15,
+    SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14, SCHEMA_V15, SCHEMA_V16,
 ];
 
 /// Whether a statement's placeholders come in order of first use (`$1` first, then `$2`…): SQLite

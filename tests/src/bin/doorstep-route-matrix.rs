@@ -6,6 +6,9 @@
 //! every solver is scored on the very same matrix.
 //!
 //! `cargo run --release -p doorstep-tests --bin doorstep-route-matrix [nantes|helsinki|munchen|all] > m.json`
+//!
+//! `DOORSTEP_ROUTE_SIZES=50,100,…` sets the sizes (default 50,100,300; the size sweep of
+//! `bench/route_sweep.sh` runs 50 to 5,000); `DOORSTEP_ROUTE_ROUND_TRIPS=0` leaves round trips out.
 
 use std::time::Instant;
 
@@ -43,7 +46,16 @@ fn city_cases(city: &str, addresses: &str, streets: &str, start: (f64, f64), out
         serde_json::from_slice(&std::fs::read(doorstep_tests::repo_root().join(streets)).unwrap()).unwrap();
     let (network, _) = network_from_geojson(&geo).unwrap();
     let all = doorstep_tests::addresses_of(addresses);
-    for n in [50usize, 100, 300] {
+    let sizes: Vec<usize> = std::env::var("DOORSTEP_ROUTE_SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![50, 100, 300]);
+    let round_trips = std::env::var("DOORSTEP_ROUTE_ROUND_TRIPS").map_or(true, |v| v != "0");
+    for n in sizes {
+        if n > all.len() {
+            eprintln!("{city}: {n} addresses asked, {} in the file", all.len());
+            continue;
+        }
         let mut near = all.clone();
         let k = start.0.to_radians().cos();
         let d = |a: &doorstep_tests::Address| (a.lat - start.0).powi(2) + ((a.lon - start.1) * k).powi(2);
@@ -77,7 +89,7 @@ fn city_cases(city: &str, addresses: &str, streets: &str, start: (f64, f64), out
             (order, times[times.len() / 2])
         };
         let (ours, our_ms) = timed(false);
-        let (round, round_ms) = timed(true);
+        let (round, round_ms) = if round_trips { timed(true) } else { (Vec::new(), f64::NAN) };
         let graph = StreetGraph::new(&net).unwrap();
         if std::env::var_os("DOORSTEP_ROUTE_PHASES").is_some() {
             // Where the time goes (stderr): graph, snapping, the door-to-door matrix.
@@ -104,10 +116,15 @@ fn city_cases(city: &str, addresses: &str, streets: &str, start: (f64, f64), out
                 route::house_number_key(&pts[i].house_number),
             )
         });
-        // The matrix: start, then every address, each snapped to its street.
+        // The matrix: start, then every address, each snapped to its street (the contraction
+        // hierarchy's matrix equals plain searches: `the_matrix_equals_plain_searches_on_nantes`),
+        // in decimetres' precision.
         let mut snaps = vec![graph.snap(start.0, start.1)];
         snaps.extend(pts.iter().map(|p| graph.snap(p.lat, p.lon)));
-        let matrix: Vec<Vec<f64>> = snaps.iter().map(|s| graph.distances(s, &snaps)).collect();
+        let k = snaps.len();
+        let flat = graph.matrix(&snaps);
+        let matrix: Vec<Vec<f64>> =
+            (0..k).map(|r| flat[r * k..(r + 1) * k].iter().map(|x| (x * 10.0).round() / 10.0).collect()).collect();
         let length = |order: &[usize]| -> f64 {
             let mut here = 0usize;
             let mut total = 0.0;
@@ -123,7 +140,7 @@ fn city_cases(city: &str, addresses: &str, streets: &str, start: (f64, f64), out
             "n": n,
             "matrix": matrix,
             "ours": { "order": ours.iter().map(|i| i + 1).collect::<Vec<_>>(), "length_m": length(&ours), "ms": our_ms },
-            "ours_round_trip": { "length_m": length(&round) + back(&round), "ms": round_ms },
+            "ours_round_trip": round_trips.then(|| serde_json::json!({ "length_m": length(&round) + back(&round), "ms": round_ms })),
             "conventional": { "length_m": length(&conv), "round_trip_m": length(&conv) + back(&conv) },
         }));
     }
