@@ -308,14 +308,21 @@ fn order_points(
 }
 
 /// Kicks per stop of the iterated local search that follows the stop-level improvement (shared
-/// between the two starts). One per stop takes Helsinki's 300 addresses from 1.054 to 1.036 × the
-/// reference solvers for about 4 ms (docs/benchmarks.md).
-const KICKS_PER_STOP: usize = 1;
+/// between the two starts). One per stop took Helsinki's 300 addresses from 1.054 to 1.036 × the
+/// reference solvers for about 4 ms; two, every other one exchanging two short runs anywhere on
+/// the walk, bring every measured turf of 50 to 1,000 addresses to 1.02 × or better
+/// (docs/benchmarks.md, issue 22).
+const KICKS_PER_STOP: usize = 2;
+/// Above [`POINT_LEVEL_MAX`] (distances pair by pair), one kick per stop, and the runs exchanged
+/// at most [`FAR_WINDOW_LARGE`] stops apart: each repair of a far exchange reverses long stretches.
+const KICKS_PER_STOP_LARGE: usize = 1;
+const FAR_WINDOW_LARGE: usize = 50;
 
 /// Iterated local search on an open path from the start (row 0), or a round trip: swap two short
-/// neighbouring runs of stops (a "double bridge" kept local), repair with 2-opt and or-opt moves
-/// around the stops the kick touched (neighbour lists, a queue of stops to look at), keep the
-/// result only when the whole walk got shorter. Deterministic (a fixed-seed xorshift).
+/// neighbouring runs of stops (a "double bridge" kept local), or, every other kick, two short runs
+/// anywhere on the walk; repair with 2-opt and or-opt moves around the stops the kick touched
+/// (neighbour lists, a queue of stops to look at), keep the result only when the whole walk got
+/// shorter. Deterministic (a fixed-seed xorshift).
 fn perturb_and_improve(m: &[f64], k: usize, order: &mut Vec<usize>, round_trip: bool, kicks: usize, seed: u64) {
     let d = |a: usize, b: usize| m[a * k + b];
     let near = exact_near(&d, k, 8);
@@ -380,7 +387,54 @@ fn iterated_search(
     let after = |p: &[usize], at: usize| p.get(at + 1).copied().or(end);
     let link = |a: usize, b: Option<usize>| b.map_or(0.0, |b| d(a, b));
     let mut saved = p.clone();
-    for _ in 0..kicks {
+    let far_window = if settle_first { FAR_WINDOW_LARGE } else { usize::MAX };
+    for kick in 0..kicks {
+        if kick % 2 == 0 {
+            // Exchange two short runs anywhere on the walk: p[a..b] and p[c..e], b ≤ c.
+            let a = 1 + next_rand(n - 1);
+            let b = (a + 1 + next_rand(3)).min(n + 1);
+            if b > n {
+                continue;
+            }
+            let c = b + next_rand((n + 1 - b).min(far_window));
+            let e = (c + 1 + next_rand(3)).min(n + 1);
+            let beyond = after(&p, e - 1);
+            let (before, kicked) = if b == c {
+                (
+                    d(p[a - 1], p[a]) + d(p[b - 1], p[b]) + link(p[e - 1], beyond),
+                    d(p[a - 1], p[c]) + d(p[e - 1], p[a]) + link(p[b - 1], beyond),
+                )
+            } else {
+                (
+                    d(p[a - 1], p[a]) + d(p[b - 1], p[b]) + d(p[c - 1], p[c]) + link(p[e - 1], beyond),
+                    d(p[a - 1], p[c]) + d(p[e - 1], p[b]) + d(p[c - 1], p[a]) + link(p[b - 1], beyond),
+                )
+            };
+            saved.copy_from_slice(&p);
+            let moved: Vec<usize> = p[c..e].iter().chain(&p[b..c]).chain(&p[a..b]).copied().collect();
+            p[a..e].copy_from_slice(&moved);
+            for (at, &r) in p.iter().enumerate().take(e).skip(a) {
+                pos[r] = at;
+            }
+            let (x, y) = (a + e - c, a + e - c + c - b);
+            for at in [a - 1, a, x - 1, x, y - 1, y, e - 1, e] {
+                if let Some(&r) = p.get(at)
+                    && !queued[r]
+                {
+                    queued[r] = true;
+                    queue.push(r);
+                }
+            }
+            let gained = local_search(d, end, near, &mut p, &mut pos, &mut queue, &mut queued);
+            if kicked - before - gained < -1e-6 {
+                continue;
+            }
+            p.copy_from_slice(&saved);
+            for (at, &r) in p.iter().enumerate() {
+                pos[r] = at;
+            }
+            continue;
+        }
         // Swap p[a..b] and p[b..c], runs of 1–10 stops, a ≥ 1 (the start stays first).
         let a = 1 + next_rand(n - 2);
         let b = (a + 1 + next_rand(10)).min(n);
@@ -427,7 +481,7 @@ fn route_by_pairs(pm: &crate::streets::PointMetric<'_>, xy: &[(f64, f64)], round
     let d = |a: usize, b: usize| pm.d(a, b);
     let near = near_by_grid(&d, xy, 10, 24);
     let first = nearest_by_lists(&d, xy, &near);
-    let kicks = KICKS_PER_STOP * k / 2;
+    let kicks = KICKS_PER_STOP_LARGE * k / 2;
     let run = |seed: u64| {
         let mut o = first.clone();
         iterated_search(&d, &near, &mut o, round_trip, kicks, seed, true);
