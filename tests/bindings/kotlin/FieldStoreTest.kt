@@ -78,7 +78,7 @@ class FieldStoreTest {
     fun a_walkRecordCorrectCloseReopen() {
         var store = openStore(path)
         assertEquals(36, store.deviceId().length)
-        assertEquals(8L, store.schemaVersion()) // the device store's migrations
+        assertEquals(9L, store.schemaVersion()) // the device store's migrations
         val summary = store.applyTurfPackage(fixture)
         assertEquals("kt", summary.turfId)
         assertEquals(120u, summary.buildings)

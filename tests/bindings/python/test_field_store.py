@@ -83,7 +83,7 @@ class FieldStoreTest(unittest.TestCase):
     def test_walk_record_correct_close_reopen(self):
         store = open_store(self.path)
         self.assertEqual(len(store.device_id()), 36)
-        self.assertEqual(store.schema_version(), 8)  # the device store's migrations
+        self.assertEqual(store.schema_version(), 9)  # the device store's migrations
         summary = store.apply_turf_package(self.package)
         self.assertEqual(summary.turf_id, "py")
         self.assertEqual(summary.buildings, 120)
