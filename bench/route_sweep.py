@@ -39,7 +39,7 @@ def svg(points, path):
     for target, colour in ((1.02, "#2a7"), (1.05, "#c70")):
         out.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="%s" stroke-dasharray="4 3"/>'
                    % (left, w - right, fy(target), fy(target), colour))
-        out.append('<text x="%d" y="%.1f" fill="%s">%.2f ×</text>' % (w - right - 40, fy(target) - 4, colour, target))
+        out.append('<text x="%d" y="%.1f" fill="%s">%.2f ×</text>' % (left + 6, fy(target) - 4, colour, target))
     step = 500 if x_max > 2000 else 100
     x = 0
     while x <= x_max:

@@ -465,6 +465,10 @@ async fn interleavings_never_text_an_opted_out_number_without_consent_or_out_of_
         if case == 2 {
             files_at_start = open_files();
         }
+        if case > 0 && case % 1000 == 0 {
+            // The long run says how far it got (it takes hours on this machine).
+            eprintln!("{case} histories so far");
+        }
         let campaign = format!("c{case}");
         let (mut cp, ..) = doorstep_tests::server_import(1);
         cp.id = campaign.clone();
