@@ -412,6 +412,12 @@ impl Service {
             (Some(turf), Some(street), true) => {
                 self.turf_in_scope(st, turf).await?;
                 let b = self.store.street_buildings(turf, street).await?;
+                if b.is_empty()
+                    && let Some(now_in) = self.store.street_moved_to(turf, street).await?
+                {
+                    // Another captain moved it first (perhaps through another server process).
+                    return Err(ServiceError::conflict("moved", crate::error::moved_message(now_in.as_deref())));
+                }
                 if b.is_empty() {
                     return Err(ServiceError::not_found(format!(
                         "aucune adresse « {street} » dans {turf} / no such street in the turf"
@@ -466,7 +472,8 @@ impl Service {
             }
             _ => return Err(ServiceError::invalid("bad_reassign", "give either to_turf or to_volunteer")),
         };
-        let touched = self.store.move_buildings(st.campaign(), &buildings, &to_turf).await?;
+        let from = req.street.as_ref().and(req.turf_id.as_deref());
+        let touched = self.store.move_buildings(st.campaign(), &buildings, &to_turf, from).await?;
         let detail = serde_json::json!({
             "from_turf": req.turf_id, "street": req.street, "doors": req.door_ids.len(),
             "buildings_moved": buildings.len(), "to_turf": to_turf, "to_volunteer": req.to_volunteer,

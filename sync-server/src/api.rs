@@ -532,7 +532,7 @@ async fn public_signup(
     Path(id): Path<String>,
     body: Request,
 ) -> Result<impl IntoResponse, HttpError> {
-    let client = body.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let client = crate::extract::client_ip(&s, body.headers(), body.extensions());
     let axum::Form(form) = axum::Form::<crate::public::PublicForm>::from_request(body, &())
         .await
         .map_err(|e| HttpError::new(e.status(), "bad_form", e.body_text()))?;

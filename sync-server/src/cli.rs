@@ -396,6 +396,31 @@ pub async fn open_store(database: &str) -> Result<Arc<dyn ServerStore>, String> 
     }
 }
 
+/// Copies a running server's SQLite database into `to` as it stands at one instant (a reader's
+/// snapshot: under WAL the server goes on writing meanwhile), checks the copy, and says what it
+/// holds. PostgreSQL has its own tools (`pg_dump`).
+pub fn backup_sqlite(database: &str, to: &std::path::Path) -> Result<String, String> {
+    if database.starts_with("postgres://") || database.starts_with("postgresql://") {
+        return Err("PostgreSQL : utilisez pg_dump -Fc (docs/scaling.md) / PostgreSQL: use pg_dump -Fc".into());
+    }
+    if to.exists() {
+        return Err(format!("{} existe déjà / already exists", to.display()));
+    }
+    let target = to.to_str().ok_or_else(|| format!("{}: not a UTF-8 path", to.display()))?;
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let c = rusqlite::Connection::open_with_flags(database, flags).map_err(|e| format!("{database}: {e}"))?;
+    c.busy_timeout(std::time::Duration::from_secs(30)).map_err(|e| e.to_string())?;
+    c.execute("VACUUM INTO ?1", [target]).map_err(|e| format!("{database} → {target}: {e}"))?;
+    let copy = rusqlite::Connection::open_with_flags(to, flags).map_err(|e| format!("{target}: {e}"))?;
+    let check: String = copy.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(|e| e.to_string())?;
+    if check != "ok" {
+        return Err(format!("{target}: la copie est abîmée / the copy is damaged: {check}"));
+    }
+    let count = |sql: &str| copy.query_row(sql, [], |r| r.get::<_, i64>(0)).map_err(|e| e.to_string());
+    let (reports, doors) = (count("SELECT COUNT(*) FROM reports")?, count("SELECT COUNT(*) FROM doors")?);
+    Ok(format!("copie / backup {target} : {doors} portes / doors, {reports} passages / reports"))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -81,11 +81,25 @@ impl ServiceError {
     }
 }
 
+/// What a captain is told when someone else moved the street (or doors) first.
+pub fn moved_message(now_in: Option<&str>) -> String {
+    match now_in {
+        Some(t) => format!(
+            "déjà déplacée par quelqu'un d'autre vers le secteur {t} : rien n'a été déplacé / already moved by \
+             someone else to turf {t}: nothing was moved"
+        ),
+        None => "déjà retirée de ce secteur par quelqu'un d'autre : rien n'a été déplacé / already taken out of \
+                 this turf by someone else: nothing was moved"
+            .to_string(),
+    }
+}
+
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Missing { .. } => ServiceError::not_found(e.to_string()),
             StoreError::Conflict(_) => ServiceError::conflict("conflict", e.to_string()),
+            StoreError::Moved { now_in, .. } => ServiceError::conflict("moved", moved_message(now_in.as_deref())),
             other => {
                 tracing::error!(error = %other, "storage error");
                 ServiceError::new(Failure::Internal, "internal", "internal error; it has been logged")

@@ -201,3 +201,20 @@ impl FromRequestParts<Service> for StaffCaller {
         Ok(StaffCaller(staff(service, &parts.headers, access).await?))
     }
 }
+
+/// The client's address: the connection's peer, or, when the peer is a proxy this server was told
+/// to trust (`serve --trusted-proxy`), the nearest address in `X-Forwarded-For` that is not itself
+/// a trusted proxy. Without trusted proxies the header is ignored: anyone can write it, and a
+/// stranger must not choose whose rate limit or sign-in lockout their requests count against.
+/// Behind a balancer that passes no such header, every client is the balancer.
+pub fn client_ip(s: &Service, headers: &HeaderMap, ext: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    let peer = ext.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip())?;
+    if !s.trusted_proxies.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+    let hops: Vec<std::net::IpAddr> =
+        forwarded.flat_map(|v| v.split(',')).filter_map(|h| h.trim().parse().ok()).collect();
+    Some(hops.into_iter().rev().find(|ip| !s.trusted_proxies.contains(ip)).unwrap_or(peer))
+}
+

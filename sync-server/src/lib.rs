@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod canvass;
 pub mod cli;
+pub mod command;
 pub use doorstep_streets::cut;
 pub mod dashboard;
 pub mod delta;

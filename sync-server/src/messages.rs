@@ -109,6 +109,10 @@ impl Service {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
                 Err(_) => return Ok(first),
                 Ok(Ok(ev)) => {
+                    if ev.kind == "lagged" {
+                        // Some events may have been missed (another process's): read again.
+                        return self.feed_of(&me, &since).await;
+                    }
                     if ev.kind != "message" || ev.campaign_id != me.campaign_id {
                         continue;
                     }
@@ -170,7 +174,7 @@ impl Service {
 
     /// Tells the live dashboards that reach a channel that it has a new message.
     async fn announce_message(&self, author: &User, channel_id: &str, seq: u64) {
-        if self.live.receiver_count() == 0 {
+        if self.live.receiver_count() == 0 && !self.live_is_shared() {
             return;
         }
         let Some(channel) = ChannelRef::parse(channel_id) else { return };
@@ -185,7 +189,7 @@ impl Service {
             ChannelRef::Announcements => (vec![], vec![], true),
             ChannelRef::Direct { a, b } => (vec![], vec![a.clone(), b.clone()], false),
         };
-        self.announce_to(&author.campaign_id, channel_id, seq, teams, users, everyone);
+        self.announce_to(&author.campaign_id, channel_id, seq, teams, users, everyone).await;
     }
 }
 

@@ -80,7 +80,9 @@ pub struct LiveEvent {
 
 impl LiveEvent {
     pub fn reaches(&self, st: &Staff) -> bool {
-        self.campaign_id == st.campaign()
+        // A reload after a lost connection between processes has no campaign: it reaches all.
+        let reload_all = self.kind == "lagged" && self.campaign_id.is_empty();
+        (self.campaign_id == st.campaign() || reload_all)
             && (st.is_coordinator()
                 || self.everyone
                 || self.users.contains(&st.user.id)

@@ -319,7 +319,7 @@ impl Service {
         let (pkcs8, public_key) = self.campaign_signing_key(&s.campaign_id).await?;
         let fresh = form_token(&pkcs8, &s.id, now);
         if let Some(ip) = client
-            && self.rate.take(&format!("public:{ip}"), PER_ADDRESS, PER_ADDRESS / 600.0).is_err()
+            && self.take_request(&format!("public:{ip}"), PER_ADDRESS, PER_ADDRESS / 600.0).await.is_err()
         {
             let m = "Trop d'inscriptions depuis cette connexion : réessayez dans quelques minutes.";
             return Ok((StatusCode::TOO_MANY_REQUESTS, page(&s, &campaign, left, &fresh, Notice::Error(m), &form)));

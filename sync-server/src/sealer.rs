@@ -11,6 +11,7 @@ use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, Nonce, UnboundKey};
 /// Seals and opens secrets with the server's key (ChaCha20-Poly1305, a random nonce each time).
 pub struct Sealer {
     key: LessSafeKey,
+    fingerprint: String,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -33,7 +34,17 @@ fn hex_key(text: &str) -> Option<[u8; 32]> {
 
 impl Sealer {
     pub fn from_key(key: [u8; 32]) -> Sealer {
-        Sealer { key: LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &key).expect("32 bytes")) }
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        ctx.update(b"doorstep sealing key fingerprint\0");
+        ctx.update(&key);
+        let fingerprint = ctx.finish().as_ref()[..12].iter().map(|b| format!("{b:02x}")).collect();
+        Sealer { key: LessSafeKey::new(UnboundKey::new(&CHACHA20_POLY1305, &key).expect("32 bytes")), fingerprint }
+    }
+
+    /// Names the key without giving it away (a hash of it): every server process on one database
+    /// must hold the same key, and the database keeps this to check that they do.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// The key in `DOORSTEP_SECRET_KEY` (64 hex digits) if set, else the one in `path`, created

@@ -49,9 +49,10 @@ pub struct Service {
     pub now: Clock,
     scripts: ScriptCache,
     networks: NetworkCache,
-    pub(crate) limiter: Arc<std::sync::Mutex<crate::ratelimit::LoginLimiter>>,
     /// What changed, for dashboards watching live (server-sent events).
     pub(crate) live: tokio::sync::broadcast::Sender<crate::model::LiveEvent>,
+    /// Whether live events go through the database to every process ([`Self::share_live_events`]).
+    pub(crate) shared_live: Arc<std::sync::atomic::AtomicBool>,
     /// A map tile URL template (`https://…/{z}/{x}/{y}.png`) for dashboards, when the campaign has
     /// a tile server; without one the map draws our own streets.
     pub tile_url: Option<String>,
@@ -66,6 +67,8 @@ pub struct Service {
     pub sms_keys: Option<Arc<crate::sealer::Sealer>>,
     /// This server as the outside world reaches it (`https://terrain.example.fr`), for webhooks.
     pub public_url: Option<String>,
+    /// The proxies (balancers) whose `X-Forwarded-For` names the client (`serve --trusted-proxy`).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl std::fmt::Debug for Service {
@@ -113,8 +116,8 @@ impl Service {
             now: system_clock(),
             scripts: ScriptCache::default(),
             networks: NetworkCache::default(),
-            limiter: Default::default(),
             live: tokio::sync::broadcast::channel(256).0,
+            shared_live: Default::default(),
             tile_url: None,
             rate_limits: Default::default(),
             rate: Default::default(),
@@ -122,6 +125,7 @@ impl Service {
             mailer: None,
             sms_keys: None,
             public_url: None,
+            trusted_proxies: Vec::new(),
         }
     }
 

@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 use crate::auth;
 use crate::error::ServiceError;
 use crate::model::{Me, Staff};
-use crate::ratelimit::{MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_LOGIN};
+use crate::ratelimit::{FAILURE_MEMORY_MS, MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_LOGIN, signin_wait};
 use crate::service::{DeviceSession, Service};
 use crate::store::Role;
-use crate::store::StoreOps;
+use crate::store::{SharedStore as _, StoreOps};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "doorstep_session";
@@ -81,13 +81,14 @@ impl Service {
         let login = req.login.trim().to_lowercase();
         let addr = ip.map_or_else(|| "unknown".to_string(), |a| a.to_string());
         let (login_key, ip_key) = (format!("login:{login}@{addr}"), ip.map(|a| format!("ip:{a}")));
-        {
-            let mut l = self.limiter.lock().expect("limiter lock");
-            let wait = l.wait(&login_key, MAX_FAILURES_PER_LOGIN, now);
-            let wait = wait.or_else(|| ip_key.as_deref().and_then(|k| l.wait(k, MAX_FAILURES_PER_ADDRESS, now)));
-            if let Some(s) = wait {
-                return Err(too_many(s));
-            }
+        // Facts (the keys' failures, kept in the database for every process), then the rule.
+        let keys: Vec<String> = std::iter::once(login_key.clone()).chain(ip_key.clone()).collect();
+        let failures = self.store.signin_failures(&keys, now - FAILURE_MEMORY_MS).await?;
+        let of = |k: &str| failures.iter().filter(|(key, _)| key == k).map(|(_, t)| *t).collect::<Vec<_>>();
+        let wait = signin_wait(&of(&login_key), MAX_FAILURES_PER_LOGIN, now)
+            .or_else(|| ip_key.as_deref().and_then(|k| signin_wait(&of(k), MAX_FAILURES_PER_ADDRESS, now)));
+        if let Some(s) = wait {
+            return Err(too_many(s));
         }
         let found = if login.len() <= 64 { self.store.user_by_login(&login).await? } else { None };
         let password = req.password;
@@ -108,17 +109,13 @@ impl Service {
                 let detail = serde_json::json!({ "ip": ip.map(|a| a.to_string()) });
                 self.record(&u.campaign_id, &u.id, None, "session.failed", None, detail).await?;
             }
-            let mut l = self.limiter.lock().expect("limiter lock");
-            l.fail(&login_key, now);
-            if let Some(k) = &ip_key {
-                l.fail(k, now);
-            }
+            self.store.record_signin_failure(&keys, now, now - FAILURE_MEMORY_MS).await?;
             return Err(ServiceError::unauthenticated(
                 "bad_login",
                 "identifiant ou mot de passe incorrect / wrong login or password",
             ));
         };
-        self.limiter.lock().expect("limiter lock").clear(&login_key);
+        self.store.clear_signin_failures(&login_key).await?;
         let token = auth::new_token();
         let device_id = format!("{SESSION_DEVICE_PREFIX}{}:{}", user.id, auth::hash_secret(&token)[..12].to_owned());
         let expires_ms = now + SESSION_LIFETIME_MS;

@@ -14,8 +14,8 @@ use crate::model::Staff;
 pub use crate::sealer::Sealer;
 use crate::service::Service;
 use crate::sms_provider::SmsProvider;
-use crate::store::SmsStore;
 use crate::store::ops::sms_providers::ProviderRow;
+use crate::store::{SharedStore as _, SmsStore};
 
 /// A coordinator's provider settings. The secret is written, never read back.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
@@ -60,6 +60,24 @@ fn invalid(code: &'static str, msg: &str) -> ServiceError {
 pub const KINDS: [&str; 3] = ["twilio", "smpp", "ovh"];
 
 impl Service {
+    /// Takes the server's sealing key, refused when this database already knows another one: every
+    /// server process on one database must hold the same key (a secret sealed by one must open in
+    /// the others), and a process started with a fresh key file would otherwise seal with its own.
+    pub async fn use_sealing_key(&mut self, key: Sealer) -> Result<(), String> {
+        let known = self.store.key_fingerprint(key.fingerprint(), (self.now)()).await.map_err(|e| e.to_string())?;
+        if known != key.fingerprint() {
+            return Err(format!(
+                "cette base attend la clé {known}, celle-ci est {} : donnez à chaque processus le même \
+                 --secret-key-file / this database's processes use the key {known}, this one is {}: give \
+                 every process the same --secret-key-file",
+                key.fingerprint(),
+                key.fingerprint()
+            ));
+        }
+        self.sms_keys = Some(Arc::new(key));
+        Ok(())
+    }
+
     fn sealer(&self) -> Result<&Arc<Sealer>, ServiceError> {
         self.sms_keys.as_ref().ok_or_else(|| {
             ServiceError::conflict(

@@ -5,10 +5,9 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::SocketAddr;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -17,10 +16,12 @@ use futures_util::StreamExt;
 
 use crate::auth;
 use crate::dashboard::ResultsFilter;
-use crate::extract::{Caller, StaffCaller, body, credential};
+use crate::extract::{Caller, StaffCaller, body, client_ip, credential};
 use crate::http_error::HttpError;
 use crate::service::Service;
 use crate::session::{cleared_cookie, cookie_token, session_cookie};
+use crate::store::SharedStore as _;
+use crate::store::shared_store::{Bucket, BucketPlan};
 
 struct Asset {
     name: &'static str,
@@ -89,7 +90,10 @@ pub async fn asset(Path(file): Path<String>) -> Result<Response, HttpError> {
 /// `Origin`, when sent, names this host; with the session cookie (and no bearer token) it must
 /// carry the session's CSRF token. Every answer gets security headers.
 pub async fn guard(State(s): State<Service>, req: Request, next: Next) -> Response {
-    if let Err(e) = check_rate(&s, &req) {
+    // The bucket is chosen before waiting on it: a request is not `Sync`, so no borrow of it may
+    // live across the wait.
+    let bucket = rate_bucket(&s, &req);
+    if let Err(e) = check_rate(&s, bucket).await {
         return e.into_response();
     }
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
@@ -116,18 +120,25 @@ pub async fn guard(State(s): State<Service>, req: Request, next: Next) -> Respon
     r
 }
 
-/// One request from the caller's bucket: its credential's, or its address's when it has none.
-fn check_rate(s: &Service, req: &Request) -> Result<(), HttpError> {
+/// The caller's bucket `(key, burst, per second)`: its credential's, or its address's when it has
+/// none; none for the health check.
+fn rate_bucket(s: &Service, req: &Request) -> Option<(String, f64, f64)> {
     if req.uri().path() == "/healthz" {
-        return Ok(());
+        return None;
     }
     let l = &s.rate_limits;
-    let wait = match credential(req.headers()) {
-        Ok((token, _)) => s.rate.take(&format!("t:{}", &auth::hash_secret(token)[..24]), l.token_burst, l.token_per_s),
-        Err(_) => match req.extensions().get::<ConnectInfo<SocketAddr>>() {
-            Some(ConnectInfo(addr)) => s.rate.take(&format!("ip:{}", addr.ip()), l.anonymous_burst, l.anonymous_per_s),
-            None => Ok(()),
-        },
+    match credential(req.headers()) {
+        Ok((token, _)) => Some((format!("t:{}", &auth::hash_secret(token)[..24]), l.token_burst, l.token_per_s)),
+        Err(_) => client_ip(s, req.headers(), req.extensions())
+            .map(|ip| (format!("ip:{ip}"), l.anonymous_burst, l.anonymous_per_s)),
+    }
+}
+
+/// One request from the caller's bucket; 429 with the wait when it is empty.
+async fn check_rate(s: &Service, bucket: Option<(String, f64, f64)>) -> Result<(), HttpError> {
+    let wait = match bucket {
+        Some((key, burst, per_s)) => s.take_request(&key, burst, per_s).await,
+        None => Ok(()),
     };
     wait.map_err(|secs| {
         let mut e = HttpError::new(
@@ -138,6 +149,26 @@ fn check_rate(s: &Service, req: &Request) -> Result<(), HttpError> {
         e.retry_after_s = Some(secs);
         e
     })
+}
+
+impl Service {
+    /// One request from `key`'s bucket: in the database when several processes share it
+    /// (PostgreSQL: a client's requests reach them all behind a balancer), else this process's.
+    /// If the database cannot answer, this process's bucket decides (a limit still holds).
+    pub(crate) async fn take_request(&self, key: &str, burst: f64, per_s: f64) -> Result<(), u64> {
+        if !self.store.shared() {
+            return self.rate.take(key, burst, per_s);
+        }
+        let now = (self.now)();
+        let plan: BucketPlan = Box::new(move |held| crate::ratelimit::take(held, now, burst, per_s));
+        match self.store.take_from_bucket(key, Bucket { tokens: burst, at_ms: now }, plan).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                tracing::warn!(error = %e, "shared request limit unavailable; this process's applies");
+                self.rate.take(key, burst, per_s)
+            }
+        }
+    }
 }
 
 fn check_write(headers: &HeaderMap, public: bool) -> Result<(), HttpError> {
@@ -166,7 +197,7 @@ fn check_write(headers: &HeaderMap, public: bool) -> Result<(), HttpError> {
 }
 
 pub async fn login(State(s): State<Service>, req: Request) -> Result<Response, HttpError> {
-    let ip = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let ip = client_ip(&s, req.headers(), req.extensions());
     let (token, view) = s.login(body(req).await?, ip).await?;
     Ok(([(header::SET_COOKIE, session_cookie(&token))], Json(view)).into_response())
 }

@@ -4,6 +4,7 @@
 use doorstep_server::store::StoreOps;
 use std::path::PathBuf;
 
+pub mod balancer;
 pub mod dashboard_reference;
 pub mod faultproxy;
 pub mod fuzzing;

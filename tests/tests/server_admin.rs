@@ -207,7 +207,7 @@ async fn world() -> World {
         let pkg = store.turf_package(from).await.unwrap().unwrap();
         let building = pkg.buildings.last().unwrap().id.clone();
         let door = pkg.doors.iter().find(|d| d.building_id == building).unwrap().id.clone();
-        store.move_buildings(CAMPAIGN, std::slice::from_ref(&building), to).await.unwrap();
+        store.move_buildings(CAMPAIGN, std::slice::from_ref(&building), to, None).await.unwrap();
         let k = doorstep_tests::report(900 + i as u32, CAMPAIGN, from, &door, vol, dev);
         let session = service.authenticate(token).await.unwrap();
         let r = service

@@ -120,7 +120,7 @@ async fn ingest_dedupes_and_flags_overlaps(s: Arc<dyn ServerStore>) {
     let out = ingest(&*s, &a, &[batch[0].clone(), report(3, "t1", &door_in_t1, "vol-a")], NOW).await.unwrap();
     assert_eq!(out, vec![Ingested::Duplicate, Ingested::Accepted { overlap: false }]);
     // The street moves to t2 (vol-b) while vol-a is offline; vol-a's later report is kept, flagged.
-    let touched = s.move_buildings("nantes-2026", &[ids[0].clone()], "t2").await.unwrap();
+    let touched = s.move_buildings("nantes-2026", &[ids[0].clone()], "t2", None).await.unwrap();
     assert_eq!(touched, vec!["t2".to_string(), "t1".to_string()]);
     assert_eq!(s.turf("t1").await.unwrap().unwrap().version, 3);
     assert_eq!(s.turf("t2").await.unwrap().unwrap().version, 3);
@@ -130,7 +130,7 @@ async fn ingest_dedupes_and_flags_overlaps(s: Arc<dyn ServerStore>) {
     assert_eq!(stored.len(), 3, "every accepted report exactly once");
     assert_eq!(stored.iter().filter(|r| r.overlap).count(), 1);
     assert_eq!(stored[0].report, batch[0], "the report comes back as pushed");
-    assert!(s.move_buildings("nantes-2026", &[ids[1].clone()], "nope").await.is_err());
+    assert!(s.move_buildings("nantes-2026", &[ids[1].clone()], "nope", None).await.is_err());
     // The same id twice in one batch: the first is accepted, the second is a duplicate. (vol-a
     // reports on t1, where the door no longer is: an overlap.)
     let twice = report(9, "t1", &door_in_t1, "vol-a");
@@ -211,7 +211,7 @@ async fn teams_scripts_and_the_op_log(s: Arc<dyn ServerStore>) {
     assert_eq!(s.script("nantes-2026", 2).await.unwrap().unwrap().0.questions.len(), 4);
     assert!(s.script("nantes-2026", 3).await.unwrap().is_none());
     // The op log of t1 since its creation: assignment (lease), script (campaign), a move out.
-    s.move_buildings("nantes-2026", &[ids[0].clone()], "t2").await.unwrap();
+    s.move_buildings("nantes-2026", &[ids[0].clone()], "t2", None).await.unwrap();
     let ops = s.turf_ops("t1", 1).await.unwrap();
     assert_eq!(
         ops,
@@ -230,7 +230,7 @@ async fn teams_scripts_and_the_op_log(s: Arc<dyn ServerStore>) {
     s.set_checksum("t1", 3, "stale").await.unwrap();
     assert_eq!(s.turf("t1").await.unwrap().unwrap().checksum, Some((4, "abc".to_string())));
     // Moving into the turf a building already is in changes nothing.
-    assert_eq!(s.move_buildings("nantes-2026", &[ids[0].clone()], "t2").await.unwrap(), Vec::<String>::new());
+    assert_eq!(s.move_buildings("nantes-2026", &[ids[0].clone()], "t2", None).await.unwrap(), Vec::<String>::new());
     let street = s.turf_package("t2").await.unwrap().unwrap().buildings[0].street.to_uppercase();
     assert!(!s.street_buildings("t2", &street).await.unwrap().is_empty(), "streets match whatever their case");
 }
@@ -347,7 +347,7 @@ async fn recut_stations_and_targeting(s: Arc<dyn ServerStore>) {
     assert!(matches!(s.cut_candidates("nantes-2026", &["t2".into()]).await, Err(StoreError::Conflict(_))), "once held");
     // A turf nobody held: its buildings are candidates and the cut replaces it.
     s.create_turf("nantes-2026", "t8", "T8", None, &[]).await.unwrap();
-    s.move_buildings("nantes-2026", &ids[25..], "t8").await.unwrap();
+    s.move_buildings("nantes-2026", &ids[25..], "t8", None).await.unwrap();
     let c = s.cut_candidates("nantes-2026", &["t8".into()]).await.unwrap();
     let mut got: Vec<String> = c.iter().map(|b| b.id.clone()).collect();
     let mut want = ids[25..].to_vec();
@@ -766,7 +766,7 @@ async fn dashboard_aggregates_equal_their_definitions(s: Arc<dyn ServerStore>) {
         }
     }
     // Three of t1's buildings move to the south team's t3; vol-a, offline, knocks two of them.
-    s.move_buildings(&campaign.id, &ids[0..3], "t3").await.unwrap();
+    s.move_buildings(&campaign.id, &ids[0..3], "t3", None).await.unwrap();
     let mut late = vec![];
     for building in &ids[..2] {
         let door = doors.iter().find(|d| &d.building_id == building).unwrap().id.clone();
@@ -946,7 +946,7 @@ async fn handoffs_record_once_and_hold_refused_knocks(s: Arc<dyn ServerStore>) {
     let (ids, doors) = seed(s.as_ref()).await;
     s.create_user(&user("cap", Role::Captain)).await.unwrap();
     s.create_turf("nantes-2026", "t3", "Tournée 3", None, &[]).await.unwrap();
-    s.move_buildings("nantes-2026", &ids[25..26], "t3").await.unwrap();
+    s.move_buildings("nantes-2026", &ids[25..26], "t3", None).await.unwrap();
     let hour = 3_600_000;
     let session = Session {
         id: "s1".into(),

@@ -8,9 +8,11 @@ pub mod dash;
 pub mod import;
 pub mod operations;
 pub mod ops;
+pub mod pg_listen;
 pub mod postgres;
 pub mod push;
 pub mod records;
+pub mod shared_store;
 pub mod sms_store;
 pub mod sql;
 pub mod sqlite;
@@ -18,6 +20,7 @@ pub mod tx;
 
 pub use operations::StoreOps;
 pub use records::*;
+pub use shared_store::SharedStore;
 pub use sms_store::SmsStore;
 
 use async_trait::async_trait;
@@ -80,12 +83,36 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
         Ok(())
     }
 
+    /// Whether several server processes may share this store (PostgreSQL): then request buckets
+    /// live in the database and live events go through it.
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Sends a live event to every server process listening on this database (PostgreSQL:
+    /// `NOTIFY`, after the change committed). `false`: the store has no such channel (SQLite, one
+    /// process), the caller tells its own dashboards.
+    async fn publish(&self, _payload: &str) -> StoreResult<bool> {
+        Ok(false)
+    }
+
+    /// Starts listening for every process's live events (PostgreSQL: `LISTEN` on a connection of
+    /// its own, listening before this returns, reconnected when lost): `deliver` gets each event's
+    /// payload, and `None` after a reconnection (events may have been missed meanwhile). `false`:
+    /// the store has no such channel.
+    async fn listen(&self, _deliver: LiveDeliver) -> StoreResult<bool> {
+        Ok(false)
+    }
+
     /// Runs a read-only `op` on one consistent snapshot. SQLite runs it on a reader connection, so
     /// that a long read (the dashboard's) never holds up the writer; the default is [`Self::op_any`].
     async fn read_any(&self, op: tx::AnyOp) -> tx::AnyResult {
         self.op_any(op).await
     }
 }
+
+/// Where a store's listener hands each live event's payload (`None`: some may have been missed).
+pub type LiveDeliver = std::sync::Arc<dyn Fn(Option<String>) + Send + Sync>;
 
 /// Runs a typed read-only operation through [`ServerStore::read_any`].
 pub async fn typed_read<S, T, F>(store: &S, f: F) -> StoreResult<T>

@@ -56,15 +56,21 @@ pub trait StoreOps: ServerStore {
         .await
     }
     /// Moves buildings (a street, or chosen doors' buildings) into another turf; bumps the version
-    /// of every turf touched. Returns the turfs touched.
+    /// of every turf touched. Returns the turfs touched. With `expect_from`, `Moved` when any of
+    /// them is no longer in that turf (someone moved it first).
     async fn move_buildings(
         &self,
         campaign_id: &str,
         building_ids: &[String],
         to_turf: &str,
+        expect_from: Option<&str>,
     ) -> StoreResult<Vec<String>> {
         let (cid, ids, to) = (campaign_id.to_string(), building_ids.to_vec(), to_turf.to_string());
-        typed(self, move |tx| Box::pin(async move { ops::turfs::move_buildings(tx, &cid, &ids, &to).await })).await
+        let from = expect_from.map(str::to_string);
+        typed(self, move |tx| {
+            Box::pin(async move { ops::turfs::move_buildings(tx, &cid, &ids, &to, from.as_deref()).await })
+        })
+        .await
     }
     /// Stores a new version of the script and result codes and moves every turf of the campaign to
     /// a new version. Returns the script's new version.
@@ -508,6 +514,12 @@ pub trait StoreOps: ServerStore {
     async fn street_buildings(&self, turf_id: &str, street: &str) -> StoreResult<Vec<String>> {
         let (t, s) = (turf_id.to_string(), street.to_string());
         typed(self, move |tx| Box::pin(async move { ops::turfs::street_buildings(tx, &t, &s).await })).await
+    }
+    /// Where a street moved out of `turf_id` went (`Some(None)`: into no turf).
+    async fn street_moved_to(&self, turf_id: &str, street: &str) -> StoreResult<Option<Option<String>>> {
+        let (t, s) = (turf_id.to_string(), street.to_string());
+        crate::store::typed_read(self, move |tx| Box::pin(async move { ops::turfs::street_moved_to(tx, &t, &s).await }))
+            .await
     }
     /// The buildings of these doors; an unknown door is `Missing`.
     async fn door_buildings(&self, campaign_id: &str, door_ids: &[String]) -> StoreResult<Vec<String>> {

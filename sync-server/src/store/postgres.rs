@@ -157,6 +157,21 @@ impl ServerStore for PgStore {
         Ok(())
     }
 
+    fn shared(&self) -> bool {
+        true
+    }
+
+    async fn publish(&self, payload: &str) -> StoreResult<bool> {
+        let sql = "SELECT pg_notify($1, $2)";
+        self.get().await?.execute(sql, &[&super::pg_listen::LIVE_CHANNEL, &payload]).await?;
+        Ok(true)
+    }
+
+    async fn listen(&self, deliver: LiveDeliver) -> StoreResult<bool> {
+        super::pg_listen::listen(&self.url, deliver).await?;
+        Ok(true)
+    }
+
     async fn campaign(&self, id: &str) -> StoreResult<Option<Campaign>> {
         load_campaign(&*self.get().await?, id).await
     }

@@ -18,6 +18,9 @@ pub enum StoreError {
     Missing { kind: &'static str, id: String },
     #[error("{0} already exists")]
     Conflict(String),
+    /// A building was moved by someone else meanwhile (two captains moving one street at once).
+    #[error("building {building} was just moved elsewhere (now in {})", now_in.as_deref().unwrap_or("no turf"))]
+    Moved { building: String, now_in: Option<String> },
     #[error("the database is newer than this server (schema {0})")]
     NewerSchema(i64),
     #[error("background task failed: {0}")]

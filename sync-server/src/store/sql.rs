@@ -340,10 +340,23 @@ pub const SCHEMA_V15: &[&str] = &[
 /// state and age; without this index every claim scanned every campaign's pending texts.
 pub const SCHEMA_V16: &[&str] = &["CREATE INDEX sms_outbox_campaign ON sms_outbox(campaign_id, state, created_ms)"];
 
+/// Version 17: what several server processes on one database share (issue 21): sign-in failures
+/// (a lockout holds whichever process the next guess reaches), request buckets (PostgreSQL's
+/// processes share them; the embedded server keeps its own in memory), and the fingerprint of the
+/// key that seals providers' secrets (a process started with another key is refused).
+pub const SCHEMA_V17: &[&str] = &[
+    "CREATE TABLE signin_failures (key TEXT NOT NULL, at_ms BIGINT NOT NULL)",
+    "CREATE INDEX signin_failures_key ON signin_failures(key, at_ms)",
+    "CREATE INDEX signin_failures_at ON signin_failures(at_ms)",
+    "CREATE TABLE rate_buckets (key TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL, at_ms BIGINT NOT NULL)",
+    "CREATE INDEX rate_buckets_at ON rate_buckets(at_ms)",
+    "CREATE TABLE server_key (id BIGINT PRIMARY KEY, fingerprint TEXT NOT NULL, created_ms BIGINT NOT NULL)",
+];
+
 /// Every schema version, in order; index + 1 is the version it brings the database to.
 pub const MIGRATIONS: &[&[&str]] = &[
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8, SCHEMA_V9, SCHEMA_V10,
-    SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14, SCHEMA_V15, SCHEMA_V16,
+    SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14, SCHEMA_V15, SCHEMA_V16, SCHEMA_V17,
 ];
 
 /// Whether a statement's placeholders come in order of first use (`$1` first, then `$2`…): SQLite

@@ -3,9 +3,10 @@
 //! turf, records knocks offline, then all devices sync at the same moment; each sync's latency
 //! (push then pull) is recorded.
 //!
-//! `cargo run --release -p doorstep-tests --bin doorstep-load-bench [-- DEVICES [postgres]]` (default
-//! 1000 devices on SQLite; `postgres` runs the same on a database made on `DATABASE_URL`'s server
-//! and dropped afterwards).
+//! `cargo run --release -p doorstep-tests --bin doorstep-load-bench [-- DEVICES [BACKEND]]` (default
+//! 1000 devices on SQLite with group commit; `ungrouped`: SQLite with one commit per write, as
+//! before group commit; `postgres`: the same on a database made on `DATABASE_URL`'s server and
+//! dropped afterwards).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,14 +23,22 @@ use doorstep_server::store::sqlite::SqliteStore;
 async fn main() {
     let devices: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(1000);
     let postgres = std::env::args().nth(2).is_some_and(|a| a == "postgres");
+    let ungrouped = std::env::args().nth(2).is_some_and(|a| a == "ungrouped");
     let per_turf = 7usize;
     let dir = tempfile::tempdir().unwrap();
     let pg = if postgres { Some(doorstep_tests::TestDatabase::create().await) } else { None };
-    let store: Arc<dyn ServerStore> = match &pg {
-        Some(db) => Arc::new(doorstep_server::store::postgres::PgStore::connect(&db.url, 16).await.unwrap()),
-        None => Arc::new(SqliteStore::open(dir.path().join("server.db")).unwrap()),
+    let group = if ungrouped { 1 } else { doorstep_server::store::sqlite::MAX_GROUP };
+    let sqlite = (!postgres).then(|| SqliteStore::open_grouped(dir.path().join("server.db"), group).unwrap());
+    let store: Arc<dyn ServerStore> = match (&pg, &sqlite) {
+        (Some(db), _) => Arc::new(doorstep_server::store::postgres::PgStore::connect(&db.url, 16).await.unwrap()),
+        (None, Some(s)) => Arc::new(s.clone()),
+        (None, None) => unreachable!(),
     };
-    let backend = if postgres { "PostgreSQL" } else { "SQLite" };
+    let backend = match (postgres, ungrouped) {
+        (true, _) => "PostgreSQL",
+        (false, true) => "SQLite, one commit per write",
+        (false, false) => "SQLite, group commit",
+    };
     let service = Service::new(store.clone());
     let (campaign, buildings, entrances, doors) = doorstep_tests::server_import(devices * per_turf);
     assert!(buildings.len() >= devices * per_turf, "not enough addresses for {devices} turfs");
@@ -65,6 +74,7 @@ async fn main() {
     eprintln!("setup: {devices} devices joined and pulled in {:.1} s", setup.elapsed().as_secs_f64());
 
     let phones = Arc::new(phones);
+    let before = sqlite.as_ref().map(SqliteStore::group_commits);
     let start = Instant::now();
     let mut tasks = Vec::with_capacity(devices);
     for i in 0..devices {
@@ -99,6 +109,10 @@ async fn main() {
         p(0.99),
         p(1.0)
     );
+    if let (Some(s), Some((c0, o0))) = (&sqlite, before) {
+        let (c, o) = s.group_commits();
+        println!("\nwrites during the burst: {} operations in {} commits", o - o0, c - c0);
+    }
     assert_eq!(held, devices * 5, "every report once");
     assert_eq!(errors, 0);
     if let Some(db) = pg {

@@ -188,6 +188,9 @@ async fn apply(
         touched.push(h.turf_id.clone());
         return Ok(Some(h.turf_id.clone()));
     };
+    // The turf's row locked before its street is read: a street handed (or moved online) through
+    // another server process at the same moment is decided first or after, never both.
+    tx.exec(LOCK_TURF, &vals![h.turf_id.as_str()]).await?;
     let buildings = super::turfs::street_buildings(tx, &h.turf_id, street).await?;
     if buildings.is_empty() {
         // Moved on already (the same street handed twice): the first hand-off's turf stands.
@@ -198,7 +201,7 @@ async fn apply(
     let name = format!("{street} (séance)");
     super::turfs::create_turf(tx, &session.campaign_id, &id, &name, from.team_id.as_deref(), &[]).await?;
     super::turfs::assign_turf(tx, &id, Some(&h.volunteer_id), Some(h.expires_ms)).await?;
-    touched.extend(super::turfs::move_buildings(tx, &session.campaign_id, &buildings, &id).await?);
+    touched.extend(super::turfs::move_buildings(tx, &session.campaign_id, &buildings, &id, None).await?);
     let mut grown = session.clone();
     grown.turfs.push(id.clone());
     tx.exec(UPDATE_SESSION_BODY, &vals![json(&grown), session.id.as_str()]).await?;
@@ -211,6 +214,8 @@ const SELECT_KNOCKS_UNDER_LEASES: &str = "SELECT r.volunteer_id, COALESCE(r.door
     FROM handoffs h JOIN reports r ON r.volunteer_id = h.volunteer_id
     WHERE h.session_id = $1 AND h.status = 'accepted' AND (r.turf_id = h.turf_id OR r.turf_id = h.applied_turf)
       AND r.at_ms >= h.issued_ms - $2 AND r.at_ms < h.expires_ms";
+
+const LOCK_TURF: &str = "UPDATE turfs SET version = version WHERE id = $1";
 
 const LOCK_SESSION: &str = "UPDATE canvass_sessions SET end_ms = end_ms WHERE id = $1";
 

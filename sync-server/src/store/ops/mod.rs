@@ -19,6 +19,7 @@ pub mod people;
 pub mod reminders;
 pub mod reports;
 pub mod sessions;
+pub mod shared;
 pub mod sms;
 pub mod sms_providers;
 pub mod turfs;

@@ -149,27 +149,48 @@ pub async fn assign_turf(
 }
 
 /// Moves buildings into `to_turf`; one op per turf touched. Returns the turfs touched.
+///
+/// With `expect_from` (a street taken from a turf), every building must still be in that turf:
+/// its row is locked first, so two captains moving out of one turf at once (through two server
+/// processes) are decided one after the other, and the second learns where the street went
+/// ([`StoreError::Moved`]) instead of taking it back. Every building's move is conditional on the
+/// turf it was read in, and buildings are taken in one order, so concurrent moves never both win
+/// nor wait on each other in a circle.
 pub async fn move_buildings(
     tx: &mut dyn Tx,
     campaign_id: &str,
     building_ids: &[String],
     to_turf: &str,
+    expect_from: Option<&str>,
 ) -> StoreResult<Vec<String>> {
     turf_in(tx, campaign_id, to_turf).await?;
+    if let Some(from) = expect_from {
+        tx.exec(LOCK_TURF, &vals![from]).await?;
+    }
+    let mut ids: Vec<&String> = building_ids.iter().collect();
+    ids.sort();
+    ids.dedup();
     let mut removed: Vec<(String, Vec<String>)> = Vec::new();
     let mut added = Vec::new();
-    for b in building_ids {
-        let row = tx.row(SELECT_BUILDING_CAMPAIGN, &vals![b]).await?;
+    for b in ids {
+        let row = tx.row(SELECT_BUILDING_CAMPAIGN, &vals![b.as_str()]).await?;
         let from = match row {
             Some(r) if r[0].text()? == campaign_id => r[1].opt_text()?,
             _ => return Err(StoreError::Missing { kind: "building", id: b.clone() }),
         };
+        if expect_from.is_some_and(|want| from.as_deref() != Some(want)) {
+            return Err(StoreError::Moved { building: b.clone(), now_in: from });
+        }
         if from.as_deref() == Some(to_turf) {
             continue;
         }
-        tx.exec(SET_BUILDING_TURF, &vals![to_turf, b, campaign_id]).await?;
+        if tx.exec(SET_BUILDING_TURF, &vals![to_turf, b.as_str(), campaign_id, from.as_deref()]).await? == 0 {
+            // Moved by another transaction between the read and the write (PostgreSQL).
+            let now_in = tx.row(SELECT_BUILDING_CAMPAIGN, &vals![b.as_str()]).await?.map(|r| r[1].opt_text());
+            return Err(StoreError::Moved { building: b.clone(), now_in: now_in.transpose()?.flatten() });
+        }
         if let Some(f) = from {
-            tx.exec(INSERT_MOVE, &vals![b, &f]).await?;
+            tx.exec(INSERT_MOVE, &vals![b.as_str(), &f]).await?;
             match removed.iter_mut().find(|(t, _)| *t == f) {
                 Some((_, ids)) => ids.push(b.clone()),
                 None => removed.push((f, vec![b.clone()])),
@@ -308,6 +329,11 @@ pub async fn building_turf(tx: &mut dyn Tx, building_id: &str) -> StoreResult<Op
     Ok(tx.row(SELECT_BUILDING_CAMPAIGN, &vals![building_id]).await?.map(|r| r[1].opt_text()).transpose()?.flatten())
 }
 
+/// Where a street of `turf_id` went, when it was moved out of it (`Some(None)`: into no turf).
+pub async fn street_moved_to(tx: &mut dyn Tx, turf_id: &str, street: &str) -> StoreResult<Option<Option<String>>> {
+    tx.row(SELECT_STREET_MOVED_TO, &vals![turf_id, street]).await?.map(|r| r[0].opt_text()).transpose()
+}
+
 pub async fn street_buildings(tx: &mut dyn Tx, turf_id: &str, street: &str) -> StoreResult<Vec<String>> {
     tx.rows(SELECT_STREET_BUILDINGS, &vals![turf_id, street]).await?.iter().map(|r| r[0].text()).collect()
 }
@@ -398,7 +424,15 @@ const COUNT_BUILDINGS: &str = "SELECT count(*) FROM buildings";
 
 const DROP_BUILDINGS_TURF: &str = "DROP INDEX buildings_turf";
 
-const SET_BUILDING_TURF: &str = "UPDATE buildings SET turf_id = $1 WHERE id = $2 AND campaign_id = $3";
+/// Conditional on the turf the building was read in (`$4`; none: in no turf).
+const SET_BUILDING_TURF: &str = "UPDATE buildings SET turf_id = $1 WHERE id = $2 AND campaign_id = $3
+    AND (turf_id = $4 OR (turf_id IS NULL AND $4 IS NULL))";
+
+/// Locks a turf's row until commit (PostgreSQL; SQLite's write transaction holds everything).
+const LOCK_TURF: &str = "UPDATE turfs SET version = version WHERE id = $1";
+
+const SELECT_STREET_MOVED_TO: &str = "SELECT b.turf_id FROM building_moves m JOIN buildings b ON b.id = m.building_id
+    WHERE m.from_turf = $1 AND LOWER(b.street) = LOWER($2) ORDER BY b.id LIMIT 1";
 
 const SELECT_TURF_OPS: &str = "SELECT version, body FROM turf_ops WHERE turf_id = $1 AND version > $2 ORDER BY version";
 
