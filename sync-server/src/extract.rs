@@ -217,4 +217,3 @@ pub fn client_ip(s: &Service, headers: &HeaderMap, ext: &axum::http::Extensions)
         forwarded.flat_map(|v| v.split(',')).filter_map(|h| h.trim().parse().ok()).collect();
     Some(hops.into_iter().rev().find(|ip| !s.trusted_proxies.contains(ip)).unwrap_or(peer))
 }
-

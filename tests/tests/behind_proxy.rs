@@ -49,7 +49,11 @@ async fn a_trusted_balancer_names_the_client_and_an_untrusted_header_is_ignored(
     for _ in 0..9 {
         a.push(page(&behind, "203.0.113.7").await);
     }
-    assert_eq!(a, [200, 200, 200, 200, 200, 200, 200, 200, 429], "one client's eight, by the address the balancer names");
+    assert_eq!(
+        a,
+        [200, 200, 200, 200, 200, 200, 200, 200, 429],
+        "one client's eight, by the address the balancer names"
+    );
     assert_eq!(page(&behind, "198.51.100.2").await, 200, "another client behind the same balancer has its own");
     // The nearest untrusted hop counts: a client cannot prepend an address of its choosing.
     assert_eq!(page(&behind, "192.0.2.99, 203.0.113.7").await, 429);

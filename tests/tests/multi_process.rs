@@ -363,3 +363,31 @@ async fn three_processes_on_one_postgresql_behind_a_balancer() {
     drop(processes);
     db.drop_now().await;
 }
+
+/// The shared bucket's one statement (PostgreSQL) follows the rule the embedded server applies in
+/// Rust (`ratelimit::take`), step by step: refill by the clock, never past the burst, nothing
+/// taken under one token, a clock behind the bucket's refilling nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shared_bucket_follows_the_rule() {
+    use doorstep_server::ratelimit::take;
+    use doorstep_server::store::shared_store::Bucket;
+    let db = doorstep_tests::TestDatabase::create().await;
+    let pg = PgStore::connect(&db.url, 2).await.unwrap();
+    let (burst, per_s) = (3.0, 0.5);
+    let mut want = Bucket { tokens: burst, at_ms: 10_000 };
+    let steps = [10_000, 10_000, 10_000, 10_000, 11_000, 12_000, 12_000, 11_500, 20_000, 20_000, 100_000, 100_001];
+    for (i, now) in steps.into_iter().enumerate() {
+        let (left, answer) = take(want, now, burst, per_s);
+        let got = pg.take_shared("t:key", burst, per_s, now).await.unwrap().expect("PostgreSQL shares buckets");
+        assert_eq!(got.0, answer.is_ok(), "step {i} at {now}: granted");
+        assert!(
+            (got.1 - left.tokens).abs() < 1e-9,
+            "step {i} at {now}: {} tokens left, the rule says {}",
+            got.1,
+            left.tokens
+        );
+        want = left;
+    }
+    drop(pg);
+    db.drop_now().await;
+}

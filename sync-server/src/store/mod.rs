@@ -89,6 +89,20 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
         false
     }
 
+    /// Takes one request from a bucket every process shares, in one statement (PostgreSQL): the
+    /// same rule as [`crate::ratelimit::take`] (refilled by the time since, at most `burst`, one
+    /// token a request; none taken when less than one is left), written as SQL so that a request
+    /// costs one round trip and no transaction. `None`: the store has no shared buckets.
+    async fn take_shared(
+        &self,
+        _key: &str,
+        _burst: f64,
+        _per_s: f64,
+        _now_ms: i64,
+    ) -> StoreResult<Option<(bool, f64)>> {
+        Ok(None)
+    }
+
     /// Sends a live event to every server process listening on this database (PostgreSQL:
     /// `NOTIFY`, after the change committed). `false`: the store has no such channel (SQLite, one
     /// process), the caller tells its own dashboards.

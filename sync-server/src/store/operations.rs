@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use doorstep_protocol::{Campaign, ResultCode, SurveyScript};
 
 use super::records::*;
-use super::{ServerStore, import, ops, push, sql, typed};
+use super::{ServerStore, import, ops, push, sql, typed, typed_read};
 
 #[async_trait]
 pub trait StoreOps: ServerStore {
@@ -87,11 +87,11 @@ pub trait StoreOps: ServerStore {
     /// One version of the campaign's script and result codes.
     async fn script(&self, campaign_id: &str, version: u32) -> StoreResult<Option<(SurveyScript, Vec<ResultCode>)>> {
         let c = campaign_id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::campaign::script(tx, &c, version).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::campaign::script(tx, &c, version).await })).await
     }
     async fn users(&self, campaign_id: &str) -> StoreResult<Vec<User>> {
         let c = campaign_id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::people::users(tx, &c).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::people::users(tx, &c).await })).await
     }
     /// Sets a staff member's dashboard login and password hash (argon2id, PHC string).
     async fn set_login(&self, user_id: &str, login: &str, password_hash: &str) -> StoreResult<()> {
@@ -100,12 +100,12 @@ pub trait StoreOps: ServerStore {
     }
     async fn user_by_login(&self, login: &str) -> StoreResult<Option<(User, Option<String>)>> {
         let l = login.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::people::user_by_login(tx, &l).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::people::user_by_login(tx, &l).await })).await
     }
     /// The token's row, found by the token's hash.
     async fn device(&self, token_hash: &str) -> StoreResult<Option<Device>> {
         let h = token_hash.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::people::device(tx, &h).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::people::device(tx, &h).await })).await
     }
     /// Revokes the tokens of one user's device. Returns whether any was live.
     async fn revoke_device(&self, device_id: &str, user_id: &str, now_ms: i64) -> StoreResult<bool> {
@@ -126,7 +126,7 @@ pub trait StoreOps: ServerStore {
     /// Another user holding a token under this device id, if any.
     async fn device_other_user(&self, device_id: &str, user_id: &str) -> StoreResult<Option<String>> {
         let (d, u) = (device_id.to_string(), user_id.to_string());
-        typed(self, move |tx| Box::pin(async move { ops::people::device_other_user(tx, &d, &u).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::people::device_other_user(tx, &d, &u).await })).await
     }
     /// The user whose join code this is, if it is still usable.
     async fn join_code_user(&self, code_hash: &str, now_ms: i64) -> StoreResult<Option<String>> {
@@ -145,7 +145,7 @@ pub trait StoreOps: ServerStore {
     /// Reports of revoked devices waiting for a captain (the campaign's), oldest first.
     async fn held_reports(&self, campaign_id: &str) -> StoreResult<Vec<HeldReport>> {
         let c = campaign_id.to_string();
-        typed(self, move |tx| Box::pin(async move { push::held_reports(tx, &c).await })).await
+        typed_read(self, move |tx| Box::pin(async move { push::held_reports(tx, &c).await })).await
     }
     /// Accepts (counted from now on, as an overlap when its door moved on) or discards a held
     /// report. `None` when no such report waits in the campaign.
@@ -170,11 +170,11 @@ pub trait StoreOps: ServerStore {
     }
     async fn devices(&self, campaign_id: &str) -> StoreResult<Vec<DeviceRow>> {
         let c = campaign_id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::people::devices(tx, &c).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::people::devices(tx, &c).await })).await
     }
     async fn campaign_doors(&self, campaign_id: &str) -> StoreResult<Vec<DoorRow>> {
         let c = campaign_id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::reports::campaign_doors(tx, &c).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::reports::campaign_doors(tx, &c).await })).await
     }
     /// Marks an overlap reviewed. `false` when the report is not an overlap of the campaign.
     async fn review_overlap(
@@ -201,11 +201,11 @@ pub trait StoreOps: ServerStore {
     /// Every report of the campaign with its building and door, in HLC order.
     async fn located_reports(&self, campaign_id: &str) -> StoreResult<Vec<LocatedReport>> {
         let c = campaign_id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::reports::located_reports(tx, &c).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::reports::located_reports(tx, &c).await })).await
     }
     async fn overlap_reviews(&self, campaign_id: &str) -> StoreResult<Vec<String>> {
         let c = campaign_id.to_string();
-        typed(self, move |tx| {
+        typed_read(self, move |tx| {
             Box::pin(async move {
                 tx.rows(sql::SELECT_OVERLAP_REVIEWS, &crate::vals![c]).await?.iter().map(|r| r[0].text()).collect()
             })
@@ -239,7 +239,8 @@ pub trait StoreOps: ServerStore {
     /// The campaign's audit log, newest first, before `before_ms`, at most `limit` lines.
     async fn audit_log(&self, campaign_id: &str, before_ms: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {
         let c = campaign_id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::people::audit_log(tx, &c, before_ms, limit).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::people::audit_log(tx, &c, before_ms, limit).await }))
+            .await
     }
     async fn create_team(&self, team: &Team) -> StoreResult<()> {
         let t = team.clone();
@@ -252,12 +253,12 @@ pub trait StoreOps: ServerStore {
     }
     async fn teams(&self, campaign_id: &str) -> StoreResult<Vec<Team>> {
         let c = campaign_id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::people::teams(tx, &c).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::people::teams(tx, &c).await })).await
     }
     /// The teams a captain leads.
     async fn captain_teams(&self, user_id: &str) -> StoreResult<Vec<String>> {
         let u = user_id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::people::captain_teams(tx, &u).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::people::captain_teams(tx, &u).await })).await
     }
     async fn set_turf_team(&self, campaign_id: &str, turf_id: &str, team_id: Option<&str>) -> StoreResult<()> {
         let (c, t, team) = (campaign_id.to_string(), turf_id.to_string(), team_id.map(str::to_string));
@@ -266,12 +267,12 @@ pub trait StoreOps: ServerStore {
     }
     async fn turf_summaries(&self, campaign_id: &str) -> StoreResult<Vec<TurfSummary>> {
         let c = campaign_id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::turfs::turf_summaries(tx, &c).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::turfs::turf_summaries(tx, &c).await })).await
     }
     /// Whose device this is (any of its tokens).
     async fn device_owner(&self, device_id: &str) -> StoreResult<Option<String>> {
         let d = device_id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::people::device_owner(tx, &d).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::people::device_owner(tx, &d).await })).await
     }
     /// What a cut may place: the campaign's buildings in no turf, and those of the turfs to re-cut.
     /// A turf that is being worked (held by a volunteer now or before, or with a report) is a
@@ -313,7 +314,7 @@ pub trait StoreOps: ServerStore {
         lookback_ms: i64,
     ) -> StoreResult<(Vec<doorstep_protocol::ChannelView>, Vec<doorstep_protocol::Message>, bool)> {
         let (u, since) = (me.clone(), since.clone());
-        crate::store::typed_read(self, move |tx| {
+        typed_read(self, move |tx| {
             Box::pin(async move { ops::messages::feed(tx, &u, &since, past_retention, now_ms, lookback_ms).await })
         })
         .await
@@ -325,7 +326,7 @@ pub trait StoreOps: ServerStore {
         channel: &doorstep_protocol::ChannelRef,
     ) -> StoreResult<doorstep_protocol::validate::message::Reach> {
         let (u, c) = (me.clone(), channel.clone());
-        crate::store::typed_read(self, move |tx| Box::pin(async move { ops::messages::reach(tx, &u, &c).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::messages::reach(tx, &u, &c).await })).await
     }
     /// Edits a published session as the rule book allows (`validate::session::check_edit`);
     /// returns the session as it was, or why not.
@@ -338,17 +339,18 @@ pub trait StoreOps: ServerStore {
     }
     async fn session(&self, id: &str) -> StoreResult<Option<doorstep_protocol::Session>> {
         let id = id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::sessions::session(tx, &id).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::sessions::session(tx, &id).await })).await
     }
     /// The campaign's sessions not over at `from_ms`, soonest first, with their standings counted.
     async fn campaign_sessions(&self, campaign_id: &str, from_ms: i64) -> StoreResult<Vec<SessionCounts>> {
         let c = campaign_id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::sessions::campaign_sessions(tx, &c, from_ms).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::sessions::campaign_sessions(tx, &c, from_ms).await }))
+            .await
     }
     /// A volunteer's standing with each session they have one with.
     async fn standings(&self, volunteer_id: &str) -> StoreResult<Vec<(String, doorstep_protocol::Attendance)>> {
         let v = volunteer_id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::sessions::standings(tx, &v).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::sessions::standings(tx, &v).await })).await
     }
     /// Decides and records a phone's sign-up events, in order, in one transaction.
     async fn record_signups(
@@ -461,12 +463,12 @@ pub trait StoreOps: ServerStore {
     /// A volunteer's in-app reminders due by now for sessions not over.
     async fn app_reminders(&self, volunteer_id: &str, now_ms: i64) -> StoreResult<Vec<ops::reminders::DueReminder>> {
         let v = volunteer_id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::reminders::app_reminders(tx, &v, now_ms).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::reminders::app_reminders(tx, &v, now_ms).await })).await
     }
     /// Every reminder row of a session: `(person, kind, channel, state)`.
     async fn session_reminders(&self, session_id: &str) -> StoreResult<Vec<(String, String, String, String)>> {
         let id = session_id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::reminders::session_reminders(tx, &id).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::reminders::session_reminders(tx, &id).await })).await
     }
     /// Replaces the turfs to re-cut by the new ones, in one transaction.
     async fn apply_cut(&self, campaign_id: &str, dissolve: &[String], turfs: &[NewTurf]) -> StoreResult<()> {
@@ -486,20 +488,20 @@ pub trait StoreOps: ServerStore {
     /// The bounding box (south, west, north, east) of the campaign's buildings, if it has any.
     async fn extent(&self, campaign_id: &str) -> StoreResult<Option<(f64, f64, f64, f64)>> {
         let c = campaign_id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::campaign::extent(tx, &c).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::campaign::extent(tx, &c).await })).await
     }
     async fn stations(&self, campaign_id: &str) -> StoreResult<Vec<StationRow>> {
         let c = campaign_id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::campaign::stations(tx, &c).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::campaign::stations(tx, &c).await })).await
     }
     /// Doors per (turf, station) of the campaign.
     async fn station_doors(&self, campaign_id: &str) -> StoreResult<Vec<(Option<String>, Option<String>, u64)>> {
         let c = campaign_id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::campaign::station_doors(tx, &c).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::campaign::station_doors(tx, &c).await })).await
     }
     async fn targeting(&self, campaign_id: &str) -> StoreResult<Option<crate::targeting::Formula>> {
         let c = campaign_id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::campaign::targeting(tx, &c).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::campaign::targeting(tx, &c).await })).await
     }
     async fn set_targeting(&self, campaign_id: &str, f: &crate::targeting::Formula) -> StoreResult<()> {
         let (c, f) = (campaign_id.to_string(), f.clone());
@@ -508,28 +510,27 @@ pub trait StoreOps: ServerStore {
     /// The turf a building is in now.
     async fn building_turf(&self, building_id: &str) -> StoreResult<Option<String>> {
         let b = building_id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::turfs::building_turf(tx, &b).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::turfs::building_turf(tx, &b).await })).await
     }
     /// Buildings of a turf on a street (case-insensitive).
     async fn street_buildings(&self, turf_id: &str, street: &str) -> StoreResult<Vec<String>> {
         let (t, s) = (turf_id.to_string(), street.to_string());
-        typed(self, move |tx| Box::pin(async move { ops::turfs::street_buildings(tx, &t, &s).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::turfs::street_buildings(tx, &t, &s).await })).await
     }
     /// Where a street moved out of `turf_id` went (`Some(None)`: into no turf).
     async fn street_moved_to(&self, turf_id: &str, street: &str) -> StoreResult<Option<Option<String>>> {
         let (t, s) = (turf_id.to_string(), street.to_string());
-        crate::store::typed_read(self, move |tx| Box::pin(async move { ops::turfs::street_moved_to(tx, &t, &s).await }))
-            .await
+        typed_read(self, move |tx| Box::pin(async move { ops::turfs::street_moved_to(tx, &t, &s).await })).await
     }
     /// The buildings of these doors; an unknown door is `Missing`.
     async fn door_buildings(&self, campaign_id: &str, door_ids: &[String]) -> StoreResult<Vec<String>> {
         let (c, d) = (campaign_id.to_string(), door_ids.to_vec());
-        typed(self, move |tx| Box::pin(async move { ops::turfs::door_buildings(tx, &c, &d).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::turfs::door_buildings(tx, &c, &d).await })).await
     }
     /// The op log of a turf after `version`, in order.
     async fn turf_ops(&self, turf_id: &str, after_version: u64) -> StoreResult<Vec<(u64, TurfOp)>> {
         let t = turf_id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::turfs::turf_ops(tx, &t, after_version).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::turfs::turf_ops(tx, &t, after_version).await })).await
     }
     /// Caches the checksum of a turf version (ignored if the turf moved on meanwhile).
     async fn set_checksum(&self, turf_id: &str, version: u64, checksum: &str) -> StoreResult<()> {
@@ -545,17 +546,17 @@ pub trait StoreOps: ServerStore {
     /// The version of the campaign's street network, if it has one.
     async fn street_network_version(&self, campaign_id: &str) -> StoreResult<Option<u64>> {
         let c = campaign_id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::campaign::street_network_version(tx, &c).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::campaign::street_network_version(tx, &c).await })).await
     }
     /// `(version, JSON)` of the campaign's street network.
     async fn street_network(&self, campaign_id: &str) -> StoreResult<Option<(u64, String)>> {
         let c = campaign_id.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::campaign::street_network(tx, &c).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::campaign::street_network(tx, &c).await })).await
     }
     /// Every report on a building now in the turf, and the turf's doors `(door, building)`.
     async fn turf_facts(&self, turf_id: &str) -> StoreResult<(Vec<ReportFact>, Vec<(String, String)>)> {
         let t = turf_id.to_string();
-        typed(self, move |tx| {
+        typed_read(self, move |tx| {
             Box::pin(async move { Ok((ops::turfs::turf_facts(tx, &t).await?, ops::turfs::turf_doors(tx, &t).await?)) })
         })
         .await
@@ -568,16 +569,12 @@ pub trait StoreOps: ServerStore {
         now_ms: i64,
     ) -> StoreResult<Option<doorstep_protocol::VolunteerPage>> {
         let (v, p) = (viewer.clone(), person_id.to_string());
-        crate::store::typed_read(self, move |tx| {
-            Box::pin(async move { ops::pages::page_for(tx, &v, &p, now_ms).await })
-        })
-        .await
+        typed_read(self, move |tx| Box::pin(async move { ops::pages::page_for(tx, &v, &p, now_ms).await })).await
     }
     /// A phone's people: its own page, its coopains and asks, its team.
     async fn people_view(&self, me: &User, now_ms: i64) -> StoreResult<PeoplePages> {
         let u = me.clone();
-        crate::store::typed_read(self, move |tx| Box::pin(async move { ops::pages::people_view(tx, &u, now_ms).await }))
-            .await
+        typed_read(self, move |tx| Box::pin(async move { ops::pages::people_view(tx, &u, now_ms).await })).await
     }
     /// Decides and records a person's people events (page settings, coopain steps), in one transaction.
     async fn record_people(
@@ -595,13 +592,12 @@ pub trait StoreOps: ServerStore {
     /// The sessions a person's coopains are going to: (session, the coopain's name as they see it).
     async fn coopains_going(&self, me: &User) -> StoreResult<Vec<(String, String)>> {
         let u = me.clone();
-        crate::store::typed_read(self, move |tx| Box::pin(async move { ops::pages::coopains_going(tx, &u).await }))
-            .await
+        typed_read(self, move |tx| Box::pin(async move { ops::pages::coopains_going(tx, &u).await })).await
     }
     /// A person's photo (base64 JPEG) if `viewer` may see it.
     async fn person_photo(&self, viewer: &User, person_id: &str, now_ms: i64) -> StoreResult<Option<String>> {
         let (v, p) = (viewer.clone(), person_id.to_string());
-        crate::store::typed_read(self, move |tx| {
+        typed_read(self, move |tx| {
             Box::pin(async move {
                 match ops::pages::page_for(tx, &v, &p, now_ms).await? {
                     Some(page) if page.has_photo => ops::pages::photo(tx, &p).await,
@@ -620,8 +616,7 @@ pub trait StoreOps: ServerStore {
     /// Everything held about a person (their export), read in one snapshot.
     async fn personal_data(&self, me: &User) -> StoreResult<serde_json::Value> {
         let u = me.clone();
-        crate::store::typed_read(self, move |tx| Box::pin(async move { ops::erasure::personal_data(tx, &u).await }))
-            .await
+        typed_read(self, move |tx| Box::pin(async move { ops::erasure::personal_data(tx, &u).await })).await
     }
     /// Deletes a person's account, with its audit line, in one transaction.
     async fn erase_person(&self, me: &User, now_ms: i64, audit_id: &str) -> StoreResult<ops::erasure::ErasureCounts> {

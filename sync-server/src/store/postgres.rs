@@ -161,6 +161,11 @@ impl ServerStore for PgStore {
         true
     }
 
+    async fn take_shared(&self, key: &str, burst: f64, per_s: f64, now_ms: i64) -> StoreResult<Option<(bool, f64)>> {
+        let r = self.get().await?.query_one(TAKE_SHARED, &[&key, &burst, &now_ms, &per_s]).await?;
+        Ok(Some((r.get(0), r.get(1))))
+    }
+
     async fn publish(&self, payload: &str) -> StoreResult<bool> {
         let sql = "SELECT pg_notify($1, $2)";
         self.get().await?.execute(sql, &[&super::pg_listen::LIVE_CHANNEL, &payload]).await?;
@@ -426,3 +431,16 @@ impl ServerStore for PgStore {
             .collect()
     }
 }
+
+/// [`crate::ratelimit::take`] in one statement: `r` is the bucket refilled by the time since (at
+/// most the burst; a clock behind the bucket's refills nothing); a token is taken when `r >= 1`.
+/// Returns whether it was, and the tokens left.
+const TAKE_SHARED: &str = "INSERT INTO rate_buckets AS b (key, tokens, at_ms, granted)
+    VALUES ($1, $2::float8 - 1, $3::int8, TRUE)
+    ON CONFLICT (key) DO UPDATE SET
+        granted = LEAST($2::float8, b.tokens + GREATEST($3::int8 - b.at_ms, 0) * $4::float8 / 1000.0) >= 1,
+        tokens = LEAST($2::float8, b.tokens + GREATEST($3::int8 - b.at_ms, 0) * $4::float8 / 1000.0)
+            - CASE WHEN LEAST($2::float8, b.tokens + GREATEST($3::int8 - b.at_ms, 0) * $4::float8 / 1000.0) >= 1
+              THEN 1 ELSE 0 END,
+        at_ms = GREATEST($3::int8, b.at_ms)
+    RETURNING granted, tokens";

@@ -348,7 +348,11 @@ pub const SCHEMA_V17: &[&str] = &[
     "CREATE TABLE signin_failures (key TEXT NOT NULL, at_ms BIGINT NOT NULL)",
     "CREATE INDEX signin_failures_key ON signin_failures(key, at_ms)",
     "CREATE INDEX signin_failures_at ON signin_failures(at_ms)",
-    "CREATE TABLE rate_buckets (key TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL, at_ms BIGINT NOT NULL)",
+    // PostgreSQL: unlogged (no write-ahead log, so taking a token never waits for a disk sync; a
+    // crash empties the buckets, which only forgives a few requests).
+    "/*sqlite*/ CREATE TABLE rate_buckets (key TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL, at_ms BIGINT NOT NULL)",
+    "/*postgres*/ CREATE UNLOGGED TABLE rate_buckets (key TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL,
+        at_ms BIGINT NOT NULL, granted BOOLEAN NOT NULL DEFAULT TRUE)",
     "CREATE INDEX rate_buckets_at ON rate_buckets(at_ms)",
     "CREATE TABLE server_key (id BIGINT PRIMARY KEY, fingerprint TEXT NOT NULL, created_ms BIGINT NOT NULL)",
 ];

@@ -1,5 +1,6 @@
-//! The embedded default: one SQLite file, WAL, `synchronous=FULL`, one writer. Calls run on
-//! tokio's blocking pool so the async runtime never waits on a disk sync.
+//! The embedded default: one SQLite file, WAL, `synchronous=FULL`; one writer thread that commits
+//! waiting writes together (group commit) and two reader threads, so the async runtime never waits
+//! on a disk sync and reads never wait for the writer.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -16,8 +17,11 @@ use super::*;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
-    /// A read-only connection for long reads (WAL: they see a snapshot and never block the writer).
-    reader: Arc<Mutex<Connection>>,
+    /// Reads on their way to the reader threads, each with a read-only connection of its own
+    /// (WAL: a read sees a snapshot and never blocks the writer, nor waits for it).
+    reads: std::sync::mpsc::Sender<ReadJob>,
+    /// Reader threads busy now.
+    reading: Arc<std::sync::atomic::AtomicU64>,
     /// Write operations on their way to the writer thread ([`write_groups`]).
     writes: std::sync::mpsc::Sender<Queued>,
     /// Commits made, and write operations they carried (so far).
@@ -29,6 +33,13 @@ pub struct GroupCount {
     pub commits: std::sync::atomic::AtomicU64,
     pub operations: std::sync::atomic::AtomicU64,
 }
+
+/// A read for a reader thread, on that thread's connection.
+type ReadJob = Box<dyn FnOnce(&mut Connection) + Send>;
+
+/// Reader threads (and read-only connections): reads queue for them instead of piling up on one
+/// connection's lock.
+pub const READERS: usize = 2;
 
 /// A write operation waiting for its group's commit, and where its answer goes.
 struct Queued {
@@ -144,12 +155,31 @@ impl SqliteStore {
             tx.commit()?;
         }
         conn.execute_batch("PRAGMA optimize=0x10002;")?;
-        let reader = Connection::open_with_flags(
-            path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        reader.busy_timeout(std::time::Duration::from_secs(10))?;
-        reader.execute_batch("PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;")?;
+        let (reads, jobs) = std::sync::mpsc::channel::<ReadJob>();
+        let jobs = Arc::new(Mutex::new(jobs));
+        let reading = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        for i in 0..READERS {
+            let mut reader = Connection::open_with_flags(
+                path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )?;
+            reader.busy_timeout(std::time::Duration::from_secs(10))?;
+            reader.execute_batch("PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536;")?;
+            let (jobs, busy) = (jobs.clone(), reading.clone());
+            std::thread::Builder::new()
+                .name(format!("doorstep-sqlite-reader-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = jobs.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        let Ok(job) = job else { break };
+                        busy.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        // A read that panics loses its answer (its caller gets an error), not the thread.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&mut reader)));
+                        busy.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                })
+                .map_err(|e| StoreError::Join(format!("reader thread: {e}")))?;
+        }
         let conn = Arc::new(Mutex::new(conn));
         let (writes, queue) = std::sync::mpsc::channel();
         let (writer, groups) = (conn.clone(), Arc::new(GroupCount::default()));
@@ -158,13 +188,27 @@ impl SqliteStore {
             .name("doorstep-sqlite-writer".into())
             .spawn(move || write_groups(writer, queue, count, max_group.max(1)))
             .map_err(|e| StoreError::Join(format!("writer thread: {e}")))?;
-        Ok(Self { conn, reader: Arc::new(Mutex::new(reader)), writes, groups })
+        Ok(Self { conn, reads, reading, writes, groups })
     }
 
     /// `(commits, write operations)` so far: how many operations shared each disk sync.
     pub fn group_commits(&self) -> (u64, u64) {
         use std::sync::atomic::Ordering::Relaxed;
         (self.groups.commits.load(Relaxed), self.groups.operations.load(Relaxed))
+    }
+
+    /// On a reader thread: reads never wait behind the writer's group (WAL: they see what was
+    /// committed when they start).
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    ) -> StoreResult<T> {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        let job: ReadJob = Box::new(move |c| {
+            let _ = done.send(f(c));
+        });
+        self.reads.send(job).map_err(|_| StoreError::Join("the reader threads are gone".into()))?;
+        answer.await.map_err(|_| StoreError::Join("a read failed without an answer".into()))?
     }
 
     async fn run<T: Send + 'static>(
@@ -221,10 +265,13 @@ fn to_user(row: (String, String, String, String, Option<String>)) -> StoreResult
 
 #[async_trait]
 impl ServerStore for SqliteStore {
-    /// One writer and one reader connection; a held lock is a connection in use.
+    /// One writer connection and [`READERS`] reader connections; a held lock or a busy reader
+    /// thread is a connection in use.
     fn pool(&self) -> PoolState {
-        let in_use = [&self.conn, &self.reader].iter().filter(|c| c.try_lock().is_err()).count() as u64;
-        PoolState { size: 2, in_use, idle: 2 - in_use }
+        let size = 1 + READERS as u64;
+        let readers = self.reading.load(std::sync::atomic::Ordering::Relaxed);
+        let in_use = (u64::from(self.conn.try_lock().is_err()) + readers).min(size);
+        PoolState { size, in_use, idle: size - in_use }
     }
 
     /// Through the writer thread: committed with whatever other writes are waiting
@@ -236,9 +283,7 @@ impl ServerStore for SqliteStore {
     }
 
     async fn read_any(&self, op: AnyOp) -> AnyResult {
-        let reader = self.reader.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut c = reader.lock().unwrap_or_else(|p| p.into_inner());
+        self.read(move |c| {
             // Deferred: a read transaction, one snapshot for every statement of the operation.
             let t = c.transaction_with_behavior(TransactionBehavior::Deferred)?;
             let out = run_ready(op(&mut SqliteTx(&t)))?;
@@ -246,7 +291,6 @@ impl ServerStore for SqliteStore {
             Ok(out)
         })
         .await
-        .map_err(|e| StoreError::Join(e.to_string()))?
     }
 
     async fn optimize(&self) -> StoreResult<()> {
@@ -255,7 +299,7 @@ impl ServerStore for SqliteStore {
 
     async fn campaign(&self, id: &str) -> StoreResult<Option<Campaign>> {
         let id = id.to_string();
-        self.run(move |c| load_campaign(c, &id)).await
+        self.read(move |c| load_campaign(c, &id)).await
     }
 
     async fn create_user(&self, u: &User) -> StoreResult<()> {
@@ -269,8 +313,10 @@ impl ServerStore for SqliteStore {
 
     async fn user(&self, id: &str) -> StoreResult<Option<User>> {
         let id = id.to_string();
-        self.run(move |c| c.prepare_cached(SELECT_USER)?.query_row([id], user_row).optional()?.map(to_user).transpose())
-            .await
+        self.read(move |c| {
+            c.prepare_cached(SELECT_USER)?.query_row([id], user_row).optional()?.map(to_user).transpose()
+        })
+        .await
     }
 
     async fn create_join_code(&self, code_hash: &str, user_id: &str, expires_ms: i64) -> StoreResult<()> {
@@ -322,12 +368,12 @@ impl ServerStore for SqliteStore {
 
     async fn turf(&self, turf_id: &str) -> StoreResult<Option<TurfRow>> {
         let t = turf_id.to_string();
-        self.run(move |c| Ok(c.prepare_cached(SELECT_TURF)?.query_row([t], turf_row).optional()?)).await
+        self.read(move |c| Ok(c.prepare_cached(SELECT_TURF)?.query_row([t], turf_row).optional()?)).await
     }
 
     async fn turfs_of(&self, volunteer_id: &str, now_ms: i64) -> StoreResult<Vec<TurfRow>> {
         let v = volunteer_id.to_string();
-        self.run(move |c| {
+        self.read(move |c| {
             Ok(c.prepare_cached(SELECT_TURFS_OF)?.query_map(params![v, now_ms], turf_row)?.collect::<Result<_, _>>()?)
         })
         .await
@@ -335,7 +381,7 @@ impl ServerStore for SqliteStore {
 
     async fn turf_package(&self, turf_id: &str) -> StoreResult<Option<TurfPackage>> {
         let t = turf_id.to_string();
-        self.run(move |c| {
+        self.read(move |c| {
             let tx = c.transaction()?; // one snapshot
             let Some(turf) = tx.prepare_cached(SELECT_TURF)?.query_row([&t], turf_row).optional()? else {
                 return Ok(None);
@@ -405,7 +451,7 @@ impl ServerStore for SqliteStore {
 
     async fn reports(&self, campaign_id: &str) -> StoreResult<Vec<StoredReport>> {
         let cid = campaign_id.to_string();
-        self.run(move |c| {
+        self.read(move |c| {
             c.prepare_cached(SELECT_REPORTS)?
                 .query_map([cid], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?)))?
                 .collect::<Result<Vec<_>, _>>()?
