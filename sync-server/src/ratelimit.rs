@@ -10,7 +10,12 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::store::shared_store::Bucket;
+/// A request bucket: its tokens when last touched, and when.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bucket {
+    pub tokens: f64,
+    pub at_ms: i64,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RateLimits {
@@ -39,8 +44,13 @@ pub fn take(b: Bucket, now_ms: i64, burst: f64, per_s: f64) -> (Bucket, Result<(
     if tokens >= 1.0 {
         (Bucket { tokens: tokens - 1.0, at_ms }, Ok(()))
     } else {
-        (Bucket { tokens, at_ms }, Err(((1.0 - tokens) / per_s).ceil().max(1.0) as u64))
+        (Bucket { tokens, at_ms }, Err(wait_s(tokens, per_s)))
     }
+}
+
+/// Seconds until a bucket holding `tokens` (less than one) holds one again; at least one.
+pub fn wait_s(tokens: f64, per_s: f64) -> u64 {
+    ((1.0 - tokens) / per_s).ceil().max(1.0) as u64
 }
 
 /// This process's buckets (the embedded server's; PostgreSQL's processes share theirs in the

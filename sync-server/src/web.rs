@@ -20,8 +20,6 @@ use crate::extract::{Caller, StaffCaller, body, client_ip, credential};
 use crate::http_error::HttpError;
 use crate::service::Service;
 use crate::session::{cleared_cookie, cookie_token, session_cookie};
-use crate::store::SharedStore as _;
-use crate::store::shared_store::{Bucket, BucketPlan};
 
 struct Asset {
     name: &'static str,
@@ -161,18 +159,9 @@ impl Service {
         }
         let now = (self.now)();
         match self.store.take_shared(key, burst, per_s, now).await {
-            Ok(Some((true, _))) => return Ok(()),
-            Ok(Some((false, left))) => return Err(((1.0 - left) / per_s).ceil().max(1.0) as u64),
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "shared request limit unavailable; this process's applies");
-                return self.rate.take(key, burst, per_s);
-            }
-        }
-        // A shared store without the one-statement form: the rule over a locked row.
-        let plan: BucketPlan = Box::new(move |held| crate::ratelimit::take(held, now, burst, per_s));
-        match self.store.take_from_bucket(key, Bucket { tokens: burst, at_ms: now }, plan).await {
-            Ok(answer) => answer,
+            Ok(Some((true, _))) => Ok(()),
+            Ok(Some((false, left))) => Err(crate::ratelimit::wait_s(left, per_s)),
+            Ok(None) => self.rate.take(key, burst, per_s),
             Err(e) => {
                 tracing::warn!(error = %e, "shared request limit unavailable; this process's applies");
                 self.rate.take(key, burst, per_s)

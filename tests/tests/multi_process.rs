@@ -369,8 +369,8 @@ async fn three_processes_on_one_postgresql_behind_a_balancer() {
 /// taken under one token, a clock behind the bucket's refilling nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shared_bucket_follows_the_rule() {
+    use doorstep_server::ratelimit::Bucket;
     use doorstep_server::ratelimit::take;
-    use doorstep_server::store::shared_store::Bucket;
     let db = doorstep_tests::TestDatabase::create().await;
     let pg = PgStore::connect(&db.url, 2).await.unwrap();
     let (burst, per_s) = (3.0, 0.5);

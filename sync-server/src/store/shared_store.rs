@@ -1,15 +1,12 @@
 //! The state several server processes share through the database (issue 21), for the service
-//! layer: sign-in failures, request buckets and the sealing key's fingerprint. Written once over
+//! layer: sign-in failures, forgetting idle request buckets, and the sealing key's fingerprint
+//! (PostgreSQL takes a request from a bucket in one statement: [`ServerStore::take_shared`]). Written once over
 //! [`super::tx::Tx`] in [`ops::shared`]; live events go through [`ServerStore::publish`] and
 //! [`ServerStore::listen`] instead (they are not rows).
 
 use async_trait::async_trait;
 
-pub use super::ops::shared::Bucket;
 use super::{ServerStore, StoreResult, ops, typed, typed_read};
-
-/// What a bucket's owner decides from what it holds: the bucket left, and the answer.
-pub type BucketPlan = Box<dyn FnOnce(Bucket) -> (Bucket, Result<(), u64>) + Send>;
 
 #[async_trait]
 pub trait SharedStore: ServerStore {
@@ -29,11 +26,6 @@ pub trait SharedStore: ServerStore {
     async fn clear_signin_failures(&self, key: &str) -> StoreResult<()> {
         let key = key.to_string();
         typed(self, move |tx| Box::pin(async move { ops::shared::clear_signin_failures(tx, &key).await })).await
-    }
-    /// Takes a request from a bucket all processes share: `full` is a new bucket, `plan` decides.
-    async fn take_from_bucket(&self, key: &str, full: Bucket, plan: BucketPlan) -> StoreResult<Result<(), u64>> {
-        let key = key.to_string();
-        typed(self, move |tx| Box::pin(async move { ops::shared::take_from_bucket(tx, &key, full, plan).await })).await
     }
     async fn forget_buckets(&self, before_ms: i64) -> StoreResult<u64> {
         typed(self, move |tx| Box::pin(async move { ops::shared::forget_buckets(tx, before_ms).await })).await

@@ -1,6 +1,6 @@
 //! What several server processes on one database share (issue 21), gathered and written here; the
-//! decisions are the service's pure functions ([`crate::ratelimit`]): sign-in failures per key, the
-//! request buckets of PostgreSQL's processes, and the fingerprint of the key that seals secrets.
+//! decisions are the service's pure functions ([`crate::ratelimit`]): sign-in failures per key,
+//! forgetting idle request buckets, and the fingerprint of the key that seals secrets.
 
 use super::*;
 
@@ -35,31 +35,6 @@ pub async fn clear_signin_failures(tx: &mut dyn Tx, key: &str) -> StoreResult<()
     Ok(())
 }
 
-/// A request bucket: its tokens when last touched, and when.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Bucket {
-    pub tokens: f64,
-    pub at_ms: i64,
-}
-
-/// Takes a request from `key`'s bucket: the row locked (a full one inserted when new), `plan`
-/// decides from what it held, the bucket it leaves is written. The answer is `plan`'s.
-pub async fn take_from_bucket<T>(
-    tx: &mut dyn Tx,
-    key: &str,
-    full: Bucket,
-    plan: impl FnOnce(Bucket) -> (Bucket, T),
-) -> StoreResult<T> {
-    let r = tx
-        .row(LOCK_BUCKET, &vals![key, full.tokens, full.at_ms])
-        .await?
-        .ok_or_else(|| StoreError::Missing { kind: "bucket", id: key.to_string() })?;
-    let held = Bucket { tokens: r[0].float()?, at_ms: r[1].int()? };
-    let (left, answer) = plan(held);
-    tx.exec(SET_BUCKET, &vals![left.tokens, left.at_ms, key]).await?;
-    Ok(answer)
-}
-
 /// Forgets buckets untouched since `before_ms` (full again by now: as good as new).
 pub async fn forget_buckets(tx: &mut dyn Tx, before_ms: i64) -> StoreResult<u64> {
     tx.exec(FORGET_BUCKETS, &vals![before_ms]).await
@@ -79,11 +54,6 @@ const SELECT_FAILURES: &str = "SELECT at_ms FROM signin_failures WHERE key = $1 
 const FORGET_FAILURES: &str = "DELETE FROM signin_failures WHERE at_ms < $1";
 const INSERT_FAILURE: &str = "INSERT INTO signin_failures(key, at_ms) VALUES ($1, $2)";
 const CLEAR_FAILURES: &str = "DELETE FROM signin_failures WHERE key = $1";
-/// Inserts a full bucket, or locks the one there (PostgreSQL: the row until commit; SQLite's write
-/// transaction holds the whole database) and returns what it holds.
-const LOCK_BUCKET: &str = "INSERT INTO rate_buckets(key, tokens, at_ms) VALUES ($1, $2, $3)
-    ON CONFLICT (key) DO UPDATE SET key = excluded.key RETURNING tokens, at_ms";
-const SET_BUCKET: &str = "UPDATE rate_buckets SET tokens = $1, at_ms = $2 WHERE key = $3";
 const FORGET_BUCKETS: &str = "DELETE FROM rate_buckets WHERE at_ms < $1";
 const SELECT_KEY_PRINT: &str = "SELECT fingerprint FROM server_key WHERE id = 1";
 const INSERT_KEY_PRINT: &str = "INSERT INTO server_key(id, fingerprint, created_ms) VALUES (1, $1, $2)
