@@ -42,6 +42,23 @@ pub enum Outcome {
     DoNotReturn,
 }
 
+impl Outcome {
+    /// The stored form (as on the wire).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Attempted => "attempted",
+            Outcome::Contacted => "contacted",
+            Outcome::Finished => "finished",
+            Outcome::DoNotReturn => "do_not_return",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Outcome> {
+        [Outcome::Attempted, Outcome::Contacted, Outcome::Finished, Outcome::DoNotReturn]
+            .into_iter()
+            .find(|o| o.as_str() == s)
+    }
+}
+
 /// A result code a volunteer can record. Campaigns start from [`default_result_codes`] and may add
 /// their own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -68,6 +68,59 @@ pub fn door_status<'a>(facts: impl IntoIterator<Item = &'a StatusFact> + Clone) 
         .unwrap_or(DoorStatus::Untouched)
 }
 
+/// A report on a door as [`standing_pair`] needs it: its status fact and the device that made it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DeviceFact {
+    pub fact: StatusFact,
+    pub device_id: String,
+}
+
+/// Which reports of a door a phone must be told for its door status to equal the status over
+/// every report on the door, whatever the history behind them: `.0`, the strongest standing
+/// report (not rejected, not superseded; ties to the smallest id), and `.1`, the strongest standing
+/// report of a device other than `.0`'s. A phone holds its own reports, so it needs the strongest
+/// standing report of the other devices ([`standing_for`]): `.0` unless it made `.0`, then `.1`.
+/// The server keeps this pair per door at ingest, so a package carries at most one report per door
+/// however many were made there (issue 21).
+///
+/// Exact as long as no report supersedes another device's report: a phone corrects only its own
+/// reports (`correct_knock`), and the pair is computed over every report, corrections included.
+pub fn standing_pair(facts: &[DeviceFact]) -> (Option<usize>, Option<usize>) {
+    let superseded: HashSet<&str> =
+        facts.iter().filter(|f| !f.fact.rejected).filter_map(|f| f.fact.supersedes.as_deref()).collect();
+    let standing: Vec<usize> = (0..facts.len())
+        .filter(|&i| !facts[i].fact.rejected && !superseded.contains(facts[i].fact.id.as_str()))
+        .collect();
+    // Strongest outcome first, then the smallest id: the same pick whatever the order of `facts`.
+    let stronger = |a: usize, b: usize| {
+        let (x, y) = (&facts[a].fact, &facts[b].fact);
+        x.outcome.cmp(&y.outcome).then_with(|| y.id.cmp(&x.id)).is_gt()
+    };
+    let best_of = |among: &mut dyn Iterator<Item = usize>| {
+        among.fold(None, |best: Option<usize>, i| match best {
+            Some(b) if !stronger(i, b) => Some(b),
+            _ => Some(i),
+        })
+    };
+    let best = best_of(&mut standing.iter().copied());
+    let other =
+        best.and_then(|b| best_of(&mut standing.iter().copied().filter(|&i| facts[i].device_id != facts[b].device_id)));
+    (best, other)
+}
+
+/// The one report of a door's [`standing_pair`] a device is sent: the strongest standing report of
+/// the other devices, if any.
+pub fn standing_for<'a>(
+    pair: (Option<&'a DeviceFact>, Option<&'a DeviceFact>),
+    device_id: &str,
+) -> Option<&'a DeviceFact> {
+    match pair {
+        (Some(best), _) if best.device_id != device_id => Some(best),
+        (Some(_), other) => other.filter(|o| o.device_id != device_id),
+        (None, _) => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +157,65 @@ mod tests {
         }
     }
 
+    fn d(id: &str, device: &str, sup: Option<&str>, o: Outcome) -> DeviceFact {
+        DeviceFact { fact: f(id, sup, o), device_id: device.into() }
+    }
+
+    #[test]
+    fn standing_pair_case_table() {
+        use Outcome::*;
+        let ids = |facts: &[DeviceFact], (a, b): (Option<usize>, Option<usize>)| {
+            (a.map(|i| facts[i].fact.id.clone()), b.map(|i| facts[i].fact.id.clone()))
+        };
+        let s = |x: &str| Some(x.to_string());
+        type Pair = (Option<String>, Option<String>);
+        let cases: Vec<(Vec<DeviceFact>, Pair)> = vec![
+            // Nothing on the door.
+            (vec![], (None, None)),
+            // One device: no second.
+            (vec![d("a", "p1", None, Attempted), d("b", "p1", None, Contacted)], (s("b"), None)),
+            // The strongest, and the strongest of another device.
+            (
+                vec![d("a", "p1", None, Finished), d("b", "p2", None, Attempted), d("c", "p2", None, Contacted)],
+                (s("a"), s("c")),
+            ),
+            // A correction takes its report out: the next strongest stands.
+            (
+                vec![
+                    d("a", "p1", None, DoNotReturn),
+                    d("b", "p1", Some("a"), Attempted),
+                    d("c", "p2", None, Contacted),
+                ],
+                (s("c"), s("b")),
+            ),
+            // Ties go to the smallest id, whatever the order.
+            (vec![d("z", "p1", None, Contacted), d("m", "p2", None, Contacted)], (s("m"), s("z"))),
+            // A rejected report counts for nothing and takes nothing out.
+            (
+                vec![
+                    d("a", "p1", None, Attempted),
+                    DeviceFact {
+                        fact: StatusFact { rejected: true, ..f("b", Some("a"), Finished) },
+                        device_id: "p2".into(),
+                    },
+                ],
+                (s("a"), None),
+            ),
+        ];
+        for (i, (facts, want)) in cases.iter().enumerate() {
+            assert_eq!(ids(facts, standing_pair(facts)), *want, "case {i}");
+        }
+        // What each device is sent.
+        let facts = vec![d("a", "p1", None, Finished), d("b", "p2", None, Attempted)];
+        let (a, b) = standing_pair(&facts);
+        let pair = (a.map(|i| &facts[i]), b.map(|i| &facts[i]));
+        assert_eq!(standing_for(pair, "p2").map(|x| x.fact.id.as_str()), Some("a"));
+        assert_eq!(standing_for(pair, "p1").map(|x| x.fact.id.as_str()), Some("b"));
+        assert_eq!(standing_for(pair, "p3").map(|x| x.fact.id.as_str()), Some("a"));
+        let alone = [d("a", "p1", None, Finished)];
+        assert_eq!(standing_for((Some(&alone[0]), None), "p1"), None);
+    }
+
     fn outcome() -> impl Strategy<Value = Outcome> {
         prop_oneof![
             Just(Outcome::Attempted),
@@ -137,6 +249,62 @@ mod tests {
                 shuffled.swap(i, (s % (i as u64 + 1)) as usize);
             }
             prop_assert_eq!(door_status(&shuffled), want);
+        }
+
+        /// The server keeps the pair without reading history: the pair of (the old pair + new
+        /// reports that correct nothing) is the pair of (the whole history + those reports).
+        #[test]
+        fn adding_reports_to_the_pair(
+            made in proptest::collection::vec((outcome(), 0usize..3, proptest::option::of(0usize..12), any::<bool>()), 0..12),
+            added in proptest::collection::vec((outcome(), 0usize..3), 1..4),
+        ) {
+            let mut facts: Vec<DeviceFact> = Vec::new();
+            for (i, (o, dev, sup, _)) in made.iter().enumerate() {
+                let device = format!("p{dev}");
+                let sup = sup.filter(|s| *s < i && facts[*s].device_id == device).map(|s| format!("k{s}"));
+                facts.push(DeviceFact { fact: StatusFact { id: format!("k{i:02}"), supersedes: sup, outcome: *o, rejected: false }, device_id: device });
+            }
+            let new: Vec<DeviceFact> = added.iter().enumerate().map(|(i, (o, dev))| DeviceFact {
+                fact: StatusFact { id: format!("n{i}"), supersedes: None, outcome: *o, rejected: false },
+                device_id: format!("p{dev}"),
+            }).collect();
+            let id = |v: &[DeviceFact], i: Option<usize>| i.map(|i| v[i].fact.id.clone());
+            let (a, b) = standing_pair(&facts);
+            let mut kept: Vec<DeviceFact> = [a, b].into_iter().flatten().map(|i| facts[i].clone()).collect();
+            kept.extend(new.iter().cloned());
+            let mut whole = facts.clone();
+            whole.extend(new.iter().cloned());
+            let (ka, kb) = standing_pair(&kept);
+            let (wa, wb) = standing_pair(&whole);
+            prop_assert_eq!((id(&kept, ka), id(&kept, kb)), (id(&whole, wa), id(&whole, wb)));
+        }
+
+        /// A phone that holds its own reports and is sent its one report of the pair computes the
+        /// status of the whole door history, for every device (corrections name the device's own
+        /// reports, as phones make them).
+        #[test]
+        fn one_standing_report_gives_the_whole_status(
+            made in proptest::collection::vec((outcome(), 0usize..3, proptest::option::of(0usize..12), any::<bool>()), 0..12),
+        ) {
+            let mut facts: Vec<DeviceFact> = Vec::new();
+            for (i, (o, dev, sup, rej)) in made.iter().enumerate() {
+                let device = format!("p{dev}");
+                // A correction names an earlier report of the same device.
+                let sup = sup.filter(|s| *s < i && facts[*s].device_id == device).map(|s| format!("k{s}"));
+                facts.push(DeviceFact { fact: StatusFact { id: format!("k{i}"), supersedes: sup, outcome: *o, rejected: *rej }, device_id: device });
+            }
+            let all: Vec<StatusFact> = facts.iter().map(|x| x.fact.clone()).collect();
+            let want = door_status(&all);
+            let (a, b) = standing_pair(&facts);
+            let pair = (a.map(|i| &facts[i]), b.map(|i| &facts[i]));
+            for device in ["p0", "p1", "p2", "p9"] {
+                let mut seen: Vec<StatusFact> = facts.iter().filter(|x| x.device_id == device).map(|x| x.fact.clone()).collect();
+                if let Some(sent) = standing_for(pair, device) {
+                    prop_assert_ne!(&sent.device_id, device);
+                    seen.push(sent.fact.clone());
+                }
+                prop_assert_eq!(door_status(&seen), want, "device {}", device);
+            }
         }
     }
 }

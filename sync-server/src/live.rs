@@ -229,20 +229,8 @@ impl Service {
                     Ok(e) if e.reaches(&st) => return Some((e, (rx, st))),
                     Ok(_) => continue,
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                        let e = LiveEvent {
-                            kind: "lagged",
-                            turf_ids: vec![],
-                            volunteer_id: None,
-                            reports: 0,
-                            position: None,
-                            at_ms: 0,
-                            campaign_id: st.campaign().to_string(),
-                            teams: vec![],
-                            channel_id: None,
-                            seq: None,
-                            users: vec![],
-                            everyone: false,
-                        };
+                        // "Reload everything", for this watcher's campaign only.
+                        let e = LiveEvent { campaign_id: st.campaign().to_string(), everyone: false, ..reload_all() };
                         return Some((e, (rx, st)));
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,

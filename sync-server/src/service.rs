@@ -380,7 +380,11 @@ impl Service {
                 .ok_or_else(|| ServiceError::invalid("bad_cursor", "cursor is not one this server made"))?;
         }
         let now = (self.now)();
-        self.store.touch_device(&s.device.device_id, now).await?;
+        // The device's last sync and its turfs, at once (two connections on PostgreSQL).
+        let (_, turfs) = tokio::try_join!(
+            self.store.touch_device(&s.device.device_id, now),
+            self.store.turfs_of(&s.device.user_id, now)
+        )?;
         if s.revoked {
             return Ok(PullResponse {
                 protocol: PROTOCOL_VERSION,
@@ -397,7 +401,6 @@ impl Service {
             req.held.iter().filter(|h| !h.staged).map(|h| (h.turf_id.as_str(), h.version)).collect();
         let held_sealed: HashMap<&str, u64> =
             req.held.iter().filter(|h| h.staged).map(|h| (h.turf_id.as_str(), h.version)).collect();
-        let turfs = self.store.turfs_of(&s.device.user_id, now).await?;
         let sealed = self.staged_turfs(s, &turfs, now).await?;
         let mut buckets = Vec::with_capacity(turfs.len() + sealed.len());
         for t in &sealed {
@@ -411,8 +414,12 @@ impl Service {
             buckets.push(b);
         }
         for t in &turfs {
-            let mut b = self.bucket(t, held.get(t.id.as_str()).copied()).await?;
-            b.door_facts = Some(self.door_facts(t, &s.device.device_id).await?);
+            // Two reads at once (two connections on PostgreSQL): the package and the standing reports.
+            let (mut b, facts) = tokio::try_join!(
+                self.bucket(t, held.get(t.id.as_str()).copied()),
+                self.door_facts(t, &s.device.device_id)
+            )?;
+            b.door_facts = Some(facts);
             // Logged before the doors leave the server.
             let kind = if b.package.is_some() { Some("package") } else { b.delta.as_ref().map(|_| "delta") };
             if let Some(kind) = kind {
@@ -458,29 +465,21 @@ impl Service {
 
     /// One turf's bucket. A device that is current gets the cached checksum alone (no package is
     /// built); one a few versions behind gets a delta from the op log; anyone else the package.
-    /// Reports made on a turf's doors from other devices, as door status needs them (the asking
-    /// device has its own): a report on a building without a door counts for each of its doors.
+    /// What door status needs of the other devices' reports on a turf's doors (the asking device
+    /// has its own): per door, the strongest standing one ([`doorstep_protocol::status::standing_for`]),
+    /// kept by the ingest — one report per door at most, however long the door's history.
     async fn door_facts(&self, t: &crate::store::TurfRow, device: &str) -> Result<Vec<DoorFact>, ServiceError> {
-        let (facts, doors) = self.store.turf_facts(&t.id).await?;
-        if facts.iter().all(|f| f.device_id == device) {
-            return Ok(Vec::new());
-        }
-        let campaign =
-            self.store.campaign(&t.campaign_id).await?.ok_or_else(|| ServiceError::not_found("campaign vanished"))?;
-        let mut doors_of: HashMap<&str, Vec<&str>> = HashMap::new();
-        for (door, building) in &doors {
-            doors_of.entry(building.as_str()).or_default().push(door.as_str());
-        }
+        let rows = self.store.turf_standing(&t.id).await?;
         let mut out = Vec::new();
-        for f in facts.iter().filter(|f| f.device_id != device) {
-            let Some(code) = campaign.result_code(&f.result_code) else { continue };
-            let in_building = doors_of.get(f.building_id.as_str()).map_or(&[][..], Vec::as_slice);
-            for door in doorstep_protocol::validate::doors_covered(f.door_id.as_deref(), in_building) {
+        for door in rows.chunk_by(|a, b| a.door_id == b.door_id) {
+            let facts: Vec<_> = door.iter().map(|r| (r.rank, r.fact())).collect();
+            let rank = |k: i64| facts.iter().find(|(r, _)| *r == k).map(|(_, f)| f);
+            if let Some(f) = doorstep_protocol::status::standing_for((rank(0), rank(1)), device) {
                 out.push(DoorFact {
-                    door_id: door.to_string(),
-                    report_id: f.id.clone(),
-                    supersedes: f.supersedes.clone(),
-                    outcome: code.outcome,
+                    door_id: door[0].door_id.clone(),
+                    report_id: f.fact.id.clone(),
+                    supersedes: f.fact.supersedes.clone(),
+                    outcome: f.fact.outcome,
                 });
             }
         }
@@ -503,9 +502,16 @@ impl Service {
             });
         }
         let pkg = self.package(&t.id).await?.ok_or_else(|| ServiceError::not_found("turf vanished"))?;
-        // The package is read in its own snapshot: its version is the one to describe.
-        let checksum = turf_checksum(&pkg);
-        self.store.set_checksum(&t.id, pkg.turf.version, &checksum).await?;
+        // The package is read in its own snapshot: its version is the one to describe (its
+        // checksum computed and kept once per version).
+        let checksum = match &t.checksum {
+            Some((v, sum)) if *v == pkg.turf.version => sum.clone(),
+            _ => {
+                let sum = turf_checksum(&pkg);
+                self.store.set_checksum(&t.id, pkg.turf.version, &sum).await?;
+                sum
+            }
+        };
         let version = pkg.turf.version;
         let mut bucket = PullBucket {
             turf_id: t.id.clone(),

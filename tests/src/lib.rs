@@ -39,11 +39,27 @@ pub fn nantes_addresses() -> Vec<Address> {
     addresses_of("data/nantes/fr_nantes_centre_addresses.csv")
 }
 
+/// A small random generator with a fixed seed (xorshift64): each call gives a number below `n`.
+/// Tests replay the same history from the same seed.
+pub fn random_below(seed: u64) -> impl FnMut(u64) -> u64 {
+    let mut s = seed | 1;
+    move |n: u64| {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s % n.max(1)
+    }
+}
+
 /// An address file of the shared schema (`id,street,housenumber,postcode,city,lat,lon`, no quoted
 /// fields), relative to the repository.
 pub fn addresses_of(relative: &str) -> Vec<Address> {
-    let path = repo_root().join(relative);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    addresses_at(&repo_root().join(relative))
+}
+
+/// The addresses of a CSV `id,street,house_number,postcode,city,lat,lon` (one header line).
+pub fn addresses_at(path: &std::path::Path) -> Vec<Address> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     text.lines()
         .skip(1)
         .filter_map(|l| {

@@ -561,6 +561,11 @@ pub trait StoreOps: ServerStore {
         })
         .await
     }
+    /// The standing reports of a turf's doors (`ops::standing`): at most two rows per door.
+    async fn turf_standing(&self, turf_id: &str) -> StoreResult<Vec<ops::standing::StandingRow>> {
+        let t = turf_id.to_string();
+        typed_read(self, move |tx| Box::pin(async move { ops::standing::turf_standing(tx, &t).await })).await
+    }
     /// A person's page as `viewer` sees it (`None`: nobody of that id in the viewer's campaign).
     async fn person_page(
         &self,

@@ -12,39 +12,46 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_postgres::{Client, NoTls, Row};
 
 use super::sql::*;
-use super::tx::{AnyOp, AnyResult, PgTx};
+use super::tx::{AnyOp, AnyResult, PgTx, Statements};
 use super::*;
 
 #[derive(Debug, Clone)]
 pub struct PgStore {
     url: String,
-    idle: Arc<Mutex<Vec<Client>>>,
+    idle: Arc<Mutex<Vec<(Client, Statements)>>>,
     slots: Arc<Semaphore>,
     max: usize,
 }
 
 /// A client on loan from the pool; goes back when dropped (unless its connection died).
 struct Pooled {
-    client: Option<Client>,
-    idle: Arc<Mutex<Vec<Client>>>,
+    client: Option<(Client, Statements)>,
+    idle: Arc<Mutex<Vec<(Client, Statements)>>>,
     _permit: OwnedSemaphorePermit,
 }
 
 impl std::ops::Deref for Pooled {
     type Target = Client;
     fn deref(&self) -> &Client {
-        self.client.as_ref().expect("present until drop")
+        &self.client.as_ref().expect("present until drop").0
     }
 }
 impl std::ops::DerefMut for Pooled {
     fn deref_mut(&mut self) -> &mut Client {
-        self.client.as_mut().expect("present until drop")
+        &mut self.client.as_mut().expect("present until drop").0
     }
 }
+impl Pooled {
+    /// This connection's prepared statements.
+    fn statements(&self) -> Statements {
+        self.client.as_ref().expect("present until drop").1.clone()
+    }
+}
+
 impl Drop for Pooled {
     fn drop(&mut self) {
         if let Some(c) = self.client.take()
-            && !c.is_closed()
+            && !c.0.is_closed()
         {
             self.idle.lock().unwrap_or_else(|p| p.into_inner()).push(c);
         }
@@ -62,6 +69,7 @@ impl PgStore {
             max: max.max(1),
         };
         let mut c = store.get().await?;
+        let stmts = c.statements();
         let tx = c.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock(4442)", &[]).await?;
         tx.execute("CREATE TABLE IF NOT EXISTS doorstep_schema (version BIGINT NOT NULL)", &[]).await?;
@@ -77,6 +85,9 @@ impl PgStore {
         for (i, step) in MIGRATIONS.iter().enumerate().skip(have as usize) {
             for stmt in step.iter().filter(|s| sql::runs_on(s, "postgres")) {
                 tx.batch_execute(stmt).await?;
+            }
+            if i + 1 == sql::STANDING_VERSION {
+                ops::standing::rebuild_all(&mut PgTx(&tx, stmts.clone())).await?;
             }
             tx.execute("UPDATE doorstep_schema SET version = $1", &[&(i as i64 + 1)]).await?;
         }
@@ -95,7 +106,7 @@ impl PgStore {
                 tokio::spawn(async move {
                     let _ = conn.await;
                 });
-                client
+                (client, Statements::default())
             }
         };
         Ok(Pooled { client: Some(client), idle: self.idle.clone(), _permit: permit })
@@ -146,8 +157,9 @@ impl ServerStore for PgStore {
 
     async fn op_any(&self, op: AnyOp) -> AnyResult {
         let mut c = self.get().await?;
+        let stmts = c.statements();
         let t = c.transaction().await?;
-        let out = op(&mut PgTx(&t)).await?;
+        let out = op(&mut PgTx(&t, stmts.clone())).await?;
         t.commit().await?;
         Ok(out)
     }
@@ -238,14 +250,30 @@ impl ServerStore for PgStore {
 
     async fn turf_package(&self, turf_id: &str) -> StoreResult<Option<TurfPackage>> {
         let mut c = self.get().await?;
+        let stmts = c.statements();
         let tx = c.build_transaction().isolation_level(tokio_postgres::IsolationLevel::RepeatableRead).start().await?;
-        let Some(turf) = tx.query_opt(SELECT_TURF, &[&turf_id]).await?.as_ref().map(turf_row) else { return Ok(None) };
-        let campaign = load_campaign(&tx, &turf.campaign_id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("turf {turf_id} without campaign")))?;
-        let buildings = tx
-            .query(SELECT_TURF_BUILDINGS, &[&turf_id])
-            .await?
+        let ptx = PgTx(&tx, stmts.clone());
+        let Some(turf) = tx.query_opt(&ptx.statement(SELECT_TURF).await?, &[&turf_id]).await?.as_ref().map(turf_row)
+        else {
+            return Ok(None);
+        };
+        // The rest in one pipeline: every query sent before the first answer is read.
+        let (b, e, d) = (
+            ptx.statement(SELECT_TURF_BUILDINGS).await?,
+            ptx.statement(SELECT_TURF_ENTRANCES).await?,
+            ptx.statement(SELECT_TURF_DOORS).await?,
+        );
+        let (mut h_tx, mut p_tx) = (PgTx(&tx, stmts.clone()), PgTx(&tx, stmts.clone()));
+        let (campaign, buildings, entrances, doors, households, people) = tokio::try_join!(
+            load_campaign(&tx, &turf.campaign_id),
+            async { Ok::<_, StoreError>(tx.query(&b, &[&turf_id]).await?) },
+            async { Ok::<_, StoreError>(tx.query(&e, &[&turf_id]).await?) },
+            async { Ok::<_, StoreError>(tx.query(&d, &[&turf_id]).await?) },
+            ops::turfs::turf_households(&mut h_tx, turf_id),
+            ops::turfs::turf_people(&mut p_tx, turf_id),
+        )?;
+        let campaign = campaign.ok_or_else(|| StoreError::Corrupt(format!("turf {turf_id} without campaign")))?;
+        let buildings = buildings
             .iter()
             .map(|r| Building {
                 id: r.get(0),
@@ -258,9 +286,7 @@ impl ServerStore for PgStore {
                 lon: r.get(7),
             })
             .collect();
-        let entrances = tx
-            .query(SELECT_TURF_ENTRANCES, &[&turf_id])
-            .await?
+        let entrances = entrances
             .iter()
             .map(|r| Entrance {
                 id: r.get(0),
@@ -272,9 +298,7 @@ impl ServerStore for PgStore {
                 notes: r.get(6),
             })
             .collect();
-        let doors = tx
-            .query(SELECT_TURF_DOORS, &[&turf_id])
-            .await?
+        let doors = doors
             .iter()
             .map(|r| {
                 Ok(Door {
@@ -287,8 +311,6 @@ impl ServerStore for PgStore {
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;
-        let households = ops::turfs::turf_households(&mut PgTx(&tx), turf_id).await?;
-        let people = ops::turfs::turf_people(&mut PgTx(&tx), turf_id).await?;
         tx.commit().await?;
         Ok(Some(package_from_rows(campaign, &turf, buildings, entrances, doors, households, people)))
     }
@@ -299,6 +321,7 @@ impl ServerStore for PgStore {
     /// what every push does ([`push::finish`]), commit.
     async fn push(&self, input: PushInput, reports: &[KnockReport]) -> StoreResult<Vec<Decision>> {
         let mut c = self.get().await?;
+        let stmts = c.statements();
         let tx = c.transaction().await?;
         let mut f = input.facts();
         let campaign = input.sender.campaign_id.as_str();
@@ -411,7 +434,7 @@ impl ServerStore for PgStore {
                 *d = Decision::Duplicate;
             }
         }
-        push::finish(&mut PgTx(&tx), &input, &decisions).await?;
+        push::finish(&mut PgTx(&tx, stmts.clone()), &input, &decisions).await?;
         tx.commit().await?;
         Ok(decisions)
     }

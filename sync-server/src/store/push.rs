@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use doorstep_protocol::merge::{BatchFacts, Decision, Place, Sender, Write};
 use doorstep_protocol::{KnockReport, Target};
 
+use super::ops::standing::NewReport;
 use super::records::{HeldReport, PushInput, StoreError, StoreResult, known_from, locate_sql};
 use super::sql::*;
 use super::tx::{Tx, Val};
@@ -71,6 +72,12 @@ pub(crate) async fn finish(tx: &mut dyn Tx, input: &PushInput, decisions: &[Deci
             tx.exec(INSERT_FOLLOW_UP, &v).await?;
         }
     }
+    // Each door's standing reports, in the same transaction (what packages carry).
+    let written: Vec<NewReport> = decisions
+        .iter()
+        .filter_map(|d| if let Decision::Accept(w) = d { Some(new_report(w, &input.sender.device_id)) } else { None })
+        .collect();
+    super::ops::standing::refresh(tx, &input.sender.campaign_id, &written).await?;
     tx.exec(TOUCH_DEVICE, &vals![input.received_ms, input.sender.device_id.as_str()]).await?;
     let e = (input.audit)(decisions);
     tx.exec(
@@ -79,6 +86,17 @@ pub(crate) async fn finish(tx: &mut dyn Tx, input: &PushInput, decisions: &[Deci
     )
     .await?;
     Ok(())
+}
+
+fn new_report(w: &Write, device_id: &str) -> NewReport {
+    NewReport {
+        building_id: w.building_id.clone(),
+        door_id: w.door_id.clone(),
+        id: w.report.id.clone(),
+        device_id: device_id.to_string(),
+        supersedes: w.report.supersedes.clone(),
+        result_code: w.report.result_code.clone(),
+    }
 }
 
 const INSERT_FOLLOW_UP: &str =
@@ -202,6 +220,15 @@ pub async fn review_held(
     }
     if accept {
         tx.exec(ACCEPT_HELD, &vals![campaign_id, report_id]).await?;
+        let written = NewReport {
+            building_id: held.building_id.clone(),
+            door_id: held.door_id.clone(),
+            id: held.report.id.clone(),
+            device_id: held.report.device_id.clone(),
+            supersedes: held.report.supersedes.clone(),
+            result_code: held.report.result_code.clone(),
+        };
+        super::ops::standing::refresh(tx, campaign_id, &[written]).await?;
     } else {
         held.report.answers.clear();
         held.report.note = None;

@@ -357,10 +357,26 @@ pub const SCHEMA_V17: &[&str] = &[
     "CREATE TABLE server_key (id BIGINT PRIMARY KEY, fingerprint TEXT NOT NULL, created_ms BIGINT NOT NULL)",
 ];
 
+/// Version 18 (issue 21): per door, the strongest standing report and the strongest standing report
+/// of another device, kept by the ingest (`ops::standing`): a package carries one report per door
+/// instead of the door's history. The rows are computed from the reports already held in the same
+/// step ([`STANDING_VERSION`]).
+pub const SCHEMA_V18: &[&str] = &[
+    "CREATE TABLE door_standing (door_id TEXT NOT NULL, rank BIGINT NOT NULL, building_id TEXT NOT NULL,
+       report_id TEXT NOT NULL, device_id TEXT NOT NULL, supersedes TEXT, outcome TEXT NOT NULL,
+       PRIMARY KEY (door_id, rank))",
+    // A turf's rows through its buildings, without visiting every door.
+    "CREATE INDEX door_standing_building ON door_standing(building_id)",
+];
+
+/// The schema version whose step also fills `door_standing` from the reports held
+/// ([`super::ops::standing::rebuild_all`], in the step's transaction).
+pub const STANDING_VERSION: usize = 18;
+
 /// Every schema version, in order; index + 1 is the version it brings the database to.
 pub const MIGRATIONS: &[&[&str]] = &[
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8, SCHEMA_V9, SCHEMA_V10,
-    SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14, SCHEMA_V15, SCHEMA_V16, SCHEMA_V17,
+    SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14, SCHEMA_V15, SCHEMA_V16, SCHEMA_V17, SCHEMA_V18,
 ];
 
 /// Whether a statement's placeholders come in order of first use (`$1` first, then `$2`…): SQLite

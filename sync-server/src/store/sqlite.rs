@@ -151,6 +151,9 @@ impl SqliteStore {
             for stmt in step.iter().filter(|s| sql::runs_on(s, "sqlite")) {
                 tx.execute_batch(stmt)?;
             }
+            if i + 1 == sql::STANDING_VERSION {
+                super::tx::run_ready(super::ops::standing::rebuild_all(&mut super::tx::SqliteTx(&tx)))?;
+            }
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
             tx.commit()?;
         }

@@ -200,7 +200,31 @@ pub fn run_ready<T>(fut: impl Future<Output = T>) -> T {
 
 // ----- PostgreSQL --------------------------------------------------------------------------------
 
-pub struct PgTx<'a>(pub &'a tokio_postgres::Transaction<'a>);
+pub struct PgTx<'a>(pub &'a tokio_postgres::Transaction<'a>, pub Statements);
+
+/// One connection's prepared statements, by SQL text: a statement run again is bound and executed
+/// at once (one round trip instead of two, and PostgreSQL may keep its plan) instead of being
+/// parsed and planned anew. Statements survive the transaction they were prepared in.
+pub type Statements = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, tokio_postgres::Statement>>>;
+
+/// Statements kept per connection at most; past that the cache starts again (lists of ids make
+/// many texts of one query).
+const MAX_STATEMENTS: usize = 512;
+
+impl PgTx<'_> {
+    pub(crate) async fn statement(&self, sql: &str) -> StoreResult<tokio_postgres::Statement> {
+        if let Some(s) = self.1.lock().unwrap_or_else(|p| p.into_inner()).get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.0.prepare(sql).await?;
+        let mut cache = self.1.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= MAX_STATEMENTS {
+            cache.clear();
+        }
+        cache.insert(sql.to_string(), s.clone());
+        Ok(s)
+    }
+}
 
 impl ToSql for Val {
     fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
@@ -256,10 +280,12 @@ impl Tx for PgTx<'_> {
     }
     async fn exec(&mut self, sql: &str, params: &[Val]) -> StoreResult<u64> {
         let p: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-        Ok(self.0.execute(sql, &p).await?)
+        let st = self.statement(sql).await?;
+        Ok(self.0.execute(&st, &p).await?)
     }
     async fn rows(&mut self, sql: &str, params: &[Val]) -> StoreResult<Vec<Row>> {
         let p: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-        self.0.query(sql, &p).await?.iter().map(|r| (0..r.len()).map(|i| pg_val(r, i)).collect()).collect()
+        let st = self.statement(sql).await?;
+        self.0.query(&st, &p).await?.iter().map(|r| (0..r.len()).map(|i| pg_val(r, i)).collect()).collect()
     }
 }

@@ -7,6 +7,12 @@
 //!
 //! `cargo run --release -p doorstep-tests --bin doorstep-route-matrix [nantes|helsinki|munchen|all] > m.json`
 //!
+//! Any other town: `… doorstep-route-matrix custom NAME ADDRESSES STREETS LAT LON`, where ADDRESSES
+//! is a CSV of `id,street,house_number,postcode,city,lat,lon` (one header line; the format of
+//! `data/*/…_addresses.csv`), STREETS a street file in any format the server imports (GeoJSON lines,
+//! an OpenStreetMap `.osm.pbf` extract, an IGN BD TOPO GeoPackage; only what reaches the
+//! addresses' area is read) and LAT LON the start, the addresses nearest to it making each turf.
+//!
 //! `DOORSTEP_ROUTE_SIZES=50,100,…` sets the sizes (default 50,100,300; the size sweep of
 //! `bench/route_sweep.sh` runs 50 to 5,000); `DOORSTEP_ROUTE_ROUND_TRIPS=0` leaves round trips out.
 
@@ -33,19 +39,63 @@ const CITIES: &[(&str, &str, &str, (f64, f64))] = &[
 ];
 
 fn main() {
-    let which = std::env::args().nth(1).unwrap_or_else(|| "nantes".into());
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let which = args.first().cloned().unwrap_or_else(|| "nantes".into());
     let mut out = Vec::new();
-    for &(city, addresses, streets, start) in CITIES.iter().filter(|c| which == "all" || which == c.0) {
-        city_cases(city, addresses, streets, start, &mut out);
+    if which == "custom" {
+        let [_, name, addresses, streets, lat, lon] = &args[..] else {
+            eprintln!("usage: doorstep-route-matrix custom NAME ADDRESSES.csv STREETS LAT LON");
+            std::process::exit(2);
+        };
+        let start = match (lat.parse::<f64>(), lon.parse::<f64>()) {
+            (Ok(lat), Ok(lon)) if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) => (lat, lon),
+            _ => {
+                eprintln!("start: {lat} {lon} is not a latitude and a longitude in degrees");
+                std::process::exit(2);
+            }
+        };
+        if !std::path::Path::new(addresses).is_file() {
+            eprintln!("{addresses}: no such file");
+            std::process::exit(2);
+        }
+        let all = doorstep_tests::addresses_at(std::path::Path::new(addresses));
+        if all.is_empty() {
+            eprintln!("{addresses}: no address read (expected id,street,house_number,postcode,city,lat,lon)");
+            std::process::exit(2);
+        }
+        // Only the streets around the addresses (a whole region's extract is fine).
+        let (mut lo_lat, mut lo_lon, mut hi_lat, mut hi_lon) = (start.0, start.1, start.0, start.1);
+        for a in &all {
+            (lo_lat, lo_lon, hi_lat, hi_lon) =
+                (lo_lat.min(a.lat), lo_lon.min(a.lon), hi_lat.max(a.lat), hi_lon.max(a.lon));
+        }
+        let pad = 0.01;
+        let bounds = (lo_lat - pad, lo_lon - pad, hi_lat + pad, hi_lon + pad);
+        let source = doorstep_server::networks::NetworkSource::File(streets.into());
+        let (network, stats, format) = doorstep_server::networks::read(&source, Some(bounds)).unwrap_or_else(|e| {
+            eprintln!("{streets}: {e}");
+            std::process::exit(2);
+        });
+        eprintln!("{name}: {} addresses, streets read as {format:?} ({stats:?})", all.len());
+        city_cases(name, all, network, start, &mut out);
+    } else {
+        for &(city, addresses, streets, start) in CITIES.iter().filter(|c| which == "all" || which == c.0) {
+            let geo: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(doorstep_tests::repo_root().join(streets)).unwrap()).unwrap();
+            let (network, _) = network_from_geojson(&geo).unwrap();
+            city_cases(city, doorstep_tests::addresses_of(addresses), network, start, &mut out);
+        }
     }
     println!("{}", serde_json::Value::Array(out));
 }
 
-fn city_cases(city: &str, addresses: &str, streets: &str, start: (f64, f64), out: &mut Vec<serde_json::Value>) {
-    let geo: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(doorstep_tests::repo_root().join(streets)).unwrap()).unwrap();
-    let (network, _) = network_from_geojson(&geo).unwrap();
-    let all = doorstep_tests::addresses_of(addresses);
+fn city_cases(
+    city: &str,
+    all: Vec<doorstep_tests::Address>,
+    network: doorstep_protocol::StreetNetwork,
+    start: (f64, f64),
+    out: &mut Vec<serde_json::Value>,
+) {
     let sizes: Vec<usize> = std::env::var("DOORSTEP_ROUTE_SIZES")
         .ok()
         .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())

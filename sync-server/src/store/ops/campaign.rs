@@ -18,6 +18,12 @@ pub async fn update_script(
     let current = tx.row(SELECT_MAX_SCRIPT, &vals![campaign_id]).await?.and_then(|r| r[0].opt_int().ok().flatten());
     let Some(current) = current else { return Err(StoreError::Missing { kind: "campaign", id: campaign_id.into() }) };
     let version = current + 1;
+    // A code that now means another outcome changes the status of doors already reported.
+    let before: Vec<ResultCode> = match tx.row(SELECT_CAMPAIGN_CODES, &vals![campaign_id]).await? {
+        Some(r) => parse("result codes", &r[0].text()?)?,
+        None => Vec::new(),
+    };
+    let recount = before.iter().any(|b| codes.iter().any(|c| c.code == b.code && c.outcome != b.outcome));
     let mut survey = survey.clone();
     survey.version = u32::try_from(version).map_err(|_| StoreError::Corrupt("script version overflow".into()))?;
     tx.exec(INSERT_SCRIPT, &vals![campaign_id, version, json(&survey), json(&codes), now_ms]).await?;
@@ -25,6 +31,9 @@ pub async fn update_script(
     let turfs = tx.rows(SELECT_TURF_IDS, &vals![campaign_id]).await?;
     for t in turfs {
         bump(tx, &t[0].text()?, &TurfOp { campaign: true, ..TurfOp::default() }).await?;
+    }
+    if recount {
+        super::standing::rebuild_campaign(tx, campaign_id).await?;
     }
     Ok(survey.version)
 }
@@ -218,6 +227,8 @@ const INSERT_SCRIPT: &str =
     "INSERT INTO survey_versions(campaign_id, version, survey, result_codes, created_ms) VALUES ($1, $2, $3, $4, $5)";
 
 const SELECT_SCRIPT: &str = "SELECT survey, result_codes FROM survey_versions WHERE campaign_id = $1 AND version = $2";
+
+const SELECT_CAMPAIGN_CODES: &str = "SELECT result_codes FROM campaigns WHERE id = $1";
 
 const UPDATE_CAMPAIGN_SCRIPT: &str = "UPDATE campaigns SET survey = $1, result_codes = $2 WHERE id = $3";
 

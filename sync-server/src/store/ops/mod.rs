@@ -22,6 +22,7 @@ pub mod sessions;
 pub mod shared;
 pub mod sms;
 pub mod sms_providers;
+pub mod standing;
 pub mod turfs;
 
 pub(crate) fn json<T: serde::Serialize>(v: &T) -> String {

@@ -1,0 +1,277 @@
+//! Packages bounded by doors, not history (issue 21, Deliver 4), on both backends: the standing
+//! reports the ingest keeps per door (`door_standing`) equal their definition — the pair
+//! [`standing_pair`] computes from every report on the door — after random pushes from several
+//! devices (door and building reports, corrections, duplicates, a held report accepted, a street
+//! moved, a script whose code changes outcome), and a database upgraded from schema 17 gets the
+//! same rows from the reports it held.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use doorstep_protocol::status::{DeviceFact, StatusFact, standing_pair};
+use doorstep_protocol::{KnockReport, Target};
+use doorstep_server::store::postgres::PgStore;
+use doorstep_server::store::sqlite::SqliteStore;
+use doorstep_server::store::{Device, Role, ServerStore, StoreOps, User};
+use doorstep_tests::{TestDatabase, ingest, server_import};
+
+const NOW: i64 = 1_780_000_000_000;
+const CAMPAIGN: &str = "nantes-2026";
+
+fn device(user: &str, id: &str) -> Device {
+    Device {
+        device_id: id.into(),
+        user_id: user.into(),
+        campaign_id: CAMPAIGN.into(),
+        expires_ms: NOW + 1_000_000,
+        revoked_ms: None,
+        wiped_ms: None,
+    }
+}
+
+/// `(door, rank) → (report, device, outcome)` as kept by the store, for every turf.
+async fn kept(s: &dyn ServerStore) -> BTreeMap<(String, i64), (String, String, String)> {
+    let mut out = BTreeMap::new();
+    for t in ["t1", "t2"] {
+        for r in s.turf_standing(t).await.unwrap() {
+            out.insert((r.door_id.clone(), r.rank), (r.report_id, r.device_id, r.outcome.as_str().to_string()));
+        }
+    }
+    out
+}
+
+/// The same, from the definition: every report on each door, through the protocol's pair.
+async fn defined(s: &dyn ServerStore) -> BTreeMap<(String, i64), (String, String, String)> {
+    let campaign = s.campaign(CAMPAIGN).await.unwrap().unwrap();
+    let mut out = BTreeMap::new();
+    for t in ["t1", "t2"] {
+        let (facts, doors) = s.turf_facts(t).await.unwrap();
+        for (door, building) in &doors {
+            let on_door: Vec<DeviceFact> = facts
+                .iter()
+                .filter(|f| f.building_id == *building && f.door_id.as_ref().is_none_or(|d| d == door))
+                .filter_map(|f| {
+                    let outcome = campaign.result_code(&f.result_code)?.outcome;
+                    let fact =
+                        StatusFact { id: f.id.clone(), supersedes: f.supersedes.clone(), outcome, rejected: false };
+                    Some(DeviceFact { fact, device_id: f.device_id.clone() })
+                })
+                .collect();
+            let (a, b) = standing_pair(&on_door);
+            for (rank, i) in [(0, a), (1, b)] {
+                if let Some(i) = i {
+                    let f = &on_door[i];
+                    out.insert(
+                        (door.clone(), rank),
+                        (f.fact.id.clone(), f.device_id.clone(), f.fact.outcome.as_str().to_string()),
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+async fn random_history(s: Arc<dyn ServerStore>) {
+    let (campaign, buildings, entrances, doors) = server_import(40);
+    s.create_campaign(&campaign, NOW).await.unwrap();
+    for v in ["vol-a", "vol-b", "vol-c"] {
+        let u = User {
+            id: v.into(),
+            campaign_id: CAMPAIGN.into(),
+            role: Role::Volunteer,
+            display_name: v.into(),
+            team_id: None,
+        };
+        s.create_user(&u).await.unwrap();
+    }
+    s.import(CAMPAIGN, &doorstep_tests::import_of(&buildings, &entrances, &doors)).await.unwrap();
+    let ids: Vec<String> = buildings.iter().map(|b| b.id.clone()).collect();
+    s.create_turf(CAMPAIGN, "t1", "Tournée 1", None, &ids[..25]).await.unwrap();
+    s.create_turf(CAMPAIGN, "t2", "Tournée 2", None, &ids[25..]).await.unwrap();
+    // vol-a on two phones, vol-b on one: all three on t1 (the holder changes as they go).
+    let phones = [device("vol-a", "dev-a1"), device("vol-a", "dev-a2"), device("vol-b", "dev-b")];
+    let t1_buildings = &ids[..25];
+    let t1_doors: Vec<&String> =
+        doors.iter().filter(|d| t1_buildings.contains(&d.building_id)).map(|d| &d.id).collect();
+    let t1_doors: Vec<&str> = t1_doors.into_iter().map(String::as_str).collect();
+    assert!(t1_doors.len() > 30, "buildings with several doors");
+    let building_of: HashMap<&str, &str> = doors.iter().map(|d| (d.id.as_str(), d.building_id.as_str())).collect();
+    let mut next = doorstep_tests::random_below(0x9e37_79b9_7f4a_7c15u64);
+    let codes = ["not_home", "no_answer", "refused", "hostile", "vacant", "come_back"];
+    let mut made: Vec<(usize, KnockReport)> = Vec::new();
+    let mut n = 0u32;
+    for round in 0..40 {
+        let p = next(3) as usize;
+        let phone = &phones[p];
+        s.assign_turf("t1", Some(&phone.user_id), None).await.unwrap();
+        let mut batch = Vec::new();
+        for _ in 0..1 + next(6) {
+            n += 1;
+            let door = t1_doors[next(t1_doors.len() as u64) as usize];
+            let mut r = doorstep_tests::report(n, CAMPAIGN, "t1", door, &phone.user_id, &phone.device_id);
+            r.result_code = codes[next(codes.len() as u64) as usize].into();
+            match next(6) {
+                // A report on the whole building (an entrance no one opened).
+                0 => r.target = Target::Building { id: building_of[door].to_string() },
+                // A correction of one of this phone's own reports.
+                1 => {
+                    let own: Vec<&KnockReport> = made.iter().filter(|(q, _)| *q == p).map(|(_, r)| r).collect();
+                    if let Some(o) = own.get(next(own.len().max(1) as u64) as usize) {
+                        r.target = o.target.clone();
+                        r.supersedes = Some(o.id.clone());
+                    }
+                }
+                _ => {}
+            }
+            batch.push(r);
+        }
+        // Now and then the same batch twice (a phone that never heard the answer).
+        let times = if round % 7 == 3 { 2 } else { 1 };
+        for _ in 0..times {
+            ingest(&*s, phone, &batch, NOW).await.unwrap();
+        }
+        made.extend(batch.into_iter().map(|r| (p, r)));
+        if round % 10 == 9 {
+            assert_eq!(kept(&*s).await, defined(&*s).await, "after round {round}");
+        }
+    }
+    // A report of a revoked phone, held, then accepted by a captain.
+    let revoked = Device { revoked_ms: Some(NOW - 1), ..phones[2].clone() };
+    s.assign_turf("t1", Some("vol-b"), None).await.unwrap();
+    n += 1;
+    let mut late = doorstep_tests::report(n, CAMPAIGN, "t1", t1_doors[0], "vol-b", "dev-b");
+    late.result_code = "hostile".into();
+    ingest(&*s, &revoked, std::slice::from_ref(&late), NOW).await.unwrap();
+    assert!(!kept(&*s).await.values().any(|(id, ..)| *id == late.id), "a held report stands for nothing");
+    s.review_held(CAMPAIGN, &late.id, true, "vol-a", NOW).await.unwrap().unwrap();
+    let after = kept(&*s).await;
+    assert_eq!(after.get(&(t1_doors[0].to_string(), 0)).map(|(.., o)| o.as_str()), Some("do_not_return"));
+    assert_eq!(after, defined(&*s).await);
+    // A street moved to t2: its doors' rows follow the doors.
+    let moved: Vec<String> = t1_buildings[..5].to_vec();
+    let moved_doors: Vec<&str> =
+        t1_doors.iter().copied().filter(|d| moved.iter().any(|b| building_of[d] == b.as_str())).collect();
+    let rows_moved = |rows: &[doorstep_server::store::ops::standing::StandingRow]| {
+        rows.iter().filter(|r| moved_doors.contains(&r.door_id.as_str())).count()
+    };
+    let before_move = rows_moved(&s.turf_standing("t1").await.unwrap());
+    assert!(before_move > 0, "the moved street was knocked");
+    s.move_buildings(CAMPAIGN, &moved, "t2", None).await.unwrap();
+    assert_eq!(kept(&*s).await, defined(&*s).await);
+    assert_eq!(rows_moved(&s.turf_standing("t2").await.unwrap()), before_move);
+    assert_eq!(rows_moved(&s.turf_standing("t1").await.unwrap()), 0);
+    // A script in which "not_home" now finishes the door: every pair recomputed.
+    let mut codes = campaign.result_codes.clone();
+    codes.iter_mut().find(|c| c.code == "not_home").unwrap().outcome = doorstep_protocol::Outcome::Finished;
+    s.update_script(CAMPAIGN, &campaign.survey, &codes, NOW).await.unwrap();
+    let rescored = kept(&*s).await;
+    assert_eq!(rescored, defined(&*s).await);
+    assert_ne!(rescored, after, "some pair changed with the code's meaning");
+    // At most two rows per door, whatever the history: a turf's rows bounded by its doors.
+    let rows = s.turf_standing("t1").await.unwrap();
+    let doors_t1 = s.turf_facts("t1").await.unwrap().1.len();
+    assert!(rows.len() <= 2 * doors_t1, "{} rows for {doors_t1} doors", rows.len());
+    assert!(made.len() > rows.len() / 2, "history longer than the pairs");
+}
+
+#[tokio::test]
+async fn standing_rows_equal_their_definition_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let s: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(dir.path().join("server.db")).unwrap());
+    random_history(s).await;
+}
+
+#[tokio::test]
+async fn standing_rows_equal_their_definition_on_postgres() {
+    let db = TestDatabase::create().await;
+    let s: Arc<dyn ServerStore> = Arc::new(PgStore::connect(&db.url, 4).await.unwrap());
+    random_history(s.clone()).await;
+    drop(s);
+    db.drop_now().await;
+}
+
+/// A database written before schema 18 held reports and no standing rows: the upgrade computes
+/// them from those reports (SQLite: the file reopened; PostgreSQL: the same database reconnected).
+#[tokio::test]
+async fn an_upgrade_fills_the_standing_rows_from_the_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.db");
+    let s: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(&path).unwrap());
+    random_history(s.clone()).await;
+    let want = kept(&*s).await;
+    assert!(!want.is_empty());
+    drop(s);
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch("DROP TABLE door_standing; PRAGMA user_version = 17;").unwrap();
+    drop(c);
+    let s: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(&path).unwrap());
+    assert_eq!(kept(&*s).await, want);
+
+    let db = TestDatabase::create().await;
+    let s: Arc<dyn ServerStore> = Arc::new(PgStore::connect(&db.url, 2).await.unwrap());
+    random_history(s.clone()).await;
+    let want = kept(&*s).await;
+    drop(s);
+    let (client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client.batch_execute("DROP TABLE door_standing; UPDATE doorstep_schema SET version = 17").await.unwrap();
+    drop(client);
+    let s: Arc<dyn ServerStore> = Arc::new(PgStore::connect(&db.url, 2).await.unwrap());
+    assert_eq!(kept(&*s).await, want);
+    drop(s);
+    db.drop_now().await;
+}
+
+/// PostgreSQL, several pushes at once on the same doors (as from phones reaching several server
+/// processes): each push locks the buildings it touches before reading their reports, so no pair
+/// misses a report committed meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_pushes_on_one_door_keep_its_pair() {
+    let db = TestDatabase::create().await;
+    let s: Arc<dyn ServerStore> = Arc::new(PgStore::connect(&db.url, 8).await.unwrap());
+    let (campaign, buildings, entrances, doors) = server_import(40);
+    s.create_campaign(&campaign, NOW).await.unwrap();
+    s.import(CAMPAIGN, &doorstep_tests::import_of(&buildings, &entrances, &doors)).await.unwrap();
+    let ids: Vec<String> = buildings.iter().map(|b| b.id.clone()).collect();
+    s.create_turf(CAMPAIGN, "t1", "Tournée 1", None, &ids[..25]).await.unwrap();
+    s.create_turf(CAMPAIGN, "t2", "Tournée 2", None, &ids[25..]).await.unwrap();
+    let u = User {
+        id: "vol".into(),
+        campaign_id: CAMPAIGN.into(),
+        role: Role::Volunteer,
+        display_name: "V".into(),
+        team_id: None,
+    };
+    s.create_user(&u).await.unwrap();
+    s.assign_turf("t1", Some("vol"), None).await.unwrap();
+    let hot: Vec<String> = doors.iter().filter(|d| ids[..3].contains(&d.building_id)).map(|d| d.id.clone()).collect();
+    let codes = ["not_home", "refused", "hostile", "vacant", "come_back"];
+    let mut tasks = Vec::new();
+    for p in 0..8u32 {
+        let (s, hot) = (s.clone(), hot.clone());
+        tasks.push(tokio::spawn(async move {
+            let phone = device("vol", &format!("dev-{p}"));
+            for round in 0..10u32 {
+                let n = 1 + p * 1000 + round * 10;
+                let batch: Vec<KnockReport> = (0..3u32)
+                    .map(|k| {
+                        let door = &hot[((p + round + k) as usize) % hot.len()];
+                        let mut r = doorstep_tests::report(n + k, CAMPAIGN, "t1", door, "vol", &phone.device_id);
+                        r.result_code = codes[((p * 7 + round * 3 + k) as usize) % codes.len()].into();
+                        r
+                    })
+                    .collect();
+                ingest(&*s, &phone, &batch, NOW).await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let (facts, _) = s.turf_facts("t1").await.unwrap();
+    assert_eq!(facts.len(), 8 * 10 * 3);
+    assert_eq!(kept(&*s).await, defined(&*s).await);
+    drop(s);
+    db.drop_now().await;
+}
