@@ -46,6 +46,10 @@ impl Pooled {
     fn statements(&self) -> Statements {
         self.client.as_ref().expect("present until drop").1.clone()
     }
+    /// `sql` prepared on this connection, once.
+    async fn prepared(&self, sql: &str) -> StoreResult<tokio_postgres::Statement> {
+        PgTx(&**self, self.statements()).statement(sql).await
+    }
 }
 
 impl Drop for Pooled {
@@ -139,8 +143,12 @@ fn to_user(r: &Row) -> StoreResult<User> {
     })
 }
 
-async fn load_campaign(c: &impl tokio_postgres::GenericClient, id: &str) -> StoreResult<Option<Campaign>> {
-    c.query_opt(SELECT_CAMPAIGN, &[&id])
+async fn load_campaign(
+    c: &impl tokio_postgres::GenericClient,
+    st: &tokio_postgres::Statement,
+    id: &str,
+) -> StoreResult<Option<Campaign>> {
+    c.query_opt(st, &[&id])
         .await?
         .map(|r| campaign_from_row(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
         .transpose()
@@ -164,6 +172,15 @@ impl ServerStore for PgStore {
         Ok(out)
     }
 
+    /// A read runs on a pooled connection without a transaction: the store's transactions are
+    /// READ COMMITTED, where one gives a read nothing (each statement sees what is committed when
+    /// it starts) and costs a `BEGIN` and a `COMMIT` round trip.
+    async fn read_any(&self, op: AnyOp) -> AnyResult {
+        let c = self.get().await?;
+        let stmts = c.statements();
+        op(&mut PgTx(&*c, stmts)).await
+    }
+
     async fn optimize(&self) -> StoreResult<()> {
         self.get().await?.batch_execute("ANALYZE").await?;
         Ok(())
@@ -174,13 +191,15 @@ impl ServerStore for PgStore {
     }
 
     async fn take_shared(&self, key: &str, burst: f64, per_s: f64, now_ms: i64) -> StoreResult<Option<(bool, f64)>> {
-        let r = self.get().await?.query_one(TAKE_SHARED, &[&key, &burst, &now_ms, &per_s]).await?;
+        let c = self.get().await?;
+        let r = c.query_one(&c.prepared(TAKE_SHARED).await?, &[&key, &burst, &now_ms, &per_s]).await?;
         Ok(Some((r.get(0), r.get(1))))
     }
 
     async fn publish(&self, payload: &str) -> StoreResult<bool> {
         let sql = "SELECT pg_notify($1, $2)";
-        self.get().await?.execute(sql, &[&super::pg_listen::LIVE_CHANNEL, &payload]).await?;
+        let c = self.get().await?;
+        c.execute(&c.prepared(sql).await?, &[&super::pg_listen::LIVE_CHANNEL, &payload]).await?;
         Ok(true)
     }
 
@@ -190,7 +209,8 @@ impl ServerStore for PgStore {
     }
 
     async fn campaign(&self, id: &str) -> StoreResult<Option<Campaign>> {
-        load_campaign(&*self.get().await?, id).await
+        let c = self.get().await?;
+        load_campaign(&*c, &c.prepared(SELECT_CAMPAIGN).await?, id).await
     }
 
     async fn create_user(&self, u: &User) -> StoreResult<()> {
@@ -202,11 +222,13 @@ impl ServerStore for PgStore {
     }
 
     async fn user(&self, id: &str) -> StoreResult<Option<User>> {
-        self.get().await?.query_opt(SELECT_USER, &[&id]).await?.as_ref().map(to_user).transpose()
+        let c = self.get().await?;
+        c.query_opt(&c.prepared(SELECT_USER).await?, &[&id]).await?.as_ref().map(to_user).transpose()
     }
 
     async fn create_join_code(&self, code_hash: &str, user_id: &str, expires_ms: i64) -> StoreResult<()> {
-        self.get().await?.execute(INSERT_JOIN_CODE, &[&code_hash, &user_id, &expires_ms]).await?;
+        let c = self.get().await?;
+        c.execute(&c.prepared(INSERT_JOIN_CODE).await?, &[&code_hash, &user_id, &expires_ms]).await?;
         Ok(())
     }
 
@@ -236,16 +258,24 @@ impl ServerStore for PgStore {
         now_ms: i64,
         expires_ms: i64,
     ) -> StoreResult<()> {
-        self.get().await?.execute(INSERT_DEVICE, &[&token_hash, &device_id, &user_id, &now_ms, &expires_ms]).await?;
+        let c = self.get().await?;
+        c.execute(&c.prepared(INSERT_DEVICE).await?, &[&token_hash, &device_id, &user_id, &now_ms, &expires_ms])
+            .await?;
         Ok(())
     }
 
     async fn turf(&self, turf_id: &str) -> StoreResult<Option<TurfRow>> {
-        Ok(self.get().await?.query_opt(SELECT_TURF, &[&turf_id]).await?.as_ref().map(turf_row))
+        let c = self.get().await?;
+        Ok(c.query_opt(&c.prepared(SELECT_TURF).await?, &[&turf_id]).await?.as_ref().map(turf_row))
     }
 
     async fn turfs_of(&self, volunteer_id: &str, now_ms: i64) -> StoreResult<Vec<TurfRow>> {
-        Ok(self.get().await?.query(SELECT_TURFS_OF, &[&volunteer_id, &now_ms]).await?.iter().map(turf_row).collect())
+        let c = self.get().await?;
+        Ok(c.query(&c.prepared(SELECT_TURFS_OF).await?, &[&volunteer_id, &now_ms])
+            .await?
+            .iter()
+            .map(turf_row)
+            .collect())
     }
 
     async fn turf_package(&self, turf_id: &str) -> StoreResult<Option<TurfPackage>> {
@@ -258,14 +288,15 @@ impl ServerStore for PgStore {
             return Ok(None);
         };
         // The rest in one pipeline: every query sent before the first answer is read.
-        let (b, e, d) = (
+        let (k, b, e, d) = (
+            ptx.statement(SELECT_CAMPAIGN).await?,
             ptx.statement(SELECT_TURF_BUILDINGS).await?,
             ptx.statement(SELECT_TURF_ENTRANCES).await?,
             ptx.statement(SELECT_TURF_DOORS).await?,
         );
         let (mut h_tx, mut p_tx) = (PgTx(&tx, stmts.clone()), PgTx(&tx, stmts.clone()));
         let (campaign, buildings, entrances, doors, households, people) = tokio::try_join!(
-            load_campaign(&tx, &turf.campaign_id),
+            load_campaign(&tx, &k, &turf.campaign_id),
             async { Ok::<_, StoreError>(tx.query(&b, &[&turf_id]).await?) },
             async { Ok::<_, StoreError>(tx.query(&e, &[&turf_id]).await?) },
             async { Ok::<_, StoreError>(tx.query(&d, &[&turf_id]).await?) },
@@ -323,11 +354,12 @@ impl ServerStore for PgStore {
         let mut c = self.get().await?;
         let stmts = c.statements();
         let tx = c.transaction().await?;
+        let ptx = PgTx(&tx, stmts.clone());
         let mut f = input.facts();
         let campaign = input.sender.campaign_id.as_str();
         let ids: Vec<&str> =
             reports.iter().flat_map(|r| std::iter::once(r.id.as_str()).chain(r.supersedes.as_deref())).collect();
-        for r in tx.query(SELECT_KNOWN_ANY, &[&ids]).await? {
+        for r in tx.query(&ptx.statement(SELECT_KNOWN_ANY).await?, &[&ids]).await? {
             let k = known_from(r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6));
             f.known.insert(r.get(0), k);
         }
@@ -338,7 +370,7 @@ impl ServerStore for PgStore {
         let building_ids = of_kind(|t| matches!(t, Target::Building { .. }));
         let person_ids = of_kind(|t| matches!(t, Target::Person { .. }));
         if !door_ids.is_empty() {
-            for row in tx.query(LOCATE_DOORS_ANY, &[&door_ids, &campaign]).await? {
+            for row in tx.query(&ptx.statement(LOCATE_DOORS_ANY).await?, &[&door_ids, &campaign]).await? {
                 let place = Place {
                     building_id: row.get(1),
                     door_id: Some(row.get(0)),
@@ -349,14 +381,14 @@ impl ServerStore for PgStore {
             }
         }
         if !building_ids.is_empty() {
-            for row in tx.query(LOCATE_BUILDINGS_ANY, &[&building_ids, &campaign]).await? {
+            for row in tx.query(&ptx.statement(LOCATE_BUILDINGS_ANY).await?, &[&building_ids, &campaign]).await? {
                 let place =
                     Place { building_id: row.get(0), door_id: None, turf_now: row.get(1), holder_now: row.get(2) };
                 f.places.insert(Target::Building { id: row.get(0) }, place);
             }
         }
         if !person_ids.is_empty() {
-            for row in tx.query(LOCATE_PEOPLE_ANY, &[&person_ids, &campaign]).await? {
+            for row in tx.query(&ptx.statement(LOCATE_PEOPLE_ANY).await?, &[&person_ids, &campaign]).await? {
                 let place = Place {
                     building_id: row.get(1),
                     door_id: Some(row.get(2)),
@@ -367,13 +399,22 @@ impl ServerStore for PgStore {
             }
         }
         let turf_ids: Vec<&str> = reports.iter().map(|r| r.turf_id.as_str()).collect();
-        f.held_ever =
-            tx.query(HELD_EVER_ANY, &[&input.sender.user_id, &turf_ids]).await?.iter().map(|r| r.get(0)).collect();
-        for r in tx.query(HANDOFF_STATUS_ANY, &[&input.sender.user_id, &turf_ids]).await? {
+        f.held_ever = tx
+            .query(&ptx.statement(HELD_EVER_ANY).await?, &[&input.sender.user_id, &turf_ids])
+            .await?
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        for r in tx.query(&ptx.statement(HANDOFF_STATUS_ANY).await?, &[&input.sender.user_id, &turf_ids]).await? {
             super::push::handoff_fact(&mut f, r.get::<_, &str>(0), r.get::<_, &str>(1));
         }
         let located: Vec<&str> = f.places.values().map(|p| p.building_id.as_str()).collect();
-        f.was_in = tx.query(WAS_IN_TURF_ANY, &[&located]).await?.iter().map(|r| (r.get(0), r.get(1))).collect();
+        f.was_in = tx
+            .query(&ptx.statement(WAS_IN_TURF_ANY).await?, &[&located])
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
         let mut decisions = (input.plan)(&f, reports);
         let accepted: Vec<&Write> =
             decisions.iter().filter_map(|d| if let Decision::Accept(w) = d { Some(w) } else { None }).collect();
@@ -398,7 +439,7 @@ impl ServerStore for PgStore {
             let lon: Vec<Option<f64>> = accepted.iter().map(|w| w.report.position.map(|p| p.lon)).collect();
             let at: Vec<i64> = accepted.iter().map(|w| w.at_ms).collect();
             tx.query(
-                INSERT_REPORTS_UNNEST,
+                &ptx.statement(INSERT_REPORTS_UNNEST).await?,
                 &[
                     &ids,
                     &campaign,

@@ -200,7 +200,10 @@ pub fn run_ready<T>(fut: impl Future<Output = T>) -> T {
 
 // ----- PostgreSQL --------------------------------------------------------------------------------
 
-pub struct PgTx<'a>(pub &'a tokio_postgres::Transaction<'a>, pub Statements);
+/// Operations over a PostgreSQL transaction — or over a bare connection, for a read
+/// ([`super::ServerStore::read_any`]): under READ COMMITTED a transaction gives a read nothing
+/// more (each statement sees what is committed when it starts) and costs two round trips.
+pub struct PgTx<'a, C: tokio_postgres::GenericClient = tokio_postgres::Transaction<'a>>(pub &'a C, pub Statements);
 
 /// One connection's prepared statements, by SQL text: a statement run again is bound and executed
 /// at once (one round trip instead of two, and PostgreSQL may keep its plan) instead of being
@@ -211,7 +214,7 @@ pub type Statements = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<
 /// many texts of one query).
 const MAX_STATEMENTS: usize = 512;
 
-impl PgTx<'_> {
+impl<C: tokio_postgres::GenericClient + Sync> PgTx<'_, C> {
     pub(crate) async fn statement(&self, sql: &str) -> StoreResult<tokio_postgres::Statement> {
         if let Some(s) = self.1.lock().unwrap_or_else(|p| p.into_inner()).get(sql) {
             return Ok(s.clone());
@@ -274,7 +277,7 @@ fn pg_val(row: &tokio_postgres::Row, i: usize) -> StoreResult<Val> {
 }
 
 #[async_trait]
-impl Tx for PgTx<'_> {
+impl<C: tokio_postgres::GenericClient + Sync> Tx for PgTx<'_, C> {
     fn arrays(&self) -> bool {
         true
     }
