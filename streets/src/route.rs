@@ -27,6 +27,13 @@ pub struct RoutePoint {
     pub lon: f64,
 }
 
+impl From<&doorstep_protocol::Building> for RoutePoint {
+    /// A building as a stop of the walk: its street, number and position.
+    fn from(b: &doorstep_protocol::Building) -> Self {
+        RoutePoint { street: b.street.clone(), house_number: b.house_number.clone(), lat: b.lat, lon: b.lon }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Parity {
     Even,
@@ -387,6 +394,7 @@ fn iterated_search(
     let after = |p: &[usize], at: usize| p.get(at + 1).copied().or(end);
     let link = |a: usize, b: Option<usize>| b.map_or(0.0, |b| d(a, b));
     let mut saved = p.clone();
+    let repair = Repair { d, end, near };
     let far_window = if settle_first { FAR_WINDOW_LARGE } else { usize::MAX };
     for kick in 0..kicks {
         if kick % 2 == 0 {
@@ -417,22 +425,8 @@ fn iterated_search(
                 pos[r] = at;
             }
             let (x, y) = (a + e - c, a + e - c + c - b);
-            for at in [a - 1, a, x - 1, x, y - 1, y, e - 1, e] {
-                if let Some(&r) = p.get(at)
-                    && !queued[r]
-                {
-                    queued[r] = true;
-                    queue.push(r);
-                }
-            }
-            let gained = local_search(d, end, near, &mut p, &mut pos, &mut queue, &mut queued);
-            if kicked - before - gained < -1e-6 {
-                continue;
-            }
-            p.copy_from_slice(&saved);
-            for (at, &r) in p.iter().enumerate() {
-                pos[r] = at;
-            }
+            let touched = [a - 1, a, x - 1, x, y - 1, y, e - 1, e];
+            repair.after_kick(&mut p, &mut pos, (&mut queue, &mut queued), &saved, &touched, kicked - before);
             continue;
         }
         // Swap p[a..b] and p[b..c], runs of 1–10 stops, a ≥ 1 (the start stays first).
@@ -450,7 +444,33 @@ fn iterated_search(
         for (at, &r) in p.iter().enumerate().take(c).skip(a) {
             pos[r] = at;
         }
-        for at in [a - 1, a, a + c - b - 1, a + c - b, c - 1, c] {
+        let touched = [a - 1, a, a + c - b - 1, a + c - b, c - 1, c];
+        repair.after_kick(&mut p, &mut pos, (&mut queue, &mut queued), &saved, &touched, kicked - before);
+    }
+    *order = p[1..].iter().map(|r| r - 1).collect();
+}
+
+/// What repairs a walk after a kick: the distances, the walk's end and each stop's neighbours.
+struct Repair<'a, D> {
+    d: &'a D,
+    end: Option<usize>,
+    near: &'a [Vec<usize>],
+}
+
+impl<D: Fn(usize, usize) -> f64> Repair<'_, D> {
+    /// Repairs the walk `p` (stop positions `pos`) around the positions a kick `touched`, and keeps
+    /// it if the kick (which `added` that much) and the repair together made it shorter; else puts
+    /// back `saved`, the walk before the kick.
+    fn after_kick(
+        &self,
+        p: &mut [usize],
+        pos: &mut [usize],
+        (queue, queued): (&mut Vec<usize>, &mut [bool]),
+        saved: &[usize],
+        touched: &[usize],
+        added: f64,
+    ) {
+        for &at in touched {
             if let Some(&r) = p.get(at)
                 && !queued[r]
             {
@@ -458,16 +478,15 @@ fn iterated_search(
                 queue.push(r);
             }
         }
-        let gained = local_search(d, end, near, &mut p, &mut pos, &mut queue, &mut queued);
-        if kicked - before - gained < -1e-6 {
-            continue;
+        let gained = local_search(self.d, self.end, self.near, p, pos, queue, queued);
+        if added - gained < -1e-6 {
+            return;
         }
-        p.copy_from_slice(&saved);
+        p.copy_from_slice(saved);
         for (at, &r) in p.iter().enumerate() {
             pos[r] = at;
         }
     }
-    *order = p[1..].iter().map(|r| r - 1).collect();
 }
 
 /// Thousands of stops along streets: no matrix (distances pair by pair, [`PointMetric`]), each

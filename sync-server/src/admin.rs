@@ -289,16 +289,7 @@ impl Service {
         let (facts, _) = self.store.turf_facts(turf_id).await?;
         // The same check the phone makes before routing: on the package's own streets.
         let graph = pkg.street_network.as_ref().and_then(doorstep_streets::streets::StreetGraph::new);
-        let points: Vec<doorstep_streets::route::RoutePoint> = pkg
-            .buildings
-            .iter()
-            .map(|b| doorstep_streets::route::RoutePoint {
-                street: b.street.clone(),
-                house_number: b.house_number.clone(),
-                lat: b.lat,
-                lon: b.lon,
-            })
-            .collect();
+        let points: Vec<doorstep_streets::route::RoutePoint> = pkg.buildings.iter().map(Into::into).collect();
         let flags = doorstep_streets::misplaced::check(&points, graph.as_ref());
         let misplaced: HashMap<&str, MisplacedDoor> = pkg
             .buildings

@@ -533,16 +533,7 @@ impl crate::service::Service {
         };
         let (doors, names) = (pkg.doors.len(), !pkg.people.is_empty());
         let bytes = tokio::task::spawn_blocking(move || {
-            let points: Vec<doorstep_streets::route::RoutePoint> = pkg
-                .buildings
-                .iter()
-                .map(|b| doorstep_streets::route::RoutePoint {
-                    street: b.street.clone(),
-                    house_number: b.house_number.clone(),
-                    lat: b.lat,
-                    lon: b.lon,
-                })
-                .collect();
+            let points: Vec<doorstep_streets::route::RoutePoint> = pkg.buildings.iter().map(Into::into).collect();
             let graph = pkg.street_network.as_ref().and_then(doorstep_streets::streets::StreetGraph::new);
             let order = doorstep_streets::route::walking_order_on(&points, None, graph.as_ref());
             let codes = doorstep_protocol::door_code::door_codes(pkg.doors.iter().map(|d| d.id.as_str()));

@@ -1043,6 +1043,43 @@ async fn captain_reviews_a_revoked_phones_reports_in_chromium() {
     assert!(!body.contains("vote X"), "a discarded report keeps no note: {body}");
 }
 
+/// Issue 22: a building whose position cannot be right (a failed geocode at (0, 0)) is named to the
+/// coordinator in its turf's view — "1 adresse mal placée" with what is wrong — and the map keeps
+/// to the turf. Screenshot `17-misplaced.png`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coordinator_sees_a_misplaced_address_in_chromium() {
+    let _one_browser_at_a_time = BROWSER.lock().await;
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "Debian's chromium is missing: apt-get install chromium"
+    );
+    let s = server().await;
+    let turf = s.seeded.volunteers[0].2.clone();
+    let (building, address) = {
+        let c = rusqlite::Connection::open(&s.db).unwrap();
+        let (id, street, number): (String, String, String) = c
+            .query_row(
+                "SELECT id, street, house_number FROM buildings WHERE turf_id = ?1 ORDER BY id LIMIT 1",
+                [&turf],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        c.busy_timeout(Duration::from_secs(10)).unwrap();
+        c.execute("UPDATE buildings SET lat = 0, lon = 0 WHERE id = ?1", [&id]).unwrap();
+        (id, format!("{number} {street}"))
+    };
+    let password = s.password("coordinatrice");
+    let env = [
+        ("BASE_URL", s.base.as_str()),
+        ("LOGIN", "coordinatrice"),
+        ("PASSWORD", &password),
+        ("TURF", &turf),
+        ("BUILDING", &building),
+        ("ADDRESS", &address),
+    ];
+    browser_script("misplaced.mjs", &env, &["17-misplaced.png"]).await;
+}
+
 /// Over the limit: 429 with `Retry-After`, per credential for signed-in callers (another's bucket
 /// is untouched) and per address for anonymous ones; health checks are never limited.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

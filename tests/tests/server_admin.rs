@@ -1061,16 +1061,7 @@ async fn street_network_reaches_the_device_and_routes_follow_it() {
     // street/number order walked along the same streets.
     let progress = phone.compute_route("t1", None, None, false).unwrap();
     let graph = doorstep_core::streets::StreetGraph::new(&net).unwrap();
-    let points: Vec<doorstep_core::route::RoutePoint> = pkg
-        .buildings
-        .iter()
-        .map(|b| doorstep_core::route::RoutePoint {
-            street: b.street.clone(),
-            house_number: b.house_number.clone(),
-            lat: b.lat,
-            lon: b.lon,
-        })
-        .collect();
+    let points: Vec<doorstep_core::route::RoutePoint> = pkg.buildings.iter().map(Into::into).collect();
     let index = |id: &str| pkg.buildings.iter().position(|b| b.id == id).unwrap();
     let ours: Vec<usize> = progress.remaining.iter().map(|s| index(&s.building_id)).collect();
     let mut conventional: Vec<usize> = (0..points.len()).collect();
