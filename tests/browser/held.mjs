@@ -2,16 +2,11 @@
 // Chromium. Run by tests/tests/dashboard.rs, which revokes a north volunteer's phone after it
 // knocked two doors offline and lets it sync (its reports are held, not counted). Any failed
 // check prints `FAIL <what>` and exits 1; the end prints `DONE`.
-import { check, fail, frenchPage, launch, shot, signIn } from './lib.mjs';
+import { check, shot, signedIn } from './lib.mjs';
 
-const { BASE_URL, LOGIN, PASSWORD, HELD } = process.env;
+const { HELD } = process.env;
 const [first, second] = HELD.split(',');
-const browser = await launch();
-try {
-  const { page, problems } = await frenchPage(browser);
-  await page.goto(BASE_URL);
-  await signIn(page, LOGIN, PASSWORD);
-  await page.waitForFunction(() => window.doorstepState?.progress);
+await signedIn(async (page) => {
   const badge = await page.textContent('#overlap-badge');
   check(badge.trim() === '2' && await page.isVisible('#overlap-badge'), `the tab's badge counts the two held reports (${badge})`);
   await page.click('#tab-overlaps');
@@ -36,10 +31,4 @@ try {
   await page.waitForFunction(() => document.querySelector('#overlap-badge').hidden);
   check(true, 'nothing waits any more: the badge is gone');
   await shot(page, '7-held-reviewed.png');
-  check(problems.length === 0, `no script error and no content-security-policy violation ${JSON.stringify(problems)}`);
-  console.log('DONE');
-} catch (e) {
-  fail(e.stack || e.message);
-} finally {
-  await browser.close();
-}
+});

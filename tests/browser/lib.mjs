@@ -34,3 +34,26 @@ export async function signIn(page, login, password) {
   await page.fill('#login-password', password);
   await page.click('#login-submit');
 }
+
+/**
+ * Signs in at BASE_URL as LOGIN / PASSWORD on a French page of Debian's Chromium, waits for the
+ * dashboard's first figures, runs `body(page)`, then checks that no script error or
+ * content-security-policy violation happened and prints `DONE`; any failure prints `FAIL <what>`
+ * and exits 1.
+ */
+export async function signedIn(body) {
+  const browser = await launch();
+  try {
+    const { page, problems } = await frenchPage(browser);
+    await page.goto(process.env.BASE_URL);
+    await signIn(page, process.env.LOGIN, process.env.PASSWORD);
+    await page.waitForFunction(() => window.doorstepState?.progress);
+    await body(page);
+    check(problems.length === 0, `no script error and no content-security-policy violation ${JSON.stringify(problems)}`);
+    console.log('DONE');
+  } catch (e) {
+    fail(e.stack || e.message);
+  } finally {
+    await browser.close();
+  }
+}

@@ -3,15 +3,10 @@
 // first. The captain sees the unread count, opens the Messages tab, reads, answers, pins the
 // answer; then the coordinator writes in the same channel from elsewhere and the captain's open
 // page shows it live (no reload). Any failed check prints `FAIL <what>` and exits 1; the end prints `DONE`.
-import { check, fail, frenchPage, launch, shot, signIn } from './lib.mjs';
+import { check, shot, signedIn } from './lib.mjs';
 
-const { BASE_URL, LOGIN, PASSWORD, COORD_TOKEN, PHONE_TEXT, REPLY, LIVE_TEXT } = process.env;
-const browser = await launch();
-try {
-  const { page, problems } = await frenchPage(browser);
-  await page.goto(BASE_URL);
-  await signIn(page, LOGIN, PASSWORD);
-  await page.waitForFunction(() => window.doorstepState?.progress);
+const { COORD_TOKEN, PHONE_TEXT, REPLY, LIVE_TEXT } = process.env;
+await signedIn(async (page) => {
   await page.waitForFunction(() => document.querySelector('#message-badge') && !document.querySelector('#message-badge').hidden);
   check((await page.textContent('#message-badge')).trim() === '1', 'one unread message on the tab');
   await page.click('#tab-messages');
@@ -39,10 +34,4 @@ try {
   check(sent === 201, `the coordinator's message was taken (${sent})`);
   await page.waitForFunction((t) => document.querySelector('[data-thread]')?.textContent.includes(t), LIVE_TEXT, { timeout: 5000 });
   await shot(page, '14-messages.png');
-  check(problems.length === 0, `no script error and no content-security-policy violation ${JSON.stringify(problems)}`);
-  console.log('DONE');
-} catch (e) {
-  fail(e.stack || e.message);
-} finally {
-  await browser.close();
-}
+});

@@ -5,15 +5,9 @@
 // anything goes, in French, never "undefined" or "null"; the send is queued once (a second click
 // queues nothing more); the reply is marked "to answer". Any failed check prints `FAIL <what>` and
 // exits 1; the end prints `DONE`.
-import { check, fail, frenchPage, launch, shot, signIn } from './lib.mjs';
+import { check, shot, signedIn } from './lib.mjs';
 
-const { BASE_URL, LOGIN, PASSWORD } = process.env;
-const browser = await launch();
-try {
-  const { page, problems } = await frenchPage(browser);
-  await page.goto(BASE_URL);
-  await signIn(page, LOGIN, PASSWORD);
-  await page.waitForFunction(() => window.doorstepState?.progress);
+await signedIn(async (page) => {
   await page.click('#tab-sms');
   await page.waitForSelector('#sms-body');
   check((await page.textContent('#sms-provider')).includes('smpp'), 'the provider is named, never its password');
@@ -49,10 +43,4 @@ try {
   check(text.includes('Envois') && text.includes('en attente'), 'each text\'s state, explained');
   check(text.includes('Personne n’a répondu STOP.'), 'the STOP list');
   check(!/undefined|null|NaN|\[object/.test(text), `no undefined, null or NaN: ${JSON.stringify(text.slice(0, 300))}`);
-  check(problems.length === 0, `no script error and no content-security-policy violation ${JSON.stringify(problems)}`);
-  console.log('DONE');
-} catch (e) {
-  fail(e.stack || e.message);
-} finally {
-  await browser.close();
-}
+});
