@@ -200,7 +200,8 @@ impl Service {
     /// Progress per campaign, team, turf and volunteer, and the timeline.
     pub async fn progress(&self, st: &Staff) -> Result<Progress, ServiceError> {
         let (_, q) = self.dash_query(st).await?;
-        // One snapshot for the six reads.
+        // The six reads in one call: one snapshot on SQLite; on PostgreSQL one connection, each read
+        // seeing what is committed when it starts (READ COMMITTED).
         let (turfs, unturfed, knocked, knocks, hours, positions) = typed_read(&*self.store, move |tx| {
             Box::pin(async move {
                 Ok((
