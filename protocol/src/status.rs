@@ -68,6 +68,47 @@ pub fn door_status<'a>(facts: impl IntoIterator<Item = &'a StatusFact> + Clone) 
         .unwrap_or(DoorStatus::Untouched)
 }
 
+/// What the coordinator's counters keep of a door (issue 21): its status over every report, and
+/// whether one of its standing reports is a conversation (a door is *contacted* even when a later
+/// report, "finished" or "do not return", is stronger). The dashboard's counts of knocked and
+/// contacted doors add these up; the server keeps one per door at ingest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DoorTally {
+    pub status: DoorStatus,
+    pub contacted: bool,
+}
+
+impl Default for DoorTally {
+    fn default() -> Self {
+        DoorTally { status: DoorStatus::Untouched, contacted: false }
+    }
+}
+
+impl DoorTally {
+    /// Knocked: any status but untouched.
+    pub fn knocked(&self) -> bool {
+        self.status != DoorStatus::Untouched
+    }
+}
+
+/// The tally of a door from every report on it.
+pub fn door_tally<'a>(facts: impl IntoIterator<Item = &'a StatusFact> + Clone) -> DoorTally {
+    let superseded: HashSet<&str> =
+        facts.clone().into_iter().filter(|f| !f.rejected).filter_map(|f| f.supersedes.as_deref()).collect();
+    let standing = facts.into_iter().filter(|f| !f.rejected && !superseded.contains(f.id.as_str()));
+    tally_after(DoorTally::default(), standing)
+}
+
+/// The tally once reports that correct nothing are added to a door whose tally was `before`: the
+/// server keeps the tally without reading the door's history (exact: property
+/// `adding_reports_to_the_tally`). A report that corrects another needs [`door_tally`].
+pub fn tally_after<'a>(before: DoorTally, added: impl IntoIterator<Item = &'a StatusFact>) -> DoorTally {
+    added.into_iter().filter(|f| !f.rejected).fold(before, |t, f| DoorTally {
+        status: t.status.max(DoorStatus::from(f.outcome)),
+        contacted: t.contacted || f.outcome == Outcome::Contacted,
+    })
+}
+
 /// A report on a door as [`standing_pair`] needs it: its status fact and the device that made it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DeviceFact {
@@ -154,6 +195,29 @@ mod tests {
         ];
         for (i, (facts, want)) in cases.iter().enumerate() {
             assert_eq!(door_status(facts), *want, "case {i}");
+        }
+    }
+
+    #[test]
+    fn tally_case_table() {
+        use Outcome::*;
+        let t = |status, contacted| DoorTally { status, contacted };
+        let rej = StatusFact { rejected: true, ..f("r", None, Contacted) };
+        let cases: Vec<(Vec<StatusFact>, DoorTally)> = vec![
+            // Untouched: not knocked, not contacted.
+            (vec![], t(DoorStatus::Untouched, false)),
+            (vec![f("a", None, Attempted)], t(DoorStatus::Attempted, false)),
+            // A conversation, then a stronger "do not return": still contacted.
+            (vec![f("a", None, Contacted), f("b", None, DoNotReturn)], t(DoorStatus::DoNotReturn, true)),
+            // A conversation corrected into "not home": no longer contacted.
+            (vec![f("a", None, Contacted), f("b", Some("a"), Attempted)], t(DoorStatus::Attempted, false)),
+            // A rejected conversation counts for nothing.
+            (vec![f("a", None, Attempted), rej], t(DoorStatus::Attempted, false)),
+        ];
+        for (i, (facts, want)) in cases.iter().enumerate() {
+            assert_eq!(door_tally(facts), *want, "case {i}");
+            assert_eq!(door_tally(facts).status, door_status(facts), "case {i}: the same status");
+            assert_eq!(door_tally(facts).knocked(), want.status != DoorStatus::Untouched, "case {i}");
         }
     }
 
@@ -277,6 +341,28 @@ mod tests {
             let (ka, kb) = standing_pair(&kept);
             let (wa, wb) = standing_pair(&whole);
             prop_assert_eq!((id(&kept, ka), id(&kept, kb)), (id(&whole, wa), id(&whole, wb)));
+        }
+
+        /// The server keeps each door's tally without reading history: the tally of the old
+        /// tally + new reports that correct nothing is the tally of the whole history + those.
+        #[test]
+        fn adding_reports_to_the_tally(
+            made in proptest::collection::vec((outcome(), proptest::option::of(0usize..12), any::<bool>()), 0..12),
+            added in proptest::collection::vec((outcome(), any::<bool>()), 1..4),
+        ) {
+            let facts: Vec<StatusFact> = made.iter().enumerate().map(|(i, (o, sup, rej))| StatusFact {
+                id: format!("k{i}"),
+                supersedes: sup.filter(|s| *s < i).map(|s| format!("k{s}")),
+                outcome: *o,
+                rejected: *rej,
+            }).collect();
+            let new: Vec<StatusFact> = added.iter().enumerate().map(|(i, (o, rej))| StatusFact {
+                id: format!("n{i}"), supersedes: None, outcome: *o, rejected: *rej,
+            }).collect();
+            let mut whole = facts.clone();
+            whole.extend(new.iter().cloned());
+            prop_assert_eq!(tally_after(door_tally(&facts), &new), door_tally(&whole));
+            prop_assert_eq!(door_tally(&whole).status, door_status(&whole));
         }
 
         /// A phone that holds its own reports and is sent its one report of the pair computes the

@@ -23,11 +23,11 @@ use crate::error::ServiceError;
 use crate::model::Staff;
 use crate::service::Service;
 use crate::store::StoreOps;
-use crate::store::dash::{self, DashQuery, ResultsWhere, TurfKnocked, TurfVolunteerKnocks};
+use crate::store::dash::{self, DashQuery, ResultsWhere};
+use crate::store::ops::counters::{self, DoorCounts, KnockCounts};
 use crate::store::{DeviceRow, Role, typed_read};
 
-/// The last door of a session counts this long.
-pub const LAST_DOOR_MS: i64 = 2 * 60_000;
+pub use crate::store::dash::LAST_DOOR_MS;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct Stats {
@@ -126,14 +126,14 @@ struct Acc {
 }
 
 impl Acc {
-    fn knocked(&mut self, d: &TurfKnocked) {
-        self.stats.knocked += d.knocked;
-        self.stats.contacted += d.contacted;
+    fn knocked(&mut self, d: &DoorCounts) {
+        self.stats.knocked += d.knocked.max(0) as u64;
+        self.stats.contacted += d.contacted.max(0) as u64;
     }
-    fn knocks(&mut self, k: &TurfVolunteerKnocks, ms: i64) {
-        self.stats.knocks += k.knocks;
-        self.stats.overlaps += k.overlaps;
-        self.ms += ms;
+    fn knocks(&mut self, k: &KnockCounts) {
+        self.stats.knocks += k.knocks.max(0) as u64;
+        self.stats.overlaps += k.overlaps.max(0) as u64;
+        self.ms += k.time_ms;
     }
     fn finish(mut self) -> Stats {
         let s = &mut self.stats;
@@ -200,15 +200,15 @@ impl Service {
     /// Progress per campaign, team, turf and volunteer, and the timeline.
     pub async fn progress(&self, st: &Staff) -> Result<Progress, ServiceError> {
         let (_, q) = self.dash_query(st).await?;
-        // The six reads in one call: one snapshot on SQLite; on PostgreSQL one connection, each read
-        // seeing what is committed when it starts (READ COMMITTED).
-        let (turfs, unturfed, knocked, knocks, hours, positions) = typed_read(&*self.store, move |tx| {
+        // The five reads in one call: one snapshot on SQLite; on PostgreSQL one connection, each read
+        // seeing what is committed when it starts (READ COMMITTED). Doors, knocks and time come from
+        // the counters the writes keep (a few rows per turf, `store::ops::counters`).
+        let (turfs, tallies, knocks, hours, positions) = typed_read(&*self.store, move |tx| {
             Box::pin(async move {
                 Ok((
                     dash::turfs(tx, &q).await?,
-                    dash::doors_in_no_turf(tx, &q).await?,
-                    dash::turf_knocked(tx, &q).await?,
-                    dash::knocks(tx, &q).await?,
+                    counters::turf_tallies(tx, &q.campaign_id).await?,
+                    counters::volunteer_tallies(tx, &q.campaign_id).await?,
                     dash::timeline(tx, &q).await?,
                     dash::last_positions(tx, &q).await?,
                 ))
@@ -225,35 +225,37 @@ impl Service {
         let mut by_team: HashMap<String, Acc> = HashMap::new();
         let mut by_vol: HashMap<String, Acc> = HashMap::new();
         let team_of = |turf: &str| turfs.get(turf).and_then(|t| t.1.clone());
-        // Doors, by the turf they are in now.
-        campaign.stats.doors += unturfed;
-        for (id, (_, team, _, doors)) in &turfs {
-            campaign.stats.doors += doors;
-            by_turf.entry(id.clone()).or_default().stats.doors += doors;
-            if let Some(team) = team {
-                by_team.entry(team.clone()).or_default().stats.doors += doors;
+        // Doors, by the turf they are in now (the doors in no turf: the coordinator's only).
+        for t in &tallies {
+            let doors = t.counts.doors.max(0) as u64;
+            match t.turf_id.as_deref() {
+                None if st.teams.is_none() => {
+                    campaign.stats.doors += doors;
+                    campaign.knocked(&t.counts);
+                }
+                Some(id) if turfs.contains_key(id) => {
+                    campaign.stats.doors += doors;
+                    campaign.knocked(&t.counts);
+                    let turf = by_turf.entry(id.to_string()).or_default();
+                    turf.stats.doors += doors;
+                    turf.knocked(&t.counts);
+                    if let Some(team) = team_of(id) {
+                        let team = by_team.entry(team).or_default();
+                        team.stats.doors += doors;
+                        team.knocked(&t.counts);
+                    }
+                }
+                _ => {}
             }
         }
-        for d in &knocked {
-            campaign.knocked(d);
-            if let Some(t) = d.turf_id.as_deref().filter(|t| turfs.contains_key(*t)) {
-                by_turf.entry(t.to_string()).or_default().knocked(d);
-                if let Some(team) = team_of(t) {
-                    by_team.entry(team).or_default().knocked(d);
-                }
-            }
-        }
-        // Knocks, by who made them and the turf their door is in; time in volunteer-hours.
-        for k in &knocks {
-            let vol_ms = k.volunteer_gaps_ms + k.volunteer_sessions as i64 * LAST_DOOR_MS;
-            let turf_ms = k.turf_gaps_ms + k.turf_sessions as i64 * LAST_DOOR_MS;
-            campaign.knocks(k, vol_ms);
-            by_vol.entry(k.volunteer_id.clone()).or_default().knocks(k, vol_ms);
-            if turfs.contains_key(&k.turf_id) {
-                by_turf.entry(k.turf_id.clone()).or_default().knocks(k, turf_ms);
-                if let Some(team) = team_of(&k.turf_id) {
-                    by_team.entry(team).or_default().knocks(k, turf_ms);
-                }
+        // Knocks, by who made them and the turf their door is in now (within reach when that turf
+        // is); time in volunteer-hours, each knock's share (`counters::share_ms`).
+        for k in knocks.iter().filter(|k| turfs.contains_key(&k.turf_id)) {
+            campaign.knocks(&k.counts);
+            by_vol.entry(k.volunteer_id.clone()).or_default().knocks(&k.counts);
+            by_turf.entry(k.turf_id.clone()).or_default().knocks(&k.counts);
+            if let Some(team) = team_of(&k.turf_id) {
+                by_team.entry(team).or_default().knocks(&k.counts);
             }
         }
         let (first, last) = (hours.iter().map(|h| h.first_ms).min(), hours.iter().map(|h| h.last_ms).max());

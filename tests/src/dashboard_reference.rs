@@ -48,6 +48,9 @@ pub struct Reach {
     pub turfs: HashMap<String, Option<String>>,
     pub doors: Vec<DoorRow>,
     pub reports: Vec<LocatedReport>,
+    /// Every report of the campaign (a knock's share of time depends on the volunteer's knock
+    /// before it, wherever that was).
+    pub all_reports: Vec<LocatedReport>,
     pub reviewed: HashSet<String>,
     /// Every building of the campaign (in reach or not): its turf and polling station now.
     pub buildings: HashMap<String, (Option<String>, Option<String>)>,
@@ -74,18 +77,17 @@ impl Reach {
             all_doors.iter().map(|d| (d.building_id.clone(), (d.turf_id.clone(), d.station.clone()))).collect();
         let reaches = |t: Option<&String>| st.teams.is_none() || t.is_some_and(|t| turfs.contains_key(t));
         let doors = all_doors.iter().filter(|d| reaches(d.turf_id.as_ref())).cloned().collect();
-        let reports = store
-            .located_reports(c)
-            .await
-            .unwrap()
-            .into_iter()
+        let all_reports = store.located_reports(c).await.unwrap();
+        let reports = all_reports
+            .iter()
             .filter(|r| {
                 reaches(buildings.get(&r.building_id).and_then(|b| b.0.as_ref()))
                     || reaches(Some(&r.stored.report.turf_id))
             })
+            .cloned()
             .collect();
         let reviewed = store.overlap_reviews(c).await.unwrap().into_iter().collect();
-        Reach { campaign, turfs, doors, reports, reviewed, buildings }
+        Reach { campaign, turfs, doors, reports, all_reports, reviewed, buildings }
     }
 
     fn outcome(&self, r: &LocatedReport) -> Option<Outcome> {
@@ -192,28 +194,41 @@ impl Reach {
         for b in e.buildings.values_mut() {
             b.4.sort();
         }
-        // Sessions: per volunteer, and per (volunteer, counted turf).
-        let mut by_vol: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
-        let mut by_vol_turf: BTreeMap<(&str, &String), Vec<i64>> = BTreeMap::new();
+        // Each knock's share of time: the gap since the volunteer's previous knock (any turf,
+        // in or out of reach) when at most 30 min, else 2 min for a session's last door.
+        let mut by_vol: BTreeMap<&str, Vec<(i64, u32, &str, &LocatedReport)>> = BTreeMap::new();
+        for r in &self.all_reports {
+            let k = &r.stored.report;
+            by_vol.entry(&k.volunteer_id).or_default().push((Self::at(r), k.hlc.counter, &k.id, r));
+        }
+        let mut share: HashMap<&str, i64> = HashMap::new();
+        for knocks in by_vol.values_mut() {
+            knocks.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+            for (i, (at, _, id, _)) in knocks.iter().enumerate() {
+                let gap = i.checked_sub(1).map(|p| at - knocks[p].0);
+                share.insert(id, gap.filter(|g| *g <= SESSION_GAP_MS).unwrap_or(LAST_DOOR_MS));
+            }
+        }
         for r in &self.reports {
             let k = &r.stored.report;
             let turf = self.counted_turf(r);
             let unreviewed = r.stored.overlap && !self.reviewed.contains(&k.id);
+            let ms = share[k.id.as_str()];
             let add = |f: &mut Figures| {
                 f.knocks += 1;
                 f.overlaps += u64::from(unreviewed);
+                f.ms += ms;
             };
-            add(&mut e.campaign);
-            add(e.volunteers.entry(k.volunteer_id.clone()).or_default());
+            // Knocks count where their door is now: within reach when that turf is.
             if self.turfs.contains_key(turf) {
+                add(&mut e.campaign);
+                add(e.volunteers.entry(k.volunteer_id.clone()).or_default());
                 add(e.turfs.entry(turf.clone()).or_default());
                 if let Some(team) = team_of(turf) {
                     add(e.teams.entry(team).or_default());
                 }
             }
             let at = Self::at(r);
-            by_vol.entry(&k.volunteer_id).or_default().push(at);
-            by_vol_turf.entry((&k.volunteer_id, turf)).or_default().push(at);
             let hour = at - at.rem_euclid(3_600_000);
             let h = e.hours.entry(hour).or_default();
             h.0 += 1;
@@ -226,21 +241,6 @@ impl Reach {
             }
             if r.stored.overlap {
                 e.overlaps.insert(k.id.clone(), self.reviewed.contains(&k.id));
-            }
-        }
-        for (v, times) in &mut by_vol {
-            let ms = session_ms(times);
-            e.volunteers.get_mut(*v).unwrap().ms += ms;
-            e.campaign.ms += ms;
-        }
-        for ((_, turf), times) in &mut by_vol_turf {
-            if !self.turfs.contains_key(*turf) {
-                continue;
-            }
-            let ms = session_ms(times);
-            e.turfs.get_mut(*turf).unwrap().ms += ms;
-            if let Some(team) = team_of(turf) {
-                e.teams.get_mut(&team).unwrap().ms += ms;
             }
         }
         e
@@ -292,18 +292,4 @@ impl Reach {
         }
         (n, codes, answers)
     }
-}
-
-/// Knocking time of one volunteer's knocks: sessions of knocks at most 30 min apart, each from its
-/// first to its last knock plus 2 min for the last door.
-pub fn session_ms(times: &mut [i64]) -> i64 {
-    times.sort_unstable();
-    let mut total = 0;
-    for (i, &t) in times.iter().enumerate() {
-        match i.checked_sub(1).map(|p| t - times[p]) {
-            Some(gap) if gap <= SESSION_GAP_MS => total += gap,
-            _ => total += LAST_DOOR_MS,
-        }
-    }
-    total
 }

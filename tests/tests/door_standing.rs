@@ -1,9 +1,12 @@
-//! Packages bounded by doors, not history (issue 21, Deliver 4), on both backends: the standing
-//! reports the ingest keeps per door (`door_standing`) equal their definition — the pair
-//! [`standing_pair`] computes from every report on the door — after random pushes from several
-//! devices (door and building reports, corrections, duplicates, a held report accepted, a street
-//! moved, a script whose code changes outcome), and a database upgraded from schema 17 gets the
-//! same rows from the reports it held.
+//! Packages bounded by doors, not history (issue 21, Deliver 4), and the coordinator's counters
+//! (Deliver 2), on both backends: the standing reports the ingest keeps per door (`door_standing`)
+//! equal their definition — the pair [`standing_pair`] computes from every report on the door —
+//! and the counters per turf and per (turf, volunteer) (`ops::counters`) equal the dashboard's
+//! definitions computed from every door and report (`doorstep_tests::dashboard_reference`), after
+//! random pushes from several devices (door and building reports, conversations, corrections,
+//! duplicates, a held report accepted, a street moved, an overlap reviewed, new doors imported, a
+//! script whose code changes outcome, the personal data purged), and a database upgraded from
+//! schema 17 gets the same rows from the reports it held.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -72,6 +75,59 @@ async fn defined(s: &dyn ServerStore) -> BTreeMap<(String, i64), (String, String
     out
 }
 
+/// The counters as kept, per turf (`""`: no turf) and per volunteer: (doors, knocked, contacted,
+/// knocks, overlaps, time in ms).
+type Figures = BTreeMap<String, (i64, i64, i64, i64, i64, i64)>;
+
+async fn counted(s: &dyn ServerStore) -> (Figures, Figures) {
+    use doorstep_server::store::ops::counters;
+    let (turfs, knocks) = doorstep_server::store::typed_read(s, |tx| {
+        Box::pin(async move {
+            Ok((counters::turf_tallies(tx, CAMPAIGN).await?, counters::volunteer_tallies(tx, CAMPAIGN).await?))
+        })
+    })
+    .await
+    .unwrap();
+    let (mut by_turf, mut by_vol) = (Figures::new(), Figures::new());
+    for t in turfs {
+        let c = t.counts;
+        let e = by_turf.entry(t.turf_id.unwrap_or_default()).or_default();
+        (e.0, e.1, e.2) = (c.doors, c.knocked, c.contacted);
+    }
+    for k in knocks {
+        let c = k.counts;
+        for e in [by_turf.entry(k.turf_id).or_default(), by_vol.entry(k.volunteer_id).or_default()] {
+            (e.3, e.4, e.5) = (e.3 + c.knocks, e.4 + c.overlaps, e.5 + c.time_ms);
+        }
+    }
+    by_turf.retain(|_, v| *v != Default::default());
+    (by_turf, by_vol)
+}
+
+/// The same from the definitions, every door and report read (the coordinator's reach).
+async fn counted_by_definition(s: &dyn ServerStore) -> (Figures, Figures) {
+    let want =
+        doorstep_tests::dashboard_reference::Reach::read(s, &doorstep_tests::coordinator(CAMPAIGN)).await.expected();
+    let f = |x: &doorstep_tests::dashboard_reference::Figures| {
+        (x.doors as i64, x.knocked as i64, x.contacted as i64, x.knocks as i64, x.overlaps as i64, x.ms)
+    };
+    let mut by_turf: Figures = want.turfs.iter().map(|(t, x)| (t.clone(), f(x))).collect();
+    // The doors in no turf: the campaign's less every turf's.
+    let in_turfs = want.turfs.values().fold((0, 0, 0), |a, x| (a.0 + x.doors, a.1 + x.knocked, a.2 + x.contacted));
+    let c = &want.campaign;
+    let none = ((c.doors - in_turfs.0) as i64, (c.knocked - in_turfs.1) as i64, (c.contacted - in_turfs.2) as i64);
+    by_turf.insert(String::new(), (none.0, none.1, none.2, 0, 0, 0));
+    by_turf.retain(|_, v| *v != Default::default());
+    let by_vol = want.volunteers.iter().map(|(v, x)| (v.clone(), f(x))).collect();
+    (by_turf, by_vol)
+}
+
+async fn counters_hold(s: &dyn ServerStore, when: &str) {
+    let (got, want) = (counted(s).await, counted_by_definition(s).await);
+    assert_eq!(got.0, want.0, "turfs, {when}");
+    assert_eq!(got.1, want.1, "volunteers, {when}");
+}
+
 async fn random_history(s: Arc<dyn ServerStore>) {
     let (campaign, buildings, entrances, doors) = server_import(40);
     s.create_campaign(&campaign, NOW).await.unwrap();
@@ -98,7 +154,7 @@ async fn random_history(s: Arc<dyn ServerStore>) {
     assert!(t1_doors.len() > 30, "buildings with several doors");
     let building_of: HashMap<&str, &str> = doors.iter().map(|d| (d.id.as_str(), d.building_id.as_str())).collect();
     let mut next = doorstep_tests::random_below(0x9e37_79b9_7f4a_7c15u64);
-    let codes = ["not_home", "no_answer", "refused", "hostile", "vacant", "come_back"];
+    let codes = ["not_home", "no_answer", "refused", "hostile", "vacant", "come_back", "contact_made"];
     let mut made: Vec<(usize, KnockReport)> = Vec::new();
     let mut n = 0u32;
     for round in 0..40 {
@@ -124,16 +180,33 @@ async fn random_history(s: Arc<dyn ServerStore>) {
                 }
                 _ => {}
             }
+            // A conversation is a person's, with the consent question the script requires; on a
+            // whole building it becomes "not home".
+            if r.result_code == "contact_made" {
+                if matches!(r.target, Target::Building { .. }) {
+                    r.result_code = "not_home".into();
+                } else {
+                    use doorstep_protocol::{Answer, AnswerValue};
+                    r.answers = vec![
+                        Answer { question_id: "consent".into(), value: AnswerValue::YesNo { value: true } },
+                        Answer { question_id: "intent".into(), value: AnswerValue::Choice { value: "oui".into() } },
+                    ];
+                }
+            }
+            // Knocks minutes apart, now and then after a break.
+            r.hlc.millis = NOW - 200 * 3_600_000 + (n as i64) * [60_000, 5 * 60_000, 45 * 60_000][next(3) as usize];
             batch.push(r);
         }
         // Now and then the same batch twice (a phone that never heard the answer).
         let times = if round % 7 == 3 { 2 } else { 1 };
         for _ in 0..times {
-            ingest(&*s, phone, &batch, NOW).await.unwrap();
+            let got = ingest(&*s, phone, &batch, NOW).await.unwrap();
+            assert!(!got.iter().any(|g| matches!(g, doorstep_tests::Ingested::Rejected(_))), "{got:?}");
         }
         made.extend(batch.into_iter().map(|r| (p, r)));
         if round % 10 == 9 {
             assert_eq!(kept(&*s).await, defined(&*s).await, "after round {round}");
+            counters_hold(&*s, &format!("after round {round}")).await;
         }
     }
     // A report of a revoked phone, held, then accepted by a captain.
@@ -148,6 +221,9 @@ async fn random_history(s: Arc<dyn ServerStore>) {
     let after = kept(&*s).await;
     assert_eq!(after.get(&(t1_doors[0].to_string(), 0)).map(|(.., o)| o.as_str()), Some("do_not_return"));
     assert_eq!(after, defined(&*s).await);
+    counters_hold(&*s, "a held report accepted").await;
+    let (turfs, _) = counted(&*s).await;
+    assert!(turfs["t1"].2 > 0 && turfs["t1"].2 < turfs["t1"].1, "some doors contacted, fewer than knocked: {turfs:?}");
     // A street moved to t2: its doors' rows follow the doors.
     let moved: Vec<String> = t1_buildings[..5].to_vec();
     let moved_doors: Vec<&str> =
@@ -161,6 +237,33 @@ async fn random_history(s: Arc<dyn ServerStore>) {
     assert_eq!(kept(&*s).await, defined(&*s).await);
     assert_eq!(rows_moved(&s.turf_standing("t2").await.unwrap()), before_move);
     assert_eq!(rows_moved(&s.turf_standing("t1").await.unwrap()), 0);
+    counters_hold(&*s, "a street moved").await;
+    // vol-a, offline, knocks a moved door for t1: an overlap, reviewed by a captain.
+    s.assign_turf("t1", Some("vol-a"), None).await.unwrap();
+    n += 1;
+    let over = doorstep_tests::report(n, CAMPAIGN, "t1", moved_doors[0], "vol-a", "dev-a1");
+    let got = ingest(&*s, &phones[0], std::slice::from_ref(&over), NOW).await.unwrap();
+    assert!(matches!(got[0], doorstep_tests::Ingested::Accepted { overlap: true }), "{got:?}");
+    assert_eq!(counted(&*s).await.1["vol-a"].4, 1, "one overlap to review");
+    counters_hold(&*s, "an overlap").await;
+    assert!(s.review_overlap(CAMPAIGN, &over.id, "vol-a", NOW).await.unwrap());
+    assert_eq!(counted(&*s).await.1["vol-a"].4, 0, "reviewed");
+    // Reviewed twice (two captains at once): counted once.
+    assert!(s.review_overlap(CAMPAIGN, &over.id, "vol-b", NOW).await.unwrap());
+    assert_eq!(counted(&*s).await.1["vol-a"].4, 0, "reviewed once");
+    counters_hold(&*s, "an overlap reviewed").await;
+    // New doors in a building of t2 and in one in no turf.
+    let mut extra = doors.iter().find(|d| d.building_id == ids[30]).unwrap().clone();
+    extra.id = format!("{}-bis", extra.id);
+    let mut loose = buildings[0].clone();
+    loose.id = "b-loose".into();
+    let mut loose_door = extra.clone();
+    loose_door.id = "d-loose".into();
+    loose_door.building_id = loose.id.clone();
+    loose_door.entrance_id = None;
+    s.import(CAMPAIGN, &doorstep_tests::import_of(&[loose], &[], &[extra, loose_door])).await.unwrap();
+    assert_eq!(counted(&*s).await.0[""].0, 1, "one door in no turf");
+    counters_hold(&*s, "doors imported").await;
     // A script in which "not_home" now finishes the door: every pair recomputed.
     let mut codes = campaign.result_codes.clone();
     codes.iter_mut().find(|c| c.code == "not_home").unwrap().outcome = doorstep_protocol::Outcome::Finished;
@@ -168,6 +271,12 @@ async fn random_history(s: Arc<dyn ServerStore>) {
     let rescored = kept(&*s).await;
     assert_eq!(rescored, defined(&*s).await);
     assert_ne!(rescored, after, "some pair changed with the code's meaning");
+    counters_hold(&*s, "a code's outcome changed").await;
+    // The personal data purged at the end of retention: the counts stay.
+    let before_purge = counted(&*s).await;
+    s.purge_personal_data(CAMPAIGN, NOW).await.unwrap();
+    assert_eq!(counted(&*s).await, before_purge);
+    counters_hold(&*s, "purged").await;
     // At most two rows per door, whatever the history: a turf's rows bounded by its doors.
     let rows = s.turf_standing("t1").await.unwrap();
     let doors_t1 = s.turf_facts("t1").await.unwrap().1.len();
@@ -191,34 +300,39 @@ async fn standing_rows_equal_their_definition_on_postgres() {
     db.drop_now().await;
 }
 
-/// A database written before schema 18 held reports and no standing rows: the upgrade computes
-/// them from those reports (SQLite: the file reopened; PostgreSQL: the same database reconnected).
+/// What schemas 18 and 19 added, taken out again.
+const BEFORE_18: &str = "DROP TABLE door_standing; DROP TABLE door_tally; DROP TABLE turf_tally;
+    DROP TABLE volunteer_tally; ALTER TABLE reports DROP COLUMN share_ms;";
+
+/// A database written before schema 18 held reports and no standing rows nor counters: the upgrade
+/// computes them from those reports (SQLite: the file reopened; PostgreSQL: the same database
+/// reconnected).
 #[tokio::test]
 async fn an_upgrade_fills_the_standing_rows_from_the_history() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("server.db");
     let s: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(&path).unwrap());
     random_history(s.clone()).await;
-    let want = kept(&*s).await;
-    assert!(!want.is_empty());
+    let want = (kept(&*s).await, counted(&*s).await);
+    assert!(!want.0.is_empty());
     drop(s);
     let c = rusqlite::Connection::open(&path).unwrap();
-    c.execute_batch("DROP TABLE door_standing; PRAGMA user_version = 17;").unwrap();
+    c.execute_batch(&format!("{BEFORE_18} PRAGMA user_version = 17;")).unwrap();
     drop(c);
     let s: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(&path).unwrap());
-    assert_eq!(kept(&*s).await, want);
+    assert_eq!((kept(&*s).await, counted(&*s).await), want);
 
     let db = TestDatabase::create().await;
     let s: Arc<dyn ServerStore> = Arc::new(PgStore::connect(&db.url, 2).await.unwrap());
     random_history(s.clone()).await;
-    let want = kept(&*s).await;
+    let want = (kept(&*s).await, counted(&*s).await);
     drop(s);
     let (client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(conn);
-    client.batch_execute("DROP TABLE door_standing; UPDATE doorstep_schema SET version = 17").await.unwrap();
+    client.batch_execute(&format!("{BEFORE_18} UPDATE doorstep_schema SET version = 17")).await.unwrap();
     drop(client);
     let s: Arc<dyn ServerStore> = Arc::new(PgStore::connect(&db.url, 2).await.unwrap());
-    assert_eq!(kept(&*s).await, want);
+    assert_eq!((kept(&*s).await, counted(&*s).await), want);
     drop(s);
     db.drop_now().await;
 }
@@ -272,6 +386,8 @@ async fn concurrent_pushes_on_one_door_keep_its_pair() {
     let (facts, _) = s.turf_facts("t1").await.unwrap();
     assert_eq!(facts.len(), 8 * 10 * 3);
     assert_eq!(kept(&*s).await, defined(&*s).await);
+    // The counters too: eight devices of one volunteer, the volunteer locked by each push.
+    counters_hold(&*s, "eight pushes at once").await;
     drop(s);
     db.drop_now().await;
 }

@@ -1,13 +1,13 @@
 //! The dashboard's reads, aggregated by the database within a staff member's reach, so that a
-//! call costs what its answer holds rather than the whole campaign's reports: door status per turf
-//! or per building, knocks and knocking time per turf and volunteer, the hourly timeline, the
-//! volunteers' last positions, answer counts, overlaps. Written once over [`Tx`] (both backends);
+//! call costs what its answer holds rather than the whole campaign's reports: door status per
+//! building, the turfs in reach, the hourly timeline, the volunteers' last positions, answer counts,
+//! overlaps. Doors, knocks and knocking time per turf and volunteer are kept by the writes
+//! (`ops::counters`) and read from there. Written once over [`Tx`] (both backends);
 //! [`crate::dashboard`] turns the rows into what the page shows.
 //!
-//! Door status in SQL is the protocol's (`doorstep_protocol::status::door_status`): a report
-//! stands unless another supersedes it; a door's status is the strongest outcome among the
-//! standing reports on it or on its building. Outcomes are ranked 1–4 in `DoorStatus` order
-//! (0 = untouched) by a `CASE` over the campaign's result codes.
+//! Door status is the protocol's (`doorstep_protocol::status::door_tally`), kept per door by the
+//! ingest (`door_tally`); the results view keeps the standing rule in SQL ([`STANDING`]). Outcomes
+//! are ranked 1–4 in `DoorStatus` order (0 = untouched).
 
 use doorstep_protocol::status::DoorStatus;
 use doorstep_protocol::{Campaign, Outcome};
@@ -36,7 +36,18 @@ impl DashQuery {
 }
 
 fn rank(o: Outcome) -> i64 {
-    match DoorStatus::from(o) {
+    rank_of_status(DoorStatus::from(o))
+}
+
+/// A session ends after this long without a knock.
+pub const SESSION_GAP_MS: i64 = 30 * 60_000;
+
+/// The last door of a session counts this long.
+pub const LAST_DOOR_MS: i64 = 2 * 60_000;
+
+/// The rank a status is stored as (0 untouched … 4 do not return).
+pub fn rank_of_status(s: DoorStatus) -> i64 {
+    match s {
         DoorStatus::Untouched => 0,
         DoorStatus::Attempted => 1,
         DoorStatus::Contacted => 2,
@@ -108,14 +119,6 @@ impl Sql {
             .reach(q, "r3.turf_id")
             .s(") k JOIN reports rr ON rr.id = k.id) r")
     }
-    /// The outcome rank of report `r` (NULL for a code the campaign does not have).
-    fn rank(&mut self, q: &DashQuery) -> &mut Self {
-        self.s("CASE r.result_code");
-        for (code, rank) in &q.ranks {
-            self.s(" WHEN ").p(code).s(&format!(" THEN {rank}"));
-        }
-        self.s(" END")
-    }
     /// 1 when report `r` is a conversation.
     fn contact(&mut self, q: &DashQuery) -> &mut Self {
         self.s("CASE WHEN r.result_code IN (").list(q.contact_codes()).s(") THEN 1 ELSE 0 END")
@@ -137,59 +140,27 @@ const STANDING: &str = "NOT EXISTS (SELECT 1 FROM reports x WHERE x.supersedes =
 
 /// `bs(building_id, turf_id, doors, knocked, contacted, st[, ids])`: every building in reach with
 /// its number of doors, how many are knocked and contacted, and its least advanced door's status
-/// rank (with `ids`, its door ids joined by [`SEP`]). Counted per building, not per door: a
-/// building-level report covers all its doors, and only doors with door-level reports need a row.
+/// rank (with `ids`, its door ids joined by [`SEP`]), from the doors' tallies the ingest keeps
+/// (`door_tally`, `ops::counters`): a read as long as the buildings in reach, whatever the history.
 fn building_states(q: &DashQuery, with_ids: bool) -> Sql {
-    let mut sql = report_states(q);
-    sql.s(", bn AS (SELECT b.id AS building_id, b.turf_id, COUNT(*) AS doors");
+    let mut sql = Sql::default();
+    sql.s("WITH bs AS (SELECT b.id AS building_id, b.turf_id, COUNT(*) AS doors");
     if with_ids {
         sql.s(", string_agg(d.id, ").p(SEP).s(") AS ids");
     }
-    sql.s(" FROM buildings b JOIN doors d ON d.building_id = b.id WHERE b.campaign_id = ")
+    sql.s(", SUM(CASE WHEN t.status > 0 THEN 1 ELSE 0 END) AS knocked,
+           CAST(SUM(COALESCE(t.contacted, 0)) AS BIGINT) AS contacted,
+           MIN(COALESCE(t.status, 0)) AS st
+         FROM buildings b JOIN doors d ON d.building_id = b.id LEFT JOIN door_tally t ON t.door_id = d.id
+         WHERE b.campaign_id = ")
         .p(&q.campaign_id)
         .s(" AND ")
         .reach(q, "b.turf_id")
-        .s(" GROUP BY b.id, b.turf_id),
-         bs AS (SELECT bn.*,
-             CASE WHEN COALESCE(bd.rk, 0) > 0 THEN bn.doors ELSE COALESCE(db.knocked, 0) END AS knocked,
-             CASE WHEN COALESCE(bd.ct, 0) > 0 THEN bn.doors ELSE COALESCE(db.ct, 0) END AS contacted,
-             CASE WHEN COALESCE(db.n, 0) < bn.doors AND COALESCE(db.st, 9) >= COALESCE(bd.rk, 0)
-               THEN COALESCE(bd.rk, 0) ELSE db.st END AS st
-           FROM bn LEFT JOIN bd ON bd.building_id = bn.building_id LEFT JOIN db ON db.building_id = bn.building_id) ");
+        .s(" GROUP BY b.id, b.turf_id) ");
     sql
 }
 
-/// `bd(building_id, rk, ct)`: the strongest standing building-level report per building;
-/// `db(building_id, n, knocked, ct, st)`: per building, its doors with standing door-level
-/// reports — how many, how many knocked, contacted (building-level conversations included), and
-/// the least advanced of their statuses. Only reports in reach.
-fn report_states(q: &DashQuery) -> Sql {
-    let mut sql = Sql::default();
-    sql.s("WITH s AS MATERIALIZED (SELECT r.building_id, r.door_id, ")
-        .rank(q)
-        .s(" AS rk, ")
-        .contact(q)
-        .s(" AS ct FROM ");
-    if q.teams.is_some() {
-        // Every report on the buildings in reach, whoever made it.
-        sql.s("buildings b0 JOIN reports r ON r.building_id = b0.id WHERE ").reach(q, "b0.turf_id").s(" AND ");
-    } else {
-        sql.s("reports r WHERE ");
-    }
-    sql.s("r.campaign_id = ").p(&q.campaign_id).s(" AND ").s(STANDING);
-    sql.s("), bd AS MATERIALIZED (SELECT building_id, COALESCE(MAX(rk), 0) AS rk, MAX(ct) AS ct FROM s
-             WHERE door_id IS NULL GROUP BY building_id),
-         dd AS MATERIALIZED (SELECT building_id, door_id, COALESCE(MAX(rk), 0) AS rk, MAX(ct) AS ct FROM s
-             WHERE door_id IS NOT NULL GROUP BY building_id, door_id),
-         db AS MATERIALIZED (SELECT dd.building_id, COUNT(*) AS n,
-             SUM(CASE WHEN dd.rk > 0 THEN 1 ELSE 0 END) AS knocked,
-             SUM(CASE WHEN dd.ct > 0 OR COALESCE(bd.ct, 0) > 0 THEN 1 ELSE 0 END) AS ct,
-             MIN(CASE WHEN dd.rk >= COALESCE(bd.rk, 0) THEN dd.rk ELSE bd.rk END) AS st
-           FROM dd LEFT JOIN bd ON bd.building_id = dd.building_id GROUP BY dd.building_id)");
-    sql
-}
-
-/// A turf in reach with its number of doors.
+/// A turf in reach with its number of doors (kept by the counters, `ops::counters`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TurfInReach {
     pub id: String,
@@ -201,9 +172,9 @@ pub struct TurfInReach {
 
 pub async fn turfs(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<TurfInReach>> {
     let mut sql = Sql::default();
-    sql.s("SELECT t.id, t.name, t.team_id, t.volunteer_id,
-           (SELECT COUNT(*) FROM buildings b JOIN doors d ON d.building_id = b.id WHERE b.turf_id = t.id)
-         FROM turfs t WHERE t.campaign_id = ")
+    sql.s("SELECT t.id, t.name, t.team_id, t.volunteer_id, COALESCE(c.doors, 0)
+         FROM turfs t LEFT JOIN turf_tally c ON c.campaign_id = t.campaign_id AND c.turf_key = t.id
+         WHERE t.campaign_id = ")
         .p(&q.campaign_id)
         .s(" AND ")
         .reach(q, "t.id")
@@ -221,47 +192,6 @@ pub async fn turfs(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<TurfInReac
             })
         })
         .collect()
-}
-
-/// Knocked and contacted doors per turf (`None`: doors in no turf), counted over the buildings
-/// that have standing reports only: the number of doors per turf comes with the turf summaries.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TurfKnocked {
-    pub turf_id: Option<String>,
-    pub knocked: u64,
-    pub contacted: u64,
-}
-
-pub async fn turf_knocked(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<TurfKnocked>> {
-    let mut sql = report_states(q);
-    sql.s(", kb AS (SELECT building_id FROM bd UNION SELECT building_id FROM db)
-         SELECT b.turf_id,
-           CAST(SUM(CASE WHEN COALESCE(bd.rk, 0) > 0 THEN (SELECT COUNT(*) FROM doors d WHERE d.building_id = b.id)
-             ELSE COALESCE(db.knocked, 0) END) AS BIGINT),
-           CAST(SUM(CASE WHEN COALESCE(bd.ct, 0) > 0 THEN (SELECT COUNT(*) FROM doors d WHERE d.building_id = b.id)
-             ELSE COALESCE(db.ct, 0) END) AS BIGINT)
-         FROM kb JOIN buildings b ON b.id = kb.building_id
-         LEFT JOIN bd ON bd.building_id = kb.building_id LEFT JOIN db ON db.building_id = kb.building_id WHERE ")
-        .reach(q, "b.turf_id")
-        .s(" GROUP BY b.turf_id ORDER BY b.turf_id");
-    sql.rows(tx)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(TurfKnocked { turf_id: r[0].opt_text()?, knocked: r[1].int()? as u64, contacted: r[2].int()? as u64 })
-        })
-        .collect()
-}
-
-/// The doors in no turf (the coordinator's; none is in a captain's reach).
-pub async fn doors_in_no_turf(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<u64> {
-    if q.teams.is_some() {
-        return Ok(0);
-    }
-    let mut sql = Sql::default();
-    sql.s("SELECT COUNT(*) FROM doors d JOIN buildings b ON b.id = d.building_id WHERE b.turf_id IS NULL AND b.campaign_id = ")
-        .p(&q.campaign_id);
-    Ok(sql.rows(tx).await?.first().map(|r| r[0].int()).transpose()?.unwrap_or(0) as u64)
 }
 
 /// One building on the map: its doors' worst-case status (`untouched` first) and counts.
@@ -307,66 +237,6 @@ pub async fn building_doors(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<M
                 status: status_of_rank(r[9].int()?),
                 door_ids,
                 misplaced: None,
-            })
-        })
-        .collect()
-}
-
-/// A session ends after this long without a knock.
-pub const SESSION_GAP_MS: i64 = 30 * 60_000;
-
-/// Knocks per (turf, volunteer), with the pieces of knocking time: the sum of the gaps of at most
-/// [`SESSION_GAP_MS`] between a volunteer's consecutive knocks and the number of sessions they
-/// start, once over all the volunteer's knocks in reach and once over those in this turf.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TurfVolunteerKnocks {
-    /// The turf the door is in now (the report's own when the building is in none).
-    pub turf_id: String,
-    pub volunteer_id: String,
-    pub knocks: u64,
-    /// Overlaps not yet reviewed.
-    pub overlaps: u64,
-    pub volunteer_gaps_ms: i64,
-    pub volunteer_sessions: u64,
-    pub turf_gaps_ms: i64,
-    pub turf_sessions: u64,
-}
-
-pub async fn knocks(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<TurfVolunteerKnocks>> {
-    let mut sql = Sql::default();
-    sql.s("WITH k AS (SELECT r.volunteer_id AS v, COALESCE(b.turf_id, r.turf_id) AS turf,
-           CASE WHEN r.overlap AND NOT EXISTS (SELECT 1 FROM overlap_reviews o WHERE o.report_id = r.id)
-             THEN 1 ELSE 0 END AS ov,
-           r.at_ms - LAG(r.at_ms) OVER (PARTITION BY r.volunteer_id
-             ORDER BY r.at_ms, r.hlc_counter, r.id) AS gv,
-           r.at_ms - LAG(r.at_ms) OVER (PARTITION BY r.volunteer_id, COALESCE(b.turf_id, r.turf_id)
-             ORDER BY r.at_ms, r.hlc_counter, r.id) AS gt
-         FROM ")
-        .reports(q)
-        .s(" LEFT JOIN buildings b ON b.id = r.building_id WHERE r.campaign_id = ")
-        .p(&q.campaign_id)
-        .s(") SELECT turf, v, COUNT(*), SUM(ov), CAST(SUM(CASE WHEN gv <= ")
-        .p(SESSION_GAP_MS)
-        .s(" THEN gv ELSE 0 END) AS BIGINT), SUM(CASE WHEN gv IS NULL OR gv > ")
-        .p(SESSION_GAP_MS)
-        .s(" THEN 1 ELSE 0 END), CAST(SUM(CASE WHEN gt <= ")
-        .p(SESSION_GAP_MS)
-        .s(" THEN gt ELSE 0 END) AS BIGINT), SUM(CASE WHEN gt IS NULL OR gt > ")
-        .p(SESSION_GAP_MS)
-        .s(" THEN 1 ELSE 0 END) FROM k GROUP BY turf, v ORDER BY turf, v");
-    sql.rows(tx)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(TurfVolunteerKnocks {
-                turf_id: r[0].text()?,
-                volunteer_id: r[1].text()?,
-                knocks: r[2].int()? as u64,
-                overlaps: r[3].int()? as u64,
-                volunteer_gaps_ms: r[4].int()?,
-                volunteer_sessions: r[5].int()? as u64,
-                turf_gaps_ms: r[6].int()?,
-                turf_sessions: r[7].int()? as u64,
             })
         })
         .collect()

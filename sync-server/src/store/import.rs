@@ -152,8 +152,11 @@ pub async fn import(tx: &mut dyn Tx, campaign_id: &str, i: &Import) -> StoreResu
     .await?;
     let kept =
         ops::owners(tx, DOOR_OWNERS, i.doors.iter().filter(|d| !added.contains(&d.id)).map(|d| d.id.as_str())).await?;
+    // The new doors, by the turf their building is in: the turfs' counters.
+    let mut new_doors: Vec<Option<String>> = Vec::with_capacity(added.len());
     for (d, turf) in i.doors.iter().zip(door_turf) {
         if added.contains(&d.id) {
+            new_doors.push(turf.clone());
             note(turf, &d.building_id);
         } else {
             owned(&kept, &d.id, campaign_id, "door")?;
@@ -161,6 +164,7 @@ pub async fn import(tx: &mut dyn Tx, campaign_id: &str, i: &Import) -> StoreResu
         }
     }
     n.doors = added.len() as u64;
+    ops::counters::doors_added(tx, campaign_id, &new_doors).await?;
 
     // The voter file: households in doors, people in households.
     let building_of_door: HashMap<&str, &str> =

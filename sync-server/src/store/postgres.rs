@@ -91,7 +91,7 @@ impl PgStore {
                 tx.batch_execute(stmt).await?;
             }
             if i + 1 == sql::STANDING_VERSION {
-                ops::standing::rebuild_all(&mut PgTx(&tx, stmts.clone())).await?;
+                ops::counters::rebuild_all(&mut PgTx(&tx, stmts.clone())).await?;
             }
             tx.execute("UPDATE doorstep_schema SET version = $1", &[&(i as i64 + 1)]).await?;
         }

@@ -369,14 +369,31 @@ pub const SCHEMA_V18: &[&str] = &[
     "CREATE INDEX door_standing_building ON door_standing(building_id)",
 ];
 
-/// The schema version whose step also fills `door_standing` from the reports held
-/// ([`super::ops::standing::rebuild_all`], in the step's transaction).
-pub const STANDING_VERSION: usize = 18;
+/// Version 19 (issue 21): the coordinator's counters, kept by the ingest in the push's transaction
+/// (`ops::counters`): per door its tally (status, contacted; untouched doors have no row), per
+/// report its share of knocking time, and per turf (`''`: no turf) and per (turf, volunteer) the
+/// sums the progress view shows, so that it reads rows per turf instead of every report.
+pub const SCHEMA_V19: &[&str] = &[
+    "CREATE TABLE door_tally (door_id TEXT PRIMARY KEY, building_id TEXT NOT NULL, status BIGINT NOT NULL,
+       contacted BIGINT NOT NULL)",
+    "CREATE INDEX door_tally_building ON door_tally(building_id)",
+    "ALTER TABLE reports ADD COLUMN share_ms BIGINT",
+    "CREATE TABLE turf_tally (campaign_id TEXT NOT NULL, turf_key TEXT NOT NULL, doors BIGINT NOT NULL,
+       knocked BIGINT NOT NULL, contacted BIGINT NOT NULL, PRIMARY KEY (campaign_id, turf_key))",
+    "CREATE TABLE volunteer_tally (campaign_id TEXT NOT NULL, turf_key TEXT NOT NULL, volunteer_id TEXT NOT NULL,
+       knocks BIGINT NOT NULL, unreviewed BIGINT NOT NULL, time_ms BIGINT NOT NULL,
+       PRIMARY KEY (campaign_id, turf_key, volunteer_id))",
+];
+
+/// The schema version whose step also fills `door_standing` and the counters from the reports
+/// held ([`super::ops::counters::rebuild_all`], in the step's transaction). It was 18 when only
+/// `door_standing` was filled; a database at 18 has its pairs computed again, to the same rows.
+pub const STANDING_VERSION: usize = 19;
 
 /// Every schema version, in order; index + 1 is the version it brings the database to.
 pub const MIGRATIONS: &[&[&str]] = &[
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8, SCHEMA_V9, SCHEMA_V10,
-    SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14, SCHEMA_V15, SCHEMA_V16, SCHEMA_V17, SCHEMA_V18,
+    SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14, SCHEMA_V15, SCHEMA_V16, SCHEMA_V17, SCHEMA_V18, SCHEMA_V19,
 ];
 
 /// Whether a statement's placeholders come in order of first use (`$1` first, then `$2`…): SQLite

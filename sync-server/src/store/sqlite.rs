@@ -152,7 +152,7 @@ impl SqliteStore {
                 tx.execute_batch(stmt)?;
             }
             if i + 1 == sql::STANDING_VERSION {
-                super::tx::run_ready(super::ops::standing::rebuild_all(&mut super::tx::SqliteTx(&tx)))?;
+                super::tx::run_ready(super::ops::counters::rebuild_all(&mut super::tx::SqliteTx(&tx)))?;
             }
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
             tx.commit()?;

@@ -171,9 +171,13 @@ async fn main() {
                 }};
             }
             part!("turfs", |tx, q: dash::DashQuery| async move { dash::turfs(tx, &q).await });
-            part!("turf_knocked", |tx, q: dash::DashQuery| async move { dash::turf_knocked(tx, &q).await });
+            part!("turf_tallies", |tx, q: dash::DashQuery| async move {
+                doorstep_server::store::ops::counters::turf_tallies(tx, &q.campaign_id).await
+            });
             part!("building_doors", |tx, q: dash::DashQuery| async move { dash::building_doors(tx, &q).await });
-            part!("knocks", |tx, q: dash::DashQuery| async move { dash::knocks(tx, &q).await });
+            part!("volunteer_tallies", |tx, q: dash::DashQuery| async move {
+                doorstep_server::store::ops::counters::volunteer_tallies(tx, &q.campaign_id).await
+            });
             part!("timeline", |tx, q: dash::DashQuery| async move { dash::timeline(tx, &q).await });
             part!("last_positions", |tx, q: dash::DashQuery| async move { dash::last_positions(tx, &q).await });
             part!("overlaps", |tx, q: dash::DashQuery| async move { dash::overlaps(tx, &q).await });

@@ -33,7 +33,7 @@ pub async fn update_script(
         bump(tx, &t[0].text()?, &TurfOp { campaign: true, ..TurfOp::default() }).await?;
     }
     if recount {
-        super::standing::rebuild_campaign(tx, campaign_id).await?;
+        super::counters::rebuild_campaign(tx, campaign_id).await?;
     }
     Ok(survey.version)
 }

@@ -30,7 +30,9 @@ pub async fn review_overlap(
     user_id: &str,
     now_ms: i64,
 ) -> StoreResult<bool> {
-    tx.exec(INSERT_OVERLAP_REVIEW, &vals![user_id, now_ms, report_id, campaign_id]).await?;
+    if tx.exec(INSERT_OVERLAP_REVIEW, &vals![user_id, now_ms, report_id, campaign_id]).await? > 0 {
+        super::counters::overlap_reviewed(tx, campaign_id, report_id).await?;
+    }
     Ok(tx.row(SELECT_OVERLAP_REVIEWED, &vals![report_id]).await?.is_some())
 }
 

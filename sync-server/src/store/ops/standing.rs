@@ -11,7 +11,9 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use doorstep_protocol::status::{DeviceFact, StatusFact, standing_pair};
+use doorstep_protocol::status::{
+    DeviceFact, DoorStatus, DoorTally, StatusFact, door_tally, standing_pair, tally_after,
+};
 use doorstep_protocol::{Outcome, ResultCode};
 
 use super::super::records::{StoreError, StoreResult};
@@ -49,13 +51,17 @@ impl StandingRow {
     }
 }
 
-/// A door whose status over every report changed: the counters' input.
+/// A door whose tally (status, contacted) changed: the counters' input.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatusChange {
+pub struct TallyChange {
     pub door_id: String,
-    pub was: Option<Outcome>,
-    pub now: Option<Outcome>,
+    pub building_id: String,
+    pub was: DoorTally,
+    pub now: DoorTally,
 }
+
+/// A door's facts and its tally, as [`write_pairs`] takes them.
+type DoorFacts = (String, String, Vec<DeviceFact>, DoorTally);
 
 fn list(from: usize, n: usize) -> String {
     (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
@@ -85,18 +91,23 @@ pub struct NewReport {
 /// transaction. A door whose new reports correct nothing gets the pair of its old pair and the new
 /// reports (exact: [`doorstep_protocol::status`]'s `adding_reports_to_the_pair` property), without
 /// reading its history; a door with a correction among them is recomputed from its reports.
-/// Returns the doors whose status changed.
-pub async fn refresh(tx: &mut dyn Tx, campaign_id: &str, written: &[NewReport]) -> StoreResult<Vec<StatusChange>> {
+/// Each door's tally follows the same way ([`tally_after`], or [`door_tally`] of its history).
+/// Returns each building's turf and the doors whose tally changed (for the counters,
+/// `ops::counters::reports_written`).
+pub async fn refresh(tx: &mut dyn Tx, campaign_id: &str, written: &[NewReport]) -> StoreResult<Refreshed> {
     if written.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Refreshed::default());
     }
     let outcome_of = outcomes(tx, campaign_id).await?;
     let buildings: BTreeSet<&str> = written.iter().map(|r| r.building_id.as_str()).collect();
     let buildings: Vec<&str> = buildings.into_iter().collect();
-    if tx.arrays() {
-        for chunk in buildings.chunks(LIST) {
-            let sql = format!("SELECT id FROM buildings WHERE id IN ({}) ORDER BY id FOR UPDATE", list(1, chunk.len()));
-            tx.rows(&sql, &chunk.iter().map(|b| Val::from(*b)).collect::<Vec<_>>()).await?;
+    // Each building's turf now (locked on PostgreSQL, see the module's note).
+    let mut turf_of: HashMap<String, Option<String>> = HashMap::new();
+    for chunk in buildings.chunks(LIST) {
+        let lock = if tx.arrays() { " FOR UPDATE" } else { "" };
+        let sql = format!("SELECT id, turf_id FROM buildings WHERE id IN ({}) ORDER BY id{lock}", list(1, chunk.len()));
+        for r in tx.rows(&sql, &chunk.iter().map(|b| Val::from(*b)).collect::<Vec<_>>()).await? {
+            turf_of.insert(r[0].text()?, r[1].opt_text()?);
         }
     }
     // Door → its building; the doors of buildings reported as a whole are read.
@@ -125,40 +136,79 @@ pub async fn refresh(tx: &mut dyn Tx, campaign_id: &str, written: &[NewReport]) 
     }
     let door_ids: Vec<&str> = doors.keys().map(String::as_str).collect();
     let before = pairs_of(tx, &door_ids).await?;
+    let mut tallies = tallies_of(tx, &door_ids).await?;
     let corrected: Vec<&str> = corrected.into_iter().collect();
     let history = reports_on(tx, &outcome_of, &corrected).await?;
     let facts = doors.iter().map(|(door, building)| {
-        let facts = if corrected.contains(&building.as_str()) {
-            on_door(&history, door, building)
+        let old = tallies.get(door).copied().unwrap_or_default();
+        if corrected.contains(&building.as_str()) {
+            let facts = on_door(&history, door, building);
+            let tally = door_tally(facts.iter().map(|f| &f.fact));
+            (door.clone(), building.clone(), facts, tally)
         } else {
+            let new = fresh.remove(door.as_str()).unwrap_or_default();
+            let tally = tally_after(old, new.iter().map(|f| &f.fact));
             let mut facts: Vec<DeviceFact> =
                 before.get(door).map(|rows| rows.iter().map(StandingRow::fact).collect()).unwrap_or_default();
-            facts.extend(fresh.remove(door.as_str()).unwrap_or_default());
-            facts
-        };
-        (door.clone(), building.clone(), facts)
+            facts.extend(new);
+            (door.clone(), building.clone(), facts, tally)
+        }
     });
-    let facts: Vec<(String, String, Vec<DeviceFact>)> = facts.collect();
-    write_pairs(tx, before, facts).await
+    let facts: Vec<DoorFacts> = facts.collect();
+    let changes = write_pairs(tx, before, &mut tallies, facts).await?;
+    Ok(Refreshed { turf_of, changes })
+}
+
+/// What [`refresh`] saw and changed: each building's turf now, and the doors whose tally changed.
+#[derive(Debug, Default)]
+pub struct Refreshed {
+    pub turf_of: HashMap<String, Option<String>>,
+    pub changes: Vec<TallyChange>,
+}
+
+/// The tallies kept for these doors (untouched doors have none).
+async fn tallies_of(tx: &mut dyn Tx, doors: &[&str]) -> StoreResult<HashMap<String, DoorTally>> {
+    let mut out = HashMap::new();
+    for chunk in doors.chunks(LIST) {
+        let sql =
+            format!("SELECT door_id, status, contacted FROM door_tally WHERE door_id IN ({})", list(1, chunk.len()));
+        for r in tx.rows(&sql, &chunk.iter().map(|d| Val::from(*d)).collect::<Vec<_>>()).await? {
+            let status = super::super::dash::status_of_rank(r[1].int()?);
+            out.insert(r[0].text()?, DoorTally { status, contacted: r[2].int()? != 0 });
+        }
+    }
+    Ok(out)
 }
 
 /// Every report on `buildings`, by building: `(door, fact)`, the door `None` for a report on the
-/// whole building. A code the campaign no longer knows counts for nothing (as on the phone).
+/// whole building. A code the campaign no longer knows counts for nothing (as on the phone). A
+/// `supersedes` counts only when it names a report of the same volunteer on the same door and
+/// person (the rule book's scope for corrections, refused otherwise at ingest since; a row stored
+/// before that erases no one's work, here as on the dashboard).
 async fn reports_on(
     tx: &mut dyn Tx,
     outcome_of: &HashMap<String, Outcome>,
     buildings: &[&str],
 ) -> StoreResult<HashMap<String, Vec<(Option<String>, DeviceFact)>>> {
+    type Scope = (String, Option<String>, Option<String>);
     let mut out: HashMap<String, Vec<(Option<String>, DeviceFact)>> = HashMap::new();
     for chunk in buildings.chunks(LIST) {
         let sql = format!(
-            "SELECT building_id, door_id, id, device_id, supersedes, result_code FROM reports WHERE building_id IN ({})",
+            "SELECT building_id, door_id, id, device_id, supersedes, result_code, volunteer_id, person_id
+             FROM reports WHERE building_id IN ({})",
             list(1, chunk.len())
         );
-        for r in tx.rows(&sql, &chunk.iter().map(|b| Val::from(*b)).collect::<Vec<_>>()).await? {
+        let rows = tx.rows(&sql, &chunk.iter().map(|b| Val::from(*b)).collect::<Vec<_>>()).await?;
+        let mut scope: HashMap<String, Scope> = HashMap::new();
+        for r in &rows {
+            scope.insert(r[2].text()?, (r[6].text()?, r[1].opt_text()?, r[7].opt_text()?));
+        }
+        for r in &rows {
             let Some(outcome) = outcome_of.get(&r[5].text()?).copied() else { continue };
+            let mine = scope.get(&r[2].text()?);
+            let supersedes = r[4].opt_text()?.filter(|s| scope.get(s).is_some_and(|named| Some(named) == mine));
             let fact = DeviceFact {
-                fact: StatusFact { id: r[2].text()?, supersedes: r[4].opt_text()?, outcome, rejected: false },
+                fact: StatusFact { id: r[2].text()?, supersedes, outcome, rejected: false },
                 device_id: r[3].text()?,
             };
             out.entry(r[0].text()?).or_default().push((r[1].opt_text()?, fact));
@@ -191,34 +241,45 @@ async fn pairs_of(tx: &mut dyn Tx, doors: &[&str]) -> StoreResult<HashMap<String
     Ok(out)
 }
 
-/// Recomputes the pairs of `doors` (`(door, building)`) from every report on `buildings`.
+/// Recomputes the pairs and tallies of `doors` (`(door, building)`) from every report on
+/// `buildings` (the counters are recounted by the caller).
 async fn recompute(
     tx: &mut dyn Tx,
     outcome_of: &HashMap<String, Outcome>,
     buildings: &[&str],
     doors: Vec<(String, String)>,
-) -> StoreResult<Vec<StatusChange>> {
+) -> StoreResult<Vec<TallyChange>> {
     let history = reports_on(tx, outcome_of, buildings).await?;
     let door_ids: Vec<&str> = doors.iter().map(|(d, _)| d.as_str()).collect();
     let before = pairs_of(tx, &door_ids).await?;
+    let mut tallies = tallies_of(tx, &door_ids).await?;
     let facts = doors
         .iter()
-        .map(|(door, building)| (door.clone(), building.clone(), on_door(&history, door, building)))
+        .map(|(door, building)| {
+            let facts = on_door(&history, door, building);
+            let tally = door_tally(facts.iter().map(|f| &f.fact));
+            (door.clone(), building.clone(), facts, tally)
+        })
         .collect();
-    write_pairs(tx, before, facts).await
+    write_pairs(tx, before, &mut tallies, facts).await
 }
 
-/// Each door's pair from its facts ([`standing_pair`]); only the doors whose pair changed are
-/// rewritten.
+/// Each door's pair from its facts ([`standing_pair`]) and its tally; only the doors whose pair or
+/// tally changed are rewritten. Returns the doors whose tally changed.
 async fn write_pairs(
     tx: &mut dyn Tx,
     mut before: HashMap<String, Vec<StandingRow>>,
-    facts: Vec<(String, String, Vec<DeviceFact>)>,
-) -> StoreResult<Vec<StatusChange>> {
+    tallies: &mut HashMap<String, DoorTally>,
+    facts: Vec<DoorFacts>,
+) -> StoreResult<Vec<TallyChange>> {
     let mut changed: Vec<&str> = Vec::new();
     let mut rows: Vec<StandingRow> = Vec::new();
     let mut changes = Vec::new();
-    for (door, building, facts) in &facts {
+    for (door, building, facts, tally) in &facts {
+        let was = tallies.remove(door).unwrap_or_default();
+        if was != *tally {
+            changes.push(TallyChange { door_id: door.clone(), building_id: building.clone(), was, now: *tally });
+        }
         let (best, other) = standing_pair(facts);
         let now: Vec<StandingRow> = [best, other]
             .into_iter()
@@ -236,14 +297,11 @@ async fn write_pairs(
             .collect();
         let was = before.remove(door).unwrap_or_default();
         if was != now {
-            let (w, n) = (was.first().map(|r| r.outcome), now.first().map(|r| r.outcome));
-            if w != n {
-                changes.push(StatusChange { door_id: door.clone(), was: w, now: n });
-            }
             changed.push(door);
             rows.extend(now);
         }
     }
+    write_tallies(tx, &changes).await?;
     for chunk in changed.chunks(LIST) {
         let sql = format!("DELETE FROM door_standing WHERE door_id IN ({})", list(1, chunk.len()));
         tx.exec(&sql, &chunk.iter().map(|d| Val::from(*d)).collect::<Vec<_>>()).await?;
@@ -273,6 +331,34 @@ async fn write_pairs(
     Ok(changes)
 }
 
+/// Rewrites the tallies that changed (an untouched door keeps no row).
+async fn write_tallies(tx: &mut dyn Tx, changes: &[TallyChange]) -> StoreResult<()> {
+    let doors: Vec<&str> = changes.iter().map(|c| c.door_id.as_str()).collect();
+    for chunk in doors.chunks(LIST) {
+        let sql = format!("DELETE FROM door_tally WHERE door_id IN ({})", list(1, chunk.len()));
+        tx.exec(&sql, &chunk.iter().map(|d| Val::from(*d)).collect::<Vec<_>>()).await?;
+    }
+    let kept: Vec<&TallyChange> = changes.iter().filter(|c| c.now.status != DoorStatus::Untouched).collect();
+    for chunk in kept.chunks(LIST / 4) {
+        let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", list(i * 4 + 1, 4))).collect();
+        let sql =
+            format!("INSERT INTO door_tally(door_id, building_id, status, contacted) VALUES {}", values.join(", "));
+        let params: Vec<Val> = chunk
+            .iter()
+            .flat_map(|c| {
+                vals![
+                    c.door_id.as_str(),
+                    c.building_id.as_str(),
+                    super::super::dash::rank_of_status(c.now.status),
+                    i64::from(c.now.contacted)
+                ]
+            })
+            .collect();
+        tx.exec(&sql, &params).await?;
+    }
+    Ok(())
+}
+
 fn rows_of(rows: Vec<Vec<Val>>) -> StoreResult<Vec<StandingRow>> {
     rows.iter()
         .map(|r| {
@@ -291,8 +377,8 @@ fn rows_of(rows: Vec<Vec<Val>>) -> StoreResult<Vec<StandingRow>> {
         .collect()
 }
 
-/// Every door's pair in a campaign recomputed from its history: the schema step that brings the
-/// table in, and a script whose codes now mean another outcome.
+/// Every door's pair and tally in a campaign recomputed from its history (through
+/// [`super::counters::rebuild_campaign`], which counts again after).
 pub async fn rebuild_campaign(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<()> {
     let outcome_of = outcomes(tx, campaign_id).await?;
     let buildings: Vec<String> = tx
@@ -311,16 +397,6 @@ pub async fn rebuild_campaign(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult
             .map(|r| Ok((r[0].text()?, r[1].text()?)))
             .collect::<StoreResult<Vec<_>>>()?;
         recompute(tx, &outcome_of, &ids, doors).await?;
-    }
-    Ok(())
-}
-
-/// [`rebuild_campaign`] for every campaign.
-pub async fn rebuild_all(tx: &mut dyn Tx) -> StoreResult<()> {
-    let ids: Vec<String> =
-        tx.rows(SELECT_CAMPAIGN_IDS, &[]).await?.iter().map(|r| r[0].text()).collect::<Result<_, _>>()?;
-    for id in ids {
-        rebuild_campaign(tx, &id).await?;
     }
     Ok(())
 }
@@ -345,5 +421,3 @@ const SELECT_TURF_STANDING: &str =
      FROM buildings b JOIN door_standing s ON s.building_id = b.id WHERE b.turf_id = $1";
 
 const SELECT_CAMPAIGN_BUILDINGS: &str = "SELECT id FROM buildings WHERE campaign_id = $1 ORDER BY id";
-
-const SELECT_CAMPAIGN_IDS: &str = "SELECT id FROM campaigns ORDER BY id";

@@ -13,7 +13,10 @@ pub async fn create_turf(
     building_ids: &[String],
 ) -> StoreResult<()> {
     insert_turf(tx, campaign_id, turf_id, name, team_id).await?;
-    place_buildings(tx, campaign_id, building_ids.iter().map(|b| (b.as_str(), turf_id)).collect()).await
+    let ids: Vec<&str> = building_ids.iter().map(String::as_str).collect();
+    let counted = super::counters::Moving::start(tx, campaign_id, ids.clone()).await?;
+    place_buildings(tx, campaign_id, ids.iter().map(|b| (*b, turf_id)).collect()).await?;
+    counted.settle(tx).await
 }
 
 /// A new turf's row, at version 1; its team must be of the campaign.
@@ -170,6 +173,9 @@ pub async fn move_buildings(
     let mut ids: Vec<&String> = building_ids.iter().collect();
     ids.sort();
     ids.dedup();
+    // What the buildings add to the counters, moved with them.
+    let all: Vec<&str> = ids.iter().map(|b| b.as_str()).collect();
+    let counted = super::counters::Moving::start(tx, campaign_id, all).await?;
     let mut removed: Vec<(String, Vec<String>)> = Vec::new();
     let mut added = Vec::new();
     for b in ids {
@@ -198,6 +204,7 @@ pub async fn move_buildings(
         }
         added.push(b.clone());
     }
+    counted.settle(tx).await?;
     let mut touched = Vec::new();
     if !added.is_empty() {
         bump(tx, to_turf, &TurfOp { add: added, ..TurfOp::default() }).await?;
@@ -282,8 +289,18 @@ pub async fn cut_candidates(tx: &mut dyn Tx, campaign_id: &str, recut: &[String]
 }
 
 pub async fn apply_cut(tx: &mut dyn Tx, campaign_id: &str, dissolve: &[String], turfs: &[NewTurf]) -> StoreResult<()> {
+    // The buildings that change turf: those of the dissolved turfs and those placed.
+    let mut moving: Vec<String> = turfs.iter().flat_map(|t| t.buildings.iter().cloned()).collect();
     for t in dissolve {
         ensure_recuttable(tx, campaign_id, t).await?;
+        for r in tx.rows(SELECT_TURF_BUILDING_IDS, &vals![t]).await? {
+            moving.push(r[0].text()?);
+        }
+    }
+    moving.sort_unstable();
+    moving.dedup();
+    let counted = super::counters::Moving::start(tx, campaign_id, moving.iter().map(String::as_str).collect()).await?;
+    for t in dissolve {
         for q in DISSOLVE_TURF {
             tx.exec(q, &vals![t]).await?;
         }
@@ -322,7 +339,8 @@ pub async fn apply_cut(tx: &mut dyn Tx, campaign_id: &str, dissolve: &[String], 
         return Err(StoreError::Conflict(format!("turf {}", t.id)));
     }
     let pairs = turfs.iter().flat_map(|t| t.buildings.iter().map(move |b| (b.as_str(), t.id.as_str()))).collect();
-    place_buildings(tx, campaign_id, pairs).await
+    place_buildings(tx, campaign_id, pairs).await?;
+    counted.settle(tx).await
 }
 
 pub async fn building_turf(tx: &mut dyn Tx, building_id: &str) -> StoreResult<Option<String>> {
@@ -482,6 +500,8 @@ const DISSOLVE_TURF: &[&str] = &[
     "DELETE FROM turf_ops WHERE turf_id = $1",
     "DELETE FROM turfs WHERE id = $1",
 ];
+
+const SELECT_TURF_BUILDING_IDS: &str = "SELECT id FROM buildings WHERE turf_id = $1";
 
 const SELECT_STREET_BUILDINGS: &str =
     "SELECT id FROM buildings WHERE turf_id = $1 AND LOWER(street) = LOWER($2) ORDER BY id";

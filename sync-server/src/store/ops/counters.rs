@@ -1,0 +1,453 @@
+//! The coordinator's counters (issue 21), kept by the writes that change them, in their own
+//! transaction, so that the progress view reads a few rows per turf instead of every report:
+//!
+//! - `turf_tally`, per turf (`''`: the doors in no turf): doors, knocked doors, contacted doors,
+//!   the sums of the doors' tallies (`door_tally`, kept with the standing pairs by
+//!   [`super::standing::refresh`], [`doorstep_protocol::status::door_tally`]);
+//! - `volunteer_tally`, per (turf, volunteer): knocks, overlaps not yet reviewed, and knocking
+//!   time, the sum of each knock's share ([`share_ms`]). A report counts in the turf its building
+//!   is in now, or the turf it was made in when its building is in none.
+//!
+//! Campaign and team figures are sums of their turfs' rows: a turf given to another team moves
+//! nothing, and no row is shared by every push of the campaign (on PostgreSQL such a row would
+//! make concurrent pushes wait on each other).
+//!
+//! Who changes them: a push and an accepted held report ([`reports_written`]), an import ([`doors_added`]), buildings that change turf — a street
+//! moved, a turf made, a cut — ([`Moving`]), a reviewed overlap
+//! ([`overlap_reviewed`]), a script whose codes mean another outcome and the schema step that
+//! brings them in ([`rebuild_campaign`]). The conformance suite (`tests/tests/counters.rs`)
+//! checks them against the definitions in `store::dash` on both backends.
+//!
+//! Known limit (PostgreSQL, several writers): a push that changes the share of a volunteer's next
+//! knock on a building that another transaction is moving at that instant adds the change to the
+//! turf the building leaves. [`recount_campaign`] mends it; the suite runs writers one at a time.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::super::dash::{LAST_DOOR_MS, SESSION_GAP_MS};
+use super::super::records::StoreResult;
+use super::super::tx::{Tx, Val};
+use super::standing::TallyChange;
+use crate::vals;
+
+/// Ids per statement.
+const LIST: usize = 400;
+
+/// A knock's share of its volunteer's knocking time: the time since their previous knock when it
+/// is at most [`SESSION_GAP_MS`] (the same session), else [`LAST_DOOR_MS`] (a session starts here;
+/// its last door counts that long). A volunteer's shares add up to their sessions' lengths plus
+/// [`LAST_DOOR_MS`] per session, whatever the order the reports arrive in; a turf's time is the
+/// shares of the knocks on its doors.
+pub fn share_ms(gap_ms: Option<i64>) -> i64 {
+    match gap_ms {
+        Some(g) if (0..=SESSION_GAP_MS).contains(&g) => g,
+        _ => LAST_DOOR_MS,
+    }
+}
+
+/// Door counts of a turf, or a change to them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DoorCounts {
+    pub doors: i64,
+    pub knocked: i64,
+    pub contacted: i64,
+}
+
+/// Knock counts of a (turf, volunteer), or a change to them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KnockCounts {
+    pub knocks: i64,
+    pub overlaps: i64,
+    pub time_ms: i64,
+}
+
+impl DoorCounts {
+    fn add(&mut self, o: DoorCounts, sign: i64) {
+        self.doors += sign * o.doors;
+        self.knocked += sign * o.knocked;
+        self.contacted += sign * o.contacted;
+    }
+}
+
+impl KnockCounts {
+    fn add(&mut self, o: KnockCounts, sign: i64) {
+        self.knocks += sign * o.knocks;
+        self.overlaps += sign * o.overlaps;
+        self.time_ms += sign * o.time_ms;
+    }
+}
+
+fn list(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Adds to the turfs' rows, in key order (so two writers never wait on each other in a circle).
+async fn add_doors(tx: &mut dyn Tx, campaign_id: &str, by_key: BTreeMap<String, DoorCounts>) -> StoreResult<()> {
+    for (key, d) in by_key.into_iter().filter(|(_, d)| *d != DoorCounts::default()) {
+        tx.exec(UPSERT_TURF_TALLY, &vals![campaign_id, key, d.doors, d.knocked, d.contacted]).await?;
+    }
+    Ok(())
+}
+
+/// Adds to the (turf, volunteer) rows, in key order.
+async fn add_knocks(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    by_key: BTreeMap<(String, String), KnockCounts>,
+) -> StoreResult<()> {
+    for ((key, volunteer), k) in by_key.into_iter().filter(|(_, k)| *k != KnockCounts::default()) {
+        tx.exec(UPSERT_VOLUNTEER_TALLY, &vals![campaign_id, key, volunteer, k.knocks, k.overlaps, k.time_ms]).await?;
+    }
+    Ok(())
+}
+
+/// After a volunteer's reports are written (a push, a held report accepted; `ats`: when each was
+/// made): each door's standing pair and tally ([`super::standing::refresh`]), the turfs' door
+/// counts, and the knocks' shares of time with the (turf, volunteer) rows.
+pub async fn reports_written(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    volunteer_id: &str,
+    written: &[super::standing::NewReport],
+    ats: &[i64],
+) -> StoreResult<()> {
+    let seen = super::standing::refresh(tx, campaign_id, written).await?;
+    doors_changed(tx, campaign_id, &seen.turf_of, &seen.changes).await?;
+    knocks_written(tx, campaign_id, volunteer_id, ats).await
+}
+
+/// The doors whose tally changed, added to their turfs' rows (`turf_of`: each building's turf).
+async fn doors_changed(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    turf_of: &HashMap<String, Option<String>>,
+    changes: &[TallyChange],
+) -> StoreResult<()> {
+    let mut by_key: BTreeMap<String, DoorCounts> = BTreeMap::new();
+    for c in changes {
+        let key = turf_of.get(&c.building_id).cloned().flatten().unwrap_or_default();
+        let d = DoorCounts {
+            doors: 0,
+            knocked: i64::from(c.now.knocked()) - i64::from(c.was.knocked()),
+            contacted: i64::from(c.now.contacted) - i64::from(c.was.contacted),
+        };
+        by_key.entry(key).or_default().add(d, 1);
+    }
+    add_doors(tx, campaign_id, by_key).await
+}
+
+/// New doors by the turf their building is in (`None`: in no turf).
+pub async fn doors_added(tx: &mut dyn Tx, campaign_id: &str, turfs: &[Option<String>]) -> StoreResult<()> {
+    let mut by_key: BTreeMap<String, DoorCounts> = BTreeMap::new();
+    for t in turfs {
+        by_key.entry(t.clone().unwrap_or_default()).or_default().doors += 1;
+    }
+    add_doors(tx, campaign_id, by_key).await
+}
+
+/// After a volunteer's reports made at `ats` are written (a push, or a held report accepted): the
+/// share of time of each new report (they are the ones without a share) and of the knock after
+/// each, and the (turf, volunteer) rows. Only knocks within [`SESSION_GAP_MS`] of the new ones can
+/// change, so only they are read. On PostgreSQL the volunteer is locked first, so two devices of
+/// one volunteer pushing at once are counted one after the other.
+async fn knocks_written(tx: &mut dyn Tx, campaign_id: &str, volunteer_id: &str, ats: &[i64]) -> StoreResult<()> {
+    let (Some(&from), Some(&to)) = (ats.iter().min(), ats.iter().max()) else { return Ok(()) };
+    if tx.arrays() {
+        tx.rows(LOCK_VOLUNTEER, &vals![volunteer_id]).await?;
+    }
+    let rows =
+        tx.rows(SELECT_VOLUNTEER_WINDOW, &vals![volunteer_id, from - SESSION_GAP_MS, to + SESSION_GAP_MS]).await?;
+    let mut by_key: BTreeMap<(String, String), KnockCounts> = BTreeMap::new();
+    let mut updates: Vec<(String, i64)> = Vec::new();
+    let mut prev: Option<i64> = None;
+    for r in &rows {
+        let (id, at, stored, key, overlap) = (r[0].text()?, r[1].int()?, r[2].opt_int()?, r[3].text()?, r[4].int()?);
+        let gap = prev.map(|p| at - p);
+        prev = Some(at);
+        if at < from {
+            continue;
+        }
+        let share = share_ms(gap);
+        let change = match stored {
+            None => KnockCounts { knocks: 1, overlaps: overlap, time_ms: share },
+            Some(s) if s != share => KnockCounts { time_ms: share - s, ..KnockCounts::default() },
+            Some(_) => continue,
+        };
+        by_key.entry((key, volunteer_id.to_string())).or_default().add(change, 1);
+        updates.push((id, share));
+    }
+    set_shares(tx, &updates).await?;
+    add_knocks(tx, campaign_id, by_key).await
+}
+
+async fn set_shares(tx: &mut dyn Tx, updates: &[(String, i64)]) -> StoreResult<()> {
+    if tx.arrays() {
+        for chunk in updates.chunks(5000) {
+            let ids = Val::Array(chunk.iter().map(|(id, _)| Val::from(id.as_str())).collect());
+            let shares = Val::Array(chunk.iter().map(|(_, s)| Val::from(*s)).collect());
+            tx.exec(SET_SHARES_ARRAYS, &[ids, shares]).await?;
+        }
+    } else {
+        for (id, share) in updates {
+            tx.exec(SET_SHARE, &vals![*share, id.as_str()]).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A report's overlap reviewed: one fewer to review in its (turf, volunteer) row.
+pub async fn overlap_reviewed(tx: &mut dyn Tx, campaign_id: &str, report_id: &str) -> StoreResult<()> {
+    if let Some(r) = tx.row(SELECT_REPORT_KEY, &vals![report_id]).await? {
+        let change = KnockCounts { overlaps: -1, ..KnockCounts::default() };
+        add_knocks(tx, campaign_id, BTreeMap::from([((r[0].text()?, r[1].text()?), change)])).await?;
+    }
+    Ok(())
+}
+
+/// What some buildings add to the counters where they are now.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Contribution {
+    doors: BTreeMap<String, DoorCounts>,
+    knocks: BTreeMap<(String, String), KnockCounts>,
+}
+
+async fn contribution(tx: &mut dyn Tx, buildings: &[&str]) -> StoreResult<Contribution> {
+    let mut c = Contribution::default();
+    for chunk in buildings.chunks(LIST) {
+        let params: Vec<Val> = chunk.iter().map(|b| Val::from(*b)).collect();
+        let sql = format!(
+            "{SELECT_BUILDING_DOORS} WHERE b.id IN ({}) GROUP BY COALESCE(b.turf_id, '')",
+            list(1, chunk.len())
+        );
+        for r in tx.rows(&sql, &params).await? {
+            let d = DoorCounts { doors: r[1].int()?, knocked: r[2].int()?, contacted: r[3].int()? };
+            c.doors.entry(r[0].text()?).or_default().add(d, 1);
+        }
+        let sql = format!("{SELECT_BUILDING_KNOCKS} WHERE r.building_id IN ({}) GROUP BY 1, 2", list(1, chunk.len()));
+        for r in tx.rows(&sql, &params).await? {
+            let k = KnockCounts { knocks: r[2].int()?, overlaps: r[3].int()?, time_ms: r[4].int()? };
+            c.knocks.entry((r[0].text()?, r[1].text()?)).or_default().add(k, 1);
+        }
+    }
+    Ok(c)
+}
+
+/// From this many buildings changing turf at once (a cut), the campaign is counted again rather
+/// than the buildings read twice.
+const RECOUNT_FROM: usize = 5_000;
+
+/// Buildings about to change turf (a street moved, a turf made or cut): what they add to the
+/// counters where they are, read before the change — once they are locked, on PostgreSQL, so that
+/// a push on them either waits or has committed and is read — and moved to where they are after
+/// ([`Moving::settle`]).
+pub struct Moving<'a> {
+    campaign_id: String,
+    buildings: Vec<&'a str>,
+    /// `None`: too many, the campaign is counted again.
+    before: Option<Contribution>,
+}
+
+impl<'a> Moving<'a> {
+    pub async fn start(tx: &mut dyn Tx, campaign_id: &str, mut buildings: Vec<&'a str>) -> StoreResult<Moving<'a>> {
+        let campaign_id = campaign_id.to_string();
+        if buildings.len() >= RECOUNT_FROM {
+            return Ok(Moving { campaign_id, buildings, before: None });
+        }
+        buildings.sort_unstable();
+        buildings.dedup();
+        if tx.arrays() {
+            for chunk in buildings.chunks(LIST) {
+                let sql =
+                    format!("SELECT id FROM buildings WHERE id IN ({}) ORDER BY id FOR UPDATE", list(1, chunk.len()));
+                tx.rows(&sql, &chunk.iter().map(|b| Val::from(*b)).collect::<Vec<_>>()).await?;
+            }
+        }
+        let before = Some(contribution(tx, &buildings).await?);
+        Ok(Moving { campaign_id, buildings, before })
+    }
+
+    /// Moves what the buildings added where they were to where they are now.
+    pub async fn settle(self, tx: &mut dyn Tx) -> StoreResult<()> {
+        let Some(before) = self.before else { return recount_campaign(tx, &self.campaign_id).await };
+        let after = contribution(tx, &self.buildings).await?;
+        let mut doors = after.doors;
+        for (k, d) in before.doors {
+            doors.entry(k).or_default().add(d, -1);
+        }
+        let mut knocks = after.knocks;
+        for (k, d) in before.knocks {
+            knocks.entry(k).or_default().add(d, -1);
+        }
+        add_doors(tx, &self.campaign_id, doors).await?;
+        add_knocks(tx, &self.campaign_id, knocks).await
+    }
+}
+
+/// Every counter row of a campaign counted again from the door tallies and the reports' shares (a
+/// cut places thousands of buildings at once; cheaper than a contribution per building).
+pub async fn recount_campaign(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<()> {
+    for q in RECOUNT {
+        tx.exec(q, &vals![campaign_id]).await?;
+    }
+    Ok(())
+}
+
+/// Every share of knocking time of a campaign computed again, volunteer by volunteer.
+async fn reshare_campaign(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<()> {
+    let rows = tx.rows(SELECT_CAMPAIGN_KNOCK_TIMES, &vals![campaign_id]).await?;
+    let mut updates = Vec::new();
+    let mut prev: Option<(String, i64)> = None;
+    for r in &rows {
+        let (id, volunteer, at, stored) = (r[0].text()?, r[1].text()?, r[2].int()?, r[3].opt_int()?);
+        let gap = prev.as_ref().filter(|(v, _)| *v == volunteer).map(|(_, p)| at - p);
+        let share = share_ms(gap);
+        if stored != Some(share) {
+            updates.push((id, share));
+        }
+        prev = Some((volunteer, at));
+    }
+    set_shares(tx, &updates).await
+}
+
+/// A campaign's door pairs and tallies, shares and counters computed again from its reports: a
+/// script whose codes now mean another outcome, and the schema step that brings the counters in.
+pub async fn rebuild_campaign(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<()> {
+    super::standing::rebuild_campaign(tx, campaign_id).await?;
+    reshare_campaign(tx, campaign_id).await?;
+    recount_campaign(tx, campaign_id).await
+}
+
+/// [`rebuild_campaign`] for every campaign.
+pub async fn rebuild_all(tx: &mut dyn Tx) -> StoreResult<()> {
+    let ids: Vec<String> =
+        tx.rows(SELECT_CAMPAIGN_IDS, &[]).await?.iter().map(|r| r[0].text()).collect::<Result<_, _>>()?;
+    for id in ids {
+        rebuild_campaign(tx, &id).await?;
+    }
+    Ok(())
+}
+
+/// A turf's door counts as the counters keep them (`turf_id` `None`: the doors in no turf).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TurfTally {
+    pub turf_id: Option<String>,
+    pub counts: DoorCounts,
+}
+
+/// A (turf, volunteer)'s knock counts as the counters keep them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolunteerTally {
+    pub turf_id: String,
+    pub volunteer_id: String,
+    pub counts: KnockCounts,
+}
+
+/// The turf rows of a campaign (every turf, and the doors in no turf), in key order.
+pub async fn turf_tallies(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<TurfTally>> {
+    tx.rows(SELECT_TURF_TALLIES, &vals![campaign_id])
+        .await?
+        .iter()
+        .map(|r| {
+            let key = r[0].text()?;
+            Ok(TurfTally {
+                turf_id: (!key.is_empty()).then_some(key),
+                counts: DoorCounts { doors: r[1].int()?, knocked: r[2].int()?, contacted: r[3].int()? },
+            })
+        })
+        .collect()
+}
+
+/// The (turf, volunteer) rows of a campaign with knocks, in key order.
+pub async fn volunteer_tallies(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<VolunteerTally>> {
+    tx.rows(SELECT_VOLUNTEER_TALLIES, &vals![campaign_id])
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(VolunteerTally {
+                turf_id: r[0].text()?,
+                volunteer_id: r[1].text()?,
+                counts: KnockCounts { knocks: r[2].int()?, overlaps: r[3].int()?, time_ms: r[4].int()? },
+            })
+        })
+        .collect()
+}
+
+// ----- its SQL (the same text on both backends; see `store::sql`) -----
+
+const UPSERT_TURF_TALLY: &str = "INSERT INTO turf_tally(campaign_id, turf_key, doors, knocked, contacted)
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (campaign_id, turf_key) DO UPDATE SET
+     doors = turf_tally.doors + excluded.doors, knocked = turf_tally.knocked + excluded.knocked,
+     contacted = turf_tally.contacted + excluded.contacted";
+
+const UPSERT_VOLUNTEER_TALLY: &str =
+    "INSERT INTO volunteer_tally(campaign_id, turf_key, volunteer_id, knocks, unreviewed, time_ms)
+     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (campaign_id, turf_key, volunteer_id) DO UPDATE SET
+     knocks = volunteer_tally.knocks + excluded.knocks, unreviewed = volunteer_tally.unreviewed + excluded.unreviewed,
+     time_ms = volunteer_tally.time_ms + excluded.time_ms";
+
+const LOCK_VOLUNTEER: &str = "SELECT id FROM users WHERE id = $1 FOR UPDATE";
+
+/// 1 when report `r` is an overlap not yet reviewed.
+macro_rules! unreviewed_overlap {
+    () => {
+        "CASE WHEN r.overlap AND NOT EXISTS (SELECT 1 FROM overlap_reviews o WHERE o.report_id = r.id) THEN 1 ELSE 0 END"
+    };
+}
+
+/// A volunteer's knocks in a time window, in knocking order, with the turf each counts in.
+const SELECT_VOLUNTEER_WINDOW: &str = concat!(
+    "SELECT r.id, r.at_ms, r.share_ms, COALESCE(b.turf_id, r.turf_id), ",
+    unreviewed_overlap!(),
+    " FROM reports r JOIN buildings b ON b.id = r.building_id
+     WHERE r.volunteer_id = $1 AND r.at_ms >= $2 AND r.at_ms <= $3 ORDER BY r.at_ms, r.hlc_counter, r.id"
+);
+
+const SET_SHARE: &str = "UPDATE reports SET share_ms = $1 WHERE id = $2";
+
+const SET_SHARES_ARRAYS: &str = "UPDATE reports SET share_ms = v.s FROM unnest($1::text[], $2::int8[]) AS v(id, s)
+     WHERE reports.id = v.id";
+
+const SELECT_REPORT_KEY: &str = "SELECT COALESCE(b.turf_id, r.turf_id), r.volunteer_id
+     FROM reports r JOIN buildings b ON b.id = r.building_id WHERE r.id = $1";
+
+/// Per turf key, the doors of some buildings (completed by the caller) and their tallies.
+const SELECT_BUILDING_DOORS: &str = "SELECT COALESCE(b.turf_id, ''), COUNT(d.id),
+     CAST(SUM(CASE WHEN t.status > 0 THEN 1 ELSE 0 END) AS BIGINT), CAST(SUM(COALESCE(t.contacted, 0)) AS BIGINT)
+     FROM buildings b JOIN doors d ON d.building_id = b.id LEFT JOIN door_tally t ON t.door_id = d.id";
+
+/// Per (turf key, volunteer), the reports on some buildings (completed by the caller).
+const SELECT_BUILDING_KNOCKS: &str = concat!(
+    "SELECT COALESCE(b.turf_id, r.turf_id), r.volunteer_id, COUNT(*), CAST(SUM(",
+    unreviewed_overlap!(),
+    ") AS BIGINT), CAST(SUM(COALESCE(r.share_ms, 0)) AS BIGINT)
+     FROM reports r JOIN buildings b ON b.id = r.building_id"
+);
+
+const RECOUNT: &[&str] = &[
+    "DELETE FROM turf_tally WHERE campaign_id = $1",
+    "INSERT INTO turf_tally(campaign_id, turf_key, doors, knocked, contacted)
+     SELECT b.campaign_id, COALESCE(b.turf_id, ''), COUNT(d.id),
+       CAST(SUM(CASE WHEN t.status > 0 THEN 1 ELSE 0 END) AS BIGINT), CAST(SUM(COALESCE(t.contacted, 0)) AS BIGINT)
+     FROM buildings b JOIN doors d ON d.building_id = b.id LEFT JOIN door_tally t ON t.door_id = d.id
+     WHERE b.campaign_id = $1 GROUP BY b.campaign_id, COALESCE(b.turf_id, '')",
+    "DELETE FROM volunteer_tally WHERE campaign_id = $1",
+    concat!(
+        "INSERT INTO volunteer_tally(campaign_id, turf_key, volunteer_id, knocks, unreviewed, time_ms)
+     SELECT r.campaign_id, COALESCE(b.turf_id, r.turf_id), r.volunteer_id, COUNT(*), CAST(SUM(",
+        unreviewed_overlap!(),
+        ") AS BIGINT), CAST(SUM(COALESCE(r.share_ms, 0)) AS BIGINT)
+     FROM reports r JOIN buildings b ON b.id = r.building_id WHERE r.campaign_id = $1
+     GROUP BY r.campaign_id, COALESCE(b.turf_id, r.turf_id), r.volunteer_id"
+    ),
+];
+
+const SELECT_CAMPAIGN_KNOCK_TIMES: &str = "SELECT id, volunteer_id, at_ms, share_ms FROM reports WHERE campaign_id = $1
+     ORDER BY volunteer_id, at_ms, hlc_counter, id";
+
+const SELECT_CAMPAIGN_IDS: &str = "SELECT id FROM campaigns ORDER BY id";
+
+const SELECT_TURF_TALLIES: &str =
+    "SELECT turf_key, doors, knocked, contacted FROM turf_tally WHERE campaign_id = $1 ORDER BY turf_key";
+
+const SELECT_VOLUNTEER_TALLIES: &str = "SELECT turf_key, volunteer_id, knocks, unreviewed, time_ms FROM volunteer_tally
+     WHERE campaign_id = $1 AND knocks > 0 ORDER BY turf_key, volunteer_id";
