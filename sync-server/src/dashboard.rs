@@ -201,16 +201,17 @@ impl Service {
     pub async fn progress(&self, st: &Staff) -> Result<Progress, ServiceError> {
         let (_, q) = self.dash_query(st).await?;
         // The five reads in one call: one snapshot on SQLite; on PostgreSQL one connection, each read
-        // seeing what is committed when it starts (READ COMMITTED). Doors, knocks and time come from
-        // the counters the writes keep (a few rows per turf, `store::ops::counters`).
+        // seeing what is committed when it starts (READ COMMITTED). All but the turfs' names come
+        // from the counters the writes keep (rows per turf, hour and volunteer, never per report:
+        // `store::ops::counters`).
         let (turfs, tallies, knocks, hours, positions) = typed_read(&*self.store, move |tx| {
             Box::pin(async move {
                 Ok((
                     dash::turfs(tx, &q).await?,
                     counters::turf_tallies(tx, &q.campaign_id).await?,
                     counters::volunteer_tallies(tx, &q.campaign_id).await?,
-                    dash::timeline(tx, &q).await?,
-                    dash::last_positions(tx, &q).await?,
+                    counters::hour_tallies(tx, &q.campaign_id).await?,
+                    counters::positions(tx, &q.campaign_id).await?,
                 ))
             })
         })
@@ -258,17 +259,21 @@ impl Service {
                 by_team.entry(team).or_default().knocks(&k.counts);
             }
         }
-        let (first, last) = (hours.iter().map(|h| h.first_ms).min(), hours.iter().map(|h| h.last_ms).max());
+        // The timeline: knocks in reach per hour, per day when the first and last hours are more
+        // than three days apart.
+        let hours: Vec<(i64, counters::HourCounts)> =
+            hours.into_iter().filter(|(turf, ..)| turfs.contains_key(turf)).map(|(_, h, c)| (h, c)).collect();
+        let (first, last) = (hours.iter().map(|h| h.0).min(), hours.iter().map(|h| h.0).max());
         let bucket_ms = match (first, last) {
             (Some(a), Some(b)) if b - a > 3 * 86_400_000 => 86_400_000,
             _ => 3_600_000,
         };
         let mut timeline: BTreeMap<i64, Bucket> = BTreeMap::new();
-        for h in &hours {
-            let start = h.start_ms - h.start_ms.rem_euclid(bucket_ms);
+        for (hour, c) in &hours {
+            let start = hour - hour.rem_euclid(bucket_ms);
             let b = timeline.entry(start).or_insert(Bucket { start_ms: start, knocks: 0, contacts: 0 });
-            b.knocks += h.knocks;
-            b.contacts += h.contacts;
+            b.knocks += c.knocks.max(0) as u64;
+            b.contacts += c.contacts.max(0) as u64;
         }
         let positions: HashMap<String, (i64, Position)> = positions
             .into_iter()

@@ -33,6 +33,8 @@ pub struct Expected {
     pub volunteers: BTreeMap<String, Figures>,
     /// Hour start → (knocks, contacts).
     pub hours: BTreeMap<i64, (u64, u64)>,
+    /// (Turf, hour start) → (knocks, contacts).
+    pub turf_hours: BTreeMap<(String, i64), (u64, u64)>,
     /// Volunteer → (time, lat, lon) of their latest located report.
     pub positions: BTreeMap<String, (i64, f64, f64)>,
     /// Building → (doors, knocked, contacted, least advanced status, door ids sorted).
@@ -229,20 +231,32 @@ impl Reach {
                 }
             }
             let at = Self::at(r);
-            let hour = at - at.rem_euclid(3_600_000);
-            let h = e.hours.entry(hour).or_default();
-            h.0 += 1;
-            h.1 += u64::from(self.outcome(r) == Some(Outcome::Contacted));
-            if let Some(p) = k.position {
-                let slot = e.positions.entry(k.volunteer_id.clone()).or_insert((at, p.lat, p.lon));
-                if at >= slot.0 {
-                    *slot = (at, p.lat, p.lon);
+            if self.turfs.contains_key(turf) {
+                let hour = at - at.rem_euclid(3_600_000);
+                let contact = u64::from(self.outcome(r) == Some(Outcome::Contacted));
+                for h in [e.hours.entry(hour).or_default(), e.turf_hours.entry((turf.clone(), hour)).or_default()] {
+                    (h.0, h.1) = (h.0 + 1, h.1 + contact);
                 }
             }
             if r.stored.overlap {
                 e.overlaps.insert(k.id.clone(), self.reviewed.contains(&k.id));
             }
         }
+        // Each volunteer's latest located report, wherever it was made (the page shows it for the
+        // volunteers in reach).
+        type Latest<'a> = ((i64, u32, &'a str), f64, f64);
+        let mut latest: BTreeMap<&str, Latest> = BTreeMap::new();
+        for r in &self.all_reports {
+            let k = &r.stored.report;
+            if let Some(p) = k.position {
+                let key = (Self::at(r), k.hlc.counter, k.id.as_str());
+                let slot = latest.entry(&k.volunteer_id).or_insert((key, p.lat, p.lon));
+                if key > slot.0 {
+                    *slot = (key, p.lat, p.lon);
+                }
+            }
+        }
+        e.positions = latest.into_iter().map(|(v, ((at, ..), lat, lon))| (v.to_string(), (at, lat, lon))).collect();
         e
     }
 

@@ -123,9 +123,26 @@ async fn counted_by_definition(s: &dyn ServerStore) -> (Figures, Figures) {
 }
 
 async fn counters_hold(s: &dyn ServerStore, when: &str) {
+    use doorstep_server::store::ops::counters;
     let (got, want) = (counted(s).await, counted_by_definition(s).await);
     assert_eq!(got.0, want.0, "turfs, {when}");
     assert_eq!(got.1, want.1, "volunteers, {when}");
+    // The timeline per hour and each volunteer's latest position.
+    let (hours, positions) = doorstep_server::store::typed_read(s, |tx| {
+        Box::pin(
+            async move { Ok((counters::hour_tallies(tx, CAMPAIGN).await?, counters::positions(tx, CAMPAIGN).await?)) },
+        )
+    })
+    .await
+    .unwrap();
+    let by_hour: BTreeMap<(String, i64), (u64, u64)> =
+        hours.into_iter().map(|(turf, hour, c)| ((turf, hour), (c.knocks as u64, c.contacts as u64))).collect();
+    let want =
+        doorstep_tests::dashboard_reference::Reach::read(s, &doorstep_tests::coordinator(CAMPAIGN)).await.expected();
+    assert_eq!(by_hour, want.turf_hours, "hours per turf, {when}");
+    let positions: BTreeMap<String, i64> = positions.into_iter().map(|(v, at, _)| (v, at)).collect();
+    let wanted: BTreeMap<String, i64> = want.positions.iter().map(|(v, p)| (v.clone(), p.0)).collect();
+    assert_eq!(positions, wanted, "positions, {when}");
 }
 
 async fn random_history(s: Arc<dyn ServerStore>) {
@@ -193,6 +210,11 @@ async fn random_history(s: Arc<dyn ServerStore>) {
                     ];
                 }
             }
+            // Most knocks located.
+            if next(4) > 0 {
+                let lat = 47.2 + next(1000) as f64 * 1e-5;
+                r.position = Some(doorstep_protocol::Position { lat, lon: -1.55, accuracy_m: Some(5.0) });
+            }
             // Knocks minutes apart, now and then after a break.
             r.hlc.millis = NOW - 200 * 3_600_000 + (n as i64) * [60_000, 5 * 60_000, 45 * 60_000][next(3) as usize];
             batch.push(r);
@@ -222,7 +244,8 @@ async fn random_history(s: Arc<dyn ServerStore>) {
     assert_eq!(after.get(&(t1_doors[0].to_string(), 0)).map(|(.., o)| o.as_str()), Some("do_not_return"));
     assert_eq!(after, defined(&*s).await);
     counters_hold(&*s, "a held report accepted").await;
-    let (turfs, _) = counted(&*s).await;
+    let (turfs, vols) = counted(&*s).await;
+    assert_eq!(vols.len(), 2, "two volunteers knocked");
     assert!(turfs["t1"].2 > 0 && turfs["t1"].2 < turfs["t1"].1, "some doors contacted, fewer than knocked: {turfs:?}");
     // A street moved to t2: its doors' rows follow the doors.
     let moved: Vec<String> = t1_buildings[..5].to_vec();
@@ -302,7 +325,8 @@ async fn standing_rows_equal_their_definition_on_postgres() {
 
 /// What schemas 18 and 19 added, taken out again.
 const BEFORE_18: &str = "DROP TABLE door_standing; DROP TABLE door_tally; DROP TABLE turf_tally;
-    DROP TABLE volunteer_tally; ALTER TABLE reports DROP COLUMN share_ms;";
+    DROP TABLE volunteer_tally; DROP TABLE hour_tally; DROP TABLE volunteer_position;
+    ALTER TABLE reports DROP COLUMN share_ms;";
 
 /// A database written before schema 18 held reports and no standing rows nor counters: the upgrade
 /// computes them from those reports (SQLite: the file reopened; PostgreSQL: the same database

@@ -759,32 +759,6 @@ async fn dashboard_aggregates_equal_their_definitions(s: Arc<dyn ServerStore>) {
             assert!(got.iter().all(|g| matches!(g, Ingested::Accepted { .. })), "{got:?}");
         }
     }
-    // Three of t1's buildings move to the south team's t3; vol-a, offline, knocks two of them.
-    s.move_buildings(&campaign.id, &ids[0..3], "t3", None).await.unwrap();
-    let mut late = vec![];
-    for building in &ids[..2] {
-        let door = doors.iter().find(|d| &d.building_id == building).unwrap().id.clone();
-        n += 1;
-        let mut r = report(n, "t1", &door, "vol-a");
-        r.hlc.millis = NOW;
-        late.push(r);
-    }
-    let got = ingest(&*s, &device("vol-a"), &late, NOW).await.unwrap();
-    assert!(got.iter().all(|g| matches!(g, Ingested::Accepted { overlap: true })), "{got:?}");
-    assert!(s.review_overlap(&campaign.id, &late[0].id, "cap-s", NOW).await.unwrap());
-    // vol-b's phone thinks it is next year: its reports count at their receipt, and its position
-    // is not pinned to 2027.
-    let mut ahead = vec![];
-    for b in &ids[20..23] {
-        let door = doors.iter().find(|d| &d.building_id == b).unwrap().id.clone();
-        n += 1;
-        let mut r = report(n, "t2", &door, "vol-b");
-        r.hlc.millis = NOW + 400 * 86_400_000;
-        r.position = Some(Position { lat: 47.3, lon: -1.6, accuracy_m: Some(5.0) });
-        ahead.push(r);
-    }
-    let got = ingest(&*s, &device("vol-b"), &ahead, NOW - 3_600_000).await.unwrap();
-    assert!(got.iter().all(|g| matches!(g, Ingested::Accepted { overlap: false })), "{got:?}");
     // A row stored before the rule book, in which vol-c "corrects" vol-a's first report on another
     // door: the standing rule (SQL and definition alike) ignores it.
     let victim = made[0][0].clone();
@@ -820,13 +794,40 @@ async fn dashboard_aggregates_equal_their_definitions(s: Arc<dyn ServerStore>) {
     })
     .await
     .unwrap();
-    // Such a row predates the counters: the step that brought them in counted it.
+    // Such a row predates the counters: the step that brought them in counted it (before the moves
+    // below, which the counters follow as they happen).
     doorstep_server::store::typed(&*s, |tx| {
         Box::pin(async move { doorstep_server::store::ops::counters::rebuild_all(tx).await })
     })
     .await
     .unwrap();
 
+    // Three of t1's buildings move to the south team's t3; vol-a, offline, knocks two of them.
+    s.move_buildings(&campaign.id, &ids[0..3], "t3", None).await.unwrap();
+    let mut late = vec![];
+    for building in &ids[..2] {
+        let door = doors.iter().find(|d| &d.building_id == building).unwrap().id.clone();
+        n += 1;
+        let mut r = report(n, "t1", &door, "vol-a");
+        r.hlc.millis = NOW;
+        late.push(r);
+    }
+    let got = ingest(&*s, &device("vol-a"), &late, NOW).await.unwrap();
+    assert!(got.iter().all(|g| matches!(g, Ingested::Accepted { overlap: true })), "{got:?}");
+    assert!(s.review_overlap(&campaign.id, &late[0].id, "cap-s", NOW).await.unwrap());
+    // vol-b's phone thinks it is next year: its reports count at their receipt, and its position
+    // is not pinned to 2027.
+    let mut ahead = vec![];
+    for b in &ids[20..23] {
+        let door = doors.iter().find(|d| &d.building_id == b).unwrap().id.clone();
+        n += 1;
+        let mut r = report(n, "t2", &door, "vol-b");
+        r.hlc.millis = NOW + 400 * 86_400_000;
+        r.position = Some(Position { lat: 47.3, lon: -1.6, accuracy_m: Some(5.0) });
+        ahead.push(r);
+    }
+    let got = ingest(&*s, &device("vol-b"), &ahead, NOW - 3_600_000).await.unwrap();
+    assert!(got.iter().all(|g| matches!(g, Ingested::Accepted { overlap: false })), "{got:?}");
     let service = Service::new(s.clone());
     let captain = |id: &str, team: &str| Staff { user: user(id, Role::Captain), teams: Some(vec![team.to_string()]) };
     let whole = Reach::read(s.as_ref(), &doorstep_tests::coordinator(&campaign.id)).await.expected();

@@ -119,10 +119,6 @@ impl Sql {
             .reach(q, "r3.turf_id")
             .s(") k JOIN reports rr ON rr.id = k.id) r")
     }
-    /// 1 when report `r` is a conversation.
-    fn contact(&mut self, q: &DashQuery) -> &mut Self {
-        self.s("CASE WHEN r.result_code IN (").list(q.contact_codes()).s(") THEN 1 ELSE 0 END")
-    }
     async fn rows(&self, tx: &mut dyn Tx) -> StoreResult<Vec<Vec<Val>>> {
         tx.rows(&self.text, &self.params).await
     }
@@ -240,53 +236,6 @@ pub async fn building_doors(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<M
             })
         })
         .collect()
-}
-
-/// Knocks and conversations per hour (UTC hours since the epoch), with the first and last knock.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Hour {
-    pub start_ms: i64,
-    pub knocks: u64,
-    pub contacts: u64,
-    pub first_ms: i64,
-    pub last_ms: i64,
-}
-
-pub async fn timeline(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<Hour>> {
-    let mut sql = Sql::default();
-    sql.s("SELECT r.at_ms - (r.at_ms % 3600000) AS h, COUNT(*), SUM(")
-        .contact(q)
-        .s("), MIN(r.at_ms), MAX(r.at_ms) FROM ")
-        .reports(q)
-        .s(" WHERE r.campaign_id = ")
-        .p(&q.campaign_id);
-    sql.s(" GROUP BY r.at_ms - (r.at_ms % 3600000) ORDER BY h");
-    sql.rows(tx)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Hour {
-                start_ms: r[0].int()?,
-                knocks: r[1].int()? as u64,
-                contacts: r[2].int()? as u64,
-                first_ms: r[3].int()?,
-                last_ms: r[4].int()?,
-            })
-        })
-        .collect()
-}
-
-/// Each volunteer's latest report that carried a position, in reach: (volunteer, time, body).
-pub async fn last_positions(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<(String, i64, String)>> {
-    let mut sql = Sql::default();
-    sql.s("SELECT x.v, x.t, y.body FROM (SELECT r.id, r.volunteer_id AS v, r.at_ms AS t,
-           ROW_NUMBER() OVER (PARTITION BY r.volunteer_id ORDER BY r.at_ms DESC, r.hlc_counter DESC, r.id DESC) AS n
-         FROM ")
-        .reports(q)
-        .s(" WHERE r.lat IS NOT NULL AND r.campaign_id = ")
-        .p(&q.campaign_id)
-        .s(") x JOIN reports y ON y.id = x.id WHERE x.n = 1 ORDER BY x.v");
-    sql.rows(tx).await?.iter().map(|r| Ok((r[0].text()?, r[1].int()?, r[2].text()?))).collect()
 }
 
 /// Which standing reports the results view counts (all optional).

@@ -371,8 +371,9 @@ pub const SCHEMA_V18: &[&str] = &[
 
 /// Version 19 (issue 21): the coordinator's counters, kept by the ingest in the push's transaction
 /// (`ops::counters`): per door its tally (status, contacted; untouched doors have no row), per
-/// report its share of knocking time, and per turf (`''`: no turf) and per (turf, volunteer) the
-/// sums the progress view shows, so that it reads rows per turf instead of every report.
+/// report its share of knocking time, per turf (`''`: no turf), per (turf, volunteer) and per
+/// (turf, hour) the sums the progress view shows, and each volunteer's latest located report, so
+/// that it reads rows per turf instead of every report.
 pub const SCHEMA_V19: &[&str] = &[
     "CREATE TABLE door_tally (door_id TEXT PRIMARY KEY, building_id TEXT NOT NULL, status BIGINT NOT NULL,
        contacted BIGINT NOT NULL)",
@@ -383,6 +384,11 @@ pub const SCHEMA_V19: &[&str] = &[
     "CREATE TABLE volunteer_tally (campaign_id TEXT NOT NULL, turf_key TEXT NOT NULL, volunteer_id TEXT NOT NULL,
        knocks BIGINT NOT NULL, unreviewed BIGINT NOT NULL, time_ms BIGINT NOT NULL,
        PRIMARY KEY (campaign_id, turf_key, volunteer_id))",
+    "CREATE TABLE hour_tally (campaign_id TEXT NOT NULL, turf_key TEXT NOT NULL, hour_ms BIGINT NOT NULL,
+       knocks BIGINT NOT NULL, contacts BIGINT NOT NULL, PRIMARY KEY (campaign_id, turf_key, hour_ms))",
+    "CREATE TABLE volunteer_position (volunteer_id TEXT PRIMARY KEY, campaign_id TEXT NOT NULL, at_ms BIGINT NOT NULL,
+       hlc_counter BIGINT NOT NULL, report_id TEXT NOT NULL)",
+    "CREATE INDEX volunteer_position_campaign ON volunteer_position(campaign_id)",
 ];
 
 /// The schema version whose step also fills `door_standing` and the counters from the reports

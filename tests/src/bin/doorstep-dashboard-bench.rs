@@ -178,8 +178,12 @@ async fn main() {
             part!("volunteer_tallies", |tx, q: dash::DashQuery| async move {
                 doorstep_server::store::ops::counters::volunteer_tallies(tx, &q.campaign_id).await
             });
-            part!("timeline", |tx, q: dash::DashQuery| async move { dash::timeline(tx, &q).await });
-            part!("last_positions", |tx, q: dash::DashQuery| async move { dash::last_positions(tx, &q).await });
+            part!("hour_tallies", |tx, q: dash::DashQuery| async move {
+                doorstep_server::store::ops::counters::hour_tallies(tx, &q.campaign_id).await
+            });
+            part!("positions", |tx, q: dash::DashQuery| async move {
+                doorstep_server::store::ops::counters::positions(tx, &q.campaign_id).await
+            });
             part!("overlaps", |tx, q: dash::DashQuery| async move { dash::overlaps(tx, &q).await });
             let w = dash::ResultsWhere::default();
             part!("conversation_bodies", |tx, q: dash::DashQuery| async move {

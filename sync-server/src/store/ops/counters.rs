@@ -5,8 +5,12 @@
 //!   the sums of the doors' tallies (`door_tally`, kept with the standing pairs by
 //!   [`super::standing::refresh`], [`doorstep_protocol::status::door_tally`]);
 //! - `volunteer_tally`, per (turf, volunteer): knocks, overlaps not yet reviewed, and knocking
-//!   time, the sum of each knock's share ([`share_ms`]). A report counts in the turf its building
-//!   is in now, or the turf it was made in when its building is in none.
+//!   time, the sum of each knock's share ([`share_ms`]);
+//! - `hour_tally`, per (turf, hour): knocks and conversations, the timeline;
+//! - `volunteer_position`: each volunteer's latest report that carried a position.
+//!
+//! A report counts in the turf its building is in now, or the turf it was made in when its
+//! building is in none.
 //!
 //! Campaign and team figures are sums of their turfs' rows: a turf given to another team moves
 //! nothing, and no row is shared by every push of the campaign (on PostgreSQL such a row would
@@ -23,6 +27,8 @@
 //! turf the building leaves. [`recount_campaign`] mends it; the suite runs writers one at a time.
 
 use std::collections::{BTreeMap, HashMap};
+
+use doorstep_protocol::Outcome;
 
 use super::super::dash::{LAST_DOOR_MS, SESSION_GAP_MS};
 use super::super::records::StoreResult;
@@ -147,18 +153,22 @@ pub async fn doors_added(tx: &mut dyn Tx, campaign_id: &str, turfs: &[Option<Str
 
 /// After a volunteer's reports made at `ats` are written (a push, or a held report accepted): the
 /// share of time of each new report (they are the ones without a share) and of the knock after
-/// each, and the (turf, volunteer) rows. Only knocks within [`SESSION_GAP_MS`] of the new ones can
-/// change, so only they are read. On PostgreSQL the volunteer is locked first, so two devices of
-/// one volunteer pushing at once are counted one after the other.
+/// each, the (turf, volunteer) and (turf, hour) rows, and the volunteer's latest position. Only
+/// knocks within [`SESSION_GAP_MS`] of the new ones can change, so only they are read. On
+/// PostgreSQL the volunteer is locked first, so two devices of one volunteer pushing at once are
+/// counted one after the other.
 async fn knocks_written(tx: &mut dyn Tx, campaign_id: &str, volunteer_id: &str, ats: &[i64]) -> StoreResult<()> {
     let (Some(&from), Some(&to)) = (ats.iter().min(), ats.iter().max()) else { return Ok(()) };
     if tx.arrays() {
         tx.rows(LOCK_VOLUNTEER, &vals![volunteer_id]).await?;
     }
+    let outcome_of = super::standing::outcomes(tx, campaign_id).await?;
     let rows =
         tx.rows(SELECT_VOLUNTEER_WINDOW, &vals![volunteer_id, from - SESSION_GAP_MS, to + SESSION_GAP_MS]).await?;
     let mut by_key: BTreeMap<(String, String), KnockCounts> = BTreeMap::new();
+    let mut hours: BTreeMap<(String, i64), HourCounts> = BTreeMap::new();
     let mut updates: Vec<(String, i64)> = Vec::new();
+    let mut latest: Option<(i64, i64, String)> = None;
     let mut prev: Option<i64> = None;
     for r in &rows {
         let (id, at, stored, key, overlap) = (r[0].text()?, r[1].int()?, r[2].opt_int()?, r[3].text()?, r[4].int()?);
@@ -169,7 +179,14 @@ async fn knocks_written(tx: &mut dyn Tx, campaign_id: &str, volunteer_id: &str, 
         }
         let share = share_ms(gap);
         let change = match stored {
-            None => KnockCounts { knocks: 1, overlaps: overlap, time_ms: share },
+            None => {
+                let contact = outcome_of.get(&r[5].text()?) == Some(&Outcome::Contacted);
+                hours.entry((key.clone(), hour_of(at))).or_default().add(HourCounts::one(contact), 1);
+                if r[6].int()? != 0 {
+                    latest = latest.max(Some((at, r[7].int()?, id.clone())));
+                }
+                KnockCounts { knocks: 1, overlaps: overlap, time_ms: share }
+            }
             Some(s) if s != share => KnockCounts { time_ms: share - s, ..KnockCounts::default() },
             Some(_) => continue,
         };
@@ -177,7 +194,49 @@ async fn knocks_written(tx: &mut dyn Tx, campaign_id: &str, volunteer_id: &str, 
         updates.push((id, share));
     }
     set_shares(tx, &updates).await?;
-    add_knocks(tx, campaign_id, by_key).await
+    add_knocks(tx, campaign_id, by_key).await?;
+    add_hours(tx, campaign_id, hours).await?;
+    if let Some((at, counter, id)) = latest {
+        let stored = tx.row(SELECT_POSITION, &vals![volunteer_id]).await?;
+        let newer = match stored {
+            Some(p) => (at, counter, id.clone()) > (p[0].int()?, p[1].int()?, p[2].text()?),
+            None => true,
+        };
+        if newer {
+            tx.exec(UPSERT_POSITION, &vals![volunteer_id, campaign_id, at, counter, id]).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The hour a knock made at `at_ms` counts in (UTC hours since the epoch).
+fn hour_of(at_ms: i64) -> i64 {
+    at_ms - at_ms.rem_euclid(3_600_000)
+}
+
+/// Knocks and conversations of a (turf, hour), or a change to them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HourCounts {
+    pub knocks: i64,
+    pub contacts: i64,
+}
+
+impl HourCounts {
+    fn one(contact: bool) -> Self {
+        HourCounts { knocks: 1, contacts: i64::from(contact) }
+    }
+    fn add(&mut self, o: HourCounts, sign: i64) {
+        self.knocks += sign * o.knocks;
+        self.contacts += sign * o.contacts;
+    }
+}
+
+/// Adds to the (turf, hour) rows, in key order.
+async fn add_hours(tx: &mut dyn Tx, campaign_id: &str, by_key: BTreeMap<(String, i64), HourCounts>) -> StoreResult<()> {
+    for ((key, hour), h) in by_key.into_iter().filter(|(_, h)| *h != HourCounts::default()) {
+        tx.exec(UPSERT_HOUR_TALLY, &vals![campaign_id, key, hour, h.knocks, h.contacts]).await?;
+    }
+    Ok(())
 }
 
 async fn set_shares(tx: &mut dyn Tx, updates: &[(String, i64)]) -> StoreResult<()> {
@@ -209,9 +268,29 @@ pub async fn overlap_reviewed(tx: &mut dyn Tx, campaign_id: &str, report_id: &st
 struct Contribution {
     doors: BTreeMap<String, DoorCounts>,
     knocks: BTreeMap<(String, String), KnockCounts>,
+    hours: BTreeMap<(String, i64), HourCounts>,
 }
 
-async fn contribution(tx: &mut dyn Tx, buildings: &[&str]) -> StoreResult<Contribution> {
+/// Knocks and conversations per (turf, hour) from rows `(turf, hour, result code, knocks)`.
+fn hours_of(
+    rows: &[Vec<Val>],
+    outcome_of: &HashMap<String, Outcome>,
+) -> StoreResult<BTreeMap<(String, i64), HourCounts>> {
+    let mut out: BTreeMap<(String, i64), HourCounts> = BTreeMap::new();
+    for r in rows {
+        let n = r[3].int()?;
+        let contact = outcome_of.get(&r[2].text()?) == Some(&Outcome::Contacted);
+        let h = HourCounts { knocks: n, contacts: if contact { n } else { 0 } };
+        out.entry((r[0].text()?, r[1].int()?)).or_default().add(h, 1);
+    }
+    Ok(out)
+}
+
+async fn contribution(
+    tx: &mut dyn Tx,
+    outcome_of: &HashMap<String, Outcome>,
+    buildings: &[&str],
+) -> StoreResult<Contribution> {
     let mut c = Contribution::default();
     for chunk in buildings.chunks(LIST) {
         let params: Vec<Val> = chunk.iter().map(|b| Val::from(*b)).collect();
@@ -228,6 +307,10 @@ async fn contribution(tx: &mut dyn Tx, buildings: &[&str]) -> StoreResult<Contri
             let k = KnockCounts { knocks: r[2].int()?, overlaps: r[3].int()?, time_ms: r[4].int()? };
             c.knocks.entry((r[0].text()?, r[1].text()?)).or_default().add(k, 1);
         }
+        let sql = format!("{SELECT_BUILDING_HOURS} WHERE r.building_id IN ({}) GROUP BY 1, 2, 3", list(1, chunk.len()));
+        for (k, h) in hours_of(&tx.rows(&sql, &params).await?, outcome_of)? {
+            c.hours.entry(k).or_default().add(h, 1);
+        }
     }
     Ok(c)
 }
@@ -242,6 +325,7 @@ const RECOUNT_FROM: usize = 5_000;
 /// ([`Moving::settle`]).
 pub struct Moving<'a> {
     campaign_id: String,
+    outcome_of: HashMap<String, Outcome>,
     buildings: Vec<&'a str>,
     /// `None`: too many, the campaign is counted again.
     before: Option<Contribution>,
@@ -249,9 +333,10 @@ pub struct Moving<'a> {
 
 impl<'a> Moving<'a> {
     pub async fn start(tx: &mut dyn Tx, campaign_id: &str, mut buildings: Vec<&'a str>) -> StoreResult<Moving<'a>> {
+        let outcome_of = super::standing::outcomes(tx, campaign_id).await?;
         let campaign_id = campaign_id.to_string();
         if buildings.len() >= RECOUNT_FROM {
-            return Ok(Moving { campaign_id, buildings, before: None });
+            return Ok(Moving { campaign_id, outcome_of, buildings, before: None });
         }
         buildings.sort_unstable();
         buildings.dedup();
@@ -262,14 +347,14 @@ impl<'a> Moving<'a> {
                 tx.rows(&sql, &chunk.iter().map(|b| Val::from(*b)).collect::<Vec<_>>()).await?;
             }
         }
-        let before = Some(contribution(tx, &buildings).await?);
-        Ok(Moving { campaign_id, buildings, before })
+        let before = Some(contribution(tx, &outcome_of, &buildings).await?);
+        Ok(Moving { campaign_id, outcome_of, buildings, before })
     }
 
     /// Moves what the buildings added where they were to where they are now.
     pub async fn settle(self, tx: &mut dyn Tx) -> StoreResult<()> {
         let Some(before) = self.before else { return recount_campaign(tx, &self.campaign_id).await };
-        let after = contribution(tx, &self.buildings).await?;
+        let after = contribution(tx, &self.outcome_of, &self.buildings).await?;
         let mut doors = after.doors;
         for (k, d) in before.doors {
             doors.entry(k).or_default().add(d, -1);
@@ -278,8 +363,13 @@ impl<'a> Moving<'a> {
         for (k, d) in before.knocks {
             knocks.entry(k).or_default().add(d, -1);
         }
+        let mut hours = after.hours;
+        for (k, h) in before.hours {
+            hours.entry(k).or_default().add(h, -1);
+        }
         add_doors(tx, &self.campaign_id, doors).await?;
-        add_knocks(tx, &self.campaign_id, knocks).await
+        add_knocks(tx, &self.campaign_id, knocks).await?;
+        add_hours(tx, &self.campaign_id, hours).await
     }
 }
 
@@ -289,7 +379,9 @@ pub async fn recount_campaign(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult
     for q in RECOUNT {
         tx.exec(q, &vals![campaign_id]).await?;
     }
-    Ok(())
+    let outcome_of = super::standing::outcomes(tx, campaign_id).await?;
+    let hours = hours_of(&tx.rows(SELECT_CAMPAIGN_HOURS, &vals![campaign_id]).await?, &outcome_of)?;
+    add_hours(tx, campaign_id, hours).await
 }
 
 /// Every share of knocking time of a campaign computed again, volunteer by volunteer.
@@ -314,6 +406,9 @@ async fn reshare_campaign(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<()>
 pub async fn rebuild_campaign(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<()> {
     super::standing::rebuild_campaign(tx, campaign_id).await?;
     reshare_campaign(tx, campaign_id).await?;
+    for q in RELOCATE {
+        tx.exec(q, &vals![campaign_id]).await?;
+    }
     recount_campaign(tx, campaign_id).await
 }
 
@@ -372,7 +467,61 @@ pub async fn volunteer_tallies(tx: &mut dyn Tx, campaign_id: &str) -> StoreResul
         .collect()
 }
 
+/// Knocks and conversations per (turf, hour) of a campaign, with knocks.
+pub async fn hour_tallies(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<(String, i64, HourCounts)>> {
+    tx.rows(SELECT_HOUR_TALLIES, &vals![campaign_id])
+        .await?
+        .iter()
+        .map(|r| Ok((r[0].text()?, r[1].int()?, HourCounts { knocks: r[2].int()?, contacts: r[3].int()? })))
+        .collect()
+}
+
+/// Each volunteer's latest located report of a campaign: (volunteer, time, body).
+pub async fn positions(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<(String, i64, String)>> {
+    tx.rows(SELECT_POSITIONS, &vals![campaign_id])
+        .await?
+        .iter()
+        .map(|r| Ok((r[0].text()?, r[1].int()?, r[2].text()?)))
+        .collect()
+}
+
 // ----- its SQL (the same text on both backends; see `store::sql`) -----
+
+const UPSERT_HOUR_TALLY: &str = "INSERT INTO hour_tally(campaign_id, turf_key, hour_ms, knocks, contacts)
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (campaign_id, turf_key, hour_ms) DO UPDATE SET
+     knocks = hour_tally.knocks + excluded.knocks, contacts = hour_tally.contacts + excluded.contacts";
+
+const SELECT_POSITION: &str = "SELECT at_ms, hlc_counter, report_id FROM volunteer_position WHERE volunteer_id = $1";
+
+const UPSERT_POSITION: &str =
+    "INSERT INTO volunteer_position(volunteer_id, campaign_id, at_ms, hlc_counter, report_id) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (volunteer_id) DO UPDATE SET at_ms = excluded.at_ms, hlc_counter = excluded.hlc_counter,
+     report_id = excluded.report_id";
+
+/// Per (turf key, hour, result code), the reports on some buildings (completed by the caller).
+const SELECT_BUILDING_HOURS: &str =
+    "SELECT COALESCE(b.turf_id, r.turf_id), r.at_ms - (r.at_ms % 3600000), r.result_code, COUNT(*)
+     FROM reports r JOIN buildings b ON b.id = r.building_id";
+
+const SELECT_CAMPAIGN_HOURS: &str =
+    "SELECT COALESCE(b.turf_id, r.turf_id), r.at_ms - (r.at_ms % 3600000), r.result_code, COUNT(*)
+     FROM reports r JOIN buildings b ON b.id = r.building_id WHERE r.campaign_id = $1 GROUP BY 1, 2, 3";
+
+/// Each volunteer's latest located report, found again.
+const RELOCATE: &[&str] = &[
+    "DELETE FROM volunteer_position WHERE campaign_id = $1",
+    "INSERT INTO volunteer_position(volunteer_id, campaign_id, at_ms, hlc_counter, report_id)
+     SELECT x.volunteer_id, x.campaign_id, x.at_ms, x.hlc_counter, x.id FROM (SELECT r.volunteer_id, r.campaign_id,
+       r.at_ms, r.hlc_counter, r.id, ROW_NUMBER() OVER (PARTITION BY r.volunteer_id
+         ORDER BY r.at_ms DESC, r.hlc_counter DESC, r.id DESC) AS n
+       FROM reports r WHERE r.campaign_id = $1 AND r.lat IS NOT NULL) x WHERE x.n = 1",
+];
+
+const SELECT_HOUR_TALLIES: &str = "SELECT turf_key, hour_ms, knocks, contacts FROM hour_tally
+     WHERE campaign_id = $1 AND knocks > 0 ORDER BY hour_ms, turf_key";
+
+const SELECT_POSITIONS: &str = "SELECT p.volunteer_id, p.at_ms, r.body FROM volunteer_position p
+     JOIN reports r ON r.id = p.report_id WHERE p.campaign_id = $1 ORDER BY p.volunteer_id";
 
 const UPSERT_TURF_TALLY: &str = "INSERT INTO turf_tally(campaign_id, turf_key, doors, knocked, contacted)
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (campaign_id, turf_key) DO UPDATE SET
@@ -398,7 +547,7 @@ macro_rules! unreviewed_overlap {
 const SELECT_VOLUNTEER_WINDOW: &str = concat!(
     "SELECT r.id, r.at_ms, r.share_ms, COALESCE(b.turf_id, r.turf_id), ",
     unreviewed_overlap!(),
-    " FROM reports r JOIN buildings b ON b.id = r.building_id
+    ", r.result_code, CASE WHEN r.lat IS NULL THEN 0 ELSE 1 END, r.hlc_counter FROM reports r JOIN buildings b ON b.id = r.building_id
      WHERE r.volunteer_id = $1 AND r.at_ms >= $2 AND r.at_ms <= $3 ORDER BY r.at_ms, r.hlc_counter, r.id"
 );
 
@@ -431,6 +580,7 @@ const RECOUNT: &[&str] = &[
      FROM buildings b JOIN doors d ON d.building_id = b.id LEFT JOIN door_tally t ON t.door_id = d.id
      WHERE b.campaign_id = $1 GROUP BY b.campaign_id, COALESCE(b.turf_id, '')",
     "DELETE FROM volunteer_tally WHERE campaign_id = $1",
+    "DELETE FROM hour_tally WHERE campaign_id = $1",
     concat!(
         "INSERT INTO volunteer_tally(campaign_id, turf_key, volunteer_id, knocks, unreviewed, time_ms)
      SELECT r.campaign_id, COALESCE(b.turf_id, r.turf_id), r.volunteer_id, COUNT(*), CAST(SUM(",

@@ -67,7 +67,7 @@ fn list(from: usize, n: usize) -> String {
     (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
-async fn outcomes(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<HashMap<String, Outcome>> {
+pub(super) async fn outcomes(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<HashMap<String, Outcome>> {
     let Some(r) = tx.row(SELECT_CODES, &vals![campaign_id]).await? else {
         return Err(StoreError::Missing { kind: "campaign", id: campaign_id.to_string() });
     };
