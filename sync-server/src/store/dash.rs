@@ -140,19 +140,25 @@ const STANDING: &str = "NOT EXISTS (SELECT 1 FROM reports x WHERE x.supersedes =
 /// (`door_tally`, `ops::counters`): a read as long as the buildings in reach, whatever the history.
 fn building_states(q: &DashQuery, with_ids: bool) -> Sql {
     let mut sql = Sql::default();
-    sql.s("WITH bs AS (SELECT b.id AS building_id, b.turf_id, COUNT(*) AS doors");
+    sql.s("WITH bn AS (SELECT b.id AS building_id, b.turf_id, COUNT(*) AS doors");
     if with_ids {
         sql.s(", string_agg(d.id, ").p(SEP).s(") AS ids");
     }
-    sql.s(", SUM(CASE WHEN t.status > 0 THEN 1 ELSE 0 END) AS knocked,
-           CAST(SUM(COALESCE(t.contacted, 0)) AS BIGINT) AS contacted,
-           MIN(COALESCE(t.status, 0)) AS st
-         FROM buildings b JOIN doors d ON d.building_id = b.id LEFT JOIN door_tally t ON t.door_id = d.id
-         WHERE b.campaign_id = ")
+    sql.s(" FROM buildings b JOIN doors d ON d.building_id = b.id WHERE b.campaign_id = ")
         .p(&q.campaign_id)
         .s(" AND ")
         .reach(q, "b.turf_id")
-        .s(" GROUP BY b.id, b.turf_id) ");
+        .s(" GROUP BY b.id, b.turf_id),
+         tb AS (SELECT t.building_id, COUNT(*) AS n, SUM(CASE WHEN t.status > 0 THEN 1 ELSE 0 END) AS knocked,
+             CAST(SUM(t.contacted) AS BIGINT) AS ct, MIN(t.status) AS st
+           FROM door_tally t JOIN buildings b ON b.id = t.building_id WHERE b.campaign_id = ")
+        .p(&q.campaign_id)
+        .s(" AND ")
+        .reach(q, "b.turf_id")
+        .s(" GROUP BY t.building_id),
+         bs AS (SELECT bn.*, COALESCE(tb.knocked, 0) AS knocked, COALESCE(tb.ct, 0) AS contacted,
+             CASE WHEN COALESCE(tb.n, 0) < bn.doors THEN 0 ELSE tb.st END AS st
+           FROM bn LEFT JOIN tb ON tb.building_id = bn.building_id) ");
     sql
 }
 
