@@ -25,6 +25,7 @@ use crate::service::Service;
 use crate::store::StoreOps;
 use crate::store::dash::{self, DashQuery, ResultsWhere};
 use crate::store::ops::counters::{self, DoorCounts, KnockCounts};
+use crate::store::ops::tallies;
 use crate::store::{DeviceRow, Role, typed_read};
 
 pub use crate::store::dash::LAST_DOOR_MS;
@@ -208,10 +209,10 @@ impl Service {
             Box::pin(async move {
                 Ok((
                     dash::turfs(tx, &q).await?,
-                    counters::turf_tallies(tx, &q.campaign_id).await?,
-                    counters::volunteer_tallies(tx, &q.campaign_id).await?,
-                    counters::hour_tallies(tx, &q.campaign_id).await?,
-                    counters::positions(tx, &q.campaign_id).await?,
+                    tallies::turf_tallies(tx, &q.campaign_id).await?,
+                    tallies::volunteer_tallies(tx, &q.campaign_id).await?,
+                    tallies::hour_tallies(tx, &q.campaign_id).await?,
+                    tallies::positions(tx, &q.campaign_id).await?,
                 ))
             })
         })

@@ -80,10 +80,10 @@ async fn defined(s: &dyn ServerStore) -> BTreeMap<(String, i64), (String, String
 type Figures = BTreeMap<String, (i64, i64, i64, i64, i64, i64)>;
 
 async fn counted(s: &dyn ServerStore) -> (Figures, Figures) {
-    use doorstep_server::store::ops::counters;
+    use doorstep_server::store::ops::tallies;
     let (turfs, knocks) = doorstep_server::store::typed_read(s, |tx| {
         Box::pin(async move {
-            Ok((counters::turf_tallies(tx, CAMPAIGN).await?, counters::volunteer_tallies(tx, CAMPAIGN).await?))
+            Ok((tallies::turf_tallies(tx, CAMPAIGN).await?, tallies::volunteer_tallies(tx, CAMPAIGN).await?))
         })
     })
     .await
@@ -123,14 +123,14 @@ async fn counted_by_definition(s: &dyn ServerStore) -> (Figures, Figures) {
 }
 
 async fn counters_hold(s: &dyn ServerStore, when: &str) {
-    use doorstep_server::store::ops::counters;
+    use doorstep_server::store::ops::tallies;
     let (got, want) = (counted(s).await, counted_by_definition(s).await);
     assert_eq!(got.0, want.0, "turfs, {when}");
     assert_eq!(got.1, want.1, "volunteers, {when}");
     // The timeline per hour and each volunteer's latest position.
     let (hours, positions) = doorstep_server::store::typed_read(s, |tx| {
         Box::pin(
-            async move { Ok((counters::hour_tallies(tx, CAMPAIGN).await?, counters::positions(tx, CAMPAIGN).await?)) },
+            async move { Ok((tallies::hour_tallies(tx, CAMPAIGN).await?, tallies::positions(tx, CAMPAIGN).await?)) },
         )
     })
     .await
@@ -326,7 +326,7 @@ async fn standing_rows_equal_their_definition_on_postgres() {
 /// What schemas 18 and 19 added, taken out again.
 const BEFORE_18: &str = "DROP TABLE door_standing; DROP TABLE door_tally; DROP TABLE turf_tally;
     DROP TABLE volunteer_tally; DROP TABLE hour_tally; DROP TABLE volunteer_position;
-    ALTER TABLE reports DROP COLUMN share_ms;";
+    DROP INDEX reports_volunteer_order; ALTER TABLE reports DROP COLUMN share_ms;";
 
 /// A database written before schema 18 held reports and no standing rows nor counters: the upgrade
 /// computes them from those reports (SQLite: the file reopened; PostgreSQL: the same database

@@ -78,10 +78,8 @@ pub(crate) async fn finish(tx: &mut dyn Tx, input: &PushInput, decisions: &[Deci
         .iter()
         .filter_map(|d| if let Decision::Accept(w) = d { Some(new_report(w, &input.sender.device_id)) } else { None })
         .collect();
-    let ats: Vec<i64> =
-        decisions.iter().filter_map(|d| if let Decision::Accept(w) = d { Some(w.at_ms) } else { None }).collect();
     let (campaign, volunteer) = (&input.sender.campaign_id, &input.sender.user_id);
-    super::ops::counters::reports_written(tx, campaign, volunteer, &written, &ats).await?;
+    super::ops::counters::reports_written(tx, campaign, volunteer, &written).await?;
     tx.exec(TOUCH_DEVICE, &vals![input.received_ms, input.sender.device_id.as_str()]).await?;
     let e = (input.audit)(decisions);
     tx.exec(
@@ -232,9 +230,8 @@ pub async fn review_held(
             supersedes: held.report.supersedes.clone(),
             result_code: held.report.result_code.clone(),
         };
-        if let Some(r) = tx.row(SELECT_REPORT_TIME, &vals![report_id]).await? {
-            let (volunteer, at) = (r[0].text()?, r[1].int()?);
-            super::ops::counters::reports_written(tx, campaign_id, &volunteer, &[written], &[at]).await?;
+        if let Some(r) = tx.row(SELECT_REPORT_VOLUNTEER, &vals![report_id]).await? {
+            super::ops::counters::reports_written(tx, campaign_id, &r[0].text()?, &[written]).await?;
         }
     } else {
         held.report.answers.clear();
@@ -261,7 +258,7 @@ const SELECT_HELD: &str = "SELECT body, building_id, door_id, received_ms, reaso
 const SELECT_HELD_ONE: &str = "SELECT body, building_id, door_id, received_ms, reason, review FROM held_reports
      WHERE campaign_id = $1 AND id = $2";
 
-const SELECT_REPORT_TIME: &str = "SELECT volunteer_id, at_ms FROM reports WHERE id = $1";
+const SELECT_REPORT_VOLUNTEER: &str = "SELECT volunteer_id FROM reports WHERE id = $1";
 
 /// A held report accepted by a captain: counted from now on.
 const ACCEPT_HELD: &str =

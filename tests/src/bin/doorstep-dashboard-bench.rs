@@ -172,17 +172,17 @@ async fn main() {
             }
             part!("turfs", |tx, q: dash::DashQuery| async move { dash::turfs(tx, &q).await });
             part!("turf_tallies", |tx, q: dash::DashQuery| async move {
-                doorstep_server::store::ops::counters::turf_tallies(tx, &q.campaign_id).await
+                doorstep_server::store::ops::tallies::turf_tallies(tx, &q.campaign_id).await
             });
             part!("building_doors", |tx, q: dash::DashQuery| async move { dash::building_doors(tx, &q).await });
             part!("volunteer_tallies", |tx, q: dash::DashQuery| async move {
-                doorstep_server::store::ops::counters::volunteer_tallies(tx, &q.campaign_id).await
+                doorstep_server::store::ops::tallies::volunteer_tallies(tx, &q.campaign_id).await
             });
             part!("hour_tallies", |tx, q: dash::DashQuery| async move {
-                doorstep_server::store::ops::counters::hour_tallies(tx, &q.campaign_id).await
+                doorstep_server::store::ops::tallies::hour_tallies(tx, &q.campaign_id).await
             });
             part!("positions", |tx, q: dash::DashQuery| async move {
-                doorstep_server::store::ops::counters::positions(tx, &q.campaign_id).await
+                doorstep_server::store::ops::tallies::positions(tx, &q.campaign_id).await
             });
             part!("overlaps", |tx, q: dash::DashQuery| async move { dash::overlaps(tx, &q).await });
             let w = dash::ResultsWhere::default();

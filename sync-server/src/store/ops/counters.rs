@@ -107,19 +107,19 @@ async fn add_knocks(
     Ok(())
 }
 
-/// After a volunteer's reports are written (a push, a held report accepted; `ats`: when each was
-/// made): each door's standing pair and tally ([`super::standing::refresh`]), the turfs' door
+/// After a volunteer's reports are written (a push, a held report accepted): each door's standing
+/// pair and tally ([`super::standing::refresh`]), the turfs' door
 /// counts, and the knocks' shares of time with the (turf, volunteer) rows.
 pub async fn reports_written(
     tx: &mut dyn Tx,
     campaign_id: &str,
     volunteer_id: &str,
     written: &[super::standing::NewReport],
-    ats: &[i64],
 ) -> StoreResult<()> {
     let seen = super::standing::refresh(tx, campaign_id, written).await?;
     doors_changed(tx, campaign_id, &seen.turf_of, &seen.changes).await?;
-    knocks_written(tx, campaign_id, volunteer_id, ats).await
+    let ids: Vec<&str> = written.iter().map(|r| r.id.as_str()).collect();
+    knocks_written(tx, campaign_id, volunteer_id, &ids).await
 }
 
 /// The doors whose tally changed, added to their turfs' rows (`turf_of`: each building's turf).
@@ -151,47 +151,84 @@ pub async fn doors_added(tx: &mut dyn Tx, campaign_id: &str, turfs: &[Option<Str
     add_doors(tx, campaign_id, by_key).await
 }
 
-/// After a volunteer's reports made at `ats` are written (a push, or a held report accepted): the
-/// share of time of each new report (they are the ones without a share) and of the knock after
-/// each, the (turf, volunteer) and (turf, hour) rows, and the volunteer's latest position. Only
-/// knocks within [`SESSION_GAP_MS`] of the new ones can change, so only they are read. On
-/// PostgreSQL the volunteer is locked first, so two devices of one volunteer pushing at once are
-/// counted one after the other.
-async fn knocks_written(tx: &mut dyn Tx, campaign_id: &str, volunteer_id: &str, ats: &[i64]) -> StoreResult<()> {
-    let (Some(&from), Some(&to)) = (ats.iter().min(), ats.iter().max()) else { return Ok(()) };
+/// After a volunteer's reports `ids` are written (a push, or a held report accepted): the share of
+/// time of each (from the knock before it) and of the knock after each, the (turf, volunteer) and
+/// (turf, hour) rows, and the volunteer's latest position. Each new report's neighbours are found
+/// through the index in knocking order, two lookups a report whatever the volunteer's history
+/// (reading every knock within half an hour instead made a burst of reports at one instant
+/// quadratic). On PostgreSQL the volunteer is locked first, so two devices of one volunteer pushing
+/// at once are counted one after the other.
+async fn knocks_written(tx: &mut dyn Tx, campaign_id: &str, volunteer_id: &str, ids: &[&str]) -> StoreResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
     if tx.arrays() {
         tx.rows(LOCK_VOLUNTEER, &vals![volunteer_id]).await?;
     }
     let outcome_of = super::standing::outcomes(tx, campaign_id).await?;
-    let rows =
-        tx.rows(SELECT_VOLUNTEER_WINDOW, &vals![volunteer_id, from - SESSION_GAP_MS, to + SESSION_GAP_MS]).await?;
+    struct New {
+        id: String,
+        at: i64,
+        counter: i64,
+        key: String,
+        overlap: i64,
+        contact: bool,
+        located: bool,
+        prev_at: Option<i64>,
+        next: Option<String>,
+    }
+    let mut new: Vec<New> = Vec::new();
+    for chunk in ids.chunks(LIST) {
+        let sql = format!("{SELECT_NEW_KNOCKS} WHERE n.share_ms IS NULL AND n.id IN ({})", list(1, chunk.len()));
+        for r in tx.rows(&sql, &chunk.iter().map(|i| Val::from(*i)).collect::<Vec<_>>()).await? {
+            new.push(New {
+                id: r[0].text()?,
+                at: r[1].int()?,
+                counter: r[2].int()?,
+                key: r[3].text()?,
+                overlap: r[4].int()?,
+                contact: outcome_of.get(&r[5].text()?) == Some(&Outcome::Contacted),
+                located: r[6].int()? != 0,
+                prev_at: r[7].opt_int()?,
+                next: r[8].opt_text()?,
+            });
+        }
+    }
+    // The knocks after new ones that are not new themselves: their share now runs from the latest
+    // new knock before them.
+    let is_new: std::collections::HashSet<&str> = new.iter().map(|n| n.id.as_str()).collect();
+    let mut before_next: HashMap<&str, i64> = HashMap::new();
+    for n in &new {
+        if let Some(next) = n.next.as_deref().filter(|x| !is_new.contains(x)) {
+            let at = before_next.entry(next).or_insert(n.at);
+            *at = (*at).max(n.at);
+        }
+    }
     let mut by_key: BTreeMap<(String, String), KnockCounts> = BTreeMap::new();
     let mut hours: BTreeMap<(String, i64), HourCounts> = BTreeMap::new();
     let mut updates: Vec<(String, i64)> = Vec::new();
-    let mut latest: Option<(i64, i64, String)> = None;
-    let mut prev: Option<i64> = None;
-    for r in &rows {
-        let (id, at, stored, key, overlap) = (r[0].text()?, r[1].int()?, r[2].opt_int()?, r[3].text()?, r[4].int()?);
-        let gap = prev.map(|p| at - p);
-        prev = Some(at);
-        if at < from {
-            continue;
-        }
-        let share = share_ms(gap);
-        let change = match stored {
-            None => {
-                let contact = outcome_of.get(&r[5].text()?) == Some(&Outcome::Contacted);
-                hours.entry((key.clone(), hour_of(at))).or_default().add(HourCounts::one(contact), 1);
-                if r[6].int()? != 0 {
-                    latest = latest.max(Some((at, r[7].int()?, id.clone())));
-                }
-                KnockCounts { knocks: 1, overlaps: overlap, time_ms: share }
+    let nexts: Vec<&str> = before_next.keys().copied().collect();
+    for chunk in nexts.chunks(LIST) {
+        let sql = format!("{SELECT_KNOCKS_AFTER} WHERE r.id IN ({})", list(1, chunk.len()));
+        for r in tx.rows(&sql, &chunk.iter().map(|i| Val::from(*i)).collect::<Vec<_>>()).await? {
+            let (id, at, stored, key) = (r[0].text()?, r[1].int()?, r[2].opt_int()?, r[3].text()?);
+            let share = share_ms(Some(at - before_next[id.as_str()]));
+            if let Some(s) = stored.filter(|s| *s != share) {
+                by_key.entry((key, volunteer_id.to_string())).or_default().time_ms += share - s;
+                updates.push((id, share));
             }
-            Some(s) if s != share => KnockCounts { time_ms: share - s, ..KnockCounts::default() },
-            Some(_) => continue,
-        };
-        by_key.entry((key, volunteer_id.to_string())).or_default().add(change, 1);
-        updates.push((id, share));
+        }
+    }
+    let mut latest: Option<(i64, i64, &str)> = None;
+    for n in &new {
+        let share = share_ms(n.prev_at.map(|p| n.at - p));
+        let change = KnockCounts { knocks: 1, overlaps: n.overlap, time_ms: share };
+        by_key.entry((n.key.clone(), volunteer_id.to_string())).or_default().add(change, 1);
+        hours.entry((n.key.clone(), hour_of(n.at))).or_default().add(HourCounts::one(n.contact), 1);
+        if n.located {
+            latest = latest.max(Some((n.at, n.counter, n.id.as_str())));
+        }
+        updates.push((n.id.clone(), share));
     }
     set_shares(tx, &updates).await?;
     add_knocks(tx, campaign_id, by_key).await?;
@@ -199,7 +236,7 @@ async fn knocks_written(tx: &mut dyn Tx, campaign_id: &str, volunteer_id: &str, 
     if let Some((at, counter, id)) = latest {
         let stored = tx.row(SELECT_POSITION, &vals![volunteer_id]).await?;
         let newer = match stored {
-            Some(p) => (at, counter, id.clone()) > (p[0].int()?, p[1].int()?, p[2].text()?),
+            Some(p) => (at, counter, id.to_string()) > (p[0].int()?, p[1].int()?, p[2].text()?),
             None => true,
         };
         if newer {
@@ -422,69 +459,6 @@ pub async fn rebuild_all(tx: &mut dyn Tx) -> StoreResult<()> {
     Ok(())
 }
 
-/// A turf's door counts as the counters keep them (`turf_id` `None`: the doors in no turf).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TurfTally {
-    pub turf_id: Option<String>,
-    pub counts: DoorCounts,
-}
-
-/// A (turf, volunteer)'s knock counts as the counters keep them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VolunteerTally {
-    pub turf_id: String,
-    pub volunteer_id: String,
-    pub counts: KnockCounts,
-}
-
-/// The turf rows of a campaign (every turf, and the doors in no turf), in key order.
-pub async fn turf_tallies(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<TurfTally>> {
-    tx.rows(SELECT_TURF_TALLIES, &vals![campaign_id])
-        .await?
-        .iter()
-        .map(|r| {
-            let key = r[0].text()?;
-            Ok(TurfTally {
-                turf_id: (!key.is_empty()).then_some(key),
-                counts: DoorCounts { doors: r[1].int()?, knocked: r[2].int()?, contacted: r[3].int()? },
-            })
-        })
-        .collect()
-}
-
-/// The (turf, volunteer) rows of a campaign with knocks, in key order.
-pub async fn volunteer_tallies(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<VolunteerTally>> {
-    tx.rows(SELECT_VOLUNTEER_TALLIES, &vals![campaign_id])
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(VolunteerTally {
-                turf_id: r[0].text()?,
-                volunteer_id: r[1].text()?,
-                counts: KnockCounts { knocks: r[2].int()?, overlaps: r[3].int()?, time_ms: r[4].int()? },
-            })
-        })
-        .collect()
-}
-
-/// Knocks and conversations per (turf, hour) of a campaign, with knocks.
-pub async fn hour_tallies(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<(String, i64, HourCounts)>> {
-    tx.rows(SELECT_HOUR_TALLIES, &vals![campaign_id])
-        .await?
-        .iter()
-        .map(|r| Ok((r[0].text()?, r[1].int()?, HourCounts { knocks: r[2].int()?, contacts: r[3].int()? })))
-        .collect()
-}
-
-/// Each volunteer's latest located report of a campaign: (volunteer, time, body).
-pub async fn positions(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<(String, i64, String)>> {
-    tx.rows(SELECT_POSITIONS, &vals![campaign_id])
-        .await?
-        .iter()
-        .map(|r| Ok((r[0].text()?, r[1].int()?, r[2].text()?)))
-        .collect()
-}
-
 // ----- its SQL (the same text on both backends; see `store::sql`) -----
 
 const UPSERT_HOUR_TALLY: &str = "INSERT INTO hour_tally(campaign_id, turf_key, hour_ms, knocks, contacts)
@@ -517,12 +491,6 @@ const RELOCATE: &[&str] = &[
        FROM reports r WHERE r.campaign_id = $1 AND r.lat IS NOT NULL) x WHERE x.n = 1",
 ];
 
-const SELECT_HOUR_TALLIES: &str = "SELECT turf_key, hour_ms, knocks, contacts FROM hour_tally
-     WHERE campaign_id = $1 AND knocks > 0 ORDER BY hour_ms, turf_key";
-
-const SELECT_POSITIONS: &str = "SELECT p.volunteer_id, p.at_ms, r.body FROM volunteer_position p
-     JOIN reports r ON r.id = p.report_id WHERE p.campaign_id = $1 ORDER BY p.volunteer_id";
-
 const UPSERT_TURF_TALLY: &str = "INSERT INTO turf_tally(campaign_id, turf_key, doors, knocked, contacted)
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT (campaign_id, turf_key) DO UPDATE SET
      doors = turf_tally.doors + excluded.doors, knocked = turf_tally.knocked + excluded.knocked,
@@ -543,13 +511,25 @@ macro_rules! unreviewed_overlap {
     };
 }
 
-/// A volunteer's knocks in a time window, in knocking order, with the turf each counts in.
-const SELECT_VOLUNTEER_WINDOW: &str = concat!(
-    "SELECT r.id, r.at_ms, r.share_ms, COALESCE(b.turf_id, r.turf_id), ",
-    unreviewed_overlap!(),
-    ", r.result_code, CASE WHEN r.lat IS NULL THEN 0 ELSE 1 END, r.hlc_counter FROM reports r JOIN buildings b ON b.id = r.building_id
-     WHERE r.volunteer_id = $1 AND r.at_ms >= $2 AND r.at_ms <= $3 ORDER BY r.at_ms, r.hlc_counter, r.id"
+/// New reports (completed by the caller) with the turf each counts in, and the time of the
+/// volunteer's knock before each and the id of the knock after, in knocking order (the index
+/// `reports_volunteer_order`).
+const SELECT_NEW_KNOCKS: &str = concat!(
+    "SELECT n.id, n.at_ms, n.hlc_counter, COALESCE(b.turf_id, n.turf_id), ",
+    "CASE WHEN n.overlap AND NOT EXISTS (SELECT 1 FROM overlap_reviews o WHERE o.report_id = n.id) THEN 1 ELSE 0 END",
+    ", n.result_code, CASE WHEN n.lat IS NULL THEN 0 ELSE 1 END,
+       (SELECT p.at_ms FROM reports p WHERE p.volunteer_id = n.volunteer_id
+          AND (p.at_ms, p.hlc_counter, p.id) < (n.at_ms, n.hlc_counter, n.id)
+          ORDER BY p.at_ms DESC, p.hlc_counter DESC, p.id DESC LIMIT 1),
+       (SELECT x.id FROM reports x WHERE x.volunteer_id = n.volunteer_id
+          AND (x.at_ms, x.hlc_counter, x.id) > (n.at_ms, n.hlc_counter, n.id)
+          ORDER BY x.at_ms, x.hlc_counter, x.id LIMIT 1)
+     FROM reports n JOIN buildings b ON b.id = n.building_id"
 );
+
+/// Knocks (completed by the caller) with their share and the turf each counts in.
+const SELECT_KNOCKS_AFTER: &str = "SELECT r.id, r.at_ms, r.share_ms, COALESCE(b.turf_id, r.turf_id)
+     FROM reports r JOIN buildings b ON b.id = r.building_id";
 
 const SET_SHARE: &str = "UPDATE reports SET share_ms = $1 WHERE id = $2";
 
@@ -595,9 +575,3 @@ const SELECT_CAMPAIGN_KNOCK_TIMES: &str = "SELECT id, volunteer_id, at_ms, share
      ORDER BY volunteer_id, at_ms, hlc_counter, id";
 
 const SELECT_CAMPAIGN_IDS: &str = "SELECT id FROM campaigns ORDER BY id";
-
-const SELECT_TURF_TALLIES: &str =
-    "SELECT turf_key, doors, knocked, contacted FROM turf_tally WHERE campaign_id = $1 ORDER BY turf_key";
-
-const SELECT_VOLUNTEER_TALLIES: &str = "SELECT turf_key, volunteer_id, knocks, unreviewed, time_ms FROM volunteer_tally
-     WHERE campaign_id = $1 AND knocks > 0 ORDER BY turf_key, volunteer_id";

@@ -24,6 +24,7 @@ pub mod shared;
 pub mod sms;
 pub mod sms_providers;
 pub mod standing;
+pub mod tallies;
 pub mod turfs;
 
 pub(crate) fn json<T: serde::Serialize>(v: &T) -> String {
