@@ -48,7 +48,7 @@ const TEXT = {
     session_expired: 'Session expirée : reconnectez-vous.', error: 'Erreur',
     priority: 'Priorité (bureaux)', stations: 'Bureaux de vote', low: 'faible', high: 'forte', registered: 'Inscrits',
     abstention: 'Abstention', no_results: 'pas de résultats', lagged: 'Mise à jour complète',
-    definitions: 'Contact : une conversation. Taux : portes avec contact / portes frappées. Heures : sessions de porte-à-porte de chaque bénévole, additionnées (pauses de plus de 30 min exclues) ; passages / heure par heure-bénévole, affichés après 15 min de porte-à-porte.',
+    definitions: 'Contact : une conversation. Taux : portes avec contact / portes frappées. Heures : sessions de porte-à-porte de chaque bénévole, additionnées (pauses de plus de 30 min exclues) ; un secteur compte le temps passé jusqu’à chacune de ses portes ; passages / heure par heure-bénévole, affichés après 15 min de porte-à-porte.',
   },
   en: {
     tab_sms: 'SMS', sms_title: 'Texts to volunteers', sms_not_set_up: 'Texts are not set up: sender name, polling days and provider (coordinators).', sms_audience: 'Recipients', sms_purpose: 'Purpose', sms_body: 'Text', sms_purposes: { session_reminder: 'Session reminder', team_news: 'Team news' }, sms_team: (n) => n, sms_session: (n) => `Session “${n}”`, sms_gave_no_number: 'gave no number', sms_check: 'Check', sms_send: 'Send', sms_segments: (enc, n) => `${n} text(s) (${enc === 'gsm7' ? '160 characters' : 'accents or emoji: 70 characters'} each)`, sms_verdicts: (a, r) => `${a} allowed, ${r} refused`, sms_allowed: 'allowed', sms_no_number: 'no number', sms_queued: (q, r) => `${q} text(s) queued${r ? `, ${r} refused` : ''}.`, sms_hint: 'Every text passes the rules: consent, the STOP list, 08:00–20:00 at the recipient’s, no Sundays or holidays, the eve-of-vote silence, the sender’s name and the STOP mention.', sms_inbox: 'Replies', sms_no_replies: 'No reply.', sms_state: { unread: 'unread', needs_reply: 'needs a reply', handled: 'handled', opted_out: 'STOP (removed)' }, sms_optouts: 'Opt-out list (STOP)', sms_no_optouts: 'Nobody replied STOP.', sms_outbox: 'Sent', sms_expenses: 'Expenses', sms_expenses_csv: 'Export for the accounts (CSV)', sms_day: 'Day', sms_provider: 'Provider', sms_texts: 'Texts', sms_segments_col: 'Segments', sms_uncertain: 'Uncertain', sms_cost: 'Amount', sms_number: 'Number', sms_received: 'Received', sms_source: 'Source', sms_status: 'State', sms_provider_set: (k, a) => `Provider: ${k} (${a})`, sms_no_provider: 'No provider set: texts wait in the queue.',
@@ -95,7 +95,7 @@ const TEXT = {
     session_expired: 'Session expired: sign in again.', error: 'Error',
     priority: 'Priority (stations)', stations: 'Polling stations', low: 'low', high: 'high', registered: 'Registered',
     abstention: 'Abstention', no_results: 'no results', lagged: 'Full refresh',
-    definitions: 'Contact: a conversation. Rate: doors with a contact / doors knocked. Hours: each volunteer\'s canvassing sessions, added up (breaks over 30 min left out); knocks / hour per volunteer-hour, shown after 15 min of canvassing.',
+    definitions: 'Contact: a conversation. Rate: doors with a contact / doors knocked. Hours: each volunteer\'s canvassing sessions, added up (breaks over 30 min left out); a turf counts the time spent reaching each of its doors; knocks / hour per volunteer-hour, shown after 15 min of canvassing.',
   },
 };
 
