@@ -148,6 +148,19 @@ async fn a_revoked_phone_is_held_then_dead() {
     assert_eq!(answers[0]["status"], "held", "{answers:?}");
     assert_eq!(s.door_status(&a.turf, &a.doors[1]).await, "untouched");
     assert!(!s.exported_ids().await.contains(&after.id));
+    // Nor in the coordinator's counters (kept by the writes); the other team's captain sees none.
+    let counted = |who: &'static str| {
+        let s = &s;
+        async move {
+            let token = if who == "coordinator" { s.coordinator() } else { s.captain(who) };
+            let (st, p) = s.send("GET", "/api/v1/progress", Some(token), None).await;
+            assert_eq!(st, StatusCode::OK, "{p}");
+            (p["campaign"]["knocks"].as_u64().unwrap(), p["campaign"]["knocked"].as_u64().unwrap())
+        }
+    };
+    assert_eq!(counted("coordinator").await, (1, 1), "the held report counts for nothing");
+    assert_eq!(counted("capitaine-nord").await, (1, 1));
+    assert_eq!(counted("capitaine-sud").await, (0, 0), "another team's knocks are out of reach");
     let (_, held) = s.send("GET", "/api/v1/held", Some(s.captain("capitaine-nord")), None).await;
     assert_eq!(held.as_array().unwrap().iter().filter(|h| h["report"]["id"] == after.id.as_str()).count(), 1);
     let (_, held_south) = s.send("GET", "/api/v1/held", Some(s.captain("capitaine-sud")), None).await;
@@ -177,6 +190,8 @@ async fn a_revoked_phone_is_held_then_dead() {
     assert_eq!(st, StatusCode::OK, "{b}");
     assert_eq!(s.door_status(&a.turf, &a.doors[1]).await, "do_not_return");
     assert!(s.exported_ids().await.contains(&after.id));
+    assert_eq!(counted("coordinator").await, (2, 2), "accepted: counted once");
+    assert_eq!(counted("capitaine-sud").await, (0, 0));
     let (st, _) = s.send("POST", &path, Some(s.captain("capitaine-nord")), Some(json!({"accept": false}))).await;
     assert_eq!(st, StatusCode::NOT_FOUND, "reviewed once");
 

@@ -506,8 +506,14 @@ const LOCK_VOLUNTEER: &str = "SELECT id FROM users WHERE id = $1 FOR UPDATE";
 
 /// 1 when report `r` is an overlap not yet reviewed.
 macro_rules! unreviewed_overlap {
-    () => {
-        "CASE WHEN r.overlap AND NOT EXISTS (SELECT 1 FROM overlap_reviews o WHERE o.report_id = r.id) THEN 1 ELSE 0 END"
+    ($r:literal) => {
+        concat!(
+            "CASE WHEN ",
+            $r,
+            ".overlap AND NOT EXISTS (SELECT 1 FROM overlap_reviews o WHERE o.report_id = ",
+            $r,
+            ".id) THEN 1 ELSE 0 END"
+        )
     };
 }
 
@@ -516,7 +522,7 @@ macro_rules! unreviewed_overlap {
 /// `reports_volunteer_order`).
 const SELECT_NEW_KNOCKS: &str = concat!(
     "SELECT n.id, n.at_ms, n.hlc_counter, COALESCE(b.turf_id, n.turf_id), ",
-    "CASE WHEN n.overlap AND NOT EXISTS (SELECT 1 FROM overlap_reviews o WHERE o.report_id = n.id) THEN 1 ELSE 0 END",
+    unreviewed_overlap!("n"),
     ", n.result_code, CASE WHEN n.lat IS NULL THEN 0 ELSE 1 END,
        (SELECT p.at_ms FROM reports p WHERE p.volunteer_id = n.volunteer_id
           AND (p.at_ms, p.hlc_counter, p.id) < (n.at_ms, n.hlc_counter, n.id)
@@ -547,7 +553,7 @@ const SELECT_BUILDING_DOORS: &str = "SELECT COALESCE(b.turf_id, ''), COUNT(d.id)
 /// Per (turf key, volunteer), the reports on some buildings (completed by the caller).
 const SELECT_BUILDING_KNOCKS: &str = concat!(
     "SELECT COALESCE(b.turf_id, r.turf_id), r.volunteer_id, COUNT(*), CAST(SUM(",
-    unreviewed_overlap!(),
+    unreviewed_overlap!("r"),
     ") AS BIGINT), CAST(SUM(COALESCE(r.share_ms, 0)) AS BIGINT)
      FROM reports r JOIN buildings b ON b.id = r.building_id"
 );
@@ -564,7 +570,7 @@ const RECOUNT: &[&str] = &[
     concat!(
         "INSERT INTO volunteer_tally(campaign_id, turf_key, volunteer_id, knocks, unreviewed, time_ms)
      SELECT r.campaign_id, COALESCE(b.turf_id, r.turf_id), r.volunteer_id, COUNT(*), CAST(SUM(",
-        unreviewed_overlap!(),
+        unreviewed_overlap!("r"),
         ") AS BIGINT), CAST(SUM(COALESCE(r.share_ms, 0)) AS BIGINT)
      FROM reports r JOIN buildings b ON b.id = r.building_id WHERE r.campaign_id = $1
      GROUP BY r.campaign_id, COALESCE(b.turf_id, r.turf_id), r.volunteer_id"
