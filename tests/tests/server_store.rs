@@ -787,7 +787,8 @@ async fn dashboard_aggregates_equal_their_definitions(s: Arc<dyn ServerStore>) {
         Option::<f64>::None,
         Option::<f64>::None,
         "legacy",
-        NOW - 1000
+        NOW - 1000,
+        Option::<i64>::None
     ];
     doorstep_server::store::typed(&*s, move |tx| {
         Box::pin(async move { tx.exec(doorstep_server::store::sql::INSERT_REPORT, &row).await })

@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use doorstep_protocol::merge::{BatchFacts, Decision, Place, Sender, Write};
 use doorstep_protocol::{KnockReport, Target};
 
+use super::ops::shares::{self, Key, SharePlan};
 use super::ops::standing::NewReport;
 use super::records::{HeldReport, PushInput, StoreError, StoreResult, known_from, locate_sql};
 use super::sql::*;
@@ -51,7 +52,12 @@ pub(crate) fn write_vals(w: &Write, sender: &Sender, received_ms: i64) -> Vec<Va
 
 /// What every push does after its counted reports are written: the held ones set aside, the
 /// device's last sync, the audit line.
-pub(crate) async fn finish(tx: &mut dyn Tx, input: &PushInput, decisions: &[Decision]) -> StoreResult<()> {
+pub(crate) async fn finish(
+    tx: &mut dyn Tx,
+    input: &PushInput,
+    decisions: &[Decision],
+    shares: &SharePlan,
+) -> StoreResult<()> {
     for d in decisions {
         if let Decision::Hold(w, why) = d {
             let mut v = write_vals(w, &input.sender, input.received_ms);
@@ -79,7 +85,7 @@ pub(crate) async fn finish(tx: &mut dyn Tx, input: &PushInput, decisions: &[Deci
         .filter_map(|d| if let Decision::Accept(w) = d { Some(new_report(w, &input.sender.device_id)) } else { None })
         .collect();
     let (campaign, volunteer) = (&input.sender.campaign_id, &input.sender.user_id);
-    super::ops::counters::reports_written(tx, campaign, volunteer, &written).await?;
+    super::ops::counters::reports_written(tx, campaign, volunteer, &written, shares).await?;
     tx.exec(TOUCH_DEVICE, &vals![input.received_ms, input.sender.device_id.as_str()]).await?;
     let e = (input.audit)(decisions);
     tx.exec(
@@ -98,7 +104,25 @@ fn new_report(w: &Write, device_id: &str) -> NewReport {
         device_id: device_id.to_string(),
         supersedes: w.report.supersedes.clone(),
         result_code: w.report.result_code.clone(),
+        turf_id: w.report.turf_id.clone(),
+        at_ms: w.at_ms,
+        hlc_counter: w.report.hlc.counter as i64,
+        overlap: w.overlap,
+        located: w.report.position.is_some(),
     }
+}
+
+/// A decided report's place in its volunteer's knocking order.
+pub(crate) fn key_of(w: &Write) -> Key {
+    Key { at_ms: w.at_ms, counter: w.report.hlc.counter as i64, id: w.report.id.clone() }
+}
+
+/// The shares of the knocks a push writes, planned before they are written
+/// ([`super::ops::shares`]); on PostgreSQL the volunteer is already locked.
+pub(crate) async fn plan_shares(tx: &mut dyn Tx, input: &PushInput, decisions: &[Decision]) -> StoreResult<SharePlan> {
+    let keys: Vec<Key> =
+        decisions.iter().filter_map(|d| if let Decision::Accept(w) = d { Some(key_of(w)) } else { None }).collect();
+    shares::plan_for(tx, &input.sender.user_id, &keys).await
 }
 
 const INSERT_FOLLOW_UP: &str =
@@ -112,6 +136,20 @@ pub(crate) fn handoff_fact(f: &mut BatchFacts, turf: &str, status: &str) {
     } else {
         f.refused.insert(turf.to_string());
     }
+}
+
+/// When some planned knocks were not written (stored meanwhile under another volunteer: the
+/// volunteer's own are serialised by their lock), the shares as written are planned again around
+/// the knocks that were: their planned shares stand and the corrections, theirs and their
+/// neighbours', replace the first plan's.
+pub(crate) async fn settle_shares(
+    tx: &mut dyn Tx,
+    input: &PushInput,
+    decisions: &[Decision],
+    plan: SharePlan,
+) -> StoreResult<SharePlan> {
+    let again = plan_shares(tx, input, decisions).await?;
+    Ok(SharePlan { new: plan.new, changed: again.changed })
 }
 
 /// Gathers the facts of a batch one id at a time.
@@ -179,15 +217,21 @@ pub(crate) async fn push_rowwise(
 ) -> StoreResult<Vec<Decision>> {
     let facts = facts_rowwise(tx, input, reports).await?;
     let mut decisions = (input.plan)(&facts, reports);
+    let plan = plan_shares(tx, input, &decisions).await?;
+    let mut demoted = false;
     for d in decisions.iter_mut() {
-        if let Decision::Accept(w) = d
-            && tx.exec(INSERT_REPORT, &write_vals(w, &input.sender, input.received_ms)).await? == 0
-        {
-            // Stored meanwhile by a concurrent push (not on SQLite, whose writer is alone).
-            *d = Decision::Duplicate;
+        if let Decision::Accept(w) = d {
+            let mut v = write_vals(w, &input.sender, input.received_ms);
+            v.push(Val::from(plan.new.get(&w.report.id).copied()));
+            if tx.exec(INSERT_REPORT, &v).await? == 0 {
+                // Stored meanwhile by a concurrent push (not on SQLite, whose writer is alone).
+                *d = Decision::Duplicate;
+                demoted = true;
+            }
         }
     }
-    finish(tx, input, &decisions).await?;
+    let plan = if demoted { settle_shares(tx, input, &decisions, plan).await? } else { plan };
+    finish(tx, input, &decisions, &plan).await?;
     Ok(decisions)
 }
 
@@ -221,17 +265,29 @@ pub async fn review_held(
         return Ok(None);
     }
     if accept {
-        tx.exec(ACCEPT_HELD, &vals![campaign_id, report_id]).await?;
-        let written = NewReport {
-            building_id: held.building_id.clone(),
-            door_id: held.door_id.clone(),
-            id: held.report.id.clone(),
-            device_id: held.report.device_id.clone(),
-            supersedes: held.report.supersedes.clone(),
-            result_code: held.report.result_code.clone(),
-        };
-        if let Some(r) = tx.row(SELECT_REPORT_VOLUNTEER, &vals![report_id]).await? {
-            super::ops::counters::reports_written(tx, campaign_id, &r[0].text()?, &[written]).await?;
+        // Counted from now on, with its share planned before it is written (the volunteer locked
+        // first on PostgreSQL, as a push does).
+        let Some(k) = tx.row(SELECT_HELD_KEY, &vals![campaign_id, report_id]).await? else { return Ok(None) };
+        let (volunteer, at_ms, located) = (k[0].text()?, k[1].int()?, k[2].int()? != 0);
+        shares::lock_volunteer(tx, &volunteer).await?;
+        let key = Key { at_ms, counter: held.report.hlc.counter as i64, id: held.report.id.clone() };
+        let plan = shares::plan_for(tx, &volunteer, std::slice::from_ref(&key)).await?;
+        let share = plan.new.get(report_id).copied();
+        if tx.exec(ACCEPT_HELD, &vals![share, campaign_id, report_id]).await? > 0 {
+            let written = NewReport {
+                building_id: held.building_id.clone(),
+                door_id: held.door_id.clone(),
+                id: held.report.id.clone(),
+                device_id: held.report.device_id.clone(),
+                supersedes: held.report.supersedes.clone(),
+                result_code: held.report.result_code.clone(),
+                turf_id: held.report.turf_id.clone(),
+                at_ms,
+                hlc_counter: key.counter,
+                overlap: k[3].int()? != 0,
+                located,
+            };
+            super::ops::counters::reports_written(tx, campaign_id, &volunteer, &[written], &plan).await?;
         }
     } else {
         held.report.answers.clear();
@@ -258,15 +314,18 @@ const SELECT_HELD: &str = "SELECT body, building_id, door_id, received_ms, reaso
 const SELECT_HELD_ONE: &str = "SELECT body, building_id, door_id, received_ms, reason, review FROM held_reports
      WHERE campaign_id = $1 AND id = $2";
 
-const SELECT_REPORT_VOLUNTEER: &str = "SELECT volunteer_id FROM reports WHERE id = $1";
+/// A held report's volunteer, time, whether it has a position, and whether it is an overlap.
+const SELECT_HELD_KEY: &str =
+    "SELECT volunteer_id, COALESCE(at_ms, hlc_millis), CASE WHEN lat IS NULL THEN 0 ELSE 1 END,
+     CASE WHEN overlap THEN 1 ELSE 0 END FROM held_reports WHERE campaign_id = $1 AND id = $2";
 
 /// A held report accepted by a captain: counted from now on.
 const ACCEPT_HELD: &str =
     "INSERT INTO reports(id, campaign_id, turf_id, building_id, door_id, device_id, volunteer_id, result_code,
-       supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon, body_hash, at_ms)
+       supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon, body_hash, at_ms, share_ms)
      SELECT id, campaign_id, turf_id, building_id, door_id, device_id, volunteer_id, result_code, supersedes,
-       hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon, body_hash, at_ms
-     FROM held_reports WHERE campaign_id = $1 AND id = $2 AND review IS NULL ON CONFLICT (id) DO NOTHING";
+       hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon, body_hash, at_ms, CAST($1 AS BIGINT)
+     FROM held_reports WHERE campaign_id = $2 AND id = $3 AND review IS NULL ON CONFLICT (id) DO NOTHING";
 
 const REVIEW_HELD: &str = "UPDATE held_reports SET review = $1, reviewed_by = $2, reviewed_ms = $3, body = $4
      WHERE campaign_id = $5 AND id = $6 AND review IS NULL";

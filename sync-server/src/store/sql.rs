@@ -393,6 +393,12 @@ pub const SCHEMA_V19: &[&str] = &[
     "CREATE INDEX volunteer_position_campaign ON volunteer_position(campaign_id)",
 ];
 
+/// Version 20 (issue 21): the indexes on `reports(volunteer_id)` and `reports(volunteer_id, at_ms)`
+/// dropped: both are prefixes of `reports_volunteer_order`, which serves their queries, and every
+/// report written paid for them (two of the ten index entries of each row).
+pub const SCHEMA_V20: &[&str] =
+    &["DROP INDEX IF EXISTS reports_volunteer", "DROP INDEX IF EXISTS reports_volunteer_at"];
+
 /// The schema version whose step also fills `door_standing` and the counters from the reports
 /// held ([`super::ops::counters::rebuild_all`], in the step's transaction). It was 18 when only
 /// `door_standing` was filled; a database at 18 has its pairs computed again, to the same rows.
@@ -402,6 +408,7 @@ pub const STANDING_VERSION: usize = 19;
 pub const MIGRATIONS: &[&[&str]] = &[
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8, SCHEMA_V9, SCHEMA_V10,
     SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14, SCHEMA_V15, SCHEMA_V16, SCHEMA_V17, SCHEMA_V18, SCHEMA_V19,
+    SCHEMA_V20,
 ];
 
 /// Whether a statement's placeholders come in order of first use (`$1` first, then `$2`…): SQLite
@@ -505,21 +512,27 @@ pub const SELECT_REPORTS: &str =
     "SELECT body, overlap FROM reports WHERE campaign_id = $1 ORDER BY hlc_millis, hlc_counter, id";
 
 /// PostgreSQL only: locate many targets in one query.
+/// The `LOCATE_…_ANY` statements test the campaign as `b.campaign_id || ''` so that no plan can
+/// walk the campaign's buildings for the batch's ids: a connection's cached generic plan, made
+/// while the tables were small, did (9 ms a push of 500 at 590 buildings, linear in the campaign);
+/// only the ids' primary keys find the rows.
 pub const LOCATE_DOORS_ANY: &str =
     "SELECT d.id, b.id, b.turf_id, t.volunteer_id FROM doors d JOIN buildings b ON b.id = d.building_id
-     LEFT JOIN turfs t ON t.id = b.turf_id WHERE d.id = ANY($1) AND b.campaign_id = $2";
+     LEFT JOIN turfs t ON t.id = b.turf_id WHERE d.id = ANY($1) AND b.campaign_id || '' = $2";
 
 pub const LOCATE_BUILDINGS_ANY: &str = "SELECT b.id, b.turf_id, t.volunteer_id FROM buildings b
-     LEFT JOIN turfs t ON t.id = b.turf_id WHERE b.id = ANY($1) AND b.campaign_id = $2";
+     LEFT JOIN turfs t ON t.id = b.turf_id WHERE b.id = ANY($1) AND b.campaign_id || '' = $2";
 
 /// PostgreSQL only: a whole batch in one statement.
 pub const INSERT_REPORTS_UNNEST: &str = "INSERT INTO reports(id, campaign_id, turf_id, building_id, door_id, device_id, volunteer_id,
-       result_code, supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon, body_hash, at_ms)
+       result_code, supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon, body_hash, at_ms,
+       share_ms)
      SELECT r.id, $2::text, r.turf_id, r.building_id, r.door_id, $6::text, $7::text, r.result_code, r.supersedes, r.hm, r.hc, r.ov,
-            $13::bigint, r.body, r.person_id, r.lat, r.lon, r.bh, r.at
+            $13::bigint, r.body, r.person_id, r.lat, r.lon, r.bh, r.at, r.share
      FROM UNNEST($1::text[], $3::text[], $4::text[], $5::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[],
-                 $12::boolean[], $14::text[], $15::text[], $16::float8[], $17::float8[], $18::text[], $19::bigint[])
-          AS r(id, turf_id, building_id, door_id, result_code, supersedes, hm, hc, ov, body, person_id, lat, lon, bh, at)
+                 $12::boolean[], $14::text[], $15::text[], $16::float8[], $17::float8[], $18::text[], $19::bigint[],
+                 $20::bigint[])
+          AS r(id, turf_id, building_id, door_id, result_code, supersedes, hm, hc, ov, body, person_id, lat, lon, bh, at, share)
      ON CONFLICT (id) DO NOTHING RETURNING id";
 
 // ----- version 2 ---------------------------------------------------------------------------------
@@ -538,7 +551,7 @@ pub const LOCATE_PERSON: &str = "SELECT b.id, d.id, b.turf_id, t.volunteer_id FR
 pub const LOCATE_PEOPLE_ANY: &str = "SELECT p.id, b.id, d.id, b.turf_id, t.volunteer_id FROM people p
      JOIN households h ON h.id = p.household_id JOIN doors d ON d.id = h.door_id
      JOIN buildings b ON b.id = d.building_id LEFT JOIN turfs t ON t.id = b.turf_id
-     WHERE p.id = ANY($1) AND b.campaign_id = $2";
+     WHERE p.id = ANY($1) AND b.campaign_id || '' = $2";
 
 /// Scope of a report: did its volunteer ever hold the turf it names, and was its building ever in it?
 pub const HELD_EVER: &str = "SELECT 1 FROM turf_holders WHERE turf_id = $1 AND volunteer_id = $2";
@@ -579,8 +592,8 @@ pub const SELECT_JOIN_CODE_USER: &str =
 
 pub const INSERT_REPORT: &str =
     "INSERT INTO reports(id, campaign_id, turf_id, building_id, door_id, device_id, volunteer_id, result_code,
-       supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon, body_hash, at_ms)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+       supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon, body_hash, at_ms, share_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
      ON CONFLICT (id) DO NOTHING";
 
 #[cfg(test)]

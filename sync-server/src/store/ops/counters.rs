@@ -30,26 +30,16 @@ use std::collections::{BTreeMap, HashMap};
 
 use doorstep_protocol::Outcome;
 
-use super::super::dash::{LAST_DOOR_MS, SESSION_GAP_MS};
 use super::super::records::StoreResult;
 use super::super::tx::{Tx, Val};
+use super::shares::SharePlan;
 use super::standing::TallyChange;
 use crate::vals;
 
 /// Ids per statement.
 const LIST: usize = 400;
 
-/// A knock's share of its volunteer's knocking time: the time since their previous knock when it
-/// is at most [`SESSION_GAP_MS`] (the same session), else [`LAST_DOOR_MS`] (a session starts here;
-/// its last door counts that long). A volunteer's shares add up to their sessions' lengths plus
-/// [`LAST_DOOR_MS`] per session, whatever the order the reports arrive in; a turf's time is the
-/// shares of the knocks on its doors.
-pub fn share_ms(gap_ms: Option<i64>) -> i64 {
-    match gap_ms {
-        Some(g) if (0..=SESSION_GAP_MS).contains(&g) => g,
-        _ => LAST_DOOR_MS,
-    }
-}
+pub use super::shares::share_ms;
 
 /// Door counts of a turf, or a change to them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -107,19 +97,20 @@ async fn add_knocks(
     Ok(())
 }
 
-/// After a volunteer's reports are written (a push, a held report accepted): each door's standing
-/// pair and tally ([`super::standing::refresh`]), the turfs' door
-/// counts, and the knocks' shares of time with the (turf, volunteer) rows.
+/// After a volunteer's reports are written with their shares (a push, a held report accepted;
+/// `shares`: [`super::shares`]): each door's standing pair and tally
+/// ([`super::standing::refresh`]), the turfs' door counts, and the knocks with their shares in
+/// the (turf, volunteer) and (turf, hour) rows.
 pub async fn reports_written(
     tx: &mut dyn Tx,
     campaign_id: &str,
     volunteer_id: &str,
     written: &[super::standing::NewReport],
+    shares: &SharePlan,
 ) -> StoreResult<()> {
     let seen = super::standing::refresh(tx, campaign_id, written).await?;
     doors_changed(tx, campaign_id, &seen.turf_of, &seen.changes).await?;
-    let ids: Vec<&str> = written.iter().map(|r| r.id.as_str()).collect();
-    knocks_written(tx, campaign_id, volunteer_id, &ids).await
+    knocks_written(tx, campaign_id, volunteer_id, written, &seen, shares).await
 }
 
 /// The doors whose tally changed, added to their turfs' rows (`turf_of`: each building's turf).
@@ -151,86 +142,37 @@ pub async fn doors_added(tx: &mut dyn Tx, campaign_id: &str, turfs: &[Option<Str
     add_doors(tx, campaign_id, by_key).await
 }
 
-/// After a volunteer's reports `ids` are written (a push, or a held report accepted): the share of
-/// time of each (from the knock before it) and of the knock after each, the (turf, volunteer) and
-/// (turf, hour) rows, and the volunteer's latest position. Each new report's neighbours are found
-/// through the index in knocking order, two lookups a report whatever the volunteer's history
-/// (reading every knock within half an hour instead made a burst of reports at one instant
-/// quadratic). On PostgreSQL the volunteer is locked first, so two devices of one volunteer pushing
-/// at once are counted one after the other.
-async fn knocks_written(tx: &mut dyn Tx, campaign_id: &str, volunteer_id: &str, ids: &[&str]) -> StoreResult<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    if tx.arrays() {
-        tx.rows(LOCK_VOLUNTEER, &vals![volunteer_id]).await?;
-    }
-    let outcome_of = super::standing::outcomes(tx, campaign_id).await?;
-    struct New {
-        id: String,
-        at: i64,
-        counter: i64,
-        key: String,
-        overlap: i64,
-        contact: bool,
-        located: bool,
-        prev_at: Option<i64>,
-        next: Option<String>,
-    }
-    let mut new: Vec<New> = Vec::new();
-    for chunk in ids.chunks(LIST) {
-        let sql = format!("{SELECT_NEW_KNOCKS} WHERE n.share_ms IS NULL AND n.id IN ({})", list(1, chunk.len()));
-        for r in tx.rows(&sql, &chunk.iter().map(|i| Val::from(*i)).collect::<Vec<_>>()).await? {
-            new.push(New {
-                id: r[0].text()?,
-                at: r[1].int()?,
-                counter: r[2].int()?,
-                key: r[3].text()?,
-                overlap: r[4].int()?,
-                contact: outcome_of.get(&r[5].text()?) == Some(&Outcome::Contacted),
-                located: r[6].int()? != 0,
-                prev_at: r[7].opt_int()?,
-                next: r[8].opt_text()?,
-            });
-        }
-    }
-    // The knocks after new ones that are not new themselves: their share now runs from the latest
-    // new knock before them.
-    let is_new: std::collections::HashSet<&str> = new.iter().map(|n| n.id.as_str()).collect();
-    let mut before_next: HashMap<&str, i64> = HashMap::new();
-    for n in &new {
-        if let Some(next) = n.next.as_deref().filter(|x| !is_new.contains(x)) {
-            let at = before_next.entry(next).or_insert(n.at);
-            *at = (*at).max(n.at);
-        }
-    }
+/// After a volunteer's reports are written (a push, or a held report accepted): the stored knocks
+/// whose share the new ones changed, the (turf, volunteer) and (turf, hour) rows, and the
+/// volunteer's latest position. Nothing is read: the shares were planned before the reports were
+/// written ([`super::shares`]) and a report counts in its building's turf now (`seen.turf_of`, read
+/// by the standing pairs) or the turf it was made in.
+async fn knocks_written(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    volunteer_id: &str,
+    written: &[super::standing::NewReport],
+    seen: &super::standing::Refreshed,
+    shares: &SharePlan,
+) -> StoreResult<()> {
     let mut by_key: BTreeMap<(String, String), KnockCounts> = BTreeMap::new();
     let mut hours: BTreeMap<(String, i64), HourCounts> = BTreeMap::new();
-    let mut updates: Vec<(String, i64)> = Vec::new();
-    let nexts: Vec<&str> = before_next.keys().copied().collect();
-    for chunk in nexts.chunks(LIST) {
-        let sql = format!("{SELECT_KNOCKS_AFTER} WHERE r.id IN ({})", list(1, chunk.len()));
-        for r in tx.rows(&sql, &chunk.iter().map(|i| Val::from(*i)).collect::<Vec<_>>()).await? {
-            let (id, at, stored, key) = (r[0].text()?, r[1].int()?, r[2].opt_int()?, r[3].text()?);
-            let share = share_ms(Some(at - before_next[id.as_str()]));
-            if let Some(s) = stored.filter(|s| *s != share) {
-                by_key.entry((key, volunteer_id.to_string())).or_default().time_ms += share - s;
-                updates.push((id, share));
-            }
-        }
+    for c in &shares.changed {
+        by_key.entry((c.turf_key.clone(), volunteer_id.to_string())).or_default().time_ms += c.now_ms - c.was_ms;
     }
+    super::shares::apply_changes(tx, &shares.changed).await?;
     let mut latest: Option<(i64, i64, &str)> = None;
-    for n in &new {
-        let share = share_ms(n.prev_at.map(|p| n.at - p));
-        let change = KnockCounts { knocks: 1, overlaps: n.overlap, time_ms: share };
-        by_key.entry((n.key.clone(), volunteer_id.to_string())).or_default().add(change, 1);
-        hours.entry((n.key.clone(), hour_of(n.at))).or_default().add(HourCounts::one(n.contact), 1);
+    for n in written {
+        let key = seen.turf_of.get(&n.building_id).cloned().flatten().unwrap_or_else(|| n.turf_id.clone());
+        let share = shares.new.get(&n.id).copied().unwrap_or(0);
+        let change = KnockCounts { knocks: 1, overlaps: i64::from(n.overlap), time_ms: share };
+        by_key.entry((key.clone(), volunteer_id.to_string())).or_default().add(change, 1);
+        let contact = seen.outcome_of.get(&n.result_code) == Some(&Outcome::Contacted);
+        hours.entry((key, hour_of(n.at_ms))).or_default().add(HourCounts::one(contact), 1);
         if n.located {
-            latest = latest.max(Some((n.at, n.counter, n.id.as_str())));
+            latest = latest.max(Some((n.at_ms, n.hlc_counter, n.id.as_str())));
         }
-        updates.push((n.id.clone(), share));
     }
-    set_shares(tx, &updates).await?;
     add_knocks(tx, campaign_id, by_key).await?;
     add_hours(tx, campaign_id, hours).await?;
     if let Some((at, counter, id)) = latest {
@@ -272,21 +214,6 @@ impl HourCounts {
 async fn add_hours(tx: &mut dyn Tx, campaign_id: &str, by_key: BTreeMap<(String, i64), HourCounts>) -> StoreResult<()> {
     for ((key, hour), h) in by_key.into_iter().filter(|(_, h)| *h != HourCounts::default()) {
         tx.exec(UPSERT_HOUR_TALLY, &vals![campaign_id, key, hour, h.knocks, h.contacts]).await?;
-    }
-    Ok(())
-}
-
-async fn set_shares(tx: &mut dyn Tx, updates: &[(String, i64)]) -> StoreResult<()> {
-    if tx.arrays() {
-        for chunk in updates.chunks(5000) {
-            let ids = Val::Array(chunk.iter().map(|(id, _)| Val::from(id.as_str())).collect());
-            let shares = Val::Array(chunk.iter().map(|(_, s)| Val::from(*s)).collect());
-            tx.exec(SET_SHARES_ARRAYS, &[ids, shares]).await?;
-        }
-    } else {
-        for (id, share) in updates {
-            tx.exec(SET_SHARE, &vals![*share, id.as_str()]).await?;
-        }
     }
     Ok(())
 }
@@ -424,18 +351,7 @@ pub async fn recount_campaign(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult
 /// Every share of knocking time of a campaign computed again, volunteer by volunteer.
 async fn reshare_campaign(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<()> {
     let rows = tx.rows(SELECT_CAMPAIGN_KNOCK_TIMES, &vals![campaign_id]).await?;
-    let mut updates = Vec::new();
-    let mut prev: Option<(String, i64)> = None;
-    for r in &rows {
-        let (id, volunteer, at, stored) = (r[0].text()?, r[1].text()?, r[2].int()?, r[3].opt_int()?);
-        let gap = prev.as_ref().filter(|(v, _)| *v == volunteer).map(|(_, p)| at - p);
-        let share = share_ms(gap);
-        if stored != Some(share) {
-            updates.push((id, share));
-        }
-        prev = Some((volunteer, at));
-    }
-    set_shares(tx, &updates).await
+    super::shares::reshare(tx, &rows).await
 }
 
 /// A campaign's door pairs and tallies, shares and counters computed again from its reports: a
@@ -502,8 +418,6 @@ const UPSERT_VOLUNTEER_TALLY: &str =
      knocks = volunteer_tally.knocks + excluded.knocks, unreviewed = volunteer_tally.unreviewed + excluded.unreviewed,
      time_ms = volunteer_tally.time_ms + excluded.time_ms";
 
-const LOCK_VOLUNTEER: &str = "SELECT id FROM users WHERE id = $1 FOR UPDATE";
-
 /// 1 when report `r` is an overlap not yet reviewed.
 macro_rules! unreviewed_overlap {
     ($r:literal) => {
@@ -516,31 +430,6 @@ macro_rules! unreviewed_overlap {
         )
     };
 }
-
-/// New reports (completed by the caller) with the turf each counts in, and the time of the
-/// volunteer's knock before each and the id of the knock after, in knocking order (the index
-/// `reports_volunteer_order`).
-const SELECT_NEW_KNOCKS: &str = concat!(
-    "SELECT n.id, n.at_ms, n.hlc_counter, COALESCE(b.turf_id, n.turf_id), ",
-    unreviewed_overlap!("n"),
-    ", n.result_code, CASE WHEN n.lat IS NULL THEN 0 ELSE 1 END,
-       (SELECT p.at_ms FROM reports p WHERE p.volunteer_id = n.volunteer_id
-          AND (p.at_ms, p.hlc_counter, p.id) < (n.at_ms, n.hlc_counter, n.id)
-          ORDER BY p.at_ms DESC, p.hlc_counter DESC, p.id DESC LIMIT 1),
-       (SELECT x.id FROM reports x WHERE x.volunteer_id = n.volunteer_id
-          AND (x.at_ms, x.hlc_counter, x.id) > (n.at_ms, n.hlc_counter, n.id)
-          ORDER BY x.at_ms, x.hlc_counter, x.id LIMIT 1)
-     FROM reports n JOIN buildings b ON b.id = n.building_id"
-);
-
-/// Knocks (completed by the caller) with their share and the turf each counts in.
-const SELECT_KNOCKS_AFTER: &str = "SELECT r.id, r.at_ms, r.share_ms, COALESCE(b.turf_id, r.turf_id)
-     FROM reports r JOIN buildings b ON b.id = r.building_id";
-
-const SET_SHARE: &str = "UPDATE reports SET share_ms = $1 WHERE id = $2";
-
-const SET_SHARES_ARRAYS: &str = "UPDATE reports SET share_ms = v.s FROM unnest($1::text[], $2::int8[]) AS v(id, s)
-     WHERE reports.id = v.id";
 
 const SELECT_REPORT_KEY: &str = "SELECT COALESCE(b.turf_id, r.turf_id), r.volunteer_id
      FROM reports r JOIN buildings b ON b.id = r.building_id WHERE r.id = $1";

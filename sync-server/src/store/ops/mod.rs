@@ -21,6 +21,7 @@ pub mod reminders;
 pub mod reports;
 pub mod sessions;
 pub mod shared;
+pub mod shares;
 pub mod sms;
 pub mod sms_providers;
 pub mod standing;

@@ -85,6 +85,19 @@ pub struct NewReport {
     pub device_id: String,
     pub supersedes: Option<String>,
     pub result_code: String,
+    /// The turf it was made in, its place in knocking order, an overlap, a position: what the
+    /// counters need (`ops::counters`).
+    pub turf_id: String,
+    pub at_ms: i64,
+    pub hlc_counter: i64,
+    pub overlap: bool,
+    pub located: bool,
+}
+
+impl NewReport {
+    pub fn key(&self) -> super::shares::Key {
+        super::shares::Key { at_ms: self.at_ms, counter: self.hlc_counter, id: self.id.clone() }
+    }
 }
 
 /// Brings the pair of every door the reports just written touch up to date, in the writing
@@ -156,7 +169,7 @@ pub async fn refresh(tx: &mut dyn Tx, campaign_id: &str, written: &[NewReport]) 
     });
     let facts: Vec<DoorFacts> = facts.collect();
     let changes = write_pairs(tx, before, &mut tallies, facts).await?;
-    Ok(Refreshed { turf_of, changes })
+    Ok(Refreshed { turf_of, changes, outcome_of })
 }
 
 /// What [`refresh`] saw and changed: each building's turf now, and the doors whose tally changed.
@@ -164,6 +177,7 @@ pub async fn refresh(tx: &mut dyn Tx, campaign_id: &str, written: &[NewReport]) 
 pub struct Refreshed {
     pub turf_of: HashMap<String, Option<String>>,
     pub changes: Vec<TallyChange>,
+    pub outcome_of: HashMap<String, Outcome>,
 }
 
 /// The tallies kept for these doors (untouched doors have none).
