@@ -35,6 +35,7 @@ fn handler(spec: &RouteSpec) -> MethodRouter<Service> {
         ("GET", "/api/v1/events") => get(web::events),
         ("GET", "/api/v1/map/streets") => get(web::map_streets),
         ("GET", "/api/v1/map/buildings") => get(web::map_buildings),
+        ("GET", "/api/v1/map/cells") => get(web::map_cells),
         ("GET", "/api/v1/progress") => get(web::progress),
         ("GET", "/api/v1/results") => get(web::results),
         ("GET", "/api/v1/results.csv") => get(web::results_csv),

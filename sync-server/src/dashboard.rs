@@ -14,7 +14,7 @@
 //!   (one knock counts 2 minutes, which would read as 30 doors an hour);
 //! - last sync = the latest push or pull of any of the volunteer's devices.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use doorstep_protocol::{Answer, AnswerValue, Campaign, Position, QuestionKind};
 use serde::{Deserialize, Serialize};
@@ -80,6 +80,7 @@ pub struct Progress {
 }
 
 pub use crate::store::dash::{MapBuilding, OverlapView};
+pub use crate::store::ops::cells::{self, MapCell};
 
 /// Filters of the results view (all optional; dates in epoch milliseconds, the page converts
 /// local days).
@@ -92,6 +93,47 @@ pub struct ResultsFilter {
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
 }
+
+/// A part of the map (`?south=&west=&north=&east=`, degrees; all four or none) and, for cells,
+/// the level.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MapView {
+    pub south: Option<f64>,
+    pub west: Option<f64>,
+    pub north: Option<f64>,
+    pub east: Option<f64>,
+    /// Cells only: 0 (1°), 1 (0.1°) or 2 (0.01°).
+    pub level: Option<usize>,
+    /// Buildings only: one turf's (within reach).
+    pub turf: Option<String>,
+}
+
+impl MapView {
+    /// The viewport, checked: all four edges or none, south ≤ north, west ≤ east, on the globe.
+    pub fn viewport(&self) -> Result<Option<dash::Viewport>, ServiceError> {
+        match (self.south, self.west, self.north, self.east) {
+            (None, None, None, None) => Ok(None),
+            (Some(south), Some(west), Some(north), Some(east))
+                if (-90.0..=90.0).contains(&south)
+                    && (-90.0..=90.0).contains(&north)
+                    && (-180.0..=180.0).contains(&west)
+                    && (-180.0..=180.0).contains(&east)
+                    && south <= north
+                    && west <= east =>
+            {
+                Ok(Some(dash::Viewport { south, west, north, east }))
+            }
+            _ => Err(ServiceError::invalid(
+                "bad_viewport",
+                "south, west, north, east : les quatre bords, sud ≤ nord, ouest ≤ est / all four edges, south ≤ north, west ≤ east",
+            )),
+        }
+    }
+}
+
+/// At most this many cells in one answer (a viewport of a few hundred cells at any sensible zoom).
+pub const MAP_CELLS_MAX: i64 = 20_000;
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct QuestionResult {
@@ -179,23 +221,71 @@ impl Service {
         Ok((campaign, q))
     }
 
-    /// Buildings within reach with their doors' status, for the map.
-    pub async fn map_buildings(&self, st: &Staff) -> Result<Vec<MapBuilding>, ServiceError> {
+    /// Buildings within reach with their doors' status, for the map; within a viewport when one
+    /// is given (a large campaign's map, issue 21).
+    pub async fn map_buildings(&self, st: &Staff, view: &MapView) -> Result<Vec<MapBuilding>, ServiceError> {
+        let part = dash::MapPart { view: view.viewport()?, turf: view.turf.clone() };
         let (_, q) = self.dash_query(st).await?;
-        let mut all =
-            typed_read(&*self.store, move |tx| Box::pin(async move { dash::building_doors(tx, &q).await })).await?;
-        // Positions that cannot be right, turf by turf (the doors in no turf together).
-        let mut by_turf: HashMap<Option<String>, Vec<usize>> = HashMap::new();
-        for (i, b) in all.iter().enumerate() {
-            by_turf.entry(b.turf_id.clone()).or_default().push(i);
+        let (mut all, whole) = typed_read(&*self.store, move |tx| {
+            Box::pin(async move {
+                let all = dash::building_doors(tx, &q, &part).await?;
+                // Within a viewport, each turf's other buildings too: a position is judged
+                // against its whole turf, as on the full map.
+                let whole = match part.view {
+                    Some(_) => {
+                        let turfs: BTreeSet<String> = all.iter().filter_map(|b| b.turf_id.clone()).collect();
+                        dash::turf_positions(tx, &turfs.into_iter().collect::<Vec<_>>()).await?
+                    }
+                    None => Vec::new(),
+                };
+                Ok((all, whole))
+            })
+        })
+        .await?;
+        // Positions that cannot be right, turf by turf (the doors in no turf together: within a
+        // viewport, those in view).
+        let at: HashMap<String, usize> = all.iter().enumerate().map(|(i, b)| (b.id.clone(), i)).collect();
+        // Per turf: each position, with its place in `all` when it is on the answer.
+        type Positions = Vec<(Option<usize>, (f64, f64))>;
+        let mut by_turf: HashMap<Option<String>, Positions> = HashMap::new();
+        if whole.is_empty() {
+            for (i, b) in all.iter().enumerate() {
+                by_turf.entry(b.turf_id.clone()).or_default().push((Some(i), (b.lat, b.lon)));
+            }
+        } else {
+            for (turf, id, lat, lon) in &whole {
+                by_turf.entry(Some(turf.clone())).or_default().push((at.get(id).copied(), (*lat, *lon)));
+            }
+            for (i, b) in all.iter().enumerate().filter(|(_, b)| b.turf_id.is_none()) {
+                by_turf.entry(None).or_default().push((Some(i), (b.lat, b.lon)));
+            }
         }
         for rows in by_turf.values() {
-            let pts: Vec<(f64, f64)> = rows.iter().map(|&i| (all[i].lat, all[i].lon)).collect();
-            for (&i, f) in rows.iter().zip(doorstep_streets::misplaced::by_position(&pts)) {
-                all[i].misplaced = f.map(|f| f.message_fr());
+            let pts: Vec<(f64, f64)> = rows.iter().map(|(_, p)| *p).collect();
+            for ((i, _), f) in rows.iter().zip(doorstep_streets::misplaced::by_position(&pts)) {
+                if let Some(i) = i {
+                    all[*i].misplaced = f.map(|f| f.message_fr());
+                }
             }
         }
         Ok(all)
+    }
+
+    /// The coordinator's map at low zoom: doors, knocked and contacted doors per grid cell of a
+    /// level (0: 1°, 1: 0.1°, 2: 0.01°), within a viewport, kept by the writes (`ops::cells`).
+    /// Captains see their turfs' buildings instead.
+    pub async fn map_cells(&self, st: &Staff, level: usize, view: &MapView) -> Result<Vec<MapCell>, ServiceError> {
+        st.require_coordinator()?;
+        if level >= cells::LEVELS.len() {
+            return Err(ServiceError::invalid("bad_level", "niveau 0, 1 ou 2 / level 0, 1 or 2"));
+        }
+        let v = view.viewport()?.unwrap_or(dash::Viewport { south: -90.0, west: -180.0, north: 90.0, east: 180.0 });
+        let campaign = st.user.campaign_id.clone();
+        let bbox = (v.south, v.west, v.north, v.east);
+        Ok(typed_read(&*self.store, move |tx| {
+            Box::pin(async move { cells::read(tx, &campaign, level, bbox, MAP_CELLS_MAX).await })
+        })
+        .await?)
     }
 
     /// Progress per campaign, team, turf and volunteer, and the timeline.
@@ -479,7 +569,8 @@ impl Service {
         if st.is_coordinator() {
             return Ok((*net).clone());
         }
-        let pts: Vec<(f64, f64)> = self.map_buildings(st).await?.iter().map(|b| (b.lat, b.lon)).collect();
+        let pts: Vec<(f64, f64)> =
+            self.map_buildings(st, &MapView::default()).await?.iter().map(|b| (b.lat, b.lon)).collect();
         if pts.is_empty() {
             return Ok(doorstep_protocol::StreetNetwork { nodes: vec![], edges: vec![] });
         }

@@ -62,7 +62,12 @@ pub fn bodies(spec: &RouteSpec) -> Shapes {
         ("PUT", "/api/v1/users/{user_id}/login") => shapes(json::<session::SetLoginRequest>(), 204, Empty),
         ("GET", "/api/v1/events") => shapes(Empty, 200, Media("text/event-stream")),
         ("GET", "/api/v1/map/streets") => shapes(Empty, 200, json::<p::StreetNetwork>()),
-        ("GET", "/api/v1/map/buildings") => shapes(Empty, 200, json::<Vec<s::dash::MapBuilding>>()),
+        ("GET", "/api/v1/map/buildings") => {
+            Shapes { query: Some(schema_of::<d::MapView>), ..shapes(Empty, 200, json::<Vec<s::dash::MapBuilding>>()) }
+        }
+        ("GET", "/api/v1/map/cells") => {
+            Shapes { query: Some(schema_of::<d::MapView>), ..shapes(Empty, 200, json::<Vec<d::MapCell>>()) }
+        }
         ("GET", "/api/v1/progress") => shapes(Empty, 200, json::<d::Progress>()),
         ("GET", "/api/v1/results") => {
             Shapes { query: Some(schema_of::<d::ResultsFilter>), ..shapes(Empty, 200, json::<d::Results>()) }

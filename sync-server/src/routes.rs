@@ -70,7 +70,13 @@ pub const ROUTES: &[RouteSpec] = &[
         method: "GET",
         path: "/api/v1/map/buildings",
         access: Access::Staff,
-        summary: "buildings within reach with their doors' status, for the map",
+        summary: "buildings within reach with their doors' status, for the map; ?south= &west= &north= &east= within a viewport, ?turf= one turf's",
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/map/cells",
+        access: Access::Coordinator,
+        summary: "coordinators: doors, knocked and contacted per grid cell (?level=0|1|2: 1°, 0.1°, 0.01°) within ?south= &west= &north= &east=",
     },
     RouteSpec {
         method: "GET",

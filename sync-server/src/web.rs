@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 
 use crate::auth;
-use crate::dashboard::ResultsFilter;
+use crate::dashboard::{MapView, ResultsFilter};
 use crate::extract::{Caller, StaffCaller, body, client_ip, credential};
 use crate::http_error::HttpError;
 use crate::service::Service;
@@ -270,8 +270,32 @@ pub async fn map_streets(State(s): State<Service>, StaffCaller(st): StaffCaller)
     Ok(Json(s.map_streets(&st).await?).into_response())
 }
 
-pub async fn map_buildings(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<Response, HttpError> {
-    Ok(Json(s.map_buildings(&st).await?).into_response())
+pub async fn map_buildings(
+    State(s): State<Service>,
+    StaffCaller(st): StaffCaller,
+    q: Result<Query<MapView>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, HttpError> {
+    let view = map_view(q)?;
+    if view.level.is_some() {
+        return Err(HttpError::bad_request("bad_viewport", "level : carrés seulement / cells only"));
+    }
+    Ok(Json(s.map_buildings(&st, &view).await?).into_response())
+}
+
+pub async fn map_cells(
+    State(s): State<Service>,
+    StaffCaller(st): StaffCaller,
+    q: Result<Query<MapView>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, HttpError> {
+    let view = map_view(q)?;
+    if view.turf.is_some() {
+        return Err(HttpError::bad_request("bad_viewport", "turf : adresses seulement / buildings only"));
+    }
+    Ok(Json(s.map_cells(&st, view.level.unwrap_or(0), &view).await?).into_response())
+}
+
+fn map_view(q: Result<Query<MapView>, axum::extract::rejection::QueryRejection>) -> Result<MapView, HttpError> {
+    q.map(|Query(v)| v).map_err(|e| HttpError::bad_request("bad_viewport", e.body_text()))
 }
 
 pub async fn progress(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<Response, HttpError> {

@@ -18,7 +18,7 @@ const TEXT = {
     called_off: 'annulée', upcoming: 'à venir', ongoing: 'en cours', over: 'terminée', calendar_file: 'agenda (.ics)', sheet_pdf: 'feuille papier (PDF)', type_paper: 'Saisir le papier', paper_title: 'Résultats de la feuille papier', paper_code: 'Code de la porte', paper_result: 'Résultat', paper_note: 'Note', paper_walked: 'Jour du passage', paper_more: 'Ajouter des lignes', paper_before: 'déjà saisi', paper_done: (a, d) => `${a} résultat(s) enregistré(s)${d ? `, ${d} déjà saisi(s)` : ''}`, paper_refused: (line, m) => `ligne ${line} : ${m}`, public_page: 'page d’inscription publique', without_account: (n) => `dont ${n} sans compte`, places: 'Places', save_places: 'Enregistrer', call_off: 'Annuler la séance', call_off_confirm: (title) => `Annuler « ${title} » ? Les inscrits la verront annulée et ne recevront plus de rappel ; une séance annulée ne se rouvre pas.`, session_saved: 'Séance mise à jour.', session_called_off: 'Séance annulée.',
     live_on: 'En direct', live_off: 'Hors ligne', live_error: 'Reconnexion…',
     no_streets: "Aucun réseau de rues n'est importé : les secteurs sont découpés et les itinéraires calculés à vol d'oiseau, sans tenir compte des rues. Importez les rues de la commune (GeoPackage BD TOPO de l'IGN, extrait OpenStreetMap .osm.pbf ou GeoJSON), puis redécoupez.",
-    coordinator: 'coordination', captain: "chef d'équipe",
+    coordinator: 'coordination', captain: "chef d'équipe", zoom_for_addresses: 'Zoomez pour voir les adresses : chaque carré compte les portes frappées sur les portes.',
     doors: 'Portes', knocked: 'Frappées', contacted: 'Contacts', contact_rate: 'Taux de contact', knocks: 'Passages',
     doors_per_hour: 'Passages / heure', last_sync: 'Dernière synchro', overlaps: 'Chevauchements', hours: 'Heures',
     campaign: 'Campagne', teams: 'Équipes', turfs: 'Secteurs', volunteers: 'Bénévoles', timeline: 'Passages dans le temps', no_knocks_yet: 'Aucun passage pour l’instant',
@@ -65,7 +65,7 @@ const TEXT = {
     called_off: 'called off', upcoming: 'upcoming', ongoing: 'ongoing', over: 'over', calendar_file: 'calendar (.ics)', sheet_pdf: 'paper sheet (PDF)', type_paper: 'Type in paper', paper_title: 'Results from the paper sheet', paper_code: 'Door code', paper_result: 'Result', paper_note: 'Note', paper_walked: 'Day walked', paper_more: 'Add rows', paper_before: 'typed before', paper_done: (a, d) => `${a} result(s) recorded${d ? `, ${d} typed before` : ''}`, paper_refused: (line, m) => `row ${line}: ${m}`, public_page: 'public sign-up page', without_account: (n) => `${n} without an account`, places: 'Places', save_places: 'Save', call_off: 'Call the session off', call_off_confirm: (title) => `Call off “${title}”? Those signed up will see it called off and get no more reminders; a called-off session is not reopened.`, session_saved: 'Session updated.', session_called_off: 'Session called off.',
     live_on: 'Live', live_off: 'Offline', live_error: 'Reconnecting…',
     no_streets: 'No street network imported: turfs are cut and routes computed as the crow flies, ignoring streets. Import the town\'s streets (IGN BD TOPO GeoPackage, OpenStreetMap .osm.pbf extract or GeoJSON), then cut again.',
-    coordinator: 'coordinator', captain: 'captain',
+    coordinator: 'coordinator', captain: 'captain', zoom_for_addresses: 'Zoom in to see the addresses: each square counts the doors knocked of its doors.',
     doors: 'Doors', knocked: 'Knocked', contacted: 'Contacts', contact_rate: 'Contact rate', knocks: 'Knocks',
     doors_per_hour: 'Knocks / hour', last_sync: 'Last sync', overlaps: 'Overlaps', hours: 'Hours',
     campaign: 'Campaign', teams: 'Teams', turfs: 'Turfs', volunteers: 'Volunteers', timeline: 'Knocks over time', no_knocks_yet: 'No knock yet',
@@ -104,7 +104,7 @@ const state = {
   // French first: English when chosen (remembered on this browser).
   lang: localStorage.getItem('doorstep.lang') || 'fr',
   msg: { since: {}, channels: [], messages: {}, open: null }, session: null, view: 'progress', progress: null, buildings: [], streets: null, stations: [], campaign: null,
-  selectedTurf: null, addressListOpen: false, choropleth: [], selection: new Set(), selecting: false, events: null, refreshTimer: null, counts: { streets: 0, buildings: 0, updates: 0, stations: 0 },
+  selectedTurf: null, addressListOpen: false, choropleth: [], selection: new Set(), selecting: false, events: null, refreshTimer: null, counts: { streets: 0, buildings: 0, updates: 0, stations: 0, cells: 0 }, mapMode: null, cells: [],
 };
 window.doorstepState = state; // read by the browser tests
 
@@ -243,6 +243,10 @@ function initMap() {
   streetLayer = L.layerGroup().addTo(map);
   buildingLayer = L.layerGroup().addTo(map);
   peopleLayer = L.layerGroup().addTo(map);
+  cellLayer = L.layerGroup().addTo(map);
+  const Hint = L.Control.extend({ onAdd() { return h('div', { id: 'zoom-hint', class: 'map-hint', hidden: true }, t('zoom_for_addresses')); } });
+  new Hint({ position: 'topright' }).addTo(map);
+  map.on('moveend', () => { if (largeMap()) scheduleMapPart(); });
   map.setView([46.6, 2.4], 6);
   window.doorstepMap = map; // read by the browser tests
   initSelection();
@@ -432,9 +436,84 @@ async function drawStations() {
   layer.eachLayer((l) => l.bringToBack());
 }
 
-function fitMap() {
+async function fitMap() {
+  if (largeMap()) {
+    // The squares holding at least 0.5 % of the doors (a stray address does not widen the view):
+    // of 0.1°, then, for a campaign within a few of them, of 0.01° inside those.
+    const bounds = (cells) => {
+      const total = cells.reduce((a, c) => a + c.doors, 0);
+      const kept = cells.filter((c) => c.doors >= total * 0.005);
+      return kept.length ? L.latLngBounds(kept.flatMap((c) => [[c.south, c.west], [c.south + c.size, c.west + c.size]])) : null;
+    };
+    const coarse = await api('GET', '/api/v1/map/cells?level=1');
+    let b = bounds(coarse);
+    if (b && coarse.length <= 50) {
+      const box = `south=${b.getSouth()}&west=${b.getWest()}&north=${b.getNorth()}&east=${b.getEast()}`;
+      b = bounds(await api('GET', `/api/v1/map/cells?level=2&${box}`)) || b;
+    }
+    if (b) map.fitBounds(b);
+    return;
+  }
   const pts = state.buildings.filter((b) => !b.misplaced).map((b) => [b.lat, b.lon]);
   if (pts.length) map.fitBounds(L.latLngBounds(pts).pad(0.05));
+}
+
+// ----- a large campaign's map (issue 21): squares at low zoom, the viewport's addresses up close ---
+// A coordinator whose campaign holds more than MAP_FULL_DOORS doors loads the map by part: below
+// BUILDINGS_ZOOM, squares of 1°, 0.1° or 0.01° with their doors and knocked doors (kept by the
+// server's writes, a few hundred rows whatever the campaign); from BUILDINGS_ZOOM, the addresses
+// in view. `?map_full=N` on the page's address sets the limit (the browser tests use it).
+const MAP_FULL_DOORS = Number(new URLSearchParams(location.search).get('map_full')) || 20000;
+const BUILDINGS_ZOOM = 16;
+let cellLayer, mapPartTimer = null;
+const largeMap = () => state.mapMode === 'viewport';
+
+function viewBox(pad) {
+  const b = map.getBounds().pad(pad);
+  const c = (x, lo, hi) => Math.min(hi, Math.max(lo, x)).toFixed(6);
+  return `south=${c(b.getSouth(), -90, 90)}&west=${c(b.getWest(), -180, 180)}&north=${c(b.getNorth(), -90, 90)}&east=${c(b.getEast(), -180, 180)}`;
+}
+
+function scheduleMapPart() {
+  clearTimeout(mapPartTimer);
+  mapPartTimer = setTimeout(() => loadMapPart().catch(fail), 150);
+}
+
+async function loadMapPart() {
+  const zoom = map.getZoom();
+  state.mapPartZoom = null;
+  // The selected turf's addresses stay loaded wherever the view is (its lists and moves use them).
+  const turf = state.selectedTurf;
+  const mine = turf ? api('GET', `/api/v1/map/buildings?turf=${encodeURIComponent(turf)}`) : Promise.resolve([]);
+  let inView = [];
+  if (zoom >= BUILDINGS_ZOOM) {
+    [inView] = await Promise.all([api('GET', `/api/v1/map/buildings?${viewBox(0.25)}`), mine]);
+    state.cells = [];
+  } else {
+    const level = zoom <= 8 ? 0 : zoom <= 11 ? 1 : 2;
+    state.cells = await api('GET', `/api/v1/map/cells?level=${level}&${viewBox(0.1)}`);
+  }
+  const seen = new Set(inView.map((b) => b.id));
+  state.buildings = inView.concat((await mine).filter((b) => !seen.has(b.id)));
+  state.mapPartZoom = zoom;
+  drawCells();
+  drawBuildings();
+  selectionChanged();
+}
+
+function drawCells() {
+  cellLayer.clearLayers();
+  state.counts.cells = state.cells.length;
+  for (const c of state.cells) {
+    const share = c.doors ? c.knocked / c.doors : 0;
+    L.rectangle([[c.south, c.west], [c.south + c.size, c.west + c.size]], {
+      renderer, weight: 1, color: '#5f6b7a', fillOpacity: 0.45,
+      fillColor: `hsl(${Math.round(210 - 90 * share)}, 70%, ${Math.round(88 - 40 * share)}%)`,
+    }).bindTooltip(`${t('doors')} : ${num(c.doors)} · ${t('knocked')} : ${num(c.knocked)} (${pct(share)}) · ${t('contacted')} : ${num(c.contacted)}`)
+      .addTo(cellLayer);
+  }
+  const hint = $('zoom-hint');
+  if (hint) hint.hidden = !(largeMap() && map.getZoom() < BUILDINGS_ZOOM);
 }
 
 // ----- data ----------------------------------------------------------------------------------------
@@ -443,18 +522,27 @@ const lastRefresh = { at: 0, took: 0 };
 
 async function refresh() {
   const started = performance.now();
-  const [progress, buildings] = await Promise.all([api('GET', '/api/v1/progress'), api('GET', '/api/v1/map/buildings')]);
-  Object.assign(lastRefresh, { at: Date.now(), took: performance.now() - started });
+  // The whole map in one read unless a coordinator's campaign is large (then by part, above).
+  const whole = state.mapMode === 'full';
+  const [progress, buildings] = await Promise.all([api('GET', '/api/v1/progress'), whole ? api('GET', '/api/v1/map/buildings') : null]);
   state.progress = progress;
-  state.buildings = buildings;
-  drawBuildings();
+  state.mapMode = state.session.me.role === 'coordinator' && (progress.campaign?.doors || 0) > MAP_FULL_DOORS ? 'viewport' : 'full';
+  if (largeMap()) {
+    await loadMapPart();
+  } else {
+    state.buildings = buildings ?? await api('GET', '/api/v1/map/buildings');
+    state.cells = [];
+    drawCells();
+    drawBuildings();
+  }
+  Object.assign(lastRefresh, { at: Date.now(), took: performance.now() - started });
   drawPeople();
   selectionChanged();
   // What waits for the captain on the "À vérifier" tab: overlaps not yet seen, held reports.
   const open = progress.campaign.overlaps + (progress.held_waiting || 0);
   $('overlap-badge').hidden = !open;
   $('overlap-badge').textContent = open;
-  renderView();
+  renderView(true);
   state.counts.updates += 1;
 }
 
@@ -511,12 +599,18 @@ async function start() {
   state.campaign = await api('GET', '/api/v1/campaign');
   renderWho();
   initMap();
+  // Whether the map loads whole or by part, known before the first refresh (which then reads the
+  // progress and the map side by side): the campaign's doors, from its squares of 1°.
+  if (state.session.me.role === 'coordinator') {
+    const squares = await api('GET', '/api/v1/map/cells?level=0');
+    state.mapMode = squares.reduce((a, c) => a + c.doors, 0) > MAP_FULL_DOORS ? 'viewport' : 'full';
+  } else state.mapMode = 'full';
   const [streets] = await Promise.all([api('GET', '/api/v1/map/streets'), refresh()]);
   state.streets = streets;
   // A campaign with addresses but no street network is told so plainly.
   $('no-streets').hidden = (streets.edges || []).length > 0 || (state.progress?.campaign?.doors ?? 1) === 0;
   drawStreets(streets);
-  fitMap();
+  await fitMap();
   drawStations();
   api('GET', '/api/v1/stations').then((s) => { state.stations = s.stations || s; }).catch(() => {});
   // The messages tab's badge counts what is unread from the start.
@@ -548,9 +642,11 @@ for (const b of document.querySelectorAll('[role=tab]')) {
   });
 }
 
-function renderView() {
+function renderView(live) {
   if (!state.progress) return;
   const v = state.view;
+  // A live update leaves the SMS composer alone: what is typed and its verdict stay.
+  if (live && v === 'sms') return;
   const el = $('view-' + v);
   if (v === 'progress') el.replaceChildren(...progressView().filter(Boolean));
   else if (v === 'results') resultsView(el);
@@ -699,7 +795,7 @@ function turfsView() {
   const name = (id) => p.volunteers.find((v) => v.id === id)?.name || id;
   const rows = p.turfs.map((r) => r);
   const out = [h('h2', {}, t('turfs')), table([
-    { label: t('name'), value: (r) => h('button', { type: 'button', class: 'link', 'data-turf': r.id, onclick: () => selectTurf(r.id) }, r.name) },
+    { label: t('name'), value: (r) => h('button', { type: 'button', class: 'link', 'data-turf': r.id, onclick: () => selectTurf(r.id).catch(fail) }, r.name) },
     { label: t('holder'), value: (r) => (r.volunteer_id ? name(r.volunteer_id) : h('span', { class: 'muted' }, t('unassigned'))) },
     ...statCols().slice(0, 2),
     { label: '', value: (r) => h('div', { class: 'row-actions' },
@@ -755,8 +851,10 @@ function addressList(bs) {
   return d;
 }
 
-function selectTurf(id) {
+async function selectTurf(id) {
   state.selectedTurf = id;
+  // A large campaign's map holds the viewport's addresses: the turf's are read for its view.
+  if (largeMap()) await loadMapPart();
   drawBuildings();
   const pts = state.buildings.filter((b) => b.turf_id === id && !b.misplaced).map((b) => [b.lat, b.lon]);
   if (pts.length) map.fitBounds(L.latLngBounds(pts).pad(0.2), { animate: false });

@@ -19,7 +19,7 @@ await signedIn(async (page) => {
   await page.click('#sms-check');
   await page.waitForSelector('#sms-summary');
   const summary = await page.textContent('#sms-summary');
-  check(summary.startsWith('2 autorisé(s), '), `the gate's count: ${summary}`);
+  check(summary.startsWith('2 autorisé(s), '), `the gate's count: ${summary} ${await page.textContent('#sms-verdict')}`);
   check(summary.includes('1 SMS (160 caractères par SMS)'), `the length in texts: ${summary}`);
   const refused = await page.$$eval('[data-refused]', (xs) => xs.map((x) => x.textContent));
   check(refused.some((r) => r.startsWith('aucun consentement')), `a refusal said in French: ${JSON.stringify(refused)}`);
@@ -29,7 +29,8 @@ await signedIn(async (page) => {
   await shot(page, '16-sms.png');
   await page.click('#sms-send');
   await page.waitForFunction(() => /en file d’envoi/.test(document.getElementById('toast').textContent));
-  check((await page.textContent('#toast')).startsWith('2 SMS en file'), 'two texts queued');
+  const queued = await page.textContent('#toast');
+  check(queued.startsWith('2 SMS en file'), `two texts queued (${JSON.stringify(queued)})`);
   await page.waitForSelector('[data-reply]');
   await page.click('#sms-send');
   await page.waitForFunction(() => /^0 SMS en file/.test(document.getElementById('toast').textContent));

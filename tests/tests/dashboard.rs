@@ -410,6 +410,39 @@ async fn progress_results_and_live_events_follow_real_knocks() {
     let knocked: u64 = buildings.as_array().unwrap().iter().map(|b| b["knocked"].as_u64().unwrap()).sum();
     assert_eq!(knocked, 3);
     assert!(buildings.as_array().unwrap().iter().all(|b| b["turf_id"].is_string()));
+    // By part (a large campaign's map, issue 21): within a viewport, only the buildings in it; one
+    // turf's within reach; the squares are the coordinator's and hold every door; a viewport given
+    // in part, or a level that does not exist, is refused.
+    let all = buildings.as_array().unwrap();
+    let mut lats: Vec<f64> = all.iter().map(|b| b["lat"].as_f64().unwrap()).collect();
+    lats.sort_by(f64::total_cmp);
+    let mid = lats[lats.len() / 2];
+    let (st, part) = north.get(&format!("/api/v1/map/buildings?south={mid}&west=-180&north=90&east=180")).await;
+    assert_eq!(st, StatusCode::OK, "{part}");
+    let part = part.as_array().unwrap();
+    assert!(!part.is_empty() && part.len() < all.len(), "{} of {}", part.len(), all.len());
+    assert!(part.iter().all(|b| b["lat"].as_f64().unwrap() >= mid));
+    let (_, mine) = north.get(&format!("/api/v1/map/buildings?turf={turf}")).await;
+    assert!(
+        !mine.as_array().unwrap().is_empty() && mine.as_array().unwrap().iter().all(|b| b["turf_id"] == turf.as_str())
+    );
+    let (_, theirs) = north.get(&format!("/api/v1/map/buildings?turf={}", s.seeded.volunteers[5].2)).await;
+    assert_eq!(theirs, json!([]), "another team's turf is out of reach");
+    let (st, b) = north.get("/api/v1/map/cells").await;
+    assert_eq!((st, code(&b)), (StatusCode::FORBIDDEN, "forbidden"), "the squares are the coordinator's");
+    let coordinator = Browser::new(&s, "coordinatrice").await;
+    let (_, whole) = coordinator.get("/api/v1/progress").await;
+    for level in 0..3 {
+        let (st, squares) = coordinator.get(&format!("/api/v1/map/cells?level={level}")).await;
+        assert_eq!(st, StatusCode::OK, "{squares}");
+        let doors: u64 = squares.as_array().unwrap().iter().map(|c| c["doors"].as_u64().unwrap()).sum();
+        let knocked: u64 = squares.as_array().unwrap().iter().map(|c| c["knocked"].as_u64().unwrap()).sum();
+        assert_eq!((doors, knocked), (whole["campaign"]["doors"].as_u64().unwrap(), 3), "level {level}");
+    }
+    let (st, b) = coordinator.get("/api/v1/map/buildings?south=45").await;
+    assert_eq!((st, code(&b)), (StatusCode::BAD_REQUEST, "bad_viewport"));
+    let (st, b) = coordinator.get("/api/v1/map/cells?level=7").await;
+    assert_eq!((st, code(&b)), (StatusCode::BAD_REQUEST, "bad_level"));
     // The audit log: the phone's download, the captain's export, never an answer.
     let coord = Browser::new(&s, "coordinatrice").await;
     let (st, log) = coord.get("/api/v1/audit?limit=1000").await;
@@ -1078,6 +1111,22 @@ async fn coordinator_sees_a_misplaced_address_in_chromium() {
         ("ADDRESS", &address),
     ];
     browser_script("misplaced.mjs", &env, &["17-misplaced.png"]).await;
+}
+
+/// A large campaign's map by part (issue 21): squares far out, the viewport's addresses up close.
+/// The page is opened with `?map_full=100`: the seeded campaign's few hundred doors count as large.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coordinator_sees_a_large_campaign_by_part_in_chromium() {
+    let _one_browser_at_a_time = BROWSER.lock().await;
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "Debian's chromium is missing: apt-get install chromium"
+    );
+    let s = server().await;
+    let password = s.password("coordinatrice");
+    let url = format!("{}/?map_full=100", s.base);
+    let env = [("BASE_URL", url.as_str()), ("LOGIN", "coordinatrice"), ("PASSWORD", &password)];
+    browser_script("map_viewport.mjs", &env, &["18-map-squares.png", "19-map-viewport.png"]).await;
 }
 
 /// Over the limit: 429 with `Retry-After`, per credential for signed-in callers (another's bucket

@@ -143,6 +143,44 @@ async fn counters_hold(s: &dyn ServerStore, when: &str) {
     let positions: BTreeMap<String, i64> = positions.into_iter().map(|(v, at, _)| (v, at)).collect();
     let wanted: BTreeMap<String, i64> = want.positions.iter().map(|(v, p)| (v.clone(), p.0)).collect();
     assert_eq!(positions, wanted, "positions, {when}");
+    // The map's squares: at every level, the reference's doors, knocked and contacted doors per
+    // building, gathered by the square of the building's position.
+    use doorstep_server::store::ops::cells;
+    let (squares, at) = doorstep_server::store::typed_read(s, |tx| {
+        Box::pin(async move {
+            let mut squares = Vec::new();
+            for level in 0..cells::LEVELS.len() {
+                squares.push(cells::read(tx, CAMPAIGN, level, (-90.0, -180.0, 90.0, 180.0), 1_000_000).await?);
+            }
+            let at = tx
+                .rows("SELECT id, lat, lon FROM buildings WHERE campaign_id = $1", &doorstep_server::vals![CAMPAIGN])
+                .await?;
+            Ok((squares, at))
+        })
+    })
+    .await
+    .unwrap();
+    let position: BTreeMap<String, (f64, f64)> =
+        at.iter().map(|r| (r[0].text().unwrap(), (r[1].float().unwrap(), r[2].float().unwrap()))).collect();
+    for (level, got) in squares.iter().enumerate() {
+        let mut squares_wanted: BTreeMap<(i64, i64), (u64, u64, u64)> = BTreeMap::new();
+        for (b, (doors, knocked, contacted, ..)) in &want.buildings {
+            let (lat, lon) = position[b];
+            let e = squares_wanted.entry(cells::cell_of(level, lat, lon)).or_default();
+            *e = (e.0 + u64::from(*doors), e.1 + u64::from(*knocked), e.2 + u64::from(*contacted));
+        }
+        squares_wanted.retain(|_, v| v.0 > 0);
+        let got: BTreeMap<(i64, i64), (u64, u64, u64)> = got
+            .iter()
+            .map(|c| {
+                (
+                    cells::cell_of(level, c.south + c.size / 2.0, c.west + c.size / 2.0),
+                    (c.doors, c.knocked, c.contacted),
+                )
+            })
+            .collect();
+        assert_eq!(got, squares_wanted, "map squares at level {level}, {when}");
+    }
 }
 
 async fn random_history(s: Arc<dyn ServerStore>) {
@@ -326,7 +364,9 @@ async fn standing_rows_equal_their_definition_on_postgres() {
 /// What schemas 18 and 19 added, taken out again.
 const BEFORE_18: &str = "DROP TABLE door_standing; DROP TABLE door_tally; DROP TABLE turf_tally;
     DROP TABLE volunteer_tally; DROP TABLE hour_tally; DROP TABLE volunteer_position;
-    DROP INDEX reports_volunteer_order; ALTER TABLE reports DROP COLUMN share_ms;";
+    DROP INDEX reports_volunteer_order; ALTER TABLE reports DROP COLUMN share_ms;
+    CREATE INDEX reports_volunteer ON reports(volunteer_id); CREATE INDEX reports_volunteer_at ON reports(volunteer_id, at_ms);
+    DROP TABLE map_cells; DROP INDEX buildings_position;";
 
 /// A database written before schema 18 held reports and no standing rows nor counters: the upgrade
 /// computes them from those reports (SQLite: the file reopened; PostgreSQL: the same database
@@ -345,6 +385,7 @@ async fn an_upgrade_fills_the_standing_rows_from_the_history() {
     drop(c);
     let s: Arc<dyn ServerStore> = Arc::new(SqliteStore::open(&path).unwrap());
     assert_eq!((kept(&*s).await, counted(&*s).await), want);
+    counters_hold(&*s, "upgraded from 17 (SQLite)").await;
 
     let db = TestDatabase::create().await;
     let s: Arc<dyn ServerStore> = Arc::new(PgStore::connect(&db.url, 2).await.unwrap());
@@ -357,6 +398,7 @@ async fn an_upgrade_fills_the_standing_rows_from_the_history() {
     drop(client);
     let s: Arc<dyn ServerStore> = Arc::new(PgStore::connect(&db.url, 2).await.unwrap());
     assert_eq!((kept(&*s).await, counted(&*s).await), want);
+    counters_hold(&*s, "upgraded from 17 (PostgreSQL)").await;
     drop(s);
     db.drop_now().await;
 }

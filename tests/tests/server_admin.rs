@@ -280,6 +280,7 @@ fn sample(w: &World, r: &RouteSpec, inside: bool) -> Option<(String, Vec<u8>)> {
         | ("DELETE", "/api/v1/session")
         | ("GET", "/api/v1/map/streets")
         | ("GET", "/api/v1/map/buildings")
+        | ("GET", "/api/v1/map/cells")
         | ("GET", "/api/v1/progress")
         | ("GET", "/api/v1/audit") => unscoped(vec![]),
         // Until one event (`ready`) has been sent, then the stream ends.

@@ -887,7 +887,7 @@ async fn dashboard_aggregates_equal_their_definitions(s: Arc<dyn ServerStore>) {
         assert_eq!(timeline, days, "{who}: timeline");
         // The map.
         let map: std::collections::BTreeMap<String, _> = service
-            .map_buildings(&st)
+            .map_buildings(&st, &doorstep_server::dashboard::MapView::default())
             .await
             .unwrap()
             .into_iter()

@@ -138,7 +138,37 @@ const STANDING: &str = "NOT EXISTS (SELECT 1 FROM reports x WHERE x.supersedes =
 /// its number of doors, how many are knocked and contacted, and its least advanced door's status
 /// rank (with `ids`, its door ids joined by [`SEP`]), from the doors' tallies the ingest keeps
 /// (`door_tally`, `ops::counters`): a read as long as the buildings in reach, whatever the history.
-fn building_states(q: &DashQuery, with_ids: bool) -> Sql {
+/// A part of the map: south, west, north and east edges in degrees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Viewport {
+    pub south: f64,
+    pub west: f64,
+    pub north: f64,
+    pub east: f64,
+}
+
+/// Which buildings of the map: all in reach, those within a viewport, or one turf's.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MapPart {
+    pub view: Option<Viewport>,
+    pub turf: Option<String>,
+}
+
+impl Sql {
+    /// `b` within the part of the map: a viewport (the index `buildings_position`), a turf.
+    fn within(&mut self, part: &MapPart) -> &mut Self {
+        if let Some(t) = &part.turf {
+            self.s(" AND b.turf_id = ").p(t.as_str());
+        }
+        if let Some(v) = &part.view {
+            self.s(" AND b.lat >= ").p(v.south).s(" AND b.lat <= ").p(v.north).s(" AND b.lon >= ").p(v.west);
+            self.s(" AND b.lon <= ").p(v.east);
+        }
+        self
+    }
+}
+
+fn building_states(q: &DashQuery, with_ids: bool, part: &MapPart) -> Sql {
     let mut sql = Sql::default();
     sql.s("WITH bn AS (SELECT b.id AS building_id, b.turf_id, COUNT(*) AS doors");
     if with_ids {
@@ -148,6 +178,7 @@ fn building_states(q: &DashQuery, with_ids: bool) -> Sql {
         .p(&q.campaign_id)
         .s(" AND ")
         .reach(q, "b.turf_id")
+        .within(part)
         .s(" GROUP BY b.id, b.turf_id),
          tb AS (SELECT t.building_id, COUNT(*) AS n, SUM(CASE WHEN t.status > 0 THEN 1 ELSE 0 END) AS knocked,
              CAST(SUM(t.contacted) AS BIGINT) AS ct, MIN(t.status) AS st
@@ -155,6 +186,7 @@ fn building_states(q: &DashQuery, with_ids: bool) -> Sql {
         .p(&q.campaign_id)
         .s(" AND ")
         .reach(q, "b.turf_id")
+        .within(part)
         .s(" GROUP BY t.building_id),
          bs AS (SELECT bn.*, COALESCE(tb.knocked, 0) AS knocked, COALESCE(tb.ct, 0) AS contacted,
              CASE WHEN COALESCE(tb.n, 0) < bn.doors THEN 0 ELSE tb.st END AS st
@@ -216,8 +248,8 @@ pub struct MapBuilding {
     pub misplaced: Option<String>,
 }
 
-pub async fn building_doors(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<MapBuilding>> {
-    let mut sql = building_states(q, true);
+pub async fn building_doors(tx: &mut dyn Tx, q: &DashQuery, part: &MapPart) -> StoreResult<Vec<MapBuilding>> {
+    let mut sql = building_states(q, true, part);
     sql.s("SELECT b.id, b.turf_id, b.street, b.house_number, b.lat, b.lon, bs.doors, bs.knocked, bs.contacted, bs.st,
            bs.ids FROM bs JOIN buildings b ON b.id = bs.building_id ORDER BY b.street, b.house_number, b.id");
     sql.rows(tx)
@@ -242,6 +274,19 @@ pub async fn building_doors(tx: &mut dyn Tx, q: &DashQuery) -> StoreResult<Vec<M
             })
         })
         .collect()
+}
+
+/// Every building of some turfs: (turf, building, lat, lon).
+pub async fn turf_positions(tx: &mut dyn Tx, turfs: &[String]) -> StoreResult<Vec<(String, String, f64, f64)>> {
+    let mut out = Vec::new();
+    for chunk in turfs.chunks(400) {
+        let mut sql = Sql::default();
+        sql.s("SELECT turf_id, id, lat, lon FROM buildings WHERE turf_id IN (").list(chunk).s(")");
+        for r in sql.rows(tx).await? {
+            out.push((r[0].text()?, r[1].text()?, r[2].float()?, r[3].float()?));
+        }
+    }
+    Ok(out)
 }
 
 /// Which standing reports the results view counts (all optional).

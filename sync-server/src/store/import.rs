@@ -62,6 +62,9 @@ pub async fn import(tx: &mut dyn Tx, campaign_id: &str, i: &Import) -> StoreResu
     )
     .await?;
     n.buildings = added.len() as u64;
+    // The new buildings' positions (the map's cells, below).
+    let fresh: HashMap<&str, (f64, f64)> =
+        i.buildings.iter().filter(|b| added.contains(&b.id)).map(|b| (b.id.as_str(), (b.lat, b.lon))).collect();
     // Every building referred to (or kept): its campaign and turf. The buildings this part just
     // added are this campaign's and in no turf: only the others are looked up.
     let referred = i
@@ -165,6 +168,19 @@ pub async fn import(tx: &mut dyn Tx, campaign_id: &str, i: &Import) -> StoreResu
     }
     n.doors = added.len() as u64;
     ops::counters::doors_added(tx, campaign_id, &new_doors).await?;
+    // And the map's cells, at each new door's building (read for buildings this part did not add).
+    let new_door_buildings: Vec<&str> =
+        i.doors.iter().filter(|d| added.contains(&d.id)).map(|d| d.building_id.as_str()).collect();
+    let elsewhere = ops::cells::positions_of(
+        tx,
+        new_door_buildings.iter().copied().filter(|b| !fresh.contains_key(b)).collect::<HashSet<_>>().into_iter(),
+    )
+    .await?;
+    let positions: Vec<(f64, f64)> = new_door_buildings
+        .iter()
+        .filter_map(|b| fresh.get(b).copied().or_else(|| elsewhere.get(*b).copied()))
+        .collect();
+    ops::cells::doors_added(tx, campaign_id, &positions).await?;
 
     // The voter file: households in doors, people in households.
     let building_of_door: HashMap<&str, &str> =

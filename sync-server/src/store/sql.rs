@@ -399,16 +399,26 @@ pub const SCHEMA_V19: &[&str] = &[
 pub const SCHEMA_V20: &[&str] =
     &["DROP INDEX IF EXISTS reports_volunteer", "DROP INDEX IF EXISTS reports_volunteer_at"];
 
+/// Version 21 (issue 21): the coordinator's map at low zoom, doors and their tallies per grid cell
+/// (`ops::cells`), and buildings found by position (the map by viewport).
+pub const SCHEMA_V21: &[&str] = &[
+    "CREATE TABLE map_cells (campaign_id TEXT NOT NULL, level BIGINT NOT NULL, cell_row BIGINT NOT NULL,
+       cell_col BIGINT NOT NULL, doors BIGINT NOT NULL, knocked BIGINT NOT NULL, contacted BIGINT NOT NULL,
+       PRIMARY KEY (campaign_id, level, cell_row, cell_col))",
+    "CREATE INDEX buildings_position ON buildings(campaign_id, lat, lon)",
+];
+
 /// The schema version whose step also fills `door_standing` and the counters from the reports
 /// held ([`super::ops::counters::rebuild_all`], in the step's transaction). It was 18 when only
-/// `door_standing` was filled; a database at 18 has its pairs computed again, to the same rows.
-pub const STANDING_VERSION: usize = 19;
+/// `door_standing` was filled, 19 when the counters came; a database at 18, 19 or 20 has them
+/// computed again, to the same rows, and its map cells filled (version 21).
+pub const STANDING_VERSION: usize = 21;
 
 /// Every schema version, in order; index + 1 is the version it brings the database to.
 pub const MIGRATIONS: &[&[&str]] = &[
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8, SCHEMA_V9, SCHEMA_V10,
     SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14, SCHEMA_V15, SCHEMA_V16, SCHEMA_V17, SCHEMA_V18, SCHEMA_V19,
-    SCHEMA_V20,
+    SCHEMA_V20, SCHEMA_V21,
 ];
 
 /// Whether a statement's placeholders come in order of first use (`$1` first, then `$2`…): SQLite

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use doorstep_protocol::{Answer, AnswerValue, JoinRequest, PROTOCOL_VERSION, PushRequest};
 use doorstep_server::admin::Staff;
-use doorstep_server::dashboard::ResultsFilter;
+use doorstep_server::dashboard::{MapView, ResultsFilter};
 use doorstep_server::people::TeamRequest;
 use doorstep_server::service::Service;
 use doorstep_server::store::StoreOps;
@@ -174,7 +174,9 @@ async fn main() {
             part!("turf_tallies", |tx, q: dash::DashQuery| async move {
                 doorstep_server::store::ops::tallies::turf_tallies(tx, &q.campaign_id).await
             });
-            part!("building_doors", |tx, q: dash::DashQuery| async move { dash::building_doors(tx, &q).await });
+            part!("building_doors", |tx, q: dash::DashQuery| async move {
+                dash::building_doors(tx, &q, &dash::MapPart::default()).await
+            });
             part!("volunteer_tallies", |tx, q: dash::DashQuery| async move {
                 doorstep_server::store::ops::tallies::volunteer_tallies(tx, &q.campaign_id).await
             });
@@ -191,19 +193,35 @@ async fn main() {
             });
         }
     }
+    // The map by part (issue 21): the squares of 0.1° over the whole campaign (the first view of a
+    // large campaign), and the buildings of a view at zoom 16 on a 1280 × 820 screen with a quarter
+    // on each side (0.034° by 0.017° at Nantes), around the campaign's first building.
+    let (lat0, lon0) = (b0[0].lat, b0[0].lon);
+    let squares = MapView { level: Some(1), ..MapView::default() };
+    let close = MapView {
+        south: Some(lat0 - 0.0085),
+        north: Some(lat0 + 0.0085),
+        west: Some(lon0 - 0.017),
+        east: Some(lon0 + 0.017),
+        ..MapView::default()
+    };
     println!(
-        "| who | progress ms | map/buildings ms | results ms | baseline: every door and report read and derived in memory ms |"
+        "| who | progress ms | map/buildings ms | results ms | baseline: every door and report read and derived in memory ms | map by part: squares of 0.1° ms | map by part: buildings of a zoom-16 view ms |"
     );
-    println!("|---|---:|---:|---:|---:|");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     for (who, st) in [("coordinator", &coordinator), ("captain (one turf in 20)", &captain)] {
         let mut cols = Vec::new();
-        for call in 0..4 {
+        for call in 0..6 {
             let mut times = Vec::new();
+            let mut rows = 0;
             for _ in 0..3 {
                 let t = Instant::now();
                 match call {
                     0 => drop(service.progress(st).await.unwrap()),
-                    1 => drop(service.map_buildings(st).await.unwrap()),
+                    1 => drop(service.map_buildings(st, &MapView::default()).await.unwrap()),
+                    4 if st.teams.is_none() => rows = service.map_cells(st, 1, &squares).await.unwrap().len(),
+                    4 => {}
+                    5 => rows = service.map_buildings(st, &close).await.unwrap().len(),
                     2 => drop(service.results(st, &ResultsFilter::default()).await.unwrap()),
                     // The way every call worked before the aggregates moved into SQL.
                     _ => drop(Reach::read(store.as_ref(), st).await.expected()),
@@ -211,7 +229,12 @@ async fn main() {
                 times.push(t.elapsed().as_secs_f64() * 1000.0);
             }
             times.sort_by(f64::total_cmp);
-            cols.push(format!("{:.0}", times[1]));
+            cols.push(match call {
+                4 if st.teams.is_some() => "— (coordinators only)".to_string(),
+                4 => format!("{:.1} ({rows} squares)", times[1]),
+                5 => format!("{:.1} ({rows} buildings)", times[1]),
+                _ => format!("{:.0}", times[1]),
+            });
         }
         println!("| {who} | {} |", cols.join(" | "));
     }

@@ -110,6 +110,16 @@ pub async fn reports_written(
 ) -> StoreResult<()> {
     let seen = super::standing::refresh(tx, campaign_id, written).await?;
     doors_changed(tx, campaign_id, &seen.turf_of, &seen.changes).await?;
+    let cells: Vec<(f64, f64, i64, i64)> = seen
+        .changes
+        .iter()
+        .filter_map(|c| {
+            let &(lat, lon) = seen.position_of.get(&c.building_id)?;
+            let knocked = i64::from(c.now.knocked()) - i64::from(c.was.knocked());
+            Some((lat, lon, knocked, i64::from(c.now.contacted) - i64::from(c.was.contacted)))
+        })
+        .collect();
+    super::cells::tallies_changed(tx, campaign_id, &cells).await?;
     knocks_written(tx, campaign_id, volunteer_id, written, &seen, shares).await
 }
 
@@ -362,6 +372,7 @@ pub async fn rebuild_campaign(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult
     for q in RELOCATE {
         tx.exec(q, &vals![campaign_id]).await?;
     }
+    super::cells::rebuild(tx, campaign_id).await?;
     recount_campaign(tx, campaign_id).await
 }
 

@@ -11,6 +11,7 @@ use super::tx::{Row, Tx, Val};
 use crate::vals;
 
 pub mod campaign;
+pub mod cells;
 pub mod counters;
 pub mod erasure;
 pub mod handoffs;
