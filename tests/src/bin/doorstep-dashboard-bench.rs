@@ -230,12 +230,15 @@ async fn main() {
                 times.push(t.elapsed().as_secs_f64() * 1000.0);
             }
             times.sort_by(f64::total_cmp);
-            cols.push((call, match call {
-                4 if st.teams.is_some() => "— (coordinators only)".to_string(),
-                4 => format!("{:.1} ({rows} squares)", times[1]),
-                5 => format!("{:.1} ({rows} buildings)", times[1]),
-                _ => format!("{:.0}", times[1]),
-            }));
+            cols.push((
+                call,
+                match call {
+                    4 if st.teams.is_some() => "— (coordinators only)".to_string(),
+                    4 => format!("{:.1} ({rows} squares)", times[1]),
+                    5 => format!("{:.1} ({rows} buildings)", times[1]),
+                    _ => format!("{:.0}", times[1]),
+                },
+            ));
         }
         cols.sort_by_key(|c| c.0);
         println!("| {who} | {} |", cols.into_iter().map(|c| c.1).collect::<Vec<_>>().join(" | "));
