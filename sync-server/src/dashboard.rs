@@ -562,12 +562,21 @@ impl Service {
 
     /// The street network to draw: the campaign's whole network for coordinators, the part
     /// around their turfs for captains (empty without one).
-    pub async fn map_streets(&self, st: &Staff) -> Result<doorstep_protocol::StreetNetwork, ServiceError> {
+    pub async fn map_streets(
+        &self,
+        st: &Staff,
+        view: &MapView,
+    ) -> Result<doorstep_protocol::StreetNetwork, ServiceError> {
+        let viewport = view.viewport()?;
         let Some(net) = self.network(st.campaign()).await? else {
             return Ok(doorstep_protocol::StreetNetwork { nodes: vec![], edges: vec![] });
         };
         if st.is_coordinator() {
-            return Ok((*net).clone());
+            // A large campaign's map asks for the streets of its view (`?south=&west=&north=&east=`).
+            return Ok(match viewport {
+                Some(v) => doorstep_streets::streets::clip(&net, &[(v.south, v.west), (v.north, v.east)], 0.0),
+                None => (*net).clone(),
+            });
         }
         let pts: Vec<(f64, f64)> =
             self.map_buildings(st, &MapView::default()).await?.iter().map(|b| (b.lat, b.lon)).collect();

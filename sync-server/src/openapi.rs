@@ -61,7 +61,9 @@ pub fn bodies(spec: &RouteSpec) -> Shapes {
         ("DELETE", "/api/v1/session") => shapes(Empty, 204, Empty),
         ("PUT", "/api/v1/users/{user_id}/login") => shapes(json::<session::SetLoginRequest>(), 204, Empty),
         ("GET", "/api/v1/events") => shapes(Empty, 200, Media("text/event-stream")),
-        ("GET", "/api/v1/map/streets") => shapes(Empty, 200, json::<p::StreetNetwork>()),
+        ("GET", "/api/v1/map/streets") => {
+            Shapes { query: Some(schema_of::<d::MapView>), ..shapes(Empty, 200, json::<p::StreetNetwork>()) }
+        }
         ("GET", "/api/v1/map/buildings") => {
             Shapes { query: Some(schema_of::<d::MapView>), ..shapes(Empty, 200, json::<Vec<s::dash::MapBuilding>>()) }
         }

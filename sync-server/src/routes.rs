@@ -64,7 +64,7 @@ pub const ROUTES: &[RouteSpec] = &[
         method: "GET",
         path: "/api/v1/map/streets",
         access: Access::Staff,
-        summary: "the street network to draw (nodes and edges; a captain's: around their turfs)",
+        summary: "the street network to draw (nodes and edges; a captain's: around their turfs; a coordinator's: within ?south= &west= &north= &east= when given)",
     },
     RouteSpec {
         method: "GET",

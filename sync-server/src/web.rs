@@ -266,8 +266,16 @@ pub async fn events(
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response())
 }
 
-pub async fn map_streets(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<Response, HttpError> {
-    Ok(Json(s.map_streets(&st).await?).into_response())
+pub async fn map_streets(
+    State(s): State<Service>,
+    StaffCaller(st): StaffCaller,
+    q: Result<Query<MapView>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, HttpError> {
+    let view = map_view(q)?;
+    if view.level.is_some() || view.turf.is_some() {
+        return Err(HttpError::bad_request("bad_viewport", "south, west, north, east seulement / only"));
+    }
+    Ok(Json(s.map_streets(&st, &view).await?).into_response())
 }
 
 pub async fn map_buildings(

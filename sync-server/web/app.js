@@ -462,9 +462,10 @@ async function fitMap() {
 // A coordinator whose campaign holds more than MAP_FULL_DOORS doors loads the map by part: below
 // BUILDINGS_ZOOM, squares of 1°, 0.1° or 0.01° with their doors and knocked doors (kept by the
 // server's writes, a few hundred rows whatever the campaign); from BUILDINGS_ZOOM, the addresses
-// in view. `?map_full=N` on the page's address sets the limit (the browser tests use it).
+// in view; from STREETS_ZOOM the streets of the view. `?map_full=N` on the page's address sets the limit (the browser tests use it).
 const MAP_FULL_DOORS = Number(new URLSearchParams(location.search).get('map_full')) || 20000;
 const BUILDINGS_ZOOM = 16;
+const STREETS_ZOOM = 13;
 let cellLayer, mapPartTimer = null;
 const largeMap = () => state.mapMode === 'viewport';
 
@@ -485,6 +486,7 @@ async function loadMapPart() {
   // The selected turf's addresses stay loaded wherever the view is (its lists and moves use them).
   const turf = state.selectedTurf;
   const mine = turf ? api('GET', `/api/v1/map/buildings?turf=${encodeURIComponent(turf)}`) : Promise.resolve([]);
+  const streets = zoom >= STREETS_ZOOM ? api('GET', `/api/v1/map/streets?${viewBox(0.25)}`) : Promise.resolve(null);
   let inView = [];
   if (zoom >= BUILDINGS_ZOOM) {
     [inView] = await Promise.all([api('GET', `/api/v1/map/buildings?${viewBox(0.25)}`), mine]);
@@ -495,6 +497,10 @@ async function loadMapPart() {
   }
   const seen = new Set(inView.map((b) => b.id));
   state.buildings = inView.concat((await mine).filter((b) => !seen.has(b.id)));
+  const net = await streets;
+  drawStreets(net || { nodes: [], edges: [] });
+  // No street in a view holding addresses: the campaign has no street network (said plainly).
+  if (net) $('no-streets').hidden = net.edges.length > 0 || (state.cells.length === 0 && state.buildings.length === 0);
   state.mapPartZoom = zoom;
   drawCells();
   drawBuildings();
@@ -605,11 +611,14 @@ async function start() {
     const squares = await api('GET', '/api/v1/map/cells?level=0');
     state.mapMode = squares.reduce((a, c) => a + c.doors, 0) > MAP_FULL_DOORS ? 'viewport' : 'full';
   } else state.mapMode = 'full';
-  const [streets] = await Promise.all([api('GET', '/api/v1/map/streets'), refresh()]);
-  state.streets = streets;
-  // A campaign with addresses but no street network is told so plainly.
-  $('no-streets').hidden = (streets.edges || []).length > 0 || (state.progress?.campaign?.doors ?? 1) === 0;
-  drawStreets(streets);
+  // A large campaign's streets come by part with its addresses (loadMapPart).
+  const [streets] = await Promise.all([largeMap() ? null : api('GET', '/api/v1/map/streets'), refresh()]);
+  if (streets) {
+    state.streets = streets;
+    // A campaign with addresses but no street network is told so plainly.
+    $('no-streets').hidden = (streets.edges || []).length > 0 || (state.progress?.campaign?.doors ?? 1) === 0;
+    drawStreets(streets);
+  }
   await fitMap();
   drawStations();
   api('GET', '/api/v1/stations').then((s) => { state.stations = s.stations || s; }).catch(() => {});

@@ -41,7 +41,7 @@ await signedIn(async (page) => {
   await shot(page, '18-map-squares.png');
 
   // Up close: the addresses in view, and no square.
-  await page.evaluate(([lat, lon]) => window.doorstepMap.setView([lat, lon], 17, { animate: false }), centre);
+  await page.evaluate(([lat, lon]) => { window.doorstepMap.setView([lat, lon], 17, { animate: false }); }, centre);
   await page.waitForFunction(() => window.doorstepState.buildings.length > 0 && window.doorstepState.cells.length === 0);
   const close = await page.evaluate(() => {
     const b = window.doorstepMap.getBounds().pad(0.3);
@@ -50,7 +50,15 @@ await signedIn(async (page) => {
   });
   check(close.n > 0 && close.inside === close.n, `up close, only the addresses in view are loaded (${close.inside} of ${close.n} in view)`);
   check(close.hint === true, 'the hint is gone up close');
+  const streetsClose = await page.evaluate(() => window.doorstepState.counts.streets);
+  check(streetsClose > 0, `up close, the streets of the view are drawn (${streetsClose} segments)`);
   await shot(page, '19-map-viewport.png');
+
+  // Far out again: squares, and no street is loaded.
+  await page.evaluate(() => { window.doorstepMap.setZoom(10, { animate: false }); });
+  await page.waitForFunction(() => window.doorstepState.mapPartZoom === 10);
+  const farAgain = await page.evaluate(() => ({ streets: window.doorstepState.counts.streets, cells: window.doorstepState.cells.length, buildings: window.doorstepState.buildings.length }));
+  check(farAgain.streets === 0 && farAgain.cells > 0 && farAgain.buildings === 0, `at zoom 10, squares only (${JSON.stringify(farAgain)})`);
 
   // A turf's view lists its streets, read for it whatever is in view.
   await page.click('#tab-turfs');

@@ -443,6 +443,16 @@ async fn progress_results_and_live_events_follow_real_knocks() {
     assert_eq!((st, code(&b)), (StatusCode::BAD_REQUEST, "bad_viewport"));
     let (st, b) = coordinator.get("/api/v1/map/cells?level=7").await;
     assert_eq!((st, code(&b)), (StatusCode::BAD_REQUEST, "bad_level"));
+    // A large campaign's streets come by part: those of a view are fewer than the whole network.
+    let (_, net) = coordinator.get("/api/v1/map/streets").await;
+    let (st, half) = coordinator.get(&format!("/api/v1/map/streets?south={mid}&west=-180&north=90&east=180")).await;
+    assert_eq!(st, StatusCode::OK, "{half}");
+    let (whole_edges, half_edges) = (net["edges"].as_array().unwrap().len(), half["edges"].as_array().unwrap().len());
+    assert!(half_edges > 0 && half_edges < whole_edges, "{half_edges} of {whole_edges}");
+    assert!(
+        half["nodes"].as_array().unwrap().iter().all(|n| n[1].as_f64().unwrap() >= mid - 0.05),
+        "a kept segment ends within 5 km of the view"
+    );
     // The audit log: the phone's download, the captain's export, never an answer.
     let coord = Browser::new(&s, "coordinatrice").await;
     let (st, log) = coord.get("/api/v1/audit?limit=1000").await;
