@@ -2,7 +2,7 @@
 # Route length against near-optimal reference solvers on the same street distance matrix.
 # Installs fast-tsp and elkai into a venv under ~/.cache/doorstep (PyPI); neither is a dependency
 # of Doorstep. Usage: bash bench/route_reference.sh [SECONDS for fast-tsp, default 10] [CITY: nantes,
-# helsinki, munchen or all (default)]
+# helsinki, munchen, monaco or all (default)]
 # Any other town: bash bench/route_reference.sh SECONDS custom NAME ADDRESSES.csv STREETS LAT LON
 # (addresses as id,street,house_number,postcode,city,lat,lon; streets as GeoJSON lines, an
 # OpenStreetMap .osm.pbf extract or a BD TOPO GeoPackage; LAT LON the start).

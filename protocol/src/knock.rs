@@ -60,6 +60,20 @@ pub enum AnswerValue {
     Text { value: String },
 }
 
+impl AnswerValue {
+    /// What the results count of this answer: "yes"/"no", the choice or choices, the scale's
+    /// figure; nothing for free text (it is never tallied).
+    pub fn tallied(&self) -> Vec<String> {
+        match self {
+            AnswerValue::YesNo { value } => vec![if *value { "yes" } else { "no" }.to_string()],
+            AnswerValue::Choice { value } => vec![value.clone()],
+            AnswerValue::Choices { values } => values.clone(),
+            AnswerValue::Scale { value } => vec![value.to_string()],
+            AnswerValue::Text { .. } => vec![],
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "uniffi", derive(uniffi::Record))]

@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use doorstep_protocol::{Answer, AnswerValue, Campaign, Position, QuestionKind};
+use doorstep_protocol::{Answer, Campaign, Position, QuestionKind};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ServiceError;
@@ -187,16 +187,6 @@ impl Acc {
     }
     fn sync(&mut self, ms: Option<i64>) {
         self.stats.last_sync_ms = self.stats.last_sync_ms.max(ms);
-    }
-}
-
-fn answer_keys(v: &AnswerValue) -> Vec<String> {
-    match v {
-        AnswerValue::YesNo { value } => vec![if *value { "yes" } else { "no" }.to_string()],
-        AnswerValue::Choice { value } => vec![value.clone()],
-        AnswerValue::Choices { values } => values.clone(),
-        AnswerValue::Scale { value } => vec![value.to_string()],
-        AnswerValue::Text { .. } => vec![],
     }
 }
 
@@ -452,25 +442,48 @@ impl Service {
             from_ms: f.from_ms,
             to_ms: f.to_ms,
         };
-        let (codes, bodies) = typed_read(&*self.store, move |tx| {
-            Box::pin(async move {
-                Ok((dash::result_codes(tx, &q, &w).await?, dash::conversation_bodies(tx, &q, &w).await?))
+        // Without a time window the counts kept by the writes answer (a few rows per turf);
+        // a window reads the standing reports in it.
+        let (codes, answers) = if w.from_ms.is_none() && w.to_ms.is_none() {
+            let rows = typed_read(&*self.store, move |tx| {
+                Box::pin(async move {
+                    let (turf, team, station) = (w.turf.as_deref(), w.team.as_deref(), w.station.as_deref());
+                    Ok(crate::store::ops::results::read(tx, &q, turf, team, station).await?)
+                })
             })
-        })
-        .await?;
-        let reports = codes.iter().map(|(_, n)| n).sum();
-        let codes: HashMap<String, u64> = codes.into_iter().collect();
-        let mut answers: HashMap<String, (u64, HashMap<String, u64>)> = HashMap::new();
-        for body in &bodies {
-            let r: AnswersOnly = serde_json::from_str(body).map_err(ServiceError::internal)?;
-            for a in r.answers {
-                let slot = answers.entry(a.question_id).or_default();
-                slot.0 += 1;
-                for key in answer_keys(&a.value) {
-                    *slot.1.entry(key).or_default() += 1;
+            .await?;
+            let mut codes: HashMap<String, u64> = HashMap::new();
+            let mut answers: HashMap<String, (u64, HashMap<String, u64>)> = HashMap::new();
+            for (kind, question, answer, n) in rows {
+                match kind.as_str() {
+                    "code" => *codes.entry(question).or_default() += n,
+                    "answered" => answers.entry(question).or_default().0 += n,
+                    _ => *answers.entry(question).or_default().1.entry(answer).or_default() += n,
                 }
             }
-        }
+            (codes, answers)
+        } else {
+            let (codes, bodies) = typed_read(&*self.store, move |tx| {
+                Box::pin(async move {
+                    Ok((dash::result_codes(tx, &q, &w).await?, dash::conversation_bodies(tx, &q, &w).await?))
+                })
+            })
+            .await?;
+            let mut answers: HashMap<String, (u64, HashMap<String, u64>)> = HashMap::new();
+            for body in &bodies {
+                let r: AnswersOnly = serde_json::from_str(body).map_err(ServiceError::internal)?;
+                for a in r.answers {
+                    let slot = answers.entry(a.question_id).or_default();
+                    slot.0 += 1;
+                    for key in a.value.tallied() {
+                        *slot.1.entry(key).or_default() += 1;
+                    }
+                }
+            }
+            (codes.into_iter().collect::<HashMap<String, u64>>(), answers)
+        };
+        let reports = codes.values().sum();
+        let mut answers = answers;
         let questions = campaign
             .survey
             .questions

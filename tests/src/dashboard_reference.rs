@@ -279,7 +279,9 @@ impl Reach {
                 continue;
             }
             let t = self.counted_turf(r);
-            let keep = turf.is_none_or(|x| x == t)
+            // Counted where the door is now, within reach when that turf is.
+            let keep = self.turfs.contains_key(t)
+                && turf.is_none_or(|x| x == t)
                 && team.is_none_or(|x| self.turfs.get(t).cloned().flatten().as_deref() == Some(x))
                 && station.is_none_or(|s| self.buildings.get(&r.building_id).and_then(|b| b.1.as_deref()) == Some(s))
                 && from_ms.is_none_or(|a| Self::at(r) >= a)
@@ -289,7 +291,9 @@ impl Reach {
             }
             n += 1;
             *codes.entry(k.result_code.clone()).or_default() += 1;
-            for a in &k.answers {
+            // Answers count from conversations only (a code whose outcome is "contacted").
+            let conversation = self.outcome(r) == Some(Outcome::Contacted);
+            for a in k.answers.iter().filter(|_| conversation) {
                 let keys = match &a.value {
                     AnswerValue::YesNo { value } => vec![if *value { "yes" } else { "no" }.to_string()],
                     AnswerValue::Choice { value } => vec![value.clone()],

@@ -159,8 +159,8 @@ impl SmsDouble for OvhDouble {
     fn then(&self, modes: &[Mode]) {
         self.account.lock().unwrap().script.modes.extend_from_slice(modes);
     }
-    fn taken(&self) -> Vec<(String, String, String)> {
-        self.account.lock().unwrap().script.taken.clone()
+    fn taken_since(&self, from: usize) -> Vec<(String, String, String)> {
+        self.account.lock().unwrap().script.taken.get(from..).unwrap_or_default().to_vec()
     }
     fn requests(&self) -> u32 {
         self.account.lock().unwrap().script.requests

@@ -239,8 +239,8 @@ impl SmsDouble for SmppDouble {
     fn then(&self, modes: &[Mode]) {
         self.centre.lock().unwrap().script.modes.extend_from_slice(modes);
     }
-    fn taken(&self) -> Vec<(String, String, String)> {
-        self.centre.lock().unwrap().script.taken.clone()
+    fn taken_since(&self, from: usize) -> Vec<(String, String, String)> {
+        self.centre.lock().unwrap().script.taken.get(from..).unwrap_or_default().to_vec()
     }
     fn requests(&self) -> u32 {
         self.centre.lock().unwrap().script.requests

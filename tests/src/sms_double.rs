@@ -38,7 +38,11 @@ pub trait SmsDouble: Send + Sync {
     /// What the next submissions get, in order (then: accepted).
     fn then(&self, modes: &[Mode]);
     /// Every message taken (sent): (to, from, body), in order.
-    fn taken(&self) -> Vec<(String, String, String)>;
+    fn taken(&self) -> Vec<(String, String, String)> {
+        self.taken_since(0)
+    }
+    /// The messages taken from the `from`-th on (a long run reads only what is new).
+    fn taken_since(&self, from: usize) -> Vec<(String, String, String)>;
     /// Submissions seen, whatever their fate.
     fn requests(&self) -> u32;
     /// A phone answers: the double hands the reply to the server its provider's way.
@@ -193,8 +197,8 @@ impl SmsDouble for TwilioDouble {
     fn then(&self, modes: &[Mode]) {
         self.script.lock().unwrap().modes.extend_from_slice(modes);
     }
-    fn taken(&self) -> Vec<(String, String, String)> {
-        self.script.lock().unwrap().taken.clone()
+    fn taken_since(&self, from: usize) -> Vec<(String, String, String)> {
+        self.script.lock().unwrap().taken.get(from..).unwrap_or_default().to_vec()
     }
     fn requests(&self) -> u32 {
         self.script.lock().unwrap().requests

@@ -94,6 +94,14 @@ impl Server {
         let d = doors.as_array().unwrap().iter().find(|d| d["door_id"] == door).unwrap();
         d["status"].as_str().unwrap().to_string()
     }
+    /// Another campaign on the same server ("lyon-2027", no doors): its coordinator's token.
+    async fn other_campaign(&self) -> String {
+        let body = json!({"id": "lyon-2027", "name": "Lyon",
+            "mode": "address_only", "coordinator_id": "coord-lyon", "coordinator_name": "L"});
+        let (st, other) = self.send("POST", "/api/v1/campaigns", Some(self.coordinator()), Some(body)).await;
+        assert!(st.is_success(), "{other}");
+        other["token"].as_str().unwrap().to_string()
+    }
     async fn exported_ids(&self) -> Vec<String> {
         let (_, rows) = self.send("GET", "/api/v1/export/reports.json", Some(self.coordinator()), None).await;
         rows.as_array().unwrap().iter().map(|r| r["report"]["id"].as_str().unwrap().to_string()).collect()
@@ -530,17 +538,7 @@ async fn sessions_resist_strangers_and_wrong_clocks() {
 
     // Another campaign's coordinator sees none of it and cannot borrow this campaign's turfs or
     // captains.
-    let (st, other) = s
-        .send(
-            "POST",
-            "/api/v1/campaigns",
-            Some(s.coordinator()),
-            Some(json!({"id": "lyon-2027", "name": "Lyon",
-            "mode": "address_only", "coordinator_id": "coord-lyon", "coordinator_name": "L"})),
-        )
-        .await;
-    assert!(st.is_success(), "{other}");
-    let lyon = other["token"].as_str().unwrap();
+    let lyon = &s.other_campaign().await;
     let (_, listed) = s.send("GET", "/api/v1/sessions", Some(lyon), None).await;
     assert_eq!(listed, json!([]));
     let mut borrowed = session("s-lyon", "coord-lyon", &sud.turf);
@@ -623,17 +621,7 @@ async fn messages_resist_strangers() {
     assert!(!text.contains("team:nord") && !text.contains("Rendez-vous au local"), "{text}");
 
     // Another campaign's coordinator: the north's channel does not exist for them.
-    let (st, other) = s
-        .send(
-            "POST",
-            "/api/v1/campaigns",
-            Some(s.coordinator()),
-            Some(json!({"id": "lyon-2027", "name": "Lyon",
-            "mode": "address_only", "coordinator_id": "coord-lyon", "coordinator_name": "L"})),
-        )
-        .await;
-    assert!(st.is_success(), "{other}");
-    let lyon = other["token"].as_str().unwrap();
+    let lyon = &s.other_campaign().await;
     let write = json!({"channel_id": "team:nord", "action": {"kind": "post", "body": "Bonjour de Lyon"}});
     let (st, b) = s.send("POST", "/api/v1/messages", Some(lyon), Some(write)).await;
     assert_eq!((st, b["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{b}");
@@ -715,17 +703,7 @@ async fn pages_and_personal_data_resist_strangers() {
     assert!(!text.contains("Secret du nord") && !text.contains("Bénévole 0") && p["teams"].is_null(), "{text}");
 
     // Another campaign's coordinator: no page, no photo, no export of this campaign's people.
-    let (st, other) = s
-        .send(
-            "POST",
-            "/api/v1/campaigns",
-            Some(s.coordinator()),
-            Some(json!({"id": "lyon-2027", "name": "Lyon",
-            "mode": "address_only", "coordinator_id": "coord-lyon", "coordinator_name": "L"})),
-        )
-        .await;
-    assert!(st.is_success(), "{other}");
-    let lyon = other["token"].as_str().unwrap().to_string();
+    let lyon = &s.other_campaign().await;
     for path in ["", "/photo", "/export"] {
         let (st, b) = s.send("GET", &format!("/api/v1/people/{}{path}", nord.volunteer), Some(&lyon), None).await;
         assert_eq!(st, StatusCode::NOT_FOUND, "{path}: {b}");
@@ -762,17 +740,7 @@ async fn sms_resists_strangers() {
     let settings = json!({"sender_name": "Équipe Nord", "election_days": [], "max_segments": 2});
     let (st, b) = s.send("PUT", "/api/v1/sms/settings", Some(s.coordinator()), Some(settings)).await;
     assert!(st.is_success(), "{b}");
-    let (st, other) = s
-        .send(
-            "POST",
-            "/api/v1/campaigns",
-            Some(s.coordinator()),
-            Some(json!({"id": "lyon-2027", "name": "Lyon",
-            "mode": "address_only", "coordinator_id": "coord-lyon", "coordinator_name": "L"})),
-        )
-        .await;
-    assert!(st.is_success(), "{other}");
-    let lyon = other["token"].as_str().unwrap().to_string();
+    let lyon = &s.other_campaign().await;
     let text = json!({"audience": {"kind": "team", "team_id": "nord"}, "purpose": "team_news",
         "body": "Équipe Nord : 10 h. STOP au 36180", "idempotency_key": "k"});
     // Lyon has no SMS settings and no team "nord": nothing to preview or send.
@@ -793,6 +761,52 @@ async fn sms_resists_strangers() {
     nowhere["audience"]["team_id"] = json!("nulle-part");
     let (st, _) = s.send("POST", "/api/v1/sms/preview", Some(s.coordinator()), Some(nowhere)).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+/// The map by part (issue 21) against another campaign's coordinator, over HTTP: this campaign's
+/// turf ids and a viewport over its doors give them nothing — no building, no square, no street,
+/// no figure — while this campaign's coordinator, asking the same, gets them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_map_by_part_shows_nothing_to_another_campaign() {
+    let s = server().await;
+    let nord = s.phone(0, "dev-nord").await;
+    let r = s.push(&nord, &[forge(&s, &nord, &nord.doors[0], "not_home")]).await;
+    assert_eq!(status(&r[0]).0, "accepted", "{r:?}");
+    let lyon = s.other_campaign().await;
+    // A viewport over every Nantes door, and the north turf by its id.
+    let view = "south=47.0&west=-1.8&north=47.4&east=-1.3";
+    let asks = [
+        format!("/api/v1/map/buildings?{view}"),
+        format!("/api/v1/map/buildings?turf={}", nord.turf),
+        "/api/v1/map/buildings".to_string(),
+        format!("/api/v1/map/cells?level=2&{view}"),
+        "/api/v1/map/cells?level=0".to_string(),
+    ];
+    for path in &asks {
+        let (st, mine) = s.send("GET", path, Some(s.coordinator()), None).await;
+        assert_eq!(st, StatusCode::OK, "{path}: {mine}");
+        assert!(!mine.as_array().unwrap().is_empty(), "{path}: the owner sees it");
+        let (st, theirs) = s.send("GET", path, Some(&lyon), None).await;
+        assert_eq!((st, &theirs), (StatusCode::OK, &json!([])), "{path}: another campaign sees nothing");
+    }
+    let path = format!("/api/v1/map/streets?{view}");
+    let (_, mine) = s.send("GET", &path, Some(s.coordinator()), None).await;
+    assert!(!mine["edges"].as_array().unwrap().is_empty());
+    let (st, theirs) = s.send("GET", &path, Some(&lyon), None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(
+        (theirs["nodes"].as_array().map(Vec::len), theirs["edges"].as_array().map(Vec::len)),
+        (Some(0), Some(0))
+    );
+    // Their progress and results count nothing of this campaign's knock.
+    let (_, progress) = s.send("GET", "/api/v1/progress", Some(&lyon), None).await;
+    assert_eq!(
+        (progress["campaign"]["doors"].as_u64(), progress["campaign"]["knocked"].as_u64()),
+        (Some(0), Some(0)),
+        "{progress}"
+    );
+    let (st, b) = s.send("GET", &format!("/api/v1/results?turf={}", nord.turf), Some(&lyon), None).await;
+    assert!(st == StatusCode::NOT_FOUND || st == StatusCode::FORBIDDEN, "{st} {b}");
 }
 
 /// A phone whose clock is a year ahead (issue 18): its messages and its people events are taken

@@ -137,9 +137,46 @@ async fn counters_hold(s: &dyn ServerStore, when: &str) {
     .unwrap();
     let by_hour: BTreeMap<(String, i64), (u64, u64)> =
         hours.into_iter().map(|(turf, hour, c)| ((turf, hour), (c.knocks as u64, c.contacts as u64))).collect();
-    let want =
-        doorstep_tests::dashboard_reference::Reach::read(s, &doorstep_tests::coordinator(CAMPAIGN)).await.expected();
+    let reach = doorstep_tests::dashboard_reference::Reach::read(s, &doorstep_tests::coordinator(CAMPAIGN)).await;
+    let want = reach.expected();
     assert_eq!(by_hour, want.turf_hours, "hours per turf, {when}");
+    // The results view's counts: the whole campaign, each turf, each polling station.
+    let mut stations: Vec<String> = reach.buildings.values().filter_map(|b| b.1.clone()).collect();
+    stations.sort();
+    stations.dedup();
+    let mut filters: Vec<(Option<String>, Option<String>)> = vec![(None, None)];
+    filters.extend(["t1", "t2"].map(|t| (Some(t.to_string()), None)));
+    filters.extend(stations.into_iter().map(|st| (None, Some(st))));
+    for (turf, station) in filters {
+        let q = doorstep_server::store::dash::DashQuery::new(&reach.campaign, None);
+        let (t, st) = (turf.clone(), station.clone());
+        let rows = doorstep_server::store::typed_read(s, move |tx| {
+            Box::pin(async move {
+                doorstep_server::store::ops::results::read(tx, &q, t.as_deref(), None, st.as_deref()).await
+            })
+        })
+        .await
+        .unwrap();
+        let (mut n, mut codes, mut answers) = (0u64, BTreeMap::new(), BTreeMap::<String, BTreeMap<String, u64>>::new());
+        for (kind, question, answer, count) in rows.into_iter().filter(|r| r.3 > 0) {
+            match kind.as_str() {
+                "code" => {
+                    n += count;
+                    codes.insert(question, count);
+                }
+                "answered" => {
+                    answers.entry(question).or_default().insert(String::new(), count);
+                }
+                _ => {
+                    answers.entry(question).or_default().insert(answer, count);
+                }
+            }
+        }
+        let (wn, mut wcodes, mut wanswers) = reach.results(turf.as_deref(), None, station.as_deref(), None, None);
+        wcodes.retain(|_, v| *v > 0);
+        wanswers.retain(|_, a| !a.is_empty());
+        assert_eq!((n, codes, answers), (wn, wcodes, wanswers), "results of {turf:?} {station:?}, {when}");
+    }
     let positions: BTreeMap<String, i64> = positions.into_iter().map(|(v, at, _)| (v, at)).collect();
     let wanted: BTreeMap<String, i64> = want.positions.iter().map(|(v, p)| (v.clone(), p.0)).collect();
     assert_eq!(positions, wanted, "positions, {when}");
@@ -184,7 +221,11 @@ async fn counters_hold(s: &dyn ServerStore, when: &str) {
 }
 
 async fn random_history(s: Arc<dyn ServerStore>) {
-    let (campaign, buildings, entrances, doors) = server_import(40);
+    let (campaign, mut buildings, entrances, doors) = server_import(40);
+    // Three polling stations, a few buildings in none (the results count by station).
+    for (i, b) in buildings.iter_mut().enumerate() {
+        b.polling_station = ["101", "102", "103"].get(i % 4).map(|s| s.to_string());
+    }
     s.create_campaign(&campaign, NOW).await.unwrap();
     for v in ["vol-a", "vol-b", "vol-c"] {
         let u = User {
@@ -361,12 +402,12 @@ async fn standing_rows_equal_their_definition_on_postgres() {
     db.drop_now().await;
 }
 
-/// What schemas 18 and 19 added, taken out again.
+/// What schemas 18 to 22 added, taken out again.
 const BEFORE_18: &str = "DROP TABLE door_standing; DROP TABLE door_tally; DROP TABLE turf_tally;
     DROP TABLE volunteer_tally; DROP TABLE hour_tally; DROP TABLE volunteer_position;
     DROP INDEX reports_volunteer_order; ALTER TABLE reports DROP COLUMN share_ms;
     CREATE INDEX reports_volunteer ON reports(volunteer_id); CREATE INDEX reports_volunteer_at ON reports(volunteer_id, at_ms);
-    DROP TABLE map_cells; DROP INDEX buildings_position;";
+    DROP TABLE map_cells; DROP INDEX buildings_position; DROP TABLE result_tally;";
 
 /// A database written before schema 18 held reports and no standing rows nor counters: the upgrade
 /// computes them from those reports (SQLite: the file reopened; PostgreSQL: the same database

@@ -130,7 +130,7 @@ const SEP: &str = "\u{1f}";
 /// A report stands unless a correction names it — a correction by the same volunteer, in the same
 /// campaign, on the same target (the rule book refuses any other at ingest; this keeps reports
 /// stored before it from erasing anyone's work).
-const STANDING: &str = "NOT EXISTS (SELECT 1 FROM reports x WHERE x.supersedes = r.id
+pub(crate) const STANDING: &str = "NOT EXISTS (SELECT 1 FROM reports x WHERE x.supersedes = r.id
     AND x.volunteer_id = r.volunteer_id AND x.campaign_id = r.campaign_id AND x.building_id = r.building_id
     AND COALESCE(x.door_id, '') = COALESCE(r.door_id, '') AND COALESCE(x.person_id, '') = COALESCE(r.person_id, ''))";
 
@@ -307,7 +307,11 @@ fn results_from(q: &DashQuery, f: &ResultsWhere) -> Sql {
           LEFT JOIN turfs t ON t.id = COALESCE(b.turf_id, r.turf_id) WHERE r.campaign_id = ")
         .p(&q.campaign_id)
         .s(" AND ")
-        .s(STANDING);
+        .s(STANDING)
+        // A captain's results count where the door is now, within reach when that turf is (as the
+        // counters do, `ops::results`).
+        .s(" AND ")
+        .reach(q, "COALESCE(b.turf_id, r.turf_id)");
     if let Some(turf) = &f.turf {
         sql.s(" AND COALESCE(b.turf_id, r.turf_id) = ").p(turf);
     }

@@ -408,17 +408,25 @@ pub const SCHEMA_V21: &[&str] = &[
     "CREATE INDEX buildings_position ON buildings(campaign_id, lat, lon)",
 ];
 
+/// Version 22 (issue 21): the results view's counts per (turf, polling station, result code or
+/// answer), kept by the writes (`ops::results`), filled from the reports held in the same step
+/// ([`STANDING_VERSION`]).
+pub const SCHEMA_V22: &[&str] = &["CREATE TABLE result_tally (campaign_id TEXT NOT NULL, turf_key TEXT NOT NULL,
+       station TEXT NOT NULL, kind TEXT NOT NULL, question TEXT NOT NULL, answer TEXT NOT NULL, n BIGINT NOT NULL,
+       PRIMARY KEY (campaign_id, turf_key, station, kind, question, answer))"];
+
 /// The schema version whose step also fills `door_standing` and the counters from the reports
 /// held ([`super::ops::counters::rebuild_all`], in the step's transaction). It was 18 when only
 /// `door_standing` was filled, 19 when the counters came; a database at 18, 19 or 20 has them
-/// computed again, to the same rows, and its map cells filled (version 21).
-pub const STANDING_VERSION: usize = 21;
+/// computed again, to the same rows, its map cells filled (version 21) and its results counted
+/// (version 22).
+pub const STANDING_VERSION: usize = 22;
 
 /// Every schema version, in order; index + 1 is the version it brings the database to.
 pub const MIGRATIONS: &[&[&str]] = &[
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8, SCHEMA_V9, SCHEMA_V10,
     SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14, SCHEMA_V15, SCHEMA_V16, SCHEMA_V17, SCHEMA_V18, SCHEMA_V19,
-    SCHEMA_V20, SCHEMA_V21,
+    SCHEMA_V20, SCHEMA_V21, SCHEMA_V22,
 ];
 
 /// Whether a statement's placeholders come in order of first use (`$1` first, then `$2`…): SQLite

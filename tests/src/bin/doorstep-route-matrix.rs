@@ -1,11 +1,11 @@
 //! Writes, for the 50 / 100 / 300 addresses nearest a central square of each city with a street
-//! network (Nantes: Place Royale; Helsinki: Senate Square; München: Marienplatz), the walking
+//! network (Nantes: Place Royale; Helsinki: Senate Square; München: Marienplatz; Monaco: Sainte-Dévote), the walking
 //! distance matrix along the street network (index 0 = the start; then the addresses), our route
 //! over it (an open path, and a round trip back to the start) and the conventional street / side /
 //! number order, as JSON on stdout. The reference solvers of `bench/route_reference.py` read it, so
 //! every solver is scored on the very same matrix.
 //!
-//! `cargo run --release -p doorstep-tests --bin doorstep-route-matrix [nantes|helsinki|munchen|all] > m.json`
+//! `cargo run --release -p doorstep-tests --bin doorstep-route-matrix [nantes|helsinki|munchen|monaco|all] > m.json`
 //!
 //! Any other town: `… doorstep-route-matrix custom NAME ADDRESSES STREETS LAT LON`, where ADDRESSES
 //! is a CSV of `id,street,house_number,postcode,city,lat,lon` (one header line; the format of
@@ -36,6 +36,8 @@ const CITIES: &[(&str, &str, &str, (f64, f64))] = &[
         (60.1695, 24.9525),
     ),
     ("munchen", "data/munchen/de_munchen_addresses.csv", "data/munchen/de_munchen_streets.geojson", (48.1374, 11.5755)),
+    // The old town: Monaco and Beausoleil's hillside, stairs and ramps (`scripts/make-oldtown-excerpt.sh`).
+    ("monaco", "data/monaco/mc_oldtown_addresses.csv", "data/monaco/mc_oldtown_streets.geojson", (43.7375, 7.4205)),
 ];
 
 fn main() {

@@ -120,9 +120,13 @@ pub async fn set_station_boundaries(
         .map(|r| Ok((r[0].text()?, r[1].float()?, r[2].float()?, r[3].opt_text()?.is_some())))
         .collect::<StoreResult<Vec<_>>>()?;
     let plan = crate::targeting::place_in_areas(&areas, &buildings);
+    // The results count by station: what the placed buildings' reports count moves with them.
+    let placed: Vec<&str> = plan.assign.iter().map(|(b, _)| b.as_str()).collect();
+    let counted = super::counters::Moving::start(tx, campaign_id, placed).await?;
     for (building, station) in &plan.assign {
         tx.exec(SET_BUILDING_STATION, &vals![station.as_str(), building.as_str()]).await?;
     }
+    counted.settle(tx).await?;
     let out = StationsPlaced {
         assigned: plan.assign.len() as u64,
         outside: plan.outside,
@@ -206,6 +210,7 @@ pub async fn purge_personal_data(tx: &mut dyn Tx, campaign_id: &str, now_ms: i64
     counts.public_signups_deleted = super::reminders::purge(tx, campaign_id).await?;
     counts.messages_deleted = super::messages::purge(tx, campaign_id).await?;
     counts.pages_deleted = super::pages::purge(tx, campaign_id).await?;
+    super::results::answers_purged(tx, campaign_id).await?;
     Ok(counts)
 }
 

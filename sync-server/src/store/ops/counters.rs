@@ -7,7 +7,8 @@
 //! - `volunteer_tally`, per (turf, volunteer): knocks, overlaps not yet reviewed, and knocking
 //!   time, the sum of each knock's share ([`share_ms`]);
 //! - `hour_tally`, per (turf, hour): knocks and conversations, the timeline;
-//! - `volunteer_position`: each volunteer's latest report that carried a position.
+//! - `volunteer_position`: each volunteer's latest report that carried a position;
+//! - `result_tally`: the results view's counts per (turf, station) ([`super::results`]).
 //!
 //! A report counts in the turf its building is in now, or the turf it was made in when its
 //! building is in none.
@@ -120,7 +121,8 @@ pub async fn reports_written(
         })
         .collect();
     super::cells::tallies_changed(tx, campaign_id, &cells).await?;
-    knocks_written(tx, campaign_id, volunteer_id, written, &seen, shares).await
+    knocks_written(tx, campaign_id, volunteer_id, written, &seen, shares).await?;
+    super::results::reports_written(tx, campaign_id, written, &seen.outcome_of).await
 }
 
 /// The doors whose tally changed, added to their turfs' rows (`turf_of`: each building's turf).
@@ -243,6 +245,7 @@ struct Contribution {
     doors: BTreeMap<String, DoorCounts>,
     knocks: BTreeMap<(String, String), KnockCounts>,
     hours: BTreeMap<(String, i64), HourCounts>,
+    results: super::results::Counts,
 }
 
 /// Knocks and conversations per (turf, hour) from rows `(turf, hour, result code, knocks)`.
@@ -286,6 +289,7 @@ async fn contribution(
             c.hours.entry(k).or_default().add(h, 1);
         }
     }
+    c.results = super::results::contribution(tx, outcome_of, buildings).await?;
     Ok(c)
 }
 
@@ -341,9 +345,14 @@ impl<'a> Moving<'a> {
         for (k, h) in before.hours {
             hours.entry(k).or_default().add(h, -1);
         }
+        let mut results = after.results;
+        for (k, n) in before.results {
+            *results.entry(k).or_default() -= n;
+        }
         add_doors(tx, &self.campaign_id, doors).await?;
         add_knocks(tx, &self.campaign_id, knocks).await?;
-        add_hours(tx, &self.campaign_id, hours).await
+        add_hours(tx, &self.campaign_id, hours).await?;
+        super::results::write(tx, &self.campaign_id, results).await
     }
 }
 
@@ -355,7 +364,8 @@ pub async fn recount_campaign(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult
     }
     let outcome_of = super::standing::outcomes(tx, campaign_id).await?;
     let hours = hours_of(&tx.rows(SELECT_CAMPAIGN_HOURS, &vals![campaign_id]).await?, &outcome_of)?;
-    add_hours(tx, campaign_id, hours).await
+    add_hours(tx, campaign_id, hours).await?;
+    super::results::recount(tx, campaign_id, &outcome_of).await
 }
 
 /// Every share of knocking time of a campaign computed again, volunteer by volunteer.

@@ -20,6 +20,7 @@ pub mod pages;
 pub mod people;
 pub mod reminders;
 pub mod reports;
+pub mod results;
 pub mod sessions;
 pub mod shared;
 pub mod shares;
