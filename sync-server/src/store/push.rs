@@ -109,6 +109,8 @@ fn new_report(w: &Write, device_id: &str) -> NewReport {
         hlc_counter: w.report.hlc.counter as i64,
         overlap: w.overlap,
         located: w.report.position.is_some(),
+        person_id: w.person_id.clone(),
+        answers: w.report.answers.clone(),
     }
 }
 
@@ -286,6 +288,11 @@ pub async fn review_held(
                 hlc_counter: key.counter,
                 overlap: k[3].int()? != 0,
                 located,
+                person_id: match &held.report.target {
+                    doorstep_protocol::Target::Person { id } => Some(id.clone()),
+                    _ => None,
+                },
+                answers: held.report.answers.clone(),
             };
             super::ops::counters::reports_written(tx, campaign_id, &volunteer, &[written], &plan).await?;
         }

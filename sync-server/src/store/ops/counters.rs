@@ -122,7 +122,7 @@ pub async fn reports_written(
         .collect();
     super::cells::tallies_changed(tx, campaign_id, &cells).await?;
     knocks_written(tx, campaign_id, volunteer_id, written, &seen, shares).await?;
-    super::results::reports_written(tx, campaign_id, written, &seen.outcome_of).await
+    super::results::reports_written(tx, campaign_id, volunteer_id, written, &seen).await
 }
 
 /// The doors whose tally changed, added to their turfs' rows (`turf_of`: each building's turf).

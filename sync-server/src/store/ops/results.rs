@@ -117,31 +117,56 @@ fn scope_of(r: &[Val], at: usize) -> StoreResult<Scope> {
     })
 }
 
-/// After reports are written (a push, a held report accepted): the facts — the new reports and
-/// those they name as corrected, and every correction naming any of them — then [`plan`], then
-/// the rows.
+/// After reports are written (a push, a held report accepted): the facts — the new reports (as
+/// the push holds them, with their building's turf and station as the standing pairs read them),
+/// the stored reports they name as corrected, and every correction naming any of them — then
+/// [`plan`], then the rows.
 pub async fn reports_written(
     tx: &mut dyn Tx,
     campaign_id: &str,
+    volunteer_id: &str,
     written: &[super::standing::NewReport],
-    outcome_of: &HashMap<String, Outcome>,
+    seen: &super::standing::Refreshed,
 ) -> StoreResult<()> {
     if written.is_empty() {
         return Ok(());
     }
     let new: HashSet<&str> = written.iter().map(|r| r.id.as_str()).collect();
-    let mut ids: Vec<&str> = new.iter().copied().collect();
-    ids.extend(written.iter().filter_map(|r| r.supersedes.as_deref()).filter(|s| !new.contains(s)));
-    ids.sort_unstable();
-    ids.dedup();
-    let mut touched = Vec::new();
-    let mut corrections = Vec::new();
-    for chunk in ids.chunks(LIST) {
+    let mut touched: Vec<Counted> = written
+        .iter()
+        .map(|n| {
+            let contact = seen.outcome_of.get(&n.result_code) == Some(&Outcome::Contacted);
+            Counted {
+                id: n.id.clone(),
+                scope: Scope {
+                    volunteer_id: volunteer_id.to_string(),
+                    campaign_id: campaign_id.to_string(),
+                    building_id: n.building_id.clone(),
+                    door_id: n.door_id.clone().unwrap_or_default(),
+                    person_id: n.person_id.clone().unwrap_or_default(),
+                },
+                turf_key: seen.turf_of.get(&n.building_id).cloned().flatten().unwrap_or_else(|| n.turf_id.clone()),
+                station: seen.station_of.get(&n.building_id).cloned().flatten().unwrap_or_default(),
+                result_code: n.result_code.clone(),
+                answers: if contact { n.answers.clone() } else { Vec::new() },
+            }
+        })
+        .collect();
+    let mut named: Vec<&str> =
+        written.iter().filter_map(|r| r.supersedes.as_deref()).filter(|s| !new.contains(s)).collect();
+    named.sort_unstable();
+    named.dedup();
+    for chunk in named.chunks(LIST) {
         let params: Vec<Val> = chunk.iter().map(|i| Val::from(*i)).collect();
         let sql = format!("{SELECT_COUNTED} WHERE r.id IN ({})", list(1, chunk.len()));
         for r in tx.rows(&sql, &params).await? {
-            touched.push(counted(&r, outcome_of)?);
+            touched.push(counted(&r, &seen.outcome_of)?);
         }
+    }
+    let mut corrections = Vec::new();
+    let ids: Vec<&str> = touched.iter().map(|r| r.id.as_str()).collect();
+    for chunk in ids.chunks(LIST) {
+        let params: Vec<Val> = chunk.iter().map(|i| Val::from(*i)).collect();
         let sql = format!("{SELECT_CORRECTIONS} WHERE x.supersedes IN ({})", list(1, chunk.len()));
         for r in tx.rows(&sql, &params).await? {
             corrections.push(Correction { id: r[0].text()?, supersedes: r[1].text()?, scope: scope_of(&r, 2)? });

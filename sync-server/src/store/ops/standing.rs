@@ -92,6 +92,9 @@ pub struct NewReport {
     pub hlc_counter: i64,
     pub overlap: bool,
     pub located: bool,
+    /// The person reported on, and the answers (the results' counts, `ops::results`).
+    pub person_id: Option<String>,
+    pub answers: Vec<doorstep_protocol::Answer>,
 }
 
 impl NewReport {
@@ -117,15 +120,17 @@ pub async fn refresh(tx: &mut dyn Tx, campaign_id: &str, written: &[NewReport]) 
     // Each building's turf now (locked on PostgreSQL, see the module's note).
     let mut turf_of: HashMap<String, Option<String>> = HashMap::new();
     let mut position_of: HashMap<String, (f64, f64)> = HashMap::new();
+    let mut station_of: HashMap<String, Option<String>> = HashMap::new();
     for chunk in buildings.chunks(LIST) {
         let lock = if tx.arrays() { " FOR UPDATE" } else { "" };
         let sql = format!(
-            "SELECT id, turf_id, lat, lon FROM buildings WHERE id IN ({}) ORDER BY id{lock}",
+            "SELECT id, turf_id, lat, lon, polling_station FROM buildings WHERE id IN ({}) ORDER BY id{lock}",
             list(1, chunk.len())
         );
         for r in tx.rows(&sql, &chunk.iter().map(|b| Val::from(*b)).collect::<Vec<_>>()).await? {
             turf_of.insert(r[0].text()?, r[1].opt_text()?);
             position_of.insert(r[0].text()?, (r[2].float()?, r[3].float()?));
+            station_of.insert(r[0].text()?, r[4].opt_text()?);
         }
     }
     // Door → its building; the doors of buildings reported as a whole are read.
@@ -174,7 +179,7 @@ pub async fn refresh(tx: &mut dyn Tx, campaign_id: &str, written: &[NewReport]) 
     });
     let facts: Vec<DoorFacts> = facts.collect();
     let changes = write_pairs(tx, before, &mut tallies, facts).await?;
-    Ok(Refreshed { turf_of, position_of, changes, outcome_of })
+    Ok(Refreshed { turf_of, position_of, station_of, changes, outcome_of })
 }
 
 /// What [`refresh`] saw and changed: each building's turf now, and the doors whose tally changed.
@@ -183,6 +188,8 @@ pub struct Refreshed {
     pub turf_of: HashMap<String, Option<String>>,
     /// Each building's position (the map's cells, `ops::cells`).
     pub position_of: HashMap<String, (f64, f64)>,
+    /// Each building's polling station (the results' counts, `ops::results`).
+    pub station_of: HashMap<String, Option<String>>,
     pub changes: Vec<TallyChange>,
     pub outcome_of: HashMap<String, Outcome>,
 }
