@@ -292,7 +292,7 @@ fn order_points(
         let mut other = nearest_stops(m, *k);
         // Each start is improved, then kicked (half the kicks each), on its own core when there
         // are two.
-        let kicks = KICKS_PER_STOP * *k / 2;
+        let kicks = kicks_for(*k) / 2;
         let improve = |o: &mut Vec<usize>, seed: u64| {
             refine_stops(m, *k, o, round_trip);
             perturb_and_improve(m, *k, o, round_trip, kicks, seed);
@@ -314,12 +314,22 @@ fn order_points(
     order
 }
 
-/// Kicks per stop of the iterated local search that follows the stop-level improvement (shared
-/// between the two starts). One per stop took Helsinki's 300 addresses from 1.054 to 1.036 × the
-/// reference solvers for about 4 ms; two, every other one exchanging two short runs anywhere on
-/// the walk, bring every measured turf of 50 to 1,000 addresses to 1.02 × or better
-/// (docs/benchmarks.md, issue 22).
-const KICKS_PER_STOP: usize = 2;
+/// Kicks of the iterated local search that follows the stop-level improvement for `k` rows
+/// (shared between the two starts), as the time targets allow (issue 22: 300 doors < 20 ms,
+/// 1,000 < 100 ms on this machine): two per stop up to 300 stops, rising to four at 500, then
+/// down to three at 1,000 and above. One per stop took Helsinki's 300 addresses from 1.054 to
+/// 1.036 × the reference solvers for about 4 ms; two, every other one exchanging two short runs
+/// anywhere on the walk, brought every measured turf of 50 to 1,000 addresses to 1.02 × but
+/// Nantes' 500 (1.022); four there bring it to 1.016 (docs/benchmarks.md).
+fn kicks_for(k: usize) -> usize {
+    let per_100 = match k {
+        0..=300 => 200,
+        301..=500 => 200 + (k - 300),
+        501..=1000 => 400 - (k - 500) / 5,
+        _ => 300,
+    };
+    k * per_100 / 100
+}
 /// Above [`POINT_LEVEL_MAX`] (distances pair by pair), one kick per stop, and the runs exchanged
 /// at most [`FAR_WINDOW_LARGE`] stops apart: each repair of a far exchange reverses long stretches.
 const KICKS_PER_STOP_LARGE: usize = 1;
