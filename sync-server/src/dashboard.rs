@@ -448,7 +448,7 @@ impl Service {
             let rows = typed_read(&*self.store, move |tx| {
                 Box::pin(async move {
                     let (turf, team, station) = (w.turf.as_deref(), w.team.as_deref(), w.station.as_deref());
-                    Ok(crate::store::ops::results::read(tx, &q, turf, team, station).await?)
+                    crate::store::ops::results::read(tx, &q, turf, team, station).await
                 })
             })
             .await?;

@@ -538,22 +538,22 @@ async fn sessions_resist_strangers_and_wrong_clocks() {
 
     // Another campaign's coordinator sees none of it and cannot borrow this campaign's turfs or
     // captains.
-    let lyon = &s.other_campaign().await;
-    let (_, listed) = s.send("GET", "/api/v1/sessions", Some(lyon), None).await;
+    let lyon = s.other_campaign().await;
+    let (_, listed) = s.send("GET", "/api/v1/sessions", Some(&lyon), None).await;
     assert_eq!(listed, json!([]));
     let mut borrowed = session("s-lyon", "coord-lyon", &sud.turf);
     borrowed["team_id"] = Value::Null;
     borrowed["visibility"] = json!("campaign");
-    let (st, b) = s.send("POST", "/api/v1/sessions", Some(lyon), Some(borrowed.clone())).await;
+    let (st, b) = s.send("POST", "/api/v1/sessions", Some(&lyon), Some(borrowed.clone())).await;
     assert_eq!((st, b["code"].as_str()), (StatusCode::BAD_REQUEST, Some("unknown_turf")), "{b}");
     borrowed["turfs"] = json!([]);
     borrowed["captains"] = json!(["capitaine-sud"]);
-    let (st, b) = s.send("POST", "/api/v1/sessions", Some(lyon), Some(borrowed)).await;
+    let (st, b) = s.send("POST", "/api/v1/sessions", Some(&lyon), Some(borrowed)).await;
     assert_eq!((st, b["code"].as_str()), (StatusCode::BAD_REQUEST, Some("not_a_captain")), "{b}");
     // Nor call off this campaign's session, nor edit it: no such session, as far as they know.
     let mut off = session("s-sud", "capitaine-sud", &sud.turf);
     off["cancelled"] = json!(true);
-    let (st, b) = s.send("PUT", "/api/v1/sessions/s-sud", Some(lyon), Some(off.clone())).await;
+    let (st, b) = s.send("PUT", "/api/v1/sessions/s-sud", Some(&lyon), Some(off.clone())).await;
     assert_eq!((st, b["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{b}");
     // The north captain cannot call off the south's session either; the south's own captain can
     // edit it (a place more), and it stands.
@@ -621,15 +621,15 @@ async fn messages_resist_strangers() {
     assert!(!text.contains("team:nord") && !text.contains("Rendez-vous au local"), "{text}");
 
     // Another campaign's coordinator: the north's channel does not exist for them.
-    let lyon = &s.other_campaign().await;
+    let lyon = s.other_campaign().await;
     let write = json!({"channel_id": "team:nord", "action": {"kind": "post", "body": "Bonjour de Lyon"}});
-    let (st, b) = s.send("POST", "/api/v1/messages", Some(lyon), Some(write)).await;
+    let (st, b) = s.send("POST", "/api/v1/messages", Some(&lyon), Some(write)).await;
     assert_eq!((st, b["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{b}");
     let dm_lyon = json!({"channel_id": doorstep_protocol::ChannelRef::direct("coord-lyon", &nord.volunteer).id(),
         "action": {"kind": "post", "body": "Bonjour"}});
-    let (st, _) = s.send("POST", "/api/v1/messages", Some(lyon), Some(dm_lyon)).await;
+    let (st, _) = s.send("POST", "/api/v1/messages", Some(&lyon), Some(dm_lyon)).await;
     assert_eq!(st, StatusCode::NOT_FOUND, "a person of another campaign is nobody to talk to");
-    let (_, feed) = s.send("POST", "/api/v1/messages/feed", Some(lyon), Some(json!({"protocol": 1}))).await;
+    let (_, feed) = s.send("POST", "/api/v1/messages/feed", Some(&lyon), Some(json!({"protocol": 1}))).await;
     assert!(!feed.to_string().contains("Rendez-vous au local"));
     // The north captain may not pin in the south's channel, nor in the announcements post.
     let pin = json!({"channel_id": "team:sud", "action": {"kind": "unpin"}});
@@ -703,7 +703,7 @@ async fn pages_and_personal_data_resist_strangers() {
     assert!(!text.contains("Secret du nord") && !text.contains("Bénévole 0") && p["teams"].is_null(), "{text}");
 
     // Another campaign's coordinator: no page, no photo, no export of this campaign's people.
-    let lyon = &s.other_campaign().await;
+    let lyon = s.other_campaign().await;
     for path in ["", "/photo", "/export"] {
         let (st, b) = s.send("GET", &format!("/api/v1/people/{}{path}", nord.volunteer), Some(&lyon), None).await;
         assert_eq!(st, StatusCode::NOT_FOUND, "{path}: {b}");
@@ -740,7 +740,7 @@ async fn sms_resists_strangers() {
     let settings = json!({"sender_name": "Équipe Nord", "election_days": [], "max_segments": 2});
     let (st, b) = s.send("PUT", "/api/v1/sms/settings", Some(s.coordinator()), Some(settings)).await;
     assert!(st.is_success(), "{b}");
-    let lyon = &s.other_campaign().await;
+    let lyon = s.other_campaign().await;
     let text = json!({"audience": {"kind": "team", "team_id": "nord"}, "purpose": "team_news",
         "body": "Équipe Nord : 10 h. STOP au 36180", "idempotency_key": "k"});
     // Lyon has no SMS settings and no team "nord": nothing to preview or send.
