@@ -320,7 +320,7 @@ fn order_points(
 /// down to three at 1,000 and above. One per stop took Helsinki's 300 addresses from 1.054 to
 /// 1.036 × the reference solvers for about 4 ms; two, every other one exchanging two short runs
 /// anywhere on the walk, brought every measured turf of 50 to 1,000 addresses to 1.02 × but
-/// Nantes' 500 (1.022); four there bring it to 1.016 (docs/benchmarks.md).
+/// Nantes' 500 (1.022); four there bring it to 1.015 (docs/benchmarks.md).
 fn kicks_for(k: usize) -> usize {
     let per_100 = match k {
         0..=300 => 200,
@@ -330,10 +330,23 @@ fn kicks_for(k: usize) -> usize {
     };
     k * per_100 / 100
 }
-/// Above [`POINT_LEVEL_MAX`] (distances pair by pair), one kick per stop, and the runs exchanged
-/// at most [`FAR_WINDOW_LARGE`] stops apart: each repair of a far exchange reverses long stretches.
-const KICKS_PER_STOP_LARGE: usize = 1;
+/// Above [`POINT_LEVEL_MAX`] (distances pair by pair), the runs are exchanged at most
+/// [`FAR_WINDOW_LARGE`] stops apart: each repair of a far exchange reverses long stretches.
 const FAR_WINDOW_LARGE: usize = 50;
+
+/// Kicks of each of the two seeds above [`POINT_LEVEL_MAX`]: three a stop in all up to 2,000
+/// stops (as many as the door-to-door search gives just below 1,500, so that one door more makes
+/// no step: one a stop took Nantes from 1.012 at 1,500 to 1.019 × the references at 1,501; three,
+/// 1.011), falling to one a stop at 4,000 and above, where the time (< 1 s at 5,000) allows no
+/// more.
+fn kicks_large(k: usize) -> usize {
+    let per_100 = match k {
+        0..=2000 => 300,
+        2001..=4000 => 300 - (k - 2000) / 10,
+        _ => 100,
+    };
+    k * per_100 / 200
+}
 
 /// Iterated local search on an open path from the start (row 0), or a round trip: swap two short
 /// neighbouring runs of stops (a "double bridge" kept local), or, every other kick, two short runs
@@ -510,7 +523,7 @@ fn route_by_pairs(pm: &crate::streets::PointMetric<'_>, xy: &[(f64, f64)], round
     let d = |a: usize, b: usize| pm.d(a, b);
     let near = near_by_grid(&d, xy, 10, 24);
     let first = nearest_by_lists(&d, xy, &near);
-    let kicks = KICKS_PER_STOP_LARGE * k / 2;
+    let kicks = kicks_large(k);
     let run = |seed: u64| {
         let mut o = first.clone();
         iterated_search(&d, &near, &mut o, round_trip, kicks, seed, true);

@@ -64,6 +64,10 @@ enum Command {
         /// and sign-in lockouts. Without it the header is ignored.
         #[arg(long = "trusted-proxy")]
         trusted_proxies: Vec<std::net::IpAddr>,
+        /// Phones' sync requests this process works on at once; beyond, a phone is told to come
+        /// back in 1–5 s (503 with `Retry-After`) before any database work.
+        #[arg(long, default_value_t = crate::admission::DEFAULT_MAX_IN_FLIGHT)]
+        max_in_flight: usize,
     },
     /// Create a campaign and its coordinator; prints the coordinator's API token.
     CreateCampaign {
@@ -303,6 +307,7 @@ pub async fn run() -> std::process::ExitCode {
             secret_key_file,
             public_url,
             trusted_proxies,
+            max_in_flight,
         } => {
             crate::observe::init_logs(&log_format);
             let store = match crate::cli::open_store(&database).await {
@@ -326,6 +331,7 @@ pub async fn run() -> std::process::ExitCode {
             service.tile_url = tile_url;
             service.public_url = public_url;
             service.trusted_proxies = trusted_proxies;
+            service.admission.set_limit(max_in_flight);
             let key_file = secret_key_file.unwrap_or_else(|| {
                 if database.starts_with("postgres") {
                     "doorstep-secret.key".into()

@@ -16,7 +16,7 @@ pub struct HttpError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    /// Seconds to wait before trying again (429), sent as `Retry-After`.
+    /// Seconds to wait before trying again (429, 503), sent as `Retry-After`.
     pub retry_after_s: Option<u64>,
 }
 
@@ -70,7 +70,8 @@ impl HttpError {
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
+        // (A phone told the server is busy is expected under load, not an error of the server.)
+        if self.status.is_server_error() && self.code != "busy" {
             tracing::error!(status = self.status.as_u16(), code = self.code, message = %self.message, "server error");
         }
         let mut r =

@@ -5,6 +5,7 @@
 //! (validation, scope, merge decisions; no SQL), [`store`] (one trait, SQLite and PostgreSQL).
 
 pub mod admin;
+pub mod admission;
 pub mod api;
 pub mod audit;
 pub mod auth;

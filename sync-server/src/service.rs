@@ -58,6 +58,8 @@ pub struct Service {
     pub tile_url: Option<String>,
     pub rate_limits: crate::ratelimit::RateLimits,
     pub(crate) rate: Arc<crate::ratelimit::Limiter>,
+    /// Phones' sync requests this process works on at once before it sheds ([`crate::admission`]).
+    pub admission: Arc<crate::admission::Admission>,
     /// What the server counts (served by `serve --metrics-listen`).
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The campaign's SMTP relay for e-mail reminders (`serve --smtp-url`); none: they wait.
@@ -121,6 +123,7 @@ impl Service {
             tile_url: None,
             rate_limits: Default::default(),
             rate: Default::default(),
+            admission: Default::default(),
             metrics: Default::default(),
             mailer: None,
             sms_keys: None,
@@ -183,9 +186,11 @@ impl Service {
     /// for review) and pull (it is told to wipe) until it acknowledges the wipe or
     /// [`REVOKED_GRACE_MS`] has passed; the HTTP layer lets it reach those routes only.
     pub async fn authenticate(&self, bearer: &str) -> Result<DeviceSession, ServiceError> {
-        let device = self
+        // The token's device and its user's role in one read (a user deleted with their
+        // devices leaves no row to join).
+        let (device, role) = self
             .store
-            .device(&auth::hash_secret(bearer))
+            .device_with_role(&auth::hash_secret(bearer))
             .await?
             .ok_or_else(|| ServiceError::unauthenticated("bad_token", "unknown device token"))?;
         let now = (self.now)();
@@ -195,12 +200,6 @@ impl Service {
                 "device token expired: join again with a new code",
             ));
         }
-        let role = self
-            .store
-            .user(&device.user_id)
-            .await?
-            .ok_or_else(|| ServiceError::unauthenticated("bad_token", "the token's user no longer exists"))?
-            .role;
         if let Some(at) = device.revoked_ms {
             // A phone (a volunteer's, or a captain's own) may still push what it holds.
             let phone = !RESERVED_DEVICE_PREFIXES.iter().any(|p| device.device_id.starts_with(p));

@@ -90,6 +90,16 @@ pub async fn asset(Path(file): Path<String>) -> Result<Response, HttpError> {
 pub async fn guard(State(s): State<Service>, req: Request, next: Next) -> Response {
     // The bucket is chosen before waiting on it: a request is not `Sync`, so no borrow of it may
     // live across the wait.
+    // A phone's sync beyond what this process works on at once is told to come back, before any
+    // database work (the rate limit's bucket included).
+    let _slot = if crate::admission::Admission::sheds(req.uri().path()) {
+        match s.admission.enter() {
+            Ok(slot) => Some(slot),
+            Err(secs) => return busy(secs).into_response(),
+        }
+    } else {
+        None
+    };
     let bucket = rate_bucket(&s, &req);
     if let Err(e) = check_rate(&s, bucket).await {
         return e.into_response();
@@ -130,6 +140,17 @@ fn rate_bucket(s: &Service, req: &Request) -> Option<(String, f64, f64)> {
         Err(_) => client_ip(s, req.headers(), req.extensions())
             .map(|ip| (format!("ip:{ip}"), l.anonymous_burst, l.anonymous_per_s)),
     }
+}
+
+/// 503 with the wait: this process is at its limit of phone syncs.
+fn busy(secs: u64) -> HttpError {
+    let mut e = HttpError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        format!("serveur occupé : réessayez dans {secs} s / server busy: try again in {secs} s"),
+    );
+    e.retry_after_s = Some(secs);
+    e
 }
 
 /// One request from the caller's bucket; 429 with the wait when it is empty.

@@ -35,6 +35,12 @@ impl HttpTransport {
         Ok(Self { client: client()?, base: base.trim_end_matches('/').to_string(), token })
     }
 
+    /// The same client (its connection pool, its TLS set-up) and server, with another token: what
+    /// a phone uses after joining, and a load generator for many devices.
+    pub fn with_token(&self, token: Option<String>) -> Self {
+        Self { client: self.client.clone(), base: self.base.clone(), token }
+    }
+
     pub async fn join(&self, req: &JoinRequest) -> Result<JoinResponse, TransportError> {
         self.post("/api/v1/join", req).await
     }

@@ -24,7 +24,8 @@ pub enum TransportError {
     /// same request will not help.
     #[error("refused by the server: {0}")]
     Refused(String),
-    /// The server is busy or limiting this device (429): retry, not before `retry_after`.
+    /// The server is busy (503 with `Retry-After`) or limiting this device (429): retry, not
+    /// before `retry_after`.
     #[error("server busy, retry in {retry_after:?}: {message}")]
     Busy { retry_after: Duration, message: String },
 }
@@ -385,9 +386,12 @@ pub async fn sync<T: Transport>(
             Err(e) => {
                 progress.on_progress(SyncPhase::Waiting, store.pending_count()?, attempt);
                 let jitter = 0.75 + 0.5 * (uuid::Uuid::now_v7().as_u128() % 1000) as f64 / 1000.0;
-                // A busy server says how long to wait: never less than that.
+                // A busy server says how long to wait: never less than that, and up to half as
+                // long again, so that the phones it told the same wait do not come back together.
                 let floor = match &e {
-                    TransportError::Busy { retry_after, .. } => (*retry_after).min(MAX_RETRY_AFTER),
+                    TransportError::Busy { retry_after, .. } => {
+                        (*retry_after).min(MAX_RETRY_AFTER).mul_f64(jitter + 0.25)
+                    }
                     _ => Duration::ZERO,
                 };
                 tokio::time::sleep(delay.mul_f64(jitter).max(floor)).await;

@@ -110,12 +110,9 @@ impl PgStore {
                 tokio::spawn(async move {
                     let _ = conn.await;
                 });
-                // Each statement is kept prepared (no parse per run) but planned for the values
-                // it runs with: a generic plan, kept by the connection once made while the tables
-                // were small, walked a campaign's buildings for a batch of ids and tested each row
-                // against a 500-id array (the server bench's push ingest: 17,183 → 19,316 reports
-                // per second on 2026-12-07; the cut placement took 356 s before it was rewritten).
-                client.batch_execute("SET plan_cache_mode = force_custom_plan").await?;
+                // Each statement is kept prepared (no parse per run) and PostgreSQL may keep a
+                // generic plan for it, as it does by default; a statement given an array of ids
+                // is planned for its values each time ([`PgTx::statement`]).
                 (client, Statements::default())
             }
         };

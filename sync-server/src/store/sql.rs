@@ -415,6 +415,10 @@ pub const SCHEMA_V22: &[&str] = &["CREATE TABLE result_tally (campaign_id TEXT N
        station TEXT NOT NULL, kind TEXT NOT NULL, question TEXT NOT NULL, answer TEXT NOT NULL, n BIGINT NOT NULL,
        PRIMARY KEY (campaign_id, turf_key, station, kind, question, answer))"];
 
+/// Version 23 (issue 21): users found by team (a phone's people page lists its team's people at
+/// every sync; without it each sync read every user of the campaign).
+pub const SCHEMA_V23: &[&str] = &["CREATE INDEX users_team ON users(team_id)"];
+
 /// The schema version whose step also fills `door_standing` and the counters from the reports
 /// held ([`super::ops::counters::rebuild_all`], in the step's transaction). It was 18 when only
 /// `door_standing` was filled, 19 when the counters came; a database at 18, 19 or 20 has them
@@ -426,7 +430,7 @@ pub const STANDING_VERSION: usize = 22;
 pub const MIGRATIONS: &[&[&str]] = &[
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8, SCHEMA_V9, SCHEMA_V10,
     SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14, SCHEMA_V15, SCHEMA_V16, SCHEMA_V17, SCHEMA_V18, SCHEMA_V19,
-    SCHEMA_V20, SCHEMA_V21, SCHEMA_V22,
+    SCHEMA_V20, SCHEMA_V21, SCHEMA_V22, SCHEMA_V23,
 ];
 
 /// Whether a statement's placeholders come in order of first use (`$1` first, then `$2`…): SQLite

@@ -365,11 +365,11 @@ const SELECT_KNOCKS_OF: &str = "SELECT COALESCE(r.door_id, r.building_id), r.res
 /// The people of a person's teams: the volunteers of the team they belong to or lead, and the
 /// captains who lead those teams.
 const SELECT_TEAM_PEOPLE: &str =
-    "SELECT u.id FROM users u WHERE u.id <> $1 AND u.campaign_id = $2 AND u.deleted_ms IS NULL AND (
-       u.team_id IN (SELECT team_id FROM users WHERE id = $1 AND team_id IS NOT NULL)
-       OR u.team_id IN (SELECT team_id FROM team_captains WHERE user_id = $1)
-       OR u.id IN (SELECT c.user_id FROM team_captains c WHERE c.team_id IN (SELECT team_id FROM users WHERE id = $1)
-                   OR c.team_id IN (SELECT team_id FROM team_captains WHERE user_id = $1)))
+    "SELECT u.id FROM users u WHERE u.id <> $1 AND u.campaign_id = $2 AND u.deleted_ms IS NULL AND u.id IN (
+       SELECT v.id FROM users v WHERE v.team_id IN (SELECT team_id FROM users WHERE id = $1 AND team_id IS NOT NULL)
+       UNION SELECT v.id FROM users v WHERE v.team_id IN (SELECT team_id FROM team_captains WHERE user_id = $1)
+       UNION SELECT c.user_id FROM team_captains c WHERE c.team_id IN (SELECT team_id FROM users WHERE id = $1)
+       UNION SELECT c.user_id FROM team_captains c WHERE c.team_id IN (SELECT team_id FROM team_captains WHERE user_id = $1))
      ORDER BY u.id";
 const SELECT_COOPAINS_GOING: &str = "SELECT s.session_id, s.volunteer_id, u.display_name FROM session_signups s
      JOIN users u ON u.id = s.volunteer_id

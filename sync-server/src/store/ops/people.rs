@@ -123,6 +123,20 @@ pub async fn device(tx: &mut dyn Tx, token_hash: &str) -> StoreResult<Option<Dev
     }))
 }
 
+/// [`device`] with its user's role, in one query: what every authenticated request reads.
+pub async fn device_with_role(tx: &mut dyn Tx, token_hash: &str) -> StoreResult<Option<(Device, Role)>> {
+    let Some(r) = tx.row(SELECT_DEVICE_ROLE, &vals![token_hash]).await? else { return Ok(None) };
+    let device = Device {
+        device_id: r[0].text()?,
+        user_id: r[1].text()?,
+        campaign_id: r[2].text()?,
+        expires_ms: r[3].int()?,
+        revoked_ms: r[4].opt_int()?,
+        wiped_ms: r[5].opt_int()?,
+    };
+    Ok(Some((device, Role::parse(&r[6].text()?)?)))
+}
+
 /// Another user holding a token under this device id, if any.
 pub async fn device_other_user(tx: &mut dyn Tx, device_id: &str, user_id: &str) -> StoreResult<Option<String>> {
     tx.row(SELECT_DEVICE_OTHER_USERS, &vals![device_id, user_id]).await?.map(|r| r[0].text()).transpose()
@@ -135,6 +149,9 @@ pub async fn device_owner(tx: &mut dyn Tx, device_id: &str) -> StoreResult<Optio
 // ----- its SQL (the same text on both backends; see `store::sql`) -----
 
 const SELECT_DEVICE: &str = "SELECT d.device_id, d.user_id, u.campaign_id, d.expires_ms, d.revoked_ms, d.wiped_ms
+     FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = $1";
+const SELECT_DEVICE_ROLE: &str =
+    "SELECT d.device_id, d.user_id, u.campaign_id, d.expires_ms, d.revoked_ms, d.wiped_ms, u.role
      FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = $1";
 
 const SELECT_USERS: &str = "SELECT id, campaign_id, role, display_name, team_id FROM users WHERE campaign_id = $1 AND deleted_ms IS NULL ORDER BY id";
