@@ -112,15 +112,7 @@ pub async fn captain_teams(tx: &mut dyn Tx, user_id: &str) -> StoreResult<Vec<St
 }
 
 pub async fn device(tx: &mut dyn Tx, token_hash: &str) -> StoreResult<Option<Device>> {
-    let Some(r) = tx.row(SELECT_DEVICE, &vals![token_hash]).await? else { return Ok(None) };
-    Ok(Some(Device {
-        device_id: r[0].text()?,
-        user_id: r[1].text()?,
-        campaign_id: r[2].text()?,
-        expires_ms: r[3].int()?,
-        revoked_ms: r[4].opt_int()?,
-        wiped_ms: r[5].opt_int()?,
-    }))
+    Ok(device_with_role(tx, token_hash).await?.map(|(d, _)| d))
 }
 
 /// [`device`] with its user's role, in one query: what every authenticated request reads.
@@ -148,8 +140,6 @@ pub async fn device_owner(tx: &mut dyn Tx, device_id: &str) -> StoreResult<Optio
 
 // ----- its SQL (the same text on both backends; see `store::sql`) -----
 
-const SELECT_DEVICE: &str = "SELECT d.device_id, d.user_id, u.campaign_id, d.expires_ms, d.revoked_ms, d.wiped_ms
-     FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = $1";
 const SELECT_DEVICE_ROLE: &str =
     "SELECT d.device_id, d.user_id, u.campaign_id, d.expires_ms, d.revoked_ms, d.wiped_ms, u.role
      FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = $1";
