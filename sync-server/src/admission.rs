@@ -4,7 +4,9 @@
 //! sync takes that as "busy" and tries again after the wait (its outbox keeps every report), so a
 //! reconnect storm is served at the rate the process can answer instead of piling up requests
 //! until every one of them times out and is sent again. People at a screen (the dashboard, admin
-//! pages, sign-in) and the message feed's long poll are never shed.
+//! pages, sign-in) and the message feed's long poll are never shed. A place is taken only by a
+//! request that carries a credential and whose body has arrived in full (`web::guard`): strangers,
+//! and clients that send slowly, cannot hold the places the phones need.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

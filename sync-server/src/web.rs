@@ -91,14 +91,21 @@ pub async fn guard(State(s): State<Service>, req: Request, next: Next) -> Respon
     // The bucket is chosen before waiting on it: a request is not `Sync`, so no borrow of it may
     // live across the wait.
     // A phone's sync beyond what this process works on at once is told to come back, before any
-    // database work (the rate limit's bucket included).
-    let _slot = if crate::admission::Admission::sheds(req.uri().path()) {
+    // database work (the rate limit's bucket included). A place is taken only once the request is
+    // whole (a client sending slowly holds a connection, never a place) and only by a request that
+    // carries a credential (one without is refused below without database work): a flood of
+    // strangers cannot make this process turn its phones away.
+    let (req, _slot) = if crate::admission::Admission::sheds(req.uri().path()) && credential(req.headers()).is_ok() {
+        let req = match whole(req).await {
+            Ok(req) => req,
+            Err(e) => return e.into_response(),
+        };
         match s.admission.enter() {
-            Ok(slot) => Some(slot),
+            Ok(slot) => (req, Some(slot)),
             Err(secs) => return busy(secs).into_response(),
         }
     } else {
-        None
+        (req, None)
     };
     let bucket = rate_bucket(&s, &req);
     if let Err(e) = check_rate(&s, bucket).await {
@@ -139,6 +146,30 @@ fn rate_bucket(s: &Service, req: &Request) -> Option<(String, f64, f64)> {
         Ok((token, _)) => Some((format!("t:{}", &auth::hash_secret(token)[..24]), l.token_burst, l.token_per_s)),
         Err(_) => client_ip(s, req.headers(), req.extensions())
             .map(|ip| (format!("ip:{ip}"), l.anonymous_burst, l.anonymous_per_s)),
+    }
+}
+
+/// How long a phone may take to send one sync request's body.
+const BODY_READ_S: u64 = 30;
+
+/// The request with its body read in full (up to the largest a sync route takes; the route's own
+/// limit still applies), within [`BODY_READ_S`].
+async fn whole(req: Request) -> Result<Request, HttpError> {
+    let limit = crate::routes::MAX_BODY_BYTES.max(crate::photo::MAX_PHOTO_BYTES + 1024);
+    let (parts, body) = req.into_parts();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(BODY_READ_S), axum::body::to_bytes(body, limit));
+    match read.await {
+        Ok(Ok(bytes)) => Ok(Request::from_parts(parts, axum::body::Body::from(bytes))),
+        Ok(Err(_)) => Err(HttpError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_unreadable",
+            "corps de requête illisible ou trop grand / request body unreadable or too large",
+        )),
+        Err(_) => Err(HttpError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!("corps de requête non reçu en {BODY_READ_S} s / request body not received within {BODY_READ_S} s"),
+        )),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod dashboard_reference;
 pub mod faultproxy;
 pub mod fuzzing;
 pub mod ovh_double;
+pub mod server_process;
 pub mod smpp_double;
 pub mod sms_double;
 pub mod smtp;
@@ -564,4 +565,17 @@ pub async fn demo_server(limits: doorstep_server::ratelimit::RateLimits) -> Demo
     // The core's transport installs the process's rustls provider (ring), which reqwest needs.
     doorstep_core::sync::http::HttpTransport::new(&base, None).unwrap();
     DemoServer { base, seeded, clock, db, dir, service }
+}
+
+/// A plain knock on a door, as a phone records it: a result code and nothing else.
+pub fn knock_on(door: impl Into<String>, result_code: &str) -> doorstep_core::KnockInput {
+    doorstep_core::KnockInput {
+        target: doorstep_protocol::Target::Door { id: door.into() },
+        result_code: result_code.into(),
+        answers: vec![],
+        note: None,
+        safety_flags: vec![],
+        position: None,
+        follow_up: None,
+    }
 }

@@ -8,9 +8,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use doorstep_core::Store;
 use doorstep_core::sync::{RetryPolicy, sync};
-use doorstep_core::{KnockInput, Store};
-use doorstep_protocol::Target;
 use doorstep_server::service::Service;
 use doorstep_server::store::{ServerStore, StoreOps};
 
@@ -57,15 +56,10 @@ async fn keep_knocking(
             }
             let route = st.compute_route(turf, None, None, false).unwrap();
             let Some(door) = route.remaining.iter().flat_map(|s| &s.doors).nth(round % 10) else { continue };
-            st.record_knock(KnockInput {
-                target: Target::Door { id: door.id.clone() },
-                result_code: if round % 2 == 0 { "not_home" } else { "no_answer" }.into(),
-                answers: vec![],
-                note: None,
-                safety_flags: vec![],
-                position: None,
-                follow_up: None,
-            })
+            st.record_knock(doorstep_tests::knock_on(
+                door.id.clone(),
+                if round % 2 == 0 { "not_home" } else { "no_answer" },
+            ))
             .unwrap();
             sync(st, net, policy(), &()).await.unwrap().unwrap();
             knocks += 1;

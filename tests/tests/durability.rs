@@ -70,15 +70,7 @@ pub unsafe extern "C" fn fdatasync(fd: c_int) -> c_int {
 }
 
 fn knock(door: &str) -> KnockInput {
-    KnockInput {
-        target: Target::Door { id: door.into() },
-        result_code: "not_home".into(),
-        answers: vec![],
-        note: None,
-        safety_flags: vec![],
-        position: None,
-        follow_up: None,
-    }
+    doorstep_tests::knock_on(door, "not_home")
 }
 
 #[test]

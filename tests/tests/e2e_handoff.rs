@@ -9,7 +9,7 @@ use doorstep_core::sync::http::HttpTransport;
 use doorstep_core::sync::{RetryPolicy, request_grant, sync};
 use doorstep_core::{CoreError, KnockInput, Store};
 use doorstep_protocol::validate::handoff::HandoffError;
-use doorstep_protocol::{Attendance, Session, SignupKind, Target, Visibility};
+use doorstep_protocol::{Attendance, Session, SignupKind, Visibility};
 use doorstep_server::service::Service;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{Role, ServerStore, StoreOps, User};
@@ -23,15 +23,7 @@ fn policy() -> RetryPolicy {
 }
 
 fn knock(door: &str) -> KnockInput {
-    KnockInput {
-        target: Target::Door { id: door.into() },
-        result_code: "not_home".into(),
-        answers: vec![],
-        note: None,
-        safety_flags: vec![],
-        position: None,
-        follow_up: None,
-    }
+    doorstep_tests::knock_on(door, "not_home")
 }
 
 /// The doors a phone holds on one street of a turf.

@@ -224,16 +224,7 @@ async fn pages_coopains_photo_export_and_deletion_end_to_end() {
     assert!(exported.iter().any(|a| a["action"] == "photo.set"), "her own audit lines are hers too");
 
     // Deletion, push first: a knock made offline is pushed before anything is deleted.
-    lea.record_knock(KnockInput {
-        target: Target::Door { id: doors[0].clone() },
-        result_code: "not_home".into(),
-        answers: vec![],
-        note: None,
-        safety_flags: vec![],
-        position: None,
-        follow_up: None,
-    })
-    .unwrap();
+    lea.record_knock(doorstep_tests::knock_on(doors[0].clone(), "not_home")).unwrap();
     // A wrong confirmation deletes nothing.
     let wrong = doorstep_core::sync::delete_account(&lea, &lea_net, "oui").await;
     assert!(matches!(wrong, Err(CoreError::People(ref e)) if e.code() == "confirmation_required"), "{wrong:?}");

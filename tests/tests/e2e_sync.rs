@@ -11,9 +11,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use doorstep_core::Store;
 use doorstep_core::sync::http::HttpTransport;
 use doorstep_core::sync::{RetryPolicy, Transport, TransportError, sync};
-use doorstep_core::{KnockInput, Store};
 use doorstep_protocol::{JoinRequest, PROTOCOL_VERSION, PullRequest, PullResponse, PushRequest, PushResponse, Target};
 use doorstep_server::service::Service;
 use doorstep_server::store::ServerStore;
@@ -148,15 +148,7 @@ async fn twenty_devices_offline_reassignment_and_revocation() {
     for (i, (st, _, turf)) in devices.iter().enumerate() {
         let route = st.compute_route(turf, None, None, false).unwrap();
         for door in route.remaining.iter().flat_map(|s| &s.doors).take(12) {
-            let k = st.record_knock(KnockInput {
-                target: Target::Door { id: door.id.clone() },
-                result_code: "not_home".into(),
-                answers: vec![],
-                note: None,
-                safety_flags: vec![],
-                position: None,
-                follow_up: None,
-            });
+            let k = st.record_knock(doorstep_tests::knock_on(door.id.clone(), "not_home"));
             made.entry(i).or_default().push(k.unwrap().id);
         }
     }
@@ -183,18 +175,7 @@ async fn twenty_devices_offline_reassignment_and_revocation() {
     let moved_doors: Vec<String> =
         t00.doors.iter().filter(|d| moved.contains(&d.building_id)).map(|d| d.id.clone()).collect();
     for d in &moved_doors {
-        let k = devices[0]
-            .0
-            .record_knock(KnockInput {
-                target: Target::Door { id: d.clone() },
-                result_code: "no_answer".into(),
-                answers: vec![],
-                note: None,
-                safety_flags: vec![],
-                position: None,
-                follow_up: None,
-            })
-            .unwrap();
+        let k = devices[0].0.record_knock(doorstep_tests::knock_on(d.clone(), "no_answer")).unwrap();
         made.entry(0).or_default().push(k.id);
     }
     // Device 19 is lost; the coordinator revokes it over HTTP before it syncs again.

@@ -12,53 +12,21 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use doorstep_core::KnockInput;
 use doorstep_core::sync::http::HttpTransport;
 use doorstep_core::sync::{RetryPolicy, Transport, sync};
-use doorstep_protocol::{JoinRequest, PROTOCOL_VERSION, PushRequest, Target};
+use doorstep_protocol::{JoinRequest, PROTOCOL_VERSION, PushRequest};
 use doorstep_server::service::Service;
 use doorstep_server::store::postgres::PgStore;
 use doorstep_server::store::{ServerStore, StoreOps};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 const PHONES: usize = 9;
 const PER_TURF: usize = 12;
 const KNOCKS: usize = 8;
-
-/// One `doorstep-server serve` process; its address once it says it listens.
-async fn start_process(url: &str, key: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server-node"))
-        .args(["serve", "--database", url, "--listen", "127.0.0.1:0", "--log-format", "json"])
-        .arg("--secret-key-file")
-        .arg(key)
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the server process");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let base = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            let v: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
-            if v["fields"]["message"] == "doorstep-server listening" {
-                return v["fields"]["url"].as_str().unwrap().to_string();
-            }
-        }
-        panic!("the server process ended before listening");
-    })
-    .await
-    .expect("the server process listens within a minute");
-    // Keep reading its log (a full pipe would stall it).
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, base)
-}
 
 /// A coordinator's live stream on one process: every event as `(kind, data)`; returns once the
 /// stream is open (its `ready` came: the process is subscribed).
@@ -150,7 +118,10 @@ async fn three_processes_on_one_postgresql_behind_a_balancer() {
     std::fs::write(&key, "7".repeat(64)).unwrap();
     let mut processes = Vec::new();
     for _ in 0..3 {
-        processes.push(start_process(&db.url, &key).await);
+        processes.push(
+            doorstep_tests::server_process::start(Path::new(env!("CARGO_BIN_EXE_server-node")), &db.url, &key, None)
+                .await,
+        );
     }
     let bases: Vec<String> = processes.iter().map(|(_, b)| b.clone()).collect();
     let backends = bases.iter().map(|b| b.trim_start_matches("http://").parse().unwrap()).collect();
@@ -184,17 +155,7 @@ async fn three_processes_on_one_postgresql_behind_a_balancer() {
         sync(st, net, policy(), &()).await.unwrap().unwrap();
         let route = st.compute_route(turf, None, None, false).unwrap();
         for door in route.remaining.iter().flat_map(|s| &s.doors).take(KNOCKS) {
-            let k = st
-                .record_knock(KnockInput {
-                    target: Target::Door { id: door.id.clone() },
-                    result_code: "not_home".into(),
-                    answers: vec![],
-                    note: None,
-                    safety_flags: vec![],
-                    position: None,
-                    follow_up: None,
-                })
-                .unwrap();
+            let k = st.record_knock(doorstep_tests::knock_on(door.id.clone(), "not_home")).unwrap();
             acked.insert(k.id);
         }
     }

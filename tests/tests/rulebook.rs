@@ -295,15 +295,7 @@ impl World {
 fn the_phone_refuses_exactly_what_the_server_refuses() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let w = rt.block_on(world());
-    let plain = KnockInput {
-        target: Target::Door { id: w.doors[0].clone() },
-        result_code: "not_home".into(),
-        answers: vec![],
-        note: None,
-        safety_flags: vec![],
-        position: None,
-        follow_up: None,
-    };
+    let plain = doorstep_tests::knock_on(w.doors[0].clone(), "not_home");
     w.phone.record_knock(plain).expect("a plain knock is accepted by the phone");
     let cases = std::env::var("DOORSTEP_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24);
     let mut runner = TestRunner::new(Config { cases, failure_persistence: None, ..Config::default() });

@@ -39,10 +39,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use doorstep_core::OpenOptions;
+use doorstep_core::Store;
 use doorstep_core::sync::{RetryPolicy, Transport, TransportError, sync};
 use doorstep_core::{Clock, ManualClock};
-use doorstep_core::{KnockInput, Store};
-use doorstep_protocol::{PullRequest, PullResponse, PushRequest, PushResponse, Target};
+use doorstep_protocol::{PullRequest, PullResponse, PushRequest, PushResponse};
 use doorstep_server::people::InviteRequest;
 use doorstep_server::service::Service;
 use doorstep_server::store::StoreOps;
@@ -479,15 +479,7 @@ async fn simulate(seed: u64, devices: usize, steps: usize) -> Vec<String> {
                 } else {
                     let (door, _, _) = held[rng.below(held.len())].clone();
                     let code = ["not_home", "no_answer", "refused", "come_back"][rng.below(4)];
-                    let made = p.store().record_knock(KnockInput {
-                        target: Target::Door { id: door.clone() },
-                        result_code: code.into(),
-                        answers: vec![],
-                        note: None,
-                        safety_flags: vec![],
-                        position: None,
-                        follow_up: None,
-                    });
+                    let made = p.store().record_knock(doorstep_tests::knock_on(door.clone(), code));
                     match made {
                         Ok(k) => {
                             p.recorded.push(k.id);
@@ -1142,15 +1134,7 @@ fn knock_on_street(
         return String::new();
     }
     let door = doors[rng.below(doors.len())].to_string();
-    let made = p.store().record_knock(KnockInput {
-        target: Target::Door { id: door.clone() },
-        result_code: "not_home".into(),
-        answers: vec![],
-        note: None,
-        safety_flags: vec![],
-        position: None,
-        follow_up: None,
-    });
+    let made = p.store().record_knock(doorstep_tests::knock_on(door.clone(), "not_home"));
     match made {
         Ok(k) => {
             p.recorded.push(k.id);

@@ -24,15 +24,7 @@ fn open(dir: &tempfile::TempDir) -> (Store, Arc<ManualClock>) {
 }
 
 fn knock(door: &str, code: &str) -> KnockInput {
-    KnockInput {
-        target: Target::Door { id: door.into() },
-        result_code: code.into(),
-        answers: vec![],
-        note: None,
-        safety_flags: vec![],
-        position: None,
-        follow_up: None,
-    }
+    doorstep_tests::knock_on(door, code)
 }
 
 fn yes(q: &str, v: bool) -> Answer {

@@ -11,9 +11,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use doorstep_core::KnockInput;
 use doorstep_core::sync::{RetryPolicy, sync};
-use doorstep_protocol::Target;
 use doorstep_server::service::Service;
 use doorstep_server::store::ServerStore;
 use doorstep_server::store::StoreOps;
@@ -58,16 +56,7 @@ async fn main() {
         sync(&st, &tr, RetryPolicy::default(), &()).await.unwrap().unwrap();
         let route = st.route_progress(&turf).unwrap();
         for door in route.remaining.iter().flat_map(|s| &s.doors).take(5) {
-            st.record_knock(KnockInput {
-                target: Target::Door { id: door.id.clone() },
-                result_code: "not_home".into(),
-                answers: vec![],
-                note: None,
-                safety_flags: vec![],
-                position: None,
-                follow_up: None,
-            })
-            .unwrap();
+            st.record_knock(doorstep_tests::knock_on(door.id.clone(), "not_home")).unwrap();
         }
         phones.push((st, tr));
     }

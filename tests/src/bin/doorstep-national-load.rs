@@ -24,8 +24,7 @@
 //! `DOORSTEP_LOAD_RECOVERY_S` (120).
 
 use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::{ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -36,9 +35,6 @@ use doorstep_protocol::{HeldTurf, MessageSince, PROTOCOL_VERSION, PullRequest, P
 use doorstep_server::service::Service;
 use doorstep_server::store::postgres::PgStore;
 use doorstep_server::store::{ServerStore, StoreOps};
-use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
 fn env(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -146,44 +142,15 @@ fn postgres_cpu() -> f64 {
     cpu_seconds(&roots, true) + cpu_seconds(&backends, false)
 }
 
-async fn start_process(url: &str, key: &Path) -> (Child, String) {
-    let mut child = Command::new(std::env::current_exe().expect("this binary"))
-        .args(["serve", "--database", url, "--listen", "127.0.0.1:0", "--log-format", "json"])
-        .arg("--secret-key-file")
-        .arg(key)
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the server process");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let base = tokio::time::timeout(Duration::from_secs(120), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            let v: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
-            if v["fields"]["message"] == "doorstep-server listening" {
-                return v["fields"]["url"].as_str().unwrap().to_string();
-            }
-        }
-        panic!("the server process ended before listening");
-    })
-    .await
-    .expect("the server process listens within two minutes");
-    // Its warnings and errors (and anything not JSON: a panic) go to a file; the rest is read
-    // and dropped (a full pipe would stall it).
-    let log = std::env::temp_dir().join(format!("doorstep-national-load-{}.log", child.id().unwrap_or(0)));
-    eprintln!("server process {}: warnings and errors in {}", child.id().unwrap_or(0), log.display());
-    tokio::spawn(async move {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&log).expect("a log file");
-        while let Ok(Some(line)) = lines.next_line().await {
-            let v: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
-            if v.is_null() || v["level"] == "WARN" || v["level"] == "ERROR" {
-                let _ = writeln!(f, "{line}");
-            }
-        }
-    });
-    (child, base)
+/// Runs one request alone and keeps its time in milliseconds under `name`.
+async fn timed<T, E: std::fmt::Debug>(
+    times: &mut BTreeMap<&'static str, Vec<f64>>,
+    name: &'static str,
+    request: impl std::future::Future<Output = Result<T, E>>,
+) {
+    let t = Instant::now();
+    request.await.unwrap();
+    times.entry(name).or_default().push(t.elapsed().as_secs_f64() * 1000.0);
 }
 
 /// `p` (0–100) of sorted values.
@@ -449,8 +416,11 @@ async fn model() {
     let key = dir.path().join("secret.key");
     std::fs::write(&key, "7".repeat(64)).unwrap();
     let mut processes = Vec::new();
-    for _ in 0..3 {
-        processes.push(start_process(&db.url, &key).await);
+    let exe = std::env::current_exe().expect("this binary");
+    for i in 0..3 {
+        let log = std::env::temp_dir().join(format!("doorstep-national-load-{}-{i}.log", std::process::id()));
+        eprintln!("server process {i}: warnings and errors in {}", log.display());
+        processes.push(doorstep_tests::server_process::start(&exe, &db.url, &key, Some(log)).await);
     }
     let server_pids: Vec<u32> = processes.iter().filter_map(|(c, _)| c.id()).collect();
     let backends = processes.iter().map(|(_, b)| b.trim_start_matches("http://").parse().unwrap()).collect();
@@ -517,7 +487,7 @@ async fn model() {
     );
     if std::env::var("DOORSTEP_LOAD_PROBE").is_ok() {
         // Where a sync's time goes: each request of a sync, one device after another, alone.
-        let mut times: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        let mut times: BTreeMap<&'static str, Vec<f64>> = BTreeMap::new();
         for i in 0..200 {
             let d = fleet[i * (devices / 200)].lock().unwrap().take().unwrap();
             let net = base.with_token(Some(d.token.clone()));
@@ -543,25 +513,13 @@ async fn model() {
                     })
                     .collect();
                 let push = PushRequest { protocol: PROTOCOL_VERSION, device_id: d.device_id.clone(), reports };
-                let t = Instant::now();
-                net.push(&push).await.unwrap();
-                times.entry("push of 30").or_default().push(t.elapsed().as_secs_f64() * 1000.0);
+                timed(&mut times, "push of 30", net.push(&push)).await;
             }
-            let t = Instant::now();
-            net.pull(&pull).await.unwrap();
-            times.entry("pull").or_default().push(t.elapsed().as_secs_f64() * 1000.0);
-            let t = Instant::now();
-            net.sessions().await.unwrap();
-            times.entry("sessions").or_default().push(t.elapsed().as_secs_f64() * 1000.0);
-            let t = Instant::now();
-            net.reminders().await.unwrap();
-            times.entry("reminders").or_default().push(t.elapsed().as_secs_f64() * 1000.0);
-            let t = Instant::now();
-            net.message_feed(&since).await.unwrap();
-            times.entry("feed").or_default().push(t.elapsed().as_secs_f64() * 1000.0);
-            let t = Instant::now();
-            net.people_view().await.unwrap();
-            times.entry("people").or_default().push(t.elapsed().as_secs_f64() * 1000.0);
+            timed(&mut times, "pull", net.pull(&pull)).await;
+            timed(&mut times, "sessions", net.sessions()).await;
+            timed(&mut times, "reminders", net.reminders()).await;
+            timed(&mut times, "feed", net.message_feed(&since)).await;
+            timed(&mut times, "people", net.people_view()).await;
             *fleet[i * (devices / 200)].lock().unwrap() = Some(d);
         }
         for (k, mut v) in times {

@@ -15,9 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use doorstep_core::KnockInput;
 use doorstep_core::sync::{RetryPolicy, sync};
-use doorstep_protocol::Target;
 use doorstep_server::service::Service;
 use doorstep_server::store::ServerStore;
 use doorstep_server::store::StoreOps;
@@ -146,16 +144,7 @@ async fn main() {
             while Instant::now() < deadline {
                 for _ in 0..1 + rand(2) {
                     let door = &doors[rand(doors.len() as u64) as usize];
-                    st.record_knock(KnockInput {
-                        target: Target::Door { id: door.clone() },
-                        result_code: "not_home".into(),
-                        answers: vec![],
-                        note: None,
-                        safety_flags: vec![],
-                        position: None,
-                        follow_up: None,
-                    })
-                    .unwrap();
+                    st.record_knock(doorstep_tests::knock_on(door.clone(), "not_home")).unwrap();
                     knocks += 1;
                 }
                 let t = Instant::now();
