@@ -11,7 +11,8 @@
 # form of the benchmarks. A missing toolchain fails the run with a message; nothing is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-step() { printf '\n==> %s\n' "$*"; }
+# Each step says when it starts, in seconds since the run began (where a cold run's time goes).
+step() { printf '\n==> %s (at %d s)\n' "$*" "$SECONDS"; }
 
 need_apt=()
 [ -f /usr/share/java/jna.jar ] || need_apt+=(libjna-java)

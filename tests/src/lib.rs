@@ -5,6 +5,7 @@ use doorstep_server::store::StoreOps;
 use std::path::PathBuf;
 
 pub mod balancer;
+pub mod cpu;
 pub mod dashboard_reference;
 pub mod faultproxy;
 pub mod fuzzing;

@@ -6,7 +6,8 @@
 //! `cargo run --release -p doorstep-tests --bin doorstep-load-bench [-- DEVICES [BACKEND]]` (default
 //! 1000 devices on SQLite with group commit; `ungrouped`: SQLite with one commit per write, as
 //! before group commit; `postgres`: the same on a database made on `DATABASE_URL`'s server and
-//! dropped afterwards).
+//! dropped afterwards). `DOORSTEP_LOAD_MAX_IN_FLIGHT` sets the server's shedding limit (64 by
+//! default, as `serve`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -44,6 +45,12 @@ async fn main() {
     store.import(&campaign.id, &doorstep_tests::import_of(&buildings, &entrances, &doors)).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let admission = service.admission.clone();
+    // `DOORSTEP_LOAD_MAX_IN_FLIGHT`: the shedding limit (`serve --max-in-flight`; a large number:
+    // none).
+    if let Some(n) = std::env::var("DOORSTEP_LOAD_MAX_IN_FLIGHT").ok().and_then(|v| v.parse().ok()) {
+        admission.set_limit(n);
+    }
     tokio::spawn(async move { axum::serve(listener, doorstep_server::api::app(service.clone())).await.unwrap() });
     let service = Service::new(store.clone());
 
@@ -64,6 +71,8 @@ async fn main() {
 
     let phones = Arc::new(phones);
     let before = sqlite.as_ref().map(SqliteStore::group_commits);
+    let me = [std::process::id()];
+    let (cpu0, pg0) = (doorstep_tests::cpu::cpu_seconds(&me, false), doorstep_tests::cpu::postgres_cpu());
     let start = Instant::now();
     let mut tasks = Vec::with_capacity(devices);
     for i in 0..devices {
@@ -85,6 +94,8 @@ async fn main() {
         lat.push(ms);
     }
     let wall = start.elapsed().as_secs_f64();
+    let cpu = doorstep_tests::cpu::cpu_seconds(&me, false) - cpu0;
+    let pg_cpu = if postgres { doorstep_tests::cpu::postgres_cpu() - pg0 } else { 0.0 };
     lat.sort_by(f64::total_cmp);
     let p = |q: f64| lat[((lat.len() - 1) as f64 * q).round() as usize];
     let held = store.reports(&campaign.id).await.unwrap().len();
@@ -97,6 +108,17 @@ async fn main() {
         p(0.5),
         p(0.99),
         p(1.0)
+    );
+    // Everything — the phones' stores and clients, the server, SQLite — runs in this process (on
+    // PostgreSQL its own processes come on top): the CPU it used over the burst bounds how short
+    // the burst can be on this machine's cores.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    println!(
+        "\nCPU over the burst: this process {cpu:.2} s, PostgreSQL {pg_cpu:.2} s ({:.2} ms a sync in all); on \
+         {cores} cores the burst cannot end before {:.2} s; syncs told to wait (503 busy): {}",
+        (cpu + pg_cpu) * 1000.0 / devices as f64,
+        (cpu + pg_cpu) / cores,
+        admission.shed_count()
     );
     if let (Some(s), Some((c0, o0))) = (&sqlite, before) {
         let (c, o) = s.group_commits();

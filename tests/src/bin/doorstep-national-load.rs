@@ -109,39 +109,6 @@ impl Rand {
     }
 }
 
-/// CPU seconds (user + system) used so far by these processes; with `children`, also by their
-/// children that have ended (PostgreSQL's backends end when a pool closes a connection).
-fn cpu_seconds(pids: &[u32], children: bool) -> f64 {
-    let tick = 100.0; // USER_HZ on Linux
-    pids.iter()
-        .filter_map(|p| std::fs::read_to_string(format!("/proc/{p}/stat")).ok())
-        .map(|s| {
-            let after = &s[s.rfind(')').map(|i| i + 2).unwrap_or(0)..];
-            let f: Vec<f64> = after.split_whitespace().map(|x| x.parse().unwrap_or(0.0)).collect();
-            (f[11] + f[12] + if children { f[13] + f[14] } else { 0.0 }) / tick
-        })
-        .sum()
-}
-
-/// PostgreSQL's CPU so far: its postmaster with the backends that ended, and the live ones.
-fn postgres_cpu() -> f64 {
-    let pids: Vec<u32> = std::fs::read_dir("/proc")
-        .map(|d| {
-            d.filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-                .filter(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "postgres"))
-                .collect()
-        })
-        .unwrap_or_default();
-    let parent = |p: &u32| {
-        std::fs::read_to_string(format!("/proc/{p}/stat"))
-            .ok()
-            .and_then(|s| s[s.rfind(')')? + 2..].split_whitespace().nth(1)?.parse::<u32>().ok())
-    };
-    let (roots, backends): (Vec<u32>, Vec<u32>) =
-        pids.iter().partition(|p| parent(p).is_none_or(|pp| !pids.contains(&pp)));
-    cpu_seconds(&roots, true) + cpu_seconds(&backends, false)
-}
-
 /// Runs one request alone and keeps its time in milliseconds under `name`.
 async fn timed<T, E: std::fmt::Debug>(
     times: &mut BTreeMap<&'static str, Vec<f64>>,
@@ -432,7 +399,11 @@ async fn model() {
 
     // A session's start: every device pulls its first package, 32 at a time.
     let start = Instant::now();
-    let cpu0 = (cpu_seconds(&server_pids, false), postgres_cpu(), cpu_seconds(&me, false));
+    let cpu0 = (
+        doorstep_tests::cpu::cpu_seconds(&server_pids, false),
+        doorstep_tests::cpu::postgres_cpu(),
+        doorstep_tests::cpu::cpu_seconds(&me, false),
+    );
     let fleet: Arc<Vec<Mutex<Option<Device>>>> = Arc::new(fleet.into_iter().map(|d| Mutex::new(Some(d))).collect());
     let first_ms = Arc::new(Mutex::new(Vec::with_capacity(devices)));
     let failed_first = Arc::new(AtomicU64::new(0));
@@ -471,7 +442,11 @@ async fn model() {
     }
     tasks.join_all().await;
     let first_wall = start.elapsed().as_secs_f64();
-    let cpu1 = (cpu_seconds(&server_pids, false), postgres_cpu(), cpu_seconds(&me, false));
+    let cpu1 = (
+        doorstep_tests::cpu::cpu_seconds(&server_pids, false),
+        doorstep_tests::cpu::postgres_cpu(),
+        doorstep_tests::cpu::cpu_seconds(&me, false),
+    );
     let mut first = first_ms.lock().unwrap().clone();
     first.sort_by(f64::total_cmp);
     let with_turf = fleet.iter().filter(|d| d.lock().unwrap().as_ref().is_some_and(|d| d.turf.is_some())).count();
@@ -582,7 +557,11 @@ async fn model() {
         if wait > 0.0 {
             tokio::time::sleep(Duration::from_secs_f64(wait)).await;
         }
-        cpu_at.push((cpu_seconds(&server_pids, false), postgres_cpu(), cpu_seconds(&me, false)));
+        cpu_at.push((
+            doorstep_tests::cpu::cpu_seconds(&server_pids, false),
+            doorstep_tests::cpu::postgres_cpu(),
+            doorstep_tests::cpu::cpu_seconds(&me, false),
+        ));
         if k == 1 {
             lb.set_down(true);
             eprintln!("outage: the balancer cuts every connection");
