@@ -109,6 +109,16 @@ impl Rand {
     }
 }
 
+/// The pull a device sends: its cursor and the turf it holds, at the version it holds.
+fn pull_request(d: &Device) -> PullRequest {
+    let held = d
+        .turf
+        .iter()
+        .map(|(id, version, _)| HeldTurf { turf_id: id.clone(), version: *version, staged: false })
+        .collect();
+    PullRequest { protocol: PROTOCOL_VERSION, cursor: d.cursor.clone(), held }
+}
+
 /// Runs one request alone and keeps its time in milliseconds under `name`.
 async fn timed<T, E: std::fmt::Debug>(
     times: &mut BTreeMap<&'static str, Vec<f64>>,
@@ -214,12 +224,7 @@ async fn sync_attempt(
         // Acknowledged: out of the outbox, not sent again by a later attempt of this sync.
         *push = None;
     }
-    let held: Vec<HeldTurf> = d
-        .turf
-        .iter()
-        .map(|(id, version, _)| HeldTurf { turf_id: id.clone(), version: *version, staged: false })
-        .collect();
-    let req = PullRequest { protocol: PROTOCOL_VERSION, cursor: d.cursor.clone(), held };
+    let req = pull_request(d);
     let resp = net.pull(&req).await?;
     apply_pull(d, resp);
     // As the core: a failure from here on is no failure of the sync (refreshed next time).
@@ -466,12 +471,7 @@ async fn model() {
         for i in 0..200 {
             let d = fleet[i * (devices / 200)].lock().unwrap().take().unwrap();
             let net = base.with_token(Some(d.token.clone()));
-            let held: Vec<HeldTurf> = d
-                .turf
-                .iter()
-                .map(|(id, version, _)| HeldTurf { turf_id: id.clone(), version: *version, staged: false })
-                .collect();
-            let pull = PullRequest { protocol: PROTOCOL_VERSION, cursor: d.cursor.clone(), held };
+            let pull = pull_request(&d);
             let since = MessageSince { protocol: PROTOCOL_VERSION, since: d.since.clone() };
             if let Some((turf, _, doors)) = d.turf.as_ref().filter(|t| !t.2.is_empty()) {
                 let reports = (0..30)
