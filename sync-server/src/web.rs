@@ -88,8 +88,6 @@ pub async fn asset(Path(file): Path<String>) -> Result<Response, HttpError> {
 /// `Origin`, when sent, names this host; with the session cookie (and no bearer token) it must
 /// carry the session's CSRF token. Every answer gets security headers.
 pub async fn guard(State(s): State<Service>, req: Request, next: Next) -> Response {
-    // The bucket is chosen before waiting on it: a request is not `Sync`, so no borrow of it may
-    // live across the wait.
     // A phone's sync beyond what this process works on at once is told to come back, before any
     // database work (the rate limit's bucket included). A place is taken only once the request is
     // whole (a client sending slowly holds a connection, never a place) and only by a request that
@@ -107,6 +105,8 @@ pub async fn guard(State(s): State<Service>, req: Request, next: Next) -> Respon
     } else {
         (req, None)
     };
+    // The bucket is chosen before waiting on it: a request is not `Sync`, so no borrow of it may
+    // live across the wait.
     let bucket = rate_bucket(&s, &req);
     if let Err(e) = check_rate(&s, bucket).await {
         return e.into_response();

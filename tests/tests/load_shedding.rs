@@ -123,3 +123,30 @@ async fn shedding_over_http_and_strangers_cannot_use_it() {
     assert_eq!(stored(&d), before + 2, "both knocks stored, each once");
     drop(slow);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_body_too_large_gets_a_clear_refusal_and_loses_nothing() {
+    let d = doorstep_tests::demo_server(Default::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (store, net, token) = phone(&d, dir.path(), 0).await;
+    // Larger than any sync route takes (8 MB and more): refused while it is read, before a place.
+    let huge = vec![b' '; 9 * 1024 * 1024];
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v1/sync/push", d.base))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "body_unreadable");
+    assert!(body["message"].as_str().unwrap().contains("trop grand"), "{body}");
+    assert_eq!(d.service.admission.shed_count(), 0);
+    // The phone's own sync then goes through: its knock stored once.
+    let before = stored(&d);
+    let report = sync(&store, &net, policy(), &()).await.unwrap().expect("the phone's sync");
+    assert_eq!(report.accepted, 1);
+    assert_eq!(stored(&d), before + 1);
+}
