@@ -14,9 +14,9 @@
 //!   (one knock counts 2 minutes, which would read as 30 doors an hour);
 //! - last sync = the latest push or pull of any of the volunteer's devices.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
-use doorstep_protocol::{Answer, Campaign, Position, QuestionKind};
+use doorstep_protocol::{Answer, Campaign, QuestionKind};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ServiceError;
@@ -24,60 +24,11 @@ use crate::model::Staff;
 use crate::service::Service;
 use crate::store::StoreOps;
 use crate::store::dash::{self, DashQuery, ResultsWhere};
-use crate::store::ops::counters::{self, DoorCounts, KnockCounts};
-use crate::store::ops::tallies;
-use crate::store::{DeviceRow, Role, typed_read};
+use crate::store::ops::groups;
+use crate::store::typed_read;
 
+pub use crate::progress::{Bucket, LIST_MAX, Listed, MIN_RATE_MS, Progress, ProgressQuery, ProgressRow, Stats};
 pub use crate::store::dash::LAST_DOOR_MS;
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
-pub struct Stats {
-    pub doors: u64,
-    pub knocked: u64,
-    pub contacted: u64,
-    pub contact_rate: Option<f64>,
-    pub knocks: u64,
-    pub hours: f64,
-    pub doors_per_hour: Option<f64>,
-    pub last_sync_ms: Option<i64>,
-    /// Overlaps not yet reviewed.
-    pub overlaps: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct ProgressRow {
-    pub id: String,
-    pub name: String,
-    pub team_id: Option<String>,
-    /// Turfs: who holds it. Volunteers: none.
-    pub volunteer_id: Option<String>,
-    pub stats: Stats,
-    /// Volunteers: where their latest located report was made.
-    pub position: Option<Position>,
-    pub position_ms: Option<i64>,
-    /// Volunteers: their devices (revocable).
-    pub devices: Vec<DeviceRow>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Bucket {
-    pub start_ms: i64,
-    pub knocks: u64,
-    pub contacts: u64,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct Progress {
-    pub campaign: Stats,
-    pub teams: Vec<ProgressRow>,
-    pub turfs: Vec<ProgressRow>,
-    pub volunteers: Vec<ProgressRow>,
-    /// Knocks per hour (per day when the campaign spans more than three days).
-    pub bucket_ms: i64,
-    pub timeline: Vec<Bucket>,
-    /// Reports of revoked devices within reach waiting for a review (see `held`).
-    pub held_waiting: u64,
-}
 
 pub use crate::store::dash::{MapBuilding, OverlapView};
 pub use crate::store::ops::cells::{self, MapCell};
@@ -154,42 +105,6 @@ pub struct Results {
     pub questions: Vec<QuestionResult>,
 }
 
-/// turf id → (name, team, holder, doors)
-type TurfsInReach = BTreeMap<String, (String, Option<String>, Option<String>, u64)>;
-
-/// Knocking time below which a rate of doors per hour says nothing yet.
-pub const MIN_RATE_MS: i64 = 15 * 60_000;
-
-/// Progress being added up for one row.
-#[derive(Default)]
-struct Acc {
-    stats: Stats,
-    /// Knocking time, in milliseconds.
-    ms: i64,
-}
-
-impl Acc {
-    fn knocked(&mut self, d: &DoorCounts) {
-        self.stats.knocked += d.knocked.max(0) as u64;
-        self.stats.contacted += d.contacted.max(0) as u64;
-    }
-    fn knocks(&mut self, k: &KnockCounts) {
-        self.stats.knocks += k.knocks.max(0) as u64;
-        self.stats.overlaps += k.overlaps.max(0) as u64;
-        self.ms += k.time_ms;
-    }
-    fn finish(mut self) -> Stats {
-        let s = &mut self.stats;
-        s.contact_rate = (s.knocked > 0).then(|| s.contacted as f64 / s.knocked as f64);
-        s.hours = self.ms as f64 / 3_600_000.0;
-        s.doors_per_hour = (self.ms >= MIN_RATE_MS).then(|| s.knocks as f64 / s.hours);
-        self.stats
-    }
-    fn sync(&mut self, ms: Option<i64>) {
-        self.stats.last_sync_ms = self.stats.last_sync_ms.max(ms);
-    }
-}
-
 /// What the results view reads of a report body: its answers only.
 #[derive(Deserialize, schemars::JsonSchema)]
 struct AnswersOnly {
@@ -197,15 +112,9 @@ struct AnswersOnly {
     answers: Vec<Answer>,
 }
 
-/// What the map reads of a report body: its position only.
-#[derive(Deserialize, schemars::JsonSchema)]
-struct PositionOnly {
-    position: Option<Position>,
-}
-
 impl Service {
     /// The campaign and the reach of a dashboard read.
-    async fn dash_query(&self, st: &Staff) -> Result<(Campaign, DashQuery), ServiceError> {
+    pub(crate) async fn dash_query(&self, st: &Staff) -> Result<(Campaign, DashQuery), ServiceError> {
         let campaign = self.campaign_of(st).await?;
         let q = DashQuery::new(&campaign, st.teams.clone());
         Ok((campaign, q))
@@ -278,145 +187,6 @@ impl Service {
         .await?)
     }
 
-    /// Progress per campaign, team, turf and volunteer, and the timeline.
-    pub async fn progress(&self, st: &Staff) -> Result<Progress, ServiceError> {
-        let (_, q) = self.dash_query(st).await?;
-        // The five reads in one call: one snapshot on SQLite; on PostgreSQL one connection, each read
-        // seeing what is committed when it starts (READ COMMITTED). All but the turfs' names come
-        // from the counters the writes keep (rows per turf, hour and volunteer, never per report:
-        // `store::ops::counters`).
-        let (turfs, tallies, knocks, hours, positions) = typed_read(&*self.store, move |tx| {
-            Box::pin(async move {
-                Ok((
-                    dash::turfs(tx, &q).await?,
-                    tallies::turf_tallies(tx, &q.campaign_id).await?,
-                    tallies::volunteer_tallies(tx, &q.campaign_id).await?,
-                    tallies::hour_tallies(tx, &q.campaign_id).await?,
-                    tallies::positions(tx, &q.campaign_id).await?,
-                ))
-            })
-        })
-        .await?;
-        let turfs: TurfsInReach =
-            turfs.into_iter().map(|t| (t.id, (t.name, t.team_id, t.volunteer_id, t.doors))).collect();
-        let users = self.store.users(st.campaign()).await?;
-        let devices = self.store.devices(st.campaign()).await?;
-        let teams: Vec<(String, String)> = self.teams(st).await?.into_iter().map(|t| (t.id, t.name)).collect();
-        let mut campaign = Acc::default();
-        let mut by_turf: HashMap<String, Acc> = HashMap::new();
-        let mut by_team: HashMap<String, Acc> = HashMap::new();
-        let mut by_vol: HashMap<String, Acc> = HashMap::new();
-        let team_of = |turf: &str| turfs.get(turf).and_then(|t| t.1.clone());
-        // Doors, by the turf they are in now (the doors in no turf: the coordinator's only).
-        for t in &tallies {
-            let doors = t.counts.doors.max(0) as u64;
-            match t.turf_id.as_deref() {
-                None if st.teams.is_none() => {
-                    campaign.stats.doors += doors;
-                    campaign.knocked(&t.counts);
-                }
-                Some(id) if turfs.contains_key(id) => {
-                    campaign.stats.doors += doors;
-                    campaign.knocked(&t.counts);
-                    let turf = by_turf.entry(id.to_string()).or_default();
-                    turf.stats.doors += doors;
-                    turf.knocked(&t.counts);
-                    if let Some(team) = team_of(id) {
-                        let team = by_team.entry(team).or_default();
-                        team.stats.doors += doors;
-                        team.knocked(&t.counts);
-                    }
-                }
-                _ => {}
-            }
-        }
-        // Knocks, by who made them and the turf their door is in now (within reach when that turf
-        // is); time in volunteer-hours, each knock's share (`counters::share_ms`).
-        for k in knocks.iter().filter(|k| turfs.contains_key(&k.turf_id)) {
-            campaign.knocks(&k.counts);
-            by_vol.entry(k.volunteer_id.clone()).or_default().knocks(&k.counts);
-            by_turf.entry(k.turf_id.clone()).or_default().knocks(&k.counts);
-            if let Some(team) = team_of(&k.turf_id) {
-                by_team.entry(team).or_default().knocks(&k.counts);
-            }
-        }
-        // The timeline: knocks in reach per hour, per day when the first and last hours are more
-        // than three days apart.
-        let hours: Vec<(i64, counters::HourCounts)> =
-            hours.into_iter().filter(|(turf, ..)| turfs.contains_key(turf)).map(|(_, h, c)| (h, c)).collect();
-        let (first, last) = (hours.iter().map(|h| h.0).min(), hours.iter().map(|h| h.0).max());
-        let bucket_ms = match (first, last) {
-            (Some(a), Some(b)) if b - a > 3 * 86_400_000 => 86_400_000,
-            _ => 3_600_000,
-        };
-        let mut timeline: BTreeMap<i64, Bucket> = BTreeMap::new();
-        for (hour, c) in &hours {
-            let start = hour - hour.rem_euclid(bucket_ms);
-            let b = timeline.entry(start).or_insert(Bucket { start_ms: start, knocks: 0, contacts: 0 });
-            b.knocks += c.knocks.max(0) as u64;
-            b.contacts += c.contacts.max(0) as u64;
-        }
-        let positions: HashMap<String, (i64, Position)> = positions
-            .into_iter()
-            .filter_map(|(v, t, body)| {
-                let at: PositionOnly = serde_json::from_str(&body).ok()?;
-                Some((v, (t, at.position?)))
-            })
-            .collect();
-        let vol_team: HashMap<&str, Option<&String>> =
-            users.iter().map(|u| (u.id.as_str(), u.team_id.as_ref())).collect();
-        for d in &devices {
-            by_vol.entry(d.user_id.clone()).or_default().sync(d.last_seen_ms);
-            if let Some(team) = vol_team.get(d.user_id.as_str()).copied().flatten() {
-                by_team.entry(team.clone()).or_default().sync(d.last_seen_ms);
-            }
-            campaign.sync(d.last_seen_ms);
-        }
-        for (turf, (_, _, holder, _)) in &turfs {
-            let seen =
-                holder.as_ref().and_then(|h| devices.iter().filter(|d| &d.user_id == h).map(|d| d.last_seen_ms).max());
-            by_turf.entry(turf.clone()).or_default().sync(seen.flatten());
-        }
-        let row = |id: &str, name: &str, team: Option<String>, vol: Option<String>, acc: Option<Acc>| ProgressRow {
-            id: id.to_string(),
-            name: name.to_string(),
-            team_id: team,
-            volunteer_id: vol,
-            stats: acc.unwrap_or_default().finish(),
-            position: None,
-            position_ms: None,
-            devices: vec![],
-        };
-        let turf_rows = turfs
-            .iter()
-            .map(|(id, (name, team, holder, _))| row(id, name, team.clone(), holder.clone(), by_turf.remove(id)))
-            .collect();
-        let teams = teams.iter().map(|(id, name)| row(id, name, Some(id.clone()), None, by_team.remove(id))).collect();
-        let volunteers = users
-            .iter()
-            .filter(|u| u.role == Role::Volunteer && st.reaches_team(u.team_id.as_deref()))
-            .map(|u| {
-                let mut r = row(&u.id, &u.display_name, u.team_id.clone(), None, by_vol.remove(&u.id));
-                if let Some((ms, p)) = positions.get(&u.id) {
-                    r.position = Some(*p);
-                    r.position_ms = Some(*ms);
-                }
-                r.devices = devices.iter().filter(|d| d.user_id == u.id).cloned().collect();
-                r
-            })
-            .collect();
-        let held_waiting = self.held_in_scope(st).await?.iter().filter(|h| h.review.is_none()).count() as u64;
-        Ok(Progress {
-            campaign: campaign.finish(),
-            teams,
-            turfs: turf_rows,
-            volunteers,
-            bucket_ms,
-            timeline: timeline.into_values().collect(),
-            held_waiting,
-        })
-    }
-
     /// Answer distributions of the standing reports matching the filter.
     pub async fn results(&self, st: &Staff, f: &ResultsFilter) -> Result<Results, ServiceError> {
         let (campaign, q) = self.dash_query(st).await?;
@@ -442,12 +212,21 @@ impl Service {
             from_ms: f.from_ms,
             to_ms: f.to_ms,
         };
-        // Without a time window the counts kept by the writes answer (a few rows per turf);
-        // a window reads the standing reports in it.
+        // Without a time window the counts kept by the writes answer: those of the campaign or
+        // of teams (a few rows per answer, `ops::groups`), or of a turf or polling station (a few
+        // rows per turf); a window reads the standing reports in it.
         let (codes, answers) = if w.from_ms.is_none() && w.to_ms.is_none() {
             let rows = typed_read(&*self.store, move |tx| {
                 Box::pin(async move {
                     let (turf, team, station) = (w.turf.as_deref(), w.team.as_deref(), w.station.as_deref());
+                    if turf.is_none() && station.is_none() {
+                        let whole: Vec<&str> = match (team, &q.teams) {
+                            (Some(t), _) => vec![t],
+                            (None, None) => vec![groups::CAMPAIGN],
+                            (None, Some(ts)) => ts.iter().map(String::as_str).collect(),
+                        };
+                        return groups::results(tx, &q.campaign_id, &whole).await;
+                    }
                     crate::store::ops::results::read(tx, &q, turf, team, station).await
                 })
             })
@@ -597,25 +376,5 @@ impl Service {
             return Ok(doorstep_protocol::StreetNetwork { nodes: vec![], edges: vec![] });
         }
         Ok(doorstep_streets::streets::clip(&net, &doorstep_streets::misplaced::clip_points(&pts), 300.0))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rate(knocks: u64, ms: i64) -> Option<f64> {
-        let mut a = Acc::default();
-        a.stats.knocks = knocks;
-        a.ms = ms;
-        a.finish().doors_per_hour
-    }
-
-    #[test]
-    fn a_rate_of_doors_per_hour_waits_for_enough_knocking() {
-        assert_eq!(rate(1, 2 * 60_000), None, "one knock is not 30 doors an hour");
-        assert_eq!(rate(6, 14 * 60_000), None);
-        assert_eq!(rate(20, 30 * 60_000), Some(40.0));
-        assert_eq!(rate(0, 0), None);
     }
 }

@@ -36,6 +36,7 @@ pub mod pages_http;
 pub mod paper;
 pub mod people;
 pub mod photo;
+pub mod progress;
 pub mod public;
 pub mod ratelimit;
 pub mod reminders;

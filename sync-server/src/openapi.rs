@@ -70,7 +70,9 @@ pub fn bodies(spec: &RouteSpec) -> Shapes {
         ("GET", "/api/v1/map/cells") => {
             Shapes { query: Some(schema_of::<d::MapView>), ..shapes(Empty, 200, json::<Vec<d::MapCell>>()) }
         }
-        ("GET", "/api/v1/progress") => shapes(Empty, 200, json::<d::Progress>()),
+        ("GET", "/api/v1/progress") => {
+            Shapes { query: Some(schema_of::<d::ProgressQuery>), ..shapes(Empty, 200, json::<d::Progress>()) }
+        }
         ("GET", "/api/v1/results") => {
             Shapes { query: Some(schema_of::<d::ResultsFilter>), ..shapes(Empty, 200, json::<d::Results>()) }
         }

@@ -82,7 +82,7 @@ pub const ROUTES: &[RouteSpec] = &[
         method: "GET",
         path: "/api/v1/progress",
         access: Access::Staff,
-        summary: "progress per campaign, team, turf and volunteer; timeline",
+        summary: "progress per campaign, team, turf and volunteer; timeline; ?team= lists one team's turfs and volunteers (above 2,000 turfs in reach, only one team's are listed)",
     },
     RouteSpec {
         method: "GET",

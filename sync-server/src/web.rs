@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 
 use crate::auth;
-use crate::dashboard::{MapView, ResultsFilter};
+use crate::dashboard::{MapView, ProgressQuery, ResultsFilter};
 use crate::extract::{Caller, StaffCaller, body, client_ip, credential};
 use crate::http_error::HttpError;
 use crate::service::Service;
@@ -358,8 +358,13 @@ fn map_view(q: Result<Query<MapView>, axum::extract::rejection::QueryRejection>)
     q.map(|Query(v)| v).map_err(|e| HttpError::bad_request("bad_viewport", e.body_text()))
 }
 
-pub async fn progress(State(s): State<Service>, StaffCaller(st): StaffCaller) -> Result<Response, HttpError> {
-    Ok(Json(s.progress(&st).await?).into_response())
+pub async fn progress(
+    State(s): State<Service>,
+    StaffCaller(st): StaffCaller,
+    q: Result<Query<ProgressQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, HttpError> {
+    let q = q.map(|Query(q)| q).map_err(|e| HttpError::bad_request("bad_query", e.body_text()))?;
+    Ok(Json(s.progress_of(&st, &q).await?).into_response())
 }
 
 fn filter(

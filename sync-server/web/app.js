@@ -22,6 +22,7 @@ const TEXT = {
     doors: 'Portes', knocked: 'Frappées', contacted: 'Contacts', contact_rate: 'Taux de contact', knocks: 'Passages',
     doors_per_hour: 'Passages / heure', last_sync: 'Dernière synchro', overlaps: 'Chevauchements', hours: 'Heures',
     campaign: 'Campagne', teams: 'Équipes', turfs: 'Secteurs', volunteers: 'Bénévoles', timeline: 'Passages dans le temps', no_knocks_yet: 'Aucun passage pour l’instant',
+    list_team: 'Équipe affichée', list_all: 'Toutes', list_by_team: 'Plus de 2 000 secteurs : choisissez une équipe pour voir ses secteurs et ses bénévoles.',
     name: 'Nom', team: 'Équipe', holder: 'Bénévole', progress: 'Avancement', never: 'jamais', none: '—',
     status_untouched: 'à frapper', status_attempted: 'tentée', status_contacted: 'contact', status_finished: 'terminée',
     status_do_not_return: 'ne pas revenir',
@@ -69,6 +70,7 @@ const TEXT = {
     doors: 'Doors', knocked: 'Knocked', contacted: 'Contacts', contact_rate: 'Contact rate', knocks: 'Knocks',
     doors_per_hour: 'Knocks / hour', last_sync: 'Last sync', overlaps: 'Overlaps', hours: 'Hours',
     campaign: 'Campaign', teams: 'Teams', turfs: 'Turfs', volunteers: 'Volunteers', timeline: 'Knocks over time', no_knocks_yet: 'No knock yet',
+    list_team: 'Team shown', list_all: 'All', list_by_team: 'Over 2,000 turfs: choose a team to see its turfs and volunteers.',
     name: 'Name', team: 'Team', holder: 'Volunteer', progress: 'Progress', never: 'never', none: '—',
     status_untouched: 'to knock', status_attempted: 'attempted', status_contacted: 'contact', status_finished: 'finished',
     status_do_not_return: 'do not return',
@@ -104,7 +106,7 @@ const state = {
   // French first: English when chosen (remembered on this browser).
   lang: localStorage.getItem('doorstep.lang') || 'fr',
   msg: { since: {}, channels: [], messages: {}, open: null }, session: null, view: 'progress', progress: null, buildings: [], streets: null, stations: [], campaign: null,
-  selectedTurf: null, addressListOpen: false, choropleth: [], selection: new Set(), selecting: false, events: null, refreshTimer: null, counts: { streets: 0, buildings: 0, updates: 0, stations: 0, cells: 0 }, mapMode: null, cells: [],
+  selectedTurf: null, listTeam: '', addressListOpen: false, choropleth: [], selection: new Set(), selecting: false, events: null, refreshTimer: null, counts: { streets: 0, buildings: 0, updates: 0, stations: 0, cells: 0 }, mapMode: null, cells: [],
 };
 window.doorstepState = state; // read by the browser tests
 
@@ -530,7 +532,14 @@ async function refresh() {
   const started = performance.now();
   // The whole map in one read unless a coordinator's campaign is large (then by part, above).
   const whole = state.mapMode === 'full';
-  const [progress, buildings] = await Promise.all([api('GET', '/api/v1/progress'), whole ? api('GET', '/api/v1/map/buildings') : null]);
+  // A national campaign's turfs and volunteers come one team at a time (?team=).
+  // `?list_max=N` on the page's address lists by team from N turfs (the browser tests use it).
+  const listQuery = new URLSearchParams();
+  if (state.listTeam) listQuery.set('team', state.listTeam);
+  const listMax = new URLSearchParams(location.search).get('list_max');
+  if (listMax) listQuery.set('list_max', listMax);
+  const progressUrl = '/api/v1/progress' + (listQuery.size ? '?' + listQuery : '');
+  const [progress, buildings] = await Promise.all([api('GET', progressUrl), whole ? api('GET', '/api/v1/map/buildings') : null]);
   state.progress = progress;
   state.mapMode = state.session.me.role === 'coordinator' && (progress.campaign?.doors || 0) > MAP_FULL_DOORS ? 'viewport' : 'full';
   if (largeMap()) {
@@ -735,6 +744,20 @@ function statCols() {
   ];
 }
 
+/**
+ * Which team's turfs and volunteers are listed: every one in reach ("Toutes"), or one team's. A
+ * campaign of more than 2,000 turfs in reach lists them one team at a time.
+ */
+function teamPicker() {
+  const p = state.progress;
+  if (!p.teams.length) return null;
+  const s = h('select', { id: 'list-team', onchange: () => { state.listTeam = s.value; refresh().catch(fail); } },
+    h('option', { value: '' }, p.listed === 'all' ? t('list_all') : t('choose')),
+    p.teams.map((x) => h('option', { value: x.id, selected: x.id === state.listTeam }, x.name)));
+  return h('div', { class: 'filters' }, h('div', {}, h('label', { for: 'list-team' }, t('list_team')), s),
+    p.listed === 'by_team' ? h('p', { class: 'muted', id: 'list-by-team' }, t('list_by_team')) : null);
+}
+
 function progressView() {
   const p = state.progress;
   const nameCol = { label: t('name'), value: (r) => r.name };
@@ -743,7 +766,7 @@ function progressView() {
     h('p', { class: 'muted' }, t('definitions')),
     h('h2', {}, t('timeline')), chart(p),
     p.teams.length ? h('h2', {}, t('teams')) : null, p.teams.length ? table([nameCol, ...statCols()], p.teams) : null,
-    h('h2', {}, t('volunteers')),
+    h('h2', {}, t('volunteers')), teamPicker(),
     table([nameCol, { label: t('knocks'), num: true, value: (r) => num(r.stats.knocks) }, { label: t('contact_rate'), num: true, value: (r) => pct(r.stats.contact_rate) },
       { label: t('doors_per_hour'), num: true, value: (r) => num(r.stats.doors_per_hour) }, { label: t('last_sync'), value: (r) => when(r.stats.last_sync_ms) }], p.volunteers),
   ];
@@ -803,7 +826,7 @@ function turfsView() {
   const p = state.progress;
   const name = (id) => p.volunteers.find((v) => v.id === id)?.name || id;
   const rows = p.turfs.map((r) => r);
-  const out = [h('h2', {}, t('turfs')), table([
+  const out = [h('h2', {}, t('turfs')), teamPicker(), table([
     { label: t('name'), value: (r) => h('button', { type: 'button', class: 'link', 'data-turf': r.id, onclick: () => selectTurf(r.id).catch(fail) }, r.name) },
     { label: t('holder'), value: (r) => (r.volunteer_id ? name(r.volunteer_id) : h('span', { class: 'muted' }, t('unassigned'))) },
     ...statCols().slice(0, 2),
@@ -1013,7 +1036,7 @@ function peopleView() {
   } }, h('label', { for: 'invite-name' }, t('name')), name,
     p.teams.length ? [h('label', { for: 'invite-team' }, t('team')), teamSel] : null,
     h('p', {}, h('button', { type: 'submit' }, t('invite_go'))));
-  return [h('h2', {}, t('volunteers')), table([
+  return [h('h2', {}, t('volunteers')), teamPicker(), table([
     { label: t('name'), value: (r) => h('button', { type: 'button', class: 'link', 'data-page': r.id, 'aria-label': t('open_page', r.name), onclick: () => volunteerPage(r.id) }, r.name) },
     { label: t('team'), value: (r) => team(r.team_id) },
     { label: t('knocks'), num: true, value: (r) => num(r.stats.knocks) }, { label: t('last_sync'), value: (r) => when(r.stats.last_sync_ms) },

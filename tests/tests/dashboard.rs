@@ -1139,6 +1139,22 @@ async fn coordinator_sees_a_large_campaign_by_part_in_chromium() {
     browser_script("map_viewport.mjs", &env, &["18-map-squares.png", "19-map-viewport.png"]).await;
 }
 
+/// A national campaign's turfs and volunteers one team at a time (issue 21): the page is opened with
+/// `?list_max=1`, so that the seeded campaign lists by team as one of more than 2,000 turfs does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coordinator_lists_a_large_campaign_by_team_in_chromium() {
+    let _one_browser_at_a_time = BROWSER.lock().await;
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "Debian's chromium is missing: apt-get install chromium"
+    );
+    let s = server().await;
+    let password = s.password("coordinatrice");
+    let url = format!("{}/?list_max=1", s.base);
+    let env = [("BASE_URL", url.as_str()), ("LOGIN", "coordinatrice"), ("PASSWORD", &password)];
+    browser_script("turfs_by_team.mjs", &env, &["20-turfs-by-team.png"]).await;
+}
+
 /// Over the limit: 429 with `Retry-After`, per credential for signed-in callers (another's bucket
 /// is untouched) and per address for anonymous ones; health checks are never limited.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

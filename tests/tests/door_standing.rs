@@ -140,6 +140,7 @@ async fn counters_hold(s: &dyn ServerStore, when: &str) {
     let reach = doorstep_tests::dashboard_reference::Reach::read(s, &doorstep_tests::coordinator(CAMPAIGN)).await;
     let want = reach.expected();
     assert_eq!(by_hour, want.turf_hours, "hours per turf, {when}");
+    groups_hold(s, &got.0, &by_hour, when).await;
     // The results view's counts: the whole campaign, each turf, each polling station.
     let mut stations: Vec<String> = reach.buildings.values().filter_map(|b| b.1.clone()).collect();
     stations.sort();
@@ -220,6 +221,88 @@ async fn counters_hold(s: &dyn ServerStore, when: &str) {
     }
 }
 
+/// The campaign's and each team's rows (`ops::groups`) equal the sums of their turfs' (proven
+/// equal to the definitions above): figures and hours.
+async fn groups_hold(s: &dyn ServerStore, turfs: &Figures, hours: &BTreeMap<(String, i64), (u64, u64)>, when: &str) {
+    use doorstep_server::store::ops::groups;
+    let (rows, team_of, by_group_hour) = doorstep_server::store::typed_read(s, |tx| {
+        Box::pin(async move {
+            let rows = groups::read(tx, CAMPAIGN, &["", "nord", "sud"]).await?;
+            let team_of = tx
+                .rows("SELECT id, team_id FROM turfs WHERE campaign_id = $1", &doorstep_server::vals![CAMPAIGN])
+                .await?;
+            let mut by_group_hour = BTreeMap::new();
+            for g in ["", "nord", "sud"] {
+                for (hour, h) in groups::hours(tx, CAMPAIGN, &[g]).await? {
+                    by_group_hour.insert((g.to_string(), hour), (h.knocks as u64, h.contacts as u64));
+                }
+            }
+            Ok((rows, team_of, by_group_hour))
+        })
+    })
+    .await
+    .unwrap();
+    let team_of: HashMap<String, Option<String>> =
+        team_of.iter().map(|r| (r[0].text().unwrap(), r[1].opt_text().unwrap())).collect();
+    let got: Figures = rows
+        .into_iter()
+        .map(|(g, c)| {
+            (
+                g,
+                (
+                    c.doors.doors,
+                    c.doors.knocked,
+                    c.doors.contacted,
+                    c.knocks.knocks,
+                    c.knocks.overlaps,
+                    c.knocks.time_ms,
+                ),
+            )
+        })
+        .filter(|(_, v)| *v != Default::default())
+        .collect();
+    let groups_of = |turf: &str| -> Vec<String> {
+        std::iter::once(String::new()).chain(team_of.get(turf).cloned().flatten()).collect()
+    };
+    let mut want = Figures::new();
+    for (turf, x) in turfs {
+        for g in groups_of(turf) {
+            let e = want.entry(g).or_default();
+            *e = (e.0 + x.0, e.1 + x.1, e.2 + x.2, e.3 + x.3, e.4 + x.4, e.5 + x.5);
+        }
+    }
+    want.retain(|_, v| *v != Default::default());
+    assert_eq!(got, want, "the campaign's and teams' rows, {when}");
+    let mut want_hours: BTreeMap<(String, i64), (u64, u64)> = BTreeMap::new();
+    for ((turf, hour), (k, c)) in hours {
+        for g in groups_of(turf) {
+            let e = want_hours.entry((g, *hour)).or_default();
+            *e = (e.0 + k, e.1 + c);
+        }
+    }
+    assert_eq!(by_group_hour, want_hours, "the campaign's and teams' hours, {when}");
+    // The results view's counts: each group's equal its turfs' (`result_tally`, checked above).
+    let campaign = s.campaign(CAMPAIGN).await.unwrap().unwrap();
+    for g in ["", "nord", "sud"] {
+        let q = doorstep_server::store::dash::DashQuery::new(&campaign, None);
+        let (got, want) = doorstep_server::store::typed_read(s, move |tx| {
+            Box::pin(async move {
+                let got = groups::results(tx, CAMPAIGN, &[g]).await?;
+                let team = (!g.is_empty()).then_some(g);
+                let want = doorstep_server::store::ops::results::read(tx, &q, None, team, None).await?;
+                Ok((got, want))
+            })
+        })
+        .await
+        .unwrap();
+        let nonzero = |v: Vec<(String, String, String, u64)>| -> Vec<_> { v.into_iter().filter(|r| r.3 > 0).collect() };
+        let (mut got, mut want) = (nonzero(got), nonzero(want));
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "results of group {g:?}, {when}");
+    }
+}
+
 async fn random_history(s: Arc<dyn ServerStore>) {
     let (campaign, mut buildings, entrances, doors) = server_import(40);
     // Three polling stations, a few buildings in none (the results count by station).
@@ -239,7 +322,16 @@ async fn random_history(s: Arc<dyn ServerStore>) {
     }
     s.import(CAMPAIGN, &doorstep_tests::import_of(&buildings, &entrances, &doors)).await.unwrap();
     let ids: Vec<String> = buildings.iter().map(|b| b.id.clone()).collect();
-    s.create_turf(CAMPAIGN, "t1", "Tournée 1", None, &ids[..25]).await.unwrap();
+    for team in ["nord", "sud"] {
+        let t = doorstep_server::store::Team {
+            id: team.into(),
+            campaign_id: CAMPAIGN.into(),
+            name: team.into(),
+            captains: vec![],
+        };
+        s.create_team(&t).await.unwrap();
+    }
+    s.create_turf(CAMPAIGN, "t1", "Tournée 1", Some("nord"), &ids[..25]).await.unwrap();
     s.create_turf(CAMPAIGN, "t2", "Tournée 2", None, &ids[25..]).await.unwrap();
     // vol-a on two phones, vol-b on one: all three on t1 (the holder changes as they go).
     let phones = [device("vol-a", "dev-a1"), device("vol-a", "dev-a2"), device("vol-b", "dev-b")];
@@ -305,6 +397,10 @@ async fn random_history(s: Arc<dyn ServerStore>) {
             assert!(!got.iter().any(|g| matches!(g, doorstep_tests::Ingested::Rejected(_))), "{got:?}");
         }
         made.extend(batch.into_iter().map(|r| (p, r)));
+        // Halfway, t2 given to a team (its rows follow it).
+        if round == 20 {
+            s.set_turf_team(CAMPAIGN, "t2", Some("sud")).await.unwrap();
+        }
         if round % 10 == 9 {
             assert_eq!(kept(&*s).await, defined(&*s).await, "after round {round}");
             counters_hold(&*s, &format!("after round {round}")).await;
@@ -340,6 +436,11 @@ async fn random_history(s: Arc<dyn ServerStore>) {
     assert_eq!(rows_moved(&s.turf_standing("t2").await.unwrap()), before_move);
     assert_eq!(rows_moved(&s.turf_standing("t1").await.unwrap()), 0);
     counters_hold(&*s, "a street moved").await;
+    // t1, knocked, given to the other team, then to none, then back.
+    for team in [Some("sud"), None, Some("nord")] {
+        s.set_turf_team(CAMPAIGN, "t1", team).await.unwrap();
+        counters_hold(&*s, &format!("t1 given to {team:?}")).await;
+    }
     // vol-a, offline, knocks a moved door for t1: an overlap, reviewed by a captain.
     s.assign_turf("t1", Some("vol-a"), None).await.unwrap();
     n += 1;
@@ -366,6 +467,19 @@ async fn random_history(s: Arc<dyn ServerStore>) {
     s.import(CAMPAIGN, &doorstep_tests::import_of(&[loose], &[], &[extra, loose_door])).await.unwrap();
     assert_eq!(counted(&*s).await.0[""].0, 1, "one door in no turf");
     counters_hold(&*s, "doors imported").await;
+    // A cut makes a turf of the building in no turf for one team, then cuts it again for the
+    // other under the same id (the turf dissolved takes its doors out of the team it was in).
+    for team in ["nord", "sud"] {
+        let t3 = doorstep_server::store::NewTurf {
+            id: "t3".into(),
+            name: "Tournée 3".into(),
+            team_id: Some(team.into()),
+            buildings: vec!["b-loose".into()],
+        };
+        let dissolve: Vec<String> = if team == "sud" { vec!["t3".into()] } else { vec![] };
+        s.apply_cut(CAMPAIGN, &dissolve, &[t3]).await.unwrap();
+        counters_hold(&*s, &format!("t3 cut for {team}")).await;
+    }
     // A script in which "not_home" now finishes the door: every pair recomputed.
     let mut codes = campaign.result_codes.clone();
     codes.iter_mut().find(|c| c.code == "not_home").unwrap().outcome = doorstep_protocol::Outcome::Finished;
@@ -407,7 +521,9 @@ const BEFORE_18: &str = "DROP TABLE door_standing; DROP TABLE door_tally; DROP T
     DROP TABLE volunteer_tally; DROP TABLE hour_tally; DROP TABLE volunteer_position;
     DROP INDEX reports_volunteer_order; ALTER TABLE reports DROP COLUMN share_ms;
     CREATE INDEX reports_volunteer ON reports(volunteer_id); CREATE INDEX reports_volunteer_at ON reports(volunteer_id, at_ms);
-    DROP TABLE map_cells; DROP INDEX buildings_position; DROP TABLE result_tally; DROP INDEX users_team;";
+    DROP TABLE map_cells; DROP INDEX buildings_position; DROP TABLE result_tally; DROP INDEX users_team;
+    DROP TABLE group_tally; DROP TABLE group_hour_tally; DROP TABLE group_result_tally; DROP INDEX turfs_team;
+    DROP INDEX devices_user;";
 
 /// A database written before schema 18 held reports and no standing rows nor counters: the upgrade
 /// computes them from those reports (SQLite: the file reopened; PostgreSQL: the same database

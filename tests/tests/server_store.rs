@@ -885,6 +885,42 @@ async fn dashboard_aggregates_equal_their_definitions(s: Arc<dyn ServerStore>) {
             (d.0, d.1) = (d.0 + k, d.1 + c);
         }
         assert_eq!(timeline, days, "{who}: timeline");
+        // The same figures listed by team (a campaign of more than 2,000 turfs in reach): no turf
+        // nor volunteer at first, then each team's, each with the same figures as above.
+        use doorstep_server::dashboard::{Listed, ProgressQuery};
+        let by_team = service.progress_of(&st, &ProgressQuery { team: None, list_max: Some(0) }).await.unwrap();
+        assert_eq!(by_team.listed, Listed::ByTeam, "{who}");
+        assert!(by_team.turfs.is_empty() && by_team.volunteers.is_empty(), "{who}: nothing listed");
+        same("campaign, listed by team", &by_team.campaign, Some(&want.campaign));
+        assert_eq!(by_team.campaign.last_sync_ms, p.campaign.last_sync_ms, "{who}: last sync");
+        // Compared as the page reads them (JSON).
+        use serde_json::json;
+        assert_eq!(json!(&by_team.teams), json!(&p.teams), "{who}: teams");
+        assert_eq!(json!(&by_team.timeline), json!(&p.timeline), "{who}: timeline by team");
+        for t in &p.teams {
+            let q = ProgressQuery { team: Some(t.id.clone()), list_max: None };
+            let one = service.progress_of(&st, &q).await.unwrap();
+            assert_eq!((one.listed, one.team.as_deref()), (Listed::Team, Some(t.id.as_str())), "{who}");
+            let of_team = |team: &Option<String>| team.as_deref() == Some(t.id.as_str());
+            let turfs: Vec<_> = p.turfs.iter().filter(|x| of_team(&x.team_id)).collect();
+            assert!(!turfs.is_empty(), "{who}: {} has turfs", t.id);
+            assert_eq!(json!(one.turfs.iter().collect::<Vec<_>>()), json!(turfs), "{who}: {}'s turfs", t.id);
+            let vols: Vec<_> = p.volunteers.iter().filter(|v| of_team(&v.team_id)).collect();
+            assert!(!vols.is_empty(), "{who}: {} has volunteers", t.id);
+            assert_eq!(json!(one.volunteers.iter().collect::<Vec<_>>()), json!(vols), "{who}: {}'s volunteers", t.id);
+        }
+        let other = if st.teams.is_none() {
+            "zzz"
+        } else if who == "cap-n" {
+            "sud"
+        } else {
+            "nord"
+        };
+        let e =
+            service.progress_of(&st, &ProgressQuery { team: Some(other.into()), list_max: None }).await.unwrap_err();
+        use doorstep_server::error::Failure;
+        let failure = if other == "zzz" { Failure::NotFound } else { Failure::Forbidden };
+        assert_eq!(e.kind, failure, "{who}: team {other}");
         // The map.
         let map: std::collections::BTreeMap<String, _> = service
             .map_buildings(&st, &doorstep_server::dashboard::MapView::default())

@@ -90,8 +90,10 @@ impl PgStore {
             for stmt in step.iter().filter(|s| sql::runs_on(s, "postgres")) {
                 tx.batch_execute(stmt).await?;
             }
-            if i + 1 == sql::STANDING_VERSION {
-                ops::counters::rebuild_all(&mut PgTx(&tx, stmts.clone())).await?;
+            match sql::refill(have as usize, i + 1) {
+                Some(sql::Refill::Everything) => ops::counters::rebuild_all(&mut PgTx(&tx, stmts.clone())).await?,
+                Some(sql::Refill::Groups) => ops::groups::recount_all(&mut PgTx(&tx, stmts.clone())).await?,
+                None => {}
             }
             tx.execute("UPDATE doorstep_schema SET version = $1", &[&(i as i64 + 1)]).await?;
         }

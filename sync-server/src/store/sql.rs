@@ -419,6 +419,27 @@ pub const SCHEMA_V22: &[&str] = &["CREATE TABLE result_tally (campaign_id TEXT N
 /// every sync; without it each sync read every user of the campaign).
 pub const SCHEMA_V23: &[&str] = &["CREATE INDEX users_team ON users(team_id)"];
 
+/// Version 24 (issue 21): the coordinator's counters and the results view's counts per campaign
+/// and per team, each spread over a few rows (`ops::groups`), filled from the turfs' rows in the same step ([`GROUPS_VERSION`]); a
+/// team's turfs, a volunteer's counter rows and a user's devices found without reading the
+/// campaign's (the progress of one team at a time).
+pub const SCHEMA_V24: &[&str] = &[
+    "CREATE TABLE group_tally (campaign_id TEXT NOT NULL, grp TEXT NOT NULL, part BIGINT NOT NULL,
+       doors BIGINT NOT NULL, knocked BIGINT NOT NULL, contacted BIGINT NOT NULL, knocks BIGINT NOT NULL,
+       unreviewed BIGINT NOT NULL, time_ms BIGINT NOT NULL, PRIMARY KEY (campaign_id, grp, part))",
+    "CREATE TABLE group_hour_tally (campaign_id TEXT NOT NULL, grp TEXT NOT NULL, hour_ms BIGINT NOT NULL,
+       part BIGINT NOT NULL, knocks BIGINT NOT NULL, contacts BIGINT NOT NULL,
+       PRIMARY KEY (campaign_id, grp, hour_ms, part))",
+    "CREATE TABLE group_result_tally (campaign_id TEXT NOT NULL, grp TEXT NOT NULL, kind TEXT NOT NULL,
+       question TEXT NOT NULL, answer TEXT NOT NULL, part BIGINT NOT NULL, n BIGINT NOT NULL,
+       PRIMARY KEY (campaign_id, grp, kind, question, answer, part))",
+    // The results of one polling station without reading the campaign's.
+    "CREATE INDEX result_tally_station ON result_tally(campaign_id, station)",
+    "CREATE INDEX turfs_team ON turfs(team_id)",
+    "CREATE INDEX volunteer_tally_volunteer ON volunteer_tally(volunteer_id)",
+    "CREATE INDEX devices_user ON devices(user_id)",
+];
+
 /// The schema version whose step also fills `door_standing` and the counters from the reports
 /// held ([`super::ops::counters::rebuild_all`], in the step's transaction). It was 18 when only
 /// `door_standing` was filled, 19 when the counters came; a database at 18, 19 or 20 has them
@@ -426,41 +447,35 @@ pub const SCHEMA_V23: &[&str] = &["CREATE INDEX users_team ON users(team_id)"];
 /// (version 22).
 pub const STANDING_VERSION: usize = 22;
 
+/// The schema version whose step fills the groups' rows (`ops::groups`). A database below
+/// [`STANDING_VERSION`] has every counter computed again at this step instead of at that one (the
+/// groups' tables exist only from here).
+pub const GROUPS_VERSION: usize = 24;
+
+/// What a migration step computes from the rows held, for a database that was at `had`, after
+/// the statements of `step` (its version).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refill {
+    /// Door pairs and tallies, shares, positions, cells, counters, results and groups.
+    Everything,
+    /// The groups, from the turfs' rows.
+    Groups,
+}
+
+pub fn refill(had: usize, step: usize) -> Option<Refill> {
+    match step {
+        GROUPS_VERSION if had < STANDING_VERSION => Some(Refill::Everything),
+        GROUPS_VERSION => Some(Refill::Groups),
+        _ => None,
+    }
+}
+
 /// Every schema version, in order; index + 1 is the version it brings the database to.
 pub const MIGRATIONS: &[&[&str]] = &[
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8, SCHEMA_V9, SCHEMA_V10,
     SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14, SCHEMA_V15, SCHEMA_V16, SCHEMA_V17, SCHEMA_V18, SCHEMA_V19,
-    SCHEMA_V20, SCHEMA_V21, SCHEMA_V22, SCHEMA_V23,
+    SCHEMA_V20, SCHEMA_V21, SCHEMA_V22, SCHEMA_V23, SCHEMA_V24,
 ];
-
-/// Whether a statement's placeholders come in order of first use (`$1` first, then `$2`…): SQLite
-/// binds them by position in that order, so `$2` before `$1` would bind the wrong values (it did
-/// once: a session's attendance counted nothing). Checked on every statement in debug builds.
-pub fn placeholders_in_order(sql: &str) -> bool {
-    let b = sql.as_bytes();
-    let mut next = 1u32;
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'$' {
-            let start = i + 1;
-            let mut j = start;
-            while j < b.len() && b[j].is_ascii_digit() {
-                j += 1;
-            }
-            if let Ok(n) = sql[start..j].parse::<u32>() {
-                if n == next {
-                    next += 1;
-                } else if n > next {
-                    return false;
-                }
-            }
-            i = j.max(start);
-        } else {
-            i += 1;
-        }
-    }
-    true
-}
 
 /// Whether a migration statement runs on this backend (`"sqlite"` or `"postgres"`).
 pub fn runs_on(stmt: &str, backend: &str) -> bool {
@@ -617,15 +632,3 @@ pub const INSERT_REPORT: &str =
        supersedes, hlc_millis, hlc_counter, overlap, received_ms, body, person_id, lat, lon, body_hash, at_ms, share_ms)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
      ON CONFLICT (id) DO NOTHING";
-
-#[cfg(test)]
-mod placeholder_tests {
-    #[test]
-    fn placeholders_in_order_of_first_use() {
-        use super::placeholders_in_order as ok;
-        assert!(ok("SELECT 1 WHERE a = $1 AND b = $2 AND c = $1"));
-        assert!(ok("SELECT 1"));
-        assert!(!ok("SELECT 1 WHERE a = $2 AND b = $1"));
-        assert!(!ok("SELECT 1 WHERE a = $1 AND b = $3"));
-    }
-}

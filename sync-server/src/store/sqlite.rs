@@ -151,8 +151,14 @@ impl SqliteStore {
             for stmt in step.iter().filter(|s| sql::runs_on(s, "sqlite")) {
                 tx.execute_batch(stmt)?;
             }
-            if i + 1 == sql::STANDING_VERSION {
-                super::tx::run_ready(super::ops::counters::rebuild_all(&mut super::tx::SqliteTx(&tx)))?;
+            match sql::refill(version as usize, i + 1) {
+                Some(sql::Refill::Everything) => {
+                    super::tx::run_ready(super::ops::counters::rebuild_all(&mut super::tx::SqliteTx(&tx)))?
+                }
+                Some(sql::Refill::Groups) => {
+                    super::tx::run_ready(super::ops::groups::recount_all(&mut super::tx::SqliteTx(&tx)))?
+                }
+                None => {}
             }
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
             tx.commit()?;

@@ -160,11 +160,11 @@ impl rusqlite::ToSql for Val {
 #[async_trait]
 impl Tx for SqliteTx<'_> {
     async fn exec(&mut self, sql: &str, params: &[Val]) -> StoreResult<u64> {
-        debug_assert!(super::sql::placeholders_in_order(sql), "placeholders out of order of first use: {sql}");
+        debug_assert!(placeholders_in_order(sql), "placeholders out of order of first use: {sql}");
         Ok(self.0.prepare_cached(sql)?.execute(rusqlite::params_from_iter(params))? as u64)
     }
     async fn rows(&mut self, sql: &str, params: &[Val]) -> StoreResult<Vec<Row>> {
-        debug_assert!(super::sql::placeholders_in_order(sql), "placeholders out of order of first use: {sql}");
+        debug_assert!(placeholders_in_order(sql), "placeholders out of order of first use: {sql}");
         let mut st = self.0.prepare_cached(sql)?;
         let n = st.column_count();
         let mut rows = st.query(rusqlite::params_from_iter(params))?;
@@ -316,5 +316,46 @@ impl<C: tokio_postgres::GenericClient + Sync> Tx for PgTx<'_, C> {
         let p: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
         let st = self.statement(sql).await?;
         self.0.query(&st, &p).await?.iter().map(|r| (0..r.len()).map(|i| pg_val(r, i)).collect()).collect()
+    }
+}
+
+/// Whether a statement's placeholders come in order of first use (`$1` first, then `$2`…): SQLite
+/// binds them by position in that order, so `$2` before `$1` would bind the wrong values (it did
+/// once: a session's attendance counted nothing). Checked on every statement in debug builds.
+pub fn placeholders_in_order(sql: &str) -> bool {
+    let b = sql.as_bytes();
+    let mut next = 1u32;
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'$' {
+            let start = i + 1;
+            let mut j = start;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            if let Ok(n) = sql[start..j].parse::<u32>() {
+                if n == next {
+                    next += 1;
+                } else if n > next {
+                    return false;
+                }
+            }
+            i = j.max(start);
+        } else {
+            i += 1;
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod placeholder_tests {
+    #[test]
+    fn placeholders_in_order_of_first_use() {
+        use super::placeholders_in_order as ok;
+        assert!(ok("SELECT 1 WHERE a = $1 AND b = $2 AND c = $1"));
+        assert!(ok("SELECT 1"));
+        assert!(!ok("SELECT 1 WHERE a = $2 AND b = $1"));
+        assert!(!ok("SELECT 1 WHERE a = $1 AND b = $3"));
     }
 }

@@ -8,14 +8,17 @@
 //!   time, the sum of each knock's share ([`share_ms`]);
 //! - `hour_tally`, per (turf, hour): knocks and conversations, the timeline;
 //! - `volunteer_position`: each volunteer's latest report that carried a position;
-//! - `result_tally`: the results view's counts per (turf, station) ([`super::results`]).
+//! - `result_tally`: the results view's counts per (turf, station) ([`super::results`]);
+//! - `group_tally` and `group_hour_tally`: the same sums per campaign and per team
+//!   ([`super::groups`]), added to at the end of every change below.
 //!
 //! A report counts in the turf its building is in now, or the turf it was made in when its
 //! building is in none.
 //!
-//! Campaign and team figures are sums of their turfs' rows: a turf given to another team moves
-//! nothing, and no row is shared by every push of the campaign (on PostgreSQL such a row would
-//! make concurrent pushes wait on each other).
+//! Campaign and team figures are kept apart, spread over a few rows each ([`super::groups`]), so
+//! that a national campaign's page does not add up a row per turf, and no one row is shared by
+//! every push of the campaign (on PostgreSQL such a row would make concurrent pushes wait on each
+//! other).
 //!
 //! Who changes them: a push and an accepted held report ([`reports_written`]), an import ([`doors_added`]), buildings that change turf — a street
 //! moved, a turf made, a cut — ([`Moving`]), a reviewed overlap
@@ -33,6 +36,7 @@ use doorstep_protocol::Outcome;
 
 use super::super::records::StoreResult;
 use super::super::tx::{Tx, Val};
+use super::groups::GroupChanges;
 use super::shares::SharePlan;
 use super::standing::TallyChange;
 use crate::vals;
@@ -40,47 +44,22 @@ use crate::vals;
 /// Ids per statement.
 const LIST: usize = 400;
 
+pub use super::counts::{DoorCounts, HourCounts, KnockCounts};
 pub use super::shares::share_ms;
-
-/// Door counts of a turf, or a change to them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DoorCounts {
-    pub doors: i64,
-    pub knocked: i64,
-    pub contacted: i64,
-}
-
-/// Knock counts of a (turf, volunteer), or a change to them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct KnockCounts {
-    pub knocks: i64,
-    pub overlaps: i64,
-    pub time_ms: i64,
-}
-
-impl DoorCounts {
-    fn add(&mut self, o: DoorCounts, sign: i64) {
-        self.doors += sign * o.doors;
-        self.knocked += sign * o.knocked;
-        self.contacted += sign * o.contacted;
-    }
-}
-
-impl KnockCounts {
-    fn add(&mut self, o: KnockCounts, sign: i64) {
-        self.knocks += sign * o.knocks;
-        self.overlaps += sign * o.overlaps;
-        self.time_ms += sign * o.time_ms;
-    }
-}
 
 fn list(from: usize, n: usize) -> String {
     (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
 /// Adds to the turfs' rows, in key order (so two writers never wait on each other in a circle).
-async fn add_doors(tx: &mut dyn Tx, campaign_id: &str, by_key: BTreeMap<String, DoorCounts>) -> StoreResult<()> {
+async fn add_doors(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    by_key: BTreeMap<String, DoorCounts>,
+    g: &mut GroupChanges,
+) -> StoreResult<()> {
     for (key, d) in by_key.into_iter().filter(|(_, d)| *d != DoorCounts::default()) {
+        g.doors(&key, d);
         tx.exec(UPSERT_TURF_TALLY, &vals![campaign_id, key, d.doors, d.knocked, d.contacted]).await?;
     }
     Ok(())
@@ -91,8 +70,10 @@ async fn add_knocks(
     tx: &mut dyn Tx,
     campaign_id: &str,
     by_key: BTreeMap<(String, String), KnockCounts>,
+    g: &mut GroupChanges,
 ) -> StoreResult<()> {
     for ((key, volunteer), k) in by_key.into_iter().filter(|(_, k)| *k != KnockCounts::default()) {
+        g.knocks(&key, k);
         tx.exec(UPSERT_VOLUNTEER_TALLY, &vals![campaign_id, key, volunteer, k.knocks, k.overlaps, k.time_ms]).await?;
     }
     Ok(())
@@ -110,7 +91,8 @@ pub async fn reports_written(
     shares: &SharePlan,
 ) -> StoreResult<()> {
     let seen = super::standing::refresh(tx, campaign_id, written).await?;
-    doors_changed(tx, campaign_id, &seen.turf_of, &seen.changes).await?;
+    let mut g = GroupChanges::default();
+    doors_changed(tx, campaign_id, &seen.turf_of, &seen.changes, &mut g).await?;
     let cells: Vec<(f64, f64, i64, i64)> = seen
         .changes
         .iter()
@@ -121,8 +103,9 @@ pub async fn reports_written(
         })
         .collect();
     super::cells::tallies_changed(tx, campaign_id, &cells).await?;
-    knocks_written(tx, campaign_id, volunteer_id, written, &seen, shares).await?;
-    super::results::reports_written(tx, campaign_id, volunteer_id, written, &seen).await
+    knocks_written(tx, campaign_id, volunteer_id, written, &seen, shares, &mut g).await?;
+    super::results::reports_written(tx, campaign_id, volunteer_id, written, &seen, &mut g).await?;
+    g.apply(tx, campaign_id).await
 }
 
 /// The doors whose tally changed, added to their turfs' rows (`turf_of`: each building's turf).
@@ -131,6 +114,7 @@ async fn doors_changed(
     campaign_id: &str,
     turf_of: &HashMap<String, Option<String>>,
     changes: &[TallyChange],
+    g: &mut GroupChanges,
 ) -> StoreResult<()> {
     let mut by_key: BTreeMap<String, DoorCounts> = BTreeMap::new();
     for c in changes {
@@ -142,7 +126,7 @@ async fn doors_changed(
         };
         by_key.entry(key).or_default().add(d, 1);
     }
-    add_doors(tx, campaign_id, by_key).await
+    add_doors(tx, campaign_id, by_key, g).await
 }
 
 /// New doors by the turf their building is in (`None`: in no turf).
@@ -151,7 +135,9 @@ pub async fn doors_added(tx: &mut dyn Tx, campaign_id: &str, turfs: &[Option<Str
     for t in turfs {
         by_key.entry(t.clone().unwrap_or_default()).or_default().doors += 1;
     }
-    add_doors(tx, campaign_id, by_key).await
+    let mut g = GroupChanges::default();
+    add_doors(tx, campaign_id, by_key, &mut g).await?;
+    g.apply(tx, campaign_id).await
 }
 
 /// After a volunteer's reports are written (a push, or a held report accepted): the stored knocks
@@ -166,6 +152,7 @@ async fn knocks_written(
     written: &[super::standing::NewReport],
     seen: &super::standing::Refreshed,
     shares: &SharePlan,
+    g: &mut GroupChanges,
 ) -> StoreResult<()> {
     let mut by_key: BTreeMap<(String, String), KnockCounts> = BTreeMap::new();
     let mut hours: BTreeMap<(String, i64), HourCounts> = BTreeMap::new();
@@ -185,8 +172,8 @@ async fn knocks_written(
             latest = latest.max(Some((n.at_ms, n.hlc_counter, n.id.as_str())));
         }
     }
-    add_knocks(tx, campaign_id, by_key).await?;
-    add_hours(tx, campaign_id, hours).await?;
+    add_knocks(tx, campaign_id, by_key, g).await?;
+    add_hours(tx, campaign_id, hours, g).await?;
     if let Some((at, counter, id)) = latest {
         let stored = tx.row(SELECT_POSITION, &vals![volunteer_id]).await?;
         let newer = match stored {
@@ -205,26 +192,15 @@ fn hour_of(at_ms: i64) -> i64 {
     at_ms - at_ms.rem_euclid(3_600_000)
 }
 
-/// Knocks and conversations of a (turf, hour), or a change to them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct HourCounts {
-    pub knocks: i64,
-    pub contacts: i64,
-}
-
-impl HourCounts {
-    fn one(contact: bool) -> Self {
-        HourCounts { knocks: 1, contacts: i64::from(contact) }
-    }
-    fn add(&mut self, o: HourCounts, sign: i64) {
-        self.knocks += sign * o.knocks;
-        self.contacts += sign * o.contacts;
-    }
-}
-
 /// Adds to the (turf, hour) rows, in key order.
-async fn add_hours(tx: &mut dyn Tx, campaign_id: &str, by_key: BTreeMap<(String, i64), HourCounts>) -> StoreResult<()> {
+async fn add_hours(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    by_key: BTreeMap<(String, i64), HourCounts>,
+    g: &mut GroupChanges,
+) -> StoreResult<()> {
     for ((key, hour), h) in by_key.into_iter().filter(|(_, h)| *h != HourCounts::default()) {
+        g.hour(&key, hour, h);
         tx.exec(UPSERT_HOUR_TALLY, &vals![campaign_id, key, hour, h.knocks, h.contacts]).await?;
     }
     Ok(())
@@ -234,7 +210,9 @@ async fn add_hours(tx: &mut dyn Tx, campaign_id: &str, by_key: BTreeMap<(String,
 pub async fn overlap_reviewed(tx: &mut dyn Tx, campaign_id: &str, report_id: &str) -> StoreResult<()> {
     if let Some(r) = tx.row(SELECT_REPORT_KEY, &vals![report_id]).await? {
         let change = KnockCounts { overlaps: -1, ..KnockCounts::default() };
-        add_knocks(tx, campaign_id, BTreeMap::from([((r[0].text()?, r[1].text()?), change)])).await?;
+        let mut g = GroupChanges::default();
+        add_knocks(tx, campaign_id, BTreeMap::from([((r[0].text()?, r[1].text()?), change)]), &mut g).await?;
+        g.apply(tx, campaign_id).await?;
     }
     Ok(())
 }
@@ -261,6 +239,26 @@ fn hours_of(
         out.entry((r[0].text()?, r[1].int()?)).or_default().add(h, 1);
     }
     Ok(out)
+}
+
+impl Contribution {
+    /// The same sums as changes to the groups.
+    fn groups(&self) -> GroupChanges {
+        let mut g = GroupChanges::default();
+        for (k, d) in &self.doors {
+            g.doors(k, *d);
+        }
+        for ((k, _), c) in &self.knocks {
+            g.knocks(k, *c);
+        }
+        for ((k, hour), h) in &self.hours {
+            g.hour(k, *hour, *h);
+        }
+        for ((k, _station, kind, question, answer), n) in &self.results {
+            g.result(k, kind, question, answer, *n);
+        }
+        g
+    }
 }
 
 async fn contribution(
@@ -307,6 +305,8 @@ pub struct Moving<'a> {
     buildings: Vec<&'a str>,
     /// `None`: too many, the campaign is counted again.
     before: Option<Contribution>,
+    /// The teams of the turfs they are in before (a turf dissolved by a cut is gone after).
+    teams_before: HashMap<String, Option<String>>,
 }
 
 impl<'a> Moving<'a> {
@@ -314,7 +314,7 @@ impl<'a> Moving<'a> {
         let outcome_of = super::standing::outcomes(tx, campaign_id).await?;
         let campaign_id = campaign_id.to_string();
         if buildings.len() >= RECOUNT_FROM {
-            return Ok(Moving { campaign_id, outcome_of, buildings, before: None });
+            return Ok(Moving { campaign_id, outcome_of, buildings, before: None, teams_before: HashMap::new() });
         }
         buildings.sort_unstable();
         buildings.dedup();
@@ -325,14 +325,20 @@ impl<'a> Moving<'a> {
                 tx.rows(&sql, &chunk.iter().map(|b| Val::from(*b)).collect::<Vec<_>>()).await?;
             }
         }
-        let before = Some(contribution(tx, &outcome_of, &buildings).await?);
-        Ok(Moving { campaign_id, outcome_of, buildings, before })
+        let before = contribution(tx, &outcome_of, &buildings).await?;
+        let teams_before = super::groups::teams_of(tx, &campaign_id, &before.groups().keys()).await?;
+        Ok(Moving { campaign_id, outcome_of, buildings, before: Some(before), teams_before })
     }
 
     /// Moves what the buildings added where they were to where they are now.
     pub async fn settle(self, tx: &mut dyn Tx) -> StoreResult<()> {
         let Some(before) = self.before else { return recount_campaign(tx, &self.campaign_id).await };
         let after = contribution(tx, &self.outcome_of, &self.buildings).await?;
+        // The groups: what the buildings added leaves the teams their turfs were in, and goes to
+        // the teams their turfs are in now.
+        let after_groups = after.groups();
+        let teams_after = super::groups::teams_of(tx, &self.campaign_id, &after_groups.keys()).await?;
+        let groups = before.groups().negated().resolve(&self.teams_before).merge(after_groups.resolve(&teams_after));
         let mut doors = after.doors;
         for (k, d) in before.doors {
             doors.entry(k).or_default().add(d, -1);
@@ -349,10 +355,12 @@ impl<'a> Moving<'a> {
         for (k, n) in before.results {
             *results.entry(k).or_default() -= n;
         }
-        add_doors(tx, &self.campaign_id, doors).await?;
-        add_knocks(tx, &self.campaign_id, knocks).await?;
-        add_hours(tx, &self.campaign_id, hours).await?;
-        super::results::write(tx, &self.campaign_id, results).await
+        let mut net = GroupChanges::default();
+        add_doors(tx, &self.campaign_id, doors, &mut net).await?;
+        add_knocks(tx, &self.campaign_id, knocks, &mut net).await?;
+        add_hours(tx, &self.campaign_id, hours, &mut net).await?;
+        super::results::write(tx, &self.campaign_id, results, &mut net).await?;
+        groups.write(tx, &self.campaign_id).await
     }
 }
 
@@ -364,8 +372,18 @@ pub async fn recount_campaign(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult
     }
     let outcome_of = super::standing::outcomes(tx, campaign_id).await?;
     let hours = hours_of(&tx.rows(SELECT_CAMPAIGN_HOURS, &vals![campaign_id]).await?, &outcome_of)?;
-    add_hours(tx, campaign_id, hours).await?;
-    super::results::recount(tx, campaign_id, &outcome_of).await
+    // The groups are counted again from the turfs' rows as a whole, last.
+    add_hours(tx, campaign_id, hours, &mut GroupChanges::default()).await?;
+    super::results::recount(tx, campaign_id, &outcome_of).await?;
+    super::groups::recount(tx, campaign_id).await
+}
+
+/// Each volunteer's latest located report found again.
+pub async fn relocate(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<()> {
+    for q in RELOCATE {
+        tx.exec(q, &vals![campaign_id]).await?;
+    }
+    Ok(())
 }
 
 /// Every share of knocking time of a campaign computed again, volunteer by volunteer.
@@ -379,9 +397,7 @@ async fn reshare_campaign(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<()>
 pub async fn rebuild_campaign(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<()> {
     super::standing::rebuild_campaign(tx, campaign_id).await?;
     reshare_campaign(tx, campaign_id).await?;
-    for q in RELOCATE {
-        tx.exec(q, &vals![campaign_id]).await?;
-    }
+    relocate(tx, campaign_id).await?;
     super::cells::rebuild(tx, campaign_id).await?;
     recount_campaign(tx, campaign_id).await
 }

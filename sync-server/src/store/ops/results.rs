@@ -127,6 +127,7 @@ pub async fn reports_written(
     volunteer_id: &str,
     written: &[super::standing::NewReport],
     seen: &super::standing::Refreshed,
+    g: &mut super::groups::GroupChanges,
 ) -> StoreResult<()> {
     if written.is_empty() {
         return Ok(());
@@ -176,7 +177,7 @@ pub async fn reports_written(
     for (r, sign) in plan(&touched, &corrections, &new) {
         add(&mut counts, r, sign);
     }
-    write(tx, campaign_id, counts).await
+    write(tx, campaign_id, counts, g).await
 }
 
 /// A row of [`SELECT_COUNTED`] as a [`Counted`] (answers read only from conversations).
@@ -197,8 +198,15 @@ fn counted(r: &[Val], outcome_of: &HashMap<String, Outcome>) -> StoreResult<Coun
 }
 
 /// Adds to the rows, in key order (two writers never wait on each other in a circle).
-pub async fn write(tx: &mut dyn Tx, campaign_id: &str, counts: Counts) -> StoreResult<()> {
+/// The same changes are added to the campaign's and teams' (`g`, [`super::groups`]).
+pub async fn write(
+    tx: &mut dyn Tx,
+    campaign_id: &str,
+    counts: Counts,
+    g: &mut super::groups::GroupChanges,
+) -> StoreResult<()> {
     for ((turf, station, kind, question, answer), n) in counts.into_iter().filter(|(_, n)| *n != 0) {
+        g.result(&turf, kind, &question, &answer, n);
         tx.exec(UPSERT, &vals![campaign_id, turf, station, kind, question, answer, n]).await?;
     }
     Ok(())
@@ -281,13 +289,14 @@ pub async fn recount(tx: &mut dyn Tx, campaign_id: &str, outcome_of: &HashMap<St
     tx.exec(DELETE_CAMPAIGN, &vals![campaign_id]).await?;
     let mut counts = Counts::new();
     standing(tx, outcome_of, "r.campaign_id = $1", &vals![campaign_id], &mut counts).await?;
-    write(tx, campaign_id, counts).await
+    // The groups are counted again from these rows as a whole (`groups::recount`).
+    write(tx, campaign_id, counts, &mut super::groups::GroupChanges::default()).await
 }
 
 /// A retention purge erased every report's answers: no answer counts any more.
 pub async fn answers_purged(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<()> {
     tx.exec(DELETE_ANSWERS, &vals![campaign_id]).await?;
-    Ok(())
+    super::groups::answers_purged(tx, campaign_id).await
 }
 
 /// The counts in reach matching the filter (no time window: see `store::dash`), per

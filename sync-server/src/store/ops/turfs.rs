@@ -240,10 +240,11 @@ pub async fn set_turf_team(
     turf_id: &str,
     team_id: Option<&str>,
 ) -> StoreResult<()> {
-    turf_in(tx, campaign_id, turf_id).await?;
+    let was = turf_in(tx, campaign_id, turf_id).await?;
     if let Some(t) = team_id {
         team_in(tx, campaign_id, t).await?;
     }
+    super::groups::turf_changes_team(tx, campaign_id, turf_id, was.team_id.as_deref(), team_id).await?;
     tx.exec(SET_TURF_TEAM, &vals![team_id, turf_id]).await?;
     Ok(())
 }
