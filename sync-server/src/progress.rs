@@ -169,6 +169,7 @@ fn row(id: &str, name: &str, team: Option<String>, vol: Option<String>, acc: Acc
 
 /// What the turfs and volunteers lists are made of: the rows of the turfs listed, and of the
 /// volunteers listed wherever they knocked.
+#[derive(Default)]
 struct Listing {
     turfs: Vec<dash::TurfInReach>,
     tallies: Vec<tallies::TurfTally>,
@@ -178,6 +179,41 @@ struct Listing {
 }
 
 impl Listing {
+    /// The rows of one team's turfs and volunteers, or of the whole campaign's.
+    async fn read(
+        tx: &mut dyn crate::store::tx::Tx,
+        q: &DashQuery,
+        team: Option<&str>,
+    ) -> crate::store::StoreResult<Self> {
+        let c = q.campaign_id.as_str();
+        let lq = match team {
+            Some(t) => DashQuery { teams: Some(vec![t.to_string()]), ..q.clone() },
+            None => q.clone(),
+        };
+        Ok(Listing {
+            turfs: dash::turfs(tx, &lq).await?,
+            tallies: tallies::turf_tallies_of(tx, c, team).await?,
+            knocks: tallies::volunteer_tallies_of(tx, c, team).await?,
+            people: tallies::volunteers_of(tx, c, team).await?,
+            positions: tallies::positions_of(tx, c, team).await?,
+        })
+    }
+
+    /// Another team's rows with these (a row read for both teams counted once).
+    fn add(&mut self, o: Listing) {
+        fn merge<T, K: Ord>(into: &mut Vec<T>, from: Vec<T>, key: impl Fn(&T) -> K) {
+            into.extend(from);
+            into.sort_by_key(|x| key(x));
+            into.dedup_by(|a, b| key(a) == key(b));
+        }
+        merge(&mut self.turfs, o.turfs, |t| t.id.clone());
+        merge(&mut self.tallies, o.tallies, |t| t.turf_id.clone());
+        merge(&mut self.knocks, o.knocks, |k| (k.turf_id.clone(), k.volunteer_id.clone()));
+        merge(&mut self.people.0, o.people.0, |u| u.id.clone());
+        merge(&mut self.people.1, o.people.1, |d| (d.user_id.clone(), d.created_ms, d.device_id.clone()));
+        merge(&mut self.positions, o.positions, |p| p.0.clone());
+    }
+
     /// The turfs' rows and the volunteers' (those of `team`, or every one in reach).
     fn rows(self, st: &Staff, team: Option<&str>) -> (Vec<ProgressRow>, Vec<ProgressRow>) {
         let turfs: TurfsInReach =
@@ -288,21 +324,19 @@ impl Service {
                     Some(_) => true,
                     None => tallies::turfs_at_most(tx, c, q.teams.as_deref(), list_max).await?,
                 };
-                let listing = if list {
-                    let lq = match &team {
-                        Some(t) => DashQuery { teams: Some(vec![t.clone()]), ..q.clone() },
-                        None => q.clone(),
-                    };
-                    let t = team.as_deref();
-                    Some(Listing {
-                        turfs: dash::turfs(tx, &lq).await?,
-                        tallies: tallies::turf_tallies_of(tx, c, t).await?,
-                        knocks: tallies::volunteer_tallies_of(tx, c, t).await?,
-                        people: tallies::volunteers_of(tx, c, t).await?,
-                        positions: tallies::positions_of(tx, c, t).await?,
-                    })
-                } else {
-                    None
+                // A team's rows are read by team (a captain's reach too, team by team); a
+                // coordinator's whole campaign at once (at most `list_max` turfs).
+                let listing = match (list, &team, &q.teams) {
+                    (false, ..) => None,
+                    (true, Some(t), _) => Some(Listing::read(tx, &q, Some(t)).await?),
+                    (true, None, None) => Some(Listing::read(tx, &q, None).await?),
+                    (true, None, Some(ts)) => {
+                        let mut all = Listing::default();
+                        for t in ts {
+                            all.add(Listing::read(tx, &q, Some(t)).await?);
+                        }
+                        Some(all)
+                    }
                 };
                 Ok((rows, hours, syncs, listing))
             })

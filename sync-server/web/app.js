@@ -748,14 +748,14 @@ function statCols() {
  * Which team's turfs and volunteers are listed: every one in reach ("Toutes"), or one team's. A
  * campaign of more than 2,000 turfs in reach lists them one team at a time.
  */
-function teamPicker() {
+function teamPicker(view) {
   const p = state.progress;
   if (!p.teams.length) return null;
-  const s = h('select', { id: 'list-team', onchange: () => { state.listTeam = s.value; refresh().catch(fail); } },
+  const s = h('select', { id: 'list-team-' + view, onchange: () => { state.listTeam = s.value; refresh().catch(fail); } },
     h('option', { value: '' }, p.listed === 'all' ? t('list_all') : t('choose')),
     p.teams.map((x) => h('option', { value: x.id, selected: x.id === state.listTeam }, x.name)));
-  return h('div', { class: 'filters' }, h('div', {}, h('label', { for: 'list-team' }, t('list_team')), s),
-    p.listed === 'by_team' ? h('p', { class: 'muted', id: 'list-by-team' }, t('list_by_team')) : null);
+  return h('div', { class: 'filters' }, h('div', {}, h('label', { for: 'list-team-' + view }, t('list_team')), s),
+    p.listed === 'by_team' ? h('p', { class: 'muted', id: 'list-by-team-' + view }, t('list_by_team')) : null);
 }
 
 function progressView() {
@@ -766,7 +766,7 @@ function progressView() {
     h('p', { class: 'muted' }, t('definitions')),
     h('h2', {}, t('timeline')), chart(p),
     p.teams.length ? h('h2', {}, t('teams')) : null, p.teams.length ? table([nameCol, ...statCols()], p.teams) : null,
-    h('h2', {}, t('volunteers')), teamPicker(),
+    h('h2', {}, t('volunteers')), teamPicker('progress'),
     table([nameCol, { label: t('knocks'), num: true, value: (r) => num(r.stats.knocks) }, { label: t('contact_rate'), num: true, value: (r) => pct(r.stats.contact_rate) },
       { label: t('doors_per_hour'), num: true, value: (r) => num(r.stats.doors_per_hour) }, { label: t('last_sync'), value: (r) => when(r.stats.last_sync_ms) }], p.volunteers),
   ];
@@ -826,7 +826,7 @@ function turfsView() {
   const p = state.progress;
   const name = (id) => p.volunteers.find((v) => v.id === id)?.name || id;
   const rows = p.turfs.map((r) => r);
-  const out = [h('h2', {}, t('turfs')), teamPicker(), table([
+  const out = [h('h2', {}, t('turfs')), teamPicker('turfs'), table([
     { label: t('name'), value: (r) => h('button', { type: 'button', class: 'link', 'data-turf': r.id, onclick: () => selectTurf(r.id).catch(fail) }, r.name) },
     { label: t('holder'), value: (r) => (r.volunteer_id ? name(r.volunteer_id) : h('span', { class: 'muted' }, t('unassigned'))) },
     ...statCols().slice(0, 2),
@@ -1036,7 +1036,7 @@ function peopleView() {
   } }, h('label', { for: 'invite-name' }, t('name')), name,
     p.teams.length ? [h('label', { for: 'invite-team' }, t('team')), teamSel] : null,
     h('p', {}, h('button', { type: 'submit' }, t('invite_go'))));
-  return [h('h2', {}, t('volunteers')), teamPicker(), table([
+  return [h('h2', {}, t('volunteers')), teamPicker('people'), table([
     { label: t('name'), value: (r) => h('button', { type: 'button', class: 'link', 'data-page': r.id, 'aria-label': t('open_page', r.name), onclick: () => volunteerPage(r.id) }, r.name) },
     { label: t('team'), value: (r) => team(r.team_id) },
     { label: t('knocks'), num: true, value: (r) => num(r.stats.knocks) }, { label: t('last_sync'), value: (r) => when(r.stats.last_sync_ms) },

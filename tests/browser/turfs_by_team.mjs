@@ -14,10 +14,10 @@ await signedIn(async (page) => {
   check(teamDoors > 0 && teamDoors <= p.campaign.doors, `the teams' doors are within the campaign's (${teamDoors} of ${p.campaign.doors})`);
 
   await page.click('#tab-turfs');
-  const hint = await page.textContent('#list-by-team');
+  const hint = await page.textContent('#list-by-team-turfs');
   check(/choisissez une équipe/.test(hint), `the turfs tab asks for a team, in French (${JSON.stringify(hint)})`);
   check(await page.locator('[data-turf]').count() === 0, 'no turf row before a team is chosen');
-  await page.selectOption('#list-team', 'nord');
+  await page.selectOption('#list-team-turfs', 'nord');
   await page.waitForFunction(() => window.doorstepState.progress?.listed === 'team');
   const q = await page.evaluate(() => window.doorstepState.progress);
   check(q.turfs.length > 0 && q.turfs.every((t) => t.team_id === 'nord'), `the north team's turfs only (${q.turfs.length})`);
@@ -33,5 +33,5 @@ await signedIn(async (page) => {
 
   // The volunteers tab keeps the team chosen.
   await page.click('#tab-people');
-  check(await page.inputValue('#list-team') === 'nord', 'the team chosen stays chosen');
+  check(await page.inputValue('#list-team-people') === 'nord', 'the team chosen stays chosen');
 });

@@ -178,14 +178,14 @@ async fn main() {
     };
     let whole = service.progress(&coordinator).await.unwrap();
     println!(
-        "{} doors, {turfs} turfs, {} teams, {reports} reports ({} on SQLite)",
+        "{} doors, {turfs} turfs, {} teams, {reports} reports, on {}",
         whole.campaign.doors,
         whole.teams.len(),
-        if postgres { "PostgreSQL" } else { "the embedded store" }
+        if postgres { "PostgreSQL" } else { "the embedded SQLite store" }
     );
     assert_eq!(whole.campaign.doors, doors, "every door counted");
     let team = ProgressQuery { team: Some("team7".into()), list_max: None };
-    let station = ResultsFilter { station: Some("s1234".into()), ..ResultsFilter::default() };
+    let station = ResultsFilter { station: Some(format!("s{}", doors / 4 / 250 / 2)), ..ResultsFilter::default() };
     let team_results = ResultsFilter { team: Some("team7".into()), ..ResultsFilter::default() };
     // The first view of a large campaign's map (squares of 0.1°) and a zoom-16 view.
     let squares = MapView { level: Some(1), ..MapView::default() };
@@ -196,7 +196,7 @@ async fn main() {
     let (ms, p) = median(|| service.progress(&coordinator)).await;
     let p = p.unwrap();
     println!(
-        "| coordinator's progress | {ms:.1} | campaign, {} teams, {} hours on the timeline, lists {:?} ({} turfs) |",
+        "| coordinator's progress | {ms:.1} | campaign, {} teams, {} days on the timeline, lists {:?} ({} turfs) |",
         p.teams.len(),
         p.timeline.len(),
         p.listed,
