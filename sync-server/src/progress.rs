@@ -319,7 +319,7 @@ impl Service {
                 let ids: Vec<&str> = whole.iter().chain(team_ids.iter()).map(String::as_str).collect();
                 let rows = groups::read(tx, c, &ids).await?;
                 let hours = groups::hours(tx, c, &whole.iter().map(String::as_str).collect::<Vec<_>>()).await?;
-                let syncs = tallies::last_sync_by_team(tx, c).await?;
+                let syncs = groups::last_syncs(tx, c).await?;
                 let list = match &team {
                     Some(_) => true,
                     None => tallies::turfs_at_most(tx, c, q.teams.as_deref(), list_max).await?,
@@ -343,7 +343,8 @@ impl Service {
         })
         .await?;
         let by_group: HashMap<String, groups::GroupCounts> = rows.into_iter().collect();
-        let seen: HashMap<Option<String>, Option<i64>> = syncs.into_iter().collect();
+        // The latest syncs per campaign and team, to the minute (`groups::SEEN_STEP_MS`).
+        let seen: HashMap<String, Option<i64>> = syncs.into_iter().collect();
         let group_acc = |g: &str| {
             let mut a = Acc::default();
             if let Some(c) = by_group.get(g) {
@@ -357,16 +358,14 @@ impl Service {
                 campaign.group(c);
             }
         }
-        for (team, ms) in &seen {
-            if st.reaches_team(team.as_deref()) {
-                campaign.sync(*ms);
-            }
+        for g in whole_of(st, &teams) {
+            campaign.sync(seen.get(&g).copied().flatten());
         }
         let team_rows = teams
             .iter()
             .map(|(id, name)| {
                 let mut acc = group_acc(id);
-                acc.sync(seen.get(&Some(id.clone())).copied().flatten());
+                acc.sync(seen.get(id).copied().flatten());
                 row(id, name, Some(id.clone()), None, acc)
             })
             .collect();

@@ -380,10 +380,8 @@ impl Service {
         }
         let now = (self.now)();
         // The device's last sync and its turfs, at once (two connections on PostgreSQL).
-        let (_, turfs) = tokio::try_join!(
-            self.store.touch_device(&s.device.device_id, now),
-            self.store.turfs_of(&s.device.user_id, now)
-        )?;
+        let (_, turfs) =
+            tokio::try_join!(self.store.touch_device(&s.device, now), self.store.turfs_of(&s.device.user_id, now))?;
         if s.revoked {
             return Ok(PullResponse {
                 protocol: PROTOCOL_VERSION,

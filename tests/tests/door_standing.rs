@@ -522,7 +522,7 @@ const BEFORE_18: &str = "DROP TABLE door_standing; DROP TABLE door_tally; DROP T
     DROP INDEX reports_volunteer_order; ALTER TABLE reports DROP COLUMN share_ms;
     CREATE INDEX reports_volunteer ON reports(volunteer_id); CREATE INDEX reports_volunteer_at ON reports(volunteer_id, at_ms);
     DROP TABLE map_cells; DROP INDEX buildings_position; DROP TABLE result_tally; DROP INDEX users_team;
-    DROP TABLE group_tally; DROP TABLE group_hour_tally; DROP TABLE group_result_tally; DROP INDEX turfs_team;
+    DROP TABLE group_tally; DROP TABLE group_hour_tally; DROP TABLE group_result_tally; DROP TABLE group_seen; DROP INDEX turfs_team;
     DROP INDEX devices_user;";
 
 /// A database written before schema 18 held reports and no standing rows nor counters: the upgrade

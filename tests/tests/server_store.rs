@@ -612,7 +612,8 @@ async fn logins_dashboard_reads_and_an_append_only_audit_log(s: Arc<dyn ServerSt
     assert_eq!(doors.len(), door_ids.len());
     assert_eq!(doors.iter().filter(|d| d.turf_id.as_deref() == Some("t1")).count(), doors.len() * 2 / 3);
     s.register_token("h-a", "dev-a", "vol-a", NOW, NOW + 1000).await.unwrap();
-    s.touch_device("dev-a", NOW + 5).await.unwrap();
+    let a = Device { device_id: "dev-a".into(), ..device("vol-a") };
+    s.touch_device(&a, NOW + 5).await.unwrap();
     let devices = s.devices("nantes-2026").await.unwrap();
     assert_eq!((devices.len(), devices[0].last_seen_ms), (1, Some(NOW + 5)));
     // Reviewing: only an overlap of the campaign can be reviewed.
@@ -679,6 +680,8 @@ async fn dashboard_aggregates_equal_their_definitions(s: Arc<dyn ServerStore>) {
     s.create_campaign(&campaign, NOW).await.unwrap();
     for (id, role) in [("vol-a", Role::Volunteer), ("vol-b", Role::Volunteer), ("vol-c", Role::Volunteer)] {
         s.create_user(&user(id, role)).await.unwrap();
+        // Each volunteer's phone, joined (its syncs are the dashboard's "last sync").
+        s.register_token(&format!("h-{id}"), &format!("dev-{id}"), id, NOW - 1, NOW + 1_000_000).await.unwrap();
     }
     for id in ["cap-n", "cap-s"] {
         s.create_user(&user(id, Role::Captain)).await.unwrap();
@@ -885,6 +888,34 @@ async fn dashboard_aggregates_equal_their_definitions(s: Arc<dyn ServerStore>) {
             (d.0, d.1) = (d.0 + k, d.1 + c);
         }
         assert_eq!(timeline, days, "{who}: timeline");
+        // The latest syncs, kept per campaign and team to the minute: within a minute of the
+        // newest of their volunteers' phones.
+        let users = s.users(&campaign.id).await.unwrap();
+        let phones = s.devices(&campaign.id).await.unwrap();
+        let newest = |team: Option<&str>| {
+            let of = |d: &&doorstep_server::store::DeviceRow| {
+                users.iter().any(|u| u.id == d.user_id && (team.is_none() || u.team_id.as_deref() == team))
+            };
+            phones.iter().filter(of).filter_map(|d| d.last_seen_ms).max()
+        };
+        let within = |got: Option<i64>, want: Option<i64>| match (got, want) {
+            (Some(g), Some(w)) => g <= w && w - g < 60_000,
+            (g, w) => g == w,
+        };
+        assert!(p.teams.iter().any(|t| t.stats.last_sync_ms.is_some()), "{who}: some team synced");
+        for t in &p.teams {
+            let want = newest(Some(&t.id));
+            assert!(
+                within(t.stats.last_sync_ms, want),
+                "{who}: {} synced {:?}, not {want:?}",
+                t.id,
+                t.stats.last_sync_ms
+            );
+        }
+        if st.teams.is_none() {
+            let want = newest(None);
+            assert!(within(p.campaign.last_sync_ms, want), "{who}: synced {:?}, not {want:?}", p.campaign.last_sync_ms);
+        }
         // The same figures listed by team (a campaign of more than 2,000 turfs in reach): no turf
         // nor volunteer at first, then each team's, each with the same figures as above.
         use doorstep_server::dashboard::{Listed, ProgressQuery};

@@ -165,11 +165,15 @@ pub trait StoreOps: ServerStore {
         let (c, r, u) = (campaign_id.to_string(), report_id.to_string(), user_id.to_string());
         typed(self, move |tx| Box::pin(async move { push::review_held(tx, &c, &r, accept, &u, now_ms).await })).await
     }
-    /// Records that a device synced now.
-    async fn touch_device(&self, device_id: &str, now_ms: i64) -> StoreResult<()> {
-        let d = device_id.to_string();
+    /// Records that a device synced now (and its volunteer's campaign's and team's latest sync, to
+    /// the minute: `ops::groups::synced`).
+    async fn touch_device(&self, device: &Device, now_ms: i64) -> StoreResult<()> {
+        let (d, c, u) = (device.device_id.clone(), device.campaign_id.clone(), device.user_id.clone());
         typed(self, move |tx| {
-            Box::pin(async move { tx.exec(sql::TOUCH_DEVICE, &crate::vals![now_ms, d]).await.map(|_| ()) })
+            Box::pin(async move {
+                tx.exec(sql::TOUCH_DEVICE, &crate::vals![now_ms, d, now_ms]).await?;
+                ops::groups::synced(tx, &c, &u, now_ms).await
+            })
         })
         .await
     }

@@ -86,7 +86,8 @@ pub(crate) async fn finish(
         .collect();
     let (campaign, volunteer) = (&input.sender.campaign_id, &input.sender.user_id);
     super::ops::counters::reports_written(tx, campaign, volunteer, &written, shares).await?;
-    tx.exec(TOUCH_DEVICE, &vals![input.received_ms, input.sender.device_id.as_str()]).await?;
+    tx.exec(TOUCH_DEVICE, &vals![input.received_ms, input.sender.device_id.as_str(), input.received_ms]).await?;
+    super::ops::groups::synced(tx, campaign, volunteer, input.received_ms).await?;
     let e = (input.audit)(decisions);
     tx.exec(
         INSERT_AUDIT,

@@ -433,6 +433,9 @@ pub const SCHEMA_V24: &[&str] = &[
     "CREATE TABLE group_result_tally (campaign_id TEXT NOT NULL, grp TEXT NOT NULL, kind TEXT NOT NULL,
        question TEXT NOT NULL, answer TEXT NOT NULL, part BIGINT NOT NULL, n BIGINT NOT NULL,
        PRIMARY KEY (campaign_id, grp, kind, question, answer, part))",
+    // Each group's latest sync of a volunteer's phone, written at most once a minute.
+    "CREATE TABLE group_seen (campaign_id TEXT NOT NULL, grp TEXT NOT NULL, last_seen_ms BIGINT NOT NULL,
+       PRIMARY KEY (campaign_id, grp))",
     // The results of one polling station without reading the campaign's.
     "CREATE INDEX result_tally_station ON result_tally(campaign_id, station)",
     "CREATE INDEX turfs_team ON turfs(team_id)",
@@ -611,7 +614,9 @@ pub const EXISTING_REPORTS_ANY: &str = "SELECT id FROM reports WHERE id = ANY($1
 
 // ----- version 5 ---------------------------------------------------------------------------------
 
-pub const TOUCH_DEVICE: &str = "UPDATE devices SET last_seen_ms = $1 WHERE device_id = $2";
+/// A device's latest sync only rises (a push received late, a clock stepped back, say nothing).
+pub const TOUCH_DEVICE: &str =
+    "UPDATE devices SET last_seen_ms = $1 WHERE device_id = $2 AND (last_seen_ms IS NULL OR last_seen_ms < $3)";
 
 pub const SELECT_OVERLAP_REVIEWS: &str = "SELECT o.report_id FROM overlap_reviews o
      JOIN reports r ON r.id = o.report_id WHERE r.campaign_id = $1";

@@ -266,7 +266,8 @@ async fn phases(name: &str, s: &Seeded) {
     time!("service.package (with streets)", s.service.turf_package("bench").await.unwrap());
     time!("turf_standing", store.turf_standing("bench").await.unwrap());
     time!("turfs_of", store.turfs_of("vol-bench", 0).await.unwrap());
-    time!("touch_device", store.touch_device("dev-bench", 1).await.unwrap());
+    let phone = s.session.device.clone();
+    time!("touch_device", store.touch_device(&phone, 1).await.unwrap());
     time!("set_checksum", store.set_checksum("bench", 1, "x").await.unwrap());
     let pkg = s.service.turf_package("bench").await.unwrap().unwrap();
     time!("checksum", doorstep_protocol::turf_checksum(&pkg));

@@ -61,6 +61,7 @@ pub async fn create_campaign(tx: &mut dyn Tx, c: &Campaign, now_ms: i64) -> Stor
     if n == 0 {
         return Err(StoreError::Conflict(format!("campaign {}", c.id)));
     }
+    super::groups::added(tx, &c.id, super::groups::CAMPAIGN).await?;
     tx.exec(INSERT_SCRIPT, &vals![&c.id, i64::from(c.survey.version), json(&c.survey), json(&c.result_codes), now_ms])
         .await?;
     Ok(())

@@ -294,6 +294,9 @@ pub async fn recount(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<()> {
     tx.exec(DELETE_GROUPS, &vals![campaign_id]).await?;
     tx.exec(DELETE_GROUP_HOURS, &vals![campaign_id]).await?;
     tx.exec(DELETE_GROUP_RESULTS, &vals![campaign_id]).await?;
+    for q in RECOUNT_SEEN {
+        tx.exec(q, &vals![campaign_id]).await?;
+    }
     let mut changes = GroupChanges::default();
     for r in tx.rows(SELECT_ALL_DOORS, &vals![campaign_id]).await? {
         changes.doors(&r[0].text()?, DoorCounts { doors: r[1].int()?, knocked: r[2].int()?, contacted: r[3].int()? });
@@ -308,6 +311,32 @@ pub async fn recount(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<()> {
         changes.result(&r[0].text()?, &r[1].text()?, &r[2].text()?, &r[3].text()?, r[4].int()?);
     }
     changes.apply(tx, campaign_id).await
+}
+
+/// How stale a group's latest sync may be: it is written at most once a minute per group, so that
+/// the phones' syncs do not all write the campaign's row.
+pub const SEEN_STEP_MS: i64 = 60_000;
+
+/// A device synced at `now_ms`: its volunteer's campaign's and team's latest sync, to the minute
+/// ([`SEEN_STEP_MS`]). Nothing is written (nor locked) when the row is recent enough.
+pub async fn synced(tx: &mut dyn Tx, campaign_id: &str, user_id: &str, now_ms: i64) -> StoreResult<()> {
+    tx.exec(TOUCH_SEEN, &vals![now_ms, campaign_id, now_ms - SEEN_STEP_MS, user_id, user_id]).await?;
+    Ok(())
+}
+
+/// A new campaign or team (`grp`): its row of latest sync.
+pub async fn added(tx: &mut dyn Tx, campaign_id: &str, grp: &str) -> StoreResult<()> {
+    tx.exec(INSERT_SEEN, &vals![campaign_id, grp]).await?;
+    Ok(())
+}
+
+/// Each group's latest sync of a volunteer's device (`None`: never).
+pub async fn last_syncs(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<(String, Option<i64>)>> {
+    tx.rows(SELECT_SEEN, &vals![campaign_id])
+        .await?
+        .iter()
+        .map(|r| Ok((r[0].text()?, Some(r[1].int()?).filter(|ms| *ms > 0))))
+        .collect()
 }
 
 /// A retention purge erased every report's answers (`super::results::answers_purged`).
@@ -395,6 +424,25 @@ const UPSERT_GROUP: &str = "INSERT INTO group_tally(campaign_id, grp, part, door
 const UPSERT_GROUP_HOUR: &str = "INSERT INTO group_hour_tally(campaign_id, grp, hour_ms, part, knocks, contacts)
      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (campaign_id, grp, hour_ms, part) DO UPDATE SET
      knocks = group_hour_tally.knocks + excluded.knocks, contacts = group_hour_tally.contacts + excluded.contacts";
+
+/// The campaign's row and the volunteer's team's, when older than `$3`.
+const TOUCH_SEEN: &str = "UPDATE group_seen SET last_seen_ms = $1 WHERE campaign_id = $2 AND last_seen_ms < $3
+     AND grp IN (SELECT '' FROM users WHERE id = $4 AND role = 'volunteer'
+       UNION SELECT team_id FROM users WHERE id = $5 AND role = 'volunteer' AND team_id IS NOT NULL)";
+
+const INSERT_SEEN: &str = "INSERT INTO group_seen(campaign_id, grp, last_seen_ms) VALUES ($1, $2, 0) ON CONFLICT (campaign_id, grp) DO NOTHING";
+
+const SELECT_SEEN: &str = "SELECT grp, last_seen_ms FROM group_seen WHERE campaign_id = $1";
+
+/// A campaign's rows of latest sync, from its volunteers' devices.
+const RECOUNT_SEEN: &[&str] = &[
+    "DELETE FROM group_seen WHERE campaign_id = $1",
+    "INSERT INTO group_seen(campaign_id, grp, last_seen_ms) SELECT id, '', 0 FROM campaigns WHERE id = $1
+     UNION ALL SELECT campaign_id, id, 0 FROM teams WHERE campaign_id = $1",
+    "UPDATE group_seen SET last_seen_ms = COALESCE((SELECT MAX(d.last_seen_ms) FROM devices d
+       JOIN users u ON u.id = d.user_id WHERE u.campaign_id = group_seen.campaign_id AND u.role = 'volunteer'
+       AND (group_seen.grp = '' OR u.team_id = group_seen.grp)), 0) WHERE campaign_id = $1",
+];
 
 const UPSERT_GROUP_RESULT: &str = "INSERT INTO group_result_tally(campaign_id, grp, kind, question, answer, part, n)
      VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (campaign_id, grp, kind, question, answer, part)

@@ -70,6 +70,7 @@ pub async fn create_team(tx: &mut dyn Tx, team: &Team) -> StoreResult<()> {
         return Err(StoreError::Conflict(format!("team {}", team.id)));
     }
     tx.exec(INSERT_TEAM, &vals![&team.id, &team.campaign_id, &team.name]).await?;
+    super::groups::added(tx, &team.campaign_id, &team.id).await?;
     for c in &team.captains {
         add_member(tx, &team.campaign_id, &team.id, c).await?;
     }

@@ -132,15 +132,6 @@ pub async fn volunteers_of(
     Ok((users, devices))
 }
 
-/// The latest sync of any volunteer's device, per team of the volunteer (`None`: in no team).
-pub async fn last_sync_by_team(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<(Option<String>, Option<i64>)>> {
-    tx.rows(SELECT_SYNC_BY_TEAM, &vals![campaign_id])
-        .await?
-        .iter()
-        .map(|r| Ok((r[0].opt_text()?, r[1].opt_int()?)))
-        .collect()
-}
-
 /// Knocks and conversations per (turf, hour) of a campaign, with knocks.
 pub async fn hour_tallies(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<(String, i64, HourCounts)>> {
     tx.rows(SELECT_HOUR_TALLIES, &vals![campaign_id])
@@ -203,10 +194,6 @@ const SELECT_TEAM_DEVICES: &str = "SELECT d.device_id, d.user_id, d.created_ms, 
      FROM devices d JOIN users u ON u.id = d.user_id
      WHERE u.campaign_id = $3 AND u.role = 'volunteer' AND u.id IN (SELECT volunteer_id FROM turfs WHERE team_id = $4)
      ORDER BY 2, 3";
-
-const SELECT_SYNC_BY_TEAM: &str =
-    "SELECT u.team_id, MAX(d.last_seen_ms) FROM devices d JOIN users u ON u.id = d.user_id
-     WHERE u.campaign_id = $1 AND u.role = 'volunteer' GROUP BY u.team_id";
 
 const SELECT_TEAM_POSITIONS: &str = "SELECT p.volunteer_id, p.at_ms, r.body FROM volunteer_position p
      JOIN users u ON u.id = p.volunteer_id JOIN reports r ON r.id = p.report_id
