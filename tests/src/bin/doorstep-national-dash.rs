@@ -32,7 +32,7 @@ const START: i64 = NOW - 59 * 86_400_000;
 /// Rows of `0..n` as `n(i)`, and the statement that follows reads them.
 fn series(postgres: bool, n: u64) -> String {
     if postgres {
-        format!("WITH n AS (SELECT i FROM generate_series(0, {}) AS g(i))", n.saturating_sub(1))
+        format!("WITH n AS (SELECT i FROM generate_series(CAST(0 AS BIGINT), {}) AS g(i))", n.saturating_sub(1))
     } else {
         format!("WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {})", n.saturating_sub(1))
     }
@@ -166,6 +166,9 @@ async fn main() {
     .await
     .unwrap();
     let coordinator = doorstep_tests::coordinator(&c);
+    let whole = service.progress(&coordinator).await.unwrap();
+    // A team in the middle of the campaign.
+    let one = whole.teams[whole.teams.len() / 2].id.clone();
     let captain = Staff {
         user: User {
             id: "cap".into(),
@@ -174,9 +177,8 @@ async fn main() {
             display_name: "cap".into(),
             team_id: None,
         },
-        teams: Some(vec!["team7".into()]),
+        teams: Some(vec![one.clone()]),
     };
-    let whole = service.progress(&coordinator).await.unwrap();
     println!(
         "{} doors, {turfs} turfs, {} teams, {reports} reports, on {}",
         whole.campaign.doors,
@@ -184,9 +186,9 @@ async fn main() {
         if postgres { "PostgreSQL" } else { "the embedded SQLite store" }
     );
     assert_eq!(whole.campaign.doors, doors, "every door counted");
-    let team = ProgressQuery { team: Some("team7".into()), list_max: None };
+    let team = ProgressQuery { team: Some(one.clone()), list_max: None };
     let station = ResultsFilter { station: Some(format!("s{}", doors / 4 / 250 / 2)), ..ResultsFilter::default() };
-    let team_results = ResultsFilter { team: Some("team7".into()), ..ResultsFilter::default() };
+    let team_results = ResultsFilter { team: Some(one.clone()), ..ResultsFilter::default() };
     // The first view of a large campaign's map (squares of 0.1°) and a zoom-16 view.
     let squares = MapView { level: Some(1), ..MapView::default() };
     let close =
