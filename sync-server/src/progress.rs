@@ -305,10 +305,7 @@ impl Service {
         }
         let team_ids: Vec<String> = teams.iter().map(|t| t.0.clone()).collect();
         // The whole reach: the campaign (a coordinator) or the captain's teams together.
-        let whole: Vec<String> = match &st.teams {
-            None => vec![groups::CAMPAIGN.to_string()],
-            Some(_) => team_ids.clone(),
-        };
+        let whole = whole_of(st, &teams);
         let team = pq.team.clone();
         let list_max = pq.list_max.unwrap_or(LIST_MAX).min(LIST_MAX);
         // One call: one snapshot on SQLite; on PostgreSQL one connection, each read seeing what is

@@ -15,7 +15,8 @@
 //!
 //! `cargo run --release -p doorstep-tests --bin doorstep-national-dash -- [DOORS, default 10000000] [postgres]`
 //! (`DOORSTEP_DASH_DB=path`: keep the SQLite file there and, when it already holds the campaign,
-//! measure it again without loading.)
+//! measure it again without loading; `DOORSTEP_DASH_PG_URL=postgres://…/db`: the same with a
+//! PostgreSQL database made beforehand.)
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -133,11 +134,16 @@ async fn main() {
     let doors: u64 = std::env::args().nth(1).and_then(|v| v.parse().ok()).unwrap_or(10_000_000);
     let postgres = std::env::args().nth(2).is_some_and(|a| a == "postgres");
     let dir = tempfile::tempdir().unwrap();
-    let pg = if postgres { Some(doorstep_tests::TestDatabase::create().await) } else { None };
+    // DOORSTEP_DASH_PG_URL: a database kept between runs (made beforehand), loaded once.
+    let kept_pg = std::env::var("DOORSTEP_DASH_PG_URL").ok().filter(|_| postgres);
+    let pg = if postgres && kept_pg.is_none() { Some(doorstep_tests::TestDatabase::create().await) } else { None };
     let kept = std::env::var("DOORSTEP_DASH_DB").ok();
-    let store: Arc<dyn ServerStore> = match &pg {
-        Some(db) => Arc::new(doorstep_server::store::postgres::PgStore::connect(&db.url, 4).await.unwrap()),
-        None => Arc::new(SqliteStore::open(kept.clone().map_or(dir.path().join("national.db"), Into::into)).unwrap()),
+    let store: Arc<dyn ServerStore> = match (&pg, &kept_pg) {
+        (_, Some(url)) => Arc::new(doorstep_server::store::postgres::PgStore::connect(url, 4).await.unwrap()),
+        (Some(db), _) => Arc::new(doorstep_server::store::postgres::PgStore::connect(&db.url, 4).await.unwrap()),
+        (None, None) => {
+            Arc::new(SqliteStore::open(kept.clone().map_or(dir.path().join("national.db"), Into::into)).unwrap())
+        }
     };
     let service = Service::new(store.clone());
     let (campaign, ..) = doorstep_tests::server_import(1);
