@@ -1127,6 +1127,11 @@ async fn coordinator_sees_a_misplaced_address_in_chromium() {
 /// The page is opened with `?map_full=100`: the seeded campaign's few hundred doors count as large.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn coordinator_sees_a_large_campaign_by_part_in_chromium() {
+    coordinator_script("?map_full=100", "map_viewport.mjs", &["18-map-squares.png", "19-map-viewport.png"]).await;
+}
+
+/// The coordinator signed in on the demo campaign, the page opened with `query`, in Chromium.
+async fn coordinator_script(query: &str, script: &str, screenshots: &[&str]) {
     let _one_browser_at_a_time = BROWSER.lock().await;
     assert!(
         std::path::Path::new("/usr/bin/chromium").exists(),
@@ -1134,25 +1139,16 @@ async fn coordinator_sees_a_large_campaign_by_part_in_chromium() {
     );
     let s = server().await;
     let password = s.password("coordinatrice");
-    let url = format!("{}/?map_full=100", s.base);
+    let url = format!("{}/{query}", s.base);
     let env = [("BASE_URL", url.as_str()), ("LOGIN", "coordinatrice"), ("PASSWORD", &password)];
-    browser_script("map_viewport.mjs", &env, &["18-map-squares.png", "19-map-viewport.png"]).await;
+    browser_script(script, &env, screenshots).await;
 }
 
 /// A national campaign's turfs and volunteers one team at a time (issue 21): the page is opened with
 /// `?list_max=1`, so that the seeded campaign lists by team as one of more than 2,000 turfs does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn coordinator_lists_a_large_campaign_by_team_in_chromium() {
-    let _one_browser_at_a_time = BROWSER.lock().await;
-    assert!(
-        std::path::Path::new("/usr/bin/chromium").exists(),
-        "Debian's chromium is missing: apt-get install chromium"
-    );
-    let s = server().await;
-    let password = s.password("coordinatrice");
-    let url = format!("{}/?list_max=1", s.base);
-    let env = [("BASE_URL", url.as_str()), ("LOGIN", "coordinatrice"), ("PASSWORD", &password)];
-    browser_script("turfs_by_team.mjs", &env, &["20-turfs-by-team.png"]).await;
+    coordinator_script("?list_max=1", "turfs_by_team.mjs", &["20-turfs-by-team.png"]).await;
 }
 
 /// Over the limit: 429 with `Retry-After`, per credential for signed-in callers (another's bucket

@@ -207,6 +207,12 @@ async fn write(
     Ok(())
 }
 
+/// `$2, $3, …` for some ids after the campaign's `$1`, and those parameters.
+fn campaign_and(campaign_id: &str, ids: &[&str]) -> (String, Vec<Val>) {
+    let list = (2..ids.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+    (list, std::iter::once(Val::from(campaign_id)).chain(ids.iter().map(|k| Val::from(*k))).collect())
+}
+
 /// Each turf key's team (`''` and unknown keys: none).
 pub async fn teams_of(
     tx: &mut dyn Tx,
@@ -216,10 +222,8 @@ pub async fn teams_of(
     let keys: Vec<&str> = keys.iter().copied().filter(|k| !k.is_empty()).collect();
     let mut out = HashMap::new();
     for chunk in keys.chunks(400) {
-        let list = (2..chunk.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let (list, params) = campaign_and(campaign_id, chunk);
         let sql = format!("SELECT id, team_id FROM turfs WHERE campaign_id = $1 AND id IN ({list})");
-        let params: Vec<Val> =
-            std::iter::once(Val::from(campaign_id)).chain(chunk.iter().map(|k| Val::from(*k))).collect();
         for r in tx.rows(&sql, &params).await? {
             out.insert(r[0].text()?, r[1].opt_text()?);
         }
@@ -353,10 +357,8 @@ pub async fn results(
 ) -> StoreResult<Vec<(String, String, String, u64)>> {
     let mut sum: BTreeMap<(String, String, String), i64> = BTreeMap::new();
     for chunk in groups.chunks(400) {
-        let list = (2..chunk.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let (list, params) = campaign_and(campaign_id, chunk);
         let sql = format!("{SELECT_GROUP_RESULTS} AND grp IN ({list}) GROUP BY kind, question, answer");
-        let params: Vec<Val> =
-            std::iter::once(Val::from(campaign_id)).chain(chunk.iter().map(|g| Val::from(*g))).collect();
         for r in tx.rows(&sql, &params).await? {
             *sum.entry((r[0].text()?, r[1].text()?, r[2].text()?)).or_default() += r[3].int()?;
         }
@@ -382,10 +384,8 @@ pub async fn recount_all(tx: &mut dyn Tx) -> StoreResult<()> {
 pub async fn read(tx: &mut dyn Tx, campaign_id: &str, groups: &[&str]) -> StoreResult<Vec<(String, GroupCounts)>> {
     let mut out = Vec::new();
     for chunk in groups.chunks(400) {
-        let list = (2..chunk.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let (list, params) = campaign_and(campaign_id, chunk);
         let sql = format!("{SELECT_GROUPS} AND grp IN ({list}) GROUP BY grp ORDER BY grp");
-        let params: Vec<Val> =
-            std::iter::once(Val::from(campaign_id)).chain(chunk.iter().map(|g| Val::from(*g))).collect();
         for r in tx.rows(&sql, &params).await? {
             let doors = DoorCounts { doors: r[1].int()?, knocked: r[2].int()?, contacted: r[3].int()? };
             let knocks = KnockCounts { knocks: r[4].int()?, overlaps: r[5].int()?, time_ms: r[6].int()? };
@@ -399,10 +399,8 @@ pub async fn read(tx: &mut dyn Tx, campaign_id: &str, groups: &[&str]) -> StoreR
 pub async fn hours(tx: &mut dyn Tx, campaign_id: &str, groups: &[&str]) -> StoreResult<Vec<(i64, HourCounts)>> {
     let mut by_hour: BTreeMap<i64, HourCounts> = BTreeMap::new();
     for chunk in groups.chunks(400) {
-        let list = (2..chunk.len() + 2).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let (list, params) = campaign_and(campaign_id, chunk);
         let sql = format!("{SELECT_GROUP_HOURS} AND grp IN ({list}) GROUP BY hour_ms");
-        let params: Vec<Val> =
-            std::iter::once(Val::from(campaign_id)).chain(chunk.iter().map(|g| Val::from(*g))).collect();
         for r in tx.rows(&sql, &params).await? {
             let e = by_hour.entry(r[0].int()?).or_default();
             e.knocks += r[1].int()?;

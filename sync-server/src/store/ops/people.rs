@@ -26,20 +26,19 @@ pub async fn user_by_login(tx: &mut dyn Tx, login: &str) -> StoreResult<Option<(
 }
 
 pub async fn devices(tx: &mut dyn Tx, campaign_id: &str) -> StoreResult<Vec<DeviceRow>> {
-    tx.rows(SELECT_CAMPAIGN_DEVICES, &vals![campaign_id])
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(DeviceRow {
-                device_id: r[0].text()?,
-                user_id: r[1].text()?,
-                created_ms: r[2].int()?,
-                expires_ms: r[3].int()?,
-                revoked_ms: r[4].opt_int()?,
-                last_seen_ms: r[5].opt_int()?,
-            })
-        })
-        .collect()
+    tx.rows(SELECT_CAMPAIGN_DEVICES, &vals![campaign_id]).await?.iter().map(|r| device_row_from(r)).collect()
+}
+
+/// A row of `device_id, user_id, created_ms, expires_ms, revoked_ms, last_seen_ms`.
+pub(crate) fn device_row_from(r: &[Val]) -> StoreResult<DeviceRow> {
+    Ok(DeviceRow {
+        device_id: r[0].text()?,
+        user_id: r[1].text()?,
+        created_ms: r[2].int()?,
+        expires_ms: r[3].int()?,
+        revoked_ms: r[4].opt_int()?,
+        last_seen_ms: r[5].opt_int()?,
+    })
 }
 
 pub async fn audit_log(tx: &mut dyn Tx, campaign_id: &str, before_ms: i64, limit: i64) -> StoreResult<Vec<AuditEntry>> {

@@ -118,16 +118,7 @@ pub async fn volunteers_of(
         .rows(SELECT_TEAM_DEVICES, &vals![campaign_id, t, campaign_id, t])
         .await?
         .iter()
-        .map(|r| {
-            Ok(crate::store::DeviceRow {
-                device_id: r[0].text()?,
-                user_id: r[1].text()?,
-                created_ms: r[2].int()?,
-                expires_ms: r[3].int()?,
-                revoked_ms: r[4].opt_int()?,
-                last_seen_ms: r[5].opt_int()?,
-            })
-        })
+        .map(|r| super::people::device_row_from(r))
         .collect::<StoreResult<_>>()?;
     Ok((users, devices))
 }
