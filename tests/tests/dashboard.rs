@@ -1151,6 +1151,33 @@ async fn coordinator_lists_a_large_campaign_by_team_in_chromium() {
     coordinator_script("?list_max=1", "turfs_by_team.mjs", &["20-turfs-by-team.png"]).await;
 }
 
+/// Progress listed by team over HTTP (issue 21): a captain asking for another team's list is
+/// refused (403), an unknown team is 404, a bad parameter 400, and a coordinator gets one team's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_by_team_is_scoped_over_http() {
+    let s = server().await;
+    let north = Browser::new(&s, "capitaine-nord").await;
+    let (st, body) = north.get("/api/v1/progress?team=sud").await;
+    assert_eq!((st, code(&body)), (StatusCode::FORBIDDEN, "forbidden"), "{body}");
+    let (st, body) = north.get("/api/v1/progress?team=nulle-part").await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "{body}");
+    for bad in ["/api/v1/progress?list_max=-1", "/api/v1/progress?bogus=1"] {
+        let (st, body) = north.get(bad).await;
+        assert_eq!((st, code(&body)), (StatusCode::BAD_REQUEST, "bad_query"), "{bad}: {body}");
+    }
+    let (st, own) = north.get("/api/v1/progress?team=nord").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(own["listed"], "team");
+    assert!(own["turfs"].as_array().unwrap().iter().all(|t| t["team_id"] == "nord"), "{own}");
+    let coordinator = Browser::new(&s, "coordinatrice").await;
+    let (st, p) = coordinator.get("/api/v1/progress?list_max=0").await;
+    assert_eq!((st, p["listed"].as_str()), (StatusCode::OK, Some("by_team")));
+    assert_eq!(p["turfs"], json!([]));
+    let (_, south) = coordinator.get("/api/v1/progress?team=sud").await;
+    let turfs = south["turfs"].as_array().unwrap();
+    assert!(!turfs.is_empty() && turfs.iter().all(|t| t["team_id"] == "sud"), "{south}");
+}
+
 /// Over the limit: 429 with `Retry-After`, per credential for signed-in callers (another's bucket
 /// is untouched) and per address for anonymous ones; health checks are never limited.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
