@@ -1762,7 +1762,70 @@ async fn sms_providers_receipts_and_expenses(s: Arc<dyn ServerStore>) {
     assert!(inbox.iter().any(|r| r.id == "in-2" && r.state == "needs_reply"), "{inbox:?}");
 }
 
+/// Writes deferred by [`Tx::defer`] (sent with the next statement on PostgreSQL, pipelined): a
+/// read after them in the transaction sees them, in order; one that fails fails the transaction
+/// whole, even when it is only sent at the commit; a transaction that ends with deferred writes
+/// commits them.
+async fn deferred_writes_are_read_back_and_fail_their_transaction(s: Arc<dyn ServerStore>) {
+    use doorstep_server::store::sql::INSERT_AUDIT;
+    use doorstep_server::store::tx::Val;
+    fn line(id: &str) -> Vec<Val> {
+        [id, "1", "c", "tester", "d", "test", "s", "{}"]
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if i == 1 { Val::Int(1) } else { Val::from(*v) })
+            .collect()
+    }
+    const COUNT: &str = "SELECT COUNT(*) FROM audit_log WHERE actor = 'tester'";
+    let seen = doorstep_server::store::typed(&*s, |tx| {
+        Box::pin(async move {
+            tx.defer(INSERT_AUDIT, line("a1")).await?;
+            tx.defer(INSERT_AUDIT, line("a2")).await?;
+            let after_two = tx.row(COUNT, &[]).await?.unwrap()[0].int()?;
+            tx.defer(INSERT_AUDIT, line("a3")).await?;
+            let changed = tx.exec("UPDATE campaigns SET name = name WHERE id = 'none'", &[]).await?;
+            let after_three = tx.row(COUNT, &[]).await?.unwrap()[0].int()?;
+            tx.defer(INSERT_AUDIT, line("a4")).await?; // sent at the commit
+            Ok((after_two, changed, after_three))
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(seen, (2, 0, 3));
+    // A deferred write that fails (a duplicate id) fails its transaction, even as the last
+    // statement: nothing of it is kept.
+    let failed = doorstep_server::store::typed(&*s, |tx| {
+        Box::pin(async move {
+            tx.defer(INSERT_AUDIT, line("b1")).await?;
+            tx.defer(INSERT_AUDIT, line("a1")).await?;
+            Ok(())
+        })
+    })
+    .await;
+    assert!(failed.is_err(), "a duplicate audit id was accepted");
+    let failed_early = doorstep_server::store::typed(&*s, |tx| {
+        Box::pin(async move {
+            tx.defer(INSERT_AUDIT, line("b2")).await?;
+            tx.defer(INSERT_AUDIT, line("a2")).await?;
+            tx.defer(INSERT_AUDIT, line("b3")).await?;
+            tx.rows(COUNT, &[]).await
+        })
+    })
+    .await;
+    assert!(failed_early.is_err(), "a read after a failed deferred write answered");
+    let kept = doorstep_server::store::typed_read(&*s, |tx| {
+        Box::pin(async move {
+            let rows = tx.rows("SELECT id FROM audit_log WHERE actor = 'tester' ORDER BY id", &[]).await?;
+            rows.iter().map(|r| r[0].text()).collect::<Result<Vec<_>, _>>()
+        })
+    })
+    .await
+    .unwrap();
+    assert_eq!(kept, ["a1", "a2", "a3", "a4"]);
+}
+
 conformance!(
+    deferred_writes_are_read_back_and_fail_their_transaction,
     merge_rules_hold_on_both_backends,
     messages_order_replays_and_reach,
     pages_coopains_export_and_erasure,

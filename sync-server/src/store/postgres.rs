@@ -9,10 +9,11 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use doorstep_protocol::{Building, Campaign, Door, Entrance, KnockReport, Target, TurfPackage};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_postgres::types::Type;
 use tokio_postgres::{Client, NoTls, Row};
 
 use super::sql::*;
-use super::tx::{AnyOp, AnyResult, PgTx, Statements};
+use super::tx::{AnyOp, AnyResult, PgTx, Statements, Tx};
 use super::*;
 
 #[derive(Debug, Clone)]
@@ -48,7 +49,7 @@ impl Pooled {
     }
     /// `sql` prepared on this connection, once.
     async fn prepared(&self, sql: &str) -> StoreResult<tokio_postgres::Statement> {
-        PgTx(&**self, self.statements()).statement(sql).await
+        PgTx::new(&**self, self.statements()).statement(sql).await
     }
 }
 
@@ -91,8 +92,16 @@ impl PgStore {
                 tx.batch_execute(stmt).await?;
             }
             match sql::refill(have as usize, i + 1) {
-                Some(sql::Refill::Everything) => ops::counters::rebuild_all(&mut PgTx(&tx, stmts.clone())).await?,
-                Some(sql::Refill::Groups) => ops::groups::recount_all(&mut PgTx(&tx, stmts.clone())).await?,
+                Some(sql::Refill::Everything) => {
+                    let mut ptx = PgTx::new(&tx, stmts.clone());
+                    ops::counters::rebuild_all(&mut ptx).await?;
+                    ptx.flush().await?;
+                }
+                Some(sql::Refill::Groups) => {
+                    let mut ptx = PgTx::new(&tx, stmts.clone());
+                    ops::groups::recount_all(&mut ptx).await?;
+                    ptx.flush().await?;
+                }
                 None => {}
             }
             tx.execute("UPDATE doorstep_schema SET version = $1", &[&(i as i64 + 1)]).await?;
@@ -159,6 +168,19 @@ async fn load_campaign(
         .transpose()
 }
 
+/// Targets of one kind located for a push (no query when there are none).
+async fn locate(
+    tx: &tokio_postgres::Transaction<'_>,
+    sql: &str,
+    ids: &[&str],
+    campaign: &str,
+) -> Result<Vec<Row>, tokio_postgres::Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    tx.query_typed(sql, &[(&ids, Type::TEXT_ARRAY), (&campaign, Type::TEXT)]).await
+}
+
 #[async_trait]
 impl ServerStore for PgStore {
     /// Up to `max` connections; a connection on loan holds a permit.
@@ -172,7 +194,9 @@ impl ServerStore for PgStore {
         let mut c = self.get().await?;
         let stmts = c.statements();
         let t = c.transaction().await?;
-        let out = op(&mut PgTx(&t, stmts.clone())).await?;
+        let mut ptx = PgTx::new(&t, stmts.clone());
+        let out = op(&mut ptx).await?;
+        ptx.flush().await?;
         t.commit().await?;
         Ok(out)
     }
@@ -183,7 +207,10 @@ impl ServerStore for PgStore {
     async fn read_any(&self, op: AnyOp) -> AnyResult {
         let c = self.get().await?;
         let stmts = c.statements();
-        op(&mut PgTx(&*c, stmts)).await
+        let mut ptx = PgTx::new(&*c, stmts);
+        let out = op(&mut ptx).await?;
+        ptx.flush().await?;
+        Ok(out)
     }
 
     async fn optimize(&self) -> StoreResult<()> {
@@ -287,7 +314,7 @@ impl ServerStore for PgStore {
         let mut c = self.get().await?;
         let stmts = c.statements();
         let tx = c.build_transaction().isolation_level(tokio_postgres::IsolationLevel::RepeatableRead).start().await?;
-        let ptx = PgTx(&tx, stmts.clone());
+        let ptx = PgTx::new(&tx, stmts.clone());
         let Some(turf) = tx.query_opt(&ptx.statement(SELECT_TURF).await?, &[&turf_id]).await?.as_ref().map(turf_row)
         else {
             return Ok(None);
@@ -299,7 +326,7 @@ impl ServerStore for PgStore {
             ptx.statement(SELECT_TURF_ENTRANCES).await?,
             ptx.statement(SELECT_TURF_DOORS).await?,
         );
-        let (mut h_tx, mut p_tx) = (PgTx(&tx, stmts.clone()), PgTx(&tx, stmts.clone()));
+        let (mut h_tx, mut p_tx) = (PgTx::new(&tx, stmts.clone()), PgTx::new(&tx, stmts.clone()));
         let (campaign, buildings, entrances, doors, households, people) = tokio::try_join!(
             load_campaign(&tx, &k, &turf.campaign_id),
             async { Ok::<_, StoreError>(tx.query(&b, &[&turf_id]).await?) },
@@ -359,66 +386,75 @@ impl ServerStore for PgStore {
         let mut c = self.get().await?;
         let stmts = c.statements();
         let tx = c.transaction().await?;
-        let mut ptx = PgTx(&tx, stmts.clone());
+        let mut ptx = PgTx::new(&tx, stmts.clone());
         // The volunteer first (see `ops::shares::lock_volunteer`): their knocks are read and
         // written by one push at a time, and a retry waiting here sees the first copy as known.
-        super::ops::shares::lock_volunteer(&mut ptx, &input.sender.user_id).await?;
+        // The lock and the facts' queries are sent together (one round trip; PostgreSQL runs them
+        // in order, each reading what is committed when it starts). Statements given arrays are
+        // sent unnamed with their types (`query_typed`): planned for their values, without a
+        // round trip to prepare them.
+        let lock = ptx.statement(super::ops::shares::LOCK_VOLUNTEER).await?;
         let mut f = input.facts();
         let campaign = input.sender.campaign_id.as_str();
+        let user = input.sender.user_id.as_str();
         let ids: Vec<&str> =
             reports.iter().flat_map(|r| std::iter::once(r.id.as_str()).chain(r.supersedes.as_deref())).collect();
-        for r in tx.query(&ptx.statement(SELECT_KNOWN_ANY).await?, &[&ids]).await? {
-            let k = known_from(r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6));
-            f.known.insert(r.get(0), k);
-        }
         let of_kind = |k: fn(&Target) -> bool| -> Vec<&str> {
             reports.iter().filter(|r| k(&r.target)).map(|r| r.target.id()).collect()
         };
         let door_ids = of_kind(|t| matches!(t, Target::Door { .. }));
         let building_ids = of_kind(|t| matches!(t, Target::Building { .. }));
         let person_ids = of_kind(|t| matches!(t, Target::Person { .. }));
-        if !door_ids.is_empty() {
-            for row in tx.query(&ptx.statement(LOCATE_DOORS_ANY).await?, &[&door_ids, &campaign]).await? {
-                let place = Place {
-                    building_id: row.get(1),
-                    door_id: Some(row.get(0)),
-                    turf_now: row.get(2),
-                    holder_now: row.get(3),
-                };
-                f.places.insert(Target::Door { id: row.get(0) }, place);
-            }
-        }
-        if !building_ids.is_empty() {
-            for row in tx.query(&ptx.statement(LOCATE_BUILDINGS_ANY).await?, &[&building_ids, &campaign]).await? {
-                let place =
-                    Place { building_id: row.get(0), door_id: None, turf_now: row.get(1), holder_now: row.get(2) };
-                f.places.insert(Target::Building { id: row.get(0) }, place);
-            }
-        }
-        if !person_ids.is_empty() {
-            for row in tx.query(&ptx.statement(LOCATE_PEOPLE_ANY).await?, &[&person_ids, &campaign]).await? {
-                let place = Place {
-                    building_id: row.get(1),
-                    door_id: Some(row.get(2)),
-                    turf_now: row.get(3),
-                    holder_now: row.get(4),
-                };
-                f.places.insert(Target::Person { id: row.get(0) }, place);
-            }
-        }
         let turf_ids: Vec<&str> = reports.iter().map(|r| r.turf_id.as_str()).collect();
-        f.held_ever = tx
-            .query(&ptx.statement(HELD_EVER_ANY).await?, &[&input.sender.user_id, &turf_ids])
-            .await?
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        for r in tx.query(&ptx.statement(HANDOFF_STATUS_ANY).await?, &[&input.sender.user_id, &turf_ids]).await? {
+        use futures_util::future::{try_join, try_join3, try_join4};
+        // `try_join` polls its futures in order: each sends its query when first polled.
+        let ((_, known, doors, buildings), (people, held, handoffs)) = try_join(
+            try_join4(
+                tx.execute(&lock, &[&user]),
+                tx.query_typed(SELECT_KNOWN_ANY, &[(&ids, Type::TEXT_ARRAY)]),
+                locate(&tx, LOCATE_DOORS_ANY, &door_ids, campaign),
+                locate(&tx, LOCATE_BUILDINGS_ANY, &building_ids, campaign),
+            ),
+            try_join3(
+                locate(&tx, LOCATE_PEOPLE_ANY, &person_ids, campaign),
+                tx.query_typed(HELD_EVER_ANY, &[(&user, Type::TEXT), (&turf_ids, Type::TEXT_ARRAY)]),
+                tx.query_typed(HANDOFF_STATUS_ANY, &[(&user, Type::TEXT), (&turf_ids, Type::TEXT_ARRAY)]),
+            ),
+        )
+        .await?;
+        for r in known {
+            let k = known_from(r.get(1), r.get(2), r.get(3), r.get(4), r.get(5), r.get(6));
+            f.known.insert(r.get(0), k);
+        }
+        for row in doors {
+            let place = Place {
+                building_id: row.get(1),
+                door_id: Some(row.get(0)),
+                turf_now: row.get(2),
+                holder_now: row.get(3),
+            };
+            f.places.insert(Target::Door { id: row.get(0) }, place);
+        }
+        for row in buildings {
+            let place = Place { building_id: row.get(0), door_id: None, turf_now: row.get(1), holder_now: row.get(2) };
+            f.places.insert(Target::Building { id: row.get(0) }, place);
+        }
+        for row in people {
+            let place = Place {
+                building_id: row.get(1),
+                door_id: Some(row.get(2)),
+                turf_now: row.get(3),
+                holder_now: row.get(4),
+            };
+            f.places.insert(Target::Person { id: row.get(0) }, place);
+        }
+        f.held_ever = held.iter().map(|r| r.get(0)).collect();
+        for r in handoffs {
             super::push::handoff_fact(&mut f, r.get::<_, &str>(0), r.get::<_, &str>(1));
         }
         let located: Vec<&str> = f.places.values().map(|p| p.building_id.as_str()).collect();
         f.was_in = tx
-            .query(&ptx.statement(WAS_IN_TURF_ANY).await?, &[&located])
+            .query_typed(WAS_IN_TURF_ANY, &[(&located, Type::TEXT_ARRAY)])
             .await?
             .iter()
             .map(|r| (r.get(0), r.get(1)))
@@ -448,29 +484,30 @@ impl ServerStore for PgStore {
             let lon: Vec<Option<f64>> = accepted.iter().map(|w| w.report.position.map(|p| p.lon)).collect();
             let at: Vec<i64> = accepted.iter().map(|w| w.at_ms).collect();
             let share: Vec<Option<i64>> = accepted.iter().map(|w| plan.new.get(&w.report.id).copied()).collect();
-            tx.query(
-                &ptx.statement(INSERT_REPORTS_UNNEST).await?,
+            let (text, texts, bigints) = (Type::TEXT, Type::TEXT_ARRAY, Type::INT8_ARRAY);
+            tx.query_typed(
+                INSERT_REPORTS_UNNEST,
                 &[
-                    &ids,
-                    &campaign,
-                    &turfs,
-                    &buildings,
-                    &doors,
-                    &input.sender.device_id,
-                    &input.sender.user_id,
-                    &codes,
-                    &sups,
-                    &hm,
-                    &hc,
-                    &ov,
-                    &input.received_ms,
-                    &bodies,
-                    &people,
-                    &lat,
-                    &lon,
-                    &hashes,
-                    &at,
-                    &share,
+                    (&ids, texts.clone()),
+                    (&campaign, text.clone()),
+                    (&turfs, texts.clone()),
+                    (&buildings, texts.clone()),
+                    (&doors, texts.clone()),
+                    (&input.sender.device_id, text.clone()),
+                    (&input.sender.user_id, text),
+                    (&codes, texts.clone()),
+                    (&sups, texts.clone()),
+                    (&hm, bigints.clone()),
+                    (&hc, bigints.clone()),
+                    (&ov, Type::BOOL_ARRAY),
+                    (&input.received_ms, Type::INT8),
+                    (&bodies, texts.clone()),
+                    (&people, texts.clone()),
+                    (&lat, Type::FLOAT8_ARRAY),
+                    (&lon, Type::FLOAT8_ARRAY),
+                    (&hashes, texts),
+                    (&at, bigints.clone()),
+                    (&share, bigints),
                 ],
             )
             .await?
@@ -490,6 +527,7 @@ impl ServerStore for PgStore {
         }
         let plan = if demoted { push::settle_shares(&mut ptx, &input, &decisions, plan).await? } else { plan };
         push::finish(&mut ptx, &input, &decisions, &plan).await?;
+        ptx.flush().await?;
         tx.commit().await?;
         Ok(decisions)
     }

@@ -62,7 +62,7 @@ pub(crate) async fn finish(
         if let Decision::Hold(w, why) = d {
             let mut v = write_vals(w, &input.sender, input.received_ms);
             v.push(Val::from(why.reason()));
-            tx.exec(INSERT_HELD, &v).await?;
+            tx.defer(INSERT_HELD, v).await?;
         }
         // A follow-up text the voter asked for at the door (issue 19): their consent recorded and
         // the request filed, in the push's own transaction (a counted report, not a held one).
@@ -86,12 +86,13 @@ pub(crate) async fn finish(
         .collect();
     let (campaign, volunteer) = (&input.sender.campaign_id, &input.sender.user_id);
     super::ops::counters::reports_written(tx, campaign, volunteer, &written, shares).await?;
-    tx.exec(TOUCH_DEVICE, &vals![input.received_ms, input.sender.device_id.as_str(), input.received_ms]).await?;
+    tx.defer(TOUCH_DEVICE, vals![input.received_ms, input.sender.device_id.as_str(), input.received_ms].to_vec())
+        .await?;
     super::ops::groups::synced(tx, campaign, volunteer, input.received_ms).await?;
     let e = (input.audit)(decisions);
-    tx.exec(
+    tx.defer(
         INSERT_AUDIT,
-        &vals![e.id, e.at_ms, e.campaign_id, e.actor, e.device_id, e.action, e.subject, e.detail.to_string()],
+        vals![e.id, e.at_ms, e.campaign_id, e.actor, e.device_id, e.action, e.subject, e.detail.to_string()].to_vec(),
     )
     .await?;
     Ok(())

@@ -129,6 +129,19 @@ pub trait Tx: Send {
     async fn row(&mut self, sql: &str, params: &[Val]) -> StoreResult<Option<Row>> {
         Ok(self.rows(sql, params).await?.into_iter().next())
     }
+    /// A write whose outcome the caller does not read (a counter added to, an audit line). SQLite
+    /// runs it at once. PostgreSQL keeps it and sends it with the transaction's next statement, or
+    /// at [`Tx::flush`], pipelined: the writes at the end of a push, a dozen round trips, become one
+    /// (each round trip costs both processes a wake-up; `doorstep-server-bench`'s pushes of 30).
+    /// Statements still run in the order they were given; an error surfaces at the statement that
+    /// sends it, and the transaction fails as it would have.
+    async fn defer(&mut self, sql: &str, params: Vec<Val>) -> StoreResult<()> {
+        self.exec(sql, &params).await.map(|_| ())
+    }
+    /// Sends the writes kept by [`Tx::defer`]; the backends call it before they commit.
+    async fn flush(&mut self) -> StoreResult<()> {
+        Ok(())
+    }
 }
 
 // ----- SQLite ------------------------------------------------------------------------------------
@@ -203,7 +216,19 @@ pub fn run_ready<T>(fut: impl Future<Output = T>) -> T {
 /// Operations over a PostgreSQL transaction — or over a bare connection, for a read
 /// ([`super::ServerStore::read_any`]): under READ COMMITTED a transaction gives a read nothing
 /// more (each statement sees what is committed when it starts) and costs two round trips.
-pub struct PgTx<'a, C: tokio_postgres::GenericClient = tokio_postgres::Transaction<'a>>(pub &'a C, pub Statements);
+/// Holds the writes [`Tx::defer`] keeps until they are sent: whoever commits calls
+/// [`Tx::flush`] first.
+pub struct PgTx<'a, C: tokio_postgres::GenericClient = tokio_postgres::Transaction<'a>> {
+    client: &'a C,
+    statements: Statements,
+    deferred: Vec<(String, Vec<Val>)>,
+}
+
+impl<'a, C: tokio_postgres::GenericClient> PgTx<'a, C> {
+    pub fn new(client: &'a C, statements: Statements) -> Self {
+        PgTx { client, statements, deferred: Vec::new() }
+    }
+}
 
 /// One connection's prepared statements, by SQL text, with when each was prepared: a statement run
 /// again is bound and executed at once (one round trip instead of two, and PostgreSQL may keep its
@@ -238,21 +263,69 @@ impl<C: tokio_postgres::GenericClient + Sync> PgTx<'_, C> {
     pub(crate) async fn statement(&self, sql: &str) -> StoreResult<tokio_postgres::Statement> {
         if takes_arrays(sql) {
             // A new statement starts with plans made for its values.
-            return Ok(self.0.prepare(sql).await?);
+            return Ok(self.client.prepare(sql).await?);
         }
-        if let Some((s, at)) = self.1.lock().unwrap_or_else(|p| p.into_inner()).get(sql)
+        if let Some((s, at)) = self.statements.lock().unwrap_or_else(|p| p.into_inner()).get(sql)
             && at.elapsed() < STATEMENT_LIFETIME
         {
             return Ok(s.clone());
         }
-        let s = self.0.prepare(sql).await?;
-        let mut cache = self.1.lock().unwrap_or_else(|p| p.into_inner());
+        let s = self.client.prepare(sql).await?;
+        let mut cache = self.statements.lock().unwrap_or_else(|p| p.into_inner());
         if cache.len() >= MAX_STATEMENTS {
             cache.clear();
         }
         cache.insert(sql.to_string(), (s.clone(), std::time::Instant::now()));
         Ok(s)
     }
+
+    /// The deferred writes, then `then` (if any) — all sent before any answer is awaited, in
+    /// order: one round trip. Statements not yet prepared are prepared first (together).
+    async fn pipelined(&mut self, then: Option<(&str, &[Val], Want)>) -> StoreResult<Answer> {
+        let pending = std::mem::take(&mut self.deferred);
+        let sqls: Vec<&str> = pending.iter().map(|(s, _)| s.as_str()).chain(then.map(|t| t.0)).collect();
+        let prepared = futures_util::future::try_join_all(sqls.iter().map(|s| self.statement(s))).await?;
+        let params: Vec<Vec<&(dyn ToSql + Sync)>> = pending
+            .iter()
+            .map(|(_, p)| p.as_slice())
+            .chain(then.map(|t| t.1))
+            .map(|p| p.iter().map(|v| v as &(dyn ToSql + Sync)).collect())
+            .collect();
+        let n = pending.len();
+        // Each future sends its messages when first polled, and `join` polls them in order.
+        let writes = futures_util::future::try_join_all(
+            prepared[..n].iter().zip(&params).map(|(st, p)| self.client.execute(st, p)),
+        );
+        Ok(match then.map(|t| t.2) {
+            None => {
+                writes.await?;
+                Answer::Nothing
+            }
+            Some(Want::Rows) => {
+                let (w, r) = futures_util::future::join(writes, self.client.query(&prepared[n], &params[n])).await;
+                w?;
+                Answer::Rows(r?)
+            }
+            Some(Want::Count) => {
+                let (w, r) = futures_util::future::join(writes, self.client.execute(&prepared[n], &params[n])).await;
+                w?;
+                Answer::Count(r?)
+            }
+        })
+    }
+}
+
+/// What the statement sent after the deferred writes answers with ([`PgTx::pipelined`]).
+#[derive(Clone, Copy)]
+enum Want {
+    Rows,
+    Count,
+}
+
+enum Answer {
+    Nothing,
+    Rows(Vec<tokio_postgres::Row>),
+    Count(u64),
 }
 
 impl ToSql for Val {
@@ -308,14 +381,38 @@ impl<C: tokio_postgres::GenericClient + Sync> Tx for PgTx<'_, C> {
         true
     }
     async fn exec(&mut self, sql: &str, params: &[Val]) -> StoreResult<u64> {
+        if !self.deferred.is_empty() {
+            return match self.pipelined(Some((sql, params, Want::Count))).await? {
+                Answer::Count(n) => Ok(n),
+                _ => unreachable!("a count was asked for"),
+            };
+        }
         let p: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
         let st = self.statement(sql).await?;
-        Ok(self.0.execute(&st, &p).await?)
+        Ok(self.client.execute(&st, &p).await?)
     }
     async fn rows(&mut self, sql: &str, params: &[Val]) -> StoreResult<Vec<Row>> {
-        let p: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
-        let st = self.statement(sql).await?;
-        self.0.query(&st, &p).await?.iter().map(|r| (0..r.len()).map(|i| pg_val(r, i)).collect()).collect()
+        let rows = if self.deferred.is_empty() {
+            let p: Vec<&(dyn ToSql + Sync)> = params.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+            let st = self.statement(sql).await?;
+            self.client.query(&st, &p).await?
+        } else {
+            match self.pipelined(Some((sql, params, Want::Rows))).await? {
+                Answer::Rows(r) => r,
+                _ => unreachable!("rows were asked for"),
+            }
+        };
+        rows.iter().map(|r| (0..r.len()).map(|i| pg_val(r, i)).collect()).collect()
+    }
+    async fn defer(&mut self, sql: &str, params: Vec<Val>) -> StoreResult<()> {
+        self.deferred.push((sql.to_string(), params));
+        Ok(())
+    }
+    async fn flush(&mut self) -> StoreResult<()> {
+        if !self.deferred.is_empty() {
+            self.pipelined(None).await?;
+        }
+        Ok(())
     }
 }
 

@@ -1,11 +1,13 @@
 //! Server benchmarks, each next to its baseline in the same run on the same database server:
 //! - push ingest (reports validated, deduplicated and merged durably, per second) through the
-//!   service, in batches of 500, on SQLite and on PostgreSQL, next to a raw bulk load of the same
+//!   service, in batches of 500 (`DOORSTEP_INGEST_BATCH` sets another size), on SQLite and on PostgreSQL, next to a raw bulk load of the same
 //!   rows into the same schema (SQLite: one transaction of prepared INSERTs; PostgreSQL: one COPY);
 //! - pull of a 1,000-door turf (full package), by the phone that made every report and by another
 //!   phone of the same volunteer (it is sent the standing report of each door the first phone
 //!   knocked), next to what the pull read until schema 18 (every report on the turf's doors);
-//! - 1,000 phones pulling their first package at once (a session's start), p50 / p99 / wall time.
+//! - 1,000 phones pulling their first package at once (a session's start), p50 / p99 / wall time;
+//! - pushes of 30 new reports one after the other (the national model's evening peak), p50 / p99
+//!   (`DOORSTEP_SMALL_PUSHES`: how many; 300, or 20 with `--quick`).
 //!
 //! `cargo run --release -p doorstep-tests --bin doorstep-server-bench [-- --quick]`
 //! PostgreSQL from `DATABASE_URL` (default postgres://postgres@127.0.0.1:5432/postgres).
@@ -99,7 +101,12 @@ async fn seed(store: Arc<dyn ServerStore>) -> Seeded {
 }
 
 fn reports(n: usize, doors: &[String]) -> Vec<KnockReport> {
-    (0..n)
+    reports_from(0, n, doors)
+}
+
+/// Reports `from..from + n` (ids, doors and times follow the index).
+fn reports_from(from: usize, n: usize, doors: &[String]) -> Vec<KnockReport> {
+    (from..from + n)
         .map(|i| KnockReport {
             id: format!("0190a0b0-0000-7000-8000-{i:012}"),
             campaign_id: "nantes-2026".into(),
@@ -123,18 +130,41 @@ fn reports(n: usize, doors: &[String]) -> Vec<KnockReport> {
         .collect()
 }
 
+/// Reports per push in the ingest runs: 500, or `DOORSTEP_INGEST_BATCH`.
+fn ingest_batch() -> usize {
+    std::env::var("DOORSTEP_INGEST_BATCH").ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or(500)
+}
+
+async fn push_ok(s: &Seeded, reports: Vec<KnockReport>) {
+    let r = s
+        .service
+        .push(&s.session, PushRequest { protocol: PROTOCOL_VERSION, device_id: "dev-bench".into(), reports })
+        .await
+        .unwrap();
+    assert!(r.results.iter().all(|x| x.status == doorstep_protocol::ItemStatus::Accepted));
+}
+
+/// The evening peak's pushes (issue 21, Deliver 6): `pushes` pushes of 30 new reports one after
+/// the other on the seeded turf, (p50, p99) ms each.
+async fn small_pushes(s: &Seeded, pushes: usize) -> (f64, f64) {
+    let mut v = Vec::with_capacity(pushes);
+    for i in 0..pushes {
+        let batch = reports_from(1_000_000 + i * SMALL_PUSH, SMALL_PUSH, &s.doors);
+        let t = Instant::now();
+        push_ok(s, batch).await;
+        v.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[(v.len() * 99 / 100).min(v.len() - 1)])
+}
+
+/// Reports a phone pushes at the national model's evening peak.
+const SMALL_PUSH: usize = 30;
+
 async fn ingest(s: &Seeded, batch: &[KnockReport]) -> f64 {
     let t = Instant::now();
-    for chunk in batch.chunks(500) {
-        let r = s
-            .service
-            .push(
-                &s.session,
-                PushRequest { protocol: PROTOCOL_VERSION, device_id: "dev-bench".into(), reports: chunk.to_vec() },
-            )
-            .await
-            .unwrap();
-        assert!(r.results.iter().all(|x| x.status == doorstep_protocol::ItemStatus::Accepted));
+    for chunk in batch.chunks(ingest_batch()) {
+        push_ok(s, chunk.to_vec()).await;
     }
     batch.len() as f64 / t.elapsed().as_secs_f64()
 }
@@ -274,11 +304,14 @@ async fn phases(name: &str, s: &Seeded) {
     time!("serialise", serde_json::to_vec(&pkg).unwrap());
 }
 
-/// The pull lines of one backend.
-async fn pulls(name: &str, s: &Seeded, quick: bool) -> String {
+/// The pull lines of one backend (and its line of small pushes, added to `pushes`).
+async fn pulls(name: &str, s: &Seeded, quick: bool, pushes: &mut String) -> String {
     if std::env::var_os("DOORSTEP_PULL_PHASES").is_some() {
         phases(name, s).await;
     }
+    let n = std::env::var("DOORSTEP_SMALL_PUSHES").ok().and_then(|v| v.parse().ok());
+    let (p50, p99) = small_pushes(s, n.unwrap_or(if quick { 20 } else { 300 })).await;
+    pushes.push_str(&format!("| {name} | {p50:.2} | {p99:.2} |\n"));
     let reps = if quick { 3 } else { 20 };
     let (own, own_facts, own_bytes) = pull_ms(s, &s.session, reps).await;
     let other = another_phone(s, "dev-bench-2").await;
@@ -299,12 +332,14 @@ async fn main() {
     let n = if quick { 2_000 } else { 50_000 };
     let dir = tempfile::tempdir().unwrap();
     println!(
-        "# Server benchmarks\n\n{n} reports per ingest run, pushed in batches of 500; medians of {} runs, each on fresh databases.\n",
+        "# Server benchmarks\n\n{n} reports per ingest run, pushed in batches of {}; medians of {} runs, each on fresh databases.\n",
+        ingest_batch(),
         if quick { 1 } else { RUNS }
     );
     println!("| backend | push ingest, reports/s | raw bulk load, rows/s | ratio |");
     println!("|---|---:|---:|---:|");
     let mut pull_lines = String::new();
+    let mut push_lines = String::new();
 
     // Each ingest is measured on `RUNS` fresh databases, alternated with the raw load on another
     // fresh database: the median of each and of the per-run ratios (one run of each moved by a
@@ -322,7 +357,7 @@ async fn main() {
         s = Some(seeded);
     }
     let s = s.expect("one run");
-    pull_lines.push_str(&pulls("SQLite", &s, quick).await);
+    pull_lines.push_str(&pulls("SQLite", &s, quick, &mut push_lines).await);
     println!("| SQLite (WAL, synchronous=FULL) | {} |", medians(&rates));
     let doors = s.doors.len();
     drop(s);
@@ -345,9 +380,16 @@ async fn main() {
         }
     }
     let (db, s) = kept.expect("one run");
-    pull_lines.push_str(&pulls("PostgreSQL", &s, quick).await);
+    pull_lines.push_str(&pulls("PostgreSQL", &s, quick, &mut push_lines).await);
     println!("| PostgreSQL 15 (default durability) | {} |", medians(&rates));
     println!("\nTarget: ingest ≥ 25 % of the raw bulk rate.\n");
+    println!(
+        "Pushes of {SMALL_PUSH} new reports (the national model's evening peak), one after the other on the same turf, ms:\n"
+    );
+    println!("| backend | p50 | p99 |");
+    println!("|---|---:|---:|");
+    print!("{push_lines}");
+    println!();
     println!("Full pull of the turf after those {n} reports, p50 ms (door facts sent, response size):\n");
     println!(
         "| backend | the phone that made them | another phone | reading every report (the pull until schema 18) | phones pulling their first package at once, ms |"

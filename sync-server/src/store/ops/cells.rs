@@ -60,7 +60,7 @@ fn by_cell(changes: impl IntoIterator<Item = (f64, f64, CellCounts)>) -> BTreeMa
 /// Adds to the cells' rows, in key order (two writers never wait on each other in a circle).
 async fn add(tx: &mut dyn Tx, campaign_id: &str, cells: BTreeMap<(i64, i64, i64), CellCounts>) -> StoreResult<()> {
     for ((level, row, col), c) in cells.into_iter().filter(|(_, c)| *c != CellCounts::default()) {
-        tx.exec(UPSERT_CELL, &vals![campaign_id, level, row, col, c.doors, c.knocked, c.contacted]).await?;
+        tx.defer(UPSERT_CELL, vals![campaign_id, level, row, col, c.doors, c.knocked, c.contacted].to_vec()).await?;
     }
     Ok(())
 }

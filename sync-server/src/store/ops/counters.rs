@@ -60,7 +60,7 @@ async fn add_doors(
 ) -> StoreResult<()> {
     for (key, d) in by_key.into_iter().filter(|(_, d)| *d != DoorCounts::default()) {
         g.doors(&key, d);
-        tx.exec(UPSERT_TURF_TALLY, &vals![campaign_id, key, d.doors, d.knocked, d.contacted]).await?;
+        tx.defer(UPSERT_TURF_TALLY, vals![campaign_id, key, d.doors, d.knocked, d.contacted].to_vec()).await?;
     }
     Ok(())
 }
@@ -74,7 +74,8 @@ async fn add_knocks(
 ) -> StoreResult<()> {
     for ((key, volunteer), k) in by_key.into_iter().filter(|(_, k)| *k != KnockCounts::default()) {
         g.knocks(&key, k);
-        tx.exec(UPSERT_VOLUNTEER_TALLY, &vals![campaign_id, key, volunteer, k.knocks, k.overlaps, k.time_ms]).await?;
+        tx.defer(UPSERT_VOLUNTEER_TALLY, vals![campaign_id, key, volunteer, k.knocks, k.overlaps, k.time_ms].to_vec())
+            .await?;
     }
     Ok(())
 }
@@ -181,7 +182,7 @@ async fn knocks_written(
             None => true,
         };
         if newer {
-            tx.exec(UPSERT_POSITION, &vals![volunteer_id, campaign_id, at, counter, id]).await?;
+            tx.defer(UPSERT_POSITION, vals![volunteer_id, campaign_id, at, counter, id].to_vec()).await?;
         }
     }
     Ok(())
@@ -201,7 +202,7 @@ async fn add_hours(
 ) -> StoreResult<()> {
     for ((key, hour), h) in by_key.into_iter().filter(|(_, h)| *h != HourCounts::default()) {
         g.hour(&key, hour, h);
-        tx.exec(UPSERT_HOUR_TALLY, &vals![campaign_id, key, hour, h.knocks, h.contacts]).await?;
+        tx.defer(UPSERT_HOUR_TALLY, vals![campaign_id, key, hour, h.knocks, h.contacts].to_vec()).await?;
     }
     Ok(())
 }

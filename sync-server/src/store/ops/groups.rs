@@ -194,15 +194,15 @@ async fn write(
     results: BTreeMap<(ResultKey, i64), i64>,
 ) -> StoreResult<()> {
     for (((g, kind, question, answer), part), n) in results.into_iter().filter(|(_, n)| *n != 0) {
-        tx.exec(UPSERT_GROUP_RESULT, &vals![campaign_id, g, kind, question, answer, part, n]).await?;
+        tx.defer(UPSERT_GROUP_RESULT, vals![campaign_id, g, kind, question, answer, part, n].to_vec()).await?;
     }
     for ((g, part), c) in tallies.into_iter().filter(|(_, c)| *c != GroupCounts::default()) {
         let (d, k) = (c.doors, c.knocks);
         let v = vals![campaign_id, g, part, d.doors, d.knocked, d.contacted, k.knocks, k.overlaps, k.time_ms];
-        tx.exec(UPSERT_GROUP, &v).await?;
+        tx.defer(UPSERT_GROUP, v.to_vec()).await?;
     }
     for ((g, hour, part), h) in hours.into_iter().filter(|(_, h)| *h != HourCounts::default()) {
-        tx.exec(UPSERT_GROUP_HOUR, &vals![campaign_id, g, hour, part, h.knocks, h.contacts]).await?;
+        tx.defer(UPSERT_GROUP_HOUR, vals![campaign_id, g, hour, part, h.knocks, h.contacts].to_vec()).await?;
     }
     Ok(())
 }
@@ -324,7 +324,7 @@ pub const SEEN_STEP_MS: i64 = 60_000;
 /// A device synced at `now_ms`: its volunteer's campaign's and team's latest sync, to the minute
 /// ([`SEEN_STEP_MS`]). Nothing is written (nor locked) when the row is recent enough.
 pub async fn synced(tx: &mut dyn Tx, campaign_id: &str, user_id: &str, now_ms: i64) -> StoreResult<()> {
-    tx.exec(TOUCH_SEEN, &vals![now_ms, campaign_id, now_ms - SEEN_STEP_MS, user_id, user_id]).await?;
+    tx.defer(TOUCH_SEEN, vals![now_ms, campaign_id, now_ms - SEEN_STEP_MS, user_id, user_id].to_vec()).await?;
     Ok(())
 }
 

@@ -207,7 +207,7 @@ pub async fn write(
 ) -> StoreResult<()> {
     for ((turf, station, kind, question, answer), n) in counts.into_iter().filter(|(_, n)| *n != 0) {
         g.result(&turf, kind, &question, &answer, n);
-        tx.exec(UPSERT, &vals![campaign_id, turf, station, kind, question, answer, n]).await?;
+        tx.defer(UPSERT, vals![campaign_id, turf, station, kind, question, answer, n].to_vec()).await?;
     }
     Ok(())
 }

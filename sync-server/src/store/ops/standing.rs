@@ -332,7 +332,7 @@ async fn write_pairs(
     write_tallies(tx, &changes).await?;
     for chunk in changed.chunks(LIST) {
         let sql = format!("DELETE FROM door_standing WHERE door_id IN ({})", list(1, chunk.len()));
-        tx.exec(&sql, &chunk.iter().map(|d| Val::from(*d)).collect::<Vec<_>>()).await?;
+        tx.defer(&sql, chunk.iter().map(|d| Val::from(*d)).collect()).await?;
     }
     for chunk in rows.chunks(LIST / 7) {
         let values: Vec<String> = (0..chunk.len()).map(|i| format!("({})", list(i * 7 + 1, 7))).collect();
@@ -354,7 +354,7 @@ async fn write_pairs(
                 ]
             })
             .collect();
-        tx.exec(&sql, &params).await?;
+        tx.defer(&sql, params).await?;
     }
     Ok(changes)
 }
@@ -364,7 +364,7 @@ async fn write_tallies(tx: &mut dyn Tx, changes: &[TallyChange]) -> StoreResult<
     let doors: Vec<&str> = changes.iter().map(|c| c.door_id.as_str()).collect();
     for chunk in doors.chunks(LIST) {
         let sql = format!("DELETE FROM door_tally WHERE door_id IN ({})", list(1, chunk.len()));
-        tx.exec(&sql, &chunk.iter().map(|d| Val::from(*d)).collect::<Vec<_>>()).await?;
+        tx.defer(&sql, chunk.iter().map(|d| Val::from(*d)).collect()).await?;
     }
     let kept: Vec<&TallyChange> = changes.iter().filter(|c| c.now.status != DoorStatus::Untouched).collect();
     for chunk in kept.chunks(LIST / 4) {
@@ -382,7 +382,7 @@ async fn write_tallies(tx: &mut dyn Tx, changes: &[TallyChange]) -> StoreResult<
                 ]
             })
             .collect();
-        tx.exec(&sql, &params).await?;
+        tx.defer(&sql, params).await?;
     }
     Ok(())
 }
