@@ -1932,3 +1932,36 @@ async fn a_long_dashboard_read_does_not_hold_up_pushes() {
     assert_eq!((before, after), (1, 1), "the read sees its snapshot, not the push made meanwhile");
     assert_eq!(s.reports("nantes-2026").await.unwrap().len(), 2);
 }
+
+/// PostgreSQL: a process analyzes the tables the knocks fill as they grow
+/// (`store::pg_stats`): nothing before it has written 5,000 reports, an analysis once it has.
+#[tokio::test]
+async fn postgres_analyzes_the_tables_the_knocks_fill_as_they_grow() {
+    let db = TestDatabase::create().await;
+    let s: Arc<dyn ServerStore> = Arc::new(PgStore::connect(&db.url, 4).await.unwrap());
+    let (ids, _) = seed(s.as_ref()).await;
+    let doors = server_import(30).3;
+    let t1: Vec<&String> = doors.iter().filter(|d| ids[..20].contains(&d.building_id)).map(|d| &d.id).collect();
+    let analyzed = || async {
+        let (c, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        let q = "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'door_standing'";
+        c.query_one(q, &[]).await.unwrap().get::<_, bool>(0)
+    };
+    let written = doorstep_server::store::pg_stats::MIN_WRITTEN as u32;
+    let mut n = 0;
+    while n < written {
+        let batch: Vec<KnockReport> =
+            (n..n + 500).map(|i| report(i + 1, "t1", t1[i as usize % t1.len()], "vol-a")).collect();
+        let got = ingest(&*s, &device("vol-a"), &batch, NOW + i64::from(n)).await.unwrap();
+        assert!(got.iter().all(|g| matches!(g, Ingested::Accepted { .. })), "{got:?}");
+        n += 500;
+        if n < written {
+            assert!(!analyzed().await, "analyzed after only {n} reports");
+        }
+    }
+    // The analysis follows the push that reached 5,000, in the same call.
+    assert!(analyzed().await, "door_standing was not analyzed after {n} reports");
+    drop(s);
+    db.drop_now().await;
+}

@@ -9,6 +9,7 @@ pub mod import;
 pub mod operations;
 pub mod ops;
 pub mod pg_listen;
+pub mod pg_stats;
 pub mod postgres;
 pub mod push;
 pub mod records;

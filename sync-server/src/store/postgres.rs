@@ -22,6 +22,8 @@ pub struct PgStore {
     idle: Arc<Mutex<Vec<(Client, Statements)>>>,
     slots: Arc<Semaphore>,
     max: usize,
+    /// The reports written since the tables they fill were last analyzed ([`super::pg_stats`]).
+    fresh: Arc<Mutex<super::pg_stats::Freshness>>,
 }
 
 /// A client on loan from the pool; goes back when dropped (unless its connection died).
@@ -64,6 +66,28 @@ impl Drop for Pooled {
 }
 
 impl PgStore {
+    /// Analyzes the tables the knocks fill ([`super::pg_stats`]), unless another process is at it;
+    /// a failure is logged (the push it follows is committed).
+    async fn analyze_filled(&self) {
+        let run = async {
+            let c = self.get().await?;
+            if !c.query_one("SELECT pg_try_advisory_lock(4443)", &[]).await?.get::<_, bool>(0) {
+                return Ok(None);
+            }
+            let done = c.batch_execute(&format!("ANALYZE {}", super::pg_stats::TABLES)).await;
+            c.execute("SELECT pg_advisory_unlock(4443)", &[]).await?;
+            done?;
+            let rows: f32 =
+                c.query_one("SELECT reltuples FROM pg_class WHERE oid = 'reports'::regclass", &[]).await?.get(0);
+            Ok::<_, StoreError>(Some(rows.max(0.0) as u64))
+        };
+        match run.await {
+            Ok(Some(rows)) => self.fresh.lock().unwrap_or_else(|p| p.into_inner()).analyzed(rows),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "the tables the knocks fill could not be analyzed"),
+        }
+    }
+
     /// Connects (pool of up to `max` connections) and brings the schema up to date. Several
     /// processes may start at once: migration runs under an advisory lock.
     pub async fn connect(url: &str, max: usize) -> StoreResult<Self> {
@@ -72,6 +96,7 @@ impl PgStore {
             idle: Arc::default(),
             slots: Arc::new(Semaphore::new(max.max(1))),
             max: max.max(1),
+            fresh: Arc::default(),
         };
         let mut c = store.get().await?;
         let stmts = c.statements();
@@ -529,6 +554,11 @@ impl ServerStore for PgStore {
         push::finish(&mut ptx, &input, &decisions, &plan).await?;
         ptx.flush().await?;
         tx.commit().await?;
+        drop(c);
+        let written = decisions.iter().filter(|d| matches!(d, Decision::Accept(_))).count() as u64;
+        if self.fresh.lock().unwrap_or_else(|p| p.into_inner()).wrote(written) {
+            self.analyze_filled().await;
+        }
         Ok(decisions)
     }
 
