@@ -150,3 +150,35 @@ async fn a_sync_body_too_large_gets_a_clear_refusal_and_loses_nothing() {
     assert_eq!(report.accepted, 1);
     assert_eq!(stored(&d), before + 1);
 }
+
+/// A phone's push whose body stops arriving is answered 408 `body_timeout` once 30 s have passed
+/// (in French first), without taking a place meanwhile, and nothing of it is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_body_that_stops_arriving_is_answered_408() {
+    use tokio::io::AsyncReadExt;
+    let d = doorstep_tests::demo_server(Default::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, _net, token) = phone(&d, dir.path(), 0).await;
+    let before = stored(&d);
+    d.service.admission.set_limit(1);
+    let t0 = Instant::now();
+    let mut c = slow_push(&d.base, Some(&token)).await;
+    // Meanwhile the one place is free: the request waiting for its body does not hold it.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    drop(d.service.admission.enter().expect("the place is free while the body is awaited"));
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&answer).contains("body_timeout") {
+        let n = tokio::time::timeout(Duration::from_secs(45), c.read(&mut buf))
+            .await
+            .expect("an answer within 45 s")
+            .unwrap();
+        assert!(n > 0, "closed without an answer: {}", String::from_utf8_lossy(&answer));
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("corps de requête non reçu en 30 s"), "{text}");
+    assert!(t0.elapsed() >= Duration::from_secs(30), "answered after {:?}", t0.elapsed());
+    assert_eq!(stored(&d), before, "nothing stored from a body that never arrived");
+}
