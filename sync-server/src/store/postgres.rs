@@ -193,6 +193,17 @@ async fn load_campaign(
         .transpose()
 }
 
+/// A located target's place from a row of one of the `LOCATE_…_ANY` statements: the columns of
+/// its building, its door (if any) and its turf now, the holder's column just after the turf's.
+fn place_at(row: &Row, building: usize, door: Option<usize>, turf: usize) -> Place {
+    Place {
+        building_id: row.get(building),
+        door_id: door.map(|d| row.get(d)),
+        turf_now: row.get(turf),
+        holder_now: row.get(turf + 1),
+    }
+}
+
 /// Targets of one kind located for a push (no query when there are none).
 async fn locate(
     tx: &tokio_postgres::Transaction<'_>,
@@ -452,26 +463,13 @@ impl ServerStore for PgStore {
             f.known.insert(r.get(0), k);
         }
         for row in doors {
-            let place = Place {
-                building_id: row.get(1),
-                door_id: Some(row.get(0)),
-                turf_now: row.get(2),
-                holder_now: row.get(3),
-            };
-            f.places.insert(Target::Door { id: row.get(0) }, place);
+            f.places.insert(Target::Door { id: row.get(0) }, place_at(&row, 1, Some(0), 2));
         }
         for row in buildings {
-            let place = Place { building_id: row.get(0), door_id: None, turf_now: row.get(1), holder_now: row.get(2) };
-            f.places.insert(Target::Building { id: row.get(0) }, place);
+            f.places.insert(Target::Building { id: row.get(0) }, place_at(&row, 0, None, 1));
         }
         for row in people {
-            let place = Place {
-                building_id: row.get(1),
-                door_id: Some(row.get(2)),
-                turf_now: row.get(3),
-                holder_now: row.get(4),
-            };
-            f.places.insert(Target::Person { id: row.get(0) }, place);
+            f.places.insert(Target::Person { id: row.get(0) }, place_at(&row, 1, Some(2), 3));
         }
         f.held_ever = held.iter().map(|r| r.get(0)).collect();
         for r in handoffs {
