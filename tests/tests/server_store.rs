@@ -1933,35 +1933,77 @@ async fn a_long_dashboard_read_does_not_hold_up_pushes() {
     assert_eq!(s.reports("nantes-2026").await.unwrap().len(), 2);
 }
 
-/// PostgreSQL: a process analyzes the tables the knocks fill as they grow
-/// (`store::pg_stats`): nothing before it has written 5,000 reports, an analysis once it has.
+/// PostgreSQL: the server processes analyze the tables the knocks fill as they grow
+/// (`store::pg_stats`), off the request, from PostgreSQL's own counts of changed rows: nothing while
+/// they changed less than 2,000 rows, then an analysis with a small sample, table by table.
 #[tokio::test]
 async fn postgres_analyzes_the_tables_the_knocks_fill_as_they_grow() {
+    use std::time::Duration;
     let db = TestDatabase::create().await;
     let s: Arc<dyn ServerStore> = Arc::new(PgStore::connect(&db.url, 4).await.unwrap());
     let (ids, _) = seed(s.as_ref()).await;
     let doors = server_import(30).3;
     let t1: Vec<&String> = doors.iter().filter(|d| ids[..20].contains(&d.building_id)).map(|d| &d.id).collect();
-    let analyzed = || async {
-        let (c, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls).await.unwrap();
-        tokio::spawn(conn);
-        let q = "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'door_standing'";
-        c.query_one(q, &[]).await.unwrap().get::<_, bool>(0)
-    };
-    let written = doorstep_server::store::pg_stats::MIN_WRITTEN as u32;
-    let mut n = 0;
-    while n < written {
-        let batch: Vec<KnockReport> =
-            (n..n + 500).map(|i| report(i + 1, "t1", t1[i as usize % t1.len()], "vol-a")).collect();
-        let got = ingest(&*s, &device("vol-a"), &batch, NOW + i64::from(n)).await.unwrap();
-        assert!(got.iter().all(|g| matches!(g, Ingested::Accepted { .. })), "{got:?}");
-        n += 500;
-        if n < written {
-            assert!(!analyzed().await, "analyzed after only {n} reports");
+    let (c, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let analyzed = |table: &'static str| {
+        let c = &c;
+        async move {
+            let q = "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = $1";
+            c.query_one(q, &[&table]).await.unwrap().get::<_, bool>(0)
         }
+    };
+    let mut n = 0u32;
+    let mut push = |count: u32| {
+        let batch: Vec<KnockReport> =
+            (n..n + count).map(|i| report(i + 1, "t1", t1[i as usize % t1.len()], "vol-a")).collect();
+        n += count;
+        let s = s.clone();
+        async move {
+            let got = ingest(&*s, &device("vol-a"), &batch, NOW + i64::from(n)).await.unwrap();
+            assert!(got.iter().all(|g| matches!(g, Ingested::Accepted { .. })), "{got:?}");
+        }
+    };
+    // 200 reports: a few hundred rows changed in each table, a check a second later, no analysis.
+    push(200).await;
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    for t in doorstep_server::store::pg_stats::TABLES {
+        assert!(!analyzed(t).await, "{t} analyzed after 200 reports");
     }
-    // The analysis follows the push that reached 5,000, in the same call.
-    assert!(analyzed().await, "door_standing was not analyzed after {n} reports");
+    // 6,000 reports: analyzed within seconds (PostgreSQL's counts arrive within a second or ten of
+    // a commit; the pushes that keep coming each ask for a check).
+    for _ in 0..12 {
+        push(500).await;
+    }
+    let mut waited = 0;
+    while !analyzed("reports").await {
+        if waited == 40 {
+            let facts: Vec<(String, f64, f64)> = c
+                .query(doorstep_server::store::pg_stats::FACTS, &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect();
+            panic!("not analyzed 20 s after 6,200 reports: {facts:?}");
+        }
+        push(1).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        waited += 1;
+    }
+    // Table by table: the turf's few dozen doors changed their standing rows a few dozen times.
+    assert!(!analyzed("door_standing").await, "door_standing analyzed after a few dozen changes");
+    // With the small sample: at most 21 bounds in a histogram (101 at PostgreSQL's default).
+    let bounds: i32 = c
+        .query_one(
+            "SELECT max(cardinality(string_to_array(btrim(histogram_bounds::text, '{}'), ',')))
+             FROM pg_stats WHERE tablename = 'reports' AND attname = 'id'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!((2..=21).contains(&bounds), "{bounds} bounds in the histogram of reports.id");
     drop(s);
     db.drop_now().await;
 }

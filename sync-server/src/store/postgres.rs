@@ -22,8 +22,8 @@ pub struct PgStore {
     idle: Arc<Mutex<Vec<(Client, Statements)>>>,
     slots: Arc<Semaphore>,
     max: usize,
-    /// The reports written since the tables they fill were last analyzed ([`super::pg_stats`]).
-    fresh: Arc<Mutex<super::pg_stats::Freshness>>,
+    /// A check of the tables the knocks fill is waiting ([`super::pg_stats`]): at most one.
+    checking: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// A client on loan from the pool; goes back when dropped (unless its connection died).
@@ -66,26 +66,44 @@ impl Drop for Pooled {
 }
 
 impl PgStore {
-    /// Analyzes the tables the knocks fill ([`super::pg_stats`]), unless another process is at it;
-    /// a failure is logged (the push it follows is committed).
-    async fn analyze_filled(&self) {
-        let run = async {
-            let c = self.get().await?;
-            if !c.query_one("SELECT pg_try_advisory_lock(4443)", &[]).await?.get::<_, bool>(0) {
-                return Ok(None);
-            }
-            let done = c.batch_execute(&format!("ANALYZE {}", super::pg_stats::TABLES)).await;
-            c.execute("SELECT pg_advisory_unlock(4443)", &[]).await?;
-            done?;
-            let rows: f32 =
-                c.query_one("SELECT reltuples FROM pg_class WHERE oid = 'reports'::regclass", &[]).await?.get(0);
-            Ok::<_, StoreError>(Some(rows.max(0.0) as u64))
-        };
-        match run.await {
-            Ok(Some(rows)) => self.fresh.lock().unwrap_or_else(|p| p.into_inner()).analyzed(rows),
-            Ok(None) => {}
-            Err(e) => tracing::warn!(error = %e, "the tables the knocks fill could not be analyzed"),
+    /// After a push that stored reports: unless one is waiting, a check of the tables the knocks
+    /// fill a moment later, off the request ([`super::pg_stats`]).
+    fn check_statistics_soon(&self) {
+        use std::sync::atomic::Ordering;
+        if self.checking.swap(true, Ordering::AcqRel) {
+            return;
         }
+        let store = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(super::pg_stats::CHECK_AFTER).await;
+            if let Err(e) = store.analyze_grown().await {
+                tracing::warn!(error = %e, "the tables the knocks fill could not be analyzed");
+            }
+            store.checking.store(false, Ordering::Release);
+        });
+    }
+
+    /// Analyzes the tables the knocks fill that grew by half since their last analysis, unless
+    /// another process is at it; returns the tables analyzed.
+    pub async fn analyze_grown(&self) -> StoreResult<Vec<&'static str>> {
+        use super::pg_stats::{FACTS, STATISTICS_TARGET, TableFacts, analyze_sql, plan};
+        let mut c = self.get().await?;
+        let tx = c.transaction().await?;
+        if !tx.query_one("SELECT pg_try_advisory_xact_lock(4443)", &[]).await?.get::<_, bool>(0) {
+            return Ok(Vec::new());
+        }
+        let facts: Vec<TableFacts> = tx
+            .query(FACTS, &[])
+            .await?
+            .iter()
+            .map(|r| TableFacts { table: r.get(0), rows: r.get(1), changed: r.get(2) })
+            .collect();
+        let tables = plan(&facts);
+        if let Some(sql) = analyze_sql(&tables) {
+            tx.batch_execute(&format!("SET LOCAL default_statistics_target = {STATISTICS_TARGET}; {sql}")).await?;
+        }
+        tx.commit().await?;
+        Ok(tables)
     }
 
     /// Connects (pool of up to `max` connections) and brings the schema up to date. Several
@@ -96,7 +114,7 @@ impl PgStore {
             idle: Arc::default(),
             slots: Arc::new(Semaphore::new(max.max(1))),
             max: max.max(1),
-            fresh: Arc::default(),
+            checking: Arc::default(),
         };
         let mut c = store.get().await?;
         let stmts = c.statements();
@@ -553,9 +571,8 @@ impl ServerStore for PgStore {
         ptx.flush().await?;
         tx.commit().await?;
         drop(c);
-        let written = decisions.iter().filter(|d| matches!(d, Decision::Accept(_))).count() as u64;
-        if self.fresh.lock().unwrap_or_else(|p| p.into_inner()).wrote(written) {
-            self.analyze_filled().await;
+        if decisions.iter().any(|d| matches!(d, Decision::Accept(_))) {
+            self.check_statistics_soon();
         }
         Ok(decisions)
     }
