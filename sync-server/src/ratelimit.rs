@@ -39,12 +39,70 @@ impl Default for RateLimits {
 /// buckets and for those PostgreSQL's processes share; a clock behind the bucket's (another
 /// process's) refills nothing.
 pub fn take(b: Bucket, now_ms: i64, burst: f64, per_s: f64) -> (Bucket, Result<(), u64>) {
+    take_n(b, now_ms, burst, per_s, 1)
+}
+
+/// [`take`] for the last of `n` requests, the `n - 1` before it already served by a process on its
+/// own ([`take_local`]): they are taken whatever is left (the bucket may owe them), then the last
+/// is taken as one request is.
+pub fn take_n(b: Bucket, now_ms: i64, burst: f64, per_s: f64, n: u32) -> (Bucket, Result<(), u64>) {
     let at_ms = now_ms.max(b.at_ms);
-    let tokens = (b.tokens + (at_ms - b.at_ms) as f64 / 1000.0 * per_s).min(burst);
+    let tokens = (b.tokens + (at_ms - b.at_ms) as f64 / 1000.0 * per_s).min(burst) - f64::from(n.max(1) - 1);
     if tokens >= 1.0 {
         (Bucket { tokens: tokens - 1.0, at_ms }, Ok(()))
     } else {
         (Bucket { tokens, at_ms }, Err(wait_s(tokens, per_s)))
+    }
+}
+
+/// Requests a process serves a credential on its own before it reports them to the bucket every
+/// process shares (PostgreSQL): a phone's sync (five or six requests, spread by the balancer over
+/// the processes) never writes the shared bucket; a client over the limit is refused everywhere
+/// once its requests are reported, and a burst may pass the limit by at most this many less one
+/// per process.
+pub const REPORT_EVERY: u32 = 8;
+
+/// A process's share of a credential's budget when the processes share one: its own bucket (at
+/// most the burst: no process alone lets more through than the limit), and the requests it served
+/// without reporting them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Share {
+    pub bucket: Bucket,
+    pub unreported: u32,
+}
+
+/// What a process decides alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Local {
+    /// Served, counted for a later report.
+    Granted,
+    /// Refused: this process's bucket is empty (or the shared one was when last asked).
+    Refused(u64),
+    /// Served if the shared bucket says so: report this many requests ([`take_n`]), then [`settle`].
+    Ask(u32),
+}
+
+/// One request under a process's share: its own bucket decides, and every [`REPORT_EVERY`]th
+/// request served is reported. A bucket that has filled up again forgets what it did not report
+/// (the shared bucket, refilling at the same pace, has those tokens back too).
+pub fn take_local(s: Share, now_ms: i64, burst: f64, per_s: f64) -> (Share, Local) {
+    let at_ms = now_ms.max(s.bucket.at_ms);
+    let tokens = (s.bucket.tokens + (at_ms - s.bucket.at_ms) as f64 / 1000.0 * per_s).min(burst);
+    let unreported = if tokens >= burst { 0 } else { s.unreported };
+    if tokens < 1.0 {
+        return (Share { bucket: Bucket { tokens, at_ms }, unreported }, Local::Refused(wait_s(tokens, per_s)));
+    }
+    let left = Share { bucket: Bucket { tokens: tokens - 1.0, at_ms }, unreported: unreported + 1 };
+    let step = if left.unreported >= REPORT_EVERY { Local::Ask(left.unreported) } else { Local::Granted };
+    (left, step)
+}
+
+/// The shared bucket's answer to a report of `n`: `left` tokens there. The process's bucket never
+/// holds more than the shared one (the other processes' requests count).
+pub fn settle(s: Share, n: u32, left: f64) -> Share {
+    Share {
+        bucket: Bucket { tokens: s.bucket.tokens.min(left), at_ms: s.bucket.at_ms },
+        unreported: s.unreported.saturating_sub(n),
     }
 }
 
@@ -58,12 +116,13 @@ pub fn wait_s(tokens: f64, per_s: f64) -> u64 {
 #[derive(Debug)]
 pub struct Limiter {
     buckets: Mutex<HashMap<String, Bucket>>,
+    shares: Mutex<HashMap<String, Share>>,
     epoch: Instant,
 }
 
 impl Default for Limiter {
     fn default() -> Self {
-        Self { buckets: Mutex::default(), epoch: Instant::now() }
+        Self { buckets: Mutex::default(), shares: Mutex::default(), epoch: Instant::now() }
     }
 }
 
@@ -80,6 +139,28 @@ impl Limiter {
         let (left, answer) = take(held, now, burst, per_s);
         b.insert(key.to_string(), left);
         answer
+    }
+
+    /// One request under this process's share of `key`'s budget ([`take_local`]).
+    pub fn take_share(&self, key: &str, burst: f64, per_s: f64) -> Local {
+        let now = self.epoch.elapsed().as_millis() as i64;
+        let mut s = self.shares.lock().unwrap_or_else(|p| p.into_inner());
+        if s.len() > 100_000 {
+            s.retain(|_, k| k.bucket.tokens + (now - k.bucket.at_ms) as f64 / 1000.0 * per_s < burst);
+        }
+        let held =
+            *s.entry(key.to_string()).or_insert(Share { bucket: Bucket { tokens: burst, at_ms: now }, unreported: 0 });
+        let (left, step) = take_local(held, now, burst, per_s);
+        s.insert(key.to_string(), left);
+        step
+    }
+
+    /// The shared bucket answered a report of `n` requests under `key` ([`settle`]).
+    pub fn settle(&self, key: &str, n: u32, left: f64) {
+        let mut s = self.shares.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(held) = s.get_mut(key) {
+            *held = settle(*held, n, left);
+        }
     }
 }
 
@@ -113,6 +194,64 @@ mod tests {
         // A process whose clock is behind the bucket's refills nothing and keeps the later time.
         let (later, r) = take(Bucket { tokens: 0.0, at_ms: 5_000 }, 4_000, 2.0, 0.5);
         assert_eq!((later, r), (Bucket { tokens: 0.0, at_ms: 5_000 }, Err(2)));
+    }
+
+    #[test]
+    fn reported_requests_are_taken_whatever_is_left() {
+        // (tokens, n reported, granted, tokens left) at the bucket's own time, burst 10, 1 a second.
+        let cases = [
+            (10.0, 1, true, 9.0),
+            (10.0, 8, true, 2.0),
+            (8.0, 8, true, 0.0),
+            (7.5, 8, false, 0.5),
+            (3.0, 8, false, -4.0),
+            (-4.0, 8, false, -11.0),
+        ];
+        for (tokens, n, granted, left) in cases {
+            let (b, r) = take_n(Bucket { tokens, at_ms: 0 }, 0, 10.0, 1.0, n);
+            assert_eq!((r.is_ok(), b.tokens), (granted, left), "{tokens} tokens, {n} reported");
+        }
+        // A bucket in debt waits until it holds one token again.
+        assert_eq!(take_n(Bucket { tokens: -4.0, at_ms: 0 }, 0, 10.0, 1.0, 1).1, Err(5));
+    }
+
+    #[test]
+    fn a_process_serves_alone_and_reports_every_eighth_request() {
+        let (burst, per_s) = (120.0, 20.0);
+        let mut s = Share { bucket: Bucket { tokens: burst, at_ms: 0 }, unreported: 0 };
+        let mut steps = Vec::new();
+        for _ in 0..REPORT_EVERY {
+            let (left, step) = take_local(s, 0, burst, per_s);
+            steps.push(step);
+            s = left;
+        }
+        assert_eq!(steps[..7], [Local::Granted; 7]);
+        assert_eq!(steps[7], Local::Ask(8), "the eighth is reported with the seven before");
+        // The shared bucket had other processes' requests: it holds 2.5 tokens; so does this one.
+        s = settle(s, 8, 2.5);
+        assert_eq!(s, Share { bucket: Bucket { tokens: 2.5, at_ms: 0 }, unreported: 0 });
+        let (s2, step) = take_local(s, 0, burst, per_s);
+        assert_eq!(step, Local::Granted);
+        let (s3, step) = take_local(s2, 0, burst, per_s);
+        assert_eq!(step, Local::Granted);
+        let (_, step) = take_local(s3, 0, burst, per_s);
+        assert_eq!(step, Local::Refused(1), "0.5 left: refused here, no question asked");
+        // Refilled to the burst (six seconds later), what was not reported is forgotten.
+        let (s4, step) = take_local(s3, 6_000, burst, per_s);
+        assert_eq!((step, s4.unreported), (Local::Granted, 1));
+        // A phone's sync (six requests) never reaches the shared bucket.
+        let mut s = Share { bucket: Bucket { tokens: burst, at_ms: 0 }, unreported: 0 };
+        for k in 0..60 {
+            for r in 0..6 {
+                let (left, step) = take_local(s, k * 600_000 + r * 50, burst, per_s);
+                assert_eq!(step, Local::Granted, "sync {k}, request {r}");
+                s = left;
+            }
+        }
+        // A report answered while this process served more keeps those for the next report.
+        let busy = Share { bucket: Bucket { tokens: 50.0, at_ms: 0 }, unreported: 10 };
+        assert_eq!(settle(busy, 8, 100.0).unreported, 2);
+        assert_eq!(settle(busy, 8, 100.0).bucket.tokens, 50.0, "never more than its own");
     }
 }
 

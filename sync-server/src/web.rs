@@ -202,21 +202,31 @@ async fn check_rate(s: &Service, bucket: Option<(String, f64, f64)>) -> Result<(
 }
 
 impl Service {
-    /// One request from `key`'s bucket: in the database when several processes share it
-    /// (PostgreSQL: a client's requests reach them all behind a balancer), else this process's.
-    /// If the database cannot answer, this process's bucket decides (a limit still holds).
+    /// One request from `key`'s bucket: when several processes share the database (PostgreSQL: a
+    /// client's requests reach them all behind a balancer) this process serves its share alone and
+    /// reports every [`crate::ratelimit::REPORT_EVERY`]th request with those before to the bucket
+    /// they share, which decides that one; else this process's bucket. If the database cannot
+    /// answer, this process's share decides (a limit still holds).
     pub(crate) async fn take_request(&self, key: &str, burst: f64, per_s: f64) -> Result<(), u64> {
+        use crate::ratelimit::Local;
         if !self.store.shared() {
             return self.rate.take(key, burst, per_s);
         }
+        let n = match self.rate.take_share(key, burst, per_s) {
+            Local::Granted => return Ok(()),
+            Local::Refused(wait) => return Err(wait),
+            Local::Ask(n) => n,
+        };
         let now = (self.now)();
-        match self.store.take_shared(key, burst, per_s, now).await {
-            Ok(Some((true, _))) => Ok(()),
-            Ok(Some((false, left))) => Err(crate::ratelimit::wait_s(left, per_s)),
-            Ok(None) => self.rate.take(key, burst, per_s),
+        match self.store.take_shared(key, burst, per_s, now, n).await {
+            Ok(Some((granted, left))) => {
+                self.rate.settle(key, n, left);
+                if granted { Ok(()) } else { Err(crate::ratelimit::wait_s(left, per_s)) }
+            }
+            Ok(None) => Ok(()),
             Err(e) => {
-                tracing::warn!(error = %e, "shared request limit unavailable; this process's applies");
-                self.rate.take(key, burst, per_s)
+                tracing::warn!(error = %e, "shared request limit unavailable; this process's share applies");
+                Ok(())
             }
         }
     }

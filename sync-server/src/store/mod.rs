@@ -90,16 +90,18 @@ pub trait ServerStore: Send + Sync + std::fmt::Debug + 'static {
         false
     }
 
-    /// Takes one request from a bucket every process shares, in one statement (PostgreSQL): the
-    /// same rule as [`crate::ratelimit::take`] (refilled by the time since, at most `burst`, one
-    /// token a request; none taken when less than one is left), written as SQL so that a request
-    /// costs one round trip and no transaction. `None`: the store has no shared buckets.
+    /// Reports `n` requests to a bucket every process shares and takes the last, in one statement
+    /// (PostgreSQL): the same rule as [`crate::ratelimit::take_n`] (refilled by the time since, at
+    /// most `burst`; the `n - 1` served before taken whatever is left, then one token for the last,
+    /// none when less than one is left), written as SQL so that it costs one round trip and no
+    /// transaction. `None`: the store has no shared buckets.
     async fn take_shared(
         &self,
         _key: &str,
         _burst: f64,
         _per_s: f64,
         _now_ms: i64,
+        _n: u32,
     ) -> StoreResult<Option<(bool, f64)>> {
         Ok(None)
     }

@@ -276,9 +276,17 @@ impl ServerStore for PgStore {
         true
     }
 
-    async fn take_shared(&self, key: &str, burst: f64, per_s: f64, now_ms: i64) -> StoreResult<Option<(bool, f64)>> {
+    async fn take_shared(
+        &self,
+        key: &str,
+        burst: f64,
+        per_s: f64,
+        now_ms: i64,
+        n: u32,
+    ) -> StoreResult<Option<(bool, f64)>> {
         let c = self.get().await?;
-        let r = c.query_one(&c.prepared(TAKE_SHARED).await?, &[&key, &burst, &now_ms, &per_s]).await?;
+        let n = n.max(1) as i32;
+        let r = c.query_one(&c.prepared(TAKE_SHARED).await?, &[&key, &burst, &now_ms, &per_s, &n]).await?;
         Ok(Some((r.get(0), r.get(1))))
     }
 
@@ -593,15 +601,19 @@ impl ServerStore for PgStore {
     }
 }
 
-/// [`crate::ratelimit::take`] in one statement: `r` is the bucket refilled by the time since (at
-/// most the burst; a clock behind the bucket's refills nothing); a token is taken when `r >= 1`.
-/// Returns whether it was, and the tokens left.
+/// [`crate::ratelimit::take_n`] in one statement: `r` is the bucket refilled by the time since (at
+/// most the burst; a clock behind the bucket's refills nothing), less the `$5 - 1` requests served
+/// before and reported now; a token is taken for the last when `r >= 1`. Returns whether it was,
+/// and the tokens left (below zero: the bucket owes them).
 const TAKE_SHARED: &str = "INSERT INTO rate_buckets AS b (key, tokens, at_ms, granted)
-    VALUES ($1, $2::float8 - 1, $3::int8, TRUE)
+    VALUES ($1, $2::float8 - ($5::int4 - 1) - CASE WHEN $2::float8 - ($5::int4 - 1) >= 1 THEN 1 ELSE 0 END,
+            $3::int8, $2::float8 - ($5::int4 - 1) >= 1)
     ON CONFLICT (key) DO UPDATE SET
-        granted = LEAST($2::float8, b.tokens + GREATEST($3::int8 - b.at_ms, 0) * $4::float8 / 1000.0) >= 1,
+        granted = LEAST($2::float8, b.tokens + GREATEST($3::int8 - b.at_ms, 0) * $4::float8 / 1000.0)
+            - ($5::int4 - 1) >= 1,
         tokens = LEAST($2::float8, b.tokens + GREATEST($3::int8 - b.at_ms, 0) * $4::float8 / 1000.0)
-            - CASE WHEN LEAST($2::float8, b.tokens + GREATEST($3::int8 - b.at_ms, 0) * $4::float8 / 1000.0) >= 1
-              THEN 1 ELSE 0 END,
+            - ($5::int4 - 1)
+            - CASE WHEN LEAST($2::float8, b.tokens + GREATEST($3::int8 - b.at_ms, 0) * $4::float8 / 1000.0)
+                - ($5::int4 - 1) >= 1 THEN 1 ELSE 0 END,
         at_ms = GREATEST($3::int8, b.at_ms)
     RETURNING granted, tokens";
