@@ -150,11 +150,8 @@ pub(crate) fn check_id(what: &str, id: &str) -> Result<(), ServiceError> {
 impl Service {
     /// The caller's staff scope; volunteers have none.
     pub async fn staff(&self, s: &DeviceSession) -> Result<Staff, ServiceError> {
-        let user = self
-            .store
-            .user(&s.device.user_id)
-            .await?
-            .ok_or_else(|| ServiceError::unauthenticated("bad_token", "the token's user no longer exists"))?;
+        // The user read with the token (one statement: a deleted user has no token left).
+        let user = s.user.clone();
         let teams = match user.role {
             Role::Coordinator => None,
             Role::Captain => Some(self.store.captain_teams(&user.id).await?),
@@ -164,7 +161,7 @@ impl Service {
     }
 
     pub async fn me(&self, s: &DeviceSession) -> Result<Me, ServiceError> {
-        let user = self.store.user(&s.device.user_id).await?.ok_or_else(|| ServiceError::not_found("user"))?;
+        let user = s.user.clone();
         let teams = match user.role {
             Role::Captain => self.store.captain_teams(&user.id).await?,
             _ => user.team_id.clone().into_iter().collect(),

@@ -17,7 +17,7 @@ use doorstep_protocol::{
 use crate::error::ServiceError;
 use crate::model::Staff;
 use crate::service::{DeviceSession, Service};
-use crate::store::{Role, SessionCounts, StoreOps, User};
+use crate::store::{Role, SessionCounts, StoreOps};
 
 /// Most sign-up events in one push.
 pub const MAX_SIGNUPS_PER_PUSH: usize = 200;
@@ -303,7 +303,7 @@ impl Service {
         if dev.revoked {
             return Ok(Vec::new());
         }
-        let me = self.device_user(dev).await?;
+        let me = dev.user.clone();
         let standings: std::collections::HashMap<String, Attendance> =
             self.store.standings(&me.id).await?.into_iter().collect();
         let mut going: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
@@ -365,17 +365,9 @@ impl Service {
                 })
                 .collect());
         }
-        let me = self.device_user(dev).await?;
+        let me = dev.user.clone();
         let (_, key) = self.campaign_signing_key(&me.campaign_id).await?;
         Ok(self.store.record_signups(&me, &dev.device.device_id, events, &key, (self.now)()).await?)
-    }
-
-    pub(crate) async fn device_user(&self, dev: &DeviceSession) -> Result<User, ServiceError> {
-        self.store
-            .user(&dev.device.user_id)
-            .await?
-            .filter(|u| u.campaign_id == dev.device.campaign_id)
-            .ok_or_else(|| ServiceError::forbidden("unknown volunteer"))
     }
 
     /// The campaign's signing key, made the first time it is needed (Ed25519; the private half
@@ -419,7 +411,7 @@ impl Service {
             .filter(|s| s.campaign_id == dev.device.campaign_id)
             .ok_or_else(unknown)?;
         let visible = if dev.is_phone() {
-            let me = self.device_user(dev).await?;
+            let me = dev.user.clone();
             !dev.revoked && (may_see(&s, &me.campaign_id, me.team_id.as_deref()) || s.captains.contains(&me.id))
         } else {
             let st = self.staff(dev).await.map_err(|e| ServiceError::forbidden(e.message))?;
@@ -447,7 +439,7 @@ impl Service {
                 "ce jeton a été révoqué / this token was revoked",
             ));
         }
-        let me = self.device_user(dev).await?;
+        let me = dev.user.clone();
         let session =
             self.store.session(&req.session_id).await?.filter(|s| s.campaign_id == me.campaign_id).ok_or_else(
                 || ServiceError::not_found(format!("séance inconnue / unknown session {}", req.session_id)),
@@ -495,7 +487,7 @@ impl Service {
                 .collect();
             return Ok(PushResponse { protocol: PROTOCOL_VERSION, results, server_time_ms: now });
         }
-        let me = self.device_user(dev).await?;
+        let me = dev.user.clone();
         let (_, key) = self.campaign_signing_key(&me.campaign_id).await?;
         let recorded = self
             .store

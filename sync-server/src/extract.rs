@@ -103,8 +103,8 @@ pub(crate) async fn session(
     if s.revoked && !matches!(access, Access::Device | Access::Phone) {
         return Err(HttpError::unauthorized("token_revoked", "ce jeton a été révoqué / this token was revoked"));
     }
-    if !access.admits(s.role, s.is_phone()) {
-        return Err(HttpError::forbidden(format!("a {} may not do this", s.role.as_str())));
+    if !access.admits(s.user.role, s.is_phone()) {
+        return Err(HttpError::forbidden(format!("a {} may not do this", s.user.role.as_str())));
     }
     Ok(s)
 }

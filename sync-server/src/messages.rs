@@ -64,7 +64,7 @@ impl Service {
         if req.device_id != dev.device.device_id {
             return Err(ServiceError::forbidden("device_id does not match the token"));
         }
-        let me = self.device_user(dev).await?;
+        let me = dev.user.clone();
         let results = self.message_events(&me, &dev.device.device_id, &req.events, dev.revoked).await?;
         Ok(PushResponse { protocol: PROTOCOL_VERSION, results, server_time_ms: (self.now)() })
     }
@@ -83,7 +83,7 @@ impl Service {
                 server_time_ms: now,
             });
         }
-        let me = self.device_user(dev).await?;
+        let me = dev.user.clone();
         self.feed_of(&me, &req).await
     }
 
@@ -96,7 +96,7 @@ impl Service {
         if dev.revoked {
             return Err(ServiceError::forbidden("appareil révoqué / this device was revoked"));
         }
-        let me = self.device_user(dev).await?;
+        let me = dev.user.clone();
         let since = MessageSince { protocol: req.protocol, since: req.since };
         let mut rx = self.live.subscribe();
         let first = self.feed_of(&me, &since).await?;

@@ -34,16 +34,16 @@ pub struct DeleteResponse {
 }
 
 impl Service {
-    async fn live_device_user(&self, dev: &DeviceSession) -> Result<User, ServiceError> {
+    fn live_device_user(&self, dev: &DeviceSession) -> Result<User, ServiceError> {
         if dev.revoked {
             return Err(ServiceError::forbidden("appareil révoqué / this device was revoked"));
         }
-        self.device_user(dev).await
+        Ok(dev.user.clone())
     }
 
     /// A phone's people: its own page, its coopains and asks, its team.
     pub async fn people_view(&self, dev: &DeviceSession) -> Result<PeopleView, ServiceError> {
-        let me = self.live_device_user(dev).await?;
+        let me = self.live_device_user(dev)?;
         let now = (self.now)();
         let (me, coopains, team) = self.store.people_view(&me, now).await?;
         Ok(PeopleView { protocol: PROTOCOL_VERSION, me, coopains, team, server_time_ms: now })
@@ -61,7 +61,7 @@ impl Service {
                 format!("at most {MAX_PEOPLE_PER_PUSH} people events per push"),
             ));
         }
-        let me = self.device_user(dev).await?;
+        let me = dev.user.clone();
         let now = (self.now)();
         let results = self.store.record_people(&me, &dev.device.device_id, &req.events, dev.revoked, now).await?;
         Ok(PushResponse { protocol: PROTOCOL_VERSION, results, server_time_ms: now })
@@ -76,7 +76,7 @@ impl Service {
 
     /// A person's page as a phone's person sees it.
     pub async fn phone_page(&self, dev: &DeviceSession, person_id: &str) -> Result<VolunteerPage, ServiceError> {
-        let me = self.live_device_user(dev).await?;
+        let me = self.live_device_user(dev)?;
         self.page_as(&me, person_id).await
     }
 
@@ -96,7 +96,7 @@ impl Service {
     }
 
     pub async fn phone_photo(&self, dev: &DeviceSession, person_id: &str) -> Result<Vec<u8>, ServiceError> {
-        let me = self.live_device_user(dev).await?;
+        let me = self.live_device_user(dev)?;
         self.photo_as(&me, person_id).await
     }
 
@@ -108,7 +108,7 @@ impl Service {
     /// 256 px, re-encoded, every metadata block of the original gone.
     pub async fn set_my_photo(&self, dev: &DeviceSession, bytes: Option<&[u8]>) -> Result<VolunteerPage, ServiceError> {
         use base64::Engine as _;
-        let me = self.live_device_user(dev).await?;
+        let me = self.live_device_user(dev)?;
         let stored = match bytes {
             Some(b) => {
                 let jpeg = crate::photo::normalise(b).map_err(|e| ServiceError::invalid(e.code(), e.to_string()))?;
@@ -137,7 +137,7 @@ impl Service {
 
     /// The phone's person's own data, one JSON document (GDPR articles 15 and 20).
     pub async fn export_mine(&self, dev: &DeviceSession) -> Result<serde_json::Value, ServiceError> {
-        let me = self.live_device_user(dev).await?;
+        let me = self.live_device_user(dev)?;
         self.record(
             &me.campaign_id,
             &me.id,
@@ -171,7 +171,7 @@ impl Service {
         if let Err(e) = doorstep_protocol::validate::people::check_delete_confirmation(&req.confirm) {
             return Err(ServiceError::invalid(e.code(), e.to_string()));
         }
-        let me = self.live_device_user(dev).await?;
+        let me = self.live_device_user(dev)?;
         if me.role == Role::Coordinator {
             return Err(ServiceError::conflict(
                 "coordinator_account",

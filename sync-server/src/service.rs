@@ -84,7 +84,9 @@ impl std::fmt::Debug for Service {
 pub struct DeviceSession {
     pub device: Device,
     pub revoked: bool,
-    pub role: Role,
+    /// The token's user as read with the token (the same statement): the caller's role, name
+    /// and team for this request, not read again by the handlers.
+    pub user: User,
 }
 
 impl DeviceSession {
@@ -186,11 +188,11 @@ impl Service {
     /// for review) and pull (it is told to wipe) until it acknowledges the wipe or
     /// [`REVOKED_GRACE_MS`] has passed; the HTTP layer lets it reach those routes only.
     pub async fn authenticate(&self, bearer: &str) -> Result<DeviceSession, ServiceError> {
-        // The token's device and its user's role in one read (a user deleted with their
-        // devices leaves no row to join).
-        let (device, role) = self
+        // The token's device and its user in one read (a user deleted with their devices leaves
+        // no row to join).
+        let (device, user) = self
             .store
-            .device_with_role(&auth::hash_secret(bearer))
+            .device_with_user(&auth::hash_secret(bearer))
             .await?
             .ok_or_else(|| ServiceError::unauthenticated("bad_token", "unknown device token"))?;
         let now = (self.now)();
@@ -211,7 +213,7 @@ impl Service {
                 ));
             }
         }
-        Ok(DeviceSession { revoked: device.revoked_ms.is_some(), device, role })
+        Ok(DeviceSession { revoked: device.revoked_ms.is_some(), device, user })
     }
 
     /// A revoked phone says it has wiped itself: its token is dead from now on.

@@ -107,10 +107,10 @@ pub trait StoreOps: ServerStore {
         let h = token_hash.to_string();
         typed_read(self, move |tx| Box::pin(async move { ops::people::device(tx, &h).await })).await
     }
-    /// The device behind a token hash and its user's role (one query: every request's sign-in).
-    async fn device_with_role(&self, token_hash: &str) -> StoreResult<Option<(Device, Role)>> {
+    /// The device behind a token hash and its user (one query: every request's sign-in).
+    async fn device_with_user(&self, token_hash: &str) -> StoreResult<Option<(Device, User)>> {
         let h = token_hash.to_string();
-        typed_read(self, move |tx| Box::pin(async move { ops::people::device_with_role(tx, &h).await })).await
+        typed_read(self, move |tx| Box::pin(async move { ops::people::device_with_user(tx, &h).await })).await
     }
     /// Revokes the tokens of one user's device. Returns whether any was live.
     async fn revoke_device(&self, device_id: &str, user_id: &str, now_ms: i64) -> StoreResult<bool> {

@@ -117,21 +117,24 @@ pub async fn captain_teams(tx: &mut dyn Tx, user_id: &str) -> StoreResult<Vec<St
 }
 
 pub async fn device(tx: &mut dyn Tx, token_hash: &str) -> StoreResult<Option<Device>> {
-    Ok(device_with_role(tx, token_hash).await?.map(|(d, _)| d))
+    Ok(device_with_user(tx, token_hash).await?.map(|(d, _)| d))
 }
 
-/// [`device`] with its user's role, in one query: what every authenticated request reads.
-pub async fn device_with_role(tx: &mut dyn Tx, token_hash: &str) -> StoreResult<Option<(Device, Role)>> {
-    let Some(r) = tx.row(SELECT_DEVICE_ROLE, &vals![token_hash]).await? else { return Ok(None) };
+/// [`device`] with its user, in one query: what every authenticated request reads (the
+/// handlers that need the caller's name, team or role take it from here, not from a read of
+/// their own).
+pub async fn device_with_user(tx: &mut dyn Tx, token_hash: &str) -> StoreResult<Option<(Device, User)>> {
+    let Some(r) = tx.row(SELECT_DEVICE_USER, &vals![token_hash]).await? else { return Ok(None) };
+    let user = super::user_from(&r)?;
     let device = Device {
-        device_id: r[0].text()?,
-        user_id: r[1].text()?,
-        campaign_id: r[2].text()?,
-        expires_ms: r[3].int()?,
-        revoked_ms: r[4].opt_int()?,
-        wiped_ms: r[5].opt_int()?,
+        device_id: r[5].text()?,
+        user_id: user.id.clone(),
+        campaign_id: user.campaign_id.clone(),
+        expires_ms: r[6].int()?,
+        revoked_ms: r[7].opt_int()?,
+        wiped_ms: r[8].opt_int()?,
     };
-    Ok(Some((device, Role::parse(&r[6].text()?)?)))
+    Ok(Some((device, user)))
 }
 
 /// Another user holding a token under this device id, if any.
@@ -145,8 +148,9 @@ pub async fn device_owner(tx: &mut dyn Tx, device_id: &str) -> StoreResult<Optio
 
 // ----- its SQL (the same text on both backends; see `store::sql`) -----
 
-const SELECT_DEVICE_ROLE: &str =
-    "SELECT d.device_id, d.user_id, u.campaign_id, d.expires_ms, d.revoked_ms, d.wiped_ms, u.role
+/// The user's columns first, in `SELECT_USER`'s order (read by `user_from`), then the token's.
+const SELECT_DEVICE_USER: &str =
+    "SELECT u.id, u.campaign_id, u.role, u.display_name, u.team_id, d.device_id, d.expires_ms, d.revoked_ms, d.wiped_ms
      FROM devices d JOIN users u ON u.id = d.user_id WHERE d.token_hash = $1";
 
 const SELECT_USERS: &str = "SELECT id, campaign_id, role, display_name, team_id FROM users WHERE campaign_id = $1 AND deleted_ms IS NULL ORDER BY id";
