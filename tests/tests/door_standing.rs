@@ -516,14 +516,14 @@ async fn standing_rows_equal_their_definition_on_postgres() {
     db.drop_now().await;
 }
 
-/// What schemas 18 to 23 added, taken out again.
+/// What schemas 18 to 25 added, taken out again.
 const BEFORE_18: &str = "DROP TABLE door_standing; DROP TABLE door_tally; DROP TABLE turf_tally;
     DROP TABLE volunteer_tally; DROP TABLE hour_tally; DROP TABLE volunteer_position;
     DROP INDEX reports_volunteer_order; ALTER TABLE reports DROP COLUMN share_ms;
     CREATE INDEX reports_volunteer ON reports(volunteer_id); CREATE INDEX reports_volunteer_at ON reports(volunteer_id, at_ms);
     DROP TABLE map_cells; DROP INDEX buildings_position; DROP TABLE result_tally; DROP INDEX users_team;
     DROP TABLE group_tally; DROP TABLE group_hour_tally; DROP TABLE group_result_tally; DROP TABLE group_seen; DROP INDEX turfs_team;
-    DROP INDEX devices_user;";
+    DROP INDEX devices_user; DROP INDEX session_signups_volunteer; DROP INDEX team_captains_user;";
 
 /// A database written before schema 18 held reports and no standing rows nor counters: the upgrade
 /// computes them from those reports (SQLite: the file reopened; PostgreSQL: the same database

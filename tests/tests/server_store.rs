@@ -1824,7 +1824,66 @@ async fn deferred_writes_are_read_back_and_fail_their_transaction(s: Arc<dyn Ser
     assert_eq!(kept, ["a1", "a2", "a3", "a4"]);
 }
 
+/// A phone's people view of a whole team (read together, one set of statements for everyone):
+/// each teammate with their own figures, a captain seen by the team they lead and seeing it, and
+/// nothing of another team's figures.
+async fn a_team_people_view_has_each_teammate_once(s: Arc<dyn ServerStore>) {
+    let (ids, doors) = seed(s.as_ref()).await;
+    let in_turf = |i: usize| doors.iter().find(|d| d.starts_with(&ids[i])).unwrap().clone();
+    s.create_user(&user("vol-c", Role::Volunteer)).await.unwrap();
+    s.create_user(&user("cap-n", Role::Captain)).await.unwrap();
+    for (team, captains) in [("nord", vec!["cap-n".to_string()]), ("sud", vec![])] {
+        let t = doorstep_server::store::Team {
+            id: team.into(),
+            campaign_id: "nantes-2026".into(),
+            name: team.into(),
+            captains,
+        };
+        s.create_team(&t).await.unwrap();
+    }
+    s.add_member("nantes-2026", "nord", "vol-a").await.unwrap();
+    s.add_member("nantes-2026", "nord", "vol-c").await.unwrap();
+    s.add_member("nantes-2026", "sud", "vol-b").await.unwrap();
+    // vol-a knocks two doors of t1 (the first twice), vol-b one of t2.
+    for (n, door) in [(1u32, in_turf(0)), (2, in_turf(1)), (3, in_turf(0))] {
+        ingest(&*s, &device("vol-a"), &[report(n, "t1", &door, "vol-a")], NOW).await.unwrap();
+    }
+    ingest(&*s, &device("vol-b"), &[report(4, "t2", &in_turf(25), "vol-b")], NOW).await.unwrap();
+    let u = |id: &str| {
+        let s = s.clone();
+        let id = id.to_string();
+        async move { s.user(&id).await.unwrap().unwrap() }
+    };
+    let figures = |p: &doorstep_protocol::VolunteerPage| (p.user_id.clone(), p.doors, p.teams.clone());
+    let nord = Some(vec!["nord".to_string()]);
+    // The captain: their own page, and the team they lead with its figures.
+    let (me, coopains, team) = s.people_view(&u("cap-n").await, NOW + 1).await.unwrap();
+    assert_eq!(figures(&me), ("cap-n".into(), Some(0), nord.clone()));
+    assert!(coopains.is_empty());
+    assert_eq!(
+        team.iter().map(figures).collect::<Vec<_>>(),
+        [("vol-a".into(), Some(2), nord.clone()), ("vol-c".into(), Some(0), nord.clone())]
+    );
+    // A volunteer of that team: their captain and their teammate, each once.
+    let (me, _, team) = s.people_view(&u("vol-c").await, NOW + 1).await.unwrap();
+    assert_eq!(figures(&me), ("vol-c".into(), Some(0), nord.clone()));
+    assert_eq!(
+        team.iter().map(figures).collect::<Vec<_>>(),
+        [("cap-n".into(), Some(0), nord.clone()), ("vol-a".into(), Some(2), nord.clone())]
+    );
+    // A volunteer's own page holds their turf; another team sees no figures.
+    let (me, _, team) = s.people_view(&u("vol-a").await, NOW + 1).await.unwrap();
+    assert_eq!((me.doors, me.turfs.clone()), (Some(2), Some(vec!["Tournée 1".to_string()])));
+    assert_eq!(team.len(), 2);
+    let (me, _, team) = s.people_view(&u("vol-b").await, NOW + 1).await.unwrap();
+    assert_eq!((me.doors, me.teams.clone(), team.len()), (Some(1), Some(vec!["sud".to_string()]), 0));
+    let seen_by_b = s.person_page(&u("vol-b").await, "vol-a", NOW + 1).await.unwrap().unwrap();
+    assert_eq!((seen_by_b.doors, seen_by_b.teams), (None, nord));
+    assert!(s.person_page(&u("vol-b").await, "nobody", NOW + 1).await.unwrap().is_none());
+}
+
 conformance!(
+    a_team_people_view_has_each_teammate_once,
     deferred_writes_are_read_back_and_fail_their_transaction,
     merge_rules_hold_on_both_backends,
     messages_order_replays_and_reach,

@@ -443,6 +443,14 @@ pub const SCHEMA_V24: &[&str] = &[
     "CREATE INDEX devices_user ON devices(user_id)",
 ];
 
+/// Version 25 (issue 21): a person's sign-ups and the teams a captain leads found without reading
+/// every sign-up or every captain of the database (each phone sync reads them: its sessions, its
+/// people page).
+pub const SCHEMA_V25: &[&str] = &[
+    "CREATE INDEX session_signups_volunteer ON session_signups(volunteer_id)",
+    "CREATE INDEX team_captains_user ON team_captains(user_id)",
+];
+
 /// The schema version whose step also fills `door_standing` and the counters from the reports
 /// held ([`super::ops::counters::rebuild_all`], in the step's transaction). It was 18 when only
 /// `door_standing` was filled, 19 when the counters came; a database at 18, 19 or 20 has them
@@ -477,7 +485,7 @@ pub fn refill(had: usize, step: usize) -> Option<Refill> {
 pub const MIGRATIONS: &[&[&str]] = &[
     SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5, SCHEMA_V6, SCHEMA_V7, SCHEMA_V8, SCHEMA_V9, SCHEMA_V10,
     SCHEMA_V11, SCHEMA_V12, SCHEMA_V13, SCHEMA_V14, SCHEMA_V15, SCHEMA_V16, SCHEMA_V17, SCHEMA_V18, SCHEMA_V19,
-    SCHEMA_V20, SCHEMA_V21, SCHEMA_V22, SCHEMA_V23, SCHEMA_V24,
+    SCHEMA_V20, SCHEMA_V21, SCHEMA_V22, SCHEMA_V23, SCHEMA_V24, SCHEMA_V25,
 ];
 
 /// Whether a migration statement runs on this backend (`"sqlite"` or `"postgres"`).

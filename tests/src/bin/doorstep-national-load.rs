@@ -21,7 +21,8 @@
 //! Environment (defaults): `DOORSTEP_LOAD_DEVICES` (100000), `DOORSTEP_LOAD_DOORS` (10 doors per
 //! turf), `DOORSTEP_LOAD_PERIOD_S` (600), `DOORSTEP_LOAD_STEADY_S` (120), `DOORSTEP_LOAD_PEAK_S`
 //! (60), `DOORSTEP_LOAD_PEAK_RATE` (5000 reports/s), `DOORSTEP_LOAD_OUTAGE_S` (60),
-//! `DOORSTEP_LOAD_RECOVERY_S` (120).
+//! `DOORSTEP_LOAD_RECOVERY_S` (120), `DOORSTEP_LOAD_TEAM` (0: no teams; n: the volunteers in teams
+//! of n, whose people views then carry their teammates' pages).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -278,6 +279,7 @@ async fn model() {
         env("DOORSTEP_LOAD_RECOVERY_S", 120) as f64,
     ];
     let peak_rate = env("DOORSTEP_LOAD_PEAK_RATE", 5000) as f64;
+    let team = env("DOORSTEP_LOAD_TEAM", 0) as usize;
     let per_sync_at_peak = (peak_rate * period / devices as f64).round() as u32;
     // The core's transport installs the process's rustls provider, which reqwest needs.
     HttpTransport::new("http://127.0.0.1:9", None).unwrap();
@@ -361,6 +363,26 @@ async fn model() {
                 "INSERT INTO devices (token_hash, device_id, user_id, created_ms, expires_ms) \
                  SELECT h, d, u, $4, $5 FROM unnest($1::text[], $2::text[], $3::text[]) AS t(h, d, u)",
                 &[&hashes, &device_ids, &ids, &now, &(now + 30 * 86_400_000)],
+            )
+            .await
+            .unwrap();
+    }
+    // Teams of `team` volunteers each (a phone's people view then holds its teammates' pages).
+    if team > 0 {
+        let teams = devices.div_ceil(team) as i64;
+        client
+            .execute(
+                "INSERT INTO teams (id, campaign_id, name) \
+                 SELECT 'team-' || g, $1, 'Équipe ' || g FROM generate_series(0, $2::int8 - 1) AS g",
+                &[&campaign.id, &teams],
+            )
+            .await
+            .unwrap();
+        client
+            .execute(
+                "UPDATE users SET team_id = 'team-' || (substr(id, 5)::int8 / $2::int8) \
+                 WHERE campaign_id = $1 AND role = 'volunteer'",
+                &[&campaign.id, &(team as i64)],
             )
             .await
             .unwrap();
@@ -577,7 +599,8 @@ async fn model() {
 
     let samples = std::mem::take(&mut *samples.lock().unwrap());
     println!(
-        "\n{devices} devices every {period:.0} s ± 10 %, 3 server processes, PostgreSQL; peak {per_sync_at_peak} reports a sync ({:.0} reports/s offered)\n",
+        "\n{devices} devices every {period:.0} s ± 10 %{}, 3 server processes, PostgreSQL; peak {per_sync_at_peak} reports a sync ({:.0} reports/s offered)\n",
+        if team > 0 { format!(", in teams of {team}") } else { String::new() },
         per_sync_at_peak as f64 * devices as f64 / period
     );
     println!(

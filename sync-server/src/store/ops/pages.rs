@@ -77,48 +77,142 @@ async fn leads(tx: &mut dyn Tx, team_id: &str, user_id: &str) -> StoreResult<boo
 pub async fn relation(tx: &mut dyn Tx, viewer: &User, person: &User) -> StoreResult<(Relation, Option<CoopainState>)> {
     let link =
         if viewer.id == person.id { None } else { link(tx, &viewer.campaign_id, &viewer.id, &person.id).await? };
+    // Only the two leads that can matter are read: the viewer's of the person's team, the
+    // person's of the viewer's.
+    let mut led = HashSet::new();
+    for (captain, team) in [(viewer, &person.team_id), (person, &viewer.team_id)] {
+        if let Some(t) = team
+            && captain.role == Role::Captain
+            && leads(tx, t, &captain.id).await?
+        {
+            led.insert((t.clone(), captain.id.clone()));
+        }
+    }
+    Ok((relation_of(viewer, person, link, &led), link))
+}
+
+/// Who `viewer` is to `person`, from their link and the teams they lead (`led`: (team, captain)
+/// pairs; those of the two people are enough).
+pub fn relation_of(
+    viewer: &User,
+    person: &User,
+    link: Option<CoopainState>,
+    led: &HashSet<(String, String)>,
+) -> Relation {
+    let leads = |t: &String, u: &User| u.role == Role::Captain && led.contains(&(t.clone(), u.id.clone()));
     let team = match (&viewer.team_id, &person.team_id) {
         (Some(a), Some(b)) if a == b => true,
-        (_, Some(t)) if viewer.role == Role::Captain && leads(tx, t, &viewer.id).await? => true,
-        (Some(t), _) if person.role == Role::Captain => leads(tx, t, &person.id).await?,
+        (_, Some(t)) if leads(t, viewer) => true,
+        (Some(t), _) => leads(t, person),
         _ => false,
     };
-    let r = Relation {
+    Relation {
         me: viewer.id == person.id,
         coordinator: viewer.role == Role::Coordinator,
         team,
         coopain: link == Some(CoopainState::Linked),
-    };
-    Ok((r, link))
+    }
 }
 
-/// What a page is made of: teams, sessions checked in to, doors knocked and conversations (from
-/// the reports: a door counts once, a conversation if any of its reports was one), the streets
-/// knocked in the last week.
-pub async fn page_facts(tx: &mut dyn Tx, person: &User, now_ms: i64) -> StoreResult<PageFacts> {
-    let (settings, has_photo) = profile(tx, &person.id).await?;
-    let teams = tx
-        .rows(SELECT_TEAM_NAMES, &vals![person.id.as_str()])
+/// A set of ids as one parameter (a JSON array) and the test of a column against it: `{ids}` in
+/// `sql` becomes a test against that array as each backend reads one. The statement's text is the
+/// same for every set, so its plan is kept (PostgreSQL) or its preparation cached (SQLite). On
+/// PostgreSQL the set is made an array first: `= ANY` of it is looked up in the column's index by
+/// a kept plan, where `IN (SELECT …)` of the same function was planned as a scan of the table.
+fn with_ids(tx: &dyn Tx, sql: &str, ids: &[&str]) -> StoreResult<(String, Val)> {
+    let set = if tx.arrays() {
+        "= ANY(ARRAY(SELECT json_array_elements_text($1::text::json)))"
+    } else {
+        "IN (SELECT value FROM json_each($1))"
+    };
+    let json = serde_json::to_string(ids).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok((sql.replace("{ids}", set), Val::Text(json)))
+}
+
+/// Rows of a statement over a set of ids (`$1`, see [`with_ids`]) and more parameters (`$2`…).
+async fn rows_for(tx: &mut dyn Tx, sql: &str, ids: &[&str], more: &[Val]) -> StoreResult<Vec<Row>> {
+    let (sql, set) = with_ids(tx, sql, ids)?;
+    let params: Vec<Val> = std::iter::once(set).chain(more.iter().cloned()).collect();
+    tx.rows(&sql, &params).await
+}
+
+/// The pages of some people of one campaign as `viewer` sees them, in a fixed number of
+/// statements whatever their number (a phone's people view reads its whole team at each sync):
+/// the people, their profiles, teams, check-ins, knocks and turfs, the captains among them, each
+/// read once for all. A person not in the campaign (or deleted) has no page.
+pub async fn pages_for(
+    tx: &mut dyn Tx,
+    viewer: &User,
+    ids: &[&str],
+    links: &HashMap<String, CoopainState>,
+    now_ms: i64,
+) -> StoreResult<HashMap<String, VolunteerPage>> {
+    let campaign = viewer.campaign_id.as_str();
+    let people: Vec<User> = rows_for(tx, SELECT_LIVE_USERS, ids, &vals![campaign])
         .await?
         .iter()
-        .map(|r| r[0].text())
+        .map(user_from)
         .collect::<StoreResult<_>>()?;
-    let sessions =
-        tx.row(COUNT_CHECKED_IN, &vals![person.id.as_str()]).await?.map(|r| r[0].int()).transpose()?.unwrap_or(0);
-    let codes: HashMap<String, Outcome> =
-        match tx.row(SELECT_CAMPAIGN_CODES, &vals![person.campaign_id.as_str()]).await? {
-            Some(r) => parse::<Vec<doorstep_protocol::ResultCode>>("result codes", &r[0].text()?)?
-                .into_iter()
-                .map(|c| (c.code, c.outcome))
-                .collect(),
-            None => HashMap::new(),
-        };
-    let mut doors: HashMap<String, bool> = HashMap::new();
-    // street → (doors lately, the latest knock)
-    let mut lately: HashMap<String, (HashSet<String>, i64)> = HashMap::new();
+    if people.is_empty() {
+        return Ok(HashMap::new());
+    }
+    // The viewer's leads count for the relation even when the viewer is not among the pages.
+    let mut asked: Vec<&str> = people.iter().map(|p| p.id.as_str()).collect();
+    asked.push(viewer.id.as_str());
+    let led: HashSet<(String, String)> = rows_for(tx, SELECT_CAPTAINS_OF, &asked, &[])
+        .await?
+        .iter()
+        .map(|r| Ok((r[0].text()?, r[1].text()?)))
+        .collect::<StoreResult<_>>()?;
+    let found: Vec<&str> = people.iter().map(|p| p.id.as_str()).collect();
+    let mut facts = pages_facts(tx, campaign, &people, &found, now_ms).await?;
+    let mut out = HashMap::with_capacity(people.len());
+    for person in &people {
+        let link = if person.id == viewer.id { None } else { links.get(&person.id).copied() };
+        let r = relation_of(viewer, person, link, &led);
+        if let Some(f) = facts.remove(&person.id) {
+            out.insert(person.id.clone(), page(&f, &r, link));
+        }
+    }
+    Ok(out)
+}
+
+/// What each page is made of: teams, sessions checked in to, doors knocked and conversations
+/// (from the reports: a door counts once, a conversation if any of its reports was one), the
+/// streets knocked in the last week, the turfs held.
+async fn pages_facts(
+    tx: &mut dyn Tx,
+    campaign: &str,
+    people: &[User],
+    ids: &[&str],
+    now_ms: i64,
+) -> StoreResult<HashMap<String, PageFacts>> {
+    let mut profiles: HashMap<String, (ProfileSettings, bool)> = HashMap::new();
+    for r in rows_for(tx, SELECT_PROFILES, ids, &[]).await? {
+        profiles.insert(r[0].text()?, (parse("profile settings", &r[1].text()?)?, r[2].opt_int()?.is_some()));
+    }
+    let mut teams: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    for r in rows_for(tx, SELECT_TEAM_NAMES_OF, ids, &[]).await? {
+        teams.entry(r[0].text()?).or_default().push((r[2].text()?, r[1].text()?));
+    }
+    let mut checked_in: HashMap<String, i64> = HashMap::new();
+    for r in rows_for(tx, COUNT_CHECKED_IN_OF, ids, &[]).await? {
+        checked_in.insert(r[0].text()?, r[1].int()?);
+    }
+    let codes: HashMap<String, Outcome> = match tx.row(SELECT_CAMPAIGN_CODES, &vals![campaign]).await? {
+        Some(r) => parse::<Vec<doorstep_protocol::ResultCode>>("result codes", &r[0].text()?)?
+            .into_iter()
+            .map(|c| (c.code, c.outcome))
+            .collect(),
+        None => HashMap::new(),
+    };
+    // Per person: door → a conversation; street → (doors lately, the latest knock).
+    type Knocks = (HashMap<String, bool>, HashMap<String, (HashSet<String>, i64)>);
+    let mut knocks: HashMap<String, Knocks> = HashMap::new();
     let since = now_ms - ACTIVITY_WINDOW_MS;
-    for r in tx.rows(SELECT_KNOCKS_OF, &vals![person.id.as_str(), person.campaign_id.as_str()]).await? {
-        let (door, code, received, street) = (r[0].text()?, r[1].text()?, r[2].int()?, r[3].text()?);
+    for r in rows_for(tx, SELECT_KNOCKS_OF_ALL, ids, &vals![campaign]).await? {
+        let (who, door, code, received, street) = (r[0].text()?, r[1].text()?, r[2].text()?, r[3].int()?, r[4].text()?);
+        let (doors, lately) = knocks.entry(who).or_default();
         *doors.entry(door.clone()).or_default() |= codes.get(&code) == Some(&Outcome::Contacted);
         if received >= since {
             let e = lately.entry(street).or_insert_with(|| (HashSet::new(), received));
@@ -126,27 +220,40 @@ pub async fn page_facts(tx: &mut dyn Tx, person: &User, now_ms: i64) -> StoreRes
             e.1 = e.1.max(received);
         }
     }
-    let mut streets: Vec<(i64, u32, String)> = lately.into_iter().map(|(s, (d, at))| (at, d.len() as u32, s)).collect();
-    streets.sort_by(|x, y| y.0.cmp(&x.0).then_with(|| x.2.cmp(&y.2)));
-    let turfs = tx
-        .rows(SELECT_HELD_TURF_NAMES, &vals![person.id.as_str(), now_ms])
-        .await?
-        .iter()
-        .map(|r| r[0].text())
-        .collect::<StoreResult<_>>()?;
-    Ok(PageFacts {
-        turfs,
-        user_id: person.id.clone(),
-        name: person.display_name.clone(),
-        role: person.role.as_str().to_string(),
-        has_photo,
-        settings,
-        teams,
-        sessions_attended: sessions as u32,
-        doors: doors.len() as u32,
-        conversations: doors.values().filter(|c| **c).count() as u32,
-        activity: streets.into_iter().take(ACTIVITY_STREETS).map(|(_, n, s)| (n, s)).collect(),
-    })
+    let mut turfs: HashMap<String, Vec<String>> = HashMap::new();
+    for r in rows_for(tx, SELECT_HELD_TURF_NAMES_OF, ids, &vals![now_ms]).await? {
+        turfs.entry(r[0].text()?).or_default().push(r[1].text()?);
+    }
+    let mut out = HashMap::with_capacity(people.len());
+    for person in people {
+        let (settings, has_photo) = profiles.remove(&person.id).unwrap_or_default();
+        let mut team_names = teams.remove(&person.id).unwrap_or_default();
+        team_names.sort();
+        team_names.dedup();
+        let (doors, lately) = knocks.remove(&person.id).unwrap_or_default();
+        let mut streets: Vec<(i64, u32, String)> =
+            lately.into_iter().map(|(s, (d, at))| (at, d.len() as u32, s)).collect();
+        streets.sort_by(|x, y| y.0.cmp(&x.0).then_with(|| x.2.cmp(&y.2)));
+        let mut held = turfs.remove(&person.id).unwrap_or_default();
+        held.sort();
+        out.insert(
+            person.id.clone(),
+            PageFacts {
+                turfs: held,
+                user_id: person.id.clone(),
+                name: person.display_name.clone(),
+                role: person.role.as_str().to_string(),
+                has_photo,
+                settings,
+                teams: team_names.into_iter().map(|(name, _)| name).collect(),
+                sessions_attended: checked_in.get(&person.id).copied().unwrap_or(0) as u32,
+                doors: doors.len() as u32,
+                conversations: doors.values().filter(|c| **c).count() as u32,
+                activity: streets.into_iter().take(ACTIVITY_STREETS).map(|(_, n, s)| (n, s)).collect(),
+            },
+        );
+    }
+    Ok(out)
 }
 
 /// The names people are shown by to one viewer (their name, or their pseudonym where they keep
@@ -209,43 +316,40 @@ pub async fn page_for(
     person_id: &str,
     now_ms: i64,
 ) -> StoreResult<Option<VolunteerPage>> {
-    let Some(person) = live_user(tx, &viewer.campaign_id, person_id).await? else { return Ok(None) };
-    let (r, link) = relation(tx, viewer, &person).await?;
-    let facts = page_facts(tx, &person, now_ms).await?;
-    Ok(Some(page(&facts, &r, link)))
+    let mut links = HashMap::new();
+    if person_id != viewer.id
+        && let Some(l) = link(tx, &viewer.campaign_id, &viewer.id, person_id).await?
+    {
+        links.insert(person_id.to_string(), l);
+    }
+    Ok(pages_for(tx, viewer, &[person_id], &links, now_ms).await?.remove(person_id))
 }
 
-/// What a phone holds about its people: its own page, its coopains and asks, its team.
+/// What a phone holds about its people: its own page, its coopains and asks, its team — read
+/// together ([`pages_for`]: the same statements for a team of thirty as for one person).
 pub async fn people_view(
     tx: &mut dyn Tx,
     me: &User,
     now_ms: i64,
 ) -> StoreResult<(VolunteerPage, Vec<VolunteerPage>, Vec<VolunteerPage>)> {
-    let mine = page_for(tx, me, &me.id, now_ms)
-        .await?
-        .ok_or_else(|| StoreError::Missing { kind: "user", id: me.id.clone() })?;
-    let mut coopains = Vec::new();
-    let mut seen: HashSet<String> = HashSet::from([me.id.clone()]);
-    for (other, _) in links(tx, &me.campaign_id, &me.id).await? {
-        if let Some(p) = page_for(tx, me, &other, now_ms).await? {
-            seen.insert(other);
-            coopains.push(p);
-        }
-    }
-    let mut team = Vec::new();
-    let ids: Vec<String> = tx
+    let links: Vec<(String, CoopainState)> = links(tx, &me.campaign_id, &me.id).await?;
+    let team_ids: Vec<String> = tx
         .rows(SELECT_TEAM_PEOPLE, &vals![me.id.as_str(), me.campaign_id.as_str()])
         .await?
         .iter()
         .map(|r| r[0].text())
         .collect::<StoreResult<_>>()?;
-    for id in ids {
-        if seen.insert(id.clone())
-            && let Some(p) = page_for(tx, me, &id, now_ms).await?
-        {
-            team.push(p);
-        }
-    }
+    let mut ids: Vec<&str> = vec![me.id.as_str()];
+    ids.extend(links.iter().map(|(o, _)| o.as_str()));
+    ids.extend(team_ids.iter().map(String::as_str));
+    ids.sort_unstable();
+    ids.dedup();
+    let linked: HashMap<String, CoopainState> = links.iter().cloned().collect();
+    let mut pages = pages_for(tx, me, &ids, &linked, now_ms).await?;
+    let mine = pages.remove(&me.id).ok_or_else(|| StoreError::Missing { kind: "user", id: me.id.clone() })?;
+    // A coopain (or an ask) shows as such, not again in the team.
+    let mut coopains: Vec<VolunteerPage> = links.iter().filter_map(|(o, _)| pages.remove(o)).collect();
+    let mut team: Vec<VolunteerPage> = team_ids.iter().filter_map(|id| pages.remove(id)).collect();
     coopains.sort_by(|a, b| a.shown_name.cmp(&b.shown_name));
     team.sort_by(|a, b| a.shown_name.cmp(&b.shown_name));
     Ok((mine, coopains, team))
@@ -355,13 +459,25 @@ const UPSERT_LINK: &str = "INSERT INTO coopains(campaign_id, a, b, asked_by, upd
      ON CONFLICT (campaign_id, a, b) DO UPDATE SET asked_by = $4, updated_ms = $5";
 const DELETE_LINK: &str = "DELETE FROM coopains WHERE campaign_id = $1 AND a = $2 AND b = $3";
 const SELECT_LEADS_TEAM: &str = "SELECT 1 FROM team_captains WHERE team_id = $1 AND user_id = $2";
-const SELECT_TEAM_NAMES: &str =
-    "SELECT name FROM teams WHERE id IN (SELECT team_id FROM team_captains WHERE user_id = $1)
-     OR id IN (SELECT team_id FROM users WHERE id = $1 AND team_id IS NOT NULL) ORDER BY name";
-const COUNT_CHECKED_IN: &str = "SELECT COUNT(*) FROM session_signups WHERE volunteer_id = $1 AND state = 'checked_in'";
+// The statements over a set of people (`{ids}`: see `with_ids`; the set is `$1`).
+const SELECT_LIVE_USERS: &str = "SELECT id, campaign_id, role, display_name, team_id FROM users
+     WHERE id {ids} AND campaign_id = $2 AND deleted_ms IS NULL";
+const SELECT_CAPTAINS_OF: &str = "SELECT team_id, user_id FROM team_captains WHERE user_id {ids}";
+const SELECT_PROFILES: &str = "SELECT user_id, settings, photo_ms FROM profiles WHERE user_id {ids}";
+/// The teams a person belongs to or leads: (person, team, its name).
+const SELECT_TEAM_NAMES_OF: &str =
+    "SELECT c.user_id, t.id, t.name FROM team_captains c JOIN teams t ON t.id = c.team_id
+     WHERE c.user_id {ids}
+     UNION SELECT u.id, t.id, t.name FROM users u JOIN teams t ON t.id = u.team_id WHERE u.id {ids}";
+const COUNT_CHECKED_IN_OF: &str = "SELECT volunteer_id, COUNT(*) FROM session_signups
+     WHERE volunteer_id {ids} AND state = 'checked_in' GROUP BY volunteer_id";
+const SELECT_KNOCKS_OF_ALL: &str =
+    "SELECT r.volunteer_id, COALESCE(r.door_id, r.building_id), r.result_code, r.received_ms, b.street
+     FROM reports r JOIN buildings b ON b.id = r.building_id WHERE r.volunteer_id {ids} AND r.campaign_id = $2";
+/// Turfs each person holds now (a lease not expired).
+const SELECT_HELD_TURF_NAMES_OF: &str = "SELECT volunteer_id, name FROM turfs WHERE volunteer_id {ids}
+     AND (lease_expires_ms IS NULL OR lease_expires_ms > $2)";
 const SELECT_CAMPAIGN_CODES: &str = "SELECT result_codes FROM campaigns WHERE id = $1";
-const SELECT_KNOCKS_OF: &str = "SELECT COALESCE(r.door_id, r.building_id), r.result_code, r.received_ms, b.street
-     FROM reports r JOIN buildings b ON b.id = r.building_id WHERE r.volunteer_id = $1 AND r.campaign_id = $2";
 /// The people of a person's teams: the volunteers of the team they belong to or lead, and the
 /// captains who lead those teams.
 const SELECT_TEAM_PEOPLE: &str =
@@ -376,9 +492,6 @@ const SELECT_COOPAINS_GOING: &str = "SELECT s.session_id, s.volunteer_id, u.disp
      JOIN coopains c ON c.campaign_id = $1 AND c.asked_by IS NULL
        AND ((c.a = $2 AND c.b = s.volunteer_id) OR (c.b = $2 AND c.a = s.volunteer_id))
      WHERE s.state IN ('signed_up', 'confirmed', 'checked_in') AND u.deleted_ms IS NULL";
-/// Turfs a person holds now (a lease not expired).
-const SELECT_HELD_TURF_NAMES: &str = "SELECT name FROM turfs WHERE volunteer_id = $1
-     AND (lease_expires_ms IS NULL OR lease_expires_ms > $2) ORDER BY name";
 const SELECT_PEOPLE_EVENT: &str = "SELECT body_hash FROM people_events WHERE id = $1";
 const INSERT_PEOPLE_EVENT: &str =
     "INSERT INTO people_events(id, campaign_id, author_id, device_id, kind, body_hash, received_ms)
