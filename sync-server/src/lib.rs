@@ -58,6 +58,7 @@ pub mod stations;
 pub mod store;
 pub mod tabular;
 pub mod targeting;
+pub mod touches;
 pub mod web;
 
 /// Resolves on Ctrl-C or SIGTERM: `serve` and the demo stop cleanly on either.

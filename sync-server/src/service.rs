@@ -71,6 +71,8 @@ pub struct Service {
     pub public_url: Option<String>,
     /// The proxies (balancers) whose `X-Forwarded-For` names the client (`serve --trusted-proxy`).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Phones' sync times, written together when they arrive together ([`crate::touches`]).
+    touches: Arc<crate::touches::Touches>,
 }
 
 impl std::fmt::Debug for Service {
@@ -84,8 +86,7 @@ impl std::fmt::Debug for Service {
 pub struct DeviceSession {
     pub device: Device,
     pub revoked: bool,
-    /// The token's user as read with the token (the same statement): the caller's role, name
-    /// and team for this request, not read again by the handlers.
+    /// The token's user, read with it (one statement): not read again by the handlers.
     pub user: User,
 }
 
@@ -131,6 +132,7 @@ impl Service {
             sms_keys: None,
             public_url: None,
             trusted_proxies: Vec::new(),
+            touches: Default::default(),
         }
     }
 
@@ -381,9 +383,9 @@ impl Service {
                 .ok_or_else(|| ServiceError::invalid("bad_cursor", "cursor is not one this server made"))?;
         }
         let now = (self.now)();
-        // The device's last sync and its turfs, at once (two connections on PostgreSQL).
-        let (_, turfs) =
-            tokio::try_join!(self.store.touch_device(&s.device, now), self.store.turfs_of(&s.device.user_id, now))?;
+        // The device's last sync (written with those of the pulls beside it) and its turfs, at once.
+        let touched = self.touches.touch(&self.store, &s.device, now);
+        let (_, turfs) = tokio::try_join!(touched, self.store.turfs_of(&s.device.user_id, now))?;
         if s.revoked {
             return Ok(PullResponse {
                 protocol: PROTOCOL_VERSION,

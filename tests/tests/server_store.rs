@@ -1882,7 +1882,42 @@ async fn a_team_people_view_has_each_teammate_once(s: Arc<dyn ServerStore>) {
     assert!(s.person_page(&u("vol-b").await, "nobody", NOW + 1).await.unwrap().is_none());
 }
 
+/// Phones' sync times arriving together are written together (`touches`): each stored with its
+/// own time, every caller answered, the campaign's latest sync moved.
+async fn sync_times_arriving_together_are_each_stored(s: Arc<dyn ServerStore>) {
+    seed(s.as_ref()).await;
+    let touches = Arc::new(doorstep_server::touches::Touches::default());
+    let mut phones = Vec::new();
+    for i in 0..40 {
+        let d = Device { device_id: format!("dev-{i}"), ..device(if i % 2 == 0 { "vol-a" } else { "vol-b" }) };
+        s.register_token(&format!("h-{i}"), &d.device_id, &d.user_id, NOW, NOW + 1000).await.unwrap();
+        phones.push(d);
+    }
+    let mut waits = tokio::task::JoinSet::new();
+    for (i, d) in phones.into_iter().enumerate() {
+        let (touches, s) = (touches.clone(), s.clone());
+        waits.spawn(async move { touches.touch(&s, &d, NOW + i as i64).await });
+    }
+    for answered in waits.join_all().await {
+        answered.unwrap();
+    }
+    let mut seen: Vec<(String, Option<i64>)> =
+        s.devices("nantes-2026").await.unwrap().into_iter().map(|d| (d.device_id, d.last_seen_ms)).collect();
+    seen.sort();
+    let mut want: Vec<(String, Option<i64>)> = (0..40).map(|i| (format!("dev-{i}"), Some(NOW + i))).collect();
+    want.sort();
+    assert_eq!(seen, want);
+    // The campaign's row moved too (to the minute: at least the first time written).
+    let synced = doorstep_server::store::typed_read(&*s, |tx| {
+        Box::pin(async move { doorstep_server::store::ops::groups::last_syncs(tx, "nantes-2026").await })
+    })
+    .await
+    .unwrap();
+    assert!(synced.iter().any(|(g, at)| g.is_empty() && at.is_some_and(|t| t >= NOW)), "{synced:?}");
+}
+
 conformance!(
+    sync_times_arriving_together_are_each_stored,
     a_team_people_view_has_each_teammate_once,
     deferred_writes_are_read_back_and_fail_their_transaction,
     merge_rules_hold_on_both_backends,

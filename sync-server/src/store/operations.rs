@@ -168,11 +168,17 @@ pub trait StoreOps: ServerStore {
     /// Records that a device synced now (and its volunteer's campaign's and team's latest sync, to
     /// the minute: `ops::groups::synced`).
     async fn touch_device(&self, device: &Device, now_ms: i64) -> StoreResult<()> {
-        let (d, c, u) = (device.device_id.clone(), device.campaign_id.clone(), device.user_id.clone());
+        self.touch_devices(vec![(device.clone(), now_ms)]).await
+    }
+    /// [`Self::touch_device`] for several devices, in one transaction (one commit for them all).
+    async fn touch_devices(&self, touches: Vec<(Device, i64)>) -> StoreResult<()> {
         typed(self, move |tx| {
             Box::pin(async move {
-                tx.exec(sql::TOUCH_DEVICE, &crate::vals![now_ms, d, now_ms]).await?;
-                ops::groups::synced(tx, &c, &u, now_ms).await
+                for (d, now_ms) in &touches {
+                    tx.defer(sql::TOUCH_DEVICE, crate::vals![*now_ms, d.device_id.as_str(), *now_ms].to_vec()).await?;
+                    ops::groups::synced(tx, &d.campaign_id, &d.user_id, *now_ms).await?;
+                }
+                Ok(())
             })
         })
         .await
