@@ -131,14 +131,8 @@ async fn run_demo(
             // the same call as `POST /api/v1/reassign`.
             if let Some(pkg) = service.turf_package(&volunteers[0].2).await.map_err(|e| e.to_string())? {
                 let street = pkg.buildings.first().map(|b| b.street.clone()).unwrap_or_default();
-                let captain = store.device(&doorstep_server::auth::hash_secret(&seeded.captain_tokens[0].1)).await;
-                let session =
-                    captain.map_err(|e| e.to_string())?.map(|device| doorstep_server::service::DeviceSession {
-                        device,
-                        revoked: false,
-                        role: doorstep_server::store::Role::Captain,
-                    });
-                let staff = service.staff(&session.ok_or("captain token")?).await.map_err(|e| e.message)?;
+                let session = service.authenticate(&seeded.captain_tokens[0].1).await.map_err(|e| e.message)?;
+                let staff = service.staff(&session).await.map_err(|e| e.message)?;
                 let req = doorstep_server::admin::ReassignRequest {
                     turf_id: Some(volunteers[0].2.clone()),
                     street: Some(street.clone()),
@@ -170,8 +164,7 @@ async fn run_demo(
     if let Some(p) = &day.pinned {
         println!("  épinglé par le capitaine : {p}");
     }
-    let coord =
-        staff_of(&service, &store, &seeded.coordinator_token, doorstep_server::store::Role::Coordinator).await?;
+    let coord = staff_of(&service, &seeded.coordinator_token, doorstep_server::store::Role::Coordinator).await?;
     let sessions = service.sessions(&coord).await.map_err(|e| e.message)?;
     if let Some(r) = sessions.iter().find(|r| r.counts.session.id == "seance-samedi-matin") {
         println!(
@@ -223,8 +216,8 @@ async fn sms_reminders(
     let mut texts = service.clone();
     let morning = next_permitted_morning();
     texts.now = Arc::new(move || morning);
-    let coord = staff_of(&texts, store, &seeded.coordinator_token, Role::Coordinator).await?;
-    let captain = staff_of(&texts, store, &seeded.captain_tokens[0].1, Role::Captain).await?;
+    let coord = staff_of(&texts, &seeded.coordinator_token, Role::Coordinator).await?;
+    let captain = staff_of(&texts, &seeded.captain_tokens[0].1, Role::Captain).await?;
     let polling = Day::from_days(morning.div_euclid(86_400_000)).plus(60);
     let settings = doorstep_server::store::ops::sms::SmsSettings {
         sender_name: "Équipe Martin".into(),
@@ -306,16 +299,13 @@ async fn sms_reminders(
 /// The staff member behind an API token.
 async fn staff_of(
     service: &Service,
-    store: &Arc<dyn ServerStore>,
     token: &str,
     role: doorstep_server::store::Role,
 ) -> Result<doorstep_server::admin::Staff, String> {
-    let device = store
-        .device(&doorstep_server::auth::hash_secret(token))
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or("a staff token of the seed")?;
-    let session = doorstep_server::service::DeviceSession { device, revoked: false, role };
+    let session = service.authenticate(token).await.map_err(|e| format!("a staff token of the seed: {}", e.message))?;
+    if session.user.role != role {
+        return Err(format!("the seed's token is a {}'s", session.user.role.as_str()));
+    }
     service.staff(&session).await.map_err(|e| e.message)
 }
 
@@ -334,9 +324,9 @@ async fn canvass_session(
 ) -> Result<tokio::task::JoinHandle<Result<doorstep_demo::SessionDay, String>>, String> {
     use doorstep_server::store::Role;
     let campaign = doorstep_server::demo::demo_campaign().id;
-    let coord = staff_of(service, store, &seeded.coordinator_token, Role::Coordinator).await?;
+    let coord = staff_of(service, &seeded.coordinator_token, Role::Coordinator).await?;
     let (captain_id, captain_token) = seeded.captain_tokens[0].clone();
-    let captain = staff_of(service, store, &captain_token, Role::Captain).await?;
+    let captain = staff_of(service, &captain_token, Role::Captain).await?;
     let held: Vec<&str> = seeded.volunteers.iter().map(|(_, _, t)| t.as_str()).collect();
     let free = store
         .turf_summaries(&campaign)
