@@ -496,3 +496,56 @@ const SELECT_PEOPLE_EVENT: &str = "SELECT body_hash FROM people_events WHERE id 
 const INSERT_PEOPLE_EVENT: &str =
     "INSERT INTO people_events(id, campaign_id, author_id, device_id, kind, body_hash, received_ms)
      VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(id: &str, role: Role, team: Option<&str>) -> User {
+        User {
+            id: id.into(),
+            campaign_id: "c".into(),
+            role,
+            display_name: id.into(),
+            team_id: team.map(str::to_string),
+        }
+    }
+
+    /// Who the viewer is to a person: (viewer, person, their link, the leads known) → (team, coopain).
+    #[test]
+    fn relation_case_table() {
+        use Role::*;
+        let leads = |pairs: &[(&str, &str)]| -> HashSet<(String, String)> {
+            pairs.iter().map(|(t, u)| (t.to_string(), u.to_string())).collect()
+        };
+        let linked = Some(CoopainState::Linked);
+        let asked = Some(CoopainState::AskedByMe);
+        #[rustfmt::skip]
+        let cases: &[(User, User, Option<CoopainState>, &[(&str, &str)], (bool, bool))] = &[
+            // one team
+            (person("a", Volunteer, Some("n")), person("b", Volunteer, Some("n")), None, &[], (true, false)),
+            // two teams, linked
+            (person("a", Volunteer, Some("n")), person("b", Volunteer, Some("s")), linked, &[], (false, true)),
+            // an ask is no link yet
+            (person("a", Volunteer, Some("n")), person("b", Volunteer, Some("s")), asked, &[], (false, false)),
+            // a captain seeing the team they lead (no team of their own)
+            (person("k", Captain, None), person("b", Volunteer, Some("n")), None, &[("n", "k")], (true, false)),
+            // the team seeing the captain who leads it
+            (person("b", Volunteer, Some("n")), person("k", Captain, None), None, &[("n", "k")], (true, false)),
+            // a captain of another team
+            (person("b", Volunteer, Some("n")), person("k", Captain, None), None, &[("s", "k")], (false, false)),
+            // a lead recorded for someone who is no captain (any more) does not count
+            (person("v", Volunteer, None), person("b", Volunteer, Some("n")), None, &[("n", "v")], (false, false)),
+            // no teams at all
+            (person("a", Volunteer, None), person("b", Volunteer, None), None, &[], (false, false)),
+        ];
+        for (viewer, p, link, led, want) in cases {
+            let r = relation_of(viewer, p, *link, &leads(led));
+            assert_eq!((r.team, r.coopain), *want, "{} sees {}", viewer.id, p.id);
+            assert!(!r.me && !r.coordinator);
+        }
+        let me = person("a", Coordinator, Some("n"));
+        let r = relation_of(&me, &me, None, &HashSet::new());
+        assert!(r.me && r.coordinator && r.team);
+    }
+}
