@@ -511,7 +511,10 @@ mod tests {
         }
     }
 
-    /// Who the viewer is to a person: (viewer, person, their link, the leads known) → (team, coopain).
+    /// (viewer, person, their link, the leads known (team, captain), the relation's (team, coopain)).
+    type Case = (User, User, Option<CoopainState>, &'static [(&'static str, &'static str)], (bool, bool));
+
+    /// Who the viewer is to a person.
     #[test]
     fn relation_case_table() {
         use Role::*;
@@ -521,7 +524,7 @@ mod tests {
         let linked = Some(CoopainState::Linked);
         let asked = Some(CoopainState::AskedByMe);
         #[rustfmt::skip]
-        let cases: &[(User, User, Option<CoopainState>, &[(&str, &str)], (bool, bool))] = &[
+        let cases: &[Case] = &[
             // one team
             (person("a", Volunteer, Some("n")), person("b", Volunteer, Some("n")), None, &[], (true, false)),
             // two teams, linked
