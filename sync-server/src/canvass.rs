@@ -303,11 +303,11 @@ impl Service {
         if dev.revoked {
             return Ok(Vec::new());
         }
-        let me = dev.user.clone();
+        let me = &dev.user;
         let standings: std::collections::HashMap<String, Attendance> =
             self.store.standings(&me.id).await?.into_iter().collect();
         let mut going: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
-        for (session, name) in self.store.coopains_going(&me).await? {
+        for (session, name) in self.store.coopains_going(me).await? {
             going.entry(session).or_default().push(name);
         }
         Ok(self
@@ -365,9 +365,9 @@ impl Service {
                 })
                 .collect());
         }
-        let me = dev.user.clone();
+        let me = &dev.user;
         let (_, key) = self.campaign_signing_key(&me.campaign_id).await?;
-        Ok(self.store.record_signups(&me, &dev.device.device_id, events, &key, (self.now)()).await?)
+        Ok(self.store.record_signups(me, &dev.device.device_id, events, &key, (self.now)()).await?)
     }
 
     /// The campaign's signing key, made the first time it is needed (Ed25519; the private half
@@ -411,7 +411,7 @@ impl Service {
             .filter(|s| s.campaign_id == dev.device.campaign_id)
             .ok_or_else(unknown)?;
         let visible = if dev.is_phone() {
-            let me = dev.user.clone();
+            let me = &dev.user;
             !dev.revoked && (may_see(&s, &me.campaign_id, me.team_id.as_deref()) || s.captains.contains(&me.id))
         } else {
             let st = self.staff(dev).await.map_err(|e| ServiceError::forbidden(e.message))?;
@@ -439,7 +439,7 @@ impl Service {
                 "ce jeton a été révoqué / this token was revoked",
             ));
         }
-        let me = dev.user.clone();
+        let me = &dev.user;
         let session =
             self.store.session(&req.session_id).await?.filter(|s| s.campaign_id == me.campaign_id).ok_or_else(
                 || ServiceError::not_found(format!("séance inconnue / unknown session {}", req.session_id)),
@@ -487,7 +487,7 @@ impl Service {
                 .collect();
             return Ok(PushResponse { protocol: PROTOCOL_VERSION, results, server_time_ms: now });
         }
-        let me = dev.user.clone();
+        let me = &dev.user;
         let (_, key) = self.campaign_signing_key(&me.campaign_id).await?;
         let recorded = self
             .store

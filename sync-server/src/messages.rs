@@ -64,8 +64,8 @@ impl Service {
         if req.device_id != dev.device.device_id {
             return Err(ServiceError::forbidden("device_id does not match the token"));
         }
-        let me = dev.user.clone();
-        let results = self.message_events(&me, &dev.device.device_id, &req.events, dev.revoked).await?;
+        let me = &dev.user;
+        let results = self.message_events(me, &dev.device.device_id, &req.events, dev.revoked).await?;
         Ok(PushResponse { protocol: PROTOCOL_VERSION, results, server_time_ms: (self.now)() })
     }
 
@@ -83,8 +83,8 @@ impl Service {
                 server_time_ms: now,
             });
         }
-        let me = dev.user.clone();
-        self.feed_of(&me, &req).await
+        let me = &dev.user;
+        self.feed_of(me, &req).await
     }
 
     /// A phone online waits for its team's messages (a long poll): subscribed first, then its
@@ -96,10 +96,10 @@ impl Service {
         if dev.revoked {
             return Err(ServiceError::forbidden("appareil révoqué / this device was revoked"));
         }
-        let me = dev.user.clone();
+        let me = &dev.user;
         let since = MessageSince { protocol: req.protocol, since: req.since };
         let mut rx = self.live.subscribe();
-        let first = self.feed_of(&me, &since).await?;
+        let first = self.feed_of(me, &since).await?;
         if !first.messages.is_empty() {
             return Ok(first);
         }
@@ -111,19 +111,19 @@ impl Service {
                 Ok(Ok(ev)) => {
                     if ev.kind == "lagged" {
                         // Some events may have been missed (another process's): read again.
-                        return self.feed_of(&me, &since).await;
+                        return self.feed_of(me, &since).await;
                     }
                     if ev.kind != "message" || ev.campaign_id != me.campaign_id {
                         continue;
                     }
                     let Some(c) = ev.channel_id.as_deref().and_then(ChannelRef::parse) else { continue };
-                    let reach = self.store.channel_reach(&me, &c).await?;
+                    let reach = self.store.channel_reach(me, &c).await?;
                     if doorstep_protocol::validate::message::may_read(&c, &reach) {
-                        return self.feed_of(&me, &since).await;
+                        return self.feed_of(me, &since).await;
                     }
                 }
                 // Too slow to follow every event: read the feed rather than miss one.
-                Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => return self.feed_of(&me, &since).await,
+                Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => return self.feed_of(me, &since).await,
                 Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => return Ok(first),
             }
         }

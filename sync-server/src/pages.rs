@@ -61,9 +61,9 @@ impl Service {
                 format!("at most {MAX_PEOPLE_PER_PUSH} people events per push"),
             ));
         }
-        let me = dev.user.clone();
+        let me = &dev.user;
         let now = (self.now)();
-        let results = self.store.record_people(&me, &dev.device.device_id, &req.events, dev.revoked, now).await?;
+        let results = self.store.record_people(me, &dev.device.device_id, &req.events, dev.revoked, now).await?;
         Ok(PushResponse { protocol: PROTOCOL_VERSION, results, server_time_ms: now })
     }
 

@@ -177,7 +177,7 @@ impl Service {
         if dev.revoked {
             return Ok(Vec::new());
         }
-        let me = dev.user.clone();
+        let me = &dev.user;
         let now = (self.now)();
         let mut out = Vec::new();
         for r in self.store.app_reminders(&me.id, now).await? {
