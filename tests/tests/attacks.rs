@@ -702,6 +702,13 @@ async fn pages_and_personal_data_resist_strangers() {
     assert_eq!(p["shown_name"], "Nord");
     assert!(!text.contains("Secret du nord") && !text.contains("Bénévole 0") && p["teams"].is_null(), "{text}");
 
+    // An id made to escape the set of ids a page is read with (a JSON array, `pages_for`): it is
+    // one id among none, not the north volunteer, not every user.
+    for crafted in [format!("x%22%2C%22{}", nord.volunteer), "%25".into(), "x%27%3B%20DROP%20TABLE%20users%3B--".into()]
+    {
+        let (st, b) = s.send("GET", &format!("/api/v1/sync/people/{crafted}"), Some(&sud.token), None).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{crafted}: {b}");
+    }
     // Another campaign's coordinator: no page, no photo, no export of this campaign's people.
     let lyon = s.other_campaign().await;
     for path in ["", "/photo", "/export"] {
